@@ -1,0 +1,88 @@
+/*
+ * Errors shared by every module of redress.
+ *
+ * A function that can fail returns an int: RD_OK (0) or one negative code of
+ * rd_code, and fills the caller's rd_error with a message a user can act on.
+ * One table maps each code to its class, its CLI exit code and its HTTP
+ * status, so that the CLI and the API always agree. Library code never
+ * prints and never exits.
+ */
+#ifndef REDRESS_ERROR_H
+#define REDRESS_ERROR_H
+
+#include <stddef.h>
+
+typedef enum rd_code {
+	RD_OK = 0,
+	RD_EUSAGE = -1,      /* bad command line */
+	RD_EINVALID = -2,    /* invalid input: malformed JSON, bad field, bad money */
+	RD_ENOTFOUND = -3,   /* no such dispute, workflow, evidence... */
+	RD_ECONFLICT = -4,   /* concurrent change or duplicate */
+	RD_ESTALE = -5,      /* the caller's expected version is not current */
+	RD_ESTATE = -6,      /* event not allowed from the current state */
+	RD_EGUARD = -7,      /* a workflow guard refused the event */
+	RD_EFORBIDDEN = -8,  /* the actor's role may not do this */
+	RD_ETOOLARGE = -9,   /* input over a limit */
+	RD_EBUSY = -10,      /* store busy past its timeout */
+	RD_EDEFINITION = -11,/* bad workflow or policy definition */
+	RD_EIO = -12,        /* file system or database failure */
+	RD_ENOMEM = -13,     /* out of memory */
+	RD_EINTERNAL = -14   /* a bug: an invariant did not hold */
+} rd_code;
+
+/* Number of codes in rd_code, RD_OK included. */
+#define RD_CODE_COUNT 15
+
+/*
+ * What went wrong, filled by the function that failed. Fixed-size so that it
+ * lives on the caller's stack and needs no freeing. `field` names the input
+ * field at fault and `guard` the workflow guard that refused, when known.
+ */
+typedef struct rd_error {
+	int code;
+	char message[512];
+	char field[64];
+	char guard[64];
+} rd_error;
+
+/* The single table behind every error surface. */
+typedef struct rd_code_info {
+	int code;
+	const char *name;         /* "not_found" — stable, used in problem types */
+	const char *title;        /* "Not found" — short human title */
+	int exit_code;            /* CLI exit status */
+	int http_status;          /* HTTP status for the API */
+} rd_code_info;
+
+/* Information on `code`; an unknown code maps to RD_EINTERNAL's row. */
+const rd_code_info *rd_code_info_get(int code);
+
+/*
+ * Set `err` (which may be NULL) to `code` with a printf-style message and
+ * clear its field and guard. Returns `code`, so that callers can write
+ * `return rd_error_set(err, RD_EINVALID, "...")`.
+ */
+int rd_error_set(rd_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Same as rd_error_set, naming the input field at fault. */
+int rd_error_set_field(rd_error *err, int code, const char *field,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Same as rd_error_set, naming the workflow guard that refused. */
+int rd_error_set_guard(rd_error *err, int code, const char *guard,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Prefix the message already in `err` with "<prefix>: ", keeping its code,
+ * field and guard. Returns err->code (RD_EINTERNAL when err is NULL).
+ */
+int rd_error_prefix(rd_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Reset `err` to RD_OK with empty strings. NULL is accepted. */
+void rd_error_clear(rd_error *err);
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * The store: redress's embedded SQLite index (one file, WAL mode).
+ *
+ * This is the only module that speaks SQL; every statement is prepared once
+ * per connection. Writers take the write lock up front (BEGIN IMMEDIATE) and
+ * wait for it up to a busy timeout; a lock still held after that is
+ * RD_EBUSY, never a crash. One rd_store is one connection and must be used by
+ * one thread at a time. The store records; it does not decide: workflow
+ * rules are applied by the caller between rd_store_begin and
+ * rd_store_commit.
+ */
+#ifndef REDRESS_STORE_H
+#define REDRESS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redress/dispute.h"
+#include "redress/error.h"
+
+/* The schema version this build writes (PRAGMA user_version). */
+#define RD_STORE_SCHEMA_VERSION 2
+
+/* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
+#define RD_STORE_BUSY_TIMEOUT_MS 5000
+
+typedef struct rd_store rd_store;
+
+/*
+ * Open (creating when absent) the database at `path`, switch it to WAL with
+ * synchronous=FULL and foreign keys on, and apply every migration up to
+ * RD_STORE_SCHEMA_VERSION in one transaction. A database written by a newer
+ * redress (user_version above ours) is RD_EINVALID. On success *out is new;
+ * close with rd_store_close.
+ */
+int rd_store_open(rd_store **out, const char *path, rd_error *err);
+
+/* Finalize every statement and close the connection. NULL is accepted. */
+void rd_store_close(rd_store *st);
+
+/* The database's PRAGMA user_version. */
+int rd_store_schema_version(rd_store *st, int *out, rd_error *err);
+
+/*
+ * Transactions. rd_store_begin starts a write transaction (BEGIN
+ * IMMEDIATE); rd_store_commit commits it; rd_store_rollback abandons it
+ * (safe to call when none is open). Every write function below must run
+ * inside one; read functions may run inside or outside.
+ */
+int rd_store_begin(rd_store *st, rd_error *err);
+int rd_store_commit(rd_store *st, rd_error *err);
+void rd_store_rollback(rd_store *st);
+
+/*
+ * Workflow definitions seen by this data directory, kept by content hash so
+ * that disputes pinned to an old definition can still be decided after its
+ * file changed. rd_store_workflow_put is idempotent (same hash: no change).
+ * rd_store_workflow_source sets *out to a new heap copy of the source
+ * (free()), or fails with RD_ENOTFOUND.
+ */
+int rd_store_workflow_put(rd_store *st, const char *hash, const char *name,
+			  int64_t version, const char *source, rd_error *err);
+int rd_store_workflow_source(rd_store *st, const char *hash, char **out,
+			     rd_error *err);
+
+/*
+ * Insert a new dispute with its items (all members of d, lifecycle
+ * included; d->version is stored as given). A duplicate id is RD_ECONFLICT.
+ * The dispute's deadline is not written here: see rd_store_deadline_set.
+ */
+int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err);
+
+/*
+ * Read a dispute with its items and current deadline. *out is new (free
+ * with rd_dispute_free); RD_ENOTFOUND when there is no such id.
+ */
+int rd_store_dispute_get(rd_store *st, const char *id, rd_dispute **out,
+			 rd_error *err);
+
+/*
+ * Write the lifecycle members of d (state, outcome, assignee, version,
+ * updated_at) if and only if the stored version is still
+ * `expected_version`; otherwise RD_ESTALE and nothing is written.
+ */
+int rd_store_dispute_update(rd_store *st, const rd_dispute *d,
+			    int64_t expected_version, rd_error *err);
+
+/* Filters for rd_store_dispute_list. NULL / 0 members do not filter. */
+typedef struct rd_dispute_filter {
+	const char *state;
+	const char *reason;
+	const char *storefront;
+	const char *assignee;
+	int overdue;              /* 1: only disputes whose deadline is <= now */
+	int64_t now;              /* the time "overdue" is judged at */
+	int64_t created_from;     /* created_at >= this, when non-zero */
+	int64_t created_to;       /* created_at <  this, when non-zero */
+	const char *cursor;       /* from a previous page's next_cursor, or NULL */
+	size_t limit;             /* page size, 1..500 (0 means 50) */
+} rd_dispute_filter;
+
+/*
+ * One page of disputes, newest first (created_at, then id, descending), by
+ * keyset: the cost of a page does not grow with the number of disputes.
+ * *out is a new array of *count new disputes (free each with
+ * rd_dispute_free, then the array with free()); *next_cursor is a new
+ * string (free()) when more pages follow, else NULL. A malformed cursor is
+ * RD_EINVALID, field "cursor".
+ */
+int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
+			  rd_dispute ***out, size_t *count, char **next_cursor,
+			  rd_error *err);
+
+/* One applied event, as recorded (append-only). */
+typedef struct rd_event_record {
+	char dispute_id[RD_ID_BUFSZ];
+	int64_t seq;              /* 1, 2, 3... per dispute; equals the version it produced */
+	char *event;              /* "opened" for the record written by open */
+	rd_actor actor;
+	int64_t at;
+	char *from_state;         /* NULL for "opened" */
+	char *to_state;
+	char *fields_json;        /* JSON object text of the event's fields, "{}" when none */
+	char *note;               /* or NULL */
+} rd_event_record;
+
+/* Append an event. A duplicate (dispute_id, seq) is RD_ECONFLICT. */
+int rd_store_event_append(rd_store *st, const rd_event_record *ev,
+			  rd_error *err);
+
+/*
+ * Every event of a dispute in order. *out is a new array of *count records
+ * (free with rd_event_records_free). An unknown dispute gives 0 records.
+ */
+int rd_store_events_list(rd_store *st, const char *dispute_id,
+			 rd_event_record **out, size_t *count, rd_error *err);
+
+/* Free an array returned by rd_store_events_list. NULL is accepted. */
+void rd_event_records_free(rd_event_record *records, size_t count);
+
+/*
+ * Set the dispute's single SLA deadline: `event` fires at `due_at` while the
+ * dispute is still in `state`. due_at == 0 clears it.
+ */
+int rd_store_deadline_set(rd_store *st, const char *dispute_id,
+			  int64_t due_at, const char *event, const char *state,
+			  rd_error *err);
+
+/* A deadline that has come due. */
+typedef struct rd_deadline {
+	char dispute_id[RD_ID_BUFSZ];
+	int64_t due_at;
+	char event[64];
+	char state[64];
+} rd_deadline;
+
+/*
+ * Up to `max` deadlines with due_at <= now, earliest first, into the
+ * caller's array; *count says how many. Uses the due-time index.
+ */
+int rd_store_deadlines_due(rd_store *st, int64_t now, rd_deadline *out,
+			   size_t max, size_t *count, rd_error *err);
+
+/* One row of the evidence index (the files themselves live in git). */
+typedef struct rd_evidence_row {
+	char dispute_id[RD_ID_BUFSZ];
+	int64_t n;                /* 1, 2, 3... per dispute */
+	char kind[32];
+	char channel[16];
+	char submitted_by[160];   /* "role:name" */
+	int64_t captured_at;      /* 0 when unknown */
+	int64_t added_at;
+	char content_type[128];
+	int64_t size;
+	char sha256[65];
+	char *original_name;      /* metadata only, or NULL */
+	int withdrawn;
+	char *withdrawn_reason;   /* or NULL */
+} rd_evidence_row;
+
+/* Insert an evidence index row. A duplicate (dispute_id, n) is RD_ECONFLICT. */
+int rd_store_evidence_insert(rd_store *st, const rd_evidence_row *row,
+			     rd_error *err);
+
+/*
+ * The distinct kinds of the dispute's non-withdrawn evidence, and how many
+ * such items there are. *kinds is a new array of new strings (free with
+ * rd_strings_free); *kind_count its length; *total the item count.
+ */
+int rd_store_evidence_kinds(rd_store *st, const char *dispute_id,
+			    char ***kinds, size_t *kind_count, size_t *total,
+			    rd_error *err);
+
+/* Free an array of heap strings. NULL is accepted. */
+void rd_strings_free(char **strings, size_t count);
+
+/* Offer status values stored in the offers table. */
+#define RD_OFFER_MADE "made"         /* put to the buyer, awaiting an answer */
+#define RD_OFFER_ACCEPTED "accepted"
+#define RD_OFFER_REJECTED "rejected"
+#define RD_OFFER_COUNTERED "countered"
+#define RD_OFFER_EXPIRED "expired"
+
+/* An offer made on a dispute. */
+typedef struct rd_offer_record {
+	char dispute_id[RD_ID_BUFSZ];
+	char offer_id[48];
+	rd_offer_type type;
+	int64_t buyer_refund;     /* paid to the buyer */
+	int64_t buyer_copay;      /* paid by the buyer towards a reshipment */
+	int64_t seller_cost;      /* the seller's expected cost, or RD_AMOUNT_UNSET */
+	char status[16];
+	int64_t made_at;
+	int64_t decided_at;       /* 0 while made */
+	int64_t event_seq;        /* the event that made it */
+} rd_offer_record;
+
+/* Insert an offer. A duplicate (dispute_id, offer_id) is RD_ECONFLICT. */
+int rd_store_offer_insert(rd_store *st, const rd_offer_record *offer,
+			  rd_error *err);
+
+/*
+ * The dispute's offer in status "made", if any: RD_OK with *found = 1 and
+ * *out filled, or RD_OK with *found = 0.
+ */
+int rd_store_offer_pending(rd_store *st, const char *dispute_id,
+			   rd_offer_record *out, int *found, rd_error *err);
+
+/* The dispute's accepted offer, if any, same contract as above. */
+int rd_store_offer_accepted(rd_store *st, const char *dispute_id,
+			    rd_offer_record *out, int *found, rd_error *err);
+
+/*
+ * Move an offer out of "made" to `status` at `decided_at`. RD_ENOTFOUND when
+ * the offer does not exist or is no longer "made".
+ */
+int rd_store_offer_decide(rd_store *st, const char *dispute_id,
+			  const char *offer_id, const char *status,
+			  int64_t decided_at, rd_error *err);
+
+/*
+ * Every offer of a dispute, oldest first. *out is a new array (free()).
+ */
+int rd_store_offers_list(rd_store *st, const char *dispute_id,
+			 rd_offer_record **out, size_t *count, rd_error *err);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * The error table and the helpers that fill an rd_error. The table is the
+ * single source of exit codes and HTTP statuses; nothing else may hard-code
+ * them.
+ */
+#include "redress/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const rd_code_info code_table[RD_CODE_COUNT] = {
+	{ RD_OK,          "ok",          "OK",                       0, 200 },
+	{ RD_EUSAGE,      "usage",       "Bad usage",                2, 400 },
+	{ RD_EINVALID,    "invalid",     "Invalid input",            3, 422 },
+	{ RD_ENOTFOUND,   "not_found",   "Not found",                4, 404 },
+	{ RD_ECONFLICT,   "conflict",    "Conflict",                 5, 409 },
+	{ RD_ESTALE,      "stale",       "Stale version",            5, 412 },
+	{ RD_ESTATE,      "state",       "Event not allowed now",    6, 409 },
+	{ RD_EGUARD,      "guard",       "Refused by a guard",       6, 409 },
+	{ RD_EFORBIDDEN,  "forbidden",   "Role not permitted",       7, 403 },
+	{ RD_ETOOLARGE,   "too_large",   "Too large",                3, 413 },
+	{ RD_EBUSY,       "busy",        "Busy, try again",          8, 503 },
+	{ RD_EDEFINITION, "definition",  "Bad definition",           9, 500 },
+	{ RD_EIO,         "io",          "Input/output error",       1, 500 },
+	{ RD_ENOMEM,      "no_memory",   "Out of memory",            1, 500 },
+	{ RD_EINTERNAL,   "internal",    "Internal error",           1, 500 },
+};
+
+const rd_code_info *rd_code_info_get(int code)
+{
+	if (code <= 0 && code > -RD_CODE_COUNT)
+		return &code_table[-code];
+	return &code_table[-RD_EINTERNAL];
+}
+
+static int error_vset(rd_error *err, int code, const char *field,
+		      const char *guard, const char *fmt, va_list ap)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+	snprintf(err->guard, sizeof(err->guard), "%s", guard ? guard : "");
+	return code;
+}
+
+int rd_error_set(rd_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, code, NULL, NULL, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int rd_error_set_field(rd_error *err, int code, const char *field,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, code, field, NULL, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int rd_error_set_guard(rd_error *err, int code, const char *guard,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, code, NULL, guard, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int rd_error_prefix(rd_error *err, const char *fmt, ...)
+{
+	char prefix[256];
+	char message[sizeof(err->message)];
+	va_list ap;
+
+	if (!err)
+		return RD_EINTERNAL;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	snprintf(message, sizeof(message), "%s: %s", prefix, err->message);
+	memcpy(err->message, message, sizeof(message));
+	return err->code;
+}
+
+void rd_error_clear(rd_error *err)
+{
+	if (!err)
+		return;
+	err->code = RD_OK;
+	err->message[0] = '\0';
+	err->field[0] = '\0';
+	err->guard[0] = '\0';
+}
