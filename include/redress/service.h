@@ -24,7 +24,7 @@ typedef struct rd_service rd_service;
 
 typedef struct rd_service_options {
 	const char *data_dir;       /* holds redress.db */
-	const char *workflows_dir;  /* the workflows/*.json to load */
+	const char *workflows_dir;  /* the workflows/NAME.json to load */
 	int create;                 /* 1: create data_dir when missing (init) */
 } rd_service_options;
 

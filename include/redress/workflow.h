@@ -1,6 +1,6 @@
 /*
  * Workflow definitions: the dispute state machine, loaded from
- * workflows/*.json, validated at load, and evaluated without I/O.
+ * workflows/NAME.json, validated at load, and evaluated without I/O.
  *
  * This module reads definition files and nothing else. It never touches the
  * store: deciding whether an event may happen is a pure function of the

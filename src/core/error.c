@@ -34,6 +34,7 @@ const rd_code_info *rd_code_info_get(int code)
 	return &code_table[-RD_EINTERNAL];
 }
 
+__attribute__((format(printf, 5, 0)))
 static int error_vset(rd_error *err, int code, const char *field,
 		      const char *guard, const char *fmt, va_list ap)
 {
@@ -89,7 +90,18 @@ int rd_error_prefix(rd_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	snprintf(message, sizeof(message), "%s: %s", prefix, err->message);
+	size_t plen = strlen(prefix);
+
+	if (plen > sizeof(message) - 3)
+		plen = sizeof(message) - 3;
+	memcpy(message, prefix, plen);
+	memcpy(message + plen, ": ", 2);
+	size_t room = sizeof(message) - plen - 2;
+	size_t mlen = strnlen(err->message, sizeof(err->message));
+	if (mlen >= room)
+		mlen = room - 1;
+	memcpy(message + plen + 2, err->message, mlen);
+	message[plen + 2 + mlen] = '\0';
 	memcpy(err->message, message, sizeof(message));
 	return err->code;
 }
