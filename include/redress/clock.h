@@ -18,14 +18,16 @@
 /*
  * The current time. When the environment variable REDRESS_NOW holds an
  * RFC 3339 time it is used instead of the system clock. A REDRESS_NOW that
- * does not parse is an error (RD_EINVALID), never silently ignored.
+ * does not parse is an error (RD_EINVALID), never silently ignored; an
+ * empty REDRESS_NOW counts as unset.
  */
 int rd_clock_now(int64_t *out, rd_error *err);
 
 /*
  * Parse an RFC 3339 date-time ("2026-11-23T03:31:09Z", fractional seconds
  * and numeric offsets accepted, fractions dropped) into epoch seconds UTC.
- * RD_EINVALID on anything else.
+ * Times before 1970-01-01T00:00:00Z, and leap seconds other than 23:59:60
+ * UTC, are RD_EINVALID, as is anything else.
  */
 int rd_time_parse(int64_t *out, const char *text, rd_error *err);
 

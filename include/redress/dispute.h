@@ -150,6 +150,9 @@ typedef struct rd_dispute {
 #define RD_DISPUTE_MAX_TITLE 512
 #define RD_DISPUTE_MAX_QUANTITY 100000
 
+/* Largest opening document rd_dispute_parse reads (RD_ETOOLARGE beyond). */
+#define RD_DISPUTE_MAX_DOCUMENT (1024 * 1024)
+
 /*
  * Validate an opening document (SPEC section 4) and build a new dispute
  * from it. Unknown members, missing required members, wrong types, unknown

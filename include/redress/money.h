@@ -48,6 +48,13 @@ const rd_currency *rd_currency_at(size_t i);
  * '-' is allowed. More decimals than the exponent, other characters,
  * whitespace, empty text, or an absolute value over RD_MONEY_INPUT_MAX is
  * RD_EINVALID with a message naming the problem.
+ *
+ * The grammar in full: ['-'] digit+ ['.' digit+], with at most `exponent`
+ * digits after the point. Leading zeros are allowed ("007.50"); "+5", "1e3",
+ * "1,000", " 5", ".5", "12." and "." are refused. A currency without a minor
+ * unit (exponent 0, e.g. JPY) refuses any decimal point, even "12.0"; for
+ * others, extra trailing zeros beyond the exponent ("12.340" for USD) are
+ * refused too. `*out` is written only on success.
  */
 int rd_money_parse(int64_t *out, const char *text, const rd_currency *cur,
 		   rd_error *err);

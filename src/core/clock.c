@@ -85,10 +85,19 @@ int rd_time_parse(int64_t *out, const char *text, rd_error *err)
 		goto bad;
 	if (day > month_days[month - 1] + (month == 2 && is_leap(year)))
 		goto bad;
-	if (second == 60)
-		second = 59; /* a leap second is stored as the second before it */
+	if (second == 60) {
+		/* only 23:59:60 UTC exists; it is stored as the second before */
+		int64_t utc_minute = ((hour * 60 + minute - offset / 60) % 1440 +
+				      1440) % 1440;
+
+		if (utc_minute != 1439)
+			goto bad;
+		second = 59;
+	}
 	epoch = days_from_civil(year, month, day) * 86400 + hour * 3600 +
 		minute * 60 + second - offset;
+	if (epoch < 0)
+		goto bad;
 	*out = epoch;
 	return RD_OK;
 bad:
@@ -114,9 +123,11 @@ int rd_clock_now(int64_t *out, rd_error *err)
 	struct timespec ts;
 
 	if (fixed && *fixed) {
-		if (rd_time_parse(out, fixed, err) < 0)
-			return rd_error_prefix(err, "REDRESS_NOW");
-		return RD_OK;
+		int rc = rd_time_parse(out, fixed, err);
+
+		if (rc < 0)
+			rd_error_prefix(err, "REDRESS_NOW");
+		return rc;
 	}
 	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
 		return rd_error_set(err, RD_EIO, "the system clock is unreadable");
