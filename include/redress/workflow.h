@@ -36,6 +36,12 @@ typedef enum rd_offer_action {
 } rd_offer_action;
 
 /*
+ * The name of an action as written in definitions ("offer.accept"); NULL for
+ * RD_ACTION_NONE and values out of range. Borrowed from a static table.
+ */
+const char *rd_offer_action_name(rd_offer_action action);
+
+/*
  * Parse and validate one definition from `len` bytes of JSON. `origin` (a
  * file name) prefixes every message. Syntax errors give "origin:line:col:
  * text"; semantic errors give "origin: json.path: reason", e.g.
