@@ -45,7 +45,8 @@ int rd_store_schema_version(rd_store *st, int *out, rd_error *err);
  * Transactions. rd_store_begin starts a write transaction (BEGIN
  * IMMEDIATE); rd_store_commit commits it; rd_store_rollback abandons it
  * (safe to call when none is open). Every write function below must run
- * inside one; read functions may run inside or outside.
+ * inside one (outside, it is RD_EINTERNAL and writes nothing); read
+ * functions may run inside or outside.
  */
 int rd_store_begin(rd_store *st, rd_error *err);
 int rd_store_commit(rd_store *st, rd_error *err);
@@ -54,7 +55,10 @@ void rd_store_rollback(rd_store *st);
 /*
  * Workflow definitions seen by this data directory, kept by content hash so
  * that disputes pinned to an old definition can still be decided after its
- * file changed. rd_store_workflow_put is idempotent (same hash: no change).
+ * file changed. rd_store_workflow_put is idempotent (same hash: no change);
+ * a different definition under a name and version already recorded is
+ * RD_EDEFINITION, since disputes pinned to that version must keep one rule
+ * set. first_seen is taken from rd_clock_now (REDRESS_NOW honoured).
  * rd_store_workflow_source sets *out to a new heap copy of the source
  * (free()), or fails with RD_ENOTFOUND.
  */
@@ -226,7 +230,10 @@ int rd_store_offer_insert(rd_store *st, const rd_offer_record *offer,
 int rd_store_offer_pending(rd_store *st, const char *dispute_id,
 			   rd_offer_record *out, int *found, rd_error *err);
 
-/* The dispute's accepted offer, if any, same contract as above. */
+/*
+ * The dispute's accepted offer, if any, same contract as above; when several
+ * were accepted over the dispute's life, the most recently decided one.
+ */
 int rd_store_offer_accepted(rd_store *st, const char *dispute_id,
 			    rd_offer_record *out, int *found, rd_error *err);
 
@@ -243,5 +250,16 @@ int rd_store_offer_decide(rd_store *st, const char *dispute_id,
  */
 int rd_store_offers_list(rd_store *st, const char *dispute_id,
 			 rd_offer_record **out, size_t *count, rd_error *err);
+
+/*
+ * A deterministic text dump of every table: a "schema N" line, then for
+ * each table in a fixed order a "[table]" line and one line per row
+ * (sorted by primary key) of `column=value` pairs, text values quoted with
+ * \\, \" and control bytes escaped, SQL NULL as NULL. Two dumps are equal
+ * exactly when the databases hold the same rows, which proves that a refused
+ * command changed nothing. Read in one snapshot; writes nothing. *out is a
+ * new string (free()).
+ */
+int rd_store_dump(rd_store *st, char **out, rd_error *err);
 
 #endif

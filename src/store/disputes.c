@@ -1,0 +1,373 @@
+/*
+ * Disputes, their items and the workflow definitions they are pinned to.
+ *
+ * A dispute row changes only by compare-and-swap on its version, so two
+ * writers can never both believe they moved the same dispute. Nothing here
+ * judges whether a change is allowed: that is the workflow engine's job.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redress/clock.h"
+#include "store/store_int.h"
+
+int rd_store_workflow_put(rd_store *st, const char *hash, const char *name,
+			  int64_t version, const char *source, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t now = 0;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_workflow_put", err)) < 0)
+		return ret;
+	/* first_seen is informative; it honours REDRESS_NOW like the CLI */
+	if ((ret = rd_clock_now(&now, err)) < 0)
+		return ret;
+	if ((ret = rd_store__stmt(st, RD_STMT_WORKFLOW_PUT, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, hash);
+	rc |= rd_store__bind_text(stmt, 2, name);
+	rc |= sqlite3_bind_int64(stmt, 3, version);
+	rc |= rd_store__bind_text(stmt, 4, source);
+	rc |= sqlite3_bind_int64(stmt, 5, now);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)  /* the same hash is DO NOTHING */
+		ret = rd_error_set(err, RD_EDEFINITION,
+				   "workflow %s version %lld is already "
+				   "recorded with a different definition; "
+				   "give the changed definition a new version",
+				   name, (long long)version);
+	else if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err,
+				     "cannot record workflow %s version %lld",
+				     name ? name : "(null)",
+				     (long long)version);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_workflow_source(rd_store *st, const char *hash, char **out,
+			     rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*out = NULL;
+	if ((ret = rd_store__stmt(st, RD_STMT_WORKFLOW_SOURCE, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, hash);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_DONE)
+		ret = rd_error_set(err, RD_ENOTFOUND,
+				   "no workflow definition with hash %s is "
+				   "recorded in this data directory",
+				   hash ? hash : "(null)");
+	else if (rc != SQLITE_ROW)
+		ret = rd_store__fail(st, rc, err,
+				     "cannot read workflow definition %s",
+				     hash ? hash : "(null)");
+	else
+		ret = rd_store__column_strdup(stmt, 0, out, err);
+	rd_store__release(stmt);
+	return ret;
+}
+
+static int insert_items(rd_store *st, const rd_dispute *d, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	if ((ret = rd_store__stmt(st, RD_STMT_ITEM_INSERT, &stmt, err)) < 0)
+		return ret;
+	for (size_t i = 0; i < d->item_count; i++) {
+		const rd_item *item = &d->items[i];
+		int rc;
+
+		rc = rd_store__bind_text(stmt, 1, d->id);
+		rc |= sqlite3_bind_int64(stmt, 2, (int64_t)i);
+		rc |= rd_store__bind_text(stmt, 3, item->sku);
+		rc |= rd_store__bind_text(stmt, 4, item->title);
+		rc |= sqlite3_bind_int64(stmt, 5, item->quantity);
+		rc |= sqlite3_bind_int64(stmt, 6, item->unit_price);
+		rc |= rd_store__bind_amount(stmt, 7, item->unit_cost);
+		rc = rd_store__step(st, stmt, rc);
+		if (rc != SQLITE_DONE) {
+			ret = rd_store__fail(st, rc, err,
+					     "cannot insert item %zu of "
+					     "dispute %s", i, d->id);
+			break;
+		}
+		rd_store__release(stmt);
+	}
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_dispute_insert",
+					err)) < 0)
+		return ret;
+	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_INSERT, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, d->id);
+	rc |= rd_store__bind_text(stmt, 2, d->order_ref);
+	rc |= rd_store__bind_text(stmt, 3, d->storefront);
+	rc |= rd_store__bind_text(stmt, 4, d->buyer_ref);
+	rc |= rd_store__bind_text(stmt, 5, d->currency);
+	rc |= rd_store__bind_text(stmt, 6, rd_reason_name(d->reason));
+	rc |= rd_store__bind_text(stmt, 7, rd_channel_name(d->channel));
+	rc |= rd_store__bind_text(stmt, 8, d->locale);
+	rc |= rd_store__bind_text(stmt, 9, d->description);
+	rc |= sqlite3_bind_int64(stmt, 10, d->shipping_paid);
+	rc |= rd_store__bind_amount(stmt, 11, d->ship_cost);
+	rc |= rd_store__bind_amount(stmt, 12, d->return_cost);
+	rc |= rd_store__bind_text(stmt, 13, d->workflow_name);
+	rc |= sqlite3_bind_int64(stmt, 14, d->workflow_version);
+	rc |= rd_store__bind_text(stmt, 15, d->workflow_hash);
+	rc |= rd_store__bind_text(stmt, 16, d->state);
+	rc |= rd_store__bind_text(stmt, 17, d->outcome);
+	rc |= rd_store__bind_text(stmt, 18, d->assignee);
+	rc |= sqlite3_bind_int64(stmt, 19, d->version);
+	rc |= sqlite3_bind_int64(stmt, 20, d->created_at);
+	rc |= sqlite3_bind_int64(stmt, 21, d->updated_at);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot insert dispute %s",
+				     d->id);
+	rd_store__release(stmt);
+	if (ret < 0)
+		return ret;
+	return insert_items(st, d, err);
+}
+
+/* Read the items of d->id, in their original order, into d. */
+static int load_items(rd_store *st, rd_dispute *d, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t room = 0;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__stmt(st, RD_STMT_ITEMS_OF, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, d->id);
+	if (rc != SQLITE_OK)
+		goto failed;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		rd_item *item;
+
+		if (d->item_count == room) {
+			size_t grown = room ? room * 2 : 4;
+			rd_item *items = realloc(d->items,
+						 grown * sizeof(*items));
+
+			if (!items) {
+				ret = rd_error_set(err, RD_ENOMEM,
+						   "out of memory");
+				goto done;
+			}
+			d->items = items;
+			room = grown;
+		}
+		item = &d->items[d->item_count++];
+		memset(item, 0, sizeof(*item));
+		item->quantity = sqlite3_column_int64(stmt, 2);
+		item->unit_price = sqlite3_column_int64(stmt, 3);
+		item->unit_cost = rd_store__column_amount(stmt, 4);
+		if ((ret = rd_store__column_strdup(stmt, 0, &item->sku,
+						   err)) < 0 ||
+		    (ret = rd_store__column_strdup(stmt, 1, &item->title,
+						   err)) < 0)
+			goto done;
+	}
+failed:
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err,
+				     "cannot read the items of dispute %s",
+				     d->id);
+done:
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store__dispute_from_row(rd_store *st, sqlite3_stmt *stmt,
+			       rd_dispute **out, rd_error *err)
+{
+	rd_dispute *d = NULL;
+	char name[64];
+	int ret;
+
+	*out = NULL;
+	d = rd_dispute_new();
+	if (!d)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if ((ret = rd_store__column_copy(stmt, RD_COL_ID, d->id,
+					 sizeof(d->id), err)) < 0 ||
+	    (ret = rd_store__column_copy(stmt, RD_COL_CURRENCY, d->currency,
+					 sizeof(d->currency), err)) < 0 ||
+	    (ret = rd_store__column_copy(stmt, RD_COL_WORKFLOW_HASH,
+					 d->workflow_hash,
+					 sizeof(d->workflow_hash), err)) < 0)
+		goto done;
+
+	if ((ret = rd_store__column_copy(stmt, RD_COL_REASON, name,
+					 sizeof(name), err)) < 0)
+		goto done;
+	if (rd_reason_parse(&d->reason, name, NULL) < 0) {
+		ret = rd_error_set(err, RD_EIO, "dispute %s has the unknown "
+				   "reason \"%s\" in the database", d->id,
+				   name);
+		goto done;
+	}
+	if ((ret = rd_store__column_copy(stmt, RD_COL_CHANNEL, name,
+					 sizeof(name), err)) < 0)
+		goto done;
+	if (rd_channel_parse(&d->channel, name, NULL) < 0) {
+		ret = rd_error_set(err, RD_EIO, "dispute %s has the unknown "
+				   "channel \"%s\" in the database", d->id,
+				   name);
+		goto done;
+	}
+
+	d->shipping_paid = sqlite3_column_int64(stmt, RD_COL_SHIPPING_PAID);
+	d->ship_cost = rd_store__column_amount(stmt, RD_COL_SHIP_COST);
+	d->return_cost = rd_store__column_amount(stmt, RD_COL_RETURN_COST);
+	d->workflow_version = sqlite3_column_int64(stmt,
+						   RD_COL_WORKFLOW_VERSION);
+	d->version = sqlite3_column_int64(stmt, RD_COL_VERSION);
+	d->created_at = sqlite3_column_int64(stmt, RD_COL_CREATED_AT);
+	d->updated_at = sqlite3_column_int64(stmt, RD_COL_UPDATED_AT);
+	d->deadline_at = rd_store__column_optional(stmt, RD_COL_DUE_AT);
+
+	if ((ret = rd_store__column_strdup(stmt, RD_COL_ORDER_REF,
+					   &d->order_ref, err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, RD_COL_STOREFRONT,
+					   &d->storefront, err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, RD_COL_BUYER_REF,
+					   &d->buyer_ref, err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, RD_COL_LOCALE,
+					   &d->locale, err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, RD_COL_DESCRIPTION,
+					   &d->description, err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, RD_COL_WORKFLOW_NAME,
+					   &d->workflow_name, err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, RD_COL_STATE,
+					   &d->state, err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, RD_COL_OUTCOME,
+					   &d->outcome, err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, RD_COL_ASSIGNEE,
+					   &d->assignee, err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, RD_COL_DEADLINE_EVENT,
+					   &d->deadline_event, err)) < 0)
+		goto done;
+
+	if ((ret = load_items(st, d, err)) < 0)
+		goto done;
+	*out = d;
+	d = NULL;
+done:
+	rd_dispute_free(d);
+	return ret;
+}
+
+int rd_store_dispute_get(rd_store *st, const char *id, rd_dispute **out,
+			 rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*out = NULL;
+	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_GET, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, id);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_DONE)
+		ret = rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
+				   id ? id : "(null)");
+	else if (rc != SQLITE_ROW)
+		ret = rd_store__fail(st, rc, err, "cannot read dispute %s",
+				     id ? id : "(null)");
+	else
+		ret = rd_store__dispute_from_row(st, stmt, out, err);
+	rd_store__release(stmt);
+	return ret;
+}
+
+/* 1 when a dispute with this id exists, 0 when not, or a negative code. */
+static int dispute_exists(rd_store *st, const char *id, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_EXISTS, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, id);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_ROW)
+		ret = 1;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		ret = rd_store__fail(st, rc, err, "cannot look up dispute %s",
+				     id);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_dispute_update(rd_store *st, const rd_dispute *d,
+			    int64_t expected_version, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_dispute_update",
+					err)) < 0)
+		return ret;
+	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_UPDATE, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, d->id);
+	rc |= rd_store__bind_text(stmt, 2, d->state);
+	rc |= rd_store__bind_text(stmt, 3, d->outcome);
+	rc |= rd_store__bind_text(stmt, 4, d->assignee);
+	rc |= sqlite3_bind_int64(stmt, 5, d->version);
+	rc |= sqlite3_bind_int64(stmt, 6, d->updated_at);
+	rc |= sqlite3_bind_int64(stmt, 7, expected_version);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE) {
+		ret = rd_store__fail(st, rc, err, "cannot update dispute %s",
+				     d->id);
+		goto done;
+	}
+	if (sqlite3_changes(st->db) == 1)
+		goto done;
+
+	rd_store__release(stmt);
+	stmt = NULL;
+	ret = dispute_exists(st, d->id, err);
+	if (ret == 1)
+		ret = rd_error_set(err, RD_ESTALE,
+				   "dispute %s is no longer at version %lld "
+				   "(it was changed meanwhile); reload it and "
+				   "try again", d->id,
+				   (long long)expected_version);
+	else if (ret == 0)
+		ret = rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
+				   d->id);
+done:
+	rd_store__release(stmt);
+	return ret;
+}

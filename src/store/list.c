@@ -1,0 +1,265 @@
+/*
+ * Listing disputes a page at a time, newest first, by keyset.
+ *
+ * A page starts below the key (created_at, id) of the previous page's last
+ * row, found by an index seek, so reading page 1000 costs what page 1 costs
+ * (see the plans in statements.c). The cursor handed to clients is that key,
+ * as base64url of "<created_at>.<id>"; it is opaque to them and must be
+ * validated strictly here, never trusted. This file never builds SQL: the
+ * filters are parameters of fixed statements.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+#define LIST_DEFAULT_LIMIT 50
+#define LIST_MAX_LIMIT 500
+
+/* Longest cursor: base64url of 20 digits, a dot and an id (47 bytes). */
+#define CURSOR_RAW_MAX (20 + 1 + RD_ID_LEN)
+#define CURSOR_BUFSZ 80
+
+static const char b64url[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url without padding of len bytes into out (CURSOR_BUFSZ). */
+static void b64url_encode(char *out, const unsigned char *in, size_t len)
+{
+	size_t o = 0;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
+			     in[i + 2];
+
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+		out[o++] = b64url[v >> 6 & 63];
+		out[o++] = b64url[v & 63];
+	}
+	if (len - i == 1) {
+		unsigned v = (unsigned)in[i] << 16;
+
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+	} else if (len - i == 2) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+		out[o++] = b64url[v >> 6 & 63];
+	}
+	out[o] = '\0';
+}
+
+/* Decode base64url without padding; -1 on any character outside it. */
+static int b64url_decode(unsigned char *out, size_t room, size_t *outlen,
+			 const char *in)
+{
+	size_t len = strlen(in);
+	size_t o = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	if (len % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		const char *p = strchr(b64url, in[i]);
+
+		if (!p)
+			return -1;
+		acc = (acc << 6 | (unsigned)(p - b64url)) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == room)
+				return -1;
+			out[o++] = (unsigned char)(acc >> bits & 0xff);
+		}
+	}
+	*outlen = o;
+	return 0;
+}
+
+static void cursor_encode(char out[CURSOR_BUFSZ], int64_t created_at,
+			  const char *id)
+{
+	char raw[CURSOR_RAW_MAX + 1];
+	int len = snprintf(raw, sizeof(raw), "%lld.%s", (long long)created_at,
+			   id);
+
+	if (len < 0 || (size_t)len >= sizeof(raw))
+		len = 0;  /* cannot happen for a valid id */
+	b64url_encode(out, (const unsigned char *)raw, (size_t)len);
+}
+
+static int bad_cursor(rd_error *err, const char *why)
+{
+	return rd_error_set_field(err, RD_EINVALID, "cursor",
+				  "cursor: %s; pass the next_cursor of the "
+				  "previous page unchanged, or none for the "
+				  "first page", why);
+}
+
+/*
+ * Parse a cursor into its key. Strict: it must be exactly what
+ * cursor_encode would produce for that key.
+ */
+static int cursor_decode(const char *cursor, int64_t *created_at,
+			 char id[RD_ID_BUFSZ], rd_error *err)
+{
+	unsigned char raw[CURSOR_RAW_MAX + 1];
+	char canonical[CURSOR_BUFSZ];
+	size_t len = 0;
+	const char *dot;
+	char *end = NULL;
+	long long value;
+
+	if (strlen(cursor) >= CURSOR_BUFSZ)
+		return bad_cursor(err, "too long");
+	if (b64url_decode(raw, CURSOR_RAW_MAX, &len, cursor) < 0)
+		return bad_cursor(err, "not a cursor issued by this server");
+	raw[len] = '\0';
+	if (memchr(raw, '\0', len))
+		return bad_cursor(err, "not a cursor issued by this server");
+	dot = strchr((const char *)raw, '.');
+	if (!dot || dot == (const char *)raw)
+		return bad_cursor(err, "not a cursor issued by this server");
+	if (!(raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')))
+		return bad_cursor(err, "not a cursor issued by this server");
+	errno = 0;
+	value = strtoll((const char *)raw, &end, 10);
+	if (errno != 0 || end != dot)
+		return bad_cursor(err, "its time is not a number");
+	if (!rd_id_valid(dot + 1))
+		return bad_cursor(err, "its dispute id is malformed");
+	cursor_encode(canonical, (int64_t)value, dot + 1);
+	if (strcmp(canonical, cursor) != 0)
+		return bad_cursor(err, "not in canonical form");
+	*created_at = (int64_t)value;
+	memcpy(id, dot + 1, RD_ID_BUFSZ);
+	return RD_OK;
+}
+
+/* The statement walking the index that serves this filter best. */
+static int pick_statement(const rd_dispute_filter *f)
+{
+	if (f->overdue)
+		return RD_STMT_LIST_OVERDUE;
+	if (f->assignee)
+		return RD_STMT_LIST_BY_ASSIGNEE;
+	if (f->storefront)
+		return RD_STMT_LIST_BY_STOREFRONT;
+	if (f->state)
+		return RD_STMT_LIST_BY_STATE;
+	if (f->reason)
+		return RD_STMT_LIST_BY_REASON;
+	return RD_STMT_LIST_ALL;
+}
+
+static void free_page(rd_dispute **page, size_t count)
+{
+	if (!page)
+		return;
+	for (size_t i = 0; i < count; i++)
+		rd_dispute_free(page[i]);
+	free(page);
+}
+
+int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
+			  rd_dispute ***out, size_t *count, char **next_cursor,
+			  rd_error *err)
+{
+	static const rd_dispute_filter no_filter;
+	const rd_dispute_filter *f = filter ? filter : &no_filter;
+	sqlite3_stmt *stmt = NULL;
+	rd_dispute **page = NULL;
+	size_t n = 0;
+	size_t limit;
+	int64_t low = INT64_MIN;
+	int64_t high_at = INT64_MAX;
+	const char *high_id = "~";  /* sorts after every id */
+	int64_t cursor_at = 0;
+	char cursor_id[RD_ID_BUFSZ];
+	char next[CURSOR_BUFSZ];
+	int more = 0;
+	int rc;
+	int ret;
+
+	*out = NULL;
+	*count = 0;
+	*next_cursor = NULL;
+	limit = f->limit ? f->limit : LIST_DEFAULT_LIMIT;
+	if (limit > LIST_MAX_LIMIT)
+		return rd_error_set_field(err, RD_EINVALID, "limit",
+					  "limit: must be from 1 to %d, got "
+					  "%zu", LIST_MAX_LIMIT, f->limit);
+	if (f->created_from)
+		low = f->created_from;
+	if (f->created_to) {
+		high_at = f->created_to;
+		high_id = "";  /* (created_to, "") excludes created_to */
+	}
+	if (f->cursor) {
+		if ((ret = cursor_decode(f->cursor, &cursor_at, cursor_id,
+					 err)) < 0)
+			return ret;
+		if (cursor_at < high_at ||
+		    (cursor_at == high_at && strcmp(cursor_id, high_id) < 0)) {
+			high_at = cursor_at;
+			high_id = cursor_id;
+		}
+	}
+
+	page = calloc(limit, sizeof(*page));
+	if (!page)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if ((ret = rd_store__stmt(st, pick_statement(f), &stmt, err)) < 0)
+		goto done;
+	rc = rd_store__bind_text(stmt, 1, f->state);
+	rc |= rd_store__bind_text(stmt, 2, f->reason);
+	rc |= rd_store__bind_text(stmt, 3, f->storefront);
+	rc |= rd_store__bind_text(stmt, 4, f->assignee);
+	rc |= sqlite3_bind_int64(stmt, 5, low);
+	rc |= sqlite3_bind_int64(stmt, 6, high_at);
+	rc |= rd_store__bind_text(stmt, 7, high_id);
+	rc |= sqlite3_bind_int64(stmt, 8, (int64_t)limit + 1);
+	if (f->overdue)
+		rc |= sqlite3_bind_int64(stmt, 9, f->now);
+	else
+		rc |= sqlite3_bind_null(stmt, 9);
+	rc = rd_store__step(st, stmt, rc);
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
+		if (n == limit) {
+			more = 1;  /* the extra row fetched: another page */
+			break;
+		}
+		if ((ret = rd_store__dispute_from_row(st, stmt, &page[n],
+						      err)) < 0)
+			goto done;
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = rd_store__fail(st, rc, err, "cannot list disputes");
+		goto done;
+	}
+	if (more) {
+		cursor_encode(next, page[n - 1]->created_at, page[n - 1]->id);
+		*next_cursor = strdup(next);
+		if (!*next_cursor) {
+			ret = rd_error_set(err, RD_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	*out = page;
+	*count = n;
+	page = NULL;
+done:
+	rd_store__release(stmt);
+	free_page(page, n);
+	return ret;
+}

@@ -1,0 +1,258 @@
+/*
+ * The store's schema, as an ordered list of migration scripts.
+ *
+ * PRAGMA user_version N means scripts 1..N have been applied. Scripts are
+ * only ever appended: a released script must never be edited, because
+ * databases in the field already ran it. Each script ends by setting
+ * user_version to its own number, so the version is written as a constant
+ * and never formatted into SQL. Missing scripts are applied together in
+ * one BEGIN IMMEDIATE transaction: a crash or a failure leaves the database
+ * exactly as it was.
+ */
+#include <stdio.h>
+
+#include "store/store_int.h"
+
+/*
+ * 1: disputes, their items, the append-only event log, SLA deadlines and
+ * the workflow definitions disputes are pinned to. Tables are STRICT, so
+ * a value of the wrong type is refused instead of being stored as text.
+ */
+static const char migration_1[] =
+	"CREATE TABLE workflows (\n"
+	"  hash TEXT PRIMARY KEY NOT NULL CHECK (length(hash) = 64),\n"
+	"  name TEXT NOT NULL,\n"
+	"  version INTEGER NOT NULL CHECK (version >= 1),\n"
+	"  source TEXT NOT NULL,\n"
+	"  first_seen INTEGER NOT NULL,\n"
+	"  -- a (name, version) names one definition, or pinning means nothing\n"
+	"  UNIQUE (name, version)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"\n"
+	"CREATE TABLE disputes (\n"
+	"  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 26),\n"
+	"  order_ref TEXT NOT NULL,\n"
+	"  storefront TEXT NOT NULL,\n"
+	"  buyer_ref TEXT,\n"
+	"  currency TEXT NOT NULL CHECK (length(currency) = 3),\n"
+	"  reason TEXT NOT NULL,\n"
+	"  channel TEXT NOT NULL,\n"
+	"  locale TEXT,\n"
+	"  description TEXT,\n"
+	"  shipping_paid INTEGER NOT NULL CHECK (shipping_paid >= 0),\n"
+	"  ship_cost INTEGER CHECK (ship_cost >= 0),\n"
+	"  return_cost INTEGER CHECK (return_cost >= 0),\n"
+	"  workflow_name TEXT NOT NULL,\n"
+	"  workflow_version INTEGER NOT NULL CHECK (workflow_version >= 1),\n"
+	"  workflow_hash TEXT NOT NULL REFERENCES workflows (hash),\n"
+	"  state TEXT NOT NULL,\n"
+	"  outcome TEXT,\n"
+	"  assignee TEXT,\n"
+	"  version INTEGER NOT NULL CHECK (version >= 1),\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  updated_at INTEGER NOT NULL\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"\n"
+	"-- one index per list filter, each ending in the list order\n"
+	"CREATE INDEX disputes_created ON disputes (created_at, id);\n"
+	"CREATE INDEX disputes_state ON disputes (state, created_at, id);\n"
+	"CREATE INDEX disputes_storefront\n"
+	"  ON disputes (storefront, created_at, id);\n"
+	"CREATE INDEX disputes_reason ON disputes (reason, created_at, id);\n"
+	"CREATE INDEX disputes_assignee\n"
+	"  ON disputes (assignee, created_at, id);\n"
+	"\n"
+	"CREATE TABLE items (\n"
+	"  dispute_id TEXT NOT NULL REFERENCES disputes (id),\n"
+	"  idx INTEGER NOT NULL CHECK (idx >= 0),\n"
+	"  sku TEXT NOT NULL,\n"
+	"  title TEXT,\n"
+	"  quantity INTEGER NOT NULL CHECK (quantity >= 1),\n"
+	"  unit_price INTEGER NOT NULL CHECK (unit_price >= 0),\n"
+	"  unit_cost INTEGER CHECK (unit_cost >= 0),\n"
+	"  PRIMARY KEY (dispute_id, idx)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"\n"
+	"CREATE TABLE events (\n"
+	"  dispute_id TEXT NOT NULL REFERENCES disputes (id),\n"
+	"  seq INTEGER NOT NULL CHECK (seq >= 1),\n"
+	"  event TEXT NOT NULL,\n"
+	"  actor_role TEXT NOT NULL,\n"
+	"  actor_name TEXT NOT NULL,\n"
+	"  actor_key TEXT,\n"
+	"  at INTEGER NOT NULL,\n"
+	"  from_state TEXT,\n"
+	"  to_state TEXT NOT NULL,\n"
+	"  fields TEXT NOT NULL CHECK (json_valid(fields)),\n"
+	"  note TEXT,\n"
+	"  PRIMARY KEY (dispute_id, seq)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"\n"
+	"-- the audit trail is append-only, whoever writes to the file\n"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events\n"
+	"BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;\n"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events\n"
+	"BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;\n"
+	"\n"
+	"CREATE TABLE deadlines (\n"
+	"  dispute_id TEXT PRIMARY KEY NOT NULL REFERENCES disputes (id),\n"
+	"  due_at INTEGER NOT NULL CHECK (due_at > 0),\n"
+	"  event TEXT NOT NULL CHECK (length(event) BETWEEN 1 AND 63),\n"
+	"  state TEXT NOT NULL CHECK (length(state) BETWEEN 1 AND 63)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE INDEX deadlines_due ON deadlines (due_at, dispute_id);\n"
+	"\n"
+	"PRAGMA user_version = 1;\n";
+
+/*
+ * 2: the evidence index (the files live elsewhere) and settlement offers.
+ * At most one offer per dispute may be awaiting the buyer's answer.
+ */
+static const char migration_2[] =
+	"CREATE TABLE evidence (\n"
+	"  dispute_id TEXT NOT NULL REFERENCES disputes (id),\n"
+	"  n INTEGER NOT NULL CHECK (n >= 1),\n"
+	"  kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 31),\n"
+	"  channel TEXT NOT NULL CHECK (length(channel) BETWEEN 1 AND 15),\n"
+	"  submitted_by TEXT NOT NULL,\n"
+	"  captured_at INTEGER,\n"
+	"  added_at INTEGER NOT NULL,\n"
+	"  content_type TEXT NOT NULL,\n"
+	"  size INTEGER NOT NULL CHECK (size >= 0),\n"
+	"  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),\n"
+	"  original_name TEXT,\n"
+	"  withdrawn INTEGER NOT NULL DEFAULT 0 CHECK (withdrawn IN (0, 1)),\n"
+	"  withdrawn_reason TEXT,\n"
+	"  PRIMARY KEY (dispute_id, n)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"\n"
+	"CREATE TABLE offers (\n"
+	"  dispute_id TEXT NOT NULL REFERENCES disputes (id),\n"
+	"  offer_id TEXT NOT NULL CHECK (length(offer_id) BETWEEN 1 AND 47),\n"
+	"  type TEXT NOT NULL,\n"
+	"  buyer_refund INTEGER NOT NULL CHECK (buyer_refund >= 0),\n"
+	"  buyer_copay INTEGER NOT NULL CHECK (buyer_copay >= 0),\n"
+	"  seller_cost INTEGER,\n"
+	"  status TEXT NOT NULL CHECK (status IN\n"
+	"    ('made', 'accepted', 'rejected', 'countered', 'expired')),\n"
+	"  made_at INTEGER NOT NULL,\n"
+	"  decided_at INTEGER,\n"
+	"  event_seq INTEGER NOT NULL CHECK (event_seq >= 1),\n"
+	"  PRIMARY KEY (dispute_id, offer_id)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE UNIQUE INDEX offers_one_made ON offers (dispute_id)\n"
+	"  WHERE status = 'made';\n"
+	"\n"
+	"PRAGMA user_version = 2;\n";
+
+static const char *const migrations[] = {
+	migration_1,
+	migration_2,
+};
+
+#define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(MIGRATION_COUNT == RD_STORE_SCHEMA_VERSION,
+	       "RD_STORE_SCHEMA_VERSION must equal the number of migrations");
+
+int rd_store__migration_count(void)
+{
+	return MIGRATION_COUNT;
+}
+
+/* PRAGMA user_version, with a one-off statement (the table is not ready). */
+static int read_user_version(rd_store *st, int *out, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret = RD_OK;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt,
+				NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		ret = rd_store__fail(st, rc, err, "cannot read the schema "
+				     "version of %s", st->path);
+		goto done;
+	}
+	*out = sqlite3_column_int(stmt, 0);
+done:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int refuse_newer(rd_store *st, int found, rd_error *err)
+{
+	return rd_error_set(err, RD_EINVALID,
+			    "%s was written by a newer redress (schema %d, "
+			    "this build knows %d); upgrade redress to use it",
+			    st->path, found, MIGRATION_COUNT);
+}
+
+/* sqlite3_exec of a constant script; `doing` says what it was for. */
+static int exec_script(rd_store *st, const char *sql, const char *doing,
+		       rd_error *err)
+{
+	char *message = NULL;
+	int rc;
+	int ret = RD_OK;
+
+	rc = sqlite3_exec(st->db, sql, NULL, NULL, &message);
+	if (rc != SQLITE_OK) {
+		ret = rd_store__fail(st, rc, err, "%s", doing);
+		/* sqlite3_exec's own message names the failing statement */
+		if (message && ret != RD_EBUSY)
+			rd_error_set(err, ret, "%s: %s", doing, message);
+	}
+	sqlite3_free(message);
+	return ret;
+}
+
+int rd_store__migrate(rd_store *st, int target, rd_error *err)
+{
+	char doing[512];
+	int found = 0;
+	int ret;
+
+	if (target < 0 || target > MIGRATION_COUNT)
+		return rd_error_set(err, RD_EINTERNAL,
+				    "schema %d requested, this build knows "
+				    "0 to %d", target, MIGRATION_COUNT);
+	if ((ret = read_user_version(st, &found, err)) < 0)
+		return ret;
+	if (found > MIGRATION_COUNT)
+		return refuse_newer(st, found, err);
+	if (found >= target) {
+		st->schema = found;
+		return RD_OK;
+	}
+
+	snprintf(doing, sizeof(doing), "cannot lock %s to upgrade its schema",
+		 st->path);
+	if ((ret = exec_script(st, "BEGIN IMMEDIATE", doing, err)) < 0)
+		return ret;
+	/* another process may have migrated while we waited for the lock */
+	if ((ret = read_user_version(st, &found, err)) < 0)
+		goto done;
+	if (found > MIGRATION_COUNT) {
+		ret = refuse_newer(st, found, err);
+		goto done;
+	}
+	for (int i = found; i < target; i++) {
+		snprintf(doing, sizeof(doing),
+			 "cannot apply schema migration %d to %s", i + 1,
+			 st->path);
+		if ((ret = exec_script(st, migrations[i], doing, err)) < 0)
+			goto done;
+	}
+	snprintf(doing, sizeof(doing), "cannot commit the schema upgrade of %s",
+		 st->path);
+	if ((ret = exec_script(st, "COMMIT", doing, err)) < 0)
+		goto done;
+	st->schema = found > target ? found : target;
+done:
+	if (ret < 0 && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}

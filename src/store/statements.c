@@ -1,0 +1,197 @@
+/*
+ * Every SQL statement the store runs, in one table, each prepared once per
+ * connection at open and finalized at close.
+ *
+ * This file must never grow SQL assembled at run time: optional filters are
+ * written as `(?N IS NULL OR column = ?N)` and bound to NULL when unused,
+ * and the handful of list variants below are compile-time constants.
+ */
+#include "store/store_int.h"
+
+/*
+ * rd_store_dispute_list, keyset pagination newest first.
+ *
+ * Parameters, the same for every variant:
+ *   ?1 state, ?2 reason, ?3 storefront, ?4 assignee (NULL: no filter)
+ *   ?5 lowest created_at (INT64_MIN when unbounded)
+ *   ?6, ?7 the exclusive upper key (created_at, id): the smaller of the
+ *          cursor's key and (created_to, ""); (INT64_MAX, "~") when
+ *          unbounded, "~" sorting after every id
+ *   ?8 rows to fetch (the page size plus one)
+ *   ?9 now, for the overdue filter (NULL: no filter)
+ *
+ * Cost: each variant walks one index whose order is the requested order
+ * (equality column, then created_at, id), starting at the upper key found by
+ * a b-tree seek, and stops after ?8 matching rows: O(log n + page) when at
+ * most one of state / reason / storefront / assignee is given. The other
+ * filters are checked on the rows walked, so combining several filters costs
+ * O(log n + rows of the driving filter walked to fill the page). The
+ * driving index is chosen by rd_store_dispute_list in the order assignee,
+ * storefront, state, reason (the usually most selective first). INDEXED BY
+ * makes preparing fail rather than silently scanning if an index is missing.
+ *
+ * The overdue variant walks the deadline index instead (due_at <= now)
+ * and sorts what it finds: its cost grows with the number of overdue
+ * disputes — which the SLA sweep keeps small — never with the number of
+ * disputes. The store tests check every plan with EXPLAIN QUERY PLAN.
+ */
+#define LIST_FILTERS                                                         \
+	" AND d.created_at >= ?5 AND (d.created_at, d.id) < (?6, ?7)"        \
+	" AND (?1 IS NULL OR d.state = ?1)"                                  \
+	" AND (?2 IS NULL OR d.reason = ?2)"                                 \
+	" AND (?3 IS NULL OR d.storefront = ?3)"                             \
+	" AND (?4 IS NULL OR d.assignee = ?4)"                               \
+	" AND (?9 IS NULL OR dl.due_at <= ?9)"                               \
+	" ORDER BY d.created_at DESC, d.id DESC LIMIT ?8"
+
+#define LIST_BY(index)                                                       \
+	"SELECT " RD_STORE_DISPUTE_COLUMNS                                   \
+	" FROM disputes AS d INDEXED BY " index                              \
+	" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+
+#define OFFER_COLUMNS                                                        \
+	"dispute_id, offer_id, type, buyer_refund, buyer_copay, seller_cost, " \
+	"status, made_at, decided_at, event_seq"
+
+static const struct {
+	int min_schema;
+	const char *sql;
+} statements[RD_STMT_COUNT] = {
+	[RD_STMT_BEGIN] = { 0, "BEGIN IMMEDIATE" },
+	[RD_STMT_BEGIN_READ] = { 0, "BEGIN" },
+	[RD_STMT_COMMIT] = { 0, "COMMIT" },
+	[RD_STMT_ROLLBACK] = { 0, "ROLLBACK" },
+	[RD_STMT_USER_VERSION] = { 0, "PRAGMA user_version" },
+
+	[RD_STMT_WORKFLOW_PUT] = { 1,
+		"INSERT INTO workflows (hash, name, version, source,"
+		" first_seen) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (hash) DO NOTHING" },
+	[RD_STMT_WORKFLOW_SOURCE] = { 1,
+		"SELECT source FROM workflows WHERE hash = ?1" },
+
+	[RD_STMT_DISPUTE_INSERT] = { 1,
+		"INSERT INTO disputes (id, order_ref, storefront, buyer_ref,"
+		" currency, reason, channel, locale, description,"
+		" shipping_paid, ship_cost, return_cost, workflow_name,"
+		" workflow_version, workflow_hash, state, outcome, assignee,"
+		" version, created_at, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)" },
+	[RD_STMT_ITEM_INSERT] = { 1,
+		"INSERT INTO items (dispute_id, idx, sku, title, quantity,"
+		" unit_price, unit_cost) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+	[RD_STMT_DISPUTE_GET] = { 1,
+		"SELECT " RD_STORE_DISPUTE_COLUMNS " FROM disputes AS d"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE d.id = ?1" },
+	[RD_STMT_ITEMS_OF] = { 1,
+		"SELECT sku, title, quantity, unit_price, unit_cost FROM items"
+		" WHERE dispute_id = ?1 ORDER BY idx" },
+	[RD_STMT_DISPUTE_UPDATE] = { 1,
+		"UPDATE disputes SET state = ?2, outcome = ?3, assignee = ?4,"
+		" version = ?5, updated_at = ?6"
+		" WHERE id = ?1 AND version = ?7" },
+	[RD_STMT_DISPUTE_EXISTS] = { 1,
+		"SELECT 1 FROM disputes WHERE id = ?1" },
+
+	[RD_STMT_LIST_ALL] = { 1,
+		LIST_BY("disputes_created") " WHERE 1" LIST_FILTERS },
+	[RD_STMT_LIST_BY_ASSIGNEE] = { 1,
+		LIST_BY("disputes_assignee") " WHERE d.assignee = ?4"
+		LIST_FILTERS },
+	[RD_STMT_LIST_BY_STOREFRONT] = { 1,
+		LIST_BY("disputes_storefront") " WHERE d.storefront = ?3"
+		LIST_FILTERS },
+	[RD_STMT_LIST_BY_STATE] = { 1,
+		LIST_BY("disputes_state") " WHERE d.state = ?1" LIST_FILTERS },
+	[RD_STMT_LIST_BY_REASON] = { 1,
+		LIST_BY("disputes_reason") " WHERE d.reason = ?2"
+		LIST_FILTERS },
+	[RD_STMT_LIST_OVERDUE] = { 1,
+		"SELECT " RD_STORE_DISPUTE_COLUMNS
+		" FROM deadlines AS dl INDEXED BY deadlines_due"
+		" CROSS JOIN disputes AS d"
+		" WHERE d.id = dl.dispute_id AND dl.due_at <= ?9"
+		LIST_FILTERS },
+
+	[RD_STMT_EVENT_APPEND] = { 1,
+		"INSERT INTO events (dispute_id, seq, event, actor_role,"
+		" actor_name, actor_key, at, from_state, to_state, fields,"
+		" note)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)" },
+	[RD_STMT_EVENTS_OF] = { 1,
+		"SELECT seq, event, actor_role, actor_name, actor_key, at,"
+		" from_state, to_state, fields, note FROM events"
+		" WHERE dispute_id = ?1 ORDER BY seq" },
+
+	[RD_STMT_DEADLINE_PUT] = { 1,
+		"INSERT INTO deadlines (dispute_id, due_at, event, state)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (dispute_id) DO UPDATE"
+		" SET due_at = excluded.due_at, event = excluded.event,"
+		" state = excluded.state" },
+	[RD_STMT_DEADLINE_CLEAR] = { 1,
+		"DELETE FROM deadlines WHERE dispute_id = ?1" },
+	[RD_STMT_DEADLINES_DUE] = { 1,
+		"SELECT dispute_id, due_at, event, state"
+		" FROM deadlines INDEXED BY deadlines_due"
+		" WHERE due_at <= ?1 ORDER BY due_at, dispute_id LIMIT ?2" },
+
+	[RD_STMT_EVIDENCE_INSERT] = { 2,
+		"INSERT INTO evidence (dispute_id, n, kind, channel,"
+		" submitted_by, captured_at, added_at, content_type, size,"
+		" sha256, original_name, withdrawn, withdrawn_reason)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13)" },
+	[RD_STMT_EVIDENCE_KINDS] = { 2,
+		"SELECT DISTINCT kind FROM evidence"
+		" WHERE dispute_id = ?1 AND withdrawn = 0 ORDER BY kind" },
+	[RD_STMT_EVIDENCE_TOTAL] = { 2,
+		"SELECT count(*) FROM evidence"
+		" WHERE dispute_id = ?1 AND withdrawn = 0" },
+
+	[RD_STMT_OFFER_INSERT] = { 2,
+		"INSERT INTO offers (" OFFER_COLUMNS ")"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)" },
+	[RD_STMT_OFFER_PENDING] = { 2,
+		"SELECT " OFFER_COLUMNS " FROM offers"
+		" WHERE dispute_id = ?1 AND status = 'made'" },
+	/* several offers may have been accepted over a dispute's life (a
+	 * reshipment lost again goes back to investigating): the latest */
+	[RD_STMT_OFFER_ACCEPTED] = { 2,
+		"SELECT " OFFER_COLUMNS " FROM offers"
+		" WHERE dispute_id = ?1 AND status = 'accepted'"
+		" ORDER BY decided_at DESC, made_at DESC, offer_id DESC"
+		" LIMIT 1" },
+	[RD_STMT_OFFER_DECIDE] = { 2,
+		"UPDATE offers SET status = ?3, decided_at = ?4"
+		" WHERE dispute_id = ?1 AND offer_id = ?2"
+		" AND status = 'made'" },
+	[RD_STMT_OFFERS_OF] = { 2,
+		"SELECT " OFFER_COLUMNS " FROM offers WHERE dispute_id = ?1"
+		" ORDER BY made_at, event_seq, offer_id" },
+
+	[RD_STMT_DUMP_WORKFLOWS] = { 1,
+		"SELECT * FROM workflows ORDER BY hash" },
+	[RD_STMT_DUMP_DISPUTES] = { 1,
+		"SELECT * FROM disputes ORDER BY id" },
+	[RD_STMT_DUMP_ITEMS] = { 1,
+		"SELECT * FROM items ORDER BY dispute_id, idx" },
+	[RD_STMT_DUMP_EVENTS] = { 1,
+		"SELECT * FROM events ORDER BY dispute_id, seq" },
+	[RD_STMT_DUMP_DEADLINES] = { 1,
+		"SELECT * FROM deadlines ORDER BY dispute_id" },
+	[RD_STMT_DUMP_EVIDENCE] = { 2,
+		"SELECT * FROM evidence ORDER BY dispute_id, n" },
+	[RD_STMT_DUMP_OFFERS] = { 2,
+		"SELECT * FROM offers ORDER BY dispute_id, offer_id" },
+};
+
+const char *rd_store__stmt_sql(int id, int *min_schema)
+{
+	if (id < 0 || id >= RD_STMT_COUNT)
+		return NULL;
+	if (min_schema)
+		*min_schema = statements[id].min_schema;
+	return statements[id].sql;
+}

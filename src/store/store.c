@@ -1,0 +1,388 @@
+/*
+ * The store's connection: open and close, the prepared statement table,
+ * transactions, and the translation of SQLite results into rd_codes.
+ *
+ * The store records; it never decides (no workflow rule lives here), never
+ * prints, and never builds SQL at run time. Every SQLite failure leaves the
+ * caller an rd_error saying what was being done and why it failed.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+#define BUSY_MESSAGE                                                         \
+	"the database is busy (locked by another writer for more than "      \
+	"%d %s); try again"
+
+int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
+{
+	char doing[256];
+	const char *reason;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(doing, sizeof(doing), fmt, ap);
+	va_end(ap);
+	reason = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: {
+		int ms = st ? st->busy_timeout_ms : RD_STORE_BUSY_TIMEOUT_MS;
+
+		if (ms % 1000 == 0)
+			return rd_error_set(err, RD_EBUSY, BUSY_MESSAGE,
+					    ms / 1000, "s");
+		return rd_error_set(err, RD_EBUSY, BUSY_MESSAGE, ms, "ms");
+	}
+	case SQLITE_NOMEM:
+		return rd_error_set(err, RD_ENOMEM, "%s: out of memory", doing);
+	case SQLITE_CONSTRAINT:
+		switch (rc) {
+		case SQLITE_CONSTRAINT_PRIMARYKEY:
+		case SQLITE_CONSTRAINT_UNIQUE:
+			return rd_error_set(err, RD_ECONFLICT,
+					    "%s: it already exists (%s)",
+					    doing, reason);
+		case SQLITE_CONSTRAINT_FOREIGNKEY:
+			return rd_error_set(err, RD_ENOTFOUND,
+					    "%s: a row it refers to does not "
+					    "exist (%s)", doing, reason);
+		default:
+			return rd_error_set(err, RD_EINVALID, "%s: %s", doing,
+					    reason);
+		}
+	default:
+		return rd_error_set(err, RD_EIO, "%s: %s", doing, reason);
+	}
+}
+
+int rd_store__stmt(rd_store *st, int id, sqlite3_stmt **out, rd_error *err)
+{
+	int min_schema = 0;
+
+	if (id < 0 || id >= RD_STMT_COUNT || !st->stmts[id]) {
+		rd_store__stmt_sql(id, &min_schema);
+		return rd_error_set(err, RD_EINTERNAL,
+				    "statement %d needs schema %d, the "
+				    "database has schema %d", id, min_schema,
+				    st->schema);
+	}
+	*out = st->stmts[id];
+	return RD_OK;
+}
+
+int rd_store__step(rd_store *st, sqlite3_stmt *stmt, int bind_rc)
+{
+	int rc;
+
+	if (bind_rc == SQLITE_OK)
+		return sqlite3_step(stmt);
+	rc = sqlite3_extended_errcode(st->db);
+	return rc == SQLITE_OK ? SQLITE_MISUSE : rc;
+}
+
+void rd_store__release(sqlite3_stmt *stmt)
+{
+	if (!stmt)
+		return;
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+int rd_store__require_tx(rd_store *st, const char *what, rd_error *err)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return rd_error_set(err, RD_EINTERNAL,
+				    "%s must run inside a transaction "
+				    "(rd_store_begin first)", what);
+	return RD_OK;
+}
+
+int rd_store__bind_text(sqlite3_stmt *stmt, int i, const char *value)
+{
+	if (!value)
+		return sqlite3_bind_null(stmt, i);
+	return sqlite3_bind_text(stmt, i, value, -1, SQLITE_STATIC);
+}
+
+int rd_store__bind_amount(sqlite3_stmt *stmt, int i, int64_t amount)
+{
+	if (amount == RD_AMOUNT_UNSET)
+		return sqlite3_bind_null(stmt, i);
+	return sqlite3_bind_int64(stmt, i, amount);
+}
+
+int rd_store__bind_optional(sqlite3_stmt *stmt, int i, int64_t value)
+{
+	if (value == 0)
+		return sqlite3_bind_null(stmt, i);
+	return sqlite3_bind_int64(stmt, i, value);
+}
+
+int rd_store__column_strdup(sqlite3_stmt *stmt, int i, char **out,
+			    rd_error *err)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, i);
+	int len;
+
+	*out = NULL;
+	if (!text) {
+		if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+			return RD_OK;
+		return rd_error_set(err, RD_ENOMEM,
+				    "out of memory reading column %s",
+				    sqlite3_column_name(stmt, i));
+	}
+	len = sqlite3_column_bytes(stmt, i);
+	*out = malloc((size_t)len + 1);
+	if (!*out)
+		return rd_error_set(err, RD_ENOMEM,
+				    "out of memory reading column %s",
+				    sqlite3_column_name(stmt, i));
+	memcpy(*out, text, (size_t)len);
+	(*out)[len] = '\0';
+	return RD_OK;
+}
+
+int64_t rd_store__column_amount(sqlite3_stmt *stmt, int i)
+{
+	if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+		return RD_AMOUNT_UNSET;
+	return sqlite3_column_int64(stmt, i);
+}
+
+int64_t rd_store__column_optional(sqlite3_stmt *stmt, int i)
+{
+	return sqlite3_column_int64(stmt, i);  /* NULL reads as 0 */
+}
+
+int rd_store__column_copy(sqlite3_stmt *stmt, int i, char *buf,
+			  size_t size, rd_error *err)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, i);
+	size_t len;
+
+	buf[0] = '\0';
+	if (!text) {
+		if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+			return RD_OK;
+		return rd_error_set(err, RD_ENOMEM,
+				    "out of memory reading column %s",
+				    sqlite3_column_name(stmt, i));
+	}
+	len = (size_t)sqlite3_column_bytes(stmt, i);
+	if (len >= size)
+		return rd_error_set(err, RD_EIO,
+				    "the database holds a %s of %zu bytes, "
+				    "longer than the %zu redress allows",
+				    sqlite3_column_name(stmt, i), len,
+				    size - 1);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	return RD_OK;
+}
+
+/* Run a PRAGMA that answers one text value and compare the answer. */
+static int pragma_expect(rd_store *st, const char *sql, const char *expected,
+			 rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *answer;
+	int rc;
+	int ret = RD_OK;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		ret = rd_store__fail(st, rc, err, "cannot set up %s (%s)",
+				     st->path, sql);
+		goto done;
+	}
+	answer = (const char *)sqlite3_column_text(stmt, 0);
+	if (!answer || strcmp(answer, expected) != 0)
+		ret = rd_error_set(err, RD_EIO,
+				   "cannot set up %s: %s answered \"%s\", "
+				   "expected \"%s\"", st->path, sql,
+				   answer ? answer : "", expected);
+done:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int configure(rd_store *st, rd_error *err)
+{
+	static const char *const pragmas[] = {
+		"PRAGMA synchronous = FULL",
+		"PRAGMA foreign_keys = ON",
+	};
+	int ret;
+	int rc;
+
+	sqlite3_extended_result_codes(st->db, 1);
+	rd_store_set_busy_timeout(st, RD_STORE_BUSY_TIMEOUT_MS);
+	if ((ret = pragma_expect(st, "PRAGMA journal_mode = WAL", "wal",
+				 err)) < 0)
+		return ret;
+	for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+		rc = sqlite3_exec(st->db, pragmas[i], NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return rd_store__fail(st, rc, err,
+					      "cannot set up %s (%s)",
+					      st->path, pragmas[i]);
+	}
+	return RD_OK;
+}
+
+static int prepare_all(rd_store *st, rd_error *err)
+{
+	for (int id = 0; id < RD_STMT_COUNT; id++) {
+		int min_schema = 0;
+		const char *sql = rd_store__stmt_sql(id, &min_schema);
+		int rc;
+
+		if (min_schema > st->schema)
+			continue;
+		rc = sqlite3_prepare_v3(st->db, sql, -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&st->stmts[id], NULL);
+		if (rc != SQLITE_OK)
+			return rd_store__fail(st, rc, err,
+					      "cannot prepare statement %d "
+					      "on %s", id, st->path);
+	}
+	return RD_OK;
+}
+
+int rd_store_open_at_version(rd_store **out, const char *path, int version,
+			     rd_error *err)
+{
+	rd_store *st = NULL;
+	int rc;
+	int ret = RD_OK;
+
+	*out = NULL;
+	if (!path || !*path)
+		return rd_error_set(err, RD_EINVALID,
+				    "no database path given");
+	st = calloc(1, sizeof(*st));
+	if (!st || !(st->path = strdup(path))) {
+		ret = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	st->busy_timeout_ms = RD_STORE_BUSY_TIMEOUT_MS;
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		ret = rd_store__fail(st, rc, err, "cannot open %s", path);
+		goto done;
+	}
+	if ((ret = configure(st, err)) < 0)
+		goto done;
+	if ((ret = rd_store__migrate(st, version, err)) < 0)
+		goto done;
+	if ((ret = prepare_all(st, err)) < 0)
+		goto done;
+	*out = st;
+	st = NULL;
+done:
+	rd_store_close(st);
+	return ret;
+}
+
+int rd_store_open(rd_store **out, const char *path, rd_error *err)
+{
+	return rd_store_open_at_version(out, path, rd_store__migration_count(),
+					err);
+}
+
+void rd_store_close(rd_store *st)
+{
+	if (!st)
+		return;
+	for (int id = 0; id < RD_STMT_COUNT; id++)
+		sqlite3_finalize(st->stmts[id]);
+	/* an abandoned transaction is rolled back by the close */
+	sqlite3_close_v2(st->db);
+	free(st->path);
+	free(st);
+}
+
+sqlite3 *rd_store_db(rd_store *st)
+{
+	return st->db;
+}
+
+void rd_store_set_busy_timeout(rd_store *st, int ms)
+{
+	st->busy_timeout_ms = ms;
+	sqlite3_busy_timeout(st->db, ms);
+}
+
+int rd_store_schema_version(rd_store *st, int *out, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__stmt(st, RD_STMT_USER_VERSION, &stmt, err)) < 0)
+		return ret;
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		ret = rd_store__fail(st, rc, err, "cannot read the schema "
+				     "version of %s", st->path);
+		goto done;
+	}
+	*out = sqlite3_column_int(stmt, 0);
+done:
+	rd_store__release(stmt);
+	return ret;
+}
+
+/* Step a statement that returns no rows (transaction control). */
+static int run(rd_store *st, int id, const char *doing, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
+		return ret;
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "%s", doing);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_begin(rd_store *st, rd_error *err)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		return rd_error_set(err, RD_EINTERNAL,
+				    "a transaction is already open on %s",
+				    st->path);
+	return run(st, RD_STMT_BEGIN, "cannot start a transaction", err);
+}
+
+int rd_store_commit(rd_store *st, rd_error *err)
+{
+	/* SQLite rolls back by itself after some errors (full disk, I/O) */
+	if (sqlite3_get_autocommit(st->db))
+		return rd_error_set(err, RD_EIO,
+				    "no transaction to commit on %s (it was "
+				    "rolled back after an earlier error)",
+				    st->path);
+	return run(st, RD_STMT_COMMIT, "cannot commit the transaction", err);
+}
+
+void rd_store_rollback(rd_store *st)
+{
+	if (!st || sqlite3_get_autocommit(st->db))
+		return;
+	run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
+}

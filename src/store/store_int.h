@@ -1,0 +1,219 @@
+/*
+ * Private interface of the store: the connection structure, the table of
+ * prepared statements and the helpers shared by the store's source files.
+ *
+ * Only the store module (and its tests) may include this header, because it
+ * brings in sqlite3.h; nothing outside src/store/ may ever speak SQL. No
+ * helper here builds SQL text at run time: every statement is a constant of
+ * statements.c, prepared once per connection.
+ */
+#ifndef REDRESS_STORE_INT_H
+#define REDRESS_STORE_INT_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "redress/error.h"
+#include "redress/store.h"
+
+/* Every statement the store runs, indexes into rd_store.stmts. */
+typedef enum rd_stmt_id {
+	RD_STMT_BEGIN,
+	RD_STMT_BEGIN_READ,
+	RD_STMT_COMMIT,
+	RD_STMT_ROLLBACK,
+	RD_STMT_USER_VERSION,
+
+	RD_STMT_WORKFLOW_PUT,
+	RD_STMT_WORKFLOW_SOURCE,
+
+	RD_STMT_DISPUTE_INSERT,
+	RD_STMT_ITEM_INSERT,
+	RD_STMT_DISPUTE_GET,
+	RD_STMT_ITEMS_OF,
+	RD_STMT_DISPUTE_UPDATE,
+	RD_STMT_DISPUTE_EXISTS,
+
+	/* rd_store_dispute_list: one statement per driving index */
+	RD_STMT_LIST_ALL,
+	RD_STMT_LIST_BY_ASSIGNEE,
+	RD_STMT_LIST_BY_STOREFRONT,
+	RD_STMT_LIST_BY_STATE,
+	RD_STMT_LIST_BY_REASON,
+	RD_STMT_LIST_OVERDUE,
+
+	RD_STMT_EVENT_APPEND,
+	RD_STMT_EVENTS_OF,
+
+	RD_STMT_DEADLINE_PUT,
+	RD_STMT_DEADLINE_CLEAR,
+	RD_STMT_DEADLINES_DUE,
+
+	RD_STMT_EVIDENCE_INSERT,
+	RD_STMT_EVIDENCE_KINDS,
+	RD_STMT_EVIDENCE_TOTAL,
+
+	RD_STMT_OFFER_INSERT,
+	RD_STMT_OFFER_PENDING,
+	RD_STMT_OFFER_ACCEPTED,
+	RD_STMT_OFFER_DECIDE,
+	RD_STMT_OFFERS_OF,
+
+	/* rd_store_dump: one per table, in dump order */
+	RD_STMT_DUMP_WORKFLOWS,
+	RD_STMT_DUMP_DISPUTES,
+	RD_STMT_DUMP_ITEMS,
+	RD_STMT_DUMP_EVENTS,
+	RD_STMT_DUMP_DEADLINES,
+	RD_STMT_DUMP_EVIDENCE,
+	RD_STMT_DUMP_OFFERS,
+
+	RD_STMT_COUNT
+} rd_stmt_id;
+
+/*
+ * The result columns of every statement that reads whole disputes (get and
+ * the list variants): the disputes row "d" and its deadline "dl" (LEFT
+ * JOIN, so NULL when none). RD_COL_* are their positions.
+ */
+#define RD_STORE_DISPUTE_COLUMNS                                             \
+	"d.id, d.order_ref, d.storefront, d.buyer_ref, d.currency, "         \
+	"d.reason, d.channel, d.locale, d.description, d.shipping_paid, "    \
+	"d.ship_cost, d.return_cost, d.workflow_name, d.workflow_version, "  \
+	"d.workflow_hash, d.state, d.outcome, d.assignee, d.version, "       \
+	"d.created_at, d.updated_at, dl.due_at, dl.event"
+
+enum {
+	RD_COL_ID,
+	RD_COL_ORDER_REF,
+	RD_COL_STOREFRONT,
+	RD_COL_BUYER_REF,
+	RD_COL_CURRENCY,
+	RD_COL_REASON,
+	RD_COL_CHANNEL,
+	RD_COL_LOCALE,
+	RD_COL_DESCRIPTION,
+	RD_COL_SHIPPING_PAID,
+	RD_COL_SHIP_COST,
+	RD_COL_RETURN_COST,
+	RD_COL_WORKFLOW_NAME,
+	RD_COL_WORKFLOW_VERSION,
+	RD_COL_WORKFLOW_HASH,
+	RD_COL_STATE,
+	RD_COL_OUTCOME,
+	RD_COL_ASSIGNEE,
+	RD_COL_VERSION,
+	RD_COL_CREATED_AT,
+	RD_COL_UPDATED_AT,
+	RD_COL_DUE_AT,
+	RD_COL_DEADLINE_EVENT
+};
+
+/* One connection. */
+struct rd_store {
+	sqlite3 *db;
+	char *path;
+	int schema;              /* user_version after open */
+	int busy_timeout_ms;
+	sqlite3_stmt *stmts[RD_STMT_COUNT];
+};
+
+/* --- statements.c ------------------------------------------------------- */
+
+/*
+ * The SQL of statement `id` and the schema version it needs (its tables
+ * exist from that migration on). NULL for an id out of range.
+ */
+const char *rd_store__stmt_sql(int id, int *min_schema);
+
+/* --- schema.c ------------------------------------------------------------ */
+
+/* Number of migration scripts, i.e. the newest schema this build knows. */
+int rd_store__migration_count(void);
+
+/*
+ * Bring the database to schema `target` (at most rd_store__migration_count())
+ * in one BEGIN IMMEDIATE transaction; refuse a database newer than this
+ * build. Sets st->schema to the version found or reached.
+ */
+int rd_store__migrate(rd_store *st, int target, rd_error *err);
+
+/* --- store.c ------------------------------------------------------------- */
+
+/*
+ * The prepared statement `id`, ready to bind (RD_EINTERNAL when the
+ * connection's schema predates it). Hand it back with rd_store__release.
+ */
+int rd_store__stmt(rd_store *st, int id, sqlite3_stmt **out, rd_error *err);
+
+/*
+ * Step stmt unless binding failed: `bind_rc` is the bitwise OR of the
+ * sqlite3_bind_* results (SQLITE_OK is 0). A failed bind yields the
+ * connection's error code, so rd_store__fail reports the real cause.
+ */
+int rd_store__step(rd_store *st, sqlite3_stmt *stmt, int bind_rc);
+
+/* Reset and clear a statement after use. NULL is accepted. */
+void rd_store__release(sqlite3_stmt *stmt);
+
+/*
+ * Turn a failed SQLite result `rc` into an rd_code and a message "<what was
+ * being done>: <reason>": BUSY/LOCKED -> RD_EBUSY, a primary-key or unique
+ * violation -> RD_ECONFLICT, a foreign-key violation (the referenced row is
+ * missing) -> RD_ENOTFOUND, CHECK / NOT NULL / trigger violations ->
+ * RD_EINVALID, out of memory -> RD_ENOMEM, anything else -> RD_EIO.
+ * Call it before resetting the statement, so sqlite3_errmsg still holds
+ * the reason.
+ */
+int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* RD_EINTERNAL unless a write transaction is open on st. */
+int rd_store__require_tx(rd_store *st, const char *what, rd_error *err);
+
+/* Binding: NULL strings and RD_AMOUNT_UNSET amounts bind as SQL NULL. */
+int rd_store__bind_text(sqlite3_stmt *stmt, int i, const char *value);
+int rd_store__bind_amount(sqlite3_stmt *stmt, int i, int64_t amount);
+/* A time or counter where 0 means "none": 0 binds as SQL NULL. */
+int rd_store__bind_optional(sqlite3_stmt *stmt, int i, int64_t value);
+
+/* Reading: SQL NULL reads as NULL, RD_AMOUNT_UNSET, or 0 respectively. */
+int rd_store__column_strdup(sqlite3_stmt *stmt, int i, char **out,
+			    rd_error *err);
+int64_t rd_store__column_amount(sqlite3_stmt *stmt, int i);
+int64_t rd_store__column_optional(sqlite3_stmt *stmt, int i);
+
+/*
+ * Copy a text column into a fixed buffer; RD_EIO when the stored value does
+ * not fit (a database edited by hand), naming the column.
+ */
+int rd_store__column_copy(sqlite3_stmt *stmt, int i, char *buf,
+			  size_t size, rd_error *err);
+
+/* --- disputes.c ---------------------------------------------------------- */
+
+/*
+ * Build a dispute from the current row of a statement whose result columns
+ * are RD_STORE_DISPUTE_COLUMNS (see statements.c), with its items.
+ */
+int rd_store__dispute_from_row(rd_store *st, sqlite3_stmt *stmt,
+			       rd_dispute **out, rd_error *err);
+
+/* --- test hooks ---------------------------------------------------------- */
+
+/*
+ * Open like rd_store_open but migrate only up to `version` (0 .. the newest
+ * schema), so that tests can build a database as an older redress left it.
+ * Statements whose tables do not exist yet are not prepared.
+ */
+int rd_store_open_at_version(rd_store **out, const char *path, int version,
+			     rd_error *err);
+
+/* The raw connection (borrowed), for tests that must bypass the store. */
+sqlite3 *rd_store_db(rd_store *st);
+
+/* Change how long a writer waits for the lock (RD_EBUSY afterwards). */
+void rd_store_set_busy_timeout(rd_store *st, int ms);
+
+#endif
