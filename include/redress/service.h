@@ -47,18 +47,38 @@ const rd_workflow_set *rd_service_workflows(const rd_service *svc);
 rd_store *rd_service_store(rd_service *svc);
 
 /*
- * Open a dispute from its opening document (SPEC section 4) with the latest
- * version of the "dispute" workflow, in its initial state, version 1, with
- * the initial state's deadline, and record an "opened" event by `actor`.
- * *out (may be NULL) receives the new dispute (free with rd_dispute_free).
+ * Open a dispute from a validated opening document (see
+ * rd_dispute_parse / rd_dispute_from_json; only its document members are
+ * read) with the latest version of the "dispute" workflow, in its initial
+ * state, version 1, with the initial state's deadline, and record an
+ * "opened" event by `actor`. *out (may be NULL) receives the new dispute
+ * (free with rd_dispute_free).
  */
-int rd_service_dispute_open(rd_service *svc, const json_t *doc,
+int rd_service_dispute_open(rd_service *svc, const rd_dispute *input,
 			    const rd_actor *actor, int64_t now,
 			    rd_dispute **out, rd_error *err);
 
 /* Read one dispute; RD_ENOTFOUND when absent. *out is new. */
 int rd_service_dispute_get(rd_service *svc, const char *id,
 			   rd_dispute **out, rd_error *err);
+
+/*
+ * The dispute's recorded events, oldest first (free with
+ * rd_event_records_free), and its offers, oldest first (free()). An unknown
+ * dispute is RD_ENOTFOUND.
+ */
+int rd_service_events(rd_service *svc, const char *id,
+		      rd_event_record **out, size_t *count, rd_error *err);
+int rd_service_offers(rd_service *svc, const char *id,
+		      rd_offer_record **out, size_t *count, rd_error *err);
+
+/*
+ * One page of disputes (see rd_store_dispute_list for the filter, the
+ * ownership of *out and the cursor).
+ */
+int rd_service_dispute_list(rd_service *svc, const rd_dispute_filter *filter,
+			    rd_dispute ***out, size_t *count,
+			    char **next_cursor, rd_error *err);
 
 /* An event to apply. */
 typedef struct rd_event_request {

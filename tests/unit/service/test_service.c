@@ -1,0 +1,405 @@
+/*
+ * The service against a real data directory: refused events change
+ * nothing, disputes stay pinned to their workflow version, offers move
+ * through their statuses, and SLA deadlines fire exactly once even with two
+ * sweepers at the same time.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "redress/clock.h"
+#include "redress/service.h"
+#include "test.h"
+
+#define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
+
+static const char *example =
+	"{\"order_ref\": \"ORD-1\", \"storefront\": \"acme\", \"buyer_ref\": \"b\","
+	" \"currency\": \"USD\", \"reason\": \"damaged\", \"channel\": \"chat\","
+	" \"items\": [{\"sku\": \"L\", \"title\": \"Lamp\", \"quantity\": 1,"
+	" \"unit_price\": 10000, \"unit_cost\": 4000}],"
+	" \"shipping_paid\": 1500, \"ship_cost\": 3000, \"return_cost\": 2500}";
+
+static rd_service *open_service(const char *data, const char *workflows)
+{
+	rd_service_options opts = { data, workflows, 1 };
+	rd_service *svc = NULL;
+	rd_error err;
+
+	if (rd_service_open(&svc, &opts, &err) < 0)
+		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+	return svc;
+}
+
+static const char *workflows_dir(void)
+{
+	return REDRESS_SOURCE_DIR "/workflows";
+}
+
+static rd_actor actor(rd_role role, const char *name)
+{
+	rd_actor a;
+
+	memset(&a, 0, sizeof(a));
+	a.role = role;
+	snprintf(a.name, sizeof(a.name), "%s", name);
+	return a;
+}
+
+static int open_example(rd_service *svc, char id[RD_ID_BUFSZ], int64_t now)
+{
+	rd_dispute *input = NULL, *d = NULL;
+	rd_actor agent = actor(RD_ROLE_AGENT, "alice");
+	rd_error err;
+	int rc;
+
+	if ((rc = rd_dispute_parse(&input, example, strlen(example), &err)) < 0 ||
+	    (rc = rd_service_dispute_open(svc, input, &agent, now, &d, &err)) < 0)
+		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+	else
+		snprintf(id, RD_ID_BUFSZ, "%s", d->id);
+	rd_dispute_free(input);
+	rd_dispute_free(d);
+	return rc;
+}
+
+static int apply(rd_service *svc, const char *id, const char *event,
+		 rd_role role, const rd_field *fields, size_t count,
+		 int64_t if_version, rd_error *err)
+{
+	rd_event_request req = { event, fields, count, NULL, if_version };
+	rd_actor who = actor(role, "tester");
+
+	return rd_service_event_apply(svc, id, &req, &who, T0 + 60, NULL, err);
+}
+
+static char *dump(rd_service *svc)
+{
+	char *text = NULL;
+	rd_error err;
+
+	if (rd_store_dump(rd_service_store(svc), &text, &err) < 0)
+		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+	return text;
+}
+
+static void test_open_and_read(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir, workflows_dir());
+	rd_dispute *d = NULL;
+	rd_event_record *events = NULL;
+	size_t count = 0;
+	char id[RD_ID_BUFSZ];
+	rd_error err;
+
+	CHECK(svc);
+	CHECK_OK(open_example(svc, id, T0), &err);
+	CHECK_OK(rd_service_dispute_get(svc, id, &d, &err), &err);
+	CHECK_STR(d->state, "opened");
+	CHECK_INT(d->version, 1);
+	CHECK_STR(d->workflow_name, "dispute");
+	CHECK_INT(d->deadline_at, T0 + 86400);
+	CHECK_STR(d->deadline_event, "escalate");
+	CHECK_OK(rd_service_events(svc, id, &events, &count, &err), &err);
+	CHECK_INT(count, 1);
+	CHECK_STR(events[0].event, "opened");
+	CHECK_STR(events[0].actor.name, "alice");
+	rd_event_records_free(events, count);
+	rd_dispute_free(d);
+	CHECK_FAILS(rd_service_dispute_get(svc, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &d, &err),
+		    RD_ENOTFOUND);
+	CHECK_FAILS(rd_service_dispute_get(svc, "../x", &d, &err), RD_ENOTFOUND);
+	rd_service_close(svc);
+	free(dir);
+}
+
+static void test_missing_data_dir(void)
+{
+	char *dir = rd_test_tmpdir();
+	char *missing = rd_test_path(dir, "nowhere");
+	rd_service_options opts = { missing, workflows_dir(), 0 };
+	rd_service *svc = NULL;
+	rd_error err;
+
+	CHECK_FAILS(rd_service_open(&svc, &opts, &err), RD_ENOTFOUND);
+	CHECK_HAS(err.message, "redress init");
+	free(missing);
+	free(dir);
+}
+
+/* Every kind of refusal leaves every table exactly as it was. */
+static void test_refusals_change_nothing(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir, workflows_dir());
+	rd_field bad_type[] = { { "type", "voucher" } };
+	rd_field discount[] = { { "type", "partial_discount" }, { "refund", "999.00" } };
+	rd_field dup[] = { { "note", "a" }, { "note", "b" } };
+	char id[RD_ID_BUFSZ];
+	char *before = NULL, *after = NULL;
+	rd_error err;
+
+	CHECK(svc);
+	CHECK_OK(open_example(svc, id, T0), &err);
+	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err), &err);
+	before = dump(svc);
+	CHECK(before);
+	CHECK_FAILS(apply(svc, id, "refund_issued", RD_ROLE_AGENT, NULL, 0, 0, &err),
+		    RD_ESTATE);
+	CHECK_STR(err.guard, "state");
+	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AUDITOR, bad_type, 1, 0, &err),
+		    RD_EFORBIDDEN);
+	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, NULL, 0, 0, &err),
+		    RD_EGUARD);
+	CHECK_STR(err.guard, "fields");
+	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, bad_type, 1, 0, &err),
+		    RD_EINVALID);
+	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, discount, 2, 0, &err),
+		    RD_EINVALID);
+	CHECK_STR(err.field, "refund");
+	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, dup, 2, 0, &err),
+		    RD_EINVALID);
+	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, bad_type, 1, 1, &err),
+		    RD_ESTALE);
+	CHECK_FAILS(apply(svc, id, "no_such_event", RD_ROLE_AGENT, NULL, 0, 0, &err),
+		    RD_EINVALID);
+	after = dump(svc);
+	CHECK(after);
+	CHECK_STR(after, before);
+	free(before);
+	free(after);
+	rd_service_close(svc);
+	free(dir);
+}
+
+static void test_offer_statuses(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir, workflows_dir());
+	rd_field discount[] = { { "type", "partial_discount" }, { "refund", "15.00" } };
+	rd_field counter[] = { { "amount", "25.00" } };
+	rd_offer_record *offers = NULL;
+	rd_dispute *d = NULL;
+	size_t count = 0;
+	char id[RD_ID_BUFSZ];
+	rd_error err;
+
+	CHECK(svc);
+	CHECK_OK(open_example(svc, id, T0), &err);
+	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err), &err);
+	CHECK_OK(apply(svc, id, "make_offer", RD_ROLE_AGENT, discount, 2, 2, &err), &err);
+	CHECK_OK(apply(svc, id, "counter_offer", RD_ROLE_STOREFRONT, counter, 1, 3, &err),
+		 &err);
+	CHECK_OK(apply(svc, id, "accept_offer", RD_ROLE_AGENT, NULL, 0, 4, &err), &err);
+	CHECK_OK(rd_service_offers(svc, id, &offers, &count, &err), &err);
+	CHECK_INT(count, 2);
+	CHECK_STR(offers[0].status, "countered");
+	CHECK_INT(offers[0].buyer_refund, 1500);
+	CHECK_STR(offers[1].status, "accepted");
+	CHECK_INT(offers[1].buyer_refund, 2500);
+	CHECK_INT(offers[1].seller_cost, 2500);
+	CHECK_INT(offers[1].type, RD_OFFER_PARTIAL_DISCOUNT);
+	free(offers);
+	CHECK_OK(rd_service_dispute_get(svc, id, &d, &err), &err);
+	CHECK_STR(d->state, "discount_pending");
+	CHECK_INT(d->version, 5);
+	CHECK_INT(d->deadline_at, T0 + 60 + 3 * 86400);
+	rd_dispute_free(d);
+	rd_service_close(svc);
+	free(dir);
+}
+
+/* An offer left unanswered expires by SLA and the dispute goes back. */
+static void test_offer_expires(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir, workflows_dir());
+	rd_field offer[] = { { "type", "refund_keep_item" } };
+	rd_offer_record *offers = NULL;
+	rd_dispute *d = NULL;
+	size_t count = 0, fired = 0;
+	char id[RD_ID_BUFSZ];
+	rd_error err;
+
+	CHECK(svc);
+	CHECK_OK(open_example(svc, id, T0), &err);
+	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err), &err);
+	CHECK_OK(apply(svc, id, "make_offer", RD_ROLE_AGENT, offer, 1, 0, &err), &err);
+	CHECK_OK(rd_service_sweep(svc, T0 + 60 + 5 * 86400 - 1, &fired, &err), &err);
+	CHECK_INT(fired, 0);
+	CHECK_OK(rd_service_sweep(svc, T0 + 60 + 5 * 86400, &fired, &err), &err);
+	CHECK_INT(fired, 1);
+	CHECK_OK(rd_service_dispute_get(svc, id, &d, &err), &err);
+	CHECK_STR(d->state, "investigating");
+	CHECK_INT(d->deadline_at, 0);
+	rd_dispute_free(d);
+	CHECK_OK(rd_service_offers(svc, id, &offers, &count, &err), &err);
+	CHECK_INT(count, 1);
+	CHECK_STR(offers[0].status, "expired");
+	free(offers);
+	rd_service_close(svc);
+	free(dir);
+}
+
+/* Write workflows/dispute.json with another version and investigate roles. */
+static int write_variant(const char *dir, int version, const char *role)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(REDRESS_SOURCE_DIR "/workflows/dispute.json",
+				     0, &jerr);
+	json_t *transitions, *t;
+	char *path = rd_test_path(dir, "dispute.json");
+	size_t i;
+	int rc = -1;
+
+	if (!doc || !path)
+		goto done;
+	json_object_set_new(doc, "version", json_integer(version));
+	transitions = json_object_get(doc, "transitions");
+	json_array_foreach(transitions, i, t) {
+		if (strcmp(json_string_value(json_object_get(t, "event")),
+			   "investigate") == 0)
+			json_object_set_new(t, "roles", json_pack("[s]", role));
+	}
+	rc = json_dump_file(doc, path, JSON_INDENT(2));
+done:
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+/*
+ * A dispute keeps the definition it was opened with even after the file
+ * changed and the old version is gone from disk.
+ */
+static void test_pinned_workflow(void)
+{
+	char *data = rd_test_tmpdir();
+	char *wf_dir = rd_test_tmpdir();
+	rd_service *svc = NULL;
+	rd_dispute *d = NULL;
+	char old_id[RD_ID_BUFSZ], new_id[RD_ID_BUFSZ];
+	char old_hash[65];
+	rd_error err;
+
+	CHECK(write_variant(wf_dir, 1, "agent") == 0);
+	svc = open_service(data, wf_dir);
+	CHECK(svc);
+	CHECK_OK(open_example(svc, old_id, T0), &err);
+	CHECK_OK(rd_service_dispute_get(svc, old_id, &d, &err), &err);
+	snprintf(old_hash, sizeof(old_hash), "%s", d->workflow_hash);
+	rd_dispute_free(d);
+	rd_service_close(svc);
+
+	CHECK(write_variant(wf_dir, 2, "admin") == 0);
+	svc = open_service(data, wf_dir);
+	CHECK(svc);
+	CHECK_OK(open_example(svc, new_id, T0), &err);
+	CHECK_OK(rd_service_dispute_get(svc, new_id, &d, &err), &err);
+	CHECK_INT(d->workflow_version, 2);
+	CHECK(strcmp(d->workflow_hash, old_hash) != 0);
+	rd_dispute_free(d);
+	/* version 2 gives investigate to admins only */
+	CHECK_FAILS(apply(svc, new_id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err),
+		    RD_EFORBIDDEN);
+	/* the old dispute still follows version 1, read back from the store */
+	CHECK_OK(apply(svc, old_id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err),
+		 &err);
+	CHECK_OK(rd_service_dispute_get(svc, old_id, &d, &err), &err);
+	CHECK_INT(d->workflow_version, 1);
+	CHECK_STR(d->workflow_hash, old_hash);
+	CHECK_STR(d->state, "investigating");
+	rd_dispute_free(d);
+	rd_service_close(svc);
+
+	/*
+	 * Another definition under a version this data directory already
+	 * knows is refused at start-up: disputes pinned to that version
+	 * would otherwise be judged by two different rule sets.
+	 */
+	CHECK(write_variant(wf_dir, 2, "agent") == 0);
+	{
+		rd_service_options opts = { data, wf_dir, 0 };
+
+		svc = NULL;
+		CHECK_FAILS(rd_service_open(&svc, &opts, &err), RD_EDEFINITION);
+		CHECK_HAS(err.message, "version 2");
+		CHECK(svc == NULL);
+	}
+	free(data);
+	free(wf_dir);
+}
+
+#define SWEEP_DISPUTES 40
+
+struct sweeper {
+	const char *data;
+	size_t fired;
+	int rc;
+	rd_error err;
+};
+
+static void *sweep_thread(void *arg)
+{
+	struct sweeper *s = arg;
+	rd_service_options opts = { s->data, REDRESS_SOURCE_DIR "/workflows", 0 };
+	rd_service *svc = NULL;
+
+	s->rc = rd_service_open(&svc, &opts, &s->err);
+	if (s->rc == RD_OK)
+		s->rc = rd_service_sweep(svc, T0 + 86400, &s->fired, &s->err);
+	rd_service_close(svc);
+	return NULL;
+}
+
+/* Two sweepers on one data directory at once: each deadline fires once. */
+static void test_sweep_exactly_once(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir, workflows_dir());
+	struct sweeper a, b;
+	pthread_t ta, tb;
+	rd_event_record *events = NULL;
+	size_t count = 0, fired = 0;
+	char id[RD_ID_BUFSZ];
+	rd_error err;
+
+	CHECK(svc);
+	for (int i = 0; i < SWEEP_DISPUTES; i++)
+		CHECK_OK(open_example(svc, id, T0), &err);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.data = b.data = dir;
+	CHECK(pthread_create(&ta, NULL, sweep_thread, &a) == 0);
+	CHECK(pthread_create(&tb, NULL, sweep_thread, &b) == 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	CHECK_OK(a.rc, &a.err);
+	CHECK_OK(b.rc, &b.err);
+	CHECK_INT(a.fired + b.fired, SWEEP_DISPUTES);
+	CHECK_OK(rd_service_sweep(svc, T0 + 86400, &fired, &err), &err);
+	CHECK_INT(fired, 0);
+	/* the last dispute has exactly one escalation, by the system */
+	CHECK_OK(rd_service_events(svc, id, &events, &count, &err), &err);
+	CHECK_INT(count, 2);
+	CHECK_STR(events[1].event, "escalate");
+	CHECK_INT(events[1].actor.role, RD_ROLE_SYSTEM);
+	CHECK_HAS(events[1].note, "SLA");
+	rd_event_records_free(events, count);
+	rd_service_close(svc);
+	free(dir);
+}
+
+int main(void)
+{
+	RUN(test_open_and_read);
+	RUN(test_missing_data_dir);
+	RUN(test_refusals_change_nothing);
+	RUN(test_offer_statuses);
+	RUN(test_offer_expires);
+	RUN(test_pinned_workflow);
+	RUN(test_sweep_exactly_once);
+	return rd_test_summary();
+}
