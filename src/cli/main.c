@@ -1,8 +1,374 @@
-/* The redress command line (being built). */
+/*
+ * redress: the command line for agents and auditors.
+ *
+ * One table of subcommands drives dispatch and --help. Options may stand
+ * before or after the arguments. Every failure is one line on stderr and
+ * the exit status of the error table (include/redress/error.h), so scripts
+ * can tell "not found" from "refused by a guard".
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include "cli.h"
+
+#ifndef REDRESS_VERSION
+#define REDRESS_VERSION "0"
+#endif
+#ifndef REDRESS_DEFAULT_SHARE_DIR
+#define REDRESS_DEFAULT_SHARE_DIR "."
+#endif
+
+#define DEFAULT_DATA_DIR "./redress-data"
+
+static const cli_option global_options[] = {
+	{ "data", "DIR", 0, "data directory (default $REDRESS_DATA or ./redress-data)" },
+	{ "workflows", "DIR", 0, "workflow definitions (default $REDRESS_WORKFLOWS or the installed ones)" },
+	{ "json", NULL, 0, "machine-readable output" },
+	{ "help", NULL, 0, "show help" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option open_options[] = {
+	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option list_options[] = {
+	{ "state", "STATE", 0, "only disputes in this state" },
+	{ "reason", "REASON", 0, "only disputes with this reason" },
+	{ "storefront", "NAME", 0, "only this storefront's disputes" },
+	{ "assignee", "NAME", 0, "only disputes assigned to NAME" },
+	{ "overdue", NULL, 0, "only disputes past their SLA deadline" },
+	{ "limit", "N", 0, "page size, 1 to 500 (default 50)" },
+	{ "cursor", "CURSOR", 0, "continue after a previous page" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option event_options[] = {
+	{ "field", "NAME=VALUE", 1, "a field the event needs (repeatable)" },
+	{ "note", "TEXT", 0, "a note recorded with the event" },
+	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
+	{ "if-version", "N", 0, "refuse unless the dispute is at version N" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option no_options[] = {
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_command commands[] = {
+	{ "init", cli_cmd_init, "", "create the data directory and its database",
+	  no_options, 0, 0, 0 },
+	{ "open", cli_cmd_open, "FILE|-", "open a dispute from a JSON document",
+	  open_options, 1, 1, 1 },
+	{ "show", cli_cmd_show, "ID", "show a dispute, its offers and events",
+	  no_options, 1, 1, 1 },
+	{ "list", cli_cmd_list, "", "list disputes, newest first, a page at a time",
+	  list_options, 0, 0, 1 },
+	{ "event", cli_cmd_event, "ID EVENT", "apply a workflow event to a dispute",
+	  event_options, 2, 2, 1 },
+	{ "sweep", cli_cmd_sweep, "", "fire every SLA deadline that is due, once",
+	  no_options, 0, 0, 1 },
+	{ "workflows", cli_cmd_workflows, "[NAME]", "show the loaded workflows",
+	  no_options, 0, 1, 0 },
+};
+
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+static const struct {
+	int code;
+	const char *meaning;
+} exit_help[] = {
+	{ RD_OK, "success" },
+	{ RD_EIO, "internal or input/output error" },
+	{ RD_EUSAGE, "bad usage" },
+	{ RD_EINVALID, "invalid input (malformed JSON, bad field, bad money, too large)" },
+	{ RD_ENOTFOUND, "not found" },
+	{ RD_ESTALE, "conflict or stale --if-version" },
+	{ RD_EGUARD, "refused by the workflow (event not allowed now, or a guard)" },
+	{ RD_EFORBIDDEN, "role not permitted" },
+	{ RD_EBUSY, "database busy; try again" },
+	{ RD_EDEFINITION, "invalid workflow definition" },
+};
+
+const char *cli_opt(const cli_args *args, const char *name)
 {
-	fputs("redress: no commands yet\n", stderr);
-	return 2;
+	const char *value = NULL;
+
+	for (size_t i = 0; i < args->option_count; i++)
+		if (strcmp(args->options[i].name, name) == 0)
+			value = args->options[i].value;
+	return value;
+}
+
+int cli_flag(const cli_args *args, const char *name)
+{
+	return cli_opt(args, name) != NULL;
+}
+
+static const cli_option *find_option(const cli_option *table, const char *name,
+				     size_t len)
+{
+	for (; table && table->name; table++)
+		if (strlen(table->name) == len &&
+		    strncmp(table->name, name, len) == 0)
+			return table;
+	return NULL;
+}
+
+static const cli_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/*
+ * The subcommand is the first argument that is neither an option nor the
+ * value of a global option before it.
+ */
+static int find_command_index(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const cli_option *opt;
+
+		if (strcmp(arg, "--") == 0)
+			return i + 1 < argc ? i + 1 : -1;
+		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
+			return arg[0] == '-' && arg[1] != '\0' ? -1 : i;
+		opt = find_option(global_options, arg + 2, strcspn(arg + 2, "="));
+		if (opt && opt->value && !strchr(arg, '='))
+			i++;
+	}
+	return -1;
+}
+
+static int parse_args(cli_args *out, const cli_command *cmd, int argc,
+		      char **argv, int cmd_index, rd_error *err)
+{
+	int only_positional = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *name, *eq, *value = "";
+		const cli_option *opt;
+		size_t len;
+
+		if (i == cmd_index)
+			continue;
+		if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+			if (out->positional_count >= 16)
+				return rd_error_set(err, RD_EUSAGE,
+						    "too many arguments");
+			out->positional[out->positional_count++] = arg;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			only_positional = 1;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0)
+			arg = "--help";
+		if (strncmp(arg, "--", 2) != 0)
+			return rd_error_set(err, RD_EUSAGE,
+					    "unknown option %s (options are "
+					    "written --name)", arg);
+		name = arg + 2;
+		eq = strchr(name, '=');
+		len = eq ? (size_t)(eq - name) : strlen(name);
+		opt = find_option(global_options, name, len);
+		if (!opt && cmd)
+			opt = find_option(cmd->options, name, len);
+		if (!opt)
+			return rd_error_set(err, RD_EUSAGE,
+					    "unknown option --%.*s%s%s", (int)len,
+					    name, cmd ? " for redress " : "",
+					    cmd ? cmd->name : "");
+		if (opt->value) {
+			if (eq)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else
+				return rd_error_set(err, RD_EUSAGE,
+						    "option --%s needs a value "
+						    "(%s)", opt->name,
+						    opt->value);
+		} else if (eq) {
+			return rd_error_set(err, RD_EUSAGE,
+					    "option --%s takes no value",
+					    opt->name);
+		}
+		if (!opt->repeatable && opt->value) {
+			for (size_t k = 0; k < out->option_count; k++)
+				if (strcmp(out->options[k].name, opt->name) == 0)
+					return rd_error_set(err, RD_EUSAGE,
+						"option --%s is given twice",
+						opt->name);
+		}
+		if (out->option_count >= 64)
+			return rd_error_set(err, RD_EUSAGE, "too many options");
+		out->options[out->option_count].name = opt->name;
+		out->options[out->option_count].value = value;
+		out->option_count++;
+	}
+	return RD_OK;
+}
+
+static void print_options(FILE *out, const cli_option *table)
+{
+	for (; table->name; table++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", table->name,
+			 table->value ? " " : "",
+			 table->value ? table->value : "");
+		fprintf(out, "  %-24s %s\n", left, table->help);
+	}
+}
+
+static void print_exit_codes(FILE *out)
+{
+	fputs("\nExit status:\n", out);
+	for (size_t i = 0; i < sizeof(exit_help) / sizeof(exit_help[0]); i++)
+		fprintf(out, "  %-3d %s\n",
+			rd_code_info_get(exit_help[i].code)->exit_code,
+			exit_help[i].meaning);
+}
+
+static void print_help(FILE *out)
+{
+	fputs("usage: redress [--data DIR] COMMAND [ARGS] [OPTIONS]\n\n"
+	      "A dispute-resolution workflow engine: open disputes, advance\n"
+	      "them through their workflow, and fire SLA deadlines.\n\n"
+	      "Commands:\n", out);
+	for (size_t i = 0; i < COMMAND_COUNT; i++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "%s %s", commands[i].name,
+			 commands[i].usage);
+		fprintf(out, "  %-24s %s\n", left, commands[i].summary);
+	}
+	fputs("\nGlobal options:\n", out);
+	print_options(out, global_options);
+	fputs("\nEnvironment:\n"
+	      "  REDRESS_DATA             data directory, when --data is not given\n"
+	      "  REDRESS_WORKFLOWS        workflow directory, when --workflows is not given\n"
+	      "  REDRESS_NOW              an RFC 3339 time used as the current time\n",
+	      out);
+	print_exit_codes(out);
+	fputs("\nRun `redress COMMAND --help` for a command's options.\n", out);
+}
+
+static void print_command_help(FILE *out, const cli_command *cmd)
+{
+	fprintf(out, "usage: redress %s %s [OPTIONS]\n\n%s.\n", cmd->name,
+		cmd->usage, cmd->summary);
+	if (cmd->options[0].name) {
+		fputs("\nOptions:\n", out);
+		print_options(out, cmd->options);
+	}
+	fputs("\nGlobal options:\n", out);
+	print_options(out, global_options);
+	print_exit_codes(out);
+}
+
+static int prepare_actor(cli_ctx *ctx, rd_error *err)
+{
+	const char *spec = cli_opt(&ctx->args, "as");
+	char fallback[160];
+	const char *user = getenv("USER");
+	int rc;
+
+	if (!spec) {
+		snprintf(fallback, sizeof(fallback), "agent:%s",
+			 user && *user ? user : "cli");
+		spec = fallback;
+	}
+	if ((rc = rd_actor_parse(&ctx->actor, spec, err)) < 0)
+		return rd_error_prefix(err, "--as");
+	if (ctx->actor.role == RD_ROLE_SYSTEM)
+		return rd_error_set(err, RD_EUSAGE,
+				    "--as: role system is reserved for "
+				    "redress itself (SLA deadlines)");
+	return RD_OK;
+}
+
+static int fail(const rd_error *err)
+{
+	const rd_code_info *info = rd_code_info_get(err->code);
+
+	if (err->field[0] && !strstr(err->message, err->field))
+		fprintf(stderr, "redress: %s (field %s)\n", err->message,
+			err->field);
+	else
+		fprintf(stderr, "redress: %s\n", err->message);
+	return info->exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	const cli_command *cmd = NULL;
+	rd_service_options opts;
+	cli_ctx ctx;
+	rd_error err;
+	int cmd_index, rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	rd_error_clear(&err);
+	cmd_index = find_command_index(argc, argv);
+	if (cmd_index > 0 && !(cmd = find_command(argv[cmd_index]))) {
+		rd_error_set(&err, RD_EUSAGE,
+			     "unknown command \"%s\"; run `redress --help`",
+			     argv[cmd_index]);
+		return fail(&err);
+	}
+	if ((rc = parse_args(&ctx.args, cmd, argc, argv, cmd_index, &err)) < 0)
+		return fail(&err);
+	if (cli_flag(&ctx.args, "help") || !cmd) {
+		if (cmd)
+			print_command_help(stdout, cmd);
+		else
+			print_help(cmd_index < 0 && argc > 1 &&
+				   !cli_flag(&ctx.args, "help") ? stderr
+								: stdout);
+		return cmd || cli_flag(&ctx.args, "help") ? 0
+			: rd_code_info_get(RD_EUSAGE)->exit_code;
+	}
+	if (ctx.args.positional_count < cmd->min_args ||
+	    ctx.args.positional_count > cmd->max_args) {
+		rd_error_set(&err, RD_EUSAGE, "usage: redress %s %s",
+			     cmd->name, cmd->usage);
+		return fail(&err);
+	}
+	ctx.json = cli_flag(&ctx.args, "json");
+	ctx.data_dir = cli_opt(&ctx.args, "data");
+	if (!ctx.data_dir)
+		ctx.data_dir = getenv("REDRESS_DATA");
+	if (!ctx.data_dir || !*ctx.data_dir)
+		ctx.data_dir = DEFAULT_DATA_DIR;
+	ctx.workflows_dir = cli_opt(&ctx.args, "workflows");
+	if (!ctx.workflows_dir)
+		ctx.workflows_dir = getenv("REDRESS_WORKFLOWS");
+	if (!ctx.workflows_dir || !*ctx.workflows_dir)
+		ctx.workflows_dir = REDRESS_DEFAULT_SHARE_DIR "/workflows";
+	if ((rc = rd_clock_now(&ctx.now, &err)) < 0 ||
+	    (rc = prepare_actor(&ctx, &err)) < 0)
+		return fail(&err);
+	if (cmd->needs_service) {
+		memset(&opts, 0, sizeof(opts));
+		opts.data_dir = ctx.data_dir;
+		opts.workflows_dir = ctx.workflows_dir;
+		if ((rc = rd_service_open(&ctx.svc, &opts, &err)) < 0)
+			return fail(&err);
+	}
+	rc = cmd->run(&ctx, &err);
+	rd_service_close(ctx.svc);
+	if (rc < 0)
+		return fail(&err);
+	return 0;
 }

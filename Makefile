@@ -1,0 +1,38 @@
+# A thin wrapper: CMakeLists.txt is the build. `make run` and `make test`
+# install what is missing from Debian's packages, build into build/, then
+# run the walk-through or the test suite.
+
+BUILD     ?= build
+DATA      ?= ./redress-data
+DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettle-dev jq
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+JOBS      := $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps build run test clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for pkg in $(DEB_DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+run: build
+	@DATA=$(DATA) REDRESS=$(BUILD)/redress sh examples/walkthrough.sh
+
+clean:
+	rm -rf $(BUILD)

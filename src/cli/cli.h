@@ -1,0 +1,95 @@
+/*
+ * The redress command line: shared declarations of the CLI module.
+ *
+ * The CLI turns arguments into service calls and results into text or
+ * JSON. It never speaks SQL and never decides a transition: everything it
+ * does goes through include/redress/service.h.
+ */
+#ifndef REDRESS_CLI_H
+#define REDRESS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "redress.h"
+
+/* An option a command accepts. */
+typedef struct cli_option {
+	const char *name;       /* without the leading "--" */
+	const char *value;      /* placeholder ("DIR") when it takes a value, else NULL */
+	int repeatable;         /* 1: may be given several times */
+	const char *help;
+} cli_option;
+
+/* The parsed command line of one invocation. */
+typedef struct cli_args {
+	const char *positional[16];
+	size_t positional_count;
+	struct {
+		const char *name;
+		const char *value;   /* "" for flags */
+	} options[64];
+	size_t option_count;
+} cli_args;
+
+/* The last value of --name, or NULL when absent. */
+const char *cli_opt(const cli_args *args, const char *name);
+
+/* 1 when the flag --name was given. */
+int cli_flag(const cli_args *args, const char *name);
+
+/* Everything a command needs, prepared by main. */
+typedef struct cli_ctx {
+	cli_args args;
+	const char *data_dir;
+	const char *workflows_dir;
+	int json;
+	int64_t now;
+	rd_actor actor;
+	rd_service *svc;        /* opened by main unless the command opens it */
+} cli_ctx;
+
+/* A subcommand: one row of the table that also generates --help. */
+typedef struct cli_command {
+	const char *name;
+	int (*run)(cli_ctx *ctx, rd_error *err);
+	const char *usage;       /* arguments, e.g. "ID EVENT" */
+	const char *summary;
+	const cli_option *options;
+	size_t min_args;
+	size_t max_args;
+	int needs_service;       /* 1: main opens the data directory first */
+} cli_command;
+
+/* Commands (cmd_*.c). */
+int cli_cmd_init(cli_ctx *ctx, rd_error *err);
+int cli_cmd_open(cli_ctx *ctx, rd_error *err);
+int cli_cmd_show(cli_ctx *ctx, rd_error *err);
+int cli_cmd_list(cli_ctx *ctx, rd_error *err);
+int cli_cmd_event(cli_ctx *ctx, rd_error *err);
+int cli_cmd_sweep(cli_ctx *ctx, rd_error *err);
+int cli_cmd_workflows(cli_ctx *ctx, rd_error *err);
+
+/* Output helpers (print.c). */
+
+/* Write JSON to stdout, indented, followed by a newline. */
+int cli_print_json(json_t *value, rd_error *err);
+
+/* Human-readable dispute with its offers and events. */
+void cli_print_dispute(FILE *out, const rd_dispute *d,
+		       const rd_offer_record *offers, size_t offer_count,
+		       const rd_event_record *events, size_t event_count,
+		       int64_t now);
+
+/* One line per dispute, with a header. */
+void cli_print_dispute_table(FILE *out, rd_dispute *const *disputes,
+			     size_t count, int64_t now);
+
+/* An offer as JSON (new reference, or NULL when out of memory). */
+json_t *cli_offer_json(const rd_offer_record *offer, const char *currency);
+
+/* An event record as JSON (new reference, or NULL when out of memory). */
+json_t *cli_event_json(const rd_event_record *event);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * Output of the CLI: human-readable text for agents, JSON for scripts.
+ * Formatting only; nothing here reads the store.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_print_json(json_t *value, rd_error *err)
+{
+	int rc = RD_OK;
+
+	if (!value)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if (json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+	    fputc('\n', stdout) == EOF)
+		rc = rd_error_set(err, RD_EIO, "cannot write to standard output");
+	json_decref(value);
+	return rc;
+}
+
+static void format_amount(char buf[RD_MONEY_BUFSZ], int64_t amount,
+			  const rd_currency *cur)
+{
+	if (amount == RD_AMOUNT_UNSET)
+		snprintf(buf, RD_MONEY_BUFSZ, "unknown");
+	else if (cur)
+		rd_money_format(buf, RD_MONEY_BUFSZ, amount, cur);
+	else
+		snprintf(buf, RD_MONEY_BUFSZ, "%lld", (long long)amount);
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+json_t *cli_offer_json(const rd_offer_record *offer, const char *currency)
+{
+	char made[RD_TIME_BUFSZ], decided[RD_TIME_BUFSZ];
+
+	rd_time_format(made, offer->made_at);
+	rd_time_format(decided, offer->decided_at);
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s, s:s, s:o}",
+			 "offer_id", offer->offer_id,
+			 "type", rd_offer_type_name(offer->type),
+			 "currency", currency,
+			 "buyer_refund", (json_int_t)offer->buyer_refund,
+			 "buyer_copay", (json_int_t)offer->buyer_copay,
+			 "seller_cost",
+			 offer->seller_cost == RD_AMOUNT_UNSET
+				 ? json_null()
+				 : json_integer(offer->seller_cost),
+			 "status", offer->status,
+			 "made_at", made,
+			 "decided_at",
+			 offer->decided_at ? json_string(decided) : json_null());
+}
+
+json_t *cli_event_json(const rd_event_record *event)
+{
+	char at[RD_TIME_BUFSZ];
+	json_t *fields = json_loads(event->fields_json, 0, NULL);
+
+	rd_time_format(at, event->at);
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o}",
+			 "seq", (json_int_t)event->seq,
+			 "event", event->event,
+			 "actor", event->actor.name,
+			 "role", rd_role_name(event->actor.role),
+			 "at", at,
+			 "from", event->from_state ? json_string(event->from_state)
+						   : json_null(),
+			 "to", event->to_state,
+			 "fields", fields ? fields : json_object(),
+			 "note", event->note ? json_string(event->note)
+					     : json_null());
+}
+
+void cli_print_dispute(FILE *out, const rd_dispute *d,
+		       const rd_offer_record *offers, size_t offer_count,
+		       const rd_event_record *events, size_t event_count,
+		       int64_t now)
+{
+	const rd_currency *cur = rd_currency_find(d->currency);
+	char created[RD_TIME_BUFSZ], updated[RD_TIME_BUFSZ];
+	char due[RD_TIME_BUFSZ], amount[RD_MONEY_BUFSZ];
+	char cost[RD_MONEY_BUFSZ], extra[RD_MONEY_BUFSZ];
+	int64_t price = 0;
+
+	rd_time_format(created, d->created_at);
+	rd_time_format(updated, d->updated_at);
+	fprintf(out, "dispute %s (version %lld)\n", d->id,
+		(long long)d->version);
+	fprintf(out, "  state      %s%s%s\n", d->state,
+		d->outcome ? ", outcome " : "", d->outcome ? d->outcome : "");
+	fprintf(out, "  order      %s at %s, buyer %s\n", d->order_ref,
+		d->storefront, d->buyer_ref);
+	fprintf(out, "  reason     %s, via %s%s%s\n", rd_reason_name(d->reason),
+		rd_channel_name(d->channel), d->locale ? ", locale " : "",
+		d->locale ? d->locale : "");
+	if (d->description)
+		fprintf(out, "  about      %s\n", d->description);
+	fprintf(out, "  workflow   %s v%lld (%.12s)\n", d->workflow_name,
+		(long long)d->workflow_version, d->workflow_hash);
+	fprintf(out, "  assignee   %s\n", or_dash(d->assignee));
+	fprintf(out, "  created    %s\n  updated    %s\n", created, updated);
+	if (d->deadline_at) {
+		rd_time_format(due, d->deadline_at);
+		fprintf(out, "  deadline   %s, then %s%s\n", due,
+			d->deadline_event,
+			d->deadline_at <= now ? " (OVERDUE)" : "");
+	} else {
+		fprintf(out, "  deadline   -\n");
+	}
+
+	fprintf(out, "\nitems (%s)\n", d->currency);
+	for (size_t i = 0; i < d->item_count; i++) {
+		const rd_item *item = &d->items[i];
+
+		format_amount(amount, item->unit_price, cur);
+		format_amount(cost, item->unit_cost, cur);
+		fprintf(out, "  %-12s %-28s %lld x %s (goods cost %s)\n",
+			item->sku, item->title, (long long)item->quantity,
+			amount, cost);
+	}
+	if (rd_dispute_price(&price, d, NULL) == RD_OK) {
+		format_amount(amount, price, cur);
+		fprintf(out, "  price paid %s", amount);
+	}
+	format_amount(amount, d->shipping_paid, cur);
+	format_amount(cost, d->ship_cost, cur);
+	format_amount(extra, d->return_cost, cur);
+	fprintf(out, ", shipping paid %s, ship cost %s, return cost %s\n",
+		amount, cost, extra);
+
+	if (offer_count) {
+		fputs("\noffers\n", out);
+		for (size_t i = 0; i < offer_count; i++) {
+			const rd_offer_record *o = &offers[i];
+
+			format_amount(amount, o->buyer_refund, cur);
+			format_amount(extra, o->buyer_copay, cur);
+			format_amount(cost, o->seller_cost, cur);
+			fprintf(out, "  %-10s %-18s refund %s, co-pay %s, "
+				"seller cost %s  [%s]\n",
+				o->offer_id, rd_offer_type_name(o->type),
+				amount, extra, cost, o->status);
+		}
+	}
+
+	fputs("\nevents\n", out);
+	for (size_t i = 0; i < event_count; i++) {
+		const rd_event_record *e = &events[i];
+		char at[RD_TIME_BUFSZ], actor[200];
+
+		rd_time_format(at, e->at);
+		snprintf(actor, sizeof(actor), "%s:%s",
+			 rd_role_name(e->actor.role), e->actor.name);
+		fprintf(out, "  %3lld %s %-18s %-22s %s -> %s", (long long)e->seq,
+			at, e->event, actor, or_dash(e->from_state),
+			e->to_state);
+		if (e->fields_json && strcmp(e->fields_json, "{}") != 0)
+			fprintf(out, " %s", e->fields_json);
+		if (e->note)
+			fprintf(out, " \"%s\"", e->note);
+		fputc('\n', out);
+	}
+}
+
+void cli_print_dispute_table(FILE *out, rd_dispute *const *disputes,
+			     size_t count, int64_t now)
+{
+	fprintf(out, "%-26s  %-18s  %-16s  %-14s  %-14s  %s\n", "ID", "STATE",
+		"REASON", "STOREFRONT", "ORDER", "DEADLINE");
+	for (size_t i = 0; i < count; i++) {
+		const rd_dispute *d = disputes[i];
+		char at[RD_TIME_BUFSZ], due[RD_TIME_BUFSZ + 16] = "-";
+		char state[160];
+
+		if (d->deadline_at) {
+			rd_time_format(at, d->deadline_at);
+			snprintf(due, sizeof(due), "%s%s", at,
+				 d->deadline_at <= now ? " OVERDUE" : "");
+		}
+		snprintf(state, sizeof(state), "%s%s%s", d->state,
+			 d->outcome ? "/" : "", d->outcome ? d->outcome : "");
+		fprintf(out, "%-26s  %-18s  %-16s  %-14.14s  %-14.14s  %s\n",
+			d->id, state,
+			rd_reason_name(d->reason), d->storefront, d->order_ref,
+			due);
+	}
+	if (count == 0)
+		fputs("(no disputes)\n", out);
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Every kind of bad input gets one clear line naming the problem, its own
+# exit status, and leaves the database exactly as it was.
+set -e
+. "$(dirname "$0")/lib.bash"
+
+rd init >/dev/null
+id=$(open_dispute)
+ev "$id" investigate
+before=$(dump)
+
+# refused CODE NEEDLE COMMAND...: exit CODE, one stderr line containing
+# NEEDLE, and no change to the database.
+refused() {
+	local code=$1 needle=$2
+	shift 2
+	expect_exit "$code" "$@"
+	expect_has "$ERR" "$needle" "message of '$*'"
+	expect_eq "$(printf '%s\n' "$ERR" | wc -l | tr -d ' ')" "1" "one line for '$*'"
+	expect_eq "$(dump)" "$before" "database unchanged by '$*'"
+}
+
+doc() { # JQ-FILTER -> a file holding the edited example document
+	jq "$1" "$REDRESS_SOURCE_DIR/examples/dispute.json" >"$E2E_TMP/doc.json"
+	echo "$E2E_TMP/doc.json"
+}
+
+printf '{"order_ref": "x",' >"$E2E_TMP/truncated.json"
+refused 3 "line" rd open "$E2E_TMP/truncated.json"
+printf '[1, 2]' >"$E2E_TMP/array.json"
+refused 3 "object" rd open "$E2E_TMP/array.json"
+refused 3 "colour" rd open "$(doc '.colour = "red"')"
+refused 3 "order_ref" rd open "$(doc 'del(.order_ref)')"
+refused 3 "reason" rd open "$(doc '.reason = "bored"')"
+refused 3 "currency" rd open "$(doc '.currency = "ABC"')"
+refused 3 "shipping_paid" rd open "$(doc '.shipping_paid = -5')"
+refused 3 "unit_price" rd open "$(doc '.items[0].unit_price = 2000000000000000')"
+refused 3 "unit_price" rd open "$(doc '.items[0].unit_price = "100"')"
+refused 3 "items" rd open "$(doc '.items = []')"
+refused 3 "quantity" rd open "$(doc '.items[0].quantity = 0')"
+refused 3 "state" rd open "$(doc '.state = "resolved"')"
+printf '{"order_ref": "a", "order_ref": "b"}' >"$E2E_TMP/dup.json"
+refused 3 "duplicate" rd open "$E2E_TMP/dup.json"
+refused 4 "no-such-file" rd open "$E2E_TMP/no-such-file.json"
+
+refused 4 "01ARZ3NDEKTSV4RRFFQ69G5FAV" rd show 01ARZ3NDEKTSV4RRFFQ69G5FAV
+refused 4 "not a dispute id" rd show ../../etc
+refused 3 "dance" rd event "$id" dance
+refused 6 "not allowed in state" rd event "$id" refund_issued --field payment_ref=P
+refused 6 "type" rd event "$id" make_offer
+refused 3 "type" rd event "$id" make_offer --field type=voucher
+refused 3 "refund" rd event "$id" make_offer --field type=partial_discount --field refund=-1
+refused 3 "refund" rd event "$id" make_offer --field type=partial_discount --field refund=12.345
+refused 3 "refund" rd event "$id" make_offer --field type=partial_discount --field refund=500.00
+refused 5 "version" rd event "$id" make_offer --field type=refund_keep_item --if-version 1
+refused 7 "role" rd event "$id" make_offer --field type=refund_keep_item --as auditor:eve
+refused 2 "system" rd event "$id" escalate --as system:me
+refused 3 "--as" rd event "$id" escalate --as nobody
+refused 2 "unknown option" rd event "$id" escalate --bogus
+refused 2 "usage" rd event "$id"
+refused 2 "unknown command" rd frobnicate
+refused 2 "NAME=VALUE" rd event "$id" make_offer --field type
+refused 3 "twice" rd event "$id" make_offer --field type=reshipment --field type=reshipment
+refused 3 "REDRESS_NOW" env REDRESS_NOW=yesterday "$REDRESS" show "$id"
+refused 3 "cursor" rd list --cursor not-a-cursor
+refused 3 "reason" rd list --reason bored
+refused 2 "limit" rd list --limit 0
+refused 4 "redress init" rd --data "$E2E_TMP/nowhere" list
+
+# The dispute is still usable after all that.
+ev "$id" make_offer --field type=refund_keep_item --if-version 2
+expect_eq "$(state_of "$id")" "offer_pending/-" "still works"
+
+# Help names every command and the exit codes.
+expect_exit 0 rd --help
+for cmd in init open show list event sweep workflows; do
+	expect_has "$OUT" "$cmd" "help lists $cmd"
+done
+expect_has "$OUT" "Exit status" "help documents exit codes"
+expect_exit 0 rd event --help
+expect_has "$OUT" "--if-version" "event help lists its options"
+
+finish

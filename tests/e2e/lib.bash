@@ -1,0 +1,94 @@
+# Shared helpers of the end-to-end tests: a fresh data directory, the real
+# redress binary, and assertions on exit codes, output and stored rows.
+set -u
+
+: "${REDRESS:?REDRESS must point to the redress binary}"
+: "${REDRESS_TOOLS:?REDRESS_TOOLS must point to the test tools}"
+: "${REDRESS_SOURCE_DIR:?REDRESS_SOURCE_DIR must point to the source tree}"
+
+E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/redress-e2e-XXXXXX")
+trap 'rm -rf "$E2E_TMP"' EXIT
+export REDRESS_DATA="$E2E_TMP/data"
+export REDRESS_WORKFLOWS="$REDRESS_SOURCE_DIR/workflows"
+export REDRESS_NOW="2026-03-02T09:00:00Z"
+FAILURES=0
+CHECKS=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	FAILURES=$((FAILURES + 1))
+}
+
+ok() {
+	CHECKS=$((CHECKS + 1))
+}
+
+rd() {
+	"$REDRESS" "$@"
+}
+
+# expect_exit CODE COMMAND...: run, compare the exit status, keep the output
+# in $OUT and the error line in $ERR.
+expect_exit() {
+	local want=$1 got
+	shift
+	set +e
+	OUT=$("$@" 2>"$E2E_TMP/stderr")
+	got=$?
+	set -e
+	ERR=$(cat "$E2E_TMP/stderr")
+	if [ "$got" != "$want" ]; then
+		fail "'$*' exited $got, expected $want (stderr: $ERR)"
+	else
+		ok
+	fi
+}
+
+# expect_has TEXT NEEDLE DESCRIPTION
+expect_has() {
+	case "$1" in
+	*"$2"*) ok ;;
+	*) fail "$3: \"$1\" lacks \"$2\"" ;;
+	esac
+}
+
+# expect_eq ACTUAL EXPECTED DESCRIPTION
+expect_eq() {
+	if [ "$1" = "$2" ]; then ok; else fail "$3: got \"$1\", expected \"$2\""; fi
+}
+
+dump() {
+	"$REDRESS_TOOLS/rd-dump" "$REDRESS_DATA"
+}
+
+add_evidence() { # ID N KIND
+	"$REDRESS_TOOLS/rd-evidence-row" "$REDRESS_DATA" "$1" "$2" "$3"
+}
+
+# open_dispute [JQ-FILTER]: open the example dispute, edited by the filter;
+# prints the new id.
+open_dispute() {
+	jq "${1:-.}" "$REDRESS_SOURCE_DIR/examples/dispute.json" |
+		rd open - --as agent:alice --json | jq -r .id
+}
+
+# state_of ID
+state_of() {
+	rd show "$1" --json | jq -r '.state + "/" + (.outcome // "-")'
+}
+
+# ev ID EVENT ARGS...: apply an event that must succeed
+ev() {
+	local id=$1 event=$2
+	shift 2
+	if ! rd event "$id" "$event" "$@" >/dev/null 2>"$E2E_TMP/stderr"; then
+		fail "event $event on $id refused: $(cat "$E2E_TMP/stderr")"
+	else
+		ok
+	fi
+}
+
+finish() {
+	echo "$CHECKS passed, $FAILURES failed"
+	[ "$FAILURES" -eq 0 ]
+}
