@@ -265,7 +265,7 @@ int cli_cmd_event(cli_ctx *ctx, rd_error *err)
 	char *names[RD_EVENT_MAX_FIELDS];
 	rd_event_request req;
 	rd_dispute *d = NULL;
-	size_t nfields = 0, version;
+	size_t nfields = 0, version = 0;
 	int rc = RD_OK;
 
 	memset(&req, 0, sizeof(req));
@@ -336,6 +336,24 @@ int cli_cmd_sweep(cli_ctx *ctx, rd_error *err)
 	return RD_OK;
 }
 
+/* "24h", "5d", "90m": the largest unit that divides the duration. */
+static void format_duration(char *buf, size_t size, int64_t seconds)
+{
+	static const struct {
+		int64_t seconds;
+		char unit;
+	} units[] = { { 7 * 86400, 'w' }, { 86400, 'd' }, { 3600, 'h' },
+		      { 60, 'm' }, { 1, 's' } };
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (seconds % units[i].seconds == 0) {
+			snprintf(buf, size, "%lld%c",
+				 (long long)(seconds / units[i].seconds),
+				 units[i].unit);
+			return;
+		}
+}
+
 static void print_workflow(const rd_workflow *wf)
 {
 	json_t *doc = rd_workflow_to_json(wf);
@@ -353,12 +371,17 @@ static void print_workflow(const rd_workflow *wf)
 		int64_t within;
 		const char *on_timeout;
 
-		printf("  %-20s%s", name,
-		       rd_workflow_is_terminal(wf, name) ? " terminal" : "");
-		if (rd_workflow_sla(wf, name, &within, &on_timeout))
-			printf(" SLA %llds then %s", (long long)within,
+		char duration[32];
+
+		if (rd_workflow_is_terminal(wf, name)) {
+			printf("  %-20s terminal\n", name);
+		} else if (rd_workflow_sla(wf, name, &within, &on_timeout)) {
+			format_duration(duration, sizeof(duration), within);
+			printf("  %-20s SLA %s, then %s\n", name, duration,
 			       on_timeout);
-		putchar('\n');
+		} else {
+			printf("  %s\n", name);
+		}
 	}
 	fputs("\ntransitions:\n", stdout);
 	transitions = json_object_get(doc, "transitions");

@@ -130,7 +130,7 @@ const char *rd_reason_name(rd_reason reason)
 
 int rd_reason_parse(rd_reason *out, const char *name, rd_error *err)
 {
-	int value;
+	int value = 0;
 	int rc = name_parse(&value, reason_names, RD_REASON_COUNT, "reason",
 			    name, err);
 
@@ -146,7 +146,7 @@ const char *rd_channel_name(rd_channel channel)
 
 int rd_channel_parse(rd_channel *out, const char *name, rd_error *err)
 {
-	int value;
+	int value = 0;
 	int rc = name_parse(&value, channel_names, RD_CHANNEL_COUNT, "channel",
 			    name, err);
 
@@ -162,7 +162,7 @@ const char *rd_role_name(rd_role role)
 
 int rd_role_parse(rd_role *out, const char *name, rd_error *err)
 {
-	int value;
+	int value = 0;
 	int rc = name_parse(&value, role_names, RD_ROLE_COUNT, "role", name,
 			    err);
 
@@ -178,7 +178,7 @@ const char *rd_offer_type_name(rd_offer_type type)
 
 int rd_offer_type_parse(rd_offer_type *out, const char *name, rd_error *err)
 {
-	int value;
+	int value = 0;
 	int rc = name_parse(&value, offer_type_names, RD_OFFER_TYPE_COUNT,
 			    "offer type", name, err);
 
@@ -692,8 +692,9 @@ static int check_members(const json_t *obj, const char *prefix,
 		return RD_OK;
 
 	text_for_message(shown, sizeof(shown), first, 48);
-	snprintf(path, sizeof(path), "%s%s", prefix,
-		 first[0] ? shown : "\"\"");
+	if (snprintf(path, sizeof(path), "%s%s", prefix,
+		     first[0] ? shown : "\"\"") >= (int)sizeof(path))
+		path[sizeof(path) - 1] = '\0'; /* a cut path still names the place */
 	names_join(accepted_list, sizeof(accepted_list), accepted,
 		   accepted_count);
 	if (top_level && is_member_of(first, lifecycle_members,

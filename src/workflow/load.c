@@ -58,18 +58,26 @@ static int out_of_memory(struct loader *ld)
 			    ld->origin);
 }
 
+/*
+ * JSON paths only name places in messages: a path too long for the buffer
+ * is cut, which the return value checks acknowledge.
+ */
 static void path_member(char out[PATH_BUFSZ], const char *base,
 			const char *key)
 {
-	if (*base)
-		snprintf(out, PATH_BUFSZ, "%s.%s", base, key);
-	else
-		snprintf(out, PATH_BUFSZ, "%s", key);
+	int n = *base ? snprintf(out, PATH_BUFSZ, "%s.%s", base, key)
+		      : snprintf(out, PATH_BUFSZ, "%s", key);
+
+	if (n < 0 || n >= PATH_BUFSZ)
+		out[PATH_BUFSZ - 1] = '\0';
 }
 
 static void path_index(char out[PATH_BUFSZ], const char *base, size_t i)
 {
-	snprintf(out, PATH_BUFSZ, "%s[%zu]", base, i);
+	int n = snprintf(out, PATH_BUFSZ, "%s[%zu]", base, i);
+
+	if (n < 0 || n >= PATH_BUFSZ)
+		out[PATH_BUFSZ - 1] = '\0';
 }
 
 /* "a, b, c" from count names given by name_at, truncated to fit. */
@@ -414,7 +422,7 @@ static int load_from(struct loader *ld, struct wf_transition *t,
 		return out_of_memory(ld);
 	for (size_t i = 0; i < json_array_size(from); i++) {
 		const char *name = json_string_value(json_array_get(from, i));
-		size_t idx;
+		size_t idx = 0;
 
 		path_index(sub, path, i);
 		if ((rc = state_ref(ld, sub, name, &idx)) < 0)
