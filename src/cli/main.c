@@ -302,11 +302,12 @@ static int fail(const rd_error *err)
 {
 	const rd_code_info *info = rd_code_info_get(err->code);
 
+	fprintf(stderr, "redress: %s", err->message);
 	if (err->field[0] && !strstr(err->message, err->field))
-		fprintf(stderr, "redress: %s (field %s)\n", err->message,
-			err->field);
-	else
-		fprintf(stderr, "redress: %s\n", err->message);
+		fprintf(stderr, " (field %s)", err->field);
+	if (err->guard[0])
+		fprintf(stderr, " [guard: %s]", err->guard);
+	fputc('\n', stderr);
 	return info->exit_code;
 }
 

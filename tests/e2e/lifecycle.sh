@@ -9,6 +9,8 @@ rd init >/dev/null
 # --- refund, buyer keeps the item ---------------------------------------
 id=$(open_dispute)
 expect_eq "$(state_of "$id")" "opened/-" "new dispute"
+# options may stand before the command as well as after its arguments
+expect_eq "$(rd --json --data "$REDRESS_DATA" show "$id" | jq -r .state)" "opened" "options first"
 expect_eq "$(rd show "$id" --json | jq -r .version)" "1" "version at open"
 expect_eq "$(rd show "$id" --json | jq -r .deadline.at)" "2026-03-03T09:00:00Z" "first-response SLA"
 ev "$id" investigate --as agent:alice
@@ -19,6 +21,7 @@ ev "$id" accept_offer --as storefront:acme-eu
 expect_eq "$(state_of "$id")" "refund_pending/-" "refund branch"
 expect_exit 6 rd event "$id" refund_issued --as storefront:acme-eu
 expect_has "$ERR" "payment_ref" "refund without payment reference"
+expect_has "$ERR" "[guard: fields]" "the failed guard is named"
 ev "$id" refund_issued --as storefront:acme-eu --field payment_ref=PAY-1
 expect_eq "$(state_of "$id")" "resolved/refunded" "refunded"
 expect_eq "$(rd show "$id" --json | jq -r .version)" "5" "one version per change"
