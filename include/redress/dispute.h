@@ -86,6 +86,19 @@ size_t rd_evidence_kind_count(void);
 const char *rd_evidence_kind_at(size_t i);
 int rd_evidence_kind_known(const char *name);
 
+/*
+ * The check every text input gets: valid UTF-8 (no overlong forms or
+ * surrogates) and no control characters, NUL included; tab, line feed and
+ * carriage return are allowed when `multiline` is set.
+ */
+typedef enum rd_text_problem {
+	RD_TEXT_OK,
+	RD_TEXT_NOT_UTF8,
+	RD_TEXT_CONTROL
+} rd_text_problem;
+
+rd_text_problem rd_text_check(const char *text, size_t len, int multiline);
+
 /* Who did something: a role and a name, plus the API key id when known. */
 typedef struct rd_actor {
 	rd_role role;

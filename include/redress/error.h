@@ -27,11 +27,12 @@ typedef enum rd_code {
 	RD_EDEFINITION = -11,/* bad workflow or policy definition */
 	RD_EIO = -12,        /* file system or database failure */
 	RD_ENOMEM = -13,     /* out of memory */
-	RD_EINTERNAL = -14   /* a bug: an invariant did not hold */
+	RD_EINTERNAL = -14,  /* a bug: an invariant did not hold */
+	RD_ECONTENT = -15    /* content not of a type its kind allows */
 } rd_code;
 
 /* Number of codes in rd_code, RD_OK included. */
-#define RD_CODE_COUNT 15
+#define RD_CODE_COUNT 16
 
 /*
  * What went wrong, filled by the function that failed. Fixed-size so that it

@@ -281,6 +281,19 @@ static enum text_problem text_check(const char *text, size_t len,
 	return TEXT_OK;
 }
 
+rd_text_problem rd_text_check(const char *text, size_t len, int multiline)
+{
+	switch (text_check(text, len, multiline)) {
+	case TEXT_OK:
+		return RD_TEXT_OK;
+	case TEXT_NOT_UTF8:
+		return RD_TEXT_NOT_UTF8;
+	case TEXT_CONTROL:
+		break;
+	}
+	return RD_TEXT_CONTROL;
+}
+
 static void text_for_message(char *buf, size_t size, const char *s,
 			     size_t max)
 {

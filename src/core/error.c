@@ -25,6 +25,7 @@ static const rd_code_info code_table[RD_CODE_COUNT] = {
 	{ RD_EIO,         "io",          "Input/output error",       1, 500 },
 	{ RD_ENOMEM,      "no_memory",   "Out of memory",            1, 500 },
 	{ RD_EINTERNAL,   "internal",    "Internal error",           1, 500 },
+	{ RD_ECONTENT,    "content_type","Content type not allowed", 3, 415 },
 };
 
 const rd_code_info *rd_code_info_get(int code)
