@@ -1,0 +1,243 @@
+/*
+ * The evidence store: one bare git repository (evidence.git in the data
+ * directory) in which each dispute has its own ref, refs/disputes/<id>, and
+ * every change to a dispute is one commit. Git is the system of record for
+ * the audit trail: append-only, tamper-evident, readable with stock git.
+ *
+ * This is the only module that calls libgit2 (and libmagic, to tell what
+ * bytes are). It knows files, trees, commits and refs; it does not know
+ * workflows or the SQLite index: the service decides what to commit.
+ * One rd_evidence_repo must be used by one thread at a time.
+ */
+#ifndef REDRESS_EVIDENCE_H
+#define REDRESS_EVIDENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redress/dispute.h"
+#include "redress/error.h"
+
+/* A git object id as 40 lower-case hex digits plus NUL. */
+#define RD_OID_BUFSZ 41
+
+typedef struct rd_evidence_repo rd_evidence_repo;
+
+/*
+ * Open the bare repository at `path`, creating it when `create` is set and
+ * it does not exist (RD_ENOTFOUND otherwise). Turns on libgit2's fsync of
+ * objects and refs (GIT_OPT_ENABLE_FSYNC_GITDIR) and strict object hash
+ * verification, so that an acknowledged commit survives power loss and a
+ * corrupted object is detected when read. *out is new; close with
+ * rd_evidence_repo_close.
+ */
+int rd_evidence_repo_open(rd_evidence_repo **out, const char *path,
+			  int create, rd_error *err);
+
+/* Close the repository. NULL is accepted. */
+void rd_evidence_repo_close(rd_evidence_repo *repo);
+
+/* ---- streaming a file into the object database ------------------------ */
+
+/* What a streamed blob turned out to be. */
+typedef struct rd_blob_info {
+	char oid[RD_OID_BUFSZ];   /* git blob id */
+	char sha256[65];          /* SHA-256 of the bytes, lower-case hex */
+	int64_t size;
+	char content_type[128];   /* detected from the bytes by libmagic */
+} rd_blob_info;
+
+typedef struct rd_blob_writer rd_blob_writer;
+
+/*
+ * Start writing a blob of exactly `size` bytes (> 0) into the object
+ * database. Bytes are hashed (SHA-256) and streamed as they come, never held
+ * whole in memory; the content type is detected from the first bytes. The
+ * blob becomes visible only when rd_blob_writer_finish succeeds: a writer
+ * freed before, or given a different number of bytes, leaves nothing in
+ * the repository.
+ */
+int rd_blob_writer_new(rd_blob_writer **out, rd_evidence_repo *repo,
+		       int64_t size, rd_error *err);
+
+/*
+ * Append `len` bytes. More bytes than declared is RD_EINVALID. The first
+ * call that brings the buffered prefix to RD_SNIFF_BYTES (or the end)
+ * detects the content type; rd_blob_writer_content_type then returns it.
+ */
+int rd_blob_writer_write(rd_blob_writer *w, const void *buf, size_t len,
+			 rd_error *err);
+
+/* Bytes the content type is detected from: the first 64 KiB. */
+#define RD_SNIFF_BYTES (64 * 1024)
+
+/*
+ * The detected content type ("image/jpeg"), or NULL until enough bytes have
+ * been written to tell (RD_SNIFF_BYTES, or all of a smaller blob). Lets a
+ * caller refuse content before the rest is streamed. Borrowed.
+ */
+const char *rd_blob_writer_content_type(const rd_blob_writer *w);
+
+/*
+ * Finish: fewer bytes than declared is RD_EINVALID ("truncated"). On
+ * success fills *info and the blob is stored.
+ * Ownership: a successful finish also releases the writer (never use or
+ * free it again); after a failed one, release it with rd_blob_writer_free.
+ */
+int rd_blob_writer_finish(rd_blob_writer *w, rd_blob_info *info,
+			  rd_error *err);
+
+/* Abandon and free a writer. NULL is accepted. */
+void rd_blob_writer_free(rd_blob_writer *w);
+
+/* Detect the content type of a buffer (the first bytes of a file). */
+int rd_evidence_sniff(rd_evidence_repo *repo, const void *buf, size_t len,
+		      char out[128], rd_error *err);
+
+/* ---- commits ------------------------------------------------------------ */
+
+/* One file to add or replace in the dispute's tree. */
+typedef struct rd_tree_file {
+	const char *path;        /* "events/000002-investigate.json"; '/' separates directories */
+	const char *content;     /* the bytes, or NULL when blob_oid is given */
+	size_t len;
+	const char *blob_oid;    /* an existing blob (a streamed evidence file) */
+} rd_tree_file;
+
+/* A change to record as one commit on refs/disputes/<dispute_id>. */
+typedef struct rd_commit_request {
+	const char *dispute_id;
+	const char *parent;      /* the head the caller read, or NULL for a new dispute */
+	const rd_tree_file *files;
+	size_t file_count;
+	const rd_actor *author;
+	int64_t when;            /* author and committer time */
+	const char *message;     /* first line short; body and trailers after a blank line */
+} rd_commit_request;
+
+/*
+ * Build the new tree (the parent's tree with `files` added or replaced),
+ * write the commit (author = the actor: name, and role plus key id in the
+ * e-mail field; committer = redress) and move the ref from `parent` to it
+ * with a compare-and-swap. If the ref is not at `parent` (or exists when
+ * parent is NULL) the result is RD_ECONFLICT and the ref is untouched. An id
+ * that is not a valid dispute id is RD_EINVALID. Nothing is ever removed
+ * from a tree. On success `out` holds the new commit id.
+ */
+int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
+		       char out[RD_OID_BUFSZ], rd_error *err);
+
+/* The commit refs/disputes/<id> points to: *found = 0 when there is no ref. */
+int rd_evidence_head(rd_evidence_repo *repo, const char *dispute_id,
+		     char out[RD_OID_BUFSZ], int *found, rd_error *err);
+
+/*
+ * Call `fn` with every dispute id that has a ref, in ref-name order;
+ * a non-zero return from fn stops the walk and is returned. For full scans
+ * only (reindex, verify --all): ordinary operations never list refs.
+ */
+int rd_evidence_foreach_dispute(rd_evidence_repo *repo,
+				int (*fn)(const char *dispute_id, void *ctx),
+				void *ctx, rd_error *err);
+
+/* ---- reading ------------------------------------------------------------ */
+
+/*
+ * The file at `path` in the tree of `commit`, as a new NUL-terminated
+ * buffer (free()) of *len bytes. RD_ENOTFOUND when absent. For small files
+ * (metadata, events); evidence content is read with rd_evidence_stream.
+ */
+int rd_evidence_read(rd_evidence_repo *repo, const char *commit,
+		     const char *path, char **out, size_t *len, rd_error *err);
+
+/*
+ * The names of the entries directly under directory `dir` ("" for the
+ * root) of `commit`'s tree, sorted as git sorts them. *names is a new array
+ * of new strings (rd_strings_free from store.h, or free each and the
+ * array). A missing directory gives 0 names.
+ */
+int rd_evidence_list(rd_evidence_repo *repo, const char *commit,
+		     const char *dir, char ***names, size_t *count,
+		     rd_error *err);
+
+/*
+ * Pass the bytes of the file at `path` in `commit` to `sink` in chunks; a
+ * non-zero return from sink stops with RD_EIO. Also computes the SHA-256
+ * and size of what was passed, into sha256/size when not NULL (a sink may
+ * be NULL to only hash). The blob id is written to `oid` when not NULL.
+ */
+int rd_evidence_stream(rd_evidence_repo *repo, const char *commit,
+		       const char *path,
+		       int (*sink)(void *ctx, const void *buf, size_t len),
+		       void *ctx, char sha256[65], int64_t *size,
+		       char oid[RD_OID_BUFSZ], rd_error *err);
+
+/*
+ * The id of the object at `path` in `commit` (blob or tree) without reading
+ * it: *found = 0 when there is none.
+ */
+int rd_evidence_oid(rd_evidence_repo *repo, const char *commit,
+		    const char *path, char out[RD_OID_BUFSZ], int *found,
+		    rd_error *err);
+
+/* One commit of a dispute's history. */
+typedef struct rd_commit_info {
+	char oid[RD_OID_BUFSZ];
+	char parent[RD_OID_BUFSZ];   /* "" for the first commit */
+	size_t parent_count;         /* 1 on a linear history (0 for the first) */
+	char author_name[128];
+	char author_email[192];
+	int64_t when;
+	char *message;               /* the whole message, heap */
+} rd_commit_info;
+
+/*
+ * The dispute's commits from the first to `head` (first-parent order,
+ * oldest first). *out is a new array (free with rd_commit_infos_free). A
+ * commit that cannot be read (a corrupted object) is RD_EIO naming it.
+ */
+int rd_evidence_log(rd_evidence_repo *repo, const char *head,
+		    rd_commit_info **out, size_t *count, rd_error *err);
+
+void rd_commit_infos_free(rd_commit_info *infos, size_t count);
+
+/* ---- evidence kinds (evidence/kinds.json) -------------------------------- */
+
+typedef struct rd_evidence_kind {
+	char name[32];                 /* one of rd_evidence_kind_at() */
+	char **content_types;          /* allowed types: "image/jpeg", or a family written "text/" + "*" */
+	size_t content_type_count;
+	int64_t max_size;              /* bytes */
+	int requires_captured_at;      /* metadata the submitter must give */
+	int requires_channel;
+	int requires_note;
+} rd_evidence_kind;
+
+typedef struct rd_evidence_kinds rd_evidence_kinds;
+
+/*
+ * Load and validate evidence/kinds.json: every kind of rd_evidence_kind_at
+ * defined exactly once, known member names only, content types of the form
+ * type/subtype (or a family, type/ followed by a star), max_size an integer
+ * from 1 byte to 1 GiB.
+ * RD_EDEFINITION naming the file, the JSON path and the reason (line and
+ * column for syntax errors). *out is new.
+ */
+int rd_evidence_kinds_load(rd_evidence_kinds **out, const char *path,
+			   rd_error *err);
+int rd_evidence_kinds_parse(rd_evidence_kinds **out, const char *text,
+			    size_t len, const char *origin, rd_error *err);
+void rd_evidence_kinds_free(rd_evidence_kinds *kinds);
+
+/* The kind named `name`, or NULL (borrowed). */
+const rd_evidence_kind *rd_evidence_kinds_find(const rd_evidence_kinds *kinds,
+					       const char *name);
+
+/* 1 when `content_type` is allowed for `kind`, else 0. */
+int rd_evidence_kind_allows(const rd_evidence_kind *kind,
+			    const char *content_type);
+
+/* The largest max_size of any kind (the upload limit before the kind is known). */
+int64_t rd_evidence_kinds_max_size(const rd_evidence_kinds *kinds);
+
+#endif

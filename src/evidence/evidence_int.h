@@ -1,0 +1,82 @@
+/*
+ * Private layout of an open evidence repository, shared by the files of the
+ * evidence module: repo.c (opening, libgit2's lifetime, content sniffing),
+ * blob.c (streaming a file in), commit.c (trees, commits, refs) and read.c
+ * (reading trees, blobs and history back).
+ *
+ * Nothing outside src/evidence/ may include git2.h or magic.h; this header
+ * is the only place their types meet redress's. It must never be included
+ * by another module.
+ */
+#ifndef REDRESS_EVIDENCE_INT_H
+#define REDRESS_EVIDENCE_INT_H
+
+#include <stddef.h>
+
+#include <git2.h>
+#include <magic.h>
+
+#include "redress/evidence.h"
+
+/* Where every dispute's ref lives: refs/disputes/<id>. */
+#define EV_REF_PREFIX "refs/disputes/"
+
+/* Longest path accepted in a tree, and longest name of one entry. */
+#define EV_PATH_MAX 1024
+#define EV_NAME_MAX 255
+
+/* Content type given to an empty file, whatever libmagic would say. */
+#define EV_EMPTY_TYPE "application/x-empty"
+
+struct rd_evidence_repo {
+	git_repository *git;
+	git_odb *odb;
+	magic_t magic;
+	char *path;
+	int holds_library;       /* counted as a user of libgit2 */
+};
+
+/*
+ * Fill err with `code` and "<what>: <libgit2's last message>", the message
+ * naming what was being done. Returns code.
+ */
+int ev_git_fail(rd_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * RD_ENOTFOUND for GIT_ENOTFOUND, else RD_EIO: what a failed read of the
+ * repository means to a caller.
+ */
+int ev_read_code(int git_rc);
+
+/* Parse 40 hex digits into *out; RD_EINVALID naming `what` otherwise. */
+int ev_oid_parse(git_oid *out, const char *hex, const char *what,
+		 rd_error *err);
+
+/* 40 lower-case hex digits and a NUL into out. */
+void ev_oid_hex(char out[RD_OID_BUFSZ], const git_oid *oid);
+
+/* 64 lower-case hex digits and a NUL from a SHA-256 digest. */
+void ev_sha256_hex(char out[65], const unsigned char digest[32]);
+
+/*
+ * Check a tree path ("events/000002-investigate.json"): 1..EV_PATH_MAX
+ * bytes, '/'-separated names of 1..EV_NAME_MAX characters from
+ * [A-Za-z0-9._-], none "." or "..", none ".git" in any case. RD_EINVALID
+ * naming `field` and the fault otherwise.
+ */
+int ev_path_check(const char *path, const char *field, rd_error *err);
+
+/* The content type of up to RD_SNIFF_BYTES of buf, into out. */
+int ev_sniff(rd_evidence_repo *repo, const void *buf, size_t len,
+	     char out[128], rd_error *err);
+
+/*
+ * The commit `hex` and its tree, both new (git_commit_free,
+ * git_tree_free). RD_EINVALID for a malformed id, RD_ENOTFOUND when there
+ * is no such commit, RD_EIO when it cannot be read.
+ */
+int ev_commit_tree(rd_evidence_repo *repo, const char *hex,
+		   git_commit **commit, git_tree **tree, rd_error *err);
+
+#endif

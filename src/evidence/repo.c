@@ -1,0 +1,288 @@
+/*
+ * Opening and closing the evidence repository, libgit2's process-wide
+ * lifetime, and telling what bytes are with libmagic.
+ *
+ * libgit2 is initialised when the first repository opens and shut down when
+ * the last one closes, never while a repository is still open. Opening must
+ * never create a repository unless asked to, and never turn a directory
+ * holding other files into one.
+ */
+#include "evidence/evidence_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- shared helpers ----------------------------------------------------- */
+
+int ev_git_fail(rd_error *err, int code, const char *fmt, ...)
+{
+	const git_error *last = git_error_last();
+	char what[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (last && last->message && *last->message)
+		return rd_error_set(err, code, "%s: %s", what, last->message);
+	return rd_error_set(err, code, "%s", what);
+}
+
+int ev_read_code(int git_rc)
+{
+	return git_rc == GIT_ENOTFOUND ? RD_ENOTFOUND : RD_EIO;
+}
+
+static int is_hex_digit(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+int ev_oid_parse(git_oid *out, const char *hex, const char *what,
+		 rd_error *err)
+{
+	size_t n = 0;
+
+	if (!hex)
+		return rd_error_set_field(err, RD_EINVALID, what,
+					  "%s: a commit or blob id is needed",
+					  what);
+	while (n <= 40 && hex[n] && is_hex_digit(hex[n]))
+		n++;
+	if (n != 40 || hex[n] != '\0')
+		return rd_error_set_field(err, RD_EINVALID, what,
+					  "%s: \"%.64s\" is not a git object "
+					  "id (40 hex digits)", what, hex);
+	if (git_oid_fromstrn(out, hex, 40) < 0)
+		return ev_git_fail(err, RD_EINVALID, "%s: \"%s\"", what, hex);
+	return RD_OK;
+}
+
+void ev_oid_hex(char out[RD_OID_BUFSZ], const git_oid *oid)
+{
+	git_oid_fmt(out, oid);
+	out[RD_OID_BUFSZ - 1] = '\0';
+}
+
+void ev_sha256_hex(char out[65], const unsigned char digest[32])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < 32; i++) {
+		out[2 * i] = digits[digest[i] >> 4];
+		out[2 * i + 1] = digits[digest[i] & 0x0f];
+	}
+	out[64] = '\0';
+}
+
+/* ---- libgit2's lifetime ------------------------------------------------- */
+
+static pthread_mutex_t library_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned library_users;
+
+/*
+ * Count one more user of libgit2, initialising it for the first. The
+ * options are process-wide: set them on every initialisation, since a
+ * shutdown may forget them.
+ */
+static int library_acquire(rd_error *err)
+{
+	int rc = RD_OK;
+
+	pthread_mutex_lock(&library_lock);
+	if (library_users == 0) {
+		if (git_libgit2_init() < 0) {
+			rc = ev_git_fail(err, RD_EIO,
+					 "cannot initialise libgit2");
+			goto done;
+		}
+		if (git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1) < 0 ||
+		    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION,
+				     1) < 0) {
+			rc = ev_git_fail(err, RD_EIO,
+					 "cannot turn on libgit2's fsync and "
+					 "hash verification");
+			git_libgit2_shutdown();
+			goto done;
+		}
+	}
+	library_users++;
+done:
+	pthread_mutex_unlock(&library_lock);
+	return rc;
+}
+
+static void library_release(void)
+{
+	pthread_mutex_lock(&library_lock);
+	if (library_users > 0 && --library_users == 0)
+		git_libgit2_shutdown();
+	pthread_mutex_unlock(&library_lock);
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+/* 1 when path names a directory holding nothing, 0 otherwise. */
+static int is_empty_directory(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *entry;
+	int empty = 1;
+
+	if (!d)
+		return 0;
+	while ((entry = readdir(d)) != NULL) {
+		if (strcmp(entry->d_name, ".") != 0 &&
+		    strcmp(entry->d_name, "..") != 0) {
+			empty = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+/* Create a bare repository at path, which is missing or an empty directory. */
+static int repo_create(rd_evidence_repo *repo, const char *path,
+		       rd_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode) || !is_empty_directory(path))
+			return rd_error_set(err, RD_EINVALID,
+					    "%s: exists and is not an evidence "
+					    "repository; give a new or empty "
+					    "directory", path);
+	} else if (errno != ENOENT) {
+		return rd_error_set(err, RD_EIO, "%s: cannot look at it: %s",
+				    path, strerror(errno));
+	}
+	if (git_repository_init(&repo->git, path, 1) < 0)
+		return ev_git_fail(err, RD_EIO,
+				   "%s: cannot create the evidence repository",
+				   path);
+	return RD_OK;
+}
+
+int rd_evidence_repo_open(rd_evidence_repo **out, const char *path,
+			  int create, rd_error *err)
+{
+	rd_evidence_repo *repo = NULL;
+	int rc, grc;
+
+	if (!out || !path || !*path)
+		return rd_error_set(err, RD_EINTERNAL,
+				    "rd_evidence_repo_open needs an output "
+				    "and a path");
+	*out = NULL;
+	repo = calloc(1, sizeof(*repo));
+	if (!repo) {
+		rc = rd_error_set(err, RD_ENOMEM, "%s: out of memory", path);
+		goto done;
+	}
+	if ((rc = library_acquire(err)) < 0)
+		goto done;
+	repo->holds_library = 1;
+	if (!(repo->path = strdup(path))) {
+		rc = rd_error_set(err, RD_ENOMEM, "%s: out of memory", path);
+		goto done;
+	}
+	grc = git_repository_open_bare(&repo->git, path);
+	if (grc == GIT_ENOTFOUND && create) {
+		if ((rc = repo_create(repo, path, err)) < 0)
+			goto done;
+	} else if (grc == GIT_ENOTFOUND) {
+		rc = rd_error_set(err, RD_ENOTFOUND,
+				  "%s: no evidence repository there", path);
+		goto done;
+	} else if (grc < 0) {
+		rc = ev_git_fail(err, RD_EIO,
+				 "%s: cannot open the evidence repository",
+				 path);
+		goto done;
+	}
+	if (git_repository_odb(&repo->odb, repo->git) < 0) {
+		rc = ev_git_fail(err, RD_EIO,
+				 "%s: cannot open the object database", path);
+		goto done;
+	}
+	repo->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+	if (!repo->magic) {
+		rc = rd_error_set(err, RD_EIO,
+				  "cannot start libmagic to detect content "
+				  "types: %s", strerror(errno));
+		goto done;
+	}
+	if (magic_load(repo->magic, NULL) != 0) {
+		const char *why = magic_error(repo->magic);
+
+		rc = rd_error_set(err, RD_EIO,
+				  "cannot load libmagic's database of content "
+				  "types: %s", why ? why : "unknown error");
+		goto done;
+	}
+	*out = repo;
+	repo = NULL;
+	rc = RD_OK;
+done:
+	rd_evidence_repo_close(repo);
+	return rc;
+}
+
+void rd_evidence_repo_close(rd_evidence_repo *repo)
+{
+	if (!repo)
+		return;
+	if (repo->magic)
+		magic_close(repo->magic);
+	git_odb_free(repo->odb);
+	git_repository_free(repo->git);
+	free(repo->path);
+	if (repo->holds_library)
+		library_release();
+	free(repo);
+}
+
+/* ---- content types ------------------------------------------------------ */
+
+int ev_sniff(rd_evidence_repo *repo, const void *buf, size_t len,
+	     char out[128], rd_error *err)
+{
+	const char *type;
+
+	if (len == 0) {
+		snprintf(out, 128, "%s", EV_EMPTY_TYPE);
+		return RD_OK;
+	}
+	if (len > RD_SNIFF_BYTES)
+		len = RD_SNIFF_BYTES;
+	type = magic_buffer(repo->magic, buf, len);
+	if (!type || !*type) {
+		const char *why = magic_error(repo->magic);
+
+		out[0] = '\0';
+		return rd_error_set(err, RD_EIO,
+				    "cannot tell the content type: %s",
+				    why ? why : "libmagic gave no answer");
+	}
+	snprintf(out, 128, "%s", type);
+	return RD_OK;
+}
+
+int rd_evidence_sniff(rd_evidence_repo *repo, const void *buf, size_t len,
+		      char out[128], rd_error *err)
+{
+	if (!repo || !out || (!buf && len))
+		return rd_error_set(err, RD_EINTERNAL,
+				    "rd_evidence_sniff needs a repository, "
+				    "bytes and an output");
+	return ev_sniff(repo, buf, len, out, err);
+}
