@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 2
+#define RD_STORE_SCHEMA_VERSION 3
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -180,6 +180,9 @@ typedef struct rd_evidence_row {
 	char *original_name;      /* metadata only, or NULL */
 	int withdrawn;
 	char *withdrawn_reason;   /* or NULL */
+	char *note;               /* the submitter's note, or NULL (schema 3) */
+	char path[96];            /* the content's path in the dispute's git tree (schema 3) */
+	char blob_oid[41];        /* the content's git blob id (schema 3) */
 } rd_evidence_row;
 
 /* Insert an evidence index row. A duplicate (dispute_id, n) is RD_ECONFLICT. */
@@ -261,5 +264,72 @@ int rd_store_offers_list(rd_store *st, const char *dispute_id,
  * new string (free()).
  */
 int rd_store_dump(rd_store *st, char **out, rd_error *err);
+
+/* ---- schema 3: the git head and full evidence rows -------------------- */
+
+/*
+ * The git commit id the index last recorded for the dispute
+ * (refs/disputes/<id> at the time), into out; "" when none is recorded.
+ * RD_ENOTFOUND when the dispute does not exist.
+ */
+int rd_store_head_get(rd_store *st, const char *dispute_id, char out[41],
+		      rd_error *err);
+
+/* Record the dispute's git head. RD_ENOTFOUND when it does not exist. */
+int rd_store_head_set(rd_store *st, const char *dispute_id, const char *head,
+		      rd_error *err);
+
+/*
+ * Every evidence row of a dispute ordered by n (withdrawn ones included).
+ * *out is a new array (free with rd_evidence_rows_free).
+ */
+int rd_store_evidence_list(rd_store *st, const char *dispute_id,
+			   rd_evidence_row **out, size_t *count, rd_error *err);
+
+/* One evidence row into *out (free its strings with rd_evidence_row_clear); RD_ENOTFOUND. */
+int rd_store_evidence_get(rd_store *st, const char *dispute_id, int64_t n,
+			  rd_evidence_row *out, rd_error *err);
+
+/* The next evidence number of a dispute: 1 + the highest n, or 1. */
+int rd_store_evidence_next(rd_store *st, const char *dispute_id, int64_t *out,
+			   rd_error *err);
+
+/*
+ * Mark an evidence row withdrawn with a reason. RD_ENOTFOUND when absent,
+ * RD_ECONFLICT when already withdrawn.
+ */
+int rd_store_evidence_withdraw(rd_store *st, const char *dispute_id,
+			       int64_t n, const char *reason, rd_error *err);
+
+/* Free the strings of one row (not the row). */
+void rd_evidence_row_clear(rd_evidence_row *row);
+
+/* Free an array of rows. NULL is accepted. */
+void rd_evidence_rows_free(rd_evidence_row *rows, size_t count);
+
+/*
+ * Rebuilding the index from git (reconcile after a crash, reindex). These
+ * write whatever the snapshot says, replacing what the index held:
+ * rd_store_dispute_replace replaces the dispute row and its items
+ * (inserting when absent; lifecycle members and deadline included);
+ * rd_store_evidence_upsert and rd_store_offer_upsert replace one row by
+ * key. Events stay append-only: rd_store_events_max_seq tells which are
+ * missing (0 when none).
+ */
+int rd_store_dispute_replace(rd_store *st, const rd_dispute *d, rd_error *err);
+int rd_store_evidence_upsert(rd_store *st, const rd_evidence_row *row,
+			     rd_error *err);
+int rd_store_offer_upsert(rd_store *st, const rd_offer_record *offer,
+			  rd_error *err);
+int rd_store_events_max_seq(rd_store *st, const char *dispute_id,
+			    int64_t *out, rd_error *err);
+
+/*
+ * Dispute ids of the index in id order, a page at a time: up to `max` ids
+ * greater than `after` ("" to start) into a new array of new strings
+ * (rd_strings_free). For full scans (verify --all, reindex checks).
+ */
+int rd_store_dispute_ids(rd_store *st, const char *after, size_t max,
+			 char ***out, size_t *count, rd_error *err);
 
 #endif

@@ -2,8 +2,11 @@
  * Disputes, their items and the workflow definitions they are pinned to.
  *
  * A dispute row changes only by compare-and-swap on its version, so two
- * writers can never both believe they moved the same dispute. Nothing here
- * judges whether a change is allowed: that is the workflow engine's job.
+ * writers can never both believe they moved the same dispute; the one
+ * exception is rebuilding the index from git, which writes what the
+ * snapshot says. The git head the index last saw is kept beside the row
+ * and is never part of the document. Nothing here judges whether a change
+ * is allowed: that is the workflow engine's job.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,18 +110,11 @@ static int insert_items(rd_store *st, const rd_dispute *d, rd_error *err)
 	return ret;
 }
 
-int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err)
+/* Bind d to ?1 .. ?21 of DISPUTE_INSERT (statements.c). */
+static int bind_dispute(sqlite3_stmt *stmt, const rd_dispute *d)
 {
-	sqlite3_stmt *stmt = NULL;
 	int rc;
-	int ret;
 
-	if ((ret = rd_store__require_tx(st, "rd_store_dispute_insert",
-					err)) < 0)
-		return ret;
-	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_INSERT, &stmt,
-				  err)) < 0)
-		return ret;
 	rc = rd_store__bind_text(stmt, 1, d->id);
 	rc |= rd_store__bind_text(stmt, 2, d->order_ref);
 	rc |= rd_store__bind_text(stmt, 3, d->storefront);
@@ -140,7 +136,22 @@ int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err)
 	rc |= sqlite3_bind_int64(stmt, 19, d->version);
 	rc |= sqlite3_bind_int64(stmt, 20, d->created_at);
 	rc |= sqlite3_bind_int64(stmt, 21, d->updated_at);
-	rc = rd_store__step(st, stmt, rc);
+	return rc;
+}
+
+int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_dispute_insert",
+					err)) < 0)
+		return ret;
+	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_INSERT, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__step(st, stmt, bind_dispute(stmt, d));
 	if (rc != SQLITE_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot insert dispute %s",
 				     d->id);
@@ -148,6 +159,55 @@ int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err)
 	if (ret < 0)
 		return ret;
 	return insert_items(st, d, err);
+}
+
+/* Run a statement whose only parameter is the dispute id ?1. */
+static int run_for_dispute(rd_store *st, int id, const char *dispute_id,
+			   const char *doing, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, dispute_id);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot %s of dispute %s",
+				     doing, dispute_id);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_dispute_replace(rd_store *st, const rd_dispute *d, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_dispute_replace",
+					err)) < 0)
+		return ret;
+	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_UPSERT, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__step(st, stmt, bind_dispute(stmt, d));
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot rewrite dispute %s",
+				     d->id);
+	rd_store__release(stmt);
+	if (ret < 0)
+		return ret;
+	/* the snapshot's items, in its order, whatever was there before */
+	if ((ret = run_for_dispute(st, RD_STMT_ITEMS_DELETE, d->id,
+				   "remove the items", err)) < 0 ||
+	    (ret = insert_items(st, d, err)) < 0)
+		return ret;
+	/* a deadline applies to the state the dispute is in */
+	return rd_store_deadline_set(st, d->id,
+				     d->deadline_at > 0 ? d->deadline_at : 0,
+				     d->deadline_event, d->state, err);
 }
 
 /* Read the items of d->id, in their original order, into d. */
@@ -369,5 +429,116 @@ int rd_store_dispute_update(rd_store *st, const rd_dispute *d,
 				   d->id);
 done:
 	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_head_get(rd_store *st, const char *dispute_id, char out[41],
+		      rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	out[0] = '\0';
+	if ((ret = rd_store__stmt(st, RD_STMT_HEAD_GET, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, dispute_id);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_DONE)
+		ret = rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
+				   dispute_id ? dispute_id : "(null)");
+	else if (rc != SQLITE_ROW)
+		ret = rd_store__fail(st, rc, err,
+				     "cannot read the git head of dispute %s",
+				     dispute_id ? dispute_id : "(null)");
+	else
+		ret = rd_store__column_copy(stmt, 0, out, 41, err);
+	rd_store__release(stmt);
+	return ret;
+}
+
+/*
+ * head is a commit id (40 lowercase hex digits); NULL or "" records that
+ * none is known, as for a dispute indexed before schema 3.
+ */
+int rd_store_head_set(rd_store *st, const char *dispute_id, const char *head,
+		      rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_head_set", err)) < 0)
+		return ret;
+	if (head && *head && !rd_store__is_oid(head))
+		return rd_error_set_field(err, RD_EINVALID, "head",
+					  "\"%s\" is not a git commit id "
+					  "(40 lowercase hex digits)", head);
+	if ((ret = rd_store__stmt(st, RD_STMT_HEAD_SET, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, dispute_id);
+	rc |= rd_store__bind_text(stmt, 2, head && *head ? head : NULL);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err,
+				     "cannot record the git head of dispute %s",
+				     dispute_id ? dispute_id : "(null)");
+	else if (sqlite3_changes(st->db) != 1)
+		ret = rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
+				   dispute_id ? dispute_id : "(null)");
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_dispute_ids(rd_store *st, const char *after, size_t max,
+			 char ***out, size_t *count, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	char **ids = NULL;
+	size_t n = 0;
+	size_t room = 0;
+	int rc;
+	int ret;
+
+	*out = NULL;
+	*count = 0;
+	if (max == 0)
+		return RD_OK;
+	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_IDS, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, after ? after : "");
+	rc |= sqlite3_bind_int64(stmt, 2, max > INT64_MAX ? INT64_MAX :
+				 (int64_t)max);
+	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW && n < max;
+	     rc = sqlite3_step(stmt)) {
+		if (n == room) {
+			size_t grown = room ? room * 2 : 64;
+			char **more = realloc(ids, grown * sizeof(*more));
+
+			if (!more) {
+				ret = rd_error_set(err, RD_ENOMEM,
+						   "out of memory");
+				goto done;
+			}
+			ids = more;
+			room = grown;
+		}
+		if ((ret = rd_store__column_strdup(stmt, 0, &ids[n],
+						   err)) < 0)
+			goto done;
+		n++;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		ret = rd_store__fail(st, rc, err,
+				     "cannot list the dispute ids after \"%s\"",
+				     after ? after : "");
+		goto done;
+	}
+	*out = ids;
+	*count = n;
+	ids = NULL;
+done:
+	rd_store__release(stmt);
+	rd_strings_free(ids, n);
 	return ret;
 }

@@ -150,6 +150,29 @@ done:
 	return ret;
 }
 
+int rd_store_events_max_seq(rd_store *st, const char *dispute_id,
+			    int64_t *out, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*out = 0;
+	if ((ret = rd_store__stmt(st, RD_STMT_EVENTS_MAX_SEQ, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, dispute_id);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	else
+		ret = rd_store__fail(st, rc, err, "cannot read the last event "
+				     "of dispute %s",
+				     dispute_id ? dispute_id : "(null)");
+	rd_store__release(stmt);
+	return ret;
+}
+
 int rd_store_deadline_set(rd_store *st, const char *dispute_id,
 			  int64_t due_at, const char *event, const char *state,
 			  rd_error *err)

@@ -18,20 +18,21 @@ static const char *const decided_statuses[] = {
 	RD_OFFER_EXPIRED,
 };
 
-int rd_store_offer_insert(rd_store *st, const rd_offer_record *offer,
-			  rd_error *err)
+/* Insert or upsert one offer with statement `id` (OFFER_INSERT's ?1..?10). */
+static int write_offer(rd_store *st, int id, const char *what,
+		       const rd_offer_record *offer, rd_error *err)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
-	if ((ret = rd_store__require_tx(st, "rd_store_offer_insert", err)) < 0)
+	if ((ret = rd_store__require_tx(st, what, err)) < 0)
 		return ret;
 	if (!rd_offer_type_name(offer->type))
 		return rd_error_set_field(err, RD_EINVALID, "type",
 					  "offer %s has no valid type (%d)",
 					  offer->offer_id, (int)offer->type);
-	if ((ret = rd_store__stmt(st, RD_STMT_OFFER_INSERT, &stmt, err)) < 0)
+	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, offer->dispute_id);
 	rc |= rd_store__bind_text(stmt, 2, offer->offer_id);
@@ -55,6 +56,26 @@ int rd_store_offer_insert(rd_store *st, const rd_offer_record *offer,
 				     offer->offer_id, offer->dispute_id);
 	rd_store__release(stmt);
 	return ret;
+}
+
+int rd_store_offer_insert(rd_store *st, const rd_offer_record *offer,
+			  rd_error *err)
+{
+	return write_offer(st, RD_STMT_OFFER_INSERT, "rd_store_offer_insert",
+			   offer, err);
+}
+
+/*
+ * Rebuilding: the snapshot's version of the offer wins. A "made" offer
+ * while the index holds another one "made" is still RD_ECONFLICT, so a
+ * rebuild writes a dispute's offers oldest first (each earlier offer
+ * leaves "made" before the next one is written).
+ */
+int rd_store_offer_upsert(rd_store *st, const rd_offer_record *offer,
+			  rd_error *err)
+{
+	return write_offer(st, RD_STMT_OFFER_UPSERT, "rd_store_offer_upsert",
+			   offer, err);
 }
 
 /* Columns as in OFFER_COLUMNS of statements.c. */

@@ -145,9 +145,27 @@ static const char migration_2[] =
 	"\n"
 	"PRAGMA user_version = 2;\n";
 
+/*
+ * 3: what ties the index to the git history that is the record of truth:
+ * the commit the index last saw for each dispute, and for each evidence
+ * item the submitter's note and where its content lives in git. The new
+ * columns are NULL on rows written before, meaning "not recorded".
+ */
+static const char migration_3[] =
+	"ALTER TABLE disputes ADD COLUMN head TEXT\n"
+	"  CHECK (length(head) = 40 AND head NOT GLOB '*[^0-9a-f]*');\n"
+	"ALTER TABLE evidence ADD COLUMN note TEXT;\n"
+	"ALTER TABLE evidence ADD COLUMN path TEXT\n"
+	"  CHECK (length(path) >= 1);\n"
+	"ALTER TABLE evidence ADD COLUMN blob_oid TEXT\n"
+	"  CHECK (length(blob_oid) = 40 AND blob_oid NOT GLOB '*[^0-9a-f]*');\n"
+	"\n"
+	"PRAGMA user_version = 3;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

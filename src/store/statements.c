@@ -53,6 +53,34 @@
 	"dispute_id, offer_id, type, buyer_refund, buyer_copay, seller_cost, " \
 	"status, made_at, decided_at, event_seq"
 
+/* Inserting a dispute row; ?1 .. ?21 in the order of the column list. */
+#define DISPUTE_INSERT                                                       \
+	"INSERT INTO disputes (id, order_ref, storefront, buyer_ref,"        \
+	" currency, reason, channel, locale, description,"                   \
+	" shipping_paid, ship_cost, return_cost, workflow_name,"             \
+	" workflow_version, workflow_hash, state, outcome, assignee,"        \
+	" version, created_at, updated_at)"                                  \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"                  \
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+
+/*
+ * The evidence columns, in the order evidence.c reads and binds them
+ * (?1 .. ?16).
+ */
+#define EVIDENCE_COLUMNS                                                     \
+	"dispute_id, n, kind, channel, submitted_by, captured_at, added_at, " \
+	"content_type, size, sha256, original_name, withdrawn, "             \
+	"withdrawn_reason, note, path, blob_oid"
+
+#define EVIDENCE_INSERT                                                      \
+	"INSERT INTO evidence (" EVIDENCE_COLUMNS ")"                        \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"        \
+	" ?13, ?14, ?15, ?16)"
+
+#define OFFER_INSERT                                                         \
+	"INSERT INTO offers (" OFFER_COLUMNS ")"                             \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+
 static const struct {
 	int min_schema;
 	const char *sql;
@@ -70,14 +98,7 @@ static const struct {
 	[RD_STMT_WORKFLOW_SOURCE] = { 1,
 		"SELECT source FROM workflows WHERE hash = ?1" },
 
-	[RD_STMT_DISPUTE_INSERT] = { 1,
-		"INSERT INTO disputes (id, order_ref, storefront, buyer_ref,"
-		" currency, reason, channel, locale, description,"
-		" shipping_paid, ship_cost, return_cost, workflow_name,"
-		" workflow_version, workflow_hash, state, outcome, assignee,"
-		" version, created_at, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-		" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)" },
+	[RD_STMT_DISPUTE_INSERT] = { 1, DISPUTE_INSERT },
 	[RD_STMT_ITEM_INSERT] = { 1,
 		"INSERT INTO items (dispute_id, idx, sku, title, quantity,"
 		" unit_price, unit_cost) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
@@ -94,6 +115,39 @@ static const struct {
 		" WHERE id = ?1 AND version = ?7" },
 	[RD_STMT_DISPUTE_EXISTS] = { 1,
 		"SELECT 1 FROM disputes WHERE id = ?1" },
+	/*
+	 * Rebuilding: an upsert updates the row in place. REPLACE would
+	 * delete it first, which the events, evidence and offers referring
+	 * to it must never see. The head is not part of the document and
+	 * is left alone.
+	 */
+	[RD_STMT_DISPUTE_UPSERT] = { 1,
+		DISPUTE_INSERT " ON CONFLICT (id) DO UPDATE SET"
+		" order_ref = excluded.order_ref,"
+		" storefront = excluded.storefront,"
+		" buyer_ref = excluded.buyer_ref,"
+		" currency = excluded.currency, reason = excluded.reason,"
+		" channel = excluded.channel, locale = excluded.locale,"
+		" description = excluded.description,"
+		" shipping_paid = excluded.shipping_paid,"
+		" ship_cost = excluded.ship_cost,"
+		" return_cost = excluded.return_cost,"
+		" workflow_name = excluded.workflow_name,"
+		" workflow_version = excluded.workflow_version,"
+		" workflow_hash = excluded.workflow_hash,"
+		" state = excluded.state, outcome = excluded.outcome,"
+		" assignee = excluded.assignee, version = excluded.version,"
+		" created_at = excluded.created_at,"
+		" updated_at = excluded.updated_at" },
+	[RD_STMT_ITEMS_DELETE] = { 1,
+		"DELETE FROM items WHERE dispute_id = ?1" },
+	/* the primary key is the id: a seek, then the next ?2 rows */
+	[RD_STMT_DISPUTE_IDS] = { 1,
+		"SELECT id FROM disputes WHERE id > ?1 ORDER BY id LIMIT ?2" },
+	[RD_STMT_HEAD_GET] = { 3,
+		"SELECT head FROM disputes WHERE id = ?1" },
+	[RD_STMT_HEAD_SET] = { 3,
+		"UPDATE disputes SET head = ?2 WHERE id = ?1" },
 
 	[RD_STMT_LIST_ALL] = { 1,
 		LIST_BY("disputes_created") " WHERE 1" LIST_FILTERS },
@@ -124,6 +178,9 @@ static const struct {
 		"SELECT seq, event, actor_role, actor_name, actor_key, at,"
 		" from_state, to_state, fields, note FROM events"
 		" WHERE dispute_id = ?1 ORDER BY seq" },
+	[RD_STMT_EVENTS_MAX_SEQ] = { 1,
+		"SELECT coalesce(max(seq), 0) FROM events"
+		" WHERE dispute_id = ?1" },
 
 	[RD_STMT_DEADLINE_PUT] = { 1,
 		"INSERT INTO deadlines (dispute_id, due_at, event, state)"
@@ -137,22 +194,43 @@ static const struct {
 		" FROM deadlines INDEXED BY deadlines_due"
 		" WHERE due_at <= ?1 ORDER BY due_at, dispute_id LIMIT ?2" },
 
-	[RD_STMT_EVIDENCE_INSERT] = { 2,
-		"INSERT INTO evidence (dispute_id, n, kind, channel,"
-		" submitted_by, captured_at, added_at, content_type, size,"
-		" sha256, original_name, withdrawn, withdrawn_reason)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		" ?13)" },
+	[RD_STMT_EVIDENCE_INSERT] = { 3, EVIDENCE_INSERT },
 	[RD_STMT_EVIDENCE_KINDS] = { 2,
 		"SELECT DISTINCT kind FROM evidence"
 		" WHERE dispute_id = ?1 AND withdrawn = 0 ORDER BY kind" },
 	[RD_STMT_EVIDENCE_TOTAL] = { 2,
 		"SELECT count(*) FROM evidence"
 		" WHERE dispute_id = ?1 AND withdrawn = 0" },
+	[RD_STMT_EVIDENCE_UPSERT] = { 3,
+		EVIDENCE_INSERT " ON CONFLICT (dispute_id, n) DO UPDATE SET"
+		" kind = excluded.kind, channel = excluded.channel,"
+		" submitted_by = excluded.submitted_by,"
+		" captured_at = excluded.captured_at,"
+		" added_at = excluded.added_at,"
+		" content_type = excluded.content_type,"
+		" size = excluded.size, sha256 = excluded.sha256,"
+		" original_name = excluded.original_name,"
+		" withdrawn = excluded.withdrawn,"
+		" withdrawn_reason = excluded.withdrawn_reason,"
+		" note = excluded.note, path = excluded.path,"
+		" blob_oid = excluded.blob_oid" },
+	[RD_STMT_EVIDENCE_OF] = { 3,
+		"SELECT " EVIDENCE_COLUMNS " FROM evidence"
+		" WHERE dispute_id = ?1 ORDER BY n" },
+	[RD_STMT_EVIDENCE_GET] = { 3,
+		"SELECT " EVIDENCE_COLUMNS " FROM evidence"
+		" WHERE dispute_id = ?1 AND n = ?2" },
+	[RD_STMT_EVIDENCE_NEXT] = { 2,
+		"SELECT coalesce(max(n), 0) + 1 FROM evidence"
+		" WHERE dispute_id = ?1" },
+	[RD_STMT_EVIDENCE_WITHDRAW] = { 2,
+		"UPDATE evidence SET withdrawn = 1, withdrawn_reason = ?3"
+		" WHERE dispute_id = ?1 AND n = ?2 AND withdrawn = 0" },
+	[RD_STMT_EVIDENCE_WITHDRAWN] = { 2,
+		"SELECT withdrawn FROM evidence"
+		" WHERE dispute_id = ?1 AND n = ?2" },
 
-	[RD_STMT_OFFER_INSERT] = { 2,
-		"INSERT INTO offers (" OFFER_COLUMNS ")"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)" },
+	[RD_STMT_OFFER_INSERT] = { 2, OFFER_INSERT },
 	[RD_STMT_OFFER_PENDING] = { 2,
 		"SELECT " OFFER_COLUMNS " FROM offers"
 		" WHERE dispute_id = ?1 AND status = 'made'" },
@@ -170,6 +248,18 @@ static const struct {
 	[RD_STMT_OFFERS_OF] = { 2,
 		"SELECT " OFFER_COLUMNS " FROM offers WHERE dispute_id = ?1"
 		" ORDER BY made_at, event_seq, offer_id" },
+	/*
+	 * Only the key is the conflict target: a second "made" offer still
+	 * violates offers_one_made and is refused, as on insert.
+	 */
+	[RD_STMT_OFFER_UPSERT] = { 2,
+		OFFER_INSERT " ON CONFLICT (dispute_id, offer_id) DO UPDATE SET"
+		" type = excluded.type, buyer_refund = excluded.buyer_refund,"
+		" buyer_copay = excluded.buyer_copay,"
+		" seller_cost = excluded.seller_cost,"
+		" status = excluded.status, made_at = excluded.made_at,"
+		" decided_at = excluded.decided_at,"
+		" event_seq = excluded.event_seq" },
 
 	[RD_STMT_DUMP_WORKFLOWS] = { 1,
 		"SELECT * FROM workflows ORDER BY hash" },

@@ -186,6 +186,19 @@ int rd_store__column_copy(sqlite3_stmt *stmt, int i, char *buf,
 	return RD_OK;
 }
 
+int rd_store__is_oid(const char *oid)
+{
+	size_t i;
+
+	if (!oid)
+		return 0;
+	for (i = 0; i < 40; i++)
+		if (!((oid[i] >= '0' && oid[i] <= '9') ||
+		      (oid[i] >= 'a' && oid[i] <= 'f')))
+			return 0;
+	return oid[i] == '\0';
+}
+
 /* Run a PRAGMA that answers one text value and compare the answer. */
 static int pragma_expect(rd_store *st, const char *sql, const char *expected,
 			 rd_error *err)

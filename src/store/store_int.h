@@ -34,6 +34,11 @@ typedef enum rd_stmt_id {
 	RD_STMT_ITEMS_OF,
 	RD_STMT_DISPUTE_UPDATE,
 	RD_STMT_DISPUTE_EXISTS,
+	RD_STMT_DISPUTE_UPSERT,
+	RD_STMT_ITEMS_DELETE,
+	RD_STMT_DISPUTE_IDS,
+	RD_STMT_HEAD_GET,
+	RD_STMT_HEAD_SET,
 
 	/* rd_store_dispute_list: one statement per driving index */
 	RD_STMT_LIST_ALL,
@@ -45,6 +50,7 @@ typedef enum rd_stmt_id {
 
 	RD_STMT_EVENT_APPEND,
 	RD_STMT_EVENTS_OF,
+	RD_STMT_EVENTS_MAX_SEQ,
 
 	RD_STMT_DEADLINE_PUT,
 	RD_STMT_DEADLINE_CLEAR,
@@ -53,12 +59,19 @@ typedef enum rd_stmt_id {
 	RD_STMT_EVIDENCE_INSERT,
 	RD_STMT_EVIDENCE_KINDS,
 	RD_STMT_EVIDENCE_TOTAL,
+	RD_STMT_EVIDENCE_UPSERT,
+	RD_STMT_EVIDENCE_OF,
+	RD_STMT_EVIDENCE_GET,
+	RD_STMT_EVIDENCE_NEXT,
+	RD_STMT_EVIDENCE_WITHDRAW,
+	RD_STMT_EVIDENCE_WITHDRAWN,
 
 	RD_STMT_OFFER_INSERT,
 	RD_STMT_OFFER_PENDING,
 	RD_STMT_OFFER_ACCEPTED,
 	RD_STMT_OFFER_DECIDE,
 	RD_STMT_OFFERS_OF,
+	RD_STMT_OFFER_UPSERT,
 
 	/* rd_store_dump: one per table, in dump order */
 	RD_STMT_DUMP_WORKFLOWS,
@@ -190,6 +203,12 @@ int64_t rd_store__column_optional(sqlite3_stmt *stmt, int i);
  */
 int rd_store__column_copy(sqlite3_stmt *stmt, int i, char *buf,
 			  size_t size, rd_error *err);
+
+/*
+ * 1 when `oid` is a git object id as the index stores it: 40 lowercase hex
+ * digits (the schema checks the same).
+ */
+int rd_store__is_oid(const char *oid);
 
 /* --- disputes.c ---------------------------------------------------------- */
 

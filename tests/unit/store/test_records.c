@@ -827,7 +827,7 @@ static void dump_is_deterministic_and_sensitive(void)
 	CHECK_OK(rd_store_open(&other, path, &err), &err);
 	CHECK_OK(rd_store_dump(other, &second, &err), &err);
 	CHECK_STR(second, first);
-	CHECK(strncmp(first, "schema 2\n[workflows]\n", 21) == 0);
+	CHECK(strncmp(first, "schema 3\n[workflows]\n", 21) == 0);
 	CHECK_HAS(first, "\n[disputes]\nid=\"01J00000000000000000000001\" "
 		  "order_ref=\"ORD-1001\"");
 	CHECK_HAS(first, "ship_cost=3000 return_cost=NULL");

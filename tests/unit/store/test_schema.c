@@ -172,7 +172,7 @@ static void migrates_version_1_keeping_data(void)
 
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
 	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
-	CHECK_INT(version, 2);
+	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
 	CHECK_INT(table_count(rd_store_db(st)), 7);
 	CHECK_OK(rd_store_dispute_get(st, d->id, &got, &err), &err);
 	CHECK_STR(got->order_ref, "ORD-1");
@@ -224,15 +224,21 @@ static void newer_schema_refused(void)
 	rd_error err;
 	rd_store *st = NULL;
 	char *path = fresh_db();
+	char sql[64];
+	char expected[80];
 
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
 	rd_store_close(st);
 	st = NULL;
-	CHECK(raw_exec(path, "PRAGMA user_version = 3") == SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 RD_STORE_SCHEMA_VERSION + 1);
+	snprintf(expected, sizeof(expected), "written by a newer redress "
+		 "(schema %d, this build knows %d)",
+		 RD_STORE_SCHEMA_VERSION + 1, RD_STORE_SCHEMA_VERSION);
+	CHECK(raw_exec(path, sql) == SQLITE_OK);
 	CHECK_FAILS(rd_store_open(&st, path, &err), RD_EINVALID);
 	CHECK(st == NULL);
-	CHECK_HAS(err.message, "written by a newer redress "
-		  "(schema 3, this build knows 2)");
+	CHECK_HAS(err.message, expected);
 	free(path);
 }
 
