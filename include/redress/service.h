@@ -17,22 +17,26 @@
 
 #include "redress/dispute.h"
 #include "redress/error.h"
+#include "redress/evidence.h"
 #include "redress/store.h"
 #include "redress/workflow.h"
 
 typedef struct rd_service rd_service;
 
 typedef struct rd_service_options {
-	const char *data_dir;       /* holds redress.db */
+	const char *data_dir;       /* holds redress.db and evidence.git */
 	const char *workflows_dir;  /* the workflows/NAME.json to load */
+	const char *kinds_path;     /* evidence/kinds.json */
 	int create;                 /* 1: create data_dir when missing (init) */
 } rd_service_options;
 
 /*
- * Load and validate the workflows, open the store (migrating it) and record
- * every loaded definition in it. A data directory that does not exist is
- * RD_ENOTFOUND unless `create` is set ("run `redress init` first"). On
- * success *out is new; close with rd_service_close.
+ * Load and validate the workflows and evidence kinds, open the store
+ * (migrating it) and the evidence repository, record every loaded
+ * definition, and reconcile: a dispute named in the crash journal whose git
+ * head is ahead of the index is replayed into the index. A data directory
+ * that does not exist is RD_ENOTFOUND unless `create` is set ("run `redress
+ * init` first"). On success *out is new; close with rd_service_close.
  */
 int rd_service_open(rd_service **out, const rd_service_options *opts,
 		    rd_error *err);
@@ -115,5 +119,198 @@ int rd_service_event_apply(rd_service *svc, const char *id,
  */
 int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 		     rd_error *err);
+
+/* ---- evidence ------------------------------------------------------------ */
+
+/* What the submitter says about a new piece of evidence. */
+typedef struct rd_evidence_submission {
+	const char *kind;           /* required: a kind of evidence/kinds.json */
+	const char *channel;        /* or NULL for the dispute's channel */
+	int64_t captured_at;        /* when it was captured, 0 when unknown */
+	const char *note;           /* or NULL */
+	const char *original_name;  /* the submitter's file name (metadata only), or NULL */
+	int64_t size;               /* the exact number of bytes that follow */
+} rd_evidence_submission;
+
+/* Limits on submissions. */
+#define RD_EVIDENCE_MAX_NAME 255
+#define RD_EVIDENCE_MAX_NOTE 4096
+
+/* An upload in progress: bytes streamed into git, then recorded. */
+typedef struct rd_evidence_upload rd_evidence_upload;
+
+/*
+ * Check everything that can be checked before the bytes arrive: the role
+ * may add evidence (agent, storefront, admin), the dispute exists and is
+ * still open, the kind is known, the size is above zero and within the
+ * kind's limit (RD_ETOOLARGE), the required metadata is there, the channel
+ * is known, the note and original name are clean (1..255 bytes of UTF-8
+ * without control characters, '/', '\\', and not "." or ".."). Nothing is
+ * written on refusal. *out is new (rd_service_evidence_upload_free).
+ */
+int rd_service_evidence_upload_new(rd_evidence_upload **out, rd_service *svc,
+				   const char *id,
+				   const rd_evidence_submission *sub,
+				   const rd_actor *actor, int64_t now,
+				   rd_error *err);
+
+/*
+ * Stream bytes. As soon as the content type is known (from the first
+ * 64 KiB) content its kind does not allow is refused with RD_ECONTENT; more
+ * bytes than declared is RD_EINVALID.
+ */
+int rd_service_evidence_upload_write(rd_evidence_upload *up, const void *buf,
+				     size_t len, rd_error *err);
+
+/*
+ * Finish: fewer bytes than declared is RD_EINVALID (truncated) and nothing
+ * is recorded. Otherwise the evidence is committed to the dispute's ref
+ * (content, metadata, event, snapshot) and indexed, in one change; *out
+ * (may be NULL) receives its index row (rd_evidence_row_clear).
+ */
+int rd_service_evidence_upload_finish(rd_evidence_upload *up,
+				      rd_evidence_row *out, rd_error *err);
+
+/* Abandon an upload: nothing of it is recorded. NULL is accepted. */
+void rd_service_evidence_upload_free(rd_evidence_upload *up);
+
+/* An upload from an open file descriptor read to its end (size from fstat). */
+int rd_service_evidence_add_fd(rd_service *svc, const char *id,
+			       rd_evidence_submission *sub, int fd,
+			       const rd_actor *actor, int64_t now,
+			       rd_evidence_row *out, rd_error *err);
+
+/* The dispute's evidence rows by number (rd_evidence_rows_free). */
+int rd_service_evidence_list(rd_service *svc, const char *id,
+			     rd_evidence_row **out, size_t *count,
+			     rd_error *err);
+
+/*
+ * Evidence number n: its row into *row (rd_evidence_row_clear), and its
+ * bytes, read from git, passed to `sink` (may be NULL) in chunks. The bytes
+ * are re-hashed on the way: a mismatch with the recorded SHA-256 is RD_EIO
+ * naming both digests (the sink has then seen bad bytes: write to a
+ * temporary file and keep it only on success).
+ */
+int rd_service_evidence_get(rd_service *svc, const char *id, int64_t n,
+			    rd_evidence_row *row,
+			    int (*sink)(void *ctx, const void *buf, size_t len),
+			    void *ctx, rd_error *err);
+
+/*
+ * Withdraw evidence n with a reason (agent or admin): a new commit marks
+ * it withdrawn; nothing is deleted. RD_ECONFLICT when already withdrawn.
+ */
+int rd_service_evidence_withdraw(rd_service *svc, const char *id, int64_t n,
+				 const char *reason, const rd_actor *actor,
+				 int64_t now, rd_dispute **out, rd_error *err);
+
+/* ---- audit ---------------------------------------------------------------- */
+
+/*
+ * The dispute's history as git holds it, oldest commit first (free with
+ * rd_commit_infos_free). Read from git, not from the index.
+ */
+int rd_service_audit_log(rd_service *svc, const char *id,
+			 rd_commit_info **out, size_t *count, rd_error *err);
+
+/* One thing that does not match. */
+typedef struct rd_finding {
+	char dispute_id[RD_ID_BUFSZ];
+	char check[24];        /* ref, head, object, history, hash, index */
+	char detail[480];
+} rd_finding;
+
+/* What a verification looked at and found. */
+typedef struct rd_verify_report {
+	rd_finding *findings;
+	size_t count;
+	size_t room;
+	size_t disputes;       /* disputes checked */
+	size_t commits;        /* commits walked */
+	size_t files_hashed;   /* evidence files re-hashed */
+	int64_t bytes_hashed;
+} rd_verify_report;
+
+/* Called after each dispute of a long operation. */
+typedef void (*rd_progress_fn)(void *ctx, size_t done, size_t total);
+
+/*
+ * Verify one dispute (id) or every dispute (id NULL: every git ref and
+ * every index row): walk every commit, check the history is linear and
+ * append-only (versions rise by one, no event or evidence file changes
+ * once written), re-hash every evidence file against the SHA-256 in its
+ * metadata, and compare the head with the index (head, dispute, events,
+ * evidence, offers). Each mismatch is a finding naming the dispute, the
+ * commit or row, and what differs. Returns RD_OK when the checks ran
+ * (whatever they found); *report is filled (rd_verify_report_free).
+ */
+int rd_service_audit_verify(rd_service *svc, const char *id,
+			    rd_verify_report *report, rd_progress_fn progress,
+			    void *progress_ctx, rd_error *err);
+
+void rd_verify_report_free(rd_verify_report *report);
+
+/* {"ok": bool, "disputes", "commits", "files_hashed", "bytes_hashed",
+ *  "findings": [{"dispute", "check", "detail"}]}; NULL when out of memory. */
+json_t *rd_verify_report_to_json(const rd_verify_report *report);
+
+/*
+ * Rebuild the whole index from git into a fresh database, then put it in
+ * place of the old one. Run it with no other redress process on the data
+ * directory. *disputes (may be NULL) counts the disputes rebuilt.
+ */
+int rd_service_reindex(rd_service *svc, size_t *disputes,
+		       rd_progress_fn progress, void *progress_ctx,
+		       rd_error *err);
+
+/*
+ * Write a self-contained archive (tar.gz) of one dispute for an auditor or
+ * a payment platform: its snapshot, workflow, timeline (events and
+ * commits), every evidence file with its metadata, the verification result
+ * and a human-readable summary. The archive is written to a temporary file
+ * beside `path` and renamed into place when complete.
+ */
+int rd_service_audit_export(rd_service *svc, const char *id,
+			    const char *path, rd_error *err);
+
+/* ---- records as JSON: the files of the git tree and the CLI's --json ---- */
+
+/*
+ * An event record as {"seq", "event", "actor": {"name", "role", "key_id"},
+ * "at", "from", "to", "fields", "note"}. New reference, NULL when out of
+ * memory.
+ */
+json_t *rd_event_record_to_json(const rd_event_record *event);
+
+/* Parse what rd_event_record_to_json wrote; out's strings are new (free
+ * with rd_event_records_free(out, 1) on an allocated array, or
+ * rd_event_record_clear). RD_EINVALID naming the member at fault. */
+int rd_event_record_from_json(rd_event_record *out, const json_t *doc,
+			      rd_error *err);
+void rd_event_record_clear(rd_event_record *event);
+
+/* An offer as {"offer_id", "type", "currency", "buyer_refund",
+ * "buyer_copay", "seller_cost" (null when unknown), "status", "made_at",
+ * "decided_at" (null while made), "event_seq"}. */
+json_t *rd_offer_record_to_json(const rd_offer_record *offer,
+				const char *currency);
+int rd_offer_record_from_json(rd_offer_record *out, const json_t *doc,
+			      const char *dispute_id, rd_error *err);
+
+/* An evidence row as its metadata file: {"n", "kind", "channel",
+ * "submitted_by", "captured_at" (null when unknown), "added_at",
+ * "content_type", "size", "sha256", "original_name", "note", "path",
+ * "blob", "withdrawn", "withdrawn_reason"}. */
+json_t *rd_evidence_row_to_json(const rd_evidence_row *row);
+int rd_evidence_row_from_json(rd_evidence_row *out, const json_t *doc,
+			      const char *dispute_id, rd_error *err);
+
+/*
+ * A dispute from its snapshot (what rd_dispute_to_json wrote, lifecycle
+ * members included), validated like an opening document. *out is new.
+ */
+int rd_dispute_from_snapshot(rd_dispute **out, const json_t *doc,
+			     rd_error *err);
 
 #endif

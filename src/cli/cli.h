@@ -44,6 +44,7 @@ typedef struct cli_ctx {
 	cli_args args;
 	const char *data_dir;
 	const char *workflows_dir;
+	const char *kinds_path;
 	int json;
 	int64_t now;
 	rd_actor actor;
@@ -70,6 +71,12 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err);
 int cli_cmd_event(cli_ctx *ctx, rd_error *err);
 int cli_cmd_sweep(cli_ctx *ctx, rd_error *err);
 int cli_cmd_workflows(cli_ctx *ctx, rd_error *err);
+int cli_cmd_evidence(cli_ctx *ctx, rd_error *err);
+int cli_cmd_audit(cli_ctx *ctx, rd_error *err);
+int cli_cmd_reindex(cli_ctx *ctx, rd_error *err);
+
+/* Progress of long operations, on standard error when it is a terminal. */
+void cli_progress(void *ctx, size_t done, size_t total);
 
 /* Output helpers (print.c). */
 
@@ -86,10 +93,8 @@ void cli_print_dispute(FILE *out, const rd_dispute *d,
 void cli_print_dispute_table(FILE *out, rd_dispute *const *disputes,
 			     size_t count, int64_t now);
 
-/* An offer as JSON (new reference, or NULL when out of memory). */
-json_t *cli_offer_json(const rd_offer_record *offer, const char *currency);
-
-/* An event record as JSON (new reference, or NULL when out of memory). */
-json_t *cli_event_json(const rd_event_record *event);
+/* Evidence rows as a table. */
+void cli_print_evidence_table(FILE *out, const rd_evidence_row *rows,
+			      size_t count);
 
 #endif

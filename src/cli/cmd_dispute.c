@@ -20,6 +20,7 @@ int cli_cmd_init(cli_ctx *ctx, rd_error *err)
 	memset(&opts, 0, sizeof(opts));
 	opts.data_dir = ctx->data_dir;
 	opts.workflows_dir = ctx->workflows_dir;
+	opts.kinds_path = ctx->kinds_path;
 	opts.create = 1;
 	if ((rc = rd_service_open(&ctx->svc, &opts, err)) < 0)
 		return rc;

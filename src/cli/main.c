@@ -24,6 +24,7 @@
 static const cli_option global_options[] = {
 	{ "data", "DIR", 0, "data directory (default $REDRESS_DATA or ./redress-data)" },
 	{ "workflows", "DIR", 0, "workflow definitions (default $REDRESS_WORKFLOWS or the installed ones)" },
+	{ "kinds", "FILE", 0, "evidence kinds (default $REDRESS_KINDS or the installed evidence/kinds.json)" },
 	{ "json", NULL, 0, "machine-readable output" },
 	{ "help", NULL, 0, "show help" },
 	{ NULL, NULL, 0, NULL },
@@ -53,6 +54,24 @@ static const cli_option event_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static const cli_option evidence_options[] = {
+	{ "kind", "KIND", 0, "add: the evidence kind (photo, tracking_record, ...)" },
+	{ "channel", "CHANNEL", 0, "add: where it came from (default: the dispute's channel)" },
+	{ "captured-at", "TIME", 0, "add: when it was captured (RFC 3339)" },
+	{ "note", "TEXT", 0, "add: a note kept with it" },
+	{ "name", "NAME", 0, "add: the original file name to record (default: FILE's name)" },
+	{ "output", "FILE", 0, "get: write the bytes to FILE (also -o) instead of standard output" },
+	{ "reason", "TEXT", 0, "withdraw: why (required)" },
+	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option audit_options[] = {
+	{ "all", NULL, 0, "verify: every dispute" },
+	{ "out", "FILE", 0, "export: the archive to write (.tar.gz)" },
+	{ NULL, NULL, 0, NULL },
+};
+
 static const cli_option no_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
@@ -72,6 +91,16 @@ static const cli_command commands[] = {
 	  no_options, 0, 0, 1 },
 	{ "workflows", cli_cmd_workflows, "[NAME]", "show the loaded workflows",
 	  no_options, 0, 1, 0 },
+	{ "evidence", cli_cmd_evidence,
+	  "add ID FILE --kind K | list ID | get ID N [-o FILE] | withdraw ID N --reason R",
+	  "add, list, read or withdraw a dispute's evidence",
+	  evidence_options, 2, 3, 1 },
+	{ "audit", cli_cmd_audit, "log ID | verify ID|--all | export ID --out FILE",
+	  "a dispute's history from git, verification, export",
+	  audit_options, 1, 2, 1 },
+	{ "reindex", cli_cmd_reindex, "",
+	  "rebuild the index from git (stop other redress processes first)",
+	  no_options, 0, 0, 1 },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
@@ -83,13 +112,13 @@ static const struct {
 	{ RD_OK, "success" },
 	{ RD_EIO, "internal or input/output error" },
 	{ RD_EUSAGE, "bad usage" },
-	{ RD_EINVALID, "invalid input (malformed JSON, bad field, bad money, too large)" },
+	{ RD_EINVALID, "invalid input (malformed JSON, bad field, bad money, too large, content type not allowed)" },
 	{ RD_ENOTFOUND, "not found" },
-	{ RD_ESTALE, "conflict or stale --if-version" },
+	{ RD_ESTALE, "conflict, stale --if-version, or audit verify found a mismatch" },
 	{ RD_EGUARD, "refused by the workflow (event not allowed now, or a guard)" },
 	{ RD_EFORBIDDEN, "role not permitted" },
 	{ RD_EBUSY, "database busy; try again" },
-	{ RD_EDEFINITION, "invalid workflow definition" },
+	{ RD_EDEFINITION, "invalid workflow or evidence kinds definition" },
 };
 
 const char *cli_opt(const cli_args *args, const char *name)
@@ -173,6 +202,8 @@ static int parse_args(cli_args *out, const cli_command *cmd, int argc,
 		}
 		if (strcmp(arg, "-h") == 0)
 			arg = "--help";
+		else if (strcmp(arg, "-o") == 0)
+			arg = "--output";
 		if (strncmp(arg, "--", 2) != 0)
 			return rd_error_set(err, RD_EUSAGE,
 					    "unknown option %s (options are "
@@ -258,6 +289,7 @@ static void print_help(FILE *out)
 	fputs("\nEnvironment:\n"
 	      "  REDRESS_DATA             data directory, when --data is not given\n"
 	      "  REDRESS_WORKFLOWS        workflow directory, when --workflows is not given\n"
+	      "  REDRESS_KINDS            evidence kinds file, when --kinds is not given\n"
 	      "  REDRESS_NOW              an RFC 3339 time used as the current time\n",
 	      out);
 	print_exit_codes(out);
@@ -357,6 +389,11 @@ int main(int argc, char **argv)
 		ctx.workflows_dir = getenv("REDRESS_WORKFLOWS");
 	if (!ctx.workflows_dir || !*ctx.workflows_dir)
 		ctx.workflows_dir = REDRESS_DEFAULT_SHARE_DIR "/workflows";
+	ctx.kinds_path = cli_opt(&ctx.args, "kinds");
+	if (!ctx.kinds_path)
+		ctx.kinds_path = getenv("REDRESS_KINDS");
+	if (!ctx.kinds_path || !*ctx.kinds_path)
+		ctx.kinds_path = REDRESS_DEFAULT_SHARE_DIR "/evidence/kinds.json";
 	if ((rc = rd_clock_now(&ctx.now, &err)) < 0 ||
 	    (rc = prepare_actor(&ctx, &err)) < 0)
 		return fail(&err);
@@ -364,6 +401,7 @@ int main(int argc, char **argv)
 		memset(&opts, 0, sizeof(opts));
 		opts.data_dir = ctx.data_dir;
 		opts.workflows_dir = ctx.workflows_dir;
+		opts.kinds_path = ctx.kinds_path;
 		if ((rc = rd_service_open(&ctx.svc, &opts, &err)) < 0)
 			return fail(&err);
 	}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -35,48 +36,6 @@ static void format_amount(char buf[RD_MONEY_BUFSZ], int64_t amount,
 static const char *or_dash(const char *s)
 {
 	return s && *s ? s : "-";
-}
-
-json_t *cli_offer_json(const rd_offer_record *offer, const char *currency)
-{
-	char made[RD_TIME_BUFSZ], decided[RD_TIME_BUFSZ];
-
-	rd_time_format(made, offer->made_at);
-	rd_time_format(decided, offer->decided_at);
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s, s:s, s:o}",
-			 "offer_id", offer->offer_id,
-			 "type", rd_offer_type_name(offer->type),
-			 "currency", currency,
-			 "buyer_refund", (json_int_t)offer->buyer_refund,
-			 "buyer_copay", (json_int_t)offer->buyer_copay,
-			 "seller_cost",
-			 offer->seller_cost == RD_AMOUNT_UNSET
-				 ? json_null()
-				 : json_integer(offer->seller_cost),
-			 "status", offer->status,
-			 "made_at", made,
-			 "decided_at",
-			 offer->decided_at ? json_string(decided) : json_null());
-}
-
-json_t *cli_event_json(const rd_event_record *event)
-{
-	char at[RD_TIME_BUFSZ];
-	json_t *fields = json_loads(event->fields_json, 0, NULL);
-
-	rd_time_format(at, event->at);
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o}",
-			 "seq", (json_int_t)event->seq,
-			 "event", event->event,
-			 "actor", event->actor.name,
-			 "role", rd_role_name(event->actor.role),
-			 "at", at,
-			 "from", event->from_state ? json_string(event->from_state)
-						   : json_null(),
-			 "to", event->to_state,
-			 "fields", fields ? fields : json_object(),
-			 "note", event->note ? json_string(event->note)
-					     : json_null());
 }
 
 void cli_print_dispute(FILE *out, const rd_dispute *d,
@@ -194,4 +153,41 @@ void cli_print_dispute_table(FILE *out, rd_dispute *const *disputes,
 	}
 	if (count == 0)
 		fputs("(no disputes)\n", out);
+}
+
+void cli_print_evidence_table(FILE *out, const rd_evidence_row *rows,
+			      size_t count)
+{
+	fprintf(out, "%-4s  %-18s  %-9s  %-24s  %10s  %-20s  %s\n", "N", "KIND",
+		"CHANNEL", "CONTENT TYPE", "BYTES", "ADDED", "NAME");
+	for (size_t i = 0; i < count; i++) {
+		const rd_evidence_row *r = &rows[i];
+		char added[RD_TIME_BUFSZ];
+
+		rd_time_format(added, r->added_at);
+		fprintf(out, "%-4lld  %-18s  %-9s  %-24s  %10lld  %-20s  %s%s%s\n",
+			(long long)r->n, r->kind, r->channel, r->content_type,
+			(long long)r->size, added,
+			r->original_name ? r->original_name : "-",
+			r->withdrawn ? "  WITHDRAWN: " : "",
+			r->withdrawn && r->withdrawn_reason ? r->withdrawn_reason
+							    : "");
+	}
+	if (count == 0)
+		fputs("(no evidence)\n", out);
+}
+
+void cli_progress(void *ctx, size_t done, size_t total)
+{
+	const char *what = ctx;
+
+	if (!isatty(STDERR_FILENO))
+		return;
+	if (total)
+		fprintf(stderr, "\r%s %zu/%zu", what, done, total);
+	else
+		fprintf(stderr, "\r%s %zu", what, done);
+	if (total && done == total)
+		fputc('\n', stderr);
+	fflush(stderr);
 }

@@ -61,8 +61,29 @@ dump() {
 	"$REDRESS_TOOLS/rd-dump" "$REDRESS_DATA"
 }
 
-add_evidence() { # ID N KIND
-	"$REDRESS_TOOLS/rd-evidence-row" "$REDRESS_DATA" "$1" "$2" "$3"
+# sample_file KIND -> the path of a small file of content that KIND allows
+sample_file() {
+	local f="$E2E_TMP/sample-$1"
+	case "$1" in
+	photo)
+		# a 1x1 PNG
+		printf '\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82' >"$f.png"
+		f="$f.png" ;;
+	*)
+		printf 'Carrier scan 2026-03-01 10:00 UTC: parcel delivered to sender depot.\nSigned: J. Smith\n' >"$f.txt"
+		f="$f.txt" ;;
+	esac
+	echo "$f"
+}
+
+add_evidence() { # ID KIND [extra options]
+	local id=$1 kind=$2
+	shift 2
+	if ! rd evidence add "$id" "$(sample_file "$kind")" --kind "$kind" \
+		--channel carrier --captured-at 2026-03-01T10:00:00Z "$@" \
+		>/dev/null 2>"$E2E_TMP/stderr"; then
+		fail "evidence $kind on $id refused: $(cat "$E2E_TMP/stderr")"
+	fi
 }
 
 # open_dispute [JQ-FILTER]: open the example dispute, edited by the filter;

@@ -41,7 +41,7 @@ expect_eq "$(state_of "$id")" "awaiting_return/-" "return branch"
 expect_eq "$(rd show "$id" --json | jq -r .deadline.event)" "escalate" "return SLA"
 expect_exit 6 rd event "$id" return_received
 expect_has "$ERR" "evidence" "return needs proof of receipt"
-add_evidence "$id" 1 inspection_report
+add_evidence "$id" inspection_report
 ev "$id" return_received
 ev "$id" refund_issued --field payment_ref=PAY-2
 expect_eq "$(state_of "$id")" "resolved/refunded" "refunded after return"
@@ -54,10 +54,10 @@ offer=$(rd show "$id" | grep -c "^  offer-[0-9]* *reshipment .*\[made\]")
 expect_eq "$offer" "1" "reshipment offer listed"
 ev "$id" accept_offer --as storefront:acme-eu
 expect_eq "$(state_of "$id")" "reshipment_pending/-" "reshipment branch"
-add_evidence "$id" 1 photo
+add_evidence "$id" photo
 expect_exit 6 rd event "$id" shipment_sent --field tracking_number=TRK1
 expect_has "$ERR" "tracking_record" "a photo is not tracking"
-add_evidence "$id" 2 tracking_record
+add_evidence "$id" tracking_record
 expect_exit 6 rd event "$id" shipment_sent
 expect_has "$ERR" "tracking_number" "tracking number required"
 ev "$id" shipment_sent --field tracking_number=TRK1
@@ -107,7 +107,7 @@ expect_eq "$(state_of "$late")" "closed/withdrawn" "withdrawn"
 # --- rejection with evidence ---------------------------------------------
 expect_exit 6 rd event "$other" reject_dispute --field reason=fraud
 expect_has "$ERR" "evidence" "rejecting needs evidence"
-add_evidence "$other" 1 chat_transcript
+add_evidence "$other" chat_transcript
 ev "$other" reject_dispute --field reason="buyer confirmed receipt in chat"
 expect_eq "$(state_of "$other")" "closed/rejected" "rejected"
 

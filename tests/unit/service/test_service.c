@@ -13,6 +13,7 @@
 #include "test.h"
 
 #define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
+#define KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
 
 static const char *example =
 	"{\"order_ref\": \"ORD-1\", \"storefront\": \"acme\", \"buyer_ref\": \"b\","
@@ -23,7 +24,8 @@ static const char *example =
 
 static rd_service *open_service(const char *data, const char *workflows)
 {
-	rd_service_options opts = { data, workflows, 1 };
+	rd_service_options opts = { .data_dir = data, .workflows_dir = workflows,
+				    .kinds_path = KINDS, .create = 1 };
 	rd_service *svc = NULL;
 	rd_error err;
 
@@ -119,7 +121,9 @@ static void test_missing_data_dir(void)
 {
 	char *dir = rd_test_tmpdir();
 	char *missing = rd_test_path(dir, "nowhere");
-	rd_service_options opts = { missing, workflows_dir(), 0 };
+	rd_service_options opts = { .data_dir = missing,
+				    .workflows_dir = workflows_dir(),
+				    .kinds_path = KINDS };
 	rd_service *svc = NULL;
 	rd_error err;
 
@@ -321,7 +325,9 @@ static void test_pinned_workflow(void)
 	 */
 	CHECK(write_variant(wf_dir, 2, "agent") == 0);
 	{
-		rd_service_options opts = { data, wf_dir, 0 };
+		rd_service_options opts = { .data_dir = data,
+					    .workflows_dir = wf_dir,
+					    .kinds_path = KINDS };
 
 		svc = NULL;
 		CHECK_FAILS(rd_service_open(&svc, &opts, &err), RD_EDEFINITION);
@@ -344,7 +350,9 @@ struct sweeper {
 static void *sweep_thread(void *arg)
 {
 	struct sweeper *s = arg;
-	rd_service_options opts = { s->data, REDRESS_SOURCE_DIR "/workflows", 0 };
+	rd_service_options opts = { .data_dir = s->data,
+				    .workflows_dir = REDRESS_SOURCE_DIR "/workflows",
+				    .kinds_path = KINDS };
 	rd_service *svc = NULL;
 
 	s->rc = rd_service_open(&svc, &opts, &s->err);

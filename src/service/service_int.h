@@ -1,0 +1,123 @@
+/*
+ * Private parts of the service module, shared by its files:
+ *   service.c  opening a data directory, reading, reconciling after a crash
+ *   commit.c   recording a change: git first, then the index
+ *   events.c   opening disputes, applying events, sweeping deadlines
+ *   evidence.c adding and withdrawing evidence
+ *   audit.c    history, verification, reindex
+ *   export.c   the auditor's archive
+ */
+#ifndef REDRESS_SERVICE_INT_H
+#define REDRESS_SERVICE_INT_H
+
+#include "redress/evidence.h"
+#include "redress/service.h"
+
+struct rd_service {
+	rd_store *store;
+	rd_workflow_set *workflows;
+	rd_evidence_repo *repo;
+	rd_evidence_kinds *kinds;
+	char *data_dir;
+	char *journal_path;
+	int journal_fd;
+};
+
+/* The files of one commit, with the buffers they own. */
+typedef struct tree_change {
+	rd_tree_file *files;
+	char **owned;          /* per file: its path and content, one allocation */
+	size_t count;
+	size_t room;
+} tree_change;
+
+/* Add a file from a JSON document (stolen, may be NULL: RD_ENOMEM). */
+int svc_change_json(tree_change *change, json_t *doc, rd_error *err,
+		    const char *path_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Add a file that is an existing blob. */
+int svc_change_blob(tree_change *change, const char *blob_oid,
+		    rd_error *err, const char *path_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Add the raw bytes of a file. */
+int svc_change_text(tree_change *change, const char *text, rd_error *err,
+		    const char *path_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+void svc_change_free(tree_change *change);
+
+/* Path of an event's file in the tree. */
+#define SVC_EVENT_PATH "events/%06lld-%s.json"
+
+/*
+ * Record a change as one commit and point the index at it, inside the
+ * caller's open store transaction: adds dispute.json (d as it now is),
+ * notes the dispute in the crash journal, commits to git with `parent` as
+ * the expected head (NULL for a new dispute), then records the new head in
+ * the index. The caller commits the store transaction.
+ */
+int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
+	       tree_change *change, const rd_actor *actor, int64_t now,
+	       const char *message, rd_error *err);
+
+/*
+ * Inside an open store transaction: bring the index of one dispute up to
+ * its git head when git is ahead (after a crash between the git commit and
+ * the index commit). *head receives the head both now agree on ("" when the
+ * dispute has no ref). A git head that does not descend from the indexed
+ * one is RD_ECONFLICT (history rewritten; run `redress audit verify`).
+ */
+int svc_sync_dispute(rd_service *svc, const char *id, char head[RD_OID_BUFSZ],
+		     rd_error *err);
+
+/*
+ * Write the index rows of the dispute at git commit `head` into `st`
+ * (inside an open transaction): the dispute and its items, deadline,
+ * events the index lacks, offers, evidence, the workflow definition and
+ * the head.
+ */
+int svc_rebuild_dispute(rd_service *svc, rd_store *st, const char *id,
+			const char *head, rd_error *err);
+
+/* The definition a dispute is pinned to (borrowed from svc->workflows). */
+int svc_pinned_workflow(const rd_workflow **out, rd_service *svc,
+			const rd_dispute *d, rd_error *err);
+
+/* Replace *slot with a copy of value (NULL allowed). */
+int svc_set_string(char **slot, const char *value, rd_error *err);
+
+/* 1 when s is UTF-8 without control characters (newline and tab allowed if asked). */
+int svc_text_ok(const char *s, int allow_newline);
+
+/* Crash-test hook: abort() here when REDRESS_TEST_CRASH names `point`. */
+void svc_crash_point(const char *point);
+
+/*
+ * Record one event on a dispute inside the open store transaction: `d`
+ * already holds its new state, outcome, assignee and deadline; this bumps
+ * its version (from old_version) and updated_at, appends the event record,
+ * writes the dispute row (compare-and-swap on old_version) and its
+ * deadline, adds the event file to `change` and records the commit.
+ * `summary` ends the commit's first line ("investigating -> offer_pending").
+ */
+int svc_record_event(rd_service *svc, rd_dispute *d, int64_t old_version,
+		     const char *head, tree_change *change,
+		     const rd_actor *actor, int64_t now, const char *event,
+		     const char *from, const char *fields_json,
+		     const char *note, const char *summary, rd_error *err);
+
+/*
+ * Record a dispute just opened (d at version 1, in its initial state)
+ * inside the open store transaction: the dispute row, its "opened" event,
+ * its deadline, and the first commit of its ref.
+ */
+int svc_record_open(rd_service *svc, rd_dispute *d, const rd_actor *actor,
+		    int64_t now, rd_error *err);
+
+/* Append the current offers of the dispute to the change. */
+int svc_change_offers(rd_service *svc, tree_change *change,
+		      const rd_dispute *d, rd_error *err);
+
+#endif
