@@ -2,11 +2,12 @@
  * Recording a change: git is the system of record, SQLite the index.
  *
  * Every change goes, inside the store's write transaction: crash journal
- * entry, git objects and commit, compare-and-swap of the dispute's ref,
- * then the index rows and the new head, then the store commit. A crash
- * after the ref moved but before the store committed leaves git ahead of
- * the index; the journal names the dispute, and the next open replays it
- * from its git head (svc_sync_dispute). The index is never ahead of git.
+ * entry (journal.c), git objects and commit, compare-and-swap of the
+ * dispute's ref, then the index rows and the new head, then the store
+ * commit. A crash after the ref moved but before the store committed leaves
+ * git ahead of the index; the journal names the dispute, and the next open
+ * replays it from its git head (svc_sync_dispute). The index is never ahead
+ * of git.
  */
 #include "service_int.h"
 
@@ -160,27 +161,6 @@ int svc_change_offers(rd_service *svc, tree_change *change,
 	return rc;
 }
 
-/* ---- the crash journal ---- */
-
-/*
- * Name the dispute in the journal before git moves, durably: if the process
- * dies before the index commits, the next open knows what to replay. Lines
- * are only removed under the store's write lock, when no writer is between
- * its git commit and its index commit.
- */
-static int journal_note(rd_service *svc, const char *id, rd_error *err)
-{
-	char line[RD_ID_BUFSZ + 1];
-	size_t len;
-
-	len = (size_t)snprintf(line, sizeof(line), "%s\n", id);
-	if (write(svc->journal_fd, line, len) != (ssize_t)len ||
-	    fdatasync(svc->journal_fd) != 0)
-		return rd_error_set(err, RD_EIO, "cannot write %s: %s",
-				    svc->journal_path, strerror(errno));
-	return RD_OK;
-}
-
 void svc_crash_point(const char *point)
 {
 	const char *wanted = getenv("REDRESS_TEST_CRASH");
@@ -216,7 +196,7 @@ int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
 	req.author = actor;
 	req.when = now;
 	req.message = message;
-	if ((rc = journal_note(svc, d->id, err)) < 0 ||
+	if ((rc = svc_journal_note(svc, d->id, err)) < 0 ||
 	    (rc = rd_evidence_commit(svc->repo, &req, head, err)) < 0)
 		return rc;
 	svc_crash_point("after-git-commit");

@@ -61,8 +61,8 @@ int rd_service_dispute_open(rd_service *svc, const rd_dispute *input,
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		goto done;
 	if ((rc = svc_record_open(svc, d, actor, now, err)) < 0 ||
-	    (rc = rd_store_commit(svc->store, err)) < 0) {
-		rd_store_rollback(svc->store);
+	    (rc = svc_commit(svc, err)) < 0) {
+		svc_rollback(svc);
 		goto done;
 	}
 	if (out) {
@@ -377,7 +377,7 @@ static int event_apply(rd_service *svc, const char *id,
 		if ((rc = rd_store_dispute_get(svc->store, id, &s.d, err)) < 0)
 			goto fail;
 		if (!deadline_still_due(s.d, expect)) {
-			rd_store_rollback(svc->store);
+			svc_rollback(svc);
 			goto done;
 		}
 		rd_dispute_free(s.d);
@@ -385,7 +385,7 @@ static int event_apply(rd_service *svc, const char *id,
 	}
 	if ((rc = apply_in_transaction(&s, svc, id, req, actor, now, err)) < 0)
 		goto fail;
-	if ((rc = rd_store_commit(svc->store, err)) < 0)
+	if ((rc = svc_commit(svc, err)) < 0)
 		goto fail;
 	if (fired)
 		*fired = 1;
@@ -395,7 +395,7 @@ static int event_apply(rd_service *svc, const char *id,
 	}
 	goto done;
 fail:
-	rd_store_rollback(svc->store);
+	svc_rollback(svc);
 done:
 	apply_state_free(&s);
 	return rc;
@@ -430,7 +430,7 @@ static int drop_deadline(rd_service *svc, const rd_deadline *dl,
 				       err)) < 0)
 		goto fail;
 	if (!deadline_still_due(d, &expect)) {
-		rd_store_rollback(svc->store);
+		svc_rollback(svc);
 		goto done;
 	}
 	if (snprintf(note, sizeof(note), "SLA event %.63s could not fire: %s",
@@ -441,11 +441,11 @@ static int drop_deadline(rd_service *svc, const rd_deadline *dl,
 	    (rc = svc_record_event(svc, d, d->version, head, &change, system,
 				   now, "deadline_dropped", d->state, "{}",
 				   note, "SLA deadline dropped", err)) < 0 ||
-	    (rc = rd_store_commit(svc->store, err)) < 0)
+	    (rc = svc_commit(svc, err)) < 0)
 		goto fail;
 	goto done;
 fail:
-	rd_store_rollback(svc->store);
+	svc_rollback(svc);
 done:
 	svc_change_free(&change);
 	rd_dispute_free(d);

@@ -314,7 +314,7 @@ int rd_service_evidence_upload_finish(rd_evidence_upload *up,
 				   &up->actor, up->now, "evidence_added",
 				   d->state, fields, up->note, summary,
 				   err)) < 0 ||
-	    (rc = rd_store_commit(svc->store, err)) < 0)
+	    (rc = svc_commit(svc, err)) < 0)
 		goto fail;
 	if (out) {
 		*out = row;
@@ -322,7 +322,7 @@ int rd_service_evidence_upload_finish(rd_evidence_upload *up,
 	}
 	goto done;
 fail:
-	rd_store_rollback(svc->store);
+	svc_rollback(svc);
 done:
 	rd_evidence_row_clear(&row);
 	svc_change_free(&change);
@@ -481,7 +481,7 @@ int rd_service_evidence_withdraw(rd_service *svc, const char *id, int64_t n,
 	    (rc = svc_record_event(svc, d, d->version, head, &change, actor,
 				   now, "evidence_withdrawn", d->state, fields,
 				   reason, summary, err)) < 0 ||
-	    (rc = rd_store_commit(svc->store, err)) < 0)
+	    (rc = svc_commit(svc, err)) < 0)
 		goto fail;
 	if (out) {
 		*out = d;
@@ -489,7 +489,7 @@ int rd_service_evidence_withdraw(rd_service *svc, const char *id, int64_t n,
 	}
 	goto done;
 fail:
-	rd_store_rollback(svc->store);
+	svc_rollback(svc);
 done:
 	rd_evidence_row_clear(&row);
 	svc_change_free(&change);

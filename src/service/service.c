@@ -20,8 +20,6 @@
 
 #include "redress/clock.h"
 
-#define JOURNAL_NAME "journal"
-
 static int make_dir(const char *path, int create, rd_error *err)
 {
 	struct stat sb;
@@ -78,64 +76,6 @@ static char *join_path(const char *dir, const char *name)
 	return path;
 }
 
-/*
- * Replay every dispute the crash journal names, then empty it. Runs under
- * the store's write lock, so no writer is between its git commit and its
- * index commit: whatever the journal holds was left by a process that died
- * (or failed) between the two.
- */
-static int reconcile(rd_service *svc, rd_error *err)
-{
-	struct stat sb;
-	char *text = NULL, *line, *next;
-	ssize_t got;
-	int rc;
-
-	if (fstat(svc->journal_fd, &sb) != 0)
-		return rd_error_set(err, RD_EIO, "cannot read %s: %s",
-				    svc->journal_path, strerror(errno));
-	if (sb.st_size == 0)
-		return RD_OK;
-	if ((rc = rd_store_begin(svc->store, err)) < 0)
-		return rc;
-	if (fstat(svc->journal_fd, &sb) != 0 ||
-	    (text = calloc(1, (size_t)sb.st_size + 1)) == NULL) {
-		rc = rd_error_set(err, RD_EIO, "cannot read %s",
-				  svc->journal_path);
-		goto fail;
-	}
-	got = pread(svc->journal_fd, text, (size_t)sb.st_size, 0);
-	if (got < 0) {
-		rc = rd_error_set(err, RD_EIO, "cannot read %s: %s",
-				  svc->journal_path, strerror(errno));
-		goto fail;
-	}
-	text[got] = '\0';
-	for (line = text; line && *line; line = next) {
-		char head[RD_OID_BUFSZ];
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (!rd_id_valid(line))
-			continue; /* a line cut short by the crash */
-		if ((rc = svc_sync_dispute(svc, line, head, err)) < 0)
-			goto fail;
-	}
-	if ((rc = rd_store_commit(svc->store, err)) < 0)
-		goto fail;
-	if (ftruncate(svc->journal_fd, 0) != 0 || fsync(svc->journal_fd) != 0)
-		rc = rd_error_set(err, RD_EIO, "cannot empty %s: %s",
-				  svc->journal_path, strerror(errno));
-	goto done;
-fail:
-	rd_store_rollback(svc->store);
-	rd_error_prefix(err, "recovering after a crash");
-done:
-	free(text);
-	return rc;
-}
-
 int rd_service_open(rd_service **out, const rd_service_options *opts,
 		    rd_error *err)
 {
@@ -153,7 +93,6 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	svc->journal_fd = -1;
 	if ((svc->data_dir = strdup(opts->data_dir)) == NULL ||
-	    (svc->journal_path = join_path(opts->data_dir, JOURNAL_NAME)) == NULL ||
 	    (db_path = join_path(opts->data_dir, "redress.db")) == NULL ||
 	    (git_path = join_path(opts->data_dir, "evidence.git")) == NULL) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
@@ -170,19 +109,12 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 				  opts->workflows_dir);
 		goto done;
 	}
-	if ((rc = make_dir(opts->data_dir, opts->create, err)) < 0)
-		goto done;
-	svc->journal_fd = open(svc->journal_path,
-			       O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (svc->journal_fd < 0) {
-		rc = rd_error_set(err, RD_EIO, "cannot open %s: %s",
-				  svc->journal_path, strerror(errno));
-		goto done;
-	}
-	if ((rc = rd_evidence_repo_open(&svc->repo, git_path, 1, err)) < 0 ||
+	if ((rc = make_dir(opts->data_dir, opts->create, err)) < 0 ||
+	    (rc = svc_journal_open(svc, err)) < 0 ||
+	    (rc = rd_evidence_repo_open(&svc->repo, git_path, 1, err)) < 0 ||
 	    (rc = rd_store_open(&svc->store, db_path, err)) < 0 ||
 	    (rc = register_workflows(svc, err)) < 0 ||
-	    (rc = reconcile(svc, err)) < 0)
+	    (rc = svc_journal_recover(svc, err)) < 0)
 		goto done;
 	*out = svc;
 	svc = NULL;
@@ -201,8 +133,7 @@ void rd_service_close(rd_service *svc)
 	rd_evidence_repo_close(svc->repo);
 	rd_workflow_set_free(svc->workflows);
 	rd_evidence_kinds_free(svc->kinds);
-	if (svc->journal_fd >= 0)
-		close(svc->journal_fd);
+	svc_journal_close(svc);
 	free(svc->journal_path);
 	free(svc->data_dir);
 	free(svc);

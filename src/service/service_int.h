@@ -19,9 +19,25 @@ struct rd_service {
 	rd_evidence_repo *repo;
 	rd_evidence_kinds *kinds;
 	char *data_dir;
-	char *journal_path;
+	char *journal_path;      /* this process's crash journal */
 	int journal_fd;
+	int journal_pending;     /* an entry awaits the index commit */
+	int journal_dirty;       /* an entry of a failed write must stay */
 };
+
+/*
+ * The crash journal (journal.c). svc_journal_open creates and locks this
+ * process's journal; svc_journal_recover replays the journals of processes
+ * that died; svc_journal_note names a dispute before its git commit.
+ * svc_commit / svc_rollback end a write transaction and settle the journal:
+ * every write path ends with one of them.
+ */
+int svc_journal_open(rd_service *svc, rd_error *err);
+int svc_journal_recover(rd_service *svc, rd_error *err);
+void svc_journal_close(rd_service *svc);
+int svc_journal_note(rd_service *svc, const char *id, rd_error *err);
+int svc_commit(rd_service *svc, rd_error *err);
+void svc_rollback(rd_service *svc);
 
 /* The files of one commit, with the buffers they own. */
 typedef struct tree_change {

@@ -58,6 +58,10 @@ add_evidence "$id" photo
 expect_exit 6 rd event "$id" shipment_sent --field tracking_number=TRK1
 expect_has "$ERR" "tracking_record" "a photo is not tracking"
 add_evidence "$id" tracking_record
+rd evidence withdraw "$id" 2 --reason "wrong parcel" >/dev/null
+expect_exit 6 rd event "$id" shipment_sent --field tracking_number=TRK1
+expect_has "$ERR" "tracking_record" "withdrawn evidence does not count"
+add_evidence "$id" tracking_record
 expect_exit 6 rd event "$id" shipment_sent
 expect_has "$ERR" "tracking_number" "tracking number required"
 ev "$id" shipment_sent --field tracking_number=TRK1
