@@ -16,6 +16,7 @@
  * of range is refused, naming the file, the JSON path and the reason.
  */
 #include "redress/evidence.h"
+#include "redress/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -367,63 +368,6 @@ done:
 	return rc;
 }
 
-/* The whole of a regular file of at most KINDS_FILE_MAX bytes; *out is new. */
-static int read_file(char **out, size_t *len, const char *path,
-		     rd_error *err)
-{
-	char *bytes = NULL;
-	size_t used = 0;
-	struct stat st;
-	int fd = -1, rc = RD_OK;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = rd_error_set(err, RD_EDEFINITION, "%s: cannot read: %s",
-				  path, strerror(errno));
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = rd_error_set(err, RD_EDEFINITION,
-				  "%s: not a regular file", path);
-		goto done;
-	}
-	/* one byte more than the limit, to see a file that is too big */
-	bytes = malloc(KINDS_FILE_MAX + 1);
-	if (!bytes) {
-		rc = rd_error_set(err, RD_ENOMEM, "%s: out of memory", path);
-		goto done;
-	}
-	while (used <= KINDS_FILE_MAX) {
-		ssize_t got = read(fd, bytes + used, KINDS_FILE_MAX + 1 - used);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = rd_error_set(err, RD_EDEFINITION,
-					  "%s: cannot read: %s", path,
-					  strerror(errno));
-			goto done;
-		}
-		if (got == 0)
-			break;
-		used += (size_t)got;
-	}
-	if (used > KINDS_FILE_MAX) {
-		rc = rd_error_set(err, RD_EDEFINITION,
-				  "%s: larger than %d bytes, the limit for "
-				  "the evidence kinds", path, KINDS_FILE_MAX);
-		goto done;
-	}
-	*out = bytes;
-	*len = used;
-	bytes = NULL;
-done:
-	free(bytes);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 int rd_evidence_kinds_load(rd_evidence_kinds **out, const char *path,
 			   rd_error *err)
 {
@@ -436,7 +380,8 @@ int rd_evidence_kinds_load(rd_evidence_kinds **out, const char *path,
 				    "rd_evidence_kinds_load needs an output "
 				    "and a path");
 	*out = NULL;
-	if ((rc = read_file(&text, &len, path, err)) < 0)
+	if ((rc = rd_file_read(&text, &len, path, KINDS_FILE_MAX,
+			       RD_EDEFINITION, err)) < 0)
 		goto done;
 	rc = rd_evidence_kinds_parse(out, text, len, path, err);
 done:

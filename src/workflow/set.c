@@ -9,6 +9,8 @@
  */
 #include "workflow/workflow_int.h"
 
+#include "redress/file.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -201,63 +203,6 @@ done:
 	return rc;
 }
 
-/* The whole of a regular file of at most WF_FILE_MAX bytes; *out is new. */
-static int read_definition(char **out, size_t *len, const char *path,
-			   rd_error *err)
-{
-	char *bytes = NULL;
-	size_t used = 0;
-	struct stat st;
-	int fd = -1, rc = RD_OK;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = rd_error_set(err, RD_EDEFINITION, "%s: cannot read: %s",
-				  path, strerror(errno));
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = rd_error_set(err, RD_EDEFINITION,
-				  "%s: not a regular file", path);
-		goto done;
-	}
-	/* one byte more than the limit, to see a file that is too big */
-	bytes = malloc(WF_FILE_MAX + 1);
-	if (!bytes) {
-		rc = rd_error_set(err, RD_ENOMEM, "%s: out of memory", path);
-		goto done;
-	}
-	while (used <= WF_FILE_MAX) {
-		ssize_t got = read(fd, bytes + used, WF_FILE_MAX + 1 - used);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = rd_error_set(err, RD_EDEFINITION,
-					  "%s: cannot read: %s", path,
-					  strerror(errno));
-			goto done;
-		}
-		if (got == 0)
-			break;
-		used += (size_t)got;
-	}
-	if (used > WF_FILE_MAX) {
-		rc = rd_error_set(err, RD_EDEFINITION,
-				  "%s: larger than %d bytes, the limit for a "
-				  "workflow definition", path, WF_FILE_MAX);
-		goto done;
-	}
-	*out = bytes;
-	*len = used;
-	bytes = NULL;
-done:
-	free(bytes);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 int rd_workflow_set_load_dir(rd_workflow_set **out, const char *dir,
 			     rd_error *err)
 {
@@ -296,7 +241,7 @@ int rd_workflow_set_load_dir(rd_workflow_set **out, const char *dir,
 			goto done;
 		}
 		snprintf(path, size, "%s/%s", dir, names[i]);
-		if ((rc = read_definition(&bytes, &len, path, err)) < 0 ||
+		if ((rc = rd_file_read(&bytes, &len, path, WF_FILE_MAX, RD_EDEFINITION, err)) < 0 ||
 		    (rc = rd_workflow_parse(&wf, bytes, len, path, err)) < 0 ||
 		    (rc = rd_workflow_set_add(set, wf, err)) < 0)
 			goto done;
