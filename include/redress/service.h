@@ -18,6 +18,7 @@
 #include "redress/dispute.h"
 #include "redress/error.h"
 #include "redress/evidence.h"
+#include "redress/offer.h"
 #include "redress/store.h"
 #include "redress/workflow.h"
 
@@ -27,6 +28,7 @@ typedef struct rd_service_options {
 	const char *data_dir;       /* holds redress.db and evidence.git */
 	const char *workflows_dir;  /* the workflows/NAME.json to load */
 	const char *kinds_path;     /* evidence/kinds.json */
+	const char *policy_path;    /* workflows/policy.json */
 	int create;                 /* 1: create data_dir when missing (init) */
 } rd_service_options;
 
@@ -83,6 +85,17 @@ int rd_service_offers(rd_service *svc, const char *id,
 int rd_service_dispute_list(rd_service *svc, const rd_dispute_filter *filter,
 			    rd_dispute ***out, size_t *count,
 			    char **next_cursor, rd_error *err);
+
+/*
+ * The settlement offers the engine proposes for the dispute as it stands
+ * (its current version) under the loaded policy: ranked, explained, with
+ * the cut ones after. `out` is the caller's (it is large: allocate it).
+ */
+int rd_service_offer_proposals(rd_service *svc, const char *id,
+			       rd_proposals *out, rd_error *err);
+
+/* The loaded settlement policy (borrowed). */
+const rd_policy *rd_service_policy(const rd_service *svc);
 
 /* An event to apply. */
 typedef struct rd_event_request {

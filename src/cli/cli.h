@@ -45,6 +45,7 @@ typedef struct cli_ctx {
 	const char *data_dir;
 	const char *workflows_dir;
 	const char *kinds_path;
+	const char *policy_path;
 	int json;
 	int64_t now;
 	rd_actor actor;
@@ -72,6 +73,7 @@ int cli_cmd_event(cli_ctx *ctx, rd_error *err);
 int cli_cmd_sweep(cli_ctx *ctx, rd_error *err);
 int cli_cmd_workflows(cli_ctx *ctx, rd_error *err);
 int cli_cmd_evidence(cli_ctx *ctx, rd_error *err);
+int cli_cmd_offers(cli_ctx *ctx, rd_error *err);
 int cli_cmd_audit(cli_ctx *ctx, rd_error *err);
 int cli_cmd_reindex(cli_ctx *ctx, rd_error *err);
 

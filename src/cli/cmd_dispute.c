@@ -21,6 +21,7 @@ int cli_cmd_init(cli_ctx *ctx, rd_error *err)
 	opts.data_dir = ctx->data_dir;
 	opts.workflows_dir = ctx->workflows_dir;
 	opts.kinds_path = ctx->kinds_path;
+	opts.policy_path = ctx->policy_path;
 	opts.create = 1;
 	if ((rc = rd_service_open(&ctx->svc, &opts, err)) < 0)
 		return rc;
@@ -454,5 +455,84 @@ nomem:
 	json_decref(list);
 done:
 	rd_workflow_set_free(set);
+	return rc;
+}
+
+static void print_proposal(const rd_proposal *p, const rd_currency *cur)
+{
+	char refund[RD_MONEY_BUFSZ], copay[RD_MONEY_BUFSZ], cost[RD_MONEY_BUFSZ];
+
+	rd_money_format(refund, sizeof(refund), p->terms.buyer_refund, cur);
+	rd_money_format(copay, sizeof(copay), p->terms.buyer_copay, cur);
+	if (p->terms.seller_cost == RD_AMOUNT_UNSET)
+		snprintf(cost, sizeof(cost), "unknown");
+	else
+		rd_money_format(cost, sizeof(cost), p->terms.seller_cost, cur);
+	if (p->cut) {
+		printf("  -   %-32s %-18s cut: %s\n", p->offer_id,
+		       rd_offer_type_name(p->terms.type), p->cut_reason);
+		return;
+	}
+	printf("  %-3d %-32s %-18s refund %10s  co-pay %10s  seller cost %10s\n",
+	       p->rank, p->offer_id, rd_offer_type_name(p->terms.type), refund,
+	       copay, cost);
+	for (size_t i = 0; i < p->line_count; i++) {
+		char amount[RD_MONEY_BUFSZ];
+
+		rd_money_format(amount, sizeof(amount), p->lines[i].amount, cur);
+		printf("        %-44s %12s\n", p->lines[i].label, amount);
+	}
+	printf("        %s\n", p->explanation);
+}
+
+int cli_cmd_offers(cli_ctx *ctx, rd_error *err)
+{
+	const char *id = ctx->args.positional[0];
+	const rd_policy *policy = rd_service_policy(ctx->svc);
+	rd_proposals *set = NULL;
+	rd_dispute *d = NULL;
+	json_t *offers = NULL, *cut = NULL;
+	int rc;
+
+	if ((set = malloc(sizeof(*set))) == NULL)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if ((rc = rd_service_dispute_get(ctx->svc, id, &d, err)) < 0 ||
+	    (rc = rd_service_offer_proposals(ctx->svc, id, set, err)) < 0)
+		goto done;
+	if (!ctx->json) {
+		const rd_currency *cur = rd_currency_find(d->currency);
+
+		printf("offers for dispute %s at version %lld (%s), policy %s v%lld\n",
+		       d->id, (long long)d->version, d->currency,
+		       rd_policy_name(policy),
+		       (long long)rd_policy_version(policy));
+		for (size_t i = 0; i < set->count; i++)
+			print_proposal(&set->items[i], cur);
+		if (set->proposed == 0)
+			puts("  (no offer is eligible)");
+		goto done;
+	}
+	if (!(offers = json_array()) || !(cut = json_array()))
+		goto nomem;
+	for (size_t i = 0; i < set->count; i++)
+		if (json_array_append_new(i < set->proposed ? offers : cut,
+					  rd_proposal_to_json(&set->items[i])))
+			goto nomem;
+	rc = cli_print_json(json_pack("{s:s, s:I, s:s, s:{s:s, s:I, s:s}, s:o, s:o}",
+		"dispute", d->id, "version", (json_int_t)d->version,
+		"currency", d->currency, "policy",
+		"name", rd_policy_name(policy),
+		"version", (json_int_t)rd_policy_version(policy),
+		"hash", rd_policy_hash(policy),
+		"offers", offers, "cut", cut), err);
+	offers = cut = NULL;
+	goto done;
+nomem:
+	rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+done:
+	json_decref(offers);
+	json_decref(cut);
+	rd_dispute_free(d);
+	free(set);
 	return rc;
 }

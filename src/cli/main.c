@@ -25,6 +25,7 @@ static const cli_option global_options[] = {
 	{ "data", "DIR", 0, "data directory (default $REDRESS_DATA or ./redress-data)" },
 	{ "workflows", "DIR", 0, "workflow definitions (default $REDRESS_WORKFLOWS or the installed ones)" },
 	{ "kinds", "FILE", 0, "evidence kinds (default $REDRESS_KINDS or the installed evidence/kinds.json)" },
+	{ "policy", "FILE", 0, "settlement policy (default $REDRESS_POLICY or the installed workflows/policy.json)" },
 	{ "json", NULL, 0, "machine-readable output" },
 	{ "help", NULL, 0, "show help" },
 	{ NULL, NULL, 0, NULL },
@@ -87,6 +88,9 @@ static const cli_command commands[] = {
 	  list_options, 0, 0, 1 },
 	{ "event", cli_cmd_event, "ID EVENT", "apply a workflow event to a dispute",
 	  event_options, 2, 2, 1 },
+	{ "offers", cli_cmd_offers, "ID",
+	  "the settlement offers proposed now, ranked, with their costs",
+	  no_options, 1, 1, 1 },
 	{ "sweep", cli_cmd_sweep, "", "fire every SLA deadline that is due, once",
 	  no_options, 0, 0, 1 },
 	{ "workflows", cli_cmd_workflows, "[NAME]", "show the loaded workflows",
@@ -290,6 +294,7 @@ static void print_help(FILE *out)
 	      "  REDRESS_DATA             data directory, when --data is not given\n"
 	      "  REDRESS_WORKFLOWS        workflow directory, when --workflows is not given\n"
 	      "  REDRESS_KINDS            evidence kinds file, when --kinds is not given\n"
+	      "  REDRESS_POLICY           settlement policy file, when --policy is not given\n"
 	      "  REDRESS_NOW              an RFC 3339 time used as the current time\n",
 	      out);
 	print_exit_codes(out);
@@ -394,6 +399,11 @@ int main(int argc, char **argv)
 		ctx.kinds_path = getenv("REDRESS_KINDS");
 	if (!ctx.kinds_path || !*ctx.kinds_path)
 		ctx.kinds_path = REDRESS_DEFAULT_SHARE_DIR "/evidence/kinds.json";
+	ctx.policy_path = cli_opt(&ctx.args, "policy");
+	if (!ctx.policy_path)
+		ctx.policy_path = getenv("REDRESS_POLICY");
+	if (!ctx.policy_path || !*ctx.policy_path)
+		ctx.policy_path = REDRESS_DEFAULT_SHARE_DIR "/workflows/policy.json";
 	if ((rc = rd_clock_now(&ctx.now, &err)) < 0 ||
 	    (rc = prepare_actor(&ctx, &err)) < 0)
 		return fail(&err);
@@ -402,6 +412,7 @@ int main(int argc, char **argv)
 		opts.data_dir = ctx.data_dir;
 		opts.workflows_dir = ctx.workflows_dir;
 		opts.kinds_path = ctx.kinds_path;
+		opts.policy_path = ctx.policy_path;
 		if ((rc = rd_service_open(&ctx.svc, &opts, &err)) < 0)
 			return fail(&err);
 	}

@@ -103,7 +103,7 @@ void cli_print_dispute(FILE *out, const rd_dispute *d,
 			format_amount(amount, o->buyer_refund, cur);
 			format_amount(extra, o->buyer_copay, cur);
 			format_amount(cost, o->seller_cost, cur);
-			fprintf(out, "  %-10s %-18s refund %s, co-pay %s, "
+			fprintf(out, "  %-26s %-18s refund %s, co-pay %s, "
 				"seller cost %s  [%s]\n",
 				o->offer_id, rd_offer_type_name(o->type),
 				amount, extra, cost, o->status);

@@ -140,6 +140,7 @@ typedef struct apply_state {
 	int has_pending;
 	json_t *fields;
 	char *fields_text;
+	int auto_accept;          /* a counter-offer the engine accepted */
 } apply_state;
 
 static void apply_state_free(apply_state *s)
@@ -174,38 +175,118 @@ static void offer_init(rd_offer_record *offer, const rd_dispute *d,
 	offer->event_seq = seq;
 }
 
-/*
- * A counter-offer: the pending offer's type with the buyer's amount, as the
- * discount or refund for money offers, or as the co-pay for a reshipment.
- */
-static int counter_terms(rd_offer_terms *terms, const apply_state *s,
-			 const char *amount, rd_error *err)
+/* A made offer from the engine's proposals, by the id the agent chose. */
+static int proposed_terms(rd_offer_terms *terms, svc_offer_ctx *ctx,
+			  rd_service *svc, const char *offer_id, rd_error *err)
 {
-	rd_field fields[2];
-	rd_error terms_err;
+	const rd_proposal *p;
 	int rc;
 
-	fields[0].name = "type";
-	fields[0].value = rd_offer_type_name(s->pending.type);
-	fields[1].name = s->pending.type == RD_OFFER_RESHIPMENT ? "copay"
-								: "refund";
-	fields[1].value = amount;
-	rc = rd_offer_terms_from_fields(terms, s->d, fields, 2, &terms_err);
-	if (rc == RD_OK)
-		return RD_OK;
-	if (strcmp(terms_err.field, fields[1].name) == 0)
-		return rd_error_set_field(err, rc, "amount",
-					  "counter-offer amount: %s",
-					  terms_err.message);
-	*err = terms_err;
+	if ((rc = svc_offer_propose(ctx, svc, err)) < 0)
+		return rc;
+	p = rd_proposals_find(ctx->proposals, offer_id);
+	if (!p)
+		return rd_error_set_field(err, RD_EGUARD, "offer_id",
+					  "offer %.47s is not among the offers "
+					  "proposed for version %lld of this "
+					  "dispute; run `redress offers %s`",
+					  offer_id,
+					  (long long)ctx->in.dispute->version,
+					  ctx->in.dispute->id);
+	if (p->cut)
+		return rd_error_set_field(err, RD_EGUARD, "offer_id",
+					  "offer %.47s is not proposed: %s",
+					  offer_id, p->cut_reason);
+	*terms = p->terms;
+	return RD_OK;
+}
+
+static int parse_amount(int64_t *out, const rd_dispute *d, const char *text,
+			rd_error *err)
+{
+	const rd_currency *cur = rd_currency_find(d->currency);
+	rd_error parse_err;
+
+	if (!text || !*text)
+		return rd_error_set_field(err, RD_EGUARD, "amount",
+					  "a counter-offer needs field amount");
+	if (rd_money_parse(out, text, cur, &parse_err) < 0)
+		return rd_error_set_field(err, RD_EINVALID, "amount",
+					  "field amount: %s", parse_err.message);
+	return RD_OK;
+}
+
+static const char *const verdict_names[] = {
+	[RD_COUNTER_ACCEPT] = "accepted",
+	[RD_COUNTER_PROPOSE_NEXT] = "next_rung_proposed",
+	[RD_COUNTER_HOLD] = "held_for_an_agent",
+};
+
+/*
+ * A counter-offer: the engine weighs it against the next rung of the
+ * pending offer's ladder. Accepted, it becomes the made offer and the
+ * caller accepts it at once; too dear, it is declined and the next rung is
+ * made instead; with no rung left it waits for an agent.
+ */
+static int counter(apply_state *s, rd_service *svc, const char *amount_text,
+		   int64_t seq, int64_t now, rd_error *err)
+{
+	svc_offer_ctx ctx;
+	rd_offer_terms pending, asked;
+	rd_proposal next;
+	rd_counter_verdict verdict;
+	rd_offer_record offer;
+	int64_t amount = 0;
+	int rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	pending.type = s->pending.type;
+	pending.buyer_refund = s->pending.buyer_refund;
+	pending.buyer_copay = s->pending.buyer_copay;
+	pending.seller_cost = s->pending.seller_cost;
+	if ((rc = parse_amount(&amount, s->d, amount_text, err)) < 0 ||
+	    (rc = svc_offer_inputs(&ctx, svc, s->d, err)) < 0 ||
+	    (rc = rd_offer_counter(&verdict, &asked, &next, svc->policy,
+				   &ctx.in, &pending, amount, err)) < 0 ||
+	    (rc = rd_store_offer_decide(svc->store, s->d->id,
+					s->pending.offer_id, RD_OFFER_COUNTERED,
+					now, err)) < 0)
+		goto done;
+	offer_init(&offer, s->d, &asked, seq, now);
+	if (verdict == RD_COUNTER_PROPOSE_NEXT) {
+		/* the counter is declined; the next rung is what is offered */
+		snprintf(offer.status, sizeof(offer.status), "%s",
+			 RD_OFFER_REJECTED);
+		offer.decided_at = now;
+		if ((rc = rd_store_offer_insert(svc->store, &offer, err)) < 0)
+			goto done;
+		offer_init(&offer, s->d, &next.terms, seq, now);
+		snprintf(offer.offer_id, sizeof(offer.offer_id), "%s",
+			 next.offer_id);
+	}
+	if (json_object_set_new(s->fields, "verdict",
+				json_string(verdict_names[verdict])) != 0 ||
+	    json_object_set_new(s->fields, "offer_id",
+				json_string(offer.offer_id)) != 0) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = rd_store_offer_insert(svc->store, &offer, err);
+	s->auto_accept = rc == RD_OK && verdict == RD_COUNTER_ACCEPT;
+done:
+	svc_offer_ctx_free(&ctx);
 	return rc;
 }
 
 /* Record what the decision does to the dispute's offers. */
 static int apply_offer_action(apply_state *s, const rd_decision *dec,
-			      const rd_event_request *req, rd_store *st,
-			      int64_t seq, int64_t now, rd_error *err)
+			      const rd_event_request *req, rd_service *svc,
+			      tree_change *change, int64_t seq, int64_t now,
+			      rd_error *err)
 {
+	const char *chosen = find_field(req, "offer_id");
+	rd_store *st = svc->store;
+	svc_offer_ctx ctx;
 	rd_offer_terms terms;
 	rd_offer_record offer;
 	const char *decided = NULL;
@@ -223,36 +304,49 @@ static int apply_offer_action(apply_state *s, const rd_decision *dec,
 	case RD_ACTION_OFFER_EXPIRE:
 		decided = RD_OFFER_EXPIRED;
 		break;
-	case RD_ACTION_OFFER_MAKE:
-		if ((rc = rd_offer_terms_from_fields(&terms, s->d, req->fields,
-						     req->field_count, err)) < 0)
-			return rc;
-		if (s->has_pending &&
-		    (rc = rd_store_offer_decide(st, s->d->id,
-						s->pending.offer_id,
-						OFFER_SUPERSEDED, now, err)) < 0)
-			return rc;
-		offer_init(&offer, s->d, &terms, seq, now);
-		break;
 	case RD_ACTION_OFFER_COUNTER:
-		if ((rc = counter_terms(&terms, s, find_field(req, "amount"),
-					err)) < 0)
-			return rc;
-		if ((rc = rd_store_offer_decide(st, s->d->id,
-						s->pending.offer_id,
-						RD_OFFER_COUNTERED, now,
-						err)) < 0)
-			return rc;
-		offer_init(&offer, s->d, &terms, seq, now);
+		return counter(s, svc, find_field(req, "amount"), seq, now, err);
+	case RD_ACTION_OFFER_MAKE:
 		break;
 	}
 	if (decided)
 		return rd_store_offer_decide(st, s->d->id, s->pending.offer_id,
 					     decided, now, err);
+
+	/*
+	 * Make an offer: one the engine proposed (offer_id), recorded with
+	 * its decision record; or, for disputes on a workflow version that
+	 * predates the engine, the terms given as fields.
+	 */
+	memset(&ctx, 0, sizeof(ctx));
+	if (chosen && *chosen) {
+		if ((rc = svc_offer_inputs(&ctx, svc, s->d, err)) < 0 ||
+		    (rc = proposed_terms(&terms, &ctx, svc, chosen, err)) < 0 ||
+		    (rc = svc_change_json(change, svc_decision_json(&ctx, svc,
+								    chosen),
+					  err, "decisions/%06lld.json",
+					  (long long)seq)) < 0)
+			goto done;
+	} else if ((rc = rd_offer_terms_from_fields(&terms, s->d, req->fields,
+						    req->field_count, err)) < 0) {
+		goto done;
+	}
+	if (s->has_pending &&
+	    (rc = rd_store_offer_decide(st, s->d->id, s->pending.offer_id,
+					OFFER_SUPERSEDED, now, err)) < 0)
+		goto done;
+	offer_init(&offer, s->d, &terms, seq, now);
+	if (chosen && *chosen)
+		snprintf(offer.offer_id, sizeof(offer.offer_id), "%s", chosen);
 	if (json_object_set_new(s->fields, "offer_id",
-				json_string(offer.offer_id)) != 0)
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	return rd_store_offer_insert(st, &offer, err);
+				json_string(offer.offer_id)) != 0) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = rd_store_offer_insert(st, &offer, err);
+done:
+	svc_offer_ctx_free(&ctx);
+	return rc;
 }
 
 /* What a deadline sweep expects to find before it fires. */
@@ -327,26 +421,28 @@ static int apply_in_transaction(apply_state *s, rd_service *svc,
 				req->fields[i].name,
 				"field %s is not valid UTF-8",
 				req->fields[i].name);
-	if ((rc = apply_offer_action(s, &dec, req, svc->store, seq, now,
+	if ((rc = apply_offer_action(s, &dec, req, svc, &change, seq, now,
 				     err)) < 0)
-		return rc;
+		goto done;
 	s->fields_text = json_dumps(s->fields, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!s->fields_text)
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
-
+	if (!s->fields_text) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
 	if ((rc = svc_set_string(&s->d->state, dec.to, err)) < 0 ||
 	    (rc = svc_set_string(&s->d->outcome, dec.outcome, err)) < 0 ||
 	    (dec.assign &&
 	     (rc = svc_set_string(&s->d->assignee, actor->name, err)) < 0) ||
 	    (rc = svc_set_string(&s->d->deadline_event, dec.deadline_event,
 			     err)) < 0)
-		return rc;
+		goto done;
 	s->d->deadline_at = dec.deadline_at;
 	snprintf(summary, sizeof(summary), "%s -> %s%s%s", dec.from, dec.to,
 		 dec.outcome ? ", " : "", dec.outcome ? dec.outcome : "");
 	rc = svc_record_event(svc, s->d, old_version, head, &change, actor,
 			      now, dec.event, dec.from, s->fields_text,
 			      req->note, summary, err);
+done:
 	svc_change_free(&change);
 	return rc;
 }
@@ -385,6 +481,28 @@ static int event_apply(rd_service *svc, const char *id,
 	}
 	if ((rc = apply_in_transaction(&s, svc, id, req, actor, now, err)) < 0)
 		goto fail;
+	if (s.auto_accept) {
+		/*
+		 * The engine accepted the buyer's counter-offer: redress
+		 * accepts it in the same transaction, as its own event.
+		 */
+		rd_event_request accept = { "accept_offer", NULL, 0,
+			"counter-offer accepted automatically: it costs the "
+			"seller no more than the next rung of the ladder", 0 };
+		rd_actor system;
+		apply_state next;
+
+		memset(&system, 0, sizeof(system));
+		system.role = RD_ROLE_SYSTEM;
+		snprintf(system.name, sizeof(system.name), "offers");
+		memset(&next, 0, sizeof(next));
+		rc = apply_in_transaction(&next, svc, id, &accept, &system, now,
+					  err);
+		apply_state_free(&s);
+		s = next;
+		if (rc < 0)
+			goto fail;
+	}
 	if ((rc = svc_commit(svc, err)) < 0)
 		goto fail;
 	if (fired)

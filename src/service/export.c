@@ -153,9 +153,10 @@ static char *summary_text(const rd_dispute *d, const rd_commit_info *log,
 			report->findings[i].detail);
 	fputs("\nFiles: dispute.json (the dispute as it stands), workflow.json "
 	      "(the rules it follows),\ntimeline.json (events and commits), "
-	      "evidence/NNNN/ (each file and its meta.json),\nverify.json (the "
-	      "verification result). Check a file with sha256sum against its "
-	      "meta.json.\n", f);
+	      "evidence/NNNN/ (each file and its meta.json),\ndecisions/ (why "
+	      "each offer was made: policy, inputs, every proposal),\n"
+	      "verify.json (the verification result). Check a file with "
+	      "sha256sum against its meta.json.\n", f);
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;
@@ -187,7 +188,8 @@ static int write_archive(exporter *x, rd_service *svc, const rd_dispute *d,
 	rd_verify_report report;
 	size_t commits = 0, event_count = 0, row_count = 0;
 	json_t *timeline = NULL, *list = NULL;
-	char *summary = NULL;
+	char *summary = NULL, **decisions = NULL;
+	size_t decision_count = 0;
 	int rc;
 
 	memset(&report, 0, sizeof(report));
@@ -225,6 +227,16 @@ static int write_archive(exporter *x, rd_service *svc, const rd_dispute *d,
 	    (rc = add_json(x, "verify.json",
 			   rd_verify_report_to_json(&report))) < 0)
 		goto done;
+	if ((rc = rd_evidence_list(svc->repo, head, "decisions", &decisions,
+				   &decision_count, x->err)) < 0)
+		goto done;
+	for (size_t i = 0; i < decision_count; i++) {
+		char path[160];
+
+		snprintf(path, sizeof(path), "decisions/%s", decisions[i]);
+		if ((rc = copy_file(x, svc, head, path)) < 0)
+			goto done;
+	}
 	for (size_t i = 0; i < row_count; i++) {
 		char meta[64];
 
@@ -240,6 +252,7 @@ static int write_archive(exporter *x, rd_service *svc, const rd_dispute *d,
 done:
 	json_decref(list);
 	free(summary);
+	rd_strings_free(decisions, decision_count);
 	rd_commit_infos_free(log, commits);
 	rd_event_records_free(events, event_count);
 	rd_evidence_rows_free(rows, row_count);

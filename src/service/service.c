@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "redress/clock.h"
+#include "redress/file.h"
 
 static int make_dir(const char *path, int create, rd_error *err)
 {
@@ -66,6 +67,23 @@ static int register_workflows(rd_service *svc, rd_error *err)
 	return rd_store_commit(svc->store, err);
 }
 
+/* Policies are small; a bigger file is a mistake. */
+#define POLICY_FILE_MAX (256 * 1024)
+
+static int load_policy(rd_service *svc, const char *path, rd_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = rd_file_read(&text, &len, path, POLICY_FILE_MAX,
+			       RD_EDEFINITION, err)) < 0)
+		return rc;
+	rc = rd_policy_parse(&svc->policy, text, len, path, err);
+	free(text);
+	return rc;
+}
+
 static char *join_path(const char *dir, const char *name)
 {
 	size_t len = strlen(dir) + strlen(name) + 2;
@@ -85,10 +103,11 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 
 	*out = NULL;
 	if (!opts->data_dir || !*opts->data_dir || !opts->workflows_dir ||
-	    !opts->kinds_path)
+	    !opts->kinds_path || !opts->policy_path)
 		return rd_error_set(err, RD_EUSAGE,
-				    "a data directory, a workflow directory "
-				    "and an evidence kinds file are required");
+				    "a data directory, a workflow directory, "
+				    "an evidence kinds file and a settlement "
+				    "policy are required");
 	if ((svc = calloc(1, sizeof(*svc))) == NULL)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	svc->journal_fd = -1;
@@ -101,7 +120,8 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	if ((rc = rd_workflow_set_load_dir(&svc->workflows, opts->workflows_dir,
 					   err)) < 0 ||
 	    (rc = rd_evidence_kinds_load(&svc->kinds, opts->kinds_path,
-					 err)) < 0)
+					 err)) < 0 ||
+	    (rc = load_policy(svc, opts->policy_path, err)) < 0)
 		goto done;
 	if (!rd_workflow_set_latest(svc->workflows, "dispute")) {
 		rc = rd_error_set(err, RD_EDEFINITION,
@@ -133,6 +153,7 @@ void rd_service_close(rd_service *svc)
 	rd_evidence_repo_close(svc->repo);
 	rd_workflow_set_free(svc->workflows);
 	rd_evidence_kinds_free(svc->kinds);
+	rd_policy_free(svc->policy);
 	svc_journal_close(svc);
 	free(svc->journal_path);
 	free(svc->data_dir);
@@ -142,6 +163,11 @@ void rd_service_close(rd_service *svc)
 const rd_workflow_set *rd_service_workflows(const rd_service *svc)
 {
 	return svc->workflows;
+}
+
+const rd_policy *rd_service_policy(const rd_service *svc)
+{
+	return svc->policy;
 }
 
 rd_store *rd_service_store(rd_service *svc)

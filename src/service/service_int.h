@@ -18,6 +18,7 @@ struct rd_service {
 	rd_workflow_set *workflows;
 	rd_evidence_repo *repo;
 	rd_evidence_kinds *kinds;
+	rd_policy *policy;
 	char *data_dir;
 	char *journal_path;      /* this process's crash journal */
 	int journal_fd;
@@ -131,6 +132,26 @@ int svc_record_event(rd_service *svc, rd_dispute *d, int64_t old_version,
  */
 int svc_record_open(rd_service *svc, rd_dispute *d, const rd_actor *actor,
 		    int64_t now, rd_error *err);
+
+/* What the offer engine looks at for one dispute, and its answer. */
+typedef struct svc_offer_ctx {
+	rd_offer_inputs in;
+	char **kinds;
+	size_t kind_count;
+	rd_offer_terms *declined;
+	size_t declined_count;
+	rd_proposals *proposals;   /* after svc_offer_propose */
+} svc_offer_ctx;
+
+/* Gather the inputs for d (borrowed by ctx->in: keep d alive). */
+int svc_offer_inputs(svc_offer_ctx *ctx, rd_service *svc, const rd_dispute *d,
+		     rd_error *err);
+int svc_offer_propose(svc_offer_ctx *ctx, rd_service *svc, rd_error *err);
+void svc_offer_ctx_free(svc_offer_ctx *ctx);
+
+/* The decision record of an offer made: policy, inputs, every proposal. */
+json_t *svc_decision_json(const svc_offer_ctx *ctx, const rd_service *svc,
+			  const char *chosen);
 
 /* Append the current offers of the dispute to the change. */
 int svc_change_offers(rd_service *svc, tree_change *change,

@@ -47,20 +47,20 @@ refused 4 "01ARZ3NDEKTSV4RRFFQ69G5FAV" rd show 01ARZ3NDEKTSV4RRFFQ69G5FAV
 refused 4 "not a dispute id" rd show ../../etc
 refused 3 "dance" rd event "$id" dance
 refused 6 "not allowed in state" rd event "$id" refund_issued --field payment_ref=P
-refused 6 "type" rd event "$id" make_offer
-refused 3 "type" rd event "$id" make_offer --field type=voucher
-refused 3 "refund" rd event "$id" make_offer --field type=partial_discount --field refund=-1
-refused 3 "refund" rd event "$id" make_offer --field type=partial_discount --field refund=12.345
-refused 3 "refund" rd event "$id" make_offer --field type=partial_discount --field refund=500.00
-refused 5 "version" rd event "$id" make_offer --field type=refund_keep_item --if-version 1
-refused 7 "role" rd event "$id" make_offer --field type=refund_keep_item --as auditor:eve
+offer=$(offer_for "$id" refund_keep_item)
+refused 6 "offer_id" rd event "$id" make_offer
+refused 6 "offer_id" rd event "$id" make_offer --field type=refund_keep_item
+refused 6 "not among the offers" rd event "$id" make_offer --field offer_id=v2-voucher-100
+refused 6 "not among the offers" rd event "$id" make_offer --field offer_id=v1-refund_keep_item-11500
+refused 5 "version" rd event "$id" make_offer --field offer_id="$offer" --if-version 1
+refused 7 "role" rd event "$id" make_offer --field offer_id="$offer" --as auditor:eve
 refused 2 "system" rd event "$id" escalate --as system:me
 refused 3 "--as" rd event "$id" escalate --as nobody
 refused 2 "unknown option" rd event "$id" escalate --bogus
 refused 2 "usage" rd event "$id"
 refused 2 "unknown command" rd frobnicate
-refused 2 "NAME=VALUE" rd event "$id" make_offer --field type
-refused 3 "twice" rd event "$id" make_offer --field type=reshipment --field type=reshipment
+refused 2 "NAME=VALUE" rd event "$id" make_offer --field offer_id
+refused 3 "twice" rd event "$id" make_offer --field offer_id="$offer" --field offer_id="$offer"
 refused 3 "REDRESS_NOW" env REDRESS_NOW=yesterday "$REDRESS" show "$id"
 refused 3 "cursor" rd list --cursor not-a-cursor
 refused 3 "reason" rd list --reason bored
@@ -68,7 +68,11 @@ refused 2 "limit" rd list --limit 0
 refused 4 "redress init" rd --data "$E2E_TMP/nowhere" list
 
 # The dispute is still usable after all that.
-ev "$id" make_offer --field type=refund_keep_item --if-version 2
+ev "$id" make_offer --field offer_id="$offer" --if-version 2
+expect_exit 6 rd event "$id" counter_offer
+expect_has "$ERR" "amount" "a counter needs an amount"
+expect_exit 3 rd event "$id" counter_offer --field amount=12.345
+expect_has "$ERR" "amount" "a counter amount in the currency"
 expect_eq "$(state_of "$id")" "offer_pending/-" "still works"
 
 # Help names every command and the exit codes.

@@ -19,8 +19,14 @@ expect_eq "$(echo "$OUT" | jq -r .content_type)" "image/png" "content type from 
 expect_eq "$(echo "$OUT" | jq -r .sha256)" "$(sha256sum "$photo" | cut -d' ' -f1)" "recorded SHA-256"
 expect_eq "$(echo "$OUT" | jq -r .original_name)" "$(basename "$photo")" "original name kept as metadata"
 add_evidence "$id" chat_transcript
-ev "$id" make_offer --field type=partial_discount --field refund=20.00
+ev "$id" make_offer --field offer_id="$(offer_for "$id" partial_discount 2000)"
 ev "$id" accept_offer --as storefront:acme-eu
+# the decision record of the offer made: policy, inputs, every proposal
+decision=$(git --git-dir="$REDRESS_DATA/evidence.git" show "refs/disputes/$id:decisions/000005.json")
+expect_eq "$(echo "$decision" | jq -r .chosen)" "v4-partial_discount-2000" "decision names the offer made"
+expect_eq "$(echo "$decision" | jq -r '.policy.name + " v" + (.policy.version | tostring)')" "default v1" "decision names the policy"
+expect_eq "$(echo "$decision" | jq -r .inputs.price)" "10000" "decision keeps the inputs"
+expect_eq "$(echo "$decision" | jq -r '[.proposals[] | select(.offer_id == "v4-partial_discount-2000")] | length')" "1" "decision keeps the proposals"
 
 # --- stock git reads the history -------------------------------------------
 expect_eq "$($GIT log --format=%s "refs/disputes/$id" | wc -l | tr -d ' ')" "6" "one commit per change"
@@ -110,6 +116,7 @@ expect_eq "$(jq -r '.commits | length' "$root/timeline.json")" "7" "export carri
 expect_eq "$(sha256sum <"$root/evidence/0001/content.png")" "$(sha256sum <"$photo")" "export carries the evidence"
 expect_eq "$(jq -r .sha256 "$root/evidence/0001/meta.json")" "$(sha256sum "$photo" | cut -d' ' -f1)" "export carries the metadata"
 expect_has "$(cat "$root/SUMMARY.txt")" "Verification: passed" "summary"
+expect_eq "$(jq -r .chosen "$root/decisions/000005.json")" "v4-partial_discount-2000" "export carries the decision record"
 
 # --- tampering is detected and named ---------------------------------------------
 # an index row's recorded SHA-256 changed

@@ -93,6 +93,16 @@ open_dispute() {
 		rd open - --as agent:alice --json | jq -r .id
 }
 
+# offer_for ID TYPE [AMOUNT]: the id of the proposed offer of TYPE (with this
+# refund, or co-pay for a reshipment, in minor units)
+offer_for() {
+	rd offers "$1" --json | jq -r --arg type "$2" --arg amount "${3:-}" '
+		[.offers[] | select(.type == $type) |
+		 select($amount == "" or
+			((if .type == "reshipment" then .buyer_copay else .buyer_refund end)
+			 | tostring) == $amount)][0].offer_id // ""'
+}
+
 # state_of ID
 state_of() {
 	rd show "$1" --json | jq -r '.state + "/" + (.outcome // "-")'

@@ -15,7 +15,9 @@ expect_eq "$(rd show "$id" --json | jq -r .version)" "1" "version at open"
 expect_eq "$(rd show "$id" --json | jq -r .deadline.at)" "2026-03-03T09:00:00Z" "first-response SLA"
 ev "$id" investigate --as agent:alice
 expect_eq "$(rd show "$id" --json | jq -r .assignee)" "alice" "investigate assigns"
-ev "$id" make_offer --field type=refund_keep_item
+expect_exit 0 rd offers "$id"
+expect_has "$OUT" "refund_keep_item" "offers lists the refund"
+ev "$id" make_offer --field offer_id="$(offer_for "$id" refund_keep_item)"
 expect_eq "$(state_of "$id")" "offer_pending/-" "offer made"
 ev "$id" accept_offer --as storefront:acme-eu
 expect_eq "$(state_of "$id")" "refund_pending/-" "refund branch"
@@ -33,9 +35,12 @@ expect_has "$(cat "$E2E_TMP/show.txt")" "refund_issued" "show lists events"
 expect_has "$(cat "$E2E_TMP/show.txt")" "115.00" "show formats the refund"
 
 # --- refund after the item comes back -----------------------------------
-id=$(open_dispute '.reason = "defective"')
+# (the buyer changed their mind: only a refund after return is offered, the
+# buyer paying the return label)
+id=$(open_dispute '.reason = "changed_mind"')
 ev "$id" investigate
-ev "$id" make_offer --field type=refund_with_return
+expect_eq "$(rd offers "$id" --json | jq -r '[.offers[].type] | unique | join(",")')" "refund_with_return" "changed_mind: return only"
+ev "$id" make_offer --field offer_id="$(offer_for "$id" refund_with_return)"
 ev "$id" accept_offer
 expect_eq "$(state_of "$id")" "awaiting_return/-" "return branch"
 expect_eq "$(rd show "$id" --json | jq -r .deadline.event)" "escalate" "return SLA"
@@ -49,8 +54,8 @@ expect_eq "$(state_of "$id")" "resolved/refunded" "refunded after return"
 # --- reshipment with a buyer co-pay -------------------------------------
 id=$(open_dispute)
 ev "$id" investigate
-ev "$id" make_offer --field type=reshipment --field copay=70.00
-offer=$(rd show "$id" | grep -c "^  offer-[0-9]* *reshipment .*\[made\]")
+ev "$id" make_offer --field offer_id="$(offer_for "$id" reshipment 7000)"
+offer=$(rd show "$id" | grep -c "^  v2-reshipment-7000 *reshipment .*\[made\]" || true)
 expect_eq "$offer" "1" "reshipment offer listed"
 ev "$id" accept_offer --as storefront:acme-eu
 expect_eq "$(state_of "$id")" "reshipment_pending/-" "reshipment branch"
@@ -67,7 +72,7 @@ expect_has "$ERR" "tracking_number" "tracking number required"
 ev "$id" shipment_sent --field tracking_number=TRK1
 ev "$id" reshipment_lost
 expect_eq "$(state_of "$id")" "investigating/-" "lost again goes back"
-ev "$id" make_offer --field type=reshipment
+ev "$id" make_offer --field offer_id="$(offer_for "$id" reshipment)"
 ev "$id" accept_offer
 ev "$id" shipment_sent --field tracking_number=TRK2
 ev "$id" delivery_confirmed --as storefront:acme-eu
@@ -76,18 +81,20 @@ expect_eq "$(state_of "$id")" "resolved/reshipped" "reshipped"
 # --- partial discount, after a counter-offer ----------------------------
 id=$(open_dispute)
 ev "$id" investigate
-expect_exit 6 rd event "$id" make_offer --field type=partial_discount
-expect_has "$ERR" "refund" "discount needs an amount"
-ev "$id" make_offer --field type=partial_discount --field refund=15.00
+expect_exit 6 rd event "$id" make_offer --field offer_id=v2-partial_discount-1500
+expect_has "$ERR" "redress offers" "only proposed offers can be made"
+ev "$id" make_offer --field offer_id="$(offer_for "$id" partial_discount 1000)"
 ev "$id" counter_offer --field amount=25.00 --as storefront:acme-eu --note "buyer asks 25"
-expect_eq "$(state_of "$id")" "offer_pending/-" "counter keeps the offer pending"
-ev "$id" accept_offer
-expect_eq "$(state_of "$id")" "discount_pending/-" "discount branch"
+expect_eq "$(state_of "$id")" "offer_pending/-" "a dear counter gets the next rung"
+expect_eq "$(rd show "$id" | grep -c 'partial_discount .*refund 20.00.*\[made\]' || true)" "1" "the next rung is offered"
+ev "$id" counter_offer --field amount=25.00 --as storefront:acme-eu --note "buyer insists"
+expect_eq "$(state_of "$id")" "discount_pending/-" "a counter within the next rung is accepted"
 ev "$id" discount_issued --field payment_ref=PAY-3 --as storefront:acme-eu
 expect_eq "$(state_of "$id")" "resolved/discounted" "discounted"
 rd show "$id" >"$E2E_TMP/show.txt"
 expect_has "$(cat "$E2E_TMP/show.txt")" "countered" "the first offer was countered"
 expect_has "$(cat "$E2E_TMP/show.txt")" "25.00" "the agreed amount"
+expect_has "$(cat "$E2E_TMP/show.txt")" "system:offers" "accepted by the engine"
 
 # --- escalation by SLA, and withdrawal ----------------------------------
 late=$(open_dispute)

@@ -14,6 +14,7 @@
 
 #define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
 #define KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
+#define POLICY REDRESS_SOURCE_DIR "/workflows/policy.json"
 
 static const char *example =
 	"{\"order_ref\": \"ORD-1\", \"storefront\": \"acme\", \"buyer_ref\": \"b\","
@@ -25,7 +26,7 @@ static const char *example =
 static rd_service *open_service(const char *data, const char *workflows)
 {
 	rd_service_options opts = { .data_dir = data, .workflows_dir = workflows,
-				    .kinds_path = KINDS, .create = 1 };
+				    .kinds_path = KINDS, .policy_path = POLICY, .create = 1 };
 	rd_service *svc = NULL;
 	rd_error err;
 
@@ -76,6 +77,36 @@ static int apply(rd_service *svc, const char *id, const char *event,
 	return rd_service_event_apply(svc, id, &req, &who, T0 + 60, NULL, err);
 }
 
+/*
+ * The id of the proposed offer of this type (and buyer refund or co-pay,
+ * when amount >= 0), or "" when the engine does not propose one.
+ */
+static void pick(rd_service *svc, const char *id, rd_offer_type type,
+		 int64_t amount, char out[48])
+{
+	rd_proposals *set = malloc(sizeof(*set));
+	rd_error err;
+
+	out[0] = '\0';
+	if (!set || rd_service_offer_proposals(svc, id, set, &err) < 0) {
+		rd_test_fail(__FILE__, __LINE__, "no proposals: %s",
+			     set ? err.message : "out of memory");
+		free(set);
+		return;
+	}
+	for (size_t i = 0; i < set->proposed; i++) {
+		const rd_offer_terms *t = &set->items[i].terms;
+		int64_t value = type == RD_OFFER_RESHIPMENT ? t->buyer_copay
+							    : t->buyer_refund;
+
+		if (t->type == type && (amount < 0 || value == amount)) {
+			snprintf(out, 48, "%s", set->items[i].offer_id);
+			break;
+		}
+	}
+	free(set);
+}
+
 static char *dump(rd_service *svc)
 {
 	char *text = NULL;
@@ -123,7 +154,7 @@ static void test_missing_data_dir(void)
 	char *missing = rd_test_path(dir, "nowhere");
 	rd_service_options opts = { .data_dir = missing,
 				    .workflows_dir = workflows_dir(),
-				    .kinds_path = KINDS };
+				    .kinds_path = KINDS, .policy_path = POLICY };
 	rd_service *svc = NULL;
 	rd_error err;
 
@@ -138,8 +169,8 @@ static void test_refusals_change_nothing(void)
 {
 	char *dir = rd_test_tmpdir();
 	rd_service *svc = open_service(dir, workflows_dir());
-	rd_field bad_type[] = { { "type", "voucher" } };
-	rd_field discount[] = { { "type", "partial_discount" }, { "refund", "999.00" } };
+	rd_field bad_type[] = { { "offer_id", "v2-voucher-100" } };
+	rd_field stale_offer[] = { { "offer_id", "v1-refund_keep_item-11500" } };
 	rd_field dup[] = { { "note", "a" }, { "note", "b" } };
 	char id[RD_ID_BUFSZ];
 	char *before = NULL, *after = NULL;
@@ -159,10 +190,12 @@ static void test_refusals_change_nothing(void)
 		    RD_EGUARD);
 	CHECK_STR(err.guard, "fields");
 	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, bad_type, 1, 0, &err),
-		    RD_EINVALID);
-	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, discount, 2, 0, &err),
-		    RD_EINVALID);
-	CHECK_STR(err.field, "refund");
+		    RD_EGUARD);
+	CHECK_STR(err.field, "offer_id");
+	/* proposals are for one version: an id of an older version is refused */
+	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, stale_offer, 1, 0,
+			  &err), RD_EGUARD);
+	CHECK_HAS(err.message, "redress offers");
 	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, dup, 2, 0, &err),
 		    RD_EINVALID);
 	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, bad_type, 1, 1, &err),
@@ -182,33 +215,48 @@ static void test_offer_statuses(void)
 {
 	char *dir = rd_test_tmpdir();
 	rd_service *svc = open_service(dir, workflows_dir());
-	rd_field discount[] = { { "type", "partial_discount" }, { "refund", "15.00" } };
-	rd_field counter[] = { { "amount", "25.00" } };
+	rd_field too_dear[] = { { "amount", "25.00" } };
+	rd_field fair[] = { { "amount", "22.00" } };
+	rd_field offer[1] = { { "offer_id", NULL } };
 	rd_offer_record *offers = NULL;
 	rd_dispute *d = NULL;
 	size_t count = 0;
-	char id[RD_ID_BUFSZ];
+	char id[RD_ID_BUFSZ], chosen[48];
 	rd_error err;
 
 	CHECK(svc);
 	CHECK_OK(open_example(svc, id, T0), &err);
 	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err), &err);
-	CHECK_OK(apply(svc, id, "make_offer", RD_ROLE_AGENT, discount, 2, 2, &err), &err);
-	CHECK_OK(apply(svc, id, "counter_offer", RD_ROLE_STOREFRONT, counter, 1, 3, &err),
-		 &err);
-	CHECK_OK(apply(svc, id, "accept_offer", RD_ROLE_AGENT, NULL, 0, 4, &err), &err);
+	/* the first rung of the discount ladder: 10% of 100.00 */
+	pick(svc, id, RD_OFFER_PARTIAL_DISCOUNT, 1000, chosen);
+	CHECK(chosen[0]);
+	offer[0].value = chosen;
+	CHECK_OK(apply(svc, id, "make_offer", RD_ROLE_AGENT, offer, 1, 2, &err), &err);
+	/* 25.00 costs more than the next rung (20.00): the rung is offered */
+	CHECK_OK(apply(svc, id, "counter_offer", RD_ROLE_STOREFRONT, too_dear, 1, 3,
+		       &err), &err);
+	CHECK_OK(rd_service_dispute_get(svc, id, &d, &err), &err);
+	CHECK_STR(d->state, "offer_pending");
+	rd_dispute_free(d);
+	/* 22.00 costs no more than the next rung (30.00): accepted at once */
+	CHECK_OK(apply(svc, id, "counter_offer", RD_ROLE_STOREFRONT, fair, 1, 4,
+		       &err), &err);
 	CHECK_OK(rd_service_offers(svc, id, &offers, &count, &err), &err);
-	CHECK_INT(count, 2);
+	CHECK_INT(count, 4);
 	CHECK_STR(offers[0].status, "countered");
-	CHECK_INT(offers[0].buyer_refund, 1500);
-	CHECK_STR(offers[1].status, "accepted");
+	CHECK_INT(offers[0].buyer_refund, 1000);
+	CHECK_STR(offers[1].status, "rejected");      /* the 25.00 counter */
 	CHECK_INT(offers[1].buyer_refund, 2500);
-	CHECK_INT(offers[1].seller_cost, 2500);
-	CHECK_INT(offers[1].type, RD_OFFER_PARTIAL_DISCOUNT);
+	CHECK_STR(offers[2].status, "countered");     /* the 20.00 rung */
+	CHECK_INT(offers[2].buyer_refund, 2000);
+	CHECK_STR(offers[3].status, "accepted");      /* the 22.00 counter */
+	CHECK_INT(offers[3].buyer_refund, 2200);
+	CHECK_INT(offers[3].seller_cost, 2200);
+	CHECK_INT(offers[3].type, RD_OFFER_PARTIAL_DISCOUNT);
 	free(offers);
 	CHECK_OK(rd_service_dispute_get(svc, id, &d, &err), &err);
 	CHECK_STR(d->state, "discount_pending");
-	CHECK_INT(d->version, 5);
+	CHECK_INT(d->version, 6);   /* counter, then the automatic acceptance */
 	CHECK_INT(d->deadline_at, T0 + 60 + 3 * 86400);
 	rd_dispute_free(d);
 	rd_service_close(svc);
@@ -220,16 +268,19 @@ static void test_offer_expires(void)
 {
 	char *dir = rd_test_tmpdir();
 	rd_service *svc = open_service(dir, workflows_dir());
-	rd_field offer[] = { { "type", "refund_keep_item" } };
+	rd_field offer[1] = { { "offer_id", NULL } };
 	rd_offer_record *offers = NULL;
 	rd_dispute *d = NULL;
 	size_t count = 0, fired = 0;
-	char id[RD_ID_BUFSZ];
+	char id[RD_ID_BUFSZ], chosen[48];
 	rd_error err;
 
 	CHECK(svc);
 	CHECK_OK(open_example(svc, id, T0), &err);
 	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err), &err);
+	pick(svc, id, RD_OFFER_REFUND_KEEP_ITEM, -1, chosen);
+	CHECK(chosen[0]);
+	offer[0].value = chosen;
 	CHECK_OK(apply(svc, id, "make_offer", RD_ROLE_AGENT, offer, 1, 0, &err), &err);
 	CHECK_OK(rd_service_sweep(svc, T0 + 60 + 5 * 86400 - 1, &fired, &err), &err);
 	CHECK_INT(fired, 0);
@@ -327,7 +378,7 @@ static void test_pinned_workflow(void)
 	{
 		rd_service_options opts = { .data_dir = data,
 					    .workflows_dir = wf_dir,
-					    .kinds_path = KINDS };
+					    .kinds_path = KINDS, .policy_path = POLICY };
 
 		svc = NULL;
 		CHECK_FAILS(rd_service_open(&svc, &opts, &err), RD_EDEFINITION);
@@ -352,7 +403,7 @@ static void *sweep_thread(void *arg)
 	struct sweeper *s = arg;
 	rd_service_options opts = { .data_dir = s->data,
 				    .workflows_dir = REDRESS_SOURCE_DIR "/workflows",
-				    .kinds_path = KINDS };
+				    .kinds_path = KINDS, .policy_path = POLICY };
 	rd_service *svc = NULL;
 
 	s->rc = rd_service_open(&svc, &opts, &s->err);

@@ -71,7 +71,7 @@ static void reference_loads(void)
 	wf = rd_workflow_set_latest(set, "dispute");
 	CHECK(wf != NULL);
 	CHECK_STR(rd_workflow_name(wf), "dispute");
-	CHECK_INT(rd_workflow_version(wf), 1);
+	CHECK_INT(rd_workflow_version(wf), 2);
 	CHECK_STR(rd_workflow_initial(wf), "opened");
 	CHECK(rd_workflow_set_by_hash(set, rd_workflow_hash(wf)) == wf);
 
@@ -566,9 +566,10 @@ static void events_from_each_state(void)
 
 	n = rd_workflow_events_from(wf, "offer_pending", RD_ROLE_SYSTEM, events,
 				    16);
-	CHECK_INT(n, 2);
-	CHECK_STR(events[0], "expire_offer");
-	CHECK_STR(events[1], "escalate");
+	CHECK_INT(n, 3);
+	CHECK_STR(events[0], "accept_offer");
+	CHECK_STR(events[1], "expire_offer");
+	CHECK_STR(events[2], "escalate");
 
 	n = rd_workflow_events_from(wf, "offer_pending", RD_ROLE_STOREFRONT,
 				    events, 16);
