@@ -15,6 +15,7 @@
  * member or kind, a kind missing, a malformed content type or a limit out
  * of range is refused, naming the file, the JSON path and the reason.
  */
+#include "core/definition.h"
 #include "redress/evidence.h"
 #include "redress/file.h"
 
@@ -34,6 +35,9 @@
 #define KINDS_FILE_MAX (1024 * 1024)
 #define MAX_SIZE_LIMIT (INT64_C(1024) * 1024 * 1024)
 #define CONTENT_TYPE_MAX 127   /* fits rd_blob_info.content_type */
+#define path_member(out, base, key) \
+	rd_def_path_member(out, PATH_BUFSZ, base, key)
+#define path_index(out, base, i) rd_def_path_index(out, PATH_BUFSZ, base, i)
 #define PATH_BUFSZ 160
 
 struct rd_evidence_kinds {
@@ -50,18 +54,13 @@ struct loader {
 __attribute__((format(printf, 3, 4)))
 static int refuse(struct loader *ld, const char *path, const char *fmt, ...)
 {
-	char reason[400];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	rc = rd_def_vrefuse(ld->err, ld->origin, path, fmt, ap);
 	va_end(ap);
-	if (*path)
-		return rd_error_set_field(ld->err, RD_EDEFINITION, path,
-					  "%s: %s: %s", ld->origin, path,
-					  reason);
-	return rd_error_set(ld->err, RD_EDEFINITION, "%s: %s", ld->origin,
-			    reason);
+	return rc;
 }
 
 static int out_of_memory(struct loader *ld)

@@ -9,6 +9,7 @@
  * JSON path and the reason. It never reads a file (the caller passes the
  * bytes) and never uses floating point: decimal text is read digit by digit.
  */
+#include "core/definition.h"
 #include "offer/offer_int.h"
 
 #include <stdarg.h>
@@ -18,6 +19,9 @@
 
 #include <nettle/sha2.h>
 
+#define path_member(out, base, key) \
+	rd_def_path_member(out, PATH_BUFSZ, base, key)
+#define path_index(out, base, i) rd_def_path_index(out, PATH_BUFSZ, base, i)
 #define PATH_BUFSZ 160
 #define LIST_BUFSZ 256
 #define QUOTE_MAX 40
@@ -35,43 +39,19 @@ struct parser {
 __attribute__((format(printf, 3, 4)))
 static int refuse(struct parser *ps, const char *path, const char *fmt, ...)
 {
-	char reason[400];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	rc = rd_def_vrefuse(ps->err, ps->origin, path, fmt, ap);
 	va_end(ap);
-	if (*path)
-		return rd_error_set_field(ps->err, RD_EDEFINITION, path,
-					  "%s: %s: %s", ps->origin, path,
-					  reason);
-	return rd_error_set(ps->err, RD_EDEFINITION, "%s: %s", ps->origin,
-			    reason);
+	return rc;
 }
 
 static int out_of_memory(struct parser *ps)
 {
 	return rd_error_set(ps->err, RD_ENOMEM, "%s: out of memory",
 			    ps->origin);
-}
-
-/* Paths only name places in messages: one too long is cut, harmlessly. */
-static void path_member(char out[PATH_BUFSZ], const char *base,
-			const char *key)
-{
-	int n = *base ? snprintf(out, PATH_BUFSZ, "%s.%s", base, key)
-		      : snprintf(out, PATH_BUFSZ, "%s", key);
-
-	if (n < 0 || n >= PATH_BUFSZ)
-		out[PATH_BUFSZ - 1] = '\0';
-}
-
-static void path_index(char out[PATH_BUFSZ], const char *base, size_t i)
-{
-	int n = snprintf(out, PATH_BUFSZ, "%s[%zu]", base, i);
-
-	if (n < 0 || n >= PATH_BUFSZ)
-		out[PATH_BUFSZ - 1] = '\0';
 }
 
 /*

@@ -8,6 +8,7 @@
  * members, unknown names and contradictions are refused, each refusal naming
  * the file, the JSON path and the reason. It reads no file itself.
  */
+#include "core/definition.h"
 #include "workflow/workflow_int.h"
 
 #include <stdarg.h>
@@ -19,6 +20,9 @@
 
 #include "redress/clock.h"
 
+#define path_member(out, base, key) \
+	rd_def_path_member(out, PATH_BUFSZ, base, key)
+#define path_index(out, base, i) rd_def_path_index(out, PATH_BUFSZ, base, i)
 #define PATH_BUFSZ 256
 #define LIST_BUFSZ 256
 
@@ -38,46 +42,19 @@ struct loader {
 __attribute__((format(printf, 3, 4)))
 static int refuse(struct loader *ld, const char *path, const char *fmt, ...)
 {
-	char reason[400];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	rc = rd_def_vrefuse(ld->err, ld->origin, path, fmt, ap);
 	va_end(ap);
-	if (*path)
-		return rd_error_set_field(ld->err, RD_EDEFINITION, path,
-					  "%s: %s: %s", ld->origin, path,
-					  reason);
-	return rd_error_set(ld->err, RD_EDEFINITION, "%s: %s", ld->origin,
-			    reason);
+	return rc;
 }
 
 static int out_of_memory(struct loader *ld)
 {
 	return rd_error_set(ld->err, RD_ENOMEM, "%s: out of memory",
 			    ld->origin);
-}
-
-/*
- * JSON paths only name places in messages: a path too long for the buffer
- * is cut, which the return value checks acknowledge.
- */
-static void path_member(char out[PATH_BUFSZ], const char *base,
-			const char *key)
-{
-	int n = *base ? snprintf(out, PATH_BUFSZ, "%s.%s", base, key)
-		      : snprintf(out, PATH_BUFSZ, "%s", key);
-
-	if (n < 0 || n >= PATH_BUFSZ)
-		out[PATH_BUFSZ - 1] = '\0';
-}
-
-static void path_index(char out[PATH_BUFSZ], const char *base, size_t i)
-{
-	int n = snprintf(out, PATH_BUFSZ, "%s[%zu]", base, i);
-
-	if (n < 0 || n >= PATH_BUFSZ)
-		out[PATH_BUFSZ - 1] = '\0';
 }
 
 /* "a, b, c" from count names given by name_at, truncated to fit. */
