@@ -279,14 +279,19 @@ static void print_help(FILE *out)
 {
 	fputs("usage: redress [--data DIR] COMMAND [ARGS] [OPTIONS]\n\n"
 	      "A dispute-resolution workflow engine: open disputes, advance\n"
-	      "them through their workflow, and fire SLA deadlines.\n\n"
+	      "them through their workflow, gather their evidence, propose\n"
+	      "settlements, and audit their history in git.\n\n"
 	      "Commands:\n", out);
 	for (size_t i = 0; i < COMMAND_COUNT; i++) {
-		char left[64];
+		char left[160];
 
 		snprintf(left, sizeof(left), "%s %s", commands[i].name,
 			 commands[i].usage);
-		fprintf(out, "  %-24s %s\n", left, commands[i].summary);
+		if (strlen(left) > 24)
+			fprintf(out, "  %s\n  %-24s %s\n", left, "",
+				commands[i].summary);
+		else
+			fprintf(out, "  %-24s %s\n", left, commands[i].summary);
 	}
 	fputs("\nGlobal options:\n", out);
 	print_options(out, global_options);
