@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 3
+#define RD_STORE_SCHEMA_VERSION 4
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -331,5 +331,50 @@ int rd_store_events_max_seq(rd_store *st, const char *dispute_id,
  */
 int rd_store_dispute_ids(rd_store *st, const char *after, size_t max,
 			 char ***out, size_t *count, rd_error *err);
+
+/* ---- schema 4: API keys ------------------------------------------------- */
+
+/*
+ * An API key as the index keeps it: never the key itself, only the SHA-256
+ * of its secret part. Keys are not dispute data: they live in the index
+ * only (not in git), so rebuilding the index must carry them over.
+ */
+typedef struct rd_api_key {
+	char id[17];              /* 16 lower-case hex digits */
+	char name[65];            /* 1..64 bytes of printable UTF-8 */
+	rd_role role;             /* agent, auditor, storefront or admin */
+	char storefront[65];      /* a storefront key's scope, else "" */
+	char secret_sha256[65];   /* SHA-256 of the secret, lower-case hex */
+	int64_t created_at;
+	int64_t revoked_at;       /* 0 while the key is valid */
+} rd_api_key;
+
+/*
+ * Insert a key (inside a transaction). The schema refuses, as RD_EINVALID,
+ * a malformed id or hash, an empty or over-long name, the system role, and
+ * a storefront given for any role but storefront or missing for it (the
+ * service checks all of these first, with better messages). A duplicate id
+ * is RD_ECONFLICT.
+ */
+int rd_store_key_insert(rd_store *st, const rd_api_key *key, rd_error *err);
+
+/* The key with this id into *out; RD_ENOTFOUND when there is none. */
+int rd_store_key_get(rd_store *st, const char *id, rd_api_key *out,
+		     rd_error *err);
+
+/*
+ * Every key, revoked ones included, oldest first (created_at, then id).
+ * *out is a new array of *count keys (free()); NULL when there are none.
+ */
+int rd_store_keys_list(rd_store *st, rd_api_key **out, size_t *count,
+		       rd_error *err);
+
+/*
+ * Mark the key revoked at `revoked_at` (> 0; inside a transaction).
+ * RD_ENOTFOUND when there is no such key, RD_ECONFLICT when it is already
+ * revoked (the first revocation time is kept).
+ */
+int rd_store_key_revoke(rd_store *st, const char *id, int64_t revoked_at,
+			rd_error *err);
 
 #endif

@@ -24,6 +24,7 @@ static const struct {
 	{ RD_STMT_DUMP_DEADLINES, "deadlines" },
 	{ RD_STMT_DUMP_EVIDENCE, "evidence" },
 	{ RD_STMT_DUMP_OFFERS, "offers" },
+	{ RD_STMT_DUMP_API_KEYS, "api_keys" },
 };
 
 /* A growing string; `failed` sticks once an allocation failed. */

@@ -162,10 +162,38 @@ static const char migration_3[] =
 	"\n"
 	"PRAGMA user_version = 3;\n";
 
+/*
+ * 4: API keys for the HTTP API. Only the SHA-256 of a key's secret is
+ * kept, never the key. A storefront key is scoped to exactly one
+ * storefront; no other key names one. Revoking sets revoked_at; rows are
+ * never deleted, so an id is never reused.
+ */
+static const char migration_4[] =
+	"CREATE TABLE api_keys (\n"
+	"  id TEXT PRIMARY KEY NOT NULL\n"
+	"    CHECK (length(id) = 16 AND id NOT GLOB '*[^0-9a-f]*'),\n"
+	"  name TEXT NOT NULL\n"
+	"    CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 64),\n"
+	"  role TEXT NOT NULL\n"
+	"    CHECK (role IN ('agent', 'auditor', 'storefront', 'admin')),\n"
+	"  storefront TEXT\n"
+	"    CHECK (length(CAST(storefront AS BLOB)) BETWEEN 1 AND 64),\n"
+	"  secret_sha256 TEXT NOT NULL CHECK (length(secret_sha256) = 64\n"
+	"    AND secret_sha256 NOT GLOB '*[^0-9a-f]*'),\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  revoked_at INTEGER CHECK (revoked_at > 0),\n"
+	"  -- a storefront key names its storefront; no other key names one\n"
+	"  CHECK ((role = 'storefront') = (storefront IS NOT NULL))\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE INDEX api_keys_created ON api_keys (created_at, id);\n"
+	"\n"
+	"PRAGMA user_version = 4;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

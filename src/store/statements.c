@@ -77,6 +77,10 @@
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"        \
 	" ?13, ?14, ?15, ?16)"
 
+/* The api_keys columns, in the order keys.c reads and binds them. */
+#define KEY_COLUMNS                                                          \
+	"id, name, role, storefront, secret_sha256, created_at, revoked_at"
+
 #define OFFER_INSERT                                                         \
 	"INSERT INTO offers (" OFFER_COLUMNS ")"                             \
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
@@ -261,6 +265,19 @@ static const struct {
 		" decided_at = excluded.decided_at,"
 		" event_seq = excluded.event_seq" },
 
+	[RD_STMT_KEY_INSERT] = { 4,
+		"INSERT INTO api_keys (" KEY_COLUMNS ")"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+	[RD_STMT_KEY_GET] = { 4,
+		"SELECT " KEY_COLUMNS " FROM api_keys WHERE id = ?1" },
+	[RD_STMT_KEYS_LIST] = { 4,
+		"SELECT " KEY_COLUMNS " FROM api_keys"
+		" INDEXED BY api_keys_created ORDER BY created_at, id" },
+	/* only a valid key is revoked: the first revocation time stays */
+	[RD_STMT_KEY_REVOKE] = { 4,
+		"UPDATE api_keys SET revoked_at = ?2"
+		" WHERE id = ?1 AND revoked_at IS NULL" },
+
 	[RD_STMT_DUMP_WORKFLOWS] = { 1,
 		"SELECT * FROM workflows ORDER BY hash" },
 	[RD_STMT_DUMP_DISPUTES] = { 1,
@@ -275,6 +292,8 @@ static const struct {
 		"SELECT * FROM evidence ORDER BY dispute_id, n" },
 	[RD_STMT_DUMP_OFFERS] = { 2,
 		"SELECT * FROM offers ORDER BY dispute_id, offer_id" },
+	[RD_STMT_DUMP_API_KEYS] = { 4,
+		"SELECT * FROM api_keys ORDER BY id" },
 };
 
 const char *rd_store__stmt_sql(int id, int *min_schema)

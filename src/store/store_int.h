@@ -73,6 +73,11 @@ typedef enum rd_stmt_id {
 	RD_STMT_OFFERS_OF,
 	RD_STMT_OFFER_UPSERT,
 
+	RD_STMT_KEY_INSERT,
+	RD_STMT_KEY_GET,
+	RD_STMT_KEYS_LIST,
+	RD_STMT_KEY_REVOKE,
+
 	/* rd_store_dump: one per table, in dump order */
 	RD_STMT_DUMP_WORKFLOWS,
 	RD_STMT_DUMP_DISPUTES,
@@ -81,6 +86,7 @@ typedef enum rd_stmt_id {
 	RD_STMT_DUMP_DEADLINES,
 	RD_STMT_DUMP_EVIDENCE,
 	RD_STMT_DUMP_OFFERS,
+	RD_STMT_DUMP_API_KEYS,
 
 	RD_STMT_COUNT
 } rd_stmt_id;

@@ -1,0 +1,355 @@
+/*
+ * Store schema 4: API keys. The migration from schema 3 keeps every row,
+ * keys are inserted, read, listed in creation order and revoked once, and
+ * the schema itself refuses keys that break its rules.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "redress/store.h"
+#include "store/store_int.h"
+#include "test.h"
+
+#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define SECRET_HASH \
+	"fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static char *fresh_db(void)
+{
+	char *dir = rd_test_tmpdir();
+	char *path = rd_test_path(dir, "redress.db");
+
+	free(dir);
+	return path;
+}
+
+static rd_api_key sample_key(const char *id, rd_role role,
+			     const char *storefront, int64_t created_at)
+{
+	rd_api_key k;
+
+	memset(&k, 0, sizeof(k));
+	snprintf(k.id, sizeof(k.id), "%s", id);
+	snprintf(k.name, sizeof(k.name), "key %s", id);
+	k.role = role;
+	snprintf(k.storefront, sizeof(k.storefront), "%s",
+		 storefront ? storefront : "");
+	snprintf(k.secret_sha256, sizeof(k.secret_sha256), "%s", SECRET_HASH);
+	k.created_at = created_at;
+	return k;
+}
+
+static rd_dispute *sample_dispute(void)
+{
+	rd_dispute *d = rd_dispute_new();
+
+	if (!d)
+		return NULL;
+	snprintf(d->id, sizeof(d->id), "01J%023d", 1);
+	d->order_ref = strdup("ORD-1");
+	d->storefront = strdup("acme-eu");
+	memcpy(d->currency, "USD", 4);
+	d->reason = RD_REASON_DAMAGED;
+	d->channel = RD_CHANNEL_CHAT;
+	d->items = calloc(1, sizeof(*d->items));
+	d->item_count = 1;
+	d->items[0].sku = strdup("SKU-1");
+	d->items[0].quantity = 1;
+	d->items[0].unit_price = 1000;
+	d->items[0].unit_cost = RD_AMOUNT_UNSET;
+	d->ship_cost = RD_AMOUNT_UNSET;
+	d->return_cost = RD_AMOUNT_UNSET;
+	d->workflow_name = strdup("dispute");
+	d->workflow_version = 1;
+	memcpy(d->workflow_hash, HASH, sizeof(HASH));
+	d->state = strdup("opened");
+	d->version = 1;
+	d->created_at = 1700000000;
+	d->updated_at = 1700000000;
+	return d;
+}
+
+/* Insert in its own transaction; the result of the insert. */
+static int insert(rd_store *st, const rd_api_key *k, rd_error *err)
+{
+	int rc;
+
+	if ((rc = rd_store_begin(st, err)) < 0)
+		return rc;
+	if ((rc = rd_store_key_insert(st, k, err)) < 0) {
+		rd_store_rollback(st);
+		return rc;
+	}
+	return rd_store_commit(st, err);
+}
+
+static int revoke(rd_store *st, const char *id, int64_t at, rd_error *err)
+{
+	int rc;
+
+	if ((rc = rd_store_begin(st, err)) < 0)
+		return rc;
+	if ((rc = rd_store_key_revoke(st, id, at, err)) < 0) {
+		rd_store_rollback(st);
+		return rc;
+	}
+	return rd_store_commit(st, err);
+}
+
+static void migrates_version_3_keeping_data(void)
+{
+	rd_error err;
+	rd_store *st = NULL;
+	rd_dispute *d = sample_dispute();
+	rd_dispute *got = NULL;
+	rd_api_key k = sample_key("00000000000000a1", RD_ROLE_AGENT, NULL,
+				  1700000000);
+	rd_api_key *keys = NULL;
+	size_t count = 9;
+	char *path = fresh_db();
+	char *dump = NULL;
+	int version = -1;
+
+	CHECK(d);
+	CHECK_OK(rd_store_open_at_version(&st, path, 3, &err), &err);
+	/* the keys table does not exist yet: its functions say so */
+	CHECK_FAILS(rd_store_keys_list(st, &keys, &count, &err),
+		    RD_EINTERNAL);
+	CHECK_HAS(err.message, "schema 4");
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_key_insert(st, &k, &err), RD_EINTERNAL);
+	CHECK_OK(rd_store_workflow_put(st, HASH, "dispute", 1, "{}", &err),
+		 &err);
+	CHECK_OK(rd_store_dispute_insert(st, d, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	/* a schema 3 dump has no keys section */
+	CHECK_OK(rd_store_dump(st, &dump, &err), &err);
+	CHECK(strstr(dump, "[api_keys]") == NULL);
+	free(dump);
+	dump = NULL;
+	rd_store_close(st);
+	st = NULL;
+
+	CHECK_OK(rd_store_open(&st, path, &err), &err);
+	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
+	CHECK_INT(version, 4);
+	CHECK_OK(rd_store_dispute_get(st, d->id, &got, &err), &err);
+	CHECK_STR(got->order_ref, "ORD-1");
+	CHECK_STR(got->items[0].sku, "SKU-1");
+	CHECK_OK(rd_store_keys_list(st, &keys, &count, &err), &err);
+	CHECK_INT(count, 0);
+	CHECK_OK(insert(st, &k, &err), &err);
+	CHECK_OK(rd_store_dump(st, &dump, &err), &err);
+	CHECK_HAS(dump, "schema 4\n");
+	CHECK_HAS(dump, "\n[api_keys]\nid=\"00000000000000a1\" "
+		  "name=\"key 00000000000000a1\" role=\"agent\" "
+		  "storefront=NULL secret_sha256=\"" SECRET_HASH "\" "
+		  "created_at=1700000000 revoked_at=NULL\n");
+
+	free(dump);
+	free(keys);
+	rd_dispute_free(got);
+	rd_dispute_free(d);
+	rd_store_close(st);
+	free(path);
+}
+
+static void insert_get_list(void)
+{
+	rd_error err;
+	rd_store *st = NULL;
+	char *path = fresh_db();
+	rd_api_key a = sample_key("00000000000000b2", RD_ROLE_STOREFRONT,
+				  "acme-eu", 1700000200);
+	rd_api_key b = sample_key("00000000000000ff", RD_ROLE_ADMIN, NULL,
+				  1700000100);
+	rd_api_key c = sample_key("00000000000000a1", RD_ROLE_AUDITOR, NULL,
+				  1700000200);
+	rd_api_key got;
+	rd_api_key *keys = NULL;
+	size_t count = 0;
+
+	CHECK_OK(rd_store_open(&st, path, &err), &err);
+	/* writes need a transaction */
+	CHECK_FAILS(rd_store_key_insert(st, &a, &err), RD_EINTERNAL);
+	CHECK_OK(insert(st, &a, &err), &err);
+	CHECK_OK(insert(st, &b, &err), &err);
+	CHECK_OK(insert(st, &c, &err), &err);
+
+	CHECK_OK(rd_store_key_get(st, "00000000000000b2", &got, &err), &err);
+	CHECK_STR(got.id, "00000000000000b2");
+	CHECK_STR(got.name, "key 00000000000000b2");
+	CHECK_INT(got.role, RD_ROLE_STOREFRONT);
+	CHECK_STR(got.storefront, "acme-eu");
+	CHECK_STR(got.secret_sha256, SECRET_HASH);
+	CHECK_INT(got.created_at, 1700000200);
+	CHECK_INT(got.revoked_at, 0);
+	CHECK_OK(rd_store_key_get(st, "00000000000000ff", &got, &err), &err);
+	CHECK_INT(got.role, RD_ROLE_ADMIN);
+	CHECK_STR(got.storefront, "");
+
+	CHECK_FAILS(rd_store_key_get(st, "0000000000000000", &got, &err),
+		    RD_ENOTFOUND);
+	CHECK_HAS(err.message, "0000000000000000");
+
+	/* oldest first, then by id */
+	CHECK_OK(rd_store_keys_list(st, &keys, &count, &err), &err);
+	CHECK_INT(count, 3);
+	CHECK_STR(keys[0].id, "00000000000000ff");
+	CHECK_STR(keys[1].id, "00000000000000a1");
+	CHECK_STR(keys[2].id, "00000000000000b2");
+	CHECK_INT(keys[1].role, RD_ROLE_AUDITOR);
+	CHECK_STR(keys[2].storefront, "acme-eu");
+
+	/* the same id twice is a conflict, and the first key stays */
+	b.role = RD_ROLE_AGENT;
+	snprintf(b.id, sizeof(b.id), "%s", "00000000000000b2");
+	CHECK_FAILS(insert(st, &b, &err), RD_ECONFLICT);
+	CHECK_OK(rd_store_key_get(st, "00000000000000b2", &got, &err), &err);
+	CHECK_INT(got.role, RD_ROLE_STOREFRONT);
+
+	free(keys);
+	rd_store_close(st);
+	free(path);
+}
+
+static void revoke_once(void)
+{
+	rd_error err;
+	rd_store *st = NULL;
+	char *path = fresh_db();
+	rd_api_key a = sample_key("00000000000000a1", RD_ROLE_AGENT, NULL,
+				  1700000000);
+	rd_api_key got;
+
+	CHECK_OK(rd_store_open(&st, path, &err), &err);
+	CHECK_OK(insert(st, &a, &err), &err);
+	CHECK_FAILS(rd_store_key_revoke(st, a.id, 1700000500, &err),
+		    RD_EINTERNAL);
+	CHECK_FAILS(revoke(st, "00000000000000a2", 1700000500, &err),
+		    RD_ENOTFOUND);
+	CHECK_HAS(err.message, "00000000000000a2");
+	CHECK_FAILS(revoke(st, a.id, 0, &err), RD_EINVALID);
+	CHECK_OK(rd_store_key_get(st, a.id, &got, &err), &err);
+	CHECK_INT(got.revoked_at, 0);
+
+	CHECK_OK(revoke(st, a.id, 1700000500, &err), &err);
+	CHECK_OK(rd_store_key_get(st, a.id, &got, &err), &err);
+	CHECK_INT(got.revoked_at, 1700000500);
+	/* a second revocation is a conflict and keeps the first time */
+	CHECK_FAILS(revoke(st, a.id, 1700000900, &err), RD_ECONFLICT);
+	CHECK_HAS(err.message, "already revoked");
+	CHECK_OK(rd_store_key_get(st, a.id, &got, &err), &err);
+	CHECK_INT(got.revoked_at, 1700000500);
+
+	rd_store_close(st);
+	free(path);
+}
+
+static void schema_refuses_bad_keys(void)
+{
+	rd_error err;
+	rd_store *st = NULL;
+	char *path = fresh_db();
+	rd_api_key k;
+	rd_api_key *keys = NULL;
+	size_t count = 9;
+
+	CHECK_OK(rd_store_open(&st, path, &err), &err);
+
+	/* a storefront key without its storefront */
+	k = sample_key("00000000000000a1", RD_ROLE_STOREFRONT, NULL, 1);
+	CHECK_FAILS(insert(st, &k, &err), RD_EINVALID);
+	CHECK_HAS(err.message, "CHECK constraint failed");
+	/* a storefront on a key of another role */
+	k = sample_key("00000000000000a2", RD_ROLE_AGENT, "acme-eu", 1);
+	CHECK_FAILS(insert(st, &k, &err), RD_EINVALID);
+	/* the system role is redress itself, never a key */
+	k = sample_key("00000000000000a3", RD_ROLE_SYSTEM, NULL, 1);
+	CHECK_FAILS(insert(st, &k, &err), RD_EINVALID);
+	/* a role out of range */
+	k = sample_key("00000000000000a4", RD_ROLE_COUNT, NULL, 1);
+	CHECK_FAILS(insert(st, &k, &err), RD_EINVALID);
+	CHECK_STR(err.field, "role");
+	/* malformed ids: upper case, short */
+	k = sample_key("00000000000000A5", RD_ROLE_AGENT, NULL, 1);
+	CHECK_FAILS(insert(st, &k, &err), RD_EINVALID);
+	k = sample_key("00a6", RD_ROLE_AGENT, NULL, 1);
+	CHECK_FAILS(insert(st, &k, &err), RD_EINVALID);
+	/* a malformed hash */
+	k = sample_key("00000000000000a7", RD_ROLE_AGENT, NULL, 1);
+	k.secret_sha256[0] = 'X';
+	CHECK_FAILS(insert(st, &k, &err), RD_EINVALID);
+	k.secret_sha256[0] = '\0';
+	CHECK_FAILS(insert(st, &k, &err), RD_EINVALID);
+	/* an empty name */
+	k = sample_key("00000000000000a8", RD_ROLE_AGENT, NULL, 1);
+	k.name[0] = '\0';
+	CHECK_FAILS(insert(st, &k, &err), RD_EINVALID);
+
+	/* nothing of it was kept */
+	CHECK_OK(rd_store_keys_list(st, &keys, &count, &err), &err);
+	CHECK_INT(count, 0);
+	CHECK(keys == NULL);
+
+	/* the same rule holds for SQL written by hand */
+	CHECK_INT(sqlite3_exec(rd_store_db(st),
+			       "INSERT INTO api_keys (id, name, role,"
+			       " storefront, secret_sha256, created_at) VALUES"
+			       " ('00000000000000b1', 'x', 'storefront', NULL,"
+			       " '" SECRET_HASH "', 1)", NULL, NULL, NULL),
+		  SQLITE_CONSTRAINT_CHECK);
+	CHECK(sqlite3_exec(rd_store_db(st),
+			   "INSERT INTO api_keys (id, name, role, storefront,"
+			   " secret_sha256, created_at) VALUES"
+			   " ('00000000000000b1', 'x', 'storefront', 'acme', '"
+			   SECRET_HASH "', 1)", NULL, NULL, NULL) == SQLITE_OK);
+
+	rd_store_close(st);
+	free(path);
+}
+
+static void list_uses_its_index(void)
+{
+	rd_error err;
+	rd_store *st = NULL;
+	sqlite3_stmt *plan = NULL;
+	char *path = fresh_db();
+	const char *sql = NULL;
+	char query[512];
+	int uses_index = 0;
+	int sorts = 0;
+
+	CHECK_OK(rd_store_open(&st, path, &err), &err);
+	sql = rd_store__stmt_sql(RD_STMT_KEYS_LIST, NULL);
+	CHECK(sql);
+	snprintf(query, sizeof(query), "EXPLAIN QUERY PLAN %s", sql);
+	CHECK(sqlite3_prepare_v2(rd_store_db(st), query, -1, &plan, NULL) ==
+	      SQLITE_OK);
+	while (sqlite3_step(plan) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(plan, 3);
+
+		if (detail && strstr(detail, "api_keys_created"))
+			uses_index = 1;
+		if (detail && strstr(detail, "TEMP B-TREE"))
+			sorts = 1;
+	}
+	sqlite3_finalize(plan);
+	CHECK(uses_index);
+	CHECK(!sorts);
+	rd_store_close(st);
+	free(path);
+}
+
+int main(void)
+{
+	RUN(migrates_version_3_keeping_data);
+	RUN(insert_get_list);
+	RUN(revoke_once);
+	RUN(schema_refuses_bad_keys);
+	RUN(list_uses_its_index);
+	return rd_test_summary();
+}
