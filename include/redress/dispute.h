@@ -99,6 +99,12 @@ typedef enum rd_text_problem {
 
 rd_text_problem rd_text_check(const char *text, size_t len, int multiline);
 
+/*
+ * 1 when s names a storefront: 1 to 64 characters of a-z, 0-9, '.', '_'
+ * and '-', starting with a letter or digit ("acme-eu"); else 0.
+ */
+int rd_storefront_valid(const char *s);
+
 /* Who did something: a role and a name, plus the API key id when known. */
 typedef struct rd_actor {
 	rd_role role;

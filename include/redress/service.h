@@ -271,7 +271,8 @@ json_t *rd_verify_report_to_json(const rd_verify_report *report);
 /*
  * Rebuild the whole index from git into a fresh database, then put it in
  * place of the old one. Run it with no other redress process on the data
- * directory. *disputes (may be NULL) counts the disputes rebuilt.
+ * directory. *disputes (may be NULL) counts the disputes rebuilt. API keys,
+ * which git does not hold, are copied from the old index unchanged.
  */
 int rd_service_reindex(rd_service *svc, size_t *disputes,
 		       rd_progress_fn progress, void *progress_ctx,
@@ -325,5 +326,78 @@ int rd_evidence_row_from_json(rd_evidence_row *out, const json_t *doc,
  */
 int rd_dispute_from_snapshot(rd_dispute **out, const json_t *doc,
 			     rd_error *err);
+
+/* ---- API keys ---------------------------------------------------------- */
+
+/*
+ * An API key as handed to its holder: "rdk_" + the key id (16 lower-case
+ * hex digits, from 8 random bytes) + "_" + the secret (32 random bytes,
+ * base64url without padding: 43 characters), 64 characters in all. Only
+ * the SHA-256 of the secret's 32 bytes is stored; the key is shown once,
+ * when it is created, and can never be read back.
+ */
+#define RD_KEY_PREFIX "rdk_"
+#define RD_KEY_TEXT_LEN 64
+#define RD_KEY_BUFSZ 128
+
+/* Longest key name, in bytes. */
+#define RD_KEY_MAX_NAME 64
+
+/*
+ * The message of every authentication refusal: one text whatever the
+ * cause, so that a caller cannot learn which part of a key was wrong.
+ */
+#define RD_KEY_INVALID_MESSAGE "the API key is not valid"
+
+/*
+ * Create a key in its own transaction. `role` is agent, auditor,
+ * storefront or admin (system is refused); `storefront` is required for,
+ * and only for, a storefront key and follows the dispute storefront rule
+ * (a lower-case letter or digit, then up to 63 of a-z 0-9 . _ -); `name`
+ * is 1..RD_KEY_MAX_NAME bytes of UTF-8 without control characters, the
+ * role's name when NULL. Refusals are RD_EINVALID naming the field
+ * ("role", "storefront", "name") and write nothing; no randomness is
+ * RD_EIO. On success out_key holds the key text (shown once: the caller
+ * must not log it) and *out_record (may be NULL) the stored record.
+ */
+int rd_service_key_create(rd_service *svc, rd_role role,
+			  const char *storefront, const char *name,
+			  int64_t now, char out_key[RD_KEY_BUFSZ],
+			  rd_api_key *out_record, rd_error *err);
+
+/* Every key, revoked ones included, oldest first (see rd_store_keys_list). */
+int rd_service_keys_list(rd_service *svc, rd_api_key **out, size_t *count,
+			 rd_error *err);
+
+/*
+ * Revoke the key `id` at `now` in its own transaction: it no longer
+ * authenticates. A malformed id is RD_EINVALID (field "id"; the id is not
+ * echoed, in case a whole key was pasted), an unknown one RD_ENOTFOUND,
+ * one already revoked RD_ECONFLICT.
+ */
+int rd_service_key_revoke(rd_service *svc, const char *id, int64_t now,
+			  rd_error *err);
+
+/*
+ * Authenticate a presented key: look its id up, compare the SHA-256 of
+ * its secret with the stored one in constant time, refuse a revoked key.
+ * A NULL, malformed, unknown, wrong or revoked key is RD_EFORBIDDEN, every
+ * time with RD_KEY_INVALID_MESSAGE and no field, so that the answer is no
+ * oracle; the HTTP layer maps this refusal to 401 (the key is not valid),
+ * keeping 403 for a valid key whose role may not do something. On success
+ * *actor_out holds the key's role, its name and its id (key_id), and
+ * storefront_out (may be NULL) the storefront of a storefront key, else "".
+ * A failure to read the store is its own code (RD_EBUSY, RD_EIO...).
+ */
+int rd_service_key_authenticate(rd_service *svc, const char *key_text,
+				rd_actor *actor_out, char storefront_out[65],
+				rd_error *err);
+
+/*
+ * A key's record as {"id", "name", "role", "storefront" (null unless a
+ * storefront key), "created_at", "revoked_at" (null while valid)}: never
+ * the secret or its hash. New reference, NULL when out of memory.
+ */
+json_t *rd_api_key_to_json(const rd_api_key *key);
 
 #endif

@@ -73,6 +73,13 @@ static const cli_option audit_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static const cli_option key_options[] = {
+	{ "role", "ROLE", 0, "create: agent, auditor, storefront or admin" },
+	{ "storefront", "NAME", 0, "create: the storefront a storefront key is scoped to" },
+	{ "name", "NAME", 0, "create: a name for the key (default: the role)" },
+	{ NULL, NULL, 0, NULL },
+};
+
 static const cli_option no_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
@@ -105,6 +112,10 @@ static const cli_command commands[] = {
 	{ "reindex", cli_cmd_reindex, "",
 	  "rebuild the index from git (stop other redress processes first)",
 	  no_options, 0, 0, 1 },
+	{ "key", cli_cmd_key,
+	  "create --role R [--storefront S] [--name N] | list | revoke ID",
+	  "create, list or revoke API keys (a new key is shown once)",
+	  key_options, 1, 2, 1 },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

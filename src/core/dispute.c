@@ -904,16 +904,22 @@ static int is_alnum(char c)
 	return is_alpha(c) || (c >= '0' && c <= '9');
 }
 
-static int check_storefront(const char *s, rd_error *err)
+int rd_storefront_valid(const char *s)
 {
-	char shown[80];
 	const char *p = s;
 
 	if (is_lower_alnum(*p))
 		while (is_lower_alnum(*p) || *p == '.' || *p == '_' ||
 		       *p == '-')
 			p++;
-	if (p != s && *p == '\0')
+	return p != s && *p == '\0' && p - s <= 64;
+}
+
+static int check_storefront(const char *s, rd_error *err)
+{
+	char shown[80];
+
+	if (rd_storefront_valid(s))
 		return RD_OK;
 	text_for_message(shown, sizeof(shown), s, 64);
 	return invalid(err, "storefront",

@@ -761,6 +761,27 @@ static int reindex_one(const char *id, void *arg)
 	return 0;
 }
 
+/*
+ * API keys live in the index only (git holds no keys): carry every one,
+ * revoked ones included, from the old index into the rebuilt one.
+ */
+static int copy_keys(rd_store *from, rd_store *to, rd_error *err)
+{
+	rd_api_key *keys = NULL;
+	size_t count = 0;
+	int rc;
+
+	if ((rc = rd_store_keys_list(from, &keys, &count, err)) < 0)
+		return rd_error_prefix(err, "cannot carry the API keys over");
+	for (size_t i = 0; i < count; i++)
+		if ((rc = rd_store_key_insert(to, &keys[i], err)) < 0) {
+			rd_error_prefix(err, "cannot carry the API keys over");
+			break;
+		}
+	free(keys);
+	return rc;
+}
+
 /* Remove a database file with its WAL and shared-memory files. */
 static int remove_db(const char *path, int keep_main, rd_error *err)
 {
@@ -810,6 +831,8 @@ int rd_service_reindex(rd_service *svc, size_t *disputes,
 						err)) < 0)
 			goto fail;
 	}
+	if ((rc = copy_keys(svc->store, x.fresh, err)) < 0)
+		goto fail;
 	rc = rd_evidence_foreach_dispute(svc->repo, reindex_one, &x, err);
 	if (rc != 0) {
 		rc = x.rc < 0 ? x.rc : rc;
