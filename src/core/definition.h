@@ -26,4 +26,7 @@ void rd_def_path_member(char *out, size_t size, const char *base,
 /* out = "base[i]", cut to fit. */
 void rd_def_path_index(char *out, size_t size, const char *base, size_t i);
 
+/* out = lower-case hex SHA-256 of len bytes: a definition's content hash. */
+void rd_def_sha256_hex(char out[65], const char *bytes, size_t len);
+
 #endif

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nettle/sha2.h>
 
 #define path_member(out, base, key) \
 	rd_def_path_member(out, PATH_BUFSZ, base, key)
@@ -645,20 +644,10 @@ static int load_document(struct parser *ps, json_t *doc)
 	return RD_OK;
 }
 
+/* The content hash: SHA-256 of the exact bytes. */
 static void hash_hex(char out[OF_HASH_BUFSZ], const char *bytes, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	uint8_t digest[SHA256_DIGEST_SIZE];
-	struct sha256_ctx ctx;
-
-	sha256_init(&ctx);
-	sha256_update(&ctx, len, (const uint8_t *)bytes);
-	sha256_digest(&ctx, sizeof(digest), digest);
-	for (size_t i = 0; i < sizeof(digest); i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 0x0f];
-	}
-	out[2 * sizeof(digest)] = '\0';
+	rd_def_sha256_hex(out, bytes, len);
 }
 
 int rd_policy_parse(rd_policy **out, const char *text, size_t len,

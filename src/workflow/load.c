@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nettle/sha2.h>
 
 #include "redress/clock.h"
 
@@ -872,20 +871,10 @@ static int load_document(struct loader *ld, json_t *doc)
 	return RD_OK;
 }
 
+/* The content hash: SHA-256 of the exact bytes. */
 static void hash_hex(char out[WF_HASH_BUFSZ], const char *bytes, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	uint8_t digest[SHA256_DIGEST_SIZE];
-	struct sha256_ctx ctx;
-
-	sha256_init(&ctx);
-	sha256_update(&ctx, len, (const uint8_t *)bytes);
-	sha256_digest(&ctx, sizeof(digest), digest);
-	for (size_t i = 0; i < sizeof(digest); i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 0x0f];
-	}
-	out[2 * sizeof(digest)] = '\0';
+	rd_def_sha256_hex(out, bytes, len);
 }
 
 int rd_workflow_parse(rd_workflow **out, const char *text, size_t len,
