@@ -140,7 +140,9 @@ ev2=$(printf '100644 blob %s\tcontent.txt\n100644 blob %s\tmeta.json\n' "$blob" 
 	"$($GIT rev-parse "$good:evidence/0002/meta.json")" | $GIT mktree)
 evtree=$( ($GIT ls-tree "$evtree"; printf '040000 tree %s\t0002\n' "$ev2") | $GIT mktree)
 tree=$( ($GIT ls-tree "$tree"; printf '040000 tree %s\tevidence\n' "$evtree") | $GIT mktree)
-forged=$(echo forged | $GIT commit-tree "$tree" -p "$good^")
+forged=$(echo forged | GIT_AUTHOR_NAME=forger GIT_AUTHOR_EMAIL=forger@example.invalid \
+	GIT_COMMITTER_NAME=forger GIT_COMMITTER_EMAIL=forger@example.invalid \
+	$GIT commit-tree "$tree" -p "$good^")
 $GIT update-ref "refs/disputes/$id" "$forged"
 expect_exit 5 rd audit verify "$id"
 expect_has "$OUT" "[head]" "forged ref: head differs from the index"
