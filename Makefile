@@ -4,7 +4,7 @@
 
 BUILD     ?= build
 DATA      ?= ./redress-data
-DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettle-dev libgit2-dev libmagic-dev libarchive-dev git sqlite3 jq
+DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettle-dev libgit2-dev libmagic-dev libarchive-dev libmicrohttpd-dev git sqlite3 jq curl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 

@@ -13,5 +13,6 @@
 #include "redress/offer.h"
 #include "redress/store.h"
 #include "redress/service.h"
+#include "redress/http.h"
 
 #endif

@@ -80,6 +80,11 @@ static const cli_option key_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static const cli_option serve_options[] = {
+	{ "listen", "HOST:PORT", 0, "address to listen on (default 127.0.0.1:8080; port 0: any free port)" },
+	{ NULL, NULL, 0, NULL },
+};
+
 static const cli_option no_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
@@ -116,6 +121,9 @@ static const cli_command commands[] = {
 	  "create --role R [--storefront S] [--name N] | list | revoke ID",
 	  "create, list or revoke API keys (a new key is shown once)",
 	  key_options, 1, 2, 1 },
+	{ "serve", cli_cmd_serve, "[--listen HOST:PORT]",
+	  "serve the HTTP API until SIGINT or SIGTERM",
+	  serve_options, 0, 0, 0 },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,47 @@
+/*
+ * The HTTP API: JSON over HTTP/1.1 in front of the service (service.h).
+ *
+ * The server speaks HTTP, authenticates API keys and maps results and
+ * errors to statuses through the one error table (error.h); every decision
+ * about disputes stays in the service. It never prints and never exits.
+ */
+#ifndef REDRESS_HTTP_H
+#define REDRESS_HTTP_H
+
+#include <stdint.h>
+
+#include "redress/error.h"
+#include "redress/service.h"
+
+/* A running server. */
+typedef struct rd_http_server rd_http_server;
+
+typedef struct rd_http_options {
+	const char *listen;          /* "HOST:PORT" (IPv4; port 0 = any free
+				      * port), NULL for 127.0.0.1:8080 */
+	rd_service_options service;  /* each worker thread opens its own */
+	unsigned threads;            /* worker threads, 0 for the core count;
+				      * never more than the core count */
+} rd_http_options;
+
+/*
+ * Check the listen address (RD_EUSAGE naming "listen" when it is not
+ * HOST:PORT with an IPv4 host and a port of 0..65535), open the data
+ * directory once to check it (the codes of rd_service_open, RD_ENOTFOUND
+ * when it does not exist), then listen and answer in background threads.
+ * A port that cannot be bound is RD_EIO. On success *out is new; stop it
+ * with rd_http_stop.
+ */
+int rd_http_start(rd_http_server **out, const rd_http_options *opts,
+		  rd_error *err);
+
+/* The port the server listens on (the chosen one when port 0 was asked). */
+uint16_t rd_http_port(const rd_http_server *server);
+
+/*
+ * Stop accepting connections, finish the requests in flight, close every
+ * worker's service and free the server. NULL is accepted.
+ */
+void rd_http_stop(rd_http_server *server);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * Private declarations of the HTTP module: the route table and what a
+ * handler sees of a request. Only src/http and its tests include this;
+ * nothing here names libmicrohttpd, so handlers stay testable alone.
+ */
+#ifndef REDRESS_HTTP_INT_H
+#define REDRESS_HTTP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "redress/http.h"
+
+/* Longest path parameter kept ("{id}"); longer values match no route. */
+#define HTTP_PARAM_MAX 64
+#define HTTP_MAX_PARAMS 2
+
+/* Body limit of the routes that take JSON. */
+#define HTTP_JSON_BODY_LIMIT (1024 * 1024)
+
+/* Role bitmasks for the route table; 0 means no authentication. */
+#define HTTP_ROLE(r) (1u << (r))
+#define HTTP_ANY_ROLE (HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_STOREFRONT) | \
+		       HTTP_ROLE(RD_ROLE_AUDITOR) | HTTP_ROLE(RD_ROLE_ADMIN))
+#define HTTP_WRITERS (HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_STOREFRONT) | \
+		      HTTP_ROLE(RD_ROLE_ADMIN))
+
+/* One request as a handler sees it, and the answer it fills. */
+typedef struct http_call {
+	/* in */
+	rd_service *svc;
+	rd_actor actor;                 /* the authenticated key */
+	char storefront[65];            /* its storefront, "" unless scoped */
+	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1];
+	const char *body;               /* NUL-terminated, body_len bytes */
+	size_t body_len;
+	const char *if_match;           /* the If-Match header, or NULL */
+	int64_t now;
+
+	/* out */
+	unsigned status;                /* 200 unless set */
+	json_t *reply;                  /* new reference, sent as JSON */
+	char etag[32];                  /* sent when not empty */
+	char location[128];             /* sent when not empty */
+	int malformed;                  /* 1: the body is not JSON (400) */
+} http_call;
+
+typedef int (*http_handler)(http_call *call, rd_error *err);
+
+typedef struct http_route {
+	const char *method;
+	const char *pattern;            /* "/v1/disputes/{id}" */
+	http_handler handler;
+	unsigned roles;                 /* HTTP_ROLE bits allowed; 0: public */
+	size_t body_limit;              /* bytes; 0 refuses any body */
+} http_route;
+
+/* What routing a method and path found. */
+typedef struct http_match {
+	const http_route *route;        /* NULL: no route for this method */
+	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1];
+	char allow[64];                 /* methods of the path, "GET, POST";
+					 * empty when no pattern matches */
+} http_match;
+
+/*
+ * Route `method` `path` through the table. Returns 1 with out->route set on
+ * a match; 0 otherwise, with out->allow listing the methods the path does
+ * take (405) or empty (404).
+ */
+int http_route_find(http_match *out, const char *method, const char *path);
+
+/*
+ * The problem document (RFC 9457) for err: {"type", "title", "status",
+ * "detail", "field"?, "guard"?}. `malformed` selects the 400 "malformed"
+ * type for unparsable JSON. *status receives the HTTP status. New
+ * reference, NULL when out of memory.
+ */
+json_t *http_problem(const rd_error *err, int malformed, unsigned *status);
+
+#endif

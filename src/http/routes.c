@@ -1,0 +1,359 @@
+/*
+ * The routes of the HTTP API: one table of {method, pattern, handler,
+ * roles, body limit}, the matching that tells 404 from 405, and the
+ * handlers, which turn a request into one service call and its result
+ * into JSON. Handlers never decide a transition and never reveal that a
+ * dispute of another storefront exists.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http_int.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int parse_body(json_t **out, http_call *call, rd_error *err)
+{
+	json_error_t jerr;
+
+	*out = json_loadb(call->body ? call->body : "", call->body_len,
+			  JSON_REJECT_DUPLICATES, &jerr);
+	if (*out)
+		return RD_OK;
+	if (json_error_code(&jerr) == json_error_out_of_memory)
+		return rd_error_set(err, RD_ENOMEM,
+				    "out of memory reading the request body");
+	call->malformed = 1;
+	return rd_error_set(err, RD_EINVALID,
+			    "the request body is not valid JSON: line %d, "
+			    "column %d: %s", jerr.line, jerr.column, jerr.text);
+}
+
+static int reply_dispute(http_call *call, const rd_dispute *d, rd_error *err)
+{
+	call->reply = rd_dispute_to_json(d);
+	if (!call->reply)
+		return rd_error_set(err, RD_ENOMEM,
+				    "out of memory writing dispute %s", d->id);
+	snprintf(call->etag, sizeof(call->etag), "\"%" PRId64 "\"",
+		 d->version);
+	return RD_OK;
+}
+
+/*
+ * Read dispute `id` as the caller may see it: a storefront key sees its
+ * own storefront's disputes only, and any other answers exactly as a
+ * missing one does.
+ */
+static int visible_dispute(http_call *call, const char *id, rd_dispute **out,
+			   rd_error *err)
+{
+	int rc;
+
+	if ((rc = rd_service_dispute_get(call->svc, id, out, err)) < 0)
+		return rc;
+	if (call->storefront[0] &&
+	    (!(*out)->storefront ||
+	     strcmp((*out)->storefront, call->storefront) != 0)) {
+		rd_dispute_free(*out);
+		*out = NULL;
+		return rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
+				    id);
+	}
+	return RD_OK;
+}
+
+/* If-Match: "N" (a strong ETag of ours) -> N; absent -> 0. */
+static int parse_if_match(int64_t *out, const char *header, rd_error *err)
+{
+	const char *digits;
+	char *end = NULL;
+	long long v;
+	size_t len;
+
+	*out = 0;
+	if (!header)
+		return RD_OK;
+	len = strlen(header);
+	if (len < 3 || header[0] != '"' || header[len - 1] != '"' ||
+	    header[1] < '0' || header[1] > '9')
+		goto bad;
+	digits = header + 1;
+	errno = 0;
+	v = strtoll(digits, &end, 10);
+	if (errno != 0 || end != header + len - 1 || v <= 0)
+		goto bad;
+	*out = (int64_t)v;
+	return RD_OK;
+bad:
+	return rd_error_set_field(err, RD_EUSAGE, "If-Match",
+				  "If-Match must be one ETag of a dispute "
+				  "version such as \"3\" (with the quotes)");
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static int get_healthz(http_call *call, rd_error *err)
+{
+	call->reply = json_pack("{s:s}", "status", "ok");
+	if (!call->reply)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	return RD_OK;
+}
+
+static int get_workflows(http_call *call, rd_error *err)
+{
+	const rd_workflow_set *set = rd_service_workflows(call->svc);
+	json_t *list = json_array();
+	size_t n = rd_workflow_set_count(set);
+
+	if (!list)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(list,
+				rd_workflow_to_json(rd_workflow_set_at(set, i))))
+			goto nomem;
+	call->reply = json_pack("{s:o}", "workflows", list);
+	list = NULL;
+	if (!call->reply)
+		goto nomem;
+	return RD_OK;
+nomem:
+	json_decref(list);
+	return rd_error_set(err, RD_ENOMEM, "out of memory listing workflows");
+}
+
+static int get_dispute(http_call *call, rd_error *err)
+{
+	rd_dispute *d = NULL;
+	int rc;
+
+	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+		goto done;
+	rc = reply_dispute(call, d, err);
+done:
+	rd_dispute_free(d);
+	return rc;
+}
+
+static int post_dispute(http_call *call, rd_error *err)
+{
+	rd_dispute *input = NULL, *d = NULL;
+	json_t *doc = NULL;
+	int rc;
+
+	if ((rc = parse_body(&doc, call, err)) < 0)
+		goto done;
+	if ((rc = rd_dispute_from_json(&input, doc, err)) < 0)
+		goto done;
+	if (call->storefront[0] &&
+	    strcmp(input->storefront, call->storefront) != 0) {
+		rc = rd_error_set_field(err, RD_EFORBIDDEN, "storefront",
+					"this key may only open disputes of "
+					"storefront %s, not %s",
+					call->storefront, input->storefront);
+		goto done;
+	}
+	if ((rc = rd_service_dispute_open(call->svc, input, &call->actor,
+					  call->now, &d, err)) < 0)
+		goto done;
+	if ((rc = reply_dispute(call, d, err)) < 0)
+		goto done;
+	call->status = 201;
+	snprintf(call->location, sizeof(call->location), "/v1/disputes/%s",
+		 d->id);
+done:
+	json_decref(doc);
+	rd_dispute_free(input);
+	rd_dispute_free(d);
+	return rc;
+}
+
+/* {"event": "...", "fields": {"k": "v"}, "note": "..."}, strictly. */
+static int read_event_request(rd_event_request *req, rd_field *fields,
+			      const json_t *doc, rd_error *err)
+{
+	const char *key;
+	json_t *value;
+	size_t n = 0;
+
+	if (!json_is_object(doc))
+		return rd_error_set(err, RD_EINVALID,
+				    "the body must be a JSON object "
+				    "{\"event\", \"fields\", \"note\"}");
+	json_object_foreach((json_t *)doc, key, value) {
+		if (strcmp(key, "event") == 0) {
+			if (!json_is_string(value))
+				return rd_error_set_field(err, RD_EINVALID,
+					"event", "event must be a string");
+			req->event = json_string_value(value);
+		} else if (strcmp(key, "note") == 0) {
+			if (json_is_null(value))
+				continue;
+			if (!json_is_string(value))
+				return rd_error_set_field(err, RD_EINVALID,
+					"note", "note must be a string");
+			req->note = json_string_value(value);
+		} else if (strcmp(key, "fields") != 0) {
+			return rd_error_set_field(err, RD_EINVALID, key,
+				"unknown member \"%.64s\" (an event takes "
+				"\"event\", \"fields\" and \"note\")", key);
+		}
+	}
+	if (!req->event)
+		return rd_error_set_field(err, RD_EINVALID, "event",
+					  "event is required");
+	value = json_object_get(doc, "fields");
+	if (value && !json_is_null(value)) {
+		const char *name;
+		json_t *v;
+
+		if (!json_is_object(value))
+			return rd_error_set_field(err, RD_EINVALID, "fields",
+				"fields must be an object of strings");
+		if (json_object_size(value) > RD_EVENT_MAX_FIELDS)
+			return rd_error_set_field(err, RD_EINVALID, "fields",
+				"at most %d fields", RD_EVENT_MAX_FIELDS);
+		json_object_foreach(value, name, v) {
+			if (!json_is_string(v)) {
+				rd_error_set(err, RD_EINVALID,
+					     "fields.%.64s must be a string",
+					     name);
+				snprintf(err->field, sizeof(err->field),
+					 "fields.%.50s", name);
+				return RD_EINVALID;
+			}
+			fields[n].name = name;
+			fields[n].value = json_string_value(v);
+			n++;
+		}
+	}
+	req->fields = fields;
+	req->field_count = n;
+	return RD_OK;
+}
+
+static int post_event(http_call *call, rd_error *err)
+{
+	rd_field fields[RD_EVENT_MAX_FIELDS];
+	rd_event_request req;
+	rd_dispute *d = NULL, *visible = NULL;
+	json_t *doc = NULL;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	if ((rc = parse_if_match(&req.if_version, call->if_match, err)) < 0)
+		goto done;
+	if ((rc = parse_body(&doc, call, err)) < 0)
+		goto done;
+	if ((rc = read_event_request(&req, fields, doc, err)) < 0)
+		goto done;
+	if (call->storefront[0] &&
+	    (rc = visible_dispute(call, call->params[0], &visible, err)) < 0)
+		goto done;
+	if ((rc = rd_service_event_apply(call->svc, call->params[0], &req,
+					 &call->actor, call->now, &d,
+					 err)) < 0)
+		goto done;
+	rc = reply_dispute(call, d, err);
+done:
+	json_decref(doc);
+	rd_dispute_free(visible);
+	rd_dispute_free(d);
+	return rc;
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static const http_route routes[] = {
+	{ "GET", "/healthz", get_healthz, 0, 0 },
+	{ "GET", "/v1/workflows", get_workflows, HTTP_ANY_ROLE, 0 },
+	{ "POST", "/v1/disputes", post_dispute, HTTP_WRITERS,
+	  HTTP_JSON_BODY_LIMIT },
+	{ "GET", "/v1/disputes/{id}", get_dispute, HTTP_ANY_ROLE, 0 },
+	{ "POST", "/v1/disputes/{id}/events", post_event, HTTP_WRITERS,
+	  HTTP_JSON_BODY_LIMIT },
+};
+
+#define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
+
+/* 1 when path fits pattern, capturing the "{...}" segments into params. */
+static int pattern_match(const char *pattern, const char *path,
+			 char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1])
+{
+	size_t nparam = 0;
+
+	while (*pattern && *path) {
+		size_t plen, slen;
+
+		if (*pattern != '/' || *path != '/')
+			return 0;
+		pattern++;
+		path++;
+		plen = strcspn(pattern, "/");
+		slen = strcspn(path, "/");
+		if (plen > 0 && pattern[0] == '{') {
+			if (slen == 0 || slen > HTTP_PARAM_MAX ||
+			    nparam >= HTTP_MAX_PARAMS)
+				return 0;
+			memcpy(params[nparam], path, slen);
+			params[nparam][slen] = '\0';
+			nparam++;
+		} else if (plen != slen || memcmp(pattern, path, plen) != 0) {
+			return 0;
+		}
+		pattern += plen;
+		path += slen;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+int http_route_find(http_match *out, const char *method, const char *path)
+{
+	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1];
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < ROUTE_COUNT; i++) {
+		size_t used = strlen(out->allow);
+
+		memset(params, 0, sizeof(params));
+		if (!pattern_match(routes[i].pattern, path, params))
+			continue;
+		if (strcmp(routes[i].method, method) == 0) {
+			out->route = &routes[i];
+			memcpy(out->params, params, sizeof(params));
+			return 1;
+		}
+		if (!strstr(out->allow, routes[i].method))
+			snprintf(out->allow + used, sizeof(out->allow) - used,
+				 "%s%s", used ? ", " : "", routes[i].method);
+	}
+	return 0;
+}
+
+json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
+{
+	const rd_code_info *info = rd_code_info_get(err->code);
+	char type[128];
+	json_t *doc;
+
+	*status = malformed ? 400u : (unsigned)info->http_status;
+	snprintf(type, sizeof(type), "https://redress.dev/problems/%s",
+		 malformed ? "malformed" : info->name);
+	doc = json_pack("{s:s, s:s, s:i, s:s}", "type", type,
+			"title", malformed ? "Malformed JSON" : info->title,
+			"status", (int)*status, "detail", err->message);
+	if (!doc)
+		return NULL;
+	if ((err->field[0] &&
+	     json_object_set_new(doc, "field", json_string(err->field))) ||
+	    (err->guard[0] &&
+	     json_object_set_new(doc, "guard", json_string(err->guard)))) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}

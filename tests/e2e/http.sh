@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The HTTP API end to end: the real server on a free port, driven by curl.
+# Keys and roles (401/403), storefront scoping (another storefront's
+# dispute is 404), ETag and If-Match (412), guard refusals as problem+json,
+# strict bodies, 404/405/413, and a graceful stop on SIGTERM that keeps
+# what was written.
+set -e
+. "$(dirname "$0")/lib.bash"
+
+SERVER_PID=""
+stop_server() {
+	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill -KILL "$SERVER_PID" 2>/dev/null || true
+	fi
+	rm -rf "$E2E_TMP"
+}
+trap stop_server EXIT
+
+rd init >/dev/null
+agent=$(rd key create --role agent --name alice --json 2>/dev/null | jq -r .key)
+auditor=$(rd key create --role auditor --json 2>/dev/null | jq -r .key)
+acme=$(rd key create --role storefront --storefront acme-eu --json 2>/dev/null | jq -r .key)
+other=$(rd key create --role storefront --storefront other-shop --json 2>/dev/null | jq -r .key)
+
+"$REDRESS" serve --listen 127.0.0.1:0 >"$E2E_TMP/serve.out" 2>"$E2E_TMP/serve.err" &
+SERVER_PID=$!
+port=""
+for _ in $(seq 50); do
+	port=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$E2E_TMP/serve.out")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+if [ -z "$port" ]; then
+	fail "server did not announce its port: $(cat "$E2E_TMP/serve.err")"
+	finish
+	exit 1
+fi
+ok
+BASE="http://127.0.0.1:$port"
+
+# call KEY METHOD PATH [curl args...]: status in $STATUS, headers in $HDRS,
+# body in $BODY ("" as KEY sends no Authorization header)
+call() {
+	local key=$1 method=$2 path=$3
+	shift 3
+	local auth=()
+	[ -n "$key" ] && auth=(-H "Authorization: Bearer $key")
+	STATUS=$(curl -s -o "$E2E_TMP/body" -D "$E2E_TMP/headers" \
+		-w '%{http_code}' -X "$method" "${auth[@]}" "$@" "$BASE$path")
+	BODY=$(cat "$E2E_TMP/body")
+	HDRS=$(tr -d '\r' <"$E2E_TMP/headers")
+}
+header() { # NAME -> its value in $HDRS
+	grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'
+}
+
+# --- public, and keys ----------------------------------------------------------
+call "" GET /healthz
+expect_eq "$STATUS" "200" "healthz status"
+expect_eq "$(jq -r .status <<<"$BODY")" "ok" "healthz body"
+
+call "" GET /v1/workflows
+expect_eq "$STATUS" "401" "no key"
+expect_eq "$(header WWW-Authenticate)" "Bearer" "401 challenges for a bearer key"
+expect_eq "$(header Content-Type)" "application/problem+json" "401 is a problem"
+expect_eq "$(jq -r .status <<<"$BODY")" "401" "problem status"
+
+call "rdk_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" GET /v1/workflows
+expect_eq "$STATUS" "401" "bad key"
+expect_has "$BODY" "the API key is not valid" "bad key message"
+
+call "$auditor" GET /v1/workflows
+expect_eq "$STATUS" "200" "auditor lists workflows"
+expect_eq "$(jq -r '.workflows[0].name' <<<"$BODY")" "dispute" "workflow listed"
+
+# --- open and read ----------------------------------------------------------------
+call "$agent" POST /v1/disputes --data-binary "@$REDRESS_SOURCE_DIR/examples/dispute.json"
+expect_eq "$STATUS" "201" "agent opens a dispute"
+id=$(jq -r .id <<<"$BODY")
+expect_eq "$(header Location)" "/v1/disputes/$id" "Location of the new dispute"
+expect_eq "$(header ETag)" '"1"' "ETag of the new dispute"
+
+call "$agent" GET "/v1/disputes/$id"
+expect_eq "$STATUS" "200" "GET the dispute"
+expect_eq "$(header ETag)" '"1"' "ETag is the version"
+expect_eq "$(jq -r '.id + " " + .state' <<<"$BODY")" "$id opened" "dispute body"
+expect_eq "$(rd show "$id" --json | jq -r '.version')" "1" "stored too"
+
+call "$auditor" POST /v1/disputes --data-binary "@$REDRESS_SOURCE_DIR/examples/dispute.json"
+expect_eq "$STATUS" "403" "auditor may not open"
+expect_eq "$(jq -r .type <<<"$BODY")" "https://redress.dev/problems/forbidden" "403 type"
+
+call "$acme" GET "/v1/disputes/$id"
+expect_eq "$STATUS" "200" "storefront reads its own dispute"
+call "$other" GET "/v1/disputes/$id"
+expect_eq "$STATUS" "404" "another storefront's dispute is not found"
+hidden=$BODY
+call "$other" GET "/v1/disputes/01ARZ3NDEKTSV4RRFFQ69G5FAV"
+expect_eq "$STATUS" "404" "missing dispute"
+expect_eq "$(jq -r .detail <<<"$hidden" | sed "s/$id/ID/")" \
+	"$(jq -r .detail <<<"$BODY" | sed 's/01ARZ3NDEKTSV4RRFFQ69G5FAV/ID/')" \
+	"hidden and missing disputes answer alike"
+
+call "$other" POST /v1/disputes --data-binary "@$REDRESS_SOURCE_DIR/examples/dispute.json"
+expect_eq "$STATUS" "403" "storefront may not open for another storefront"
+expect_eq "$(jq -r .field <<<"$BODY")" "storefront" "403 names the field"
+call "$other" POST "/v1/disputes/$id/events" --data '{"event":"withdraw"}'
+expect_eq "$STATUS" "404" "storefront cannot act on another's dispute"
+expect_eq "$(rd show "$id" --json | jq -r .state)" "opened" "nothing changed"
+
+# --- events, ETag and If-Match --------------------------------------------------
+call "$agent" POST "/v1/disputes/$id/events" -H 'If-Match: "1"' \
+	--data '{"event":"investigate","note":"on it"}'
+expect_eq "$STATUS" "200" "investigate"
+expect_eq "$(jq -r '.state + " " + (.version|tostring)' <<<"$BODY")" "investigating 2" "moved"
+expect_eq "$(header ETag)" '"2"' "ETag after the event"
+expect_eq "$(rd show "$id" --json | jq -r .assignee)" "alice" "attributed to the key"
+
+call "$agent" POST "/v1/disputes/$id/events" -H 'If-Match: "1"' \
+	--data '{"event":"escalate"}'
+expect_eq "$STATUS" "412" "stale If-Match"
+expect_eq "$(jq -r .type <<<"$BODY")" "https://redress.dev/problems/stale" "412 type"
+expect_eq "$(rd show "$id" --json | jq -r .state)" "investigating" "stale changed nothing"
+
+call "$agent" POST "/v1/disputes/$id/events" --data '{"event":"make_offer"}'
+expect_eq "$STATUS" "409" "guard refuses"
+expect_eq "$(header Content-Type)" "application/problem+json" "guard problem type"
+expect_eq "$(jq -r '.guard // "" | length > 0' <<<"$BODY")" "true" "guard named"
+
+call "$agent" POST "/v1/disputes/$id/events" --data '{"event":"escalate","colour":"red"}'
+expect_eq "$STATUS" "422" "unknown member refused"
+expect_eq "$(jq -r .field <<<"$BODY")" "colour" "unknown member named"
+call "$agent" POST "/v1/disputes/$id/events" --data '{"event":'
+expect_eq "$STATUS" "400" "malformed JSON"
+expect_eq "$(jq -r .type <<<"$BODY")" "https://redress.dev/problems/malformed" "malformed type"
+call "$agent" POST "/v1/disputes/$id/events" -H 'If-Match: 2' --data '{"event":"escalate"}'
+expect_eq "$STATUS" "400" "If-Match without quotes"
+expect_eq "$(rd show "$id" --json | jq -r .version)" "2" "refusals changed nothing"
+
+# --- routing and limits -----------------------------------------------------------
+call "$agent" DELETE /v1/workflows
+expect_eq "$STATUS" "405" "wrong method"
+expect_eq "$(header Allow)" "GET" "Allow header"
+call "$agent" GET /v1/nothing
+expect_eq "$STATUS" "404" "unknown path"
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$E2E_TMP/big"
+call "$agent" POST /v1/disputes --data-binary "@$E2E_TMP/big"
+expect_eq "$STATUS" "413" "oversized body"
+expect_eq "$(rd list --json | jq -r '.disputes | length')" "1" "no dispute from refused requests"
+
+# --- keep-alive: two requests on one connection ----------------------------------
+n=$(curl -s -o /dev/null -o /dev/null -w '%{num_connects}\n' "$BASE/healthz" "$BASE/healthz" | awk '{s += $1} END {print s}')
+expect_eq "$n" "1" "keep-alive reuses the connection"
+
+# --- graceful stop ---------------------------------------------------------------
+kill -TERM "$SERVER_PID"
+code=""
+for _ in $(seq 50); do
+	if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+		set +e
+		wait "$SERVER_PID"
+		code=$?
+		set -e
+		break
+	fi
+	sleep 0.1
+done
+expect_eq "$code" "0" "server exits 0 on SIGTERM within 5 s"
+SERVER_PID=""
+expect_eq "$(rd show "$id" --json | jq -r .state)" "investigating" "the dispute is still there"
+
+finish
