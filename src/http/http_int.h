@@ -17,6 +17,9 @@
 #define HTTP_PARAM_MAX 64
 #define HTTP_MAX_PARAMS 2
 
+/* Most query parameters kept; a request with more is refused (422). */
+#define HTTP_MAX_QUERY 16
+
 /* Body limit of the routes that take JSON. */
 #define HTTP_JSON_BODY_LIMIT (1024 * 1024)
 
@@ -26,6 +29,12 @@
 		       HTTP_ROLE(RD_ROLE_AUDITOR) | HTTP_ROLE(RD_ROLE_ADMIN))
 #define HTTP_WRITERS (HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_STOREFRONT) | \
 		      HTTP_ROLE(RD_ROLE_ADMIN))
+
+/* One query parameter, decoded; both strings borrowed from the request. */
+typedef struct http_query_arg {
+	const char *name;
+	const char *value;              /* "" when given without "=" */
+} http_query_arg;
 
 /* One request as a handler sees it, and the answer it fills. */
 typedef struct http_call {
@@ -37,6 +46,9 @@ typedef struct http_call {
 	const char *body;               /* NUL-terminated, body_len bytes */
 	size_t body_len;
 	const char *if_match;           /* the If-Match header, or NULL */
+	http_query_arg query[HTTP_MAX_QUERY];
+	size_t query_count;
+	int query_overflow;             /* 1: more than HTTP_MAX_QUERY given */
 	int64_t now;
 
 	/* out */
@@ -71,6 +83,17 @@ typedef struct http_match {
  * take (405) or empty (404).
  */
 int http_route_find(http_match *out, const char *method, const char *path);
+
+/*
+ * The filter of GET /v1/disputes from call's query parameters (state,
+ * reason, storefront, assignee, overdue, created_from, created_to, limit,
+ * cursor), scoped to call's storefront for a storefront key. A bad, repeated
+ * or unknown parameter is RD_EINVALID naming it in the error's field; a
+ * storefront key asking for another storefront is RD_EFORBIDDEN. The
+ * filter's strings are borrowed from call.
+ */
+int http_list_filter(rd_dispute_filter *out, const http_call *call,
+		     rd_error *err);
 
 /*
  * The problem document (RFC 9457) for err: {"type", "title", "status",

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "http/http_int.h"
+#include "redress/clock.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -266,16 +267,344 @@ done:
 	return rc;
 }
 
+/* ---- GET /v1/disputes ------------------------------------------------------ */
+
+#define QUERY_TEXT_MAX 128
+
+static const char *const list_params[] = {
+	"state", "reason", "storefront", "assignee", "overdue",
+	"created_from", "created_to", "limit", "cursor",
+};
+
+#define LIST_PARAM_COUNT (sizeof(list_params) / sizeof(list_params[0]))
+
+static int bad_param(rd_error *err, const char *name, const char *why)
+{
+	return rd_error_set_field(err, RD_EINVALID, name,
+				  "query parameter %s %s", name, why);
+}
+
+static int parse_text(const char **out, const char *name, const char *value,
+		      rd_error *err)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > QUERY_TEXT_MAX)
+		return bad_param(err, name, "must be 1 to 128 characters");
+	*out = value;
+	return RD_OK;
+}
+
+static int parse_time_param(int64_t *out, const char *name, const char *value,
+			    rd_error *err)
+{
+	rd_error inner;
+
+	rd_error_clear(&inner);
+	if (rd_time_parse(out, value, &inner) < 0 || *out <= 0)
+		return rd_error_set_field(err, RD_EINVALID, name,
+					  "query parameter %s must be an RFC "
+					  "3339 time such as "
+					  "2026-03-02T09:00:00Z, not \"%.64s\"",
+					  name, value);
+	return RD_OK;
+}
+
+static int parse_limit(size_t *out, const char *value, rd_error *err)
+{
+	char *end = NULL;
+	long long v;
+
+	if (value[0] < '0' || value[0] > '9')
+		goto bad;
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > 500)
+		goto bad;
+	*out = (size_t)v;
+	return RD_OK;
+bad:
+	return bad_param(err, "limit", "must be a whole number from 1 to 500");
+}
+
+int http_list_filter(rd_dispute_filter *out, const http_call *call,
+		     rd_error *err)
+{
+	int seen[LIST_PARAM_COUNT];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(seen, 0, sizeof(seen));
+	out->now = call->now;
+	if (call->query_overflow)
+		return rd_error_set(err, RD_EINVALID,
+				    "too many query parameters (at most %d)",
+				    HTTP_MAX_QUERY);
+	for (size_t i = 0; i < call->query_count; i++) {
+		const char *name = call->query[i].name;
+		const char *value = call->query[i].value;
+		size_t k;
+
+		for (k = 0; k < LIST_PARAM_COUNT; k++)
+			if (strcmp(name, list_params[k]) == 0)
+				break;
+		if (k == LIST_PARAM_COUNT)
+			return rd_error_set_field(err, RD_EINVALID, name,
+				"unknown query parameter \"%.64s\" (the list "
+				"takes state, reason, storefront, assignee, "
+				"overdue, created_from, created_to, limit and "
+				"cursor)", name);
+		if (seen[k]++)
+			return bad_param(err, name, "is given more than once");
+		if (strcmp(name, "state") == 0)
+			rc = parse_text(&out->state, name, value, err);
+		else if (strcmp(name, "reason") == 0)
+			rc = parse_text(&out->reason, name, value, err);
+		else if (strcmp(name, "storefront") == 0)
+			rc = parse_text(&out->storefront, name, value, err);
+		else if (strcmp(name, "assignee") == 0)
+			rc = parse_text(&out->assignee, name, value, err);
+		else if (strcmp(name, "cursor") == 0)
+			rc = parse_text(&out->cursor, name, value, err);
+		else if (strcmp(name, "limit") == 0)
+			rc = parse_limit(&out->limit, value, err);
+		else if (strcmp(name, "created_from") == 0)
+			rc = parse_time_param(&out->created_from, name, value,
+					      err);
+		else if (strcmp(name, "created_to") == 0)
+			rc = parse_time_param(&out->created_to, name, value,
+					      err);
+		else if (strcmp(value, "true") == 0)
+			rc = (out->overdue = 1, RD_OK);
+		else if (strcmp(value, "false") == 0)
+			rc = (out->overdue = 0, RD_OK);
+		else
+			rc = bad_param(err, name, "must be true or false");
+		if (rc < 0)
+			return rc;
+	}
+	if (call->storefront[0]) {
+		if (out->storefront &&
+		    strcmp(out->storefront, call->storefront) != 0)
+			return rd_error_set_field(err, RD_EFORBIDDEN,
+				"storefront", "this key may only list disputes "
+				"of storefront %s", call->storefront);
+		out->storefront = call->storefront;
+	}
+	return RD_OK;
+}
+
+static int get_disputes(http_call *call, rd_error *err)
+{
+	rd_dispute_filter filter;
+	rd_dispute **list = NULL;
+	size_t count = 0;
+	char *next = NULL;
+	json_t *items = NULL;
+	int rc;
+
+	if ((rc = http_list_filter(&filter, call, err)) < 0)
+		goto done;
+	if ((rc = rd_service_dispute_list(call->svc, &filter, &list, &count,
+					  &next, err)) < 0)
+		goto done;
+	if (!(items = json_array()))
+		goto nomem;
+	for (size_t i = 0; i < count; i++)
+		if (json_array_append_new(items, rd_dispute_to_json(list[i])))
+			goto nomem;
+	call->reply = json_pack("{s:o, s:o}", "disputes", items,
+				"next_cursor",
+				next ? json_string(next) : json_null());
+	items = NULL;
+	if (!call->reply)
+		goto nomem;
+	rc = RD_OK;
+	goto done;
+nomem:
+	rc = rd_error_set(err, RD_ENOMEM, "out of memory listing disputes");
+done:
+	json_decref(items);
+	for (size_t i = 0; i < count; i++)
+		rd_dispute_free(list[i]);
+	free(list);
+	free(next);
+	return rc;
+}
+
+/* ---- GET /v1/disputes/{id}/... -------------------------------------------- */
+
+static int get_offers(http_call *call, rd_error *err)
+{
+	rd_dispute *d = NULL;
+	rd_proposals *set = NULL;
+	json_t *offers = NULL, *cut = NULL;
+	int rc;
+
+	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+		goto done;
+	if (!(set = calloc(1, sizeof(*set))))
+		goto nomem;
+	if ((rc = rd_service_offer_proposals(call->svc, d->id, set, err)) < 0)
+		goto done;
+	offers = json_array();
+	cut = json_array();
+	if (!offers || !cut)
+		goto nomem;
+	for (size_t i = 0; i < set->count; i++)
+		if (json_array_append_new(i < set->proposed ? offers : cut,
+					  rd_proposal_to_json(&set->items[i])))
+			goto nomem;
+	call->reply = json_pack("{s:s, s:I, s:o, s:o}", "dispute", d->id,
+				"version", (json_int_t)d->version,
+				"offers", offers, "cut", cut);
+	offers = cut = NULL;
+	if (!call->reply)
+		goto nomem;
+	snprintf(call->etag, sizeof(call->etag), "\"%" PRId64 "\"",
+		 d->version);
+	rc = RD_OK;
+	goto done;
+nomem:
+	rc = rd_error_set(err, RD_ENOMEM, "out of memory listing offers");
+done:
+	json_decref(offers);
+	json_decref(cut);
+	free(set);
+	rd_dispute_free(d);
+	return rc;
+}
+
+static json_t *commit_to_json(const rd_commit_info *c)
+{
+	char at[RD_TIME_BUFSZ];
+
+	rd_time_format(at, c->when);
+	return json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}", "commit", c->oid,
+			 "parent", c->parent[0] ? json_string(c->parent)
+						: json_null(),
+			 "at", at, "author", c->author_name,
+			 "email", c->author_email,
+			 "message", c->message ? c->message : "");
+}
+
+static int get_history(http_call *call, rd_error *err)
+{
+	rd_dispute *d = NULL;
+	rd_event_record *events = NULL;
+	rd_commit_info *commits = NULL;
+	size_t nevents = 0, ncommits = 0;
+	json_t *ev = NULL, *cm = NULL;
+	int rc;
+
+	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+		goto done;
+	if ((rc = rd_service_events(call->svc, d->id, &events, &nevents,
+				    err)) < 0)
+		goto done;
+	if ((rc = rd_service_audit_log(call->svc, d->id, &commits, &ncommits,
+				       err)) < 0)
+		goto done;
+	ev = json_array();
+	cm = json_array();
+	if (!ev || !cm)
+		goto nomem;
+	for (size_t i = 0; i < nevents; i++)
+		if (json_array_append_new(ev,
+					  rd_event_record_to_json(&events[i])))
+			goto nomem;
+	for (size_t i = 0; i < ncommits; i++)
+		if (json_array_append_new(cm, commit_to_json(&commits[i])))
+			goto nomem;
+	call->reply = json_pack("{s:s, s:o, s:o}", "dispute", d->id,
+				"events", ev, "commits", cm);
+	ev = cm = NULL;
+	if (!call->reply)
+		goto nomem;
+	rc = RD_OK;
+	goto done;
+nomem:
+	rc = rd_error_set(err, RD_ENOMEM, "out of memory writing history");
+done:
+	json_decref(ev);
+	json_decref(cm);
+	rd_event_records_free(events, nevents);
+	rd_commit_infos_free(commits, ncommits);
+	rd_dispute_free(d);
+	return rc;
+}
+
+static int get_verify(http_call *call, rd_error *err)
+{
+	rd_verify_report report;
+	rd_dispute *d = NULL;
+	int rc;
+
+	memset(&report, 0, sizeof(report));
+	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+		goto done;
+	if ((rc = rd_service_audit_verify(call->svc, d->id, &report, NULL,
+					  NULL, err)) < 0)
+		goto done;
+	if (!(call->reply = rd_verify_report_to_json(&report)))
+		rc = rd_error_set(err, RD_ENOMEM,
+				  "out of memory writing the verification");
+done:
+	rd_verify_report_free(&report);
+	rd_dispute_free(d);
+	return rc;
+}
+
+static int get_evidence(http_call *call, rd_error *err)
+{
+	rd_dispute *d = NULL;
+	rd_evidence_row *rows = NULL;
+	size_t count = 0;
+	json_t *list = NULL;
+	int rc;
+
+	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+		goto done;
+	if ((rc = rd_service_evidence_list(call->svc, d->id, &rows, &count,
+					   err)) < 0)
+		goto done;
+	if (!(list = json_array()))
+		goto nomem;
+	for (size_t i = 0; i < count; i++)
+		if (json_array_append_new(list,
+					  rd_evidence_row_to_json(&rows[i])))
+			goto nomem;
+	call->reply = json_pack("{s:o}", "evidence", list);
+	list = NULL;
+	if (!call->reply)
+		goto nomem;
+	rc = RD_OK;
+	goto done;
+nomem:
+	rc = rd_error_set(err, RD_ENOMEM, "out of memory listing evidence");
+done:
+	json_decref(list);
+	rd_evidence_rows_free(rows, count);
+	rd_dispute_free(d);
+	return rc;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const http_route routes[] = {
 	{ "GET", "/healthz", get_healthz, 0, 0 },
 	{ "GET", "/v1/workflows", get_workflows, HTTP_ANY_ROLE, 0 },
+	{ "GET", "/v1/disputes", get_disputes, HTTP_ANY_ROLE, 0 },
 	{ "POST", "/v1/disputes", post_dispute, HTTP_WRITERS,
 	  HTTP_JSON_BODY_LIMIT },
 	{ "GET", "/v1/disputes/{id}", get_dispute, HTTP_ANY_ROLE, 0 },
 	{ "POST", "/v1/disputes/{id}/events", post_event, HTTP_WRITERS,
 	  HTTP_JSON_BODY_LIMIT },
+	{ "GET", "/v1/disputes/{id}/offers", get_offers, HTTP_ANY_ROLE, 0 },
+	{ "GET", "/v1/disputes/{id}/history", get_history, HTTP_ANY_ROLE, 0 },
+	{ "GET", "/v1/disputes/{id}/verify", get_verify, HTTP_ANY_ROLE, 0 },
+	{ "GET", "/v1/disputes/{id}/evidence", get_evidence, HTTP_ANY_ROLE,
+	  0 },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

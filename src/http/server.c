@@ -198,6 +198,23 @@ static int authenticate(http_call *call, struct MHD_Connection *conn,
 					   call->storefront, err);
 }
 
+/* MHD iterator: keep each query parameter (MHD has decoded it). */
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	http_call *call = cls;
+
+	(void)kind;
+	if (call->query_count >= HTTP_MAX_QUERY) {
+		call->query_overflow = 1;
+		return MHD_NO;
+	}
+	call->query[call->query_count].name = key ? key : "";
+	call->query[call->query_count].value = value ? value : "";
+	call->query_count++;
+	return MHD_YES;
+}
+
 static enum MHD_Result answer(struct rd_http_server *server,
 			      struct MHD_Connection *conn, request *req)
 {
@@ -232,6 +249,8 @@ static enum MHD_Result answer(struct rd_http_server *server,
 	call.body_len = req->len;
 	call.if_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_IF_MATCH);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query,
+				  &call);
 	call.status = 200;
 	if ((rc = rd_clock_now(&call.now, &err)) < 0)
 		return send_problem(conn, &err, 0, NULL, 0);

@@ -2,7 +2,8 @@
 # The HTTP API end to end: the real server on a free port, driven by curl.
 # Keys and roles (401/403), storefront scoping (another storefront's
 # dispute is 404), ETag and If-Match (412), guard refusals as problem+json,
-# strict bodies, 404/405/413, and a graceful stop on SIGTERM that keeps
+# strict bodies, 404/405/413, the read routes (list with its query
+# parameters, offers, history, verify, evidence), and a graceful stop on SIGTERM that keeps
 # what was written.
 set -e
 . "$(dirname "$0")/lib.bash"
@@ -151,6 +152,96 @@ expect_eq "$(rd list --json | jq -r '.disputes | length')" "1" "no dispute from 
 # --- keep-alive: two requests on one connection ----------------------------------
 n=$(curl -s -o /dev/null -o /dev/null -w '%{num_connects}\n' "$BASE/healthz" "$BASE/healthz" | awk '{s += $1} END {print s}')
 expect_eq "$n" "1" "keep-alive reuses the connection"
+
+# --- read routes: list, offers, history, verify, evidence -------------------------
+photo=$(sample_file photo)
+expect_exit 0 rd evidence add "$id" "$photo" --kind photo --captured-at 2026-03-01T08:00:00Z \
+	--note "box crushed" --as agent:alice --json
+sed 's/"acme-eu"/"other-shop"/' "$REDRESS_SOURCE_DIR/examples/dispute.json" >"$E2E_TMP/other.json"
+call "$other" POST /v1/disputes --data-binary "@$E2E_TMP/other.json"
+expect_eq "$STATUS" "201" "other storefront opens its own dispute"
+oid=$(jq -r .id <<<"$BODY")
+
+call "$auditor" GET /v1/disputes
+expect_eq "$STATUS" "200" "auditor lists disputes"
+expect_eq "$(jq -r '.disputes | length' <<<"$BODY")" "2" "every dispute listed"
+expect_eq "$(jq -r .next_cursor <<<"$BODY")" "null" "one page"
+call "$agent" GET "/v1/disputes?limit=1"
+expect_eq "$(jq -r '.disputes | length' <<<"$BODY")" "1" "limit=1 gives one"
+cursor=$(jq -r .next_cursor <<<"$BODY")
+first=$(jq -r '.disputes[0].id' <<<"$BODY")
+call "$agent" GET "/v1/disputes?limit=1&cursor=$cursor"
+expect_eq "$STATUS" "200" "second page"
+expect_eq "$(jq -r '(.disputes[0].id != "'"$first"'") and (.next_cursor == null)' <<<"$BODY")" "true" "second page holds the other dispute, last"
+call "$agent" GET "/v1/disputes?state=investigating"
+expect_eq "$(jq -r '[.disputes[].id] | join(" ")' <<<"$BODY")" "$id" "state filter"
+call "$acme" GET /v1/disputes
+expect_eq "$(jq -r '[.disputes[].id] | join(" ")' <<<"$BODY")" "$id" "storefront key sees its own disputes only"
+call "$other" GET "/v1/disputes?storefront=other-shop"
+expect_eq "$(jq -r '[.disputes[].id] | join(" ")' <<<"$BODY")" "$oid" "other storefront sees its own"
+call "$other" GET "/v1/disputes?storefront=acme-eu"
+expect_eq "$STATUS" "403" "storefront key may not list another storefront"
+expect_eq "$(jq -r .field <<<"$BODY")" "storefront" "403 names storefront"
+call "$agent" GET "/v1/disputes?limit=0"
+expect_eq "$STATUS" "422" "limit=0 refused"
+expect_eq "$(jq -r .field <<<"$BODY")" "limit" "422 names limit"
+expect_eq "$(header Content-Type)" "application/problem+json" "422 is a problem"
+call "$agent" GET "/v1/disputes?overdue=maybe"
+expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 overdue" "bad overdue"
+call "$agent" GET "/v1/disputes?created_from=yesterday"
+expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 created_from" "bad created_from"
+call "$agent" GET "/v1/disputes?colour=red"
+expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 colour" "unknown parameter"
+call "$agent" GET "/v1/disputes?cursor=garbage"
+expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 cursor" "bad cursor"
+call "" GET /v1/disputes
+expect_eq "$STATUS" "401" "listing needs a key"
+call "$agent" PUT /v1/disputes
+expect_eq "$STATUS" "405" "PUT on the list"
+expect_eq "$(header Allow)" "GET, POST" "the list takes GET and POST"
+
+call "$auditor" GET "/v1/disputes/$id/offers"
+expect_eq "$STATUS" "200" "offers"
+expect_eq "$(header ETag)" '"3"' "offers carry the dispute's ETag"
+expect_eq "$(jq -r '.dispute + " " + (.version|tostring)' <<<"$BODY")" "$id 3" "offers name the dispute"
+expect_eq "$(jq -r '.offers | length > 0' <<<"$BODY")" "true" "offers proposed"
+expect_eq "$(jq -r '.cut | type' <<<"$BODY")" "array" "cut offers listed"
+expect_has "$(jq -r '[.offers[].type] | join(",")' <<<"$BODY")" "refund_keep_item" "refund offered"
+
+call "$acme" GET "/v1/disputes/$id/history"
+expect_eq "$STATUS" "200" "history"
+expect_eq "$(jq -r '[.events[].event] | join(",")' <<<"$BODY")" "opened,investigate,evidence_added" "events in order"
+expect_eq "$(jq -r '.commits | length' <<<"$BODY")" "3" "one commit per change"
+expect_eq "$(jq -r '.commits[0].parent' <<<"$BODY")" "null" "first commit has no parent"
+expect_eq "$(jq -r '.commits[1].parent == .commits[0].commit' <<<"$BODY")" "true" "history is linear"
+expect_has "$(jq -r '.commits[0].at' <<<"$BODY")" "T" "commit time is RFC 3339"
+
+call "$auditor" GET "/v1/disputes/$id/verify"
+expect_eq "$STATUS" "200" "verify"
+expect_eq "$(jq -r '.ok' <<<"$BODY")" "true" "verification passes"
+expect_eq "$(jq -r '.disputes' <<<"$BODY")" "1" "one dispute verified"
+expect_eq "$(jq -r '.files_hashed' <<<"$BODY")" "1" "the evidence file re-hashed"
+
+call "$agent" GET "/v1/disputes/$id/evidence"
+expect_eq "$STATUS" "200" "evidence"
+expect_eq "$(jq -r '.evidence[0].kind + " " + .evidence[0].sha256' <<<"$BODY")" \
+	"photo $(sha256sum "$photo" | cut -d' ' -f1)" "evidence row"
+
+for tail in offers history verify evidence; do
+	call "$other" GET "/v1/disputes/$id/$tail"
+	expect_eq "$STATUS" "404" "$tail: another storefront's dispute is not found"
+	hidden=$BODY
+	call "$other" GET "/v1/disputes/01ARZ3NDEKTSV4RRFFQ69G5FAV/$tail"
+	expect_eq "$STATUS" "404" "$tail: missing dispute"
+	expect_eq "$(jq -c 'del(.detail)' <<<"$hidden") $(jq -r .detail <<<"$hidden" | sed "s/$id/ID/")" \
+		"$(jq -c 'del(.detail)' <<<"$BODY") $(jq -r .detail <<<"$BODY" | sed 's/01ARZ3NDEKTSV4RRFFQ69G5FAV/ID/')" \
+		"$tail: hidden and missing disputes answer alike"
+	call "$agent" DELETE "/v1/disputes/$id/$tail"
+	expect_eq "$STATUS" "405" "$tail: wrong method"
+	expect_eq "$(header Allow)" "GET" "$tail: Allow"
+done
+call "$other" GET "/v1/disputes/$oid/evidence"
+expect_eq "$(jq -r '(.evidence | length | tostring)' <<<"$BODY")" "0" "storefront reads its own evidence list"
 
 # --- graceful stop ---------------------------------------------------------------
 kill -TERM "$SERVER_PID"

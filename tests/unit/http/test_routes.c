@@ -4,6 +4,7 @@
  * 405 listing the methods it takes; anything else is a 404; problems carry
  * the status and type of the error table, with field and guard.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "http/http_int.h"
@@ -43,10 +44,150 @@ static void wrong_method_lists_allowed(void)
 	CHECK_STR(m.allow, "GET");
 
 	CHECK_INT(http_route_find(&m, "PUT", "/v1/disputes"), 0);
-	CHECK_STR(m.allow, "POST");
+	CHECK_STR(m.allow, "GET, POST");
+
+	CHECK_INT(http_route_find(&m, "DELETE", "/v1/disputes/X/offers"), 0);
+	CHECK_STR(m.allow, "GET");
+	CHECK_INT(http_route_find(&m, "POST", "/v1/disputes/X/verify"), 0);
+	CHECK_STR(m.allow, "GET");
 
 	CHECK_INT(http_route_find(&m, "GET", "/v1/disputes/X/events"), 0);
 	CHECK_STR(m.allow, "POST");
+}
+
+static void read_routes_take_any_role(void)
+{
+	static const char *const tails[] = {
+		"offers", "history", "verify", "evidence",
+	};
+	char path[128], pattern[128];
+	http_match m;
+
+	CHECK_INT(http_route_find(&m, "GET", "/v1/disputes"), 1);
+	CHECK_STR(m.route->pattern, "/v1/disputes");
+	CHECK_INT((int)m.route->roles, (int)HTTP_ANY_ROLE);
+	CHECK_INT((int)m.route->body_limit, 0);
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(path, sizeof(path), "/v1/disputes/D%zu/%s", i,
+			 tails[i]);
+		snprintf(pattern, sizeof(pattern), "/v1/disputes/{id}/%s",
+			 tails[i]);
+		CHECK_INT(http_route_find(&m, "GET", path), 1);
+		CHECK_STR(m.route->pattern, pattern);
+		snprintf(path, sizeof(path), "D%zu", i);
+		CHECK_STR(m.params[0], path);
+		CHECK_INT((int)m.route->roles, (int)HTTP_ANY_ROLE);
+		CHECK_INT((int)m.route->body_limit, 0);
+	}
+}
+
+/* A call whose query is the given name/value pairs (NULL-terminated). */
+static void set_query(http_call *call, const char *const *pairs)
+{
+	memset(call, 0, sizeof(*call));
+	call->now = 1772442000;
+	for (size_t i = 0; pairs[i]; i += 2) {
+		call->query[call->query_count].name = pairs[i];
+		call->query[call->query_count].value = pairs[i + 1];
+		call->query_count++;
+	}
+}
+
+static void list_filter_reads_every_parameter(void)
+{
+	static const char *const q[] = {
+		"state", "investigating", "reason", "not_received",
+		"storefront", "acme-eu", "assignee", "alice",
+		"overdue", "true", "created_from", "2026-03-01T00:00:00Z",
+		"created_to", "2026-03-02T00:00:00Z", "limit", "500",
+		"cursor", "abc", NULL,
+	};
+	rd_dispute_filter f;
+	http_call call;
+	rd_error err;
+
+	set_query(&call, q);
+	rd_error_clear(&err);
+	CHECK_OK(http_list_filter(&f, &call, &err), &err);
+	CHECK_STR(f.state, "investigating");
+	CHECK_STR(f.reason, "not_received");
+	CHECK_STR(f.storefront, "acme-eu");
+	CHECK_STR(f.assignee, "alice");
+	CHECK_INT(f.overdue, 1);
+	CHECK(f.created_from == 1772323200);
+	CHECK(f.created_to == 1772409600);
+	CHECK_INT((int)f.limit, 500);
+	CHECK_STR(f.cursor, "abc");
+	CHECK(f.now == 1772442000);
+
+	set_query(&call, (const char *const[]){ NULL });
+	CHECK_OK(http_list_filter(&f, &call, &err), &err);
+	CHECK(f.state == NULL && f.storefront == NULL && f.cursor == NULL);
+	CHECK_INT((int)f.limit, 0);
+	CHECK_INT(f.overdue, 0);
+}
+
+static void list_filter_refuses_bad_parameters(void)
+{
+	static const char *const bad[][3] = {
+		{ "limit", "0", "limit" }, { "limit", "501", "limit" },
+		{ "limit", "-1", "limit" }, { "limit", "5x", "limit" },
+		{ "limit", "", "limit" }, { "overdue", "yes", "overdue" },
+		{ "overdue", "", "overdue" },
+		{ "created_from", "yesterday", "created_from" },
+		{ "created_to", "2026-13-01T00:00:00Z", "created_to" },
+		{ "state", "", "state" }, { "colour", "red", "colour" },
+	};
+	rd_dispute_filter f;
+	http_call call;
+	rd_error err;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *q[] = { bad[i][0], bad[i][1], NULL };
+
+		set_query(&call, q);
+		rd_error_clear(&err);
+		CHECK_FAILS(http_list_filter(&f, &call, &err), RD_EINVALID);
+		CHECK_STR(err.field, bad[i][2]);
+	}
+
+	{
+		const char *q[] = { "state", "a", "state", "b", NULL };
+
+		set_query(&call, q);
+		rd_error_clear(&err);
+		CHECK_FAILS(http_list_filter(&f, &call, &err), RD_EINVALID);
+		CHECK_STR(err.field, "state");
+		CHECK_HAS(err.message, "more than once");
+	}
+	set_query(&call, (const char *const[]){ NULL });
+	call.query_overflow = 1;
+	CHECK_FAILS(http_list_filter(&f, &call, &err), RD_EINVALID);
+}
+
+static void list_filter_scopes_a_storefront_key(void)
+{
+	rd_dispute_filter f;
+	http_call call;
+	rd_error err;
+
+	set_query(&call, (const char *const[]){ NULL });
+	snprintf(call.storefront, sizeof(call.storefront), "acme-eu");
+	rd_error_clear(&err);
+	CHECK_OK(http_list_filter(&f, &call, &err), &err);
+	CHECK_STR(f.storefront, "acme-eu");
+
+	set_query(&call, (const char *const[]){ "storefront", "acme-eu",
+						NULL });
+	snprintf(call.storefront, sizeof(call.storefront), "acme-eu");
+	CHECK_OK(http_list_filter(&f, &call, &err), &err);
+	CHECK_STR(f.storefront, "acme-eu");
+
+	set_query(&call, (const char *const[]){ "storefront", "other-shop",
+						NULL });
+	snprintf(call.storefront, sizeof(call.storefront), "acme-eu");
+	CHECK_FAILS(http_list_filter(&f, &call, &err), RD_EFORBIDDEN);
+	CHECK_STR(err.field, "storefront");
 }
 
 static void unknown_paths_match_nothing(void)
@@ -121,6 +262,10 @@ int main(void)
 {
 	RUN(finds_routes_and_params);
 	RUN(wrong_method_lists_allowed);
+	RUN(read_routes_take_any_role);
+	RUN(list_filter_reads_every_parameter);
+	RUN(list_filter_refuses_bad_parameters);
+	RUN(list_filter_scopes_a_storefront_key);
 	RUN(unknown_paths_match_nothing);
 	RUN(overlong_param_matches_nothing);
 	RUN(problems_follow_the_error_table);
