@@ -23,6 +23,12 @@
 /* Body limit of the routes that take JSON. */
 #define HTTP_JSON_BODY_LIMIT (1024 * 1024)
 
+/*
+ * Body limit of the evidence upload route: above the largest kind's limit;
+ * the service refuses what is over the limit of the upload's own kind.
+ */
+#define HTTP_UPLOAD_BODY_LIMIT ((size_t)200 * 1024 * 1024)
+
 /* Role bitmasks for the route table; 0 means no authentication. */
 #define HTTP_ROLE(r) (1u << (r))
 #define HTTP_ANY_ROLE (HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_STOREFRONT) | \
@@ -46,6 +52,7 @@ typedef struct http_call {
 	const char *body;               /* NUL-terminated, body_len bytes */
 	size_t body_len;
 	const char *if_match;           /* the If-Match header, or NULL */
+	const char *content_length;     /* the Content-Length header, or NULL */
 	http_query_arg query[HTTP_MAX_QUERY];
 	size_t query_count;
 	int query_overflow;             /* 1: more than HTTP_MAX_QUERY given */
@@ -54,12 +61,37 @@ typedef struct http_call {
 	/* out */
 	unsigned status;                /* 200 unless set */
 	json_t *reply;                  /* new reference, sent as JSON */
-	char etag[32];                  /* sent when not empty */
+	char etag[72];                  /* sent when not empty */
 	char location[128];             /* sent when not empty */
 	int malformed;                  /* 1: the body is not JSON (400) */
+
+	/* out, instead of reply: bytes from a file (the handler's own) */
+	int has_file;                   /* 1: send file_fd, not reply */
+	int file_fd;                    /* read from offset 0; closed by the
+					 * server (the handler on failure) */
+	uint64_t file_size;
+	char content_type[128];         /* of the file */
+	char disposition[128];          /* Content-Disposition, or empty */
+	char repr_digest[64];           /* Repr-Digest, or empty */
 } http_call;
 
 typedef int (*http_handler)(http_call *call, rd_error *err);
+
+/*
+ * A route that streams its body instead of collecting it: `begin` runs
+ * once the headers are in and the key is checked (*state is what it
+ * starts), `write` takes each chunk as it arrives, `end` runs after the
+ * body and fills the answer like a handler. After the first failure the
+ * rest of the body is read and dropped and that failure is the answer.
+ * `release` (given NULL too) frees the state when the request ends,
+ * however it ends, so an upload cut short records nothing.
+ */
+typedef struct http_stream {
+	int (*begin)(http_call *call, void **state, rd_error *err);
+	int (*write)(void *state, const char *buf, size_t len, rd_error *err);
+	int (*end)(http_call *call, void *state, rd_error *err);
+	void (*release)(void *state);
+} http_stream;
 
 typedef struct http_route {
 	const char *method;
@@ -67,6 +99,8 @@ typedef struct http_route {
 	http_handler handler;
 	unsigned roles;                 /* HTTP_ROLE bits allowed; 0: public */
 	size_t body_limit;              /* bytes; 0 refuses any body */
+	const http_stream *stream;      /* NULL: the body is collected and
+					 * handler called; else streamed */
 } http_route;
 
 /* What routing a method and path found. */
@@ -94,6 +128,24 @@ int http_route_find(http_match *out, const char *method, const char *path);
  */
 int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		     rd_error *err);
+
+/*
+ * The evidence submission of POST /v1/disputes/{id}/evidence from call's
+ * query parameters (kind, required; channel; captured_at, RFC 3339; note;
+ * name, the original file name) and its Content-Length (required, the
+ * declared size: RD_EUSAGE when absent or not a number; RD_ETOOLARGE over
+ * HTTP_UPLOAD_BODY_LIMIT). A bad, repeated or unknown parameter is
+ * RD_EINVALID naming it. The strings are borrowed from call.
+ */
+int http_upload_submission(rd_evidence_submission *sub,
+			   const http_call *call, rd_error *err);
+
+/*
+ * The Repr-Digest header value (RFC 9530) of a SHA-256 given as 64 hex
+ * digits: "sha-256=:<base64 of the 32 bytes>:". RD_EINTERNAL when the
+ * digest is not 64 hex digits.
+ */
+int http_repr_digest(char out[64], const char *sha256_hex, rd_error *err);
 
 /*
  * The problem document (RFC 9457) for err: {"type", "title", "status",

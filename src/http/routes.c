@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <nettle/base64.h>
 
 #include "http/http_int.h"
 #include "redress/clock.h"
@@ -589,22 +592,336 @@ done:
 	return rc;
 }
 
+/* ---- evidence files --------------------------------------------------------- */
+
+static const char *const upload_params[] = {
+	"kind", "channel", "captured_at", "note", "name",
+};
+
+#define UPLOAD_PARAM_COUNT (sizeof(upload_params) / sizeof(upload_params[0]))
+
+/* The declared size from Content-Length, required. */
+static int parse_content_length(int64_t *out, const char *header,
+				rd_error *err)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!header)
+		return rd_error_set_field(err, RD_EUSAGE, "Content-Length",
+			"an evidence upload needs a Content-Length header "
+			"giving the file's size in bytes (chunked uploads "
+			"are not taken)");
+	if (header[0] < '0' || header[0] > '9')
+		goto bad;
+	errno = 0;
+	v = strtoll(header, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0)
+		goto bad;
+	*out = (int64_t)v;
+	return RD_OK;
+bad:
+	return rd_error_set_field(err, RD_EUSAGE, "Content-Length",
+				  "Content-Length must be a whole number of "
+				  "bytes, not \"%.32s\"", header);
+}
+
+/* The submission of an upload from its query parameters and headers. */
+int http_upload_submission(rd_evidence_submission *sub,
+			   const http_call *call, rd_error *err)
+{
+	int seen[UPLOAD_PARAM_COUNT];
+	int rc;
+
+	memset(sub, 0, sizeof(*sub));
+	memset(seen, 0, sizeof(seen));
+	if (call->query_overflow)
+		return rd_error_set(err, RD_EINVALID,
+				    "too many query parameters (at most %d)",
+				    HTTP_MAX_QUERY);
+	for (size_t i = 0; i < call->query_count; i++) {
+		const char *name = call->query[i].name;
+		const char *value = call->query[i].value;
+		size_t k;
+
+		for (k = 0; k < UPLOAD_PARAM_COUNT; k++)
+			if (strcmp(name, upload_params[k]) == 0)
+				break;
+		if (k == UPLOAD_PARAM_COUNT)
+			return rd_error_set_field(err, RD_EINVALID, name,
+				"unknown query parameter \"%.64s\" (an upload "
+				"takes kind, channel, captured_at, note and "
+				"name)", name);
+		if (seen[k]++)
+			return bad_param(err, name, "is given more than once");
+		if (strcmp(name, "captured_at") == 0) {
+			if ((rc = parse_time_param(&sub->captured_at, name,
+						   value, err)) < 0)
+				return rc;
+		} else if (value[0] == '\0') {
+			return bad_param(err, name, "must not be empty");
+		} else if (strcmp(name, "kind") == 0) {
+			sub->kind = value;
+		} else if (strcmp(name, "channel") == 0) {
+			sub->channel = value;
+		} else if (strcmp(name, "note") == 0) {
+			sub->note = value;
+		} else {
+			sub->original_name = value;
+		}
+	}
+	if (!sub->kind)
+		return rd_error_set_field(err, RD_EINVALID, "kind",
+					  "query parameter kind is required "
+					  "(the kind of evidence, e.g. "
+					  "kind=photo)");
+	if ((rc = parse_content_length(&sub->size, call->content_length,
+				       err)) < 0)
+		return rc;
+	if ((uint64_t)sub->size > (uint64_t)HTTP_UPLOAD_BODY_LIMIT)
+		return rd_error_set_field(err, RD_ETOOLARGE, "Content-Length",
+					  "the upload of %" PRId64 " bytes is "
+					  "over this route's limit of %zu "
+					  "bytes", sub->size,
+					  HTTP_UPLOAD_BODY_LIMIT);
+	return RD_OK;
+}
+
+static int upload_begin(http_call *call, void **state, rd_error *err)
+{
+	rd_evidence_submission sub;
+	rd_evidence_upload *up = NULL;
+	rd_dispute *d = NULL;
+	int rc;
+
+	*state = NULL;
+	if ((rc = http_upload_submission(&sub, call, err)) < 0)
+		goto done;
+	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+		goto done;
+	if ((rc = rd_service_evidence_upload_new(&up, call->svc, d->id, &sub,
+						 &call->actor, call->now,
+						 err)) < 0)
+		goto done;
+	*state = up;
+done:
+	rd_dispute_free(d);
+	return rc;
+}
+
+static int upload_write(void *state, const char *buf, size_t len,
+			rd_error *err)
+{
+	return rd_service_evidence_upload_write(state, buf, len, err);
+}
+
+static int upload_end(http_call *call, void *state, rd_error *err)
+{
+	rd_evidence_row row;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	if ((rc = rd_service_evidence_upload_finish(state, &row, err)) < 0)
+		return rc;
+	if (!(call->reply = rd_evidence_row_to_json(&row))) {
+		rc = rd_error_set(err, RD_ENOMEM,
+				  "out of memory writing evidence %" PRId64,
+				  row.n);
+		goto done;
+	}
+	call->status = 201;
+	snprintf(call->location, sizeof(call->location),
+		 "/v1/disputes/%s/evidence/%" PRId64, call->params[0], row.n);
+	rc = RD_OK;
+done:
+	rd_evidence_row_clear(&row);
+	return rc;
+}
+
+static void upload_release(void *state)
+{
+	rd_service_evidence_upload_free(state);
+}
+
+static const http_stream upload_stream = {
+	upload_begin, upload_write, upload_end, upload_release,
+};
+
+/* The evidence number of a path: 1, 2, 3...; anything else is none. */
+static int parse_evidence_n(int64_t *out, const char *id, const char *text,
+			    rd_error *err)
+{
+	char *end = NULL;
+	long long v;
+
+	if (text[0] >= '1' && text[0] <= '9') {
+		errno = 0;
+		v = strtoll(text, &end, 10);
+		if (errno == 0 && *end == '\0' && v > 0) {
+			*out = (int64_t)v;
+			return RD_OK;
+		}
+	}
+	return rd_error_set(err, RD_ENOTFOUND,
+			    "dispute %s has no evidence %.32s", id, text);
+}
+
+typedef struct file_sink {
+	int fd;
+} file_sink;
+
+static int sink_to_file(void *ctx, const void *buf, size_t len)
+{
+	file_sink *sink = ctx;
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(sink->fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The extension of the content's path in git, "bin" when it has none. */
+static void path_extension(char out[16], const char *path)
+{
+	const char *base = strrchr(path, '/');
+	const char *dot;
+	size_t len;
+
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	len = dot ? strlen(dot + 1) : 0;
+	if (len == 0 || len > 15)
+		goto none;
+	for (size_t i = 0; i < len; i++) {
+		char c = dot[1 + i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9')))
+			goto none;
+	}
+	memcpy(out, dot + 1, len);
+	out[len] = '\0';
+	return;
+none:
+	snprintf(out, 16, "bin");
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int http_repr_digest(char out[64], const char *sha256_hex, rd_error *err)
+{
+	uint8_t raw[32];
+	char b64[BASE64_ENCODE_RAW_LENGTH(32) + 1];
+
+	if (strlen(sha256_hex) != 64)
+		goto bad;
+	for (size_t i = 0; i < 32; i++) {
+		int hi = hex_value(sha256_hex[2 * i]);
+		int lo = hex_value(sha256_hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			goto bad;
+		raw[i] = (uint8_t)(hi * 16 + lo);
+	}
+	base64_encode_raw(b64, sizeof(raw), raw);
+	b64[BASE64_ENCODE_RAW_LENGTH(32)] = '\0';
+	snprintf(out, 64, "sha-256=:%s:", b64);
+	return RD_OK;
+bad:
+	return rd_error_set(err, RD_EINTERNAL,
+			    "the recorded SHA-256 \"%.70s\" is not 64 hex "
+			    "digits", sha256_hex);
+}
+
+static int get_evidence_file(http_call *call, rd_error *err)
+{
+	char tmpl[] = "/tmp/redress-evidence-XXXXXX";
+	rd_evidence_row row;
+	rd_dispute *d = NULL;
+	file_sink sink = { -1 };
+	char ext[16];
+	int64_t n = 0;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+		goto done;
+	if ((rc = parse_evidence_n(&n, d->id, call->params[1], err)) < 0)
+		goto done;
+	/* Bytes go to an unlinked file and are sent only if they verify. */
+	if ((sink.fd = mkstemp(tmpl)) < 0) {
+		rc = rd_error_set(err, RD_EIO, "cannot make a temporary file "
+				  "in /tmp: %s", strerror(errno));
+		goto done;
+	}
+	unlink(tmpl);
+	if ((rc = rd_service_evidence_get(call->svc, d->id, n, &row,
+					  sink_to_file, &sink, err)) < 0)
+		goto done;
+	if ((rc = http_repr_digest(call->repr_digest, row.sha256, err)) < 0)
+		goto done;
+	path_extension(ext, row.path);
+	snprintf(call->disposition, sizeof(call->disposition),
+		 "attachment; filename=\"evidence-%" PRId64 ".%s\"", row.n,
+		 ext);
+	snprintf(call->content_type, sizeof(call->content_type), "%s",
+		 row.content_type[0] ? row.content_type
+				     : "application/octet-stream");
+	snprintf(call->etag, sizeof(call->etag), "\"%s\"", row.sha256);
+	call->file_size = (uint64_t)row.size;
+	call->file_fd = sink.fd;
+	call->has_file = 1;
+	sink.fd = -1;
+	rc = RD_OK;
+done:
+	if (sink.fd >= 0)
+		close(sink.fd);
+	rd_evidence_row_clear(&row);
+	rd_dispute_free(d);
+	return rc;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const http_route routes[] = {
-	{ "GET", "/healthz", get_healthz, 0, 0 },
-	{ "GET", "/v1/workflows", get_workflows, HTTP_ANY_ROLE, 0 },
-	{ "GET", "/v1/disputes", get_disputes, HTTP_ANY_ROLE, 0 },
+	{ "GET", "/healthz", get_healthz, 0, 0, NULL },
+	{ "GET", "/v1/workflows", get_workflows, HTTP_ANY_ROLE, 0, NULL },
+	{ "GET", "/v1/disputes", get_disputes, HTTP_ANY_ROLE, 0, NULL },
 	{ "POST", "/v1/disputes", post_dispute, HTTP_WRITERS,
-	  HTTP_JSON_BODY_LIMIT },
-	{ "GET", "/v1/disputes/{id}", get_dispute, HTTP_ANY_ROLE, 0 },
+	  HTTP_JSON_BODY_LIMIT, NULL },
+	{ "GET", "/v1/disputes/{id}", get_dispute, HTTP_ANY_ROLE, 0, NULL },
 	{ "POST", "/v1/disputes/{id}/events", post_event, HTTP_WRITERS,
-	  HTTP_JSON_BODY_LIMIT },
-	{ "GET", "/v1/disputes/{id}/offers", get_offers, HTTP_ANY_ROLE, 0 },
-	{ "GET", "/v1/disputes/{id}/history", get_history, HTTP_ANY_ROLE, 0 },
-	{ "GET", "/v1/disputes/{id}/verify", get_verify, HTTP_ANY_ROLE, 0 },
+	  HTTP_JSON_BODY_LIMIT, NULL },
+	{ "GET", "/v1/disputes/{id}/offers", get_offers, HTTP_ANY_ROLE, 0,
+	  NULL },
+	{ "GET", "/v1/disputes/{id}/history", get_history, HTTP_ANY_ROLE, 0,
+	  NULL },
+	{ "GET", "/v1/disputes/{id}/verify", get_verify, HTTP_ANY_ROLE, 0,
+	  NULL },
 	{ "GET", "/v1/disputes/{id}/evidence", get_evidence, HTTP_ANY_ROLE,
-	  0 },
+	  0, NULL },
+	{ "POST", "/v1/disputes/{id}/evidence", NULL, HTTP_WRITERS,
+	  HTTP_UPLOAD_BODY_LIMIT, &upload_stream },
+	{ "GET", "/v1/disputes/{id}/evidence/{n}", get_evidence_file,
+	  HTTP_ANY_ROLE, 0, NULL },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

@@ -2,9 +2,11 @@
  * The HTTP server: libmicrohttpd in epoll mode with a small thread pool,
  * each worker thread with its own rd_service opened on first use. It reads
  * a request's body up to its route's limit, authenticates the key, calls
- * the route's handler and writes JSON or a problem document. It must never
- * queue a response before the body is read (keep-alive depends on it),
- * never print and never exit.
+ * the route's handler and writes JSON, a file or a problem document. A
+ * streamed route (evidence uploads) is started when the headers arrive and
+ * fed each chunk as it comes; its state is released when the request ends,
+ * however it ends. It must never queue a response before the body is read
+ * (keep-alive depends on it), never print and never exit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +54,12 @@ typedef struct request {
 	int too_large;              /* the body went past the route's limit */
 	char *body;
 	size_t len, cap;
+	/* a streamed body (route->stream) */
+	http_call call;             /* prepared when the headers came */
+	void *state;                /* the stream's, released at the end */
+	int failed;                 /* 1: err is the answer; body dropped */
+	int unauthorized;           /* 1: the failure is a 401 */
+	rd_error err;
 } request;
 
 /* ---- per-thread services -------------------------------------------------- */
@@ -130,6 +138,9 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
 	if (call && call->location[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
 					call->location);
+	if (call && call->repr_digest[0])
+		MHD_add_response_header(resp, "Repr-Digest",
+					call->repr_digest);
 	if (allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	if (challenge)
@@ -215,13 +226,116 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+/* Bytes of a file the handler made (call->file_fd, given up here). */
+static enum MHD_Result send_file(struct MHD_Connection *conn,
+				 http_call *call)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	rd_error err;
+
+	resp = MHD_create_response_from_fd64(call->file_size, call->file_fd);
+	if (!resp) {
+		close(call->file_fd);
+		rd_error_clear(&err);
+		rd_error_set(&err, RD_ENOMEM, "out of memory sending a file");
+		return send_problem(conn, &err, 0, NULL, 0);
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				call->content_type);
+	if (call->disposition[0])
+		MHD_add_response_header(resp, "Content-Disposition",
+					call->disposition);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (call->etag[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
+					call->etag);
+	if (call->repr_digest[0])
+		MHD_add_response_header(resp, "Repr-Digest",
+					call->repr_digest);
+	ret = MHD_queue_response(conn, call->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* The answer a handler filled, or its problem. */
+static enum MHD_Result send_result(struct MHD_Connection *conn,
+				   http_call *call, int rc,
+				   const rd_error *err)
+{
+	enum MHD_Result ret;
+
+	if (rc < 0)
+		ret = send_problem(conn, err, call->malformed, NULL, 0);
+	else if (call->has_file)
+		ret = send_file(conn, call);
+	else
+		ret = send_json(conn, call->status, call->reply,
+				"application/json", call, NULL, 0);
+	json_decref(call->reply);
+	call->reply = NULL;
+	return ret;
+}
+
+/*
+ * Fill what a handler sees of the request and check its key and role.
+ * On failure *unauthorized tells a 401 (bad or missing key) from err's own.
+ */
+static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
+		   request *req, http_call *call, int *unauthorized,
+		   rd_error *err)
+{
+	const http_route *route = req->match.route;
+	int rc;
+
+	*unauthorized = 0;
+	memset(call, 0, sizeof(*call));
+	memcpy(call->params, req->match.params, sizeof(call->params));
+	call->body = req->body ? req->body : "";
+	call->body_len = req->len;
+	call->file_fd = -1;
+	call->if_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_IF_MATCH);
+	call->content_length = MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query,
+				  call);
+	call->status = 200;
+	if ((rc = rd_clock_now(&call->now, err)) < 0)
+		return rc;
+	if (!route->roles)
+		return RD_OK;
+	if ((rc = thread_service(&call->svc, server, err)) < 0)
+		return rc;
+	if ((rc = authenticate(call, conn, err)) < 0) {
+		/* Not a valid key: 401, the same answer every time. */
+		*unauthorized = rc == RD_EFORBIDDEN;
+		return rc;
+	}
+	if (!(route->roles & HTTP_ROLE(call->actor.role)))
+		return rd_error_set(err, RD_EFORBIDDEN,
+				    "role %s may not %s %s",
+				    rd_role_name(call->actor.role),
+				    route->method, route->pattern);
+	return RD_OK;
+}
+
+static enum MHD_Result send_refusal(struct MHD_Connection *conn,
+				    const rd_error *err, int unauthorized)
+{
+	if (unauthorized)
+		return send_problem_as(conn, err, 401, "unauthorized",
+				       "Unauthorized", NULL, 1);
+	return send_problem(conn, err, 0, NULL, 0);
+}
+
 static enum MHD_Result answer(struct rd_http_server *server,
 			      struct MHD_Connection *conn, request *req)
 {
 	const http_route *route = req->match.route;
 	http_call call;
 	rd_error err;
-	enum MHD_Result ret;
+	int unauthorized;
 	int rc;
 
 	rd_error_clear(&err);
@@ -237,49 +351,61 @@ static enum MHD_Result answer(struct rd_http_server *server,
 		rd_error_set(&err, RD_ENOTFOUND, "no such resource");
 		return send_problem(conn, &err, 0, NULL, 0);
 	}
+	if (route->stream) {
+		if (req->failed)
+			return send_refusal(conn, &req->err,
+					    req->unauthorized);
+		if (req->too_large) {
+			rd_error_set(&err, RD_ETOOLARGE,
+				     "the request body is over this route's "
+				     "limit of %zu bytes", route->body_limit);
+			return send_problem(conn, &err, 0, NULL, 0);
+		}
+		rc = route->stream->end(&req->call, req->state, &err);
+		return send_result(conn, &req->call, rc, &err);
+	}
 	if (req->too_large) {
 		rd_error_set(&err, RD_ETOOLARGE,
 			     "the request body is over this route's limit of "
 			     "%zu bytes", route->body_limit);
 		return send_problem(conn, &err, 0, NULL, 0);
 	}
-	memset(&call, 0, sizeof(call));
-	memcpy(call.params, req->match.params, sizeof(call.params));
-	call.body = req->body ? req->body : "";
-	call.body_len = req->len;
-	call.if_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_IF_MATCH);
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query,
-				  &call);
-	call.status = 200;
-	if ((rc = rd_clock_now(&call.now, &err)) < 0)
-		return send_problem(conn, &err, 0, NULL, 0);
-	if (route->roles) {
-		if ((rc = thread_service(&call.svc, server, &err)) < 0)
-			return send_problem(conn, &err, 0, NULL, 0);
-		if ((rc = authenticate(&call, conn, &err)) < 0) {
-			if (rc != RD_EFORBIDDEN)
-				return send_problem(conn, &err, 0, NULL, 0);
-			/* Not a valid key: 401, the same answer every time. */
-			return send_problem_as(conn, &err, 401, "unauthorized",
-					       "Unauthorized", NULL, 1);
-		}
-		if (!(route->roles & HTTP_ROLE(call.actor.role))) {
-			rd_error_set(&err, RD_EFORBIDDEN,
-				     "role %s may not %s %s",
-				     rd_role_name(call.actor.role),
-				     route->method, route->pattern);
-			return send_problem(conn, &err, 0, NULL, 0);
-		}
-	}
+	if ((rc = prepare(server, conn, req, &call, &unauthorized, &err)) < 0)
+		return send_refusal(conn, &err, unauthorized);
 	rc = route->handler(&call, &err);
+	return send_result(conn, &call, rc, &err);
+}
+
+/* Headers of a streamed route: check the key and start the stream. */
+static void stream_begin(struct rd_http_server *server,
+			 struct MHD_Connection *conn, request *req)
+{
+	int rc;
+
+	rd_error_clear(&req->err);
+	rc = prepare(server, conn, req, &req->call, &req->unauthorized,
+		     &req->err);
+	if (rc >= 0)
+		rc = req->match.route->stream->begin(&req->call, &req->state,
+						     &req->err);
 	if (rc < 0)
-		ret = send_problem(conn, &err, call.malformed, NULL, 0);
-	else
-		ret = send_json(conn, call.status, call.reply,
-				"application/json", &call, NULL, 0);
-	json_decref(call.reply);
-	return ret;
+		req->failed = 1;
+}
+
+/* One chunk of a streamed body; after a failure it is dropped. */
+static void stream_chunk(request *req, const char *data, size_t n)
+{
+	const http_route *route = req->match.route;
+
+	if (req->failed || req->too_large)
+		return;
+	if (req->len + n > route->body_limit) {
+		req->too_large = 1;
+		return;
+	}
+	req->len += n;
+	if (route->stream->write(req->state, data, n, &req->err) < 0)
+		req->failed = 1;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -296,6 +422,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		http_route_find(&req->match, method, url);
 		*req_cls = req;
+		if (req->match.route && req->match.route->stream)
+			stream_begin(cls, conn, req);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0 && req->match.route &&
+	    req->match.route->stream) {
+		stream_chunk(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -337,6 +471,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	(void)conn;
 	(void)code;
 	if (req) {
+		if (req->match.route && req->match.route->stream)
+			req->match.route->stream->release(req->state);
+		json_decref(req->call.reply);
 		free(req->body);
 		free(req);
 		*req_cls = NULL;

@@ -3,7 +3,9 @@
 # Keys and roles (401/403), storefront scoping (another storefront's
 # dispute is 404), ETag and If-Match (412), guard refusals as problem+json,
 # strict bodies, 404/405/413, the read routes (list with its query
-# parameters, offers, history, verify, evidence), and a graceful stop on SIGTERM that keeps
+# parameters, offers, history, verify, evidence), evidence uploads
+# streamed with their refusals (403/404/413/415/422) and downloads with
+# their digest headers, and a graceful stop on SIGTERM that keeps
 # what was written.
 set -e
 . "$(dirname "$0")/lib.bash"
@@ -238,10 +240,76 @@ for tail in offers history verify evidence; do
 		"$tail: hidden and missing disputes answer alike"
 	call "$agent" DELETE "/v1/disputes/$id/$tail"
 	expect_eq "$STATUS" "405" "$tail: wrong method"
-	expect_eq "$(header Allow)" "GET" "$tail: Allow"
+	allow=GET
+	[ "$tail" = evidence ] && allow="GET, POST"
+	expect_eq "$(header Allow)" "$allow" "$tail: Allow"
 done
 call "$other" GET "/v1/disputes/$oid/evidence"
 expect_eq "$(jq -r '(.evidence | length | tostring)' <<<"$BODY")" "0" "storefront reads its own evidence list"
+
+# --- evidence upload and download -------------------------------------------------
+evcount() { call "$agent" GET "/v1/disputes/$id/evidence"; jq -r '.evidence | length' <<<"$BODY"; }
+before=$(evcount)
+sum=$(sha256sum "$photo" | cut -d' ' -f1)
+call "$acme" POST "/v1/disputes/$id/evidence?kind=photo&captured_at=2026-03-01T08:30:00Z&name=box.png&note=dented%20corner" \
+	-H 'Content-Type: application/octet-stream' --data-binary "@$photo"
+expect_eq "$STATUS" "201" "storefront uploads a photo"
+n=$(jq -r .n <<<"$BODY")
+expect_eq "$(header Location)" "/v1/disputes/$id/evidence/$n" "Location of the evidence"
+expect_eq "$(jq -r .sha256 <<<"$BODY")" "$sum" "uploaded digest is the file's"
+expect_eq "$(jq -r '.kind + " " + .original_name + " " + .note + " " + .content_type' <<<"$BODY")" \
+	"photo box.png dented corner image/png" "upload metadata"
+expect_eq "$(evcount)" "$((before + 1))" "one more evidence row"
+
+curl -s -D "$E2E_TMP/headers" -o "$E2E_TMP/download" -H "Authorization: Bearer $auditor" \
+	"$BASE/v1/disputes/$id/evidence/$n" >/dev/null
+HDRS=$(tr -d '\r' <"$E2E_TMP/headers")
+if cmp -s "$photo" "$E2E_TMP/download"; then ok; else fail "downloaded bytes differ"; fi
+expect_eq "$(header Content-Type)" "image/png" "download Content-Type"
+expect_eq "$(header Content-Disposition)" "attachment; filename=\"evidence-$n.png\"" "download Content-Disposition"
+expect_eq "$(header X-Content-Type-Options)" "nosniff" "download nosniff"
+expect_eq "$(header ETag)" "\"$sum\"" "download ETag is the digest"
+b64=$(printf '%s' "$sum" | perl -ne 'print pack("H*", $_)' | base64)
+expect_eq "$(header Repr-Digest)" "sha-256=:$b64:" "download Repr-Digest"
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $acme" "$BASE/v1/disputes/$id/evidence/$n")
+expect_eq "$STATUS" "200" "storefront downloads its own evidence"
+call "$other" GET "/v1/disputes/$id/evidence/$n"
+expect_eq "$STATUS" "404" "another storefront's evidence is not found"
+call "$agent" GET "/v1/disputes/$id/evidence/99"
+expect_eq "$STATUS" "404" "unknown evidence number"
+call "$agent" GET "/v1/disputes/$id/evidence/x1"
+expect_eq "$STATUS" "404" "evidence number not a number"
+call "$agent" DELETE "/v1/disputes/$id/evidence/$n"
+expect_eq "$(header Allow)" "GET" "evidence file takes GET only"
+
+note=$(sample_file note)
+call "$agent" POST "/v1/disputes/$id/evidence?kind=photo&captured_at=2026-03-01T08:30:00Z" \
+	-H 'Content-Type: application/octet-stream' --data-binary "@$note"
+expect_eq "$STATUS" "415" "text as a photo"
+expect_eq "$(header Content-Type)" "application/problem+json" "415 is a problem"
+call "$agent" POST "/v1/disputes/$id/evidence?kind=hologram" --data-binary "@$note"
+expect_eq "$STATUS" "422" "unknown kind"
+call "$agent" POST "/v1/disputes/$id/evidence" --data-binary "@$note"
+expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 kind" "kind is required"
+call "$agent" POST "/v1/disputes/$id/evidence?kind=photo" --data-binary "@$photo"
+expect_eq "$STATUS" "422" "photo without captured_at"
+call "$agent" POST "/v1/disputes/$id/evidence?kind=photo&captured_at=yesterday" --data-binary "@$photo"
+expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 captured_at" "bad captured_at"
+call "$auditor" POST "/v1/disputes/$id/evidence?kind=note" --data-binary "@$note"
+expect_eq "$STATUS" "403" "auditor may not upload"
+call "$other" POST "/v1/disputes/$id/evidence?kind=note" --data-binary "@$note"
+expect_eq "$STATUS" "404" "another storefront's dispute takes no upload"
+call "$agent" POST "/v1/disputes/$id/evidence?kind=note" -H 'Transfer-Encoding: chunked' --data-binary "@$note"
+expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "400 Content-Length" "upload needs Content-Length"
+call "$agent" POST "/v1/disputes/$id/evidence?kind=note" --data-binary "@$E2E_TMP/big"
+expect_eq "$STATUS" "413" "2 MiB note over its kind's limit"
+call "" POST "/v1/disputes/$id/evidence?kind=note" --data-binary "@$note"
+expect_eq "$STATUS" "401" "upload needs a key"
+call "$agent" POST "/v1/disputes/$id/evidence?kind=note" --data-binary "@$note"
+expect_eq "$STATUS" "201" "a note after refusals, on the same server"
+expect_eq "$(evcount)" "$((before + 2))" "refused uploads recorded nothing"
+call "$auditor" GET "/v1/disputes/$id/verify"
+expect_eq "$(jq -r .ok <<<"$BODY")" "true" "uploads verify"
 
 # --- graceful stop ---------------------------------------------------------------
 kill -TERM "$SERVER_PID"

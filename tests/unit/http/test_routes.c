@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http/http_int.h"
+#include "redress/clock.h"
 #include "test.h"
 
 static void finds_routes_and_params(void)
@@ -258,6 +259,135 @@ static void problems_follow_the_error_table(void)
 	json_decref(doc);
 }
 
+static void evidence_routes(void)
+{
+	http_match m;
+
+	CHECK_INT(http_route_find(&m, "POST", "/v1/disputes/D1/evidence"), 1);
+	CHECK_STR(m.route->pattern, "/v1/disputes/{id}/evidence");
+	CHECK_STR(m.params[0], "D1");
+	CHECK(m.route->stream != NULL);
+	CHECK(m.route->handler == NULL);
+	CHECK_INT((int)m.route->roles, (int)HTTP_WRITERS);
+	CHECK(!(m.route->roles & HTTP_ROLE(RD_ROLE_AUDITOR)));
+	CHECK(m.route->body_limit == HTTP_UPLOAD_BODY_LIMIT);
+
+	CHECK_INT(http_route_find(&m, "GET", "/v1/disputes/D1/evidence/7"), 1);
+	CHECK_STR(m.route->pattern, "/v1/disputes/{id}/evidence/{n}");
+	CHECK_STR(m.params[0], "D1");
+	CHECK_STR(m.params[1], "7");
+	CHECK(m.route->stream == NULL);
+	CHECK_INT((int)m.route->roles, (int)HTTP_ANY_ROLE);
+	CHECK_INT((int)m.route->body_limit, 0);
+
+	CHECK_INT(http_route_find(&m, "PUT", "/v1/disputes/D1/evidence"), 0);
+	CHECK_STR(m.allow, "GET, POST");
+	CHECK_INT(http_route_find(&m, "POST", "/v1/disputes/D1/evidence/7"),
+		  0);
+	CHECK_STR(m.allow, "GET");
+	CHECK_INT(http_route_find(&m, "GET", "/v1/disputes/D1/evidence/7/x"),
+		  0);
+	CHECK_STR(m.allow, "");
+}
+
+static void upload_submission_reads_the_query(void)
+{
+	static const char *const q[] = {
+		"kind", "photo", "channel", "email",
+		"captured_at", "2026-03-01T08:00:00Z", "note", "box dented",
+		"name", "IMG_1.png", NULL,
+	};
+	rd_evidence_submission sub;
+	http_call call;
+	rd_error err;
+	int64_t when;
+
+	set_query(&call, q);
+	call.content_length = "1234";
+	CHECK_OK(http_upload_submission(&sub, &call, &err), &err);
+	CHECK_STR(sub.kind, "photo");
+	CHECK_STR(sub.channel, "email");
+	CHECK_STR(sub.note, "box dented");
+	CHECK_STR(sub.original_name, "IMG_1.png");
+	CHECK_OK(rd_time_parse(&when, "2026-03-01T08:00:00Z", &err), &err);
+	CHECK(sub.captured_at == when);
+	CHECK(sub.size == 1234);
+}
+
+static void upload_submission_refusals(void)
+{
+	static const char *const ok[] = { "kind", "note", NULL };
+	static const char *const none[] = { "channel", "chat", NULL };
+	static const char *const twice[] = { "kind", "note", "kind", "photo",
+					     NULL };
+	static const char *const unknown[] = { "kind", "note", "colour",
+					       "red", NULL };
+	static const char *const when[] = { "kind", "photo", "captured_at",
+					    "yesterday", NULL };
+	static const char *const empty[] = { "kind", "note", "name", "",
+					     NULL };
+	rd_evidence_submission sub;
+	http_call call;
+	rd_error err;
+
+	set_query(&call, none);
+	call.content_length = "10";
+	CHECK_FAILS(http_upload_submission(&sub, &call, &err), RD_EINVALID);
+	CHECK_STR(err.field, "kind");
+	set_query(&call, twice);
+	call.content_length = "10";
+	CHECK_FAILS(http_upload_submission(&sub, &call, &err), RD_EINVALID);
+	CHECK_STR(err.field, "kind");
+	set_query(&call, unknown);
+	call.content_length = "10";
+	CHECK_FAILS(http_upload_submission(&sub, &call, &err), RD_EINVALID);
+	CHECK_STR(err.field, "colour");
+	set_query(&call, when);
+	call.content_length = "10";
+	CHECK_FAILS(http_upload_submission(&sub, &call, &err), RD_EINVALID);
+	CHECK_STR(err.field, "captured_at");
+	set_query(&call, empty);
+	call.content_length = "10";
+	CHECK_FAILS(http_upload_submission(&sub, &call, &err), RD_EINVALID);
+	CHECK_STR(err.field, "name");
+
+	/* Content-Length: required, a number, within the route's limit. */
+	set_query(&call, ok);
+	CHECK_FAILS(http_upload_submission(&sub, &call, &err), RD_EUSAGE);
+	CHECK_STR(err.field, "Content-Length");
+	CHECK_HAS(err.message, "Content-Length");
+	call.content_length = "-5";
+	CHECK_FAILS(http_upload_submission(&sub, &call, &err), RD_EUSAGE);
+	call.content_length = "12abc";
+	CHECK_FAILS(http_upload_submission(&sub, &call, &err), RD_EUSAGE);
+	call.content_length = "209715201";
+	CHECK_FAILS(http_upload_submission(&sub, &call, &err), RD_ETOOLARGE);
+	call.content_length = "209715200";
+	CHECK_OK(http_upload_submission(&sub, &call, &err), &err);
+	CHECK(sub.size == 209715200);
+	CHECK(sub.channel == NULL && sub.captured_at == 0);
+}
+
+static void repr_digest_is_base64_of_the_bytes(void)
+{
+	char out[64];
+	rd_error err;
+
+	/* SHA-256 of "abc". */
+	CHECK_OK(http_repr_digest(out, "ba7816bf8f01cfea414140de5dae2223"
+				  "b00361a396177a9cb410ff61f20015ad", &err),
+		 &err);
+	CHECK_STR(out, "sha-256=:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=:");
+	CHECK_OK(http_repr_digest(out, "BA7816BF8F01CFEA414140DE5DAE2223"
+				  "B00361A396177A9CB410FF61F20015AD", &err),
+		 &err);
+	CHECK_STR(out, "sha-256=:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=:");
+	CHECK_FAILS(http_repr_digest(out, "ba7816bf", &err), RD_EINTERNAL);
+	CHECK_FAILS(http_repr_digest(out, "zz7816bf8f01cfea414140de5dae2223"
+				     "b00361a396177a9cb410ff61f20015ad", &err),
+		    RD_EINTERNAL);
+}
+
 int main(void)
 {
 	RUN(finds_routes_and_params);
@@ -269,5 +399,9 @@ int main(void)
 	RUN(unknown_paths_match_nothing);
 	RUN(overlong_param_matches_nothing);
 	RUN(problems_follow_the_error_table);
+	RUN(evidence_routes);
+	RUN(upload_submission_reads_the_query);
+	RUN(upload_submission_refusals);
+	RUN(repr_digest_is_base64_of_the_bytes);
 	return rd_test_summary();
 }

@@ -3,7 +3,9 @@
  * directory are refused before anything listens; a started server answers
  * on the port it reports, keeps a connection alive across requests,
  * authenticates keys (401 without, 403 for a role not allowed), reads
- * bodies sent in pieces, and stops cleanly.
+ * bodies sent in pieces, streams evidence uploads (a refused or cut-short
+ * upload records nothing, the connection stays usable), serves evidence
+ * bytes with their digest headers, and stops cleanly.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -267,11 +269,128 @@ static void reads_body_in_pieces(void)
 	free(data);
 }
 
+/* How many evidence items dispute `id` has, read through the service. */
+static size_t evidence_count(const char *data, const char *id)
+{
+	rd_http_options opts;
+	rd_service *svc = NULL;
+	rd_evidence_row *rows = NULL;
+	size_t count = 0;
+	rd_error err;
+
+	options_for(&opts, data, NULL);
+	if (rd_service_open(&svc, &opts.service, &err) < 0 ||
+	    rd_service_evidence_list(svc, id, &rows, &count, &err) < 0)
+		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+	rd_evidence_rows_free(rows, count);
+	rd_service_close(svc);
+	return count;
+}
+
+static void streams_evidence(void)
+{
+	static const char text[] = "Carrier scan: parcel delivered to the "
+				   "sender depot, signed J. Smith.\n";
+	char key[RD_KEY_BUFSZ];
+	char *data = make_data(RD_ROLE_AGENT, key);
+	rd_http_server *server = NULL;
+	rd_http_options opts;
+	rd_error err;
+	char req[1024], buf[16384], id[64];
+	const char *p;
+	size_t half = strlen(text) / 2;
+	int fd, fd2;
+
+	options_for(&opts, data, "127.0.0.1:0");
+	CHECK_OK(rd_http_start(&server, &opts, &err), &err);
+	fd = connect_to(rd_http_port(server));
+	CHECK(fd >= 0);
+	snprintf(req, sizeof(req), "POST /v1/disputes HTTP/1.1\r\nHost: t\r\n"
+		 "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n",
+		 key, strlen(example));
+	CHECK(send_all(fd, req, strlen(req)) == 0);
+	CHECK(send_all(fd, example, strlen(example)) == 0);
+	CHECK_INT(read_response(fd, buf, sizeof(buf)), 201);
+	p = strstr(buf, "\"id\":\"");
+	CHECK(p != NULL);
+	if (!p)
+		goto done;
+	p += 6;
+	snprintf(id, sizeof(id), "%.*s", (int)strcspn(p, "\""), p);
+
+	/* An upload cut short by the client records nothing. */
+	fd2 = connect_to(rd_http_port(server));
+	CHECK(fd2 >= 0);
+	snprintf(req, sizeof(req), "POST /v1/disputes/%s/evidence?kind=note "
+		 "HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+		 "Content-Length: %zu\r\n\r\n", id, key, strlen(text));
+	CHECK(send_all(fd2, req, strlen(req)) == 0);
+	CHECK(send_all(fd2, text, half) == 0);
+	usleep(50000);
+	close(fd2);
+	usleep(100000);
+	CHECK_INT((int)evidence_count(data, id), 0);
+
+	/* Streamed in pieces, then recorded. */
+	CHECK(send_all(fd, req, strlen(req)) == 0);
+	CHECK(send_all(fd, text, half) == 0);
+	usleep(50000);
+	CHECK(send_all(fd, text + half, strlen(text) - half) == 0);
+	CHECK_INT(read_response(fd, buf, sizeof(buf)), 201);
+	snprintf(req, sizeof(req), "Location: /v1/disputes/%s/evidence/1", id);
+	CHECK_HAS(buf, req);
+	CHECK_HAS(buf, "\"kind\":\"note\"");
+	CHECK_INT((int)evidence_count(data, id), 1);
+
+	/* Refused at the first chunk (binary is not a note): the rest is
+	 * read, then 415, and the connection still works. */
+	snprintf(req, sizeof(req), "POST /v1/disputes/%s/evidence?kind=note "
+		 "HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+		 "Content-Length: 8\r\n\r\n\x89PNG\r\n\x1a\n", id, key);
+	CHECK(send_all(fd, req, strlen(req)) == 0);
+	CHECK_INT(read_response(fd, buf, sizeof(buf)), 415);
+	CHECK_HAS(buf, "application/problem+json");
+	CHECK_INT((int)evidence_count(data, id), 1);
+
+	/* Without Content-Length: 400. */
+	snprintf(req, sizeof(req), "POST /v1/disputes/%s/evidence?kind=note "
+		 "HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+		 "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+		 "0\r\n\r\n", id, key);
+	CHECK(send_all(fd, req, strlen(req)) == 0);
+	CHECK_INT(read_response(fd, buf, sizeof(buf)), 400);
+	CHECK_HAS(buf, "Content-Length");
+
+	/* The bytes back, with their headers. */
+	snprintf(req, sizeof(req), "GET /v1/disputes/%s/evidence/1 HTTP/1.1\r\n"
+		 "Host: t\r\nAuthorization: Bearer %s\r\n\r\n", id, key);
+	CHECK(send_all(fd, req, strlen(req)) == 0);
+	CHECK_INT(read_response(fd, buf, sizeof(buf)), 200);
+	CHECK_HAS(buf, "Content-Type: text/plain");
+	CHECK_HAS(buf, "Content-Disposition: attachment; "
+		  "filename=\"evidence-1.txt\"");
+	CHECK_HAS(buf, "X-Content-Type-Options: nosniff");
+	CHECK_HAS(buf, "Repr-Digest: sha-256=:");
+	CHECK_HAS(buf, "ETag: \"");
+	CHECK(strstr(buf, "\r\n\r\n") &&
+	      strcmp(strstr(buf, "\r\n\r\n") + 4, text) == 0);
+
+	snprintf(req, sizeof(req), "GET /v1/disputes/%s/evidence/2 HTTP/1.1\r\n"
+		 "Host: t\r\nAuthorization: Bearer %s\r\n\r\n", id, key);
+	CHECK(send_all(fd, req, strlen(req)) == 0);
+	CHECK_INT(read_response(fd, buf, sizeof(buf)), 404);
+done:
+	close(fd);
+	rd_http_stop(server);
+	free(data);
+}
+
 int main(void)
 {
 	RUN(refuses_bad_listen);
 	RUN(refuses_missing_data_dir);
 	RUN(answers_and_keeps_alive);
 	RUN(reads_body_in_pieces);
+	RUN(streams_evidence);
 	return rd_test_summary();
 }
