@@ -26,27 +26,43 @@
 
 #define JOURNAL_PREFIX "journal-"
 
+/*
+ * The journal is created under a name recovery ignores, locked, and only
+ * then renamed into place: another process's recovery must never find it
+ * unlocked and take it for the journal of a dead process.
+ */
 int svc_journal_open(rd_service *svc, rd_error *err)
 {
 	struct timespec ts;
 	size_t len = strlen(svc->data_dir) + 64;
+	char *fresh = NULL;
+	int rc = RD_OK;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if ((svc->journal_path = malloc(len)) == NULL)
+	if ((svc->journal_path = malloc(len)) == NULL ||
+	    (fresh = malloc(len)) == NULL) {
+		free(fresh);
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	}
 	snprintf(svc->journal_path, len, "%s/" JOURNAL_PREFIX "%ld-%ld%09ld",
 		 svc->data_dir, (long)getpid(), (long)ts.tv_sec,
 		 (long)ts.tv_nsec);
-	svc->journal_fd = open(svc->journal_path,
+	snprintf(fresh, len, "%s/.new-%ld-%ld%09ld", svc->data_dir,
+		 (long)getpid(), (long)ts.tv_sec, (long)ts.tv_nsec);
+	svc->journal_fd = open(fresh,
 			       O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
 			       0600);
-	if (svc->journal_fd < 0)
-		return rd_error_set(err, RD_EIO, "cannot create %s: %s",
-				    svc->journal_path, strerror(errno));
-	if (flock(svc->journal_fd, LOCK_EX | LOCK_NB) != 0)
-		return rd_error_set(err, RD_EIO, "cannot lock %s: %s",
-				    svc->journal_path, strerror(errno));
-	return RD_OK;
+	if (svc->journal_fd < 0) {
+		rc = rd_error_set(err, RD_EIO, "cannot create %s: %s", fresh,
+				  strerror(errno));
+	} else if (flock(svc->journal_fd, LOCK_EX | LOCK_NB) != 0 ||
+		   rename(fresh, svc->journal_path) != 0) {
+		rc = rd_error_set(err, RD_EIO, "cannot set up %s: %s",
+				  svc->journal_path, strerror(errno));
+		unlink(fresh);
+	}
+	free(fresh);
+	return rc;
 }
 
 void svc_journal_close(rd_service *svc)

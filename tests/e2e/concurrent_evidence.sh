@@ -13,7 +13,8 @@ writer() { # NAME
 	local i
 	for i in $(seq 1 200); do
 		rd evidence add "$id" "$note" --kind note --name "$1-$i.txt" \
-			--as "agent:$1" >/dev/null || echo "$1 $i failed" >>"$E2E_TMP/errors"
+			--as "agent:$1" >/dev/null 2>"$E2E_TMP/$1.err" ||
+			echo "$1 $i failed: $(cat "$E2E_TMP/$1.err")" >>"$E2E_TMP/errors"
 	done
 }
 writer ann &
