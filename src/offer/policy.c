@@ -120,15 +120,11 @@ static const char *const member_kind_text[] = {
 	[MK_SHARE] = "decimal text such as \"0.25\" (a JSON string)",
 };
 
-struct member {
-	const char *name;
-	enum member_kind kind;
-	int required;
-};
+typedef rd_def_member def_member;
 
 #define MEMBERS(table) table, sizeof(table) / sizeof(table[0])
 
-static const struct member document_members[] = {
+static const def_member document_members[] = {
 	{ "name", MK_STRING, 1 },
 	{ "version", MK_INTEGER, 1 },
 	{ "description", MK_STRING, 0 },
@@ -140,11 +136,11 @@ static const struct member document_members[] = {
 	{ "reasons", MK_OBJECT, 1 },
 };
 
-static const struct member caps_members[] = {
+static const def_member caps_members[] = {
 	{ "max_discount_share", MK_SHARE, 0 },
 };
 
-static const struct member reason_members[] = {
+static const def_member reason_members[] = {
 	{ "description", MK_STRING, 0 },
 	{ "offers", MK_ARRAY, 1 },
 	{ "copay", MK_BOOL, 0 },
@@ -153,9 +149,9 @@ static const struct member reason_members[] = {
 	{ "return_paid_by_buyer", MK_BOOL, 0 },
 };
 
-static int kind_matches(enum member_kind kind, const json_t *value)
+static int kind_matches(int kind, const json_t *value)
 {
-	switch (kind) {
+	switch ((enum member_kind)kind) {
 	case MK_STRING: return json_is_string(value);
 	case MK_INTEGER: return json_is_integer(value);
 	case MK_BOOL: return json_is_boolean(value);
@@ -166,59 +162,17 @@ static int kind_matches(enum member_kind kind, const json_t *value)
 	return 0;
 }
 
+static const rd_def_kinds member_kinds = { kind_matches, member_kind_text };
+
 /*
- * `obj` (at `path`) is an object whose members all appear in the table,
- * each of its kind, with every required one present.
+ * `obj` (at `path`) is an object whose members all appear in the table, each
+ * of its kind, with every required one present.
  */
 static int check_members(struct parser *ps, json_t *obj, const char *path,
-			 const struct member *table, size_t count)
+			 const def_member *table, size_t count)
 {
-	char sub[PATH_BUFSZ];
-	const char *key;
-	json_t *value;
-
-	if (!json_is_object(obj))
-		return refuse(ps, path, "must be an object");
-	json_object_foreach(obj, key, value) {
-		const struct member *m = NULL;
-		char quoted[QUOTE_MAX + 4];
-
-		for (size_t i = 0; i < count && !m; i++)
-			if (strcmp(table[i].name, key) == 0)
-				m = &table[i];
-		path_member(sub, path, key);
-		if (!m) {
-			char allowed[LIST_BUFSZ];
-			size_t used = 0;
-
-			allowed[0] = '\0';
-			for (size_t i = 0; i < count && used < LIST_BUFSZ;
-			     i++) {
-				int n = snprintf(allowed + used,
-						 LIST_BUFSZ - used, "%s%s",
-						 i ? ", " : "", table[i].name);
-
-				if (n < 0)
-					break;
-				used += (size_t)n;
-			}
-			quote_text(quoted, key);
-			return refuse(ps, sub,
-				      "unknown member \"%s\" (allowed: %s)",
-				      quoted, allowed);
-		}
-		if (!kind_matches(m->kind, value))
-			return refuse(ps, sub, "must be %s",
-				      member_kind_text[m->kind]);
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (table[i].required && !json_object_get(obj, table[i].name)) {
-			path_member(sub, path, table[i].name);
-			return refuse(ps, sub, "required member missing (%s)",
-				      member_kind_text[table[i].kind]);
-		}
-	}
-	return RD_OK;
+	return rd_def_check_members(ps->err, ps->origin, path, obj, table,
+				    count, &member_kinds);
 }
 
 /* ---- shares ------------------------------------------------------------ */

@@ -130,15 +130,11 @@ static const char *const member_kind_text[] = {
 	[MK_TARGET] = "a state name or an object {\"by_offer_type\": {...}}",
 };
 
-struct member {
-	const char *name;
-	enum member_kind kind;
-	int required;
-};
+typedef rd_def_member def_member;
 
 #define MEMBERS(table) table, sizeof(table) / sizeof(table[0])
 
-static const struct member document_members[] = {
+static const def_member document_members[] = {
 	{ "name", MK_STRING, 1 },
 	{ "version", MK_INTEGER, 1 },
 	{ "description", MK_STRING, 0 },
@@ -147,18 +143,18 @@ static const struct member document_members[] = {
 	{ "transitions", MK_ARRAY, 1 },
 };
 
-static const struct member state_members[] = {
+static const def_member state_members[] = {
 	{ "terminal", MK_BOOL, 0 },
 	{ "sla", MK_OBJECT, 0 },
 	{ "description", MK_STRING, 0 },
 };
 
-static const struct member sla_members[] = {
+static const def_member sla_members[] = {
 	{ "within", MK_STRING, 1 },
 	{ "on_timeout", MK_STRING, 1 },
 };
 
-static const struct member transition_members[] = {
+static const def_member transition_members[] = {
 	{ "event", MK_STRING, 1 },
 	{ "from", MK_ARRAY, 1 },
 	{ "to", MK_TARGET, 1 },
@@ -170,19 +166,19 @@ static const struct member transition_members[] = {
 	{ "description", MK_STRING, 0 },
 };
 
-static const struct member target_members[] = {
+static const def_member target_members[] = {
 	{ "by_offer_type", MK_OBJECT, 1 },
 };
 
-static const struct member requires_members[] = {
+static const def_member requires_members[] = {
 	{ "fields", MK_ARRAY, 0 },
 	{ "evidence_kinds", MK_ARRAY, 0 },
 	{ "offer", MK_BOOL, 0 },
 };
 
-static int kind_matches(enum member_kind kind, const json_t *value)
+static int kind_matches(int kind, const json_t *value)
 {
-	switch (kind) {
+	switch ((enum member_kind)kind) {
 	case MK_STRING: return json_is_string(value);
 	case MK_INTEGER: return json_is_integer(value);
 	case MK_BOOL: return json_is_boolean(value);
@@ -193,53 +189,17 @@ static int kind_matches(enum member_kind kind, const json_t *value)
 	return 0;
 }
 
+static const rd_def_kinds member_kinds = { kind_matches, member_kind_text };
+
 /*
  * `obj` (at `path`) is an object whose members all appear in the table, each
  * of its kind, with every required one present.
  */
 static int check_members(struct loader *ld, json_t *obj, const char *path,
-			 const struct member *table, size_t count)
+			 const def_member *table, size_t count)
 {
-	char sub[PATH_BUFSZ];
-	const char *key;
-	json_t *value;
-
-	if (!json_is_object(obj))
-		return refuse(ld, path, "must be an object");
-	json_object_foreach(obj, key, value) {
-		const struct member *m = NULL;
-
-		for (size_t i = 0; i < count && !m; i++)
-			if (strcmp(table[i].name, key) == 0)
-				m = &table[i];
-		path_member(sub, path, key);
-		if (!m) {
-			char allowed[LIST_BUFSZ];
-			size_t used = 0;
-
-			allowed[0] = '\0';
-			for (size_t i = 0; i < count &&
-					   used < sizeof(allowed); i++)
-				used += (size_t)snprintf(allowed + used,
-							 sizeof(allowed) - used,
-							 "%s%s", i ? ", " : "",
-							 table[i].name);
-			return refuse(ld, sub,
-				      "unknown member \"%.100s\" (allowed: %s)",
-				      key, allowed);
-		}
-		if (!kind_matches(m->kind, value))
-			return refuse(ld, sub, "must be %s",
-				      member_kind_text[m->kind]);
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (table[i].required && !json_object_get(obj, table[i].name)) {
-			path_member(sub, path, table[i].name);
-			return refuse(ld, sub, "required member missing (%s)",
-				      member_kind_text[table[i].kind]);
-		}
-	}
-	return RD_OK;
+	return rd_def_check_members(ld->err, ld->origin, path, obj, table,
+				    count, &member_kinds);
 }
 
 /* A non-empty array of distinct strings. */
