@@ -400,4 +400,45 @@ int rd_service_key_authenticate(rd_service *svc, const char *key_text,
  */
 json_t *rd_api_key_to_json(const rd_api_key *key);
 
+/* ---- idempotent writes (Idempotency-Key) ---------------------------------- */
+
+/* How long a request made under an Idempotency-Key is kept: 24 hours. */
+#define RD_IDEM_KEEP_S ((int64_t)24 * 3600)
+
+/*
+ * Check an Idempotency-Key as a client sent it: 1 to RD_IDEM_KEY_MAX
+ * visible ASCII characters (0x21 to 0x7E). RD_EUSAGE naming the field
+ * "Idempotency-Key" otherwise.
+ */
+int rd_idem_key_check(const char *key, rd_error *err);
+
+/*
+ * The request made by `actor`'s key under `key` into *out (clear it with
+ * rd_idem_record_clear); RD_ENOTFOUND when there is none, or when it is
+ * older than RD_IDEM_KEEP_S at `now`. An actor without a key id makes no
+ * idempotent requests: RD_EUSAGE.
+ */
+int rd_service_idem_get(rd_service *svc, const rd_actor *actor,
+			const char *key, int64_t now, rd_idem_record *out,
+			rd_error *err);
+
+/*
+ * Make the next write through `svc` idempotent under `key`: the write of
+ * rd_service_dispute_open, rd_service_event_apply or an evidence upload
+ * (rd_service_evidence_upload_finish) records the request (its digest
+ * request_sha256, its operation and the response: the dispute, or the
+ * evidence row) in the same index transaction as its effect, and names it
+ * in the trailers of its git commit, so that a crash between the two
+ * cannot lose it (the next open replays it from git). If a request under
+ * the same key is found in that transaction (a retry racing the first),
+ * the write changes nothing and fails with RD_ECONFLICT; the caller then
+ * looks it up with rd_service_idem_get. The service stays armed until
+ * rd_service_idem_disarm, which the caller calls after the write however
+ * it ended.
+ */
+int rd_service_idem_arm(rd_service *svc, const rd_actor *actor,
+			const char *key, const char *request_sha256,
+			rd_idem_operation operation, rd_error *err);
+void rd_service_idem_disarm(rd_service *svc);
+
 #endif

@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 4
+#define RD_STORE_SCHEMA_VERSION 5
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -376,5 +376,63 @@ int rd_store_keys_list(rd_store *st, rd_api_key **out, size_t *count,
  */
 int rd_store_key_revoke(rd_store *st, const char *id, int64_t revoked_at,
 			rd_error *err);
+
+/* ---- schema 5: idempotent requests --------------------------------------- */
+
+/* What an operation done under an Idempotency-Key answered. */
+typedef enum rd_idem_operation {
+	RD_IDEM_OPEN,             /* a dispute opened: the dispute */
+	RD_IDEM_EVENT,            /* an event applied: the dispute */
+	RD_IDEM_EVIDENCE          /* evidence added: its row */
+} rd_idem_operation;
+
+/* Longest Idempotency-Key, in bytes. */
+#define RD_IDEM_KEY_MAX 255
+
+/* A request done under an Idempotency-Key, as the index keeps it. */
+typedef struct rd_idem_record {
+	char key_id[64];                  /* the API key that made it */
+	char key[RD_IDEM_KEY_MAX + 1];    /* the client's Idempotency-Key */
+	char request_sha256[65];          /* digest of the request */
+	rd_idem_operation operation;
+	char dispute_id[RD_ID_BUFSZ];
+	int64_t evidence_n;               /* RD_IDEM_EVIDENCE only, else 0 */
+	char *response;                   /* the JSON answered, heap */
+	int64_t created_at;
+} rd_idem_record;
+
+/* Free what a record owns (its response); the record itself is the caller's. */
+void rd_idem_record_clear(rd_idem_record *rec);
+
+/* "open", "event", "evidence"; NULL for a value out of range. */
+const char *rd_idem_operation_name(rd_idem_operation op);
+
+/*
+ * The request made under (key_id, key) into *out (clear it with
+ * rd_idem_record_clear); RD_ENOTFOUND when there is none.
+ */
+int rd_store_idem_get(rd_store *st, const char *key_id, const char *key,
+		      rd_idem_record *out, rd_error *err);
+
+/*
+ * Record a request (inside the transaction of its effect). A record for
+ * the same (key_id, key) already there is RD_ECONFLICT, or is replaced when
+ * `replace` is 1 (replaying commits after a crash); the schema refuses
+ * a malformed digest, an empty or over-long key and an evidence number
+ * given for another operation as RD_EINVALID.
+ */
+int rd_store_idem_insert(rd_store *st, const rd_idem_record *rec,
+			 int replace, rd_error *err);
+
+/*
+ * Every record, oldest first, to `fn` (a non-zero return stops the walk and
+ * is returned): for carrying them into a rebuilt index.
+ */
+int rd_store_idem_foreach(rd_store *st,
+			  int (*fn)(const rd_idem_record *rec, void *ctx),
+			  void *ctx, rd_error *err);
+
+/* Drop the records made before `before` (inside a transaction). */
+int rd_store_idem_purge(rd_store *st, int64_t before, rd_error *err);
 
 #endif

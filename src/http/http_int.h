@@ -64,6 +64,8 @@ typedef struct http_call {
 	char etag[72];                  /* sent when not empty */
 	char location[128];             /* sent when not empty */
 	int malformed;                  /* 1: the body is not JSON (400) */
+	int replayed;                   /* 1: answered from an Idempotency-Key
+					 * record (Idempotent-Replayed) */
 
 	/* out, instead of reply: bytes from a file (the handler's own) */
 	int has_file;                   /* 1: send file_fd, not reply */
@@ -83,12 +85,18 @@ typedef int (*http_handler)(http_call *call, rd_error *err);
  * starts), `write` takes each chunk as it arrives, `end` runs after the
  * body and fills the answer like a handler. After the first failure the
  * rest of the body is read and dropped and that failure is the answer.
- * `release` (given NULL too) frees the state when the request ends,
+ * `digest` gives the request digest (http_idem_digest_upload) after the
+ * body and before `end`. `release` (given NULL too) frees the state when the request ends,
  * however it ends, so an upload cut short records nothing.
  */
+struct http_route;
+
 typedef struct http_stream {
 	int (*begin)(http_call *call, void **state, rd_error *err);
 	int (*write)(void *state, const char *buf, size_t len, rd_error *err);
+	/* the request's digest for Idempotency-Key, once the body is in */
+	void (*digest)(void *state, const struct http_route *route,
+		       const http_call *call, char out[65]);
 	int (*end)(http_call *call, void *state, rd_error *err);
 	void (*release)(void *state);
 } http_stream;
@@ -154,5 +162,63 @@ int http_repr_digest(char out[64], const char *sha256_hex, rd_error *err);
  * reference, NULL when out of memory.
  */
 json_t *http_problem(const rd_error *err, int malformed, unsigned *status);
+
+/* ---- Idempotency-Key (idempotency.c) -------------------------------------- */
+
+/*
+ * The requests under way with an Idempotency-Key, so that a duplicate
+ * arriving while the first is still in flight is told so (409) instead of
+ * waiting. Bounded by the connection limit; one mutex.
+ */
+typedef struct http_idem_table http_idem_table;
+typedef struct http_idem_claim http_idem_claim;
+
+int http_idem_table_new(http_idem_table **out, rd_error *err);
+void http_idem_table_free(http_idem_table *table);
+
+/*
+ * Claim (key_id, key) for one request: RD_OK with *out set, or
+ * RD_ECONFLICT (the problem type idempotency_key_in_flight) when another
+ * request holds it, or RD_ENOMEM.
+ */
+int http_idem_claim_take(http_idem_table *table, const char *key_id,
+			 const char *key, http_idem_claim **out,
+			 rd_error *err);
+/* Give a claim back (NULL allowed). */
+void http_idem_claim_release(http_idem_table *table, http_idem_claim *claim);
+
+/*
+ * What an idempotent request is done as, from its route: RD_IDEM_OPEN,
+ * RD_IDEM_EVENT or RD_IDEM_EVIDENCE; -1 for a route that takes no
+ * Idempotency-Key (every route but the three POSTs).
+ */
+int http_idem_operation(const http_route *route);
+
+/*
+ * The digest of a request with a collected body: SHA-256 over the method,
+ * the route's pattern, its path parameters and the body bytes, as 64
+ * lower-case hex digits. Headers are not part of it.
+ */
+void http_idem_digest_body(char out[65], const http_route *route,
+			   const http_call *call);
+
+/*
+ * The digest of an evidence upload: the same over the submission's
+ * metadata (kind, channel, captured_at, note, name) and the SHA-256 of the
+ * file's bytes, however they were sent (raw body or multipart part).
+ */
+void http_idem_digest_upload(char out[65], const http_route *route,
+			     const http_call *call,
+			     const rd_evidence_submission *sub,
+			     const char content_sha256[65]);
+
+/*
+ * Fill call's answer from a recorded request, as first answered: the JSON
+ * body, 201 with its Location for an opening or an upload, 200 for an
+ * event, the ETag of a dispute's version. RD_EINTERNAL when the record's
+ * response is not JSON.
+ */
+int http_idem_replay(http_call *call, const rd_idem_record *rec,
+		     rd_error *err);
 
 #endif

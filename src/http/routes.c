@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <nettle/base64.h>
+#include <nettle/sha2.h>
 
 #include "http/http_int.h"
 #include "redress/clock.h"
@@ -687,24 +688,35 @@ int http_upload_submission(rd_evidence_submission *sub,
 	return RD_OK;
 }
 
+/* An upload under way: the service's, and what its digest needs. */
+typedef struct upload_state {
+	rd_evidence_upload *up;
+	rd_evidence_submission sub;     /* strings borrowed from the call */
+	struct sha256_ctx content;      /* of the file's bytes */
+} upload_state;
+
 static int upload_begin(http_call *call, void **state, rd_error *err)
 {
-	rd_evidence_submission sub;
-	rd_evidence_upload *up = NULL;
+	upload_state *u = NULL;
 	rd_dispute *d = NULL;
 	int rc;
 
 	*state = NULL;
-	if ((rc = http_upload_submission(&sub, call, err)) < 0)
+	if (!(u = calloc(1, sizeof(*u))))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	sha256_init(&u->content);
+	if ((rc = http_upload_submission(&u->sub, call, err)) < 0)
 		goto done;
 	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
 		goto done;
-	if ((rc = rd_service_evidence_upload_new(&up, call->svc, d->id, &sub,
-						 &call->actor, call->now,
-						 err)) < 0)
+	if ((rc = rd_service_evidence_upload_new(&u->up, call->svc, d->id,
+						 &u->sub, &call->actor,
+						 call->now, err)) < 0)
 		goto done;
-	*state = up;
+	*state = u;
+	u = NULL;
 done:
+	free(u);
 	rd_dispute_free(d);
 	return rc;
 }
@@ -712,16 +724,38 @@ done:
 static int upload_write(void *state, const char *buf, size_t len,
 			rd_error *err)
 {
-	return rd_service_evidence_upload_write(state, buf, len, err);
+	upload_state *u = state;
+
+	sha256_update(&u->content, len, (const uint8_t *)buf);
+	return rd_service_evidence_upload_write(u->up, buf, len, err);
+}
+
+static void upload_digest(void *state, const http_route *route,
+			  const http_call *call, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	upload_state *u = state;
+	struct sha256_ctx copy = u->content;
+	uint8_t raw[SHA256_DIGEST_SIZE];
+	char content[65];
+
+	sha256_digest(&copy, sizeof(raw), raw);
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		content[2 * i] = hex[raw[i] >> 4];
+		content[2 * i + 1] = hex[raw[i] & 15];
+	}
+	content[64] = '\0';
+	http_idem_digest_upload(out, route, call, &u->sub, content);
 }
 
 static int upload_end(http_call *call, void *state, rd_error *err)
 {
+	upload_state *u = state;
 	rd_evidence_row row;
 	int rc;
 
 	memset(&row, 0, sizeof(row));
-	if ((rc = rd_service_evidence_upload_finish(state, &row, err)) < 0)
+	if ((rc = rd_service_evidence_upload_finish(u->up, &row, err)) < 0)
 		return rc;
 	if (!(call->reply = rd_evidence_row_to_json(&row))) {
 		rc = rd_error_set(err, RD_ENOMEM,
@@ -740,11 +774,16 @@ done:
 
 static void upload_release(void *state)
 {
-	rd_service_evidence_upload_free(state);
+	upload_state *u = state;
+
+	if (!u)
+		return;
+	rd_service_evidence_upload_free(u->up);
+	free(u);
 }
 
 static const http_stream upload_stream = {
-	upload_begin, upload_write, upload_end, upload_release,
+	upload_begin, upload_write, upload_digest, upload_end, upload_release,
 };
 
 /* The evidence number of a path: 1, 2, 3...; anything else is none. */
@@ -955,6 +994,19 @@ static int pattern_match(const char *pattern, const char *path,
 		path += slen;
 	}
 	return *pattern == '\0' && *path == '\0';
+}
+
+int http_idem_operation(const http_route *route)
+{
+	if (!route)
+		return -1;
+	if (route->handler == post_dispute)
+		return RD_IDEM_OPEN;
+	if (route->handler == post_event)
+		return RD_IDEM_EVENT;
+	if (route->stream == &upload_stream)
+		return RD_IDEM_EVIDENCE;
+	return -1;
 }
 
 int http_route_find(http_match *out, const char *method, const char *path)

@@ -46,6 +46,7 @@ struct rd_http_server {
 	int key_made;
 	pthread_mutex_t lock;       /* guards slots */
 	worker_slot *slots;
+	http_idem_table *idem;      /* Idempotency-Keys in flight */
 };
 
 /* What MHD keeps for one request between its calls (req_cls). */
@@ -60,7 +61,15 @@ typedef struct request {
 	int failed;                 /* 1: err is the answer; body dropped */
 	int unauthorized;           /* 1: the failure is a 401 */
 	rd_error err;
+	/* Idempotency-Key, when a POST gives one */
+	char idem_key[RD_IDEM_KEY_MAX + 1];
+	int idem_op;                /* rd_idem_operation */
+	http_idem_claim *claim;     /* held until the request ends */
+	int idem_problem;           /* how err is answered, IDEM_* */
 } request;
+
+/* Problems of an Idempotency-Key outside the error table. */
+enum { IDEM_NONE, IDEM_IN_FLIGHT, IDEM_REUSED };
 
 /* ---- per-thread services -------------------------------------------------- */
 
@@ -141,6 +150,8 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
 	if (call && call->repr_digest[0])
 		MHD_add_response_header(resp, "Repr-Digest",
 					call->repr_digest);
+	if (call && call->replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	if (allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	if (challenge)
@@ -321,12 +332,129 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 }
 
 static enum MHD_Result send_refusal(struct MHD_Connection *conn,
-				    const rd_error *err, int unauthorized)
+				    const rd_error *err, int unauthorized,
+				    int idem_problem)
 {
 	if (unauthorized)
 		return send_problem_as(conn, err, 401, "unauthorized",
 				       "Unauthorized", NULL, 1);
+	if (idem_problem == IDEM_IN_FLIGHT)
+		return send_problem_as(conn, err, 409,
+				       "idempotency_key_in_flight",
+				       "Idempotency-Key in flight", NULL, 0);
+	if (idem_problem == IDEM_REUSED)
+		return send_problem_as(conn, err, 422,
+				       "idempotency_key_reused",
+				       "Idempotency-Key reused", NULL, 0);
 	return send_problem(conn, err, 0, NULL, 0);
+}
+
+/* ---- Idempotency-Key ------------------------------------------------------ */
+
+/*
+ * Take the Idempotency-Key of a POST that accepts one: check it and claim
+ * it for this request (a duplicate in flight is refused). Without a key,
+ * or on a route that takes none, nothing happens.
+ */
+static int idem_start(struct rd_http_server *server,
+		      struct MHD_Connection *conn, request *req,
+		      const http_call *call, rd_error *err)
+{
+	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						      "Idempotency-Key");
+	int op = http_idem_operation(req->match.route);
+	int rc;
+
+	if (!key || op < 0)
+		return RD_OK;
+	if ((rc = rd_idem_key_check(key, err)) < 0)
+		return rc;
+	if ((rc = http_idem_claim_take(server->idem, call->actor.key_id, key,
+				       &req->claim, err)) < 0) {
+		if (rc == RD_ECONFLICT)
+			req->idem_problem = IDEM_IN_FLIGHT;
+		return rc;
+	}
+	snprintf(req->idem_key, sizeof(req->idem_key), "%s", key);
+	req->idem_op = op;
+	return RD_OK;
+}
+
+/*
+ * Answer from the record of an earlier request under the same key: 1 when
+ * call holds the replayed answer, 0 when there is no record, negative when
+ * the key was used for another request (idem_problem says so) or the
+ * record cannot be read.
+ */
+static int idem_lookup(request *req, http_call *call, const char *digest,
+		       rd_error *err)
+{
+	rd_idem_record rec;
+	int rc;
+
+	rc = rd_service_idem_get(call->svc, &call->actor, req->idem_key,
+				 call->now, &rec, err);
+	if (rc == RD_ENOTFOUND) {
+		rd_error_clear(err);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (strcmp(rec.request_sha256, digest) != 0) {
+		req->idem_problem = IDEM_REUSED;
+		rc = rd_error_set_field(err, RD_EINVALID, "Idempotency-Key",
+					"this Idempotency-Key was used for "
+					"another request (another path, "
+					"body or file); send a new key with "
+					"a new request");
+	} else if ((rc = http_idem_replay(call, &rec, err)) == RD_OK) {
+		rc = 1;
+	}
+	rd_idem_record_clear(&rec);
+	return rc;
+}
+
+/*
+ * Run `run` (a handler, or the end of a stream) as an idempotent write:
+ * replay an earlier answer if there is one; else arm the service so that
+ * the write records its request with its effect. A write that fails
+ * because a racing request with the same key got there first is answered
+ * with that request's record.
+ */
+static int idem_run(request *req, http_call *call, const char *digest,
+		    int (*run)(request *req, http_call *call, rd_error *err),
+		    rd_error *err)
+{
+	rd_error again;
+	int rc;
+
+	if ((rc = idem_lookup(req, call, digest, err)) != 0)
+		return rc < 0 ? rc : RD_OK;
+	if ((rc = rd_service_idem_arm(call->svc, &call->actor, req->idem_key,
+				      digest, (rd_idem_operation)req->idem_op,
+				      err)) < 0)
+		return rc;
+	rc = run(req, call, err);
+	rd_service_idem_disarm(call->svc);
+	if (rc < 0) {
+		rd_error_clear(&again);
+		if (idem_lookup(req, call, digest, &again) == 1) {
+			rd_error_clear(err);
+			req->idem_problem = IDEM_NONE;
+			return RD_OK;
+		}
+	}
+	return rc;
+}
+
+static int run_handler(request *req, http_call *call, rd_error *err)
+{
+	return req->match.route->handler(call, err);
+}
+
+static int run_stream_end(request *req, http_call *call, rd_error *err)
+{
+	return req->match.route->stream->end(call, req->state, err);
 }
 
 static enum MHD_Result answer(struct rd_http_server *server,
@@ -354,14 +482,27 @@ static enum MHD_Result answer(struct rd_http_server *server,
 	if (route->stream) {
 		if (req->failed)
 			return send_refusal(conn, &req->err,
-					    req->unauthorized);
+					    req->unauthorized,
+					    req->idem_problem);
 		if (req->too_large) {
 			rd_error_set(&err, RD_ETOOLARGE,
 				     "the request body is over this route's "
 				     "limit of %zu bytes", route->body_limit);
 			return send_problem(conn, &err, 0, NULL, 0);
 		}
-		rc = route->stream->end(&req->call, req->state, &err);
+		if (req->idem_key[0]) {
+			char digest[65];
+
+			route->stream->digest(req->state, route, &req->call,
+					      digest);
+			rc = idem_run(req, &req->call, digest, run_stream_end,
+				      &err);
+			if (rc < 0 && req->idem_problem)
+				return send_refusal(conn, &err, 0,
+						    req->idem_problem);
+		} else {
+			rc = run_stream_end(req, &req->call, &err);
+		}
 		return send_result(conn, &req->call, rc, &err);
 	}
 	if (req->too_large) {
@@ -371,8 +512,21 @@ static enum MHD_Result answer(struct rd_http_server *server,
 		return send_problem(conn, &err, 0, NULL, 0);
 	}
 	if ((rc = prepare(server, conn, req, &call, &unauthorized, &err)) < 0)
-		return send_refusal(conn, &err, unauthorized);
-	rc = route->handler(&call, &err);
+		return send_refusal(conn, &err, unauthorized, IDEM_NONE);
+	if ((rc = idem_start(server, conn, req, &call, &err)) < 0)
+		return send_refusal(conn, &err, 0, req->idem_problem);
+	if (req->idem_key[0]) {
+		char digest[65];
+
+		http_idem_digest_body(digest, route, &call);
+		rc = idem_run(req, &call, digest, run_handler, &err);
+		if (rc < 0 && req->idem_problem) {
+			json_decref(call.reply);
+			return send_refusal(conn, &err, 0, req->idem_problem);
+		}
+	} else {
+		rc = run_handler(req, &call, &err);
+	}
 	return send_result(conn, &call, rc, &err);
 }
 
@@ -385,6 +539,8 @@ static void stream_begin(struct rd_http_server *server,
 	rd_error_clear(&req->err);
 	rc = prepare(server, conn, req, &req->call, &req->unauthorized,
 		     &req->err);
+	if (rc >= 0)
+		rc = idem_start(server, conn, req, &req->call, &req->err);
 	if (rc >= 0)
 		rc = req->match.route->stream->begin(&req->call, &req->state,
 						     &req->err);
@@ -465,12 +621,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 static void on_completed(void *cls, struct MHD_Connection *conn,
 			 void **req_cls, enum MHD_RequestTerminationCode code)
 {
+	struct rd_http_server *server = cls;
 	request *req = *req_cls;
 
-	(void)cls;
 	(void)conn;
 	(void)code;
 	if (req) {
+		http_idem_claim_release(server->idem, req->claim);
 		if (req->match.route && req->match.route->stream)
 			req->match.route->stream->release(req->state);
 		json_decref(req->call.reply);
@@ -570,6 +727,8 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	server->service.kinds_path = server->kinds_path;
 	server->service.policy_path = server->policy_path;
 	server->service.create = 0;
+	if ((rc = http_idem_table_new(&server->idem, err)) < 0)
+		goto fail;
 	if (pthread_key_create(&server->key, slot_close) != 0) {
 		rc = rd_error_set(err, RD_ENOMEM, "cannot make a thread key");
 		goto fail;
@@ -635,6 +794,7 @@ void rd_http_stop(rd_http_server *server)
 	}
 	if (server->key_made)
 		pthread_key_delete(server->key);
+	http_idem_table_free(server->idem);
 	pthread_mutex_destroy(&server->lock);
 	free(server->data_dir);
 	free(server->workflows_dir);

@@ -782,6 +782,29 @@ static int copy_keys(rd_store *from, rd_store *to, rd_error *err)
 	return rc;
 }
 
+static int put_idem(const rd_idem_record *rec, void *ctx)
+{
+	struct { rd_store *to; rd_error *err; } *c = ctx;
+
+	return rd_store_idem_insert(c->to, rec, 0, c->err);
+}
+
+/*
+ * Requests made under an Idempotency-Key live in the index, and in the
+ * trailers of their commits only for crash replay: carry them over too, so
+ * that a retry after a rebuild is still answered from its record.
+ */
+static int copy_idem(rd_store *from, rd_store *to, rd_error *err)
+{
+	struct { rd_store *to; rd_error *err; } ctx = { to, err };
+	int rc = rd_store_idem_foreach(from, put_idem, &ctx, err);
+
+	if (rc < 0)
+		rd_error_prefix(err, "cannot carry the idempotency records "
+				"over");
+	return rc;
+}
+
 /* Remove a database file with its WAL and shared-memory files. */
 static int remove_db(const char *path, int keep_main, rd_error *err)
 {
@@ -831,7 +854,8 @@ int rd_service_reindex(rd_service *svc, size_t *disputes,
 						err)) < 0)
 			goto fail;
 	}
-	if ((rc = copy_keys(svc->store, x.fresh, err)) < 0)
+	if ((rc = copy_keys(svc->store, x.fresh, err)) < 0 ||
+	    (rc = copy_idem(svc->store, x.fresh, err)) < 0)
 		goto fail;
 	rc = rd_evidence_foreach_dispute(svc->repo, reindex_one, &x, err);
 	if (rc != 0) {

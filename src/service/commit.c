@@ -175,6 +175,7 @@ int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
 {
 	rd_commit_request req;
 	char head[RD_OID_BUFSZ];
+	char *trailed = NULL;
 	int rc;
 
 	if ((rc = svc_change_json(change, rd_dispute_to_json(d), err,
@@ -188,6 +189,8 @@ int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
 					  "workflow.json")) < 0)
 			return rc;
 	}
+	if ((rc = svc_idem_message(svc, message, &trailed, err)) < 0)
+		return rc;
 	memset(&req, 0, sizeof(req));
 	req.dispute_id = d->id;
 	req.parent = parent && *parent ? parent : NULL;
@@ -195,12 +198,17 @@ int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
 	req.file_count = change->count;
 	req.author = actor;
 	req.when = now;
-	req.message = message;
+	req.message = trailed ? trailed : message;
 	if ((rc = svc_journal_note(svc, d->id, err)) < 0 ||
 	    (rc = rd_evidence_commit(svc->repo, &req, head, err)) < 0)
-		return rc;
+		goto done;
 	svc_crash_point("after-git-commit");
-	return rd_store_head_set(svc->store, d->id, head, err);
+	if ((rc = rd_store_head_set(svc->store, d->id, head, err)) < 0)
+		goto done;
+	rc = svc_idem_capture(svc, d, change, now, err);
+done:
+	free(trailed);
+	return rc;
 }
 
 /* The commit message: a short first line, the note, then trailers. */
@@ -530,5 +538,7 @@ int svc_sync_dispute(rd_service *svc, const char *id, char head[RD_OID_BUFSZ],
 					    " run `redress audit verify %s`",
 					    id, indexed, id);
 	}
-	return svc_rebuild_dispute(svc, svc->store, id, head, err);
+	if ((rc = svc_rebuild_dispute(svc, svc->store, id, head, err)) < 0)
+		return rc;
+	return svc_idem_replay(svc, id, head, known ? indexed : "", err);
 }

@@ -95,7 +95,13 @@ int svc_journal_note(rd_service *svc, const char *id, rd_error *err)
 
 int svc_commit(rd_service *svc, rd_error *err)
 {
-	int rc = rd_store_commit(svc->store, err);
+	int rc = svc_idem_flush(svc, err);
+
+	if (rc < 0) {
+		svc_rollback(svc);
+		return rc;
+	}
+	rc = rd_store_commit(svc->store, err);
 
 	if (rc < 0) {
 		svc_rollback(svc);
@@ -110,6 +116,7 @@ int svc_commit(rd_service *svc, rd_error *err)
 
 void svc_rollback(rd_service *svc)
 {
+	svc_idem_reset(svc);
 	rd_store_rollback(svc->store);
 	/* git may have moved before the failure: keep the entry */
 	if (svc->journal_pending)

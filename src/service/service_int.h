@@ -13,6 +13,18 @@
 #include "redress/evidence.h"
 #include "redress/service.h"
 
+/*
+ * The Idempotency-Key a write is armed with (idempotency.c): `rec` holds the
+ * key and digest from arming, and the dispute and response once a commit
+ * has captured them; `captured` says the record awaits the store commit.
+ */
+typedef struct svc_idem {
+	int armed;
+	int checked;             /* looked up inside this transaction */
+	int captured;
+	rd_idem_record rec;
+} svc_idem;
+
 struct rd_service {
 	rd_store *store;
 	rd_workflow_set *workflows;
@@ -24,6 +36,7 @@ struct rd_service {
 	int journal_fd;
 	int journal_pending;     /* an entry awaits the index commit */
 	int journal_dirty;       /* an entry of a failed write must stay */
+	svc_idem idem;           /* the Idempotency-Key of the next write */
 };
 
 /*
@@ -107,6 +120,28 @@ int svc_set_string(char **slot, const char *value, rd_error *err);
 
 /* 1 when s is UTF-8 without control characters (newline and tab allowed if asked). */
 int svc_text_ok(const char *s, int allow_newline);
+
+/*
+ * Idempotent writes (idempotency.c), called by svc_record, svc_commit,
+ * svc_rollback and svc_sync_dispute:
+ * svc_idem_message - when armed, refuse (RD_ECONFLICT) a key already
+ *   recorded, and return a copy of `message` with the trailers naming the
+ *   request (*out is new; NULL when not armed: use message as it is);
+ * svc_idem_capture - keep the response of the commit just made (the
+ *   dispute.json or evidence meta.json among `change`'s files);
+ * svc_idem_flush - write the captured record (before the store commits);
+ * svc_idem_reset - forget a capture (the transaction rolled back);
+ * svc_idem_replay - record the requests named by the trailers of the
+ *   commits after `indexed` up to `head` (a crash left git ahead).
+ */
+int svc_idem_message(rd_service *svc, const char *message, char **out,
+		     rd_error *err);
+int svc_idem_capture(rd_service *svc, const rd_dispute *d,
+		     const tree_change *change, int64_t now, rd_error *err);
+int svc_idem_flush(rd_service *svc, rd_error *err);
+void svc_idem_reset(rd_service *svc);
+int svc_idem_replay(rd_service *svc, const char *id, const char *head,
+		    const char *indexed, rd_error *err);
 
 /* Crash-test hook: abort() here when REDRESS_TEST_CRASH names `point`. */
 void svc_crash_point(const char *point);

@@ -25,6 +25,7 @@ static const struct {
 	{ RD_STMT_DUMP_EVIDENCE, "evidence" },
 	{ RD_STMT_DUMP_OFFERS, "offers" },
 	{ RD_STMT_DUMP_API_KEYS, "api_keys" },
+	{ RD_STMT_DUMP_IDEMPOTENCY, "idempotency" },
 };
 
 /* A growing string; `failed` sticks once an allocation failed. */

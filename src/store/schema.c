@@ -189,11 +189,40 @@ static const char migration_4[] =
 	"\n"
 	"PRAGMA user_version = 4;\n";
 
+/*
+ * 5: requests made with an Idempotency-Key. A row is written in the same
+ * transaction as the effect it records, so a retry finds either both or
+ * neither. It keeps what a replay needs: the request's digest (a retry
+ * with another request is refused), the operation, the dispute and the
+ * response document. Rows are dropped after 24 hours.
+ */
+static const char migration_5[] =
+	"CREATE TABLE idempotency (\n"
+	"  key_id TEXT NOT NULL\n"
+	"    CHECK (length(CAST(key_id AS BLOB)) BETWEEN 1 AND 63),\n"
+	"  idem_key TEXT NOT NULL\n"
+	"    CHECK (length(CAST(idem_key AS BLOB)) BETWEEN 1 AND 255),\n"
+	"  request_sha256 TEXT NOT NULL CHECK (length(request_sha256) = 64\n"
+	"    AND request_sha256 NOT GLOB '*[^0-9a-f]*'),\n"
+	"  operation TEXT NOT NULL\n"
+	"    CHECK (operation IN ('open', 'event', 'evidence')),\n"
+	"  dispute_id TEXT NOT NULL,\n"
+	"  evidence_n INTEGER CHECK (evidence_n > 0),\n"
+	"  response TEXT NOT NULL,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (key_id, idem_key),\n"
+	"  CHECK ((operation = 'evidence') = (evidence_n IS NOT NULL))\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE INDEX idempotency_created ON idempotency (created_at);\n"
+	"\n"
+	"PRAGMA user_version = 5;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

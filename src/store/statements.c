@@ -77,6 +77,11 @@
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"        \
 	" ?13, ?14, ?15, ?16)"
 
+/* The idempotency columns, in the order idempotency.c reads and binds them. */
+#define IDEM_COLUMNS                                                         \
+	"key_id, idem_key, request_sha256, operation, dispute_id, "          \
+	"evidence_n, response, created_at"
+
 /* The api_keys columns, in the order keys.c reads and binds them. */
 #define KEY_COLUMNS                                                          \
 	"id, name, role, storefront, secret_sha256, created_at, revoked_at"
@@ -278,6 +283,22 @@ static const struct {
 		"UPDATE api_keys SET revoked_at = ?2"
 		" WHERE id = ?1 AND revoked_at IS NULL" },
 
+	[RD_STMT_IDEM_GET] = { 5,
+		"SELECT " IDEM_COLUMNS " FROM idempotency"
+		" WHERE key_id = ?1 AND idem_key = ?2" },
+	[RD_STMT_IDEM_INSERT] = { 5,
+		"INSERT INTO idempotency (" IDEM_COLUMNS ")"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
+	[RD_STMT_IDEM_REPLACE] = { 5,
+		"INSERT OR REPLACE INTO idempotency (" IDEM_COLUMNS ")"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
+	[RD_STMT_IDEM_ALL] = { 5,
+		"SELECT " IDEM_COLUMNS " FROM idempotency"
+		" INDEXED BY idempotency_created ORDER BY created_at" },
+	[RD_STMT_IDEM_PURGE] = { 5,
+		"DELETE FROM idempotency INDEXED BY idempotency_created"
+		" WHERE created_at < ?1" },
+
 	[RD_STMT_DUMP_WORKFLOWS] = { 1,
 		"SELECT * FROM workflows ORDER BY hash" },
 	[RD_STMT_DUMP_DISPUTES] = { 1,
@@ -294,6 +315,8 @@ static const struct {
 		"SELECT * FROM offers ORDER BY dispute_id, offer_id" },
 	[RD_STMT_DUMP_API_KEYS] = { 4,
 		"SELECT * FROM api_keys ORDER BY id" },
+	[RD_STMT_DUMP_IDEMPOTENCY] = { 5,
+		"SELECT * FROM idempotency ORDER BY key_id, idem_key" },
 };
 
 const char *rd_store__stmt_sql(int id, int *min_schema)

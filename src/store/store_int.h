@@ -78,6 +78,12 @@ typedef enum rd_stmt_id {
 	RD_STMT_KEYS_LIST,
 	RD_STMT_KEY_REVOKE,
 
+	RD_STMT_IDEM_GET,
+	RD_STMT_IDEM_INSERT,
+	RD_STMT_IDEM_REPLACE,
+	RD_STMT_IDEM_ALL,
+	RD_STMT_IDEM_PURGE,
+
 	/* rd_store_dump: one per table, in dump order */
 	RD_STMT_DUMP_WORKFLOWS,
 	RD_STMT_DUMP_DISPUTES,
@@ -87,6 +93,7 @@ typedef enum rd_stmt_id {
 	RD_STMT_DUMP_EVIDENCE,
 	RD_STMT_DUMP_OFFERS,
 	RD_STMT_DUMP_API_KEYS,
+	RD_STMT_DUMP_IDEMPOTENCY,
 
 	RD_STMT_COUNT
 } rd_stmt_id;

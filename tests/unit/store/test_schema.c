@@ -110,7 +110,7 @@ static void migrates_empty_file_to_latest(void)
 	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
 	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
 	/* workflows disputes items events deadlines evidence offers api_keys */
-	CHECK_INT(table_count(rd_store_db(st)), 8);
+	CHECK_INT(table_count(rd_store_db(st)), 9);
 	CHECK_INT(raw_int(rd_store_db(st), "SELECT count(*) FROM sqlite_schema"
 			  " WHERE name = 'offers_one_made'"), 1);
 	CHECK_INT(raw_int(rd_store_db(st), "SELECT count(*) FROM sqlite_schema"
@@ -173,7 +173,7 @@ static void migrates_version_1_keeping_data(void)
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
 	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
 	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
-	CHECK_INT(table_count(rd_store_db(st)), 8);
+	CHECK_INT(table_count(rd_store_db(st)), 9);
 	CHECK_OK(rd_store_dispute_get(st, d->id, &got, &err), &err);
 	CHECK_STR(got->order_ref, "ORD-1");
 	CHECK_INT(got->item_count, 1);

@@ -1,0 +1,373 @@
+/*
+ * Idempotent writes: a request made under an Idempotency-Key is recorded
+ * with its effect, so that a retry is answered from the record instead of
+ * being done twice.
+ *
+ * The record is written in the index transaction of the effect, and the
+ * commit of the effect names the request in two trailers:
+ *
+ *   Redress-Idempotency-Key: <the client's key>
+ *   Redress-Idempotency-Request: <api key id> <operation> <sha-256>
+ *
+ * so that when a crash leaves git ahead of the index, the replay that
+ * brings the index up to git (svc_sync_dispute) records the request too:
+ * the effect and its record are never found apart. The response kept is
+ * the document the commit wrote (dispute.json, or the evidence's
+ * meta.json), which is what the API answered.
+ *
+ * This file must never decide whether a retry matches (the caller compares
+ * digests) and never record a request without its effect.
+ */
+#include "service_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redress/store.h"
+
+#define TRAILER_KEY "Redress-Idempotency-Key: "
+#define TRAILER_REQUEST "Redress-Idempotency-Request: "
+
+int rd_idem_key_check(const char *key, rd_error *err)
+{
+	size_t len = key ? strlen(key) : 0;
+
+	if (len == 0 || len > RD_IDEM_KEY_MAX)
+		return rd_error_set_field(err, RD_EUSAGE, "Idempotency-Key",
+					  "an Idempotency-Key is 1 to %d "
+					  "characters, not %zu",
+					  RD_IDEM_KEY_MAX, len);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (c < 0x21 || c > 0x7e)
+			return rd_error_set_field(err, RD_EUSAGE,
+				"Idempotency-Key", "an Idempotency-Key is "
+				"visible ASCII characters only (no spaces or "
+				"control characters); character %zu is not",
+				i + 1);
+	}
+	return RD_OK;
+}
+
+static int is_sha256_hex(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+static int need_key_id(const rd_actor *actor, rd_error *err)
+{
+	if (!actor->key_id[0] || strlen(actor->key_id) >= 64)
+		return rd_error_set_field(err, RD_EUSAGE, "Idempotency-Key",
+					  "an Idempotency-Key is taken only "
+					  "from a caller with an API key");
+	return RD_OK;
+}
+
+int rd_service_idem_get(rd_service *svc, const rd_actor *actor,
+			const char *key, int64_t now, rd_idem_record *out,
+			rd_error *err)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = need_key_id(actor, err)) < 0 ||
+	    (rc = rd_idem_key_check(key, err)) < 0)
+		return rc;
+	if ((rc = rd_store_idem_get(svc->store, actor->key_id, key, out,
+				    err)) < 0)
+		return rc;
+	if (out->created_at < now - RD_IDEM_KEEP_S) {
+		/* kept past its time; the next write purges it */
+		rd_idem_record_clear(out);
+		memset(out, 0, sizeof(*out));
+		return rd_error_set(err, RD_ENOTFOUND, "no request was made "
+				    "with this Idempotency-Key in the last "
+				    "24 hours");
+	}
+	return RD_OK;
+}
+
+int rd_service_idem_arm(rd_service *svc, const rd_actor *actor,
+			const char *key, const char *request_sha256,
+			rd_idem_operation operation, rd_error *err)
+{
+	svc_idem *idem = &svc->idem;
+	int rc;
+
+	rd_service_idem_disarm(svc);
+	if ((rc = need_key_id(actor, err)) < 0 ||
+	    (rc = rd_idem_key_check(key, err)) < 0)
+		return rc;
+	if (!request_sha256 || !is_sha256_hex(request_sha256) ||
+	    !rd_idem_operation_name(operation))
+		return rd_error_set(err, RD_EINTERNAL, "an idempotent write "
+				    "needs a request digest of 64 lower-case "
+				    "hex digits and a known operation");
+	snprintf(idem->rec.key_id, sizeof(idem->rec.key_id), "%s",
+		 actor->key_id);
+	snprintf(idem->rec.key, sizeof(idem->rec.key), "%s", key);
+	snprintf(idem->rec.request_sha256, sizeof(idem->rec.request_sha256),
+		 "%s", request_sha256);
+	idem->rec.operation = operation;
+	idem->armed = 1;
+	return RD_OK;
+}
+
+void rd_service_idem_disarm(rd_service *svc)
+{
+	if (!svc)
+		return;
+	rd_idem_record_clear(&svc->idem.rec);
+	memset(&svc->idem, 0, sizeof(svc->idem));
+}
+
+int svc_idem_message(rd_service *svc, const char *message, char **out,
+		     rd_error *err)
+{
+	svc_idem *idem = &svc->idem;
+	rd_idem_record found;
+	size_t len, size;
+	int rc;
+
+	*out = NULL;
+	if (!idem->armed)
+		return RD_OK;
+	if (!idem->checked) {
+		/* Under the write lock: a retry that raced the first loses. */
+		rc = rd_store_idem_get(svc->store, idem->rec.key_id,
+				       idem->rec.key, &found, err);
+		rd_idem_record_clear(&found);
+		if (rc == RD_OK)
+			return rd_error_set_field(err, RD_ECONFLICT,
+				"Idempotency-Key", "a request with this "
+				"Idempotency-Key has just been made; it is "
+				"answered from its record");
+		if (rc != RD_ENOTFOUND)
+			return rc;
+		rd_error_clear(err);
+		idem->checked = 1;
+	}
+	len = strlen(message);
+	size = len + sizeof(TRAILER_KEY) + sizeof(idem->rec.key) +
+	       sizeof(TRAILER_REQUEST) + sizeof(idem->rec.key_id) + 96;
+	if (!(*out = malloc(size)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	/* the message ends with its trailer block and a newline */
+	snprintf(*out, size, "%s%s" TRAILER_KEY "%s\n" TRAILER_REQUEST
+		 "%s %s %s\n", message,
+		 len && message[len - 1] == '\n' ? "" : "\n", idem->rec.key,
+		 idem->rec.key_id, rd_idem_operation_name(idem->rec.operation),
+		 idem->rec.request_sha256);
+	return RD_OK;
+}
+
+/* The file at `path` among a change's files, or NULL. */
+static const rd_tree_file *change_file(const tree_change *change,
+				       const char *path)
+{
+	for (size_t i = 0; i < change->count; i++)
+		if (strcmp(change->files[i].path, path) == 0)
+			return &change->files[i];
+	return NULL;
+}
+
+/* The number of the evidence a change adds (its meta.json), or 0. */
+static int64_t change_evidence(const tree_change *change)
+{
+	for (size_t i = 0; i < change->count; i++) {
+		const char *p = change->files[i].path;
+		long long n = 0;
+		int used = 0;
+
+		if (sscanf(p, "evidence/%lld/meta.json%n", &n, &used) == 1 &&
+		    p[used] == '\0' && n > 0)
+			return (int64_t)n;
+	}
+	return 0;
+}
+
+/* The response path of an operation in a commit's tree. */
+static void response_path(char out[64], rd_idem_operation op, int64_t n)
+{
+	if (op == RD_IDEM_EVIDENCE)
+		snprintf(out, 64, "evidence/%04" PRId64 "/meta.json", n);
+	else
+		snprintf(out, 64, "dispute.json");
+}
+
+int svc_idem_capture(rd_service *svc, const rd_dispute *d,
+		     const tree_change *change, int64_t now, rd_error *err)
+{
+	svc_idem *idem = &svc->idem;
+	const rd_tree_file *file;
+	char path[64];
+	char *copy;
+
+	if (!idem->armed)
+		return RD_OK;
+	idem->rec.evidence_n = 0;
+	if (idem->rec.operation == RD_IDEM_EVIDENCE &&
+	    !(idem->rec.evidence_n = change_evidence(change))) {
+		/* a later commit of the same write (none today) keeps the first */
+		if (idem->captured)
+			return RD_OK;
+		return rd_error_set(err, RD_EINTERNAL, "an idempotent evidence "
+				    "upload made a commit without evidence");
+	}
+	response_path(path, idem->rec.operation, idem->rec.evidence_n);
+	file = change_file(change, path);
+	if (!file || !file->content)
+		return rd_error_set(err, RD_EINTERNAL, "the commit of an "
+				    "idempotent write has no %s", path);
+	if (!(copy = malloc(file->len + 1)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	memcpy(copy, file->content, file->len);
+	copy[file->len] = '\0';
+	free(idem->rec.response);
+	idem->rec.response = copy;
+	snprintf(idem->rec.dispute_id, sizeof(idem->rec.dispute_id), "%s",
+		 d->id);
+	idem->rec.created_at = now;
+	idem->captured = 1;
+	return RD_OK;
+}
+
+int svc_idem_flush(rd_service *svc, rd_error *err)
+{
+	svc_idem *idem = &svc->idem;
+	int rc;
+
+	if (!idem->armed || !idem->captured)
+		return RD_OK;
+	if ((rc = rd_store_idem_purge(svc->store, idem->rec.created_at -
+				      RD_IDEM_KEEP_S, err)) < 0 ||
+	    (rc = rd_store_idem_insert(svc->store, &idem->rec, 0, err)) < 0)
+		return rc;
+	idem->captured = 0;
+	idem->checked = 0;
+	return RD_OK;
+}
+
+void svc_idem_reset(rd_service *svc)
+{
+	svc->idem.captured = 0;
+	svc->idem.checked = 0;
+}
+
+/* The value of trailer `name` in a commit message, into out; 0 if absent. */
+static int trailer(const char *message, const char *name, char *out,
+		   size_t size)
+{
+	size_t nlen = strlen(name);
+	const char *p = message;
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (len > nlen && strncmp(p, name, nlen) == 0) {
+			if (len - nlen >= size)
+				return 0;
+			memcpy(out, p + nlen, len - nlen);
+			out[len - nlen] = '\0';
+			return 1;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+/* The record a commit's trailers name; 0 when it names none. */
+static int commit_request(const rd_commit_info *info, rd_idem_record *rec)
+{
+	char request[160], op[16];
+	int used = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!info->message ||
+	    !trailer(info->message, TRAILER_KEY, rec->key, sizeof(rec->key)) ||
+	    !trailer(info->message, TRAILER_REQUEST, request,
+		     sizeof(request)))
+		return 0;
+	if (sscanf(request, "%63s %15s %64s%n", rec->key_id, op,
+		   rec->request_sha256, &used) != 3 || request[used] != '\0')
+		return 0;
+	if (strcmp(op, "open") == 0)
+		rec->operation = RD_IDEM_OPEN;
+	else if (strcmp(op, "event") == 0)
+		rec->operation = RD_IDEM_EVENT;
+	else if (strcmp(op, "evidence") == 0)
+		rec->operation = RD_IDEM_EVIDENCE;
+	else
+		return 0;
+	rec->created_at = info->when;
+	return 1;
+}
+
+/* Record the request one replayed commit names, if any. */
+static int replay_commit(rd_service *svc, const rd_commit_info *info,
+			 const char *id, rd_error *err)
+{
+	rd_idem_record rec;
+	char path[64];
+	size_t len = 0;
+	int rc = RD_OK;
+
+	if (!commit_request(info, &rec))
+		return RD_OK;
+	snprintf(rec.dispute_id, sizeof(rec.dispute_id), "%s", id);
+	if (rec.operation == RD_IDEM_EVIDENCE) {
+		/* the evidence the commit added: the highest meta.json in it */
+		char **names = NULL;
+		size_t count = 0;
+
+		if ((rc = rd_evidence_list(svc->repo, info->oid, "evidence",
+					   &names, &count, err)) < 0)
+			return rc;
+		for (size_t i = 0; i < count; i++) {
+			long long n = strtoll(names[i], NULL, 10);
+
+			if (n > rec.evidence_n)
+				rec.evidence_n = (int64_t)n;
+		}
+		rd_strings_free(names, count);
+		if (rec.evidence_n <= 0)
+			return RD_OK;
+	}
+	response_path(path, rec.operation, rec.evidence_n);
+	if ((rc = rd_evidence_read(svc->repo, info->oid, path, &rec.response,
+				   &len, err)) < 0)
+		return rc;
+	rc = rd_store_idem_insert(svc->store, &rec, 1, err);
+	rd_idem_record_clear(&rec);
+	return rc;
+}
+
+int svc_idem_replay(rd_service *svc, const char *id, const char *head,
+		    const char *indexed, rd_error *err)
+{
+	rd_commit_info *log = NULL;
+	size_t count = 0, first = 0;
+	int rc;
+
+	if ((rc = rd_evidence_log(svc->repo, head, &log, &count, err)) < 0)
+		return rc;
+	/* the commits after the indexed head: those the index lacked */
+	if (indexed && indexed[0])
+		for (size_t i = 0; i < count; i++)
+			if (strcmp(log[i].oid, indexed) == 0)
+				first = i + 1;
+	for (size_t i = first; i < count && rc == RD_OK; i++)
+		rc = replay_commit(svc, &log[i], id, err);
+	rd_commit_infos_free(log, count);
+	return rc;
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Idempotency-Key over HTTP, against the real server: a key retried 50
+# times opens one dispute; concurrent duplicates make one dispute (the
+# others are told 409 or replayed); a key reused with another request is
+# 422; malformed keys are 400; keys are scoped to their API key; events
+# and evidence uploads replay their first answer; records survive a
+# restart, a reindex and a crash between the git commit and the index
+# commit (the commit's trailers carry the request).
+set -e
+. "$(dirname "$0")/lib.bash"
+
+SERVER_PID=""
+stop_server() {
+	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill -TERM "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	SERVER_PID=""
+}
+trap 'stop_server; rm -rf "$E2E_TMP"' EXIT
+
+# start_server [env assignments...]: the real server on a free port
+start_server() {
+	: >"$E2E_TMP/serve.out"
+	env "$@" "$REDRESS" serve --listen 127.0.0.1:0 >"$E2E_TMP/serve.out" \
+		2>>"$E2E_TMP/serve.err" &
+	SERVER_PID=$!
+	port=""
+	for _ in $(seq 100); do
+		port=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$E2E_TMP/serve.out")
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	if [ -z "$port" ]; then
+		fail "server did not start: $(cat "$E2E_TMP/serve.err")"
+		finish
+		exit 1
+	fi
+	BASE="http://127.0.0.1:$port"
+}
+
+# call KEY METHOD PATH [curl args...]: $STATUS, $HDRS, $BODY
+call() {
+	local key=$1 method=$2 path=$3
+	shift 3
+	STATUS=$(curl -s -o "$E2E_TMP/body" -D "$E2E_TMP/headers" \
+		-w '%{http_code}' -X "$method" -H "Authorization: Bearer $key" \
+		"$@" "$BASE$path")
+	BODY=$(cat "$E2E_TMP/body")
+	HDRS=$(tr -d '\r' <"$E2E_TMP/headers")
+}
+header() {
+	grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'
+}
+disputes_of() { # ORDER_REF -> how many disputes the index holds for it
+	"$REDRESS" list --json --limit 200 |
+		jq --arg o "$1" '[.disputes[] | select(.order_ref == $o)] | length'
+}
+
+rd init >/dev/null
+agent=$(rd key create --role agent --name alice --json 2>/dev/null | jq -r .key)
+agent2=$(rd key create --role agent --name bob --json 2>/dev/null | jq -r .key)
+auditor=$(rd key create --role auditor --json 2>/dev/null | jq -r .key)
+start_server
+
+body_for() { # ORDER_REF -> a dispute document
+	jq -c --arg o "$1" '.order_ref = $o' "$REDRESS_SOURCE_DIR/examples/dispute.json"
+}
+
+# --- one key, 50 retries: one dispute ------------------------------------------
+doc=$(body_for ORD-IDEM-1)
+call "$agent" POST /v1/disputes -H "Idempotency-Key: open-ORD-IDEM-1" --data-binary "$doc"
+expect_eq "$STATUS" "201" "first request opens"
+first_body=$BODY
+first_id=$(jq -r .id <<<"$BODY")
+first_location=$(header Location)
+first_etag=$(header ETag)
+expect_eq "$(header Idempotent-Replayed)" "" "the first answer is not a replay"
+replays=0
+for _ in $(seq 49); do
+	call "$agent" POST /v1/disputes -H "Idempotency-Key: open-ORD-IDEM-1" --data-binary "$doc"
+	if [ "$STATUS" = 201 ] && [ "$BODY" = "$first_body" ] &&
+	   [ "$(header Idempotent-Replayed)" = "true" ] &&
+	   [ "$(header Location)" = "$first_location" ] &&
+	   [ "$(header ETag)" = "$first_etag" ]; then
+		replays=$((replays + 1))
+	fi
+done
+expect_eq "$replays" "49" "49 retries replay the first answer byte for byte"
+expect_eq "$(disputes_of ORD-IDEM-1)" "1" "50 requests, one dispute"
+
+# --- the same key with another request --------------------------------------------
+call "$agent" POST /v1/disputes -H "Idempotency-Key: open-ORD-IDEM-1" --data-binary "$(body_for ORD-OTHER)"
+expect_eq "$STATUS" "422" "a key reused with another body"
+expect_eq "$(jq -r .type <<<"$BODY")" "https://redress.dev/problems/idempotency_key_reused" "reuse problem type"
+expect_eq "$(jq -r .field <<<"$BODY")" "Idempotency-Key" "reuse names the header"
+expect_eq "$(disputes_of ORD-OTHER)" "0" "the reused key opened nothing"
+
+# --- scoped to the API key -------------------------------------------------------------
+call "$agent2" POST /v1/disputes -H "Idempotency-Key: open-ORD-IDEM-1" --data-binary "$doc"
+expect_eq "$STATUS" "201" "another API key's key is its own"
+expect_eq "$(header Idempotent-Replayed)" "" "not a replay for another API key"
+expect_eq "$(disputes_of ORD-IDEM-1)" "2" "the other API key opened its own"
+
+# --- malformed keys ------------------------------------------------------------------------
+long=$(printf 'k%.0s' $(seq 256))
+call "$agent" POST /v1/disputes -H "Idempotency-Key: $long" --data-binary "$(body_for ORD-LONG)"
+expect_eq "$STATUS" "400" "a 256-character key"
+expect_eq "$(jq -r .field <<<"$BODY")" "Idempotency-Key" "the long key is named"
+call "$agent" POST /v1/disputes -H "Idempotency-Key: has space" --data-binary "$(body_for ORD-LONG)"
+expect_eq "$STATUS" "400" "a key with a space"
+expect_eq "$(disputes_of ORD-LONG)" "0" "malformed keys opened nothing"
+max=$(printf 'm%.0s' $(seq 255))
+call "$agent" POST /v1/disputes -H "Idempotency-Key: $max" --data-binary "$(body_for ORD-MAX)"
+expect_eq "$STATUS" "201" "a 255-character key is taken"
+
+# --- a GET ignores the header ----------------------------------------------------------------
+call "$auditor" GET "/v1/disputes/$first_id" -H "Idempotency-Key: whatever"
+expect_eq "$STATUS" "200" "a GET with a key is a plain GET"
+
+# --- concurrent duplicates: one dispute ---------------------------------------------------------
+doc=$(body_for ORD-RACE)
+racers=()
+for i in $(seq 16); do
+	curl -s -o "$E2E_TMP/race-$i.body" -w '%{http_code}\n' -X POST \
+		-H "Authorization: Bearer $agent" -H "Idempotency-Key: race-1" \
+		--data-binary "$doc" "$BASE/v1/disputes" >"$E2E_TMP/race-$i.status" &
+	racers+=($!)
+done
+wait "${racers[@]}"
+created=0; other=0
+for i in $(seq 16); do
+	st=$(cat "$E2E_TMP/race-$i.status")
+	if [ "$st" = 201 ]; then
+		created=$((created + 1))
+	elif [ "$st" = 409 ] && [ "$(jq -r .type "$E2E_TMP/race-$i.body")" = \
+		"https://redress.dev/problems/idempotency_key_in_flight" ]; then
+		other=$((other + 1))
+	fi
+done
+expect_eq "$((created + other))" "16" "every racer is answered 201 or 409 in flight"
+expect_eq "$(disputes_of ORD-RACE)" "1" "16 concurrent requests, one dispute"
+ids=$(cat "$E2E_TMP"/race-*.body | jq -r 'select(.id) | .id' | sort -u | wc -l)
+expect_eq "$ids" "1" "every 201 names the same dispute"
+
+# --- events ----------------------------------------------------------------------------------------
+call "$agent" POST "/v1/disputes/$first_id/events" -H "Idempotency-Key: ev-1" \
+	-H "If-Match: \"1\"" --data-binary '{"event":"investigate"}'
+expect_eq "$STATUS" "200" "event applied"
+expect_eq "$(jq -r .version <<<"$BODY")" "2" "version 2"
+event_body=$BODY
+call "$agent" POST "/v1/disputes/$first_id/events" -H "Idempotency-Key: ev-1" \
+	-H "If-Match: \"1\"" --data-binary '{"event":"investigate"}'
+expect_eq "$STATUS" "200" "event retried: the first answer, not 412"
+expect_eq "$(header Idempotent-Replayed)" "true" "event replay marked"
+expect_eq "$(header ETag)" "\"2\"" "event replay ETag"
+expect_eq "$BODY" "$event_body" "event replay body"
+call "$agent" POST "/v1/disputes/$first_id/events" -H "Idempotency-Key: ev-1" \
+	--data-binary '{"event":"investigate","note":"again"}'
+expect_eq "$STATUS" "422" "event key reused with another body"
+call "$auditor" GET "/v1/disputes/$first_id/history"
+expect_eq "$(jq '[.commits[]?] | length' <<<"$BODY" 2>/dev/null || echo x)" "2" "two commits: opened, investigate"
+
+# --- evidence ----------------------------------------------------------------------------------------
+photo=$(sample_file photo)
+call "$agent" POST "/v1/disputes/$first_id/evidence?kind=photo&name=box.png&captured_at=2026-03-01T10:00:00Z" \
+	-H "Idempotency-Key: up-1" -H "Content-Type: application/octet-stream" --data-binary "@$photo"
+expect_eq "$STATUS" "201" "upload: $BODY"
+up_body=$BODY
+up_location=$(header Location)
+call "$agent" POST "/v1/disputes/$first_id/evidence?kind=photo&name=box.png&captured_at=2026-03-01T10:00:00Z" \
+	-H "Idempotency-Key: up-1" -H "Content-Type: application/octet-stream" --data-binary "@$photo"
+expect_eq "$STATUS" "201" "upload retried"
+expect_eq "$(header Idempotent-Replayed)" "true" "upload replay marked"
+expect_eq "$(header Location)" "$up_location" "upload replay Location"
+expect_eq "$(jq -S . <<<"$BODY")" "$(jq -S . <<<"$up_body")" "upload replay body"
+other_photo="$E2E_TMP/other.png"
+{ cat "$photo"; printf 'trailing bytes'; } >"$other_photo"
+call "$agent" POST "/v1/disputes/$first_id/evidence?kind=photo&name=box.png&captured_at=2026-03-01T10:00:00Z" \
+	-H "Idempotency-Key: up-1" -H "Content-Type: application/octet-stream" --data-binary "@$other_photo"
+expect_eq "$STATUS" "422" "the same key with another file"
+call "$auditor" GET "/v1/disputes/$first_id/evidence"
+expect_eq "$(jq '.evidence | length' <<<"$BODY")" "1" "one evidence after three uploads"
+
+# --- after a restart and after a reindex ---------------------------------------------------------------
+stop_server
+start_server
+call "$agent" POST /v1/disputes -H "Idempotency-Key: open-ORD-IDEM-1" --data-binary "$(body_for ORD-IDEM-1)"
+expect_eq "$STATUS:$(header Idempotent-Replayed)" "201:true" "replayed after a restart"
+expect_eq "$(jq -r .id <<<"$BODY")" "$first_id" "the same dispute after a restart"
+stop_server
+expect_exit 0 rd reindex
+start_server
+call "$agent" POST "/v1/disputes/$first_id/events" -H "Idempotency-Key: ev-1" \
+	-H "If-Match: \"1\"" --data-binary '{"event":"investigate"}'
+expect_eq "$STATUS:$(header Idempotent-Replayed)" "200:true" "replayed after a reindex"
+stop_server
+
+# --- a crash between the git commit and the index commit ----------------------------------------------
+start_server REDRESS_TEST_CRASH=after-git-commit
+doc=$(body_for ORD-CRASH)
+call "$agent" POST /v1/disputes -H "Idempotency-Key: crash-1" --data-binary "$doc" || true
+expect_eq "$STATUS" "000" "the server died before answering"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+start_server
+call "$agent" POST /v1/disputes -H "Idempotency-Key: crash-1" --data-binary "$doc"
+expect_eq "$STATUS:$(header Idempotent-Replayed)" "201:true" "the retry after the crash is a replay"
+expect_eq "$(disputes_of ORD-CRASH)" "1" "the crash and the retry made one dispute"
+crash_id=$(jq -r .id <<<"$BODY")
+call "$auditor" GET "/v1/disputes/$crash_id"
+expect_eq "$STATUS" "200" "the replayed dispute is there"
+call "$agent" POST /v1/disputes -H "Idempotency-Key: crash-1" --data-binary "$(body_for ORD-CRASH-2)"
+expect_eq "$STATUS" "422" "the replayed record keeps its digest"
+stop_server
+expect_exit 0 rd audit verify --all
+
+finish

@@ -1,0 +1,238 @@
+/*
+ * Idempotent writes in the service: an armed write records its request
+ * with its effect (the response is the document the commit wrote); a
+ * second armed write under the same key changes nothing and is
+ * RD_ECONFLICT; a refused write records nothing; the commit's trailers name
+ * the request; a record is found for 24 hours only; keys are checked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redress/service.h"
+#include "test.h"
+
+#define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
+#define KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
+#define POLICY REDRESS_SOURCE_DIR "/workflows/policy.json"
+#define SHA_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define SHA_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static const char *example =
+	"{\"order_ref\": \"ORD-1\", \"storefront\": \"acme\", \"buyer_ref\": \"b\","
+	" \"currency\": \"USD\", \"reason\": \"damaged\", \"channel\": \"chat\","
+	" \"items\": [{\"sku\": \"L\", \"title\": \"Lamp\", \"quantity\": 1,"
+	" \"unit_price\": 10000, \"unit_cost\": 4000}],"
+	" \"shipping_paid\": 1500, \"ship_cost\": 3000, \"return_cost\": 2500}";
+
+static rd_service *open_service(const char *data)
+{
+	rd_service_options opts = { .data_dir = data,
+				    .workflows_dir = REDRESS_SOURCE_DIR "/workflows",
+				    .kinds_path = KINDS, .policy_path = POLICY,
+				    .create = 1 };
+	rd_service *svc = NULL;
+	rd_error err;
+
+	if (rd_service_open(&svc, &opts, &err) < 0)
+		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+	return svc;
+}
+
+static rd_actor keyed_agent(void)
+{
+	rd_actor a;
+
+	memset(&a, 0, sizeof(a));
+	a.role = RD_ROLE_AGENT;
+	snprintf(a.name, sizeof(a.name), "alice");
+	snprintf(a.key_id, sizeof(a.key_id), "00000000000000a1");
+	return a;
+}
+
+static size_t dispute_count(rd_service *svc)
+{
+	rd_dispute_filter filter;
+	rd_dispute **list = NULL;
+	char *cursor = NULL;
+	size_t n = 0;
+	rd_error err;
+
+	memset(&filter, 0, sizeof(filter));
+	filter.limit = 100;
+	if (rd_service_dispute_list(svc, &filter, &list, &n, &cursor,
+				    &err) < 0) {
+		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		rd_dispute_free(list[i]);
+	free(list);
+	free(cursor);
+	return n;
+}
+
+static void armed_open_records_its_answer(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir);
+	rd_actor agent = keyed_agent();
+	rd_dispute *input = NULL, *d = NULL, *again = NULL;
+	rd_idem_record rec;
+	rd_commit_info *log = NULL;
+	size_t log_count = 0;
+	json_t *doc = NULL;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(rd_dispute_parse(&input, example, strlen(example), &err),
+		 &err);
+	CHECK_OK(rd_service_idem_arm(svc, &agent, "order-1", SHA_A,
+				     RD_IDEM_OPEN, &err), &err);
+	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0, &d, &err),
+		 &err);
+	rd_service_idem_disarm(svc);
+	CHECK_OK(rd_service_idem_get(svc, &agent, "order-1", T0 + 5, &rec,
+				     &err), &err);
+	CHECK_STR(rec.request_sha256, SHA_A);
+	CHECK_INT(rec.operation, RD_IDEM_OPEN);
+	CHECK_STR(rec.dispute_id, d->id);
+	CHECK_INT(rec.created_at, T0);
+	doc = json_loads(rec.response, 0, NULL);
+	CHECK(doc != NULL);
+	CHECK_STR(json_string_value(json_object_get(doc, "id")), d->id);
+	CHECK_INT(json_integer_value(json_object_get(doc, "version")), 1);
+	json_decref(doc);
+	rd_idem_record_clear(&rec);
+
+	/* the commit names the request in its trailers */
+	CHECK_OK(rd_service_audit_log(svc, d->id, &log, &log_count, &err),
+		 &err);
+	CHECK_INT(log_count, 1);
+	if (log_count == 1) {
+		CHECK_HAS(log[0].message,
+			  "\nRedress-Idempotency-Key: order-1\n");
+		CHECK_HAS(log[0].message, "\nRedress-Idempotency-Request: "
+			  "00000000000000a1 open " SHA_A "\n");
+	}
+	rd_commit_infos_free(log, log_count);
+
+	/* a racing duplicate, armed the same, changes nothing */
+	CHECK_OK(rd_service_idem_arm(svc, &agent, "order-1", SHA_A,
+				     RD_IDEM_OPEN, &err), &err);
+	CHECK_FAILS(rd_service_dispute_open(svc, input, &agent, T0 + 1, &again,
+					    &err), RD_ECONFLICT);
+	CHECK_STR(err.field, "Idempotency-Key");
+	rd_service_idem_disarm(svc);
+	CHECK_INT(dispute_count(svc), 1);
+
+	/* kept for 24 hours, then gone */
+	CHECK_OK(rd_service_idem_get(svc, &agent, "order-1",
+				     T0 + RD_IDEM_KEEP_S, &rec, &err), &err);
+	rd_idem_record_clear(&rec);
+	CHECK_FAILS(rd_service_idem_get(svc, &agent, "order-1",
+					T0 + RD_IDEM_KEEP_S + 1, &rec, &err),
+		    RD_ENOTFOUND);
+
+	/* unarmed, the same write is a new dispute */
+	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0 + 2, &again,
+					 &err), &err);
+	CHECK_INT(dispute_count(svc), 2);
+
+	rd_dispute_free(again);
+	rd_dispute_free(input);
+	rd_dispute_free(d);
+	rd_service_close(svc);
+	free(dir);
+}
+
+static void refused_write_records_nothing(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir);
+	rd_actor agent = keyed_agent();
+	rd_dispute *input = NULL, *d = NULL, *after = NULL;
+	rd_event_request bad = { "refund_issued", NULL, 0, NULL, 0 };
+	rd_event_request ok = { "investigate", NULL, 0, NULL, 0 };
+	rd_idem_record rec;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(rd_dispute_parse(&input, example, strlen(example), &err),
+		 &err);
+	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0, &d, &err),
+		 &err);
+	CHECK_OK(rd_service_idem_arm(svc, &agent, "ev-1", SHA_A,
+				     RD_IDEM_EVENT, &err), &err);
+	CHECK_FAILS(rd_service_event_apply(svc, d->id, &bad, &agent, T0 + 1,
+					   &after, &err), RD_ESTATE);
+	rd_service_idem_disarm(svc);
+	CHECK_FAILS(rd_service_idem_get(svc, &agent, "ev-1", T0 + 1, &rec,
+					&err), RD_ENOTFOUND);
+
+	/* the key is free for the next request, which records its answer */
+	CHECK_OK(rd_service_idem_arm(svc, &agent, "ev-1", SHA_B,
+				     RD_IDEM_EVENT, &err), &err);
+	CHECK_OK(rd_service_event_apply(svc, d->id, &ok, &agent, T0 + 2,
+					&after, &err), &err);
+	rd_service_idem_disarm(svc);
+	CHECK_OK(rd_service_idem_get(svc, &agent, "ev-1", T0 + 2, &rec, &err),
+		 &err);
+	CHECK_STR(rec.request_sha256, SHA_B);
+	CHECK_INT(rec.operation, RD_IDEM_EVENT);
+	CHECK_HAS(rec.response, "\"version\": 2");
+	rd_idem_record_clear(&rec);
+
+	rd_dispute_free(after);
+	rd_dispute_free(input);
+	rd_dispute_free(d);
+	rd_service_close(svc);
+	free(dir);
+}
+
+static void keys_and_callers_checked(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir);
+	rd_actor agent = keyed_agent();
+	rd_actor cli = keyed_agent();
+	char big[300];
+	rd_idem_record rec;
+	rd_error err;
+
+	rd_error_clear(&err);
+	cli.key_id[0] = '\0';
+	memset(big, 'k', sizeof(big));
+	big[256] = '\0';
+	CHECK_FAILS(rd_idem_key_check(big, &err), RD_EUSAGE);
+	big[255] = '\0';
+	CHECK_OK(rd_idem_key_check(big, &err), &err);
+	CHECK_FAILS(rd_idem_key_check("", &err), RD_EUSAGE);
+	CHECK_FAILS(rd_idem_key_check("a b", &err), RD_EUSAGE);
+	CHECK_FAILS(rd_idem_key_check("a\tb", &err), RD_EUSAGE);
+	CHECK_FAILS(rd_idem_key_check("caf\xc3\xa9", &err), RD_EUSAGE);
+	CHECK_OK(rd_idem_key_check("!~azAZ09-_/:", &err), &err);
+	/* a caller without an API key has no idempotent requests */
+	CHECK_FAILS(rd_service_idem_arm(svc, &cli, "k", SHA_A, RD_IDEM_OPEN,
+					&err), RD_EUSAGE);
+	CHECK_FAILS(rd_service_idem_get(svc, &cli, "k", T0, &rec, &err),
+		    RD_EUSAGE);
+	/* a digest that is not 64 lower-case hex digits is a caller's bug */
+	CHECK_FAILS(rd_service_idem_arm(svc, &agent, "k", "ABC", RD_IDEM_OPEN,
+					&err), RD_EINTERNAL);
+	CHECK_FAILS(rd_service_idem_arm(svc, &agent, "k", SHA_A,
+					(rd_idem_operation)7, &err),
+		    RD_EINTERNAL);
+	rd_service_idem_disarm(svc);
+	rd_service_idem_disarm(NULL);
+	rd_service_close(svc);
+	free(dir);
+}
+
+int main(void)
+{
+	RUN(armed_open_records_its_answer);
+	RUN(refused_write_records_nothing);
+	RUN(keys_and_callers_checked);
+	return rd_test_summary();
+}
