@@ -278,6 +278,15 @@ static const struct {
 		"UPDATE api_keys SET revoked_at = ?2"
 		" WHERE id = ?1 AND revoked_at IS NULL" },
 
+	/*
+	 * One statement, so one snapshot: the triggers of schema 5 keep
+	 * these rows, a few per workflow state, whatever the disputes.
+	 */
+	[RD_STMT_STATS] = { 5,
+		"SELECT 'state', state, disputes FROM stats_states"
+		" UNION ALL SELECT 'total', name, value FROM stats_totals"
+		" ORDER BY 1, 2" },
+
 	[RD_STMT_DUMP_WORKFLOWS] = { 1,
 		"SELECT * FROM workflows ORDER BY hash" },
 	[RD_STMT_DUMP_DISPUTES] = { 1,

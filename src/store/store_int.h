@@ -78,6 +78,8 @@ typedef enum rd_stmt_id {
 	RD_STMT_KEYS_LIST,
 	RD_STMT_KEY_REVOKE,
 
+	RD_STMT_STATS,
+
 	/* rd_store_dump: one per table, in dump order */
 	RD_STMT_DUMP_WORKFLOWS,
 	RD_STMT_DUMP_DISPUTES,

@@ -111,6 +111,7 @@ static void migrates_version_3_keeping_data(void)
 	size_t count = 9;
 	char *path = fresh_db();
 	char *dump = NULL;
+	char schema_line[32];
 	int version = -1;
 
 	CHECK(d);
@@ -135,7 +136,7 @@ static void migrates_version_3_keeping_data(void)
 
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
 	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
-	CHECK_INT(version, 4);
+	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
 	CHECK_OK(rd_store_dispute_get(st, d->id, &got, &err), &err);
 	CHECK_STR(got->order_ref, "ORD-1");
 	CHECK_STR(got->items[0].sku, "SKU-1");
@@ -143,7 +144,9 @@ static void migrates_version_3_keeping_data(void)
 	CHECK_INT(count, 0);
 	CHECK_OK(insert(st, &k, &err), &err);
 	CHECK_OK(rd_store_dump(st, &dump, &err), &err);
-	CHECK_HAS(dump, "schema 4\n");
+	snprintf(schema_line, sizeof(schema_line), "schema %d\n",
+		 RD_STORE_SCHEMA_VERSION);
+	CHECK_HAS(dump, schema_line);
 	CHECK_HAS(dump, "\n[api_keys]\nid=\"00000000000000a1\" "
 		  "name=\"key 00000000000000a1\" role=\"agent\" "
 		  "storefront=NULL secret_sha256=\"" SECRET_HASH "\" "
