@@ -43,7 +43,8 @@ void http_ratelimit_free(http_ratelimit *rl);
  * set is full, a key whose bucket has refilled is forgotten first (nothing
  * is lost: it would start full anyway); when none has, the least recently
  * seen is, and it starts with a full bucket again when it returns. So the
- * limit is exact for up to 4096 keys busy at once, and memory never grows.
+ * limit is exact while no more than 8 keys busy at once share a set, and
+ * memory never grows.
  */
 int http_ratelimit_take(http_ratelimit *rl, const char *key_id,
 			uint64_t now_ns, uint64_t *retry_after_ns);

@@ -29,7 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NOTE "Courier called: the parcel was left at the depot, signed.\n"
+static const char note[] =
+	"Courier called: the parcel was left at the depot, signed.\n";
 
 static int connect_to(unsigned port)
 {
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
 {
 	const struct timespec pause = { 0, 20 * 1000 * 1000 };
 	char req[1024], buf[16384], value[256];
-	size_t half = strlen(NOTE) / 2;
+	size_t half = strlen(note) / 2;
 	unsigned port;
 	pid_t pid;
 	int a, b, probe, status, refused = 0;
@@ -157,11 +158,11 @@ int main(int argc, char **argv)
 		 "Host: t\r\nAuthorization: Bearer %s\r\n"
 		 "Content-Type: application/octet-stream\r\n"
 		 "Content-Length: %zu\r\nExpect: 100-continue\r\n\r\n",
-		 argv[4], argv[3], strlen(NOTE));
+		 argv[4], argv[3], strlen(note));
 	if (send_text(b, req, strlen(req)) < 0)
 		return 1;
 	printf("continue %d\n", read_response(b, buf, sizeof(buf)));
-	if (send_text(b, NOTE, half) < 0)
+	if (send_text(b, note, half) < 0)
 		return 1;
 
 	/* 3, 4. stop, and wait until new connections are refused */
@@ -196,7 +197,7 @@ int main(int argc, char **argv)
 	close(a);
 
 	/* 6. the request in flight completes */
-	if (send_text(b, NOTE + half, strlen(NOTE) - half) < 0)
+	if (send_text(b, &note[half], strlen(note) - half) < 0)
 		return 1;
 	status = read_response(b, buf, sizeof(buf));
 	printf("upload %d\n", status);
