@@ -6,7 +6,8 @@
  * streamed route (evidence uploads) is started when the headers arrive and
  * fed each chunk as it comes; its state is released when the request ends,
  * however it ends. It must never queue a response before the body is read
- * (keep-alive depends on it), never print and never exit.
+ * (keep-alive depends on it; the one exception is the 503 of a stopping
+ * server, which closes the connection anyway), never print and never exit.
  *
  * Around every request it counts what metrics.c reports and, for keys,
  * applies the per-key rate limit (ratelimit.c). Stopping marks the server
