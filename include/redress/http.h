@@ -22,11 +22,19 @@ typedef struct rd_http_options {
 	rd_service_options service;  /* each worker thread opens its own */
 	unsigned threads;            /* worker threads, 0 for the core count;
 				      * never more than the core count */
+	unsigned rate_limit;         /* requests per second per API key, in
+				      * bursts of up to twice that; 0: no
+				      * limit (redress serve's default is
+				      * RD_HTTP_DEFAULT_RATE_LIMIT) */
 } rd_http_options;
+
+/* The rate limit of `redress serve` unless told otherwise. */
+#define RD_HTTP_DEFAULT_RATE_LIMIT 100
 
 /*
  * Check the listen address (RD_EUSAGE naming "listen" when it is not
- * HOST:PORT with an IPv4 host and a port of 0..65535), open the data
+ * HOST:PORT with an IPv4 host and a port of 0..65535) and the rate limit
+ * (RD_EUSAGE naming "rate_limit" above 1000000), open the data
  * directory once to check it (the codes of rd_service_open, RD_ENOTFOUND
  * when it does not exist), then listen and answer in background threads.
  * A port that cannot be bound is RD_EIO. On success *out is new; stop it
@@ -39,8 +47,11 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 uint16_t rd_http_port(const rd_http_server *server);
 
 /*
- * Stop accepting connections, finish the requests in flight, close every
- * worker's service and free the server. NULL is accepted.
+ * Stop: from now on a request arriving on a connection still open is
+ * answered 503 (Retry-After: 1, Connection: close) and new connections are
+ * refused; the requests already being handled finish (for at most 30
+ * seconds, then what remains is cut). Then close every worker's service
+ * and free the server. NULL is accepted.
  */
 void rd_http_stop(rd_http_server *server);
 

@@ -133,6 +133,14 @@ int rd_service_event_apply(rd_service *svc, const char *id,
 int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 		     rd_error *err);
 
+/*
+ * The running totals of the data directory for monitoring (GET /metrics):
+ * disputes per state, SLA deadlines fired, evidence bytes stored (see
+ * rd_store_stats). Read from the index in one statement whose cost does not
+ * grow with the number of disputes. *out is filled (rd_store_stats_clear).
+ */
+int rd_service_stats(rd_service *svc, rd_store_stats *out, rd_error *err);
+
 /* ---- evidence ------------------------------------------------------------ */
 
 /* What the submitter says about a new piece of evidence. */

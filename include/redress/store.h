@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 5
+#define RD_STORE_SCHEMA_VERSION 6
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -377,7 +377,38 @@ int rd_store_keys_list(rd_store *st, rd_api_key **out, size_t *count,
 int rd_store_key_revoke(rd_store *st, const char *id, int64_t revoked_at,
 			rd_error *err);
 
-/* ---- schema 5: idempotent requests --------------------------------------- */
+/* ---- schema 5: running totals for monitoring ------------------------------ */
+
+/* How many disputes are in one state. */
+typedef struct rd_state_count {
+	char state[64];
+	int64_t disputes;
+} rd_state_count;
+
+/*
+ * Totals of the index, kept up to date by the schema itself in the
+ * transaction of every change, so reading them costs the same however many
+ * disputes there are.
+ */
+typedef struct rd_store_stats {
+	rd_state_count *states;   /* by state name; a state stays listed (0)
+				   * once its disputes have all left it */
+	size_t state_count;
+	int64_t sla_breaches;     /* SLA deadlines fired by the sweeper */
+	int64_t evidence_bytes;   /* bytes of evidence stored, withdrawn
+				   * evidence included (nothing is deleted) */
+} rd_store_stats;
+
+/*
+ * Read the totals, all from one snapshot. out->states is a new array
+ * (rd_store_stats_clear); NULL when no dispute was ever recorded. A row
+ * that does not fit (a database edited by hand) is RD_EIO.
+ */
+int rd_store_stats_read(rd_store *st, rd_store_stats *out, rd_error *err);
+
+/* Free what rd_store_stats_read allocated and zero *stats. NULL is accepted. */
+void rd_store_stats_clear(rd_store_stats *stats);
+/* ---- schema 6: idempotent requests --------------------------------------- */
 
 /* What an operation done under an Idempotency-Key answered. */
 typedef enum rd_idem_operation {

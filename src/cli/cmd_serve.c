@@ -4,13 +4,37 @@
  * it listens on, so that scripts can read the port chosen for port 0; it
  * never opens a service itself (each worker thread of the server does).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "redress/http.h"
+
+/* --rate-limit N: requests per second per key, 0 (off) to 1000000. */
+static int parse_rate_limit(unsigned *out, const char *text, rd_error *err)
+{
+	char *end = NULL;
+	long long value;
+
+	*out = RD_HTTP_DEFAULT_RATE_LIMIT;
+	if (!text)
+		return RD_OK;
+	errno = 0;
+	value = (text[0] >= '0' && text[0] <= '9') ? strtoll(text, &end, 10)
+						   : -1;
+	if (value < 0 || errno || *end != '\0' || value > 1000000)
+		return rd_error_set_field(err, RD_EUSAGE, "rate-limit",
+					  "--rate-limit must be a number of "
+					  "requests per second from 0 (no "
+					  "limit) to 1000000, not \"%.32s\"",
+					  text);
+	*out = (unsigned)value;
+	return RD_OK;
+}
 
 int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 {
@@ -30,6 +54,10 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	opts.service.workflows_dir = ctx->workflows_dir;
 	opts.service.kinds_path = ctx->kinds_path;
 	opts.service.policy_path = ctx->policy_path;
+	if ((rc = parse_rate_limit(&opts.rate_limit,
+				   cli_opt(&ctx->args, "rate-limit"),
+				   err)) < 0)
+		return rc;
 
 	/* Block the stop signals before any thread starts: all inherit it. */
 	sigemptyset(&stop_signals);

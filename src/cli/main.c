@@ -82,6 +82,7 @@ static const cli_option key_options[] = {
 
 static const cli_option serve_options[] = {
 	{ "listen", "HOST:PORT", 0, "address to listen on (default 127.0.0.1:8080; port 0: any free port)" },
+	{ "rate-limit", "N", 0, "requests per second per API key, in bursts of up to 2N (default 100; 0: no limit)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -121,7 +122,7 @@ static const cli_command commands[] = {
 	  "create --role R [--storefront S] [--name N] | list | revoke ID",
 	  "create, list or revoke API keys (a new key is shown once)",
 	  key_options, 1, 2, 1 },
-	{ "serve", cli_cmd_serve, "[--listen HOST:PORT]",
+	{ "serve", cli_cmd_serve, "[--listen HOST:PORT] [--rate-limit N]",
 	  "serve the HTTP API until SIGINT or SIGTERM",
 	  serve_options, 0, 0, 0 },
 };

@@ -42,10 +42,13 @@ typedef struct http_query_arg {
 	const char *value;              /* "" when given without "=" */
 } http_query_arg;
 
+struct http_metrics;
+
 /* One request as a handler sees it, and the answer it fills. */
 typedef struct http_call {
 	/* in */
 	rd_service *svc;
+	struct http_metrics *metrics;   /* the server's counters (metrics.h) */
 	rd_actor actor;                 /* the authenticated key */
 	char storefront[65];            /* its storefront, "" unless scoped */
 	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1];
@@ -75,6 +78,10 @@ typedef struct http_call {
 	char content_type[128];         /* of the file */
 	char disposition[128];          /* Content-Disposition, or empty */
 	char repr_digest[64];           /* Repr-Digest, or empty */
+
+	/* out, instead of reply: text sent with content_type */
+	char *text;                     /* new (malloc); the server frees it */
+	size_t text_len;
 } http_call;
 
 typedef int (*http_handler)(http_call *call, rd_error *err);
@@ -118,6 +125,9 @@ typedef struct http_match {
 	char allow[64];                 /* methods of the path, "GET, POST";
 					 * empty when no pattern matches */
 } http_match;
+
+/* The route table (static), its number of routes into *count. */
+const http_route *http_routes(size_t *count);
 
 /*
  * Route `method` `path` through the table. Returns 1 with out->route set on

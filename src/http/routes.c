@@ -16,6 +16,7 @@
 #include <nettle/sha2.h>
 
 #include "http/http_int.h"
+#include "http/metrics.h"
 #include "redress/clock.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -961,9 +962,17 @@ static const http_route routes[] = {
 	  HTTP_UPLOAD_BODY_LIMIT, &upload_stream },
 	{ "GET", "/v1/disputes/{id}/evidence/{n}", get_evidence_file,
 	  HTTP_ANY_ROLE, 0, NULL },
+	{ "GET", "/metrics", http_get_metrics,
+	  HTTP_ROLE(RD_ROLE_ADMIN) | HTTP_ROLE(RD_ROLE_AUDITOR), 0, NULL },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
+
+const http_route *http_routes(size_t *count)
+{
+	*count = ROUTE_COUNT;
+	return routes;
+}
 
 /* 1 when path fits pattern, capturing the "{...}" segments into params. */
 static int pattern_match(const char *pattern, const char *path,

@@ -6,22 +6,33 @@
  * streamed route (evidence uploads) is started when the headers arrive and
  * fed each chunk as it comes; its state is released when the request ends,
  * however it ends. It must never queue a response before the body is read
- * (keep-alive depends on it), never print and never exit.
+ * (keep-alive depends on it; the one exception is the 503 of a stopping
+ * server, which closes the connection anyway), never print and never exit.
+ *
+ * Around every request it counts what metrics.c reports and, for keys,
+ * applies the per-key rate limit (ratelimit.c). Stopping marks the server
+ * first: from then on a request arriving on a connection still open is
+ * answered 503 at once and that connection closed, while the requests
+ * already being handled finish before the daemon stops.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "http/http_int.h"
+#include "http/metrics.h"
+#include "http/ratelimit.h"
 #include "redress/clock.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -29,6 +40,8 @@
 #define PER_IP_CONNECTION_LIMIT 64
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_MEMORY_LIMIT (64 * 1024)
+/* How long stopping waits for the requests in flight to finish. */
+#define DRAIN_LIMIT_S 30
 
 /* One worker thread's service; freed at stop. */
 typedef struct worker_slot {
@@ -47,6 +60,10 @@ struct rd_http_server {
 	pthread_mutex_t lock;       /* guards slots */
 	worker_slot *slots;
 	http_idem_table *idem;      /* Idempotency-Keys in flight */
+	http_metrics *metrics;
+	http_ratelimit *limiter;    /* NULL: no rate limit */
+	unsigned rate_limit;        /* requests per second per key */
+	atomic_int stopping;        /* 1: new requests get 503 */
 };
 
 /* What MHD keeps for one request between its calls (req_cls). */
@@ -59,17 +76,37 @@ typedef struct request {
 	http_call call;             /* prepared when the headers came */
 	void *state;                /* the stream's, released at the end */
 	int failed;                 /* 1: err is the answer; body dropped */
-	int unauthorized;           /* 1: the failure is a 401 */
+	int refusal;                /* how the failure is answered */
 	rd_error err;
 	/* Idempotency-Key, when a POST gives one */
 	char idem_key[RD_IDEM_KEY_MAX + 1];
 	int idem_op;                /* rd_idem_operation */
 	http_idem_claim *claim;     /* held until the request ends */
-	int idem_problem;           /* how err is answered, IDEM_* */
+	int idem_problem;           /* how err is answered: enum refusal */
+	/* what the metrics and the guards need */
+	uint64_t started_ns;        /* monotonic, at the headers */
+	unsigned series;            /* of the metrics */
+	int answered;               /* its answer was counted */
+	unsigned retry_after_s;     /* of a 429 */
 } request;
 
-/* Problems of an Idempotency-Key outside the error table. */
-enum { IDEM_NONE, IDEM_IN_FLIGHT, IDEM_REUSED };
+/* How a refusal of prepare() is answered. */
+enum refusal {
+	REFUSED_BY_TABLE = 0,       /* the error table's status */
+	REFUSED_UNAUTHORIZED,       /* 401: no valid key */
+	REFUSED_RATE_LIMITED,       /* 429: the key's bucket is empty */
+	REFUSED_IDEM_IN_FLIGHT,     /* 409: the Idempotency-Key is in use */
+	REFUSED_IDEM_REUSED,        /* 422: the key was for another request */
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) +
+	       (uint64_t)ts.tv_nsec;
+}
 
 /* ---- per-thread services -------------------------------------------------- */
 
@@ -114,6 +151,24 @@ static int thread_service(rd_service **out, struct rd_http_server *server,
 
 /* ---- answers -------------------------------------------------------------- */
 
+/*
+ * Queue a response. While the server stops, every answer closes its
+ * connection, so that no client sends another request on it.
+ */
+static enum MHD_Result queue_response(struct MHD_Connection *conn,
+				      unsigned status,
+				      struct MHD_Response *resp)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn,
+				MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct rd_http_server *server = info ? info->socket_context : NULL;
+
+	if (server && atomic_load(&server->stopping))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+					"close");
+	return MHD_queue_response(conn, status, resp);
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
 				 json_t *doc, const char *content_type,
 				 const http_call *call, const char *allow,
@@ -157,7 +212,7 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
 	if (challenge)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer");
-	ret = MHD_queue_response(conn, status, resp);
+	ret = queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -176,16 +231,13 @@ static enum MHD_Result send_problem(struct MHD_Connection *conn,
 	return ret;
 }
 
-/* A problem with its own status and type, outside the error table. */
-static enum MHD_Result send_problem_as(struct MHD_Connection *conn,
-				       const rd_error *err, unsigned status,
-				       const char *name, const char *title,
-				       const char *allow, int challenge)
+/* The problem document of err with its own status, type and title. */
+static json_t *problem_as(const rd_error *err, unsigned status,
+			  const char *name, const char *title)
 {
 	unsigned table_status;
 	json_t *doc = http_problem(err, 0, &table_status);
 	char type[128];
-	enum MHD_Result ret;
 
 	snprintf(type, sizeof(type), "https://redress.dev/problems/%s", name);
 	if (doc && (json_object_set_new(doc, "type", json_string(type)) ||
@@ -195,9 +247,57 @@ static enum MHD_Result send_problem_as(struct MHD_Connection *conn,
 		json_decref(doc);
 		doc = NULL;
 	}
+	return doc;
+}
+
+/* A problem with its own status and type, outside the error table. */
+static enum MHD_Result send_problem_as(struct MHD_Connection *conn,
+				       const rd_error *err, unsigned status,
+				       const char *name, const char *title,
+				       const char *allow, int challenge)
+{
+	json_t *doc = problem_as(err, status, name, title);
+	enum MHD_Result ret;
+
 	ret = send_json(conn, status, doc, "application/problem+json", NULL,
 			allow, challenge);
 	json_decref(doc);
+	return ret;
+}
+
+/*
+ * A refusal of the server's own (429, 503): a problem with Retry-After
+ * (whole seconds), closing the connection when asked.
+ */
+static enum MHD_Result send_guard(struct MHD_Connection *conn,
+				  const rd_error *err, unsigned status,
+				  const char *name, const char *title,
+				  unsigned retry_after_s, int close_connection)
+{
+	json_t *doc = problem_as(err, status, name, title);
+	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char retry[16];
+
+	json_decref(doc);
+	if (!body)
+		return send_json(conn, 500, NULL, NULL, NULL, NULL, 0);
+	resp = MHD_create_response_from_buffer(strlen(body), body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	snprintf(retry, sizeof(retry), "%u", retry_after_s);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/problem+json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	if (close_connection)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+					"close");
+	ret = queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
 	return ret;
 }
 
@@ -264,7 +364,32 @@ static enum MHD_Result send_file(struct MHD_Connection *conn,
 	if (call->repr_digest[0])
 		MHD_add_response_header(resp, "Repr-Digest",
 					call->repr_digest);
-	ret = MHD_queue_response(conn, call->status, resp);
+	ret = queue_response(conn, call->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Text a handler made (call->text, given up here). */
+static enum MHD_Result send_text(struct MHD_Connection *conn,
+				 http_call *call)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	rd_error err;
+
+	resp = MHD_create_response_from_buffer(call->text_len, call->text,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(call->text);
+		call->text = NULL;
+		rd_error_clear(&err);
+		rd_error_set(&err, RD_ENOMEM, "out of memory sending text");
+		return send_problem(conn, &err, 0, NULL, 0);
+	}
+	call->text = NULL;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				call->content_type);
+	ret = queue_response(conn, call->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -280,27 +405,57 @@ static enum MHD_Result send_result(struct MHD_Connection *conn,
 		ret = send_problem(conn, err, call->malformed, NULL, 0);
 	else if (call->has_file)
 		ret = send_file(conn, call);
+	else if (call->text)
+		ret = send_text(conn, call);
 	else
 		ret = send_json(conn, call->status, call->reply,
 				"application/json", call, NULL, 0);
 	json_decref(call->reply);
 	call->reply = NULL;
+	free(call->text);
+	call->text = NULL;
 	return ret;
 }
 
 /*
- * Fill what a handler sees of the request and check its key and role.
- * On failure *unauthorized tells a 401 (bad or missing key) from err's own.
+ * Take a token from the key's bucket; an empty bucket is a refusal with
+ * the whole seconds until a token is back in req->retry_after_s.
+ */
+static int rate_check(struct rd_http_server *server, const http_call *call,
+		      request *req, rd_error *err)
+{
+	uint64_t wait_ns = 0;
+
+	if (!server->limiter ||
+	    http_ratelimit_take(server->limiter, call->actor.key_id,
+				monotonic_ns(), &wait_ns))
+		return RD_OK;
+	req->retry_after_s = (unsigned)((wait_ns + UINT64_C(999999999)) /
+					UINT64_C(1000000000));
+	if (req->retry_after_s == 0)
+		req->retry_after_s = 1;
+	return rd_error_set(err, RD_EBUSY,
+			    "this API key is over its rate limit (%u requests "
+			    "per second, bursts of up to %u); retry after "
+			    "%u s", server->rate_limit,
+			    2 * server->rate_limit, req->retry_after_s);
+}
+
+/*
+ * Fill what a handler sees of the request and check its key, its rate and
+ * its role. On failure *refusal tells a 401 (bad or missing key) or a 429
+ * (over the key's rate) from err's own status.
  */
 static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
-		   request *req, http_call *call, int *unauthorized,
+		   request *req, http_call *call, int *refusal,
 		   rd_error *err)
 {
 	const http_route *route = req->match.route;
 	int rc;
 
-	*unauthorized = 0;
+	*refusal = REFUSED_BY_TABLE;
 	memset(call, 0, sizeof(*call));
+	call->metrics = server->metrics;
 	memcpy(call->params, req->match.params, sizeof(call->params));
 	call->body = req->body ? req->body : "";
 	call->body_len = req->len;
@@ -320,7 +475,12 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 		return rc;
 	if ((rc = authenticate(call, conn, err)) < 0) {
 		/* Not a valid key: 401, the same answer every time. */
-		*unauthorized = rc == RD_EFORBIDDEN;
+		if (rc == RD_EFORBIDDEN)
+			*refusal = REFUSED_UNAUTHORIZED;
+		return rc;
+	}
+	if ((rc = rate_check(server, call, req, err)) < 0) {
+		*refusal = REFUSED_RATE_LIMITED;
 		return rc;
 	}
 	if (!(route->roles & HTTP_ROLE(call->actor.role)))
@@ -332,17 +492,20 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 }
 
 static enum MHD_Result send_refusal(struct MHD_Connection *conn,
-				    const rd_error *err, int unauthorized,
-				    int idem_problem)
+				    const request *req, const rd_error *err,
+				    int refusal)
 {
-	if (unauthorized)
+	if (refusal == REFUSED_UNAUTHORIZED)
 		return send_problem_as(conn, err, 401, "unauthorized",
 				       "Unauthorized", NULL, 1);
-	if (idem_problem == IDEM_IN_FLIGHT)
+	if (refusal == REFUSED_RATE_LIMITED)
+		return send_guard(conn, err, 429, "rate_limited",
+				  "Too many requests", req->retry_after_s, 0);
+	if (refusal == REFUSED_IDEM_IN_FLIGHT)
 		return send_problem_as(conn, err, 409,
 				       "idempotency_key_in_flight",
 				       "Idempotency-Key in flight", NULL, 0);
-	if (idem_problem == IDEM_REUSED)
+	if (refusal == REFUSED_IDEM_REUSED)
 		return send_problem_as(conn, err, 422,
 				       "idempotency_key_reused",
 				       "Idempotency-Key reused", NULL, 0);
@@ -372,7 +535,7 @@ static int idem_start(struct rd_http_server *server,
 	if ((rc = http_idem_claim_take(server->idem, call->actor.key_id, key,
 				       &req->claim, err)) < 0) {
 		if (rc == RD_ECONFLICT)
-			req->idem_problem = IDEM_IN_FLIGHT;
+			req->idem_problem = REFUSED_IDEM_IN_FLIGHT;
 		return rc;
 	}
 	snprintf(req->idem_key, sizeof(req->idem_key), "%s", key);
@@ -401,7 +564,7 @@ static int idem_lookup(request *req, http_call *call, const char *digest,
 	if (rc < 0)
 		return rc;
 	if (strcmp(rec.request_sha256, digest) != 0) {
-		req->idem_problem = IDEM_REUSED;
+		req->idem_problem = REFUSED_IDEM_REUSED;
 		rc = rd_error_set_field(err, RD_EINVALID, "Idempotency-Key",
 					"this Idempotency-Key was used for "
 					"another request (another path, "
@@ -440,7 +603,7 @@ static int idem_run(request *req, http_call *call, const char *digest,
 		rd_error_clear(&again);
 		if (idem_lookup(req, call, digest, &again) == 1) {
 			rd_error_clear(err);
-			req->idem_problem = IDEM_NONE;
+			req->idem_problem = REFUSED_BY_TABLE;
 			return RD_OK;
 		}
 	}
@@ -463,7 +626,7 @@ static enum MHD_Result answer(struct rd_http_server *server,
 	const http_route *route = req->match.route;
 	http_call call;
 	rd_error err;
-	int unauthorized;
+	int refusal;
 	int rc;
 
 	rd_error_clear(&err);
@@ -481,9 +644,9 @@ static enum MHD_Result answer(struct rd_http_server *server,
 	}
 	if (route->stream) {
 		if (req->failed)
-			return send_refusal(conn, &req->err,
-					    req->unauthorized,
-					    req->idem_problem);
+			return send_refusal(conn, req, &req->err,
+					    req->idem_problem ? req->idem_problem
+							      : req->refusal);
 		if (req->too_large) {
 			rd_error_set(&err, RD_ETOOLARGE,
 				     "the request body is over this route's "
@@ -498,7 +661,7 @@ static enum MHD_Result answer(struct rd_http_server *server,
 			rc = idem_run(req, &req->call, digest, run_stream_end,
 				      &err);
 			if (rc < 0 && req->idem_problem)
-				return send_refusal(conn, &err, 0,
+				return send_refusal(conn, req, &err,
 						    req->idem_problem);
 		} else {
 			rc = run_stream_end(req, &req->call, &err);
@@ -511,10 +674,10 @@ static enum MHD_Result answer(struct rd_http_server *server,
 			     "%zu bytes", route->body_limit);
 		return send_problem(conn, &err, 0, NULL, 0);
 	}
-	if ((rc = prepare(server, conn, req, &call, &unauthorized, &err)) < 0)
-		return send_refusal(conn, &err, unauthorized, IDEM_NONE);
+	if ((rc = prepare(server, conn, req, &call, &refusal, &err)) < 0)
+		return send_refusal(conn, req, &err, refusal);
 	if ((rc = idem_start(server, conn, req, &call, &err)) < 0)
-		return send_refusal(conn, &err, 0, req->idem_problem);
+		return send_refusal(conn, req, &err, req->idem_problem);
 	if (req->idem_key[0]) {
 		char digest[65];
 
@@ -522,7 +685,8 @@ static enum MHD_Result answer(struct rd_http_server *server,
 		rc = idem_run(req, &call, digest, run_handler, &err);
 		if (rc < 0 && req->idem_problem) {
 			json_decref(call.reply);
-			return send_refusal(conn, &err, 0, req->idem_problem);
+			return send_refusal(conn, req, &err,
+					    req->idem_problem);
 		}
 	} else {
 		rc = run_handler(req, &call, &err);
@@ -537,7 +701,7 @@ static void stream_begin(struct rd_http_server *server,
 	int rc;
 
 	rd_error_clear(&req->err);
-	rc = prepare(server, conn, req, &req->call, &req->unauthorized,
+	rc = prepare(server, conn, req, &req->call, &req->refusal,
 		     &req->err);
 	if (rc >= 0)
 		rc = idem_start(server, conn, req, &req->call, &req->err);
@@ -564,22 +728,64 @@ static void stream_chunk(request *req, const char *data, size_t n)
 		req->failed = 1;
 }
 
+/*
+ * Count the answer just queued, before MHD writes it: a client that has
+ * read an answer finds it counted in the next scrape.
+ */
+static void count_answer(struct rd_http_server *server,
+			 struct MHD_Connection *conn, request *req)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn,
+				MHD_CONNECTION_INFO_HTTP_STATUS);
+
+	if (req->answered)
+		return;
+	req->answered = 1;
+	http_metrics_answered(server->metrics, req->series,
+			      info ? info->http_status
+				   : HTTP_METRICS_NO_STATUS);
+}
+
+/* A request on a connection still open while the server stops. */
+static enum MHD_Result send_stopping(struct MHD_Connection *conn)
+{
+	rd_error err;
+
+	rd_error_clear(&err);
+	rd_error_set(&err, RD_EBUSY, "the server is stopping; retry on a "
+		     "new connection");
+	/* Queued before any body is read, which also closes the connection. */
+	return send_guard(conn, &err, 503, "unavailable",
+			  "Service unavailable", 1, 1);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls)
 {
+	struct rd_http_server *server = cls;
 	request *req = *req_cls;
+	enum MHD_Result ret;
 
 	(void)version;
 	if (!req) {
 		/* Headers only: route now, answer once the body is read. */
 		if (!(req = calloc(1, sizeof(*req))))
 			return MHD_NO;
+		req->started_ns = monotonic_ns();
 		http_route_find(&req->match, method, url);
+		req->series = http_metrics_series(server->metrics,
+						  req->match.route, method);
+		http_metrics_begin(server->metrics);
 		*req_cls = req;
+		if (atomic_load(&server->stopping)) {
+			ret = send_stopping(conn);
+			count_answer(server, conn, req);
+			return ret;
+		}
 		if (req->match.route && req->match.route->stream)
-			stream_begin(cls, conn, req);
+			stream_begin(server, conn, req);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0 && req->match.route &&
@@ -615,7 +821,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req->body[req->len] = '\0';
 		return MHD_YES;
 	}
-	return answer(cls, conn, req);
+	ret = answer(server, conn, req);
+	count_answer(server, conn, req);
+	return ret;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
@@ -628,13 +836,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	(void)code;
 	if (req) {
 		http_idem_claim_release(server->idem, req->claim);
+		if (!req->answered)
+			http_metrics_answered(server->metrics, req->series,
+					      HTTP_METRICS_NO_STATUS);
+		http_metrics_end(server->metrics, req->series,
+				 monotonic_ns() - req->started_ns);
 		if (req->match.route && req->match.route->stream)
 			req->match.route->stream->release(req->state);
 		json_decref(req->call.reply);
+		free(req->call.text);
 		free(req->body);
 		free(req);
 		*req_cls = NULL;
 	}
+}
+
+/* Every connection knows its server (queue_response looks at it). */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	(void)conn;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = cls;
 }
 
 /* ---- start and stop --------------------------------------------------------- */
@@ -694,6 +918,12 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	if ((rc = parse_listen(&addr, opts->listen ? opts->listen
 						   : DEFAULT_LISTEN, err)) < 0)
 		return rc;
+	if (opts->rate_limit > HTTP_RATELIMIT_MAX_RATE)
+		return rd_error_set_field(err, RD_EUSAGE, "rate_limit",
+					  "the rate limit must be 0 (off) to "
+					  "%u requests per second, not %u",
+					  HTTP_RATELIMIT_MAX_RATE,
+					  opts->rate_limit);
 	/* The data directory must open before anything listens. */
 	if ((rc = rd_service_open(&probe, &opts->service, err)) < 0)
 		return rc;
@@ -734,6 +964,14 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		goto fail;
 	}
 	server->key_made = 1;
+	atomic_init(&server->stopping, 0);
+	if ((rc = http_metrics_new(&server->metrics, err)) < 0)
+		goto fail;
+	server->rate_limit = opts->rate_limit;
+	if (opts->rate_limit &&
+	    (rc = http_ratelimit_new(&server->limiter, opts->rate_limit,
+				     err)) < 0)
+		goto fail;
 
 	server->daemon = MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC,
@@ -747,6 +985,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)CONNECTION_MEMORY_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		char shown[INET_ADDRSTRLEN] = "?";
@@ -773,6 +1012,22 @@ uint16_t rd_http_port(const rd_http_server *server)
 	return server ? server->port : 0;
 }
 
+/*
+ * Wait until no request is in flight, or DRAIN_LIMIT_S has passed. New
+ * requests meanwhile get 503 and close their connection, so only the
+ * requests begun before the stop are waited for.
+ */
+static void drain(struct rd_http_server *server)
+{
+	const struct timespec pause = { 0, 10 * 1000 * 1000 };
+	uint64_t deadline = monotonic_ns() +
+			    (uint64_t)DRAIN_LIMIT_S * UINT64_C(1000000000);
+
+	while (http_metrics_in_flight(server->metrics) > 0 &&
+	       monotonic_ns() < deadline)
+		nanosleep(&pause, NULL);
+}
+
 void rd_http_stop(rd_http_server *server)
 {
 	worker_slot *slot, *next;
@@ -780,8 +1035,23 @@ void rd_http_stop(rd_http_server *server)
 	if (!server)
 		return;
 	if (server->daemon) {
-		MHD_socket fd = MHD_quiesce_daemon(server->daemon);
+		MHD_socket fd;
 
+		/*
+		 * Mark the server stopping before anything else, so that
+		 * every request from now on is refused (503) rather than
+		 * started. MHD_quiesce_daemon takes the listening socket out
+		 * of the workers' polling; shutting it down makes new
+		 * connections refused at once rather than left waiting in
+		 * the backlog (it is closed only after MHD_stop_daemon, which
+		 * may still look at it). Then the requests in flight finish:
+		 * MHD_stop_daemon would drop an answer not yet written.
+		 */
+		atomic_store(&server->stopping, 1);
+		fd = MHD_quiesce_daemon(server->daemon);
+		if (fd != MHD_INVALID_SOCKET)
+			shutdown(fd, SHUT_RDWR);
+		drain(server);
 		MHD_stop_daemon(server->daemon);
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
@@ -800,5 +1070,7 @@ void rd_http_stop(rd_http_server *server)
 	free(server->workflows_dir);
 	free(server->kinds_path);
 	free(server->policy_path);
+	http_metrics_free(server->metrics);
+	http_ratelimit_free(server->limiter);
 	free(server);
 }

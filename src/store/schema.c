@@ -190,13 +190,82 @@ static const char migration_4[] =
 	"PRAGMA user_version = 4;\n";
 
 /*
- * 5: requests made with an Idempotency-Key. A row is written in the same
+ * 5: running totals for monitoring (GET /metrics), kept by triggers in the
+ * same transaction as the rows they count, so that reading them costs the
+ * same whatever the number of disputes: disputes per state (a state keeps
+ * its row, at 0, once every dispute has left it), the SLA deadlines fired
+ * (events the sweeper records as system:sla, the dropped ones aside) and
+ * the bytes of evidence stored (withdrawn evidence stays stored). The
+ * totals start from the rows already there; a rebuilt index (reindex)
+ * counts them again as its rows are written.
+ */
+static const char migration_5[] =
+	"CREATE TABLE stats_states (\n"
+	"  state TEXT PRIMARY KEY NOT NULL,\n"
+	"  disputes INTEGER NOT NULL CHECK (disputes >= 0)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE TABLE stats_totals (\n"
+	"  name TEXT PRIMARY KEY NOT NULL\n"
+	"    CHECK (name IN ('sla_breaches', 'evidence_bytes')),\n"
+	"  value INTEGER NOT NULL CHECK (value >= 0)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"\n"
+	"INSERT INTO stats_states (state, disputes)\n"
+	"  SELECT state, count(*) FROM disputes GROUP BY state;\n"
+	"INSERT INTO stats_totals (name, value) VALUES\n"
+	"  ('sla_breaches', (SELECT count(*) FROM events\n"
+	"    WHERE actor_role = 'system' AND actor_name = 'sla'\n"
+	"    AND event <> 'deadline_dropped')),\n"
+	"  ('evidence_bytes', (SELECT coalesce(sum(size), 0) FROM evidence));\n"
+	"\n"
+	"CREATE TRIGGER stats_dispute_insert AFTER INSERT ON disputes\n"
+	"BEGIN\n"
+	"  INSERT INTO stats_states (state, disputes) VALUES (new.state, 1)\n"
+	"    ON CONFLICT (state) DO UPDATE SET disputes = disputes + 1;\n"
+	"END;\n"
+	"CREATE TRIGGER stats_dispute_state AFTER UPDATE OF state ON disputes\n"
+	"  WHEN old.state IS NOT new.state\n"
+	"BEGIN\n"
+	"  UPDATE stats_states SET disputes = disputes - 1\n"
+	"    WHERE state = old.state;\n"
+	"  INSERT INTO stats_states (state, disputes) VALUES (new.state, 1)\n"
+	"    ON CONFLICT (state) DO UPDATE SET disputes = disputes + 1;\n"
+	"END;\n"
+	"CREATE TRIGGER stats_dispute_delete AFTER DELETE ON disputes\n"
+	"BEGIN\n"
+	"  UPDATE stats_states SET disputes = disputes - 1\n"
+	"    WHERE state = old.state;\n"
+	"END;\n"
+	"-- the sweeper fires a deadline as system:sla (src/service/events.c)\n"
+	"CREATE TRIGGER stats_sla_breach AFTER INSERT ON events\n"
+	"  WHEN new.actor_role = 'system' AND new.actor_name = 'sla'\n"
+	"  AND new.event <> 'deadline_dropped'\n"
+	"BEGIN\n"
+	"  UPDATE stats_totals SET value = value + 1\n"
+	"    WHERE name = 'sla_breaches';\n"
+	"END;\n"
+	"CREATE TRIGGER stats_evidence_insert AFTER INSERT ON evidence\n"
+	"BEGIN\n"
+	"  UPDATE stats_totals SET value = value + new.size\n"
+	"    WHERE name = 'evidence_bytes';\n"
+	"END;\n"
+	"CREATE TRIGGER stats_evidence_size AFTER UPDATE OF size ON evidence\n"
+	"  WHEN old.size IS NOT new.size\n"
+	"BEGIN\n"
+	"  UPDATE stats_totals SET value = value - old.size + new.size\n"
+	"    WHERE name = 'evidence_bytes';\n"
+	"END;\n"
+	"\n"
+	"PRAGMA user_version = 5;\n";
+
+/*
+ * 6: requests made with an Idempotency-Key. A row is written in the same
  * transaction as the effect it records, so a retry finds either both or
  * neither. It keeps what a replay needs: the request's digest (a retry
  * with another request is refused), the operation, the dispute and the
  * response document. Rows are dropped after 24 hours.
  */
-static const char migration_5[] =
+static const char migration_6[] =
 	"CREATE TABLE idempotency (\n"
 	"  key_id TEXT NOT NULL\n"
 	"    CHECK (length(CAST(key_id AS BLOB)) BETWEEN 1 AND 63),\n"
@@ -215,7 +284,7 @@ static const char migration_5[] =
 	") STRICT, WITHOUT ROWID;\n"
 	"CREATE INDEX idempotency_created ON idempotency (created_at);\n"
 	"\n"
-	"PRAGMA user_version = 5;\n";
+	"PRAGMA user_version = 6;\n";
 
 static const char *const migrations[] = {
 	migration_1,
@@ -223,6 +292,7 @@ static const char *const migrations[] = {
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -283,19 +283,27 @@ static const struct {
 		"UPDATE api_keys SET revoked_at = ?2"
 		" WHERE id = ?1 AND revoked_at IS NULL" },
 
-	[RD_STMT_IDEM_GET] = { 5,
+	/*
+	 * One statement, so one snapshot: the triggers of schema 5 keep
+	 * these rows, a few per workflow state, whatever the disputes.
+	 */
+	[RD_STMT_STATS] = { 5,
+		"SELECT 'state', state, disputes FROM stats_states"
+		" UNION ALL SELECT 'total', name, value FROM stats_totals"
+		" ORDER BY 1, 2" },
+	[RD_STMT_IDEM_GET] = { 6,
 		"SELECT " IDEM_COLUMNS " FROM idempotency"
 		" WHERE key_id = ?1 AND idem_key = ?2" },
-	[RD_STMT_IDEM_INSERT] = { 5,
+	[RD_STMT_IDEM_INSERT] = { 6,
 		"INSERT INTO idempotency (" IDEM_COLUMNS ")"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
-	[RD_STMT_IDEM_REPLACE] = { 5,
+	[RD_STMT_IDEM_REPLACE] = { 6,
 		"INSERT OR REPLACE INTO idempotency (" IDEM_COLUMNS ")"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
-	[RD_STMT_IDEM_ALL] = { 5,
+	[RD_STMT_IDEM_ALL] = { 6,
 		"SELECT " IDEM_COLUMNS " FROM idempotency"
 		" INDEXED BY idempotency_created ORDER BY created_at" },
-	[RD_STMT_IDEM_PURGE] = { 5,
+	[RD_STMT_IDEM_PURGE] = { 6,
 		"DELETE FROM idempotency INDEXED BY idempotency_created"
 		" WHERE created_at < ?1" },
 
@@ -315,7 +323,7 @@ static const struct {
 		"SELECT * FROM offers ORDER BY dispute_id, offer_id" },
 	[RD_STMT_DUMP_API_KEYS] = { 4,
 		"SELECT * FROM api_keys ORDER BY id" },
-	[RD_STMT_DUMP_IDEMPOTENCY] = { 5,
+	[RD_STMT_DUMP_IDEMPOTENCY] = { 6,
 		"SELECT * FROM idempotency ORDER BY key_id, idem_key" },
 };
 

@@ -111,6 +111,7 @@ static void migrates_version_3_keeping_data(void)
 	size_t count = 9;
 	char *path = fresh_db();
 	char *dump = NULL;
+	char schema_line[32];
 	int version = -1;
 
 	CHECK(d);
@@ -143,7 +144,9 @@ static void migrates_version_3_keeping_data(void)
 	CHECK_INT(count, 0);
 	CHECK_OK(insert(st, &k, &err), &err);
 	CHECK_OK(rd_store_dump(st, &dump, &err), &err);
-	CHECK_HAS(dump, "schema 5\n");
+	snprintf(schema_line, sizeof(schema_line), "schema %d\n",
+		 RD_STORE_SCHEMA_VERSION);
+	CHECK_HAS(dump, schema_line);
 	CHECK_HAS(dump, "\n[api_keys]\nid=\"00000000000000a1\" "
 		  "name=\"key 00000000000000a1\" role=\"agent\" "
 		  "storefront=NULL secret_sha256=\"" SECRET_HASH "\" "

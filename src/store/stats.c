@@ -1,0 +1,87 @@
+/*
+ * Running totals of the index for monitoring: disputes per state, SLA
+ * deadlines fired, evidence bytes stored.
+ *
+ * The totals are kept by the triggers of schema 5 in the transaction of
+ * every change; this file only reads them, in one statement. It must never
+ * count rows of disputes, events or evidence itself: a scrape every few
+ * seconds must cost the same with a million disputes as with ten.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+static int add_state(rd_store_stats *out, size_t *room, sqlite3_stmt *stmt,
+		     rd_error *err)
+{
+	rd_state_count *slot;
+	int ret;
+
+	if (out->state_count == *room) {
+		size_t grown = *room ? *room * 2 : 16;
+		rd_state_count *more = realloc(out->states,
+					       grown * sizeof(*more));
+
+		if (!more)
+			return rd_error_set(err, RD_ENOMEM, "out of memory "
+					    "reading the dispute totals");
+		out->states = more;
+		*room = grown;
+	}
+	slot = &out->states[out->state_count];
+	memset(slot, 0, sizeof(*slot));
+	if ((ret = rd_store__column_copy(stmt, 1, slot->state,
+					 sizeof(slot->state), err)) < 0)
+		return ret;
+	slot->disputes = sqlite3_column_int64(stmt, 2);
+	out->state_count++;
+	return RD_OK;
+}
+
+int rd_store_stats_read(rd_store *st, rd_store_stats *out, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t room = 0;
+	int rc;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if ((ret = rd_store__stmt(st, RD_STMT_STATS, &stmt, err)) < 0)
+		return ret;
+	for (rc = sqlite3_step(stmt); rc == SQLITE_ROW;
+	     rc = sqlite3_step(stmt)) {
+		const char *what = (const char *)sqlite3_column_text(stmt, 0);
+		const char *name = (const char *)sqlite3_column_text(stmt, 1);
+
+		if (!what || !name) {
+			ret = rd_error_set(err, RD_EIO, "a running total in "
+					   "the index has no name");
+			goto done;
+		}
+		if (strcmp(what, "state") == 0) {
+			if ((ret = add_state(out, &room, stmt, err)) < 0)
+				goto done;
+		} else if (strcmp(name, "sla_breaches") == 0) {
+			out->sla_breaches = sqlite3_column_int64(stmt, 2);
+		} else if (strcmp(name, "evidence_bytes") == 0) {
+			out->evidence_bytes = sqlite3_column_int64(stmt, 2);
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err,
+				     "cannot read the running totals");
+done:
+	rd_store__release(stmt);
+	if (ret < 0)
+		rd_store_stats_clear(out);
+	return ret;
+}
+
+void rd_store_stats_clear(rd_store_stats *stats)
+{
+	if (!stats)
+		return;
+	free(stats->states);
+	memset(stats, 0, sizeof(*stats));
+}
