@@ -1,9 +1,10 @@
 # A thin wrapper: CMakeLists.txt is the build. `make run` and `make test`
 # install what is missing from Debian's packages, build into build/, then
-# run the walk-through or the test suite.
+# serve the HTTP API with demo keys (examples/run.sh) or run the test suite.
 
 BUILD     ?= build
 DATA      ?= ./redress-data
+LISTEN    ?= 127.0.0.1:8080
 DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettle-dev libgit2-dev libmagic-dev libarchive-dev libmicrohttpd-dev git sqlite3 jq curl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
@@ -32,7 +33,7 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
 run: build
-	@DATA=$(DATA) REDRESS=$(BUILD)/redress sh examples/walkthrough.sh
+	@DATA=$(DATA) LISTEN=$(LISTEN) REDRESS=$(BUILD)/redress sh examples/run.sh
 
 clean:
 	rm -rf $(BUILD)

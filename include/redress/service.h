@@ -448,5 +448,50 @@ int rd_service_idem_arm(rd_service *svc, const rd_actor *actor,
 			const char *key, const char *request_sha256,
 			rd_idem_operation operation, rd_error *err);
 void rd_service_idem_disarm(rd_service *svc);
+/* ---- payables: what storefronts must pay --------------------------------- */
+
+/*
+ * The states of the reference workflow in which the storefront owes the
+ * buyer money, what it owes (RD_PAYABLE_REFUND or RD_PAYABLE_DISCOUNT) and
+ * the event that confirms the payment, with its payment reference in field
+ * RD_PAYABLE_CONFIRM_FIELD.
+ */
+#define RD_PAYABLE_REFUND_STATE "refund_pending"
+#define RD_PAYABLE_DISCOUNT_STATE "discount_pending"
+#define RD_PAYABLE_CONFIRM_FIELD "payment_ref"
+
+/*
+ * What a payable state asks of the storefront: "refund" or "discount", and
+ * the confirming event "refund_issued" or "discount_issued". Static
+ * strings; NULL for a state that owes nothing.
+ */
+const char *rd_payable_action(const char *state);
+const char *rd_payable_confirm_event(const char *state);
+
+/*
+ * One page of the disputes awaiting payment (refund_pending,
+ * discount_pending), oldest deadline first, disputes without one last; of
+ * one storefront, or of all when `storefront` is NULL. Each row carries the
+ * latest accepted offer, whose buyer_refund is the amount to pay (has_offer
+ * 0: none is recorded, the amount is unknown). `cursor` is a previous
+ * page's next_cursor or NULL; `limit` 1..500, 0 for 50. A storefront name
+ * that is not one is RD_EINVALID (field "storefront"); a bad cursor or
+ * limit RD_EINVALID naming it. *out is a new array (free()), *next_cursor a
+ * new string (free()) or NULL on the last page.
+ */
+int rd_service_payables(rd_service *svc, const char *storefront,
+			const char *cursor, size_t limit,
+			rd_payable_row **out, size_t *count,
+			char **next_cursor, rd_error *err);
+
+/*
+ * A payable as {"dispute_id", "order_ref", "storefront", "state",
+ * "action", "amount" (minor units; null when unknown), "currency",
+ * "offer_id" (null when unknown), "due_at" (RFC 3339 or null), "overdue"
+ * (the deadline has passed at `now`), "version", "confirm_event",
+ * "confirm_fields": ["payment_ref"]}. New reference, NULL when out of
+ * memory.
+ */
+json_t *rd_payable_to_json(const rd_payable_row *payable, int64_t now);
 
 #endif

@@ -465,5 +465,46 @@ int rd_store_idem_foreach(rd_store *st,
 
 /* Drop the records made before `before` (inside a transaction). */
 int rd_store_idem_purge(rd_store *st, int64_t before, rd_error *err);
+/* ---- payables: disputes waiting for the storefront to pay --------------- */
+
+/* Filter of rd_store_payables_list. */
+typedef struct rd_payable_filter {
+	const char *states[2];    /* the states in which money is owed (NULL
+				   * entries match nothing); named by the
+				   * caller, since the store does not decide */
+	const char *storefront;   /* only this storefront's, or NULL for all */
+	const char *cursor;       /* from a previous page's next_cursor, or NULL */
+	size_t limit;             /* page size, 1..500 (0 means 50) */
+} rd_payable_filter;
+
+/* One dispute awaiting payment, with the offer that says how much. */
+typedef struct rd_payable_row {
+	char dispute_id[RD_ID_BUFSZ];
+	char order_ref[RD_DISPUTE_MAX_REF + 1];
+	char storefront[65];
+	char state[64];
+	char currency[4];
+	int64_t version;
+	int64_t due_at;           /* the SLA deadline of the dispute's current
+				   * state, 0 when it has none */
+	int has_offer;            /* 1: an accepted offer is recorded */
+	char offer_id[48];        /* the latest accepted offer, "" when none */
+	rd_offer_type offer_type;
+	int64_t buyer_refund;     /* what that offer pays the buyer */
+} rd_payable_row;
+
+/*
+ * One page of the disputes in filter->states, oldest deadline first
+ * (due_at, then id; disputes without a deadline last), each with its latest
+ * accepted offer, by keyset. The walk reads every dispute in those states
+ * (through the state index), never the others: its cost is O(log n + the
+ * disputes awaiting payment), which their SLA keeps small. *out is a new
+ * array of *count rows (free()); *next_cursor is a new string (free())
+ * when more pages follow, else NULL. A malformed cursor is RD_EINVALID,
+ * field "cursor"; a limit above 500 is RD_EINVALID, field "limit".
+ */
+int rd_store_payables_list(rd_store *st, const rd_payable_filter *filter,
+			   rd_payable_row **out, size_t *count,
+			   char **next_cursor, rd_error *err);
 
 #endif

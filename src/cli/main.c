@@ -86,6 +86,13 @@ static const cli_option serve_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static const cli_option payables_options[] = {
+	{ "storefront", "NAME", 0, "only this storefront's payables" },
+	{ "limit", "N", 0, "page size, 1 to 500 (default 50)" },
+	{ "cursor", "CURSOR", 0, "continue after a previous page" },
+	{ NULL, NULL, 0, NULL },
+};
+
 static const cli_option no_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
@@ -104,6 +111,9 @@ static const cli_command commands[] = {
 	{ "offers", cli_cmd_offers, "ID",
 	  "the settlement offers proposed now, ranked, with their costs",
 	  no_options, 1, 1, 1 },
+	{ "payables", cli_cmd_payables, "",
+	  "refunds and discounts awaiting the storefront's payment, oldest due first",
+	  payables_options, 0, 0, 1 },
 	{ "sweep", cli_cmd_sweep, "", "fire every SLA deadline that is due, once",
 	  no_options, 0, 0, 1 },
 	{ "workflows", cli_cmd_workflows, "[NAME]", "show the loaded workflows",

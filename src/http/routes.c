@@ -437,6 +437,88 @@ done:
 	return rc;
 }
 
+/* ---- GET /v1/payables ------------------------------------------------------ */
+
+static const char *const payable_params[] = { "storefront", "limit", "cursor" };
+
+#define PAYABLE_PARAM_COUNT (sizeof(payable_params) / sizeof(payable_params[0]))
+
+/*
+ * The disputes awaiting the storefront's payment. A storefront key sees
+ * its own storefront's only (asking for another is 403, as for the list);
+ * other keys see every storefront's, or one with ?storefront=.
+ */
+static int get_payables(http_call *call, rd_error *err)
+{
+	int seen[PAYABLE_PARAM_COUNT];
+	const char *storefront = NULL, *cursor = NULL;
+	rd_payable_row *rows = NULL;
+	size_t limit = 0, count = 0;
+	char *next = NULL;
+	json_t *items = NULL;
+	int rc = RD_OK;
+
+	memset(seen, 0, sizeof(seen));
+	if (call->query_overflow)
+		return rd_error_set(err, RD_EINVALID,
+				    "too many query parameters (at most %d)",
+				    HTTP_MAX_QUERY);
+	for (size_t i = 0; i < call->query_count; i++) {
+		const char *name = call->query[i].name;
+		const char *value = call->query[i].value;
+		size_t k;
+
+		for (k = 0; k < PAYABLE_PARAM_COUNT; k++)
+			if (strcmp(name, payable_params[k]) == 0)
+				break;
+		if (k == PAYABLE_PARAM_COUNT)
+			return rd_error_set_field(err, RD_EINVALID, name,
+				"unknown query parameter \"%.64s\" (payables "
+				"take storefront, limit and cursor)", name);
+		if (seen[k]++)
+			return bad_param(err, name, "is given more than once");
+		if (k == 0)
+			rc = parse_text(&storefront, name, value, err);
+		else if (k == 1)
+			rc = parse_limit(&limit, value, err);
+		else
+			rc = parse_text(&cursor, name, value, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (call->storefront[0]) {
+		if (storefront && strcmp(storefront, call->storefront) != 0)
+			return rd_error_set_field(err, RD_EFORBIDDEN,
+				"storefront", "this key may only list the "
+				"payables of storefront %s", call->storefront);
+		storefront = call->storefront;
+	}
+	if ((rc = rd_service_payables(call->svc, storefront, cursor, limit,
+				      &rows, &count, &next, err)) < 0)
+		goto done;
+	if (!(items = json_array()))
+		goto nomem;
+	for (size_t i = 0; i < count; i++)
+		if (json_array_append_new(items, rd_payable_to_json(&rows[i],
+								    call->now)))
+			goto nomem;
+	call->reply = json_pack("{s:o, s:o}", "payables", items,
+				"next_cursor",
+				next ? json_string(next) : json_null());
+	items = NULL;
+	if (!call->reply)
+		goto nomem;
+	rc = RD_OK;
+	goto done;
+nomem:
+	rc = rd_error_set(err, RD_ENOMEM, "out of memory listing payables");
+done:
+	json_decref(items);
+	free(rows);
+	free(next);
+	return rc;
+}
+
 /* ---- GET /v1/disputes/{id}/... -------------------------------------------- */
 
 static int get_offers(http_call *call, rd_error *err)
@@ -964,6 +1046,7 @@ static const http_route routes[] = {
 	  HTTP_ANY_ROLE, 0, NULL },
 	{ "GET", "/metrics", http_get_metrics,
 	  HTTP_ROLE(RD_ROLE_ADMIN) | HTTP_ROLE(RD_ROLE_AUDITOR), 0, NULL },
+	{ "GET", "/v1/payables", get_payables, HTTP_ANY_ROLE, 0, NULL },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

@@ -6,6 +6,7 @@
  *   evidence.c adding and withdrawing evidence
  *   audit.c    history, verification, reindex
  *   export.c   the auditor's archive
+ *   payables.c what storefronts owe: refunds and discounts to pay
  */
 #ifndef REDRESS_SERVICE_INT_H
 #define REDRESS_SERVICE_INT_H

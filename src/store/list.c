@@ -21,7 +21,7 @@
 
 /* Longest cursor: base64url of 20 digits, a dot and an id (47 bytes). */
 #define CURSOR_RAW_MAX (20 + 1 + RD_ID_LEN)
-#define CURSOR_BUFSZ 80
+#define CURSOR_BUFSZ RD_STORE_CURSOR_BUFSZ
 
 static const char b64url[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -85,8 +85,8 @@ static int b64url_decode(unsigned char *out, size_t room, size_t *outlen,
 	return 0;
 }
 
-static void cursor_encode(char out[CURSOR_BUFSZ], int64_t created_at,
-			  const char *id)
+void rd_store__cursor_encode(char out[CURSOR_BUFSZ], int64_t created_at,
+			     const char *id)
 {
 	char raw[CURSOR_RAW_MAX + 1];
 	int len = snprintf(raw, sizeof(raw), "%lld.%s", (long long)created_at,
@@ -107,10 +107,10 @@ static int bad_cursor(rd_error *err, const char *why)
 
 /*
  * Parse a cursor into its key. Strict: it must be exactly what
- * cursor_encode would produce for that key.
+ * rd_store__cursor_encode would produce for that key.
  */
-static int cursor_decode(const char *cursor, int64_t *created_at,
-			 char id[RD_ID_BUFSZ], rd_error *err)
+int rd_store__cursor_decode(const char *cursor, int64_t *created_at,
+			    char id[RD_ID_BUFSZ], rd_error *err)
 {
 	unsigned char raw[CURSOR_RAW_MAX + 1];
 	char canonical[CURSOR_BUFSZ];
@@ -137,7 +137,7 @@ static int cursor_decode(const char *cursor, int64_t *created_at,
 		return bad_cursor(err, "its time is not a number");
 	if (!rd_id_valid(dot + 1))
 		return bad_cursor(err, "its dispute id is malformed");
-	cursor_encode(canonical, (int64_t)value, dot + 1);
+	rd_store__cursor_encode(canonical, (int64_t)value, dot + 1);
 	if (strcmp(canonical, cursor) != 0)
 		return bad_cursor(err, "not in canonical form");
 	*created_at = (int64_t)value;
@@ -205,8 +205,8 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 		high_id = "";  /* (created_to, "") excludes created_to */
 	}
 	if (f->cursor) {
-		if ((ret = cursor_decode(f->cursor, &cursor_at, cursor_id,
-					 err)) < 0)
+		if ((ret = rd_store__cursor_decode(f->cursor, &cursor_at,
+						   cursor_id, err)) < 0)
 			return ret;
 		if (cursor_at < high_at ||
 		    (cursor_at == high_at && strcmp(cursor_id, high_id) < 0)) {
@@ -248,7 +248,8 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 		goto done;
 	}
 	if (more) {
-		cursor_encode(next, page[n - 1]->created_at, page[n - 1]->id);
+		rd_store__cursor_encode(next, page[n - 1]->created_at,
+					page[n - 1]->id);
 		*next_cursor = strdup(next);
 		if (!*next_cursor) {
 			ret = rd_error_set(err, RD_ENOMEM, "out of memory");

@@ -49,6 +49,9 @@
 	" FROM disputes AS d INDEXED BY " index                              \
 	" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
 
+/* The sort key of a payable without a deadline: INT64_MAX, after all. */
+#define PAYABLE_NO_DUE "9223372036854775807"
+
 #define OFFER_COLUMNS                                                        \
 	"dispute_id, offer_id, type, buyer_refund, buyer_copay, seller_cost, " \
 	"status, made_at, decided_at, event_seq"
@@ -177,6 +180,34 @@ static const struct {
 		" CROSS JOIN disputes AS d"
 		" WHERE d.id = dl.dispute_id AND dl.due_at <= ?9"
 		LIST_FILTERS },
+
+	/*
+	 * rd_store_payables_list, keyset pagination by deadline, oldest
+	 * first. ?1, ?2 the states awaiting payment; ?3 storefront (NULL:
+	 * all); ?4, ?5 the exclusive lower key (due, id) of the previous
+	 * page, (INT64_MIN, "") for the first; ?6 rows to fetch (page size
+	 * plus one). A dispute without a deadline in its state sorts last
+	 * (due INT64_MAX). The amount is the latest accepted offer's: a
+	 * dispute may have had several accepted over its life (a reshipment
+	 * lost, then refunded), and event_seq orders them even within one
+	 * second. The walk is the state index's two ranges plus a sort of
+	 * what they hold: O(log n + disputes in those states).
+	 */
+	[RD_STMT_PAYABLES] = { 2,
+		"SELECT d.id, d.order_ref, d.storefront, d.state, d.currency,"
+		" d.version, dl.due_at, o.offer_id, o.type, o.buyer_refund"
+		" FROM disputes AS d INDEXED BY disputes_state"
+		" LEFT JOIN deadlines AS dl"
+		"   ON dl.dispute_id = d.id AND dl.state = d.state"
+		" LEFT JOIN offers AS o ON o.dispute_id = d.id"
+		"   AND o.offer_id = (SELECT a.offer_id FROM offers AS a"
+		"     WHERE a.dispute_id = d.id AND a.status = 'accepted'"
+		"     ORDER BY a.event_seq DESC, a.decided_at DESC LIMIT 1)"
+		" WHERE d.state IN (?1, ?2)"
+		" AND (?3 IS NULL OR d.storefront = ?3)"
+		" AND (coalesce(dl.due_at, " PAYABLE_NO_DUE "), d.id) > (?4, ?5)"
+		" ORDER BY coalesce(dl.due_at, " PAYABLE_NO_DUE "), d.id"
+		" LIMIT ?6" },
 
 	[RD_STMT_EVENT_APPEND] = { 1,
 		"INSERT INTO events (dispute_id, seq, event, actor_role,"

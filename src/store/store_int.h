@@ -48,6 +48,9 @@ typedef enum rd_stmt_id {
 	RD_STMT_LIST_BY_REASON,
 	RD_STMT_LIST_OVERDUE,
 
+	/* rd_store_payables_list */
+	RD_STMT_PAYABLES,
+
 	RD_STMT_EVENT_APPEND,
 	RD_STMT_EVENTS_OF,
 	RD_STMT_EVENTS_MAX_SEQ,
@@ -223,6 +226,22 @@ int rd_store__column_copy(sqlite3_stmt *stmt, int i, char *buf,
  * digits (the schema checks the same).
  */
 int rd_store__is_oid(const char *oid);
+
+/* --- list.c ------------------------------------------------------------- */
+
+/* Room for a keyset cursor, with its NUL. */
+#define RD_STORE_CURSOR_BUFSZ 80
+
+/*
+ * A keyset cursor: base64url of "<key>.<id>", opaque to clients (key is a
+ * time or a sort key, id a dispute id). Decoding is strict: a cursor must
+ * be exactly what encoding that key would give, else RD_EINVALID with
+ * field "cursor".
+ */
+void rd_store__cursor_encode(char out[RD_STORE_CURSOR_BUFSZ], int64_t key,
+			     const char *id);
+int rd_store__cursor_decode(const char *cursor, int64_t *key,
+			    char id[RD_ID_BUFSZ], rd_error *err);
 
 /* --- disputes.c ---------------------------------------------------------- */
 

@@ -1,0 +1,112 @@
+/*
+ * redress payables: the disputes whose settlement the storefront must pay
+ * now (refunds and discounts), with the amount, the deadline and the event
+ * that confirms the payment, oldest deadline first. The same list as
+ * GET /v1/payables, for agents who follow up on late payments.
+ *
+ * It only reads; confirming a payment is `redress event`.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int parse_limit(size_t *out, const char *text, rd_error *err)
+{
+	char *end = NULL;
+	long long value;
+
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno || end == text || *end != '\0' || value < 1 || value > 500)
+		return rd_error_set_field(err, RD_EUSAGE, "limit",
+					  "--limit must be a whole number from "
+					  "1 to 500, not \"%s\"", text);
+	*out = (size_t)value;
+	return RD_OK;
+}
+
+static void print_table(FILE *out, const rd_payable_row *rows, size_t count,
+			int64_t now)
+{
+	fprintf(out, "%-26s  %-8s  %16s  %-14s  %-14s  %-28s  %s\n", "ID",
+		"ACTION", "AMOUNT", "STOREFRONT", "ORDER", "DUE", "VERSION");
+	for (size_t i = 0; i < count; i++) {
+		const rd_payable_row *p = &rows[i];
+		const rd_currency *cur = rd_currency_find(p->currency);
+		const char *action = rd_payable_action(p->state);
+		char money[RD_MONEY_BUFSZ], amount[RD_MONEY_BUFSZ + 8];
+		char at[RD_TIME_BUFSZ], due[RD_TIME_BUFSZ + 16] = "-";
+
+		if (p->has_offer && cur &&
+		    rd_money_format(money, sizeof(money), p->buyer_refund,
+				    cur) >= 0)
+			snprintf(amount, sizeof(amount), "%s %s", money,
+				 p->currency);
+		else
+			snprintf(amount, sizeof(amount), "unknown");
+		if (p->due_at) {
+			rd_time_format(at, p->due_at);
+			snprintf(due, sizeof(due), "%s%s", at,
+				 p->due_at <= now ? " OVERDUE" : "");
+		}
+		fprintf(out, "%-26s  %-8s  %16s  %-14.14s  %-14.14s  %-28s  %lld\n",
+			p->dispute_id, action ? action : p->state, amount,
+			p->storefront, p->order_ref, due,
+			(long long)p->version);
+	}
+	if (count == 0)
+		fputs("(nothing awaits payment)\n", out);
+	else
+		fputs("\nconfirm a payment: redress event ID refund_issued|"
+		      "discount_issued --field payment_ref=REF --if-version "
+		      "VERSION\n", out);
+}
+
+int cli_cmd_payables(cli_ctx *ctx, rd_error *err)
+{
+	const char *limit_text = cli_opt(&ctx->args, "limit");
+	rd_payable_row *rows = NULL;
+	size_t limit = 0, count = 0;
+	char *next = NULL;
+	json_t *doc = NULL, *list = NULL;
+	int rc;
+
+	if (limit_text && (rc = parse_limit(&limit, limit_text, err)) < 0)
+		return rc;
+	if ((rc = rd_service_payables(ctx->svc,
+				      cli_opt(&ctx->args, "storefront"),
+				      cli_opt(&ctx->args, "cursor"), limit,
+				      &rows, &count, &next, err)) < 0)
+		return rc;
+	if (!ctx->json) {
+		print_table(stdout, rows, count, ctx->now);
+		if (next)
+			printf("more: redress payables --cursor %s\n", next);
+		rc = RD_OK;
+		goto done;
+	}
+	if (!(doc = json_object()) || !(list = json_array()) ||
+	    json_object_set(doc, "payables", list) != 0)
+		goto nomem;
+	for (size_t i = 0; i < count; i++)
+		if (json_array_append_new(list, rd_payable_to_json(&rows[i],
+								   ctx->now)))
+			goto nomem;
+	if (json_object_set_new(doc, "next_cursor",
+				next ? json_string(next) : json_null()) != 0)
+		goto nomem;
+	rc = cli_print_json(doc, err);
+	doc = NULL;
+	goto done;
+nomem:
+	rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+done:
+	json_decref(list);
+	json_decref(doc);
+	free(rows);
+	free(next);
+	return rc;
+}
