@@ -119,6 +119,12 @@ typedef struct http_match {
 int http_route_find(http_match *out, const char *method, const char *path);
 
 /*
+ * The route table itself, in its order, with its length in *count: for
+ * the checks that compare it with the API's contract (docs/openapi.yaml).
+ */
+const http_route *http_route_table(size_t *count);
+
+/*
  * The filter of GET /v1/disputes from call's query parameters (state,
  * reason, storefront, assignee, overdue, created_from, created_to, limit,
  * cursor), scoped to call's storefront for a storefront key. A bad, repeated

@@ -926,6 +926,12 @@ static const http_route routes[] = {
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 
+const http_route *http_route_table(size_t *count)
+{
+	*count = ROUTE_COUNT;
+	return routes;
+}
+
 /* 1 when path fits pattern, capturing the "{...}" segments into params. */
 static int pattern_match(const char *pattern, const char *path,
 			 char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1])
