@@ -9,7 +9,7 @@ DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test clean
+.PHONY: all deps build run test clean lint-api
 
 all: build
 
@@ -37,3 +37,14 @@ run: build
 
 clean:
 	rm -rf $(BUILD)
+
+# `make lint-api` lints docs/openapi.yaml (rules in redocly.yaml) with a
+# pinned Redocly CLI from npm. Node.js is needed by this target only, so it
+# is not in DEB_DEPS. It is looked for as a command, not as a package:
+# NodeSource's nodejs package carries npm and conflicts with Debian's npm.
+NODE_DEPS   := nodejs npm
+REDOCLY_CLI := @redocly/cli@2.77.0
+
+lint-api:
+	@command -v npx >/dev/null 2>&1 || $(MAKE) --no-print-directory deps DEB_DEPS="$(NODE_DEPS)"
+	npx --yes $(REDOCLY_CLI) lint docs/openapi.yaml

@@ -126,7 +126,10 @@ typedef struct http_match {
 					 * empty when no pattern matches */
 } http_match;
 
-/* The route table (static), its number of routes into *count. */
+/*
+ * The route table (static), its number of routes into *count: for the
+ * metrics and the check against the API's contract (docs/openapi.yaml).
+ */
 const http_route *http_routes(size_t *count);
 
 /*
@@ -135,6 +138,7 @@ const http_route *http_routes(size_t *count);
  * take (405) or empty (404).
  */
 int http_route_find(http_match *out, const char *method, const char *path);
+
 
 /*
  * The filter of GET /v1/disputes from call's query parameters (state,
