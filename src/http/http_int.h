@@ -108,6 +108,22 @@ typedef struct http_stream {
 	void (*release)(void *state);
 } http_stream;
 
+/*
+ * The evidence upload as multipart/form-data: the server feeds it the
+ * parts its post processor finds (http_form_part), not raw bytes; begin,
+ * digest, end and release are as for any stream.
+ */
+extern const http_stream http_form_upload;
+
+/*
+ * One chunk of a form part: `name` the part's field name, `filename` its
+ * file name (or NULL), `off` where the chunk starts in the part. Fields
+ * kind, channel, captured_at and note (bounded), one part named "file";
+ * anything else is RD_EINVALID naming it.
+ */
+int http_form_part(void *state, const char *name, const char *filename,
+		   const char *data, uint64_t off, size_t size, rd_error *err);
+
 typedef struct http_route {
 	const char *method;
 	const char *pattern;            /* "/v1/disputes/{id}" */

@@ -869,6 +869,282 @@ static const http_stream upload_stream = {
 	upload_begin, upload_write, upload_digest, upload_end, upload_release,
 };
 
+/* ---- evidence uploads as multipart/form-data ----------------------------- */
+
+/*
+ * A form upload: the fields kind, channel, captured_at and note, and one
+ * file part named "file" whose filename is the original name. The file
+ * part's size is not known until its closing boundary, and a git object's
+ * size is written before its bytes, so the part is spooled to an unlinked
+ * temporary file (hashed on the way) and streamed into git from there once
+ * the body has ended: never whole in memory. The fields then go through
+ * the same checks as an upload's query parameters; a field given in both
+ * the query and the form is given twice (422).
+ */
+
+enum { FORM_KIND, FORM_CHANNEL, FORM_CAPTURED_AT, FORM_NOTE, FORM_FIELDS };
+
+static const struct {
+	const char *name;
+	size_t max;                     /* bytes */
+} form_fields[FORM_FIELDS] = {
+	[FORM_KIND] = { "kind", 64 },
+	[FORM_CHANNEL] = { "channel", 64 },
+	[FORM_CAPTURED_AT] = { "captured_at", 64 },
+	[FORM_NOTE] = { "note", RD_EVIDENCE_MAX_NOTE },
+};
+
+typedef struct form_state {
+	http_call *call;                /* the request's, for sealing */
+	int fd;                         /* the spooled file part, or -1 */
+	int64_t size;
+	struct sha256_ctx content;
+	char *value[FORM_FIELDS];       /* NUL-terminated, or NULL */
+	size_t len[FORM_FIELDS];
+	char *filename;                 /* of the file part, or NULL */
+	int file_seen;
+	int sealed;
+	char length[24];                /* the spooled size, as text */
+} form_state;
+
+static int form_begin(http_call *call, void **state, rd_error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	form_state *f = NULL;
+	rd_dispute *d = NULL;
+	int rc;
+
+	*state = NULL;
+	if (!(f = calloc(1, sizeof(*f))))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	f->fd = -1;
+	f->call = call;
+	sha256_init(&f->content);
+	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+		goto done;
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (snprintf(path, sizeof(path), "%s/redress-form-XXXXXX", dir) >=
+	    (int)sizeof(path)) {
+		rc = rd_error_set(err, RD_EIO, "TMPDIR is too long");
+		goto done;
+	}
+	if ((f->fd = mkstemp(path)) < 0) {
+		rc = rd_error_set(err, RD_EIO, "cannot make a temporary file "
+				  "in %s: %s", dir, strerror(errno));
+		goto done;
+	}
+	unlink(path);
+	*state = f;
+	f = NULL;
+	rc = RD_OK;
+done:
+	if (f && f->fd >= 0)
+		close(f->fd);
+	free(f);
+	rd_dispute_free(d);
+	return rc;
+}
+
+/* Raw body bytes never reach a form: the server parses it into parts. */
+static int form_write(void *state, const char *buf, size_t len,
+		      rd_error *err)
+{
+	(void)state;
+	(void)buf;
+	(void)len;
+	return rd_error_set(err, RD_EINTERNAL, "a form upload was given raw "
+			    "bytes instead of its parts");
+}
+
+static int spool(form_state *f, const char *data, size_t size, rd_error *err)
+{
+	sha256_update(&f->content, size, (const uint8_t *)data);
+	while (size > 0) {
+		ssize_t w = write(f->fd, data, size);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return rd_error_set(err, RD_EIO, "cannot keep the "
+					    "uploaded file: %s",
+					    strerror(errno));
+		data += w;
+		size -= (size_t)w;
+		f->size += w;
+	}
+	return RD_OK;
+}
+
+int http_form_part(void *state, const char *name, const char *filename,
+		   const char *data, uint64_t off, size_t size, rd_error *err)
+{
+	form_state *f = state;
+	size_t k;
+
+	if (!name)
+		name = "";
+	if (strcmp(name, "file") == 0) {
+		if (off == 0 && f->file_seen)
+			return rd_error_set_field(err, RD_EINVALID, "file",
+						  "a form upload carries one "
+						  "file part, not several");
+		if (off == 0) {
+			f->file_seen = 1;
+			if (filename && *filename &&
+			    !(f->filename = strdup(filename)))
+				return rd_error_set(err, RD_ENOMEM,
+						    "out of memory");
+		}
+		return spool(f, data, size, err);
+	}
+	for (k = 0; k < FORM_FIELDS; k++)
+		if (strcmp(name, form_fields[k].name) == 0)
+			break;
+	if (k == FORM_FIELDS)
+		return rd_error_set_field(err, RD_EINVALID, name,
+					  "unknown form field \"%.64s\" (a form "
+					  "upload takes kind, channel, "
+					  "captured_at, note and one part "
+					  "named file)", name);
+	if (off == 0 && f->value[k])
+		return rd_error_set_field(err, RD_EINVALID, name,
+					  "form field %s is given more than "
+					  "once", name);
+	if (f->len[k] + size > form_fields[k].max)
+		return rd_error_set_field(err, RD_EINVALID, name,
+					  "form field %s is over %zu bytes",
+					  name, form_fields[k].max);
+	{
+		char *grown = realloc(f->value[k], f->len[k] + size + 1);
+
+		if (!grown)
+			return rd_error_set(err, RD_ENOMEM, "out of memory");
+		memcpy(grown + f->len[k], data, size);
+		f->len[k] += size;
+		grown[f->len[k]] = '\0';
+		f->value[k] = grown;
+	}
+	if (memchr(f->value[k], '\0', f->len[k]))
+		return rd_error_set_field(err, RD_EINVALID, name,
+					  "form field %s holds a NUL byte",
+					  name);
+	return RD_OK;
+}
+
+/*
+ * Once the body is in: the form's fields join the call's query
+ * parameters and the spooled size stands for Content-Length, so that the
+ * upload is checked exactly as a raw one is.
+ */
+static int form_seal(form_state *f, rd_error *err)
+{
+	http_call *call = f->call;
+
+	if (f->sealed)
+		return RD_OK;
+	f->sealed = 1;
+	if (!f->file_seen)
+		return rd_error_set_field(err, RD_EINVALID, "file",
+					  "a form upload needs a part named "
+					  "file holding the evidence");
+	for (size_t k = 0; k < FORM_FIELDS; k++) {
+		if (!f->value[k])
+			continue;
+		if (call->query_count >= HTTP_MAX_QUERY) {
+			call->query_overflow = 1;
+			break;
+		}
+		call->query[call->query_count].name = form_fields[k].name;
+		call->query[call->query_count].value = f->value[k];
+		call->query_count++;
+	}
+	if (f->filename && call->query_count < HTTP_MAX_QUERY) {
+		call->query[call->query_count].name = "name";
+		call->query[call->query_count].value = f->filename;
+		call->query_count++;
+	}
+	snprintf(f->length, sizeof(f->length), "%" PRId64, f->size);
+	call->content_length = f->length;
+	return RD_OK;
+}
+
+static void form_digest(void *state, const http_route *route,
+			const http_call *call, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	form_state *f = state;
+	struct sha256_ctx copy = f->content;
+	rd_evidence_submission sub;
+	uint8_t raw[SHA256_DIGEST_SIZE];
+	char content[65];
+	rd_error ignored;
+
+	rd_error_clear(&ignored);
+	if (form_seal(f, &ignored) < 0 ||
+	    http_upload_submission(&sub, call, &ignored) < 0)
+		memset(&sub, 0, sizeof(sub));  /* refused at the end anyway */
+	sha256_digest(&copy, sizeof(raw), raw);
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		content[2 * i] = hex[raw[i] >> 4];
+		content[2 * i + 1] = hex[raw[i] & 15];
+	}
+	content[64] = '\0';
+	http_idem_digest_upload(out, route, call, &sub, content);
+}
+
+static int form_end(http_call *call, void *state, rd_error *err)
+{
+	form_state *f = state;
+	rd_evidence_submission sub;
+	rd_evidence_row row;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	if ((rc = form_seal(f, err)) < 0 ||
+	    (rc = http_upload_submission(&sub, call, err)) < 0)
+		return rc;
+	if (lseek(f->fd, 0, SEEK_SET) != 0)
+		return rd_error_set(err, RD_EIO, "cannot read the uploaded "
+				    "file back: %s", strerror(errno));
+	if ((rc = rd_service_evidence_add_fd(call->svc, call->params[0], &sub,
+					     f->fd, &call->actor, call->now,
+					     &row, err)) < 0)
+		return rc;
+	if (!(call->reply = rd_evidence_row_to_json(&row))) {
+		rc = rd_error_set(err, RD_ENOMEM,
+				  "out of memory writing evidence %" PRId64,
+				  row.n);
+		goto done;
+	}
+	call->status = 201;
+	snprintf(call->location, sizeof(call->location),
+		 "/v1/disputes/%s/evidence/%" PRId64, call->params[0], row.n);
+	rc = RD_OK;
+done:
+	rd_evidence_row_clear(&row);
+	return rc;
+}
+
+static void form_release(void *state)
+{
+	form_state *f = state;
+
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	for (size_t k = 0; k < FORM_FIELDS; k++)
+		free(f->value[k]);
+	free(f->filename);
+	free(f);
+}
+
+const http_stream http_form_upload = {
+	form_begin, form_write, form_digest, form_end, form_release,
+};
+
 /* The evidence number of a path: 1, 2, 3...; anything else is none. */
 static int parse_evidence_n(int64_t *out, const char *id, const char *text,
 			    rd_error *err)
@@ -1097,7 +1373,7 @@ int http_idem_operation(const http_route *route)
 	if (route->handler == post_event)
 		return RD_IDEM_EVENT;
 	if (route->stream == &upload_stream)
-		return RD_IDEM_EVIDENCE;
+		return RD_IDEM_EVIDENCE;  /* raw or form */
 	return -1;
 }
 

@@ -40,6 +40,8 @@
 #define PER_IP_CONNECTION_LIMIT 64
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_MEMORY_LIMIT (64 * 1024)
+/* The post processor's buffer for a form upload's parts. */
+#define FORM_BUFFER (16 * 1024)
 /* How long stopping waits for the requests in flight to finish. */
 #define DRAIN_LIMIT_S 30
 
@@ -72,7 +74,9 @@ typedef struct request {
 	int too_large;              /* the body went past the route's limit */
 	char *body;
 	size_t len, cap;
-	/* a streamed body (route->stream) */
+	/* a streamed body (route->stream, or the form upload) */
+	const http_stream *stream;  /* which, chosen with the headers */
+	struct MHD_PostProcessor *form; /* parses multipart/form-data */
 	http_call call;             /* prepared when the headers came */
 	void *state;                /* the stream's, released at the end */
 	int failed;                 /* 1: err is the answer; body dropped */
@@ -617,7 +621,21 @@ static int run_handler(request *req, http_call *call, rd_error *err)
 
 static int run_stream_end(request *req, http_call *call, rd_error *err)
 {
-	return req->match.route->stream->end(call, req->state, err);
+	return req->stream->end(call, req->state, err);
+}
+
+/* The form's end: its closing boundary must have come. */
+static void form_close(request *req)
+{
+	struct MHD_PostProcessor *form = req->form;
+
+	req->form = NULL;
+	if (form && MHD_destroy_post_processor(form) != MHD_YES &&
+	    !req->failed && !req->too_large) {
+		rd_error_set(&req->err, RD_EUSAGE, "the multipart/form-data "
+			     "body ends before its closing boundary");
+		req->failed = 1;
+	}
 }
 
 static enum MHD_Result answer(struct rd_http_server *server,
@@ -643,6 +661,7 @@ static enum MHD_Result answer(struct rd_http_server *server,
 		return send_problem(conn, &err, 0, NULL, 0);
 	}
 	if (route->stream) {
+		form_close(req);
 		if (req->failed)
 			return send_refusal(conn, req, &req->err,
 					    req->idem_problem ? req->idem_problem
@@ -656,8 +675,8 @@ static enum MHD_Result answer(struct rd_http_server *server,
 		if (req->idem_key[0]) {
 			char digest[65];
 
-			route->stream->digest(req->state, route, &req->call,
-					      digest);
+			req->stream->digest(req->state, route, &req->call,
+					    digest);
 			rc = idem_run(req, &req->call, digest, run_stream_end,
 				      &err);
 			if (rc < 0 && req->idem_problem)
@@ -694,6 +713,27 @@ static enum MHD_Result answer(struct rd_http_server *server,
 	return send_result(conn, &call, rc, &err);
 }
 
+/* MHD's post processor found (part of) a form part: hand it on. */
+static enum MHD_Result on_form_part(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *filename,
+				    const char *content_type,
+				    const char *transfer_encoding,
+				    const char *data, uint64_t off,
+				    size_t size)
+{
+	request *req = cls;
+
+	(void)kind;
+	(void)content_type;
+	(void)transfer_encoding;
+	if (req->failed)
+		return MHD_YES;
+	if (http_form_part(req->state, key, filename, data, off, size,
+			   &req->err) < 0)
+		req->failed = 1;
+	return MHD_YES;
+}
+
 /* Headers of a streamed route: check the key and start the stream. */
 static void stream_begin(struct rd_http_server *server,
 			 struct MHD_Connection *conn, request *req)
@@ -706,10 +746,28 @@ static void stream_begin(struct rd_http_server *server,
 	if (rc >= 0)
 		rc = idem_start(server, conn, req, &req->call, &req->err);
 	if (rc >= 0)
-		rc = req->match.route->stream->begin(&req->call, &req->state,
-						     &req->err);
+		rc = req->stream->begin(&req->call, &req->state, &req->err);
+	if (rc >= 0 && req->stream == &http_form_upload &&
+	    !(req->form = MHD_create_post_processor(conn, FORM_BUFFER,
+						    on_form_part, req)))
+		rc = rd_error_set(&req->err, RD_EUSAGE, "the multipart/"
+				  "form-data body has no usable boundary in "
+				  "its Content-Type");
 	if (rc < 0)
 		req->failed = 1;
+}
+
+/* The stream for an upload: a multipart form, or the raw body. */
+static const http_stream *choose_stream(struct MHD_Connection *conn,
+					const http_route *route)
+{
+	const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if (type && strncasecmp(type, "multipart/form-data", 19) == 0 &&
+	    (type[19] == ';' || type[19] == ' ' || type[19] == '\0'))
+		return &http_form_upload;
+	return route->stream;
 }
 
 /* One chunk of a streamed body; after a failure it is dropped. */
@@ -724,9 +782,19 @@ static void stream_chunk(request *req, const char *data, size_t n)
 		return;
 	}
 	req->len += n;
-	if (route->stream->write(req->state, data, n, &req->err) < 0)
+	if (req->form) {
+		if (MHD_post_process(req->form, data, n) != MHD_YES &&
+		    !req->failed) {
+			rd_error_set(&req->err, RD_EUSAGE, "the multipart/"
+				     "form-data body is malformed");
+			req->failed = 1;
+		}
+		return;
+	}
+	if (req->stream->write(req->state, data, n, &req->err) < 0)
 		req->failed = 1;
 }
+
 
 /*
  * Count the answer just queued, before MHD writes it: a client that has
@@ -784,8 +852,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			count_answer(server, conn, req);
 			return ret;
 		}
-		if (req->match.route && req->match.route->stream)
+		if (req->match.route && req->match.route->stream) {
+			req->stream = choose_stream(conn, req->match.route);
 			stream_begin(server, conn, req);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0 && req->match.route &&
@@ -841,8 +911,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 					      HTTP_METRICS_NO_STATUS);
 		http_metrics_end(server->metrics, req->series,
 				 monotonic_ns() - req->started_ns);
-		if (req->match.route && req->match.route->stream)
-			req->match.route->stream->release(req->state);
+		if (req->form)
+			MHD_destroy_post_processor(req->form);
+		if (req->stream)
+			req->stream->release(req->state);
 		json_decref(req->call.reply);
 		free(req->call.text);
 		free(req->body);
