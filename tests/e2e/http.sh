@@ -311,6 +311,22 @@ expect_eq "$(evcount)" "$((before + 2))" "refused uploads recorded nothing"
 call "$auditor" GET "/v1/disputes/$id/verify"
 expect_eq "$(jq -r .ok <<<"$BODY")" "true" "uploads verify"
 
+# --- an auditor tries every write: each refused, nothing changed ----------------------
+before=$(dump)
+png=$(sample_file photo)
+for attempt in \
+	"POST /v1/disputes --data-binary @$REDRESS_SOURCE_DIR/examples/dispute.json" \
+	"POST /v1/disputes/$id/events --data {\"event\":\"withdraw\"}" \
+	"POST /v1/disputes/$id/events -H If-Match:\"1\" --data {\"event\":\"investigate\"}" \
+	"POST /v1/disputes/$id/evidence?kind=photo&captured_at=2026-03-01T10:00:00Z --data-binary @$png" \
+	"POST /v1/disputes/$id/evidence -F kind=photo -F captured_at=2026-03-01T10:00:00Z -F file=@$png" \
+	"POST /v1/disputes -H Idempotency-Key:audit-1 --data-binary @$REDRESS_SOURCE_DIR/examples/dispute.json"; do
+	# shellcheck disable=SC2086
+	call "$auditor" $attempt
+	expect_eq "$STATUS" "403" "auditor: $attempt"
+done
+expect_eq "$(dump)" "$before" "the auditor's attempts changed nothing"
+
 # --- graceful stop ---------------------------------------------------------------
 kill -TERM "$SERVER_PID"
 code=""
