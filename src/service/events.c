@@ -573,6 +573,13 @@ done:
 int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 		     rd_error *err)
 {
+	return rd_service_sweep_until(svc, now, NULL, NULL, fired, err);
+}
+
+int rd_service_sweep_until(rd_service *svc, int64_t now,
+			   int (*stop)(void *ctx), void *stop_ctx,
+			   size_t *fired, rd_error *err)
+{
 	rd_actor system;
 	rd_deadline due[SWEEP_BATCH];
 	size_t count, total = 0, progress;
@@ -601,6 +608,12 @@ int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 			rd_error fire_err;
 			int one = 0;
 
+			if (stop && stop(stop_ctx)) {
+				/* between two transactions: nothing is half done */
+				if (fired)
+					*fired = total;
+				return RD_OK;
+			}
 			rd_time_format(due_text, due[i].due_at);
 			snprintf(note, sizeof(note),
 				 "SLA deadline of state %s passed (due %s)",
