@@ -22,6 +22,9 @@ typedef struct rd_http_options {
 	rd_service_options service;  /* each worker thread opens its own */
 	unsigned threads;            /* worker threads, 0 for the core count;
 				      * never more than the core count */
+	unsigned connection_timeout_s; /* a connection with nothing sent
+				      * or received for this long is closed
+				      * (a stalled client too); 0 for 30 */
 } rd_http_options;
 
 /*
