@@ -171,9 +171,10 @@ typedef int (*rd_clock_fn)(int64_t *out, rd_error *err);
  * may work on the same data directory: each deadline still fires once.
  * A failed sweep (say, the database busy) is counted and kept in the
  * status, and retried at the next interval; the thread never prints. An
- * interval of 0 is RD_EUSAGE; the codes of rd_service_open and of the
- * clock are returned before any thread starts. On success *out is new;
- * stop it with rd_sweeper_stop.
+ * interval of 0 is RD_EUSAGE; a clock or a service that fails at start
+ * is returned with its own code (the thread, which opens the service,
+ * then ends at once). On success *out is new; stop it with
+ * rd_sweeper_stop.
  */
 int rd_sweeper_start(rd_sweeper **out, const rd_service_options *opts,
 		     uint64_t interval_ms, rd_clock_fn clock, rd_error *err);

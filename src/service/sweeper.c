@@ -5,6 +5,11 @@
  * variable timed on the monotonic clock, so that stopping it wakes it at
  * once and a change of the wall clock neither hurries nor stalls it.
  *
+ * The service is opened and closed in the thread itself: libgit2 keeps
+ * per-thread state that is released when its thread ends, and a thread
+ * that is not the one closing the last user of the library would leave it
+ * behind. rd_sweeper_start still reports a failure to open.
+ *
  * It must never print or exit: a failed sweep is counted and kept for the
  * caller to report, and the next interval tries again.
  */
@@ -19,12 +24,16 @@
 #include "redress/clock.h"
 
 struct rd_sweeper {
-	rd_service *svc;            /* the thread's own */
+	rd_service *svc;            /* the thread's own, opened there */
+	const rd_service_options *opts;  /* borrowed until it is opened */
 	uint64_t interval_ms;
 	rd_clock_fn clock;
 	pthread_t thread;
-	pthread_mutex_t lock;       /* guards stopping and status */
+	pthread_mutex_t lock;       /* guards what follows */
 	pthread_cond_t wake;        /* timed on CLOCK_MONOTONIC */
+	int opened;                 /* 1: open_rc and open_err are set */
+	int open_rc;
+	rd_error open_err;
 	int stopping;
 	rd_sweeper_status status;
 };
@@ -81,8 +90,19 @@ static struct timespec deadline_after(uint64_t ms)
 static void *sweeper_main(void *arg)
 {
 	rd_sweeper *sw = arg;
+	rd_error err;
+	int rc, stopping = 0;
 
-	int stopping = 0;
+	rd_error_clear(&err);
+	rc = rd_service_open(&sw->svc, sw->opts, &err);
+	pthread_mutex_lock(&sw->lock);
+	sw->opened = 1;
+	sw->open_rc = rc;
+	sw->open_err = err;
+	pthread_cond_broadcast(&sw->wake);
+	pthread_mutex_unlock(&sw->lock);
+	if (rc < 0)
+		return NULL;
 
 	while (!stopping) {
 		struct timespec next;
@@ -97,6 +117,8 @@ static void *sweeper_main(void *arg)
 		stopping = sw->stopping;
 		pthread_mutex_unlock(&sw->lock);
 	}
+	rd_service_close(sw->svc);
+	sw->svc = NULL;
 	return NULL;
 }
 
@@ -140,22 +162,27 @@ int rd_sweeper_start(rd_sweeper **out, const rd_service_options *opts,
 				  "monotonic clock");
 		goto fail;
 	}
-	/*
-	 * Opened here so that a data directory that cannot be opened is
-	 * refused before the thread starts; from then on only the thread
-	 * uses it (pthread_create orders what was written before).
-	 */
-	if ((rc = rd_service_open(&sw->svc, opts, err)) < 0)
-		goto fail;
+	sw->opts = opts;
 	if (pthread_create(&sw->thread, NULL, sweeper_main, sw) != 0) {
 		rc = rd_error_set(err, RD_ENOMEM,
 				  "cannot start the sweeper thread");
 		goto fail;
 	}
+	/* Wait for the thread to open its service, or to fail to. */
+	pthread_mutex_lock(&sw->lock);
+	while (!sw->opened)
+		pthread_cond_wait(&sw->wake, &sw->lock);
+	rc = sw->open_rc;
+	pthread_mutex_unlock(&sw->lock);
+	sw->opts = NULL;
+	if (rc < 0) {
+		*err = sw->open_err;
+		pthread_join(sw->thread, NULL);
+		goto fail;
+	}
 	*out = sw;
 	return RD_OK;
 fail:
-	rd_service_close(sw->svc);
 	if (cond_made)
 		pthread_cond_destroy(&sw->wake);
 	if (lock_made)
@@ -180,7 +207,6 @@ void rd_sweeper_stop(rd_sweeper *sw)
 	pthread_cond_signal(&sw->wake);
 	pthread_mutex_unlock(&sw->lock);
 	pthread_join(sw->thread, NULL);
-	rd_service_close(sw->svc);
 	pthread_cond_destroy(&sw->wake);
 	pthread_mutex_destroy(&sw->lock);
 	free(sw);
