@@ -46,6 +46,13 @@ struct rd_http_server {
 	int key_made;
 	pthread_mutex_t lock;       /* guards slots */
 	worker_slot *slots;
+	/*
+	 * The service that checked the data directory, kept open until the
+	 * workers have ended, so that the last user of libgit2 closes in
+	 * the stopping thread: a worker that closed it while another was
+	 * still ending would leave that one's per-thread state behind.
+	 */
+	rd_service *keeper;
 };
 
 /* What MHD keeps for one request between its calls (req_cls). */
@@ -540,7 +547,6 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	/* The data directory must open before anything listens. */
 	if ((rc = rd_service_open(&probe, &opts->service, err)) < 0)
 		return rc;
-	rd_service_close(probe);
 
 	if (cores < 1)
 		cores = 1;
@@ -548,12 +554,16 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	if (threads > (unsigned)cores)
 		threads = (unsigned)cores;
 
-	if (!(server = calloc(1, sizeof(*server))))
+	if (!(server = calloc(1, sizeof(*server)))) {
+		rd_service_close(probe);
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	}
 	if (pthread_mutex_init(&server->lock, NULL) != 0) {
+		rd_service_close(probe);
 		free(server);
 		return rd_error_set(err, RD_ENOMEM, "cannot make a mutex");
 	}
+	server->keeper = probe;
 	server->data_dir = dup_or_null(opts->service.data_dir);
 	server->workflows_dir = dup_or_null(opts->service.workflows_dir);
 	server->kinds_path = dup_or_null(opts->service.kinds_path);
@@ -637,6 +647,7 @@ void rd_http_stop(rd_http_server *server)
 	}
 	if (server->key_made)
 		pthread_key_delete(server->key);
+	rd_service_close(server->keeper);
 	pthread_mutex_destroy(&server->lock);
 	free(server->data_dir);
 	free(server->workflows_dir);
