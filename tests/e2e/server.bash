@@ -66,6 +66,10 @@ stop_server() {
 			wait "$pid"
 			STOP_CODE=$?
 			set -e
+			if [ "$STOP_CODE" != 0 ]; then
+				echo "server $name exited $STOP_CODE; its standard error:" >&2
+				tail -n 40 "$E2E_TMP/$name.err" >&2
+			fi
 			return 0
 		fi
 		sleep 0.1
