@@ -138,7 +138,7 @@ int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
  * called with stop_ctx before each deadline, and a non-zero answer ends the
  * sweep there with RD_OK (each deadline is its own transaction, so nothing
  * is left half done; the rest waits for the next sweep). *fired counts what
- * fired before.
+ * fired, also when the sweep stops or fails part way.
  */
 int rd_service_sweep_until(rd_service *svc, int64_t now,
 			   int (*stop)(void *ctx), void *stop_ctx,
