@@ -26,6 +26,9 @@ typedef struct rd_http_options {
 				      * bursts of up to twice that; 0: no
 				      * limit (redress serve's default is
 				      * RD_HTTP_DEFAULT_RATE_LIMIT) */
+	unsigned connection_timeout_s; /* a connection with nothing sent
+				      * or received for this long is closed
+				      * (a stalled client too); 0 for 30 */
 } rd_http_options;
 
 /* The rate limit of `redress serve` unless told otherwise. */

@@ -141,6 +141,62 @@ int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
  */
 int rd_service_stats(rd_service *svc, rd_store_stats *out, rd_error *err);
 
+/*
+ * rd_service_sweep that can be asked to stop: `stop` (may be NULL) is
+ * called with stop_ctx before each deadline, and a non-zero answer ends the
+ * sweep there with RD_OK (each deadline is its own transaction, so nothing
+ * is left half done; the rest waits for the next sweep). *fired counts what
+ * fired, also when the sweep stops or fails part way.
+ */
+int rd_service_sweep_until(rd_service *svc, int64_t now,
+			   int (*stop)(void *ctx), void *stop_ctx,
+			   size_t *fired, rd_error *err);
+
+/* ---- the SLA sweeper thread ------------------------------------------------ */
+
+/* A background thread that sweeps SLA deadlines at an interval. */
+typedef struct rd_sweeper rd_sweeper;
+
+/* What a sweeper has done since it started. */
+typedef struct rd_sweeper_status {
+	uint64_t sweeps;            /* sweeps ended, failed ones included */
+	uint64_t fired;             /* deadlines fired by this sweeper */
+	uint64_t failures;          /* sweeps that failed */
+	int64_t last_failure_at;    /* the time (by the sweeper's clock)
+				     * of the last failure, 0 when none */
+	rd_error last_error;        /* the last failure's error */
+} rd_sweeper_status;
+
+/* Where a sweeper reads the time; rd_clock_now is one. */
+typedef int (*rd_clock_fn)(int64_t *out, rd_error *err);
+
+/*
+ * Start a thread that sweeps (rd_service_sweep) at once, then every
+ * `interval_ms` milliseconds (measured on the monotonic clock), with its
+ * own service opened on `opts` (a service is used by one thread at a
+ * time). Each sweep acts at the time `clock` gives; NULL is rd_clock_now,
+ * which honours REDRESS_NOW. Other sweepers, servers and `redress sweep`
+ * may work on the same data directory: each deadline still fires once.
+ * A failed sweep (say, the database busy) is counted and kept in the
+ * status, and retried at the next interval; the thread never prints. An
+ * interval of 0 is RD_EUSAGE; a clock or a service that fails at start
+ * is returned with its own code (the thread, which opens the service,
+ * then ends at once). On success *out is new; stop it with
+ * rd_sweeper_stop.
+ */
+int rd_sweeper_start(rd_sweeper **out, const rd_service_options *opts,
+		     uint64_t interval_ms, rd_clock_fn clock, rd_error *err);
+
+/* A copy of what the sweeper has done so far (thread-safe). */
+void rd_sweeper_status_get(rd_sweeper *sweeper, rd_sweeper_status *out);
+
+/*
+ * Stop the thread: a sleeping sweeper wakes at once; a sweep under way
+ * ends after the deadline it is firing. Closes its service and frees it.
+ * NULL is accepted.
+ */
+void rd_sweeper_stop(rd_sweeper *sweeper);
+
 /* ---- evidence ------------------------------------------------------------ */
 
 /* What the submitter says about a new piece of evidence. */

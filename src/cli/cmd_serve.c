@@ -1,8 +1,11 @@
 /*
- * redress serve: run the HTTP API until SIGINT or SIGTERM, then stop
- * gracefully (requests in flight are finished). It announces the address
- * it listens on, so that scripts can read the port chosen for port 0; it
- * never opens a service itself (each worker thread of the server does).
+ * redress serve: run the HTTP API, and the SLA sweeper beside it, until
+ * SIGINT or SIGTERM, then stop gracefully: the sweeper first (it wakes at
+ * once, or ends after the deadline it is firing), then the server
+ * (requests in flight are finished). It announces the address it listens
+ * on, so that scripts can read the port chosen for port 0, and logs each
+ * failed sweep on standard error with its time; it never opens a service
+ * itself (the sweeper and each worker thread of the server do).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -10,9 +13,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "redress/http.h"
+
+#define DEFAULT_SWEEP_INTERVAL_S 10
+#define DEFAULT_CONNECTION_TIMEOUT_S 30
+/* A day: longer makes no sense for either option. */
+#define MAX_SECONDS 86400
+
+/* A whole number of seconds from min to MAX_SECONDS, or the default. */
+static int parse_seconds(unsigned *out, const char *text, const char *option,
+			 unsigned fallback, unsigned min, rd_error *err)
+{
+	char *end = NULL;
+	long long value;
+
+	*out = fallback;
+	if (!text)
+		return RD_OK;
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' ||
+	    value < min || value > MAX_SECONDS)
+		return rd_error_set_field(err, RD_EUSAGE, option,
+					  "--%s: \"%.32s\" is not a whole "
+					  "number of seconds from %u to %d",
+					  option, text, min, MAX_SECONDS);
+	*out = (unsigned)value;
+	return RD_OK;
+}
 
 /* --rate-limit N: requests per second per key, 0 (off) to 1000000. */
 static int parse_rate_limit(unsigned *out, const char *text, rd_error *err)
@@ -36,11 +67,33 @@ static int parse_rate_limit(unsigned *out, const char *text, rd_error *err)
 	return RD_OK;
 }
 
+/* Log the sweeper's failures since the last call, once each. */
+static void report_sweeper(rd_sweeper *sweeper, uint64_t *reported)
+{
+	rd_sweeper_status status;
+	char at[RD_TIME_BUFSZ];
+
+	if (!sweeper)
+		return;
+	rd_sweeper_status_get(sweeper, &status);
+	if (status.failures == *reported)
+		return;
+	rd_time_format(at, status.last_failure_at);
+	fprintf(stderr, "redress: %s SLA sweep failed (%llu failure%s so "
+		"far; retried every interval): %s\n", at,
+		(unsigned long long)status.failures,
+		status.failures == 1 ? "" : "s", status.last_error.message);
+	*reported = status.failures;
+}
+
 int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 {
 	const char *listen = cli_opt(&ctx->args, "listen");
 	rd_http_server *server = NULL;
+	rd_sweeper *sweeper = NULL;
 	rd_http_options opts;
+	unsigned interval_s = 0;
+	uint64_t reported = 0;
 	char host[64];
 	sigset_t stop_signals;
 	size_t hlen;
@@ -54,7 +107,15 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	opts.service.workflows_dir = ctx->workflows_dir;
 	opts.service.kinds_path = ctx->kinds_path;
 	opts.service.policy_path = ctx->policy_path;
-	if ((rc = parse_rate_limit(&opts.rate_limit,
+	if ((rc = parse_seconds(&interval_s,
+				cli_opt(&ctx->args, "sweep-interval"),
+				"sweep-interval", DEFAULT_SWEEP_INTERVAL_S, 0,
+				err)) < 0 ||
+	    (rc = parse_seconds(&opts.connection_timeout_s,
+				cli_opt(&ctx->args, "connection-timeout"),
+				"connection-timeout",
+				DEFAULT_CONNECTION_TIMEOUT_S, 1, err)) < 0 ||
+	    (rc = parse_rate_limit(&opts.rate_limit,
 				   cli_opt(&ctx->args, "rate-limit"),
 				   err)) < 0)
 		return rc;
@@ -67,6 +128,13 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 		return rd_error_set(err, RD_EIO, "cannot block SIGINT/SIGTERM");
 	if ((rc = rd_http_start(&server, &opts, err)) < 0)
 		return rc;
+	if (interval_s > 0 &&
+	    (rc = rd_sweeper_start(&sweeper, &opts.service,
+				   (uint64_t)interval_s * 1000, rd_clock_now,
+				   err)) < 0) {
+		rd_http_stop(server);
+		return rc;
+	}
 
 	hlen = strcspn(listen, ":");
 	if (hlen >= sizeof(host))
@@ -77,10 +145,20 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	       (unsigned)rd_http_port(server));
 	fflush(stdout);
 
-	while (sigwait(&stop_signals, &sig) != 0)
-		;
+	/* Wake every second to log what the sweeper met meanwhile. */
+	for (;;) {
+		struct timespec tick = { 1, 0 };
+
+		sig = sigtimedwait(&stop_signals, NULL, &tick);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		report_sweeper(sweeper, &reported);
+	}
 	fprintf(stderr, "redress: %s received, stopping\n",
 		sig == SIGINT ? "SIGINT" : "SIGTERM");
+	report_sweeper(sweeper, &reported);
+	/* The sweeper first: nothing fires once the server stops answering. */
+	rd_sweeper_stop(sweeper);
 	rd_http_stop(server);
 	return RD_OK;
 }

@@ -83,6 +83,8 @@ static const cli_option key_options[] = {
 static const cli_option serve_options[] = {
 	{ "listen", "HOST:PORT", 0, "address to listen on (default 127.0.0.1:8080; port 0: any free port)" },
 	{ "rate-limit", "N", 0, "requests per second per API key, in bursts of up to 2N (default 100; 0: no limit)" },
+	{ "sweep-interval", "SECONDS", 0, "fire due SLA deadlines every SECONDS (default 10; 0: no sweeper)" },
+	{ "connection-timeout", "SECONDS", 0, "close a connection idle or stalled this long (default 30)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -292,7 +294,11 @@ static void print_options(FILE *out, const cli_option *table)
 		snprintf(left, sizeof(left), "--%s%s%s", table->name,
 			 table->value ? " " : "",
 			 table->value ? table->value : "");
-		fprintf(out, "  %-24s %s\n", left, table->help);
+		if (strlen(left) > 24)  /* a long option: help on its own line */
+			fprintf(out, "  %s\n  %-24s %s\n", left, "",
+				table->help);
+		else
+			fprintf(out, "  %-24s %s\n", left, table->help);
 	}
 }
 

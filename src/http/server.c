@@ -66,6 +66,13 @@ struct rd_http_server {
 	http_ratelimit *limiter;    /* NULL: no rate limit */
 	unsigned rate_limit;        /* requests per second per key */
 	atomic_int stopping;        /* 1: new requests get 503 */
+	/*
+	 * The service that checked the data directory, kept open until the
+	 * workers have ended, so that the last user of libgit2 closes in
+	 * the stopping thread: a worker that closed it while another was
+	 * still ending would leave that one's per-thread state behind.
+	 */
+	rd_service *keeper;
 };
 
 /* What MHD keeps for one request between its calls (req_cls). */
@@ -999,7 +1006,6 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	/* The data directory must open before anything listens. */
 	if ((rc = rd_service_open(&probe, &opts->service, err)) < 0)
 		return rc;
-	rd_service_close(probe);
 
 	if (cores < 1)
 		cores = 1;
@@ -1007,12 +1013,16 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	if (threads > (unsigned)cores)
 		threads = (unsigned)cores;
 
-	if (!(server = calloc(1, sizeof(*server))))
+	if (!(server = calloc(1, sizeof(*server)))) {
+		rd_service_close(probe);
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	}
 	if (pthread_mutex_init(&server->lock, NULL) != 0) {
+		rd_service_close(probe);
 		free(server);
 		return rd_error_set(err, RD_ENOMEM, "cannot make a mutex");
 	}
+	server->keeper = probe;
 	server->data_dir = dup_or_null(opts->service.data_dir);
 	server->workflows_dir = dup_or_null(opts->service.workflows_dir);
 	server->kinds_path = dup_or_null(opts->service.kinds_path);
@@ -1053,7 +1063,9 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned)PER_IP_CONNECTION_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		opts->connection_timeout_s ? opts->connection_timeout_s
+					   : (unsigned)CONNECTION_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)CONNECTION_MEMORY_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
@@ -1137,6 +1149,7 @@ void rd_http_stop(rd_http_server *server)
 	if (server->key_made)
 		pthread_key_delete(server->key);
 	http_idem_table_free(server->idem);
+	rd_service_close(server->keeper);
 	pthread_mutex_destroy(&server->lock);
 	free(server->data_dir);
 	free(server->workflows_dir);

@@ -573,10 +573,17 @@ done:
 int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 		     rd_error *err)
 {
+	return rd_service_sweep_until(svc, now, NULL, NULL, fired, err);
+}
+
+int rd_service_sweep_until(rd_service *svc, int64_t now,
+			   int (*stop)(void *ctx), void *stop_ctx,
+			   size_t *fired, rd_error *err)
+{
 	rd_actor system;
 	rd_deadline due[SWEEP_BATCH];
 	size_t count, total = 0, progress;
-	int rc;
+	int rc = RD_OK;
 
 	memset(&system, 0, sizeof(system));
 	system.role = RD_ROLE_SYSTEM;
@@ -591,7 +598,7 @@ int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 		progress = 0;
 		if ((rc = rd_store_deadlines_due(svc->store, now, due,
 						 SWEEP_BATCH, &count, err)) < 0)
-			return rc;
+			goto done;
 		for (size_t i = 0; i < count; i++) {
 			char due_text[RD_TIME_BUFSZ], note[160];
 			expected_deadline expect = { due[i].due_at,
@@ -601,6 +608,10 @@ int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 			rd_error fire_err;
 			int one = 0;
 
+			if (stop && stop(stop_ctx)) {
+				rc = RD_OK; /* between two transactions */
+				goto done;
+			}
 			rd_time_format(due_text, due[i].due_at);
 			snprintf(note, sizeof(note),
 				 "SLA deadline of state %s passed (due %s)",
@@ -612,20 +623,23 @@ int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 					 now, &expect, &one, NULL, &fire_err);
 			if (rc == RD_EBUSY || rc == RD_EIO || rc == RD_ENOMEM) {
 				*err = fire_err;
-				return rc;
+				goto done;
 			}
 			if (rc < 0) {
 				if ((rc = drop_deadline(svc, &due[i], &system,
 							now, &fire_err,
 							err)) < 0)
-					return rc;
+					goto done;
 				progress++;
 			}
 			total += (size_t)one;
 			progress += (size_t)one;
 		}
 	} while (count == SWEEP_BATCH && progress > 0);
+	rc = RD_OK;
+done:
+	/* what fired before a failure or a stop has fired for good */
 	if (fired)
 		*fired = total;
-	return RD_OK;
+	return rc;
 }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# A 20 MiB video uploaded through the HTTP API is streamed: the server's
+# peak resident memory (VmHWM in /proc/PID/status) grows by far less than
+# the upload while it is received, hashed, sniffed and written to git; the
+# evidence row carries the file's SHA-256, and downloading it gives back
+# the same bytes.
+set -e
+. "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/server.bash"
+
+SIZE=$((20 * 1024 * 1024))
+GROWTH_LIMIT_KIB=$((8 * 1024))
+
+if [ ! -r /proc/self/status ]; then
+	echo "no /proc: memory cannot be read here"
+	exit 0
+fi
+
+rd init >/dev/null
+agent=$(rd key create --role agent --json 2>/dev/null | jq -r .key)
+id=$(open_dispute)
+
+# An MP4 header (libmagic: video/mp4) and incompressible bytes, as a
+# phone's video would be.
+mp4() { # FILE TOTAL-BYTES
+	{
+		printf '\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41'
+		head -c $(($2 - 32)) /dev/urandom
+	} >"$1"
+}
+mp4 "$E2E_TMP/small.mp4" 300000
+mp4 "$E2E_TMP/big.mp4" "$SIZE"
+expect_eq "$(stat -c %s "$E2E_TMP/big.mp4")" "$SIZE" "test file is 20 MiB"
+
+start_server s --sweep-interval 0
+pid=$PID_s
+upload() { # FILE -> status in $STATUS, row in $BODY
+	api "$agent" POST "$SERVER_BASE/v1/disputes/$id/evidence?kind=video&captured_at=2026-03-01T08:00:00Z&name=unboxing.mp4" \
+		-H 'Content-Type: application/octet-stream' --data-binary "@$1"
+}
+hwm_kib() {
+	awk '/^VmHWM:/ {print $2}' "/proc/$pid/status"
+}
+
+# Warm up every worker thread (each opens its own service on first use)
+# with uploads of the same kind, so that what follows measures the upload.
+for _ in 1 2 3; do
+	for k in 1 2 3 4; do
+		curl -s -o /dev/null -H "Authorization: Bearer $agent" --data-binary "@$E2E_TMP/small.mp4" \
+			"$SERVER_BASE/v1/disputes/$id/evidence?kind=video&captured_at=2026-03-01T08:00:00Z" &
+	done
+	wait $(jobs -p | grep -v "^$pid\$")
+done
+expect_eq "$(rd evidence list "$id" --json | jq '.evidence | length')" "12" "warm-up uploads stored"
+
+before=$(hwm_kib)
+upload "$E2E_TMP/big.mp4"
+after=$(hwm_kib)
+expect_eq "$STATUS" "201" "20 MiB video accepted"
+expect_eq "$(jq -r '.size' <<<"$BODY")" "$SIZE" "size recorded"
+expect_eq "$(jq -r '.content_type' <<<"$BODY")" "video/mp4" "content type detected from the bytes"
+sum=$(sha256sum "$E2E_TMP/big.mp4" | cut -d' ' -f1)
+expect_eq "$(jq -r '.sha256' <<<"$BODY")" "$sum" "SHA-256 recorded"
+n=$(jq -r .n <<<"$BODY")
+growth=$((after - before))
+echo "peak resident memory: $before KiB before the upload, $after KiB after (+$growth KiB for $((SIZE / 1024)) KiB uploaded)"
+if [ "$growth" -lt "$GROWTH_LIMIT_KIB" ]; then
+	ok
+else
+	fail "peak memory grew by $growth KiB during a $((SIZE / 1024)) KiB upload (limit $GROWTH_LIMIT_KIB KiB)"
+fi
+
+curl -s -o "$E2E_TMP/back.mp4" -H "Authorization: Bearer $agent" "$SERVER_BASE/v1/disputes/$id/evidence/$n"
+expect_eq "$(sha256sum "$E2E_TMP/back.mp4" | cut -d' ' -f1)" "$sum" "downloaded bytes have the uploaded SHA-256"
+expect_eq "$(stat -c %s "$E2E_TMP/back.mp4")" "$SIZE" "downloaded size"
+
+stop_server s
+expect_eq "$STOP_CODE" "0" "server stops with 0"
+expect_exit 0 rd audit verify "$id"
+
+finish
