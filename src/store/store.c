@@ -426,6 +426,11 @@ static void writer_give(rd_store *st)
 	}
 }
 
+int rd_store_tx_open(rd_store *st)
+{
+	return st && !sqlite3_get_autocommit(st->db);
+}
+
 int rd_store_begin(rd_store *st, rd_error *err)
 {
 	int ret;
