@@ -487,6 +487,15 @@ typedef struct rd_overview_count {
 	int64_t value;
 } rd_overview_count;
 
+/*
+ * The upper bounds, in seconds, of the resolution buckets of schema 7 (1
+ * hour to 30 days); a last bucket, "inf", holds the longer ones.
+ */
+#define RD_OVERVIEW_BUCKET_COUNT 10
+#define RD_OVERVIEW_BUCKET_BOUNDS                                            \
+	{ 3600, 14400, 43200, 86400, 172800, 259200, 432000, 604800,         \
+	  1209600, 2592000 }
+
 /* The overview's totals, of one storefront or of all of them. */
 typedef struct rd_store_overview {
 	rd_overview_count *counts;    /* each what's together (in the

@@ -354,8 +354,36 @@ static void migration_counts_existing_rows(void)
 	free(path);
 }
 
+/* The schema's bucket bounds are the ones the header names. */
+static void bucket_bounds_agree(void)
+{
+	static const int64_t bounds[RD_OVERVIEW_BUCKET_COUNT] =
+		RD_OVERVIEW_BUCKET_BOUNDS;
+	char *path = fresh_db();
+	rd_store *st = NULL;
+	sqlite3_stmt *stmt = NULL;
+	size_t n = 0;
+	rd_error err;
+
+	CHECK_OK(rd_store_open(&st, path, &err), &err);
+	CHECK_INT(sqlite3_prepare_v2(rd_store_db(st), "SELECT le FROM "
+				     "overview_buckets ORDER BY le", -1,
+				     &stmt, NULL), SQLITE_OK);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		CHECK(n < RD_OVERVIEW_BUCKET_COUNT);
+		if (n < RD_OVERVIEW_BUCKET_COUNT)
+			CHECK_INT(sqlite3_column_int64(stmt, 0), bounds[n]);
+		n++;
+	}
+	CHECK_INT(n, RD_OVERVIEW_BUCKET_COUNT);
+	sqlite3_finalize(stmt);
+	rd_store_close(st);
+	free(path);
+}
+
 int main(void)
 {
+	RUN(bucket_bounds_agree);
 	RUN(totals_follow_changes);
 	RUN(rebuilt_rows_and_the_last_bucket);
 	RUN(migration_counts_existing_rows);
