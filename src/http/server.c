@@ -980,6 +980,44 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	}
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode %HH in the path and the query like MHD's own unescaping, except
+ * "%00", which stays as written: a NUL would cut the C string the handler
+ * sees, so that "/ui/app.js%00.html" would be read as "/ui/app.js".
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	const char *r = s;
+	char *w = s;
+
+	(void)cls;
+	(void)conn;
+	while (*r) {
+		int hi = r[0] == '%' ? hex_digit(r[1]) : -1;
+		int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+
+		if (lo >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* Every connection knows its server (queue_response looks at it). */
 static void on_connection(void *cls, struct MHD_Connection *conn,
 			  void **socket_context,
@@ -1120,6 +1158,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		(size_t)CONNECTION_MEMORY_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, server,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		char shown[INET_ADDRSTRLEN] = "?";
