@@ -25,9 +25,9 @@ const ROOT = path.resolve(HERE, '../..');
 const REDRESS = process.env.REDRESS || path.join(ROOT, 'build/redress');
 const ARTIFACTS = process.env.REDRESS_UI_ARTIFACTS || path.join(ROOT, 'build/ui-test');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const DOC_SHOTS = ['login', 'queue', 'new-dispute', 'dispute', 'offers',
-	'evidence', 'storefront', 'history', 'verify', 'overview', 'phone-queue',
-	'phone-dispute'];
+const DOC_SHOTS = ['login', 'queue', 'new-dispute', 'dispute', 'evidence',
+	'offers', 'make-offer', 'storefront', 'history', 'verify', 'overview',
+	'phone-queue', 'phone-dispute'];
 
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
 const HOSTILE_NOTE = '<script>alert(2)</script> and <b>bold</b>';
@@ -174,8 +174,16 @@ async function newPage(opts) {
 	return page;
 }
 
-async function shot(page, name, full = true) {
-	await page.screenshot({ path: path.join(ARTIFACTS, name + '.png'), fullPage: full });
+// NAME.png: what the window shows (docs/console.md uses these);
+// NAME-full.png: the whole page.
+async function shot(page, name) {
+	await page.evaluate(() => document.getElementById('toast').replaceChildren());
+	await page.screenshot({ path: path.join(ARTIFACTS, name + '.png') });
+	await page.screenshot({ path: path.join(ARTIFACTS, name + '-full.png'), fullPage: true });
+}
+
+async function scrollTo(page, selector) {
+	await page.locator(selector).evaluate((el) => el.scrollIntoView({ block: 'start' }));
 }
 
 async function signIn(page, key) {
@@ -201,7 +209,7 @@ test('an agent opens a dispute, adds evidence and makes an offer; the storefront
 
 	await page.goto(base + '/ui/');
 	await page.getByRole('heading', { name: /Sign in/ }).waitFor();
-	await shot(page, 'login', false);
+	await shot(page, 'login');
 	// a wrong key is refused, and stays out of session storage
 	await page.getByLabel('API key').fill('rdk_0000000000000000_' + 'A'.repeat(43));
 	await page.getByRole('button', { name: 'Sign in' }).click();
@@ -262,8 +270,41 @@ test('an agent opens a dispute, adds evidence and makes an offer; the storefront
 	await page.getByText('investigate applied').waitFor();
 	await page.locator('.badge.investigating').first().waitFor();
 
-	// upload a photo: a PNG the browser itself draws
-	const photo = await page.screenshot({ clip: { x: 0, y: 0, width: 320, height: 200 } });
+	// upload a photo: a PNG the browser itself draws (a lamp, cracked)
+	const photo = Buffer.from(await page.evaluate(async () => {
+		const c = document.createElement('canvas');
+		c.width = 320;
+		c.height = 200;
+		const g = c.getContext('2d');
+		g.fillStyle = '#e9e4da';
+		g.fillRect(0, 0, 320, 200);
+		g.fillStyle = '#8a6d3b';
+		g.fillRect(0, 160, 320, 40);
+		g.fillStyle = '#3d4a5c';
+		g.beginPath();
+		g.ellipse(160, 150, 70, 16, 0, 0, Math.PI * 2);
+		g.fill();
+		g.fillRect(152, 62, 16, 84);
+		g.fillStyle = '#f2c14e';
+		g.beginPath();
+		g.moveTo(105, 64);
+		g.lineTo(215, 64);
+		g.lineTo(188, 14);
+		g.lineTo(132, 14);
+		g.closePath();
+		g.fill();
+		g.strokeStyle = '#ffffff';
+		g.lineWidth = 3;
+		g.beginPath();
+		g.moveTo(112, 146);
+		g.lineTo(134, 156);
+		g.lineTo(146, 141);
+		g.lineTo(166, 160);
+		g.lineTo(180, 148);
+		g.stroke();
+		const blob = await new Promise((resolve) => c.toBlob(resolve, 'image/png'));
+		return Array.from(new Uint8Array(await blob.arrayBuffer()));
+	}));
 	await page.locator('input[type="file"]').setInputFiles({ name: 'cracked-base.png',
 		mimeType: 'image/png', buffer: photo });
 	assert.equal(await page.getByLabel('Kind').inputValue(), 'photo');
@@ -296,8 +337,9 @@ test('an agent opens a dispute, adds evidence and makes an offer; the storefront
 	await page.locator('[data-evidence="1"] img').waitFor();
 	await page.locator('[data-evidence="2"]').getByRole('button', { name: 'Preview' }).click();
 	await page.locator('[data-evidence="2"] pre', { hasText: 'the base is cracked' }).waitFor();
-	await page.locator('#ev-h').scrollIntoViewIfNeeded();
+	await scrollTo(page, '#ev-h');
 	await shot(page, 'evidence');
+	await page.evaluate(() => window.scrollTo(0, 0));
 	await shot(page, 'dispute');
 	assertCalm(page);
 
@@ -307,7 +349,8 @@ test('an agent opens a dispute, adds evidence and makes an offer; the storefront
 	await page.getByText('goods cost of the replacement').first().waitFor();
 	await page.locator('[data-offer*="refund_keep_item"]').click();
 	await page.getByRole('button', { name: 'Apply make offer' }).waitFor();
-	await page.locator('#off-h').scrollIntoViewIfNeeded();
+	await shot(page, 'make-offer');
+	await scrollTo(page, '#off-h');
 	await shot(page, 'offers');
 	await page.getByRole('button', { name: 'Apply make offer' }).click();
 	await page.getByText('make_offer applied').waitFor();
@@ -374,8 +417,7 @@ test('an auditor reads the history as commits, previews evidence, verifies and e
 	await page.getByText('Verified: nothing differs.').waitFor();
 	assert.equal(await page.locator('.checks li.pass').count(), 6);
 	assert.equal(await page.locator('.checks li.fail').count(), 0);
-	await page.locator('#ver-h').scrollIntoViewIfNeeded();
-	await shot(page, 'verify', false);
+	await shot(page, 'verify');
 
 	const [download] = await Promise.all([
 		page.waitForEvent('download'),
@@ -477,11 +519,11 @@ test('at a phone\'s width nothing overflows sideways', async () => {
 	await noOverflow('sign in');
 	await signIn(page, keys.agent);
 	await noOverflow('queue');
-	await shot(page, 'phone-queue', false);
+	await shot(page, 'phone-queue');
 	await page.goto(base + '/ui/#/d/' + disputeId);
 	await page.getByRole('heading', { name: 'Dispute ORD-1001' }).waitFor();
 	await noOverflow('dispute');
-	await shot(page, 'phone-dispute', false);
+	await shot(page, 'phone-dispute');
 	await page.goto(base + '/ui/#/d/' + disputeId + '/audit');
 	await page.getByRole('heading', { name: 'History of ORD-1001' }).waitFor();
 	await noOverflow('history');
