@@ -33,6 +33,7 @@ const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
 const HOSTILE_NOTE = '<script>alert(2)</script> and <b>bold</b>';
 
 let data, server, base, browser;
+let serverErr = '';
 const keys = {};
 
 function redress(...args) {
@@ -115,11 +116,10 @@ before(async () => {
 	server = spawn(REDRESS, ['serve', '--listen', '127.0.0.1:0', '--data', data,
 		'--rate-limit', '0', '--sweep-interval', '0'],
 	{ stdio: ['ignore', 'pipe', 'pipe'] });
-	let stderr = '';
-	server.stderr.on('data', (chunk) => { stderr += chunk; });
+	server.stderr.on('data', (chunk) => { serverErr += chunk; });
 	base = await new Promise((resolve, reject) => {
 		let out = '';
-		const timer = setTimeout(() => reject(new Error('server did not start: ' + stderr)), 15000);
+		const timer = setTimeout(() => reject(new Error('server did not start: ' + serverErr)), 15000);
 		server.stdout.on('data', (chunk) => {
 			out += chunk;
 			const m = /redress listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
@@ -128,7 +128,7 @@ before(async () => {
 				resolve(m[1]);
 			}
 		});
-		server.on('exit', (code) => reject(new Error('server exited ' + code + ': ' + stderr)));
+		server.on('exit', (code) => reject(new Error('server exited ' + code + ': ' + serverErr)));
 	});
 	await seed();
 	browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
@@ -139,8 +139,10 @@ after(async () => {
 	if (browser)
 		await browser.close();
 	if (server && server.exitCode === null) {
+		const exited = new Promise((resolve) => server.on('exit', resolve));
 		server.kill('SIGTERM');
-		await new Promise((resolve) => server.on('exit', resolve));
+		// a clean stop; under the sanitizers, also no leak or error
+		assert.equal(await exited, 0, 'the server stops cleanly: ' + serverErr);
 	}
 	if (data)
 		fs.rmSync(data, { recursive: true, force: true });
