@@ -43,7 +43,7 @@ static int only_params(const http_call *call, const char *allowed,
 	return RD_OK;
 }
 
-/* ---- GET /v1/me ----------------------------------------------------------- */
+/* ---- GET /v1/me ---------------------------------------------------------- */
 
 int http_get_me(http_call *call, rd_error *err)
 {
@@ -61,7 +61,7 @@ int http_get_me(http_call *call, rd_error *err)
 	return call->reply ? RD_OK : nomem(err, "the key");
 }
 
-/* ---- GET /v1/evidence-kinds ------------------------------------------------ */
+/* ---- GET /v1/evidence-kinds ---------------------------------------------- */
 
 static json_t *kind_to_json(const rd_evidence_kind *kind)
 {
@@ -120,7 +120,7 @@ done:
 	return rc;
 }
 
-/* ---- GET /v1/overview ----------------------------------------------------- */
+/* ---- GET /v1/overview ---------------------------------------------------- */
 
 int http_get_overview(http_call *call, rd_error *err)
 {
@@ -160,7 +160,7 @@ int http_get_overview(http_call *call, rd_error *err)
 	return rc;
 }
 
-/* ---- GET /v1/disputes/{id}/actions ------------------------------------------ */
+/* ---- GET /v1/disputes/{id}/actions --------------------------------------- */
 
 static json_t *strings_json(const char *const *list, size_t count)
 {
@@ -241,7 +241,7 @@ done:
 	return rc;
 }
 
-/* ---- GET /v1/disputes/{id}/export ------------------------------------------- */
+/* ---- GET /v1/disputes/{id}/export ---------------------------------------- */
 
 /*
  * The archive is written into a private temporary directory, opened, and

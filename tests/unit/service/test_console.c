@@ -19,8 +19,9 @@
 #define WORKFLOWS REDRESS_SOURCE_DIR "/workflows"
 
 #define EXAMPLE_FMT \
-	"{\"order_ref\": \"ORD-%d\", \"storefront\": \"%s\", \"buyer_ref\": \"b\", \"currency\": " \
-	"\"USD\", \"reason\": \"%s\", \"channel\": \"chat\", \"items\": " \
+	"{\"order_ref\": \"ORD-%d\", \"storefront\": \"%s\", " \
+	"\"buyer_ref\": \"b\", \"currency\": \"USD\", \"reason\": \"%s\", " \
+	"\"channel\": \"chat\", \"items\": " \
 	"[{\"sku\": \"L\", \"title\": \"Lamp\", \"quantity\": 1, " \
 	"\"unit_price\": 10000, \"unit_cost\": 4000}], \"shipping_paid\": " \
 	"1500, \"ship_cost\": 3000, \"return_cost\": 2500}"
