@@ -26,7 +26,7 @@ const REDRESS = process.env.REDRESS || path.join(ROOT, 'build/redress');
 const ARTIFACTS = process.env.REDRESS_UI_ARTIFACTS || path.join(ROOT, 'build/ui-test');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const DOC_SHOTS = ['login', 'queue', 'new-dispute', 'dispute', 'evidence',
-	'offers', 'make-offer', 'storefront', 'history', 'verify', 'overview',
+	'offers', 'make-offer', 'storefront', 'history', 'previews', 'verify', 'overview',
 	'phone-queue', 'phone-dispute'];
 
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
@@ -335,6 +335,33 @@ test('an agent opens a dispute, adds evidence and makes an offer; the storefront
 	assert.ok(await page.locator('.evnote', { hasText: HOSTILE_NOTE }).count() >= 2);
 	assert.equal(await page.locator('img[src="x"]').count(), 0, 'no injected image');
 	assert.equal(await page.locator('main script, main b').count(), 0, 'no injected markup');
+	// a call recording (a second of silence as WAV) and an invoice (PDF)
+	const wav = Buffer.alloc(44 + 16000);
+	wav.write('RIFF', 0);
+	wav.writeUInt32LE(36 + 16000, 4);
+	wav.write('WAVEfmt ', 8);
+	wav.writeUInt32LE(16, 16);
+	wav.writeUInt16LE(1, 20);
+	wav.writeUInt16LE(1, 22);
+	wav.writeUInt32LE(8000, 24);
+	wav.writeUInt32LE(16000, 28);
+	wav.writeUInt16LE(2, 32);
+	wav.writeUInt16LE(16, 34);
+	wav.write('data', 36);
+	wav.writeUInt32LE(16000, 40);
+	await page.locator('input[type="file"]').setInputFiles({ name: 'call-2026-03-02.wav',
+		mimeType: 'audio/wav', buffer: wav });
+	assert.equal(await page.getByLabel('Kind').inputValue(), 'call_recording');
+	await page.getByRole('button', { name: 'Upload' }).click();
+	await page.getByText('Evidence 3 added (audio/x-wav)').waitFor();
+	await page.locator('[data-evidence="3"]').waitFor();
+	await page.locator('input[type="file"]').setInputFiles({ name: 'invoice.pdf',
+		mimeType: 'application/pdf',
+		buffer: Buffer.from('%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n') });
+	assert.equal(await page.getByLabel('Kind').inputValue(), 'invoice');
+	await page.getByRole('button', { name: 'Upload' }).click();
+	await page.getByText('Evidence 4 added (application/pdf)').waitFor();
+	await page.locator('[data-evidence="4"]').waitFor();
 	await page.locator('[data-evidence="1"]').getByRole('button', { name: 'Preview' }).click();
 	await page.locator('[data-evidence="1"] img').waitFor();
 	await page.locator('[data-evidence="2"]').getByRole('button', { name: 'Preview' }).click();
@@ -412,8 +439,19 @@ test('an auditor reads the history as commits, previews evidence, verifies and e
 	assert.ok(await page.locator('[data-evidence="1"] img').evaluate((img) =>
 		img.complete && img.naturalWidth === 320));
 	await page.locator('[data-evidence="2"] pre', { hasText: 'the base is cracked' }).waitFor();
+	// a call recording gets a player, a PDF a download
+	await page.locator('[data-evidence="3"] audio[controls]').waitFor();
+	await page.locator('[data-evidence="4"]').getByText('No preview for application/pdf').waitFor();
+	const [pdf] = await Promise.all([
+		page.waitForEvent('download'),
+		page.locator('[data-evidence="4"] .preview').getByRole('button', { name: 'Download' }).click(),
+	]);
+	assert.equal(pdf.suggestedFilename(), 'evidence-4.pdf');
 	await page.locator('.evname', { hasText: HOSTILE_NAME }).first().waitFor();
 	await shot(page, 'history');
+	await scrollTo(page, '#evp-h');
+	await shot(page, 'previews');
+	await page.evaluate(() => window.scrollTo(0, 0));
 
 	await page.getByRole('button', { name: 'Verify this dispute' }).click();
 	await page.getByText('Verified: nothing differs.').waitFor();
