@@ -9,7 +9,7 @@ DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test clean lint-api
+.PHONY: all deps build run test clean lint-api ui-test
 
 all: build
 
@@ -48,3 +48,8 @@ REDOCLY_CLI := @redocly/cli@2.77.0
 lint-api:
 	@command -v npx >/dev/null 2>&1 || $(MAKE) --no-print-directory deps DEB_DEPS="$(NODE_DEPS)"
 	npx --yes $(REDOCLY_CLI) lint docs/openapi.yaml
+
+# `make ui-test`: the web console in Debian's headless Chromium, driven by
+# playwright-core (tests/ui/run.sh installs what is missing).
+ui-test: build
+	@REDRESS=$(BUILD)/redress sh tests/ui/run.sh

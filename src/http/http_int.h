@@ -82,6 +82,16 @@ typedef struct http_call {
 	/* out, instead of reply: text sent with content_type */
 	char *text;                     /* new (malloc); the server frees it */
 	size_t text_len;
+
+	/* in and out: the web console's files (ui.c) */
+	const char *if_none_match;      /* in: the If-None-Match header */
+	int console;                    /* out, 1: send `bytes` (none for a
+					 * 304 or a redirect) with
+					 * content_type, the etag, the
+					 * location and the console's
+					 * security and cache headers */
+	const unsigned char *bytes;     /* static; NULL: no body */
+	size_t bytes_len;
 } http_call;
 
 typedef int (*http_handler)(http_call *call, rd_error *err);
@@ -192,6 +202,29 @@ int http_repr_digest(char out[64], const char *sha256_hex, rd_error *err);
  * reference, NULL when out of memory.
  */
 json_t *http_problem(const rd_error *err, int malformed, unsigned *status);
+
+/*
+ * Read dispute `id` as the caller may see it: a storefront key sees its
+ * own storefront's disputes only; any other answers exactly as a missing
+ * one does (RD_ENOTFOUND). *out is new.
+ */
+int http_visible_dispute(http_call *call, const char *id, rd_dispute **out,
+			 rd_error *err);
+
+/* ---- the web console and the routes it needs (ui.c, console.c) ----------- */
+
+/* GET|HEAD /ui (a redirect to /ui/), /ui/ (index.html) and /ui/{path}. */
+int http_get_ui_root(http_call *call, rd_error *err);
+int http_get_ui_index(http_call *call, rd_error *err);
+int http_get_ui_asset(http_call *call, rd_error *err);
+
+/* GET /v1/me, /v1/evidence-kinds, /v1/overview,
+ * /v1/disputes/{id}/actions, /v1/disputes/{id}/export */
+int http_get_me(http_call *call, rd_error *err);
+int http_get_evidence_kinds(http_call *call, rd_error *err);
+int http_get_overview(http_call *call, rd_error *err);
+int http_get_actions(http_call *call, rd_error *err);
+int http_get_export(http_call *call, rd_error *err);
 
 /* ---- Idempotency-Key (idempotency.c) -------------------------------------- */
 

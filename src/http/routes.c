@@ -72,6 +72,12 @@ static int visible_dispute(http_call *call, const char *id, rd_dispute **out,
 	return RD_OK;
 }
 
+int http_visible_dispute(http_call *call, const char *id, rd_dispute **out,
+			 rd_error *err)
+{
+	return visible_dispute(call, id, out, err);
+}
+
 /* If-Match: "N" (a strong ETag of ours) -> N; absent -> 0. */
 static int parse_if_match(int64_t *out, const char *header, rd_error *err)
 {
@@ -1326,6 +1332,22 @@ static const http_route routes[] = {
 	{ "GET", "/metrics", http_get_metrics,
 	  HTTP_ROLE(RD_ROLE_ADMIN) | HTTP_ROLE(RD_ROLE_AUDITOR), 0, NULL },
 	{ "GET", "/v1/payables", get_payables, HTTP_ANY_ROLE, 0, NULL },
+	/* what the web console needs besides the routes above (console.c) */
+	{ "GET", "/v1/me", http_get_me, HTTP_ANY_ROLE, 0, NULL },
+	{ "GET", "/v1/evidence-kinds", http_get_evidence_kinds, HTTP_ANY_ROLE,
+	  0, NULL },
+	{ "GET", "/v1/overview", http_get_overview, HTTP_ANY_ROLE, 0, NULL },
+	{ "GET", "/v1/disputes/{id}/actions", http_get_actions,
+	  HTTP_ANY_ROLE, 0, NULL },
+	{ "GET", "/v1/disputes/{id}/export", http_get_export, HTTP_ANY_ROLE,
+	  0, NULL },
+	/* the web console's files, public (ui.c) */
+	{ "GET", "/ui", http_get_ui_root, 0, 0, NULL },
+	{ "HEAD", "/ui", http_get_ui_root, 0, 0, NULL },
+	{ "GET", "/ui/", http_get_ui_index, 0, 0, NULL },
+	{ "HEAD", "/ui/", http_get_ui_index, 0, 0, NULL },
+	{ "GET", "/ui/{path}", http_get_ui_asset, 0, 0, NULL },
+	{ "HEAD", "/ui/{path}", http_get_ui_asset, 0, 0, NULL },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

@@ -33,6 +33,7 @@
 #include "http/http_int.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
+#include "http/ui.h"
 #include "redress/clock.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -164,7 +165,10 @@ static int thread_service(rd_service **out, struct rd_http_server *server,
 
 /*
  * Queue a response. While the server stops, every answer closes its
- * connection, so that no client sends another request on it.
+ * connection, so that no client sends another request on it. Every answer
+ * forbids content sniffing and, unless it set its own policy (the
+ * console's pages), carries a Content-Security-Policy that lets nothing
+ * load from it or frame it.
  */
 static enum MHD_Result queue_response(struct MHD_Connection *conn,
 				      unsigned status,
@@ -177,6 +181,12 @@ static enum MHD_Result queue_response(struct MHD_Connection *conn,
 	if (server && atomic_load(&server->stopping))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 					"close");
+	if (!MHD_get_response_header(resp, "X-Content-Type-Options"))
+		MHD_add_response_header(resp, "X-Content-Type-Options",
+					"nosniff");
+	if (!MHD_get_response_header(resp, "Content-Security-Policy"))
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					HTTP_DEFAULT_CSP);
 	return MHD_queue_response(conn, status, resp);
 }
 
@@ -405,6 +415,42 @@ static enum MHD_Result send_text(struct MHD_Connection *conn,
 	return ret;
 }
 
+/* A file of the web console, or its 304 or redirect (ui.c). */
+static enum MHD_Result send_console(struct MHD_Connection *conn,
+				    http_call *call)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(call->bytes ? call->bytes_len
+							    : 0,
+					       (void *)call->bytes,
+					       MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				call->content_type);
+	if (call->etag[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
+					call->etag);
+	if (call->location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
+					call->location);
+	/* revalidate every time: a 304 is cheap, a stale console is not */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-cache");
+	MHD_add_response_header(resp, "Content-Security-Policy", HTTP_UI_CSP);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy",
+				"same-origin");
+	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy",
+				"same-origin");
+	ret = queue_response(conn, call->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* The answer a handler filled, or its problem. */
 static enum MHD_Result send_result(struct MHD_Connection *conn,
 				   http_call *call, int rc,
@@ -414,6 +460,8 @@ static enum MHD_Result send_result(struct MHD_Connection *conn,
 
 	if (rc < 0)
 		ret = send_problem(conn, err, call->malformed, NULL, 0);
+	else if (call->console)
+		ret = send_console(conn, call);
 	else if (call->has_file)
 		ret = send_file(conn, call);
 	else if (call->text)
@@ -475,6 +523,8 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 						     MHD_HTTP_HEADER_IF_MATCH);
 	call->content_length = MHD_lookup_connection_value(conn,
 			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	call->if_none_match = MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query,
 				  call);
 	call->status = 200;
@@ -936,6 +986,44 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	}
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode %HH in the path and the query like MHD's own unescaping, except
+ * "%00", which stays as written: a NUL would cut the C string the handler
+ * sees, so that "/ui/app.js%00.html" would be read as "/ui/app.js".
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	const char *r = s;
+	char *w = s;
+
+	(void)cls;
+	(void)conn;
+	while (*r) {
+		int hi = r[0] == '%' ? hex_digit(r[1]) : -1;
+		int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+
+		if (lo >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* Every connection knows its server (queue_response looks at it). */
 static void on_connection(void *cls, struct MHD_Connection *conn,
 			  void **socket_context,
@@ -1076,6 +1164,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		(size_t)CONNECTION_MEMORY_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, server,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		char shown[INET_ADDRSTRLEN] = "?";

@@ -598,6 +598,8 @@ static int load_transition(struct loader *ld, struct wf_transition *t,
 				MEMBERS(transition_members))) < 0)
 		return rc;
 	t->event = json_string_value(json_object_get(value, "event"));
+	t->description = json_string_value(json_object_get(value,
+							   "description"));
 	path_member(sub, path, "event");
 	if ((rc = check_name(ld, sub, "event", t->event)) < 0)
 		return rc;
