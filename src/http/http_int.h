@@ -178,6 +178,17 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		     rd_error *err);
 
 /*
+ * Which of `names` (count of them) query parameter i of call is: its
+ * index, counted in seen[]. RD_EINVALID naming it when it is unknown
+ * (`takes`, what the route takes, ends the message), when it is given a
+ * second time, or when the call has more parameters than are kept (the
+ * one answer when query_overflow is set, whatever i and names).
+ */
+int http_query_param(const http_call *call, size_t i,
+		     const char *const *names, size_t count, int *seen,
+		     const char *takes, rd_error *err);
+
+/*
  * The evidence submission of POST /v1/disputes/{id}/evidence from call's
  * query parameters (kind, required; channel; captured_at, RFC 3339; note;
  * name, the original file name) and its Content-Length (required, the

@@ -338,6 +338,29 @@ bad:
 	return bad_param(err, "limit", "must be a whole number from 1 to 500");
 }
 
+int http_query_param(const http_call *call, size_t i,
+		     const char *const *names, size_t count, int *seen,
+		     const char *takes, rd_error *err)
+{
+	const char *name;
+
+	if (call->query_overflow)
+		return rd_error_set(err, RD_EINVALID,
+				    "too many query parameters (at most %d)",
+				    HTTP_MAX_QUERY);
+	name = call->query[i].name;
+	for (size_t k = 0; k < count; k++) {
+		if (strcmp(name, names[k]) != 0)
+			continue;
+		if (seen[k]++)
+			return bad_param(err, name, "is given more than once");
+		return (int)k;
+	}
+	return rd_error_set_field(err, RD_EINVALID, name,
+				  "unknown query parameter \"%.64s\" (%s)",
+				  name, takes);
+}
+
 int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		     rd_error *err)
 {
@@ -348,25 +371,18 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 	memset(seen, 0, sizeof(seen));
 	out->now = call->now;
 	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+		return http_query_param(call, 0, NULL, 0, NULL, NULL, err);
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
-		size_t k;
+		int k = http_query_param(call, i, list_params, LIST_PARAM_COUNT,
+					 seen, "the list takes state, reason, "
+					 "storefront, assignee, overdue, "
+					 "created_from, created_to, limit "
+					 "and cursor", err);
 
-		for (k = 0; k < LIST_PARAM_COUNT; k++)
-			if (strcmp(name, list_params[k]) == 0)
-				break;
-		if (k == LIST_PARAM_COUNT)
-			return rd_error_set_field(err, RD_EINVALID, name,
-				"unknown query parameter \"%.64s\" (the list "
-				"takes state, reason, storefront, assignee, "
-				"overdue, created_from, created_to, limit and "
-				"cursor)", name);
-		if (seen[k]++)
-			return bad_param(err, name, "is given more than once");
+		if (k < 0)
+			return k;
 		if (strcmp(name, "state") == 0)
 			rc = parse_text(&out->state, name, value, err);
 		else if (strcmp(name, "reason") == 0)
@@ -466,23 +482,17 @@ static int get_payables(http_call *call, rd_error *err)
 
 	memset(seen, 0, sizeof(seen));
 	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+		return http_query_param(call, 0, NULL, 0, NULL, NULL, err);
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
-		size_t k;
+		int k = http_query_param(call, i, payable_params,
+					 PAYABLE_PARAM_COUNT, seen,
+					 "payables take storefront, limit "
+					 "and cursor", err);
 
-		for (k = 0; k < PAYABLE_PARAM_COUNT; k++)
-			if (strcmp(name, payable_params[k]) == 0)
-				break;
-		if (k == PAYABLE_PARAM_COUNT)
-			return rd_error_set_field(err, RD_EINVALID, name,
-				"unknown query parameter \"%.64s\" (payables "
-				"take storefront, limit and cursor)", name);
-		if (seen[k]++)
-			return bad_param(err, name, "is given more than once");
+		if (k < 0)
+			return k;
 		if (k == 0)
 			rc = parse_text(&storefront, name, value, err);
 		else if (k == 1)
@@ -726,24 +736,17 @@ int http_upload_submission(rd_evidence_submission *sub,
 	memset(sub, 0, sizeof(*sub));
 	memset(seen, 0, sizeof(seen));
 	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+		return http_query_param(call, 0, NULL, 0, NULL, NULL, err);
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
-		size_t k;
+		int k = http_query_param(call, i, upload_params,
+					 UPLOAD_PARAM_COUNT, seen,
+					 "an upload takes kind, channel, "
+					 "captured_at, note and name", err);
 
-		for (k = 0; k < UPLOAD_PARAM_COUNT; k++)
-			if (strcmp(name, upload_params[k]) == 0)
-				break;
-		if (k == UPLOAD_PARAM_COUNT)
-			return rd_error_set_field(err, RD_EINVALID, name,
-				"unknown query parameter \"%.64s\" (an upload "
-				"takes kind, channel, captured_at, note and "
-				"name)", name);
-		if (seen[k]++)
-			return bad_param(err, name, "is given more than once");
+		if (k < 0)
+			return k;
 		if (strcmp(name, "captured_at") == 0) {
 			if ((rc = parse_time_param(&sub->captured_at, name,
 						   value, err)) < 0)
@@ -775,6 +778,40 @@ int http_upload_submission(rd_evidence_submission *sub,
 					  "bytes", sub->size,
 					  HTTP_UPLOAD_BODY_LIMIT);
 	return RD_OK;
+}
+
+/* The answer to an upload: 201, the evidence row and its Location. */
+static int reply_evidence(http_call *call, const rd_evidence_row *row,
+			  rd_error *err)
+{
+	if (!(call->reply = rd_evidence_row_to_json(row)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory writing "
+				    "evidence %" PRId64, row->n);
+	call->status = 201;
+	snprintf(call->location, sizeof(call->location),
+		 "/v1/disputes/%s/evidence/%" PRId64, call->params[0], row->n);
+	return RD_OK;
+}
+
+/* The request digest of an upload whose file hashed so far to `content`. */
+static void upload_request_digest(char out[65],
+				  const struct sha256_ctx *content,
+				  const http_route *route,
+				  const http_call *call,
+				  const rd_evidence_submission *sub)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct sha256_ctx copy = *content;
+	uint8_t raw[SHA256_DIGEST_SIZE];
+	char text[65];
+
+	sha256_digest(&copy, sizeof(raw), raw);
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		text[2 * i] = hex[raw[i] >> 4];
+		text[2 * i + 1] = hex[raw[i] & 15];
+	}
+	text[64] = '\0';
+	http_idem_digest_upload(out, route, call, sub, text);
 }
 
 /* An upload under way: the service's, and what its digest needs. */
@@ -822,19 +859,9 @@ static int upload_write(void *state, const char *buf, size_t len,
 static void upload_digest(void *state, const http_route *route,
 			  const http_call *call, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	upload_state *u = state;
-	struct sha256_ctx copy = u->content;
-	uint8_t raw[SHA256_DIGEST_SIZE];
-	char content[65];
 
-	sha256_digest(&copy, sizeof(raw), raw);
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		content[2 * i] = hex[raw[i] >> 4];
-		content[2 * i + 1] = hex[raw[i] & 15];
-	}
-	content[64] = '\0';
-	http_idem_digest_upload(out, route, call, &u->sub, content);
+	upload_request_digest(out, &u->content, route, call, &u->sub);
 }
 
 static int upload_end(http_call *call, void *state, rd_error *err)
@@ -846,17 +873,7 @@ static int upload_end(http_call *call, void *state, rd_error *err)
 	memset(&row, 0, sizeof(row));
 	if ((rc = rd_service_evidence_upload_finish(u->up, &row, err)) < 0)
 		return rc;
-	if (!(call->reply = rd_evidence_row_to_json(&row))) {
-		rc = rd_error_set(err, RD_ENOMEM,
-				  "out of memory writing evidence %" PRId64,
-				  row.n);
-		goto done;
-	}
-	call->status = 201;
-	snprintf(call->location, sizeof(call->location),
-		 "/v1/disputes/%s/evidence/%" PRId64, call->params[0], row.n);
-	rc = RD_OK;
-done:
+	rc = reply_evidence(call, &row, err);
 	rd_evidence_row_clear(&row);
 	return rc;
 }
@@ -1087,25 +1104,15 @@ static int form_seal(form_state *f, rd_error *err)
 static void form_digest(void *state, const http_route *route,
 			const http_call *call, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	form_state *f = state;
-	struct sha256_ctx copy = f->content;
 	rd_evidence_submission sub;
-	uint8_t raw[SHA256_DIGEST_SIZE];
-	char content[65];
 	rd_error ignored;
 
 	rd_error_clear(&ignored);
 	if (form_seal(f, &ignored) < 0 ||
 	    http_upload_submission(&sub, call, &ignored) < 0)
 		memset(&sub, 0, sizeof(sub));  /* refused at the end anyway */
-	sha256_digest(&copy, sizeof(raw), raw);
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		content[2 * i] = hex[raw[i] >> 4];
-		content[2 * i + 1] = hex[raw[i] & 15];
-	}
-	content[64] = '\0';
-	http_idem_digest_upload(out, route, call, &sub, content);
+	upload_request_digest(out, &f->content, route, call, &sub);
 }
 
 static int form_end(http_call *call, void *state, rd_error *err)
@@ -1126,17 +1133,7 @@ static int form_end(http_call *call, void *state, rd_error *err)
 					     f->fd, &call->actor, call->now,
 					     &row, err)) < 0)
 		return rc;
-	if (!(call->reply = rd_evidence_row_to_json(&row))) {
-		rc = rd_error_set(err, RD_ENOMEM,
-				  "out of memory writing evidence %" PRId64,
-				  row.n);
-		goto done;
-	}
-	call->status = 201;
-	snprintf(call->location, sizeof(call->location),
-		 "/v1/disputes/%s/evidence/%" PRId64, call->params[0], row.n);
-	rc = RD_OK;
-done:
+	rc = reply_evidence(call, &row, err);
 	rd_evidence_row_clear(&row);
 	return rc;
 }
