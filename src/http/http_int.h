@@ -199,6 +199,9 @@ int http_query_param(const http_call *call, size_t i,
 int http_upload_submission(rd_evidence_submission *sub,
 			   const http_call *call, rd_error *err);
 
+/* The value of hex digit c (either case), or -1. */
+int http_hex_value(char c);
+
 /*
  * The Repr-Digest header value (RFC 9530) of a SHA-256 given as 64 hex
  * digits: "sha-256=:<base64 of the 32 bytes>:". RD_EINTERNAL when the

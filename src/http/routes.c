@@ -1224,7 +1224,7 @@ none:
 	snprintf(out, 16, "bin");
 }
 
-static int hex_value(char c)
+int http_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -1243,8 +1243,8 @@ int http_repr_digest(char out[64], const char *sha256_hex, rd_error *err)
 	if (strlen(sha256_hex) != 64)
 		goto bad;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hex_value(sha256_hex[2 * i]);
-		int lo = hex_value(sha256_hex[2 * i + 1]);
+		int hi = http_hex_value(sha256_hex[2 * i]);
+		int lo = http_hex_value(sha256_hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			goto bad;

@@ -986,17 +986,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	}
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode %HH in the path and the query like MHD's own unescaping, except
  * "%00", which stays as written: a NUL would cut the C string the handler
@@ -1010,8 +999,8 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 	(void)cls;
 	(void)conn;
 	while (*r) {
-		int hi = r[0] == '%' ? hex_digit(r[1]) : -1;
-		int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+		int hi = r[0] == '%' ? http_hex_value(r[1]) : -1;
+		int lo = hi >= 0 ? http_hex_value(r[2]) : -1;
 
 		if (lo >= 0 && (hi | lo) != 0) {
 			*w++ = (char)(hi * 16 + lo);
