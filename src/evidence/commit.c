@@ -342,8 +342,8 @@ static void sanitize_name(char *out, size_t size, const char *src)
 	for (; src && *src && n + 1 < size; src++) {
 		unsigned char c = (unsigned char)*src;
 
-		out[n++] = (c == '<' || c == '>' || c < 0x20 || c == 0x7f)
-				   ? ' ' : (char)c;
+		out[n++] = (char)((c == '<' || c == '>' || c < 0x20 ||
+				   c == 0x7f) ? ' ' : c);
 	}
 	out[n] = '\0';
 }
@@ -370,8 +370,8 @@ static int author_signature(git_signature **out, const rd_actor *actor,
 	if (!has_text(name))
 		snprintf(name, sizeof(name), "%s", role);
 	for (size_t i = 0; i + 1 < sizeof(key) && actor->key_id[i]; i++)
-		key[n++] = name_char_ok(actor->key_id[i]) ? actor->key_id[i]
-							  : '_';
+		key[n++] = (char)(name_char_ok(actor->key_id[i])
+					  ? actor->key_id[i] : '_');
 	key[n] = '\0';
 	if (n)
 		snprintf(email, sizeof(email), "%s.%s@redress", role, key);

@@ -61,10 +61,10 @@ static void quote_text(char out[QUOTE_MAX + 4], const char *text)
 {
 	size_t i;
 
-	for (i = 0; text[i] != '\0' && i < QUOTE_MAX; i++) {
+	for (i = 0; i < QUOTE_MAX && text[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)text[i];
 
-		out[i] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
+		out[i] = (char)(c >= 0x20 && c < 0x7f && c != '"' ? c : '?');
 	}
 	if (text[i] != '\0') {
 		memcpy(out + i, "...", 3);
