@@ -217,7 +217,7 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 	if (filter.reason) {
 		rd_reason reason;
 
-		if ((rc = rd_reason_parse(&reason, filter.reason, err)) < 0)
+		if (rd_reason_parse(&reason, filter.reason, err) < 0)
 			return rd_error_prefix(err, "--reason");
 	}
 	if (limit && (rc = parse_count(&filter.limit, limit, "limit", err)) < 0)

@@ -67,7 +67,7 @@ static int evidence_add(cli_ctx *ctx, rd_error *err)
 	sub.channel = cli_opt(&ctx->args, "channel");
 	sub.note = cli_opt(&ctx->args, "note");
 	sub.original_name = cli_opt(&ctx->args, "name");
-	if (captured && (rc = rd_time_parse(&sub.captured_at, captured, err)) < 0)
+	if (captured && rd_time_parse(&sub.captured_at, captured, err) < 0)
 		return rd_error_prefix(err, "--captured-at");
 	if (!sub.original_name) {
 		if ((copy = strdup(file)) == NULL)

@@ -700,9 +700,9 @@ static enum MHD_Result answer(struct rd_http_server *server,
 			     "%zu bytes", route->body_limit);
 		return send_problem(conn, &err, 0, NULL, 0);
 	}
-	if ((rc = prepare(server, conn, req, &call, &refusal, &err)) < 0)
+	if (prepare(server, conn, req, &call, &refusal, &err) < 0)
 		return send_refusal(conn, req, &err, refusal);
-	if ((rc = idem_start(server, conn, req, &call, &err)) < 0)
+	if (idem_start(server, conn, req, &call, &err) < 0)
 		return send_refusal(conn, req, &err, req->idem_problem);
 	if (req->idem_key[0]) {
 		char digest[65];
