@@ -122,7 +122,7 @@ static const char *const member_kind_text[] = {
 
 typedef rd_def_member def_member;
 
-#define MEMBERS(table) table, sizeof(table) / sizeof(table[0])
+#define MEMBERS(table) (table), sizeof(table) / sizeof((table)[0])
 
 static const def_member document_members[] = {
 	{ "name", MK_STRING, 1 },
