@@ -113,7 +113,7 @@ static int read_input(char **out, size_t *len, const char *path, size_t limit,
 done:
 	free(buf);
 	if (f != stdin)
-		fclose(f);
+		(void)fclose(f);	/* read only: what was read is checked */
 	return rc;
 }
 

@@ -176,7 +176,7 @@ static int evidence_get(cli_ctx *ctx, rd_error *err)
 	}
 done:
 	if (f && f != stdout)
-		fclose(f);
+		(void)fclose(f);	/* a failure is already the answer */
 	if (tmp[0])
 		unlink(tmp);
 	rd_evidence_row_clear(&row);
