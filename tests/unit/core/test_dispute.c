@@ -751,7 +751,10 @@ static void test_refusals(void)
 		int rc;
 
 		if (!doc || !field || !needle) {
-			failure = "the case is malformed";
+			rd_test_fail(__FILE__, __LINE__,
+				     "case %zu is malformed: it needs "
+				     "\"field\", \"message\" and a document",
+				     i);
 			json_decref(doc);
 			break;
 		}
