@@ -627,6 +627,12 @@ static int invalid(rd_error *err, const char *path, const char *fmt, ...)
 				  what);
 }
 
+#ifdef __clang_analyzer__
+/* As in error.h: the analyzer does not follow variadic calls; tell it. */
+#define invalid(err, path, ...) \
+	(invalid((err), (path), __VA_ARGS__), RD_EINVALID)
+#endif
+
 /* "a string", "5", "null"... for "got ..." in messages. */
 static void describe_value(char *buf, size_t size, const json_t *v)
 {

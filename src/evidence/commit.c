@@ -208,7 +208,10 @@ static int build_tree(struct builder *b, const git_tree *base,
 /*
  * Put the group items[0..count) — every item whose next component is the
  * same name — into the directory being built: one file, or a subtree.
+ * With build_tree it recurses once per directory of a path, so at most
+ * EV_PATH_MAX / 2 levels deep.
  */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the path's depth */
 static int insert_group(struct builder *b, git_treebuilder *bld,
 			const git_tree *base, const struct pending *items,
 			size_t count, size_t offset)
@@ -290,6 +293,7 @@ done:
  * every item's path has its first `offset` bytes in common (this
  * directory). Items are sorted so that each name's items are adjacent.
  */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the path's depth */
 static int build_tree(struct builder *b, const git_tree *base,
 		      const struct pending *items, size_t count,
 		      size_t offset, git_oid *out)

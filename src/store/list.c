@@ -214,6 +214,7 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 		}
 	}
 
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	page = calloc(limit, sizeof(*page));
 	if (!page)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
