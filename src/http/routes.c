@@ -1400,24 +1400,57 @@ int http_route_find(http_match *out, const char *method, const char *path)
 	return 0;
 }
 
+/*
+ * text as a JSON string may hold it: each byte that does not belong to a
+ * UTF-8 sequence, and each control character, becomes '?'. A message or a
+ * field may quote what a client sent (a path, a parameter's name), and a
+ * problem document must be writable whatever that was.
+ */
+static void problem_text(char *out, size_t size, const char *text)
+{
+	size_t used = 0, len = strlen(text);
+
+	for (size_t i = 0; i < len && used + 1 < size;) {
+		unsigned char c = (unsigned char)text[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+
+		if (i + n <= len &&
+		    rd_text_check(text + i, n, 0) == RD_TEXT_OK) {
+			if (used + n >= size)
+				break;
+			memcpy(out + used, text + i, n);
+			used += n;
+			i += n;
+		} else {
+			out[used++] = '?';
+			i++;
+		}
+	}
+	out[used] = '\0';
+}
+
 json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 {
 	const rd_code_info *info = rd_code_info_get(err->code);
-	char type[128];
+	char type[128], detail[sizeof(err->message)];
+	char field[sizeof(err->field)], guard[sizeof(err->guard)];
 	json_t *doc;
 
 	*status = malformed ? 400u : (unsigned)info->http_status;
 	snprintf(type, sizeof(type), "https://redress.dev/problems/%s",
 		 malformed ? "malformed" : info->name);
+	problem_text(detail, sizeof(detail), err->message);
+	problem_text(field, sizeof(field), err->field);
+	problem_text(guard, sizeof(guard), err->guard);
 	doc = json_pack("{s:s, s:s, s:i, s:s}", "type", type,
 			"title", malformed ? "Malformed JSON" : info->title,
-			"status", (int)*status, "detail", err->message);
+			"status", (int)*status, "detail", detail);
 	if (!doc)
 		return NULL;
-	if ((err->field[0] &&
-	     json_object_set_new(doc, "field", json_string(err->field))) ||
-	    (err->guard[0] &&
-	     json_object_set_new(doc, "guard", json_string(err->guard)))) {
+	if ((field[0] &&
+	     json_object_set_new(doc, "field", json_string(field))) ||
+	    (guard[0] &&
+	     json_object_set_new(doc, "guard", json_string(guard)))) {
 		json_decref(doc);
 		return NULL;
 	}

@@ -259,6 +259,37 @@ static void problems_follow_the_error_table(void)
 	json_decref(doc);
 }
 
+/*
+ * A message or field that quotes what a client sent (bytes that are not
+ * UTF-8, control characters) still makes a problem document: those bytes
+ * become '?', valid UTF-8 is kept.
+ */
+static void problems_take_any_bytes(void)
+{
+	unsigned status = 0;
+	rd_error err;
+	json_t *doc;
+
+	rd_error_set_field(&err, RD_EINVALID, "\xff\xfe",
+			   "unknown query parameter \"\xff\xfe\", "
+			   "not \"caf\xc3\xa9\" \xc3(\x01\xe2\x82");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_INT((int)status, 422);
+	CHECK_STR(json_string_value(json_object_get(doc, "detail")),
+		  "unknown query parameter \"??\", not \"caf\xc3\xa9\" ?(???");
+	CHECK_STR(json_string_value(json_object_get(doc, "field")), "??");
+	json_decref(doc);
+
+	rd_error_set(&err, RD_ENOTFOUND, "no dispute with id \xc0\xaf");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_INT((int)status, 404);
+	CHECK_STR(json_string_value(json_object_get(doc, "detail")),
+		  "no dispute with id ??");
+	json_decref(doc);
+}
+
 static void evidence_routes(void)
 {
 	http_match m;
@@ -399,6 +430,7 @@ int main(void)
 	RUN(unknown_paths_match_nothing);
 	RUN(overlong_param_matches_nothing);
 	RUN(problems_follow_the_error_table);
+	RUN(problems_take_any_bytes);
 	RUN(evidence_routes);
 	RUN(upload_submission_reads_the_query);
 	RUN(upload_submission_refusals);
