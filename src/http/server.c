@@ -862,6 +862,59 @@ static enum MHD_Result send_stopping(struct MHD_Connection *conn)
 			  "Service unavailable", 1, 1);
 }
 
+/* MHD iterator: count the Content-Length headers into *cls. */
+static enum MHD_Result count_content_length(void *cls,
+					    enum MHD_ValueKind kind,
+					    const char *key, const char *value)
+{
+	unsigned *count = cls;
+
+	(void)kind;
+	(void)value;
+	if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		(*count)++;
+	return MHD_YES;
+}
+
+/*
+ * Content-Length given more than once: libmicrohttpd would read the body
+ * by the first and take the rest as the next request, while another
+ * reader could go by the other. Refused with 400 before any body is read,
+ * and the connection closed, since where the next request starts is not
+ * known.
+ */
+static enum MHD_Result send_unframed(struct MHD_Connection *conn)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned status = 400;
+	rd_error err;
+	json_t *doc;
+	char *body;
+
+	rd_error_clear(&err);
+	rd_error_set_field(&err, RD_EUSAGE, MHD_HTTP_HEADER_CONTENT_LENGTH,
+			   "Content-Length is given more than once; send it "
+			   "once");
+	doc = http_problem(&err, 0, &status);
+	body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!body)
+		return send_json(conn, 500, NULL, NULL, NULL, NULL, 0);
+	resp = MHD_create_response_from_buffer(strlen(body), body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/problem+json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -870,6 +923,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct rd_http_server *server = cls;
 	request *req = *req_cls;
 	enum MHD_Result ret;
+	unsigned lengths = 0;
 
 	(void)version;
 	if (!req) {
@@ -884,6 +938,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*req_cls = req;
 		if (atomic_load(&server->stopping)) {
 			ret = send_stopping(conn);
+			count_answer(server, conn, req);
+			return ret;
+		}
+		MHD_get_connection_values(conn, MHD_HEADER_KIND,
+					  count_content_length, &lengths);
+		if (lengths > 1) {
+			ret = send_unframed(conn);
 			count_answer(server, conn, req);
 			return ret;
 		}
