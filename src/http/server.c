@@ -862,6 +862,26 @@ static enum MHD_Result send_stopping(struct MHD_Connection *conn)
 			  "Service unavailable", 1, 1);
 }
 
+/*
+ * libmicrohttpd's decoding of %XX in the path and the query, except that a
+ * decoded NUL byte becomes the control character 0x01. The path reaches
+ * the handler as a C string, and a NUL would cut it short, so that
+ * /v1/disputes/<id>%00<anything> would be read as /v1/disputes/<id>. A
+ * control character matches no dispute id or evidence number, and is
+ * refused wherever text is checked (a query parameter: 422).
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	size_t len = MHD_http_unescape(s);
+
+	(void)cls;
+	(void)conn;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0')
+			s[i] = '\x01';
+	return len;
+}
+
 /* MHD iterator: count the Content-Length headers into *cls. */
 static enum MHD_Result count_content_length(void *cls,
 					    enum MHD_ValueKind kind,
@@ -1159,6 +1179,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		(size_t)CONNECTION_MEMORY_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		char shown[INET_ADDRSTRLEN] = "?";
