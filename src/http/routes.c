@@ -84,8 +84,9 @@ static int parse_if_match(int64_t *out, const char *header, rd_error *err)
 	if (!header)
 		return RD_OK;
 	len = strlen(header);
+	/* ETags compare as strings: "01" is not the "1" we sent */
 	if (len < 3 || header[0] != '"' || header[len - 1] != '"' ||
-	    header[1] < '0' || header[1] > '9')
+	    header[1] < '1' || header[1] > '9')
 		goto bad;
 	digits = header + 1;
 	errno = 0;
