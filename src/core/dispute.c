@@ -1224,6 +1224,12 @@ int rd_dispute_parse(rd_dispute **out, const char *text, size_t len,
 					    "line %d, column %d: the text is "
 					    "not valid UTF-8 (%s)",
 					    jerr.line, jerr.column, shown);
+		if (json_error_code(&jerr) == json_error_null_character)
+			return rd_error_set(err, RD_EINVALID,
+					    "line %d, column %d: a string "
+					    "holds \\u0000 (a NUL character), "
+					    "which is not accepted",
+					    jerr.line, jerr.column);
 		if (json_error_code(&jerr) == json_error_duplicate_key)
 			return rd_error_set(err, RD_EINVALID,
 					    "line %d, column %d: a member "

@@ -33,6 +33,12 @@ static int parse_body(json_t **out, http_call *call, rd_error *err)
 		return rd_error_set(err, RD_ENOMEM,
 				    "out of memory reading the request body");
 	call->malformed = 1;
+	if (json_error_code(&jerr) == json_error_null_character)
+		return rd_error_set(err, RD_EINVALID,
+				    "the request body is refused: line %d, "
+				    "column %d: a string holds \\u0000 (a NUL "
+				    "character), which is not accepted",
+				    jerr.line, jerr.column);
 	return rd_error_set(err, RD_EINVALID,
 			    "the request body is not valid JSON: line %d, "
 			    "column %d: %s", jerr.line, jerr.column, jerr.text);

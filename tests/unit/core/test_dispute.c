@@ -945,6 +945,7 @@ static void test_parse_errors(void)
 		"{\n  \"order_ref\": \"A\",\n  \"storefront\": \"s\",\n}";
 	static const char bad_utf8[] = "{\"order_ref\": \"\xff\"}";
 	static const char with_nul[] = "{\"order_ref\":\n \"A\0\"}";
+	static const char escaped_nul[] = "{\"order_ref\": \"A\\u0000B\"}";
 	rd_error err;
 
 	CHECK_INT(try_text(duplicate, strlen(duplicate), &err), RD_EINVALID);
@@ -962,6 +963,11 @@ static void test_parse_errors(void)
 
 	CHECK_INT(try_text(with_nul, sizeof(with_nul) - 1, &err), RD_EINVALID);
 	CHECK_HAS(err.message, "line 2, column 4: the text holds a NUL byte");
+
+	CHECK_INT(try_text(escaped_nul, strlen(escaped_nul), &err),
+		  RD_EINVALID);
+	CHECK_HAS(err.message, "line 1, column ");
+	CHECK_HAS(err.message, "a string holds \\u0000 (a NUL character)");
 
 	CHECK_INT(try_text("{} x", 4, &err), RD_EINVALID);
 	CHECK_HAS(err.message, "line 1, column 4: end of file expected");
