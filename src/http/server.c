@@ -897,27 +897,18 @@ static enum MHD_Result count_content_length(void *cls,
 }
 
 /*
- * Content-Length given more than once: libmicrohttpd would read the body
- * by the first and take the rest as the next request, while another
- * reader could go by the other. Refused with 400 before any body is read,
- * and the connection closed, since where the next request starts is not
- * known.
+ * A refusal made from the headers alone, before any body is read: the
+ * connection is closed after it, since the body that follows is not read.
  */
-static enum MHD_Result send_unframed(struct MHD_Connection *conn)
+static enum MHD_Result send_closing(struct MHD_Connection *conn,
+				    const rd_error *err)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	unsigned status = 400;
-	rd_error err;
-	json_t *doc;
-	char *body;
+	unsigned status = 500;
+	json_t *doc = http_problem(err, 0, &status);
+	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 
-	rd_error_clear(&err);
-	rd_error_set_field(&err, RD_EUSAGE, MHD_HTTP_HEADER_CONTENT_LENGTH,
-			   "Content-Length is given more than once; send it "
-			   "once");
-	doc = http_problem(&err, 0, &status);
-	body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (!body)
 		return send_json(conn, 500, NULL, NULL, NULL, NULL, 0);
@@ -935,6 +926,40 @@ static enum MHD_Result send_unframed(struct MHD_Connection *conn)
 	return ret;
 }
 
+/*
+ * What the headers alone refuse: Content-Length given more than once
+ * (libmicrohttpd would read the body by the first and take the rest for
+ * the next request, while another reader could go by the other), and a
+ * declared body over the route's limit, which would otherwise be read to
+ * the end only to be dropped. RD_OK, or the refusal in err.
+ */
+static int check_framing(struct MHD_Connection *conn,
+			 const http_route *route, rd_error *err)
+{
+	const char *declared = MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned lengths = 0;
+	unsigned long long size;
+	char *end = NULL;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND,
+				  count_content_length, &lengths);
+	if (lengths > 1)
+		return rd_error_set_field(err, RD_EUSAGE,
+					  MHD_HTTP_HEADER_CONTENT_LENGTH,
+					  "Content-Length is given more than "
+					  "once; send it once");
+	if (!route || !declared)
+		return RD_OK;
+	errno = 0;
+	size = strtoull(declared, &end, 10);
+	if (errno == 0 && end != declared && size > route->body_limit)
+		return rd_error_set(err, RD_ETOOLARGE,
+				    "the request body is over this route's "
+				    "limit of %zu bytes", route->body_limit);
+	return RD_OK;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -943,7 +968,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct rd_http_server *server = cls;
 	request *req = *req_cls;
 	enum MHD_Result ret;
-	unsigned lengths = 0;
+	rd_error err;
 
 	(void)version;
 	if (!req) {
@@ -961,10 +986,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			count_answer(server, conn, req);
 			return ret;
 		}
-		MHD_get_connection_values(conn, MHD_HEADER_KIND,
-					  count_content_length, &lengths);
-		if (lengths > 1) {
-			ret = send_unframed(conn);
+		if (check_framing(conn, req->match.route, &err) < 0) {
+			ret = send_closing(conn, &err);
 			count_answer(server, conn, req);
 			return ret;
 		}
