@@ -142,6 +142,16 @@ call "$agent" POST "/v1/disputes/$id/evidence?kind=note&name=box%00.exe" --data-
 expect_eq "$(problem)" "422 invalid name" "a NUL inside a file name is not cut"
 call "$agent" POST "/v1/disputes/$id/evidence?kind=note&note=a%FFb" --data-binary "@$note"
 expect_eq "$(problem)" "422 invalid note" "a note parameter that is not UTF-8"
+{
+	printf -- '--XyZ\r\nContent-Disposition: form-data; name="kind"\r\n\r\nnote\0photo\r\n'
+	printf -- '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+	printf -- 'Content-Type: text/plain\r\n\r\n'
+	cat "$note"
+	printf -- '\r\n--XyZ--\r\n'
+} >"$E2E_TMP/nul-field.form"
+call "$agent" POST "/v1/disputes/$id/evidence" -H 'Content-Type: multipart/form-data; boundary=XyZ' \
+	--data-binary "@$E2E_TMP/nul-field.form"
+expect_eq "$(problem)" "422 invalid kind" "a NUL inside a form field"
 call "$agent" GET "/v1/disputes?$(for _ in $(seq 17); do printf 'state=x&'; done)"
 expect_eq "$(problem)" "422 invalid -" "17 query parameters"
 expect_has "$BODY" "too many query parameters" "the limit is named"
