@@ -274,6 +274,8 @@ for amount in abc 12.345 -1 1e3 ' 5' 99999999999999999999 0x10; do
 		--data "{\"event\":\"counter_offer\",\"fields\":{\"amount\":\"$amount\"}}"
 	expect_eq "$(problem)" "422 invalid amount" "counter amount \"$amount\""
 done
+call "$agent" POST "/v1/disputes/$id/events" --data '{"event":"counter_offer","fields":{"amount":""}}'
+expect_eq "$(jq -r '"\(.status) \(.guard) \(.field)"' <<<"$BODY")" "409 fields amount" "a counter without an amount"
 expect_eq "$(rd show "$id" --json | jq -r .version)" "$version" "no counter recorded"
 
 # --- a cursor does not carry a listing across storefronts -------------------------------------
