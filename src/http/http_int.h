@@ -59,6 +59,10 @@ typedef struct http_call {
 	http_query_arg query[HTTP_MAX_QUERY];
 	size_t query_count;
 	int query_overflow;             /* 1: more than HTTP_MAX_QUERY given */
+	const char *query_unclean;      /* the name of the first parameter
+					 * holding NUL, a control character
+					 * (but tab and line breaks) or bytes
+					 * that are not UTF-8; else NULL */
 	int64_t now;
 
 	/* out */

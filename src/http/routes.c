@@ -339,6 +339,25 @@ bad:
 	return bad_param(err, "limit", "must be a whole number from 1 to 500");
 }
 
+/*
+ * What every reader of query parameters refuses first: more than it keeps,
+ * or one that is not text (see http_call.query_unclean).
+ */
+static int query_usable(const http_call *call, rd_error *err)
+{
+	if (call->query_overflow)
+		return rd_error_set(err, RD_EINVALID,
+				    "too many query parameters (at most %d)",
+				    HTTP_MAX_QUERY);
+	if (call->query_unclean)
+		return rd_error_set_field(err, RD_EINVALID,
+					  call->query_unclean,
+					  "query parameter \"%.64s\" is not "
+					  "UTF-8 text without NUL or control "
+					  "characters", call->query_unclean);
+	return RD_OK;
+}
+
 int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		     rd_error *err)
 {
@@ -348,10 +367,8 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 	memset(out, 0, sizeof(*out));
 	memset(seen, 0, sizeof(seen));
 	out->now = call->now;
-	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+	if ((rc = query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
@@ -466,10 +483,8 @@ static int get_payables(http_call *call, rd_error *err)
 	int rc = RD_OK;
 
 	memset(seen, 0, sizeof(seen));
-	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+	if ((rc = query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
@@ -726,10 +741,8 @@ int http_upload_submission(rd_evidence_submission *sub,
 
 	memset(sub, 0, sizeof(*sub));
 	memset(seen, 0, sizeof(seen));
-	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+	if ((rc = query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;

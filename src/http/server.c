@@ -331,12 +331,6 @@ static int authenticate(http_call *call, struct MHD_Connection *conn,
 					   call->storefront, err);
 }
 
-/* The query parameters of a request, and the first one that is not text. */
-struct query_walk {
-	http_call *call;
-	const char *unclean;            /* its name, or NULL */
-};
-
 /* 1 when len bytes at s are UTF-8 without NUL or other control characters
  * (tab and line breaks allowed, as in a note). */
 static int query_text_ok(const char *s, size_t len)
@@ -347,19 +341,19 @@ static int query_text_ok(const char *s, size_t len)
 /*
  * MHD iterator: keep each query parameter (MHD has decoded it). A decoded
  * %00 would cut the C string short and a stray %FF is no text: note the
- * first such parameter, to be refused rather than read as something else.
+ * first such parameter, for the routes that read the query to refuse
+ * rather than read it as something else.
  */
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 				     const char *key, size_t key_size,
 				     const char *value, size_t value_size)
 {
-	struct query_walk *walk = cls;
-	http_call *call = walk->call;
+	http_call *call = cls;
 
 	(void)kind;
-	if (!walk->unclean && (!query_text_ok(key, key_size) ||
-			       !query_text_ok(value, value_size)))
-		walk->unclean = key ? key : "";
+	if (!call->query_unclean && (!query_text_ok(key, key_size) ||
+				     !query_text_ok(value, value_size)))
+		call->query_unclean = key ? key : "";
 	if (call->query_count >= HTTP_MAX_QUERY) {
 		call->query_overflow = 1;
 		return MHD_NO;
@@ -484,7 +478,6 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 		   rd_error *err)
 {
 	const http_route *route = req->match.route;
-	struct query_walk walk = { call, NULL };
 	int rc;
 
 	*refusal = REFUSED_BY_TABLE;
@@ -499,7 +492,7 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 	call->content_length = MHD_lookup_connection_value(conn,
 			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND,
-				    collect_query, &walk);
+				    collect_query, call);
 	call->status = 200;
 	if ((rc = rd_clock_now(&call->now, err)) < 0)
 		return rc;
@@ -522,11 +515,6 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 				    "role %s may not %s %s",
 				    rd_role_name(call->actor.role),
 				    route->method, route->pattern);
-	if (walk.unclean)
-		return rd_error_set_field(err, RD_EINVALID, walk.unclean,
-					  "query parameter \"%.64s\" is not "
-					  "UTF-8 text without NUL or control "
-					  "characters", walk.unclean);
 	return RD_OK;
 }
 

@@ -164,6 +164,12 @@ static void list_filter_refuses_bad_parameters(void)
 	set_query(&call, (const char *const[]){ NULL });
 	call.query_overflow = 1;
 	CHECK_FAILS(http_list_filter(&f, &call, &err), RD_EINVALID);
+	/* a parameter the server found not to be text (a decoded %00...) */
+	set_query(&call, (const char *const[]){ "state", "a", NULL });
+	call.query_unclean = "state";
+	CHECK_FAILS(http_list_filter(&f, &call, &err), RD_EINVALID);
+	CHECK_STR(err.field, "state");
+	CHECK_HAS(err.message, "not UTF-8 text");
 }
 
 static void list_filter_scopes_a_storefront_key(void)
