@@ -9,7 +9,7 @@ DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test clean lint-api ui-test
+.PHONY: all deps build run test clean lint-api ui-test lint
 
 all: build
 
@@ -53,3 +53,12 @@ lint-api:
 # playwright-core (tests/ui/run.sh installs what is missing).
 ui-test: build
 	@REDRESS=$(BUILD)/redress sh tests/ui/run.sh
+
+# `make lint`: clang-tidy and cppcheck over src/ and tests/, zero findings
+# (scripts/lint.sh; configuration in .clang-tidy, tests/.clang-tidy and
+# scripts/lint/; docs/lint.md). The analysers are installed if missing.
+LINT_DEPS := cppcheck clang-tidy
+
+lint: deps
+	@$(MAKE) --no-print-directory deps DEB_DEPS="$(LINT_DEPS)"
+	JOBS=$(JOBS) scripts/lint.sh $(BUILD)-lint

@@ -26,10 +26,10 @@ static int nomem(rd_error *err, const char *what)
 static int only_params(const http_call *call, const char *allowed,
 		       const char *route, rd_error *err)
 {
-	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+	int rc;
+
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 

@@ -59,6 +59,10 @@ typedef struct http_call {
 	http_query_arg query[HTTP_MAX_QUERY];
 	size_t query_count;
 	int query_overflow;             /* 1: more than HTTP_MAX_QUERY given */
+	const char *query_unclean;      /* the name of the first parameter
+					 * holding NUL, a control character
+					 * (but tab and line breaks) or bytes
+					 * that are not UTF-8; else NULL */
 	int64_t now;
 
 	/* out */
@@ -178,11 +182,17 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		     rd_error *err);
 
 /*
+ * What every reader of query parameters checks first: RD_EINVALID when the
+ * call has more parameters than are kept, or one that is not text
+ * (query_unclean).
+ */
+int http_query_usable(const http_call *call, rd_error *err);
+
+/*
  * Which of `names` (count of them) query parameter i of call is: its
  * index, counted in seen[]. RD_EINVALID naming it when it is unknown
- * (`takes`, what the route takes, ends the message), when it is given a
- * second time, or when the call has more parameters than are kept (the
- * one answer when query_overflow is set, whatever i and names).
+ * (`takes`, what the route takes, ends the message) or given a second
+ * time. Call http_query_usable first.
  */
 int http_query_param(const http_call *call, size_t i,
 		     const char *const *names, size_t count, int *seen,

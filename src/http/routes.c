@@ -33,6 +33,12 @@ static int parse_body(json_t **out, http_call *call, rd_error *err)
 		return rd_error_set(err, RD_ENOMEM,
 				    "out of memory reading the request body");
 	call->malformed = 1;
+	if (json_error_code(&jerr) == json_error_null_character)
+		return rd_error_set(err, RD_EINVALID,
+				    "the request body is refused: line %d, "
+				    "column %d: a string holds \\u0000 (a NUL "
+				    "character), which is not accepted",
+				    jerr.line, jerr.column);
 	return rd_error_set(err, RD_EINVALID,
 			    "the request body is not valid JSON: line %d, "
 			    "column %d: %s", jerr.line, jerr.column, jerr.text);
@@ -90,8 +96,9 @@ static int parse_if_match(int64_t *out, const char *header, rd_error *err)
 	if (!header)
 		return RD_OK;
 	len = strlen(header);
+	/* ETags compare as strings: "01" is not the "1" we sent */
 	if (len < 3 || header[0] != '"' || header[len - 1] != '"' ||
-	    header[1] < '0' || header[1] > '9')
+	    header[1] < '1' || header[1] > '9')
 		goto bad;
 	digits = header + 1;
 	errno = 0;
@@ -338,17 +345,27 @@ bad:
 	return bad_param(err, "limit", "must be a whole number from 1 to 500");
 }
 
-int http_query_param(const http_call *call, size_t i,
-		     const char *const *names, size_t count, int *seen,
-		     const char *takes, rd_error *err)
+int http_query_usable(const http_call *call, rd_error *err)
 {
-	const char *name;
-
 	if (call->query_overflow)
 		return rd_error_set(err, RD_EINVALID,
 				    "too many query parameters (at most %d)",
 				    HTTP_MAX_QUERY);
-	name = call->query[i].name;
+	if (call->query_unclean)
+		return rd_error_set_field(err, RD_EINVALID,
+					  call->query_unclean,
+					  "query parameter \"%.64s\" is not "
+					  "UTF-8 text without NUL or control "
+					  "characters", call->query_unclean);
+	return RD_OK;
+}
+
+int http_query_param(const http_call *call, size_t i,
+		     const char *const *names, size_t count, int *seen,
+		     const char *takes, rd_error *err)
+{
+	const char *name = call->query[i].name;
+
 	for (size_t k = 0; k < count; k++) {
 		if (strcmp(name, names[k]) != 0)
 			continue;
@@ -370,8 +387,8 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 	memset(out, 0, sizeof(*out));
 	memset(seen, 0, sizeof(seen));
 	out->now = call->now;
-	if (call->query_overflow)
-		return http_query_param(call, 0, NULL, 0, NULL, NULL, err);
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
@@ -481,8 +498,8 @@ static int get_payables(http_call *call, rd_error *err)
 	int rc = RD_OK;
 
 	memset(seen, 0, sizeof(seen));
-	if (call->query_overflow)
-		return http_query_param(call, 0, NULL, 0, NULL, NULL, err);
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
@@ -735,8 +752,8 @@ int http_upload_submission(rd_evidence_submission *sub,
 
 	memset(sub, 0, sizeof(*sub));
 	memset(seen, 0, sizeof(seen));
-	if (call->query_overflow)
-		return http_query_param(call, 0, NULL, 0, NULL, NULL, err);
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
@@ -1422,24 +1439,57 @@ int http_route_find(http_match *out, const char *method, const char *path)
 	return 0;
 }
 
+/*
+ * text as a JSON string may hold it: each byte that does not belong to a
+ * UTF-8 sequence, and each control character, becomes '?'. A message or a
+ * field may quote what a client sent (a path, a parameter's name), and a
+ * problem document must be writable whatever that was.
+ */
+static void problem_text(char *out, size_t size, const char *text)
+{
+	size_t used = 0, len = strlen(text);
+
+	for (size_t i = 0; i < len && used + 1 < size;) {
+		unsigned char c = (unsigned char)text[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+
+		if (i + n <= len &&
+		    rd_text_check(text + i, n, 0) == RD_TEXT_OK) {
+			if (used + n >= size)
+				break;
+			memcpy(out + used, text + i, n);
+			used += n;
+			i += n;
+		} else {
+			out[used++] = '?';
+			i++;
+		}
+	}
+	out[used] = '\0';
+}
+
 json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 {
 	const rd_code_info *info = rd_code_info_get(err->code);
-	char type[128];
+	char type[128], detail[sizeof(err->message)];
+	char field[sizeof(err->field)], guard[sizeof(err->guard)];
 	json_t *doc;
 
 	*status = malformed ? 400u : (unsigned)info->http_status;
 	snprintf(type, sizeof(type), "https://redress.dev/problems/%s",
 		 malformed ? "malformed" : info->name);
+	problem_text(detail, sizeof(detail), err->message);
+	problem_text(field, sizeof(field), err->field);
+	problem_text(guard, sizeof(guard), err->guard);
 	doc = json_pack("{s:s, s:s, s:i, s:s}", "type", type,
 			"title", malformed ? "Malformed JSON" : info->title,
-			"status", (int)*status, "detail", err->message);
+			"status", (int)*status, "detail", detail);
 	if (!doc)
 		return NULL;
-	if ((err->field[0] &&
-	     json_object_set_new(doc, "field", json_string(err->field))) ||
-	    (err->guard[0] &&
-	     json_object_set_new(doc, "guard", json_string(err->guard)))) {
+	if ((field[0] &&
+	     json_object_set_new(doc, "field", json_string(field))) ||
+	    (guard[0] &&
+	     json_object_set_new(doc, "guard", json_string(guard)))) {
 		json_decref(doc);
 		return NULL;
 	}

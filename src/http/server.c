@@ -341,13 +341,29 @@ static int authenticate(http_call *call, struct MHD_Connection *conn,
 					   call->storefront, err);
 }
 
-/* MHD iterator: keep each query parameter (MHD has decoded it). */
+/* 1 when len bytes at s are UTF-8 without NUL or other control characters
+ * (tab and line breaks allowed, as in a note). */
+static int query_text_ok(const char *s, size_t len)
+{
+	return !s || rd_text_check(s, len, 1) == RD_TEXT_OK;
+}
+
+/*
+ * MHD iterator: keep each query parameter (MHD has decoded it). A decoded
+ * %00 would cut the C string short and a stray %FF is no text: note the
+ * first such parameter, for the routes that read the query to refuse
+ * rather than read it as something else.
+ */
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
-				     const char *key, const char *value)
+				     const char *key, size_t key_size,
+				     const char *value, size_t value_size)
 {
 	http_call *call = cls;
 
 	(void)kind;
+	if (!call->query_unclean && (!query_text_ok(key, key_size) ||
+				     !query_text_ok(value, value_size)))
+		call->query_unclean = key ? key : "";
 	if (call->query_count >= HTTP_MAX_QUERY) {
 		call->query_overflow = 1;
 		return MHD_NO;
@@ -525,8 +541,8 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	call->if_none_match = MHD_lookup_connection_value(conn,
 			MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query,
-				  call);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND,
+				    collect_query, call);
 	call->status = 200;
 	if ((rc = rd_clock_now(&call->now, err)) < 0)
 		return rc;
@@ -756,9 +772,9 @@ static enum MHD_Result answer(struct rd_http_server *server,
 			     "%zu bytes", route->body_limit);
 		return send_problem(conn, &err, 0, NULL, 0);
 	}
-	if ((rc = prepare(server, conn, req, &call, &refusal, &err)) < 0)
+	if (prepare(server, conn, req, &call, &refusal, &err) < 0)
 		return send_refusal(conn, req, &err, refusal);
-	if ((rc = idem_start(server, conn, req, &call, &err)) < 0)
+	if (idem_start(server, conn, req, &call, &err) < 0)
 		return send_refusal(conn, req, &err, req->idem_problem);
 	if (req->idem_key[0]) {
 		char digest[65];
@@ -890,6 +906,104 @@ static enum MHD_Result send_stopping(struct MHD_Connection *conn)
 			  "Service unavailable", 1, 1);
 }
 
+/*
+ * libmicrohttpd's decoding of %XX in the path and the query, except that a
+ * decoded NUL byte becomes the control character 0x01. The path reaches
+ * the handler as a C string, and a NUL would cut it short, so that
+ * /v1/disputes/<id>%00<anything> would be read as /v1/disputes/<id>. A
+ * control character matches no dispute id or evidence number, and is
+ * refused wherever text is checked (a query parameter: 422).
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	size_t len = MHD_http_unescape(s);
+
+	(void)cls;
+	(void)conn;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0')
+			s[i] = '\x01';
+	return len;
+}
+
+/* MHD iterator: count the Content-Length headers into *cls. */
+static enum MHD_Result count_content_length(void *cls,
+					    enum MHD_ValueKind kind,
+					    const char *key, const char *value)
+{
+	unsigned *count = cls;
+
+	(void)kind;
+	(void)value;
+	if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		(*count)++;
+	return MHD_YES;
+}
+
+/*
+ * A refusal made from the headers alone, before any body is read: the
+ * connection is closed after it, since the body that follows is not read.
+ */
+static enum MHD_Result send_closing(struct MHD_Connection *conn,
+				    const rd_error *err)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned status = 500;
+	json_t *doc = http_problem(err, 0, &status);
+	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	json_decref(doc);
+	if (!body)
+		return send_json(conn, 500, NULL, NULL, NULL, NULL, 0);
+	resp = MHD_create_response_from_buffer(strlen(body), body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/problem+json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/*
+ * What the headers alone refuse: Content-Length given more than once
+ * (libmicrohttpd would read the body by the first and take the rest for
+ * the next request, while another reader could go by the other), and a
+ * declared body over the route's limit, which would otherwise be read to
+ * the end only to be dropped. RD_OK, or the refusal in err.
+ */
+static int check_framing(struct MHD_Connection *conn,
+			 const http_route *route, rd_error *err)
+{
+	const char *declared = MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned lengths = 0;
+	unsigned long long size;
+	char *end = NULL;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND,
+				  count_content_length, &lengths);
+	if (lengths > 1)
+		return rd_error_set_field(err, RD_EUSAGE,
+					  MHD_HTTP_HEADER_CONTENT_LENGTH,
+					  "Content-Length is given more than "
+					  "once; send it once");
+	if (!route || !declared)
+		return RD_OK;
+	errno = 0;
+	size = strtoull(declared, &end, 10);
+	if (errno == 0 && end != declared && size > route->body_limit)
+		return rd_error_set(err, RD_ETOOLARGE,
+				    "the request body is over this route's "
+				    "limit of %zu bytes", route->body_limit);
+	return RD_OK;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -898,6 +1012,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct rd_http_server *server = cls;
 	request *req = *req_cls;
 	enum MHD_Result ret;
+	rd_error err;
 
 	(void)version;
 	if (!req) {
@@ -912,6 +1027,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*req_cls = req;
 		if (atomic_load(&server->stopping)) {
 			ret = send_stopping(conn);
+			count_answer(server, conn, req);
+			return ret;
+		}
+		if (check_framing(conn, req->match.route, &err) < 0) {
+			ret = send_closing(conn, &err);
 			count_answer(server, conn, req);
 			return ret;
 		}
@@ -984,33 +1104,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 		free(req);
 		*req_cls = NULL;
 	}
-}
-
-/*
- * Decode %HH in the path and the query like MHD's own unescaping, except
- * "%00", which stays as written: a NUL would cut the C string the handler
- * sees, so that "/ui/app.js%00.html" would be read as "/ui/app.js".
- */
-static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
-{
-	const char *r = s;
-	char *w = s;
-
-	(void)cls;
-	(void)conn;
-	while (*r) {
-		int hi = r[0] == '%' ? http_hex_value(r[1]) : -1;
-		int lo = hi >= 0 ? http_hex_value(r[2]) : -1;
-
-		if (lo >= 0 && (hi | lo) != 0) {
-			*w++ = (char)(hi * 16 + lo);
-			r += 3;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-	return (size_t)(w - s);
 }
 
 /* Every connection knows its server (queue_response looks at it). */
@@ -1153,7 +1246,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		(size_t)CONNECTION_MEMORY_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
-		MHD_OPTION_UNESCAPE_CALLBACK, unescape, server,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		char shown[INET_ADDRSTRLEN] = "?";

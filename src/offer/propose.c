@@ -135,6 +135,7 @@ static struct amount_text money(const struct figures *f, int64_t amount)
 
 	if (rd_money_format(t.s, sizeof(t.s), amount, f->cur) < 0)
 		memcpy(t.s, "?", 2);
+	/* cppcheck-suppress uninitvar ; t.s is filled by either call above */
 	return t;
 }
 
