@@ -1400,6 +1400,39 @@ int http_route_find(http_match *out, const char *method, const char *path)
 	return 0;
 }
 
+/*
+ * text as a JSON string. A message may quote what a client sent (a query
+ * parameter's name, a header), bytes that need not be UTF-8, or be cut
+ * inside a character: each byte that does not begin a valid UTF-8
+ * character becomes '?', so that the problem can always be written.
+ */
+static json_t *problem_text(const char *text)
+{
+	size_t len = strlen(text), used = 0;
+	char clean[sizeof(((rd_error *)0)->message)];
+	json_t *valid = json_string(text);
+
+	if (valid)
+		return valid;
+	for (size_t i = 0; i < len && used + 4 < sizeof(clean);) {
+		size_t n = 1;
+
+		while (n <= 4 && i + n <= len &&
+		       rd_text_check(text + i, n, 1) == RD_TEXT_NOT_UTF8)
+			n++;
+		if (n > 4 || i + n > len) {
+			clean[used++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(clean + used, text + i, n);
+		used += n;
+		i += n;
+	}
+	clean[used] = '\0';
+	return json_string(clean);
+}
+
 json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 {
 	const rd_code_info *info = rd_code_info_get(err->code);
@@ -1409,15 +1442,16 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 	*status = malformed ? 400u : (unsigned)info->http_status;
 	snprintf(type, sizeof(type), "https://redress.dev/problems/%s",
 		 malformed ? "malformed" : info->name);
-	doc = json_pack("{s:s, s:s, s:i, s:s}", "type", type,
+	doc = json_pack("{s:s, s:s, s:i, s:o}", "type", type,
 			"title", malformed ? "Malformed JSON" : info->title,
-			"status", (int)*status, "detail", err->message);
+			"status", (int)*status,
+			"detail", problem_text(err->message));
 	if (!doc)
 		return NULL;
 	if ((err->field[0] &&
-	     json_object_set_new(doc, "field", json_string(err->field))) ||
+	     json_object_set_new(doc, "field", problem_text(err->field))) ||
 	    (err->guard[0] &&
-	     json_object_set_new(doc, "guard", json_string(err->guard)))) {
+	     json_object_set_new(doc, "guard", problem_text(err->guard)))) {
 		json_decref(doc);
 		return NULL;
 	}
