@@ -9,7 +9,7 @@ DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test clean lint-api
+.PHONY: all deps build run test clean lint-api fuzz
 
 all: build
 
@@ -48,3 +48,10 @@ REDOCLY_CLI := @redocly/cli@2.77.0
 lint-api:
 	@command -v npx >/dev/null 2>&1 || $(MAKE) --no-print-directory deps DEB_DEPS="$(NODE_DEPS)"
 	npx --yes $(REDOCLY_CLI) lint docs/openapi.yaml
+
+# `make fuzz` builds the libFuzzer targets of tests/fuzz/ with clang under
+# ASan+UBSan in build-fuzz/ and runs each for FUZZ_SECONDS (default 60);
+# the script installs clang's fuzzer runtime if missing. See
+# docs/reliability.md, "Fuzzing".
+fuzz: deps
+	bash tests/fuzz/run.sh
