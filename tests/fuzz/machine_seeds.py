@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 # Writes the seed corpus of fuzz_machine (tests/fuzz/corpus/machine/): a few
 # dispute histories in the byte grammar fuzz_machine.c reads. Run by hand
-# after changing that grammar or the order of events in
+# after changing that grammar or the order of the transitions in
 # workflows/dispute.json; the fuzzer mutates these into stranger histories.
 import os
 import struct
 
-# Event indices: fuzz_machine collects event names in the order
-# rd_workflow_events_from lists them, state by state, role by role.
-EVENTS = ["investigate", "escalate", "withdraw", "make_offer",
-          "reject_dispute", "accept_offer", "reject_offer", "counter_offer",
-          "expire_offer", "refund_issued", "return_received", "shipment_sent",
-          "delivery_confirmed", "reshipment_lost", "discount_issued", "resume"]
+# Event indices: fuzz_machine numbers the events in the order of the
+# transitions of workflows/dispute.json, each name once.
+EVENTS = ["investigate", "make_offer", "accept_offer", "reject_offer",
+          "counter_offer", "expire_offer", "return_received", "refund_issued",
+          "discount_issued", "shipment_sent", "delivery_confirmed",
+          "reshipment_lost", "escalate", "resume", "withdraw",
+          "reject_dispute"]
 ROLES = ["agent", "storefront", "auditor", "admin", "system"]
 KINDS = ["photo", "video", "chat_transcript", "email", "call_recording",
          "tracking_record", "carrier_report", "invoice", "inspection_report",
