@@ -14,7 +14,8 @@
  * parameter's name or value); an accepted list filter took only known
  * parameters, each once, its strings borrowed from the request, its limit
  * 1..500 or unset, its times after the epoch, and a storefront key sees
- * its own storefront only; an accepted submission has a kind and the
+ * its own storefront only; its cursor is accepted by the store only in the
+ * one form the store writes; an accepted submission has a kind and the
  * declared size, a whole number of bytes within the upload limit.
  */
 #include "fuzz.h"
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "http/http_int.h"
+#include "store/store_int.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -76,6 +78,33 @@ static int borrowed(const http_call *call, const char *p)
 	return 0;
 }
 
+/*
+ * The cursor the store reads next: accepted only in the one form the
+ * store writes for its key, so that it encodes back to itself.
+ */
+static void check_cursor(const char *cursor)
+{
+	char again[RD_STORE_CURSOR_BUFSZ], id[RD_ID_BUFSZ];
+	int64_t key = 0, key2 = 0;
+	rd_error err;
+	int rc = rd_store__cursor_decode(cursor, &key, id, &err);
+
+	if (rc < 0) {
+		fuzz_check_error(rc, &err);
+		FUZZ_CHECK(rc == RD_EINVALID &&
+			   strcmp(err.field, "cursor") == 0);
+		fuzz_check_problem(&err);
+		return;
+	}
+	FUZZ_CHECK(rd_id_valid(id));
+	rd_store__cursor_encode(again, key, id);
+	FUZZ_CHECK(strcmp(again, cursor) == 0);
+	/* and a key of any value survives the trip */
+	rd_store__cursor_encode(again, ~key, id);
+	FUZZ_CHECK(rd_store__cursor_decode(again, &key2, id, &err) == RD_OK);
+	FUZZ_CHECK(key2 == ~key);
+}
+
 static void check_list(const http_call *call)
 {
 	rd_dispute_filter filter;
@@ -101,6 +130,8 @@ static void check_list(const http_call *call)
 	if (call->storefront[0])
 		FUZZ_CHECK(filter.storefront &&
 			   strcmp(filter.storefront, call->storefront) == 0);
+	if (filter.cursor)
+		check_cursor(filter.cursor);
 }
 
 /* A Content-Length as the rule reads: digits only, within int64. */
