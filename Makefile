@@ -9,7 +9,7 @@ DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test clean lint-api ui-test lint
+.PHONY: all deps build run test clean lint-api ui-test lint fuzz
 
 all: build
 
@@ -62,3 +62,10 @@ LINT_DEPS := cppcheck clang-tidy
 lint: deps
 	@$(MAKE) --no-print-directory deps DEB_DEPS="$(LINT_DEPS)"
 	JOBS=$(JOBS) scripts/lint.sh $(BUILD)-lint
+
+# `make fuzz` builds the libFuzzer targets of tests/fuzz/ with clang under
+# ASan+UBSan in build-fuzz/ and runs each for FUZZ_SECONDS (default 60);
+# the script installs clang's fuzzer runtime if missing. See
+# docs/reliability.md, "Fuzzing".
+fuzz: deps
+	bash tests/fuzz/run.sh

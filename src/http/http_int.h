@@ -213,6 +213,14 @@ int http_upload_submission(rd_evidence_submission *sub,
 int http_hex_value(char c);
 
 /*
+ * The If-Match header of a change: one strong ETag of a dispute version,
+ * "N" with the quotes, N a whole number from 1 -> *out = N; absent (NULL)
+ * -> *out = 0. Anything else (a weak or listed ETag, "*", a sign, spaces)
+ * is RD_EUSAGE naming If-Match.
+ */
+int http_if_match_parse(int64_t *out, const char *header, rd_error *err);
+
+/*
  * The Repr-Digest header value (RFC 9530) of a SHA-256 given as 64 hex
  * digits: "sha-256=:<base64 of the 32 bytes>:". RD_EINTERNAL when the
  * digest is not 64 hex digits.

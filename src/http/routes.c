@@ -84,8 +84,8 @@ int http_visible_dispute(http_call *call, const char *id, rd_dispute **out,
 	return visible_dispute(call, id, out, err);
 }
 
-/* If-Match: "N" (a strong ETag of ours) -> N; absent -> 0. */
-static int parse_if_match(int64_t *out, const char *header, rd_error *err)
+/* If-Match: "N" (a strong ETag of ours) -> N; absent -> 0 (http_int.h). */
+int http_if_match_parse(int64_t *out, const char *header, rd_error *err)
 {
 	const char *digits;
 	char *end = NULL;
@@ -264,7 +264,8 @@ static int post_event(http_call *call, rd_error *err)
 	int rc;
 
 	memset(&req, 0, sizeof(req));
-	if ((rc = parse_if_match(&req.if_version, call->if_match, err)) < 0)
+	if ((rc = http_if_match_parse(&req.if_version, call->if_match,
+				      err)) < 0)
 		goto done;
 	if ((rc = parse_body(&doc, call, err)) < 0)
 		goto done;

@@ -296,6 +296,51 @@ static void problems_take_any_bytes(void)
 	json_decref(doc);
 }
 
+/*
+ * A message quoting what a client sent need not be UTF-8: an unknown query
+ * parameter "%FF" reaches the handler as the byte 0xff, and is named in
+ * both the detail and the field. The problem is still written (a 422, not
+ * a 500 for want of memory), the bad bytes shown as '?'. Found by
+ * tests/fuzz/fuzz_query.c.
+ */
+static void problems_survive_bytes_that_are_not_utf8(void)
+{
+	http_query_arg args[] = { { "\xff\xc3", "1" } };
+	rd_dispute_filter filter;
+	unsigned status = 0;
+	http_call call;
+	rd_error err;
+	json_t *doc;
+
+	memset(&call, 0, sizeof(call));
+	call.query[0] = args[0];
+	call.query_count = 1;
+	CHECK_INT(http_list_filter(&filter, &call, &err), RD_EINVALID);
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_INT((int)status, 422);
+	CHECK_HAS(json_string_value(json_object_get(doc, "detail")),
+		  "unknown query parameter \"??\"");
+	CHECK_STR(json_string_value(json_object_get(doc, "field")), "??");
+	json_decref(doc);
+
+	/* control characters around the bad byte become '?' as well */
+	rd_error_set_field(&err, RD_EINVALID, "q", "a\x7f\xff\x1f b");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_STR(json_string_value(json_object_get(doc, "detail")),
+		  "a??? b");
+	json_decref(doc);
+
+	/* a character cut by a length limit, valid ones kept */
+	rd_error_set_field(&err, RD_EINVALID, "note", "caf\xc3\xa9 \xe2\x82");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_STR(json_string_value(json_object_get(doc, "detail")),
+		  "caf\xc3\xa9 ??");
+	json_decref(doc);
+}
+
 static void evidence_routes(void)
 {
 	http_match m;
@@ -437,6 +482,7 @@ int main(void)
 	RUN(overlong_param_matches_nothing);
 	RUN(problems_follow_the_error_table);
 	RUN(problems_take_any_bytes);
+	RUN(problems_survive_bytes_that_are_not_utf8);
 	RUN(evidence_routes);
 	RUN(upload_submission_reads_the_query);
 	RUN(upload_submission_refusals);
