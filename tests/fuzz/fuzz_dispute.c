@@ -17,6 +17,7 @@
 #include "redress/money.h"
 #include "redress/service.h"
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

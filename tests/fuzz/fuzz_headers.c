@@ -22,6 +22,7 @@
 #include "http/http_int.h"
 #include "redress/service.h"
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

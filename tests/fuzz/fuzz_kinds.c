@@ -27,6 +27,7 @@
 
 static rd_evidence_kinds *shipped;
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	size_t len = 0;

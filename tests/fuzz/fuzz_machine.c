@@ -65,6 +65,7 @@ static int trace;            /* FUZZ_TRACE set: print every step */
 static const char *events[MAX_EVENTS];
 static size_t event_count;
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	size_t len = 0;

@@ -18,6 +18,7 @@
 
 __extension__ typedef __int128 wide_t;
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

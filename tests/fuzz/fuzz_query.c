@@ -26,6 +26,7 @@
 #include "http/http_int.h"
 #include "store/store_int.h"
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

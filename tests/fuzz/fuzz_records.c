@@ -23,6 +23,7 @@
 
 #define DISPUTE_ID "01KA0000000000000000000000"
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

@@ -19,6 +19,7 @@
 
 #include "http/http_int.h"
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -27,12 +28,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* One segment of path against one of pattern; 1 when it fits. */
-static int segment_fits(const char *pat, size_t plen, const char *seg,
+static int segment_fits(const char *pattern, size_t plen, const char *path,
 			size_t slen)
 {
-	if (plen > 0 && pat[0] == '{')
+	if (plen > 0 && pattern[0] == '{')
 		return slen > 0 && slen <= HTTP_PARAM_MAX;
-	return plen == slen && memcmp(pat, seg, plen) == 0;
+	return plen == slen && memcmp(pattern, path, plen) == 0;
 }
 
 /* A plain matcher: both split at every '/', compared segment by segment. */

@@ -25,6 +25,7 @@
 /* 2026-11-23T03:31:09Z */
 #define NOW INT64_C(1795404669)
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): libFuzzer's signature */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

@@ -305,7 +305,7 @@ static void problems_take_any_bytes(void)
  */
 static void problems_survive_bytes_that_are_not_utf8(void)
 {
-	http_query_arg args[] = { { "\xff\xc3", "1" } };
+	const http_query_arg args[] = { { "\xff\xc3", "1" } };
 	rd_dispute_filter filter;
 	unsigned status = 0;
 	http_call call;
