@@ -13,27 +13,21 @@ set -e
 . "$(dirname "$0")/server.bash"
 
 rd init >/dev/null
-agent=$(rd key create --role agent --name alice --json 2>/dev/null | jq -r .key)
-auditor=$(rd key create --role auditor --name audrey --json 2>/dev/null | jq -r .key)
-admin=$(rd key create --role admin --json 2>/dev/null | jq -r .key)
-acme=$(rd key create --role storefront --storefront acme-eu --json 2>/dev/null | jq -r .key)
-other=$(rd key create --role storefront --storefront other-shop --json 2>/dev/null | jq -r .key)
+agent=$(new_key agent --name alice)
+auditor=$(new_key auditor --name audrey)
+admin=$(new_key admin)
+acme=$(new_key storefront --storefront acme-eu)
+other=$(new_key storefront --storefront other-shop)
 
 start_server web
 B=$SERVER_BASE
 
-# get PATH [curl args...]: no key; status, headers and body as api() sets
+# get PATH [curl args...]: request PATH without a key, sent as it is
+# (--path-as-is), with the method curl takes from the args (-I: HEAD)
 get() {
 	local path=$1
 	shift
-	rm -f "$E2E_TMP/get.body"   # curl writes no file for an empty body
-	STATUS=$(curl -s --path-as-is -o "$E2E_TMP/get.body" -D "$E2E_TMP/get.headers" \
-		-w '%{http_code}' "$@" "$B$path")
-	BODY=$(cat "$E2E_TMP/get.body" 2>/dev/null || true)
-	HDRS=$(tr -d '\r' <"$E2E_TMP/get.headers")
-}
-header() { # NAME -> its value in $HDRS
-	grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'
+	request "$B$path" --path-as-is "$@"
 }
 console_headers() { # WHAT: the console's security headers are there
 	local csp
@@ -74,7 +68,7 @@ case "$etag" in
 '"'[0-9a-f]*'"') ok ;;
 *) fail "/ui/ has no strong ETag: $etag" ;;
 esac
-cmp -s "$E2E_TMP/get.body" "$REDRESS_SOURCE_DIR/ui/index.html" && ok ||
+cmp -s "$RESPONSE_FILE" "$REDRESS_SOURCE_DIR/ui/index.html" && ok ||
 	fail "/ui/ is not ui/index.html"
 get /ui/index.html
 expect_eq "$STATUS" "200" "/ui/index.html"
@@ -104,7 +98,7 @@ for pair in app.js:"text/javascript; charset=utf-8" style.css:"text/css; charset
 	expect_eq "$STATUS" "200" "/ui/$name"
 	expect_eq "$(header Content-Type)" "$type" "/ui/$name type"
 	console_headers "/ui/$name"
-	cmp -s "$E2E_TMP/get.body" "$REDRESS_SOURCE_DIR/ui/$name" && ok ||
+	cmp -s "$RESPONSE_FILE" "$REDRESS_SOURCE_DIR/ui/$name" && ok ||
 		fail "/ui/$name is not ui/$name"
 done
 
@@ -275,7 +269,7 @@ expect_eq "$STATUS" "200" "export"
 expect_eq "$(header Content-Type)" "application/gzip" "export is gzip"
 expect_eq "$(header Content-Disposition)" "attachment; filename=\"dispute-$a.tar.gz\"" \
 	"export's file name"
-cp "$E2E_TMP/api.body" "$E2E_TMP/export.tar.gz"
+cp "$RESPONSE_FILE" "$E2E_TMP/export.tar.gz"
 listing=$(tar -tzf "$E2E_TMP/export.tar.gz")
 expect_has "$listing" "evidence" "the archive holds the evidence"
 rd audit export "$a" --out "$E2E_TMP/cli.tar.gz" >/dev/null

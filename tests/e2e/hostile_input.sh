@@ -34,7 +34,6 @@ problem() { # -> "status type field" of $BODY
 	jq -r '"\(.status) \(.type | sub(".*/"; "")) \(.field // "-")"' <<<"$BODY" 2>/dev/null ||
 		echo "not a problem document: $BODY"
 }
-header() { grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'; }
 # snapshot: the index and the refs, to prove that refusals change nothing
 snapshot() {
 	dump
@@ -210,34 +209,34 @@ expect_eq "$(problem)" "400 malformed -" "a dispute sent as multipart/form-data"
 
 # --- Content-Length lies -------------------------------------------------------------------
 body=$(doc '.order_ref = "ORD-LIES"')
-request() { # METHOD PATH CONTENT-LENGTH BODY [extra header line]
+raw_request() { # METHOD PATH CONTENT-LENGTH BODY [extra header line]: the bytes of a request
 	printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nConnection: close\r\n%sContent-Length: %s\r\n\r\n%s' \
 		"$1" "$2" "$agent" "${5:+$5$'\r\n'}" "$3" "$4"
 }
-request POST /v1/disputes $((${#body} + 100)) "$body" >"$E2E_TMP/longer.req"
+raw_request POST /v1/disputes $((${#body} + 100)) "$body" >"$E2E_TMP/longer.req"
 cut_short "$E2E_TMP/longer.req"
-request POST "/v1/disputes/$id/evidence?kind=note" 5000 "$(cat "$note")" >"$E2E_TMP/longer-upload.req"
+raw_request POST "/v1/disputes/$id/evidence?kind=note" 5000 "$(cat "$note")" >"$E2E_TMP/longer-upload.req"
 cut_short "$E2E_TMP/longer-upload.req"
 call "$agent" GET /healthz
 expect_eq "$STATUS" "200" "the server answers after bodies cut short"
-request POST /v1/disputes $((${#body} - 20)) "$body" >"$E2E_TMP/shorter.req"
+raw_request POST /v1/disputes $((${#body} - 20)) "$body" >"$E2E_TMP/shorter.req"
 out=$(raw "$E2E_TMP/shorter.req")
 expect_has "$out" "HTTP/1.1 400" "a Content-Length shorter than the JSON"
 expect_has "$out" "problems/malformed" "the cut JSON is malformed"
-request POST "/v1/disputes/$id/events" 20 '{"event":"escalate"}' "Content-Length: 40" >"$E2E_TMP/twice.req"
+raw_request POST "/v1/disputes/$id/events" 20 '{"event":"escalate"}' "Content-Length: 40" >"$E2E_TMP/twice.req"
 out=$(raw "$E2E_TMP/twice.req")
 expect_has "$out" "HTTP/1.1 400" "Content-Length given twice"
 expect_has "$out" '"field":"Content-Length"' "the header is named"
 expect_has "$out" "Connection: close" "the connection is closed"
-request POST "/v1/disputes/$id/events" abc '{"event":"escalate"}' >"$E2E_TMP/nan.req"
+raw_request POST "/v1/disputes/$id/events" abc '{"event":"escalate"}' >"$E2E_TMP/nan.req"
 expect_has "$(raw "$E2E_TMP/nan.req")" "HTTP/1.1 400" "Content-Length that is not a number"
-request POST "/v1/disputes/$id/evidence?kind=note" 300000000 "$(cat "$note")" >"$E2E_TMP/over.req"
+raw_request POST "/v1/disputes/$id/evidence?kind=note" 300000000 "$(cat "$note")" >"$E2E_TMP/over.req"
 expect_has "$(raw "$E2E_TMP/over.req")" "HTTP/1.1 413" "an upload declared over the route's limit, refused before its body"
 expect_eq "$(snapshot)" "$before" "every refusal above changed nothing (index and refs)"
 
 # The declared bytes are the upload; what follows is no second request.
 evidence_before=$(evidence_count "$id")
-request POST "/v1/disputes/$id/evidence?kind=note" 20 "$(cat "$note")" >"$E2E_TMP/shorter-upload.req"
+raw_request POST "/v1/disputes/$id/evidence?kind=note" 20 "$(cat "$note")" >"$E2E_TMP/shorter-upload.req"
 out=$(raw "$E2E_TMP/shorter-upload.req")
 expect_has "$out" "HTTP/1.1 201" "an upload shorter than its body stores what was declared"
 expect_has "$out" '"size":20' "20 bytes, as declared"

@@ -9,53 +9,15 @@
 # what was written.
 set -e
 . "$(dirname "$0")/lib.bash"
-
-SERVER_PID=""
-stop_server() {
-	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -KILL "$SERVER_PID" 2>/dev/null || true
-	fi
-	rm -rf "$E2E_TMP"
-}
-trap stop_server EXIT
+. "$(dirname "$0")/server.bash"
 
 rd init >/dev/null
-agent=$(rd key create --role agent --name alice --json 2>/dev/null | jq -r .key)
-auditor=$(rd key create --role auditor --json 2>/dev/null | jq -r .key)
-acme=$(rd key create --role storefront --storefront acme-eu --json 2>/dev/null | jq -r .key)
-other=$(rd key create --role storefront --storefront other-shop --json 2>/dev/null | jq -r .key)
+agent=$(new_key agent --name alice)
+auditor=$(new_key auditor)
+acme=$(new_key storefront --storefront acme-eu)
+other=$(new_key storefront --storefront other-shop)
 
-"$REDRESS" serve --listen 127.0.0.1:0 >"$E2E_TMP/serve.out" 2>"$E2E_TMP/serve.err" &
-SERVER_PID=$!
-port=""
-for _ in $(seq 50); do
-	port=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$E2E_TMP/serve.out")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-if [ -z "$port" ]; then
-	fail "server did not announce its port: $(cat "$E2E_TMP/serve.err")"
-	finish
-	exit 1
-fi
-ok
-BASE="http://127.0.0.1:$port"
-
-# call KEY METHOD PATH [curl args...]: status in $STATUS, headers in $HDRS,
-# body in $BODY ("" as KEY sends no Authorization header)
-call() {
-	local key=$1 method=$2 path=$3
-	shift 3
-	local auth=()
-	[ -n "$key" ] && auth=(-H "Authorization: Bearer $key")
-	STATUS=$(curl -s -o "$E2E_TMP/body" -D "$E2E_TMP/headers" \
-		-w '%{http_code}' -X "$method" "${auth[@]}" "$@" "$BASE$path")
-	BODY=$(cat "$E2E_TMP/body")
-	HDRS=$(tr -d '\r' <"$E2E_TMP/headers")
-}
-header() { # NAME -> its value in $HDRS
-	grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'
-}
+start_server api
 
 # --- public, and keys ----------------------------------------------------------
 call "" GET /healthz
@@ -152,7 +114,7 @@ expect_eq "$STATUS" "413" "oversized body"
 expect_eq "$(rd list --json | jq -r '.disputes | length')" "1" "no dispute from refused requests"
 
 # --- keep-alive: two requests on one connection ----------------------------------
-n=$(curl -s -o /dev/null -o /dev/null -w '%{num_connects}\n' "$BASE/healthz" "$BASE/healthz" | awk '{s += $1} END {print s}')
+n=$(curl -s -o /dev/null -o /dev/null -w '%{num_connects}\n' "$SERVER_BASE/healthz" "$SERVER_BASE/healthz" | awk '{s += $1} END {print s}')
 expect_eq "$n" "1" "keep-alive reuses the connection"
 
 # --- read routes: list, offers, history, verify, evidence -------------------------
@@ -189,13 +151,13 @@ expect_eq "$STATUS" "422" "limit=0 refused"
 expect_eq "$(jq -r .field <<<"$BODY")" "limit" "422 names limit"
 expect_eq "$(header Content-Type)" "application/problem+json" "422 is a problem"
 call "$agent" GET "/v1/disputes?overdue=maybe"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 overdue" "bad overdue"
+expect_eq "$(problem_field)" "422 overdue" "bad overdue"
 call "$agent" GET "/v1/disputes?created_from=yesterday"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 created_from" "bad created_from"
+expect_eq "$(problem_field)" "422 created_from" "bad created_from"
 call "$agent" GET "/v1/disputes?colour=red"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 colour" "unknown parameter"
+expect_eq "$(problem_field)" "422 colour" "unknown parameter"
 call "$agent" GET "/v1/disputes?cursor=garbage"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 cursor" "bad cursor"
+expect_eq "$(problem_field)" "422 cursor" "bad cursor"
 call "" GET /v1/disputes
 expect_eq "$STATUS" "401" "listing needs a key"
 call "$agent" PUT /v1/disputes
@@ -261,17 +223,15 @@ expect_eq "$(jq -r '.kind + " " + .original_name + " " + .note + " " + .content_
 	"photo box.png dented corner image/png" "upload metadata"
 expect_eq "$(evcount)" "$((before + 1))" "one more evidence row"
 
-curl -s -D "$E2E_TMP/headers" -o "$E2E_TMP/download" -H "Authorization: Bearer $auditor" \
-	"$BASE/v1/disputes/$id/evidence/$n" >/dev/null
-HDRS=$(tr -d '\r' <"$E2E_TMP/headers")
-if cmp -s "$photo" "$E2E_TMP/download"; then ok; else fail "downloaded bytes differ"; fi
+call "$auditor" GET "/v1/disputes/$id/evidence/$n"
+if cmp -s "$photo" "$RESPONSE_FILE"; then ok; else fail "downloaded bytes differ"; fi
 expect_eq "$(header Content-Type)" "image/png" "download Content-Type"
 expect_eq "$(header Content-Disposition)" "attachment; filename=\"evidence-$n.png\"" "download Content-Disposition"
 expect_eq "$(header X-Content-Type-Options)" "nosniff" "download nosniff"
 expect_eq "$(header ETag)" "\"$sum\"" "download ETag is the digest"
 b64=$(printf '%s' "$sum" | perl -ne 'print pack("H*", $_)' | base64)
 expect_eq "$(header Repr-Digest)" "sha-256=:$b64:" "download Repr-Digest"
-STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $acme" "$BASE/v1/disputes/$id/evidence/$n")
+call "$acme" GET "/v1/disputes/$id/evidence/$n"
 expect_eq "$STATUS" "200" "storefront downloads its own evidence"
 call "$other" GET "/v1/disputes/$id/evidence/$n"
 expect_eq "$STATUS" "404" "another storefront's evidence is not found"
@@ -290,17 +250,17 @@ expect_eq "$(header Content-Type)" "application/problem+json" "415 is a problem"
 call "$agent" POST "/v1/disputes/$id/evidence?kind=hologram" --data-binary "@$note"
 expect_eq "$STATUS" "422" "unknown kind"
 call "$agent" POST "/v1/disputes/$id/evidence" --data-binary "@$note"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 kind" "kind is required"
+expect_eq "$(problem_field)" "422 kind" "kind is required"
 call "$agent" POST "/v1/disputes/$id/evidence?kind=photo" --data-binary "@$photo"
 expect_eq "$STATUS" "422" "photo without captured_at"
 call "$agent" POST "/v1/disputes/$id/evidence?kind=photo&captured_at=yesterday" --data-binary "@$photo"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 captured_at" "bad captured_at"
+expect_eq "$(problem_field)" "422 captured_at" "bad captured_at"
 call "$auditor" POST "/v1/disputes/$id/evidence?kind=note" --data-binary "@$note"
 expect_eq "$STATUS" "403" "auditor may not upload"
 call "$other" POST "/v1/disputes/$id/evidence?kind=note" --data-binary "@$note"
 expect_eq "$STATUS" "404" "another storefront's dispute takes no upload"
 call "$agent" POST "/v1/disputes/$id/evidence?kind=note" -H 'Transfer-Encoding: chunked' --data-binary "@$note"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "400 Content-Length" "upload needs Content-Length"
+expect_eq "$(problem_field)" "400 Content-Length" "upload needs Content-Length"
 call "$agent" POST "/v1/disputes/$id/evidence?kind=note" --data-binary "@$E2E_TMP/big"
 expect_eq "$STATUS" "413" "2 MiB note over its kind's limit"
 call "" POST "/v1/disputes/$id/evidence?kind=note" --data-binary "@$note"
@@ -328,20 +288,8 @@ done
 expect_eq "$(dump)" "$before" "the auditor's attempts changed nothing"
 
 # --- graceful stop ---------------------------------------------------------------
-kill -TERM "$SERVER_PID"
-code=""
-for _ in $(seq 50); do
-	if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-		set +e
-		wait "$SERVER_PID"
-		code=$?
-		set -e
-		break
-	fi
-	sleep 0.1
-done
-expect_eq "$code" "0" "server exits 0 on SIGTERM within 5 s"
-SERVER_PID=""
+stop_server api TERM 5
+expect_eq "$STOP_CODE" "0" "server exits 0 on SIGTERM within 5 s"
 expect_eq "$(rd show "$id" --json | jq -r .state)" "investigating" "the dispute is still there"
 
 finish

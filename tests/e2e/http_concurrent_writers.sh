@@ -15,7 +15,7 @@ ROUNDS=3
 
 rd init >/dev/null
 for w in $(seq "$WRITERS"); do
-	rd key create --role admin --name "writer-$w" --json 2>/dev/null | jq -r .key >"$E2E_TMP/key-$w"
+	new_key admin --name "writer-$w" >"$E2E_TMP/key-$w"
 done
 key1=$(cat "$E2E_TMP/key-1")
 

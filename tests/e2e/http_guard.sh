@@ -9,79 +9,14 @@
 # while a request already begun completes (tests/tools/rd-drain.c).
 set -e
 . "$(dirname "$0")/lib.bash"
-
-SERVER_PID=""
-stop_server() {
-	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -KILL "$SERVER_PID" 2>/dev/null || true
-	fi
-	rm -rf "$E2E_TMP"
-}
-trap stop_server EXIT
-
-# start_server [serve options...]: SERVER_PID, BASE
-start_server() {
-	local port=""
-	"$REDRESS" serve --listen 127.0.0.1:0 "$@" >"$E2E_TMP/serve.out" 2>"$E2E_TMP/serve.err" &
-	SERVER_PID=$!
-	for _ in $(seq 100); do
-		port=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$E2E_TMP/serve.out")
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
-	if [ -z "$port" ]; then
-		fail "server did not announce its port: $(cat "$E2E_TMP/serve.err")"
-		finish
-		exit 1
-	fi
-	PORT=$port
-	BASE="http://127.0.0.1:$port"
-}
-
-# wait_server: $CODE, the exit status of the server after SIGTERM ("" if
-# it is still running after 10 s); not in a subshell, which could not wait
-wait_server() {
-	CODE=""
-	for _ in $(seq 100); do
-		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-			set +e
-			wait "$SERVER_PID"
-			CODE=$?
-			set -e
-			break
-		fi
-		sleep 0.1
-	done
-	SERVER_PID=""
-}
-
-stop_now() {
-	kill -TERM "$SERVER_PID"
-	wait_server
-	expect_eq "$CODE" "0" "server exits 0 on SIGTERM"
-}
-
-# call KEY METHOD PATH [curl args...]: $STATUS, $HDRS, $BODY
-call() {
-	local key=$1 method=$2 path=$3
-	shift 3
-	local auth=()
-	[ -n "$key" ] && auth=(-H "Authorization: Bearer $key")
-	STATUS=$(curl -s -o "$E2E_TMP/body" -D "$E2E_TMP/headers" \
-		-w '%{http_code}' -X "$method" "${auth[@]}" "$@" "$BASE$path")
-	BODY=$(cat "$E2E_TMP/body")
-	HDRS=$(tr -d '\r' <"$E2E_TMP/headers")
-}
-header() { # NAME -> its value in $HDRS
-	grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'
-}
+. "$(dirname "$0")/server.bash"
 
 # statuses N KEY PATH: the statuses of N GETs on one keep-alive connection
 statuses() {
 	local n=$1 key=$2 path=$3 args=()
 	local auth=()
 	[ -n "$key" ] && auth=(-H "Authorization: Bearer $key")
-	for _ in $(seq "$n"); do args+=(-o /dev/null "$BASE$path"); done
+	for _ in $(seq "$n"); do args+=(-o /dev/null "$SERVER_BASE$path"); done
 	curl -s -w '%{http_code}\n' "${auth[@]}" "${args[@]}"
 }
 
@@ -100,11 +35,11 @@ sample() {
 }
 
 rd init >/dev/null
-admin=$(rd key create --role admin --json 2>/dev/null | jq -r .key)
-auditor=$(rd key create --role auditor --json 2>/dev/null | jq -r .key)
-agent=$(rd key create --role agent --name alice --json 2>/dev/null | jq -r .key)
-agent2=$(rd key create --role agent --name bob --json 2>/dev/null | jq -r .key)
-acme=$(rd key create --role storefront --storefront acme-eu --json 2>/dev/null | jq -r .key)
+admin=$(new_key admin)
+auditor=$(new_key auditor)
+agent=$(new_key agent --name alice)
+agent2=$(new_key agent --name bob)
+acme=$(new_key storefront --storefront acme-eu)
 
 # --- bad --rate-limit values are refused before anything listens ---------------
 for bad in x -1 1000001 1.5 ""; do
@@ -113,7 +48,7 @@ for bad in x -1 1000001 1.5 ""; do
 done
 
 # === server A: default options ==================================================
-start_server
+start_server a
 
 # --- who may read /metrics -------------------------------------------------------
 call "$auditor" GET /metrics
@@ -219,7 +154,7 @@ expect_eq "$(sort -n <<<"$buckets")" "$buckets" "buckets are cumulative"
 expect_eq "$(sample "$m2" redress_http_requests_in_flight)" "1" "the scrape itself is in flight"
 
 # --- the stop: 503 on an open connection, the request in flight completes ----------
-"$REDRESS_TOOLS/rd-drain" "$PORT" "$SERVER_PID" "$agent" "$id1" >"$E2E_TMP/drain" 2>"$E2E_TMP/drain.err" ||
+"$REDRESS_TOOLS/rd-drain" "$SERVER_PORT" "$PID_a" "$agent" "$id1" >"$E2E_TMP/drain" 2>"$E2E_TMP/drain.err" ||
 	fail "rd-drain failed: $(cat "$E2E_TMP/drain.err")"
 drain=$(cat "$E2E_TMP/drain")
 fact() { sed -n "s/^$1 //p" <<<"$drain"; }
@@ -233,12 +168,12 @@ expect_eq "$(fact type)" "https://redress.dev/problems/unavailable" "503 problem
 expect_eq "$(fact closed)" "yes" "the connection is closed after the 503"
 expect_eq "$(fact upload)" "201" "the upload begun before the stop completes"
 expect_eq "$(fact upload-connection)" "close" "and closes its connection"
-wait_server
-expect_eq "$CODE" "0" "server exits 0 after the drain"
+wait_server a 10
+expect_eq "$STOP_CODE" "0" "server exits 0 after the drain"
 expect_eq "$(rd evidence list "$id1" --json | jq '.evidence | length')" "2" "the upload was recorded"
 
 # === server B: --rate-limit 1 (bursts of 2) =====================================
-start_server --rate-limit 1
+start_server b --rate-limit 1
 codes=$(statuses 12 "$agent" /v1/workflows)
 expect_eq "$(head -2 <<<"$codes" | tr '\n' ' ')" "200 200 " "the burst of two passes"
 expect_has "$codes" "429" "then the key is limited"
@@ -262,11 +197,13 @@ expect_eq "$(sample "$BODY" 'redress_http_requests_total{route="/v1/workflows",m
 sleep "$retry"
 call "$agent" GET /v1/workflows
 expect_eq "$STATUS" "200" "after Retry-After the key may send again"
-stop_now
+stop_server b TERM 10
+expect_eq "$STOP_CODE" "0" "server exits 0 on SIGTERM"
 
 # === server C: --rate-limit 0 (off) ===============================================
-start_server --rate-limit 0
+start_server c --rate-limit 0
 expect_eq "$(statuses 30 "$agent" /v1/workflows | sort -u)" "200" "no limit with --rate-limit 0"
-stop_now
+stop_server c TERM 10
+expect_eq "$STOP_CODE" "0" "server exits 0 on SIGTERM"
 
 finish

@@ -17,7 +17,7 @@ if [ ! -r /proc/self/status ]; then
 fi
 
 rd init >/dev/null
-agent=$(rd key create --role agent --json 2>/dev/null | jq -r .key)
+agent=$(new_key agent)
 id=$(open_dispute)
 
 # An MP4 header (libmagic: video/mp4) and incompressible bytes, as a

@@ -14,7 +14,7 @@ LOAD_SECONDS=1.5
 
 rd init >/dev/null
 for w in $(seq "$WRITERS"); do
-	rd key create --role admin --name "writer-$w" --json 2>/dev/null | jq -r .key >"$E2E_TMP/key-$w"
+	new_key admin --name "writer-$w" >"$E2E_TMP/key-$w"
 done
 start_server s --sweep-interval 1
 BASE=$SERVER_BASE

@@ -13,7 +13,7 @@ STALLERS=8          # above any worker thread count this machine allows
 CLOSE_BOUND=20      # seconds: far above the 2 s timeout, for loaded machines
 
 rd init >/dev/null
-agent=$(rd key create --role agent --json 2>/dev/null | jq -r .key)
+agent=$(new_key agent)
 start_server s --sweep-interval 0 --connection-timeout 5
 port=${SERVER_BASE##*:}
 

@@ -8,60 +8,18 @@
 # commit (the commit's trailers carry the request).
 set -e
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/server.bash"
 
-SERVER_PID=""
-stop_server() {
-	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -TERM "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	SERVER_PID=""
-}
-trap 'stop_server; rm -rf "$E2E_TMP"' EXIT
-
-# start_server [env assignments...]: the real server on a free port
-start_server() {
-	: >"$E2E_TMP/serve.out"
-	env "$@" "$REDRESS" serve --listen 127.0.0.1:0 >"$E2E_TMP/serve.out" \
-		2>>"$E2E_TMP/serve.err" &
-	SERVER_PID=$!
-	port=""
-	for _ in $(seq 100); do
-		port=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$E2E_TMP/serve.out")
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
-	if [ -z "$port" ]; then
-		fail "server did not start: $(cat "$E2E_TMP/serve.err")"
-		finish
-		exit 1
-	fi
-	BASE="http://127.0.0.1:$port"
-}
-
-# call KEY METHOD PATH [curl args...]: $STATUS, $HDRS, $BODY
-call() {
-	local key=$1 method=$2 path=$3
-	shift 3
-	STATUS=$(curl -s -o "$E2E_TMP/body" -D "$E2E_TMP/headers" \
-		-w '%{http_code}' -X "$method" -H "Authorization: Bearer $key" \
-		"$@" "$BASE$path")
-	BODY=$(cat "$E2E_TMP/body")
-	HDRS=$(tr -d '\r' <"$E2E_TMP/headers")
-}
-header() {
-	grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'
-}
 disputes_of() { # ORDER_REF -> how many disputes the index holds for it
 	"$REDRESS" list --json --limit 200 |
 		jq --arg o "$1" '[.disputes[] | select(.order_ref == $o)] | length'
 }
 
 rd init >/dev/null
-agent=$(rd key create --role agent --name alice --json 2>/dev/null | jq -r .key)
-agent2=$(rd key create --role agent --name bob --json 2>/dev/null | jq -r .key)
-auditor=$(rd key create --role auditor --json 2>/dev/null | jq -r .key)
-start_server
+agent=$(new_key agent --name alice)
+agent2=$(new_key agent --name bob)
+auditor=$(new_key auditor)
+start_server api
 
 body_for() { # ORDER_REF -> a dispute document
 	jq -c --arg o "$1" '.order_ref = $o' "$REDRESS_SOURCE_DIR/examples/dispute.json"
@@ -124,7 +82,7 @@ racers=()
 for i in $(seq 16); do
 	curl -s -o "$E2E_TMP/race-$i.body" -w '%{http_code}\n' -X POST \
 		-H "Authorization: Bearer $agent" -H "Idempotency-Key: race-1" \
-		--data-binary "$doc" "$BASE/v1/disputes" >"$E2E_TMP/race-$i.status" &
+		--data-binary "$doc" "$SERVER_BASE/v1/disputes" >"$E2E_TMP/race-$i.status" &
 	racers+=($!)
 done
 wait "${racers[@]}"
@@ -183,27 +141,26 @@ call "$auditor" GET "/v1/disputes/$first_id/evidence"
 expect_eq "$(jq '.evidence | length' <<<"$BODY")" "1" "one evidence after three uploads"
 
 # --- after a restart and after a reindex ---------------------------------------------------------------
-stop_server
-start_server
+stop_server api
+start_server api
 call "$agent" POST /v1/disputes -H "Idempotency-Key: open-ORD-IDEM-1" --data-binary "$(body_for ORD-IDEM-1)"
 expect_eq "$STATUS:$(header Idempotent-Replayed)" "201:true" "replayed after a restart"
 expect_eq "$(jq -r .id <<<"$BODY")" "$first_id" "the same dispute after a restart"
-stop_server
+stop_server api
 expect_exit 0 rd reindex
-start_server
+start_server api
 call "$agent" POST "/v1/disputes/$first_id/events" -H "Idempotency-Key: ev-1" \
 	-H "If-Match: \"1\"" --data-binary '{"event":"investigate"}'
 expect_eq "$STATUS:$(header Idempotent-Replayed)" "200:true" "replayed after a reindex"
-stop_server
+stop_server api
 
 # --- a crash between the git commit and the index commit ----------------------------------------------
-start_server REDRESS_TEST_CRASH=after-git-commit
+REDRESS_TEST_CRASH=after-git-commit start_server crash
 doc=$(body_for ORD-CRASH)
 call "$agent" POST /v1/disputes -H "Idempotency-Key: crash-1" --data-binary "$doc" || true
 expect_eq "$STATUS" "000" "the server died before answering"
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PID=""
-start_server
+wait_server crash
+start_server api
 call "$agent" POST /v1/disputes -H "Idempotency-Key: crash-1" --data-binary "$doc"
 expect_eq "$STATUS:$(header Idempotent-Replayed)" "201:true" "the retry after the crash is a replay"
 expect_eq "$(disputes_of ORD-CRASH)" "1" "the crash and the retry made one dispute"
@@ -212,7 +169,7 @@ call "$auditor" GET "/v1/disputes/$crash_id"
 expect_eq "$STATUS" "200" "the replayed dispute is there"
 call "$agent" POST /v1/disputes -H "Idempotency-Key: crash-1" --data-binary "$(body_for ORD-CRASH-2)"
 expect_eq "$STATUS" "422" "the replayed record keeps its digest"
-stop_server
+stop_server api
 expect_exit 0 rd audit verify --all
 
 finish

@@ -61,6 +61,14 @@ dump() {
 	"$REDRESS_TOOLS/rd-dump" "$REDRESS_DATA"
 }
 
+# new_key ROLE [key create options...]: create an API key of ROLE (with
+# --name, --storefront...) and print its secret
+new_key() {
+	local role=$1
+	shift
+	rd key create --role "$role" "$@" --json 2>/dev/null | jq -r .key
+}
+
 # sample_file KIND -> the path of a small file of content that KIND allows
 sample_file() {
 	local f="$E2E_TMP/sample-$1"

@@ -7,50 +7,23 @@
 # work; a keys file that holds no keys stops the script before it serves.
 set -e
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/server.bash"
 
 RUN_SH="$REDRESS_SOURCE_DIR/examples/run.sh"
 DATA_DIR="$E2E_TMP/shop-data"
-SERVER_PID=""
-stop_server() {
-	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -KILL "$SERVER_PID" 2>/dev/null || true
-	fi
-	rm -rf "$E2E_TMP"
-}
-trap stop_server EXIT
 
-# start_run N: run the script in the background (its output in run-N.out),
-# wait for the server's announcement; the port in $PORT
+# start_run N: run the script in the background as server runN (its output
+# in runN.out), wait for the server's announcement; the output in $RUN_OUT
 start_run() {
-	local out="$E2E_TMP/run-$1.out"
-	DATA="$DATA_DIR" LISTEN=127.0.0.1:0 sh "$RUN_SH" >"$out" 2>"$E2E_TMP/run-$1.err" &
-	SERVER_PID=$!
-	PORT=""
-	for _ in $(seq 100); do
-		PORT=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$out")
-		[ -n "$PORT" ] && break
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ -z "$PORT" ]; then
-		fail "run $1 did not serve: $(cat "$out" "$E2E_TMP/run-$1.err")"
-		finish
-		exit 1
-	fi
-	ok
-	RUN_OUT=$(cat "$out")
+	DATA="$DATA_DIR" LISTEN=127.0.0.1:0 launch_command "run$1" sh "$RUN_SH"
+	await_server "run$1"
+	RUN_OUT=$(cat "$E2E_TMP/run$1.out")
 }
 
-# stop_run: SIGTERM to the server the script became; it must exit 0
+# stop_run N: SIGTERM to the server the script became; it must exit 0
 stop_run() {
-	local code
-	kill -TERM "$SERVER_PID"
-	set +e
-	wait "$SERVER_PID"
-	code=$?
-	set -e
-	SERVER_PID=""
-	expect_eq "$code" "0" "the server stops cleanly"
+	stop_server "run$1"
+	expect_eq "$STOP_CODE" "0" "the server stops cleanly"
 }
 
 # printed LABEL: the key printed on the line starting with LABEL
@@ -58,19 +31,19 @@ printed() {
 	sed -n "s/^  $1 *\(rdk_[A-Za-z0-9_-]*\)\$/\1/p" <<<"$RUN_OUT"
 }
 
-status_of() { # KEY PATH -> HTTP status; the body in $E2E_TMP/body
-	curl -s -o "$E2E_TMP/body" -w '%{http_code}' \
-		-H "Authorization: Bearer $1" "http://127.0.0.1:$PORT$2"
-}
-
 check_keys_work() { # ADMIN SHOP WHEN
-	expect_eq "$(status_of "$1" /v1/workflows)" "200" "$3: the admin key lists workflows"
-	expect_eq "$(jq -r '.workflows[0].name' "$E2E_TMP/body")" "dispute" "$3: workflows listed"
-	expect_eq "$(status_of "$2" /v1/payables)" "200" "$3: the storefront key lists payables"
-	expect_eq "$(jq -c . "$E2E_TMP/body")" '{"payables":[],"next_cursor":null}' "$3: nothing to pay yet"
-	expect_eq "$(status_of "$2" '/v1/payables?storefront=acme-eu')" "403" "$3: the storefront key is scoped to demo-shop"
-	expect_eq "$(status_of "$2" '/v1/payables?storefront=demo-shop')" "200" "$3: its own storefront by name"
-	expect_eq "$(status_of "$2" /v1/workflows)" "200" "$3: the storefront key reads workflows"
+	call "$1" GET /v1/workflows
+	expect_eq "$STATUS" "200" "$3: the admin key lists workflows"
+	expect_eq "$(jq -r '.workflows[0].name' <<<"$BODY")" "dispute" "$3: workflows listed"
+	call "$2" GET /v1/payables
+	expect_eq "$STATUS" "200" "$3: the storefront key lists payables"
+	expect_eq "$(jq -c . <<<"$BODY")" '{"payables":[],"next_cursor":null}' "$3: nothing to pay yet"
+	call "$2" GET '/v1/payables?storefront=acme-eu'
+	expect_eq "$STATUS" "403" "$3: the storefront key is scoped to demo-shop"
+	call "$2" GET '/v1/payables?storefront=demo-shop'
+	expect_eq "$STATUS" "200" "$3: its own storefront by name"
+	call "$2" GET /v1/workflows
+	expect_eq "$STATUS" "200" "$3: the storefront key reads workflows"
 }
 
 # --- first run ----------------------------------------------------------------
@@ -91,7 +64,7 @@ expect_has "$(cat "$DATA_DIR/demo-keys.env")" "REDRESS_ADMIN_KEY=$admin" "the fi
 expect_has "$(cat "$DATA_DIR/demo-keys.env")" "REDRESS_STOREFRONT_KEY=$shop" "the file holds the storefront key"
 [ ! -e "$DATA_DIR/demo-keys.env.tmp" ] && ok || fail "a temporary keys file was left"
 check_keys_work "$admin" "$shop" "first run"
-stop_run
+stop_run 1
 
 # the keys are what the index says: an admin and a demo-shop storefront key
 keys=$(rd key list --data "$DATA_DIR" --json)
@@ -105,7 +78,7 @@ expect_eq "$(printed "admin key")" "$admin" "the same admin key"
 expect_eq "$(printed "storefront key (demo-shop)")" "$shop" "the same storefront key"
 expect_eq "$(rd key list --data "$DATA_DIR" --json | jq '.keys | length')" "2" "no new key made"
 check_keys_work "$admin" "$shop" "second run"
-stop_run
+stop_run 2
 
 # --- a keys file without keys: refused, nothing served ----------------------------
 printf 'REDRESS_ADMIN_KEY=\n' >"$DATA_DIR/demo-keys.env"

@@ -8,38 +8,18 @@
 # same metadata.
 set -e
 . "$(dirname "$0")/lib.bash"
-
-SERVER_PID=""
-trap 'if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi; rm -rf "$E2E_TMP"' EXIT
+. "$(dirname "$0")/server.bash"
 
 rd init >/dev/null
-agent=$(rd key create --role agent --name alice --json 2>/dev/null | jq -r .key)
-"$REDRESS" serve --listen 127.0.0.1:0 >"$E2E_TMP/serve.out" 2>"$E2E_TMP/serve.err" &
-SERVER_PID=$!
-port=""
-for _ in $(seq 100); do
-	port=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$E2E_TMP/serve.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || { fail "server did not start: $(cat "$E2E_TMP/serve.err")"; finish; exit 1; }
-BASE="http://127.0.0.1:$port"
+agent=$(new_key agent --name alice)
+start_server api
 
-call() { # METHOD PATH [curl args...]: $STATUS, $HDRS, $BODY
-	local method=$1 path=$2
-	shift 2
-	STATUS=$(curl -s -o "$E2E_TMP/body" -D "$E2E_TMP/headers" -w '%{http_code}' \
-		-X "$method" -H "Authorization: Bearer $agent" "$@" "$BASE$path")
-	BODY=$(cat "$E2E_TMP/body")
-	HDRS=$(tr -d '\r' <"$E2E_TMP/headers")
-}
-header() { grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'; }
 evidence_count() {
-	call GET "/v1/disputes/$id/evidence"
+	call "$agent" GET "/v1/disputes/$id/evidence"
 	jq '.evidence | length' <<<"$BODY"
 }
 
-call POST /v1/disputes --data-binary "@$REDRESS_SOURCE_DIR/examples/dispute.json"
+call "$agent" POST /v1/disputes --data-binary "@$REDRESS_SOURCE_DIR/examples/dispute.json"
 expect_eq "$STATUS" "201" "dispute opened"
 id=$(jq -r .id <<<"$BODY")
 photo=$(sample_file photo)
@@ -47,7 +27,7 @@ text=$(sample_file text)
 at=2026-03-01T10:00:00Z
 
 # --- a form upload, fields before and after the file ---------------------------
-call POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" \
+call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" \
 	-F "note=box dented on arrival" -F "file=@$photo;filename=box.png"
 expect_eq "$STATUS" "201" "form upload: $BODY"
 expect_eq "$(jq -r .original_name <<<"$BODY")" "box.png" "the part's filename is the original name"
@@ -55,31 +35,31 @@ expect_eq "$(jq -r .note <<<"$BODY")" "box dented on arrival" "the note field"
 expect_eq "$(jq -r .content_type <<<"$BODY")" "image/png" "sniffed type"
 expect_eq "$(jq -r .sha256 <<<"$BODY")" "$(sha256sum "$photo" | cut -d' ' -f1)" "the file's digest"
 n=$(jq -r .n <<<"$BODY")
-curl -s -H "Authorization: Bearer $agent" -o "$E2E_TMP/back.png" "$BASE/v1/disputes/$id/evidence/$n"
-expect_eq "$(sha256sum <"$E2E_TMP/back.png")" "$(sha256sum <"$photo")" "downloaded bytes equal the part"
-call POST "/v1/disputes/$id/evidence" -F "file=@$photo" -F kind=photo -F "captured_at=$at"
+call "$agent" GET "/v1/disputes/$id/evidence/$n"
+expect_eq "$(sha256sum <"$RESPONSE_FILE")" "$(sha256sum <"$photo")" "downloaded bytes equal the part"
+call "$agent" POST "/v1/disputes/$id/evidence" -F "file=@$photo" -F kind=photo -F "captured_at=$at"
 expect_eq "$STATUS" "201" "fields after the file"
 expect_eq "$(evidence_count)" "2" "two uploads, two evidence"
 
 # --- refusals: nothing recorded ------------------------------------------------------
-call POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" -F colour=red -F "file=@$photo"
+call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" -F colour=red -F "file=@$photo"
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:colour" "unknown field"
-call POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at"
+call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at"
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:file" "no file part"
-call POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" -F "file=@$photo" -F "file=@$photo"
+call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" -F "file=@$photo" -F "file=@$photo"
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:file" "two file parts"
-call POST "/v1/disputes/$id/evidence" -F kind=photo -F kind=video -F "captured_at=$at" -F "file=@$photo"
+call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F kind=video -F "captured_at=$at" -F "file=@$photo"
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:kind" "a field given twice"
-call POST "/v1/disputes/$id/evidence?kind=photo" -F kind=photo -F "captured_at=$at" -F "file=@$photo"
+call "$agent" POST "/v1/disputes/$id/evidence?kind=photo" -F kind=photo -F "captured_at=$at" -F "file=@$photo"
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:kind" "a field in both the query and the form"
 head -c 5000 /dev/zero | tr '\0' 'n' >"$E2E_TMP/long-note"
-call POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" -F "note=<$E2E_TMP/long-note" -F "file=@$photo"
+call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" -F "note=<$E2E_TMP/long-note" -F "file=@$photo"
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:note" "a note over 4096 bytes"
-call POST "/v1/disputes/$id/evidence" -F kind=photo -F "file=@$photo"
+call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "file=@$photo"
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:captured_at" "photo without captured_at"
-call POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" -F "file=@$text"
+call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" -F "file=@$text"
 expect_eq "$STATUS" "415" "text sent as a photo"
-call POST "/v1/disputes/$id/evidence" -H "Content-Type: multipart/form-data" --data-binary "@$photo"
+call "$agent" POST "/v1/disputes/$id/evidence" -H "Content-Type: multipart/form-data" --data-binary "@$photo"
 expect_eq "$STATUS" "400" "multipart without a boundary"
 # a body cut before its closing boundary, with an honest Content-Length
 {
@@ -89,27 +69,26 @@ expect_eq "$STATUS" "400" "multipart without a boundary"
 	printf -- 'Content-Type: image/png\r\n\r\n'
 	cat "$photo"
 } >"$E2E_TMP/cut.body"
-call POST "/v1/disputes/$id/evidence" -H "Content-Type: multipart/form-data; boundary=XyZ" \
+call "$agent" POST "/v1/disputes/$id/evidence" -H "Content-Type: multipart/form-data; boundary=XyZ" \
 	--data-binary "@$E2E_TMP/cut.body"
 expect_eq "$STATUS" "400" "a form without its closing boundary: $BODY"
 expect_eq "$(evidence_count)" "2" "every refusal recorded nothing"
 
 # --- the same request, raw or as a form ------------------------------------------------
-call POST "/v1/disputes/$id/evidence?kind=photo&captured_at=$at&name=same.png" \
+call "$agent" POST "/v1/disputes/$id/evidence?kind=photo&captured_at=$at&name=same.png" \
 	-H "Idempotency-Key: same-file" -H "Content-Type: application/octet-stream" --data-binary "@$photo"
 expect_eq "$STATUS" "201" "raw upload with a key"
 raw_location=$(header Location)
-call POST "/v1/disputes/$id/evidence" -H "Idempotency-Key: same-file" \
+call "$agent" POST "/v1/disputes/$id/evidence" -H "Idempotency-Key: same-file" \
 	-F kind=photo -F "captured_at=$at" -F "file=@$photo;filename=same.png"
 expect_eq "$STATUS:$(header Idempotent-Replayed)" "201:true" "the form retry of a raw upload is a replay"
 expect_eq "$(header Location)" "$raw_location" "same evidence"
-call POST "/v1/disputes/$id/evidence" -H "Idempotency-Key: same-file" \
+call "$agent" POST "/v1/disputes/$id/evidence" -H "Idempotency-Key: same-file" \
 	-F kind=photo -F "captured_at=$at" -F "file=@$photo;filename=other.png"
 expect_eq "$STATUS" "422" "another file name is another request"
 expect_eq "$(evidence_count)" "3" "one evidence for the raw upload and its retries"
 
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID" || fail "server exit status $?"
-SERVER_PID=""
+stop_server api
+expect_eq "$STOP_CODE" "0" "the server stops cleanly"
 expect_exit 0 rd audit verify --all
 finish

@@ -8,53 +8,16 @@
 # GET /v1/payables, its refusals, and the CLI's view of the same list.
 set -e
 . "$(dirname "$0")/lib.bash"
-
-SERVER_PID=""
-stop_server() {
-	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -KILL "$SERVER_PID" 2>/dev/null || true
-	fi
-	rm -rf "$E2E_TMP"
-}
-trap stop_server EXIT
+. "$(dirname "$0")/server.bash"
 
 rd init >/dev/null
-agent=$(rd key create --role agent --name alice --json 2>/dev/null | jq -r .key)
-auditor=$(rd key create --role auditor --name audit --json 2>/dev/null | jq -r .key)
-shop=$(rd key create --role storefront --storefront acme-eu --json 2>/dev/null | jq -r .key)
-other=$(rd key create --role storefront --storefront other-shop --json 2>/dev/null | jq -r .key)
+agent=$(new_key agent --name alice)
+auditor=$(new_key auditor --name audit)
+shop=$(new_key storefront --storefront acme-eu)
+other=$(new_key storefront --storefront other-shop)
 
-"$REDRESS" serve --listen 127.0.0.1:0 >"$E2E_TMP/serve.out" 2>"$E2E_TMP/serve.err" &
-SERVER_PID=$!
-port=""
-for _ in $(seq 50); do
-	port=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$E2E_TMP/serve.out")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-if [ -z "$port" ]; then
-	fail "server did not announce its port: $(cat "$E2E_TMP/serve.err")"
-	finish
-	exit 1
-fi
-ok
-BASE="http://127.0.0.1:$port"
+start_server api
 
-# call KEY METHOD PATH [curl args...]: status in $STATUS, headers in $HDRS,
-# body in $BODY
-call() {
-	local key=$1 method=$2 path=$3
-	shift 3
-	local auth=()
-	[ -n "$key" ] && auth=(-H "Authorization: Bearer $key")
-	STATUS=$(curl -s -o "$E2E_TMP/body" -D "$E2E_TMP/headers" \
-		-w '%{http_code}' -X "$method" "${auth[@]}" "$@" "$BASE$path")
-	BODY=$(cat "$E2E_TMP/body")
-	HDRS=$(tr -d '\r' <"$E2E_TMP/headers")
-}
-header() { # NAME -> its value in $HDRS
-	grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'
-}
 # event KEY ID VERSION JSON: POST an event with If-Match "VERSION"
 event() {
 	call "$1" POST "/v1/disputes/$2/events" -H "If-Match: \"$3\"" \
@@ -104,7 +67,7 @@ expect_eq "$(jq -r '.payables[0] | keys | length' <<<"$BODY")" "13" "no member b
 expect_eq "$(payables "$other")" "" "another storefront owes nothing"
 expect_eq "$STATUS" "200" "another storefront lists its own (none)"
 call "$other" GET "/v1/payables?storefront=acme-eu"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "403 storefront" "another storefront's payables are forbidden"
+expect_eq "$(problem_field)" "403 storefront" "another storefront's payables are forbidden"
 call "$other" GET "/v1/disputes/$refund"
 expect_eq "$STATUS" "404" "another storefront's dispute is not found"
 event "$other" "$refund" 4 '{"event":"refund_issued","fields":{"payment_ref":"FAKE"}}'
@@ -174,15 +137,15 @@ expect_eq "$(jq -r '.payables[0].dispute_id + " " + (.next_cursor|tostring)' <<<
 call "" GET /v1/payables
 expect_eq "$STATUS" "401" "payables need a key"
 call "$shop" GET "/v1/payables?limit=0"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 limit" "bad limit"
+expect_eq "$(problem_field)" "422 limit" "bad limit"
 call "$shop" GET "/v1/payables?cursor=nonsense!"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 cursor" "bad cursor"
+expect_eq "$(problem_field)" "422 cursor" "bad cursor"
 call "$shop" GET "/v1/payables?state=refund_pending"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 state" "unknown parameter"
+expect_eq "$(problem_field)" "422 state" "unknown parameter"
 call "$shop" GET "/v1/payables?limit=1&limit=2"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 limit" "repeated parameter"
+expect_eq "$(problem_field)" "422 limit" "repeated parameter"
 call "$agent" GET "/v1/payables?storefront=Not%20A%20Shop"
-expect_eq "$(jq -r '(.status|tostring) + " " + .field' <<<"$BODY")" "422 storefront" "not a storefront name"
+expect_eq "$(problem_field)" "422 storefront" "not a storefront name"
 call "$shop" POST /v1/payables --data '{}'
 expect_eq "$STATUS $(header Allow)" "405 GET" "payables are read-only"
 
@@ -198,12 +161,7 @@ expect_eq "$(jq -r '[.events[].event] | join(",")' <<<"$BODY")" \
 call "$auditor" GET "/v1/disputes/$early/verify"
 expect_eq "$(jq -r '.ok' <<<"$BODY")" "true" "the discount verifies"
 
-kill -TERM "$SERVER_PID"
-set +e
-wait "$SERVER_PID"
-code=$?
-set -e
-SERVER_PID=""
-expect_eq "$code" "0" "the server stops cleanly"
+stop_server api
+expect_eq "$STOP_CODE" "0" "the server stops cleanly"
 
 finish

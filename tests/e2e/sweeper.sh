@@ -13,7 +13,7 @@ SWEEP_NOW=2026-03-03T10:00:00Z   # past the 24 h SLA of disputes opened at REDRE
 DUE_COUNT=24
 
 rd init >/dev/null
-auditor=$(rd key create --role auditor --json 2>/dev/null | jq -r .key)
+auditor=$(new_key auditor)
 
 due=()
 for _ in $(seq "$DUE_COUNT"); do

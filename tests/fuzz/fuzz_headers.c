@@ -56,13 +56,16 @@ static void check_idempotency_key(const char *key)
 	}
 }
 
-/* "N" with N in 1..INT64_MAX: 1 and *out, or 0. */
+/*
+ * "N" with N in 1..INT64_MAX written as the server writes it, without
+ * leading zeros (ETags compare as strings): 1 and *out, or 0.
+ */
 static int reference_if_match(int64_t *out, const char *h)
 {
 	size_t len = strlen(h);
 	uint64_t v = 0;
 
-	if (len < 3 || h[0] != '"' || h[len - 1] != '"')
+	if (len < 3 || h[0] != '"' || h[len - 1] != '"' || h[1] == '0')
 		return 0;
 	for (size_t i = 1; i + 1 < len; i++) {
 		if (h[i] < '0' || h[i] > '9')

@@ -4,6 +4,7 @@
  * an abandoned or wrong-sized upload), content types told from the bytes,
  * streaming a file back out, and corrupted objects reported as errors.
  */
+#include "fixtures.h"
 #include "test.h"
 
 #include <stdarg.h>
@@ -11,57 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "redress/evidence.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* Run a shell command, its output to *out (new) when out is not NULL. */
-__attribute__((format(printf, 2, 3)))
-static int sh(char **out, const char *fmt, ...)
-{
-	char cmd[4096];
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	va_list ap;
-	FILE *p;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	for (;;) {
-		size_t got;
-
-		if (len + 4096 + 1 > cap) {
-			char *grown;
-
-			cap = cap ? 2 * cap : 8192;
-			grown = realloc(buf, cap);
-			if (!grown) {
-				free(buf);
-				pclose(p);
-				return -1;
-			}
-			buf = grown;
-		}
-		got = fread(buf + len, 1, 4096, p);
-		if (got == 0)
-			break;
-		len += got;
-	}
-	buf[len] = '\0';
-	status = pclose(p);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static int write_bytes(const char *path, const void *bytes, size_t len)
 {
@@ -89,7 +43,7 @@ static int sh_word(char *out, size_t size, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	rc = sh(&output, "%s", cmd);
+	rc = rd_test_sh(&output, "%s", cmd);
 	out[0] = '\0';
 	if (output)
 		snprintf(out, size, "%.*s", (int)strcspn(output, " \t\n"),
@@ -122,20 +76,6 @@ static unsigned char *random_bytes(size_t len)
 		bytes[i] = (unsigned char)(x >> 24);
 	}
 	return bytes;
-}
-
-static rd_evidence_repo *fresh_repo(char **dir, char **git)
-{
-	rd_evidence_repo *repo = NULL;
-	rd_error err = { 0 };
-
-	*dir = rd_test_tmpdir();
-	*git = *dir ? rd_test_path(*dir, "evidence.git") : NULL;
-	if (!*git || rd_evidence_repo_open(&repo, *git, 1, &err) < 0) {
-		fprintf(stderr, "  fresh_repo: %s\n", err.message);
-		return NULL;
-	}
-	return repo;
 }
 
 static int store_blob(rd_evidence_repo *repo, const void *bytes, size_t len,
@@ -199,7 +139,7 @@ static void large_blob_streamed(void)
 	const size_t size = 3 * 1024 * 1024 + 17;
 	static const size_t chunks[] = { 1, 7, 4093, 65537, 333333, 1 << 20 };
 	char *dir = NULL, *git = NULL, *file = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	unsigned char *bytes = random_bytes(size);
 	rd_blob_writer *w = NULL;
 	rd_blob_info info;
@@ -236,13 +176,13 @@ static void large_blob_streamed(void)
 	CHECK_STR(info.oid, expect);
 	CHECK_INT(sh_word(expect, sizeof(expect), "sha256sum '%s'", file), 0);
 	CHECK_STR(info.sha256, expect);
-	CHECK_INT(sh(&out, "git --git-dir='%s' cat-file -s %s", git,
-		     info.oid), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' cat-file -s %s", git,
+			     info.oid), 0);
 	CHECK_INT(strtoll(out, NULL, 10), (long long)size);
 	free(out);
 	out = NULL;
-	CHECK_INT(sh(NULL, "git --git-dir='%s' cat-file blob %s | cmp -s - "
-		     "'%s'", git, info.oid, file), 0);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' cat-file blob %s | "
+			     "cmp -s - '%s'", git, info.oid, file), 0);
 
 	free(file);
 	free(bytes);
@@ -254,12 +194,12 @@ static void large_blob_streamed(void)
 static void content_types_from_bytes(void)
 {
 	char *dir = NULL, *git = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char type[128], expect[128];
 	rd_error err = { 0 };
 
 	/* the file command is libmagic's own front end, when installed */
-	int have_file = sh(NULL, "command -v file >/dev/null") == 0;
+	int have_file = rd_test_sh(NULL, "command -v file >/dev/null") == 0;
 
 	CHECK(repo != NULL);
 	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
@@ -304,7 +244,7 @@ static void content_types_from_bytes(void)
 static void wrong_sizes_leave_nothing(void)
 {
 	char *dir = NULL, *git = NULL, *file = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	unsigned char *bytes = random_bytes(200);
 	rd_blob_writer *w = NULL;
 	rd_blob_info info;
@@ -344,8 +284,8 @@ static void wrong_sizes_leave_nothing(void)
 	CHECK(write_bytes(file, bytes, 50) == 0);
 	CHECK_INT(sh_word(oid, sizeof(oid), "git --git-dir='%s' hash-object "
 			  "--no-filters '%s'", git, file), 0);
-	CHECK(sh(NULL, "git --git-dir='%s' cat-file -e %s 2>/dev/null", git,
-		 oid) != 0);
+	CHECK(rd_test_sh(NULL, "git --git-dir='%s' cat-file -e %s 2>/dev/null",
+			 git, oid) != 0);
 
 	/* every byte, but abandoned: still nothing */
 	CHECK(write_bytes(file, bytes, 200) == 0);
@@ -357,13 +297,14 @@ static void wrong_sizes_leave_nothing(void)
 	w = NULL;
 	rd_blob_writer_free(NULL);
 	CHECK_INT(object_files(git), 0);
-	CHECK(sh(NULL, "git --git-dir='%s' cat-file -e %s 2>/dev/null", git,
-		 oid) != 0);
+	CHECK(rd_test_sh(NULL, "git --git-dir='%s' cat-file -e %s 2>/dev/null",
+			 git, oid) != 0);
 
 	/* the same bytes finished: the object is there, under that id */
 	CHECK_OK(store_blob(repo, bytes, 200, &info, &err), &err);
 	CHECK_STR(info.oid, oid);
-	CHECK_INT(sh(NULL, "git --git-dir='%s' cat-file -e %s", git, oid), 0);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' cat-file -e %s", git,
+			     oid), 0);
 	CHECK_INT(object_files(git), 1);
 
 	free(file);
@@ -402,7 +343,7 @@ static void stream_back(void)
 {
 	const size_t size = 300 * 1024 + 5;
 	char *dir = NULL, *git = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	unsigned char *bytes = random_bytes(size);
 	struct received r = { 0 };
 	char id[RD_ID_BUFSZ] = "01HV00000000000000000000AA";
@@ -475,7 +416,7 @@ static void corrupted_objects_reported(void)
 {
 	char *dir = NULL, *git = NULL, *blob = NULL, *other = NULL;
 	char *first_obj = NULL, *second_obj = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char id[RD_ID_BUFSZ] = "01HV00000000000000000000BB";
 	char c1[RD_OID_BUFSZ], c2[RD_OID_BUFSZ], oid[RD_OID_BUFSZ];
 	char sha[65], other_oid[80];
@@ -535,7 +476,7 @@ static void corrupted_objects_reported(void)
 	blob = object_path(git, oid);
 	first_obj = object_path(git, other_oid);
 	CHECK(chmod(blob, 0644) == 0);
-	CHECK_INT(sh(NULL, "cp '%s' '%s'", first_obj, blob), 0);
+	CHECK_INT(rd_test_sh(NULL, "cp '%s' '%s'", first_obj, blob), 0);
 	CHECK_OK(rd_evidence_repo_open(&repo, git, 0, &err), &err);
 	CHECK_FAILS(rd_evidence_read(repo, c2, "notes.txt", &text_out, &len,
 				     &err), RD_EIO);
@@ -550,7 +491,7 @@ static void corrupted_objects_reported(void)
 	first_obj = object_path(git, c1);
 	second_obj = object_path(git, c2);
 	CHECK(chmod(first_obj, 0644) == 0);
-	CHECK_INT(sh(NULL, "cp '%s' '%s'", second_obj, first_obj), 0);
+	CHECK_INT(rd_test_sh(NULL, "cp '%s' '%s'", second_obj, first_obj), 0);
 	CHECK_OK(rd_evidence_repo_open(&repo, git, 0, &err), &err);
 	CHECK_FAILS(rd_evidence_log(repo, c2, &log, &count, &err), RD_EIO);
 	CHECK_HAS(err.message, c1);
@@ -558,8 +499,8 @@ static void corrupted_objects_reported(void)
 	CHECK_INT(count, 0);
 
 	/* stock git sees the same damage */
-	CHECK(sh(NULL, "git --git-dir='%s' fsck --strict >/dev/null 2>&1",
-		 git) != 0);
+	CHECK(rd_test_sh(NULL, "git --git-dir='%s' fsck --strict "
+			 ">/dev/null 2>&1", git) != 0);
 
 	rd_evidence_repo_close(repo);
 	free(second_obj);

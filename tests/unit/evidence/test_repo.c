@@ -5,67 +5,17 @@
  * test works on a fresh bare repository, and what redress wrote is checked
  * again with the stock git command (show, log, ls-tree, fsck --strict).
  */
+#include "fixtures.h"
 #include "test.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "redress/evidence.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/*
- * Run a shell command; its standard output goes to *out (new, may be NULL
- * when not wanted). Returns the exit status, or -1.
- */
-__attribute__((format(printf, 2, 3)))
-static int sh(char **out, const char *fmt, ...)
-{
-	char cmd[4096];
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	va_list ap;
-	FILE *p;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	for (;;) {
-		size_t got;
-
-		if (len + 4096 + 1 > cap) {
-			char *grown;
-
-			cap = cap ? 2 * cap : 8192;
-			grown = realloc(buf, cap);
-			if (!grown) {
-				free(buf);
-				pclose(p);
-				return -1;
-			}
-			buf = grown;
-		}
-		got = fread(buf + len, 1, 4096, p);
-		if (got == 0)
-			break;
-		len += got;
-	}
-	buf[len] = '\0';
-	status = pclose(p);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* A valid dispute id, different for every n below 100. */
 static void make_id(char out[RD_ID_BUFSZ], int n)
@@ -82,22 +32,11 @@ static void free_names(char **names, size_t count)
 	free(names);
 }
 
-static rd_actor make_actor(rd_role role, const char *name, const char *key)
-{
-	rd_actor a;
-
-	memset(&a, 0, sizeof(a));
-	a.role = role;
-	snprintf(a.name, sizeof(a.name), "%s", name);
-	snprintf(a.key_id, sizeof(a.key_id), "%s", key);
-	return a;
-}
-
 static const rd_actor *alice(void)
 {
 	static rd_actor a;
 
-	a = make_actor(RD_ROLE_AGENT, "Alice Agent", "");
+	a = rd_test_keyed_actor(RD_ROLE_AGENT, "Alice Agent", "");
 	return &a;
 }
 
@@ -114,25 +53,10 @@ static int commit_one(rd_evidence_repo *repo, const char *id,
 	return rd_evidence_commit(repo, &req, out, err);
 }
 
-/* A fresh repository in a fresh directory; *dir and *git are new strings. */
-static rd_evidence_repo *fresh_repo(char **dir, char **git)
-{
-	rd_evidence_repo *repo = NULL;
-	rd_error err = { 0 };
-
-	*dir = rd_test_tmpdir();
-	*git = *dir ? rd_test_path(*dir, "evidence.git") : NULL;
-	if (!*git || rd_evidence_repo_open(&repo, *git, 1, &err) < 0) {
-		fprintf(stderr, "  fresh_repo: %s\n", err.message);
-		return NULL;
-	}
-	return repo;
-}
-
 static int fsck_clean(const char *git)
 {
-	return sh(NULL, "git --git-dir='%s' fsck --strict --no-progress "
-		  ">/dev/null 2>&1", git) == 0;
+	return rd_test_sh(NULL, "git --git-dir='%s' fsck --strict "
+			  "--no-progress >/dev/null 2>&1", git) == 0;
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -153,8 +77,8 @@ static void open_creates_and_reopens(void)
 	rd_evidence_repo_close(repo);
 	repo = NULL;
 	CHECK(stat(head, &st) == 0);
-	CHECK_INT(sh(&bare, "git --git-dir='%s' rev-parse "
-		     "--is-bare-repository", git), 0);
+	CHECK_INT(rd_test_sh(&bare, "git --git-dir='%s' rev-parse "
+			     "--is-bare-repository", git), 0);
 	CHECK_STR(bare, "true\n");
 
 	/* open again, without create; two handles at once */
@@ -210,7 +134,7 @@ static void open_missing_is_not_found(void)
 static void commit_chain_readable_with_git(void)
 {
 	char *dir = NULL, *git = NULL, *out = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char id[RD_ID_BUFSZ];
 	char first[RD_OID_BUFSZ], second[RD_OID_BUFSZ], head[RD_OID_BUFSZ];
 	char *bytes = NULL;
@@ -254,19 +178,19 @@ static void commit_chain_readable_with_git(void)
 	bytes = NULL;
 
 	/* and so does stock git */
-	CHECK_INT(sh(&out, "git --git-dir='%s' show refs/disputes/%s:"
-		     "dispute.json", git, id), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' show refs/disputes/%s:"
+			     "dispute.json", git, id), 0);
 	CHECK_STR(out, "{\"version\": 2}\n");
 	free(out);
 	out = NULL;
-	CHECK_INT(sh(&out, "git --git-dir='%s' rev-parse refs/disputes/%s",
-		     git, id), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' rev-parse "
+			     "refs/disputes/%s", git, id), 0);
 	CHECK(strncmp(out, second, 40) == 0);
 	free(out);
 	out = NULL;
-	CHECK_INT(sh(&out, "git --git-dir='%s' log "
-		     "--format=%%an%%x09%%ae%%x09%%s refs/disputes/%s",
-		     git, id), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' log "
+			     "--format=%%an%%x09%%ae%%x09%%s refs/disputes/%s",
+			     git, id), 0);
 	CHECK_STR(out, "Alice Agent\tagent@redress\tinvestigate\n"
 		       "Alice Agent\tagent@redress\topened\n");
 	free(out);
@@ -281,7 +205,7 @@ static void commit_chain_readable_with_git(void)
 static void compare_and_swap(void)
 {
 	char *dir = NULL, *git = NULL, *out = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char id[RD_ID_BUFSZ], other[RD_ID_BUFSZ];
 	char first[RD_OID_BUFSZ], second[RD_OID_BUFSZ];
 	char lost[RD_OID_BUFSZ], head[RD_OID_BUFSZ];
@@ -322,13 +246,13 @@ static void compare_and_swap(void)
 	CHECK_INT(found, 0);
 
 	/* stock git agrees: two commits, the ref where it was */
-	CHECK_INT(sh(&out, "git --git-dir='%s' rev-list --count "
-		     "refs/disputes/%s", git, id), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' rev-list --count "
+			     "refs/disputes/%s", git, id), 0);
 	CHECK_STR(out, "2\n");
 	free(out);
 	out = NULL;
-	CHECK_INT(sh(NULL, "git --git-dir='%s' rev-parse --verify -q "
-		     "refs/disputes/%s >/dev/null", git, other), 1);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' rev-parse --verify -q "
+			     "refs/disputes/%s >/dev/null", git, other), 1);
 
 	rd_evidence_repo_close(repo);
 	free(git);
@@ -338,7 +262,7 @@ static void compare_and_swap(void)
 static void nested_paths_keep_every_file(void)
 {
 	char *dir = NULL, *git = NULL, *out = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char id[RD_ID_BUFSZ];
 	char c1[RD_OID_BUFSZ], c2[RD_OID_BUFSZ], c3[RD_OID_BUFSZ];
 	char **names = NULL;
@@ -430,16 +354,17 @@ static void nested_paths_keep_every_file(void)
 			CHECK_OK(rd_evidence_oid(repo, c3, paths[i], oid,
 						 &found, &err), &err);
 			CHECK_INT(found, 1);
-			CHECK_INT(sh(&out, "git --git-dir='%s' rev-parse "
-				     "'%s:%s'", git, c3, paths[i]), 0);
+			CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' "
+					     "rev-parse '%s:%s'", git, c3,
+					     paths[i]), 0);
 			CHECK(strlen(out) == 41 && strncmp(out, oid, 40) == 0);
 			free(out);
 			out = NULL;
 		}
 		CHECK_OK(rd_evidence_oid(repo, c3, "", oid, &found, &err),
 			 &err);
-		CHECK_INT(sh(&out, "git --git-dir='%s' rev-parse '%s^{tree}'",
-			     git, c3), 0);
+		CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' rev-parse "
+				     "'%s^{tree}'", git, c3), 0);
 		CHECK(found == 1 && strncmp(out, oid, 40) == 0);
 		free(out);
 		out = NULL;
@@ -459,8 +384,8 @@ static void nested_paths_keep_every_file(void)
 					    &found, &err), RD_ENOTFOUND);
 	}
 
-	CHECK_INT(sh(&out, "git --git-dir='%s' ls-tree -r --name-only "
-		     "refs/disputes/%s", git, id), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' ls-tree -r --name-only "
+			     "refs/disputes/%s", git, id), 0);
 	CHECK_STR(out, "dispute.json\n"
 		       "events/000001-opened.json\n"
 		       "events/000002-investigate.json\n"
@@ -472,8 +397,8 @@ static void nested_paths_keep_every_file(void)
 	free(out);
 	out = NULL;
 	/* the first commit's tree is untouched */
-	CHECK_INT(sh(&out, "git --git-dir='%s' ls-tree -r --name-only %s",
-		     git, c1), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' ls-tree -r "
+			     "--name-only %s", git, c1), 0);
 	CHECK_STR(out, "dispute.json\nevents/000001-opened.json\n");
 	free(out);
 	CHECK(fsck_clean(git));
@@ -492,7 +417,7 @@ static void bad_paths_refused(void)
 		"star*", "colon:x", "new\nline", "caf\xc3\xa9.json",
 	};
 	char *dir = NULL, *git = NULL, *out = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char id[RD_ID_BUFSZ], head[RD_OID_BUFSZ];
 	char long_name[300], long_path[1100];
 	rd_error err = { 0 };
@@ -535,8 +460,8 @@ static void bad_paths_refused(void)
 	/* nothing of the refused commits reached the ref */
 	CHECK_OK(rd_evidence_head(repo, id, head, &found, &err), &err);
 	CHECK_INT(found, 1);
-	CHECK_INT(sh(&out, "git --git-dir='%s' rev-list --count "
-		     "refs/disputes/%s", git, id), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' rev-list --count "
+			     "refs/disputes/%s", git, id), 0);
 	CHECK_STR(out, "2\n");
 	free(out);
 	CHECK(fsck_clean(git));
@@ -548,7 +473,7 @@ static void bad_paths_refused(void)
 static void bad_requests_refused(void)
 {
 	char *dir = NULL, *git = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char id[RD_ID_BUFSZ], c1[RD_OID_BUFSZ], c[RD_OID_BUFSZ];
 	char head[RD_OID_BUFSZ], tree_id[RD_OID_BUFSZ + 1];
 	char *out = NULL;
@@ -602,8 +527,8 @@ static void bad_requests_refused(void)
 	files[0] = (rd_tree_file){ "a", NULL, 0, c1 };
 	CHECK_FAILS(rd_evidence_commit(repo, &req, c, &err), RD_EINVALID);
 	CHECK_HAS(err.message, "commit");
-	CHECK_INT(sh(&out, "git --git-dir='%s' rev-parse '%s^{tree}'", git,
-		     c1), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' rev-parse '%s^{tree}'",
+			     git, c1), 0);
 	snprintf(tree_id, sizeof(tree_id), "%.40s", out);
 	free(out);
 	out = NULL;
@@ -650,11 +575,11 @@ static void bad_requests_refused(void)
 static void authors_and_committer(void)
 {
 	char *dir = NULL, *git = NULL, *out = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char id[RD_ID_BUFSZ], c1[RD_OID_BUFSZ], c2[RD_OID_BUFSZ];
-	rd_actor shop = make_actor(RD_ROLE_STOREFRONT, "Acme <shop>\nEU",
-				   "k_123");
-	rd_actor sla = make_actor(RD_ROLE_SYSTEM, "", "");
+	rd_actor shop = rd_test_keyed_actor(RD_ROLE_STOREFRONT,
+					    "Acme <shop>\nEU", "k_123");
+	rd_actor sla = rd_test_keyed_actor(RD_ROLE_SYSTEM, "", "");
 	rd_tree_file file = { "dispute.json", "{}", 2, NULL };
 	rd_commit_request req = { NULL, NULL, &file, 1, &shop, 1700000123,
 				  "opened\n\nBy the storefront.\n" };
@@ -672,9 +597,9 @@ static void authors_and_committer(void)
 	req.message = "escalate";
 	CHECK_OK(rd_evidence_commit(repo, &req, c2, &err), &err);
 
-	CHECK_INT(sh(&out, "git --git-dir='%s' log --reverse "
-		     "--format='%%an|%%ae|%%at|%%ai|%%cn|%%ce|%%ct' "
-		     "refs/disputes/%s", git, id), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' log --reverse "
+			     "--format='%%an|%%ae|%%at|%%ai|%%cn|%%ce|%%ct' "
+			     "refs/disputes/%s", git, id), 0);
 	CHECK_STR(out, "Acme  shop  EU|storefront.k_123@redress|1700000123|"
 		       "2023-11-14 22:15:23 +0000|redress|redress@localhost|"
 		       "1700000123\n"
@@ -717,7 +642,7 @@ static int collect(const char *dispute_id, void *ctx)
 static void log_and_foreach_dispute(void)
 {
 	char *dir = NULL, *git = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char ids[3][RD_ID_BUFSZ], commits[3][RD_OID_BUFSZ];
 	char c[RD_OID_BUFSZ];
 	rd_commit_info *log = NULL;
@@ -746,10 +671,11 @@ static void log_and_foreach_dispute(void)
 			    "{\"e\":2}", "make_offer\n\nOffer 1.\n",
 			    commits[2], &err), &err);
 	/* a ref that is no dispute id is not a dispute */
-	CHECK_INT(sh(NULL, "git --git-dir='%s' update-ref "
-		     "refs/disputes/not-a-dispute %s", git, commits[0]), 0);
-	CHECK_INT(sh(NULL, "git --git-dir='%s' update-ref "
-		     "refs/heads/main %s", git, commits[0]), 0);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' update-ref "
+			     "refs/disputes/not-a-dispute %s", git,
+			     commits[0]), 0);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' update-ref "
+			     "refs/heads/main %s", git, commits[0]), 0);
 
 	CHECK_OK(rd_evidence_foreach_dispute(repo, collect, &seen, &err),
 		 &err);
@@ -765,7 +691,8 @@ static void log_and_foreach_dispute(void)
 	CHECK_INT(seen.count, 2);
 
 	/* packed refs are disputes too */
-	CHECK_INT(sh(NULL, "git --git-dir='%s' pack-refs --all", git), 0);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' pack-refs --all", git),
+		  0);
 	seen.count = 0;
 	seen.stop_after = 0;
 	CHECK_OK(rd_evidence_foreach_dispute(repo, collect, &seen, &err),
@@ -814,7 +741,7 @@ static void log_and_foreach_dispute(void)
 static void read_errors(void)
 {
 	char *dir = NULL, *git = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char id[RD_ID_BUFSZ], c1[RD_OID_BUFSZ];
 	char **names = NULL;
 	char *bytes = NULL;
@@ -855,7 +782,7 @@ static void read_errors(void)
 static void hundred_commits(void)
 {
 	char *dir = NULL, *git = NULL, *out = NULL;
-	rd_evidence_repo *repo = fresh_repo(&dir, &git);
+	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
 	char id[RD_ID_BUFSZ], head[RD_OID_BUFSZ], next[RD_OID_BUFSZ];
 	char path[64], body[64], message[64];
 	rd_commit_info *log = NULL;
@@ -893,8 +820,8 @@ static void hundred_commits(void)
 	CHECK_INT(count, 100);
 	CHECK_STR(names[99], "000100-event.json");
 	free_names(names, count);
-	CHECK_INT(sh(&out, "git --git-dir='%s' log --oneline "
-		     "refs/disputes/%s | wc -l", git, id), 0);
+	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' log --oneline "
+			     "refs/disputes/%s | wc -l", git, id), 0);
 	CHECK_STR(out, "100\n");
 	free(out);
 	CHECK(fsck_clean(git));

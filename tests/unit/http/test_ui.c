@@ -18,26 +18,6 @@
 
 #define UI_DIR REDRESS_SOURCE_DIR "/ui"
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long size;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) &&
-	    fread(buf, 1, (size_t)size, f) == (size_t)size)
-		*len = (size_t)size;
-	else {
-		free(buf);
-		buf = NULL;
-	}
-	(void)fclose(f);  /* read only: nothing to lose */
-	return buf;
-}
-
 static void table_is_the_ui_directory(void)
 {
 	DIR *dir = opendir(UI_DIR);
@@ -57,7 +37,7 @@ static void table_is_the_ui_directory(void)
 		snprintf(path, sizeof(path), "%s/%s", UI_DIR, entry->d_name);
 		asset = http_ui_find(entry->d_name);
 		CHECK(asset != NULL);
-		bytes = slurp(path, &len);
+		bytes = rd_test_read(path, &len);
 		CHECK(bytes != NULL);
 		CHECK_INT(asset->size, len);
 		CHECK(bytes && memcmp(asset->bytes, bytes, len) == 0);

@@ -2,14 +2,8 @@
 #include <stdlib.h>
 
 #include "redress/offer.h"
+#include "fixtures.h"
 #include "test.h"
-
-static const char *example =
-	"{\"order_ref\": \"ORD-1\", \"storefront\": \"acme\", \"buyer_ref\": \"b\","
-	" \"currency\": \"USD\", \"reason\": \"damaged\", \"channel\": \"chat\","
-	" \"items\": [{\"sku\": \"L\", \"title\": \"Lamp\", \"quantity\": 1,"
-	" \"unit_price\": 10000, \"unit_cost\": 4000}],"
-	" \"shipping_paid\": 1500, \"ship_cost\": 3000, \"return_cost\": 2500}";
 
 static rd_dispute *load(const char *text)
 {
@@ -34,7 +28,7 @@ static int terms(rd_offer_terms *out, const rd_dispute *d, const char *type,
 /* The worked example of the spec: a 70% co-pay reshipment breaks even. */
 static void test_worked_example(void)
 {
-	rd_dispute *d = load(example);
+	rd_dispute *d = load(rd_test_example);
 	rd_offer_terms t;
 	rd_error err;
 
@@ -59,7 +53,7 @@ static void test_worked_example(void)
 
 static void test_refusals(void)
 {
-	rd_dispute *d = load(example);
+	rd_dispute *d = load(rd_test_example);
 	rd_offer_terms t;
 	rd_error err;
 

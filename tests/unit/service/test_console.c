@@ -4,112 +4,14 @@
  * pass now; and the overview, scoped by storefront, with its estimated
  * median time to resolution.
  */
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "redress/service.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
-#define KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
-#define POLICY REDRESS_SOURCE_DIR "/workflows/policy.json"
-#define WORKFLOWS REDRESS_SOURCE_DIR "/workflows"
-
-#define EXAMPLE_FMT \
-	"{\"order_ref\": \"ORD-%d\", \"storefront\": \"%s\", " \
-	"\"buyer_ref\": \"b\", \"currency\": \"USD\", \"reason\": \"%s\", " \
-	"\"channel\": \"chat\", \"items\": " \
-	"[{\"sku\": \"L\", \"title\": \"Lamp\", \"quantity\": 1, " \
-	"\"unit_price\": 10000, \"unit_cost\": 4000}], \"shipping_paid\": " \
-	"1500, \"ship_cost\": 3000, \"return_cost\": 2500}"
-
-static rd_actor actor(rd_role role, const char *name)
-{
-	rd_actor a;
-
-	memset(&a, 0, sizeof(a));
-	a.role = role;
-	snprintf(a.name, sizeof(a.name), "%s", name);
-	return a;
-}
-
-static int open_dispute(rd_service *svc, char id[RD_ID_BUFSZ], int order,
-			const char *storefront, const char *reason,
-			rd_error *err)
-{
-	char doc[1024];
-	rd_dispute *input = NULL, *d = NULL;
-	rd_actor agent = actor(RD_ROLE_AGENT, "alice");
-	int rc;
-
-	snprintf(doc, sizeof(doc), EXAMPLE_FMT, order, storefront, reason);
-	if ((rc = rd_dispute_parse(&input, doc, strlen(doc), err)) == RD_OK &&
-	    (rc = rd_service_dispute_open(svc, input, &agent, T0, &d,
-					  err)) == RD_OK)
-		snprintf(id, RD_ID_BUFSZ, "%s", d->id);
-	rd_dispute_free(input);
-	rd_dispute_free(d);
-	return rc;
-}
-
-static int apply(rd_service *svc, const char *id, const char *event,
-		 rd_role role, const char *field, const char *value,
-		 int64_t now, rd_error *err)
-{
-	rd_field fields[1] = { { field, value } };
-	rd_event_request req = { event, fields, field ? 1 : 0, NULL, 0 };
-	rd_actor who = actor(role, "tester");
-
-	return rd_service_event_apply(svc, id, &req, &who, now, NULL, err);
-}
-
-/* Make the best-ranked offer the engine proposes of this type. */
-static int make_offer(rd_service *svc, const char *id, rd_offer_type type,
-		      int64_t now, rd_error *err)
-{
-	rd_proposals *set = malloc(sizeof(*set));
-	int rc;
-
-	if (!set)
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	if ((rc = rd_service_offer_proposals(svc, id, set, err)) < 0)
-		goto done;
-	rc = rd_error_set(err, RD_ENOTFOUND, "no such offer proposed");
-	for (size_t i = 0; i < set->proposed; i++)
-		if (set->items[i].terms.type == type) {
-			rc = apply(svc, id, "make_offer", RD_ROLE_AGENT,
-				   "offer_id", set->items[i].offer_id, now,
-				   err);
-			break;
-		}
-done:
-	free(set);
-	return rc;
-}
-
-static int add_note(rd_service *svc, const char *dir, const char *id,
-		    rd_error *err)
-{
-	char *path = rd_test_path(dir, "note.txt");
-	rd_evidence_submission sub;
-	rd_actor agent = actor(RD_ROLE_AGENT, "alice");
-	int fd = -1;
-	int rc = RD_EIO;
-
-	memset(&sub, 0, sizeof(sub));
-	sub.kind = "note";
-	if (rd_test_write(path, "The buyer sent photos by e-mail.\n") == 0 &&
-	    (fd = open(path, O_RDONLY)) >= 0)
-		rc = rd_service_evidence_add_fd(svc, id, &sub, fd, &agent,
-						T0 + 30, NULL, err);
-	if (fd >= 0)
-		close(fd);
-	free(path);
-	return rc;
-}
 
 static const rd_event_option *option(const rd_event_options *o,
 				     const char *event)
@@ -120,31 +22,19 @@ static const rd_event_option *option(const rd_event_options *o,
 	return NULL;
 }
 
-static rd_service *open_service(const char *data)
-{
-	rd_service_options opts = { .data_dir = data, .workflows_dir = WORKFLOWS,
-				    .kinds_path = KINDS, .policy_path = POLICY,
-				    .create = 1 };
-	rd_service *svc = NULL;
-	rd_error err;
-
-	if (rd_service_open(&svc, &opts, &err) < 0)
-		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
-	return svc;
-}
-
 static void next_events_by_role_and_guard(void)
 {
 	char *dir = rd_test_tmpdir();
 	char *data = rd_test_path(dir, "data");
-	rd_service *svc = open_service(data);
+	rd_service *svc = rd_test_service_open(data, NULL);
 	rd_event_options o;
 	const rd_event_option *opt;
 	char id[RD_ID_BUFSZ];
 	rd_error err;
 
 	memset(&o, 0, sizeof(o));
-	CHECK_OK(open_dispute(svc, id, 1, "acme", "damaged", &err), &err);
+	CHECK_OK(rd_test_open_dispute(svc, id, 1, "acme", "damaged", T0, &err),
+		 &err);
 
 	/* opened: an agent may investigate, escalate or withdraw */
 	CHECK_OK(rd_service_event_options(svc, id, RD_ROLE_AGENT, T0, &o,
@@ -173,8 +63,8 @@ static void next_events_by_role_and_guard(void)
 
 	/* investigating: make_offer needs offer_id; reject_dispute needs a
 	 * reason and evidence, which is missing until a note is added */
-	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, NULL,
-		       T0 + 10, &err), &err);
+	CHECK_OK(rd_test_apply(svc, id, "investigate", RD_ROLE_AGENT, NULL,
+			       NULL, T0 + 10, &err), &err);
 	CHECK_OK(rd_service_event_options(svc, id, RD_ROLE_AGENT, T0 + 20, &o,
 					  &err), &err);
 	CHECK((opt = option(&o, "make_offer")) != NULL);
@@ -188,7 +78,9 @@ static void next_events_by_role_and_guard(void)
 	CHECK_INT(opt->info.evidence_any, 1);
 	CHECK(option(&o, "resume") == NULL);
 	rd_event_options_clear(&o);
-	CHECK_OK(add_note(svc, dir, id, &err), &err);
+	CHECK_OK(rd_test_add_text_evidence(svc, id, "note",
+					   "The buyer sent photos by e-mail.\n",
+					   T0 + 30, &err), &err);
 	CHECK_OK(rd_service_event_options(svc, id, RD_ROLE_AGENT, T0 + 40, &o,
 					  &err), &err);
 	CHECK(option(&o, "reject_dispute")->ready);
@@ -196,8 +88,8 @@ static void next_events_by_role_and_guard(void)
 	rd_event_options_clear(&o);
 
 	/* offer_pending: the storefront answers the pending offer */
-	CHECK_OK(make_offer(svc, id, RD_OFFER_RESHIPMENT, T0 + 50, &err),
-		 &err);
+	CHECK_OK(rd_test_make_offer(svc, id, RD_OFFER_RESHIPMENT, -1, T0 + 50,
+				    &err), &err);
 	CHECK_OK(rd_service_event_options(svc, id, RD_ROLE_STOREFRONT,
 					  T0 + 60, &o, &err), &err);
 	CHECK_STR(o.state, "offer_pending");
@@ -227,7 +119,7 @@ static void overview_scoped_with_median(void)
 {
 	char *dir = rd_test_tmpdir();
 	char *data = rd_test_path(dir, "data");
-	rd_service *svc = open_service(data);
+	rd_service *svc = rd_test_service_open(data, NULL);
 	rd_overview ov;
 	json_t *doc = NULL;
 	char a[RD_ID_BUFSZ], b[RD_ID_BUFSZ], c[RD_ID_BUFSZ];
@@ -247,16 +139,19 @@ static void overview_scoped_with_median(void)
 	json_decref(doc);
 	rd_overview_clear(&ov);
 
-	CHECK_OK(open_dispute(svc, a, 1, "acme", "damaged", &err), &err);
-	CHECK_OK(open_dispute(svc, b, 2, "acme", "not_received", &err), &err);
-	CHECK_OK(open_dispute(svc, c, 3, "other", "damaged", &err), &err);
-	/* a: offered, accepted and refunded two hours after opening */
-	CHECK_OK(apply(svc, a, "investigate", RD_ROLE_AGENT, NULL, NULL,
-		       T0 + 10, &err), &err);
-	CHECK_OK(make_offer(svc, a, RD_OFFER_PARTIAL_DISCOUNT, T0 + 20, &err),
+	CHECK_OK(rd_test_open_dispute(svc, a, 1, "acme", "damaged", T0, &err),
 		 &err);
-	CHECK_OK(apply(svc, a, "accept_offer", RD_ROLE_STOREFRONT, NULL, NULL,
-		       T0 + 30, &err), &err);
+	CHECK_OK(rd_test_open_dispute(svc, b, 2, "acme", "not_received", T0,
+				      &err), &err);
+	CHECK_OK(rd_test_open_dispute(svc, c, 3, "other", "damaged", T0, &err),
+		 &err);
+	/* a: offered, accepted and refunded two hours after opening */
+	CHECK_OK(rd_test_apply(svc, a, "investigate", RD_ROLE_AGENT, NULL, NULL,
+			       T0 + 10, &err), &err);
+	CHECK_OK(rd_test_make_offer(svc, a, RD_OFFER_PARTIAL_DISCOUNT, -1,
+				    T0 + 20, &err), &err);
+	CHECK_OK(rd_test_apply(svc, a, "accept_offer", RD_ROLE_STOREFRONT, NULL,
+			       NULL, T0 + 30, &err), &err);
 	{
 		rd_dispute *d = NULL;
 		const char *pay = NULL;
@@ -264,13 +159,14 @@ static void overview_scoped_with_median(void)
 		CHECK_OK(rd_service_dispute_get(svc, a, &d, &err), &err);
 		pay = rd_payable_confirm_event(d->state);
 		CHECK(pay != NULL);
-		CHECK_OK(apply(svc, a, pay, RD_ROLE_STOREFRONT, "payment_ref",
-			       "PSP-1", T0 + 7200, &err), &err);
+		CHECK_OK(rd_test_apply(svc, a, pay, RD_ROLE_STOREFRONT,
+				       "payment_ref", "PSP-1", T0 + 7200, &err),
+			 &err);
 		rd_dispute_free(d);
 	}
 	/* c: withdrawn at once; a day later b's SLA fires */
-	CHECK_OK(apply(svc, c, "withdraw", RD_ROLE_AGENT, NULL, NULL, T0 + 60,
-		       &err), &err);
+	CHECK_OK(rd_test_apply(svc, c, "withdraw", RD_ROLE_AGENT, NULL, NULL,
+			       T0 + 60, &err), &err);
 	CHECK_OK(rd_service_sweep(svc, T0 + 86400, NULL, &err), &err);
 
 	CHECK_OK(rd_service_overview(svc, NULL, &ov, &err), &err);

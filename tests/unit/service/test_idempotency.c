@@ -12,47 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "redress/service.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
-#define KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
-#define POLICY REDRESS_SOURCE_DIR "/workflows/policy.json"
 #define SHA_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define SHA_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
-static const char *example =
-	"{\"order_ref\": \"ORD-1\", \"storefront\": \"acme\", \"buyer_ref\": \"b\","
-	" \"currency\": \"USD\", \"reason\": \"damaged\", \"channel\": \"chat\","
-	" \"items\": [{\"sku\": \"L\", \"title\": \"Lamp\", \"quantity\": 1,"
-	" \"unit_price\": 10000, \"unit_cost\": 4000}],"
-	" \"shipping_paid\": 1500, \"ship_cost\": 3000, \"return_cost\": 2500}";
-
-static rd_service *open_service(const char *data)
-{
-	rd_service_options opts = { .data_dir = data,
-				    .workflows_dir = REDRESS_SOURCE_DIR "/workflows",
-				    .kinds_path = KINDS, .policy_path = POLICY,
-				    .create = 1 };
-	rd_service *svc = NULL;
-	rd_error err;
-
-	if (rd_service_open(&svc, &opts, &err) < 0)
-		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
-	return svc;
-}
-
 static rd_actor keyed_agent(void)
 {
-	rd_actor a;
-
-	memset(&a, 0, sizeof(a));
-	a.role = RD_ROLE_AGENT;
-	snprintf(a.name, sizeof(a.name), "alice");
-	snprintf(a.key_id, sizeof(a.key_id), "00000000000000a1");
-	return a;
+	return rd_test_keyed_actor(RD_ROLE_AGENT, "alice", "00000000000000a1");
 }
 
 static size_t dispute_count(rd_service *svc)
@@ -80,7 +50,7 @@ static size_t dispute_count(rd_service *svc)
 static void armed_open_records_its_answer(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_actor agent = keyed_agent();
 	rd_dispute *input = NULL, *d = NULL, *again = NULL;
 	rd_idem_record rec;
@@ -90,8 +60,8 @@ static void armed_open_records_its_answer(void)
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(rd_dispute_parse(&input, example, strlen(example), &err),
-		 &err);
+	CHECK_OK(rd_dispute_parse(&input, rd_test_example,
+				  strlen(rd_test_example), &err), &err);
 	CHECK_OK(rd_service_idem_arm(svc, &agent, "order-1", SHA_A,
 				     RD_IDEM_OPEN, &err), &err);
 	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0, &d, &err),
@@ -154,7 +124,7 @@ static void armed_open_records_its_answer(void)
 static void refused_write_records_nothing(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_actor agent = keyed_agent();
 	rd_dispute *input = NULL, *d = NULL, *after = NULL;
 	rd_event_request bad = { "refund_issued", NULL, 0, NULL, 0 };
@@ -163,8 +133,8 @@ static void refused_write_records_nothing(void)
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(rd_dispute_parse(&input, example, strlen(example), &err),
-		 &err);
+	CHECK_OK(rd_dispute_parse(&input, rd_test_example,
+				  strlen(rd_test_example), &err), &err);
 	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0, &d, &err),
 		 &err);
 	CHECK_OK(rd_service_idem_arm(svc, &agent, "ev-1", SHA_A,
@@ -198,7 +168,7 @@ static void refused_write_records_nothing(void)
 static void keys_and_callers_checked(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_actor agent = keyed_agent();
 	rd_actor cli = keyed_agent();
 	char big[300];
@@ -237,15 +207,15 @@ static void keys_and_callers_checked(void)
 static void expired_key_is_a_new_request(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_actor agent = keyed_agent();
 	rd_dispute *input = NULL, *d = NULL, *later = NULL;
 	rd_idem_record rec;
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(rd_dispute_parse(&input, example, strlen(example), &err),
-		 &err);
+	CHECK_OK(rd_dispute_parse(&input, rd_test_example,
+				  strlen(rd_test_example), &err), &err);
 	CHECK_OK(rd_service_idem_arm(svc, &agent, "k", SHA_A, RD_IDEM_OPEN,
 				     &err), &err);
 	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0, &d, &err),
@@ -275,17 +245,10 @@ static void expired_key_is_a_new_request(void)
 /* Run SQL on the data directory's index through a connection of its own. */
 static void index_sql(const char *dir, const char *sql)
 {
-	char path[4096];
-	sqlite3 *db = NULL;
-	char *msg = NULL;
+	char *path = rd_test_path(dir, "redress.db");
 
-	snprintf(path, sizeof(path), "%s/redress.db", dir);
-	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		rd_test_fail(__FILE__, __LINE__, "%s: %s", sql,
-			     msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	sqlite3_close(db);
+	rd_test_sql(path, sql);
+	free(path);
 }
 
 static size_t commits_of(rd_service *svc, const char *id)
@@ -326,7 +289,7 @@ static void verify_clean(rd_service *svc)
 static void failed_index_write_undoes_git(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_actor agent = keyed_agent();
 	rd_event_request investigate = { "investigate", NULL, 0, NULL, 0 };
 	rd_dispute *input = NULL, *d = NULL, *after = NULL, *again = NULL;
@@ -334,8 +297,8 @@ static void failed_index_write_undoes_git(void)
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(rd_dispute_parse(&input, example, strlen(example), &err),
-		 &err);
+	CHECK_OK(rd_dispute_parse(&input, rd_test_example,
+				  strlen(rd_test_example), &err), &err);
 	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0, &d, &err),
 		 &err);
 	CHECK_INT(commits_of(svc, d->id), 1);
@@ -379,7 +342,7 @@ static void failed_index_write_undoes_git(void)
 	rd_service_close(svc);
 
 	/* and nothing is replayed from the journal at the next open */
-	svc = open_service(dir);
+	svc = rd_test_service_open(dir, NULL);
 	CHECK_INT(dispute_count(svc), 2);
 	CHECK_INT(commits_of(svc, d->id), 2);
 	verify_clean(svc);

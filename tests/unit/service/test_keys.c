@@ -12,43 +12,10 @@
 #include <nettle/sha2.h>
 
 #include "redress/service.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
-#define KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
-#define POLICY REDRESS_SOURCE_DIR "/workflows/policy.json"
-#define WORKFLOWS REDRESS_SOURCE_DIR "/workflows"
-
-static const char *example =
-	"{\"order_ref\": \"ORD-1\", \"storefront\": \"acme\","
-	" \"buyer_ref\": \"b\", \"currency\": \"USD\", \"reason\": \"damaged\","
-	" \"channel\": \"chat\","
-	" \"items\": [{\"sku\": \"L\", \"title\": \"Lamp\", \"quantity\": 1,"
-	" \"unit_price\": 10000, \"unit_cost\": 4000}]}";
-
-static rd_service *open_service(const char *data)
-{
-	rd_service_options opts = { .data_dir = data,
-				    .workflows_dir = WORKFLOWS,
-				    .kinds_path = KINDS, .policy_path = POLICY,
-				    .create = 1 };
-	rd_service *svc = NULL;
-	rd_error err;
-
-	if (rd_service_open(&svc, &opts, &err) < 0)
-		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
-	return svc;
-}
-
-static char *dump_of(rd_service *svc)
-{
-	rd_error err;
-	char *dump = NULL;
-
-	if (rd_store_dump(rd_service_store(svc), &dump, &err) < 0)
-		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
-	return dump;
-}
 
 /* An independent base64url decoder (no padding): bytes written, or -1. */
 static int b64url_decode(unsigned char *out, size_t room, const char *text)
@@ -92,7 +59,7 @@ static void sha256_hex(char out[65], const unsigned char *data, size_t len)
 static void create_and_authenticate(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	char key[RD_KEY_BUFSZ], other[RD_KEY_BUFSZ];
 	char storefront[65] = "x";
 	char expected_hash[65];
@@ -174,7 +141,7 @@ static void bad_keys_refused_alike(void)
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				  "abcdefghijklmnopqrstuvwxyz0123456789-_";
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	char key[RD_KEY_BUFSZ], bad[2 * RD_KEY_BUFSZ];
 	rd_api_key rec;
 	rd_actor who;
@@ -244,7 +211,7 @@ static void bad_keys_refused_alike(void)
 static void creation_rules(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	char key[RD_KEY_BUFSZ];
 	char long_text[80];
 	char *before = NULL, *after = NULL;
@@ -252,7 +219,7 @@ static void creation_rules(void)
 	rd_error err;
 
 	CHECK(svc);
-	CHECK((before = dump_of(svc)) != NULL);
+	CHECK((before = rd_test_dump(svc)) != NULL);
 
 	CHECK_FAILS(rd_service_key_create(svc, RD_ROLE_SYSTEM, NULL, NULL, T0,
 					  key, &rec, &err), RD_EINVALID);
@@ -312,7 +279,7 @@ static void creation_rules(void)
 	CHECK_STR(err.field, "name");
 
 	/* nothing of that was written */
-	CHECK((after = dump_of(svc)) != NULL);
+	CHECK((after = rd_test_dump(svc)) != NULL);
 	CHECK_STR(after, before);
 	free(after);
 	after = NULL;
@@ -338,7 +305,7 @@ static void creation_rules(void)
 static void only_the_hash_is_stored(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	char key[RD_KEY_BUFSZ];
 	char *dump = NULL;
 	char *file = NULL;
@@ -354,7 +321,7 @@ static void only_the_hash_is_stored(void)
 	CHECK(svc);
 	CHECK_OK(rd_service_key_create(svc, RD_ROLE_AGENT, NULL, "bot", T0,
 				       key, &rec, &err), &err);
-	CHECK((dump = dump_of(svc)) != NULL);
+	CHECK((dump = rd_test_dump(svc)) != NULL);
 	CHECK_HAS(dump, "[api_keys]\n");
 	CHECK_HAS(dump, rec.id);
 	CHECK_HAS(dump, rec.secret_sha256);
@@ -369,7 +336,7 @@ static void only_the_hash_is_stored(void)
 	CHECK(memmem(file, len, rec.secret_sha256, 64) != NULL);
 
 	/* listing and the JSON record never carry the secret or its hash */
-	svc = open_service(dir);
+	svc = rd_test_service_open(dir, NULL);
 	CHECK(svc);
 	CHECK_OK(rd_service_keys_list(svc, &keys, &count, &err), &err);
 	CHECK_INT(count, 1);
@@ -395,7 +362,7 @@ static void only_the_hash_is_stored(void)
 static void revoke_rules(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	char key[RD_KEY_BUFSZ], kept[RD_KEY_BUFSZ];
 	rd_api_key rec, rec2;
 	rd_api_key *keys = NULL;
@@ -442,7 +409,7 @@ static void revoke_rules(void)
 static void reindex_keeps_keys(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	char key[RD_KEY_BUFSZ], revoked[RD_KEY_BUFSZ];
 	rd_dispute *input = NULL, *d = NULL;
 	rd_actor alice = { .role = RD_ROLE_AGENT, .name = "alice" };
@@ -453,8 +420,8 @@ static void reindex_keeps_keys(void)
 	rd_error err;
 
 	CHECK(svc);
-	CHECK_OK(rd_dispute_parse(&input, example, strlen(example), &err),
-		 &err);
+	CHECK_OK(rd_dispute_parse(&input, rd_test_example,
+				  strlen(rd_test_example), &err), &err);
 	CHECK_OK(rd_service_dispute_open(svc, input, &alice, T0, &d, &err),
 		 &err);
 	CHECK_OK(rd_service_key_create(svc, RD_ROLE_STOREFRONT, "acme", "shop",

@@ -6,142 +6,20 @@
  * is the state's SLA, the list is scoped by storefront and ordered by
  * deadline, and a dispute leaves it once paid or escalated.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "redress/clock.h"
 #include "redress/service.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
 #define DAY INT64_C(86400)
-#define KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
-#define POLICY REDRESS_SOURCE_DIR "/workflows/policy.json"
-#define WORKFLOWS REDRESS_SOURCE_DIR "/workflows"
 
-/* The example dispute: USD, price 100.00, shipping paid 15.00. */
-#define EXAMPLE_FMT                                                          \
-	"{\"order_ref\": \"ORD-%d\", \"storefront\": \"%s\", \"buyer_ref\": " \
-	"\"b\", \"currency\": \"USD\", \"reason\": \"%s\", \"channel\": " \
-	"\"chat\", \"items\": [{\"sku\": \"L\", \"title\": \"Lamp\", " \
-	"\"quantity\": 1, \"unit_price\": 10000, \"unit_cost\": 4000}]," \
-	" \"shipping_paid\": 1500, \"ship_cost\": 3000, \"return_cost\": 2500}"
-
-static rd_service *open_service(const char *data)
-{
-	rd_service_options opts = { .data_dir = data, .workflows_dir = WORKFLOWS,
-				    .kinds_path = KINDS, .policy_path = POLICY,
-				    .create = 1 };
-	rd_service *svc = NULL;
-	rd_error err;
-
-	if (rd_service_open(&svc, &opts, &err) < 0)
-		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
-	return svc;
-}
-
-static rd_actor actor(rd_role role, const char *name)
-{
-	rd_actor a;
-
-	memset(&a, 0, sizeof(a));
-	a.role = role;
-	snprintf(a.name, sizeof(a.name), "%s", name);
-	return a;
-}
-
-static int open_dispute(rd_service *svc, char id[RD_ID_BUFSZ], int order,
-			const char *storefront, const char *reason,
-			rd_error *err)
-{
-	char doc[1024];
-	rd_dispute *input = NULL, *d = NULL;
-	rd_actor agent = actor(RD_ROLE_AGENT, "alice");
-	int rc;
-
-	snprintf(doc, sizeof(doc), EXAMPLE_FMT, order, storefront, reason);
-	if ((rc = rd_dispute_parse(&input, doc, strlen(doc), err)) == RD_OK &&
-	    (rc = rd_service_dispute_open(svc, input, &agent, T0, &d,
-					  err)) == RD_OK)
-		snprintf(id, RD_ID_BUFSZ, "%s", d->id);
-	rd_dispute_free(input);
-	rd_dispute_free(d);
-	return rc;
-}
-
-static int apply(rd_service *svc, const char *id, const char *event,
-		 rd_role role, const char *field, const char *value,
-		 int64_t now, rd_error *err)
-{
-	rd_field fields[1] = { { field, value } };
-	rd_event_request req = { event, fields, field ? 1 : 0, NULL, 0 };
-	rd_actor who = actor(role, "tester");
-
-	return rd_service_event_apply(svc, id, &req, &who, now, NULL, err);
-}
-
-/* Propose, then make the offer of this type and amount (-1: any). */
-static int make_offer(rd_service *svc, const char *id, rd_offer_type type,
-		      int64_t amount, int64_t now, rd_error *err)
-{
-	rd_proposals *set = malloc(sizeof(*set));
-	char chosen[48] = "";
-	int rc;
-
-	if (!set)
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	if ((rc = rd_service_offer_proposals(svc, id, set, err)) < 0)
-		goto done;
-	for (size_t i = 0; i < set->proposed; i++) {
-		const rd_offer_terms *t = &set->items[i].terms;
-		int64_t value = type == RD_OFFER_RESHIPMENT ? t->buyer_copay
-							    : t->buyer_refund;
-
-		if (t->type == type && (amount < 0 || value == amount)) {
-			snprintf(chosen, sizeof(chosen), "%s",
-				 set->items[i].offer_id);
-			break;
-		}
-	}
-	if (!chosen[0]) {
-		rc = rd_error_set(err, RD_ENOTFOUND, "no such offer proposed");
-		goto done;
-	}
-	rc = apply(svc, id, "make_offer", RD_ROLE_AGENT, "offer_id", chosen,
-		   now, err);
-done:
-	free(set);
-	return rc;
-}
-
-static int add_text_evidence(rd_service *svc, const char *id,
-			     const char *kind, int64_t now, rd_error *err)
-{
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "report.txt");
-	rd_evidence_submission sub;
-	rd_actor agent = actor(RD_ROLE_AGENT, "alice");
-	int fd = -1, rc;
-
-	memset(&sub, 0, sizeof(sub));
-	sub.kind = kind;
-	if (rd_test_write(path, "Parcel received back at the warehouse on "
-			  "2026-03-04, seal intact.\n") != 0 ||
-	    (fd = open(path, O_RDONLY)) < 0)
-		rc = rd_error_set(err, RD_EIO, "cannot write %s", path);
-	else
-		rc = rd_service_evidence_add_fd(svc, id, &sub, fd, &agent, now,
-						NULL, err);
-	if (fd >= 0)
-		close(fd);
-	free(path);
-	free(dir);
-	return rc;
-}
+/* The text of every evidence file the disputes here are given. */
+static const char report[] = "Parcel received back at the warehouse on "
+			     "2026-03-04, seal intact.\n";
 
 /* All payables (of one storefront, or all) into a new array. */
 static int list_all(rd_service *svc, const char *storefront,
@@ -169,7 +47,7 @@ static const rd_payable_row *find(const rd_payable_row *rows, size_t count,
 static void refund_owed_until_confirmed(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_payable_row *rows = NULL;
 	rd_dispute *d = NULL;
 	size_t count = 0;
@@ -179,19 +57,20 @@ static void refund_owed_until_confirmed(void)
 	rd_error err;
 
 	CHECK(svc);
-	CHECK_OK(open_dispute(svc, id, 1, "acme-eu", "damaged", &err), &err);
-	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, NULL,
-		       T0 + 60, &err), &err);
+	CHECK_OK(rd_test_open_dispute(svc, id, 1, "acme-eu", "damaged", T0,
+				      &err), &err);
+	CHECK_OK(rd_test_apply(svc, id, "investigate", RD_ROLE_AGENT, NULL,
+			       NULL, T0 + 60, &err), &err);
 	CHECK_OK(list_all(svc, NULL, &rows, &count, &err), &err);
 	CHECK_INT(count, 0);       /* opened and investigating owe nothing */
 	free(rows);
-	CHECK_OK(make_offer(svc, id, RD_OFFER_REFUND_KEEP_ITEM, -1, T0 + 120,
-			    &err), &err);
+	CHECK_OK(rd_test_make_offer(svc, id, RD_OFFER_REFUND_KEEP_ITEM, -1,
+				    T0 + 120, &err), &err);
 	CHECK_OK(list_all(svc, NULL, &rows, &count, &err), &err);
 	CHECK_INT(count, 0);       /* an offer not yet accepted owes nothing */
 	free(rows);
-	CHECK_OK(apply(svc, id, "accept_offer", RD_ROLE_STOREFRONT, NULL, NULL,
-		       T0 + 180, &err), &err);
+	CHECK_OK(rd_test_apply(svc, id, "accept_offer", RD_ROLE_STOREFRONT,
+			       NULL, NULL, T0 + 180, &err), &err);
 
 	CHECK_OK(list_all(svc, "acme-eu", &rows, &count, &err), &err);
 	CHECK_INT(count, 1);
@@ -234,13 +113,13 @@ static void refund_owed_until_confirmed(void)
 	free(rows);
 
 	/* a refund without its payment reference is refused: still owed */
-	CHECK_FAILS(apply(svc, id, "refund_issued", RD_ROLE_STOREFRONT, NULL,
-			  NULL, T0 + 240, &err), RD_EGUARD);
+	CHECK_FAILS(rd_test_apply(svc, id, "refund_issued", RD_ROLE_STOREFRONT,
+				  NULL, NULL, T0 + 240, &err), RD_EGUARD);
 	CHECK_OK(list_all(svc, NULL, &rows, &count, &err), &err);
 	CHECK_INT(count, 1);
 	free(rows);
-	CHECK_OK(apply(svc, id, "refund_issued", RD_ROLE_STOREFRONT,
-		       "payment_ref", "PAY-1", T0 + 240, &err), &err);
+	CHECK_OK(rd_test_apply(svc, id, "refund_issued", RD_ROLE_STOREFRONT,
+			       "payment_ref", "PAY-1", T0 + 240, &err), &err);
 	CHECK_OK(list_all(svc, NULL, &rows, &count, &err), &err);
 	CHECK_INT(count, 0);
 	free(rows);
@@ -254,7 +133,7 @@ static void refund_owed_until_confirmed(void)
 static void discounts_and_counter_offers(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_payable_row *rows = NULL;
 	const rd_payable_row *p;
 	size_t count = 0;
@@ -263,24 +142,25 @@ static void discounts_and_counter_offers(void)
 	rd_error err;
 
 	CHECK(svc);
-	CHECK_OK(open_dispute(svc, plain, 1, "acme-eu", "damaged", &err),
-		 &err);
-	CHECK_OK(apply(svc, plain, "investigate", RD_ROLE_AGENT, NULL, NULL,
-		       T0, &err), &err);
-	CHECK_OK(make_offer(svc, plain, RD_OFFER_PARTIAL_DISCOUNT, 2000, T0,
-			    &err), &err);
-	CHECK_OK(apply(svc, plain, "accept_offer", RD_ROLE_STOREFRONT, NULL,
-		       NULL, T0 + 7200, &err), &err);
+	CHECK_OK(rd_test_open_dispute(svc, plain, 1, "acme-eu", "damaged", T0,
+				      &err), &err);
+	CHECK_OK(rd_test_apply(svc, plain, "investigate", RD_ROLE_AGENT, NULL,
+			       NULL, T0, &err), &err);
+	CHECK_OK(rd_test_make_offer(svc, plain, RD_OFFER_PARTIAL_DISCOUNT, 2000,
+				    T0, &err), &err);
+	CHECK_OK(rd_test_apply(svc, plain, "accept_offer", RD_ROLE_STOREFRONT,
+			       NULL, NULL, T0 + 7200, &err), &err);
 
 	/* the buyer asked 15.00 against 10.00; the engine accepted it */
-	CHECK_OK(open_dispute(svc, countered, 2, "acme-eu", "damaged", &err),
-		 &err);
-	CHECK_OK(apply(svc, countered, "investigate", RD_ROLE_AGENT, NULL,
-		       NULL, T0, &err), &err);
-	CHECK_OK(make_offer(svc, countered, RD_OFFER_PARTIAL_DISCOUNT, 1000,
-			    T0, &err), &err);
-	CHECK_OK(apply(svc, countered, "counter_offer", RD_ROLE_STOREFRONT,
-		       "amount", "15.00", T0 + 3600, &err), &err);
+	CHECK_OK(rd_test_open_dispute(svc, countered, 2, "acme-eu", "damaged",
+				      T0, &err), &err);
+	CHECK_OK(rd_test_apply(svc, countered, "investigate", RD_ROLE_AGENT,
+			       NULL, NULL, T0, &err), &err);
+	CHECK_OK(rd_test_make_offer(svc, countered, RD_OFFER_PARTIAL_DISCOUNT,
+				    1000, T0, &err), &err);
+	CHECK_OK(rd_test_apply(svc, countered, "counter_offer",
+			       RD_ROLE_STOREFRONT, "amount", "15.00", T0 + 3600,
+			       &err), &err);
 
 	CHECK_OK(list_all(svc, NULL, &rows, &count, &err), &err);
 	CHECK_INT(count, 2);
@@ -332,8 +212,9 @@ static void discounts_and_counter_offers(void)
 	CHECK_INT(count, 1);
 	CHECK_STR(rows[0].dispute_id, plain);
 	free(rows);
-	CHECK_OK(apply(svc, plain, "discount_issued", RD_ROLE_STOREFRONT,
-		       "payment_ref", "PAY-9", T0 + 7300, &err), &err);
+	CHECK_OK(rd_test_apply(svc, plain, "discount_issued",
+			       RD_ROLE_STOREFRONT, "payment_ref", "PAY-9",
+			       T0 + 7300, &err), &err);
 	CHECK_OK(list_all(svc, NULL, &rows, &count, &err), &err);
 	CHECK_INT(count, 0);
 	free(rows);
@@ -344,7 +225,7 @@ static void discounts_and_counter_offers(void)
 static void refunds_after_return_and_after_lost_reshipment(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_payable_row *rows = NULL;
 	const rd_payable_row *p;
 	size_t count = 0;
@@ -353,40 +234,41 @@ static void refunds_after_return_and_after_lost_reshipment(void)
 
 	CHECK(svc);
 	/* changed mind: refund after return, the buyer pays the label */
-	CHECK_OK(open_dispute(svc, returned, 1, "acme-eu", "changed_mind",
-			      &err), &err);
-	CHECK_OK(apply(svc, returned, "investigate", RD_ROLE_AGENT, NULL, NULL,
-		       T0, &err), &err);
-	CHECK_OK(make_offer(svc, returned, RD_OFFER_REFUND_WITH_RETURN, -1, T0,
-			    &err), &err);
-	CHECK_OK(apply(svc, returned, "accept_offer", RD_ROLE_STOREFRONT, NULL,
-		       NULL, T0, &err), &err);
+	CHECK_OK(rd_test_open_dispute(svc, returned, 1, "acme-eu",
+				      "changed_mind", T0, &err), &err);
+	CHECK_OK(rd_test_apply(svc, returned, "investigate", RD_ROLE_AGENT,
+			       NULL, NULL, T0, &err), &err);
+	CHECK_OK(rd_test_make_offer(svc, returned, RD_OFFER_REFUND_WITH_RETURN,
+				    -1, T0, &err), &err);
+	CHECK_OK(rd_test_apply(svc, returned, "accept_offer",
+			       RD_ROLE_STOREFRONT, NULL, NULL, T0, &err), &err);
 	CHECK_OK(list_all(svc, NULL, &rows, &count, &err), &err);
 	CHECK_INT(count, 0);       /* awaiting the return: nothing owed yet */
 	free(rows);
-	CHECK_OK(add_text_evidence(svc, returned, "inspection_report", T0,
-				   &err), &err);
-	CHECK_OK(apply(svc, returned, "return_received", RD_ROLE_AGENT, NULL,
-		       NULL, T0 + DAY, &err), &err);
+	CHECK_OK(rd_test_add_text_evidence(svc, returned, "inspection_report",
+					   report, T0, &err), &err);
+	CHECK_OK(rd_test_apply(svc, returned, "return_received", RD_ROLE_AGENT,
+			       NULL, NULL, T0 + DAY, &err), &err);
 
 	/* a reshipment lost in transit, then a refund; all in one second */
-	CHECK_OK(open_dispute(svc, lost, 2, "bolt", "damaged", &err), &err);
-	CHECK_OK(apply(svc, lost, "investigate", RD_ROLE_AGENT, NULL, NULL, T0,
-		       &err), &err);
-	CHECK_OK(make_offer(svc, lost, RD_OFFER_RESHIPMENT, 7000, T0, &err),
-		 &err);
-	CHECK_OK(apply(svc, lost, "accept_offer", RD_ROLE_STOREFRONT, NULL,
-		       NULL, T0, &err), &err);
-	CHECK_OK(add_text_evidence(svc, lost, "tracking_record", T0, &err),
-		 &err);
-	CHECK_OK(apply(svc, lost, "shipment_sent", RD_ROLE_AGENT,
-		       "tracking_number", "TRK-1", T0, &err), &err);
-	CHECK_OK(apply(svc, lost, "reshipment_lost", RD_ROLE_AGENT, NULL, NULL,
-		       T0, &err), &err);
-	CHECK_OK(make_offer(svc, lost, RD_OFFER_REFUND_KEEP_ITEM, -1, T0,
-			    &err), &err);
-	CHECK_OK(apply(svc, lost, "accept_offer", RD_ROLE_STOREFRONT, NULL,
-		       NULL, T0, &err), &err);
+	CHECK_OK(rd_test_open_dispute(svc, lost, 2, "bolt", "damaged", T0,
+				      &err), &err);
+	CHECK_OK(rd_test_apply(svc, lost, "investigate", RD_ROLE_AGENT, NULL,
+			       NULL, T0, &err), &err);
+	CHECK_OK(rd_test_make_offer(svc, lost, RD_OFFER_RESHIPMENT, 7000, T0,
+				    &err), &err);
+	CHECK_OK(rd_test_apply(svc, lost, "accept_offer", RD_ROLE_STOREFRONT,
+			       NULL, NULL, T0, &err), &err);
+	CHECK_OK(rd_test_add_text_evidence(svc, lost, "tracking_record", report,
+					   T0, &err), &err);
+	CHECK_OK(rd_test_apply(svc, lost, "shipment_sent", RD_ROLE_AGENT,
+			       "tracking_number", "TRK-1", T0, &err), &err);
+	CHECK_OK(rd_test_apply(svc, lost, "reshipment_lost", RD_ROLE_AGENT,
+			       NULL, NULL, T0, &err), &err);
+	CHECK_OK(rd_test_make_offer(svc, lost, RD_OFFER_REFUND_KEEP_ITEM, -1,
+				    T0, &err), &err);
+	CHECK_OK(rd_test_apply(svc, lost, "accept_offer", RD_ROLE_STOREFRONT,
+			       NULL, NULL, T0, &err), &err);
 
 	CHECK_OK(list_all(svc, NULL, &rows, &count, &err), &err);
 	CHECK_INT(count, 2);
@@ -416,7 +298,7 @@ static void refunds_after_return_and_after_lost_reshipment(void)
 static void bad_requests_refused(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir);
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_payable_row *rows = NULL;
 	size_t count = 3;
 	char *next = NULL;

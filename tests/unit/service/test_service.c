@@ -10,117 +10,24 @@
 
 #include "redress/clock.h"
 #include "redress/service.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
-#define KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
-#define POLICY REDRESS_SOURCE_DIR "/workflows/policy.json"
-
-static const char *example =
-	"{\"order_ref\": \"ORD-1\", \"storefront\": \"acme\", \"buyer_ref\": \"b\","
-	" \"currency\": \"USD\", \"reason\": \"damaged\", \"channel\": \"chat\","
-	" \"items\": [{\"sku\": \"L\", \"title\": \"Lamp\", \"quantity\": 1,"
-	" \"unit_price\": 10000, \"unit_cost\": 4000}],"
-	" \"shipping_paid\": 1500, \"ship_cost\": 3000, \"return_cost\": 2500}";
-
-static rd_service *open_service(const char *data, const char *workflows)
-{
-	rd_service_options opts = { .data_dir = data, .workflows_dir = workflows,
-				    .kinds_path = KINDS, .policy_path = POLICY, .create = 1 };
-	rd_service *svc = NULL;
-	rd_error err;
-
-	if (rd_service_open(&svc, &opts, &err) < 0)
-		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
-	return svc;
-}
-
-static const char *workflows_dir(void)
-{
-	return REDRESS_SOURCE_DIR "/workflows";
-}
-
-static rd_actor actor(rd_role role, const char *name)
-{
-	rd_actor a;
-
-	memset(&a, 0, sizeof(a));
-	a.role = role;
-	snprintf(a.name, sizeof(a.name), "%s", name);
-	return a;
-}
-
-static int open_example(rd_service *svc, char id[RD_ID_BUFSZ], int64_t now)
-{
-	rd_dispute *input = NULL, *d = NULL;
-	rd_actor agent = actor(RD_ROLE_AGENT, "alice");
-	rd_error err;
-	int rc;
-
-	if ((rc = rd_dispute_parse(&input, example, strlen(example), &err)) < 0 ||
-	    (rc = rd_service_dispute_open(svc, input, &agent, now, &d, &err)) < 0)
-		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
-	else
-		snprintf(id, RD_ID_BUFSZ, "%s", d->id);
-	rd_dispute_free(input);
-	rd_dispute_free(d);
-	return rc;
-}
-
 static int apply(rd_service *svc, const char *id, const char *event,
 		 rd_role role, const rd_field *fields, size_t count,
 		 int64_t if_version, rd_error *err)
 {
 	rd_event_request req = { event, fields, count, NULL, if_version };
-	rd_actor who = actor(role, "tester");
+	rd_actor who = rd_test_actor(role, "tester");
 
 	return rd_service_event_apply(svc, id, &req, &who, T0 + 60, NULL, err);
-}
-
-/*
- * The id of the proposed offer of this type (and buyer refund or co-pay,
- * when amount >= 0), or "" when the engine does not propose one.
- */
-static void pick(rd_service *svc, const char *id, rd_offer_type type,
-		 int64_t amount, char out[48])
-{
-	rd_proposals *set = malloc(sizeof(*set));
-	rd_error err;
-
-	out[0] = '\0';
-	if (!set || rd_service_offer_proposals(svc, id, set, &err) < 0) {
-		rd_test_fail(__FILE__, __LINE__, "no proposals: %s",
-			     set ? err.message : "out of memory");
-		free(set);
-		return;
-	}
-	for (size_t i = 0; i < set->proposed; i++) {
-		const rd_offer_terms *t = &set->items[i].terms;
-		int64_t value = type == RD_OFFER_RESHIPMENT ? t->buyer_copay
-							    : t->buyer_refund;
-
-		if (t->type == type && (amount < 0 || value == amount)) {
-			snprintf(out, 48, "%s", set->items[i].offer_id);
-			break;
-		}
-	}
-	free(set);
-}
-
-static char *dump(rd_service *svc)
-{
-	char *text = NULL;
-	rd_error err;
-
-	if (rd_store_dump(rd_service_store(svc), &text, &err) < 0)
-		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
-	return text;
 }
 
 static void test_open_and_read(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir, workflows_dir());
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_dispute *d = NULL;
 	rd_event_record *events = NULL;
 	size_t count = 0;
@@ -128,7 +35,8 @@ static void test_open_and_read(void)
 	rd_error err;
 
 	CHECK(svc);
-	CHECK_OK(open_example(svc, id, T0), &err);
+	CHECK_OK(rd_test_open_dispute(svc, id, 1, "acme", "damaged", T0, &err),
+		 &err);
 	CHECK_OK(rd_service_dispute_get(svc, id, &d, &err), &err);
 	CHECK_STR(d->state, "opened");
 	CHECK_INT(d->version, 1);
@@ -152,12 +60,11 @@ static void test_missing_data_dir(void)
 {
 	char *dir = rd_test_tmpdir();
 	char *missing = rd_test_path(dir, "nowhere");
-	rd_service_options opts = { .data_dir = missing,
-				    .workflows_dir = workflows_dir(),
-				    .kinds_path = KINDS, .policy_path = POLICY };
+	rd_service_options opts = rd_test_service_options(missing, NULL);
 	rd_service *svc = NULL;
 	rd_error err;
 
+	opts.create = 0;
 	CHECK_FAILS(rd_service_open(&svc, &opts, &err), RD_ENOTFOUND);
 	CHECK_HAS(err.message, "redress init");
 	free(missing);
@@ -168,7 +75,7 @@ static void test_missing_data_dir(void)
 static void test_refusals_change_nothing(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir, workflows_dir());
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_field bad_type[] = { { "offer_id", "v2-voucher-100" } };
 	rd_field stale_offer[] = { { "offer_id", "v1-refund_keep_item-11500" } };
 	rd_field dup[] = { { "note", "a" }, { "note", "b" } };
@@ -177,9 +84,10 @@ static void test_refusals_change_nothing(void)
 	rd_error err;
 
 	CHECK(svc);
-	CHECK_OK(open_example(svc, id, T0), &err);
+	CHECK_OK(rd_test_open_dispute(svc, id, 1, "acme", "damaged", T0, &err),
+		 &err);
 	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err), &err);
-	before = dump(svc);
+	before = rd_test_dump(svc);
 	CHECK(before);
 	CHECK_FAILS(apply(svc, id, "refund_issued", RD_ROLE_AGENT, NULL, 0, 0, &err),
 		    RD_ESTATE);
@@ -202,7 +110,7 @@ static void test_refusals_change_nothing(void)
 		    RD_ESTALE);
 	CHECK_FAILS(apply(svc, id, "no_such_event", RD_ROLE_AGENT, NULL, 0, 0, &err),
 		    RD_EINVALID);
-	after = dump(svc);
+	after = rd_test_dump(svc);
 	CHECK(after);
 	CHECK_STR(after, before);
 	free(before);
@@ -214,7 +122,7 @@ static void test_refusals_change_nothing(void)
 static void test_offer_statuses(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir, workflows_dir());
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_field too_dear[] = { { "amount", "25.00" } };
 	rd_field fair[] = { { "amount", "22.00" } };
 	rd_field offer[1] = { { "offer_id", NULL } };
@@ -225,10 +133,12 @@ static void test_offer_statuses(void)
 	rd_error err;
 
 	CHECK(svc);
-	CHECK_OK(open_example(svc, id, T0), &err);
+	CHECK_OK(rd_test_open_dispute(svc, id, 1, "acme", "damaged", T0, &err),
+		 &err);
 	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err), &err);
 	/* the first rung of the discount ladder: 10% of 100.00 */
-	pick(svc, id, RD_OFFER_PARTIAL_DISCOUNT, 1000, chosen);
+	CHECK_OK(rd_test_offer_id(svc, id, RD_OFFER_PARTIAL_DISCOUNT, 1000, chosen,
+				  &err), &err);
 	CHECK(chosen[0]);
 	offer[0].value = chosen;
 	CHECK_OK(apply(svc, id, "make_offer", RD_ROLE_AGENT, offer, 1, 2, &err), &err);
@@ -267,7 +177,7 @@ static void test_offer_statuses(void)
 static void test_offer_expires(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir, workflows_dir());
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	rd_field offer[1] = { { "offer_id", NULL } };
 	rd_offer_record *offers = NULL;
 	rd_dispute *d = NULL;
@@ -276,9 +186,11 @@ static void test_offer_expires(void)
 	rd_error err;
 
 	CHECK(svc);
-	CHECK_OK(open_example(svc, id, T0), &err);
+	CHECK_OK(rd_test_open_dispute(svc, id, 1, "acme", "damaged", T0, &err),
+		 &err);
 	CHECK_OK(apply(svc, id, "investigate", RD_ROLE_AGENT, NULL, 0, 0, &err), &err);
-	pick(svc, id, RD_OFFER_REFUND_KEEP_ITEM, -1, chosen);
+	CHECK_OK(rd_test_offer_id(svc, id, RD_OFFER_REFUND_KEEP_ITEM, -1, chosen,
+				  &err), &err);
 	CHECK(chosen[0]);
 	offer[0].value = chosen;
 	CHECK_OK(apply(svc, id, "make_offer", RD_ROLE_AGENT, offer, 1, 0, &err), &err);
@@ -340,18 +252,20 @@ static void test_pinned_workflow(void)
 	rd_error err;
 
 	CHECK(write_variant(wf_dir, 1, "agent") == 0);
-	svc = open_service(data, wf_dir);
+	svc = rd_test_service_open(data, wf_dir);
 	CHECK(svc);
-	CHECK_OK(open_example(svc, old_id, T0), &err);
+	CHECK_OK(rd_test_open_dispute(svc, old_id, 1, "acme", "damaged", T0,
+				      &err), &err);
 	CHECK_OK(rd_service_dispute_get(svc, old_id, &d, &err), &err);
 	snprintf(old_hash, sizeof(old_hash), "%s", d->workflow_hash);
 	rd_dispute_free(d);
 	rd_service_close(svc);
 
 	CHECK(write_variant(wf_dir, 2, "admin") == 0);
-	svc = open_service(data, wf_dir);
+	svc = rd_test_service_open(data, wf_dir);
 	CHECK(svc);
-	CHECK_OK(open_example(svc, new_id, T0), &err);
+	CHECK_OK(rd_test_open_dispute(svc, new_id, 1, "acme", "damaged", T0,
+				      &err), &err);
 	CHECK_OK(rd_service_dispute_get(svc, new_id, &d, &err), &err);
 	CHECK_INT(d->workflow_version, 2);
 	CHECK(strcmp(d->workflow_hash, old_hash) != 0);
@@ -376,10 +290,9 @@ static void test_pinned_workflow(void)
 	 */
 	CHECK(write_variant(wf_dir, 2, "agent") == 0);
 	{
-		rd_service_options opts = { .data_dir = data,
-					    .workflows_dir = wf_dir,
-					    .kinds_path = KINDS, .policy_path = POLICY };
+		rd_service_options opts = rd_test_service_options(data, wf_dir);
 
+		opts.create = 0;
 		svc = NULL;
 		CHECK_FAILS(rd_service_open(&svc, &opts, &err), RD_EDEFINITION);
 		CHECK_HAS(err.message, "version 2");
@@ -401,11 +314,10 @@ struct sweeper {
 static void *sweep_thread(void *arg)
 {
 	struct sweeper *s = arg;
-	rd_service_options opts = { .data_dir = s->data,
-				    .workflows_dir = REDRESS_SOURCE_DIR "/workflows",
-				    .kinds_path = KINDS, .policy_path = POLICY };
+	rd_service_options opts = rd_test_service_options(s->data, NULL);
 	rd_service *svc = NULL;
 
+	opts.create = 0;
 	s->rc = rd_service_open(&svc, &opts, &s->err);
 	if (s->rc == RD_OK)
 		s->rc = rd_service_sweep(svc, T0 + 86400, &s->fired, &s->err);
@@ -417,7 +329,7 @@ static void *sweep_thread(void *arg)
 static void test_sweep_exactly_once(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service *svc = open_service(dir, workflows_dir());
+	rd_service *svc = rd_test_service_open(dir, NULL);
 	struct sweeper a, b;
 	pthread_t ta, tb;
 	rd_event_record *events = NULL;
@@ -427,7 +339,8 @@ static void test_sweep_exactly_once(void)
 
 	CHECK(svc);
 	for (int i = 0; i < SWEEP_DISPUTES; i++)
-		CHECK_OK(open_example(svc, id, T0), &err);
+		CHECK_OK(rd_test_open_dispute(svc, id, 1, "acme", "damaged",
+					      T0, &err), &err);
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
 	a.data = b.data = dir;

@@ -13,42 +13,24 @@
 
 #include "redress/clock.h"
 #include "redress/service.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define T0 INT64_C(1772442000)   /* 2026-03-02T09:00:00Z */
 #define DAY INT64_C(86400)
-#define KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
-#define POLICY REDRESS_SOURCE_DIR "/workflows/policy.json"
-#define WORKFLOWS REDRESS_SOURCE_DIR "/workflows"
 
 /* An hour: a sweeper that waited for it would never let a test end. */
 #define LONG_INTERVAL_MS 3600000u
-
-static const char *example =
-	"{\"order_ref\": \"ORD-1\", \"storefront\": \"acme\", \"buyer_ref\": \"b\","
-	" \"currency\": \"USD\", \"reason\": \"damaged\", \"channel\": \"chat\","
-	" \"items\": [{\"sku\": \"L\", \"title\": \"Lamp\", \"quantity\": 1,"
-	" \"unit_price\": 10000, \"unit_cost\": 4000}]}";
-
-static rd_service_options options(const char *data, int create)
-{
-	rd_service_options opts = { .data_dir = data, .workflows_dir = WORKFLOWS,
-				    .kinds_path = KINDS, .policy_path = POLICY,
-				    .create = create };
-	return opts;
-}
 
 static int open_disputes(rd_service *svc, int count, int64_t now,
 			 char ids[][RD_ID_BUFSZ], rd_error *err)
 {
 	rd_dispute *input = NULL, *d = NULL;
-	rd_actor agent;
+	rd_actor agent = rd_test_actor(RD_ROLE_AGENT, "alice");
 	int rc = RD_OK;
 
-	memset(&agent, 0, sizeof(agent));
-	agent.role = RD_ROLE_AGENT;
-	snprintf(agent.name, sizeof(agent.name), "alice");
-	if ((rc = rd_dispute_parse(&input, example, strlen(example), err)) < 0)
+	if ((rc = rd_dispute_parse(&input, rd_test_example,
+				   strlen(rd_test_example), err)) < 0)
 		return rc;
 	for (int i = 0; i < count && rc == RD_OK; i++) {
 		rc = rd_service_dispute_open(svc, input, &agent, now, &d, err);
@@ -139,7 +121,7 @@ static void test_refused_before_start(void)
 {
 	char *dir = rd_test_tmpdir();
 	char *missing = rd_test_path(dir, "missing");
-	rd_service_options opts = options(dir, 1);
+	rd_service_options opts = rd_test_service_options(dir, NULL);
 	rd_service *svc = NULL;
 	rd_sweeper *sw = NULL;
 	rd_error err;
@@ -169,7 +151,7 @@ static void test_refused_before_start(void)
 static void test_fires_due_at_redress_now(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service_options opts = options(dir, 1);
+	rd_service_options opts = rd_test_service_options(dir, NULL);
 	rd_service *svc = NULL;
 	rd_sweeper *sw = NULL;
 	rd_sweeper_status st;
@@ -219,7 +201,7 @@ static void test_fires_due_at_redress_now(void)
 static void test_busy_is_kept_and_retried(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service_options opts = options(dir, 1);
+	rd_service_options opts = rd_test_service_options(dir, NULL);
 	rd_service *svc = NULL;
 	rd_sweeper *sw = NULL;
 	rd_sweeper_status st;
@@ -253,7 +235,7 @@ static void test_busy_is_kept_and_retried(void)
 static void test_exactly_once_beside_others(void)
 {
 	char *dir = rd_test_tmpdir();
-	rd_service_options opts = options(dir, 1);
+	rd_service_options opts = rd_test_service_options(dir, NULL);
 	rd_service *svc = NULL;
 	rd_sweeper *a = NULL, *b = NULL;
 	rd_sweeper_status sa, sb;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "redress/store.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define SHA_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -16,8 +17,7 @@
 
 static rd_store *fresh_store(void)
 {
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
+	char *path = rd_test_db_path();
 	rd_store *st = NULL;
 	rd_error err;
 
@@ -27,7 +27,6 @@ static rd_store *fresh_store(void)
 		exit(1);
 	}
 	free(path);
-	free(dir);
 	return st;
 }
 

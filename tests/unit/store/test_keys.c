@@ -11,20 +11,12 @@
 
 #include "redress/store.h"
 #include "store/store_int.h"
+#include "fixtures.h"
 #include "test.h"
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HASH RD_TEST_WORKFLOW_HASH
 #define SECRET_HASH \
 	"fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
-
-static char *fresh_db(void)
-{
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
-
-	free(dir);
-	return path;
-}
 
 static rd_api_key sample_key(const char *id, rd_role role,
 			     const char *storefront, int64_t created_at)
@@ -42,33 +34,16 @@ static rd_api_key sample_key(const char *id, rd_role role,
 	return k;
 }
 
+/* Store fixture dispute 1, its item named SKU-1. */
 static rd_dispute *sample_dispute(void)
 {
-	rd_dispute *d = rd_dispute_new();
+	rd_dispute *d = rd_test_stored_dispute(1, "acme-eu", RD_REASON_DAMAGED,
+					       "opened", 1700000000);
 
-	if (!d)
-		return NULL;
-	snprintf(d->id, sizeof(d->id), "01J%023d", 1);
-	d->order_ref = strdup("ORD-1");
-	d->storefront = strdup("acme-eu");
-	memcpy(d->currency, "USD", 4);
-	d->reason = RD_REASON_DAMAGED;
-	d->channel = RD_CHANNEL_CHAT;
-	d->items = calloc(1, sizeof(*d->items));
-	d->item_count = 1;
-	d->items[0].sku = strdup("SKU-1");
-	d->items[0].quantity = 1;
-	d->items[0].unit_price = 1000;
-	d->items[0].unit_cost = RD_AMOUNT_UNSET;
-	d->ship_cost = RD_AMOUNT_UNSET;
-	d->return_cost = RD_AMOUNT_UNSET;
-	d->workflow_name = strdup("dispute");
-	d->workflow_version = 1;
-	memcpy(d->workflow_hash, HASH, sizeof(HASH));
-	d->state = strdup("opened");
-	d->version = 1;
-	d->created_at = 1700000000;
-	d->updated_at = 1700000000;
+	if (d) {
+		free(d->items[0].sku);
+		d->items[0].sku = strdup("SKU-1");
+	}
 	return d;
 }
 
@@ -109,7 +84,7 @@ static void migrates_version_3_keeping_data(void)
 				  1700000000);
 	rd_api_key *keys = NULL;
 	size_t count = 9;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	char *dump = NULL;
 	char schema_line[32];
 	int version = -1;
@@ -164,7 +139,7 @@ static void insert_get_list(void)
 {
 	rd_error err;
 	rd_store *st = NULL;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_api_key a = sample_key("00000000000000b2", RD_ROLE_STOREFRONT,
 				  "acme-eu", 1700000200);
 	rd_api_key b = sample_key("00000000000000ff", RD_ROLE_ADMIN, NULL,
@@ -223,7 +198,7 @@ static void revoke_once(void)
 {
 	rd_error err;
 	rd_store *st = NULL;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_api_key a = sample_key("00000000000000a1", RD_ROLE_AGENT, NULL,
 				  1700000000);
 	rd_api_key got;
@@ -256,7 +231,7 @@ static void schema_refuses_bad_keys(void)
 {
 	rd_error err;
 	rd_store *st = NULL;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_api_key k;
 	rd_api_key *keys = NULL;
 	size_t count = 9;
@@ -320,7 +295,7 @@ static void list_uses_its_index(void)
 	rd_error err;
 	rd_store *st = NULL;
 	sqlite3_stmt *plan = NULL;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	const char *sql = NULL;
 	char query[512];
 	int uses_index = 0;

@@ -11,6 +11,7 @@
 
 #include "redress/store.h"
 #include "store/store_int.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -87,8 +88,7 @@ static rd_store *fixture(void)
 {
 	rd_error err;
 	rd_store *st = NULL;
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
+	char *path = rd_test_db_path();
 	int ok;
 
 	fill_rows();
@@ -113,7 +113,6 @@ static rd_store *fixture(void)
 		st = NULL;
 	}
 	free(path);
-	free(dir);
 	return st;
 }
 

@@ -13,45 +13,16 @@
 
 #include "redress/store.h"
 #include "store/store_int.h"
+#include "fixtures.h"
 #include "test.h"
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HASH RD_TEST_WORKFLOW_HASH
 #define T0 1700000000
-
-static void make_id(char out[RD_ID_BUFSZ], int n)
-{
-	snprintf(out, RD_ID_BUFSZ, "01J%023d", n);
-}
 
 static rd_dispute *sample(int n, const char *storefront, rd_reason reason,
 			  const char *state)
 {
-	rd_dispute *d = rd_dispute_new();
-
-	if (!d)
-		return NULL;
-	make_id(d->id, n);
-	d->order_ref = strdup("ORD-1");
-	d->storefront = strdup(storefront);
-	memcpy(d->currency, "USD", 4);
-	d->reason = reason;
-	d->channel = RD_CHANNEL_CHAT;
-	d->items = calloc(1, sizeof(*d->items));
-	d->item_count = 1;
-	d->items[0].sku = strdup("SKU");
-	d->items[0].quantity = 1;
-	d->items[0].unit_price = 1000;
-	d->items[0].unit_cost = RD_AMOUNT_UNSET;
-	d->ship_cost = RD_AMOUNT_UNSET;
-	d->return_cost = RD_AMOUNT_UNSET;
-	d->workflow_name = strdup("dispute");
-	d->workflow_version = 1;
-	memcpy(d->workflow_hash, HASH, sizeof(HASH));
-	d->state = strdup(state);
-	d->version = 1;
-	d->created_at = T0;
-	d->updated_at = T0;
-	return d;
+	return rd_test_stored_dispute(n, storefront, reason, state, T0);
 }
 
 static int insert(rd_store *st, int n, const char *storefront,
@@ -89,7 +60,7 @@ static rd_offer_record offer(int n, const char *offer_id, rd_offer_type type,
 	rd_offer_record o;
 
 	memset(&o, 0, sizeof(o));
-	make_id(o.dispute_id, n);
+	rd_test_make_id(o.dispute_id, n);
 	snprintf(o.offer_id, sizeof(o.offer_id), "%s", offer_id);
 	o.type = type;
 	o.buyer_refund = 500;
@@ -102,17 +73,11 @@ static rd_offer_record offer(int n, const char *offer_id, rd_offer_type type,
 
 static rd_event_record fired(int n, int64_t seq, const char *event)
 {
-	rd_event_record ev;
+	rd_event_record ev = rd_test_event_record(n, seq, event, "opened",
+						  "escalated");
 
-	memset(&ev, 0, sizeof(ev));
-	make_id(ev.dispute_id, n);
-	ev.seq = seq;
-	ev.event = (char *)event;
-	ev.actor.role = RD_ROLE_SYSTEM;
-	snprintf(ev.actor.name, sizeof(ev.actor.name), "sla");
+	ev.actor = rd_test_actor(RD_ROLE_SYSTEM, "sla");
 	ev.at = T0 + 100;
-	ev.from_state = (char *)"opened";
-	ev.to_state = (char *)"escalated";
 	return ev;
 }
 
@@ -127,18 +92,9 @@ static int64_t total(const rd_store_overview *ov, rd_overview_what what,
 	return -1;
 }
 
-static char *fresh_db(void)
-{
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
-
-	free(dir);
-	return path;
-}
-
 static void totals_follow_changes(void)
 {
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = NULL;
 	rd_store_overview ov;
 	rd_offer_record o;
@@ -260,7 +216,7 @@ static void totals_follow_changes(void)
 /* A dispute rebuilt already resolved, and one resolved past 30 days. */
 static void rebuilt_rows_and_the_last_bucket(void)
 {
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = NULL;
 	rd_store_overview ov;
 	rd_offer_record o;
@@ -301,7 +257,7 @@ static void rebuilt_rows_and_the_last_bucket(void)
 /* Schema 6 with rows in it, then opened by this build. */
 static void migration_counts_existing_rows(void)
 {
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = NULL;
 	rd_store_overview ov;
 	rd_offer_record o;
@@ -359,7 +315,7 @@ static void bucket_bounds_agree(void)
 {
 	static const int64_t bounds[RD_OVERVIEW_BUCKET_COUNT] =
 		RD_OVERVIEW_BUCKET_BOUNDS;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = NULL;
 	sqlite3_stmt *stmt = NULL;
 	size_t n = 0;

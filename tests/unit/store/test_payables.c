@@ -14,6 +14,7 @@
 
 #include "redress/store.h"
 #include "store/store_int.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -141,8 +142,7 @@ static rd_store *fixture(void)
 {
 	rd_error err;
 	rd_store *st = NULL;
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
+	char *path = rd_test_db_path();
 	int ok;
 
 	for (int i = 0; i < ROWS; i++) {
@@ -173,7 +173,6 @@ static rd_store *fixture(void)
 		st = NULL;
 	}
 	free(path);
-	free(dir);
 	return st;
 }
 

@@ -12,16 +12,12 @@
 
 #include "redress/store.h"
 #include "store/store_int.h"
+#include "fixtures.h"
 #include "test.h"
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HASH RD_TEST_WORKFLOW_HASH
 #define OTHER_HASH \
 	"fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
-
-static void make_id(char out[RD_ID_BUFSZ], int n)
-{
-	snprintf(out, RD_ID_BUFSZ, "01J%023d", n);
-}
 
 /* A dispute with three items, one without its unit cost. */
 static rd_dispute *sample_dispute(int n)
@@ -31,7 +27,7 @@ static rd_dispute *sample_dispute(int n)
 
 	if (!d)
 		return NULL;
-	make_id(d->id, n);
+	rd_test_make_id(d->id, n);
 	d->order_ref = strdup("ORD-1001");
 	d->storefront = strdup("acme-eu");
 	d->buyer_ref = strdup("cust-77");
@@ -64,15 +60,6 @@ static rd_dispute *sample_dispute(int n)
 	return d;
 }
 
-static char *fresh_db(void)
-{
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
-
-	free(dir);
-	return path;
-}
-
 /* A store holding the workflow and disputes 1..count. */
 static rd_store *store_with(const char *path, int count)
 {
@@ -102,29 +89,12 @@ static rd_store *store_with(const char *path, int count)
 	return st;
 }
 
-static rd_event_record event_at(int n, int64_t seq, const char *event,
-				const char *from, const char *to)
-{
-	rd_event_record ev;
-
-	memset(&ev, 0, sizeof(ev));
-	make_id(ev.dispute_id, n);
-	ev.seq = seq;
-	ev.event = (char *)event;
-	ev.actor.role = RD_ROLE_AGENT;
-	snprintf(ev.actor.name, sizeof(ev.actor.name), "alice");
-	ev.at = 1700000100 + seq;
-	ev.from_state = (char *)from;
-	ev.to_state = (char *)to;
-	return ev;
-}
-
 /* ---- disputes --------------------------------------------------------- */
 
 static void dispute_round_trip(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 0);
 	rd_dispute *d = sample_dispute(1);
 	rd_dispute *got = NULL;
@@ -200,7 +170,7 @@ static void dispute_round_trip(void)
 static void workflow_put_is_idempotent(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 0);
 	char *before = NULL;
 	char *after = NULL;
@@ -244,7 +214,7 @@ static void workflow_put_is_idempotent(void)
 static void dispute_insert_refusals(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 1);
 	rd_dispute *d = sample_dispute(1);
 	rd_dispute *got = NULL;
@@ -257,7 +227,7 @@ static void dispute_insert_refusals(void)
 	rd_store_rollback(st);
 
 	/* a workflow definition never recorded */
-	make_id(d->id, 2);
+	rd_test_make_id(d->id, 2);
 	memcpy(d->workflow_hash, OTHER_HASH, sizeof(OTHER_HASH));
 	CHECK_OK(rd_store_begin(st, &err), &err);
 	CHECK_FAILS(rd_store_dispute_insert(st, d, &err), RD_ENOTFOUND);
@@ -289,7 +259,7 @@ static void dispute_insert_refusals(void)
 static void dispute_get_missing(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 1);
 	rd_dispute *got = NULL;
 
@@ -305,7 +275,7 @@ static void dispute_get_missing(void)
 static void dispute_update_is_compare_and_swap(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 1);
 	rd_dispute *d = sample_dispute(1);
 	rd_dispute *got = NULL;
@@ -344,7 +314,7 @@ static void dispute_update_is_compare_and_swap(void)
 	CHECK_STR(got->state, "investigating");
 	CHECK_INT(got->version, 2);
 
-	make_id(d->id, 42);
+	rd_test_make_id(d->id, 42);
 	CHECK_OK(rd_store_begin(st, &err), &err);
 	CHECK_FAILS(rd_store_dispute_update(st, d, 1, &err), RD_ENOTFOUND);
 	CHECK_HAS(err.message, d->id);
@@ -361,7 +331,7 @@ static void dispute_update_is_compare_and_swap(void)
 static void events_append_and_list(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 2);
 	rd_event_record ev;
 	rd_event_record *list = NULL;
@@ -369,27 +339,30 @@ static void events_append_and_list(void)
 
 	CHECK(st);
 	CHECK_OK(rd_store_begin(st, &err), &err);
-	ev = event_at(1, 1, "opened", NULL, "opened");
+	ev = rd_test_event_record(1, 1, "opened", NULL, "opened");
 	snprintf(ev.actor.key_id, sizeof(ev.actor.key_id), "key-7");
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
-	ev = event_at(1, 2, "investigate", "opened", "investigating");
+	ev = rd_test_event_record(1, 2, "investigate", "opened",
+				  "investigating");
 	ev.note = (char *)"looking into it";
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
-	ev = event_at(1, 3, "make_offer", "investigating", "offer_pending");
+	ev = rd_test_event_record(1, 3, "make_offer", "investigating",
+				  "offer_pending");
 	ev.actor.role = RD_ROLE_SYSTEM;
 	ev.fields_json = (char *)"{\"offer_id\":\"o-1\"}";
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
-	ev = event_at(2, 1, "opened", NULL, "opened");
+	ev = rd_test_event_record(2, 1, "opened", NULL, "opened");
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
 
 	/* duplicate seq */
-	ev = event_at(1, 2, "withdraw", "investigating", "closed");
+	ev = rd_test_event_record(1, 2, "withdraw", "investigating", "closed");
 	CHECK_FAILS(rd_store_event_append(st, &ev, &err), RD_ECONFLICT);
 	CHECK_HAS(err.message, "already exists");
 	/* unknown dispute, malformed fields */
-	ev = event_at(77, 1, "opened", NULL, "opened");
+	ev = rd_test_event_record(77, 1, "opened", NULL, "opened");
 	CHECK_FAILS(rd_store_event_append(st, &ev, &err), RD_ENOTFOUND);
-	ev = event_at(2, 2, "investigate", "opened", "investigating");
+	ev = rd_test_event_record(2, 2, "investigate", "opened",
+				  "investigating");
 	ev.fields_json = (char *)"{not json";
 	CHECK_FAILS(rd_store_event_append(st, &ev, &err), RD_EINVALID);
 	CHECK_OK(rd_store_commit(st, &err), &err);
@@ -429,9 +402,10 @@ static void events_append_and_list(void)
 static void events_are_append_only(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 1);
-	rd_event_record ev = event_at(1, 1, "opened", NULL, "opened");
+	rd_event_record ev = rd_test_event_record(1, 1, "opened", NULL,
+						  "opened");
 	sqlite3 *db = NULL;
 	char *message = NULL;
 	rd_event_record *list = NULL;
@@ -469,11 +443,11 @@ static void events_are_append_only(void)
 static void rollback_leaves_no_trace(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 1);
 	rd_dispute *d = sample_dispute(1);
-	rd_event_record ev = event_at(1, 2, "investigate", "opened",
-				      "investigating");
+	rd_event_record ev = rd_test_event_record(1, 2, "investigate", "opened",
+						  "investigating");
 	char *before = NULL;
 	char *after = NULL;
 
@@ -524,7 +498,7 @@ static double seconds_since(const struct timespec *start)
 static void second_writer_gets_busy(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *first = store_with(path, 1);
 	rd_store *second = NULL;
 	rd_dispute *got = NULL;
@@ -566,7 +540,7 @@ static void second_writer_gets_busy(void)
 static void deadlines_set_replace_clear_due(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 4);
 	rd_deadline due[8];
 	size_t count = 99;
@@ -634,18 +608,8 @@ static void deadlines_set_replace_clear_due(void)
 
 static rd_evidence_row evidence(int64_t n, const char *kind, int withdrawn)
 {
-	rd_evidence_row row;
+	rd_evidence_row row = rd_test_evidence_row(1, n, kind);
 
-	memset(&row, 0, sizeof(row));
-	make_id(row.dispute_id, 1);
-	row.n = n;
-	snprintf(row.kind, sizeof(row.kind), "%s", kind);
-	snprintf(row.channel, sizeof(row.channel), "chat");
-	snprintf(row.submitted_by, sizeof(row.submitted_by), "agent:alice");
-	row.added_at = 1700000200;
-	snprintf(row.content_type, sizeof(row.content_type), "image/png");
-	row.size = 1234;
-	memcpy(row.sha256, HASH, sizeof(HASH));
 	row.withdrawn = withdrawn;
 	row.withdrawn_reason = withdrawn ? (char *)"wrong file" : NULL;
 	return row;
@@ -654,7 +618,7 @@ static rd_evidence_row evidence(int64_t n, const char *kind, int withdrawn)
 static void evidence_kinds_and_total(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 1);
 	rd_evidence_row row;
 	char **kinds = NULL;
@@ -676,7 +640,7 @@ static void evidence_kinds_and_total(void)
 	row = evidence(2, "video", 0);
 	CHECK_FAILS(rd_store_evidence_insert(st, &row, &err), RD_ECONFLICT);
 	row = evidence(5, "video", 0);
-	make_id(row.dispute_id, 9);
+	rd_test_make_id(row.dispute_id, 9);
 	CHECK_FAILS(rd_store_evidence_insert(st, &row, &err), RD_ENOTFOUND);
 	CHECK_OK(rd_store_commit(st, &err), &err);
 
@@ -709,7 +673,7 @@ static rd_offer_record offer(const char *id, rd_offer_type type,
 	rd_offer_record o;
 
 	memset(&o, 0, sizeof(o));
-	make_id(o.dispute_id, 1);
+	rd_test_make_id(o.dispute_id, 1);
 	snprintf(o.offer_id, sizeof(o.offer_id), "%s", id);
 	o.type = type;
 	o.buyer_refund = 2000;
@@ -724,7 +688,7 @@ static rd_offer_record offer(const char *id, rd_offer_type type,
 static void offers_lifecycle(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 1);
 	rd_offer_record o;
 	rd_offer_record got;
@@ -814,7 +778,7 @@ static void offers_lifecycle(void)
 static void dump_is_deterministic_and_sensitive(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 2);
 	rd_store *other = NULL;
 	rd_dispute *d = sample_dispute(2);
@@ -849,7 +813,7 @@ static void dump_is_deterministic_and_sensitive(void)
 	third = NULL;
 
 	/* text cannot fake a row break */
-	make_id(d->id, 3);
+	rd_test_make_id(d->id, 3);
 	free(d->description);
 	d->description = strdup("line one\nid=\"x\" \\ \"quoted\"");
 	CHECK_OK(rd_store_begin(st, &err), &err);

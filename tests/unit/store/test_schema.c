@@ -11,18 +11,10 @@
 
 #include "redress/store.h"
 #include "store/store_int.h"
+#include "fixtures.h"
 #include "test.h"
 
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-static char *fresh_db(void)
-{
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
-
-	free(dir);
-	return path;
-}
 
 /* One integer answer of a query on a raw connection, or -1. */
 static long long raw_int(sqlite3 *db, const char *sql)
@@ -50,17 +42,6 @@ static int raw_text_is(sqlite3 *db, const char *sql, const char *expected)
 	}
 	sqlite3_finalize(stmt);
 	return same;
-}
-
-static int raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open(path, &db);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
 }
 
 static long long table_count(sqlite3 *db)
@@ -103,7 +84,7 @@ static void migrates_empty_file_to_latest(void)
 {
 	rd_error err;
 	rd_store *st = NULL;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	int version = -1;
 
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
@@ -129,7 +110,7 @@ static void connection_settings(void)
 	rd_error err;
 	rd_store *st = NULL;
 	sqlite3 *other = NULL;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
 	CHECK(raw_text_is(rd_store_db(st), "PRAGMA journal_mode", "wal"));
@@ -152,7 +133,7 @@ static void migrates_version_1_keeping_data(void)
 	rd_offer_record offer;
 	int found = 1;
 	int version = -1;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 
 	CHECK(d);
 	CHECK_OK(rd_store_open_at_version(&st, path, 1, &err), &err);
@@ -197,7 +178,7 @@ static void reopening_applies_nothing(void)
 	sqlite3 *locker = NULL;
 	char *before = NULL;
 	char *after = NULL;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
 	CHECK_OK(rd_store_dump(st, &before, &err), &err);
@@ -226,7 +207,7 @@ static void newer_schema_refused(void)
 {
 	rd_error err;
 	rd_store *st = NULL;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	char sql[64];
 	char expected[80];
 
@@ -238,7 +219,7 @@ static void newer_schema_refused(void)
 	snprintf(expected, sizeof(expected), "written by a newer redress "
 		 "(schema %d, this build knows %d)",
 		 RD_STORE_SCHEMA_VERSION + 1, RD_STORE_SCHEMA_VERSION);
-	CHECK(raw_exec(path, sql) == SQLITE_OK);
+	CHECK(rd_test_sql(path, sql) == 0);
 	CHECK_FAILS(rd_store_open(&st, path, &err), RD_EINVALID);
 	CHECK(st == NULL);
 	CHECK_HAS(err.message, expected);
@@ -250,13 +231,13 @@ static void failed_migration_changes_nothing(void)
 	rd_error err;
 	rd_store *st = NULL;
 	sqlite3 *db = NULL;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 
 	CHECK_OK(rd_store_open_at_version(&st, path, 1, &err), &err);
 	rd_store_close(st);
 	st = NULL;
 	/* a table in the way of migration 2 */
-	CHECK(raw_exec(path, "CREATE TABLE offers (x INTEGER)") == SQLITE_OK);
+	CHECK(rd_test_sql(path, "CREATE TABLE offers (x INTEGER)") == 0);
 	CHECK_FAILS(rd_store_open(&st, path, &err), RD_EIO);
 	CHECK_HAS(err.message, "migration 2");
 	CHECK_HAS(err.message, "offers");

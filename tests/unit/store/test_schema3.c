@@ -13,28 +13,15 @@
 
 #include "redress/store.h"
 #include "store/store_int.h"
+#include "fixtures.h"
 #include "test.h"
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HASH RD_TEST_WORKFLOW_HASH
 #define OTHER_HASH \
 	"fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 #define HEAD_A "1111111111111111111111111111111111111111"
 #define HEAD_B "0123456789abcdef0123456789abcdef01234567"
 #define BLOB "89abcdef0123456789abcdef0123456789abcdef"
-
-static void make_id(char out[RD_ID_BUFSZ], int n)
-{
-	snprintf(out, RD_ID_BUFSZ, "01J%023d", n);
-}
-
-static char *fresh_db(void)
-{
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
-
-	free(dir);
-	return path;
-}
 
 /* A dispute with `items` items (1..3) and no deadline. */
 static rd_dispute *sample_dispute(int n, size_t items)
@@ -44,7 +31,7 @@ static rd_dispute *sample_dispute(int n, size_t items)
 
 	if (!d)
 		return NULL;
-	make_id(d->id, n);
+	rd_test_make_id(d->id, n);
 	d->order_ref = strdup("ORD-1001");
 	d->storefront = strdup("acme-eu");
 	d->buyer_ref = strdup("cust-77");
@@ -105,18 +92,9 @@ static rd_store *store_with(const char *path, int version, int count)
 
 static rd_evidence_row evidence(int dispute, int64_t n, const char *kind)
 {
-	rd_evidence_row row;
+	rd_evidence_row row = rd_test_evidence_row(dispute, n, kind);
 
-	memset(&row, 0, sizeof(row));
-	make_id(row.dispute_id, dispute);
-	row.n = n;
-	snprintf(row.kind, sizeof(row.kind), "%s", kind);
-	snprintf(row.channel, sizeof(row.channel), "chat");
-	snprintf(row.submitted_by, sizeof(row.submitted_by), "agent:alice");
 	row.added_at = 1700000200 + n;
-	snprintf(row.content_type, sizeof(row.content_type), "image/png");
-	row.size = 1234;
-	memcpy(row.sha256, HASH, sizeof(HASH));
 	return row;
 }
 
@@ -126,7 +104,7 @@ static rd_offer_record offer(const char *id, const char *status,
 	rd_offer_record o;
 
 	memset(&o, 0, sizeof(o));
-	make_id(o.dispute_id, 1);
+	rd_test_make_id(o.dispute_id, 1);
 	snprintf(o.offer_id, sizeof(o.offer_id), "%s", id);
 	o.type = RD_OFFER_PARTIAL_DISCOUNT;
 	o.buyer_refund = 2000;
@@ -135,23 +113,6 @@ static rd_offer_record offer(const char *id, const char *status,
 	o.made_at = made_at;
 	o.event_seq = 2;
 	return o;
-}
-
-static rd_event_record event_at(int n, int64_t seq, const char *event,
-				const char *from, const char *to)
-{
-	rd_event_record ev;
-
-	memset(&ev, 0, sizeof(ev));
-	make_id(ev.dispute_id, n);
-	ev.seq = seq;
-	ev.event = (char *)event;
-	ev.actor.role = RD_ROLE_AGENT;
-	snprintf(ev.actor.name, sizeof(ev.actor.name), "alice");
-	ev.at = 1700000100 + seq;
-	ev.from_state = (char *)from;
-	ev.to_state = (char *)to;
-	return ev;
 }
 
 /* The text of one "[table]" section of a dump, new string, or NULL. */
@@ -182,7 +143,7 @@ static char *dump_section(const char *dump, const char *table)
 static void migrates_version_2_keeping_data(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 2, 1);
 	rd_evidence_row row = evidence(1, 1, "photo");
 	rd_evidence_row *rows = NULL;
@@ -260,7 +221,7 @@ static void migrates_version_2_keeping_data(void)
 static void failed_migration_3_changes_nothing(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, 2, 1);
 	sqlite3 *db = NULL;
 
@@ -287,7 +248,7 @@ static void failed_migration_3_changes_nothing(void)
 static void head_get_and_set(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 2);
 	rd_dispute *d = NULL;
 	char head[41];
@@ -354,7 +315,7 @@ static void head_get_and_set(void)
 static void evidence_full_rows_round_trip(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 1);
 	rd_evidence_row row;
 	rd_evidence_row got;
@@ -452,7 +413,7 @@ static void evidence_full_rows_round_trip(void)
 static void evidence_withdraw_semantics(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 1);
 	rd_evidence_row row;
 	rd_evidence_row *rows = NULL;
@@ -520,7 +481,7 @@ static void evidence_withdraw_semantics(void)
 static void evidence_next_number(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 2);
 	rd_evidence_row row;
 	int64_t next = 0;
@@ -561,7 +522,7 @@ static void evidence_next_number(void)
 static void replace_absent_dispute_inserts_it(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 0);
 	rd_dispute *d = sample_dispute(4, 2);
 	rd_dispute *got = NULL;
@@ -603,7 +564,7 @@ static void replace_absent_dispute_inserts_it(void)
 	CHECK_STR(head, "");
 
 	/* a snapshot pinned to a workflow the index never saw */
-	make_id(d->id, 5);
+	rd_test_make_id(d->id, 5);
 	memcpy(d->workflow_hash, OTHER_HASH, sizeof(OTHER_HASH));
 	CHECK_OK(rd_store_begin(st, &err), &err);
 	CHECK_FAILS(rd_store_dispute_replace(st, d, &err), RD_ENOTFOUND);
@@ -618,7 +579,7 @@ static void replace_absent_dispute_inserts_it(void)
 static void replace_present_dispute_keeps_history(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 2);
 	rd_dispute *d = sample_dispute(1, 1);
 	rd_dispute *got = NULL;
@@ -642,11 +603,13 @@ static void replace_present_dispute_keeps_history(void)
 
 	CHECK(st && d);
 	CHECK_OK(rd_store_begin(st, &err), &err);
-	ev = event_at(1, 1, "opened", NULL, "opened");
+	ev = rd_test_event_record(1, 1, "opened", NULL, "opened");
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
-	ev = event_at(1, 2, "investigate", "opened", "investigating");
+	ev = rd_test_event_record(1, 2, "investigate", "opened",
+				  "investigating");
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
-	ev = event_at(1, 3, "make_offer", "investigating", "offer_pending");
+	ev = rd_test_event_record(1, 3, "make_offer", "investigating",
+				  "offer_pending");
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
 	CHECK_OK(rd_store_evidence_insert(st, &row, &err), &err);
 	CHECK_OK(rd_store_offer_insert(st, &o, &err), &err);
@@ -775,7 +738,7 @@ static void replace_present_dispute_keeps_history(void)
 static void evidence_upsert_replaces_by_key(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 1);
 	rd_evidence_row row;
 	rd_evidence_row got;
@@ -841,7 +804,7 @@ static void evidence_upsert_replaces_by_key(void)
 static void offer_upsert_keeps_one_made(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 1);
 	rd_offer_record o;
 	rd_offer_record got;
@@ -876,7 +839,7 @@ static void offer_upsert_keeps_one_made(void)
 	CHECK_FAILS(rd_store_offer_upsert(st, &o, &err), RD_EINVALID);
 	CHECK_STR(err.field, "type");
 	o = offer("o-3", RD_OFFER_REJECTED, 1700000500);
-	make_id(o.dispute_id, 9);
+	rd_test_make_id(o.dispute_id, 9);
 	CHECK_FAILS(rd_store_offer_upsert(st, &o, &err), RD_ENOTFOUND);
 	CHECK_OK(rd_store_commit(st, &err), &err);
 
@@ -901,7 +864,7 @@ static void offer_upsert_keeps_one_made(void)
 static void events_max_seq(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 2);
 	rd_event_record ev;
 	int64_t seq = -1;
@@ -911,11 +874,12 @@ static void events_max_seq(void)
 					 &seq, &err), &err);
 	CHECK_INT(seq, 0);
 	CHECK_OK(rd_store_begin(st, &err), &err);
-	ev = event_at(1, 1, "opened", NULL, "opened");
+	ev = rd_test_event_record(1, 1, "opened", NULL, "opened");
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
-	ev = event_at(1, 2, "investigate", "opened", "investigating");
+	ev = rd_test_event_record(1, 2, "investigate", "opened",
+				  "investigating");
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
-	ev = event_at(2, 1, "opened", NULL, "opened");
+	ev = rd_test_event_record(2, 1, "opened", NULL, "opened");
 	CHECK_OK(rd_store_event_append(st, &ev, &err), &err);
 	/* seen inside the transaction that wrote them */
 	CHECK_OK(rd_store_events_max_seq(st, "01J00000000000000000000001",
@@ -937,7 +901,7 @@ static void events_max_seq(void)
 static void dispute_ids_in_pages(void)
 {
 	rd_error err;
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 0);
 	char **ids = NULL;
 	char after[RD_ID_BUFSZ] = "";
@@ -975,7 +939,7 @@ static void dispute_ids_in_pages(void)
 		CHECK(count <= 100);
 		pages++;
 		for (size_t i = 0; i < count; i++) {
-			make_id(expected, (int)(seen + i) + 1);
+			rd_test_make_id(expected, (int)(seen + i) + 1);
 			if (strcmp(ids[i], expected) != 0) {
 				rd_test_fail(__FILE__, __LINE__,
 					     "id %zu is %s, expected %s",
@@ -1043,7 +1007,7 @@ static void schema3_plans_seek(void)
 		{ RD_STMT_EVIDENCE_WITHDRAWN,
 		  "evidence USING PRIMARY KEY (dispute_id=? AND n=?)" },
 	};
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = store_with(path, RD_STORE_SCHEMA_VERSION, 0);
 
 	CHECK(st);

@@ -11,43 +11,15 @@
 
 #include "redress/store.h"
 #include "store/store_int.h"
+#include "fixtures.h"
 #include "test.h"
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-static void make_id(char out[RD_ID_BUFSZ], int n)
-{
-	snprintf(out, RD_ID_BUFSZ, "01J%023d", n);
-}
+#define HASH RD_TEST_WORKFLOW_HASH
 
 static rd_dispute *sample_dispute(int n, const char *state)
 {
-	rd_dispute *d = rd_dispute_new();
-
-	if (!d)
-		return NULL;
-	make_id(d->id, n);
-	d->order_ref = strdup("ORD-1");
-	d->storefront = strdup("acme-eu");
-	memcpy(d->currency, "USD", 4);
-	d->reason = RD_REASON_DAMAGED;
-	d->channel = RD_CHANNEL_CHAT;
-	d->items = calloc(1, sizeof(*d->items));
-	d->item_count = 1;
-	d->items[0].sku = strdup("SKU");
-	d->items[0].quantity = 1;
-	d->items[0].unit_price = 1000;
-	d->items[0].unit_cost = RD_AMOUNT_UNSET;
-	d->ship_cost = RD_AMOUNT_UNSET;
-	d->return_cost = RD_AMOUNT_UNSET;
-	d->workflow_name = strdup("dispute");
-	d->workflow_version = 1;
-	memcpy(d->workflow_hash, HASH, sizeof(HASH));
-	d->state = strdup(state);
-	d->version = 1;
-	d->created_at = 1700000000 + n;
-	d->updated_at = 1700000000 + n;
-	return d;
+	return rd_test_stored_dispute(n, "acme-eu", RD_REASON_DAMAGED, state,
+				      1700000000 + n);
 }
 
 static int insert_dispute(rd_store *st, int n, const char *state,
@@ -63,58 +35,25 @@ static int insert_dispute(rd_store *st, int n, const char *state,
 static rd_event_record event_by(int n, int64_t seq, const char *event,
 				rd_role role, const char *name)
 {
-	rd_event_record ev;
+	rd_event_record ev = rd_test_event_record(n, seq, event, "opened",
+						  "escalated");
 
-	memset(&ev, 0, sizeof(ev));
-	make_id(ev.dispute_id, n);
-	ev.seq = seq;
-	ev.event = (char *)event;
-	ev.actor.role = role;
-	snprintf(ev.actor.name, sizeof(ev.actor.name), "%s", name);
-	ev.at = 1700000100 + seq;
-	ev.from_state = (char *)"opened";
-	ev.to_state = (char *)"escalated";
+	ev.actor = rd_test_actor(role, name);
 	return ev;
 }
 
 static rd_evidence_row evidence(int n, int64_t number, int64_t size)
 {
-	rd_evidence_row row;
+	rd_evidence_row row = rd_test_evidence_row(n, number, "note");
 
-	memset(&row, 0, sizeof(row));
-	make_id(row.dispute_id, n);
-	row.n = number;
-	snprintf(row.kind, sizeof(row.kind), "note");
-	snprintf(row.channel, sizeof(row.channel), "chat");
-	snprintf(row.submitted_by, sizeof(row.submitted_by), "agent:alice");
-	row.added_at = 1700000200;
 	snprintf(row.content_type, sizeof(row.content_type), "text/plain");
 	row.size = size;
-	memcpy(row.sha256, HASH, sizeof(HASH));
 	return row;
-}
-
-/* The count of `state` in stats, -1 when the state is not listed. */
-static int64_t in_state(const rd_store_stats *stats, const char *state)
-{
-	for (size_t i = 0; i < stats->state_count; i++)
-		if (strcmp(stats->states[i].state, state) == 0)
-			return stats->states[i].disputes;
-	return -1;
-}
-
-static char *fresh_db(void)
-{
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
-
-	free(dir);
-	return path;
 }
 
 static void disputes_by_state(void)
 {
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = NULL;
 	rd_store_stats stats;
 	rd_dispute *d = NULL;
@@ -136,7 +75,7 @@ static void disputes_by_state(void)
 	CHECK_OK(rd_store_commit(st, &err), &err);
 	CHECK_OK(rd_store_stats_read(st, &stats, &err), &err);
 	CHECK_INT(stats.state_count, 1);
-	CHECK_INT(in_state(&stats, "opened"), 3);
+	CHECK_INT(rd_test_in_state(&stats, "opened"), 3);
 	rd_store_stats_clear(&stats);
 
 	/* A state change moves one dispute. */
@@ -146,8 +85,8 @@ static void disputes_by_state(void)
 	CHECK_OK(rd_store_dispute_update(st, d, 1, &err), &err);
 	CHECK_OK(rd_store_commit(st, &err), &err);
 	CHECK_OK(rd_store_stats_read(st, &stats, &err), &err);
-	CHECK_INT(in_state(&stats, "opened"), 2);
-	CHECK_INT(in_state(&stats, "investigating"), 1);
+	CHECK_INT(rd_test_in_state(&stats, "opened"), 2);
+	CHECK_INT(rd_test_in_state(&stats, "investigating"), 1);
 	rd_store_stats_clear(&stats);
 
 	/* A change rolled back counts for nothing. */
@@ -159,9 +98,9 @@ static void disputes_by_state(void)
 	CHECK_OK(insert_dispute(st, 4, "opened", &err), &err);
 	rd_store_rollback(st);
 	CHECK_OK(rd_store_stats_read(st, &stats, &err), &err);
-	CHECK_INT(in_state(&stats, "opened"), 2);
-	CHECK_INT(in_state(&stats, "investigating"), 1);
-	CHECK_INT(in_state(&stats, "closed"), -1);
+	CHECK_INT(rd_test_in_state(&stats, "opened"), 2);
+	CHECK_INT(rd_test_in_state(&stats, "investigating"), 1);
+	CHECK_INT(rd_test_in_state(&stats, "closed"), -1);
 	rd_store_stats_clear(&stats);
 
 	/* A rebuild (upsert) moves it too; the state it left stays at 0;
@@ -188,7 +127,7 @@ static void disputes_by_state(void)
 
 static void sla_breaches_and_evidence_bytes(void)
 {
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = NULL;
 	rd_store_stats stats;
 	rd_event_record ev;
@@ -246,7 +185,7 @@ static void sla_breaches_and_evidence_bytes(void)
 /* Schema 4 with rows in it, then opened by this build: totals from the rows. */
 static void migration_counts_existing_rows(void)
 {
-	char *path = fresh_db();
+	char *path = rd_test_db_path();
 	rd_store *st = NULL;
 	rd_store_stats stats;
 	rd_event_record ev;
@@ -278,8 +217,8 @@ static void migration_counts_existing_rows(void)
 	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
 	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
 	CHECK_OK(rd_store_stats_read(st, &stats, &err), &err);
-	CHECK_INT(in_state(&stats, "opened"), 1);
-	CHECK_INT(in_state(&stats, "escalated"), 2);
+	CHECK_INT(rd_test_in_state(&stats, "opened"), 1);
+	CHECK_INT(rd_test_in_state(&stats, "escalated"), 2);
 	CHECK_INT(stats.sla_breaches, 1);
 	CHECK_INT(stats.evidence_bytes, 4096);
 

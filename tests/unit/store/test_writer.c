@@ -14,16 +14,8 @@
 
 #include "redress/store.h"
 #include "store/store_int.h"
+#include "fixtures.h"
 #include "test.h"
-
-static char *db_path(void)
-{
-	char *dir = rd_test_tmpdir();
-	char *path = rd_test_path(dir, "redress.db");
-
-	free(dir);
-	return path;
-}
 
 static rd_store *open_at(const char *path)
 {
@@ -39,7 +31,7 @@ static rd_store *open_at(const char *path)
 
 static void second_writer_waits_then_busy(void)
 {
-	char *path = db_path();
+	char *path = rd_test_db_path();
 	rd_store *a = open_at(path), *b = open_at(path);
 	rd_error err;
 
@@ -83,7 +75,7 @@ static void *wait_to_write(void *arg)
 
 static void waiting_writer_proceeds_after_commit(void)
 {
-	char *path = db_path();
+	char *path = rd_test_db_path();
 	rd_store *a = open_at(path), *b = open_at(path);
 	waiter w = { b, 1, { 0 } };
 	pthread_t thread;

@@ -1,0 +1,447 @@
+/*
+ * The fixtures behind fixtures.h. They build what the unit tests start
+ * from and never check what a test checks; a failure of their own is
+ * reported with rd_test_fail and the test goes on to find it.
+ */
+#define _XOPEN_SOURCE 700
+#include "fixtures.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "test.h"
+
+const char rd_test_example[] = RD_TEST_EXAMPLE("1", "acme", "damaged");
+
+/* --- the service ---------------------------------------------------------- */
+
+rd_service_options rd_test_service_options(const char *data,
+					   const char *workflows)
+{
+	rd_service_options opts = {
+		.data_dir = data,
+		.workflows_dir = workflows ? workflows : RD_TEST_WORKFLOWS,
+		.kinds_path = RD_TEST_KINDS,
+		.policy_path = RD_TEST_POLICY,
+		.create = 1,
+	};
+
+	return opts;
+}
+
+rd_service *rd_test_service_open(const char *data, const char *workflows)
+{
+	rd_service_options opts = rd_test_service_options(data, workflows);
+	rd_service *svc = NULL;
+	rd_error err;
+
+	if (rd_service_open(&svc, &opts, &err) < 0)
+		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+	return svc;
+}
+
+char *rd_test_dump(rd_service *svc)
+{
+	char *text = NULL;
+	rd_error err;
+
+	if (rd_store_dump(rd_service_store(svc), &text, &err) < 0)
+		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+	return text;
+}
+
+rd_actor rd_test_actor(rd_role role, const char *name)
+{
+	rd_actor a;
+
+	memset(&a, 0, sizeof(a));
+	a.role = role;
+	snprintf(a.name, sizeof(a.name), "%s", name);
+	return a;
+}
+
+rd_actor rd_test_keyed_actor(rd_role role, const char *name,
+			     const char *key_id)
+{
+	rd_actor a = rd_test_actor(role, name);
+
+	snprintf(a.key_id, sizeof(a.key_id), "%s", key_id);
+	return a;
+}
+
+void rd_test_example_doc(char *buf, size_t size, int order,
+			 const char *storefront, const char *reason)
+{
+	snprintf(buf, size, RD_TEST_EXAMPLE("%d", "%s", "%s"), order,
+		 storefront, reason);
+}
+
+int rd_test_open_dispute(rd_service *svc, char id[RD_ID_BUFSZ], int order,
+			 const char *storefront, const char *reason,
+			 int64_t now, rd_error *err)
+{
+	char doc[1024];
+	rd_dispute *input = NULL, *d = NULL;
+	rd_actor agent = rd_test_actor(RD_ROLE_AGENT, "alice");
+	int rc;
+
+	rd_test_example_doc(doc, sizeof(doc), order, storefront, reason);
+	if ((rc = rd_dispute_parse(&input, doc, strlen(doc), err)) == RD_OK &&
+	    (rc = rd_service_dispute_open(svc, input, &agent, now, &d,
+					  err)) == RD_OK)
+		snprintf(id, RD_ID_BUFSZ, "%s", d->id);
+	rd_dispute_free(input);
+	rd_dispute_free(d);
+	return rc;
+}
+
+int rd_test_apply(rd_service *svc, const char *id, const char *event,
+		  rd_role role, const char *field, const char *value,
+		  int64_t now, rd_error *err)
+{
+	rd_field fields[1] = { { field, value } };
+	rd_event_request req = { event, fields, field ? 1 : 0, NULL, 0 };
+	rd_actor who = rd_test_actor(role, "tester");
+
+	return rd_service_event_apply(svc, id, &req, &who, now, NULL, err);
+}
+
+int rd_test_offer_id(rd_service *svc, const char *id, rd_offer_type type,
+		     int64_t amount, char out[48], rd_error *err)
+{
+	rd_proposals *set = malloc(sizeof(*set));
+	int rc;
+
+	out[0] = '\0';
+	if (!set)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if ((rc = rd_service_offer_proposals(svc, id, set, err)) < 0)
+		goto done;
+	for (size_t i = 0; i < set->proposed; i++) {
+		const rd_offer_terms *t = &set->items[i].terms;
+		int64_t value = type == RD_OFFER_RESHIPMENT ? t->buyer_copay
+							    : t->buyer_refund;
+
+		if (t->type == type && (amount < 0 || value == amount)) {
+			snprintf(out, 48, "%s", set->items[i].offer_id);
+			break;
+		}
+	}
+done:
+	free(set);
+	return rc;
+}
+
+int rd_test_make_offer(rd_service *svc, const char *id, rd_offer_type type,
+		       int64_t amount, int64_t now, rd_error *err)
+{
+	char chosen[48];
+	int rc;
+
+	if ((rc = rd_test_offer_id(svc, id, type, amount, chosen, err)) < 0)
+		return rc;
+	if (!chosen[0])
+		return rd_error_set(err, RD_ENOTFOUND,
+				    "no such offer proposed");
+	return rd_test_apply(svc, id, "make_offer", RD_ROLE_AGENT, "offer_id",
+			     chosen, now, err);
+}
+
+int rd_test_add_text_evidence(rd_service *svc, const char *id,
+			      const char *kind, const char *text, int64_t now,
+			      rd_error *err)
+{
+	char *dir = rd_test_tmpdir();
+	char *path = dir ? rd_test_path(dir, "evidence.txt") : NULL;
+	rd_evidence_submission sub;
+	rd_actor agent = rd_test_actor(RD_ROLE_AGENT, "alice");
+	int fd = -1, rc;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.kind = kind;
+	if (!path || rd_test_write(path, text) != 0 ||
+	    (fd = open(path, O_RDONLY)) < 0)
+		rc = rd_error_set(err, RD_EIO, "cannot write %s",
+				  path ? path : "a temporary file");
+	else
+		rc = rd_service_evidence_add_fd(svc, id, &sub, fd, &agent, now,
+						NULL, err);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+/* --- the store ------------------------------------------------------------ */
+
+char *rd_test_db_path(void)
+{
+	char *dir = rd_test_tmpdir();
+	char *path = dir ? rd_test_path(dir, "redress.db") : NULL;
+
+	free(dir);
+	return path;
+}
+
+int rd_test_sql(const char *db_path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	int rc = 0;
+
+	if (sqlite3_open(db_path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		rd_test_fail(__FILE__, __LINE__, "%s: %s", sql,
+			     msg ? msg : sqlite3_errmsg(db));
+		rc = -1;
+	}
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc;
+}
+
+void rd_test_make_id(char out[RD_ID_BUFSZ], int n)
+{
+	snprintf(out, RD_ID_BUFSZ, "01J%023d", n);
+}
+
+rd_dispute *rd_test_stored_dispute(int n, const char *storefront,
+				   rd_reason reason, const char *state,
+				   int64_t at)
+{
+	rd_dispute *d = rd_dispute_new();
+
+	if (!d)
+		return NULL;
+	rd_test_make_id(d->id, n);
+	d->order_ref = strdup("ORD-1");
+	d->storefront = strdup(storefront);
+	memcpy(d->currency, "USD", 4);
+	d->reason = reason;
+	d->channel = RD_CHANNEL_CHAT;
+	d->items = calloc(1, sizeof(*d->items));
+	d->item_count = 1;
+	if (d->items) {
+		d->items[0].sku = strdup("SKU");
+		d->items[0].quantity = 1;
+		d->items[0].unit_price = 1000;
+		d->items[0].unit_cost = RD_AMOUNT_UNSET;
+	}
+	d->ship_cost = RD_AMOUNT_UNSET;
+	d->return_cost = RD_AMOUNT_UNSET;
+	d->workflow_name = strdup("dispute");
+	d->workflow_version = 1;
+	memcpy(d->workflow_hash, RD_TEST_WORKFLOW_HASH,
+	       sizeof(RD_TEST_WORKFLOW_HASH));
+	d->state = strdup(state);
+	d->version = 1;
+	d->created_at = at;
+	d->updated_at = at;
+	if (!d->order_ref || !d->storefront || !d->items || !d->items[0].sku ||
+	    !d->workflow_name || !d->state) {
+		rd_dispute_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+rd_event_record rd_test_event_record(int n, int64_t seq, const char *event,
+				     const char *from, const char *to)
+{
+	rd_event_record ev;
+
+	memset(&ev, 0, sizeof(ev));
+	rd_test_make_id(ev.dispute_id, n);
+	ev.seq = seq;
+	ev.event = (char *)event;
+	ev.actor = rd_test_actor(RD_ROLE_AGENT, "alice");
+	ev.at = 1700000100 + seq;
+	ev.from_state = (char *)from;
+	ev.to_state = (char *)to;
+	return ev;
+}
+
+rd_evidence_row rd_test_evidence_row(int dispute, int64_t n, const char *kind)
+{
+	rd_evidence_row row;
+
+	memset(&row, 0, sizeof(row));
+	rd_test_make_id(row.dispute_id, dispute);
+	row.n = n;
+	snprintf(row.kind, sizeof(row.kind), "%s", kind);
+	snprintf(row.channel, sizeof(row.channel), "chat");
+	snprintf(row.submitted_by, sizeof(row.submitted_by), "agent:alice");
+	row.added_at = 1700000200;
+	snprintf(row.content_type, sizeof(row.content_type), "image/png");
+	row.size = 1234;
+	memcpy(row.sha256, RD_TEST_WORKFLOW_HASH,
+	       sizeof(RD_TEST_WORKFLOW_HASH));
+	return row;
+}
+
+int64_t rd_test_in_state(const rd_store_stats *stats, const char *state)
+{
+	for (size_t i = 0; i < stats->state_count; i++)
+		if (strcmp(stats->states[i].state, state) == 0)
+			return stats->states[i].disputes;
+	return -1;
+}
+
+/* --- the evidence repository and the shell -------------------------------- */
+
+rd_evidence_repo *rd_test_fresh_repo(char **dir, char **git)
+{
+	rd_evidence_repo *repo = NULL;
+	rd_error err = { 0 };
+
+	*dir = rd_test_tmpdir();
+	*git = *dir ? rd_test_path(*dir, "evidence.git") : NULL;
+	if (!*git || rd_evidence_repo_open(&repo, *git, 1, &err) < 0) {
+		fprintf(stderr, "  fresh_repo: %s\n", err.message);
+		return NULL;
+	}
+	return repo;
+}
+
+int rd_test_sh(char **out, const char *fmt, ...)
+{
+	char cmd[4096];
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	va_list ap;
+	FILE *p;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	for (;;) {
+		size_t got;
+
+		if (len + 4096 + 1 > cap) {
+			char *grown;
+
+			cap = cap ? 2 * cap : 8192;
+			grown = realloc(buf, cap);
+			if (!grown) {
+				free(buf);
+				pclose(p);
+				return -1;
+			}
+			buf = grown;
+		}
+		got = fread(buf + len, 1, 4096, p);
+		if (got == 0)
+			break;
+		len += got;
+	}
+	buf[len] = '\0';
+	status = pclose(p);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* --- the HTTP server ------------------------------------------------------ */
+
+void rd_test_http_options(rd_http_options *opts, const char *data,
+			  const char *listen)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->listen = listen;
+	opts->service = rd_test_service_options(data, NULL);
+	opts->service.create = 0;
+}
+
+char *rd_test_data_with_key(rd_role role, char key[RD_KEY_BUFSZ])
+{
+	char *dir = rd_test_tmpdir();
+	char *data = dir ? rd_test_path(dir, "data") : NULL;
+	rd_service *svc = data ? rd_test_service_open(data, NULL) : NULL;
+	rd_error err;
+
+	if (svc && rd_service_key_create(svc, role, NULL, "tester",
+					 INT64_C(1772442000), key, NULL,
+					 &err) < 0)
+		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+	rd_service_close(svc);
+	free(dir);
+	return data;
+}
+
+int rd_test_connect(uint16_t port)
+{
+	struct sockaddr_in addr;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons(port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int rd_test_send_all(int fd, const char *text, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return -1;
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read one byte more into buf (kept NUL-terminated); 0 or -1. */
+static int read_byte(int fd, char *buf, size_t *len, size_t room)
+{
+	if (*len + 1 >= room || recv(fd, buf + *len, 1, 0) != 1)
+		return -1;
+	buf[++*len] = '\0';
+	return 0;
+}
+
+int rd_test_read_response(int fd, char *buf, size_t room)
+{
+	size_t len = 0;
+	long status = -1, body = 0;
+	const char *cl;
+
+	if (room == 0)
+		return -1;
+	buf[0] = '\0';
+	while (!strstr(buf, "\r\n\r\n"))
+		if (read_byte(fd, buf, &len, room) < 0)
+			return -1;
+	if (sscanf(buf, "HTTP/1.1 %ld", &status) != 1)
+		return -1;
+	if ((cl = strstr(buf, "Content-Length: ")))
+		body = strtol(cl + 16, NULL, 10);
+	for (; body > 0; body--)
+		if (read_byte(fd, buf, &len, room) < 0)
+			return -1;
+	return (int)status;
+}

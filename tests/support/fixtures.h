@@ -1,0 +1,202 @@
+/*
+ * Fixtures shared by the unit tests, so that each test builds its world the
+ * same way: a service on a fresh data directory with the repository's
+ * workflows, evidence kinds and policy; the example dispute opened, moved
+ * by events and offers, given text evidence; actors with and without a
+ * key; raw SQL on an index; records as the store keeps them; a fresh
+ * evidence repository and shell commands to inspect it with git; an HTTP
+ * server's options and plain sockets to talk to it. Compiled into every
+ * unit test beside test.c. A fixture never asserts what a test checks: it
+ * returns the library's code (and error) or reports its own failure with
+ * rd_test_fail, and the test decides.
+ */
+#ifndef REDRESS_TEST_FIXTURES_H
+#define REDRESS_TEST_FIXTURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redress/evidence.h"
+#include "redress/http.h"
+#include "redress/service.h"
+#include "redress/store.h"
+
+/* The repository's reference configuration. */
+#define RD_TEST_WORKFLOWS REDRESS_SOURCE_DIR "/workflows"
+#define RD_TEST_KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
+#define RD_TEST_POLICY REDRESS_SOURCE_DIR "/workflows/policy.json"
+
+/* The workflow hash the store fixtures record their disputes under. */
+#define RD_TEST_WORKFLOW_HASH \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* --- the service ---------------------------------------------------------- */
+
+/*
+ * Options for a service on `data` (created when missing) with the
+ * repository's kinds and policy and `workflows` (NULL: the repository's).
+ */
+rd_service_options rd_test_service_options(const char *data,
+					   const char *workflows);
+
+/*
+ * rd_service_open with rd_test_service_options; NULL (the failure
+ * reported) when it fails. Close with rd_service_close.
+ */
+rd_service *rd_test_service_open(const char *data, const char *workflows);
+
+/* The store's dump (rd_store_dump), new; NULL, reported, on failure. */
+char *rd_test_dump(rd_service *svc);
+
+/* An actor of role and name, with no API key. */
+rd_actor rd_test_actor(rd_role role, const char *name);
+
+/* An actor of role and name authenticated by the API key key_id. */
+rd_actor rd_test_keyed_actor(rd_role role, const char *name,
+			     const char *key_id);
+
+/*
+ * The example dispute document, a string literal: order ORD-<order> of
+ * storefront, for reason (each a string literal); buyer "b", USD, by
+ * chat, one lamp at 100.00 that cost 40.00, 15.00 shipping paid, 30.00 to
+ * ship, 25.00 for a return label.
+ */
+#define RD_TEST_EXAMPLE(order, storefront, reason)                            \
+	"{\"order_ref\": \"ORD-" order "\", \"storefront\": \"" storefront    \
+	"\", \"buyer_ref\": \"b\", \"currency\": \"USD\", \"reason\": \""     \
+	reason "\", \"channel\": \"chat\", \"items\": [{\"sku\": \"L\", "     \
+	"\"title\": \"Lamp\", \"quantity\": 1, \"unit_price\": 10000, "       \
+	"\"unit_cost\": 4000}], \"shipping_paid\": 1500, "                    \
+	"\"ship_cost\": 3000, \"return_cost\": 2500}"
+
+/* RD_TEST_EXAMPLE("1", "acme", "damaged"). */
+extern const char rd_test_example[];
+
+/* RD_TEST_EXAMPLE of order, storefront and reason into buf. */
+void rd_test_example_doc(char *buf, size_t size, int order,
+			 const char *storefront, const char *reason);
+
+/*
+ * Open the example dispute (rd_test_example_doc) as agent:alice at now;
+ * its id into id. The service's code, err filled on failure.
+ */
+int rd_test_open_dispute(rd_service *svc, char id[RD_ID_BUFSZ], int order,
+			 const char *storefront, const char *reason,
+			 int64_t now, rd_error *err);
+
+/*
+ * Apply event to dispute id as role:tester at now, with one field (when
+ * field is not NULL) and no version condition.
+ */
+int rd_test_apply(rd_service *svc, const char *id, const char *event,
+		  rd_role role, const char *field, const char *value,
+		  int64_t now, rd_error *err);
+
+/*
+ * The id of the first offer the engine proposes for dispute id of this type
+ * (and buyer refund, or co-pay for a reshipment, when amount >= 0) into
+ * out; "" when it proposes none such. RD_OK, or the service's code.
+ */
+int rd_test_offer_id(rd_service *svc, const char *id, rd_offer_type type,
+		     int64_t amount, char out[48], rd_error *err);
+
+/*
+ * Make that offer (rd_test_offer_id) as an agent at now; RD_ENOTFOUND when
+ * the engine proposes none such.
+ */
+int rd_test_make_offer(rd_service *svc, const char *id, rd_offer_type type,
+		       int64_t amount, int64_t now, rd_error *err);
+
+/*
+ * Add text (written to a file of a fresh directory) as evidence of kind,
+ * by agent:alice at now.
+ */
+int rd_test_add_text_evidence(rd_service *svc, const char *id,
+			      const char *kind, const char *text, int64_t now,
+			      rd_error *err);
+
+/* --- the store ------------------------------------------------------------ */
+
+/* The path of redress.db in a fresh directory (not created); free(). */
+char *rd_test_db_path(void);
+
+/*
+ * Run sql on the database at db_path through a connection of its own;
+ * 0, or -1 with the SQLite message reported.
+ */
+int rd_test_sql(const char *db_path, const char *sql);
+
+/* The id of store fixture n: "01J" and n in 23 digits. */
+void rd_test_make_id(char out[RD_ID_BUFSZ], int n);
+
+/*
+ * Dispute n as the store keeps it: order ORD-1 of storefront for reason,
+ * by chat, one SKU at 10.00 (cost unknown), no shipping or return cost,
+ * workflow dispute version 1 (RD_TEST_WORKFLOW_HASH), in state at version
+ * 1, created and updated at `at`. New (rd_dispute_free), NULL without
+ * memory.
+ */
+rd_dispute *rd_test_stored_dispute(int n, const char *storefront,
+				   rd_reason reason, const char *state,
+				   int64_t at);
+
+/*
+ * Event seq of dispute n from one state to another, by agent:alice at
+ * 1700000100 + seq. The strings are borrowed.
+ */
+rd_event_record rd_test_event_record(int n, int64_t seq, const char *event,
+				     const char *from, const char *to);
+
+/*
+ * Evidence n of dispute `dispute`, of kind: by chat, from agent:alice at
+ * 1700000200, a 1234-byte image/png with digest RD_TEST_WORKFLOW_HASH.
+ */
+rd_evidence_row rd_test_evidence_row(int dispute, int64_t n, const char *kind);
+
+/* How many disputes the stats count in state; -1 when it is not listed. */
+int64_t rd_test_in_state(const rd_store_stats *stats, const char *state);
+
+/* --- the evidence repository and the shell -------------------------------- */
+
+/*
+ * A fresh bare evidence repository, evidence.git in a fresh directory;
+ * *dir and *git are new strings (free()). NULL, with the reason on
+ * standard error, when it cannot be created.
+ */
+rd_evidence_repo *rd_test_fresh_repo(char **dir, char **git);
+
+/*
+ * Run a shell command made from fmt; its standard output goes to *out
+ * (new, free()) unless out is NULL. The command's exit status, or -1.
+ */
+int rd_test_sh(char **out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* --- the HTTP server ------------------------------------------------------ */
+
+/*
+ * Server options: listen (may be NULL) and a service on data with the
+ * repository's configuration (not created: set service.create).
+ */
+void rd_test_http_options(rd_http_options *opts, const char *data,
+			  const char *listen);
+
+/*
+ * A fresh data directory holding one API key of role (named "tester"),
+ * whose secret goes into key; its path, new (free()); failures reported.
+ */
+char *rd_test_data_with_key(rd_role role, char key[RD_KEY_BUFSZ]);
+
+/* A TCP connection to 127.0.0.1:port, or -1. */
+int rd_test_connect(uint16_t port);
+
+/* Send all of text; 0 or -1. */
+int rd_test_send_all(int fd, const char *text, size_t len);
+
+/*
+ * Read one response into buf: exactly its headers and Content-Length bytes
+ * of body (the connection can carry another request); its status, or -1.
+ */
+int rd_test_read_response(int fd, char *buf, size_t room);
+
+#endif
