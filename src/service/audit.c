@@ -685,7 +685,8 @@ static int all_ids(rd_service *svc, id_list *l, rd_error *err)
 	}
 	if (rc < 0)
 		return rc;
-	qsort(l->ids, l->count, sizeof(*l->ids), compare_ids);
+	if (l->count > 1)
+		qsort(l->ids, l->count, sizeof(*l->ids), compare_ids);
 	for (size_t i = 0; i < l->count; i++) {
 		if (w > 0 && strcmp(l->ids[w - 1], l->ids[i]) == 0) {
 			free(l->ids[i]);
