@@ -66,6 +66,17 @@ int rd_blob_writer_new(rd_blob_writer **out, rd_evidence_repo *repo,
 				 "cannot start writing a file of %lld bytes "
 				 "into the evidence repository",
 				 (long long)size);
+		/*
+		 * libgit2 1.5 fails after its backend made the stream
+		 * (out of memory for the hash) without freeing it, and
+		 * git_odb_stream_free would then crash on the missing
+		 * hash: let the backend free its own part.
+		 */
+		if (w->stream && !w->stream->hash_ctx)
+			w->stream->free(w->stream);
+		else
+			git_odb_stream_free(w->stream);
+		w->stream = NULL;
 		goto done;
 	}
 	*out = w;

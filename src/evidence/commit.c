@@ -173,10 +173,17 @@ static int file_blob(struct builder *b, const rd_tree_file *f, git_oid *out)
 	if ((rc = ev_oid_parse(out, f->blob_oid, f->path, b->err)) < 0)
 		return rc;
 	grc = git_odb_read_header(&size, &type, b->repo->odb, out);
+	/*
+	 * The blobs of a change were stored by redress just before: one
+	 * that cannot be found is the repository failing (libgit2 1.5 also
+	 * answers "not found" when it runs out of memory looking), not
+	 * something the caller could look for.
+	 */
 	if (grc == GIT_ENOTFOUND)
-		return rd_error_set_field(b->err, RD_ENOTFOUND, f->path,
-					  "%s: blob %s is not in the evidence "
-					  "repository", f->path, f->blob_oid);
+		return rd_error_set_field(b->err, RD_EIO, f->path,
+					  "%s: blob %s cannot be found in the "
+					  "evidence repository", f->path,
+					  f->blob_oid);
 	if (grc < 0)
 		return ev_git_fail(b->err, RD_EIO, "%s: cannot read blob %s",
 				   f->path, f->blob_oid);
