@@ -127,6 +127,18 @@ typedef struct rd_commit_request {
 int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 		       char out[RD_OID_BUFSZ], rd_error *err);
 
+/*
+ * Undo the last move of refs/disputes/<id>, for a change whose index write
+ * failed before anyone saw it: if the ref is still at `current`, point it
+ * back at `previous`, or remove it when previous is NULL or "" (a dispute
+ * whose first commit is undone). A ref no longer at `current` is left as
+ * it is, RD_ECONFLICT. The undone commit becomes unreachable (git gc
+ * removes it); nothing else is ever taken out of a history.
+ */
+int rd_evidence_ref_restore(rd_evidence_repo *repo, const char *dispute_id,
+			    const char *current, const char *previous,
+			    rd_error *err);
+
 /* The commit refs/disputes/<id> points to: *found = 0 when there is no ref. */
 int rd_evidence_head(rd_evidence_repo *repo, const char *dispute_id,
 		     char out[RD_OID_BUFSZ], int *found, rd_error *err);

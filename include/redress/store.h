@@ -49,6 +49,10 @@ int rd_store_schema_version(rd_store *st, int *out, rd_error *err);
  * functions may run inside or outside.
  */
 int rd_store_begin(rd_store *st, rd_error *err);
+
+/* 1 while a write transaction is open on st (SQLite may end one by itself
+ * after an I/O error or a full disk). */
+int rd_store_tx_open(rd_store *st);
 int rd_store_commit(rd_store *st, rd_error *err);
 void rd_store_rollback(rd_store *st);
 

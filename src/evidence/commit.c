@@ -542,6 +542,60 @@ done:
 	return rc;
 }
 
+int rd_evidence_ref_restore(rd_evidence_repo *repo, const char *dispute_id,
+			    const char *current, const char *previous,
+			    rd_error *err)
+{
+	char ref[REF_BUFSZ];
+	git_reference *found = NULL, *moved = NULL;
+	git_oid current_oid, previous_oid;
+	int rc, grc;
+
+	if (!repo || !current)
+		return rd_error_set(err, RD_EINTERNAL, "rd_evidence_ref_restore "
+				    "needs a repository and the current head");
+	if (!rd_id_valid(dispute_id))
+		return rd_error_set_field(err, RD_EINVALID, "dispute_id",
+					  "\"%.64s\" is not a dispute id",
+					  dispute_id ? dispute_id : "");
+	if ((rc = ev_oid_parse(&current_oid, current, "current", err)) < 0)
+		return rc;
+	if (previous && previous[0] &&
+	    (rc = ev_oid_parse(&previous_oid, previous, "previous", err)) < 0)
+		return rc;
+	ref_name(ref, dispute_id);
+	if (previous && previous[0]) {
+		grc = git_reference_create_matching(&moved, repo->git, ref,
+						    &previous_oid, 1,
+						    &current_oid,
+						    "redress: undo a change "
+						    "the index refused");
+	} else {
+		grc = git_reference_lookup(&found, repo->git, ref);
+		if (grc == 0 &&
+		    (git_reference_type(found) != GIT_REFERENCE_DIRECT ||
+		     !git_oid_equal(git_reference_target(found),
+				    &current_oid)))
+			grc = GIT_EMODIFIED;
+		if (grc == 0)
+			grc = git_reference_delete(found);
+	}
+	if (grc == GIT_EMODIFIED || grc == GIT_ENOTFOUND ||
+	    grc == GIT_ELOCKED)
+		rc = ev_git_fail(err, RD_ECONFLICT, "dispute %s: its head is "
+				 "no longer %s; left as it is", dispute_id,
+				 current);
+	else if (grc < 0)
+		rc = ev_git_fail(err, RD_EIO, "dispute %s: cannot move %s "
+				 "back", dispute_id, ref);
+	else
+		rc = RD_OK;
+	git_reference_free(moved);
+	git_reference_free(found);
+	return rc;
+}
+
+
 /* ---- refs --------------------------------------------------------------- */
 
 int rd_evidence_head(rd_evidence_repo *repo, const char *dispute_id,

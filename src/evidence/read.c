@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
 /* Bytes handed to a stream's sink at a time. */
@@ -59,15 +60,15 @@ done:
  * The blob at `path` in `commit`: new (git_blob_free). RD_ENOTFOUND when
  * there is no such file, RD_EINVALID when it is a directory.
  */
-static int find_blob(rd_evidence_repo *repo, const char *commit,
-		     const char *path, git_blob **out, rd_error *err)
+/* The id of the blob at `path` in `commit`, without reading the blob. */
+static int find_blob_id(rd_evidence_repo *repo, const char *commit,
+			const char *path, git_oid *out, rd_error *err)
 {
 	git_commit *c = NULL;
 	git_tree *tree = NULL;
 	git_tree_entry *entry = NULL;
 	int rc, grc;
 
-	*out = NULL;
 	if ((rc = ev_path_check(path, "path", err)) < 0)
 		goto done;
 	if ((rc = ev_commit_tree(repo, commit, &c, &tree, err)) < 0)
@@ -89,21 +90,32 @@ static int find_blob(rd_evidence_repo *repo, const char *commit,
 					"a file", path, commit);
 		goto done;
 	}
-	grc = git_blob_lookup(out, repo->git, git_tree_entry_id(entry));
-	if (grc < 0) {
-		char hex[RD_OID_BUFSZ];
-
-		ev_oid_hex(hex, git_tree_entry_id(entry));
-		rc = ev_git_fail(err, RD_EIO, "%s in commit %s (blob %s): "
-				 "cannot be read", path, commit, hex);
-		goto done;
-	}
+	git_oid_cpy(out, git_tree_entry_id(entry));
 	rc = RD_OK;
 done:
 	git_tree_entry_free(entry);
 	git_tree_free(tree);
 	git_commit_free(c);
 	return rc;
+}
+
+static int find_blob(rd_evidence_repo *repo, const char *commit,
+		     const char *path, git_blob **out, rd_error *err)
+{
+	git_oid id;
+	int rc;
+
+	*out = NULL;
+	if ((rc = find_blob_id(repo, commit, path, &id, err)) < 0)
+		return rc;
+	if (git_blob_lookup(out, repo->git, &id) < 0) {
+		char hex[RD_OID_BUFSZ];
+
+		ev_oid_hex(hex, &id);
+		return ev_git_fail(err, RD_EIO, "%s in commit %s (blob %s): "
+				   "cannot be read", path, commit, hex);
+	}
+	return RD_OK;
 }
 
 int rd_evidence_read(rd_evidence_repo *repo, const char *commit,
@@ -234,6 +246,92 @@ done:
 	return rc;
 }
 
+/* What rd_evidence_stream passes on, hashed and counted on the way. */
+typedef struct pass_state {
+	struct sha256_ctx sha;
+	int (*sink)(void *ctx, const void *buf, size_t len);
+	void *ctx;
+	size_t passed, total;
+	const char *path;
+} pass_state;
+
+static int pass(pass_state *p, const void *buf, size_t len, rd_error *err)
+{
+	sha256_update(&p->sha, len, buf);
+	if (p->sink && p->sink(p->ctx, buf, len) != 0)
+		return rd_error_set(err, RD_EIO, "%s: the receiver stopped "
+				    "after %zu of %zu bytes", p->path,
+				    p->passed, p->total);
+	p->passed += len;
+	return RD_OK;
+}
+
+/*
+ * Read a loose object as a stream (inflated a chunk at a time), so that a
+ * large file never sits whole in memory. 1 when the object database has
+ * no stream for it (a packed object): the caller reads it whole instead.
+ */
+static int pass_streamed(rd_evidence_repo *repo, const git_oid *id,
+			 pass_state *p, rd_error *err)
+{
+	git_odb *odb = NULL;
+	git_odb_stream *stream = NULL;
+	git_object_t type;
+	struct sha1_ctx object;
+	uint8_t digest[SHA1_DIGEST_SIZE];
+	char header[40];
+	char *buf = NULL;
+	int rc = 1, n;
+
+	if (git_repository_odb(&odb, repo->git) < 0 ||
+	    git_odb_open_rstream(&stream, &p->total, &type, odb, id) < 0) {
+		git_error_clear();
+		goto done;
+	}
+	if (type != GIT_OBJECT_BLOB) {
+		rc = rd_error_set(err, RD_EIO, "%s: the object is not a blob",
+				  p->path);
+		goto done;
+	}
+	if (!(buf = malloc(STREAM_CHUNK))) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* a stream is not checked against its id, as a lookup is: do it */
+	sha1_init(&object);
+	n = snprintf(header, sizeof(header), "blob %zu", p->total);
+	sha1_update(&object, (size_t)n + 1, (const uint8_t *)header);
+	while (p->passed < p->total) {
+		int got = git_odb_stream_read(stream, buf, STREAM_CHUNK);
+
+		if (got <= 0) {
+			rc = ev_git_fail(err, RD_EIO, "%s: cannot be read after "
+					 "%zu of %zu bytes", p->path,
+					 p->passed, p->total);
+			goto done;
+		}
+		sha1_update(&object, (size_t)got, (const uint8_t *)buf);
+		if ((rc = pass(p, buf, (size_t)got, err)) < 0)
+			goto done;
+	}
+	sha1_digest(&object, sizeof(digest), digest);
+	if (memcmp(digest, id->id, sizeof(digest)) != 0) {
+		char hex[RD_OID_BUFSZ];
+
+		ev_oid_hex(hex, id);
+		rc = rd_error_set(err, RD_EIO, "%s: object %s is corrupted "
+				  "(its bytes do not hash to its id)", p->path,
+				  hex);
+		goto done;
+	}
+	rc = RD_OK;
+done:
+	free(buf);
+	git_odb_stream_free(stream);
+	git_odb_free(odb);
+	return rc;
+}
+
 int rd_evidence_stream(rd_evidence_repo *repo, const char *commit,
 		       const char *path,
 		       int (*sink)(void *ctx, const void *buf, size_t len),
@@ -241,41 +339,53 @@ int rd_evidence_stream(rd_evidence_repo *repo, const char *commit,
 		       char oid[RD_OID_BUFSZ], rd_error *err)
 {
 	unsigned char digest[SHA256_DIGEST_SIZE];
-	struct sha256_ctx sha;
 	git_blob *blob = NULL;
-	const unsigned char *bytes;
-	size_t total, passed = 0;
+	pass_state p;
+	git_oid id;
 	int rc;
 
 	if (!repo)
 		return rd_error_set(err, RD_EINTERNAL,
 				    "rd_evidence_stream needs a repository");
-	if ((rc = find_blob(repo, commit, path, &blob, err)) < 0)
+	memset(&p, 0, sizeof(p));
+	p.sink = sink;
+	p.ctx = ctx;
+	p.path = path;
+	sha256_init(&p.sha);
+	if ((rc = find_blob_id(repo, commit, path, &id, err)) < 0)
 		goto done;
-	bytes = git_blob_rawcontent(blob);
-	total = (size_t)git_blob_rawsize(blob);
-	sha256_init(&sha);
-	while (passed < total) {
-		size_t chunk = total - passed;
+	if ((rc = pass_streamed(repo, &id, &p, err)) == 1) {
+		const unsigned char *bytes;
 
-		if (chunk > STREAM_CHUNK)
-			chunk = STREAM_CHUNK;
-		sha256_update(&sha, chunk, bytes + passed);
-		if (sink && sink(ctx, bytes + passed, chunk) != 0) {
-			rc = rd_error_set(err, RD_EIO,
-					  "%s: the receiver stopped after %zu "
-					  "of %zu bytes", path, passed, total);
+		if (git_blob_lookup(&blob, repo->git, &id) < 0) {
+			char hex[RD_OID_BUFSZ];
+
+			ev_oid_hex(hex, &id);
+			rc = ev_git_fail(err, RD_EIO, "%s in commit %s (blob "
+					 "%s): cannot be read", path, commit,
+					 hex);
 			goto done;
 		}
-		passed += chunk;
+		bytes = git_blob_rawcontent(blob);
+		p.total = (size_t)git_blob_rawsize(blob);
+		rc = RD_OK;
+		while (rc == RD_OK && p.passed < p.total) {
+			size_t chunk = p.total - p.passed;
+
+			if (chunk > STREAM_CHUNK)
+				chunk = STREAM_CHUNK;
+			rc = pass(&p, bytes + p.passed, chunk, err);
+		}
 	}
-	sha256_digest(&sha, sizeof(digest), digest);
+	if (rc < 0)
+		goto done;
+	sha256_digest(&p.sha, sizeof(digest), digest);
 	if (sha256)
 		ev_sha256_hex(sha256, digest);
 	if (size)
-		*size = (int64_t)total;
+		*size = (int64_t)p.total;
 	if (oid)
-		ev_oid_hex(oid, git_blob_id(blob));
+		ev_oid_hex(oid, &id);
 	rc = RD_OK;
 done:
 	git_blob_free(blob);

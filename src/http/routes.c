@@ -870,6 +870,27 @@ static const http_stream upload_stream = {
 	upload_begin, upload_write, upload_digest, upload_end, upload_release,
 };
 
+/*
+ * An unlinked temporary file in $TMPDIR (or /tmp), read and written by
+ * this request alone; its descriptor into *fd.
+ */
+static int temp_file(int *fd, const char *what, rd_error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (snprintf(path, sizeof(path), "%s/redress-%s-XXXXXX", dir, what) >=
+	    (int)sizeof(path))
+		return rd_error_set(err, RD_EIO, "TMPDIR is too long");
+	if ((*fd = mkstemp(path)) < 0)
+		return rd_error_set(err, RD_EIO, "cannot make a temporary file "
+				    "in %s: %s", dir, strerror(errno));
+	unlink(path);
+	return RD_OK;
+}
+
 /* ---- evidence uploads as multipart/form-data ----------------------------- */
 
 /*
@@ -910,8 +931,6 @@ typedef struct form_state {
 
 static int form_begin(http_call *call, void **state, rd_error *err)
 {
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
 	form_state *f = NULL;
 	rd_dispute *d = NULL;
 	int rc;
@@ -924,19 +943,8 @@ static int form_begin(http_call *call, void **state, rd_error *err)
 	sha256_init(&f->content);
 	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
 		goto done;
-	if (!dir || !*dir)
-		dir = "/tmp";
-	if (snprintf(path, sizeof(path), "%s/redress-form-XXXXXX", dir) >=
-	    (int)sizeof(path)) {
-		rc = rd_error_set(err, RD_EIO, "TMPDIR is too long");
+	if ((rc = temp_file(&f->fd, "form", err)) < 0)
 		goto done;
-	}
-	if ((f->fd = mkstemp(path)) < 0) {
-		rc = rd_error_set(err, RD_EIO, "cannot make a temporary file "
-				  "in %s: %s", dir, strerror(errno));
-		goto done;
-	}
-	unlink(path);
 	*state = f;
 	f = NULL;
 	rc = RD_OK;
@@ -1252,7 +1260,6 @@ bad:
 
 static int get_evidence_file(http_call *call, rd_error *err)
 {
-	char tmpl[] = "/tmp/redress-evidence-XXXXXX";
 	rd_evidence_row row;
 	rd_dispute *d = NULL;
 	file_sink sink = { -1 };
@@ -1266,12 +1273,8 @@ static int get_evidence_file(http_call *call, rd_error *err)
 	if ((rc = parse_evidence_n(&n, d->id, call->params[1], err)) < 0)
 		goto done;
 	/* Bytes go to an unlinked file and are sent only if they verify. */
-	if ((sink.fd = mkstemp(tmpl)) < 0) {
-		rc = rd_error_set(err, RD_EIO, "cannot make a temporary file "
-				  "in /tmp: %s", strerror(errno));
+	if ((rc = temp_file(&sink.fd, "evidence", err)) < 0)
 		goto done;
-	}
-	unlink(tmpl);
 	if ((rc = rd_service_evidence_get(call->svc, d->id, n, &row,
 					  sink_to_file, &sink, err)) < 0)
 		goto done;

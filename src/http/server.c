@@ -612,12 +612,18 @@ static int idem_run(request *req, http_call *call, const char *digest,
 	rc = run(req, call, err);
 	rd_service_idem_disarm(call->svc);
 	if (rc < 0) {
+		int found;
+
 		rd_error_clear(&again);
-		if (idem_lookup(req, call, digest, &again) == 1) {
+		found = idem_lookup(req, call, digest, &again);
+		if (found == 1) {
 			rd_error_clear(err);
 			req->idem_problem = REFUSED_BY_TABLE;
 			return RD_OK;
 		}
+		/* a racing request under the same key, with another body */
+		if (found < 0 && req->idem_problem == REFUSED_IDEM_REUSED)
+			*err = again;
 	}
 	return rc;
 }

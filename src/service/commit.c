@@ -190,7 +190,7 @@ int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
 					  "workflow.json")) < 0)
 			return rc;
 	}
-	if ((rc = svc_idem_message(svc, message, &trailed, err)) < 0)
+	if ((rc = svc_idem_message(svc, message, now, &trailed, err)) < 0)
 		return rc;
 	memset(&req, 0, sizeof(req));
 	req.dispute_id = d->id;
@@ -203,6 +203,7 @@ int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
 	if ((rc = svc_journal_note(svc, d->id, err)) < 0 ||
 	    (rc = rd_evidence_commit(svc->repo, &req, head, err)) < 0)
 		goto done;
+	svc_tx_note_commit(svc, d->id, req.parent, head);
 	svc_crash_point("after-git-commit");
 	if ((rc = rd_store_head_set(svc->store, d->id, head, err)) < 0)
 		goto done;

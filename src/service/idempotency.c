@@ -130,8 +130,8 @@ void rd_service_idem_disarm(rd_service *svc)
 	memset(&svc->idem, 0, sizeof(svc->idem));
 }
 
-int svc_idem_message(rd_service *svc, const char *message, char **out,
-		     rd_error *err)
+int svc_idem_message(rd_service *svc, const char *message, int64_t now,
+		     char **out, rd_error *err)
 {
 	svc_idem *idem = &svc->idem;
 	rd_idem_record found;
@@ -142,6 +142,10 @@ int svc_idem_message(rd_service *svc, const char *message, char **out,
 	if (!idem->armed)
 		return RD_OK;
 	if (!idem->checked) {
+		/* a record past its time is no record: drop it first */
+		if ((rc = rd_store_idem_purge(svc->store, now - RD_IDEM_KEEP_S,
+					      err)) < 0)
+			return rc;
 		/* Under the write lock: a retry that raced the first loses. */
 		rc = rd_store_idem_get(svc->store, idem->rec.key_id,
 				       idem->rec.key, &found, err);
@@ -248,9 +252,7 @@ int svc_idem_flush(rd_service *svc, rd_error *err)
 
 	if (!idem->armed || !idem->captured)
 		return RD_OK;
-	if ((rc = rd_store_idem_purge(svc->store, idem->rec.created_at -
-				      RD_IDEM_KEEP_S, err)) < 0 ||
-	    (rc = rd_store_idem_insert(svc->store, &idem->rec, 0, err)) < 0)
+	if ((rc = rd_store_idem_insert(svc->store, &idem->rec, 0, err)) < 0)
 		return rc;
 	idem->captured = 0;
 	idem->checked = 0;

@@ -93,6 +93,57 @@ int svc_journal_note(rd_service *svc, const char *id, rd_error *err)
 	return RD_OK;
 }
 
+void svc_tx_note_commit(rd_service *svc, const char *id, const char *parent,
+			const char *head)
+{
+	svc_tx_commit *c = NULL;
+
+	for (size_t i = 0; i < svc->tx_commit_count; i++)
+		if (strcmp(svc->tx_commits[i].id, id) == 0)
+			c = &svc->tx_commits[i];
+	if (!c) {
+		if (svc->tx_commit_count == SVC_TX_COMMITS) {
+			svc->tx_commit_overflow = 1;
+			return;
+		}
+		c = &svc->tx_commits[svc->tx_commit_count++];
+		snprintf(c->id, sizeof(c->id), "%s", id);
+		snprintf(c->parent, sizeof(c->parent), "%s",
+			 parent ? parent : "");
+	}
+	snprintf(c->head, sizeof(c->head), "%s", head);
+}
+
+static void tx_forget_commits(rd_service *svc)
+{
+	svc->tx_commit_count = 0;
+	svc->tx_commit_overflow = 0;
+}
+
+/*
+ * Move back the refs the transaction moved, while it still holds the
+ * write lock (no other writer can have seen them): 1 when git is back
+ * where the index is, 0 when it may not be (the journal entry must stay
+ * for the next open to replay).
+ */
+static int tx_undo_commits(rd_service *svc)
+{
+	int all = !svc->tx_commit_overflow;
+	rd_error ignored;
+
+	if (!rd_store_tx_open(svc->store))
+		return svc->tx_commit_count == 0 && all;
+	for (size_t i = svc->tx_commit_count; i-- > 0;) {
+		const svc_tx_commit *c = &svc->tx_commits[i];
+
+		rd_error_clear(&ignored);
+		if (rd_evidence_ref_restore(svc->repo, c->id, c->head,
+					    c->parent, &ignored) < 0)
+			all = 0;
+	}
+	return all;
+}
+
 int svc_commit(rd_service *svc, rd_error *err)
 {
 	int rc = svc_idem_flush(svc, err);
@@ -107,6 +158,7 @@ int svc_commit(rd_service *svc, rd_error *err)
 		svc_rollback(svc);
 		return rc;
 	}
+	tx_forget_commits(svc);
 	if (svc->journal_pending && !svc->journal_dirty &&
 	    ftruncate(svc->journal_fd, 0) != 0)
 		svc->journal_dirty = 1;
@@ -116,10 +168,15 @@ int svc_commit(rd_service *svc, rd_error *err)
 
 void svc_rollback(rd_service *svc)
 {
+	int undone = tx_undo_commits(svc);
+
+	tx_forget_commits(svc);
 	svc_idem_reset(svc);
 	rd_store_rollback(svc->store);
-	/* git may have moved before the failure: keep the entry */
-	if (svc->journal_pending)
+	/* git may have moved and stayed so: keep the entry for replay */
+	if (svc->journal_pending &&
+	    (!undone || svc->journal_dirty ||
+	     ftruncate(svc->journal_fd, 0) != 0))
 		svc->journal_dirty = 1;
 	svc->journal_pending = 0;
 }

@@ -26,6 +26,17 @@ typedef struct svc_idem {
 	rd_idem_record rec;
 } svc_idem;
 
+/*
+ * A dispute's ref moved by the open transaction: from `parent` ("" for a
+ * new dispute) to `head`. A transaction rarely moves more than one.
+ */
+#define SVC_TX_COMMITS 4
+typedef struct svc_tx_commit {
+	char id[RD_ID_BUFSZ];
+	char parent[RD_OID_BUFSZ];
+	char head[RD_OID_BUFSZ];
+} svc_tx_commit;
+
 struct rd_service {
 	rd_store *store;
 	rd_workflow_set *workflows;
@@ -38,6 +49,10 @@ struct rd_service {
 	int journal_pending;     /* an entry awaits the index commit */
 	int journal_dirty;       /* an entry of a failed write must stay */
 	svc_idem idem;           /* the Idempotency-Key of the next write */
+	/* the commits of the open transaction, undone if it rolls back */
+	svc_tx_commit tx_commits[SVC_TX_COMMITS];
+	size_t tx_commit_count;
+	int tx_commit_overflow;  /* more than fit: cannot all be undone */
 };
 
 /*
@@ -50,6 +65,9 @@ struct rd_service {
 int svc_journal_open(rd_service *svc, rd_error *err);
 int svc_journal_recover(rd_service *svc, rd_error *err);
 void svc_journal_close(rd_service *svc);
+/* Note that the open transaction moved dispute id's ref to head. */
+void svc_tx_note_commit(rd_service *svc, const char *id, const char *parent,
+			const char *head);
 int svc_journal_note(rd_service *svc, const char *id, rd_error *err);
 int svc_commit(rd_service *svc, rd_error *err);
 void svc_rollback(rd_service *svc);
@@ -125,7 +143,8 @@ int svc_text_ok(const char *s, int allow_newline);
 /*
  * Idempotent writes (idempotency.c), called by svc_record, svc_commit,
  * svc_rollback and svc_sync_dispute:
- * svc_idem_message - when armed, refuse (RD_ECONFLICT) a key already
+ * svc_idem_message - when armed, drop the records older than
+ *   RD_IDEM_KEEP_S at `now`, refuse (RD_ECONFLICT) a key still
  *   recorded, and return a copy of `message` with the trailers naming the
  *   request (*out is new; NULL when not armed: use message as it is);
  * svc_idem_capture - keep the response of the commit just made (the
@@ -135,8 +154,8 @@ int svc_text_ok(const char *s, int allow_newline);
  * svc_idem_replay - record the requests named by the trailers of the
  *   commits after `indexed` up to `head` (a crash left git ahead).
  */
-int svc_idem_message(rd_service *svc, const char *message, char **out,
-		     rd_error *err);
+int svc_idem_message(rd_service *svc, const char *message, int64_t now,
+		     char **out, rd_error *err);
 int svc_idem_capture(rd_service *svc, const rd_dispute *d,
 		     const tree_change *change, int64_t now, rd_error *err);
 int svc_idem_flush(rd_service *svc, rd_error *err);

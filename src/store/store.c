@@ -6,12 +6,26 @@
  * prints, and never builds SQL at run time. Every SQLite failure leaves the
  * caller an rd_error saying what was being done and why it failed.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store_int.h"
+
+/*
+ * One writer at a time per process: the connections of one process (a
+ * server's worker threads, its sweeper) take this lock before BEGIN
+ * IMMEDIATE and give it back when their transaction ends, so that their
+ * writes, and the WAL checkpoints SQLite runs at commit, never overlap
+ * (SQLite before 3.51.3 can corrupt a WAL database when two connections
+ * write or checkpoint at once). Writers of other processes still meet at
+ * SQLite's own lock. Waiting here is bounded by the busy timeout too.
+ */
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define BUSY_MESSAGE                                                         \
 	"the database is busy (locked by another writer for more than "      \
@@ -320,8 +334,14 @@ void rd_store_close(rd_store *st)
 		return;
 	for (int id = 0; id < RD_STMT_COUNT; id++)
 		sqlite3_finalize(st->stmts[id]);
-	/* an abandoned transaction is rolled back by the close */
+	/*
+	 * An abandoned transaction is rolled back by the close, and the last
+	 * connection to close checkpoints: both under the writer lock.
+	 */
+	if (!st->holds_writer)
+		pthread_mutex_lock(&writer_lock);
 	sqlite3_close_v2(st->db);
+	pthread_mutex_unlock(&writer_lock);
 	free(st->path);
 	free(st);
 }
@@ -373,29 +393,81 @@ static int run(rd_store *st, int id, const char *doing, rd_error *err)
 	return ret;
 }
 
+
+static int writer_take(rd_store *st, rd_error *err)
+{
+	struct timespec until;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += st->busy_timeout_ms / 1000;
+	until.tv_nsec += (long)(st->busy_timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	rc = pthread_mutex_timedlock(&writer_lock, &until);
+	if (rc == ETIMEDOUT)
+		return rd_store__fail(st, SQLITE_BUSY, err,
+				      "cannot start a transaction");
+	if (rc != 0)
+		return rd_error_set(err, RD_EINTERNAL, "cannot take the "
+				    "writer lock: %s", strerror(rc));
+	st->holds_writer = 1;
+	return RD_OK;
+}
+
+/* Give the lock back once the connection's transaction has ended. */
+static void writer_give(rd_store *st)
+{
+	if (st->holds_writer && sqlite3_get_autocommit(st->db)) {
+		st->holds_writer = 0;
+		pthread_mutex_unlock(&writer_lock);
+	}
+}
+
+int rd_store_tx_open(rd_store *st)
+{
+	return st && !sqlite3_get_autocommit(st->db);
+}
+
 int rd_store_begin(rd_store *st, rd_error *err)
 {
-	if (!sqlite3_get_autocommit(st->db))
+	int ret;
+
+	if (!sqlite3_get_autocommit(st->db) || st->holds_writer)
 		return rd_error_set(err, RD_EINTERNAL,
 				    "a transaction is already open on %s",
 				    st->path);
-	return run(st, RD_STMT_BEGIN, "cannot start a transaction", err);
+	if ((ret = writer_take(st, err)) < 0)
+		return ret;
+	ret = run(st, RD_STMT_BEGIN, "cannot start a transaction", err);
+	writer_give(st);
+	return ret;
 }
 
 int rd_store_commit(rd_store *st, rd_error *err)
 {
+	int ret;
+
 	/* SQLite rolls back by itself after some errors (full disk, I/O) */
-	if (sqlite3_get_autocommit(st->db))
+	if (sqlite3_get_autocommit(st->db)) {
+		writer_give(st);
 		return rd_error_set(err, RD_EIO,
 				    "no transaction to commit on %s (it was "
 				    "rolled back after an earlier error)",
 				    st->path);
-	return run(st, RD_STMT_COMMIT, "cannot commit the transaction", err);
+	}
+	ret = run(st, RD_STMT_COMMIT, "cannot commit the transaction", err);
+	writer_give(st);
+	return ret;
 }
 
 void rd_store_rollback(rd_store *st)
 {
-	if (!st || sqlite3_get_autocommit(st->db))
+	if (!st)
 		return;
-	run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
+	if (!sqlite3_get_autocommit(st->db))
+		run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
+	writer_give(st);
 }

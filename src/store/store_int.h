@@ -146,6 +146,7 @@ struct rd_store {
 	char *path;
 	int schema;              /* user_version after open */
 	int busy_timeout_ms;
+	int holds_writer;        /* this connection holds the writer lock */
 	sqlite3_stmt *stmts[RD_STMT_COUNT];
 };
 

@@ -3,7 +3,7 @@
 # peak resident memory (VmHWM in /proc/PID/status) grows by far less than
 # the upload while it is received, hashed, sniffed and written to git; the
 # evidence row carries the file's SHA-256, and downloading it gives back
-# the same bytes.
+# the same bytes, read from git a chunk at a time (flat memory too).
 set -e
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/server.bash"
@@ -70,7 +70,32 @@ else
 	fail "peak memory grew by $growth KiB during a $((SIZE / 1024)) KiB upload (limit $GROWTH_LIMIT_KIB KiB)"
 fi
 
+# A download maps the loose object's file (page cache, counted in RssFile
+# and so in VmHWM, shared and reclaimable); what must stay flat is the
+# server's own memory, RssAnon, sampled while the download runs.
+anon_kib() {
+	awk '/^RssAnon:/ {print $2}' "/proc/$pid/status"
+}
+before=$(anon_kib)
+( peak=0
+  while [ ! -e "$E2E_TMP/download.done" ]; do
+	v=$(anon_kib)
+	[ "${v:-0}" -gt "$peak" ] && peak=$v
+	sleep 0.002
+  done
+  echo "$peak" >"$E2E_TMP/anon.peak" ) &
+sampler=$!
 curl -s -o "$E2E_TMP/back.mp4" -H "Authorization: Bearer $agent" "$SERVER_BASE/v1/disputes/$id/evidence/$n"
+touch "$E2E_TMP/download.done"
+wait "$sampler"
+after=$(cat "$E2E_TMP/anon.peak")
+growth=$((after - before))
+echo "anonymous memory: $before KiB before the download, peak $after KiB during it (+$growth KiB for $((SIZE / 1024)) KiB)"
+if [ "$growth" -lt "$GROWTH_LIMIT_KIB" ]; then
+	ok
+else
+	fail "peak memory grew by $growth KiB during a $((SIZE / 1024)) KiB download (limit $GROWTH_LIMIT_KIB KiB)"
+fi
 expect_eq "$(sha256sum "$E2E_TMP/back.mp4" | cut -d' ' -f1)" "$sum" "downloaded bytes have the uploaded SHA-256"
 expect_eq "$(stat -c %s "$E2E_TMP/back.mp4")" "$SIZE" "downloaded size"
 

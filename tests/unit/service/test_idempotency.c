@@ -3,11 +3,16 @@
  * with its effect (the response is the document the commit wrote); a
  * second armed write under the same key changes nothing and is
  * RD_ECONFLICT; a refused write records nothing; the commit's trailers name
- * the request; a record is found for 24 hours only; keys are checked.
+ * the request; a record is found for 24 hours only, and after that the key
+ * makes a new request; keys are checked. A write whose index update fails
+ * after its git commit is undone in git at once (the ref moves back), so
+ * that the request's retry does it once, not twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "redress/service.h"
 #include "test.h"
@@ -229,10 +234,170 @@ static void keys_and_callers_checked(void)
 	free(dir);
 }
 
+static void expired_key_is_a_new_request(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir);
+	rd_actor agent = keyed_agent();
+	rd_dispute *input = NULL, *d = NULL, *later = NULL;
+	rd_idem_record rec;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(rd_dispute_parse(&input, example, strlen(example), &err),
+		 &err);
+	CHECK_OK(rd_service_idem_arm(svc, &agent, "k", SHA_A, RD_IDEM_OPEN,
+				     &err), &err);
+	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0, &d, &err),
+		 &err);
+	rd_service_idem_disarm(svc);
+	/* a day and a second later the same key and body: a new request */
+	CHECK_OK(rd_service_idem_arm(svc, &agent, "k", SHA_A, RD_IDEM_OPEN,
+				     &err), &err);
+	CHECK_OK(rd_service_dispute_open(svc, input, &agent,
+					 T0 + RD_IDEM_KEEP_S + 1, &later, &err),
+		 &err);
+	rd_service_idem_disarm(svc);
+	CHECK(strcmp(d->id, later->id) != 0);
+	CHECK_INT(dispute_count(svc), 2);
+	CHECK_OK(rd_service_idem_get(svc, &agent, "k", T0 + RD_IDEM_KEEP_S + 1,
+				     &rec, &err), &err);
+	CHECK_STR(rec.dispute_id, later->id);
+	CHECK_INT(rec.created_at, T0 + RD_IDEM_KEEP_S + 1);
+	rd_idem_record_clear(&rec);
+	rd_dispute_free(later);
+	rd_dispute_free(input);
+	rd_dispute_free(d);
+	rd_service_close(svc);
+	free(dir);
+}
+
+/* Run SQL on the data directory's index through a connection of its own. */
+static void index_sql(const char *dir, const char *sql)
+{
+	char path[4096];
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	snprintf(path, sizeof(path), "%s/redress.db", dir);
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		rd_test_fail(__FILE__, __LINE__, "%s: %s", sql,
+			     msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	sqlite3_close(db);
+}
+
+static size_t commits_of(rd_service *svc, const char *id)
+{
+	rd_commit_info *log = NULL;
+	size_t count = 0;
+	rd_error err;
+
+	if (rd_service_audit_log(svc, id, &log, &count, &err) < 0) {
+		if (err.code != RD_ENOTFOUND)
+			rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+		return 0;
+	}
+	rd_commit_infos_free(log, count);
+	return count;
+}
+
+static void verify_clean(rd_service *svc)
+{
+	rd_verify_report report;
+	rd_error err;
+
+	memset(&report, 0, sizeof(report));
+	CHECK_OK(rd_service_audit_verify(svc, NULL, &report, NULL, NULL, &err),
+		 &err);
+	CHECK_INT(report.count, 0);
+	for (size_t i = 0; i < report.count; i++)
+		fprintf(stderr, "finding: %s %s %s\n",
+			report.findings[i].dispute_id,
+			report.findings[i].check, report.findings[i].detail);
+	rd_verify_report_free(&report);
+}
+
+#define FAIL_HEADS                                                       \
+	"CREATE TRIGGER fail_heads BEFORE UPDATE OF head ON disputes "   \
+	"BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+
+static void failed_index_write_undoes_git(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = open_service(dir);
+	rd_actor agent = keyed_agent();
+	rd_event_request investigate = { "investigate", NULL, 0, NULL, 0 };
+	rd_dispute *input = NULL, *d = NULL, *after = NULL, *again = NULL;
+	rd_idem_record rec;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(rd_dispute_parse(&input, example, strlen(example), &err),
+		 &err);
+	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0, &d, &err),
+		 &err);
+	CHECK_INT(commits_of(svc, d->id), 1);
+
+	/* an event whose index update fails after its commit */
+	index_sql(dir, FAIL_HEADS);
+	CHECK_FAILS(rd_service_event_apply(svc, d->id, &investigate, &agent,
+					   T0 + 1, &after, &err), RD_EINVALID);
+	CHECK_INT(commits_of(svc, d->id), 1);       /* the ref moved back */
+	rd_dispute_free(after);
+	after = NULL;
+	CHECK_OK(rd_service_dispute_get(svc, d->id, &after, &err), &err);
+	CHECK_INT(after->version, 1);
+	rd_dispute_free(after);
+	after = NULL;
+
+	/* an idempotent opening the same way: no ref is left behind */
+	CHECK_OK(rd_service_idem_arm(svc, &agent, "open-1", SHA_A,
+				     RD_IDEM_OPEN, &err), &err);
+	CHECK_FAILS(rd_service_dispute_open(svc, input, &agent, T0 + 2, &again,
+					    &err), RD_EINVALID);
+	rd_service_idem_disarm(svc);
+	CHECK_FAILS(rd_service_idem_get(svc, &agent, "open-1", T0 + 2, &rec,
+					&err), RD_ENOTFOUND);
+	CHECK_INT(dispute_count(svc), 1);
+	verify_clean(svc);
+
+	/* once the index works again, the retries do it once */
+	index_sql(dir, "DROP TRIGGER fail_heads;");
+	CHECK_OK(rd_service_event_apply(svc, d->id, &investigate, &agent,
+					T0 + 3, &after, &err), &err);
+	CHECK_INT(after->version, 2);
+	CHECK_INT(commits_of(svc, d->id), 2);
+	CHECK_OK(rd_service_idem_arm(svc, &agent, "open-1", SHA_A,
+				     RD_IDEM_OPEN, &err), &err);
+	CHECK_OK(rd_service_dispute_open(svc, input, &agent, T0 + 4, &again,
+					 &err), &err);
+	rd_service_idem_disarm(svc);
+	CHECK_INT(dispute_count(svc), 2);
+	verify_clean(svc);
+	rd_service_close(svc);
+
+	/* and nothing is replayed from the journal at the next open */
+	svc = open_service(dir);
+	CHECK_INT(dispute_count(svc), 2);
+	CHECK_INT(commits_of(svc, d->id), 2);
+	verify_clean(svc);
+
+	rd_dispute_free(again);
+	rd_dispute_free(after);
+	rd_dispute_free(input);
+	rd_dispute_free(d);
+	rd_service_close(svc);
+	free(dir);
+}
+
 int main(void)
 {
 	RUN(armed_open_records_its_answer);
 	RUN(refused_write_records_nothing);
 	RUN(keys_and_callers_checked);
+	RUN(expired_key_is_a_new_request);
+	RUN(failed_index_write_undoes_git);
 	return rd_test_summary();
 }
