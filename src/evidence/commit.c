@@ -393,6 +393,39 @@ static int author_signature(git_signature **out, const rd_actor *actor,
 
 /* ---- committing --------------------------------------------------------- */
 
+/*
+ * libgit2 can fail a ref update after the ref file was renamed into place
+ * (syncing its directory, say, when memory runs out): the ref then points
+ * at the new commit though the caller is told it does not. Put it back, so
+ * that a failed commit leaves the ref as it was; when even that fails the
+ * message says so (the caller's crash journal still names the dispute).
+ */
+static void undo_failed_move(rd_evidence_repo *repo,
+			     const rd_commit_request *req, const char *ref,
+			     const git_oid *commit_oid, rd_error *err)
+{
+	char hex[RD_OID_BUFSZ];
+	git_oid now;
+	rd_error undo;
+	size_t len;
+
+	if (git_reference_name_to_id(&now, repo->git, ref) < 0) {
+		git_error_clear();
+		return;
+	}
+	if (!git_oid_equal(&now, commit_oid))
+		return;
+	ev_oid_hex(hex, commit_oid);
+	rd_error_clear(&undo);
+	if (rd_evidence_ref_restore(repo, req->dispute_id, hex, req->parent,
+				    &undo) == RD_OK || !err)
+		return;
+	len = strlen(err->message);
+	snprintf(err->message + len, sizeof(err->message) - len,
+		 "; the ref moved all the same and could not be moved back: "
+		 "%s", undo.message);
+}
+
 static void ref_name(char out[REF_BUFSZ], const char *dispute_id)
 {
 	snprintf(out, REF_BUFSZ, "%s%s", EV_REF_PREFIX, dispute_id);
@@ -527,6 +560,7 @@ int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 	if (grc < 0) {
 		rc = ev_git_fail(err, RD_EIO, "dispute %s: cannot move %s",
 				 req->dispute_id, ref);
+		undo_failed_move(repo, req, ref, &commit_oid, err);
 		goto done;
 	}
 	ev_oid_hex(out, &commit_oid);
