@@ -166,13 +166,46 @@ int svc_commit(rd_service *svc, rd_error *err)
 	return RD_OK;
 }
 
+/*
+ * The refs could not all be moved back (SQLite had already ended the
+ * transaction after an error such as running out of memory, so another
+ * writer may have seen them): bring the index up to git at once instead,
+ * each dispute in a transaction of its own, as the next open would. The
+ * change is then recorded in full, its Idempotency-Key with it, though the
+ * caller reports the failure. 1 when the index agrees with git again.
+ */
+static int tx_catch_up(rd_service *svc, const svc_tx_commit *moved,
+		       size_t count)
+{
+	char head[RD_OID_BUFSZ];
+	rd_error ignored;
+
+	for (size_t i = 0; i < count; i++) {
+		rd_error_clear(&ignored);
+		if (rd_store_begin(svc->store, &ignored) < 0)
+			return 0;
+		if (svc_sync_dispute(svc, moved[i].id, head, &ignored) < 0 ||
+		    rd_store_commit(svc->store, &ignored) < 0) {
+			rd_store_rollback(svc->store);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 void svc_rollback(rd_service *svc)
 {
+	svc_tx_commit moved[SVC_TX_COMMITS];
+	size_t moved_count = svc->tx_commit_count;
+	int overflow = svc->tx_commit_overflow;
 	int undone = tx_undo_commits(svc);
 
+	memcpy(moved, svc->tx_commits, moved_count * sizeof(*moved));
 	tx_forget_commits(svc);
 	svc_idem_reset(svc);
 	rd_store_rollback(svc->store);
+	if (!undone && !overflow)
+		undone = tx_catch_up(svc, moved, moved_count);
 	/* git may have moved and stayed so: keep the entry for replay */
 	if (svc->journal_pending &&
 	    (!undone || svc->journal_dirty ||
