@@ -10,10 +10,12 @@
  */
 #include "evidence/evidence_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define REF_BUFSZ (sizeof(EV_REF_PREFIX) + RD_ID_LEN)
 
@@ -660,6 +662,41 @@ int rd_evidence_head(rd_evidence_repo *repo, const char *dispute_id,
 	ev_oid_hex(out, &oid);
 	*found = 1;
 	return RD_OK;
+}
+
+int rd_evidence_ref_unlock_stale(rd_evidence_repo *repo,
+				 const char *dispute_id, int *removed,
+				 rd_error *err)
+{
+	const char *gitdir;
+	char path[4096];
+	int n;
+
+	if (removed)
+		*removed = 0;
+	if (!repo)
+		return rd_error_set(err, RD_EINTERNAL, "rd_evidence_ref_unlock_"
+				    "stale needs a repository");
+	if (!rd_id_valid(dispute_id))
+		return rd_error_set_field(err, RD_EINVALID, "dispute_id",
+					  "dispute_id: \"%.64s\" is not a "
+					  "dispute id",
+					  dispute_id ? dispute_id : "");
+	gitdir = git_repository_path(repo->git);  /* ends with '/' */
+	n = snprintf(path, sizeof(path), "%s" EV_REF_PREFIX "%s.lock",
+		     gitdir ? gitdir : "", dispute_id);
+	if (!gitdir || n < 0 || (size_t)n >= sizeof(path))
+		return rd_error_set(err, RD_EIO, "dispute %s: cannot name its "
+				    "ref's lock file", dispute_id);
+	if (unlink(path) == 0) {
+		if (removed)
+			*removed = 1;
+		return RD_OK;
+	}
+	if (errno == ENOENT)
+		return RD_OK;
+	return rd_error_set(err, RD_EIO, "cannot remove %s, left by a process "
+			    "that died: %s", path, strerror(errno));
 }
 
 static int compare_strings(const void *a, const void *b)

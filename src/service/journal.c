@@ -8,8 +8,9 @@
  * committed, the file is emptied again (no sync needed: a stale line only
  * costs a needless check). A file nobody holds a lock on belongs to a
  * process that died: opening a data directory replays each dispute it names
- * from git (svc_sync_dispute) and removes it. Writers never touch another
- * process's file, so nothing here races.
+ * from git (svc_sync_dispute), after removing the lock file the dead
+ * process may have left on the dispute's ref, and removes it. Writers never
+ * touch another process's file, so nothing here races.
  */
 #include "service_int.h"
 
@@ -240,7 +241,15 @@ static int replay(rd_service *svc, int fd, const char *path, rd_error *err)
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		if (rd_id_valid(line)) /* else a line cut short by the crash */
+		if (!rd_id_valid(line)) /* a line cut short by the crash */
+			continue;
+		/*
+		 * The dead process may have died moving the ref, holding its
+		 * lock file; we hold the index's write lock, so no live
+		 * writer can be moving it now.
+		 */
+		if ((rc = rd_evidence_ref_unlock_stale(svc->repo, line, NULL,
+						       err)) == RD_OK)
 			rc = svc_sync_dispute(svc, line, head, err);
 	}
 done:
