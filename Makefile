@@ -48,3 +48,14 @@ REDOCLY_CLI := @redocly/cli@2.77.0
 lint-api:
 	@command -v npx >/dev/null 2>&1 || $(MAKE) --no-print-directory deps DEB_DEPS="$(NODE_DEPS)"
 	npx --yes $(REDOCLY_CLI) lint docs/openapi.yaml
+
+# `make crashtest` kills the real server with SIGKILL under a mixed write
+# load KILLS times (default 50), restarting it each time, and checks that
+# nothing acknowledged was lost and nothing was done twice; see
+# tests/crash/crashtest.sh and docs/reliability.md.
+KILLS ?= 50
+
+.PHONY: crashtest
+crashtest: build
+	KILLS=$(KILLS) REDRESS=$(BUILD)/redress RD_CRASHLOAD=$(BUILD)/tests/rd-crashload \
+	  bash tests/crash/crashtest.sh
