@@ -9,7 +9,7 @@ DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test clean lint-api
+.PHONY: all deps build run test clean lint-api ui-test lint fuzz
 
 all: build
 
@@ -48,6 +48,27 @@ REDOCLY_CLI := @redocly/cli@2.77.0
 lint-api:
 	@command -v npx >/dev/null 2>&1 || $(MAKE) --no-print-directory deps DEB_DEPS="$(NODE_DEPS)"
 	npx --yes $(REDOCLY_CLI) lint docs/openapi.yaml
+
+# `make ui-test`: the web console in Debian's headless Chromium, driven by
+# playwright-core (tests/ui/run.sh installs what is missing).
+ui-test: build
+	@REDRESS=$(BUILD)/redress sh tests/ui/run.sh
+
+# `make lint`: clang-tidy and cppcheck over src/ and tests/, zero findings
+# (scripts/lint.sh; configuration in .clang-tidy, tests/.clang-tidy and
+# scripts/lint/; docs/lint.md). The analysers are installed if missing.
+LINT_DEPS := cppcheck clang-tidy
+
+lint: deps
+	@$(MAKE) --no-print-directory deps DEB_DEPS="$(LINT_DEPS)"
+	JOBS=$(JOBS) scripts/lint.sh $(BUILD)-lint
+
+# `make fuzz` builds the libFuzzer targets of tests/fuzz/ with clang under
+# ASan+UBSan in build-fuzz/ and runs each for FUZZ_SECONDS (default 60);
+# the script installs clang's fuzzer runtime if missing. See
+# docs/reliability.md, "Fuzzing".
+fuzz: deps
+	bash tests/fuzz/run.sh
 
 # `make crashtest` kills the real server with SIGKILL under a mixed write
 # load KILLS times (default 50), restarting it each time, and checks that

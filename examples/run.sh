@@ -88,6 +88,7 @@ Production keys are made with \`redress key create\` (docs/operations.md).
 $try
   curl -s -H "Authorization: Bearer $admin" $url/v1/workflows
   curl -s -H "Authorization: Bearer $shop" $url/v1/payables
+or open the web console at $url/ui/ and paste a key (docs/console.md).
 
 Ctrl-C stops the server.
 

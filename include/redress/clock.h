@@ -26,8 +26,10 @@ int rd_clock_now(int64_t *out, rd_error *err);
 /*
  * Parse an RFC 3339 date-time ("2026-11-23T03:31:09Z", fractional seconds
  * and numeric offsets accepted, fractions dropped) into epoch seconds UTC.
- * Times before 1970-01-01T00:00:00Z, and leap seconds other than 23:59:60
- * UTC, are RD_EINVALID, as is anything else.
+ * Times before 1970-01-01T00:00:00Z or after 9999-12-31T23:59:59Z (once
+ * the offset is applied: rd_time_format could not write them back), and
+ * leap seconds other than 23:59:60 UTC, are RD_EINVALID, as is anything
+ * else.
  */
 int rd_time_parse(int64_t *out, const char *text, rd_error *err);
 

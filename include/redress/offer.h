@@ -30,7 +30,9 @@ typedef struct rd_offer_terms {
  *   refund  partial_discount: the discount, > 0 and at most price +
  *           shipping_paid (required). Refund types: defaults to, and may not
  *           exceed, price + shipping_paid.
- *   copay   reshipment: what the buyer pays towards it, 0..price (default 0).
+ *   copay   reshipment: what the buyer pays towards it, 0..price (default 0)
+ *           and, when the costs are known, no more than the replacement
+ *           costs the seller (goods cost plus ship_cost).
  * Amounts are decimal text in the dispute's currency ("70.00" for USD).
  * The seller cost follows SPEC section 5 (salvage 0 until a policy says
  * otherwise); it is RD_AMOUNT_UNSET when a cost figure it needs is unset.
@@ -129,8 +131,10 @@ typedef enum rd_counter_verdict {
  * against the pending offer's ladder. *counter receives the counter's terms
  * (its seller cost computed); *next the next, more generous rung when the
  * verdict is RD_COUNTER_PROPOSE_NEXT. A counter worse for the buyer than
- * the pending offer is simply accepted. RD_EINVALID for an amount out of
- * range (negative, above the price plus shipping).
+ * the pending offer is simply accepted. A co-pay above what the
+ * replacement costs the seller is taken at that cost, so a known seller
+ * cost is never negative. RD_EINVALID for an amount out of range
+ * (negative, above the price plus shipping; a co-pay above the price).
  */
 int rd_offer_counter(rd_counter_verdict *verdict, rd_offer_terms *counter,
 		     rd_proposal *next, const rd_policy *policy,

@@ -197,6 +197,80 @@ void rd_sweeper_status_get(rd_sweeper *sweeper, rd_sweeper_status *out);
  */
 void rd_sweeper_stop(rd_sweeper *sweeper);
 
+/* ---- what the console shows: next events, the overview, kinds ------------ */
+
+/* The loaded evidence kinds (borrowed). */
+const rd_evidence_kinds *rd_service_kinds(const rd_service *svc);
+
+/* One event a role may apply to a dispute now, and what it asks for. */
+typedef struct rd_event_option {
+	rd_transition_info info;    /* borrowed from the pinned workflow */
+	int ready;                  /* 1: the guards on evidence and offers
+				     * pass now (fields aside) */
+	char blocked_guard[16];     /* when not ready: "evidence" or "offer" */
+	char blocked_reason[256];   /* when not ready: the guard's message */
+} rd_event_option;
+
+/* The events of a dispute's current state that a role may apply. */
+typedef struct rd_event_options {
+	char dispute_id[RD_ID_BUFSZ];
+	char state[64];
+	int64_t version;
+	rd_event_option *options;   /* in the workflow's order */
+	size_t count;
+	int has_pending;            /* 1: an offer awaits the buyer's answer */
+	rd_offer_record pending;    /* that offer */
+	char currency[4];           /* the dispute's */
+} rd_event_options;
+
+/*
+ * The events `role` may apply to dispute `id` from its current state, as
+ * its pinned workflow says, each with the fields it requires and whether
+ * the guards that do not depend on fields (evidence, a pending offer)
+ * pass now, judged by the workflow engine itself. The role never sees an
+ * event the workflow does not give it. Unknown dispute: RD_ENOTFOUND.
+ * Strings in *out are borrowed from the service's workflows: use them
+ * while svc is open. Free with rd_event_options_clear.
+ */
+int rd_service_event_options(rd_service *svc, const char *id, rd_role role,
+			     int64_t now, rd_event_options *out,
+			     rd_error *err);
+void rd_event_options_clear(rd_event_options *options);
+
+/* The overview of the index's running totals (rd_store_overview_read). */
+typedef struct rd_overview {
+	rd_store_overview totals;
+	int64_t disputes;           /* every dispute, in any state */
+	int64_t resolved;           /* disputes that got an outcome */
+	int64_t median_s;           /* estimated median seconds from opening
+				     * to outcome, -1 when none resolved */
+	int64_t median_from_s;      /* the bucket it falls in: lower bound */
+	int64_t median_to_s;        /* upper bound, -1 for the last bucket
+				     * (then median_s is its lower bound) */
+	int64_t sla_breaches;
+} rd_overview;
+
+/*
+ * The overview of one storefront, or of all (storefront NULL), from the
+ * running totals: the cost does not grow with the number of disputes. The
+ * median time to resolution is estimated from the buckets of
+ * RD_OVERVIEW_BUCKET_BOUNDS by linear interpolation within the bucket
+ * that holds it. Free with rd_overview_clear.
+ */
+int rd_service_overview(rd_service *svc, const char *storefront,
+			rd_overview *out, rd_error *err);
+void rd_overview_clear(rd_overview *overview);
+
+/*
+ * {"storefront": name or null, "disputes": {"total", "by_state": {..},
+ * "by_reason": {..}}, "offers": {"made": {type: n}, "accepted": {..}},
+ * "resolution": {"resolved", "median_s" (or null), "median_bucket":
+ * {"from_s", "to_s" (null: no bound)} or null, "buckets": [{"le_s" (null
+ * for the last), "disputes"}]}, "sla_breaches"}. NULL when out of memory.
+ */
+json_t *rd_overview_to_json(const rd_overview *overview,
+			    const char *storefront);
+
 /* ---- evidence ------------------------------------------------------------ */
 
 /* What the submitter says about a new piece of evidence. */

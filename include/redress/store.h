@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 6
+#define RD_STORE_SCHEMA_VERSION 8
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -469,6 +469,59 @@ int rd_store_idem_foreach(rd_store *st,
 
 /* Drop the records made before `before` (inside a transaction). */
 int rd_store_idem_purge(rd_store *st, int64_t before, rd_error *err);
+/* ---- schema 7: the overview's running totals ------------------------------ */
+
+/* What a running total of the overview counts. */
+typedef enum rd_overview_what {
+	RD_OVERVIEW_STATE,            /* disputes now in a state */
+	RD_OVERVIEW_REASON,           /* disputes opened for a reason */
+	RD_OVERVIEW_OFFER_MADE,       /* offers recorded, by type */
+	RD_OVERVIEW_OFFER_ACCEPTED,   /* offers accepted, by type */
+	RD_OVERVIEW_RESOLVED_WITHIN,  /* disputes that got their outcome
+				       * within a bucket's bound */
+	RD_OVERVIEW_SLA_BREACHES,     /* SLA deadlines fired */
+	RD_OVERVIEW_WHAT_COUNT
+} rd_overview_what;
+
+/* One total: for RESOLVED_WITHIN, name is the bucket's upper bound in
+ * seconds ("3600") or "inf"; for SLA_BREACHES it is "". */
+typedef struct rd_overview_count {
+	rd_overview_what what;
+	char name[64];
+	int64_t value;
+} rd_overview_count;
+
+/*
+ * The upper bounds, in seconds, of the resolution buckets of schema 7 (1
+ * hour to 30 days); a last bucket, "inf", holds the longer ones.
+ */
+#define RD_OVERVIEW_BUCKET_COUNT 10
+#define RD_OVERVIEW_BUCKET_BOUNDS                                            \
+	{ 3600, 14400, 43200, 86400, 172800, 259200, 432000, 604800,         \
+	  1209600, 2592000 }
+
+/* The overview's totals, of one storefront or of all of them. */
+typedef struct rd_store_overview {
+	rd_overview_count *counts;    /* each what's together (in the
+				       * order of their names), by name */
+	size_t count;
+} rd_store_overview;
+
+/*
+ * Read the overview's totals, all from one snapshot, summed over every
+ * storefront or of `storefront` alone (NULL: all). The triggers of schema
+ * 7 keep them in the transaction of every change, so the read costs
+ * O(storefronts x states, reasons and offer types), never the number of
+ * disputes. out->counts is a new array (rd_store_overview_clear). A row
+ * that does not fit (a database edited by hand) is RD_EIO.
+ */
+int rd_store_overview_read(rd_store *st, const char *storefront,
+			   rd_store_overview *out, rd_error *err);
+
+/* Free what rd_store_overview_read allocated and zero *overview. NULL is
+ * accepted. */
+void rd_store_overview_clear(rd_store_overview *overview);
+
 /* ---- payables: disputes waiting for the storefront to pay --------------- */
 
 /* Filter of rd_store_payables_list. */

@@ -118,6 +118,26 @@ int rd_workflow_sla(const rd_workflow *wf, const char *state,
 size_t rd_workflow_events_from(const rd_workflow *wf, const char *state,
 			       rd_role role, const char **out, size_t max);
 
+/* What a transition asks for, as its definition says. Borrowed strings. */
+typedef struct rd_transition_info {
+	const char *event;
+	const char *description;           /* or NULL */
+	const char *const *fields;         /* required non-empty fields */
+	size_t field_count;
+	const char *const *evidence_kinds; /* any one of these kinds */
+	size_t evidence_kind_count;
+	int evidence_any;                  /* one item of any kind */
+	int requires_offer;                /* a pending offer */
+	rd_offer_action action;
+} rd_transition_info;
+
+/*
+ * The transition of `event` from `state` (whatever the role): 1 with *out
+ * filled, or 0 when the workflow has none. Strings are borrowed from wf.
+ */
+int rd_workflow_transition(const rd_workflow *wf, const char *state,
+			   const char *event, rd_transition_info *out);
+
 /*
  * The definition as JSON: its parsed source plus "hash". New reference, or
  * NULL when out of memory.

@@ -115,7 +115,7 @@ static int read_input(char **out, size_t *len, const char *path, size_t limit,
 done:
 	free(buf);
 	if (f != stdin)
-		fclose(f);
+		(void)fclose(f);	/* read only: what was read is checked */
 	return rc;
 }
 
@@ -219,7 +219,7 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 	if (filter.reason) {
 		rd_reason reason;
 
-		if ((rc = rd_reason_parse(&reason, filter.reason, err)) < 0)
+		if (rd_reason_parse(&reason, filter.reason, err) < 0)
 			return rd_error_prefix(err, "--reason");
 	}
 	if (limit && (rc = parse_count(&filter.limit, limit, "limit", err)) < 0)

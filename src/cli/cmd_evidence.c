@@ -67,7 +67,7 @@ static int evidence_add(cli_ctx *ctx, rd_error *err)
 	sub.channel = cli_opt(&ctx->args, "channel");
 	sub.note = cli_opt(&ctx->args, "note");
 	sub.original_name = cli_opt(&ctx->args, "name");
-	if (captured && (rc = rd_time_parse(&sub.captured_at, captured, err)) < 0)
+	if (captured && rd_time_parse(&sub.captured_at, captured, err) < 0)
 		return rd_error_prefix(err, "--captured-at");
 	if (!sub.original_name) {
 		if ((copy = strdup(file)) == NULL)
@@ -176,7 +176,7 @@ static int evidence_get(cli_ctx *ctx, rd_error *err)
 	}
 done:
 	if (f && f != stdout)
-		fclose(f);
+		(void)fclose(f);	/* a failure is already the answer */
 	if (tmp[0])
 		unlink(tmp);
 	rd_evidence_row_clear(&row);

@@ -143,7 +143,7 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	host[hlen] = '\0';
 	printf("redress listening on http://%s:%u\n", host,
 	       (unsigned)rd_http_port(server));
-	fflush(stdout);
+	(void)fflush(stdout);	/* the server serves either way */
 
 	/* Wake every second to log what the sweeper met meanwhile. */
 	for (;;) {

@@ -362,14 +362,13 @@ static int prepare_actor(cli_ctx *ctx, rd_error *err)
 	const char *spec = cli_opt(&ctx->args, "as");
 	char fallback[160];
 	const char *user = getenv("USER");
-	int rc;
 
 	if (!spec) {
 		snprintf(fallback, sizeof(fallback), "agent:%s",
 			 user && *user ? user : "cli");
 		spec = fallback;
 	}
-	if ((rc = rd_actor_parse(&ctx->actor, spec, err)) < 0)
+	if (rd_actor_parse(&ctx->actor, spec, err) < 0)
 		return rd_error_prefix(err, "--as");
 	if (ctx->actor.role == RD_ROLE_SYSTEM)
 		return rd_error_set(err, RD_EUSAGE,
@@ -409,7 +408,7 @@ int main(int argc, char **argv)
 			     argv[cmd_index]);
 		return fail(&err);
 	}
-	if ((rc = parse_args(&ctx.args, cmd, argc, argv, cmd_index, &err)) < 0)
+	if (parse_args(&ctx.args, cmd, argc, argv, cmd_index, &err) < 0)
 		return fail(&err);
 	if (cli_flag(&ctx.args, "help") || !cmd) {
 		if (cmd)
@@ -448,8 +447,8 @@ int main(int argc, char **argv)
 		ctx.policy_path = getenv("REDRESS_POLICY");
 	if (!ctx.policy_path || !*ctx.policy_path)
 		ctx.policy_path = REDRESS_DEFAULT_SHARE_DIR "/workflows/policy.json";
-	if ((rc = rd_clock_now(&ctx.now, &err)) < 0 ||
-	    (rc = prepare_actor(&ctx, &err)) < 0)
+	if (rd_clock_now(&ctx.now, &err) < 0 ||
+	    prepare_actor(&ctx, &err) < 0)
 		return fail(&err);
 	if (cmd->needs_service) {
 		memset(&opts, 0, sizeof(opts));
@@ -457,7 +456,7 @@ int main(int argc, char **argv)
 		opts.workflows_dir = ctx.workflows_dir;
 		opts.kinds_path = ctx.kinds_path;
 		opts.policy_path = ctx.policy_path;
-		if ((rc = rd_service_open(&ctx.svc, &opts, &err)) < 0)
+		if (rd_service_open(&ctx.svc, &opts, &err) < 0)
 			return fail(&err);
 	}
 	rc = cmd->run(&ctx, &err);

@@ -189,5 +189,5 @@ void cli_progress(void *ctx, size_t done, size_t total)
 		fprintf(stderr, "\r%s %zu", what, done);
 	if (total && done == total)
 		fputc('\n', stderr);
-	fflush(stderr);
+	(void)fflush(stderr);	/* progress only */
 }

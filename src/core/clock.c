@@ -10,6 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+/* 9999-12-31T23:59:59Z, the last time RFC 3339 can write. */
+#define TIME_MAX INT64_C(253402300799)
+
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 {
@@ -96,7 +99,11 @@ int rd_time_parse(int64_t *out, const char *text, rd_error *err)
 	}
 	epoch = days_from_civil(year, month, day) * 86400 + hour * 3600 +
 		minute * 60 + second - offset;
-	if (epoch < 0)
+	/*
+	 * Only what rd_time_format can write back: a year 9999 time with a
+	 * negative offset is in year 10000 UTC, which has no RFC 3339 form.
+	 */
+	if (epoch < 0 || epoch > TIME_MAX)
 		goto bad;
 	*out = epoch;
 	return RD_OK;

@@ -74,10 +74,10 @@ static void quote_text(char out[68], const char *text)
 {
 	size_t i;
 
-	for (i = 0; text[i] != '\0' && i < 64; i++) {
+	for (i = 0; i < 64 && text[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)text[i];
 
-		out[i] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
+		out[i] = (char)(c >= 0x20 && c < 0x7f && c != '"' ? c : '?');
 	}
 	if (text[i] != '\0') {
 		memcpy(out + i, "...", 3);

@@ -628,6 +628,12 @@ static int invalid(rd_error *err, const char *path, const char *fmt, ...)
 				  what);
 }
 
+#ifdef __clang_analyzer__
+/* As in error.h: the analyzer does not follow variadic calls; tell it. */
+#define invalid(err, path, ...) \
+	(invalid((err), (path), __VA_ARGS__), RD_EINVALID)
+#endif
+
 /* "a string", "5", "null"... for "got ..." in messages. */
 static void describe_value(char *buf, size_t size, const json_t *v)
 {
@@ -1219,6 +1225,12 @@ int rd_dispute_parse(rd_dispute **out, const char *text, size_t len,
 					    "line %d, column %d: the text is "
 					    "not valid UTF-8 (%s)",
 					    jerr.line, jerr.column, shown);
+		if (json_error_code(&jerr) == json_error_null_character)
+			return rd_error_set(err, RD_EINVALID,
+					    "line %d, column %d: a string "
+					    "holds \\u0000 (a NUL character), "
+					    "which is not accepted",
+					    jerr.line, jerr.column);
 		if (json_error_code(&jerr) == json_error_duplicate_key)
 			return rd_error_set(err, RD_EINVALID,
 					    "line %d, column %d: a member "

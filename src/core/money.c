@@ -245,10 +245,10 @@ static void quote_text(char buf[QUOTE_MAX + 4], const char *text)
 {
 	size_t i;
 
-	for (i = 0; text[i] != '\0' && i < QUOTE_MAX; i++) {
+	for (i = 0; i < QUOTE_MAX && text[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)text[i];
 
-		buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		buf[i] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
 	}
 	if (text[i] != '\0') {
 		memcpy(buf + i, "...", 3);

@@ -217,7 +217,10 @@ static int build_tree(struct builder *b, const git_tree *base,
 /*
  * Put the group items[0..count) — every item whose next component is the
  * same name — into the directory being built: one file, or a subtree.
+ * With build_tree it recurses once per directory of a path, so at most
+ * EV_PATH_MAX / 2 levels deep.
  */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the path's depth */
 static int insert_group(struct builder *b, git_treebuilder *bld,
 			const git_tree *base, const struct pending *items,
 			size_t count, size_t offset)
@@ -299,6 +302,7 @@ done:
  * every item's path has its first `offset` bytes in common (this
  * directory). Items are sorted so that each name's items are adjacent.
  */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the path's depth */
 static int build_tree(struct builder *b, const git_tree *base,
 		      const struct pending *items, size_t count,
 		      size_t offset, git_oid *out)
@@ -351,8 +355,8 @@ static void sanitize_name(char *out, size_t size, const char *src)
 	for (; src && *src && n + 1 < size; src++) {
 		unsigned char c = (unsigned char)*src;
 
-		out[n++] = (c == '<' || c == '>' || c < 0x20 || c == 0x7f)
-				   ? ' ' : (char)c;
+		out[n++] = (char)((c == '<' || c == '>' || c < 0x20 ||
+				   c == 0x7f) ? ' ' : c);
 	}
 	out[n] = '\0';
 }
@@ -379,8 +383,8 @@ static int author_signature(git_signature **out, const rd_actor *actor,
 	if (!has_text(name))
 		snprintf(name, sizeof(name), "%s", role);
 	for (size_t i = 0; i + 1 < sizeof(key) && actor->key_id[i]; i++)
-		key[n++] = name_char_ok(actor->key_id[i]) ? actor->key_id[i]
-							  : '_';
+		key[n++] = (char)(name_char_ok(actor->key_id[i])
+					  ? actor->key_id[i] : '_');
 	key[n] = '\0';
 	if (n)
 		snprintf(email, sizeof(email), "%s.%s@redress", role, key);

@@ -259,7 +259,7 @@ static int load_kinds(struct loader *ld, rd_evidence_kinds *kinds,
 	json_object_foreach(map, key, value) {
 		size_t i = 0;
 
-		while (i < kinds->count && strcmp(rd_evidence_kind_at(i), key))
+		while (i < kinds->count && strcmp(rd_evidence_kind_at(i), key) != 0)
 			i++;
 		path_format(path, "kinds.%s", key);
 		if (i == kinds->count) {

@@ -59,6 +59,10 @@ typedef struct http_call {
 	http_query_arg query[HTTP_MAX_QUERY];
 	size_t query_count;
 	int query_overflow;             /* 1: more than HTTP_MAX_QUERY given */
+	const char *query_unclean;      /* the name of the first parameter
+					 * holding NUL, a control character
+					 * (but tab and line breaks) or bytes
+					 * that are not UTF-8; else NULL */
 	int64_t now;
 
 	/* out */
@@ -82,6 +86,16 @@ typedef struct http_call {
 	/* out, instead of reply: text sent with content_type */
 	char *text;                     /* new (malloc); the server frees it */
 	size_t text_len;
+
+	/* in and out: the web console's files (ui.c) */
+	const char *if_none_match;      /* in: the If-None-Match header */
+	int console;                    /* out, 1: send `bytes` (none for a
+					 * 304 or a redirect) with
+					 * content_type, the etag, the
+					 * location and the console's
+					 * security and cache headers */
+	const unsigned char *bytes;     /* static; NULL: no body */
+	size_t bytes_len;
 } http_call;
 
 typedef int (*http_handler)(http_call *call, rd_error *err);
@@ -168,6 +182,23 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		     rd_error *err);
 
 /*
+ * What every reader of query parameters checks first: RD_EINVALID when the
+ * call has more parameters than are kept, or one that is not text
+ * (query_unclean).
+ */
+int http_query_usable(const http_call *call, rd_error *err);
+
+/*
+ * Which of `names` (count of them) query parameter i of call is: its
+ * index, counted in seen[]. RD_EINVALID naming it when it is unknown
+ * (`takes`, what the route takes, ends the message) or given a second
+ * time. Call http_query_usable first.
+ */
+int http_query_param(const http_call *call, size_t i,
+		     const char *const *names, size_t count, int *seen,
+		     const char *takes, rd_error *err);
+
+/*
  * The evidence submission of POST /v1/disputes/{id}/evidence from call's
  * query parameters (kind, required; channel; captured_at, RFC 3339; note;
  * name, the original file name) and its Content-Length (required, the
@@ -177,6 +208,17 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
  */
 int http_upload_submission(rd_evidence_submission *sub,
 			   const http_call *call, rd_error *err);
+
+/* The value of hex digit c (either case), or -1. */
+int http_hex_value(char c);
+
+/*
+ * The If-Match header of a change: one strong ETag of a dispute version,
+ * "N" with the quotes, N a whole number from 1 -> *out = N; absent (NULL)
+ * -> *out = 0. Anything else (a weak or listed ETag, "*", a sign, spaces)
+ * is RD_EUSAGE naming If-Match.
+ */
+int http_if_match_parse(int64_t *out, const char *header, rd_error *err);
 
 /*
  * The Repr-Digest header value (RFC 9530) of a SHA-256 given as 64 hex
@@ -192,6 +234,29 @@ int http_repr_digest(char out[64], const char *sha256_hex, rd_error *err);
  * reference, NULL when out of memory.
  */
 json_t *http_problem(const rd_error *err, int malformed, unsigned *status);
+
+/*
+ * Read dispute `id` as the caller may see it: a storefront key sees its
+ * own storefront's disputes only; any other answers exactly as a missing
+ * one does (RD_ENOTFOUND). *out is new.
+ */
+int http_visible_dispute(http_call *call, const char *id, rd_dispute **out,
+			 rd_error *err);
+
+/* ---- the web console and the routes it needs (ui.c, console.c) ----------- */
+
+/* GET|HEAD /ui (a redirect to /ui/), /ui/ (index.html) and /ui/{path}. */
+int http_get_ui_root(http_call *call, rd_error *err);
+int http_get_ui_index(http_call *call, rd_error *err);
+int http_get_ui_asset(http_call *call, rd_error *err);
+
+/* GET /v1/me, /v1/evidence-kinds, /v1/overview,
+ * /v1/disputes/{id}/actions, /v1/disputes/{id}/export */
+int http_get_me(http_call *call, rd_error *err);
+int http_get_evidence_kinds(http_call *call, rd_error *err);
+int http_get_overview(http_call *call, rd_error *err);
+int http_get_actions(http_call *call, rd_error *err);
+int http_get_export(http_call *call, rd_error *err);
 
 /* ---- Idempotency-Key (idempotency.c) -------------------------------------- */
 

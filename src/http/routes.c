@@ -34,6 +34,12 @@ static int parse_body(json_t **out, http_call *call, rd_error *err)
 		return rd_error_set(err, RD_ENOMEM,
 				    "out of memory reading the request body");
 	call->malformed = 1;
+	if (json_error_code(&jerr) == json_error_null_character)
+		return rd_error_set(err, RD_EINVALID,
+				    "the request body is refused: line %d, "
+				    "column %d: a string holds \\u0000 (a NUL "
+				    "character), which is not accepted",
+				    jerr.line, jerr.column);
 	return rd_error_set(err, RD_EINVALID,
 			    "the request body is not valid JSON: line %d, "
 			    "column %d: %s", jerr.line, jerr.column, jerr.text);
@@ -73,8 +79,14 @@ static int visible_dispute(http_call *call, const char *id, rd_dispute **out,
 	return RD_OK;
 }
 
-/* If-Match: "N" (a strong ETag of ours) -> N; absent -> 0. */
-static int parse_if_match(int64_t *out, const char *header, rd_error *err)
+int http_visible_dispute(http_call *call, const char *id, rd_dispute **out,
+			 rd_error *err)
+{
+	return visible_dispute(call, id, out, err);
+}
+
+/* If-Match: "N" (a strong ETag of ours) -> N; absent -> 0 (http_int.h). */
+int http_if_match_parse(int64_t *out, const char *header, rd_error *err)
 {
 	const char *digits;
 	char *end = NULL;
@@ -85,8 +97,9 @@ static int parse_if_match(int64_t *out, const char *header, rd_error *err)
 	if (!header)
 		return RD_OK;
 	len = strlen(header);
+	/* ETags compare as strings: "01" is not the "1" we sent */
 	if (len < 3 || header[0] != '"' || header[len - 1] != '"' ||
-	    header[1] < '0' || header[1] > '9')
+	    header[1] < '1' || header[1] > '9')
 		goto bad;
 	digits = header + 1;
 	errno = 0;
@@ -252,7 +265,8 @@ static int post_event(http_call *call, rd_error *err)
 	int rc;
 
 	memset(&req, 0, sizeof(req));
-	if ((rc = parse_if_match(&req.if_version, call->if_match, err)) < 0)
+	if ((rc = http_if_match_parse(&req.if_version, call->if_match,
+				      err)) < 0)
 		goto done;
 	if ((rc = parse_body(&doc, call, err)) < 0)
 		goto done;
@@ -333,6 +347,39 @@ bad:
 	return bad_param(err, "limit", "must be a whole number from 1 to 500");
 }
 
+int http_query_usable(const http_call *call, rd_error *err)
+{
+	if (call->query_overflow)
+		return rd_error_set(err, RD_EINVALID,
+				    "too many query parameters (at most %d)",
+				    HTTP_MAX_QUERY);
+	if (call->query_unclean)
+		return rd_error_set_field(err, RD_EINVALID,
+					  call->query_unclean,
+					  "query parameter \"%.64s\" is not "
+					  "UTF-8 text without NUL or control "
+					  "characters", call->query_unclean);
+	return RD_OK;
+}
+
+int http_query_param(const http_call *call, size_t i,
+		     const char *const *names, size_t count, int *seen,
+		     const char *takes, rd_error *err)
+{
+	const char *name = call->query[i].name;
+
+	for (size_t k = 0; k < count; k++) {
+		if (strcmp(name, names[k]) != 0)
+			continue;
+		if (seen[k]++)
+			return bad_param(err, name, "is given more than once");
+		return (int)k;
+	}
+	return rd_error_set_field(err, RD_EINVALID, name,
+				  "unknown query parameter \"%.64s\" (%s)",
+				  name, takes);
+}
+
 int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		     rd_error *err)
 {
@@ -342,26 +389,19 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 	memset(out, 0, sizeof(*out));
 	memset(seen, 0, sizeof(seen));
 	out->now = call->now;
-	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
-		size_t k;
+		int k = http_query_param(call, i, list_params, LIST_PARAM_COUNT,
+					 seen, "the list takes state, reason, "
+					 "storefront, assignee, overdue, "
+					 "created_from, created_to, limit "
+					 "and cursor", err);
 
-		for (k = 0; k < LIST_PARAM_COUNT; k++)
-			if (strcmp(name, list_params[k]) == 0)
-				break;
-		if (k == LIST_PARAM_COUNT)
-			return rd_error_set_field(err, RD_EINVALID, name,
-				"unknown query parameter \"%.64s\" (the list "
-				"takes state, reason, storefront, assignee, "
-				"overdue, created_from, created_to, limit and "
-				"cursor)", name);
-		if (seen[k]++)
-			return bad_param(err, name, "is given more than once");
+		if (k < 0)
+			return k;
 		if (strcmp(name, "state") == 0)
 			rc = parse_text(&out->state, name, value, err);
 		else if (strcmp(name, "reason") == 0)
@@ -460,24 +500,18 @@ static int get_payables(http_call *call, rd_error *err)
 	int rc = RD_OK;
 
 	memset(seen, 0, sizeof(seen));
-	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
-		size_t k;
+		int k = http_query_param(call, i, payable_params,
+					 PAYABLE_PARAM_COUNT, seen,
+					 "payables take storefront, limit "
+					 "and cursor", err);
 
-		for (k = 0; k < PAYABLE_PARAM_COUNT; k++)
-			if (strcmp(name, payable_params[k]) == 0)
-				break;
-		if (k == PAYABLE_PARAM_COUNT)
-			return rd_error_set_field(err, RD_EINVALID, name,
-				"unknown query parameter \"%.64s\" (payables "
-				"take storefront, limit and cursor)", name);
-		if (seen[k]++)
-			return bad_param(err, name, "is given more than once");
+		if (k < 0)
+			return k;
 		if (k == 0)
 			rc = parse_text(&storefront, name, value, err);
 		else if (k == 1)
@@ -720,25 +754,18 @@ int http_upload_submission(rd_evidence_submission *sub,
 
 	memset(sub, 0, sizeof(*sub));
 	memset(seen, 0, sizeof(seen));
-	if (call->query_overflow)
-		return rd_error_set(err, RD_EINVALID,
-				    "too many query parameters (at most %d)",
-				    HTTP_MAX_QUERY);
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
 	for (size_t i = 0; i < call->query_count; i++) {
 		const char *name = call->query[i].name;
 		const char *value = call->query[i].value;
-		size_t k;
+		int k = http_query_param(call, i, upload_params,
+					 UPLOAD_PARAM_COUNT, seen,
+					 "an upload takes kind, channel, "
+					 "captured_at, note and name", err);
 
-		for (k = 0; k < UPLOAD_PARAM_COUNT; k++)
-			if (strcmp(name, upload_params[k]) == 0)
-				break;
-		if (k == UPLOAD_PARAM_COUNT)
-			return rd_error_set_field(err, RD_EINVALID, name,
-				"unknown query parameter \"%.64s\" (an upload "
-				"takes kind, channel, captured_at, note and "
-				"name)", name);
-		if (seen[k]++)
-			return bad_param(err, name, "is given more than once");
+		if (k < 0)
+			return k;
 		if (strcmp(name, "captured_at") == 0) {
 			if ((rc = parse_time_param(&sub->captured_at, name,
 						   value, err)) < 0)
@@ -770,6 +797,40 @@ int http_upload_submission(rd_evidence_submission *sub,
 					  "bytes", sub->size,
 					  HTTP_UPLOAD_BODY_LIMIT);
 	return RD_OK;
+}
+
+/* The answer to an upload: 201, the evidence row and its Location. */
+static int reply_evidence(http_call *call, const rd_evidence_row *row,
+			  rd_error *err)
+{
+	if (!(call->reply = rd_evidence_row_to_json(row)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory writing "
+				    "evidence %" PRId64, row->n);
+	call->status = 201;
+	snprintf(call->location, sizeof(call->location),
+		 "/v1/disputes/%s/evidence/%" PRId64, call->params[0], row->n);
+	return RD_OK;
+}
+
+/* The request digest of an upload whose file hashed so far to `content`. */
+static void upload_request_digest(char out[65],
+				  const struct sha256_ctx *content,
+				  const http_route *route,
+				  const http_call *call,
+				  const rd_evidence_submission *sub)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct sha256_ctx copy = *content;
+	uint8_t raw[SHA256_DIGEST_SIZE];
+	char text[65];
+
+	sha256_digest(&copy, sizeof(raw), raw);
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		text[2 * i] = hex[raw[i] >> 4];
+		text[2 * i + 1] = hex[raw[i] & 15];
+	}
+	text[64] = '\0';
+	http_idem_digest_upload(out, route, call, sub, text);
 }
 
 /* An upload under way: the service's, and what its digest needs. */
@@ -817,19 +878,9 @@ static int upload_write(void *state, const char *buf, size_t len,
 static void upload_digest(void *state, const http_route *route,
 			  const http_call *call, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	upload_state *u = state;
-	struct sha256_ctx copy = u->content;
-	uint8_t raw[SHA256_DIGEST_SIZE];
-	char content[65];
 
-	sha256_digest(&copy, sizeof(raw), raw);
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		content[2 * i] = hex[raw[i] >> 4];
-		content[2 * i + 1] = hex[raw[i] & 15];
-	}
-	content[64] = '\0';
-	http_idem_digest_upload(out, route, call, &u->sub, content);
+	upload_request_digest(out, &u->content, route, call, &u->sub);
 }
 
 static int upload_end(http_call *call, void *state, rd_error *err)
@@ -841,17 +892,7 @@ static int upload_end(http_call *call, void *state, rd_error *err)
 	memset(&row, 0, sizeof(row));
 	if ((rc = rd_service_evidence_upload_finish(u->up, &row, err)) < 0)
 		return rc;
-	if (!(call->reply = rd_evidence_row_to_json(&row))) {
-		rc = rd_error_set(err, RD_ENOMEM,
-				  "out of memory writing evidence %" PRId64,
-				  row.n);
-		goto done;
-	}
-	call->status = 201;
-	snprintf(call->location, sizeof(call->location),
-		 "/v1/disputes/%s/evidence/%" PRId64, call->params[0], row.n);
-	rc = RD_OK;
-done:
+	rc = reply_evidence(call, &row, err);
 	rd_evidence_row_clear(&row);
 	return rc;
 }
@@ -1082,25 +1123,15 @@ static int form_seal(form_state *f, rd_error *err)
 static void form_digest(void *state, const http_route *route,
 			const http_call *call, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	form_state *f = state;
-	struct sha256_ctx copy = f->content;
 	rd_evidence_submission sub;
-	uint8_t raw[SHA256_DIGEST_SIZE];
-	char content[65];
 	rd_error ignored;
 
 	rd_error_clear(&ignored);
 	if (form_seal(f, &ignored) < 0 ||
 	    http_upload_submission(&sub, call, &ignored) < 0)
 		memset(&sub, 0, sizeof(sub));  /* refused at the end anyway */
-	sha256_digest(&copy, sizeof(raw), raw);
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		content[2 * i] = hex[raw[i] >> 4];
-		content[2 * i + 1] = hex[raw[i] & 15];
-	}
-	content[64] = '\0';
-	http_idem_digest_upload(out, route, call, &sub, content);
+	upload_request_digest(out, &f->content, route, call, &sub);
 }
 
 static int form_end(http_call *call, void *state, rd_error *err)
@@ -1121,17 +1152,7 @@ static int form_end(http_call *call, void *state, rd_error *err)
 					     f->fd, &call->actor, call->now,
 					     &row, err)) < 0)
 		return rc;
-	if (!(call->reply = rd_evidence_row_to_json(&row))) {
-		rc = rd_error_set(err, RD_ENOMEM,
-				  "out of memory writing evidence %" PRId64,
-				  row.n);
-		goto done;
-	}
-	call->status = 201;
-	snprintf(call->location, sizeof(call->location),
-		 "/v1/disputes/%s/evidence/%" PRId64, call->params[0], row.n);
-	rc = RD_OK;
-done:
+	rc = reply_evidence(call, &row, err);
 	rd_evidence_row_clear(&row);
 	return rc;
 }
@@ -1222,7 +1243,7 @@ none:
 	snprintf(out, 16, "bin");
 }
 
-static int hex_value(char c)
+int http_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -1241,8 +1262,8 @@ int http_repr_digest(char out[64], const char *sha256_hex, rd_error *err)
 	if (strlen(sha256_hex) != 64)
 		goto bad;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hex_value(sha256_hex[2 * i]);
-		int lo = hex_value(sha256_hex[2 * i + 1]);
+		int hi = http_hex_value(sha256_hex[2 * i]);
+		int lo = http_hex_value(sha256_hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			goto bad;
@@ -1327,6 +1348,22 @@ static const http_route routes[] = {
 	{ "GET", "/metrics", http_get_metrics,
 	  HTTP_ROLE(RD_ROLE_ADMIN) | HTTP_ROLE(RD_ROLE_AUDITOR), 0, NULL },
 	{ "GET", "/v1/payables", get_payables, HTTP_ANY_ROLE, 0, NULL },
+	/* what the web console needs besides the routes above (console.c) */
+	{ "GET", "/v1/me", http_get_me, HTTP_ANY_ROLE, 0, NULL },
+	{ "GET", "/v1/evidence-kinds", http_get_evidence_kinds, HTTP_ANY_ROLE,
+	  0, NULL },
+	{ "GET", "/v1/overview", http_get_overview, HTTP_ANY_ROLE, 0, NULL },
+	{ "GET", "/v1/disputes/{id}/actions", http_get_actions,
+	  HTTP_ANY_ROLE, 0, NULL },
+	{ "GET", "/v1/disputes/{id}/export", http_get_export, HTTP_ANY_ROLE,
+	  0, NULL },
+	/* the web console's files, public (ui.c) */
+	{ "GET", "/ui", http_get_ui_root, 0, 0, NULL },
+	{ "HEAD", "/ui", http_get_ui_root, 0, 0, NULL },
+	{ "GET", "/ui/", http_get_ui_index, 0, 0, NULL },
+	{ "HEAD", "/ui/", http_get_ui_index, 0, 0, NULL },
+	{ "GET", "/ui/{path}", http_get_ui_asset, 0, 0, NULL },
+	{ "HEAD", "/ui/{path}", http_get_ui_asset, 0, 0, NULL },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
@@ -1404,24 +1441,57 @@ int http_route_find(http_match *out, const char *method, const char *path)
 	return 0;
 }
 
+/*
+ * text as a JSON string may hold it: each byte that does not belong to a
+ * UTF-8 sequence, and each control character, becomes '?'. A message or a
+ * field may quote what a client sent (a path, a parameter's name), and a
+ * problem document must be writable whatever that was.
+ */
+static void problem_text(char *out, size_t size, const char *text)
+{
+	size_t used = 0, len = strlen(text);
+
+	for (size_t i = 0; i < len && used + 1 < size;) {
+		unsigned char c = (unsigned char)text[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+
+		if (i + n <= len &&
+		    rd_text_check(text + i, n, 0) == RD_TEXT_OK) {
+			if (used + n >= size)
+				break;
+			memcpy(out + used, text + i, n);
+			used += n;
+			i += n;
+		} else {
+			out[used++] = '?';
+			i++;
+		}
+	}
+	out[used] = '\0';
+}
+
 json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 {
 	const rd_code_info *info = rd_code_info_get(err->code);
-	char type[128];
+	char type[128], detail[sizeof(err->message)];
+	char field[sizeof(err->field)], guard[sizeof(err->guard)];
 	json_t *doc;
 
 	*status = malformed ? 400u : (unsigned)info->http_status;
 	snprintf(type, sizeof(type), "https://redress.dev/problems/%s",
 		 malformed ? "malformed" : info->name);
+	problem_text(detail, sizeof(detail), err->message);
+	problem_text(field, sizeof(field), err->field);
+	problem_text(guard, sizeof(guard), err->guard);
 	doc = json_pack("{s:s, s:s, s:i, s:s}", "type", type,
 			"title", malformed ? "Malformed JSON" : info->title,
-			"status", (int)*status, "detail", err->message);
+			"status", (int)*status, "detail", detail);
 	if (!doc)
 		return NULL;
-	if ((err->field[0] &&
-	     json_object_set_new(doc, "field", json_string(err->field))) ||
-	    (err->guard[0] &&
-	     json_object_set_new(doc, "guard", json_string(err->guard)))) {
+	if ((field[0] &&
+	     json_object_set_new(doc, "field", json_string(field))) ||
+	    (guard[0] &&
+	     json_object_set_new(doc, "guard", json_string(guard)))) {
 		json_decref(doc);
 		return NULL;
 	}

@@ -33,6 +33,7 @@
 #include "http/http_int.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
+#include "http/ui.h"
 #include "redress/clock.h"
 #include "redress/json.h"
 
@@ -165,7 +166,10 @@ static int thread_service(rd_service **out, struct rd_http_server *server,
 
 /*
  * Queue a response. While the server stops, every answer closes its
- * connection, so that no client sends another request on it.
+ * connection, so that no client sends another request on it. Every answer
+ * forbids content sniffing and, unless it set its own policy (the
+ * console's pages), carries a Content-Security-Policy that lets nothing
+ * load from it or frame it.
  */
 static enum MHD_Result queue_response(struct MHD_Connection *conn,
 				      unsigned status,
@@ -178,6 +182,12 @@ static enum MHD_Result queue_response(struct MHD_Connection *conn,
 	if (server && atomic_load(&server->stopping))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 					"close");
+	if (!MHD_get_response_header(resp, "X-Content-Type-Options"))
+		MHD_add_response_header(resp, "X-Content-Type-Options",
+					"nosniff");
+	if (!MHD_get_response_header(resp, "Content-Security-Policy"))
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					HTTP_DEFAULT_CSP);
 	return MHD_queue_response(conn, status, resp);
 }
 
@@ -332,13 +342,29 @@ static int authenticate(http_call *call, struct MHD_Connection *conn,
 					   call->storefront, err);
 }
 
-/* MHD iterator: keep each query parameter (MHD has decoded it). */
+/* 1 when len bytes at s are UTF-8 without NUL or other control characters
+ * (tab and line breaks allowed, as in a note). */
+static int query_text_ok(const char *s, size_t len)
+{
+	return !s || rd_text_check(s, len, 1) == RD_TEXT_OK;
+}
+
+/*
+ * MHD iterator: keep each query parameter (MHD has decoded it). A decoded
+ * %00 would cut the C string short and a stray %FF is no text: note the
+ * first such parameter, for the routes that read the query to refuse
+ * rather than read it as something else.
+ */
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
-				     const char *key, const char *value)
+				     const char *key, size_t key_size,
+				     const char *value, size_t value_size)
 {
 	http_call *call = cls;
 
 	(void)kind;
+	if (!call->query_unclean && (!query_text_ok(key, key_size) ||
+				     !query_text_ok(value, value_size)))
+		call->query_unclean = key ? key : "";
 	if (call->query_count >= HTTP_MAX_QUERY) {
 		call->query_overflow = 1;
 		return MHD_NO;
@@ -406,6 +432,42 @@ static enum MHD_Result send_text(struct MHD_Connection *conn,
 	return ret;
 }
 
+/* A file of the web console, or its 304 or redirect (ui.c). */
+static enum MHD_Result send_console(struct MHD_Connection *conn,
+				    http_call *call)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(call->bytes ? call->bytes_len
+							    : 0,
+					       (void *)call->bytes,
+					       MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				call->content_type);
+	if (call->etag[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
+					call->etag);
+	if (call->location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
+					call->location);
+	/* revalidate every time: a 304 is cheap, a stale console is not */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-cache");
+	MHD_add_response_header(resp, "Content-Security-Policy", HTTP_UI_CSP);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy",
+				"same-origin");
+	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy",
+				"same-origin");
+	ret = queue_response(conn, call->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* The answer a handler filled, or its problem. */
 static enum MHD_Result send_result(struct MHD_Connection *conn,
 				   http_call *call, int rc,
@@ -415,6 +477,8 @@ static enum MHD_Result send_result(struct MHD_Connection *conn,
 
 	if (rc < 0)
 		ret = send_problem(conn, err, call->malformed, NULL, 0);
+	else if (call->console)
+		ret = send_console(conn, call);
 	else if (call->has_file)
 		ret = send_file(conn, call);
 	else if (call->text)
@@ -476,8 +540,10 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 						     MHD_HTTP_HEADER_IF_MATCH);
 	call->content_length = MHD_lookup_connection_value(conn,
 			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query,
-				  call);
+	call->if_none_match = MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND,
+				    collect_query, call);
 	call->status = 200;
 	if ((rc = rd_clock_now(&call->now, err)) < 0)
 		return rc;
@@ -707,9 +773,9 @@ static enum MHD_Result answer(struct rd_http_server *server,
 			     "%zu bytes", route->body_limit);
 		return send_problem(conn, &err, 0, NULL, 0);
 	}
-	if ((rc = prepare(server, conn, req, &call, &refusal, &err)) < 0)
+	if (prepare(server, conn, req, &call, &refusal, &err) < 0)
 		return send_refusal(conn, req, &err, refusal);
-	if ((rc = idem_start(server, conn, req, &call, &err)) < 0)
+	if (idem_start(server, conn, req, &call, &err) < 0)
 		return send_refusal(conn, req, &err, req->idem_problem);
 	if (req->idem_key[0]) {
 		char digest[65];
@@ -841,6 +907,104 @@ static enum MHD_Result send_stopping(struct MHD_Connection *conn)
 			  "Service unavailable", 1, 1);
 }
 
+/*
+ * libmicrohttpd's decoding of %XX in the path and the query, except that a
+ * decoded NUL byte becomes the control character 0x01. The path reaches
+ * the handler as a C string, and a NUL would cut it short, so that
+ * /v1/disputes/<id>%00<anything> would be read as /v1/disputes/<id>. A
+ * control character matches no dispute id or evidence number, and is
+ * refused wherever text is checked (a query parameter: 422).
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	size_t len = MHD_http_unescape(s);
+
+	(void)cls;
+	(void)conn;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0')
+			s[i] = '\x01';
+	return len;
+}
+
+/* MHD iterator: count the Content-Length headers into *cls. */
+static enum MHD_Result count_content_length(void *cls,
+					    enum MHD_ValueKind kind,
+					    const char *key, const char *value)
+{
+	unsigned *count = cls;
+
+	(void)kind;
+	(void)value;
+	if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		(*count)++;
+	return MHD_YES;
+}
+
+/*
+ * A refusal made from the headers alone, before any body is read: the
+ * connection is closed after it, since the body that follows is not read.
+ */
+static enum MHD_Result send_closing(struct MHD_Connection *conn,
+				    const rd_error *err)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned status = 500;
+	json_t *doc = http_problem(err, 0, &status);
+	char *body = doc ? rd_json_dumps(doc, JSON_COMPACT) : NULL;
+
+	json_decref(doc);
+	if (!body)
+		return send_json(conn, 500, NULL, NULL, NULL, NULL, 0);
+	resp = MHD_create_response_from_buffer(strlen(body), body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/problem+json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/*
+ * What the headers alone refuse: Content-Length given more than once
+ * (libmicrohttpd would read the body by the first and take the rest for
+ * the next request, while another reader could go by the other), and a
+ * declared body over the route's limit, which would otherwise be read to
+ * the end only to be dropped. RD_OK, or the refusal in err.
+ */
+static int check_framing(struct MHD_Connection *conn,
+			 const http_route *route, rd_error *err)
+{
+	const char *declared = MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned lengths = 0;
+	unsigned long long size;
+	char *end = NULL;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND,
+				  count_content_length, &lengths);
+	if (lengths > 1)
+		return rd_error_set_field(err, RD_EUSAGE,
+					  MHD_HTTP_HEADER_CONTENT_LENGTH,
+					  "Content-Length is given more than "
+					  "once; send it once");
+	if (!route || !declared)
+		return RD_OK;
+	errno = 0;
+	size = strtoull(declared, &end, 10);
+	if (errno == 0 && end != declared && size > route->body_limit)
+		return rd_error_set(err, RD_ETOOLARGE,
+				    "the request body is over this route's "
+				    "limit of %zu bytes", route->body_limit);
+	return RD_OK;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -849,6 +1013,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct rd_http_server *server = cls;
 	request *req = *req_cls;
 	enum MHD_Result ret;
+	rd_error err;
 
 	(void)version;
 	if (!req) {
@@ -863,6 +1028,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*req_cls = req;
 		if (atomic_load(&server->stopping)) {
 			ret = send_stopping(conn);
+			count_answer(server, conn, req);
+			return ret;
+		}
+		if (check_framing(conn, req->match.route, &err) < 0) {
+			ret = send_closing(conn, &err);
 			count_answer(server, conn, req);
 			return ret;
 		}
@@ -1077,6 +1247,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		(size_t)CONNECTION_MEMORY_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		char shown[INET_ADDRSTRLEN] = "?";

@@ -62,10 +62,10 @@ static void quote_text(char out[QUOTE_MAX + 4], const char *text)
 {
 	size_t i;
 
-	for (i = 0; text[i] != '\0' && i < QUOTE_MAX; i++) {
+	for (i = 0; i < QUOTE_MAX && text[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)text[i];
 
-		out[i] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
+		out[i] = (char)(c >= 0x20 && c < 0x7f && c != '"' ? c : '?');
 	}
 	if (text[i] != '\0') {
 		memcpy(out + i, "...", 3);
@@ -123,7 +123,7 @@ static const char *const member_kind_text[] = {
 
 typedef rd_def_member def_member;
 
-#define MEMBERS(table) table, sizeof(table) / sizeof(table[0])
+#define MEMBERS(table) (table), sizeof(table) / sizeof((table)[0])
 
 static const def_member document_members[] = {
 	{ "name", MK_STRING, 1 },

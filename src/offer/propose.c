@@ -135,6 +135,7 @@ static struct amount_text money(const struct figures *f, int64_t amount)
 
 	if (rd_money_format(t.s, sizeof(t.s), amount, f->cur) < 0)
 		memcpy(t.s, "?", 2);
+	/* cppcheck-suppress uninitvar ; t.s is filled by either call above */
 	return t;
 }
 
@@ -872,8 +873,8 @@ static int more_generous(const rd_offer_terms *a, const rd_offer_terms *b)
 
 /*
  * The terms of `type` for `amount` (the refund, or the co-pay), costed;
- * *known = 0 when a cost figure is missing (the cost itself may be any
- * number, negative ones included, so the sentinel alone cannot tell).
+ * *known = 0 when a cost figure is missing. A known cost is never below
+ * zero.
  */
 static int counter_terms(rd_offer_terms *t, int *known,
 			 const struct figures *f, rd_offer_type type,
@@ -914,8 +915,16 @@ static int counter_terms(rd_offer_terms *t, int *known,
 				       f->ship_cost, err)) < 0)
 			return rc;
 		*known = 1;
-		return rd_money_sub(&t->seller_cost, t->seller_cost, amount,
-				    err);
+		/*
+		 * The buyer never pays more than the replacement costs the
+		 * seller, as for the proposals: a larger co-pay is taken at
+		 * that cost, so the seller never profits and the cost is
+		 * never read as unknown (RD_AMOUNT_UNSET is -1).
+		 */
+		if (t->buyer_copay > t->seller_cost)
+			t->buyer_copay = t->seller_cost;
+		return rd_money_sub(&t->seller_cost, t->seller_cost,
+				    t->buyer_copay, err);
 	case RD_OFFER_TYPE_COUNT:
 		break;
 	}

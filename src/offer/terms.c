@@ -61,7 +61,7 @@ int rd_offer_terms_from_fields(rd_offer_terms *out, const rd_dispute *d,
 {
 	const rd_currency *cur = rd_currency_find(d->currency);
 	const char *type_text = field_value(fields, field_count, "type");
-	int64_t price, goods_cost, full, refund = 0, copay = 0;
+	int64_t price, goods_cost, full, refund = 0, copay = 0, replacement;
 	int has_refund, has_copay, rc;
 	char limit[RD_MONEY_BUFSZ];
 	rd_error type_err;
@@ -122,6 +122,18 @@ int rd_offer_terms_from_fields(rd_offer_terms *out, const rd_dispute *d,
 			return rd_error_set_field(err, RD_EINVALID, "copay",
 				"field copay must be at most %s %s (the price)",
 				limit, cur->code);
+		/* the buyer never pays more than the replacement costs */
+		if ((rc = cost_of(&replacement, goods_cost, d->ship_cost, 0,
+				  err)) < 0)
+			return rc;
+		if (replacement != RD_AMOUNT_UNSET && copay > replacement) {
+			rd_money_format(limit, sizeof(limit), replacement,
+					cur);
+			return rd_error_set_field(err, RD_EINVALID, "copay",
+				"field copay must be at most %s %s (what the "
+				"replacement costs the seller: goods plus "
+				"shipping)", limit, cur->code);
+		}
 		out->buyer_copay = copay;
 		return cost_of(&out->seller_cost, goods_cost, d->ship_cost,
 			       copay, err);

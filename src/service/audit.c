@@ -787,9 +787,15 @@ static int copy_keys(rd_store *from, rd_store *to, rd_error *err)
 	return rc;
 }
 
+/* Where copy_idem puts each record. */
+struct idem_copy {
+	rd_store *to;
+	rd_error *err;
+};
+
 static int put_idem(const rd_idem_record *rec, void *ctx)
 {
-	struct { rd_store *to; rd_error *err; } *c = ctx;
+	const struct idem_copy *c = ctx;
 
 	return rd_store_idem_insert(c->to, rec, 0, c->err);
 }
@@ -801,7 +807,7 @@ static int put_idem(const rd_idem_record *rec, void *ctx)
  */
 static int copy_idem(rd_store *from, rd_store *to, rd_error *err)
 {
-	struct { rd_store *to; rd_error *err; } ctx = { to, err };
+	struct idem_copy ctx = { to, err };
 	int rc = rd_store_idem_foreach(from, put_idem, &ctx, err);
 
 	if (rc < 0)

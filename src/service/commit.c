@@ -57,6 +57,10 @@ static int change_add(tree_change *c, const char *content, size_t len,
 	n = vsnprintf(path, sizeof(path), fmt, ap);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return rd_error_set(err, RD_EINTERNAL, "tree path too long");
+	if (!content && !blob_oid)
+		return rd_error_set(err, RD_EINTERNAL,
+				    "tree file %s has neither content nor a "
+				    "blob", path);
 	if ((rc = change_grow(c, err)) < 0)
 		return rc;
 	plen = (size_t)n + 1;

@@ -20,6 +20,8 @@
  */
 #include "service_int.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,13 +189,20 @@ static const rd_tree_file *change_file(const tree_change *change,
 /* The number of the evidence a change adds (its meta.json), or 0. */
 static int64_t change_evidence(const tree_change *change)
 {
+	static const char prefix[] = "evidence/";
+	const size_t plen = sizeof(prefix) - 1;
+
 	for (size_t i = 0; i < change->count; i++) {
 		const char *p = change->files[i].path;
-		long long n = 0;
-		int used = 0;
+		char *end = NULL;
+		long long n;
 
-		if (sscanf(p, "evidence/%lld/meta.json%n", &n, &used) == 1 &&
-		    p[used] == '\0' && n > 0)
+		if (strncmp(p, prefix, plen) != 0 ||
+		    !isdigit((unsigned char)p[plen]))
+			continue;
+		errno = 0;
+		n = strtoll(p + plen, &end, 10);
+		if (errno == 0 && n > 0 && strcmp(end, "/meta.json") == 0)
 			return (int64_t)n;
 	}
 	return 0;

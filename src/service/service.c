@@ -208,8 +208,8 @@ int svc_pinned_workflow(const rd_workflow **out, rd_service *svc,
 	*out = rd_workflow_set_by_hash(svc->workflows, d->workflow_hash);
 	if (*out)
 		return RD_OK;
-	if ((rc = rd_store_workflow_source(svc->store, d->workflow_hash,
-					   &source, err)) < 0)
+	if (rd_store_workflow_source(svc->store, d->workflow_hash, &source,
+				     err) < 0)
 		return rd_error_prefix(err, "workflow of dispute %s", d->id);
 	snprintf(origin, sizeof(origin), "stored workflow %.16s",
 		 d->workflow_hash);

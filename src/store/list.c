@@ -85,12 +85,11 @@ static int b64url_decode(unsigned char *out, size_t room, size_t *outlen,
 	return 0;
 }
 
-void rd_store__cursor_encode(char out[CURSOR_BUFSZ], int64_t created_at,
+void rd_store__cursor_encode(char out[CURSOR_BUFSZ], int64_t key,
 			     const char *id)
 {
 	char raw[CURSOR_RAW_MAX + 1];
-	int len = snprintf(raw, sizeof(raw), "%lld.%s", (long long)created_at,
-			   id);
+	int len = snprintf(raw, sizeof(raw), "%lld.%s", (long long)key, id);
 
 	if (len < 0 || (size_t)len >= sizeof(raw))
 		len = 0;  /* cannot happen for a valid id */
@@ -109,7 +108,7 @@ static int bad_cursor(rd_error *err, const char *why)
  * Parse a cursor into its key. Strict: it must be exactly what
  * rd_store__cursor_encode would produce for that key.
  */
-int rd_store__cursor_decode(const char *cursor, int64_t *created_at,
+int rd_store__cursor_decode(const char *cursor, int64_t *key,
 			    char id[RD_ID_BUFSZ], rd_error *err)
 {
 	unsigned char raw[CURSOR_RAW_MAX + 1];
@@ -140,7 +139,7 @@ int rd_store__cursor_decode(const char *cursor, int64_t *created_at,
 	rd_store__cursor_encode(canonical, (int64_t)value, dot + 1);
 	if (strcmp(canonical, cursor) != 0)
 		return bad_cursor(err, "not in canonical form");
-	*created_at = (int64_t)value;
+	*key = (int64_t)value;
 	memcpy(id, dot + 1, RD_ID_BUFSZ);
 	return RD_OK;
 }
@@ -215,6 +214,7 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 		}
 	}
 
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	page = calloc(limit, sizeof(*page));
 	if (!page)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");

@@ -286,6 +286,151 @@ static const char migration_6[] =
 	"\n"
 	"PRAGMA user_version = 6;\n";
 
+/*
+ * 7: running totals for the console's overview (GET /v1/overview), per
+ * storefront so that a storefront's key sees its own: disputes by state
+ * and by reason, offers recorded and accepted by type, resolved disputes
+ * by how long they took (from opening to the change that gave them their
+ * outcome, in fixed buckets), and SLA deadlines fired. Kept by triggers in
+ * the transaction of every change, like schema 5, so reading them costs
+ * the same whatever the number of disputes; the totals start from the
+ * rows already there.
+ *
+ * `name` holds the state, the reason, the offer type, or for
+ * 'resolved_within' the bucket's upper bound in seconds ('inf' for the
+ * last), and '' for 'sla_breaches'.
+ */
+/* The bucket of a resolved dispute row `d`: the least bound it fits. */
+#define RESOLVED_BUCKET(d)                                                   \
+	"coalesce(CAST((SELECT min(le) FROM overview_buckets WHERE le >= "    \
+	d ".updated_at - " d ".created_at) AS TEXT), 'inf')"
+
+/* Columns in table order: storefront, what, name, value. */
+#define OVERVIEW_ADD(storefront, what, name, n)                              \
+	" INSERT INTO stats_overview VALUES (" storefront ", '" what "', "   \
+	name ", " n ") ON CONFLICT DO UPDATE SET value = value + 1;\n"
+
+#define OVERVIEW_SUB(storefront, what, name)                                 \
+	" UPDATE stats_overview SET value = value - 1 WHERE storefront = "   \
+	storefront " AND what = '" what "' AND name = " name                 \
+	" AND value > 0;\n"
+
+#define STOREFRONT_OF(id)                                                    \
+	"coalesce((SELECT storefront FROM disputes WHERE id = " id "), '')"
+
+static const char migration_7[] =
+	"CREATE TABLE stats_overview (\n"
+	"  storefront TEXT NOT NULL,\n"
+	"  what TEXT NOT NULL CHECK (what IN ('state', 'reason',\n"
+	"    'offer_made', 'offer_accepted', 'resolved_within',\n"
+	"    'sla_breaches')),\n"
+	"  name TEXT NOT NULL,\n"
+	"  value INTEGER NOT NULL CHECK (value >= 0),\n"
+	"  PRIMARY KEY (storefront, what, name)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"-- the bounds of the resolution buckets, in seconds: 1 h to 30 days\n"
+	"CREATE TABLE overview_buckets (le INTEGER PRIMARY KEY) STRICT;\n"
+	"INSERT INTO overview_buckets (le) VALUES (3600), (14400), (43200),\n"
+	"  (86400), (172800), (259200), (432000), (604800), (1209600),\n"
+	"  (2592000);\n"
+	"\n"
+	"INSERT INTO stats_overview (storefront, what, name, value)\n"
+	"  SELECT storefront, 'state', state, count(*) FROM disputes\n"
+	"  GROUP BY storefront, state;\n"
+	"INSERT INTO stats_overview (storefront, what, name, value)\n"
+	"  SELECT storefront, 'reason', reason, count(*) FROM disputes\n"
+	"  GROUP BY storefront, reason;\n"
+	"INSERT INTO stats_overview (storefront, what, name, value)\n"
+	"  SELECT d.storefront, 'resolved_within', " RESOLVED_BUCKET("d")
+	", count(*)\n"
+	"  FROM disputes AS d WHERE d.outcome IS NOT NULL GROUP BY 1, 3;\n"
+	"INSERT INTO stats_overview (storefront, what, name, value)\n"
+	"  SELECT d.storefront, 'offer_made', o.type, count(*)\n"
+	"  FROM offers AS o JOIN disputes AS d ON d.id = o.dispute_id\n"
+	"  GROUP BY 1, 3;\n"
+	"INSERT INTO stats_overview (storefront, what, name, value)\n"
+	"  SELECT d.storefront, 'offer_accepted', o.type, count(*)\n"
+	"  FROM offers AS o JOIN disputes AS d ON d.id = o.dispute_id\n"
+	"  WHERE o.status = 'accepted' GROUP BY 1, 3;\n"
+	"INSERT INTO stats_overview (storefront, what, name, value)\n"
+	"  SELECT d.storefront, 'sla_breaches', '', count(*)\n"
+	"  FROM events AS e JOIN disputes AS d ON d.id = e.dispute_id\n"
+	"  WHERE e.actor_role = 'system' AND e.actor_name = 'sla'\n"
+	"  AND e.event <> 'deadline_dropped' GROUP BY 1;\n"
+	"\n"
+	"PRAGMA user_version = 7;\n";
+
+/*
+ * 8: the triggers that keep the totals of schema 7, in the transaction of
+ * every change. Schemas 7 and 8 are applied together (every missing
+ * script runs in one transaction), so no change falls between the first
+ * count and the triggers.
+ */
+static const char migration_8[] =
+	"CREATE TRIGGER overview_dispute_insert AFTER INSERT ON disputes\n"
+	"BEGIN\n"
+	OVERVIEW_ADD("new.storefront", "state", "new.state", "1")
+	OVERVIEW_ADD("new.storefront", "reason", "new.reason", "1")
+	" INSERT INTO stats_overview SELECT new.storefront,"
+	" 'resolved_within', " RESOLVED_BUCKET("new") ", 1"
+	" WHERE new.outcome IS NOT NULL"
+	" ON CONFLICT DO UPDATE SET value = value + 1;\n"
+	"END;\n"
+	"CREATE TRIGGER overview_dispute_state\n"
+	"  AFTER UPDATE OF state, storefront ON disputes\n"
+	"  WHEN old.state IS NOT new.state\n"
+	"    OR old.storefront IS NOT new.storefront\n"
+	"BEGIN\n"
+	OVERVIEW_SUB("old.storefront", "state", "old.state")
+	OVERVIEW_ADD("new.storefront", "state", "new.state", "1")
+	"END;\n"
+	"CREATE TRIGGER overview_dispute_reason\n"
+	"  AFTER UPDATE OF reason, storefront ON disputes\n"
+	"  WHEN old.reason IS NOT new.reason\n"
+	"    OR old.storefront IS NOT new.storefront\n"
+	"BEGIN\n"
+	OVERVIEW_SUB("old.storefront", "reason", "old.reason")
+	OVERVIEW_ADD("new.storefront", "reason", "new.reason", "1")
+	"END;\n"
+	"-- a dispute is resolved once: the change that gives it an outcome\n"
+	"CREATE TRIGGER overview_dispute_outcome AFTER UPDATE OF outcome\n"
+	"  ON disputes WHEN old.outcome IS NULL AND new.outcome IS NOT NULL\n"
+	"BEGIN\n"
+	OVERVIEW_ADD("new.storefront", "resolved_within",
+		     RESOLVED_BUCKET("new"), "1")
+	"END;\n"
+	"CREATE TRIGGER overview_dispute_delete AFTER DELETE ON disputes\n"
+	"BEGIN\n"
+	OVERVIEW_SUB("old.storefront", "state", "old.state")
+	OVERVIEW_SUB("old.storefront", "reason", "old.reason")
+	"END;\n"
+	"CREATE TRIGGER overview_offer_insert AFTER INSERT ON offers\n"
+	"BEGIN\n"
+	OVERVIEW_ADD(STOREFRONT_OF("new.dispute_id"), "offer_made",
+		     "new.type", "1")
+	" INSERT INTO stats_overview SELECT "
+	STOREFRONT_OF("new.dispute_id") ", 'offer_accepted', new.type, 1"
+	" WHERE new.status = 'accepted'"
+	" ON CONFLICT DO UPDATE SET value = value + 1;\n"
+	"END;\n"
+	"CREATE TRIGGER overview_offer_accepted AFTER UPDATE OF status\n"
+	"  ON offers WHEN new.status = 'accepted'\n"
+	"    AND old.status IS NOT 'accepted'\n"
+	"BEGIN\n"
+	OVERVIEW_ADD(STOREFRONT_OF("new.dispute_id"), "offer_accepted",
+		     "new.type", "1")
+	"END;\n"
+	"-- the sweeper fires a deadline as system:sla (src/service/events.c)\n"
+	"CREATE TRIGGER overview_sla_breach AFTER INSERT ON events\n"
+	"  WHEN new.actor_role = 'system' AND new.actor_name = 'sla'\n"
+	"  AND new.event <> 'deadline_dropped'\n"
+	"BEGIN\n"
+	OVERVIEW_ADD(STOREFRONT_OF("new.dispute_id"), "sla_breaches", "''",
+		     "1")
+	"END;\n"
+	"\n"
+	"PRAGMA user_version = 8;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -293,6 +438,8 @@ static const char *const migrations[] = {
 	migration_4,
 	migration_5,
 	migration_6,
+	migration_7,
+	migration_8,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -322,6 +322,11 @@ static const struct {
 		"SELECT 'state', state, disputes FROM stats_states"
 		" UNION ALL SELECT 'total', name, value FROM stats_totals"
 		" ORDER BY 1, 2" },
+	/* the totals of schema 7: a few rows per storefront */
+	[RD_STMT_OVERVIEW] = { 8,
+		"SELECT what, name, sum(value) FROM stats_overview"
+		" WHERE (?1 IS NULL OR storefront = ?1)"
+		" GROUP BY what, name ORDER BY what, name" },
 	[RD_STMT_IDEM_GET] = { 6,
 		"SELECT " IDEM_COLUMNS " FROM idempotency"
 		" WHERE key_id = ?1 AND idem_key = ?2" },

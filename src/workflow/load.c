@@ -51,6 +51,12 @@ static int refuse(struct loader *ld, const char *path, const char *fmt, ...)
 	return rc;
 }
 
+#ifdef __clang_analyzer__
+/* As in error.h: the analyzer does not follow variadic calls; tell it. */
+#define refuse(ld, path, ...) \
+	(refuse((ld), (path), __VA_ARGS__), RD_EDEFINITION)
+#endif
+
 static int out_of_memory(struct loader *ld)
 {
 	return rd_error_set(ld->err, RD_ENOMEM, "%s: out of memory",
@@ -133,7 +139,7 @@ static const char *const member_kind_text[] = {
 
 typedef rd_def_member def_member;
 
-#define MEMBERS(table) table, sizeof(table) / sizeof(table[0])
+#define MEMBERS(table) (table), sizeof(table) / sizeof((table)[0])
 
 static const def_member document_members[] = {
 	{ "name", MK_STRING, 1 },
@@ -599,6 +605,8 @@ static int load_transition(struct loader *ld, struct wf_transition *t,
 				MEMBERS(transition_members))) < 0)
 		return rc;
 	t->event = json_string_value(json_object_get(value, "event"));
+	t->description = json_string_value(json_object_get(value,
+							   "description"));
 	path_member(sub, path, "event");
 	if ((rc = check_name(ld, sub, "event", t->event)) < 0)
 		return rc;

@@ -144,6 +144,31 @@ size_t rd_workflow_events_from(const rd_workflow *wf, const char *state,
 	return count;
 }
 
+int rd_workflow_transition(const rd_workflow *wf, const char *state,
+			   const char *event, rd_transition_info *out)
+{
+	const struct wf_transition *t;
+	size_t s;
+
+	memset(out, 0, sizeof(*out));
+	if (!wf || !state || !event)
+		return 0;
+	s = wf_state_index(wf, state);
+	if (s == wf->state_count ||
+	    !(t = wf_transition_find(wf, s, event)))
+		return 0;
+	out->event = t->event;
+	out->description = t->description;
+	out->fields = (const char *const *)t->fields;
+	out->field_count = t->field_count;
+	out->evidence_kinds = (const char *const *)t->evidence_kinds;
+	out->evidence_kind_count = t->evidence_kind_count;
+	out->evidence_any = t->evidence_any;
+	out->requires_offer = t->requires_offer;
+	out->action = t->action;
+	return 1;
+}
+
 void rd_workflow_deadline(const rd_workflow *wf, const char *state,
 			  int64_t now, int64_t *due_at, const char **event)
 {

@@ -71,8 +71,10 @@ int rd_workflow_set_add(rd_workflow_set *set, rd_workflow *wf, rd_error *err)
 	}
 	if (set->count == set->capacity) {
 		size_t capacity = set->capacity ? 2 * set->capacity : 4;
+		/* NOLINTBEGIN(bugprone-sizeof-expression): of pointers */
 		rd_workflow **items = realloc(set->items,
 					      capacity * sizeof(*items));
+		/* NOLINTEND(bugprone-sizeof-expression) */
 
 		if (!items) {
 			rc = rd_error_set(err, RD_ENOMEM,

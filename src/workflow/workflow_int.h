@@ -34,6 +34,7 @@ struct wf_state {
 
 struct wf_transition {
 	const char *event;
+	const char *description;     /* or NULL */
 	size_t *from;                /* state indexes */
 	size_t from_count;
 	int by_offer_type;           /* the pending offer's type picks `to` */

@@ -42,9 +42,24 @@ refused 3 "state" rd open "$(doc '.state = "resolved"')"
 printf '{"order_ref": "a", "order_ref": "b"}' >"$E2E_TMP/dup.json"
 refused 3 "duplicate" rd open "$E2E_TMP/dup.json"
 refused 4 "no-such-file" rd open "$E2E_TMP/no-such-file.json"
+# nesting past the parser's depth, a document over 1 MiB, NUL bytes raw and
+# escaped, bytes that are not UTF-8, control characters
+{ printf '%*s' 100000 '' | tr ' ' '['; printf '%*s' 100000 '' | tr ' ' ']'; } >"$E2E_TMP/deep.json"
+refused 3 "maximum parsing depth" rd open "$E2E_TMP/deep.json"
+head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$E2E_TMP/huge.json"
+refused 3 "larger than 1048576 bytes" rd open "$E2E_TMP/huge.json"
+printf '{"order_ref": "a\0b"}' >"$E2E_TMP/nul.json"
+refused 3 "NUL byte" rd open "$E2E_TMP/nul.json"
+refused 3 "holds \\u0000" rd open "$(doc '.description = "a\u0000b"')"
+printf '{"order_ref": "\xff"}' >"$E2E_TMP/latin1.json"
+refused 3 "not valid UTF-8" rd open "$E2E_TMP/latin1.json"
+refused 3 "control characters" rd open "$(doc '.order_ref = "ORD\u0007"')"
 
 refused 4 "01ARZ3NDEKTSV4RRFFQ69G5FAV" rd show 01ARZ3NDEKTSV4RRFFQ69G5FAV
 refused 4 "not a dispute id" rd show ../../etc
+refused 4 "not a dispute id" rd event ../../refs/heads/main investigate
+refused 4 "not a dispute id" rd evidence add ../x "$(sample_file note)" --kind note
+refused 3 "plain name" rd evidence add "$id" "$(sample_file note)" --kind note --name ../../etc/passwd
 refused 3 "dance" rd event "$id" dance
 refused 6 "not allowed in state" rd event "$id" refund_issued --field payment_ref=P
 offer=$(offer_for "$id" refund_keep_item)

@@ -392,6 +392,19 @@ static void parse_edges(void)
 	CHECK_OK(rd_time_parse(&t, "2017-01-01T00:59:60+01:00", &err), &err);
 	CHECK_INT(t, 1483228799);
 	CHECK_FAILS(rd_time_parse(&t, "2026-11-23T10:15:60Z", &err), RD_EINVALID);
+	/*
+	 * The last time RFC 3339 can write, reached with an offset too; one
+	 * second later is year 10000 UTC, which rd_time_format cannot write:
+	 * refused, not stored and written back as 1970-01-01T00:00:00Z.
+	 * Caught by the round-trip invariant of tests/fuzz/fuzz_records.c.
+	 */
+	CHECK_OK(rd_time_parse(&t, "9999-12-31T23:59:59Z", &err), &err);
+	CHECK_INT(t, INT64_C(253402300799));
+	CHECK_OK(rd_time_parse(&t, "9999-12-31T23:59:59+01:00", &err), &err);
+	CHECK_FAILS(rd_time_parse(&t, "9999-12-31T23:59:59-00:01", &err),
+		    RD_EINVALID);
+	CHECK_FAILS(rd_time_parse(&t, "9999-12-31T23:59:60-23:59", &err),
+		    RD_EINVALID);
 	setenv("REDRESS_NOW", "not a time", 1);
 	CHECK_FAILS(rd_clock_now(&t, NULL), RD_EINVALID);
 	unsetenv("REDRESS_NOW");

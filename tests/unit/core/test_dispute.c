@@ -751,7 +751,10 @@ static void test_refusals(void)
 		int rc;
 
 		if (!doc || !field || !needle) {
-			failure = "the case is malformed";
+			rd_test_fail(__FILE__, __LINE__,
+				     "case %zu is malformed: it needs "
+				     "\"field\", \"message\" and a document",
+				     i);
 			json_decref(doc);
 			break;
 		}
@@ -942,6 +945,7 @@ static void test_parse_errors(void)
 		"{\n  \"order_ref\": \"A\",\n  \"storefront\": \"s\",\n}";
 	static const char bad_utf8[] = "{\"order_ref\": \"\xff\"}";
 	static const char with_nul[] = "{\"order_ref\":\n \"A\0\"}";
+	static const char escaped_nul[] = "{\"order_ref\": \"A\\u0000B\"}";
 	rd_error err;
 
 	CHECK_INT(try_text(duplicate, strlen(duplicate), &err), RD_EINVALID);
@@ -959,6 +963,11 @@ static void test_parse_errors(void)
 
 	CHECK_INT(try_text(with_nul, sizeof(with_nul) - 1, &err), RD_EINVALID);
 	CHECK_HAS(err.message, "line 2, column 4: the text holds a NUL byte");
+
+	CHECK_INT(try_text(escaped_nul, strlen(escaped_nul), &err),
+		  RD_EINVALID);
+	CHECK_HAS(err.message, "line 1, column ");
+	CHECK_HAS(err.message, "a string holds \\u0000 (a NUL character)");
 
 	CHECK_INT(try_text("{} x", 4, &err), RD_EINVALID);
 	CHECK_HAS(err.message, "line 1, column 4: end of file expected");
@@ -996,6 +1005,7 @@ static void test_parse_size_limit(void)
 	CHECK(text != NULL);
 	/* The example padded with white space to exactly the limit parses. */
 	memset(text, ' ', len);
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): by length */
 	memcpy(text, spec_example, body);
 	rc = try_text(text, RD_DISPUTE_MAX_DOCUMENT, &err);
 	if (rc == RD_OK)

@@ -82,18 +82,19 @@ __attribute__((format(printf, 3, 4)))
 static int sh_word(char *out, size_t size, const char *fmt, ...)
 {
 	char cmd[4096];
-	char *text = NULL;
+	char *output = NULL;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	rc = sh(&text, "%s", cmd);
+	rc = sh(&output, "%s", cmd);
 	out[0] = '\0';
-	if (text)
-		snprintf(out, size, "%.*s", (int)strcspn(text, " \t\n"), text);
-	free(text);
+	if (output)
+		snprintf(out, size, "%.*s", (int)strcspn(output, " \t\n"),
+			 output);
+	free(output);
 	return rc;
 }
 

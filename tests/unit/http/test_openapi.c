@@ -160,7 +160,7 @@ static int read_operations(operation_list *out, const char *text,
 		if (out->count == MAX_OPERATIONS)
 			return refuse(why, why_size, "line %d: more than %d "
 				      "operations", number, MAX_OPERATIONS);
-		for (size_t i = 0; key[i] && i < METHOD_MAX - 1; i++)
+		for (size_t i = 0; i < METHOD_MAX - 1 && key[i]; i++)
 			out->items[out->count].method[i] =
 				(char)toupper((unsigned char)key[i]);
 		memcpy(out->items[out->count].path, path, sizeof(path));

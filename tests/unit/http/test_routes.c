@@ -164,6 +164,12 @@ static void list_filter_refuses_bad_parameters(void)
 	set_query(&call, (const char *const[]){ NULL });
 	call.query_overflow = 1;
 	CHECK_FAILS(http_list_filter(&f, &call, &err), RD_EINVALID);
+	/* a parameter the server found not to be text (a decoded %00...) */
+	set_query(&call, (const char *const[]){ "state", "a", NULL });
+	call.query_unclean = "state";
+	CHECK_FAILS(http_list_filter(&f, &call, &err), RD_EINVALID);
+	CHECK_STR(err.field, "state");
+	CHECK_HAS(err.message, "not UTF-8 text");
 }
 
 static void list_filter_scopes_a_storefront_key(void)
@@ -256,6 +262,82 @@ static void problems_follow_the_error_table(void)
 	rd_error_set(&err, RD_ESTALE, "stale");
 	doc = http_problem(&err, 0, &status);
 	CHECK_INT((int)status, 412);
+	json_decref(doc);
+}
+
+/*
+ * A message or field that quotes what a client sent (bytes that are not
+ * UTF-8, control characters) still makes a problem document: those bytes
+ * become '?', valid UTF-8 is kept.
+ */
+static void problems_take_any_bytes(void)
+{
+	unsigned status = 0;
+	rd_error err;
+	json_t *doc;
+
+	rd_error_set_field(&err, RD_EINVALID, "\xff\xfe",
+			   "unknown query parameter \"\xff\xfe\", "
+			   "not \"caf\xc3\xa9\" \xc3(\x01\xe2\x82");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_INT((int)status, 422);
+	CHECK_STR(json_string_value(json_object_get(doc, "detail")),
+		  "unknown query parameter \"??\", not \"caf\xc3\xa9\" ?(???");
+	CHECK_STR(json_string_value(json_object_get(doc, "field")), "??");
+	json_decref(doc);
+
+	rd_error_set(&err, RD_ENOTFOUND, "no dispute with id \xc0\xaf");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_INT((int)status, 404);
+	CHECK_STR(json_string_value(json_object_get(doc, "detail")),
+		  "no dispute with id ??");
+	json_decref(doc);
+}
+
+/*
+ * A message quoting what a client sent need not be UTF-8: an unknown query
+ * parameter "%FF" reaches the handler as the byte 0xff, and is named in
+ * both the detail and the field. The problem is still written (a 422, not
+ * a 500 for want of memory), the bad bytes shown as '?'. Found by
+ * tests/fuzz/fuzz_query.c.
+ */
+static void problems_survive_bytes_that_are_not_utf8(void)
+{
+	http_query_arg args[] = { { "\xff\xc3", "1" } };
+	rd_dispute_filter filter;
+	unsigned status = 0;
+	http_call call;
+	rd_error err;
+	json_t *doc;
+
+	memset(&call, 0, sizeof(call));
+	call.query[0] = args[0];
+	call.query_count = 1;
+	CHECK_INT(http_list_filter(&filter, &call, &err), RD_EINVALID);
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_INT((int)status, 422);
+	CHECK_HAS(json_string_value(json_object_get(doc, "detail")),
+		  "unknown query parameter \"??\"");
+	CHECK_STR(json_string_value(json_object_get(doc, "field")), "??");
+	json_decref(doc);
+
+	/* control characters around the bad byte become '?' as well */
+	rd_error_set_field(&err, RD_EINVALID, "q", "a\x7f\xff\x1f b");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_STR(json_string_value(json_object_get(doc, "detail")),
+		  "a??? b");
+	json_decref(doc);
+
+	/* a character cut by a length limit, valid ones kept */
+	rd_error_set_field(&err, RD_EINVALID, "note", "caf\xc3\xa9 \xe2\x82");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_STR(json_string_value(json_object_get(doc, "detail")),
+		  "caf\xc3\xa9 ??");
 	json_decref(doc);
 }
 
@@ -399,6 +481,8 @@ int main(void)
 	RUN(unknown_paths_match_nothing);
 	RUN(overlong_param_matches_nothing);
 	RUN(problems_follow_the_error_table);
+	RUN(problems_take_any_bytes);
+	RUN(problems_survive_bytes_that_are_not_utf8);
 	RUN(evidence_routes);
 	RUN(upload_submission_reads_the_query);
 	RUN(upload_submission_refusals);

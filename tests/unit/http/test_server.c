@@ -313,8 +313,6 @@ static void streams_evidence(void)
 	CHECK_INT(read_response(fd, buf, sizeof(buf)), 201);
 	p = strstr(buf, "\"id\":\"");
 	CHECK(p != NULL);
-	if (!p)
-		goto done;
 	p += 6;
 	snprintf(id, sizeof(id), "%.*s", (int)strcspn(p, "\""), p);
 
@@ -379,7 +377,6 @@ static void streams_evidence(void)
 		 "Host: t\r\nAuthorization: Bearer %s\r\n\r\n", id, key);
 	CHECK(send_all(fd, req, strlen(req)) == 0);
 	CHECK_INT(read_response(fd, buf, sizeof(buf)), 404);
-done:
 	close(fd);
 	rd_http_stop(server);
 	free(data);

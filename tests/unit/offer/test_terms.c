@@ -79,6 +79,13 @@ static void test_refusals(void)
 	CHECK_STR(err.field, "copay");
 	CHECK_FAILS(terms(&t, d, "reshipment", "refund", "1", &err), RD_EINVALID);
 	CHECK_FAILS(terms(&t, d, "reshipment", "copay", "100.01", &err), RD_EINVALID);
+	/*
+	 * A co-pay above what the replacement costs (40.00 + 30.00) would
+	 * make the seller profit, and 70.01 a cost of -1, read as unknown.
+	 */
+	CHECK_FAILS(terms(&t, d, "reshipment", "copay", "70.01", &err), RD_EINVALID);
+	CHECK_STR(err.field, "copay");
+	CHECK_HAS(err.message, "70.00 USD");
 	CHECK_FAILS(terms(&t, d, "", NULL, NULL, &err), RD_EGUARD);
 	rd_dispute_free(d);
 }

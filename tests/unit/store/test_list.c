@@ -155,6 +155,7 @@ static size_t expected_rows(const rd_dispute_filter *f, const row **out)
 	for (int i = 0; i < ROWS; i++)
 		if (matches(&rows[i], f))
 			out[n++] = &rows[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	qsort(out, n, sizeof(*out), newest_first);
 	return n;
 }
@@ -346,7 +347,8 @@ static void malformed_cursors_refused(void)
 		"MDE3MDAwMDAwMDAuMDFKMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDE",
 		/* plus sign */
 		"KzE3MDAwMDAwMDAuMDFKMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDE",
-		/* time out of range */
+		/* time out of range; split to fit the line */
+		/* NOLINTNEXTLINE(bugprone-suspicious-missing-comma) */
 		"OTk5OTk5OTk5OTk5OTk5OTk5OTkuMDFKMDAwMDAwMDAwMDAwMDAwMDAw"
 		"MDAwMDE",
 		/* two keys */

@@ -208,6 +208,8 @@ static size_t expected_rows(const rd_payable_filter *f, const row **out)
 				  strcmp(r->storefront, f->storefront) == 0))
 			out[n++] = r;
 	}
+	/* cppcheck-suppress uninitvar ; out[0..n) were set above */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	qsort(out, n, sizeof(*out), oldest_due_first);
 	return n;
 }

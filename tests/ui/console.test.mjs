@@ -1,0 +1,604 @@
+// The web console end to end, in Debian's headless Chromium driven by
+// playwright-core: the real `redress serve` on a free port of 127.0.0.1
+// with a fresh data directory and keys made by `redress key create`.
+//
+// An agent signs in, opens a dispute, uploads a photo (and a file with a
+// hostile name and note, which must show as text and run nothing), sees
+// the ranked offers and makes one; the storefront accepts it and confirms
+// the refund; an auditor reads the history as commits, previews the
+// evidence, verifies and exports. Then the overview's charts, the keyboard
+// alone, a phone's width, and the Content-Security-Policy. Every page is
+// saved as a screenshot in $REDRESS_UI_ARTIFACTS (default build/ui-test);
+// with REDRESS_UI_DOCS=1 the ones docs/console.md shows are copied to
+// docs/console/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const REDRESS = process.env.REDRESS || path.join(ROOT, 'build/redress');
+const ARTIFACTS = process.env.REDRESS_UI_ARTIFACTS || path.join(ROOT, 'build/ui-test');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const DOC_SHOTS = ['login', 'queue', 'new-dispute', 'dispute', 'evidence',
+	'offers', 'make-offer', 'storefront', 'history', 'previews', 'verify', 'overview',
+	'phone-queue', 'phone-dispute'];
+
+const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
+const HOSTILE_NOTE = '<script>alert(2)</script> and <b>bold</b>';
+
+let data, server, base, browser;
+let serverErr = '';
+const keys = {};
+
+function redress(...args) {
+	return execFileSync(REDRESS, [...args, '--data', data], {
+		encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+// The same at another time (REDRESS_NOW), as the tests of the CLI do.
+function redressAt(when, ...args) {
+	const at = new Date(when).toISOString().replace(/\.\d{3}Z$/, 'Z');
+	return execFileSync(REDRESS, [...args, '--data', data], {
+		encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+		env: { ...process.env, REDRESS_NOW: at } });
+}
+
+function makeKey(role, name, storefront) {
+	const args = ['key', 'create', '--role', role, '--name', name, '--json'];
+	if (storefront)
+		args.push('--storefront', storefront);
+	return JSON.parse(redress(...args)).key;
+}
+
+async function call(key, method, url, body) {
+	const res = await fetch(base + url, { method, headers: {
+		Authorization: 'Bearer ' + key, 'Content-Type': 'application/json' },
+	body: body === undefined ? undefined : JSON.stringify(body) });
+	const text = await res.text();
+	if (!res.ok)
+		throw new Error(method + ' ' + url + ': ' + res.status + ' ' + text);
+	return JSON.parse(text);
+}
+
+async function seed() {
+	// Three more disputes of the demo storefront and one of another, so the
+	// queue and the overview have something to show; one settled by a
+	// discount, one withdrawn.
+	const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/dispute.json')));
+	const open = async (order, reason, storefront) => call(keys.admin, 'POST',
+		'/v1/disputes', { ...doc, order_ref: order, reason,
+			storefront: storefront || 'demo-shop' });
+	const a = await open('ORD-2001', 'not_received');
+	const b = await open('ORD-2002', 'defective');
+	await open('ORD-2003', 'wrong_item');
+	await open('ORD-9001', 'late_delivery', 'other-shop');
+	let d = await call(keys.agent, 'POST', `/v1/disputes/${b.id}/events`, { event: 'investigate' });
+	const offers = await call(keys.agent, 'GET', `/v1/disputes/${b.id}/offers`);
+	const discount = offers.offers.find((o) => o.type === 'partial_discount');
+	d = await call(keys.agent, 'POST', `/v1/disputes/${b.id}/events`,
+		{ event: 'make_offer', fields: { offer_id: discount.offer_id } });
+	d = await call(keys.shop, 'POST', `/v1/disputes/${b.id}/events`, { event: 'accept_offer' });
+	await call(keys.shop, 'POST', `/v1/disputes/${b.id}/events`,
+		{ event: 'discount_issued', fields: { payment_ref: 'PSP-2002' } });
+	await call(keys.shop, 'POST', `/v1/disputes/${a.id}/events`,
+		{ event: 'withdraw', note: 'the parcel arrived after all' });
+	// Two opened in the past with the command line: one 30 hours ago,
+	// now 6 hours past its first-response SLA; one three days ago whose
+	// SLA a sweep fired a day later (an escalation, an SLA breach). The
+	// test server does not sweep (--sweep-interval 0), so the first stays
+	// overdue.
+	const file = path.join(data, 'old.json');
+	const hour = 3600 * 1000;
+	fs.writeFileSync(file, JSON.stringify({ ...doc, order_ref: 'ORD-2005',
+		reason: 'missing_parts', storefront: 'demo-shop' }));
+	redressAt(Date.now() - 30 * hour, 'open', file);
+	fs.writeFileSync(file, JSON.stringify({ ...doc, order_ref: 'ORD-2006',
+		reason: 'damaged', storefront: 'demo-shop' }));
+	redressAt(Date.now() - 72 * hour, 'open', file);
+	redressAt(Date.now() - 24 * hour, 'sweep');
+}
+
+before(async () => {
+	fs.mkdirSync(ARTIFACTS, { recursive: true });
+	data = fs.mkdtempSync(path.join(os.tmpdir(), 'redress-ui-'));
+	fs.rmSync(data, { recursive: true });
+	redress('init');
+	keys.admin = makeKey('admin', 'demo-admin');
+	keys.shop = makeKey('storefront', 'demo-shop', 'demo-shop');
+	keys.agent = makeKey('agent', 'alice');
+	keys.auditor = makeKey('auditor', 'audrey');
+	server = spawn(REDRESS, ['serve', '--listen', '127.0.0.1:0', '--data', data,
+		'--rate-limit', '0', '--sweep-interval', '0'],
+	{ stdio: ['ignore', 'pipe', 'pipe'] });
+	server.stderr.on('data', (chunk) => { serverErr += chunk; });
+	base = await new Promise((resolve, reject) => {
+		let out = '';
+		const timer = setTimeout(() => reject(new Error('server did not start: ' + serverErr)), 15000);
+		server.stdout.on('data', (chunk) => {
+			out += chunk;
+			const m = /redress listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+			if (m) {
+				clearTimeout(timer);
+				resolve(m[1]);
+			}
+		});
+		server.on('exit', (code) => reject(new Error('server exited ' + code + ': ' + serverErr)));
+	});
+	await seed();
+	browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+		args: ['--no-sandbox'] });
+});
+
+after(async () => {
+	if (browser)
+		await browser.close();
+	if (server && server.exitCode === null) {
+		const exited = new Promise((resolve) => server.on('exit', resolve));
+		server.kill('SIGTERM');
+		// a clean stop; under the sanitizers, also no leak or error
+		assert.equal(await exited, 0, 'the server stops cleanly: ' + serverErr);
+	}
+	if (data)
+		fs.rmSync(data, { recursive: true, force: true });
+	if (process.env.REDRESS_UI_DOCS === '1') {
+		const docs = path.join(ROOT, 'docs/console');
+		fs.mkdirSync(docs, { recursive: true });
+		for (const name of DOC_SHOTS) {
+			const from = path.join(ARTIFACTS, name + '.png');
+			if (fs.existsSync(from))
+				fs.copyFileSync(from, path.join(docs, name + '.png'));
+		}
+	}
+});
+
+// A page that records dialogs, page errors and CSP reports: none may occur.
+async function newPage(opts) {
+	const context = await browser.newContext({ viewport: { width: 1280, height: 860 },
+		acceptDownloads: true, ...opts });
+	const page = await context.newPage();
+	page.trouble = [];
+	page.on('dialog', (d) => {
+		page.trouble.push('dialog: ' + d.message());
+		d.dismiss();
+	});
+	page.on('pageerror', (e) => page.trouble.push('page error: ' + e.message));
+	page.on('console', (m) => {
+		if (m.type() === 'error')
+			page.trouble.push('console: ' + m.text());
+	});
+	page.setDefaultTimeout(15000);
+	return page;
+}
+
+// NAME.png: what the window shows (docs/console.md uses these);
+// NAME-full.png: the whole page.
+async function shot(page, name) {
+	await page.evaluate(() => document.getElementById('toast').replaceChildren());
+	await page.screenshot({ path: path.join(ARTIFACTS, name + '.png') });
+	await page.screenshot({ path: path.join(ARTIFACTS, name + '-full.png'), fullPage: true });
+}
+
+async function scrollTo(page, selector) {
+	await page.locator(selector).evaluate((el) => el.scrollIntoView({ block: 'start' }));
+}
+
+async function signIn(page, key) {
+	await page.goto(base + '/ui/#/login');
+	await page.getByLabel('API key').fill(key);
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await page.getByRole('heading', { name: 'Queue' }).waitFor();
+}
+
+async function signOut(page) {
+	await page.getByRole('button', { name: 'Sign out' }).click();
+	await page.getByRole('heading', { name: /Sign in/ }).waitFor();
+}
+
+function assertCalm(page) {
+	assert.deepEqual(page.trouble, [], 'no dialog, page error or console error');
+}
+
+let disputeId = null;
+
+test('an agent opens a dispute, adds evidence and makes an offer; the storefront accepts and confirms the refund', async () => {
+	const page = await newPage();
+
+	await page.goto(base + '/ui/');
+	await page.getByRole('heading', { name: /Sign in/ }).waitFor();
+	await shot(page, 'login');
+	// a wrong key is refused, and stays out of session storage
+	await page.getByLabel('API key').fill('rdk_0000000000000000_' + 'A'.repeat(43));
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await page.getByText('That API key is not valid.').waitFor();
+	assert.equal(await page.evaluate(() => sessionStorage.getItem('redress.key')), null);
+	// the browser logs that 401 as a failed load: expected here, and only here
+	page.trouble.length = 0;
+
+	await signIn(page, keys.agent);
+	assert.equal(await page.evaluate(() => sessionStorage.getItem('redress.key')), keys.agent);
+	assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
+	await page.getByText('ORD-2003').waitFor();
+	// sorted by due time: the overdue one first, counting down in red
+	assert.equal(await page.locator('tbody tr').first().locator('a').textContent(), 'ORD-2005');
+	await page.locator('.due.overdue', { hasText: /overdue by 6 h/ }).waitFor();
+	await shot(page, 'queue');
+	await page.getByLabel('Overdue only').check();
+	await page.getByRole('button', { name: 'Apply filters' }).click();
+	await page.waitForURL(/overdue=true/);
+	await page.locator('tbody tr').first().waitFor();
+	assert.deepEqual(await page.locator('tbody tr a').allTextContents(), ['ORD-2005']);
+	await page.getByLabel('Overdue only').uncheck();
+	// the queue filters by state through the API
+	await page.getByLabel('State').selectOption('resolved');
+	await page.getByRole('button', { name: 'Apply filters' }).click();
+	await page.waitForURL(/state=resolved/);
+	await page.getByText('ORD-2002').waitFor();
+	assert.equal(await page.getByText('ORD-2003').count(), 0);
+
+	// open a dispute from the form
+	await page.getByRole('link', { name: 'Open a dispute' }).first().click();
+	await page.getByLabel('Order reference').fill('ORD-1001');
+	await page.getByLabel('Storefront').fill('demo-shop');
+	await page.getByLabel('Buyer reference').fill('cust-77');
+	await page.getByLabel('Reason').selectOption('damaged');
+	await page.getByLabel('Description').fill('Arrived with a cracked base');
+	await page.getByLabel('SKU').fill('LAMP-1');
+	await page.getByLabel('Title').fill('Desk lamp');
+	await page.getByLabel('Unit price').fill('100.00');
+	await page.getByLabel('Unit cost').fill('40.00');
+	await page.getByLabel('Shipping paid by the buyer').fill('15.00');
+	await page.getByLabel('Seller\'s shipping cost').fill('30.00');
+	await page.getByLabel('Return label cost').fill('25.00');
+	await shot(page, 'new-dispute');
+	await page.getByRole('button', { name: 'Open the dispute' }).click();
+	await page.getByRole('heading', { name: 'Dispute ORD-1001' }).waitFor();
+	disputeId = /#\/d\/([0-9A-Za-z]{26})/.exec(page.url())[1];
+	const doc = await call(keys.agent, 'GET', '/v1/disputes/' + disputeId);
+	assert.equal(doc.items[0].unit_price, 10000, 'amounts sent in minor units');
+	assert.equal(doc.shipping_paid, 1500);
+
+	// the buttons are the events an agent may apply in "opened"
+	const events = await page.locator('[data-event]').evaluateAll((els) =>
+		els.map((e) => e.getAttribute('data-event')).sort());
+	assert.deepEqual(events, ['escalate', 'investigate', 'withdraw']);
+	await page.locator('[data-event="investigate"]').click();
+	await page.getByRole('button', { name: 'Apply investigate' }).click();
+	await page.getByText('investigate applied').waitFor();
+	await page.locator('.badge.investigating').first().waitFor();
+
+	// upload a photo: a PNG the browser itself draws (a lamp, cracked)
+	const photo = Buffer.from(await page.evaluate(async () => {
+		const c = document.createElement('canvas');
+		c.width = 320;
+		c.height = 200;
+		const g = c.getContext('2d');
+		g.fillStyle = '#e9e4da';
+		g.fillRect(0, 0, 320, 200);
+		g.fillStyle = '#8a6d3b';
+		g.fillRect(0, 160, 320, 40);
+		g.fillStyle = '#3d4a5c';
+		g.beginPath();
+		g.ellipse(160, 150, 70, 16, 0, 0, Math.PI * 2);
+		g.fill();
+		g.fillRect(152, 62, 16, 84);
+		g.fillStyle = '#f2c14e';
+		g.beginPath();
+		g.moveTo(105, 64);
+		g.lineTo(215, 64);
+		g.lineTo(188, 14);
+		g.lineTo(132, 14);
+		g.closePath();
+		g.fill();
+		g.strokeStyle = '#ffffff';
+		g.lineWidth = 3;
+		g.beginPath();
+		g.moveTo(112, 146);
+		g.lineTo(134, 156);
+		g.lineTo(146, 141);
+		g.lineTo(166, 160);
+		g.lineTo(180, 148);
+		g.stroke();
+		const blob = await new Promise((resolve) => c.toBlob(resolve, 'image/png'));
+		return Array.from(new Uint8Array(await blob.arrayBuffer()));
+	}));
+	await page.locator('input[type="file"]').setInputFiles({ name: 'cracked-base.png',
+		mimeType: 'image/png', buffer: photo });
+	assert.equal(await page.getByLabel('Kind').inputValue(), 'photo');
+	await page.getByLabel(/^Note/).last().fill('Photo the buyer sent by chat');
+	await page.getByRole('button', { name: 'Upload' }).click();
+	await page.getByText('Evidence 1 added (image/png)').waitFor();
+	await page.locator('[data-evidence="1"]').waitFor();
+
+	// a file with a hostile name and note, dropped on the drop zone
+	await page.evaluate(([name]) => {
+		const transfer = new DataTransfer();
+		transfer.items.add(new File(['The buyer wrote: the base is cracked.\n'], name,
+			{ type: 'text/plain' }));
+		const zone = document.querySelector('[data-dropzone]');
+		zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true }));
+		zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true }));
+	}, [HOSTILE_NAME]);
+	await page.getByText('Chosen: ' + HOSTILE_NAME).waitFor();
+	await page.getByLabel('Kind').selectOption('chat_transcript');
+	await page.getByLabel(/^Note/).last().fill(HOSTILE_NOTE);
+	await page.getByRole('button', { name: 'Upload' }).click();
+	await page.getByText('Evidence 2 added').waitFor();
+	await page.locator('[data-evidence="2"]').waitFor();
+	// shown literally, as text, in the evidence list and the timeline
+	assert.ok(await page.locator('.evname', { hasText: HOSTILE_NAME }).count() >= 2);
+	assert.ok(await page.locator('.evnote', { hasText: HOSTILE_NOTE }).count() >= 2);
+	assert.equal(await page.locator('img[src="x"]').count(), 0, 'no injected image');
+	assert.equal(await page.locator('main script, main b').count(), 0, 'no injected markup');
+	// a call recording (a second of silence as WAV) and an invoice (PDF)
+	const wav = Buffer.alloc(44 + 16000);
+	wav.write('RIFF', 0);
+	wav.writeUInt32LE(36 + 16000, 4);
+	wav.write('WAVEfmt ', 8);
+	wav.writeUInt32LE(16, 16);
+	wav.writeUInt16LE(1, 20);
+	wav.writeUInt16LE(1, 22);
+	wav.writeUInt32LE(8000, 24);
+	wav.writeUInt32LE(16000, 28);
+	wav.writeUInt16LE(2, 32);
+	wav.writeUInt16LE(16, 34);
+	wav.write('data', 36);
+	wav.writeUInt32LE(16000, 40);
+	await page.locator('input[type="file"]').setInputFiles({ name: 'call-2026-03-02.wav',
+		mimeType: 'audio/wav', buffer: wav });
+	assert.equal(await page.getByLabel('Kind').inputValue(), 'call_recording');
+	await page.getByRole('button', { name: 'Upload' }).click();
+	await page.getByText('Evidence 3 added (audio/x-wav)').waitFor();
+	await page.locator('[data-evidence="3"]').waitFor();
+	await page.locator('input[type="file"]').setInputFiles({ name: 'invoice.pdf',
+		mimeType: 'application/pdf',
+		buffer: Buffer.from('%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n') });
+	assert.equal(await page.getByLabel('Kind').inputValue(), 'invoice');
+	await page.getByRole('button', { name: 'Upload' }).click();
+	await page.getByText('Evidence 4 added (application/pdf)').waitFor();
+	await page.locator('[data-evidence="4"]').waitFor();
+	await page.locator('[data-evidence="1"]').getByRole('button', { name: 'Preview' }).click();
+	await page.locator('[data-evidence="1"] img').waitFor();
+	await page.locator('[data-evidence="2"]').getByRole('button', { name: 'Preview' }).click();
+	await page.locator('[data-evidence="2"] pre', { hasText: 'the base is cracked' }).waitFor();
+	await scrollTo(page, '#ev-h');
+	await shot(page, 'evidence');
+	await page.evaluate(() => window.scrollTo(0, 0));
+	await shot(page, 'dispute');
+	assertCalm(page);
+
+	// the ranked offers with their breakdown; make the full refund
+	const rows = page.locator('table').filter({ hasText: 'Seller cost' }).locator('tbody tr');
+	assert.ok(await rows.count() >= 3);
+	await page.getByText('goods cost of the replacement').first().waitFor();
+	await page.locator('[data-offer*="refund_keep_item"]').click();
+	await page.getByRole('button', { name: 'Apply make offer' }).waitFor();
+	await shot(page, 'make-offer');
+	await scrollTo(page, '#off-h');
+	await shot(page, 'offers');
+	await page.getByRole('button', { name: 'Apply make offer' }).click();
+	await page.getByText('make_offer applied').waitFor();
+	await page.getByText('Offer awaiting the buyer').waitFor();
+	assertCalm(page);
+
+	// the storefront accepts the offer and confirms the refund it paid
+	await signOut(page);
+	assert.equal(await page.evaluate(() => sessionStorage.getItem('redress.key')), null);
+	await signIn(page, keys.shop);
+	// a storefront's queue holds its own storefront only
+	assert.equal(await page.getByText('ORD-9001').count(), 0);
+	await page.getByRole('link', { name: 'ORD-1001' }).click();
+	await page.getByRole('heading', { name: 'Dispute ORD-1001' }).waitFor();
+	const shopEvents = await page.locator('[data-event]').evaluateAll((els) =>
+		els.map((e) => e.getAttribute('data-event')).sort());
+	assert.deepEqual(shopEvents, ['accept_offer', 'counter_offer', 'reject_offer', 'withdraw']);
+	await page.locator('[data-event="accept_offer"]').click();
+	await page.locator('form.eventform[aria-label="accept_offer"]').getByLabel('Note').fill('The buyer accepted by e-mail');
+	await page.getByRole('button', { name: 'Apply accept offer' }).click();
+	await page.getByText('accept_offer applied').waitFor();
+	await page.locator('[data-event="refund_issued"]').click();
+	await page.getByLabel('payment ref').fill('PSP-4471-0092');
+	await shot(page, 'storefront');
+	await page.getByRole('button', { name: 'Apply refund issued' }).click();
+	await page.getByText('refund_issued applied').waitFor();
+	await page.locator('.badge.resolved').first().waitFor();
+	await page.getByText('refunded').first().waitFor();
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('an auditor reads the history as commits, previews evidence, verifies and exports', async () => {
+	assert.ok(disputeId, 'the first test opened a dispute');
+	const page = await newPage();
+
+	await signIn(page, keys.auditor);
+	assert.equal(await page.getByRole('link', { name: 'Open a dispute' }).count(), 0,
+		'an auditor is offered no writes');
+	await page.goto(base + '/ui/#/d/' + disputeId);
+	await page.getByRole('heading', { name: 'Dispute ORD-1001' }).waitFor();
+	assert.equal(await page.locator('[data-event]').count(), 0);
+	assert.equal(await page.getByRole('button', { name: 'Upload' }).count(), 0);
+	await page.getByRole('link', { name: 'History and audit' }).click();
+	await page.getByRole('heading', { name: 'History of ORD-1001' }).waitFor();
+
+	// one row per commit, with its id, author and what changed
+	const history = await call(keys.auditor, 'GET', `/v1/disputes/${disputeId}/history`);
+	const commitRows = page.locator('table.commits tbody tr');
+	assert.equal(await commitRows.count(), history.commits.length);
+	const newest = history.commits[history.commits.length - 1];
+	await page.locator(`code[title="${newest.commit}"]`).waitFor();
+	await page.getByText('payment_ref = PSP-4471-0092').waitFor();
+	await page.getByText('make_offer by agent:alice').waitFor();
+	// previews: the photo inline, the transcript as text
+	await page.locator('[data-evidence="1"] img').waitFor();
+	assert.ok(await page.locator('[data-evidence="1"] img').evaluate((img) =>
+		img.complete && img.naturalWidth === 320));
+	await page.locator('[data-evidence="2"] pre', { hasText: 'the base is cracked' }).waitFor();
+	// a call recording gets a player, a PDF a download
+	await page.locator('[data-evidence="3"] audio[controls]').waitFor();
+	await page.locator('[data-evidence="4"]').getByText('No preview for application/pdf').waitFor();
+	const [pdf] = await Promise.all([
+		page.waitForEvent('download'),
+		page.locator('[data-evidence="4"] .preview').getByRole('button', { name: 'Download' }).click(),
+	]);
+	assert.equal(pdf.suggestedFilename(), 'evidence-4.pdf');
+	await page.locator('.evname', { hasText: HOSTILE_NAME }).first().waitFor();
+	await shot(page, 'history');
+	await scrollTo(page, '#evp-h');
+	await shot(page, 'previews');
+	await page.evaluate(() => window.scrollTo(0, 0));
+
+	await page.getByRole('button', { name: 'Verify this dispute' }).click();
+	await page.getByText('Verified: nothing differs.').waitFor();
+	assert.equal(await page.locator('.checks li.pass').count(), 6);
+	assert.equal(await page.locator('.checks li.fail').count(), 0);
+	await shot(page, 'verify');
+
+	const [download] = await Promise.all([
+		page.waitForEvent('download'),
+		page.getByRole('button', { name: 'Export (.tar.gz)' }).click(),
+	]);
+	assert.equal(download.suggestedFilename(), `dispute-${disputeId}.tar.gz`);
+	const saved = path.join(ARTIFACTS, 'export.tar.gz');
+	await download.saveAs(saved);
+	const bytes = fs.readFileSync(saved);
+	assert.equal(bytes[0], 0x1f);
+	assert.equal(bytes[1], 0x8b, 'a gzip file');
+	const listing = execFileSync('tar', ['-tzf', saved], { encoding: 'utf8' });
+	assert.match(listing, /evidence/);
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('the overview draws its charts from the running totals', async () => {
+	const page = await newPage();
+
+	await signIn(page, keys.admin);
+	await page.getByRole('link', { name: 'Overview' }).click();
+	await page.getByRole('heading', { name: 'Overview' }).waitFor();
+	const ov = await call(keys.admin, 'GET', '/v1/overview');
+	assert.equal(ov.disputes.total, 7);
+	assert.equal(ov.resolution.resolved, 3);
+	assert.equal(ov.sla_breaches, 1);
+	assert.equal(await page.locator('figure.chart svg[role="img"]').count(), 4);
+	for (const name of ['Disputes by state', 'Disputes by reason',
+		'Offers made and accepted, by type', 'Time from opening to outcome'])
+		await page.locator('figcaption', { hasText: name }).waitFor();
+	// a bar per state with disputes, labelled by the state's name
+	const labels = await page.locator('figure.chart').first().locator('svg text.label')
+		.allTextContents();
+	assert.ok(labels.includes('resolved') && labels.includes('closed'));
+	await page.locator('svg .median').waitFor({ state: 'attached' });
+	await page.locator('svg .median-label').waitFor();
+	await shot(page, 'overview');
+	assertCalm(page);
+
+	// a storefront key sees its own storefront's overview only
+	await signOut(page);
+	await signIn(page, keys.shop);
+	await page.goto(base + '/ui/#/overview');
+	await page.getByRole('heading', { name: 'Overview of demo-shop' }).waitFor();
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('everything is reachable with the keyboard alone, with visible focus', async () => {
+	const page = await newPage();
+
+	await page.goto(base + '/ui/#/login');
+	await page.getByRole('heading', { name: /Sign in/ }).waitFor();
+	// Tab: the skip button, then the key field
+	await page.keyboard.press('Tab');
+	await page.keyboard.press('Tab');
+	assert.equal(await page.evaluate(() => document.activeElement.type), 'password');
+	await page.keyboard.type(keys.agent);
+	await page.keyboard.press('Enter');
+	await page.getByRole('heading', { name: 'Queue' }).waitFor();
+
+	// Tab to the dispute's link and open it with Enter
+	const reach = async (test, limit = 80) => {
+		for (let i = 0; i < limit; i++) {
+			await page.keyboard.press('Tab');
+			if (await page.evaluate(test))
+				return;
+		}
+		throw new Error('not reachable with Tab: ' + test);
+	};
+	await reach(() => document.activeElement.textContent === 'ORD-2003');
+	const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+	assert.notEqual(outline, 'none', 'focus is visible');
+	await page.keyboard.press('Enter');
+	await page.getByRole('heading', { name: 'Dispute ORD-2003' }).waitFor();
+	await reach(() => document.activeElement.getAttribute('data-event') === 'investigate');
+	await page.keyboard.press('Enter');
+	// the form takes the focus; Tab to its submit button
+	await reach(() => document.activeElement.textContent === 'Apply investigate', 5);
+	await page.keyboard.press('Enter');
+	await page.getByText('investigate applied').waitFor();
+	await page.locator('.badge.investigating').first().waitFor();
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('at a phone\'s width nothing overflows sideways', async () => {
+	const page = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true,
+		hasTouch: true });
+	const noOverflow = async (what) => {
+		const [scroll, inner] = await page.evaluate(() =>
+			[document.documentElement.scrollWidth, window.innerWidth]);
+		assert.ok(scroll <= inner, `${what}: scrollWidth ${scroll} > innerWidth ${inner}`);
+	};
+
+	await page.goto(base + '/ui/#/login');
+	await page.getByRole('heading', { name: /Sign in/ }).waitFor();
+	await noOverflow('sign in');
+	await signIn(page, keys.agent);
+	await noOverflow('queue');
+	await shot(page, 'phone-queue');
+	await page.goto(base + '/ui/#/d/' + disputeId);
+	await page.getByRole('heading', { name: 'Dispute ORD-1001' }).waitFor();
+	await noOverflow('dispute');
+	await shot(page, 'phone-dispute');
+	await page.goto(base + '/ui/#/d/' + disputeId + '/audit');
+	await page.getByRole('heading', { name: 'History of ORD-1001' }).waitFor();
+	await noOverflow('history');
+	await page.goto(base + '/ui/#/overview');
+	await page.getByRole('heading', { name: 'Overview' }).waitFor();
+	await noOverflow('overview');
+	await page.goto(base + '/ui/#/new');
+	await page.getByRole('heading', { name: 'Open a dispute' }).waitFor();
+	await noOverflow('open a dispute');
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('the console is served with a strict Content-Security-Policy that blocks inline script', async () => {
+	const page = await newPage();
+	const res = await page.goto(base + '/ui/');
+	const csp = res.headers()['content-security-policy'];
+
+	assert.match(csp, /default-src 'none'/);
+	assert.match(csp, /script-src 'self'(;|$)/);
+	assert.match(csp, /frame-ancestors 'none'/);
+	assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+	assert.equal(res.headers()['x-content-type-options'], 'nosniff');
+	// an inline script added to the page is refused by the browser
+	const ran = await page.evaluate(async () => {
+		window.injected = false;
+		const el = document.createElement('script');
+		el.textContent = 'window.injected = true';
+		document.body.appendChild(el);
+		await new Promise((r) => setTimeout(r, 100));
+		return window.injected;
+	});
+	assert.equal(ran, false, 'inline script blocked');
+	// the console's source builds no HTML from strings
+	const source = fs.readFileSync(path.join(ROOT, 'ui/app.js'), 'utf8');
+	assert.doesNotMatch(source, /\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write|\beval\(|new Function/);
+	await page.context().close();
+});
