@@ -43,6 +43,7 @@ static void *fault_malloc(size_t n, const char *file, int line)
 
 static void *fault_realloc(void *ptr, size_t size, const char *file, int line)
 {
+	/* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI): as libgit2's own allocator, the size as asked */
 	return checked(refuse(size, file, line) ? NULL : realloc(ptr, size));
 }
 
@@ -58,8 +59,10 @@ static void *fault_calloc(size_t nelem, size_t elsize, const char *file,
 {
 	if (elsize && nelem > SIZE_MAX / elsize)
 		return checked(NULL);
-	return checked(refuse(nelem * elsize, file, line) ? NULL
-						    : calloc(nelem, elsize));
+	if (refuse(nelem * elsize, file, line))
+		return checked(NULL);
+	/* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI): as libgit2's own allocator, the size as asked */
+	return checked(calloc(nelem, elsize));
 }
 
 /* A copy of exactly n bytes of str and a NUL. */

@@ -201,7 +201,7 @@ static int http_call(http_conn *c, const char *method, const char *target,
 	len -= head_len;
 	memmove(buf, buf + head_len, len);
 	if (want + 1 > room) {
-		char *more = realloc(buf, room = want + 1);
+		char *more = realloc(buf, want + 1);
 
 		if (!more)
 			goto done;
@@ -331,6 +331,7 @@ typedef struct client {
 	double seconds;
 	long sent;
 	long acked;
+	int failed;           /* its log could not be written */
 } client;
 
 static double now_s(void)
@@ -341,24 +342,49 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * One line of a log, on disk before anything else happens: the logs are
+ * what the check believes. -1 when it cannot be written.
+ */
+__attribute__((format(printf, 2, 3)))
+static int log_line(FILE *log, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vfprintf(log, fmt, ap);
+	va_end(ap);
+	if (n < 0 || fflush(log) != 0) {
+		fprintf(stderr, "rd-crashload: cannot write a log: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Send one request, logged before and after; 1 when acknowledged. */
 static int load_one(client *cl, http_conn *conn, FILE *log, request *r)
 {
 	http_answer a;
 	int whole;
 
-	fprintf(log, "S %s %s %s\n", op_names[r->op], r->tag,
-		r->op == OP_OPEN ? "-" : r->dispute);
-	fflush(log);
+	if (log_line(log, "S %s %s %s\n", op_names[r->op], r->tag,
+		     r->op == OP_OPEN ? "-" : r->dispute) < 0) {
+		cl->failed = 1;
+		return 0;
+	}
 	cl->sent++;
 	whole = send_request(conn, cl->api_key, r, &a) == 0;
 	if (whole && a.status / 100 == 2 &&
 	    (r->op != OP_OPEN || answer_id(&a, r->dispute))) {
-		fprintf(log, "A %s %d %s\n", r->tag, a.status,
-			r->op == OP_OPEN ? r->dispute : "-");
-		fflush(log);
-		cl->acked++;
 		free(a.body);
+		if (log_line(log, "A %s %d %s\n", r->tag, a.status,
+			     r->op == OP_OPEN ? r->dispute : "-") < 0) {
+			cl->failed = 1;
+			return 0;
+		}
+		cl->acked++;
 		return 1;
 	}
 	if (whole)
@@ -390,6 +416,7 @@ static void *load_client(void *arg)
 	if (!(log = fopen(path, "a"))) {
 		fprintf(stderr, "rd-crashload: %s: %s\n", path,
 			strerror(errno));
+		cl->failed = 1;
 		return NULL;
 	}
 	for (long k = 0; now_s() < stop; k++) {
@@ -408,7 +435,8 @@ static void *load_client(void *arg)
 			break;
 	}
 	conn_close(&conn);
-	fclose(log);
+	if (fclose(log) != 0)
+		cl->failed = 1;
 	return NULL;
 }
 
@@ -417,6 +445,7 @@ static int load(unsigned port, const char *api_key, const char *logdir,
 {
 	client *cls = calloc((size_t)clients, sizeof(*cls));
 	long sent = 0, acked = 0;
+	int failed = 0;
 
 	if (!cls)
 		return 1;
@@ -434,10 +463,11 @@ static int load(unsigned port, const char *api_key, const char *logdir,
 		pthread_join(cls[i].thread, NULL);
 		sent += cls[i].sent;
 		acked += cls[i].acked;
+		failed |= cls[i].failed;
 	}
 	printf("sent=%ld acknowledged=%ld\n", sent, acked);
 	free(cls);
-	return 0;
+	return failed;
 }
 
 /* ---- check ------------------------------------------------------------------ */
@@ -481,7 +511,7 @@ static int read_log(request_log *rl, const char *path, int retries)
 							room * sizeof(*more));
 
 				if (!more) {
-					fclose(f);
+					(void)fclose(f);  /* read only */
 					return -1;
 				}
 				rl->items = more;
@@ -514,7 +544,7 @@ static int read_log(request_log *rl, const char *path, int retries)
 			}
 		}
 	}
-	fclose(f);
+	(void)fclose(f);  /* read only */
 	return 0;
 }
 
@@ -593,16 +623,17 @@ static int retry_unacknowledged(http_conn *conn, const char *api_key,
 		}
 		r->acked = r->retried = 1;
 		r->replayed = a.replayed;
-		fprintf(log, "A %s %d %s %s\n", r->tag, a.status,
-			r->op == OP_OPEN ? r->dispute : "-",
-			a.replayed ? "replayed" : "executed");
-		fflush(log);
-		(*retried)++;
-		*replayed += a.replayed;
 		free(a.body);
+		if (log_line(log, "A %s %d %s %s\n", r->tag, a.status,
+			     r->op == OP_OPEN ? r->dispute : "-",
+			     r->replayed ? "replayed" : "executed") < 0) {
+			(void)fclose(log);
+			return -1;
+		}
+		(*retried)++;
+		*replayed += r->replayed;
 	}
-	fclose(log);
-	return 0;
+	return fclose(log) == 0 ? 0 : -1;
 }
 
 /* GET target as JSON (a new reference), or NULL after a mismatch. */
