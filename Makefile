@@ -69,3 +69,14 @@ lint: deps
 # docs/reliability.md, "Fuzzing".
 fuzz: deps
 	bash tests/fuzz/run.sh
+
+# `make crashtest` kills the real server with SIGKILL under a mixed write
+# load KILLS times (default 50), restarting it each time, and checks that
+# nothing acknowledged was lost and nothing was done twice; see
+# tests/crash/crashtest.sh and docs/reliability.md.
+KILLS ?= 50
+
+.PHONY: crashtest
+crashtest: build
+	KILLS=$(KILLS) REDRESS=$(BUILD)/redress RD_CRASHLOAD=$(BUILD)/tests/rd-crashload \
+	  bash tests/crash/crashtest.sh

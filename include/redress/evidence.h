@@ -139,6 +139,18 @@ int rd_evidence_ref_restore(rd_evidence_repo *repo, const char *dispute_id,
 			    const char *current, const char *previous,
 			    rd_error *err);
 
+/*
+ * Remove refs/disputes/<id>.lock, the lock file libgit2 holds while it
+ * moves the ref, when a process died holding it (it would refuse every
+ * later move with RD_ECONFLICT). Only for recovery from a crash journal,
+ * while the index's write lock is held, so that no live writer can be
+ * moving the ref. *removed (may be NULL) says whether there was one.
+ * RD_EIO when it exists and cannot be removed.
+ */
+int rd_evidence_ref_unlock_stale(rd_evidence_repo *repo,
+				 const char *dispute_id, int *removed,
+				 rd_error *err);
+
 /* The commit refs/disputes/<id> points to: *found = 0 when there is no ref. */
 int rd_evidence_head(rd_evidence_repo *repo, const char *dispute_id,
 		     char out[RD_OID_BUFSZ], int *found, rd_error *err);

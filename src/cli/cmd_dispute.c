@@ -10,6 +10,8 @@
 
 #include "cli.h"
 
+#include "redress/json.h"
+
 int cli_cmd_init(cli_ctx *ctx, rd_error *err)
 {
 	rd_service_options opts;
@@ -388,11 +390,11 @@ static void print_workflow(const rd_workflow *wf)
 	fputs("\ntransitions:\n", stdout);
 	transitions = json_object_get(doc, "transitions");
 	json_array_foreach(transitions, i, value) {
-		char *from = json_dumps(json_object_get(value, "from"),
+		char *from = rd_json_dumps(json_object_get(value, "from"),
 					JSON_COMPACT);
-		char *to = json_dumps(json_object_get(value, "to"),
+		char *to = rd_json_dumps(json_object_get(value, "to"),
 				      JSON_COMPACT | JSON_ENCODE_ANY);
-		char *roles = json_dumps(json_object_get(value, "roles"),
+		char *roles = rd_json_dumps(json_object_get(value, "roles"),
 					 JSON_COMPACT);
 
 		printf("  %-18s %s -> %s by %s\n",

@@ -12,6 +12,8 @@
 
 #include "cli.h"
 
+#include "redress/json.h"
+
 #ifndef REDRESS_VERSION
 #define REDRESS_VERSION "0"
 #endif
@@ -396,6 +398,7 @@ int main(int argc, char **argv)
 	rd_error err;
 	int cmd_index, rc;
 
+	rd_json_init();
 	memset(&ctx, 0, sizeof(ctx));
 	rd_error_clear(&err);
 	cmd_index = find_command_index(argc, argv);

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "redress/clock.h"
+#include "redress/json.h"
 #include "redress/money.h"
 
 /* ---- names ------------------------------------------------------------ */
@@ -1209,7 +1210,7 @@ int rd_dispute_parse(rd_dispute **out, const char *text, size_t len,
 				    "byte, which JSON does not allow",
 				    line, column);
 	}
-	doc = json_loadb(len ? text : "", len,
+	doc = rd_json_loadb(text, len,
 			 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!doc) {
 		text_for_message(shown, sizeof(shown), jerr.text, 160);

@@ -10,6 +10,7 @@
  */
 #include "evidence/evidence_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,17 @@ int rd_blob_writer_new(rd_blob_writer **out, rd_evidence_repo *repo,
 				 "cannot start writing a file of %lld bytes "
 				 "into the evidence repository",
 				 (long long)size);
+		/*
+		 * libgit2 1.5 fails after its backend made the stream
+		 * (out of memory for the hash) without freeing it, and
+		 * git_odb_stream_free would then crash on the missing
+		 * hash: let the backend free its own part.
+		 */
+		if (w->stream && !w->stream->hash_ctx)
+			w->stream->free(w->stream);
+		else
+			git_odb_stream_free(w->stream);
+		w->stream = NULL;
 		goto done;
 	}
 	*out = w;
@@ -100,11 +112,17 @@ int rd_blob_writer_write(rd_blob_writer *w, const void *buf, size_t len,
 					  (long long)w->written, len);
 	}
 	sha256_update(&w->sha, len, bytes);
+	errno = 0;
 	if (git_odb_stream_write(w->stream, buf, len) < 0) {
+		/* libgit2 may say nothing: the system's reason, if any */
+		int why = errno;
+
 		w->failed = 1;
 		return ev_git_fail(err, RD_EIO,
 				   "cannot write into the evidence repository "
-				   "after %lld bytes", (long long)w->written);
+				   "after %lld bytes%s%s%s", (long long)w->written,
+				   why ? " (" : "", why ? strerror(why) : "",
+				   why ? ")" : "");
 	}
 	w->written += (int64_t)len;
 	if (w->prefix_len < w->prefix_want) {

@@ -10,10 +10,12 @@
  */
 #include "evidence/evidence_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define REF_BUFSZ (sizeof(EV_REF_PREFIX) + RD_ID_LEN)
 
@@ -173,10 +175,17 @@ static int file_blob(struct builder *b, const rd_tree_file *f, git_oid *out)
 	if ((rc = ev_oid_parse(out, f->blob_oid, f->path, b->err)) < 0)
 		return rc;
 	grc = git_odb_read_header(&size, &type, b->repo->odb, out);
+	/*
+	 * The blobs of a change were stored by redress just before: one
+	 * that cannot be found is the repository failing (libgit2 1.5 also
+	 * answers "not found" when it runs out of memory looking), not
+	 * something the caller could look for.
+	 */
 	if (grc == GIT_ENOTFOUND)
-		return rd_error_set_field(b->err, RD_ENOTFOUND, f->path,
-					  "%s: blob %s is not in the evidence "
-					  "repository", f->path, f->blob_oid);
+		return rd_error_set_field(b->err, RD_EIO, f->path,
+					  "%s: blob %s cannot be found in the "
+					  "evidence repository", f->path,
+					  f->blob_oid);
 	if (grc < 0)
 		return ev_git_fail(b->err, RD_EIO, "%s: cannot read blob %s",
 				   f->path, f->blob_oid);
@@ -390,6 +399,39 @@ static int author_signature(git_signature **out, const rd_actor *actor,
 
 /* ---- committing --------------------------------------------------------- */
 
+/*
+ * libgit2 can fail a ref update after the ref file was renamed into place
+ * (syncing its directory, say, when memory runs out): the ref then points
+ * at the new commit though the caller is told it does not. Put it back, so
+ * that a failed commit leaves the ref as it was; when even that fails the
+ * message says so (the caller's crash journal still names the dispute).
+ */
+static void undo_failed_move(rd_evidence_repo *repo,
+			     const rd_commit_request *req, const char *ref,
+			     const git_oid *commit_oid, rd_error *err)
+{
+	char hex[RD_OID_BUFSZ];
+	git_oid now;
+	rd_error undo;
+	size_t len;
+
+	if (git_reference_name_to_id(&now, repo->git, ref) < 0) {
+		git_error_clear();
+		return;
+	}
+	if (!git_oid_equal(&now, commit_oid))
+		return;
+	ev_oid_hex(hex, commit_oid);
+	rd_error_clear(&undo);
+	if (rd_evidence_ref_restore(repo, req->dispute_id, hex, req->parent,
+				    &undo) == RD_OK || !err)
+		return;
+	len = strlen(err->message);
+	snprintf(err->message + len, sizeof(err->message) - len,
+		 "; the ref moved all the same and could not be moved back: "
+		 "%s", undo.message);
+}
+
 static void ref_name(char out[REF_BUFSZ], const char *dispute_id)
 {
 	snprintf(out, REF_BUFSZ, "%s%s", EV_REF_PREFIX, dispute_id);
@@ -524,6 +566,7 @@ int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 	if (grc < 0) {
 		rc = ev_git_fail(err, RD_EIO, "dispute %s: cannot move %s",
 				 req->dispute_id, ref);
+		undo_failed_move(repo, req, ref, &commit_oid, err);
 		goto done;
 	}
 	ev_oid_hex(out, &commit_oid);
@@ -623,6 +666,41 @@ int rd_evidence_head(rd_evidence_repo *repo, const char *dispute_id,
 	ev_oid_hex(out, &oid);
 	*found = 1;
 	return RD_OK;
+}
+
+int rd_evidence_ref_unlock_stale(rd_evidence_repo *repo,
+				 const char *dispute_id, int *removed,
+				 rd_error *err)
+{
+	const char *gitdir;
+	char path[4096];
+	int n;
+
+	if (removed)
+		*removed = 0;
+	if (!repo)
+		return rd_error_set(err, RD_EINTERNAL, "rd_evidence_ref_unlock_"
+				    "stale needs a repository");
+	if (!rd_id_valid(dispute_id))
+		return rd_error_set_field(err, RD_EINVALID, "dispute_id",
+					  "dispute_id: \"%.64s\" is not a "
+					  "dispute id",
+					  dispute_id ? dispute_id : "");
+	gitdir = git_repository_path(repo->git);  /* ends with '/' */
+	n = snprintf(path, sizeof(path), "%s" EV_REF_PREFIX "%s.lock",
+		     gitdir ? gitdir : "", dispute_id);
+	if (!gitdir || n < 0 || (size_t)n >= sizeof(path))
+		return rd_error_set(err, RD_EIO, "dispute %s: cannot name its "
+				    "ref's lock file", dispute_id);
+	if (unlink(path) == 0) {
+		if (removed)
+			*removed = 1;
+		return RD_OK;
+	}
+	if (errno == ENOENT)
+		return RD_OK;
+	return rd_error_set(err, RD_EIO, "cannot remove %s, left by a process "
+			    "that died: %s", path, strerror(errno));
 }
 
 static int compare_strings(const void *a, const void *b)

@@ -38,7 +38,9 @@ struct rd_evidence_repo {
 
 /*
  * Fill err with `code` and "<what>: <libgit2's last message>", the message
- * naming what was being done. Returns code.
+ * naming what was being done, and clear libgit2's last error. When that
+ * error is libgit2 running out of memory the code is RD_ENOMEM, whatever
+ * `code` says. Returns the code set.
  */
 int ev_git_fail(rd_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -78,5 +80,14 @@ int ev_sniff(rd_evidence_repo *repo, const void *buf, size_t len,
  */
 int ev_commit_tree(rd_evidence_repo *repo, const char *hex,
 		   git_commit **commit, git_tree **tree, rd_error *err);
+
+/*
+ * Test-only fault injection (fault.c, evidence_fault.h): the hook the
+ * wrapping allocator asks, and putting that allocator in place in libgit2
+ * (0, or libgit2's negative error).
+ */
+void ev_fault_set_hook(int (*fail_now)(size_t size, const char *file,
+					int line));
+int ev_fault_install(void);
 
 #endif

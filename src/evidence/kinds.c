@@ -31,6 +31,8 @@
 
 #include <jansson.h>
 
+#include "redress/json.h"
+
 #define KINDS_VERSION 1
 #define KINDS_FILE_MAX (1024 * 1024)
 #define MAX_SIZE_LIMIT (INT64_C(1024) * 1024 * 1024)
@@ -350,7 +352,7 @@ int rd_evidence_kinds_parse(rd_evidence_kinds **out, const char *text,
 		rc = out_of_memory(&ld);
 		goto done;
 	}
-	doc = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	doc = rd_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
 		rc = rd_error_set(err, RD_EDEFINITION, "%s:%d:%d: %s", origin,
 				  jerr.line, jerr.column, jerr.text);

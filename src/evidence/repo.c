@@ -8,6 +8,7 @@
  * holding other files into one.
  */
 #include "evidence/evidence_int.h"
+#include "evidence/evidence_fault.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,13 +26,21 @@ int ev_git_fail(rd_error *err, int code, const char *fmt, ...)
 	const git_error *last = git_error_last();
 	char what[320];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	/* whatever was being done, no memory is never the caller's fault */
+	if (last && last->klass == GIT_ERROR_NOMEMORY)
+		code = RD_ENOMEM;
 	if (last && last->message && *last->message)
-		return rd_error_set(err, code, "%s: %s", what, last->message);
-	return rd_error_set(err, code, "%s", what);
+		rc = rd_error_set(err, code, "%s: %s", what, last->message);
+	else
+		rc = rd_error_set(err, code, "%s", what);
+	/* read once: a later failure must not be told this one's cause */
+	git_error_clear();
+	return rc;
 }
 
 int ev_read_code(int git_rc)
@@ -86,6 +95,7 @@ void ev_sha256_hex(char out[65], const unsigned char digest[32])
 
 static pthread_mutex_t library_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned library_users;
+static int fault_wanted;      /* a test asked for the failing allocator */
 
 /*
  * Count one more user of libgit2, initialising it for the first. The
@@ -112,6 +122,12 @@ static int library_acquire(rd_error *err)
 			git_libgit2_shutdown();
 			goto done;
 		}
+		if (fault_wanted && ev_fault_install() < 0) {
+			rc = ev_git_fail(err, RD_EINTERNAL, "cannot install "
+					 "the test allocator in libgit2");
+			git_libgit2_shutdown();
+			goto done;
+		}
 	}
 	library_users++;
 done:
@@ -125,6 +141,22 @@ static void library_release(void)
 	if (library_users > 0 && --library_users == 0)
 		git_libgit2_shutdown();
 	pthread_mutex_unlock(&library_lock);
+}
+
+int rd_evidence__fault_alloc(int (*fail_now)(size_t size, const char *file,
+					     int line),
+			     rd_error *err)
+{
+	int rc = RD_OK;
+
+	pthread_mutex_lock(&library_lock);
+	ev_fault_set_hook(fail_now);
+	fault_wanted = 1;
+	if (library_users > 0 && ev_fault_install() < 0)
+		rc = ev_git_fail(err, RD_EINTERNAL, "cannot install the test "
+				 "allocator in libgit2");
+	pthread_mutex_unlock(&library_lock);
+	return rc;
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -212,6 +244,16 @@ int rd_evidence_repo_open(rd_evidence_repo **out, const char *path,
 	if (git_repository_odb(&repo->odb, repo->git) < 0) {
 		rc = ev_git_fail(err, RD_EIO,
 				 "%s: cannot open the object database", path);
+		goto done;
+	}
+	/*
+	 * The identity of ref updates (for a reflog, should one be kept),
+	 * set once, so that moving a ref never reads git's configuration:
+	 * libgit2 1.5 reading it again can crash when memory runs out.
+	 */
+	if (git_repository_set_ident(repo->git, "redress", "system@redress") < 0) {
+		rc = ev_git_fail(err, RD_EIO, "%s: cannot set the identity of "
+				 "ref updates", path);
 		goto done;
 	}
 	repo->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);

@@ -15,6 +15,7 @@
 #include <nettle/sha2.h>
 
 #include "http/http_int.h"
+#include "redress/json.h"
 
 struct http_idem_claim {
 	char key_id[64];
@@ -179,7 +180,8 @@ void http_idem_digest_upload(char out[65], const http_route *route,
 int http_idem_replay(http_call *call, const rd_idem_record *rec,
 		     rd_error *err)
 {
-	json_t *doc = json_loads(rec->response, 0, NULL);
+	json_t *doc = rd_json_loadb(rec->response, strlen(rec->response), 0,
+				   NULL);
 	json_t *version;
 
 	if (!doc || !json_is_object(doc)) {

@@ -18,6 +18,7 @@
 #include "http/http_int.h"
 #include "http/metrics.h"
 #include "redress/clock.h"
+#include "redress/json.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -25,7 +26,7 @@ static int parse_body(json_t **out, http_call *call, rd_error *err)
 {
 	json_error_t jerr;
 
-	*out = json_loadb(call->body ? call->body : "", call->body_len,
+	*out = rd_json_loadb(call->body, call->body_len,
 			  JSON_REJECT_DUPLICATES, &jerr);
 	if (*out)
 		return RD_OK;

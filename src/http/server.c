@@ -35,6 +35,7 @@
 #include "http/ratelimit.h"
 #include "http/ui.h"
 #include "redress/clock.h"
+#include "redress/json.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define CONNECTION_LIMIT 256
@@ -200,7 +201,7 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
 		"\"title\":\"Out of memory\",\"status\":500}";
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *text = doc ? rd_json_dumps(doc, JSON_COMPACT) : NULL;
 
 	if (text) {
 		resp = MHD_create_response_from_buffer(strlen(text), text,
@@ -296,7 +297,7 @@ static enum MHD_Result send_guard(struct MHD_Connection *conn,
 				  unsigned retry_after_s, int close_connection)
 {
 	json_t *doc = problem_as(err, status, name, title);
-	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *body = doc ? rd_json_dumps(doc, JSON_COMPACT) : NULL;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	char retry[16];
@@ -951,7 +952,7 @@ static enum MHD_Result send_closing(struct MHD_Connection *conn,
 	enum MHD_Result ret;
 	unsigned status = 500;
 	json_t *doc = http_problem(err, 0, &status);
-	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *body = doc ? rd_json_dumps(doc, JSON_COMPACT) : NULL;
 
 	json_decref(doc);
 	if (!body)

@@ -11,6 +11,7 @@
  */
 #include "core/definition.h"
 #include "offer/offer_int.h"
+#include "redress/json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -633,7 +634,7 @@ int rd_policy_parse(rd_policy **out, const char *text, size_t len,
 	policy->source[len] = '\0';
 	policy->source_len = len;
 	ps.policy = policy;
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	doc = rd_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
 		rc = rd_error_set(err, RD_EDEFINITION, "%s:%d:%d: %s", origin,
 				  jerr.line, jerr.column, jerr.text);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "redress/clock.h"
+#include "redress/json.h"
 
 /* ---- the report ---- */
 
@@ -111,8 +112,11 @@ static int read_doc(json_t **out, rd_service *svc, const char *commit,
 	if ((rc = rd_evidence_read(svc->repo, commit, path, &text, &len,
 				   err)) < 0)
 		return rc;
-	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	*out = rd_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
+	if (!*out && json_error_code(&jerr) == json_error_out_of_memory)
+		return rd_error_set(err, RD_ENOMEM, "out of memory reading %s",
+				    path);
 	if (!*out)
 		return rd_error_set(err, RD_EINVALID, "%s is not JSON: %s",
 				    path, jerr.text);
@@ -389,8 +393,8 @@ static int verify_commit(rd_service *svc, const char *id,
 
 static int same_json(json_t *a, json_t *b)
 {
-	char *ta = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	char *tb = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *ta = a ? rd_json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *tb = b ? rd_json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	int same = ta && tb && strcmp(ta, tb) == 0;
 
 	free(ta);
@@ -681,7 +685,8 @@ static int all_ids(rd_service *svc, id_list *l, rd_error *err)
 	}
 	if (rc < 0)
 		return rc;
-	qsort(l->ids, l->count, sizeof(*l->ids), compare_ids);
+	if (l->count > 1)
+		qsort(l->ids, l->count, sizeof(*l->ids), compare_ids);
 	for (size_t i = 0; i < l->count; i++) {
 		if (w > 0 && strcmp(l->ids[w - 1], l->ids[i]) == 0) {
 			free(l->ids[i]);

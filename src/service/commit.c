@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "redress/clock.h"
+#include "redress/json.h"
 #include "redress/store.h"
 #include "redress/workflow.h"
 
@@ -93,7 +94,7 @@ int svc_change_json(tree_change *change, json_t *doc, rd_error *err,
 
 	if (!doc)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	text = rd_json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	if (!text)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
@@ -335,8 +336,11 @@ static int read_json(json_t **out, rd_service *svc, const char *head,
 	if ((rc = rd_evidence_read(svc->repo, head, path, &text, &len,
 				   err)) < 0)
 		return rc;
-	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	*out = rd_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
+	if (!*out && json_error_code(&jerr) == json_error_out_of_memory)
+		return rd_error_set(err, RD_ENOMEM, "out of memory reading %s "
+				    "at %.12s", path, head);
 	if (!*out)
 		return rd_error_set(err, RD_EINVALID, "%s at %.12s: line %d: %s",
 				    path, head, jerr.line, jerr.text);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "redress/clock.h"
+#include "redress/json.h"
 #include "redress/money.h"
 #include "redress/offer.h"
 
@@ -424,7 +425,7 @@ static int apply_in_transaction(apply_state *s, rd_service *svc,
 	if ((rc = apply_offer_action(s, &dec, req, svc, &change, seq, now,
 				     err)) < 0)
 		goto done;
-	s->fields_text = json_dumps(s->fields, JSON_COMPACT | JSON_SORT_KEYS);
+	s->fields_text = rd_json_dumps(s->fields, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!s->fields_text) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;

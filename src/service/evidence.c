@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "redress/clock.h"
+#include "redress/json.h"
 
 struct rd_evidence_upload {
 	rd_service *svc;
@@ -263,7 +264,7 @@ static char *small_fields(const char *a, const char *av, const char *b,
 
 	if (doc && json_object_set_new(doc, a, json_string(av)) == 0 &&
 	    (!b || json_object_set_new(doc, b, json_string(bv)) == 0))
-		text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+		text = rd_json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(doc);
 	return text;
 }

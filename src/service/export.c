@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "redress/clock.h"
+#include "redress/json.h"
 #include "redress/money.h"
 
 typedef struct exporter {
@@ -72,7 +73,7 @@ static int add_json(exporter *x, const char *path, json_t *doc)
 
 	if (!doc)
 		return rd_error_set(x->err, RD_ENOMEM, "out of memory");
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	text = rd_json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	if (!text)
 		return rd_error_set(x->err, RD_ENOMEM, "out of memory");

@@ -8,8 +8,9 @@
  * committed, the file is emptied again (no sync needed: a stale line only
  * costs a needless check). A file nobody holds a lock on belongs to a
  * process that died: opening a data directory replays each dispute it names
- * from git (svc_sync_dispute) and removes it. Writers never touch another
- * process's file, so nothing here races.
+ * from git (svc_sync_dispute), after removing the lock file the dead
+ * process may have left on the dispute's ref, and removes it. Writers never
+ * touch another process's file, so nothing here races.
  */
 #include "service_int.h"
 
@@ -166,13 +167,46 @@ int svc_commit(rd_service *svc, rd_error *err)
 	return RD_OK;
 }
 
+/*
+ * The refs could not all be moved back (SQLite had already ended the
+ * transaction after an error such as running out of memory, so another
+ * writer may have seen them): bring the index up to git at once instead,
+ * each dispute in a transaction of its own, as the next open would. The
+ * change is then recorded in full, its Idempotency-Key with it, though the
+ * caller reports the failure. 1 when the index agrees with git again.
+ */
+static int tx_catch_up(rd_service *svc, const svc_tx_commit *moved,
+		       size_t count)
+{
+	char head[RD_OID_BUFSZ];
+	rd_error ignored;
+
+	for (size_t i = 0; i < count; i++) {
+		rd_error_clear(&ignored);
+		if (rd_store_begin(svc->store, &ignored) < 0)
+			return 0;
+		if (svc_sync_dispute(svc, moved[i].id, head, &ignored) < 0 ||
+		    rd_store_commit(svc->store, &ignored) < 0) {
+			rd_store_rollback(svc->store);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 void svc_rollback(rd_service *svc)
 {
+	svc_tx_commit moved[SVC_TX_COMMITS];
+	size_t moved_count = svc->tx_commit_count;
+	int overflow = svc->tx_commit_overflow;
 	int undone = tx_undo_commits(svc);
 
+	memcpy(moved, svc->tx_commits, moved_count * sizeof(*moved));
 	tx_forget_commits(svc);
 	svc_idem_reset(svc);
 	rd_store_rollback(svc->store);
+	if (!undone && !overflow)
+		undone = tx_catch_up(svc, moved, moved_count);
 	/* git may have moved and stayed so: keep the entry for replay */
 	if (svc->journal_pending &&
 	    (!undone || svc->journal_dirty ||
@@ -207,7 +241,15 @@ static int replay(rd_service *svc, int fd, const char *path, rd_error *err)
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		if (rd_id_valid(line)) /* else a line cut short by the crash */
+		if (!rd_id_valid(line)) /* a line cut short by the crash */
+			continue;
+		/*
+		 * The dead process may have died moving the ref, holding its
+		 * lock file; we hold the index's write lock, so no live
+		 * writer can be moving it now.
+		 */
+		if ((rc = rd_evidence_ref_unlock_stale(svc->repo, line, NULL,
+						       err)) == RD_OK)
 			rc = svc_sync_dispute(svc, line, head, err);
 	}
 done:

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "redress/clock.h"
+#include "redress/json.h"
 
 static json_t *time_or_null(int64_t t)
 {
@@ -109,9 +110,12 @@ static int dup_to(char **dst, const char *src, rd_error *err)
 json_t *rd_event_record_to_json(const rd_event_record *event)
 {
 	char at[RD_TIME_BUFSZ];
-	json_t *fields = json_loads(event->fields_json ? event->fields_json
-						       : "{}", 0, NULL);
+	const char *text = event->fields_json ? event->fields_json : "{}";
+	json_t *fields = rd_json_loadb(text, strlen(text), 0, NULL);
 
+	/* no fields to write is no memory: never an event without them */
+	if (!fields)
+		return NULL;
 	rd_time_format(at, event->at);
 	return json_pack("{s:I, s:s, s:{s:s, s:s, s:o}, s:s, s:o, s:s, s:o, s:o}",
 			 "seq", (json_int_t)event->seq,
@@ -125,7 +129,7 @@ json_t *rd_event_record_to_json(const rd_event_record *event)
 			 "at", at,
 			 "from", string_or_null(event->from_state),
 			 "to", event->to_state,
-			 "fields", fields ? fields : json_object(),
+			 "fields", fields,
 			 "note", string_or_null(event->note));
 }
 
@@ -179,7 +183,7 @@ int rd_event_record_from_json(rd_event_record *out, const json_t *doc,
 	    (rc = dup_to(&out->to_state, to, err)) < 0 ||
 	    (rc = dup_to(&out->note, note, err)) < 0)
 		goto fail;
-	out->fields_json = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
+	out->fields_json = rd_json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!out->fields_json) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto fail;

@@ -20,6 +20,7 @@
 
 #include "redress/clock.h"
 #include "redress/file.h"
+#include "redress/json.h"
 
 static int make_dir(const char *path, int create, rd_error *err)
 {
@@ -102,6 +103,7 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	int rc;
 
 	*out = NULL;
+	rd_json_init();
 	if (!opts->data_dir || !*opts->data_dir || !opts->workflows_dir ||
 	    !opts->kinds_path || !opts->policy_path)
 		return rd_error_set(err, RD_EUSAGE,

@@ -60,7 +60,11 @@ struct rd_service {
  * process's journal; svc_journal_recover replays the journals of processes
  * that died; svc_journal_note names a dispute before its git commit.
  * svc_commit / svc_rollback end a write transaction and settle the journal:
- * every write path ends with one of them.
+ * every write path ends with one of them. svc_rollback moves back the refs
+ * the transaction moved while it still holds the write lock; when SQLite
+ * has already ended the transaction it brings the index up to git instead
+ * (the change then stands in full); if neither can be done the entry stays
+ * for the next write on the dispute or the next open to replay.
  */
 int svc_journal_open(rd_service *svc, rd_error *err);
 int svc_journal_recover(rd_service *svc, rd_error *err);

@@ -8,11 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redress/json.h"
 #include "store/store_int.h"
+
+/*
+ * SQLite 3.40's json_valid() answers 0, not an error, when it runs out of
+ * memory while parsing, so the CHECK on events.fields fails on valid JSON.
+ * A CHECK failure on that column is therefore only RD_EINVALID when the
+ * text is not JSON; valid JSON (or no memory to tell) is RD_ENOMEM.
+ */
+static int fields_check_failed(rd_store *st, int rc, const char *fields,
+			       const rd_event_record *ev, rd_error *err)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	if (rc != SQLITE_CONSTRAINT_CHECK ||
+	    !strstr(sqlite3_errmsg(st->db), "json_valid"))
+		return 0;
+	doc = rd_json_loadb(fields, strlen(fields), JSON_DECODE_ANY, &jerr);
+	json_decref(doc);
+	if (!doc && json_error_code(&jerr) != json_error_out_of_memory)
+		return 0;
+	return rd_error_set(err, RD_ENOMEM, "cannot record event %lld (%s) "
+			    "of dispute %s: out of memory (SQLite could not "
+			    "check its fields)", (long long)ev->seq,
+			    ev->event ? ev->event : "(null)", ev->dispute_id);
+}
 
 int rd_store_event_append(rd_store *st, const rd_event_record *ev,
 			  rd_error *err)
 {
+	const char *fields = ev->fields_json ? ev->fields_json : "{}";
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 	int ret;
@@ -31,11 +58,11 @@ int rd_store_event_append(rd_store *st, const rd_event_record *ev,
 	rc |= sqlite3_bind_int64(stmt, 7, ev->at);
 	rc |= rd_store__bind_text(stmt, 8, ev->from_state);
 	rc |= rd_store__bind_text(stmt, 9, ev->to_state);
-	rc |= rd_store__bind_text(stmt, 10, ev->fields_json ?
-				  ev->fields_json : "{}");
+	rc |= rd_store__bind_text(stmt, 10, fields);
 	rc |= rd_store__bind_text(stmt, 11, ev->note);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE &&
+	    (ret = fields_check_failed(st, rc, fields, ev, err)) == 0)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot record event %lld (%s) of "
 				     "dispute %s", (long long)ev->seq,

@@ -18,6 +18,7 @@
 
 
 #include "redress/clock.h"
+#include "redress/json.h"
 
 #define path_member(out, base, key) \
 	rd_def_path_member(out, PATH_BUFSZ, base, key)
@@ -874,7 +875,7 @@ int rd_workflow_parse(rd_workflow **out, const char *text, size_t len,
 	wf->source[len] = '\0';
 	wf->source_len = len;
 	ld.wf = wf;
-	wf->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	wf->doc = rd_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!wf->doc) {
 		rc = rd_error_set(err, RD_EDEFINITION, "%s:%d:%d: %s", origin,
 				  jerr.line, jerr.column, jerr.text);

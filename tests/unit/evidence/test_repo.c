@@ -520,9 +520,10 @@ static void bad_requests_refused(void)
 	/* blob ids: malformed, unknown, not a blob */
 	files[0] = (rd_tree_file){ "a", NULL, 0, "1234" };
 	CHECK_FAILS(rd_evidence_commit(repo, &req, c, &err), RD_EINVALID);
+	/* a blob the caller says it stored, missing: the repository failed */
 	files[0] = (rd_tree_file){ "a", NULL, 0,
 				   "0123456789abcdef0123456789abcdef01234567" };
-	CHECK_FAILS(rd_evidence_commit(repo, &req, c, &err), RD_ENOTFOUND);
+	CHECK_FAILS(rd_evidence_commit(repo, &req, c, &err), RD_EIO);
 	CHECK_HAS(err.message, "0123456789abcdef0123456789abcdef01234567");
 	files[0] = (rd_tree_file){ "a", NULL, 0, c1 };
 	CHECK_FAILS(rd_evidence_commit(repo, &req, c, &err), RD_EINVALID);
