@@ -3,6 +3,8 @@
  * from and never check what a test checks; a failure of their own is
  * reported with rd_test_fail and the test goes on to find it.
  */
+/* a feature-test macro (mkdtemp, fdopen), not a name of ours */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #define _XOPEN_SOURCE 700
 #include "fixtures.h"
 
