@@ -145,12 +145,23 @@ static int evidence_get(cli_ctx *ctx, rd_error *err)
 	    (rc = parse_number(&n, ctx->args.positional[2], "N", err)) < 0)
 		return rc;
 	if (output) {
-		snprintf(tmp, sizeof(tmp), "%s.partial-XXXXXX", output);
-		if ((fd = mkstemp(tmp)) < 0 || (f = fdopen(fd, "wb")) == NULL) {
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.partial-XXXXXX",
+				     output) >= sizeof(tmp)) {
+			tmp[0] = '\0';
+			return rd_error_set(err, RD_EUSAGE,
+					    "the output path is too long");
+		}
+		if ((fd = mkstemp(tmp)) < 0) {
 			rc = rd_error_set(err, RD_EIO, "cannot write %s: %s", tmp,
 					  strerror(errno));
-			tmp[0] = '\0';
+			tmp[0] = '\0';	/* nothing was made */
 			goto done;
+		}
+		if ((f = fdopen(fd, "wb")) == NULL) {
+			rc = rd_error_set(err, RD_EIO, "cannot write %s: %s", tmp,
+					  strerror(errno));
+			(void)close(fd);
+			goto done;	/* the file made is removed */
 		}
 	}
 	if ((rc = rd_service_evidence_get(ctx->svc, ctx->args.positional[1], n,
