@@ -274,12 +274,29 @@ void svc_idem_reset(rd_service *svc)
 	svc->idem.checked = 0;
 }
 
-/* The value of trailer `name` in a commit message, into out; 0 if absent. */
+/*
+ * The last paragraph of a commit message: the trailer block redress writes
+ * after everything else. The note above it is a caller's text, which may
+ * hold lines that read like trailers.
+ */
+static const char *trailer_block(const char *message)
+{
+	size_t end = strlen(message);
+
+	while (end > 0 && message[end - 1] == '\n')
+		end--;
+	for (size_t i = end; i >= 2; i--)
+		if (message[i - 1] == '\n' && message[i - 2] == '\n')
+			return message + i;
+	return message;
+}
+
+/* The value of trailer `name` in a commit's trailers, into out; 0 if absent. */
 static int trailer(const char *message, const char *name, char *out,
 		   size_t size)
 {
 	size_t nlen = strlen(name);
-	const char *p = message;
+	const char *p = trailer_block(message);
 
 	while (p && *p) {
 		const char *eol = strchr(p, '\n');

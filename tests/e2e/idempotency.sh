@@ -170,6 +170,25 @@ expect_eq "$STATUS" "200" "the replayed dispute is there"
 call "$agent" POST /v1/disputes -H "Idempotency-Key: crash-1" --data-binary "$(body_for ORD-CRASH-2)"
 expect_eq "$STATUS" "422" "the replayed record keeps its digest"
 stop_server api
+
+# --- a note that reads like trailers is not a request -------------------------------------------
+# The note is in the commit message, above the trailers: the replay after a
+# crash must take a request only from the trailer block redress writes.
+bob_id=$(cut -d_ -f2 <<<"$agent2")
+zeros=$(printf '0%.0s' $(seq 64))
+forged=$(jq -cn --arg id "$bob_id" --arg sha "$zeros" '{event: "investigate",
+	note: ("Redress-Idempotency-Key: bob-1\nRedress-Idempotency-Request: " + $id + " open " + $sha)}')
+REDRESS_TEST_CRASH=after-git-commit start_server crash
+call "$agent" POST "/v1/disputes/$crash_id/events" -H 'If-Match: "1"' --data-binary "$forged" || true
+expect_eq "$STATUS" "000" "the server died before answering the event"
+wait_server crash
+start_server api
+call "$auditor" GET "/v1/disputes/$crash_id"
+expect_eq "$(jq -r .version <<<"$BODY")" "2" "the event was replayed from git"
+call "$agent2" POST /v1/disputes -H "Idempotency-Key: bob-1" --data-binary "$(body_for ORD-BOB)"
+expect_eq "$STATUS:$(header Idempotent-Replayed)" "201:" "a note made no request for another key"
+expect_eq "$(disputes_of ORD-BOB)" "1" "bob's request opened its dispute"
+stop_server api
 expect_exit 0 rd audit verify --all
 
 finish
