@@ -19,13 +19,17 @@
 /*
  * One writer at a time per process: the connections of one process (a
  * server's worker threads, its sweeper) take this lock before BEGIN
- * IMMEDIATE and give it back when their transaction ends, so that their
+ * IMMEDIATE and give it back when their transaction ends (and hold it
+ * while an open sets the journal mode or upgrades the schema), so that their
  * writes, and the WAL checkpoints SQLite runs at commit, never overlap
  * (SQLite before 3.51.3 can corrupt a WAL database when two connections
  * write or checkpoint at once). Writers of other processes still meet at
  * SQLite's own lock. Waiting here is bounded by the busy timeout too.
  */
 static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int writer_take(rd_store *st, rd_error *err);
+static void writer_give(rd_store *st);
 
 #define BUSY_MESSAGE                                                         \
 	"the database is busy (locked by another writer for more than "      \
@@ -309,9 +313,13 @@ int rd_store_open_at_version(rd_store **out, const char *path, int version,
 		ret = rd_store__fail(st, rc, err, "cannot open %s", path);
 		goto done;
 	}
-	if ((ret = configure(st, err)) < 0)
+	/* the journal mode and a schema upgrade write: one writer at a time */
+	if ((ret = writer_take(st, err)) < 0)
 		goto done;
-	if ((ret = rd_store__migrate(st, version, err)) < 0)
+	if ((ret = configure(st, err)) >= 0)
+		ret = rd_store__migrate(st, version, err);
+	writer_give(st);
+	if (ret < 0)
 		goto done;
 	if ((ret = prepare_all(st, err)) < 0)
 		goto done;
