@@ -1092,13 +1092,14 @@ static int form_seal(form_state *f, rd_error *err)
 {
 	http_call *call = f->call;
 
-	if (f->sealed)
-		return RD_OK;
-	f->sealed = 1;
+	/* refused every time it is asked (the digest asks first) */
 	if (!f->file_seen)
 		return rd_error_set_field(err, RD_EINVALID, "file",
 					  "a form upload needs a part named "
 					  "file holding the evidence");
+	if (f->sealed)
+		return RD_OK;
+	f->sealed = 1;
 	for (size_t k = 0; k < FORM_FIELDS; k++) {
 		if (!f->value[k])
 			continue;
