@@ -833,11 +833,18 @@ static void upload_request_digest(char out[65],
 	http_idem_digest_upload(out, route, call, sub, text);
 }
 
-/* An upload under way: the service's, and what its digest needs. */
+/*
+ * An upload under way: the service's, and what its digest needs. An
+ * idempotent upload the service refuses at its start (the dispute has
+ * moved on since, say) keeps the refusal for its end, so that a retry of
+ * an upload already made is still answered from its record.
+ */
 typedef struct upload_state {
-	rd_evidence_upload *up;
+	rd_evidence_upload *up;         /* NULL when refused */
 	rd_evidence_submission sub;     /* strings borrowed from the call */
 	struct sha256_ctx content;      /* of the file's bytes */
+	int refused;                    /* the refusal's code, or 0 */
+	rd_error refusal;
 } upload_state;
 
 static int upload_begin(http_call *call, void **state, rd_error *err)
@@ -854,9 +861,15 @@ static int upload_begin(http_call *call, void **state, rd_error *err)
 		goto done;
 	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
 		goto done;
-	if ((rc = rd_service_evidence_upload_new(&u->up, call->svc, d->id,
-						 &u->sub, &call->actor,
-						 call->now, err)) < 0)
+	rc = rd_service_evidence_upload_new(&u->up, call->svc, d->id, &u->sub,
+					    &call->actor, call->now, err);
+	if (rc < 0 && call->idempotent) {
+		u->refused = rc;
+		u->refusal = *err;
+		rd_error_clear(err);
+		rc = RD_OK;
+	}
+	if (rc < 0)
 		goto done;
 	*state = u;
 	u = NULL;
@@ -872,6 +885,8 @@ static int upload_write(void *state, const char *buf, size_t len,
 	upload_state *u = state;
 
 	sha256_update(&u->content, len, (const uint8_t *)buf);
+	if (u->refused)
+		return RD_OK;   /* only hashed, for the digest */
 	return rd_service_evidence_upload_write(u->up, buf, len, err);
 }
 
@@ -890,6 +905,10 @@ static int upload_end(http_call *call, void *state, rd_error *err)
 	int rc;
 
 	memset(&row, 0, sizeof(row));
+	if (u->refused) {
+		*err = u->refusal;
+		return u->refused;
+	}
 	if ((rc = rd_service_evidence_upload_finish(u->up, &row, err)) < 0)
 		return rc;
 	rc = reply_evidence(call, &row, err);

@@ -825,6 +825,7 @@ static void stream_begin(struct rd_http_server *server,
 		     &req->err);
 	if (rc >= 0)
 		rc = idem_start(server, conn, req, &req->call, &req->err);
+	req->call.idempotent = req->idem_key[0] != '\0';
 	if (rc >= 0)
 		rc = req->stream->begin(&req->call, &req->state, &req->err);
 	if (rc >= 0 && req->stream == &http_form_upload &&
