@@ -842,7 +842,9 @@ static void upload_request_digest(char out[65],
 typedef struct upload_state {
 	rd_evidence_upload *up;         /* NULL when refused */
 	rd_evidence_submission sub;     /* strings borrowed from the call */
-	struct sha256_ctx content;      /* of the file's bytes */
+	struct sha256_ctx content;      /* of the file's bytes, when
+					 * idempotent (the digest needs it) */
+	int idempotent;
 	int refused;                    /* the refusal's code, or 0 */
 	rd_error refusal;
 } upload_state;
@@ -857,6 +859,7 @@ static int upload_begin(http_call *call, void **state, rd_error *err)
 	if (!(u = calloc(1, sizeof(*u))))
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	sha256_init(&u->content);
+	u->idempotent = call->idempotent;
 	if ((rc = http_upload_submission(&u->sub, call, err)) < 0)
 		goto done;
 	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
@@ -884,7 +887,9 @@ static int upload_write(void *state, const char *buf, size_t len,
 {
 	upload_state *u = state;
 
-	sha256_update(&u->content, len, (const uint8_t *)buf);
+	/* the service hashes what it stores: hash here only for a digest */
+	if (u->idempotent)
+		sha256_update(&u->content, len, (const uint8_t *)buf);
 	if (u->refused)
 		return RD_OK;   /* only hashed, for the digest */
 	return rd_service_evidence_upload_write(u->up, buf, len, err);
@@ -958,10 +963,11 @@ static int temp_file(int *fd, const char *what, rd_error *err)
  * file part named "file" whose filename is the original name. The file
  * part's size is not known until its closing boundary, and a git object's
  * size is written before its bytes, so the part is spooled to an unlinked
- * temporary file (hashed on the way) and streamed into git from there once
- * the body has ended: never whole in memory. The fields then go through
- * the same checks as an upload's query parameters; a field given in both
- * the query and the form is given twice (422).
+ * temporary file (hashed on the way for an Idempotency-Key) and streamed
+ * into git from there once the body has ended: never whole in memory. The
+ * fields then go through the same checks as an upload's query
+ * parameters; a field given in both the query and the form is given twice
+ * (422).
  */
 
 enum { FORM_KIND, FORM_CHANNEL, FORM_CAPTURED_AT, FORM_NOTE, FORM_FIELDS };
@@ -980,7 +986,7 @@ typedef struct form_state {
 	http_call *call;                /* the request's, for sealing */
 	int fd;                         /* the spooled file part, or -1 */
 	int64_t size;
-	struct sha256_ctx content;
+	struct sha256_ctx content;      /* when idempotent, as for a raw one */
 	char *value[FORM_FIELDS];       /* NUL-terminated, or NULL */
 	size_t len[FORM_FIELDS];
 	char *filename;                 /* of the file part, or NULL */
@@ -1029,7 +1035,8 @@ static int form_write(void *state, const char *buf, size_t len,
 
 static int spool(form_state *f, const char *data, size_t size, rd_error *err)
 {
-	sha256_update(&f->content, size, (const uint8_t *)data);
+	if (f->call->idempotent)
+		sha256_update(&f->content, size, (const uint8_t *)data);
 	while (size > 0) {
 		ssize_t w = write(f->fd, data, size);
 
