@@ -39,6 +39,15 @@ const char *cli_opt(const cli_args *args, const char *name);
 /* 1 when the flag --name was given. */
 int cli_flag(const cli_args *args, const char *name);
 
+/*
+ * The value of --name as a whole number from min to max (digits only),
+ * or `fallback` when the option is absent. RD_EUSAGE naming the option
+ * otherwise.
+ */
+int cli_opt_number(long long *out, const cli_args *args, const char *name,
+		   long long fallback, long long min, long long max,
+		   rd_error *err);
+
 /* Everything a command needs, prepared by main. */
 typedef struct cli_ctx {
 	cli_args args;

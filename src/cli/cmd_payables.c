@@ -6,27 +6,11 @@
  *
  * It only reads; confirming a payment is `redress event`.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-
-static int parse_limit(size_t *out, const char *text, rd_error *err)
-{
-	char *end = NULL;
-	long long value;
-
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno || end == text || *end != '\0' || value < 1 || value > 500)
-		return rd_error_set_field(err, RD_EUSAGE, "limit",
-					  "--limit must be a whole number from "
-					  "1 to 500, not \"%s\"", text);
-	*out = (size_t)value;
-	return RD_OK;
-}
 
 static void print_table(FILE *out, const rd_payable_row *rows, size_t count,
 			int64_t now)
@@ -67,18 +51,20 @@ static void print_table(FILE *out, const rd_payable_row *rows, size_t count,
 
 int cli_cmd_payables(cli_ctx *ctx, rd_error *err)
 {
-	const char *limit_text = cli_opt(&ctx->args, "limit");
 	rd_payable_row *rows = NULL;
-	size_t limit = 0, count = 0;
+	long long limit = 0;
+	size_t count = 0;
 	char *next = NULL;
 	json_t *doc = NULL, *list = NULL;
 	int rc;
 
-	if (limit_text && (rc = parse_limit(&limit, limit_text, err)) < 0)
+	if ((rc = cli_opt_number(&limit, &ctx->args, "limit", 0, 1, 500,
+				 err)) < 0)
 		return rc;
 	if ((rc = rd_service_payables(ctx->svc,
 				      cli_opt(&ctx->args, "storefront"),
-				      cli_opt(&ctx->args, "cursor"), limit,
+				      cli_opt(&ctx->args, "cursor"),
+				      (size_t)limit,
 				      &rows, &count, &next, err)) < 0)
 		return rc;
 	if (!ctx->json) {

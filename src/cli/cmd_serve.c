@@ -7,11 +7,9 @@
  * failed sweep on standard error with its time; it never opens a service
  * itself (the sweeper and each worker thread of the server do).
  */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,50 +20,8 @@
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
 /* A day: longer makes no sense for either option. */
 #define MAX_SECONDS 86400
-
-/* A whole number of seconds from min to MAX_SECONDS, or the default. */
-static int parse_seconds(unsigned *out, const char *text, const char *option,
-			 unsigned fallback, unsigned min, rd_error *err)
-{
-	char *end = NULL;
-	long long value;
-
-	*out = fallback;
-	if (!text)
-		return RD_OK;
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' ||
-	    value < min || value > MAX_SECONDS)
-		return rd_error_set_field(err, RD_EUSAGE, option,
-					  "--%s: \"%.32s\" is not a whole "
-					  "number of seconds from %u to %d",
-					  option, text, min, MAX_SECONDS);
-	*out = (unsigned)value;
-	return RD_OK;
-}
-
-/* --rate-limit N: requests per second per key, 0 (off) to 1000000. */
-static int parse_rate_limit(unsigned *out, const char *text, rd_error *err)
-{
-	char *end = NULL;
-	long long value;
-
-	*out = RD_HTTP_DEFAULT_RATE_LIMIT;
-	if (!text)
-		return RD_OK;
-	errno = 0;
-	value = (text[0] >= '0' && text[0] <= '9') ? strtoll(text, &end, 10)
-						   : -1;
-	if (value < 0 || errno || *end != '\0' || value > 1000000)
-		return rd_error_set_field(err, RD_EUSAGE, "rate-limit",
-					  "--rate-limit must be a number of "
-					  "requests per second from 0 (no "
-					  "limit) to 1000000, not \"%.32s\"",
-					  text);
-	*out = (unsigned)value;
-	return RD_OK;
-}
+/* requests per second per key; the server takes no more */
+#define MAX_RATE_LIMIT 1000000
 
 /* Log the sweeper's failures since the last call, once each. */
 static void report_sweeper(rd_sweeper *sweeper, uint64_t *reported)
@@ -92,7 +48,7 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	rd_http_server *server = NULL;
 	rd_sweeper *sweeper = NULL;
 	rd_http_options opts;
-	unsigned interval_s = 0;
+	long long interval_s = 0, timeout_s = 0, rate = 0;
 	uint64_t reported = 0;
 	char host[64];
 	sigset_t stop_signals;
@@ -107,18 +63,18 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	opts.service.workflows_dir = ctx->workflows_dir;
 	opts.service.kinds_path = ctx->kinds_path;
 	opts.service.policy_path = ctx->policy_path;
-	if ((rc = parse_seconds(&interval_s,
-				cli_opt(&ctx->args, "sweep-interval"),
-				"sweep-interval", DEFAULT_SWEEP_INTERVAL_S, 0,
-				err)) < 0 ||
-	    (rc = parse_seconds(&opts.connection_timeout_s,
-				cli_opt(&ctx->args, "connection-timeout"),
-				"connection-timeout",
-				DEFAULT_CONNECTION_TIMEOUT_S, 1, err)) < 0 ||
-	    (rc = parse_rate_limit(&opts.rate_limit,
-				   cli_opt(&ctx->args, "rate-limit"),
-				   err)) < 0)
+	if ((rc = cli_opt_number(&interval_s, &ctx->args, "sweep-interval",
+				 DEFAULT_SWEEP_INTERVAL_S, 0, MAX_SECONDS,
+				 err)) < 0 ||
+	    (rc = cli_opt_number(&timeout_s, &ctx->args, "connection-timeout",
+				 DEFAULT_CONNECTION_TIMEOUT_S, 1, MAX_SECONDS,
+				 err)) < 0 ||
+	    (rc = cli_opt_number(&rate, &ctx->args, "rate-limit",
+				 RD_HTTP_DEFAULT_RATE_LIMIT, 0, MAX_RATE_LIMIT,
+				 err)) < 0)
 		return rc;
+	opts.connection_timeout_s = (unsigned)timeout_s;
+	opts.rate_limit = (unsigned)rate;
 
 	/* Block the stop signals before any thread starts: all inherit it. */
 	sigemptyset(&stop_signals);

@@ -6,6 +6,7 @@
  * the exit status of the error table (include/redress/error.h), so scripts
  * can tell "not found" from "refused by a guard".
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,31 @@ const char *cli_opt(const cli_args *args, const char *name)
 int cli_flag(const cli_args *args, const char *name)
 {
 	return cli_opt(args, name) != NULL;
+}
+
+int cli_opt_number(long long *out, const cli_args *args, const char *name,
+		   long long fallback, long long min, long long max,
+		   rd_error *err)
+{
+	const char *text = cli_opt(args, name);
+	char *end = NULL;
+	long long value;
+
+	*out = fallback;
+	if (!text)
+		return RD_OK;
+	if (text[0] < '0' || text[0] > '9')
+		goto bad;
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno != 0 || *end != '\0' || value < min || value > max)
+		goto bad;
+	*out = value;
+	return RD_OK;
+bad:
+	return rd_error_set_field(err, RD_EUSAGE, name,
+				  "--%s must be a whole number from %lld to "
+				  "%lld, not \"%.32s\"", name, min, max, text);
 }
 
 static const cli_option *find_option(const cli_option *table, const char *name,

@@ -64,6 +64,9 @@ typedef struct http_call {
 					 * (but tab and line breaks) or bytes
 					 * that are not UTF-8; else NULL */
 	int64_t now;
+	int idempotent;                 /* 1: an Idempotency-Key came with a
+					 * streamed request (set before it
+					 * begins): its digest will be asked */
 
 	/* out */
 	unsigned status;                /* 200 unless set */

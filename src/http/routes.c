@@ -833,11 +833,20 @@ static void upload_request_digest(char out[65],
 	http_idem_digest_upload(out, route, call, sub, text);
 }
 
-/* An upload under way: the service's, and what its digest needs. */
+/*
+ * An upload under way: the service's, and what its digest needs. An
+ * idempotent upload the service refuses at its start (the dispute has
+ * moved on since, say) keeps the refusal for its end, so that a retry of
+ * an upload already made is still answered from its record.
+ */
 typedef struct upload_state {
-	rd_evidence_upload *up;
+	rd_evidence_upload *up;         /* NULL when refused */
 	rd_evidence_submission sub;     /* strings borrowed from the call */
-	struct sha256_ctx content;      /* of the file's bytes */
+	struct sha256_ctx content;      /* of the file's bytes, when
+					 * idempotent (the digest needs it) */
+	int idempotent;
+	int refused;                    /* the refusal's code, or 0 */
+	rd_error refusal;
 } upload_state;
 
 static int upload_begin(http_call *call, void **state, rd_error *err)
@@ -850,13 +859,20 @@ static int upload_begin(http_call *call, void **state, rd_error *err)
 	if (!(u = calloc(1, sizeof(*u))))
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	sha256_init(&u->content);
+	u->idempotent = call->idempotent;
 	if ((rc = http_upload_submission(&u->sub, call, err)) < 0)
 		goto done;
 	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
 		goto done;
-	if ((rc = rd_service_evidence_upload_new(&u->up, call->svc, d->id,
-						 &u->sub, &call->actor,
-						 call->now, err)) < 0)
+	rc = rd_service_evidence_upload_new(&u->up, call->svc, d->id, &u->sub,
+					    &call->actor, call->now, err);
+	if (rc < 0 && call->idempotent) {
+		u->refused = rc;
+		u->refusal = *err;
+		rd_error_clear(err);
+		rc = RD_OK;
+	}
+	if (rc < 0)
 		goto done;
 	*state = u;
 	u = NULL;
@@ -871,7 +887,11 @@ static int upload_write(void *state, const char *buf, size_t len,
 {
 	upload_state *u = state;
 
-	sha256_update(&u->content, len, (const uint8_t *)buf);
+	/* the service hashes what it stores: hash here only for a digest */
+	if (u->idempotent)
+		sha256_update(&u->content, len, (const uint8_t *)buf);
+	if (u->refused)
+		return RD_OK;   /* only hashed, for the digest */
 	return rd_service_evidence_upload_write(u->up, buf, len, err);
 }
 
@@ -890,6 +910,10 @@ static int upload_end(http_call *call, void *state, rd_error *err)
 	int rc;
 
 	memset(&row, 0, sizeof(row));
+	if (u->refused) {
+		*err = u->refusal;
+		return u->refused;
+	}
 	if ((rc = rd_service_evidence_upload_finish(u->up, &row, err)) < 0)
 		return rc;
 	rc = reply_evidence(call, &row, err);
@@ -939,10 +963,11 @@ static int temp_file(int *fd, const char *what, rd_error *err)
  * file part named "file" whose filename is the original name. The file
  * part's size is not known until its closing boundary, and a git object's
  * size is written before its bytes, so the part is spooled to an unlinked
- * temporary file (hashed on the way) and streamed into git from there once
- * the body has ended: never whole in memory. The fields then go through
- * the same checks as an upload's query parameters; a field given in both
- * the query and the form is given twice (422).
+ * temporary file (hashed on the way for an Idempotency-Key) and streamed
+ * into git from there once the body has ended: never whole in memory. The
+ * fields then go through the same checks as an upload's query
+ * parameters; a field given in both the query and the form is given twice
+ * (422).
  */
 
 enum { FORM_KIND, FORM_CHANNEL, FORM_CAPTURED_AT, FORM_NOTE, FORM_FIELDS };
@@ -961,7 +986,7 @@ typedef struct form_state {
 	http_call *call;                /* the request's, for sealing */
 	int fd;                         /* the spooled file part, or -1 */
 	int64_t size;
-	struct sha256_ctx content;
+	struct sha256_ctx content;      /* when idempotent, as for a raw one */
 	char *value[FORM_FIELDS];       /* NUL-terminated, or NULL */
 	size_t len[FORM_FIELDS];
 	char *filename;                 /* of the file part, or NULL */
@@ -1010,7 +1035,8 @@ static int form_write(void *state, const char *buf, size_t len,
 
 static int spool(form_state *f, const char *data, size_t size, rd_error *err)
 {
-	sha256_update(&f->content, size, (const uint8_t *)data);
+	if (f->call->idempotent)
+		sha256_update(&f->content, size, (const uint8_t *)data);
 	while (size > 0) {
 		ssize_t w = write(f->fd, data, size);
 
@@ -1092,13 +1118,14 @@ static int form_seal(form_state *f, rd_error *err)
 {
 	http_call *call = f->call;
 
-	if (f->sealed)
-		return RD_OK;
-	f->sealed = 1;
+	/* refused every time it is asked (the digest asks first) */
 	if (!f->file_seen)
 		return rd_error_set_field(err, RD_EINVALID, "file",
 					  "a form upload needs a part named "
 					  "file holding the evidence");
+	if (f->sealed)
+		return RD_OK;
+	f->sealed = 1;
 	for (size_t k = 0; k < FORM_FIELDS; k++) {
 		if (!f->value[k])
 			continue;

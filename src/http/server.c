@@ -288,15 +288,14 @@ static enum MHD_Result send_problem_as(struct MHD_Connection *conn,
 }
 
 /*
- * A refusal of the server's own (429, 503): a problem with Retry-After
- * (whole seconds), closing the connection when asked.
+ * A problem document (doc, given up here) with `status`, a Retry-After of
+ * retry_after_s whole seconds (0: none), closing the connection when asked.
  */
-static enum MHD_Result send_guard(struct MHD_Connection *conn,
-				  const rd_error *err, unsigned status,
-				  const char *name, const char *title,
-				  unsigned retry_after_s, int close_connection)
+static enum MHD_Result send_refusing(struct MHD_Connection *conn,
+				     json_t *doc, unsigned status,
+				     unsigned retry_after_s,
+				     int close_connection)
 {
-	json_t *doc = problem_as(err, status, name, title);
 	char *body = doc ? rd_json_dumps(doc, JSON_COMPACT) : NULL;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -311,16 +310,32 @@ static enum MHD_Result send_guard(struct MHD_Connection *conn,
 		free(body);
 		return MHD_NO;
 	}
-	snprintf(retry, sizeof(retry), "%u", retry_after_s);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				"application/problem+json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	if (retry_after_s) {
+		snprintf(retry, sizeof(retry), "%u", retry_after_s);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+					retry);
+	}
 	if (close_connection)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 					"close");
 	ret = queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/*
+ * A refusal of the server's own (429, 503): a problem with Retry-After
+ * (whole seconds), closing the connection when asked.
+ */
+static enum MHD_Result send_guard(struct MHD_Connection *conn,
+				  const rd_error *err, unsigned status,
+				  const char *name, const char *title,
+				  unsigned retry_after_s, int close_connection)
+{
+	return send_refusing(conn, problem_as(err, status, name, title),
+			     status, retry_after_s, close_connection);
 }
 
 /* ---- one request ---------------------------------------------------------- */
@@ -825,6 +840,7 @@ static void stream_begin(struct rd_http_server *server,
 		     &req->err);
 	if (rc >= 0)
 		rc = idem_start(server, conn, req, &req->call, &req->err);
+	req->call.idempotent = req->idem_key[0] != '\0';
 	if (rc >= 0)
 		rc = req->stream->begin(&req->call, &req->state, &req->err);
 	if (rc >= 0 && req->stream == &http_form_upload &&
@@ -948,27 +964,10 @@ static enum MHD_Result count_content_length(void *cls,
 static enum MHD_Result send_closing(struct MHD_Connection *conn,
 				    const rd_error *err)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
 	unsigned status = 500;
 	json_t *doc = http_problem(err, 0, &status);
-	char *body = doc ? rd_json_dumps(doc, JSON_COMPACT) : NULL;
 
-	json_decref(doc);
-	if (!body)
-		return send_json(conn, 500, NULL, NULL, NULL, NULL, 0);
-	resp = MHD_create_response_from_buffer(strlen(body), body,
-					       MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/problem+json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	ret = queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return send_refusing(conn, doc, status, 0, 1);
 }
 
 /*

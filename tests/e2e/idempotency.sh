@@ -140,6 +140,29 @@ expect_eq "$STATUS" "422" "the same key with another file"
 call "$auditor" GET "/v1/disputes/$first_id/evidence"
 expect_eq "$(jq '.evidence | length' <<<"$BODY")" "1" "one evidence after three uploads"
 
+# --- an upload retried after its dispute has moved on: still its first answer -------------------------
+call "$agent" POST /v1/disputes --data-binary "$(body_for ORD-IDEM-CLOSED)"
+closed_id=$(jq -r .id <<<"$BODY")
+closed_upload="/v1/disputes/$closed_id/evidence?kind=photo&name=box.png&captured_at=2026-03-01T10:00:00Z"
+call "$agent" POST "$closed_upload" -H "Idempotency-Key: up-closed" \
+	-H "Content-Type: application/octet-stream" --data-binary "@$photo"
+expect_eq "$STATUS" "201" "upload before the dispute closes"
+closed_location=$(header Location)
+call "$agent" POST "/v1/disputes/$closed_id/events" --data-binary '{"event":"withdraw"}'
+expect_eq "$STATUS" "200" "the dispute is withdrawn"
+call "$agent" POST "$closed_upload" -H "Idempotency-Key: up-closed" \
+	-H "Content-Type: application/octet-stream" --data-binary "@$photo"
+expect_eq "$STATUS:$(header Idempotent-Replayed)" "201:true" "the retry after the dispute closed is a replay: $BODY"
+expect_eq "$(header Location)" "$closed_location" "the replay names the first upload"
+call "$agent" POST "$closed_upload" -H "Idempotency-Key: up-closed" \
+	-H "Content-Type: application/octet-stream" --data-binary "@$other_photo"
+expect_eq "$STATUS" "422" "the same key with another file, dispute closed"
+call "$agent" POST "$closed_upload" -H "Idempotency-Key: up-closed-new" \
+	-H "Content-Type: application/octet-stream" --data-binary "@$photo"
+expect_eq "$STATUS:$(jq -r .guard <<<"$BODY")" "409:state" "a new upload to a closed dispute is refused"
+call "$auditor" GET "/v1/disputes/$closed_id/evidence"
+expect_eq "$(jq '.evidence | length' <<<"$BODY")" "1" "one evidence on the closed dispute"
+
 # --- after a restart and after a reindex ---------------------------------------------------------------
 stop_server api
 start_server api

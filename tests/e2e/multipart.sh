@@ -46,6 +46,11 @@ call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:colour" "unknown field"
 call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at"
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:file" "no file part"
+# with a key, the digest looks at the form first: the refusal stays the same
+call "$agent" POST "/v1/disputes/$id/evidence" -H "Idempotency-Key: no-file" -F kind=photo -F "captured_at=$at"
+expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:file" "no file part, with an Idempotency-Key"
+call "$agent" POST "/v1/disputes/$id/evidence?kind=photo" -H "Idempotency-Key: no-file-2" -F "captured_at=$at"
+expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:file" "no file part, kind in the query, with an Idempotency-Key"
 call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F "captured_at=$at" -F "file=@$photo" -F "file=@$photo"
 expect_eq "$STATUS:$(jq -r .field <<<"$BODY")" "422:file" "two file parts"
 call "$agent" POST "/v1/disputes/$id/evidence" -F kind=photo -F kind=video -F "captured_at=$at" -F "file=@$photo"
