@@ -79,6 +79,8 @@ typedef struct worker {
 } worker;
 
 static pthread_barrier_t start_line;
+/* in every ref name, so that runs on one repository never collide */
+static unsigned run_id;
 static volatile double stop_at;
 
 static double now_s(void)
@@ -204,7 +206,7 @@ done:
 }
 
 /*
- * One commit on refs/bench/<thread>-<slot>: blobs, trees, commit, ref
+ * One commit on refs/bench/<run>-<thread>-<slot>: blobs, trees, commit, ref
  * (compare-and-swap from the head read, or created when new).
  */
 static int one_commit(worker *w, git_repository *repo, unsigned slot,
@@ -222,7 +224,8 @@ static int one_commit(worker *w, git_repository *repo, unsigned slot,
 	git_time_t when = (git_time_t)time(NULL);
 	int have_parent = 0, rc = -1;
 
-	snprintf(ref, sizeof(ref), "refs/bench/%02u-%08u", w->index, slot);
+	snprintf(ref, sizeof(ref), "refs/bench/%08x-%02u-%08u", run_id,
+		 w->index, slot);
 	if (!cfg->new_refs &&
 	    git_reference_name_to_id(&head, repo, ref) == 0) {
 		have_parent = 1;
@@ -558,6 +561,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	git_repository_free(repo);
+	run_id = (unsigned)getpid() ^ (unsigned)time(NULL);
 	if (!(workers = calloc(cfg.threads, sizeof(*workers))))
 		goto done;
 	pthread_barrier_init(&start_line, NULL, cfg.threads + 1);

@@ -14,8 +14,11 @@
 #                            1,000,000 disputes; quick: 1,000 and 100,000
 #                            with shorter runs (a few minutes)
 #   BENCH_SCALES="1000 ..."  the store sizes (the first is the base)
-#   BENCH_SECONDS=N          length of each read run (default 10, quick 5)
-#   BENCH_WRITE_SECONDS=N    length of each write run (default 15, quick 8)
+#   BENCH_ROUNDS=N           each figure and its ceiling run N times, in
+#                            turns (ceiling, redress, redress, ceiling...);
+#                            the medians are reported (default 3)
+#   BENCH_SECONDS=N          length of each read run (default 5, quick 3)
+#   BENCH_WRITE_SECONDS=N    length of each write run (default 8, quick 4)
 #   BENCH_REFS=loose|packed  how the bulk loader writes refs (default loose)
 #   BENCH_DIR=DIR            working directory (default build-bench/run);
 #                            needs ~7 GB free for a million disputes
@@ -31,13 +34,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build-bench}
 SCALE=${BENCH_SCALE:-full}
 case $SCALE in
-full)  def_scales="1000 100000 1000000"; def_read=10; def_write=15 ;;
-quick) def_scales="1000 100000";         def_read=5;  def_write=8 ;;
+full)  def_scales="1000 100000 1000000"; def_read=5; def_write=8 ;;
+quick) def_scales="1000 100000";         def_read=3; def_write=4 ;;
 *) echo "bench: BENCH_SCALE must be full or quick, not $SCALE" >&2; exit 2 ;;
 esac
 SCALES=${BENCH_SCALES:-$def_scales}
 READ_S=${BENCH_SECONDS:-$def_read}
 WRITE_S=${BENCH_WRITE_SECONDS:-$def_write}
+ROUNDS=${BENCH_ROUNDS:-3}
 REFS=${BENCH_REFS:-loose}
 WORK=${BENCH_DIR:-$BUILD/run}
 LUA=$ROOT/bench/wrk
@@ -48,6 +52,7 @@ WRK_THREADS=2
 READ_CONNS=32
 WRITE_CONNS=4
 EVENT_POOL=64              # disputes per events run (32 per wrk thread)
+REFS_PER_THREAD=16         # refs each thread of the commit ceiling appends to
 
 case $REFS in loose|packed) ;; *)
 	echo "bench: BENCH_REFS must be loose or packed" >&2; exit 2 ;;
@@ -188,6 +193,44 @@ settle() {
 	exit 1
 }
 
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# paired NAME RUN-CEILING RUN-REDRESS [RUN-ONE-WRITER]: ROUNDS turns of
+# the ceiling and redress, the ceiling first in odd rounds and last in even
+# ones, so that both see the same stretch of a noisy machine. Each function
+# is called with the name of its slot and the round number. RES[NAME.*],
+# RES[ceiling-NAME.*] (and RES[ceiling1-NAME.*] for the optional
+# single-writer ceiling, run between them) get the medians of the rounds;
+# errors and requests are summed.
+paired() {
+	local name=$1 ceil=$2 red=$3 one=${4:-} r k slot slots
+	for r in $(seq "$ROUNDS"); do
+		if [ $((r % 2)) = 1 ]; then
+			"$ceil" "ceiling-$name.$r" "$r"
+			[ -z "$one" ] || "$one" "ceiling1-$name.$r" "$r"
+			"$red" "$name.$r" "$r"
+		else
+			"$red" "$name.$r" "$r"
+			[ -z "$one" ] || "$one" "ceiling1-$name.$r" "$r"
+			"$ceil" "ceiling-$name.$r" "$r"
+		fi
+	done
+	slots=("$name" "ceiling-$name")
+	[ -z "$one" ] || slots+=("ceiling1-$name")
+	for slot in "${slots[@]}"; do
+		for k in rps p50 p99; do
+			RES[$slot.$k]=$(for r in $(seq "$ROUNDS"); do
+				echo "${RES[$slot.$r.$k]}"; done | median)
+		done
+		RES[$slot.errors]=0
+		RES[$slot.requests]=0
+		for r in $(seq "$ROUNDS"); do
+			RES[$slot.errors]=$((RES[$slot.errors] + ${RES[$slot.$r.errors]:-0}))
+			RES[$slot.requests]=$((RES[$slot.requests] + ${RES[$slot.$r.requests]:-0}))
+		done
+	done
+}
+
 rss_of() { # rss_of PID NAME: RES[NAME.rss|hwm|anon] in KiB
 	local status=/proc/$1/status
 	RES[$2.rss]=$(awk '/^VmRSS:/ {print $2}' "$status")
@@ -273,7 +316,9 @@ enough_disk() {
 
 # ---- one scale ---------------------------------------------------------------
 
-# measure_reads N DIR URL: GET paired with the HTTP ceiling.
+# measure_reads N DIR: GET paired with the HTTP ceiling.
+get_ceiling() { wrk_run "$1" get.lua "$CEILING_URL" "$READ_CONNS" "$READ_S"; }
+get_redress() { wrk_run "$1" get.lua "$SERVER_URL" "$READ_CONNS" "$READ_S"; }
 measure_reads() {
 	local n=$1 dir=$2 id
 	export BENCH_LUA_DIR=$LUA BENCH_KEY
@@ -286,24 +331,41 @@ measure_reads() {
 		"$SERVER_URL/v1/disputes/$id" -o "$RUN/get-body.json"
 	RES[get.body_bytes]=$(wc -c <"$RUN/get-body.json")
 	start_ceiling_http "$RUN/get-body.json"
-	log "GET at $n disputes: warm-up, then the ceiling and redress, ${READ_S}s each"
+	log "GET at $n disputes: warm-up, then $ROUNDS rounds of the ceiling and redress, ${READ_S}s each"
 	wrk_run "warm-ceiling-$n" get.lua "$CEILING_URL" "$READ_CONNS" 2
 	wrk_run "warm-get-$n" get.lua "$SERVER_URL" "$READ_CONNS" 2
-	wrk_run "ceiling-get-$n" get.lua "$CEILING_URL" "$READ_CONNS" "$READ_S"
-	wrk_run "get-$n" get.lua "$SERVER_URL" "$READ_CONNS" "$READ_S"
+	paired "get-$n" get_ceiling get_redress
 	stop "$CEILING_PID"
 }
 
-# measure_events N DIR FROM: events on EVENT_POOL fresh disputes (ids FROM
-# on of DIR.ids), paired with the raw git commit. Leaves the templates of
-# the commit ceiling in $RUN/tpl-event-*.
+# measure_events N DIR FROM: events on fresh disputes (EVENT_POOL a round,
+# ids FROM on of DIR.ids), paired with the raw git commit.
+events_ceiling() {
+	git_run "$1" commit --repo "$RUN/ceiling-event-$EVENTS_N.git" \
+		--file "dispute.json=$RUN/tpl-event-dispute.json" \
+		--file "events/%06u-resume.json=$RUN/tpl-event-file.json" \
+		--seconds "$WRITE_S" --threads "$CORES" --refs "$REFS_PER_THREAD"
+}
+events_ceiling1() {
+	git_run "$1" commit --repo "$RUN/ceiling-event-$EVENTS_N.git" \
+		--file "dispute.json=$RUN/tpl-event-dispute.json" \
+		--file "events/%06u-resume.json=$RUN/tpl-event-file.json" \
+		--seconds "$WRITE_S" --threads 1 --refs "$REFS_PER_THREAD"
+}
+events_redress() {
+	local from=$((EVENTS_FROM + ($2 - 1) * EVENT_POOL))
+	sed -n "${from},$((from + EVENT_POOL - 1))p" "$EVENTS_DIR.ids" >"$RUN/events.ids"
+	BENCH_IDS=$RUN/events.ids wrk_run "$1" events.lua "$SERVER_URL" \
+		"$WRITE_CONNS" "$WRITE_S"
+	settle
+}
 measure_events() {
 	local n=$1 dir=$2 from=$3 id head git
-	sed -n "${from},$((from + EVENT_POOL - 1))p" "$dir.ids" >"$RUN/events-$n.ids"
-	export BENCH_IDS=$RUN/events-$n.ids BENCH_THREADS=$WRK_THREADS
+	EVENTS_N=$n EVENTS_DIR=$dir EVENTS_FROM=$((from + 1))
+	export BENCH_THREADS=$WRK_THREADS
 	BENCH_KEY=$(cat "$dir.key")
 	# the sizes of a real event commit: dispute.json and the event file
-	id=$(head -1 "$BENCH_IDS")
+	id=$(sed -n "${from}p" "$dir.ids")
 	curl -sf -H "Authorization: Bearer $BENCH_KEY" -d '{"event":"escalate"}' \
 		"$SERVER_URL/v1/disputes/$id/events" >/dev/null
 	curl -sf -H "Authorization: Bearer $BENCH_KEY" -d '{"event":"resume"}' \
@@ -312,14 +374,12 @@ measure_events() {
 	head=$("${git[@]}" rev-parse "refs/disputes/$id")
 	"${git[@]}" cat-file blob "$head:dispute.json" >"$RUN/tpl-event-dispute.json"
 	"${git[@]}" cat-file blob "$head:events/000003-resume.json" >"$RUN/tpl-event-file.json"
-	log "events at $n disputes: the raw git commit, then redress, ${WRITE_S}s each"
-	rm -rf "$RUN/ceiling-event-$n.git"
-	git_run "ceiling-events-$n" commit --repo "$RUN/ceiling-event-$n.git" \
-		--file "dispute.json=$RUN/tpl-event-dispute.json" \
-		--file "events/%06u-resume.json=$RUN/tpl-event-file.json" \
-		--seconds "$WRITE_S" --threads "$CORES"
-	wrk_run "events-$n" events.lua "$SERVER_URL" "$WRITE_CONNS" "$WRITE_S"
-	settle
+	log "events at $n disputes: $ROUNDS rounds of the raw git commit and redress, ${WRITE_S}s each"
+	if [ "$n" = "$BASE" ]; then
+		paired "events-$n" events_ceiling events_redress events_ceiling1
+	else
+		paired "events-$n" events_ceiling events_redress
+	fi
 }
 
 # ---- the run -----------------------------------------------------------------
@@ -342,6 +402,8 @@ make_store "$BASE" "$RUN/store-$BASE"
 start_redress "$RUN/store-$BASE"
 measure_reads "$BASE" "$RUN/store-$BASE"
 measure_events "$BASE" "$RUN/store-$BASE" 1
+# ids used so far: 1 + ROUNDS * EVENT_POOL
+NEXT_ID=$((2 + ROUNDS * EVENT_POOL))
 
 # opening disputes: raw git commits on new refs with the objects of a real
 # open (dispute.json, the opened event; workflow.json is already stored)
@@ -353,30 +415,42 @@ head=$("${git[@]}" rev-parse "refs/disputes/$id")
 "${git[@]}" cat-file blob "$head:dispute.json" >"$RUN/tpl-open-dispute.json"
 "${git[@]}" cat-file blob "$head:events/000001-opened.json" >"$RUN/tpl-open-event.json"
 "${git[@]}" cat-file blob "$head:workflow.json" >"$RUN/tpl-open-workflow.json"
-log "opening disputes: the raw git commit, then redress, ${WRITE_S}s each"
-git_run ceiling-open commit --repo "$RUN/ceiling-open.git" --new-refs \
-	--file "dispute.json=$RUN/tpl-open-dispute.json" \
-	--file "events/000001-opened.json=$RUN/tpl-open-event.json" \
-	--fixed "workflow.json=$RUN/tpl-open-workflow.json" \
-	--seconds "$WRITE_S" --threads "$CORES"
-export BENCH_RUN=$$
-wrk_run open open.lua "$SERVER_URL" "$WRITE_CONNS" "$WRITE_S"
-settle
+log "opening disputes: $ROUNDS rounds of the raw git commit (new ref) and redress, ${WRITE_S}s each"
+open_ceiling() {
+	git_run "$1" commit --repo "$RUN/ceiling-open.git" --new-refs \
+		--file "dispute.json=$RUN/tpl-open-dispute.json" \
+		--file "events/000001-opened.json=$RUN/tpl-open-event.json" \
+		--fixed "workflow.json=$RUN/tpl-open-workflow.json" \
+		--seconds "$WRITE_S" --threads "${OPEN_THREADS:-$CORES}"
+}
+open_ceiling1() { OPEN_THREADS=1 open_ceiling "$@"; }
+open_redress() {
+	BENCH_RUN=$$-$2 wrk_run "$1" open.lua "$SERVER_URL" "$WRITE_CONNS" "$WRITE_S"
+	settle
+}
+paired open open_ceiling open_redress open_ceiling1
 
 # 1 MiB evidence uploads, on fresh disputes
-log "1 MiB evidence: the raw git blob, then redress uploads, ${WRITE_S}s each"
-sed -n "$((EVENT_POOL + 1)),$((2 * EVENT_POOL))p" "$RUN/store-$BASE.ids" >"$RUN/evidence.ids"
+log "1 MiB evidence: $ROUNDS rounds of the raw git blob and redress uploads, ${WRITE_S}s each"
+sed -n "${NEXT_ID},$((NEXT_ID + EVENT_POOL - 1))p" "$RUN/store-$BASE.ids" >"$RUN/evidence.ids"
+NEXT_ID=$((NEXT_ID + EVENT_POOL))
 [ -s "$RUN/evidence.ids" ] || cp "$RUN/store-$BASE.ids" "$RUN/evidence.ids"
-export BENCH_IDS=$RUN/evidence.ids BENCH_EVIDENCE_SIZE=1048576
-git_run ceiling-blob blob --repo "$RUN/ceiling-blob.git" --size 1048576 \
-	--seconds "$WRITE_S" --threads "$CORES"
-wrk_run evidence evidence.lua "$SERVER_URL" "$WRITE_CONNS" "$WRITE_S"
-settle
+evidence_ceiling() {
+	git_run "$1" blob --repo "$RUN/ceiling-blob.git" --size 1048576 \
+		--seconds "$WRITE_S" --threads "${BLOB_THREADS:-$CORES}"
+}
+evidence_ceiling1() { BLOB_THREADS=1 evidence_ceiling "$@"; }
+evidence_redress() {
+	BENCH_IDS=$RUN/evidence.ids BENCH_EVIDENCE_SIZE=1048576 \
+		wrk_run "$1" evidence.lua "$SERVER_URL" "$WRITE_CONNS" "$WRITE_S"
+	settle
+}
+paired evidence evidence_ceiling evidence_redress evidence_ceiling1
 
 # fsync calls per acknowledged write, redress and raw git
 if command -v strace >/dev/null; then
 	log "counting fsync calls per write with strace"
-	id=$(sed -n "$((2 * EVENT_POOL + 1))p" "$RUN/store-$BASE.ids")
+	id=$(sed -n "${NEXT_ID}p" "$RUN/store-$BASE.ids")
 	[ -n "$id" ] || id=$(tail -1 "$RUN/store-$BASE.ids")
 	head -c 1048576 /dev/urandom >"$RUN/photo.bin"
 	printf '\377\330\377\340\000\020JFIF\000\001\001\000\000\001\000\001\000\000' |
@@ -417,7 +491,7 @@ for n in "${SCALE_LIST[@]:1}"; do
 	make_store "$n" "$RUN/store-$n"
 	start_redress "$RUN/store-$n"
 	measure_reads "$n" "$RUN/store-$n"
-	measure_events "$n" "$RUN/store-$n" $((n / 2))
+	measure_events "$n" "$RUN/store-$n" $((n / 3))
 	rss_of "$SERVER_PID" "rss-$n"
 	stop "$SERVER_PID"
 done
@@ -443,12 +517,22 @@ ratio_row() { # ratio_row LABEL UNIT NAME CEILING-NAME CEILING-LABEL
 		"$(num "${RES[$4.rps]}") $2 $5" "$r" ">= 0.5" "$(pass "$r" 0.5)"
 }
 
+info_row() { # info_row LABEL NAME CEILING-NAME CEILING-LABEL: no goal of its own
+	local r
+	r=$(ratio "${RES[$2.rps]}" "${RES[$3.rps]}")
+	RES[$2.ratio1]=$r
+	row "$1" "" "$(num "${RES[$3.rps]}") req/s $4" "$r" "-" "info"
+}
+
 b=$(human "$BASE")
 row "figure" "measured" "ceiling (same run)" "ratio" "goal" "result"
 ratio_row "GET /v1/disputes/{id}, $b disputes" "req/s" "get-$BASE" "ceiling-get-$BASE" "(fixed-body MHD server)"
-ratio_row "POST /v1/disputes/{id}/events" "req/s" "events-$BASE" "ceiling-events-$BASE" "(raw git commit)"
-ratio_row "POST /v1/disputes" "req/s" "open" "ceiling-open" "(raw git commit, new ref)"
-ratio_row "1 MiB evidence upload" "req/s" "evidence" "ceiling-blob" "(raw git 1 MiB blob)"
+ratio_row "POST /v1/disputes/{id}/events" "req/s" "events-$BASE" "ceiling-events-$BASE" "(raw git commit, $CORES writers)"
+info_row "  the same, vs one raw writer" "events-$BASE" "ceiling1-events-$BASE" "(raw git commit, 1 writer)"
+ratio_row "POST /v1/disputes" "req/s" "open" "ceiling-open" "(raw git commit, new ref, $CORES writers)"
+info_row "  the same, vs one raw writer" "open" "ceiling1-open" "(raw git commit, new ref, 1 writer)"
+ratio_row "1 MiB evidence upload" "req/s" "evidence" "ceiling-evidence" "(raw git 1 MiB blob, $CORES writers)"
+info_row "  the same, vs one raw writer" "evidence" "ceiling1-evidence" "(raw git 1 MiB blob, 1 writer)"
 for n in "${SCALE_LIST[@]:1}"; do
 	h=$(human "$n")
 	if [ -n "${RES[skip.$n]:-}" ]; then
@@ -456,7 +540,7 @@ for n in "${SCALE_LIST[@]:1}"; do
 		continue
 	fi
 	ratio_row "GET /v1/disputes/{id}, $h disputes" "req/s" "get-$n" "ceiling-get-$n" "(fixed-body MHD server)"
-	ratio_row "POST .../events, $h disputes" "req/s" "events-$n" "ceiling-events-$n" "(raw git commit)"
+	ratio_row "POST .../events, $h disputes" "req/s" "events-$n" "ceiling-events-$n" "(raw git commit, $CORES writers)"
 done
 last=${SCALE_LIST[${#SCALE_LIST[@]} - 1]}
 if [ "$last" != "$BASE" ] && [ -z "${RES[skip.$last]:-}" ]; then
@@ -492,7 +576,7 @@ for n in "${SCALE_LIST[@]}"; do
 	[ -n "${RES[load.$n.seconds]:-}" ] || continue
 	echo "store of $(human "$n") disputes: loaded and reindexed in ${RES[load.$n.seconds]} s; index ${RES[load.$n.db_mb]} MB, git ${RES[load.$n.git_mb]} MB (refs $REFS)"
 done
-echo "GET answer: ${RES[get.body_bytes]} bytes; wrk -t$WRK_THREADS, $READ_CONNS connections for reads (${READ_S}s), $WRITE_CONNS for writes (${WRITE_S}s); ceilings with $CORES threads"
+echo "GET answer: ${RES[get.body_bytes]} bytes; wrk -t$WRK_THREADS, $READ_CONNS connections for reads, $WRITE_CONNS for writes; ceilings with $CORES threads; medians of $ROUNDS rounds of ${READ_S}s (reads) and ${WRITE_S}s (writes) each"
 
 if [ -n "${BENCH_RESULTS:-}" ]; then
 	for k in "${!RES[@]}"; do
