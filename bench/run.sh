@@ -238,20 +238,23 @@ rss_of() { # rss_of PID NAME: RES[NAME.rss|hwm|anon] in KiB
 	RES[$2.anon]=$(awk '/^RssAnon:/ {print $2}' "$status")
 }
 
-# fsyncs_during PID COMMAND...: fsync and fdatasync calls PID makes while
-# COMMAND runs (strace attached around it); "" without strace.
+# fsyncs_during PID N FUNCTION: fsync and fdatasync calls PID makes, per
+# call, while FUNCTION runs N times (called with 1..N; strace attached
+# around them); "" without strace.
 fsyncs_during() {
-	local pid=$1 trace=$RUN/strace-$RANDOM.txt spid
-	shift
+	local pid=$1 n=$2 fn=$3 trace=$RUN/strace-$RANDOM.txt spid i calls
 	command -v strace >/dev/null || { echo ""; return 0; }
 	strace -f -p "$pid" -e trace=fsync,fdatasync -o "$trace" 2>/dev/null &
 	spid=$!
 	sleep 1
-	"$@" >/dev/null
+	for i in $(seq "$n"); do
+		"$fn" "$i" >/dev/null
+	done
 	sleep 0.5
 	kill -INT "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
-	grep -cE '(fsync|fdatasync).*= 0$' "$trace" || true
+	calls=$(grep -cE '(fsync|fdatasync).*= 0$' "$trace" || true)
+	awk -v c="$calls" -v n="$n" 'BEGIN { printf "%.1f", c / n }'
 }
 
 # fsyncs_per_op OPS CEILING-GIT-ARGS...: fsync calls per operation of a
@@ -297,6 +300,13 @@ make_store() {
 	t1=$(date +%s.%N)
 	RES[load.$n.seconds]=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", b - a}')
 	RES[load.$n.db_mb]=$(du -sm "$dir/redress.db" | cut -f1)
+	# how much of the index the page cache held after loading; then read
+	# it once, so that the runs measure redress, not the disk's reads
+	if command -v fincore >/dev/null; then
+		RES[load.$n.resident]=$(fincore -b -n -o RES,SIZE "$dir/redress.db" |
+			awk '{ printf "%.0f", $2 ? 100 * $1 / $2 : 0 }')
+	fi
+	cat "$dir/redress.db" >/dev/null
 	RES[load.$n.git_mb]=$(du -sm "$dir/evidence.git" | cut -f1)
 }
 
@@ -320,7 +330,7 @@ enough_disk() {
 get_ceiling() { wrk_run "$1" get.lua "$CEILING_URL" "$READ_CONNS" "$READ_S"; }
 get_redress() { wrk_run "$1" get.lua "$SERVER_URL" "$READ_CONNS" "$READ_S"; }
 measure_reads() {
-	local n=$1 dir=$2 id
+	local n=$1 dir=$2 id io_before io_after syscr0 syscr1 disk0 disk1
 	export BENCH_LUA_DIR=$LUA BENCH_KEY
 	BENCH_KEY=$(cat "$dir.key")
 	# GETs spread over the store: up to 100,000 ids drawn at random
@@ -334,22 +344,36 @@ measure_reads() {
 	log "GET at $n disputes: warm-up, then $ROUNDS rounds of the ceiling and redress, ${READ_S}s each"
 	wrk_run "warm-ceiling-$n" get.lua "$CEILING_URL" "$READ_CONNS" 2
 	wrk_run "warm-get-$n" get.lua "$SERVER_URL" "$READ_CONNS" 2
+	io_before=$(awk '/^(read_bytes|syscr):/ {printf "%s ", $2}' "/proc/$SERVER_PID/io")
 	paired "get-$n" get_ceiling get_redress
+	io_after=$(awk '/^(read_bytes|syscr):/ {printf "%s ", $2}' "/proc/$SERVER_PID/io")
+	# what the GETs read: file reads per request (the index's pages that
+	# SQLite's own cache did not hold), and bytes that came from the disk
+	read -r syscr0 disk0 <<<"$io_before"
+	read -r syscr1 disk1 <<<"$io_after"
+	RES[get-$n.reads_per_req]=$(awk -v a="$syscr0" -v b="$syscr1" -v r="${RES[get-$n.requests]}" \
+		'BEGIN { printf "%.1f", r ? (b - a) / r : 0 }')
+	RES[get-$n.disk_mb]=$(awk -v a="$disk0" -v b="$disk1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
 	stop "$CEILING_PID"
 }
 
 # measure_events N DIR FROM: events on fresh disputes (EVENT_POOL a round,
-# ids FROM on of DIR.ids), paired with the raw git commit.
+# ids FROM on of DIR.ids), paired with the raw git commit. The ceiling
+# writes what redress writes under this load: a new dispute.json, trees
+# and commit each time, while the event file is the same blob for every
+# dispute given the same event by the same key in the same second (git
+# stores it once), so the ceiling's event file has fixed bytes. Opening
+# is mirrored the same way (the "opened" event of one key in one second).
 events_ceiling() {
 	git_run "$1" commit --repo "$RUN/ceiling-event-$EVENTS_N.git" \
 		--file "dispute.json=$RUN/tpl-event-dispute.json" \
-		--file "events/%06u-resume.json=$RUN/tpl-event-file.json" \
+		--fixed "events/%06u-resume.json=$RUN/tpl-event-file.json" \
 		--seconds "$WRITE_S" --threads "$CORES" --refs "$REFS_PER_THREAD"
 }
 events_ceiling1() {
 	git_run "$1" commit --repo "$RUN/ceiling-event-$EVENTS_N.git" \
 		--file "dispute.json=$RUN/tpl-event-dispute.json" \
-		--file "events/%06u-resume.json=$RUN/tpl-event-file.json" \
+		--fixed "events/%06u-resume.json=$RUN/tpl-event-file.json" \
 		--seconds "$WRITE_S" --threads 1 --refs "$REFS_PER_THREAD"
 }
 events_redress() {
@@ -419,7 +443,7 @@ log "opening disputes: $ROUNDS rounds of the raw git commit (new ref) and redres
 open_ceiling() {
 	git_run "$1" commit --repo "$RUN/ceiling-open.git" --new-refs \
 		--file "dispute.json=$RUN/tpl-open-dispute.json" \
-		--file "events/000001-opened.json=$RUN/tpl-open-event.json" \
+		--fixed "events/000001-opened.json=$RUN/tpl-open-event.json" \
 		--fixed "workflow.json=$RUN/tpl-open-workflow.json" \
 		--seconds "$WRITE_S" --threads "${OPEN_THREADS:-$CORES}"
 }
@@ -450,28 +474,33 @@ paired evidence evidence_ceiling evidence_redress evidence_ceiling1
 # fsync calls per acknowledged write, redress and raw git
 if command -v strace >/dev/null; then
 	log "counting fsync calls per write with strace"
-	id=$(sed -n "${NEXT_ID}p" "$RUN/store-$BASE.ids")
-	[ -n "$id" ] || id=$(tail -1 "$RUN/store-$BASE.ids")
 	head -c 1048576 /dev/urandom >"$RUN/photo.bin"
 	printf '\377\330\377\340\000\020JFIF\000\001\001\000\000\001\000\001\000\000' |
 		dd of="$RUN/photo.bin" conv=notrunc status=none
-	RES[fsync.event]=$(fsyncs_during "$SERVER_PID" curl -sf \
-		-H "Authorization: Bearer $BENCH_KEY" -d '{"event":"escalate"}' \
-		"$SERVER_URL/v1/disputes/$id/events")
-	RES[fsync.open]=$(fsyncs_during "$SERVER_PID" curl -sf \
-		-H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/template.json" \
-		"$SERVER_URL/v1/disputes")
-	RES[fsync.evidence]=$(fsyncs_during "$SERVER_PID" curl -sf \
-		-H "Authorization: Bearer $BENCH_KEY" \
-		-H 'Content-Type: application/octet-stream' --data-binary @"$RUN/photo.bin" \
-		"$SERVER_URL/v1/disputes/$id/evidence?kind=photo&captured_at=2026-03-01T08:00:00Z")
+	# on fresh disputes, ten writes each (one upload: 1 MiB changes)
+	one_event() {
+		curl -sf -H "Authorization: Bearer $BENCH_KEY" -d '{"event":"escalate"}' \
+			"$SERVER_URL/v1/disputes/$(sed -n "$((NEXT_ID + $1))p" "$RUN/store-$BASE.ids")/events"
+	}
+	one_open() {
+		curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/template.json" \
+			"$SERVER_URL/v1/disputes"
+	}
+	one_upload() {
+		curl -sf -H "Authorization: Bearer $BENCH_KEY" \
+			-H 'Content-Type: application/octet-stream' --data-binary @"$RUN/photo.bin" \
+			"$SERVER_URL/v1/disputes/$(sed -n "$((NEXT_ID + 10 + $1))p" "$RUN/store-$BASE.ids")/evidence?kind=photo&captured_at=2026-03-01T08:00:00Z"
+	}
+	RES[fsync.event]=$(fsyncs_during "$SERVER_PID" 10 one_event)
+	RES[fsync.open]=$(fsyncs_during "$SERVER_PID" 10 one_open)
+	RES[fsync.evidence]=$(fsyncs_during "$SERVER_PID" 10 one_upload)
 	RES[fsync.raw_event]=$(fsyncs_per_op 21 commit --repo "$RUN/fsync-event.git" \
 		--file "dispute.json=$RUN/tpl-event-dispute.json" \
-		--file "events/%06u-resume.json=$RUN/tpl-event-file.json" \
+		--fixed "events/%06u-resume.json=$RUN/tpl-event-file.json" \
 		--threads 1 --refs 1 --warmup 0 --ops 20)
 	RES[fsync.raw_open]=$(fsyncs_per_op 20 commit --repo "$RUN/fsync-open.git" --new-refs \
 		--file "dispute.json=$RUN/tpl-open-dispute.json" \
-		--file "events/000001-opened.json=$RUN/tpl-open-event.json" \
+		--fixed "events/000001-opened.json=$RUN/tpl-open-event.json" \
 		--fixed "workflow.json=$RUN/tpl-open-workflow.json" \
 		--threads 1 --warmup 1 --ops 19)
 	RES[fsync.raw_blob]=$(fsyncs_per_op 20 blob --repo "$RUN/fsync-blob.git" \
@@ -574,7 +603,7 @@ if [ -n "${RES[fsync.event]:-}" ]; then
 fi
 for n in "${SCALE_LIST[@]}"; do
 	[ -n "${RES[load.$n.seconds]:-}" ] || continue
-	echo "store of $(human "$n") disputes: loaded and reindexed in ${RES[load.$n.seconds]} s; index ${RES[load.$n.db_mb]} MB, git ${RES[load.$n.git_mb]} MB (refs $REFS)"
+	echo "store of $(human "$n") disputes: loaded and reindexed in ${RES[load.$n.seconds]} s; index ${RES[load.$n.db_mb]} MB (${RES[load.$n.resident]:-?}% in the page cache after loading; read once before the runs), git ${RES[load.$n.git_mb]} MB (refs $REFS); GETs read ${RES[get-$n.reads_per_req]:-?} index pages each from files, ${RES[get-$n.disk_mb]:-?} MB from the disk"
 done
 echo "GET answer: ${RES[get.body_bytes]} bytes; wrk -t$WRK_THREADS, $READ_CONNS connections for reads, $WRITE_CONNS for writes; ceilings with $CORES threads; medians of $ROUNDS rounds of ${READ_S}s (reads) and ${WRITE_S}s (writes) each"
 
