@@ -16,9 +16,11 @@
 #   BENCH_SCALES="1000 ..."  the store sizes (the first is the base)
 #   BENCH_ROUNDS=N           each figure and its ceiling run N times, in
 #                            turns (ceiling, redress, redress, ceiling...);
-#                            the medians are reported (default 3)
-#   BENCH_SECONDS=N          length of each read run (default 5, quick 3)
-#   BENCH_WRITE_SECONDS=N    length of each write run (default 8, quick 4)
+#                            the medians are reported, and the ratio is the
+#                            median of the rounds' ratios (default 5,
+#                            quick 3)
+#   BENCH_SECONDS=N          length of each read run (default 4, quick 3)
+#   BENCH_WRITE_SECONDS=N    length of each write run (default 5, quick 4)
 #   BENCH_REFS=loose|packed  how the bulk loader writes refs (default loose)
 #   BENCH_DIR=DIR            working directory (default build-bench/run);
 #                            needs ~7 GB free for a million disputes
@@ -34,14 +36,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build-bench}
 SCALE=${BENCH_SCALE:-full}
 case $SCALE in
-full)  def_scales="1000 100000 1000000"; def_read=5; def_write=8 ;;
-quick) def_scales="1000 100000";         def_read=3; def_write=4 ;;
+full)  def_scales="1000 100000 1000000"; def_read=4; def_write=5; def_rounds=5 ;;
+quick) def_scales="1000 100000";         def_read=3; def_write=4; def_rounds=3 ;;
 *) echo "bench: BENCH_SCALE must be full or quick, not $SCALE" >&2; exit 2 ;;
 esac
 SCALES=${BENCH_SCALES:-$def_scales}
 READ_S=${BENCH_SECONDS:-$def_read}
 WRITE_S=${BENCH_WRITE_SECONDS:-$def_write}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-$def_rounds}
 REFS=${BENCH_REFS:-loose}
 WORK=${BENCH_DIR:-$BUILD/run}
 LUA=$ROOT/bench/wrk
@@ -203,7 +205,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1
 # single-writer ceiling, run between them) get the medians of the rounds;
 # errors and requests are summed.
 paired() {
-	local name=$1 ceil=$2 red=$3 one=${4:-} r k slot slots
+	local name=$1 ceil=$2 red=$3 one=${4:-} r k c slot slots
 	for r in $(seq "$ROUNDS"); do
 		if [ $((r % 2)) = 1 ]; then
 			"$ceil" "ceiling-$name.$r" "$r"
@@ -217,6 +219,13 @@ paired() {
 	done
 	slots=("$name" "ceiling-$name")
 	[ -z "$one" ] || slots+=("ceiling1-$name")
+	# the ratio of each round (the runs closest in time), then their median
+	for c in "ceiling-$name" ${one:+"ceiling1-$name"}; do
+		RES[$name.ratio_vs_$c]=$(for r in $(seq "$ROUNDS"); do
+			awk -v a="${RES[$name.$r.rps]}" -v b="${RES[$c.$r.rps]}" \
+				'BEGIN { if (b > 0) printf "%.4f\n", a / b }'
+		done | median)
+	done
 	for slot in "${slots[@]}"; do
 		for k in rps p50 p99; do
 			RES[$slot.$k]=$(for r in $(seq "$ROUNDS"); do
@@ -540,7 +549,7 @@ lat() { echo "p50 $(ms "${RES[$1.p50]}") ms, p99 $(ms "${RES[$1.p99]}") ms"; }
 
 ratio_row() { # ratio_row LABEL UNIT NAME CEILING-NAME CEILING-LABEL
 	local r
-	r=$(ratio "${RES[$3.rps]}" "${RES[$4.rps]}")
+	r=$(awk -v r="${RES[$3.ratio_vs_$4]}" 'BEGIN { printf "%.2f", r }')
 	RES[$3.ratio]=$r
 	row "$1" "$(num "${RES[$3.rps]}") $2 ($(lat "$3"), ${RES[$3.errors]} errors)" \
 		"$(num "${RES[$4.rps]}") $2 $5" "$r" ">= 0.5" "$(pass "$r" 0.5)"
@@ -548,7 +557,7 @@ ratio_row() { # ratio_row LABEL UNIT NAME CEILING-NAME CEILING-LABEL
 
 info_row() { # info_row LABEL NAME CEILING-NAME CEILING-LABEL: no goal of its own
 	local r
-	r=$(ratio "${RES[$2.rps]}" "${RES[$3.rps]}")
+	r=$(awk -v r="${RES[$2.ratio_vs_$3]}" 'BEGIN { printf "%.2f", r }')
 	RES[$2.ratio1]=$r
 	row "$1" "" "$(num "${RES[$3.rps]}") req/s $4" "$r" "-" "info"
 }
@@ -605,7 +614,7 @@ for n in "${SCALE_LIST[@]}"; do
 	[ -n "${RES[load.$n.seconds]:-}" ] || continue
 	echo "store of $(human "$n") disputes: loaded and reindexed in ${RES[load.$n.seconds]} s; index ${RES[load.$n.db_mb]} MB (${RES[load.$n.resident]:-?}% in the page cache after loading; read once before the runs), git ${RES[load.$n.git_mb]} MB (refs $REFS); GETs read ${RES[get-$n.reads_per_req]:-?} index pages each from files, ${RES[get-$n.disk_mb]:-?} MB from the disk"
 done
-echo "GET answer: ${RES[get.body_bytes]} bytes; wrk -t$WRK_THREADS, $READ_CONNS connections for reads, $WRITE_CONNS for writes; ceilings with $CORES threads; medians of $ROUNDS rounds of ${READ_S}s (reads) and ${WRITE_S}s (writes) each"
+echo "GET answer: ${RES[get.body_bytes]} bytes; wrk -t$WRK_THREADS, $READ_CONNS connections for reads, $WRITE_CONNS for writes; ceilings with $CORES threads; medians of $ROUNDS rounds of ${READ_S}s (reads) and ${WRITE_S}s (writes) each, the ratio being the median of the rounds' ratios"
 
 if [ -n "${BENCH_RESULTS:-}" ]; then
 	for k in "${!RES[@]}"; do
