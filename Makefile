@@ -9,7 +9,7 @@ DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test clean lint-api ui-test lint fuzz
+.PHONY: all deps build run test clean lint-api ui-test lint fuzz bench
 
 all: build
 
@@ -80,3 +80,13 @@ KILLS ?= 50
 crashtest: build
 	KILLS=$(KILLS) REDRESS=$(BUILD)/redress RD_CRASHLOAD=$(BUILD)/tests/rd-crashload \
 	  bash tests/crash/crashtest.sh
+
+# `make bench` measures redress against ceilings taken in the same run
+# (bench/run.sh builds with -O2 into build-bench/ and prints one table;
+# BENCH_SCALE=quick for a run of a few minutes; docs/performance.md).
+# wrk drives the load; strace counts the fsync calls of a write.
+BENCH_DEPS := wrk strace
+
+bench: deps
+	@$(MAKE) --no-print-directory deps DEB_DEPS="$(BENCH_DEPS)"
+	bash bench/run.sh

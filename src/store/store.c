@@ -31,6 +31,19 @@ static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
 static int writer_take(rd_store *st, rd_error *err);
 static void writer_give(rd_store *st);
 
+/*
+ * SQLite's memory statistics take one process-wide mutex on every
+ * allocation, which the server's worker threads would queue on for each
+ * read; redress never asks for them. Switched off once, before SQLite's
+ * first use (a later call is refused by SQLite and changes nothing).
+ */
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+
+static void library_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 #define BUSY_MESSAGE                                                         \
 	"the database is busy (locked by another writer for more than "      \
 	"%d %s); try again"
@@ -306,6 +319,7 @@ int rd_store_open_at_version(rd_store **out, const char *path, int version,
 		goto done;
 	}
 	st->busy_timeout_ms = RD_STORE_BUSY_TIMEOUT_MS;
+	(void)pthread_once(&library_once, library_configure);
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			     SQLITE_OPEN_NOMUTEX, NULL);
