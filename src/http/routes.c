@@ -440,6 +440,18 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 	return RD_OK;
 }
 
+/*
+ * A page of a list: {NAME: items, "next_cursor": next or null}. items is
+ * taken whatever happens; -1 when out of memory.
+ */
+static int reply_page(http_call *call, const char *name, json_t *items,
+		      const char *next)
+{
+	call->reply = json_pack("{s:o, s:o}", name, items, "next_cursor",
+				next ? json_string(next) : json_null());
+	return call->reply ? 0 : -1;
+}
+
 static int get_disputes(http_call *call, rd_error *err)
 {
 	rd_dispute_filter filter;
@@ -459,11 +471,9 @@ static int get_disputes(http_call *call, rd_error *err)
 	for (size_t i = 0; i < count; i++)
 		if (json_array_append_new(items, rd_dispute_to_json(list[i])))
 			goto nomem;
-	call->reply = json_pack("{s:o, s:o}", "disputes", items,
-				"next_cursor",
-				next ? json_string(next) : json_null());
-	items = NULL;
-	if (!call->reply)
+	rc = reply_page(call, "disputes", items, next);
+	items = NULL;	/* taken */
+	if (rc < 0)
 		goto nomem;
 	rc = RD_OK;
 	goto done;
@@ -537,11 +547,9 @@ static int get_payables(http_call *call, rd_error *err)
 		if (json_array_append_new(items, rd_payable_to_json(&rows[i],
 								    call->now)))
 			goto nomem;
-	call->reply = json_pack("{s:o, s:o}", "payables", items,
-				"next_cursor",
-				next ? json_string(next) : json_null());
-	items = NULL;
-	if (!call->reply)
+	rc = reply_page(call, "payables", items, next);
+	items = NULL;	/* taken */
+	if (rc < 0)
 		goto nomem;
 	rc = RD_OK;
 	goto done;
