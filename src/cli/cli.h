@@ -97,6 +97,11 @@ void cli_progress(void *ctx, size_t done, size_t total);
 /* Write JSON to stdout, indented, followed by a newline. */
 int cli_print_json(json_t *value, rd_error *err);
 
+/* A page of a list as JSON, {NAME: items, "next_cursor": next or null};
+ * takes items (NULL: out of memory). */
+int cli_print_page(const char *name, json_t *items, const char *next,
+		   rd_error *err);
+
 /* Human-readable dispute with its offers and events. */
 void cli_print_dispute(FILE *out, const rd_dispute *d,
 		       const rd_offer_record *offers, size_t offer_count,

@@ -205,7 +205,7 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 	size_t count = 0;
 	char *next = NULL;
 	const char *limit = cli_opt(&ctx->args, "limit");
-	json_t *doc = NULL, *list = NULL;
+	json_t *list = NULL;
 	int rc;
 
 	memset(&filter, 0, sizeof(filter));
@@ -236,24 +236,19 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 			printf("more: redress list --cursor %s\n", next);
 		goto done;
 	}
-	if (!(doc = json_object()) || !(list = json_array()) ||
-	    json_object_set(doc, "disputes", list) != 0)
+	if (!(list = json_array()))
 		goto nomem;
 	for (size_t i = 0; i < count; i++)
 		if (json_array_append_new(list,
 					  rd_dispute_to_json(disputes[i])) != 0)
 			goto nomem;
-	if (json_object_set_new(doc, "next_cursor",
-				next ? json_string(next) : json_null()) != 0)
-		goto nomem;
-	rc = cli_print_json(doc, err);
-	doc = NULL;
+	rc = cli_print_page("disputes", list, next, err);
+	list = NULL;	/* taken */
 	goto done;
 nomem:
 	rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 done:
 	json_decref(list);
-	json_decref(doc);
 	for (size_t i = 0; i < count; i++)
 		rd_dispute_free(disputes[i]);
 	free(disputes);

@@ -55,7 +55,7 @@ int cli_cmd_payables(cli_ctx *ctx, rd_error *err)
 	long long limit = 0;
 	size_t count = 0;
 	char *next = NULL;
-	json_t *doc = NULL, *list = NULL;
+	json_t *list = NULL;
 	int rc;
 
 	if ((rc = cli_opt_number(&limit, &ctx->args, "limit", 0, 1, 500,
@@ -74,24 +74,19 @@ int cli_cmd_payables(cli_ctx *ctx, rd_error *err)
 		rc = RD_OK;
 		goto done;
 	}
-	if (!(doc = json_object()) || !(list = json_array()) ||
-	    json_object_set(doc, "payables", list) != 0)
+	if (!(list = json_array()))
 		goto nomem;
 	for (size_t i = 0; i < count; i++)
 		if (json_array_append_new(list, rd_payable_to_json(&rows[i],
 								   ctx->now)))
 			goto nomem;
-	if (json_object_set_new(doc, "next_cursor",
-				next ? json_string(next) : json_null()) != 0)
-		goto nomem;
-	rc = cli_print_json(doc, err);
-	doc = NULL;
+	rc = cli_print_page("payables", list, next, err);
+	list = NULL;	/* taken */
 	goto done;
 nomem:
 	rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 done:
 	json_decref(list);
-	json_decref(doc);
 	free(rows);
 	free(next);
 	return rc;

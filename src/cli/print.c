@@ -8,18 +8,36 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "redress/json.h"
 
 int cli_print_json(json_t *value, rd_error *err)
 {
+	char *text = NULL;
 	int rc = RD_OK;
 
 	if (!value)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	if (json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
-	    fputc('\n', stdout) == EOF)
+	/* the whole text first: jansson's dumpf can leave out a member it
+	 * could not allocate for and still succeed */
+	if (!(text = rd_json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
+		rc = rd_error_set(err, RD_ENOMEM,
+				  "out of memory writing the answer");
+	else if (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF)
 		rc = rd_error_set(err, RD_EIO, "cannot write to standard output");
+	free(text);
 	json_decref(value);
 	return rc;
+}
+
+int cli_print_page(const char *name, json_t *items, const char *next,
+		   rd_error *err)
+{
+	return cli_print_json(items ? json_pack("{s:o, s:o}", name, items,
+						"next_cursor",
+						next ? json_string(next)
+						     : json_null())
+				    : NULL,
+			      err);
 }
 
 static void format_amount(char buf[RD_MONEY_BUFSZ], int64_t amount,
