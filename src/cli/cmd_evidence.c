@@ -146,11 +146,9 @@ static int evidence_get(cli_ctx *ctx, rd_error *err)
 		return rc;
 	if (output) {
 		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.partial-XXXXXX",
-				     output) >= sizeof(tmp)) {
-			tmp[0] = '\0';
+				     output) >= sizeof(tmp))
 			return rd_error_set(err, RD_EUSAGE,
 					    "the output path is too long");
-		}
 		if ((fd = mkstemp(tmp)) < 0) {
 			rc = rd_error_set(err, RD_EIO, "cannot write %s: %s", tmp,
 					  strerror(errno));
