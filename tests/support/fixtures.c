@@ -8,14 +8,11 @@
 #define _XOPEN_SOURCE 700
 #include "fixtures.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -385,65 +382,4 @@ char *rd_test_data_with_key(rd_role role, char key[RD_KEY_BUFSZ])
 	rd_service_close(svc);
 	free(dir);
 	return data;
-}
-
-int rd_test_connect(uint16_t port)
-{
-	struct sockaddr_in addr;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons(port);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-int rd_test_send_all(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return -1;
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Read one byte more into buf (kept NUL-terminated); 0 or -1. */
-static int read_byte(int fd, char *buf, size_t *len, size_t room)
-{
-	if (*len + 1 >= room || recv(fd, buf + *len, 1, 0) != 1)
-		return -1;
-	buf[++*len] = '\0';
-	return 0;
-}
-
-int rd_test_read_response(int fd, char *buf, size_t room)
-{
-	size_t len = 0;
-	long status = -1, body = 0;
-	const char *cl;
-
-	if (room == 0)
-		return -1;
-	buf[0] = '\0';
-	while (!strstr(buf, "\r\n\r\n"))
-		if (read_byte(fd, buf, &len, room) < 0)
-			return -1;
-	if (sscanf(buf, "HTTP/1.1 %ld", &status) != 1)
-		return -1;
-	if ((cl = strstr(buf, "Content-Length: ")))
-		body = strtol(cl + 16, NULL, 10);
-	for (; body > 0; body--)
-		if (read_byte(fd, buf, &len, room) < 0)
-			return -1;
-	return (int)status;
 }

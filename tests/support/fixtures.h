@@ -21,6 +21,8 @@
 #include "redress/service.h"
 #include "redress/store.h"
 
+#include "net.h"
+
 /* The repository's reference configuration. */
 #define RD_TEST_WORKFLOWS REDRESS_SOURCE_DIR "/workflows"
 #define RD_TEST_KINDS REDRESS_SOURCE_DIR "/evidence/kinds.json"
@@ -186,17 +188,5 @@ void rd_test_http_options(rd_http_options *opts, const char *data,
  * whose secret goes into key; its path, new (free()); failures reported.
  */
 char *rd_test_data_with_key(rd_role role, char key[RD_KEY_BUFSZ]);
-
-/* A TCP connection to 127.0.0.1:port, or -1. */
-int rd_test_connect(uint16_t port);
-
-/* Send all of text; 0 or -1. */
-int rd_test_send_all(int fd, const char *text, size_t len);
-
-/*
- * Read one response into buf: exactly its headers and Content-Length bytes
- * of body (the connection can carry another request); its status, or -1.
- */
-int rd_test_read_response(int fd, char *buf, size_t room);
 
 #endif

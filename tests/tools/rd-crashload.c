@@ -27,10 +27,8 @@
  * It must never send a request it has not logged first, nor count a
  * request acknowledged before its whole answer was read.
  */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -39,11 +37,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
+
+#include "net.h"
 
 #define TAG_MAX 64
 #define ID_MAX 32
@@ -63,47 +62,11 @@ typedef struct http_answer {
 	size_t len;
 } http_answer;
 
-static int connect_to(unsigned port)
-{
-	struct sockaddr_in addr;
-	struct timeval limit = { 20, 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)port);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	/* a server that hangs ends the test instead of hanging it */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void conn_close(http_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-}
-
-static int send_all(int fd, const char *bytes, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, bytes, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		bytes += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -154,7 +117,8 @@ static int http_call(http_conn *c, const char *method, const char *target,
 	int n, closes, rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (c->fd < 0 && (c->fd = connect_to(c->port)) < 0)
+	if (c->fd < 0 && (c->fd = rd_test_connect_within((uint16_t)c->port,
+						   20)) < 0)
 		return -1;
 	n = snprintf(head, sizeof(head),
 		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -164,8 +128,8 @@ static int http_call(http_conn *c, const char *method, const char *target,
 		     idem_key ? idem_key : "", idem_key ? "\r\n" : "",
 		     content_type ? content_type : "application/json", body_len);
 	if (n < 0 || (size_t)n >= sizeof(head) ||
-	    send_all(c->fd, head, (size_t)n) < 0 ||
-	    (body_len && send_all(c->fd, body, body_len) < 0))
+	    rd_test_send_all(c->fd, head, (size_t)n) < 0 ||
+	    (body_len && rd_test_send_all(c->fd, body, body_len) < 0))
 		goto done;
 	/* the header block, then exactly Content-Length bytes */
 	for (;;) {

@@ -17,82 +17,19 @@
  * No step waits on a timer for the server: each waits for an answer or a
  * refused connection, so the order of events is always the same.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "net.h"
+
 static const char note[] =
 	"Courier called: the parcel was left at the depot, signed.\n";
-
-static int connect_to(unsigned port)
-{
-	struct sockaddr_in addr;
-	struct timeval limit = { 10, 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)port);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	/* never hang the test: every read gives up after 10 seconds */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int send_text(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return -1;
-		text += (size_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Read one response (headers, then Content-Length bytes) into buf; its
- * status, or -1. An interim 100 has no body.
- */
-static int read_response(int fd, char *buf, size_t room)
-{
-	size_t len = 0;
-	long status = -1, body = 0;
-	const char *cl;
-
-	buf[0] = '\0';
-	while (!strstr(buf, "\r\n\r\n")) {
-		if (len + 1 >= room || recv(fd, buf + len, 1, 0) != 1)
-			return -1;
-		buf[++len] = '\0';
-	}
-	if (sscanf(buf, "HTTP/1.1 %ld", &status) != 1)
-		return -1;
-	if (status >= 200 && (cl = strstr(buf, "Content-Length: ")))
-		body = strtol(cl + 16, NULL, 10);
-	for (; body > 0; body--) {
-		if (len + 1 >= room || recv(fd, buf + len, 1, 0) != 1)
-			return -1;
-		buf[++len] = '\0';
-	}
-	return (int)status;
-}
 
 /* The value of header `name` in a response, or "-". */
 static void header(char *out, size_t room, const char *response,
@@ -141,17 +78,17 @@ int main(int argc, char **argv)
 	pid = (pid_t)strtol(argv[2], NULL, 10);
 
 	/* 1. an idle keep-alive connection */
-	if ((a = connect_to(port)) < 0) {
+	if ((a = rd_test_connect_within((uint16_t)port, 10)) < 0) {
 		perror("rd-drain: connect");
 		return 1;
 	}
 	snprintf(req, sizeof(req), "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
-	if (send_text(a, req, strlen(req)) < 0)
+	if (rd_test_send_all(a, req, strlen(req)) < 0)
 		return 1;
-	printf("first %d\n", read_response(a, buf, sizeof(buf)));
+	printf("first %d\n", rd_test_read_response(a, buf, sizeof(buf)));
 
 	/* 2. a request in flight */
-	if ((b = connect_to(port)) < 0)
+	if ((b = rd_test_connect_within((uint16_t)port, 10)) < 0)
 		return 1;
 	snprintf(req, sizeof(req),
 		 "POST /v1/disputes/%s/evidence?kind=note HTTP/1.1\r\n"
@@ -159,10 +96,10 @@ int main(int argc, char **argv)
 		 "Content-Type: application/octet-stream\r\n"
 		 "Content-Length: %zu\r\nExpect: 100-continue\r\n\r\n",
 		 argv[4], argv[3], strlen(note));
-	if (send_text(b, req, strlen(req)) < 0)
+	if (rd_test_send_all(b, req, strlen(req)) < 0)
 		return 1;
-	printf("continue %d\n", read_response(b, buf, sizeof(buf)));
-	if (send_text(b, note, half) < 0)
+	printf("continue %d\n", rd_test_read_response(b, buf, sizeof(buf)));
+	if (rd_test_send_all(b, note, half) < 0)
 		return 1;
 
 	/* 3, 4. stop, and wait until new connections are refused */
@@ -171,7 +108,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < 500 && !refused; i++) {
-		if ((probe = connect_to(port)) < 0) {
+		if ((probe = rd_test_connect_within((uint16_t)port, 10)) < 0) {
 			refused = errno == ECONNREFUSED;
 			break;
 		}
@@ -183,9 +120,9 @@ int main(int argc, char **argv)
 	/* 5. a new request on the open connection */
 	snprintf(req, sizeof(req), "GET /v1/workflows HTTP/1.1\r\nHost: t\r\n"
 		 "Authorization: Bearer %s\r\n\r\n", argv[3]);
-	if (send_text(a, req, strlen(req)) < 0)
+	if (rd_test_send_all(a, req, strlen(req)) < 0)
 		return 1;
-	status = read_response(a, buf, sizeof(buf));
+	status = rd_test_read_response(a, buf, sizeof(buf));
 	printf("keepalive %d\n", status);
 	header(value, sizeof(value), buf, "Retry-After");
 	printf("retry-after %s\n", value);
@@ -197,9 +134,9 @@ int main(int argc, char **argv)
 	close(a);
 
 	/* 6. the request in flight completes */
-	if (send_text(b, &note[half], strlen(note) - half) < 0)
+	if (rd_test_send_all(b, &note[half], strlen(note) - half) < 0)
 		return 1;
-	status = read_response(b, buf, sizeof(buf));
+	status = rd_test_read_response(b, buf, sizeof(buf));
 	printf("upload %d\n", status);
 	header(value, sizeof(value), buf, "Connection");
 	printf("upload-connection %s\n", value);
