@@ -191,7 +191,7 @@ static json_t *quota_json(int64_t own, int64_t limit, int64_t used)
 static void print_quota(const char *name, int64_t own, int64_t limit,
 			int64_t used, const char *period)
 {
-	const char *source = own == RD_QUOTA_DEFAULT ? "the server's default"
+	const char *source = own == RD_QUOTA_DEFAULT ? "the default"
 						     : "set for the storefront";
 
 	if (limit == RD_QUOTA_NONE) {
