@@ -9,7 +9,10 @@
 # uploader to the storefront's disputes counted, other storefronts
 # untouched, the CLI held to the same quota (exit 10), the bytes per
 # storefront in /metrics, and the day's usage starting again the next UTC
-# day.
+# day. The bytes the server process writes (wchar of /proc/PID/io) while
+# refusing show that a refused body is not spooled either (at most the
+# 42400 bytes left, for a form whose file part passes them as it arrives),
+# with TMPDIR at a fresh directory that stays empty.
 set -e
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/server.bash"
@@ -50,7 +53,12 @@ metric() { # NAME STOREFRONT
 }
 
 # 100 KiB a day, 150 KiB in all
-start_server s --sweep-interval 0 --quota-daily 100KiB --quota-total 150KiB
+spool_dir="$E2E_TMP/spool"
+mkdir "$spool_dir"
+TMPDIR="$spool_dir" start_server s --sweep-interval 0 --quota-daily 100KiB --quota-total 150KiB
+wchar() {
+	if [ -r "/proc/$PID_s/io" ]; then awk '/^wchar:/ {print $2}' "/proc/$PID_s/io"; else echo 0; fi
+}
 
 upload "$acme" "$id" "$small"
 expect_eq "$STATUS" "201" "60000 bytes fit: $BODY"
@@ -59,6 +67,7 @@ expect_eq "$(metric redress_storefront_evidence_bytes_today acme-eu)" "60000" "m
 
 # --- the daily quota: 60000 + 50000 > 102400 --------------------------------------
 before_objects=$(objects_bytes)
+before_written=$(wchar)
 upload "$agent" "$id" "$mid"
 expect_eq "$STATUS" "507" "an agent's upload counts too: $BODY"
 expect_eq "$(jq -r .type <<<"$BODY")" "https://redress.dev/problems/quota_exceeded" "problem type"
@@ -79,6 +88,12 @@ expect_eq "$STATUS:$(jq -r .quota <<<"$BODY")" "507:total" "a form over the quot
 # a form whose file part passes the room left while it arrives: refused too
 call "$acme" POST "/v1/disputes/$id/evidence" -F kind=tracking_record -F "file=@$mid"
 expect_eq "$STATUS:$(jq -r .quota <<<"$BODY")" "507:daily" "a form under the quota plus its overhead"
+written=$(($(wchar) - before_written))
+echo "the server wrote $written bytes while refusing 5 uploads (6.1 MB sent)"
+if [ "$written" -le 42400 ]; then ok; else
+	fail "the server wrote $written bytes while refusing uploads over the quota"
+fi
+expect_eq "$(find "$spool_dir" -mindepth 1 | wc -l)" "0" "nothing left in TMPDIR"
 expect_eq "$(evidence_count "$id")" "1" "nothing recorded"
 expect_eq "$(objects_bytes)" "$before_objects" "nothing written to the evidence store"
 expect_eq "$(metric redress_storefront_evidence_bytes acme-eu)" "60000" "usage unchanged"
