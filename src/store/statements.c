@@ -382,6 +382,10 @@ static const struct {
 		"SELECT * FROM api_keys ORDER BY id" },
 	[RD_STMT_DUMP_IDEMPOTENCY] = { 6,
 		"SELECT * FROM idempotency ORDER BY key_id, idem_key" },
+	[RD_STMT_DUMP_QUOTAS] = { 9,
+		"SELECT * FROM storefront_quotas ORDER BY storefront" },
+	[RD_STMT_DUMP_USAGE] = { 9,
+		"SELECT * FROM evidence_usage ORDER BY storefront, day" },
 };
 
 const char *rd_store__stmt_sql(int id, int *min_schema)
