@@ -120,11 +120,13 @@ await_port() {
 	exit 1
 }
 
-# start_redress DATA: SERVER_PID, SERVER_URL. No rate limit, no sweeper.
+# start_redress DATA: SERVER_PID, SERVER_URL. No rate limit, no sweeper,
+# no evidence quota (the uploads measured pass a storefront's default).
 start_redress() {
 	local data=$1 out=$RUN/serve-$RANDOM.out
 	"$REDRESS" serve --data "$data" --listen 127.0.0.1:0 --rate-limit 0 \
-		--sweep-interval 0 >"$out" 2>"$out.err" &
+		--sweep-interval 0 --quota-daily none --quota-total none \
+		>"$out" 2>"$out.err" &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	SERVER_URL=http://127.0.0.1:$(await_port "$out" \

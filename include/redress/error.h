@@ -11,6 +11,7 @@
 #define REDRESS_ERROR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum rd_code {
 	RD_OK = 0,
@@ -28,11 +29,12 @@ typedef enum rd_code {
 	RD_EIO = -12,        /* file system or database failure */
 	RD_ENOMEM = -13,     /* out of memory */
 	RD_EINTERNAL = -14,  /* a bug: an invariant did not hold */
-	RD_ECONTENT = -15    /* content not of a type its kind allows */
+	RD_ECONTENT = -15,   /* content not of a type its kind allows */
+	RD_EQUOTA = -16      /* a storefront's evidence quota is used up */
 } rd_code;
 
 /* Number of codes in rd_code, RD_OK included. */
-#define RD_CODE_COUNT 16
+#define RD_CODE_COUNT 17
 
 /*
  * What went wrong, filled by the function that failed. Fixed-size so that it
@@ -44,6 +46,11 @@ typedef struct rd_error {
 	char message[512];
 	char field[64];
 	char guard[64];
+	/* RD_EQUOTA: which quota ("daily" or "total"), its bytes, and the
+	 * bytes still free under it; "" and 0 otherwise */
+	char quota[8];
+	int64_t quota_limit;
+	int64_t quota_remaining;
 } rd_error;
 
 /* The single table behind every error surface. */
@@ -70,6 +77,14 @@ int rd_error_set(rd_error *err, int code, const char *fmt, ...)
 int rd_error_set_field(rd_error *err, int code, const char *field,
 		       const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * RD_EQUOTA for the quota `which` ("daily" or "total") of `limit` bytes with
+ * `remaining` bytes still free under it. Returns RD_EQUOTA.
+ */
+int rd_error_set_quota(rd_error *err, const char *which, int64_t limit,
+		       int64_t remaining, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* Same as rd_error_set, naming the workflow guard that refused. */
 int rd_error_set_guard(rd_error *err, int code, const char *guard,

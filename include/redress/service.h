@@ -30,7 +30,22 @@ typedef struct rd_service_options {
 	const char *kinds_path;     /* evidence/kinds.json */
 	const char *policy_path;    /* workflows/policy.json */
 	int create;                 /* 1: create data_dir when missing (init) */
+	/*
+	 * The evidence quota of a storefront without its own setting, in
+	 * bytes: 0 for RD_QUOTA_DAILY_DEFAULT / RD_QUOTA_TOTAL_DEFAULT,
+	 * RD_QUOTA_NONE for no quota.
+	 */
+	int64_t quota_daily;        /* per UTC day */
+	int64_t quota_total;        /* ever */
 } rd_service_options;
+
+/* No quota: every size fits. */
+#define RD_QUOTA_NONE INT64_MAX
+/* The defaults: 2 GiB of evidence per storefront a UTC day, 50 GiB in all. */
+#define RD_QUOTA_DAILY_DEFAULT ((int64_t)2 << 30)
+#define RD_QUOTA_TOTAL_DEFAULT ((int64_t)50 << 30)
+/* rd_service_quota_set: leave this setting as it is. */
+#define RD_QUOTA_KEEP (-2)
 
 /*
  * Load and validate the workflows and evidence kinds, open the store
@@ -530,6 +545,55 @@ int rd_service_key_revoke(rd_service *svc, const char *id, int64_t now,
 int rd_service_key_authenticate(rd_service *svc, const char *key_text,
 				rd_actor *actor_out, char storefront_out[65],
 				rd_error *err);
+
+/* ---- evidence quotas per storefront ---------------------------------------- */
+
+/*
+ * A storefront's evidence quota: its own settings, the quotas in force
+ * (its own, or the defaults of rd_service_options) and what it has stored.
+ * Every upload to a dispute of the storefront counts, whoever sends it;
+ * withdrawn evidence stays stored and stays counted.
+ */
+typedef struct rd_quota_status {
+	rd_storefront_quota own;    /* RD_QUOTA_DEFAULT: left to the default */
+	int64_t daily;              /* in force, bytes; RD_QUOTA_NONE: none */
+	int64_t total;
+	rd_evidence_usage usage;    /* today: the UTC day of `now` */
+} rd_quota_status;
+
+/* The quota and usage of `storefront` (RD_EINVALID for a bad name). */
+int rd_service_quota_status(rd_service *svc, const char *storefront,
+			    int64_t now, rd_quota_status *out, rd_error *err);
+
+/*
+ * Set a storefront's own quotas in one transaction: bytes, 0 for no quota,
+ * RD_QUOTA_DEFAULT for the server's default, RD_QUOTA_KEEP to leave one as
+ * it is. RD_EINVALID (field "storefront") for a name that names no
+ * storefront.
+ */
+int rd_service_quota_set(rd_service *svc, const char *storefront,
+			 int64_t daily, int64_t total, int64_t now,
+			 rd_error *err);
+
+/*
+ * RD_OK when `size` more bytes of evidence fit `storefront`'s quotas at
+ * `now`; else RD_EQUOTA (rd_error_set_quota: which quota, its limit and
+ * the bytes left) with a message saying how to go on.
+ */
+int rd_service_quota_check(rd_service *svc, const char *storefront,
+			   int64_t now, int64_t size, rd_error *err);
+
+/*
+ * The bytes `storefront` may still store at `now` (RD_QUOTA_NONE when no
+ * quota applies), for a caller that must stop a body before it is whole.
+ */
+int rd_service_quota_room(rd_service *svc, const char *storefront,
+			  int64_t now, int64_t *out, rd_error *err);
+
+/* The usage of the `limit` largest storefronts (see rd_store_usage_list). */
+int rd_service_usage_list(rd_service *svc, int64_t now, size_t limit,
+			  rd_evidence_usage **out, size_t *count,
+			  rd_evidence_usage *others, rd_error *err);
 
 /*
  * A key's record as {"id", "name", "role", "storefront" (null unless a

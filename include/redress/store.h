@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 8
+#define RD_STORE_SCHEMA_VERSION 9
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -412,6 +412,64 @@ int rd_store_stats_read(rd_store *st, rd_store_stats *out, rd_error *err);
 
 /* Free what rd_store_stats_read allocated and zero *stats. NULL is accepted. */
 void rd_store_stats_clear(rd_store_stats *stats);
+/* ---- schema 9: evidence quotas per storefront ----------------------------- */
+
+/* A quota setting left to the server's default (SQL NULL). */
+#define RD_QUOTA_DEFAULT (-1)
+
+/*
+ * A storefront's own quota settings, in bytes of evidence: 0 is no quota,
+ * RD_QUOTA_DEFAULT leaves it to the server's default.
+ */
+typedef struct rd_storefront_quota {
+	char storefront[65];
+	int64_t daily;            /* per UTC day */
+	int64_t total;            /* ever */
+	int64_t updated_at;       /* 0: never set */
+} rd_storefront_quota;
+
+/* The bytes of evidence a storefront has stored, withdrawn included. */
+typedef struct rd_evidence_usage {
+	char storefront[65];
+	int64_t total;
+	int64_t today;            /* on the UTC day asked for */
+} rd_evidence_usage;
+
+/*
+ * The settings of `storefront` into *out; a storefront never set has both
+ * at RD_QUOTA_DEFAULT and updated_at 0 (RD_OK).
+ */
+int rd_store_quota_get(rd_store *st, const char *storefront,
+		       rd_storefront_quota *out, rd_error *err);
+
+/* Record a storefront's settings (inside a transaction), replacing any. */
+int rd_store_quota_put(rd_store *st, const rd_storefront_quota *quota,
+		       rd_error *err);
+
+/*
+ * Every storefront's settings, by storefront. *out is a new array of
+ * *count (free()); NULL when there are none.
+ */
+int rd_store_quotas_list(rd_store *st, rd_storefront_quota **out,
+			 size_t *count, rd_error *err);
+
+/*
+ * The usage of `storefront`, with `day` (Unix time / 86400) as today.
+ * Reads the running totals the schema keeps: one row per day with
+ * evidence, never the evidence rows.
+ */
+int rd_store_usage_get(rd_store *st, const char *storefront, int64_t day,
+		       rd_evidence_usage *out, rd_error *err);
+
+/*
+ * The usage of at most `limit` storefronts, the largest first (ties by
+ * name), with `day` as today; *others gets the sum of the rest (total and
+ * today), so that nothing goes uncounted. *out is a new array (free()).
+ */
+int rd_store_usage_list(rd_store *st, int64_t day, size_t limit,
+			rd_evidence_usage **out, size_t *count,
+			rd_evidence_usage *others, rd_error *err);
+
 /* ---- schema 6: idempotent requests --------------------------------------- */
 
 /* What an operation done under an Idempotency-Key answered. */

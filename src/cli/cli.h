@@ -48,6 +48,14 @@ int cli_opt_number(long long *out, const cli_args *args, const char *name,
 		   long long fallback, long long min, long long max,
 		   rd_error *err);
 
+/*
+ * A size in bytes for --name: digits with an optional unit (500MiB, 2GiB,
+ * 1GB), 0 or "none" for no quota (RD_QUOTA_NONE), and when allow_default
+ * "default" (RD_QUOTA_DEFAULT). RD_EUSAGE naming the option otherwise.
+ */
+int cli_parse_size(int64_t *out, const char *text, const char *name,
+		   int allow_default, rd_error *err);
+
 /* Everything a command needs, prepared by main. */
 typedef struct cli_ctx {
 	cli_args args;

@@ -1,5 +1,6 @@
 /*
- * The CLI's API key commands: key create, list and revoke.
+ * The CLI's API key commands: key create, list and revoke, and a
+ * storefront's evidence quota (key quota).
  *
  * A new key is printed exactly once, by key create, on standard output;
  * nothing else here ever prints a key, its secret or its hash.
@@ -34,6 +35,20 @@ static int refuse_create_options(const cli_ctx *ctx, const char *verb,
 	return RD_OK;
 }
 
+/* The options only key quota takes are refused elsewhere. */
+static int refuse_quota_options(const cli_ctx *ctx, const char *verb,
+				rd_error *err)
+{
+	static const char *const quota_only[] = { "daily", "total" };
+
+	for (size_t i = 0; i < sizeof(quota_only) / sizeof(quota_only[0]); i++)
+		if (cli_flag(&ctx->args, quota_only[i]))
+			return rd_error_set(err, RD_EUSAGE,
+					    "--%s is for `redress key quota`, "
+					    "not key %s", quota_only[i], verb);
+	return RD_OK;
+}
+
 static int key_create(cli_ctx *ctx, rd_error *err)
 {
 	const char *role_name = cli_opt(&ctx->args, "role");
@@ -46,7 +61,8 @@ static int key_create(cli_ctx *ctx, rd_error *err)
 	int rc;
 
 	if ((rc = need_args(ctx, 1, "key create --role ROLE [--storefront S] "
-			    "[--name NAME]", err)) < 0)
+			    "[--name NAME]", err)) < 0 ||
+	    (rc = refuse_quota_options(ctx, "create", err)) < 0)
 		return rc;
 	if (!role_name)
 		return rd_error_set(err, RD_EUSAGE,
@@ -97,6 +113,7 @@ static int key_list(cli_ctx *ctx, rd_error *err)
 
 	if ((rc = need_args(ctx, 1, "key list", err)) < 0 ||
 	    (rc = refuse_create_options(ctx, "list", err)) < 0 ||
+	    (rc = refuse_quota_options(ctx, "list", err)) < 0 ||
 	    (rc = rd_service_keys_list(ctx->svc, &keys, &count, err)) < 0)
 		return rc;
 	if (!ctx->json) {
@@ -142,6 +159,7 @@ static int key_revoke(cli_ctx *ctx, rd_error *err)
 
 	if ((rc = need_args(ctx, 2, "key revoke ID", err)) < 0 ||
 	    (rc = refuse_create_options(ctx, "revoke", err)) < 0 ||
+	    (rc = refuse_quota_options(ctx, "revoke", err)) < 0 ||
 	    (rc = rd_service_key_revoke(ctx->svc, id, ctx->now, err)) < 0)
 		return rc;
 	rd_time_format(when, ctx->now);
@@ -149,6 +167,105 @@ static int key_revoke(cli_ctx *ctx, rd_error *err)
 		return cli_print_json(json_pack("{s:s, s:s}", "id", id,
 						"revoked_at", when), err);
 	printf("revoked API key %s at %s\n", id, when);
+	return RD_OK;
+}
+
+/* One quota as JSON: its setting, the limit in force, use and room. */
+static json_t *quota_json(int64_t own, int64_t limit, int64_t used)
+{
+	json_t *setting = own == RD_QUOTA_DEFAULT ? json_string("default")
+			  : own == 0 ? json_string("none")
+				     : json_integer((json_int_t)own);
+	int none = limit == RD_QUOTA_NONE;
+
+	return json_pack("{s:o, s:o, s:I, s:o}", "setting", setting,
+			 "limit", none ? json_null()
+				       : json_integer((json_int_t)limit),
+			 "used", (json_int_t)used,
+			 "remaining", none ? json_null()
+					   : json_integer((json_int_t)
+						(used >= limit ? 0
+							       : limit - used)));
+}
+
+static void print_quota(const char *name, int64_t own, int64_t limit,
+			int64_t used, const char *period)
+{
+	const char *source = own == RD_QUOTA_DEFAULT ? "the default"
+						     : "set for the storefront";
+
+	if (limit == RD_QUOTA_NONE) {
+		printf("%-6s none (%s); %lld bytes used %s\n", name, source,
+		       (long long)used, period);
+		return;
+	}
+	printf("%-6s %lld bytes (%s); %lld used %s, %lld left\n", name,
+	       (long long)limit, source, (long long)used, period,
+	       (long long)(used >= limit ? 0 : limit - used));
+}
+
+/* A size option of key quota: RD_QUOTA_KEEP when absent. */
+static int quota_option(int64_t *out, const cli_ctx *ctx, const char *name,
+			rd_error *err)
+{
+	const char *text = cli_opt(&ctx->args, name);
+	int rc;
+
+	*out = RD_QUOTA_KEEP;
+	if (!text)
+		return RD_OK;
+	if ((rc = cli_parse_size(out, text, name, 1, err)) < 0)
+		return rc;
+	/* the service stores no quota as 0 */
+	if (*out == RD_QUOTA_NONE)
+		*out = 0;
+	return RD_OK;
+}
+
+/*
+ * key quota STOREFRONT [--daily B] [--total B]: set a storefront's own
+ * evidence quotas (each as given, others kept), then show them with what
+ * the storefront has stored. The defaults shown are this command's
+ * (RD_QUOTA_*_DEFAULT): a server started with --quota-daily or
+ * --quota-total applies its own to a storefront left to the default.
+ */
+static int key_quota(cli_ctx *ctx, rd_error *err)
+{
+	const char *storefront = ctx->args.positional_count > 1
+					 ? ctx->args.positional[1] : NULL;
+	rd_quota_status status;
+	int64_t daily = RD_QUOTA_KEEP, total = RD_QUOTA_KEEP;
+	json_t *doc;
+	int rc;
+
+	if ((rc = need_args(ctx, 2, "key quota STOREFRONT [--daily BYTES] "
+			    "[--total BYTES]", err)) < 0 ||
+	    (rc = refuse_create_options(ctx, "quota", err)) < 0 ||
+	    (rc = quota_option(&daily, ctx, "daily", err)) < 0 ||
+	    (rc = quota_option(&total, ctx, "total", err)) < 0)
+		return rc;
+	if ((daily != RD_QUOTA_KEEP || total != RD_QUOTA_KEEP) &&
+	    (rc = rd_service_quota_set(ctx->svc, storefront, daily, total,
+				       ctx->now, err)) < 0)
+		return rc;
+	if ((rc = rd_service_quota_status(ctx->svc, storefront, ctx->now,
+					  &status, err)) < 0)
+		return rc;
+	if (ctx->json) {
+		doc = json_pack("{s:s, s:o, s:o}", "storefront", storefront,
+				"daily", quota_json(status.own.daily,
+						    status.daily,
+						    status.usage.today),
+				"total", quota_json(status.own.total,
+						    status.total,
+						    status.usage.total));
+		return cli_print_json(doc, err);
+	}
+	printf("storefront %s\n", storefront);
+	print_quota("daily", status.own.daily, status.daily,
+		    status.usage.today, "today (UTC)");
+	print_quota("total", status.own.total, status.total,
+		    status.usage.total, "in all");
 	return RD_OK;
 }
 
@@ -161,6 +278,7 @@ int cli_cmd_key(cli_ctx *ctx, rd_error *err)
 		{ "create", key_create },
 		{ "list", key_list },
 		{ "revoke", key_revoke },
+		{ "quota", key_quota },
 	};
 	const char *verb = ctx->args.positional[0];
 
@@ -168,6 +286,6 @@ int cli_cmd_key(cli_ctx *ctx, rd_error *err)
 		if (strcmp(verbs[i].verb, verb) == 0)
 			return verbs[i].run(ctx, err);
 	return rd_error_set(err, RD_EUSAGE,
-			    "unknown key command \"%s\": create, list or "
-			    "revoke", verb);
+			    "unknown key command \"%s\": create, list, "
+			    "revoke or quota", verb);
 }

@@ -73,6 +73,15 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 				 RD_HTTP_DEFAULT_RATE_LIMIT, 0, MAX_RATE_LIMIT,
 				 err)) < 0)
 		return rc;
+	if ((cli_opt(&ctx->args, "quota-daily") &&
+	     (rc = cli_parse_size(&opts.service.quota_daily,
+				  cli_opt(&ctx->args, "quota-daily"),
+				  "quota-daily", 0, err)) < 0) ||
+	    (cli_opt(&ctx->args, "quota-total") &&
+	     (rc = cli_parse_size(&opts.service.quota_total,
+				  cli_opt(&ctx->args, "quota-total"),
+				  "quota-total", 0, err)) < 0))
+		return rc;
 	opts.connection_timeout_s = (unsigned)timeout_s;
 	opts.rate_limit = (unsigned)rate;
 

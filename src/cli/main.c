@@ -80,6 +80,8 @@ static const cli_option key_options[] = {
 	{ "role", "ROLE", 0, "create: agent, auditor, storefront or admin" },
 	{ "storefront", "NAME", 0, "create: the storefront a storefront key is scoped to" },
 	{ "name", "NAME", 0, "create: a name for the key (default: the role)" },
+	{ "daily", "BYTES", 0, "quota: evidence bytes a UTC day (500MiB, 2GiB...; 0 or none: no quota; default: the server's)" },
+	{ "total", "BYTES", 0, "quota: evidence bytes in all (0 or none: no quota; default: the server's)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -88,6 +90,8 @@ static const cli_option serve_options[] = {
 	{ "rate-limit", "N", 0, "requests per second per API key, in bursts of up to 2N (default 100; 0: no limit)" },
 	{ "sweep-interval", "SECONDS", 0, "fire due SLA deadlines every SECONDS (default 10; 0: no sweeper)" },
 	{ "connection-timeout", "SECONDS", 0, "close a connection idle or stalled this long (default 30)" },
+	{ "quota-daily", "BYTES", 0, "evidence bytes per storefront a UTC day, unless set by key quota (default 2GiB; 0 or none: no quota)" },
+	{ "quota-total", "BYTES", 0, "evidence bytes per storefront in all, unless set by key quota (default 50GiB; 0 or none: no quota)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -134,8 +138,8 @@ static const cli_command commands[] = {
 	  "rebuild the index from git (stop other redress processes first)",
 	  no_options, 0, 0, 1 },
 	{ "key", cli_cmd_key,
-	  "create --role R [--storefront S] [--name N] | list | revoke ID",
-	  "create, list or revoke API keys (a new key is shown once)",
+	  "create --role R [--storefront S] [--name N] | list | revoke ID | quota S [--daily B] [--total B]",
+	  "create, list or revoke API keys (a new key is shown once); a storefront's evidence quota",
 	  key_options, 1, 2, 1 },
 	{ "serve", cli_cmd_serve, "[--listen HOST:PORT] [--rate-limit N]",
 	  "serve the HTTP API until SIGINT or SIGTERM",
@@ -158,7 +162,61 @@ static const struct {
 	{ RD_EFORBIDDEN, "role not permitted" },
 	{ RD_EBUSY, "database busy; try again" },
 	{ RD_EDEFINITION, "invalid workflow or evidence kinds definition" },
+	{ RD_EQUOTA, "the storefront's evidence quota is used up" },
 };
+
+/*
+ * A size: digits with an optional unit (B, KiB, MiB, GiB, TiB, or the
+ * decimal kB, MB, GB, TB), "none" or 0 for no quota (RD_QUOTA_NONE), and
+ * when allowed "default" (RD_QUOTA_DEFAULT).
+ */
+int cli_parse_size(int64_t *out, const char *text, const char *name,
+		   int allow_default, rd_error *err)
+{
+	static const struct {
+		const char *unit;
+		int64_t factor;
+	} units[] = {
+		{ "", 1 }, { "B", 1 },
+		{ "KiB", (int64_t)1 << 10 }, { "MiB", (int64_t)1 << 20 },
+		{ "GiB", (int64_t)1 << 30 }, { "TiB", (int64_t)1 << 40 },
+		{ "kB", 1000 }, { "KB", 1000 }, { "MB", 1000000 },
+		{ "GB", 1000000000 }, { "TB", 1000000000000 },
+	};
+	char *end = NULL;
+	long long value;
+
+	if (strcmp(text, "none") == 0) {
+		*out = RD_QUOTA_NONE;
+		return RD_OK;
+	}
+	if (allow_default && strcmp(text, "default") == 0) {
+		*out = RD_QUOTA_DEFAULT;
+		return RD_OK;
+	}
+	if (text[0] < '0' || text[0] > '9')
+		goto bad;
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno != 0 || value < 0)
+		goto bad;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) != 0)
+			continue;
+		if (value > INT64_MAX / units[i].factor)
+			goto bad;
+		*out = value == 0 ? RD_QUOTA_NONE
+				  : (int64_t)value * units[i].factor;
+		return RD_OK;
+	}
+bad:
+	return rd_error_set_field(err, RD_EUSAGE, name,
+				  "--%s must be a number of bytes, with an "
+				  "optional unit (B, KiB, MiB, GiB, TiB, kB, "
+				  "MB, GB, TB), or none%s; not \"%.32s\"",
+				  name, allow_default ? " or default" : "",
+				  text);
+}
 
 const char *cli_opt(const cli_args *args, const char *name)
 {

@@ -31,6 +31,8 @@ static const rd_code_info code_table[RD_CODE_COUNT] = {
 	{ RD_ENOMEM,      "no_memory",   "Out of memory",            1, 500 },
 	{ RD_EINTERNAL,   "internal",    "Internal error",           1, 500 },
 	{ RD_ECONTENT,    "content_type","Content type not allowed", 3, 415 },
+	/* 507 as WebDAV answers a quota (RFC 4331): 413 is the kind's limit */
+	{ RD_EQUOTA,      "quota_exceeded", "Storage quota exceeded", 10, 507 },
 };
 
 const rd_code_info *rd_code_info_get(int code)
@@ -50,6 +52,9 @@ static int error_vset(rd_error *err, int code, const char *field,
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
 	snprintf(err->guard, sizeof(err->guard), "%s", guard ? guard : "");
+	err->quota[0] = '\0';
+	err->quota_limit = 0;
+	err->quota_remaining = 0;
 	return code;
 }
 
@@ -83,6 +88,22 @@ int rd_error_set_guard(rd_error *err, int code, const char *guard,
 	error_vset(err, code, NULL, guard, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+int rd_error_set_quota(rd_error *err, const char *which, int64_t limit,
+		       int64_t remaining, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, RD_EQUOTA, NULL, NULL, fmt, ap);
+	va_end(ap);
+	if (err) {
+		snprintf(err->quota, sizeof(err->quota), "%s", which);
+		err->quota_limit = limit;
+		err->quota_remaining = remaining;
+	}
+	return RD_EQUOTA;
 }
 
 int rd_error_prefix(rd_error *err, const char *fmt, ...)
@@ -120,4 +141,7 @@ void rd_error_clear(rd_error *err)
 	err->message[0] = '\0';
 	err->field[0] = '\0';
 	err->guard[0] = '\0';
+	err->quota[0] = '\0';
+	err->quota_limit = 0;
+	err->quota_remaining = 0;
 }

@@ -22,6 +22,9 @@
 
 #include "http/metrics.h"
 
+/* Storefronts shown by name in the evidence usage; the rest as one. */
+#define HTTP_USAGE_SERIES 100
+
 #ifndef REDRESS_VERSION
 #define REDRESS_VERSION "0"
 #endif
@@ -387,11 +390,60 @@ int http_metrics_render(char **out, size_t *len, const http_metrics *m,
 	return RD_OK;
 }
 
+/* One storefront's series of the evidence usage. */
+static void usage_series(text *t, const char *name, const char *storefront,
+			 int64_t bytes)
+{
+	text_add(t, "%s{storefront=\"", name);
+	text_label(t, storefront);
+	text_add(t, "\"} %" PRId64 "\n", bytes);
+}
+
+/*
+ * The evidence bytes of each storefront, in all and today (UTC), after
+ * the rest of the exposition in `t`: the HTTP_USAGE_SERIES largest, by
+ * name, and the rest summed as storefront="_other" (no storefront's name
+ * starts with '_'), so that the series stay bounded however many
+ * storefronts there are, and every byte is counted somewhere.
+ */
+static int render_usage(text *t, rd_service *svc, int64_t now,
+			rd_error *err)
+{
+	rd_evidence_usage *usage = NULL, others;
+	size_t count = 0;
+	int rc;
+
+	if ((rc = rd_service_usage_list(svc, now, HTTP_USAGE_SERIES, &usage,
+					&count, &others, err)) < 0)
+		return rc;
+	text_help(t, "redress_storefront_evidence_bytes", "gauge",
+		  "Bytes of evidence stored for each storefront's disputes, "
+		  "withdrawn evidence included (what its total quota counts).");
+	for (size_t i = 0; i < count; i++)
+		usage_series(t, "redress_storefront_evidence_bytes",
+			     usage[i].storefront, usage[i].total);
+	if (count == HTTP_USAGE_SERIES)
+		usage_series(t, "redress_storefront_evidence_bytes", "_other",
+			     others.total);
+	text_help(t, "redress_storefront_evidence_bytes_today", "gauge",
+		  "Bytes of evidence stored for each storefront's disputes "
+		  "on the current UTC day (what its daily quota counts).");
+	for (size_t i = 0; i < count; i++)
+		usage_series(t, "redress_storefront_evidence_bytes_today",
+			     usage[i].storefront, usage[i].today);
+	if (count == HTTP_USAGE_SERIES)
+		usage_series(t, "redress_storefront_evidence_bytes_today",
+			     "_other", others.today);
+	free(usage);
+	return RD_OK;
+}
+
 int http_get_metrics(http_call *call, rd_error *err)
 {
 	rd_store_stats stats;
 	char *body = NULL;
 	size_t len = 0;
+	text t = { NULL, 0, 0, 0 };
 	int rc;
 
 	memset(&stats, 0, sizeof(stats));
@@ -403,11 +455,24 @@ int http_get_metrics(http_call *call, rd_error *err)
 	if ((rc = http_metrics_render(&body, &len, call->metrics, &stats,
 				      err)) < 0)
 		goto done;
-	call->text = body;
-	call->text_len = len;
+	t.buf = body;
+	t.len = len;
+	t.cap = len + 1;
+	body = NULL;
+	if ((rc = render_usage(&t, call->svc, call->now, err)) < 0)
+		goto done;
+	if (t.failed) {
+		rc = rd_error_set(err, RD_ENOMEM,
+				  "out of memory writing the metrics");
+		goto done;
+	}
+	call->text = t.buf;
+	call->text_len = t.len;
+	t.buf = NULL;
 	snprintf(call->content_type, sizeof(call->content_type), "%s",
 		 HTTP_METRICS_CONTENT_TYPE);
 done:
+	free(t.buf);
 	rd_store_stats_clear(&stats);
 	return rc;
 }

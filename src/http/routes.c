@@ -1001,7 +1001,48 @@ typedef struct form_state {
 	int file_seen;
 	int sealed;
 	char length[24];                /* the spooled size, as text */
+	/* what bounds the spool while the file part arrives */
+	char storefront[65];            /* of the dispute, for its quota */
+	int64_t kind_limit;             /* the kind's, once the part starts */
+	const char *kind_name;          /* borrowed; NULL: the largest kind's */
+	int64_t room;                   /* quota left; RD_QUOTA_NONE: none */
 } form_state;
+
+/*
+ * Room for the form's fields, boundaries and part headers around its file
+ * part: a body whose Content-Length passes the quota left by more than
+ * this cannot hold a file that fits.
+ */
+#define FORM_OVERHEAD ((int64_t)16 * 1024)
+
+/*
+ * A form upload's quota at its headers: a body that cannot fit is refused
+ * before any of it is read, else the room left bounds the spool. An
+ * idempotent upload is checked only as its evidence is written, so that a
+ * retry of one already made is answered from its record.
+ */
+static int form_quota(form_state *f, const rd_dispute *d, rd_error *err)
+{
+	http_call *call = f->call;
+	int64_t declared = 0;
+	int rc;
+
+	f->room = RD_QUOTA_NONE;
+	if (call->idempotent || !d->storefront)
+		return RD_OK;
+	snprintf(f->storefront, sizeof(f->storefront), "%s", d->storefront);
+	if ((rc = rd_service_quota_room(call->svc, f->storefront, call->now,
+					&f->room, err)) < 0)
+		return rc;
+	if (f->room != RD_QUOTA_NONE &&
+	    parse_content_length(&declared, call->content_length, err) == 0 &&
+	    declared > f->room + FORM_OVERHEAD)
+		return rd_service_quota_check(call->svc, f->storefront,
+					      call->now,
+					      declared - FORM_OVERHEAD, err);
+	rd_error_clear(err);
+	return RD_OK;
+}
 
 static int form_begin(http_call *call, void **state, rd_error *err)
 {
@@ -1015,7 +1056,8 @@ static int form_begin(http_call *call, void **state, rd_error *err)
 	f->fd = -1;
 	f->call = call;
 	sha256_init(&f->content);
-	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0 ||
+	    (rc = form_quota(f, d, err)) < 0)
 		goto done;
 	if ((rc = temp_file(&f->fd, "form", err)) < 0)
 		goto done;
@@ -1041,8 +1083,68 @@ static int form_write(void *state, const char *buf, size_t len,
 			    "bytes instead of its parts");
 }
 
+/*
+ * The limit of the file part, when it starts: its kind's, if the kind came
+ * before it (a form field or the query), else the largest kind's until
+ * the kind is known at the end.
+ */
+static int form_file_limit(form_state *f, rd_error *err)
+{
+	const rd_evidence_kinds *kinds = rd_service_kinds(f->call->svc);
+	const rd_evidence_kind *kind;
+	const char *name = f->value[FORM_KIND];
+
+	for (size_t i = 0; !name && i < f->call->query_count; i++)
+		if (strcmp(f->call->query[i].name, "kind") == 0)
+			name = f->call->query[i].value;
+	f->kind_limit = rd_evidence_kinds_max_size(kinds);
+	f->kind_name = NULL;
+	if (!name)
+		return RD_OK;
+	if (!(kind = rd_evidence_kinds_find(kinds, name)))
+		return rd_error_set_field(err, RD_EINVALID, "kind",
+					  "unknown evidence kind \"%.40s\"",
+					  name);
+	f->kind_limit = kind->max_size;
+	f->kind_name = kind->name;
+	return RD_OK;
+}
+
+/*
+ * Refuse the file part the moment it passes its kind's limit (413) or the
+ * storefront's quota (507): nothing more is written, and the spool never
+ * holds more than the limit.
+ */
+static int spool_limit(form_state *f, size_t size, rd_error *err)
+{
+	int64_t after = f->size + (int64_t)size;
+
+	if (after > f->kind_limit) {
+		if (f->kind_name)
+			return rd_error_set_field(err, RD_ETOOLARGE, "file",
+						  "the file is over the limit "
+						  "of %" PRId64 " bytes for %s "
+						  "evidence", f->kind_limit,
+						  f->kind_name);
+		return rd_error_set_field(err, RD_ETOOLARGE, "file",
+					  "the file is over %" PRId64 " bytes, "
+					  "the limit of the largest kind (send "
+					  "the kind field before the file part "
+					  "to be held to its own)",
+					  f->kind_limit);
+	}
+	if (f->room != RD_QUOTA_NONE && after > f->room)
+		return rd_service_quota_check(f->call->svc, f->storefront,
+					      f->call->now, after, err);
+	return RD_OK;
+}
+
 static int spool(form_state *f, const char *data, size_t size, rd_error *err)
 {
+	int rc;
+
+	if ((rc = spool_limit(f, size, err)) < 0)
+		return rc;
 	if (f->call->idempotent)
 		sha256_update(&f->content, size, (const uint8_t *)data);
 	while (size > 0) {
@@ -1075,6 +1177,10 @@ int http_form_part(void *state, const char *name, const char *filename,
 						  "a form upload carries one "
 						  "file part, not several");
 		if (off == 0) {
+			int rc = form_file_limit(f, err);
+
+			if (rc < 0)
+				return rc;
 			f->file_seen = 1;
 			if (filename && *filename &&
 			    !(f->filename = strdup(filename)))
@@ -1505,6 +1611,22 @@ static void problem_text(char *out, size_t size, const char *text)
 	out[used] = '\0';
 }
 
+/* A quota refusal's members: which quota, its bytes, the bytes left. */
+static int http_problem_quota(json_t *doc, const rd_error *err)
+{
+	const char *which = strcmp(err->quota, "daily") == 0 ? "daily"
+								: "total";
+
+	if (json_object_set_new(doc, "quota", json_string(which)) ||
+	    json_object_set_new(doc, "limit",
+				json_integer((json_int_t)err->quota_limit)) ||
+	    json_object_set_new(doc, "remaining",
+				json_integer((json_int_t)
+					     err->quota_remaining)))
+		return -1;
+	return 0;
+}
+
 json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 {
 	const rd_code_info *info = rd_code_info_get(err->code);
@@ -1526,7 +1648,8 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 	if ((field[0] &&
 	     json_object_set_new(doc, "field", json_string(field))) ||
 	    (guard[0] &&
-	     json_object_set_new(doc, "guard", json_string(guard)))) {
+	     json_object_set_new(doc, "guard", json_string(guard))) ||
+	    (err->code == RD_EQUOTA && http_problem_quota(doc, err) < 0)) {
 		json_decref(doc);
 		return NULL;
 	}

@@ -1004,6 +1004,27 @@ static int check_framing(struct MHD_Connection *conn,
 	return RD_OK;
 }
 
+/*
+ * 1 when a streamed upload refused at its headers for its size (over the
+ * kind's limit, 413, or the storefront's quota, 507) is answered at once:
+ * when the client waits for "100 Continue" before sending its body, so
+ * that none of the body is sent for nothing. Any other client has its
+ * body read and dropped, then the same answer; neither stores a byte.
+ */
+static int stream_refused_early(struct MHD_Connection *conn,
+				const request *req)
+{
+	const char *expect;
+
+	if (!req->failed || req->refusal != REFUSED_BY_TABLE ||
+	    req->idem_problem ||
+	    (req->err.code != RD_EQUOTA && req->err.code != RD_ETOOLARGE))
+		return 0;
+	expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					     MHD_HTTP_HEADER_EXPECT);
+	return expect && strcasecmp(expect, "100-continue") == 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -1038,6 +1059,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (req->match.route && req->match.route->stream) {
 			req->stream = choose_stream(conn, req->match.route);
 			stream_begin(server, conn, req);
+			if (stream_refused_early(conn, req)) {
+				ret = send_closing(conn, &req->err);
+				count_answer(server, conn, req);
+				return ret;
+			}
 		}
 		return MHD_YES;
 	}
@@ -1215,6 +1241,8 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	server->service.kinds_path = server->kinds_path;
 	server->service.policy_path = server->policy_path;
 	server->service.create = 0;
+	server->service.quota_daily = opts->service.quota_daily;
+	server->service.quota_total = opts->service.quota_total;
 	if ((rc = http_idem_table_new(&server->idem, err)) < 0)
 		goto fail;
 	if (pthread_key_create(&server->key, slot_close) != 0) {

@@ -787,6 +787,28 @@ static int copy_keys(rd_store *from, rd_store *to, rd_error *err)
 	return rc;
 }
 
+/*
+ * A storefront's own evidence quotas live in the index only: carry them
+ * over. The usage they are checked against is not copied but counted
+ * again, by the schema, as the evidence rows are rebuilt.
+ */
+static int copy_quotas(rd_store *from, rd_store *to, rd_error *err)
+{
+	rd_storefront_quota *quotas = NULL;
+	size_t count = 0;
+	int rc;
+
+	if ((rc = rd_store_quotas_list(from, &quotas, &count, err)) < 0)
+		return rd_error_prefix(err, "cannot carry the quotas over");
+	for (size_t i = 0; i < count; i++)
+		if ((rc = rd_store_quota_put(to, &quotas[i], err)) < 0) {
+			rd_error_prefix(err, "cannot carry the quotas over");
+			break;
+		}
+	free(quotas);
+	return rc;
+}
+
 /* Where copy_idem puts each record. */
 struct idem_copy {
 	rd_store *to;
@@ -866,6 +888,7 @@ int rd_service_reindex(rd_service *svc, size_t *disputes,
 			goto fail;
 	}
 	if ((rc = copy_keys(svc->store, x.fresh, err)) < 0 ||
+	    (rc = copy_quotas(svc->store, x.fresh, err)) < 0 ||
 	    (rc = copy_idem(svc->store, x.fresh, err)) < 0)
 		goto fail;
 	rc = rd_evidence_foreach_dispute(svc->repo, reindex_one, &x, err);

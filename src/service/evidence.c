@@ -192,6 +192,9 @@ int rd_service_evidence_upload_new(rd_evidence_upload **out, rd_service *svc,
 	up->now = now;
 	if ((rc = open_dispute(svc, id, &d, err)) < 0 ||
 	    (rc = check_submission(up, d, sub, err)) < 0 ||
+	    /* before a byte is stored; checked again as the row is written */
+	    (rc = rd_service_quota_check(svc, d->storefront, now, sub->size,
+					 err)) < 0 ||
 	    (rc = rd_blob_writer_new(&up->writer, svc->repo, sub->size,
 				     err)) < 0)
 		goto done;
@@ -296,6 +299,9 @@ int rd_service_evidence_upload_finish(rd_evidence_upload *up,
 		return rc;
 	if ((rc = svc_sync_dispute(svc, up->id, head, err)) < 0 ||
 	    (rc = open_dispute(svc, up->id, &d, err)) < 0 ||
+	    /* in the row's transaction: racing uploads cannot both fit */
+	    (rc = rd_service_quota_check(svc, d->storefront, up->now,
+					 info.size, err)) < 0 ||
 	    (rc = rd_store_evidence_next(svc->store, up->id, &n, err)) < 0 ||
 	    (rc = fill_row(&row, up, &info, n, err)) < 0 ||
 	    (rc = rd_store_evidence_insert(svc->store, &row, err)) < 0)

@@ -113,6 +113,10 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	if ((svc = calloc(1, sizeof(*svc))) == NULL)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	svc->journal_fd = -1;
+	svc->quota_daily = opts->quota_daily > 0 ? opts->quota_daily
+						 : RD_QUOTA_DAILY_DEFAULT;
+	svc->quota_total = opts->quota_total > 0 ? opts->quota_total
+						 : RD_QUOTA_TOTAL_DEFAULT;
 	if ((svc->data_dir = strdup(opts->data_dir)) == NULL ||
 	    (db_path = join_path(opts->data_dir, "redress.db")) == NULL ||
 	    (git_path = join_path(opts->data_dir, "evidence.git")) == NULL) {

@@ -44,6 +44,8 @@ struct rd_service {
 	rd_evidence_kinds *kinds;
 	rd_policy *policy;
 	char *data_dir;
+	int64_t quota_daily;     /* the defaults in force: bytes, or */
+	int64_t quota_total;     /* RD_QUOTA_NONE */
 	char *journal_path;      /* this process's crash journal */
 	int journal_fd;
 	int journal_pending;     /* an entry awaits the index commit */

@@ -26,6 +26,8 @@ static const struct {
 	{ RD_STMT_DUMP_OFFERS, "offers" },
 	{ RD_STMT_DUMP_API_KEYS, "api_keys" },
 	{ RD_STMT_DUMP_IDEMPOTENCY, "idempotency" },
+	{ RD_STMT_DUMP_QUOTAS, "storefront_quotas" },
+	{ RD_STMT_DUMP_USAGE, "evidence_usage" },
 };
 
 /* A growing string; `failed` sticks once an allocation failed. */

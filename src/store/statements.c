@@ -342,6 +342,27 @@ static const struct {
 	[RD_STMT_IDEM_PURGE] = { 6,
 		"DELETE FROM idempotency INDEXED BY idempotency_created"
 		" WHERE created_at < ?1" },
+	/* schema 9: a few rows per storefront, one per day with evidence */
+	[RD_STMT_QUOTA_GET] = { 9,
+		"SELECT storefront, daily, total, updated_at"
+		" FROM storefront_quotas WHERE storefront = ?1" },
+	[RD_STMT_QUOTA_PUT] = { 9,
+		"INSERT INTO storefront_quotas (storefront, daily, total,"
+		" updated_at) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT (storefront) DO UPDATE SET daily = excluded.daily,"
+		" total = excluded.total, updated_at = excluded.updated_at" },
+	[RD_STMT_QUOTAS_LIST] = { 9,
+		"SELECT storefront, daily, total, updated_at"
+		" FROM storefront_quotas ORDER BY storefront" },
+	[RD_STMT_USAGE_GET] = { 9,
+		"SELECT ?1, coalesce(sum(bytes), 0),"
+		" coalesce(sum(bytes) FILTER (WHERE day = ?2), 0)"
+		" FROM evidence_usage WHERE storefront = ?1" },
+	[RD_STMT_USAGE_LIST] = { 9,
+		"SELECT storefront, sum(bytes),"
+		" coalesce(sum(bytes) FILTER (WHERE day = ?1), 0)"
+		" FROM evidence_usage GROUP BY storefront"
+		" ORDER BY 2 DESC, storefront" },
 
 	[RD_STMT_DUMP_WORKFLOWS] = { 1,
 		"SELECT * FROM workflows ORDER BY hash" },
@@ -361,6 +382,10 @@ static const struct {
 		"SELECT * FROM api_keys ORDER BY id" },
 	[RD_STMT_DUMP_IDEMPOTENCY] = { 6,
 		"SELECT * FROM idempotency ORDER BY key_id, idem_key" },
+	[RD_STMT_DUMP_QUOTAS] = { 9,
+		"SELECT * FROM storefront_quotas ORDER BY storefront" },
+	[RD_STMT_DUMP_USAGE] = { 9,
+		"SELECT * FROM evidence_usage ORDER BY storefront, day" },
 };
 
 const char *rd_store__stmt_sql(int id, int *min_schema)

@@ -88,6 +88,11 @@ typedef enum rd_stmt_id {
 	RD_STMT_IDEM_REPLACE,
 	RD_STMT_IDEM_ALL,
 	RD_STMT_IDEM_PURGE,
+	RD_STMT_QUOTA_GET,
+	RD_STMT_QUOTA_PUT,
+	RD_STMT_QUOTAS_LIST,
+	RD_STMT_USAGE_GET,
+	RD_STMT_USAGE_LIST,
 
 	/* rd_store_dump: one per table, in dump order */
 	RD_STMT_DUMP_WORKFLOWS,
@@ -99,6 +104,8 @@ typedef enum rd_stmt_id {
 	RD_STMT_DUMP_OFFERS,
 	RD_STMT_DUMP_API_KEYS,
 	RD_STMT_DUMP_IDEMPOTENCY,
+	RD_STMT_DUMP_QUOTAS,
+	RD_STMT_DUMP_USAGE,
 
 	RD_STMT_COUNT
 } rd_stmt_id;

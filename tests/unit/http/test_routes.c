@@ -266,6 +266,40 @@ static void problems_follow_the_error_table(void)
 }
 
 /*
+ * A quota refusal is 507 quota_exceeded with which quota, its limit and
+ * the bytes left; another error made with the same rd_error afterwards
+ * carries none of them.
+ */
+static void quota_problem_says_what_is_left(void)
+{
+	unsigned status = 0;
+	rd_error err;
+	json_t *doc;
+
+	rd_error_set_quota(&err, "daily", 102400, 42400, "no room");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_INT((int)status, 507);
+	CHECK_STR(json_string_value(json_object_get(doc, "type")),
+		  "https://redress.dev/problems/quota_exceeded");
+	CHECK_STR(json_string_value(json_object_get(doc, "title")),
+		  "Storage quota exceeded");
+	CHECK_STR(json_string_value(json_object_get(doc, "quota")), "daily");
+	CHECK_INT(json_integer_value(json_object_get(doc, "limit")), 102400);
+	CHECK_INT(json_integer_value(json_object_get(doc, "remaining")),
+		  42400);
+	json_decref(doc);
+	CHECK_INT(rd_code_info_get(RD_EQUOTA)->exit_code, 10);
+
+	rd_error_set(&err, RD_ETOOLARGE, "too large");
+	doc = http_problem(&err, 0, &status);
+	CHECK_INT((int)status, 413);
+	CHECK(json_object_get(doc, "quota") == NULL);
+	CHECK(json_object_get(doc, "remaining") == NULL);
+	json_decref(doc);
+}
+
+/*
  * A message or field that quotes what a client sent (bytes that are not
  * UTF-8, control characters) still makes a problem document: those bytes
  * become '?', valid UTF-8 is kept.
@@ -481,6 +515,7 @@ int main(void)
 	RUN(unknown_paths_match_nothing);
 	RUN(overlong_param_matches_nothing);
 	RUN(problems_follow_the_error_table);
+	RUN(quota_problem_says_what_is_left);
 	RUN(problems_take_any_bytes);
 	RUN(problems_survive_bytes_that_are_not_utf8);
 	RUN(evidence_routes);
