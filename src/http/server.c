@@ -709,6 +709,18 @@ static int idem_run(request *req, http_call *call, const char *digest,
 	return rc;
 }
 
+/*
+ * The idempotent write has run: its record, if any, is durable. Release
+ * the key before the answer is queued, so that a client that read the
+ * answer and retries at once on another connection is replayed the
+ * record rather than told the key is still in flight.
+ */
+static void idem_done(struct rd_http_server *server, request *req)
+{
+	http_idem_claim_release(server->idem, req->claim);
+	req->claim = NULL;
+}
+
 static int run_handler(request *req, http_call *call, rd_error *err)
 {
 	return req->match.route->handler(call, err);
@@ -757,6 +769,8 @@ static enum MHD_Result answer(struct rd_http_server *server,
 	}
 	if (route->stream) {
 		form_close(req);
+		if (req->failed || req->too_large)
+			idem_done(server, req);  /* nothing was written */
 		if (req->failed)
 			return send_refusal(conn, req, &req->err,
 					    req->idem_problem ? req->idem_problem
@@ -774,6 +788,7 @@ static enum MHD_Result answer(struct rd_http_server *server,
 					    digest);
 			rc = idem_run(req, &req->call, digest, run_stream_end,
 				      &err);
+			idem_done(server, req);
 			if (rc < 0 && req->idem_problem)
 				return send_refusal(conn, req, &err,
 						    req->idem_problem);
@@ -797,6 +812,7 @@ static enum MHD_Result answer(struct rd_http_server *server,
 
 		http_idem_digest_body(digest, route, &call);
 		rc = idem_run(req, &call, digest, run_handler, &err);
+		idem_done(server, req);
 		if (rc < 0 && req->idem_problem) {
 			json_decref(call.reply);
 			return send_refusal(conn, req, &err,
