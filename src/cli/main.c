@@ -88,6 +88,10 @@ static const cli_option serve_options[] = {
 	{ "rate-limit", "N", 0, "requests per second per API key, in bursts of up to 2N (default 100; 0: no limit)" },
 	{ "sweep-interval", "SECONDS", 0, "fire due SLA deadlines every SECONDS (default 10; 0: no sweeper)" },
 	{ "connection-timeout", "SECONDS", 0, "close a connection idle or stalled this long (default 30)" },
+	{ "header-timeout", "SECONDS", 0, "a request's line and headers must arrive within SECONDS (default 10)" },
+	{ "body-timeout", "SECONDS", 0, "a request's body must arrive within SECONDS of its headers, plus its allowance (default 20)" },
+	{ "body-min-rate", "BYTES", 0, "each BYTES of body received earn 1 s more (default 16384)" },
+	{ "idle-timeout", "SECONDS", 0, "close a keep-alive connection with no new request for SECONDS (default 15)" },
 	{ NULL, NULL, 0, NULL },
 };
 
