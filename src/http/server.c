@@ -41,6 +41,16 @@
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define CONNECTION_LIMIT 256
 #define PER_IP_CONNECTION_LIMIT 64
+/*
+ * At most this many connections per worker thread. libmicrohttpd 0.9.75
+ * takes at most 128 epoll events per call, and when it gets exactly 128
+ * it waits again, with the full timeout, before handling them: a worker
+ * whose 128 connections all close at once (a deadline cutting 128
+ * trickling clients) stalls until its next connection timeout. With 126
+ * connections, its listening socket and its wake-up pipe, it never gets
+ * 128.
+ */
+#define WORKER_CONNECTION_LIMIT 126
 #define CONNECTION_TIMEOUT_S 30
 /* The request deadlines unless told otherwise (deadline.h). */
 #define HEADER_TIMEOUT_S RD_HTTP_DEFAULT_HEADER_TIMEOUT
@@ -1059,13 +1069,19 @@ typedef struct header_walk {
 	unsigned transfer_encodings;
 } header_walk;
 
-/* 1 when the bytes from p to `to` are NULs, least to most of them. */
+/*
+ * 1 when the bytes from p to `to` (both within the request's buffer) are
+ * NULs, least to most of them.
+ */
 static int line_end_ok(const char *p, const char *to, size_t least,
 		       size_t most)
 {
-	size_t len = (size_t)(to - p);
+	size_t len;
 
-	if (to < p || len < least || len > most)
+	if ((uintptr_t)to < (uintptr_t)p)
+		return 0;
+	len = (size_t)((uintptr_t)to - (uintptr_t)p);
+	if (len < least || len > most)
 		return 0;
 	for (size_t i = 0; i < len; i++)
 		if (p[i] != '\0')
@@ -1092,8 +1108,12 @@ static enum MHD_Result walk_header(void *cls, enum MHD_ValueKind kind,
 	header_walk *w = cls;
 
 	(void)kind;
-	if (!key || !value || key < w->start || value + value_size > w->end) {
-		w->bad = "";
+	/* in the buffer, in order: else it was moved, a folded line */
+	if (!key || !value || (uintptr_t)key < (uintptr_t)w->start ||
+	    (uintptr_t)key + key_size > (uintptr_t)w->end ||
+	    (uintptr_t)value < (uintptr_t)key ||
+	    (uintptr_t)value + value_size > (uintptr_t)w->end) {
+		w->bad = key && w->last ? w->last : "";
 		return MHD_NO;
 	}
 	if (w->after && !line_end_ok(w->after, key, 1, 2)) {
@@ -1462,7 +1482,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	rd_service *probe = NULL;
 	struct sockaddr_in addr;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned threads;
+	unsigned threads, connections;
 	int rc;
 
 	*out = NULL;
@@ -1484,6 +1504,9 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	threads = opts->threads ? opts->threads : (unsigned)cores;
 	if (threads > (unsigned)cores)
 		threads = (unsigned)cores;
+	connections = WORKER_CONNECTION_LIMIT * threads;
+	if (connections > CONNECTION_LIMIT)
+		connections = CONNECTION_LIMIT;
 
 	if (!(server = calloc(1, sizeof(*server)))) {
 		rd_service_close(probe);
@@ -1534,7 +1557,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		0, NULL, NULL, on_request, server,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_LIMIT, connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned)PER_IP_CONNECTION_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT,

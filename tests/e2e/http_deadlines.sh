@@ -7,7 +7,8 @@
 # connection from the last answer — and an idle keep-alive connection is
 # closed after the idle timeout; a body that keeps to the minimum rate is
 # not cut; and while 320 such clients from 5 addresses try to hold the
-# server's 256 connections, a fresh client is answered.
+# server's connections (256 at most, 126 per worker thread), a fresh client
+# is answered.
 set -e
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/server.bash"
@@ -60,7 +61,7 @@ expect_eq "$(grep -c answered "$E2E_TMP/cut-body" || true)" "0" "a trickled body
 expect_eq "$(rd list --json | jq '.disputes | length')" "1" "the trickled body recorded nothing"
 
 # --- 320 tricklers from 5 addresses (64 each, the per-address limit) ----------------
-# They ask for more than the server's 256 connections; the rest wait in the
+# They ask for more than the server's connections; the rest wait in the
 # listen queue. A fresh client from another address, 1 s later, is
 # answered once the deadline of the first tricklers has passed.
 "$TRICKLE" flood "$port" 320 5 500 "$BOUND_MS" 1000 >"$E2E_TMP/flood"
