@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	got = fread(template_text, 1, sizeof(template_text) - 1, f);
-	fclose(f);
+	(void)fclose(f);   /* read only */
 	template_text[got] = '\0';
 	if (!(mark = strstr(template_text, "{N}"))) {
 		fprintf(stderr, "rd-idem-retry: %s has no {N}\n", argv[3]);
