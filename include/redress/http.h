@@ -29,7 +29,27 @@ typedef struct rd_http_options {
 	unsigned connection_timeout_s; /* a connection with nothing sent
 				      * or received for this long is closed
 				      * (a stalled client too); 0 for 30 */
+	/*
+	 * Deadlines that bytes sent slowly do not move (0 for the
+	 * RD_HTTP_DEFAULT_* below): a request's line and headers must
+	 * arrive within header_timeout_s (of the accept for a connection's
+	 * first request, else of its request line); its body within
+	 * body_timeout_s of the headers plus one second for each
+	 * body_min_rate bytes received (up to its declared length, or its
+	 * route's limit); a keep-alive connection must send its next
+	 * request line within idle_timeout_s of the last answer. A
+	 * connection past its deadline is closed without an answer.
+	 */
+	unsigned header_timeout_s;
+	unsigned body_timeout_s;
+	unsigned body_min_rate;      /* bytes per second */
+	unsigned idle_timeout_s;
 } rd_http_options;
+
+#define RD_HTTP_DEFAULT_HEADER_TIMEOUT 10
+#define RD_HTTP_DEFAULT_BODY_TIMEOUT 20
+#define RD_HTTP_DEFAULT_BODY_MIN_RATE 16384
+#define RD_HTTP_DEFAULT_IDLE_TIMEOUT 15
 
 /* The rate limit of `redress serve` unless told otherwise. */
 #define RD_HTTP_DEFAULT_RATE_LIMIT 100

@@ -22,6 +22,8 @@
 #define MAX_SECONDS 86400
 /* requests per second per key; the server takes no more */
 #define MAX_RATE_LIMIT 1000000
+/* bytes per second: 1 GiB/s, far above any link it would slow */
+#define MAX_BODY_MIN_RATE (1024LL * 1024 * 1024)
 
 /* Log the sweeper's failures since the last call, once each. */
 static void report_sweeper(rd_sweeper *sweeper, uint64_t *reported)
@@ -49,6 +51,7 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	rd_sweeper *sweeper = NULL;
 	rd_http_options opts;
 	long long interval_s = 0, timeout_s = 0, rate = 0;
+	long long header_s = 0, body_s = 0, min_rate = 0, idle_s = 0;
 	uint64_t reported = 0;
 	char host[64];
 	sigset_t stop_signals;
@@ -71,6 +74,18 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 				 err)) < 0 ||
 	    (rc = cli_opt_number(&rate, &ctx->args, "rate-limit",
 				 RD_HTTP_DEFAULT_RATE_LIMIT, 0, MAX_RATE_LIMIT,
+				 err)) < 0 ||
+	    (rc = cli_opt_number(&header_s, &ctx->args, "header-timeout",
+				 RD_HTTP_DEFAULT_HEADER_TIMEOUT, 1, MAX_SECONDS,
+				 err)) < 0 ||
+	    (rc = cli_opt_number(&body_s, &ctx->args, "body-timeout",
+				 RD_HTTP_DEFAULT_BODY_TIMEOUT, 1, MAX_SECONDS,
+				 err)) < 0 ||
+	    (rc = cli_opt_number(&min_rate, &ctx->args, "body-min-rate",
+				 RD_HTTP_DEFAULT_BODY_MIN_RATE, 1,
+				 MAX_BODY_MIN_RATE, err)) < 0 ||
+	    (rc = cli_opt_number(&idle_s, &ctx->args, "idle-timeout",
+				 RD_HTTP_DEFAULT_IDLE_TIMEOUT, 1, MAX_SECONDS,
 				 err)) < 0)
 		return rc;
 	if ((cli_opt(&ctx->args, "quota-daily") &&
@@ -83,6 +98,10 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 				  "quota-total", 0, err)) < 0))
 		return rc;
 	opts.connection_timeout_s = (unsigned)timeout_s;
+	opts.header_timeout_s = (unsigned)header_s;
+	opts.body_timeout_s = (unsigned)body_s;
+	opts.body_min_rate = (unsigned)min_rate;
+	opts.idle_timeout_s = (unsigned)idle_s;
 	opts.rate_limit = (unsigned)rate;
 
 	/* Block the stop signals before any thread starts: all inherit it. */

@@ -92,6 +92,10 @@ static const cli_option serve_options[] = {
 	{ "connection-timeout", "SECONDS", 0, "close a connection idle or stalled this long (default 30)" },
 	{ "quota-daily", "BYTES", 0, "evidence bytes per storefront a UTC day, unless set by key quota (default 2GiB; 0 or none: no quota)" },
 	{ "quota-total", "BYTES", 0, "evidence bytes per storefront in all, unless set by key quota (default 50GiB; 0 or none: no quota)" },
+	{ "header-timeout", "SECONDS", 0, "a request's line and headers must arrive within SECONDS (default 10)" },
+	{ "body-timeout", "SECONDS", 0, "a request's body must arrive within SECONDS of its headers, plus its allowance (default 20)" },
+	{ "body-min-rate", "BYTES", 0, "each BYTES of body received earn 1 s more (default 16384)" },
+	{ "idle-timeout", "SECONDS", 0, "close a keep-alive connection with no new request for SECONDS (default 15)" },
 	{ NULL, NULL, 0, NULL },
 };
 

@@ -30,6 +30,7 @@
 
 #include <microhttpd.h>
 
+#include "http/deadline.h"
 #include "http/http_int.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
@@ -40,7 +41,22 @@
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define CONNECTION_LIMIT 256
 #define PER_IP_CONNECTION_LIMIT 64
+/*
+ * At most this many connections per worker thread. libmicrohttpd 0.9.75
+ * takes at most 128 epoll events per call, and when it gets exactly 128
+ * it waits again, with the full timeout, before handling them: a worker
+ * whose 128 connections all close at once (a deadline cutting 128
+ * trickling clients) stalls until its next connection timeout. With 126
+ * connections, its listening socket and its wake-up pipe, it never gets
+ * 128.
+ */
+#define WORKER_CONNECTION_LIMIT 126
 #define CONNECTION_TIMEOUT_S 30
+/* The request deadlines unless told otherwise (deadline.h). */
+#define HEADER_TIMEOUT_S RD_HTTP_DEFAULT_HEADER_TIMEOUT
+#define BODY_TIMEOUT_S RD_HTTP_DEFAULT_BODY_TIMEOUT
+#define BODY_MIN_RATE RD_HTTP_DEFAULT_BODY_MIN_RATE
+#define IDLE_TIMEOUT_S RD_HTTP_DEFAULT_IDLE_TIMEOUT
 #define CONNECTION_MEMORY_LIMIT (64 * 1024)
 /* The post processor's buffer for a form upload's parts. */
 #define FORM_BUFFER (16 * 1024)
@@ -67,6 +83,7 @@ struct rd_http_server {
 	http_metrics *metrics;
 	http_ratelimit *limiter;    /* NULL: no rate limit */
 	unsigned rate_limit;        /* requests per second per key */
+	http_deadlines *deadlines;  /* of each request's phases */
 	atomic_int stopping;        /* 1: new requests get 503 */
 	/*
 	 * The service that checked the data directory, kept open until the
@@ -101,6 +118,7 @@ typedef struct request {
 	unsigned series;            /* of the metrics */
 	int answered;               /* its answer was counted */
 	unsigned retry_after_s;     /* of a 429 */
+	int reading_body;           /* the body deadline runs */
 } request;
 
 /* How a refusal of prepare() is answered. */
@@ -709,6 +727,18 @@ static int idem_run(request *req, http_call *call, const char *digest,
 	return rc;
 }
 
+/*
+ * The idempotent write has run: its record, if any, is durable. Release
+ * the key before the answer is queued, so that a client that read the
+ * answer and retries at once on another connection is replayed the
+ * record rather than told the key is still in flight.
+ */
+static void idem_done(struct rd_http_server *server, request *req)
+{
+	http_idem_claim_release(server->idem, req->claim);
+	req->claim = NULL;
+}
+
 static int run_handler(request *req, http_call *call, rd_error *err)
 {
 	return req->match.route->handler(call, err);
@@ -757,6 +787,8 @@ static enum MHD_Result answer(struct rd_http_server *server,
 	}
 	if (route->stream) {
 		form_close(req);
+		if (req->failed || req->too_large)
+			idem_done(server, req);  /* nothing was written */
 		if (req->failed)
 			return send_refusal(conn, req, &req->err,
 					    req->idem_problem ? req->idem_problem
@@ -774,6 +806,7 @@ static enum MHD_Result answer(struct rd_http_server *server,
 					    digest);
 			rc = idem_run(req, &req->call, digest, run_stream_end,
 				      &err);
+			idem_done(server, req);
 			if (rc < 0 && req->idem_problem)
 				return send_refusal(conn, req, &err,
 						    req->idem_problem);
@@ -797,6 +830,7 @@ static enum MHD_Result answer(struct rd_http_server *server,
 
 		http_idem_digest_body(digest, route, &call);
 		rc = idem_run(req, &call, digest, run_handler, &err);
+		idem_done(server, req);
 		if (rc < 0 && req->idem_problem) {
 			json_decref(call.reply);
 			return send_refusal(conn, req, &err,
@@ -973,7 +1007,8 @@ static enum MHD_Result send_closing(struct MHD_Connection *conn,
 /*
  * What the headers alone refuse: Content-Length given more than once
  * (libmicrohttpd would read the body by the first and take the rest for
- * the next request, while another reader could go by the other), and a
+ * the next request, while another reader could go by the other), a
+ * chunked evidence upload (its size must be declared), and a
  * declared body over the route's limit, which would otherwise be read to
  * the end only to be dropped. RD_OK, or the refusal in err.
  */
@@ -993,6 +1028,15 @@ static int check_framing(struct MHD_Connection *conn,
 					  MHD_HTTP_HEADER_CONTENT_LENGTH,
 					  "Content-Length is given more than "
 					  "once; send it once");
+	if (route && route->stream &&
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return rd_error_set_field(err, RD_EUSAGE,
+					  MHD_HTTP_HEADER_CONTENT_LENGTH,
+					  "an evidence upload needs a "
+					  "Content-Length header giving the "
+					  "body's size in bytes (chunked "
+					  "uploads are not taken)");
 	if (!route || !declared)
 		return RD_OK;
 	errno = 0;
@@ -1025,6 +1069,226 @@ static int stream_refused_early(struct MHD_Connection *conn,
 	return expect && strcasecmp(expect, "100-continue") == 0;
 }
 
+/* ---- message framing (RFC 9112) ------------------------------------------- */
+
+/*
+ * What the walk over the header lines keeps. libmicrohttpd hands each
+ * header as a C string measured with strlen(), so a NUL inside a value
+ * ends it early: "Authorization: Bearer <key>\0junk" would read as the
+ * key alone. It parses the lines in place in one buffer (the request line
+ * starts it, at `method`; REQUEST_HEADER_SIZE bytes long) and turns each
+ * line's CR LF into NULs, so the bytes between the end of one value and
+ * the next name can only be that line end: one or two NULs. Anything else
+ * there is a NUL inside the value, or a folded line (obs-fold), which
+ * RFC 9112 allows a server to refuse.
+ */
+typedef struct header_walk {
+	const char *start, *end;    /* the request line and headers */
+	const char *after;          /* the end of the last value seen */
+	const char *last;           /* the name of the last header seen */
+	const char *bad;            /* the first header refused, or NULL */
+	unsigned transfer_encodings;
+} header_walk;
+
+/*
+ * 1 when the bytes from p to `to` (both within the request's buffer) are
+ * NULs, least to most of them.
+ */
+static int line_end_ok(const char *p, const char *to, size_t least,
+		       size_t most)
+{
+	size_t len;
+
+	if ((uintptr_t)to < (uintptr_t)p)
+		return 0;
+	len = (size_t)((uintptr_t)to - (uintptr_t)p);
+	if (len < least || len > most)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != '\0')
+			return 0;
+	return 1;
+}
+
+/* 1 when the n bytes at s hold no control byte (HTAB only where tab). */
+static int field_bytes_ok(const char *s, size_t n, int tab)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && !(tab && c == '\t')) || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+static enum MHD_Result walk_header(void *cls, enum MHD_ValueKind kind,
+				   const char *key, size_t key_size,
+				   const char *value, size_t value_size)
+{
+	header_walk *w = cls;
+
+	(void)kind;
+	/* in the buffer, in order: else it was moved, a folded line */
+	if (!key || !value || (uintptr_t)key < (uintptr_t)w->start ||
+	    (uintptr_t)key + key_size > (uintptr_t)w->end ||
+	    (uintptr_t)value < (uintptr_t)key ||
+	    (uintptr_t)value + value_size > (uintptr_t)w->end) {
+		w->bad = key && w->last ? w->last : "";
+		return MHD_NO;
+	}
+	if (w->after && !line_end_ok(w->after, key, 1, 2)) {
+		w->bad = w->last;       /* its value went on after a NUL */
+		return MHD_NO;
+	}
+	if (!field_bytes_ok(key, key_size, 0) ||
+	    !field_bytes_ok(value, value_size, 1)) {
+		w->bad = key;
+		return MHD_NO;
+	}
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		w->transfer_encodings++;
+	w->after = value + value_size;
+	w->last = key;
+	return MHD_YES;
+}
+
+/* 1 when name can be shown: a header name of printable ASCII. */
+static int name_showable(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= sizeof(((rd_error *)0)->field))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return 0;
+	return 1;
+}
+
+/*
+ * RFC 9112's rules on what frames a request, which libmicrohttpd does not
+ * apply: no control byte but HTAB in a header (a NUL would cut a value
+ * short), no folded header line, Transfer-Encoding only on HTTP/1.1 and
+ * never with Content-Length (the two readers of such a request disagree on
+ * where it ends), and no transfer coding but chunked (libmicrohttpd would
+ * read any other one until the client closes, answering nothing). `method`
+ * is the handler's own argument, the start of the request in the buffer.
+ * 0, or the status of the refusal (400, 501) with err filled.
+ */
+static unsigned check_message(struct MHD_Connection *conn, const char *method,
+			      const char *version, rd_error *err)
+{
+	const union MHD_ConnectionInfo *size = MHD_get_connection_info(conn,
+				MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	header_walk w;
+	const char *coding;
+
+	memset(&w, 0, sizeof(w));
+	w.start = method;
+	w.end = size ? method + size->header_size : NULL;
+	if (w.end) {
+		MHD_get_connection_values_n(conn, MHD_HEADER_KIND, walk_header,
+					    &w);
+		/* the last line's end, then the empty line's */
+		if (!w.bad && w.after && !line_end_ok(w.after, w.end, 2, 4))
+			w.bad = w.last;
+	}
+	if (w.bad && name_showable(w.bad)) {
+		rd_error_set_field(err, RD_EUSAGE, w.bad, "the header %s "
+				   "holds a control character (only HTAB is "
+				   "allowed in a value) or is folded onto "
+				   "the next line", w.bad);
+		return 400;
+	}
+	if (w.bad) {
+		rd_error_set(err, RD_EUSAGE, "a header line holds a control "
+			     "character (only HTAB is allowed in a value) or "
+			     "is folded onto the next line");
+		return 400;
+	}
+	coding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (!coding)
+		return 0;
+	if (w.transfer_encodings > 1 || strcmp(version, "HTTP/1.1") != 0) {
+		rd_error_set_field(err, RD_EUSAGE,
+				   MHD_HTTP_HEADER_TRANSFER_ENCODING,
+				   "Transfer-Encoding must be given once, in "
+				   "an HTTP/1.1 request");
+		return 400;
+	}
+	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		rd_error_set_field(err, RD_EUSAGE,
+				   MHD_HTTP_HEADER_TRANSFER_ENCODING,
+				   "a request may not give both "
+				   "Content-Length and Transfer-Encoding; "
+				   "send one");
+		return 400;
+	}
+	if (strcasecmp(coding, "chunked") != 0) {
+		rd_error_set_field(err, RD_EUSAGE,
+				   MHD_HTTP_HEADER_TRANSFER_ENCODING,
+				   "the transfer coding \"%.64s\" is not "
+				   "implemented; send chunked, or a "
+				   "Content-Length", coding);
+		return 501;
+	}
+	return 0;
+}
+
+/* The refusal of check_message, closing the connection: its body is not
+ * read. */
+static enum MHD_Result send_unframed(struct MHD_Connection *conn,
+				     const rd_error *err, unsigned status)
+{
+	if (status == 501)
+		return send_refusing(conn, problem_as(err, 501,
+						      "not_implemented",
+						      "Not implemented"),
+				     501, 0, 1);
+	return send_closing(conn, err);
+}
+
+/* ---- deadlines -------------------------------------------------------------- */
+
+/*
+ * The most body bytes that may earn time for this request: its declared
+ * length, or its route's limit when chunked; 0 when it has no body.
+ */
+static uint64_t body_allowance(struct MHD_Connection *conn,
+			       const http_route *route)
+{
+	const char *declared = MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t limit = route ? route->body_limit : HTTP_JSON_BODY_LIMIT;
+	unsigned long long size;
+	char *end = NULL;
+
+	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return limit;
+	if (!declared)
+		return 0;
+	errno = 0;
+	size = strtoull(declared, &end, 10);
+	if (errno != 0 || end == declared)
+		return limit;
+	return size < limit ? size : limit;
+}
+
+/* MHD: the request line arrived (req_cls stays NULL: on_request makes it). */
+static void *on_request_line(void *cls, const char *uri,
+			     struct MHD_Connection *conn)
+{
+	struct rd_http_server *server = cls;
+
+	(void)uri;
+	http_deadlines_request_line(server->deadlines, conn);
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -1033,9 +1297,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct rd_http_server *server = cls;
 	request *req = *req_cls;
 	enum MHD_Result ret;
+	unsigned refused;
 	rd_error err;
 
-	(void)version;
 	if (!req) {
 		/* Headers only: route now, answer once the body is read. */
 		if (!(req = calloc(1, sizeof(*req))))
@@ -1048,6 +1312,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*req_cls = req;
 		if (atomic_load(&server->stopping)) {
 			ret = send_stopping(conn);
+			count_answer(server, conn, req);
+			return ret;
+		}
+		rd_error_clear(&err);
+		if ((refused = check_message(conn, method, version, &err))) {
+			ret = send_unframed(conn, &err, refused);
 			count_answer(server, conn, req);
 			return ret;
 		}
@@ -1065,8 +1335,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				return ret;
 			}
 		}
+		/* from here the body has its deadline */
+		http_deadlines_body_start(server->deadlines, conn,
+			body_allowance(conn, req->match.route));
+		req->reading_body = 1;
 		return MHD_YES;
 	}
+	if (*upload_data_size > 0)
+		http_deadlines_body_bytes(server->deadlines, conn,
+					  *upload_data_size);
 	if (*upload_data_size > 0 && req->match.route &&
 	    req->match.route->stream) {
 		stream_chunk(req, upload_data, *upload_data_size);
@@ -1100,6 +1377,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req->body[req->len] = '\0';
 		return MHD_YES;
 	}
+	if (req->reading_body) {
+		req->reading_body = 0;
+		http_deadlines_busy(server->deadlines, conn);
+	}
 	ret = answer(server, conn, req);
 	count_answer(server, conn, req);
 	return ret;
@@ -1111,8 +1392,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	struct rd_http_server *server = cls;
 	request *req = *req_cls;
 
-	(void)conn;
 	(void)code;
+	/* the answer is out: the connection waits for another request */
+	http_deadlines_idle(server->deadlines, conn);
 	if (req) {
 		http_idem_claim_release(server->idem, req->claim);
 		if (!req->answered)
@@ -1132,14 +1414,28 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	}
 }
 
-/* Every connection knows its server (queue_response looks at it). */
+/*
+ * Every connection knows its server (queue_response looks at it), and has
+ * its deadlines from its accept to its close: the socket is still open
+ * when MHD tells of the close.
+ */
 static void on_connection(void *cls, struct MHD_Connection *conn,
 			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	(void)conn;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	struct rd_http_server *server = cls;
+	const union MHD_ConnectionInfo *info;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		*socket_context = cls;
+		info = MHD_get_connection_info(conn,
+				MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (info)
+			http_deadlines_opened(server->deadlines, conn,
+					      info->connect_fd);
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		http_deadlines_closed(server->deadlines, conn);
+	}
 }
 
 /* ---- start and stop --------------------------------------------------------- */
@@ -1184,6 +1480,26 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* The request deadlines of opts (0: the default), and their reaper. */
+static int start_deadlines(struct rd_http_server *server,
+			   const rd_http_options *opts, rd_error *err)
+{
+	http_deadline_limits limits;
+
+	limits.header_ms = 1000u * (uint64_t)(opts->header_timeout_s
+					      ? opts->header_timeout_s
+					      : HEADER_TIMEOUT_S);
+	limits.body_ms = 1000u * (uint64_t)(opts->body_timeout_s
+					    ? opts->body_timeout_s
+					    : BODY_TIMEOUT_S);
+	limits.body_min_rate = opts->body_min_rate ? opts->body_min_rate
+						   : BODY_MIN_RATE;
+	limits.idle_ms = 1000u * (uint64_t)(opts->idle_timeout_s
+					    ? opts->idle_timeout_s
+					    : IDLE_TIMEOUT_S);
+	return http_deadlines_start(&server->deadlines, &limits, err);
+}
+
 int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		  rd_error *err)
 {
@@ -1192,7 +1508,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	rd_service *probe = NULL;
 	struct sockaddr_in addr;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned threads;
+	unsigned threads, connections;
 	int rc;
 
 	*out = NULL;
@@ -1214,6 +1530,9 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	threads = opts->threads ? opts->threads : (unsigned)cores;
 	if (threads > (unsigned)cores)
 		threads = (unsigned)cores;
+	connections = WORKER_CONNECTION_LIMIT * threads;
+	if (connections > CONNECTION_LIMIT)
+		connections = CONNECTION_LIMIT;
 
 	if (!(server = calloc(1, sizeof(*server)))) {
 		rd_service_close(probe);
@@ -1258,13 +1577,15 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	    (rc = http_ratelimit_new(&server->limiter, opts->rate_limit,
 				     err)) < 0)
 		goto fail;
+	if ((rc = start_deadlines(server, opts, err)) < 0)
+		goto fail;
 
 	server->daemon = MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC,
 		0, NULL, NULL, on_request, server,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_LIMIT, connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned)PER_IP_CONNECTION_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT,
@@ -1275,6 +1596,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, server,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		char shown[INET_ADDRSTRLEN] = "?";
@@ -1345,6 +1667,8 @@ void rd_http_stop(rd_http_server *server)
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 	}
+	/* every connection is closed: nothing is left to cut */
+	http_deadlines_stop(server->deadlines);
 	/* Worker threads have ended; close what their exit did not. */
 	for (slot = server->slots; slot; slot = next) {
 		next = slot->next;
