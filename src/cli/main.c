@@ -31,6 +31,7 @@ static const cli_option global_options[] = {
 	{ "policy", "FILE", 0, "settlement policy (default $REDRESS_POLICY or the installed workflows/policy.json)" },
 	{ "json", NULL, 0, "machine-readable output" },
 	{ "help", NULL, 0, "show help" },
+	{ "version", NULL, 0, "print the version of redress" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -102,6 +103,8 @@ static const cli_option no_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static int cli_cmd_version(cli_ctx *ctx, rd_error *err);
+
 static const cli_command commands[] = {
 	{ "init", cli_cmd_init, "", "create the data directory and its database",
 	  no_options, 0, 0, 0 },
@@ -137,6 +140,8 @@ static const cli_command commands[] = {
 	  "create --role R [--storefront S] [--name N] | list | revoke ID",
 	  "create, list or revoke API keys (a new key is shown once)",
 	  key_options, 1, 2, 1 },
+	{ "version", cli_cmd_version, "", "print the version of redress",
+	  no_options, 0, 0, 0 },
 	{ "serve", cli_cmd_serve, "[--listen HOST:PORT] [--rate-limit N]",
 	  "serve the HTTP API until SIGINT or SIGTERM",
 	  serve_options, 0, 0, 0 },
@@ -383,6 +388,14 @@ static void print_command_help(FILE *out, const cli_command *cmd)
 	print_exit_codes(out);
 }
 
+static int cli_cmd_version(cli_ctx *ctx, rd_error *err)
+{
+	(void)ctx;
+	(void)err;
+	printf("redress %s\n", REDRESS_VERSION);
+	return RD_OK;
+}
+
 static int prepare_actor(cli_ctx *ctx, rd_error *err)
 {
 	const char *spec = cli_opt(&ctx->args, "as");
@@ -409,7 +422,9 @@ static int fail(const rd_error *err)
 
 	fprintf(stderr, "redress: %s", err->message);
 	if (err->field[0] && !strstr(err->message, err->field))
-		fprintf(stderr, " (field %s)", err->field);
+		fprintf(stderr, " (%s %s)",
+			strncmp(err->field, "--", 2) == 0 ? "option" : "field",
+			err->field);
 	if (err->guard[0])
 		fprintf(stderr, " [guard: %s]", err->guard);
 	fputc('\n', stderr);
@@ -436,6 +451,8 @@ int main(int argc, char **argv)
 	}
 	if (parse_args(&ctx.args, cmd, argc, argv, cmd_index, &err) < 0)
 		return fail(&err);
+	if (cli_flag(&ctx.args, "version") && !cli_flag(&ctx.args, "help"))
+		return cli_cmd_version(&ctx, &err);
 	if (cli_flag(&ctx.args, "help") || !cmd) {
 		if (cmd)
 			print_command_help(stdout, cmd);
