@@ -37,8 +37,10 @@ static int make_dir(const char *path, int create, rd_error *err)
 				    strerror(errno));
 	if (!create)
 		return rd_error_set(err, RD_ENOTFOUND,
-				    "data directory %s does not exist; run "
-				    "`redress init` first",
+				    "no data directory at %s: point at an "
+				    "existing one with --data DIR or "
+				    "REDRESS_DATA, or create a new one there "
+				    "with `redress init`",
 				    path);
 	if (mkdir(path, 0700) != 0)
 		return rd_error_set(err, RD_EIO, "cannot create %s: %s", path,
@@ -185,6 +187,16 @@ int svc_set_string(char **slot, const char *value, rd_error *err)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	free(*slot);
 	*slot = copy;
+	return RD_OK;
+}
+
+int svc_actor_sees(const rd_actor *actor, const rd_dispute *d, rd_error *err)
+{
+	/* as the API answers a storefront key: exactly as a missing one */
+	if (actor->storefront[0] &&
+	    (!d->storefront || strcmp(d->storefront, actor->storefront) != 0))
+		return rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
+				    d->id);
 	return RD_OK;
 }
 
