@@ -191,6 +191,7 @@ int rd_service_evidence_upload_new(rd_evidence_upload **out, rd_service *svc,
 	up->actor = *actor;
 	up->now = now;
 	if ((rc = open_dispute(svc, id, &d, err)) < 0 ||
+	    (rc = svc_actor_sees(actor, d, err)) < 0 ||
 	    (rc = check_submission(up, d, sub, err)) < 0 ||
 	    (rc = rd_blob_writer_new(&up->writer, svc->repo, sub->size,
 				     err)) < 0)

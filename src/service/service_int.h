@@ -141,6 +141,13 @@ int svc_pinned_workflow(const rd_workflow **out, rd_service *svc,
 /* Replace *slot with a copy of value (NULL allowed). */
 int svc_set_string(char **slot, const char *value, rd_error *err);
 
+/*
+ * RD_OK when actor may see dispute d: a storefront-scoped actor sees its
+ * own storefront's disputes only, any other is RD_ENOTFOUND worded as for
+ * a dispute that does not exist (as the API answers a storefront key).
+ */
+int svc_actor_sees(const rd_actor *actor, const rd_dispute *d, rd_error *err);
+
 /* 1 when s is UTF-8 without control characters (newline and tab allowed if asked). */
 int svc_text_ok(const char *s, int allow_newline);
 
