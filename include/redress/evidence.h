@@ -37,6 +37,22 @@ int rd_evidence_repo_open(rd_evidence_repo **out, const char *path,
 /* Close the repository. NULL is accepted. */
 void rd_evidence_repo_close(rd_evidence_repo *repo);
 
+/*
+ * Remove the temporary files libgit2 writes beside the object database of
+ * the repository at `path` and renames into place when complete: a loose
+ * object being written (objects/tmp_object_git2_<random>) and a pack
+ * being written (objects/pack/pack_git2_<random>). A process killed while writing
+ * leaves them behind, as large as the evidence it was receiving.
+ *
+ * Call it only when no other process can be writing to the repository
+ * (the service calls it while it holds the data directory alone): every
+ * such file is then a leftover. A repository that does not exist holds
+ * none. *removed and *bytes (each may be NULL) count the files removed and
+ * their size. RD_EIO when a directory cannot be read or a file removed.
+ */
+int rd_evidence_leftovers_remove(const char *path, size_t *removed,
+				 int64_t *bytes, rd_error *err);
+
 /* ---- streaming a file into the object database ------------------------ */
 
 /* What a streamed blob turned out to be. */
