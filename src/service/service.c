@@ -97,6 +97,24 @@ static char *join_path(const char *dir, const char *name)
 	return path;
 }
 
+/*
+ * Register as a process that has the directory open. The first to open it
+ * after a crash has it alone for a moment: what libgit2 was writing when
+ * its process died is removed then, and only then (a live writer's
+ * temporaries are never touched).
+ */
+static int enter_registry(rd_service *svc, const char *git_path,
+			  rd_error *err)
+{
+	int alone = 0, rc;
+
+	if ((rc = svc_registry_enter(svc, &alone, err)) < 0 || !alone)
+		return rc;
+	if ((rc = rd_evidence_leftovers_remove(git_path, NULL, NULL, err)) < 0)
+		return rd_error_prefix(err, "removing what a crash left");
+	return svc_registry_share(svc, err);
+}
+
 int rd_service_open(rd_service **out, const rd_service_options *opts,
 		    rd_error *err)
 {
@@ -115,6 +133,7 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	if ((svc = calloc(1, sizeof(*svc))) == NULL)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	svc->journal_fd = -1;
+	svc->lock_fd = -1;
 	if ((svc->data_dir = strdup(opts->data_dir)) == NULL ||
 	    (db_path = join_path(opts->data_dir, "redress.db")) == NULL ||
 	    (git_path = join_path(opts->data_dir, "evidence.git")) == NULL) {
@@ -134,6 +153,7 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 		goto done;
 	}
 	if ((rc = make_dir(opts->data_dir, opts->create, err)) < 0 ||
+	    (rc = enter_registry(svc, git_path, err)) < 0 ||
 	    (rc = svc_journal_open(svc, err)) < 0 ||
 	    (rc = rd_evidence_repo_open(&svc->repo, git_path, 1, err)) < 0 ||
 	    (rc = rd_store_open(&svc->store, db_path, err)) < 0 ||
@@ -159,6 +179,7 @@ void rd_service_close(rd_service *svc)
 	rd_evidence_kinds_free(svc->kinds);
 	rd_policy_free(svc->policy);
 	svc_journal_close(svc);
+	svc_registry_leave(svc);
 	free(svc->journal_path);
 	free(svc->data_dir);
 	free(svc);

@@ -44,6 +44,7 @@ struct rd_service {
 	rd_evidence_kinds *kinds;
 	rd_policy *policy;
 	char *data_dir;
+	int lock_fd;             /* <data>/redress.lock, flock'd (registry.c) */
 	char *journal_path;      /* this process's crash journal */
 	int journal_fd;
 	int journal_pending;     /* an entry awaits the index commit */
@@ -75,6 +76,21 @@ void svc_tx_note_commit(rd_service *svc, const char *id, const char *parent,
 int svc_journal_note(rd_service *svc, const char *id, rd_error *err);
 int svc_commit(rd_service *svc, rd_error *err);
 void svc_rollback(rd_service *svc);
+
+/*
+ * The data directory's registry (registry.c). svc_registry_enter opens
+ * <data>/redress.lock and locks it exclusively when no other process has
+ * the directory open (*alone = 1: what is temporary is then a dead
+ * process's leftover), else shared, waiting out another opener's moment
+ * alone; held alone by a reindex it is RD_EBUSY naming the process.
+ * svc_registry_share turns the exclusive lock into a shared one.
+ * svc_registry_alone takes the directory alone for `what` (reindex), or is
+ * RD_EBUSY naming the processes that have it open (pid and command line).
+ */
+int svc_registry_enter(rd_service *svc, int *alone, rd_error *err);
+int svc_registry_share(rd_service *svc, rd_error *err);
+int svc_registry_alone(rd_service *svc, const char *what, rd_error *err);
+void svc_registry_leave(rd_service *svc);
 
 /* The files of one commit, with the buffers they own. */
 typedef struct tree_change {
