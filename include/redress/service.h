@@ -38,7 +38,7 @@ typedef struct rd_service_options {
  * definition, and reconcile: a dispute named in the crash journal whose git
  * head is ahead of the index is replayed into the index. A data directory
  * that does not exist is RD_ENOTFOUND unless `create` is set ("run `redress
- * init` first"). Every open registers in <data>/redress.lock (a shared
+ * init` first"). Every open registers in <data>/redress.registry (a shared
  * flock held until rd_service_close); the first to open the directory
  * while no other process has it open removes what a killed process left
  * in the evidence repository (rd_evidence_leftovers_remove). While a

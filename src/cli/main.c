@@ -134,7 +134,7 @@ static const cli_command commands[] = {
 	  "a dispute's history from git, verification, export",
 	  audit_options, 1, 2, 1 },
 	{ "reindex", cli_cmd_reindex, "",
-	  "rebuild the index from git (stop other redress processes first)",
+	  "rebuild the index from git (alone: refused while another process has the data directory open)",
 	  no_options, 0, 0, 1 },
 	{ "key", cli_cmd_key,
 	  "create --role R [--storefront S] [--name N] | list | revoke ID",

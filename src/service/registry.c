@@ -1,6 +1,6 @@
 /*
  * Who has the data directory open: every rd_service holds a lock on
- * <data>/redress.lock from open to close, shared (flock LOCK_SH) while it
+ * <data>/redress.registry from open to close, shared (flock LOCK_SH) while it
  * works beside others, exclusive (LOCK_EX) while it needs the directory to
  * itself: to remove what dead processes left behind at open, and for
  * `redress reindex`, which replaces the index file under everyone's feet.
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REGISTRY_FILE "redress.lock"
+#define REGISTRY_FILE "redress.registry"
 #define JOURNAL_PREFIX "journal-"
 
 /*

@@ -44,7 +44,7 @@ struct rd_service {
 	rd_evidence_kinds *kinds;
 	rd_policy *policy;
 	char *data_dir;
-	int lock_fd;             /* <data>/redress.lock, flock'd (registry.c) */
+	int lock_fd;             /* <data>/redress.registry, flock'd (registry.c) */
 	char *journal_path;      /* this process's crash journal */
 	int journal_fd;
 	int journal_pending;     /* an entry awaits the index commit */
@@ -79,7 +79,7 @@ void svc_rollback(rd_service *svc);
 
 /*
  * The data directory's registry (registry.c). svc_registry_enter opens
- * <data>/redress.lock and locks it exclusively when no other process has
+ * <data>/redress.registry and locks it exclusively when no other process has
  * the directory open (*alone = 1: what is temporary is then a dead
  * process's leftover), else shared, waiting out another opener's moment
  * alone; held alone by a reindex it is RD_EBUSY naming the process.

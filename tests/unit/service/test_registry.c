@@ -1,5 +1,5 @@
 /*
- * The data directory's registry (<data>/redress.lock): a reindex needs the
+ * The data directory's registry (<data>/redress.registry): a reindex needs the
  * directory to itself and names the processes that have it open; while
  * one holds it alone, others are refused with its name; what libgit2 was
  * writing is removed by the first to open the directory when nobody else
@@ -80,7 +80,7 @@ static void held_alone_refuses_others_naming_the_holder(void)
 	CHECK(svc != NULL);
 	rd_service_close(svc);
 	/* what a running reindex holds: the registry alone, and its journal */
-	snprintf(lock, sizeof(lock), "%s/redress.lock", dir);
+	snprintf(lock, sizeof(lock), "%s/redress.registry", dir);
 	snprintf(journal, sizeof(journal), "%s/journal-%ld-1", dir,
 		 (long)getpid());
 	lock_fd = open(lock, O_RDWR | O_CLOEXEC);
