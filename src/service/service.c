@@ -110,7 +110,7 @@ static int enter_registry(rd_service *svc, const char *git_path,
 
 	if ((rc = svc_registry_enter(svc, &alone, err)) < 0 || !alone)
 		return rc;
-	if ((rc = rd_evidence_leftovers_remove(git_path, NULL, NULL, err)) < 0)
+	if (rd_evidence_leftovers_remove(git_path, NULL, NULL, err) < 0)
 		return rd_error_prefix(err, "removing what a crash left");
 	return svc_registry_share(svc, err);
 }
