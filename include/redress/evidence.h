@@ -53,6 +53,10 @@ void rd_evidence_repo_close(rd_evidence_repo *repo);
 int rd_evidence_leftovers_remove(const char *path, size_t *removed,
 				 int64_t *bytes, rd_error *err);
 
+/* How many such temporaries lie there now (*found), removing nothing. */
+int rd_evidence_leftovers_find(const char *path, size_t *found,
+			       rd_error *err);
+
 /* ---- streaming a file into the object database ------------------------ */
 
 /* What a streamed blob turned out to be. */

@@ -354,7 +354,8 @@ static int is_temporary(const char *name, const char *prefix)
 			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == slen;
 }
 
-static int remove_temporaries(const char *dir, const char *prefix,
+/* Count (and, when `remove` is set, remove) the temporaries in dir. */
+static int scan_temporaries(const char *dir, const char *prefix, int remove,
 			      size_t *removed, int64_t *bytes, rd_error *err)
 {
 	DIR *d = opendir(dir);
@@ -375,7 +376,7 @@ static int remove_temporaries(const char *dir, const char *prefix,
 			     entry->d_name) >= (int)sizeof(path) ||
 		    lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 			continue;
-		if (unlink(path) != 0 && errno != ENOENT) {
+		if (remove && unlink(path) != 0 && errno != ENOENT) {
 			rc = rd_error_set(err, RD_EIO,
 					  "cannot remove the leftover %s: %s",
 					  path, strerror(errno));
@@ -388,8 +389,8 @@ static int remove_temporaries(const char *dir, const char *prefix,
 	return rc;
 }
 
-int rd_evidence_leftovers_remove(const char *path, size_t *removed,
-				 int64_t *bytes, rd_error *err)
+static int leftovers(const char *path, int remove, size_t *removed,
+		     int64_t *bytes, rd_error *err)
 {
 	char objects[4096], pack[4096];
 	size_t count = 0;
@@ -407,12 +408,25 @@ int rd_evidence_leftovers_remove(const char *path, size_t *removed,
 		return rd_error_set(err, RD_EINVALID,
 				    "the repository path %.64s... is too long",
 				    path);
-	if ((rc = remove_temporaries(objects, "tmp_object", &count, &size,
-				     err)) == RD_OK)
-		rc = remove_temporaries(pack, "pack", &count, &size, err);
+	if ((rc = scan_temporaries(objects, "tmp_object", remove, &count,
+				     &size, err)) == RD_OK)
+		rc = scan_temporaries(pack, "pack", remove, &count, &size,
+					err);
 	if (removed)
 		*removed = count;
 	if (bytes)
 		*bytes = size;
 	return rc;
+}
+
+int rd_evidence_leftovers_remove(const char *path, size_t *removed,
+				 int64_t *bytes, rd_error *err)
+{
+	return leftovers(path, 1, removed, bytes, err);
+}
+
+int rd_evidence_leftovers_find(const char *path, size_t *found,
+			       rd_error *err)
+{
+	return leftovers(path, 0, found, NULL, err);
 }

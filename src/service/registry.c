@@ -5,8 +5,10 @@
  * itself: to remove what dead processes left behind at open, and for
  * `redress reindex`, which replaces the index file under everyone's feet.
  *
- * A lock dies with its process, so the file never goes stale and is never
- * removed. Who holds it is told by the crash journals (journal.c):
+ * An ordinary open takes the shared lock at once; only when something
+ * needs the directory alone does it try to turn it into an exclusive one,
+ * without waiting (two such never wait for each other). A lock dies with
+ * its process, so the file never goes stale and is never removed. Who holds it is told by the crash journals (journal.c):
  * journal-<pid>-<n>, each locked by its living process; the command line of
  * such a pid is read from /proc. Naming is only done on a refusal, so an
  * ordinary open costs one open() and two flock() calls.
@@ -27,9 +29,9 @@
 #define JOURNAL_PREFIX "journal-"
 
 /*
- * Another opener holds the lock exclusively for a moment while it clears
- * leftovers; only a reindex holds it for long. Wait this long for the
- * moment to pass.
+ * An opener holds the lock alone for a moment while it removes leftovers
+ * (only when there are some); only a reindex holds it for long. Wait this
+ * long for the moment to pass.
  */
 #define REGISTRY_WAIT_MS 3000
 #define REGISTRY_STEP_MS 2
@@ -129,30 +131,22 @@ static void name_holders(char *out, size_t size, const rd_service *svc)
 		snprintf(out + used, size - used, " and %zu more", more);
 }
 
-int svc_registry_enter(rd_service *svc, int *alone, rd_error *err)
+/*
+ * Take the shared lock, waiting out another process's moment alone; held
+ * alone for longer (a reindex), RD_EBUSY naming the holder.
+ */
+static int take_shared(rd_service *svc, rd_error *err)
 {
-	char path[4096], holders[1024];
+	char holders[1024];
 
-	*alone = 0;
-	if (snprintf(path, sizeof(path), "%s/" REGISTRY_FILE, svc->data_dir) >=
-	    (int)sizeof(path))
-		return rd_error_set(err, RD_EINVALID,
-				    "the data directory's path is too long");
-	svc->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (svc->lock_fd < 0)
-		return rd_error_set(err, RD_EIO, "cannot open %s: %s", path,
-				    strerror(errno));
-	if (flock(svc->lock_fd, LOCK_EX | LOCK_NB) == 0) {
-		*alone = 1;
-		return RD_OK;
-	}
 	for (long waited = 0; waited < REGISTRY_WAIT_MS;
 	     waited += REGISTRY_STEP_MS) {
 		if (flock(svc->lock_fd, LOCK_SH | LOCK_NB) == 0)
 			return RD_OK;
 		if (errno != EWOULDBLOCK && errno != EINTR)
-			return rd_error_set(err, RD_EIO, "cannot lock %s: %s",
-					    path, strerror(errno));
+			return rd_error_set(err, RD_EIO,
+					    "cannot lock the registry of %s: %s",
+					    svc->data_dir, strerror(errno));
 		sleep_ms(REGISTRY_STEP_MS);
 	}
 	name_holders(holders, sizeof(holders), svc);
@@ -162,6 +156,36 @@ int svc_registry_enter(rd_service *svc, int *alone, rd_error *err)
 			    "finished",
 			    svc->data_dir,
 			    holders[0] ? holders : "another redress process");
+}
+
+int svc_registry_enter(rd_service *svc, rd_error *err)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/" REGISTRY_FILE, svc->data_dir) >=
+	    (int)sizeof(path))
+		return rd_error_set(err, RD_EINVALID,
+				    "the data directory's path is too long");
+	svc->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (svc->lock_fd < 0)
+		return rd_error_set(err, RD_EIO, "cannot open %s: %s", path,
+				    strerror(errno));
+	return take_shared(svc, err);
+}
+
+int svc_registry_try_alone(rd_service *svc, int *alone, rd_error *err)
+{
+	*alone = 0;
+	if (flock(svc->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+		*alone = 1;
+		return RD_OK;
+	}
+	if (errno != EWOULDBLOCK)
+		return rd_error_set(err, RD_EIO,
+				    "cannot lock the registry of %s: %s",
+				    svc->data_dir, strerror(errno));
+	/* a refused conversion drops the shared lock: take it back */
+	return take_shared(svc, err);
 }
 
 int svc_registry_share(rd_service *svc, rd_error *err)
@@ -177,13 +201,10 @@ int svc_registry_alone(rd_service *svc, const char *what, rd_error *err)
 {
 	char holders[1024];
 
-	if (flock(svc->lock_fd, LOCK_EX | LOCK_NB) == 0)
-		return RD_OK;
-	if (errno != EWOULDBLOCK)
-		return rd_error_set(err, RD_EIO, "cannot lock %s: %s",
-				    svc->data_dir, strerror(errno));
-	/* a refused conversion may have dropped the shared lock: take it back */
-	(void)flock(svc->lock_fd, LOCK_SH | LOCK_NB);
+	int alone = 0, rc;
+
+	if ((rc = svc_registry_try_alone(svc, &alone, err)) < 0 || alone)
+		return rc;
 	name_holders(holders, sizeof(holders), svc);
 	return rd_error_set(err, RD_EBUSY,
 			    "%s needs the data directory %s to itself, but %s "

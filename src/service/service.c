@@ -98,17 +98,21 @@ static char *join_path(const char *dir, const char *name)
 }
 
 /*
- * Register as a process that has the directory open. The first to open it
- * after a crash has it alone for a moment: what libgit2 was writing when
- * its process died is removed then, and only then (a live writer's
- * temporaries are never touched).
+ * Register as a process that has the directory open. When libgit2's
+ * temporaries lie in the repository and nobody else has the directory
+ * open, they are what a killed writer left: remove them then, and only
+ * then (a live writer's are never touched).
  */
 static int enter_registry(rd_service *svc, const char *git_path,
 			  rd_error *err)
 {
+	size_t found = 0;
 	int alone = 0, rc;
 
-	if ((rc = svc_registry_enter(svc, &alone, err)) < 0 || !alone)
+	if ((rc = svc_registry_enter(svc, err)) < 0 ||
+	    (rc = rd_evidence_leftovers_find(git_path, &found, err)) < 0 ||
+	    found == 0 ||
+	    (rc = svc_registry_try_alone(svc, &alone, err)) < 0 || !alone)
 		return rc;
 	if (rd_evidence_leftovers_remove(git_path, NULL, NULL, err) < 0)
 		return rd_error_prefix(err, "removing what a crash left");

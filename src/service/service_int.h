@@ -79,15 +79,18 @@ void svc_rollback(rd_service *svc);
 
 /*
  * The data directory's registry (registry.c). svc_registry_enter opens
- * <data>/redress.registry and locks it exclusively when no other process has
- * the directory open (*alone = 1: what is temporary is then a dead
- * process's leftover), else shared, waiting out another opener's moment
- * alone; held alone by a reindex it is RD_EBUSY naming the process.
- * svc_registry_share turns the exclusive lock into a shared one.
- * svc_registry_alone takes the directory alone for `what` (reindex), or is
- * RD_EBUSY naming the processes that have it open (pid and command line).
+ * <data>/redress.registry and takes its shared lock, waiting out another
+ * process's moment alone; held alone by a reindex, it is RD_EBUSY naming
+ * the process. svc_registry_try_alone turns the shared lock into an
+ * exclusive one when no other process (nor other service) has the
+ * directory open (*alone = 1; what is temporary is then a dead process's
+ * leftover), else keeps it shared; svc_registry_share turns it back.
+ * svc_registry_alone takes the directory alone for `what` (reindex), or
+ * is RD_EBUSY naming the processes that have it open (pid and command
+ * line).
  */
-int svc_registry_enter(rd_service *svc, int *alone, rd_error *err);
+int svc_registry_enter(rd_service *svc, rd_error *err);
+int svc_registry_try_alone(rd_service *svc, int *alone, rd_error *err);
 int svc_registry_share(rd_service *svc, rd_error *err);
 int svc_registry_alone(rd_service *svc, const char *what, rd_error *err);
 void svc_registry_leave(rd_service *svc);

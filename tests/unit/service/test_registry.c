@@ -150,6 +150,9 @@ static void leftovers_removed_only_when_nobody_else_is_in(void)
 
 	/* the evidence module's own count */
 	CHECK_INT(put(objects, "tmp_object_git2_abcdef"), 0);
+	CHECK_OK(rd_evidence_leftovers_find(repo, &removed, &err), &err);
+	CHECK_INT((int)removed, 1);
+	CHECK(exists(objects, "tmp_object_git2_abcdef"));
 	CHECK_OK(rd_evidence_leftovers_remove(objects, &removed, &bytes, &err),
 		 &err);
 	CHECK_INT((int)removed, 0); /* objects/ is not a repository */
