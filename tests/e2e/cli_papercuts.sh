@@ -64,4 +64,14 @@ gzip -c "$E2E_TMP/prices.txt" >"$E2E_TMP/prices.gz"
 expect_exit 3 rd evidence add "$id" "$E2E_TMP/prices.gz" --kind note
 expect_has "$ERR" "which note evidence may not be" "compressed bytes are still no note"
 
+# Closed, another storefront's dispute still does not exist to it (the
+# state is not told).
+closed=$(open_dispute '.order_ref = "ORD-2002"')
+ev "$closed" withdraw --as storefront:acme-eu
+expect_exit 4 rd evidence add "$closed" "$(sample_file note)" --kind note \
+	--as storefront:other-shop
+expect_eq "$ERR" "redress: no dispute with id $closed" "another storefront's closed dispute"
+expect_exit 4 rd event "$closed" withdraw --as storefront:other-shop
+expect_eq "$ERR" "redress: no dispute with id $closed" "another storefront's closed dispute, event"
+
 finish
