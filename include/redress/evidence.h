@@ -41,17 +41,20 @@ void rd_evidence_repo_close(rd_evidence_repo *repo);
  * Remove the temporary files libgit2 writes beside the object database of
  * the repository at `path` and renames into place when complete: a loose
  * object being written (objects/tmp_object_git2_<random>) and a pack
- * being written (objects/pack/pack_git2_<random>). A process killed while writing
- * leaves them behind, as large as the evidence it was receiving.
+ * being written (objects/pack/pack_git2_<random>). A process killed while
+ * writing leaves them behind, as large as the evidence it was receiving.
  *
- * Call it only when no other process can be writing to the repository
- * (the service calls it while it holds the data directory alone): every
- * such file is then a leftover. A repository that does not exist holds
- * none. *removed and *bytes (each may be NULL) count the files removed and
- * their size. RD_EIO when a directory cannot be read or a file removed.
+ * With `before` 0, every such file goes: call it so only when no other
+ * process can be writing to the repository (the service does while it
+ * holds the data directory alone). Otherwise only files last written
+ * before `before` (seconds since the epoch) go: a live writer writes on.
+ * A repository that does not exist holds none. *removed and *bytes (each
+ * may be NULL) count the files removed and their size. RD_EIO when a
+ * directory cannot be read or a file removed.
  */
-int rd_evidence_leftovers_remove(const char *path, size_t *removed,
-				 int64_t *bytes, rd_error *err);
+int rd_evidence_leftovers_remove(const char *path, int64_t before,
+				 size_t *removed, int64_t *bytes,
+				 rd_error *err);
 
 /* How many such temporaries lie there now (*found), removing nothing. */
 int rd_evidence_leftovers_find(const char *path, size_t *found,

@@ -354,9 +354,13 @@ static int is_temporary(const char *name, const char *prefix)
 			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == slen;
 }
 
-/* Count (and, when `remove` is set, remove) the temporaries in dir. */
+/*
+ * Count (and, when `remove` is set, remove) the temporaries in dir last
+ * written before `before` (0: any).
+ */
 static int scan_temporaries(const char *dir, const char *prefix, int remove,
-			      size_t *removed, int64_t *bytes, rd_error *err)
+			    int64_t before, size_t *removed, int64_t *bytes,
+			    rd_error *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *entry;
@@ -374,7 +378,8 @@ static int scan_temporaries(const char *dir, const char *prefix, int remove,
 		if (!is_temporary(entry->d_name, prefix) ||
 		    snprintf(path, sizeof(path), "%s/%s", dir,
 			     entry->d_name) >= (int)sizeof(path) ||
-		    lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		    lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    (before > 0 && (int64_t)sb.st_mtime >= before))
 			continue;
 		if (remove && unlink(path) != 0 && errno != ENOENT) {
 			rc = rd_error_set(err, RD_EIO,
@@ -389,8 +394,8 @@ static int scan_temporaries(const char *dir, const char *prefix, int remove,
 	return rc;
 }
 
-static int leftovers(const char *path, int remove, size_t *removed,
-		     int64_t *bytes, rd_error *err)
+static int leftovers(const char *path, int remove, int64_t before,
+		     size_t *removed, int64_t *bytes, rd_error *err)
 {
 	char objects[4096], pack[4096];
 	size_t count = 0;
@@ -408,10 +413,10 @@ static int leftovers(const char *path, int remove, size_t *removed,
 		return rd_error_set(err, RD_EINVALID,
 				    "the repository path %.64s... is too long",
 				    path);
-	if ((rc = scan_temporaries(objects, "tmp_object", remove, &count,
-				     &size, err)) == RD_OK)
-		rc = scan_temporaries(pack, "pack", remove, &count, &size,
-					err);
+	if ((rc = scan_temporaries(objects, "tmp_object", remove, before,
+				   &count, &size, err)) == RD_OK)
+		rc = scan_temporaries(pack, "pack", remove, before, &count,
+				      &size, err);
 	if (removed)
 		*removed = count;
 	if (bytes)
@@ -419,14 +424,15 @@ static int leftovers(const char *path, int remove, size_t *removed,
 	return rc;
 }
 
-int rd_evidence_leftovers_remove(const char *path, size_t *removed,
-				 int64_t *bytes, rd_error *err)
+int rd_evidence_leftovers_remove(const char *path, int64_t before,
+				 size_t *removed, int64_t *bytes,
+				 rd_error *err)
 {
-	return leftovers(path, 1, removed, bytes, err);
+	return leftovers(path, 1, before, removed, bytes, err);
 }
 
 int rd_evidence_leftovers_find(const char *path, size_t *found,
 			       rd_error *err)
 {
-	return leftovers(path, 0, found, NULL, err);
+	return leftovers(path, 0, 0, found, NULL, err);
 }

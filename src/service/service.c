@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "redress/clock.h"
@@ -98,10 +99,17 @@ static char *join_path(const char *dir, const char *name)
 }
 
 /*
+ * A temporary nobody has written to for this long is a dead writer's even
+ * while others have the directory open: the server cuts a stalled upload
+ * within its connection timeout, and a command reads a file that is there.
+ */
+#define LEFTOVER_AGE_SECONDS (24 * 3600)
+
+/*
  * Register as a process that has the directory open. When libgit2's
  * temporaries lie in the repository and nobody else has the directory
- * open, they are what a killed writer left: remove them then, and only
- * then (a live writer's are never touched).
+ * open, they are what a killed writer left: remove them then; beside
+ * others, only those unwritten for LEFTOVER_AGE_SECONDS.
  */
 static int enter_registry(rd_service *svc, const char *git_path,
 			  rd_error *err)
@@ -112,11 +120,13 @@ static int enter_registry(rd_service *svc, const char *git_path,
 	if ((rc = svc_registry_enter(svc, err)) < 0 ||
 	    (rc = rd_evidence_leftovers_find(git_path, &found, err)) < 0 ||
 	    found == 0 ||
-	    (rc = svc_registry_try_alone(svc, &alone, err)) < 0 || !alone)
+	    (rc = svc_registry_try_alone(svc, &alone, err)) < 0)
 		return rc;
-	if (rd_evidence_leftovers_remove(git_path, NULL, NULL, err) < 0)
+	if (rd_evidence_leftovers_remove(git_path,
+			alone ? 0 : (int64_t)time(NULL) - LEFTOVER_AGE_SECONDS,
+			NULL, NULL, err) < 0)
 		return rd_error_prefix(err, "removing what a crash left");
-	return svc_registry_share(svc, err);
+	return alone ? svc_registry_share(svc, err) : RD_OK;
 }
 
 int rd_service_open(rd_service **out, const rd_service_options *opts,

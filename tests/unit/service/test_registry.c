@@ -3,7 +3,8 @@
  * directory to itself and names the processes that have it open; while
  * one holds it alone, others are refused with its name; what libgit2 was
  * writing is removed by the first to open the directory when nobody else
- * has it open, and never while another service has it open.
+ * has it open; while another service has it open, only what nobody has
+ * written to for a day.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,21 @@ static int put(const char *dir, const char *name)
 	char *path = rd_test_path(dir, name);
 	int rc = path ? rd_test_write(path, "half an object") : -1;
 
+	free(path);
+	return rc;
+}
+
+/* Make dir/name look last written `seconds` ago. */
+static int age(const char *dir, const char *name, long seconds)
+{
+	char *path = rd_test_path(dir, name);
+	struct timespec times[2];
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &times[0]);
+	times[0].tv_sec -= seconds;
+	times[1] = times[0];
+	rc = path ? utimensat(AT_FDCWD, path, times, 0) : -1;
 	free(path);
 	return rc;
 }
@@ -108,7 +124,7 @@ static void held_alone_refuses_others_naming_the_holder(void)
 	free(dir);
 }
 
-static void leftovers_removed_only_when_nobody_else_is_in(void)
+static void leftovers_removed_when_alone_or_a_day_old(void)
 {
 	char *dir = rd_test_tmpdir();
 	rd_service *svc = rd_test_service_open(dir, NULL);
@@ -129,12 +145,18 @@ static void leftovers_removed_only_when_nobody_else_is_in(void)
 	CHECK_INT(put(objects, "tmp_object_other"), 0);
 	CHECK_INT(put(objects, "info/tmp_object_git2_0123456789abcdef"), 0);
 
-	/* svc has the directory open: the temporaries may be its own */
+	/* one nobody has written to for two days is a dead writer's */
+	CHECK_INT(put(objects, "tmp_object_git2_0ld0ld0ld0ld0ld0"), 0);
+	CHECK_INT(age(objects, "tmp_object_git2_0ld0ld0ld0ld0ld0", 2 * 86400), 0);
+	CHECK_INT(age(objects, "pack/pack_git2_a1B2c3", 3600), 0);
+
+	/* svc has the directory open: the others may be its own */
 	other = rd_test_service_open(dir, NULL);
 	CHECK(other != NULL);
 	rd_service_close(other);
 	CHECK(exists(objects, "tmp_object_git2_0123456789abcdef"));
 	CHECK(exists(objects, "pack/pack_git2_a1B2c3"));
+	CHECK(!exists(objects, "tmp_object_git2_0ld0ld0ld0ld0ld0"));
 
 	/* nobody has it open: they are leftovers of a dead writer */
 	rd_service_close(svc);
@@ -153,14 +175,14 @@ static void leftovers_removed_only_when_nobody_else_is_in(void)
 	CHECK_OK(rd_evidence_leftovers_find(repo, &removed, &err), &err);
 	CHECK_INT((int)removed, 1);
 	CHECK(exists(objects, "tmp_object_git2_abcdef"));
-	CHECK_OK(rd_evidence_leftovers_remove(objects, &removed, &bytes, &err),
+	CHECK_OK(rd_evidence_leftovers_remove(objects, 0, &removed, &bytes, &err),
 		 &err);
 	CHECK_INT((int)removed, 0); /* objects/ is not a repository */
-	CHECK_OK(rd_evidence_leftovers_remove(repo, &removed, &bytes, &err),
+	CHECK_OK(rd_evidence_leftovers_remove(repo, 0, &removed, &bytes, &err),
 		 &err);
 	CHECK_INT((int)removed, 1);
 	CHECK_INT((int)bytes, (int)strlen("half an object"));
-	CHECK_OK(rd_evidence_leftovers_remove(nowhere, &removed, &bytes, &err),
+	CHECK_OK(rd_evidence_leftovers_remove(nowhere, 0, &removed, &bytes, &err),
 		 &err);
 	CHECK_INT((int)removed, 0);
 	free(objects);
@@ -173,6 +195,6 @@ int main(void)
 {
 	RUN(reindex_needs_the_directory_alone);
 	RUN(held_alone_refuses_others_naming_the_holder);
-	RUN(leftovers_removed_only_when_nobody_else_is_in);
+	RUN(leftovers_removed_when_alone_or_a_day_old);
 	return rd_test_summary();
 }
