@@ -1,6 +1,9 @@
 # A thin wrapper: CMakeLists.txt is the build. `make run` and `make test`
 # install what is missing from Debian's packages, build into build/, then
 # serve the HTTP API with demo keys (examples/run.sh) or run the test suite.
+# `make run` builds the redress command only (`make server`: the library
+# and the CLI, not the tests, bench or fuzz programs); `make test` and
+# `make build` build everything.
 
 BUILD     ?= build
 DATA      ?= ./redress-data
@@ -9,7 +12,7 @@ DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test clean lint-api ui-test lint fuzz bench
+.PHONY: all deps configure server build run test clean lint-api ui-test lint fuzz bench
 
 all: build
 
@@ -25,14 +28,19 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-build: deps
+configure: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+server: configure
+	cmake --build $(BUILD) -j$(JOBS) --target redress-cli
+
+build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
-run: build
+run: server
 	@DATA=$(DATA) LISTEN=$(LISTEN) REDRESS=$(BUILD)/redress sh examples/run.sh
 
 clean:

@@ -105,16 +105,23 @@ rd_text_problem rd_text_check(const char *text, size_t len, int multiline);
  */
 int rd_storefront_valid(const char *s);
 
-/* Who did something: a role and a name, plus the API key id when known. */
+/*
+ * Who did something: a role and a name, plus the API key id when known,
+ * and the storefront a storefront actor is scoped to ("" when unscoped).
+ * A scoped actor sees only its storefront's disputes: the service answers
+ * any other as a dispute that does not exist.
+ */
 typedef struct rd_actor {
 	rd_role role;
 	char name[128];
 	char key_id[64];
+	char storefront[128];
 } rd_actor;
 
 /*
  * Parse "ROLE:NAME" (e.g. "agent:alice") into out. The name is 1..127
- * printable characters. RD_EINVALID otherwise.
+ * printable characters. RD_EINVALID otherwise. A storefront actor
+ * ("storefront:acme-eu") is scoped to the storefront it names.
  */
 int rd_actor_parse(rd_actor *out, const char *spec, rd_error *err);
 

@@ -37,6 +37,29 @@ int rd_evidence_repo_open(rd_evidence_repo **out, const char *path,
 /* Close the repository. NULL is accepted. */
 void rd_evidence_repo_close(rd_evidence_repo *repo);
 
+/*
+ * Remove the temporary files libgit2 writes beside the object database of
+ * the repository at `path` and renames into place when complete: a loose
+ * object being written (objects/tmp_object_git2_<random>) and a pack
+ * being written (objects/pack/pack_git2_<random>). A process killed while
+ * writing leaves them behind, as large as the evidence it was receiving.
+ *
+ * With `before` 0, every such file goes: call it so only when no other
+ * process can be writing to the repository (the service does while it
+ * holds the data directory alone). Otherwise only files last written
+ * before `before` (seconds since the epoch) go: a live writer writes on.
+ * A repository that does not exist holds none. *removed and *bytes (each
+ * may be NULL) count the files removed and their size. RD_EIO when a
+ * directory cannot be read or a file removed.
+ */
+int rd_evidence_leftovers_remove(const char *path, int64_t before,
+				 size_t *removed, int64_t *bytes,
+				 rd_error *err);
+
+/* How many such temporaries lie there now (*found), removing nothing. */
+int rd_evidence_leftovers_find(const char *path, size_t *found,
+			       rd_error *err);
+
 /* ---- streaming a file into the object database ------------------------ */
 
 /* What a streamed blob turned out to be. */

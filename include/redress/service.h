@@ -53,7 +53,12 @@ typedef struct rd_service_options {
  * definition, and reconcile: a dispute named in the crash journal whose git
  * head is ahead of the index is replayed into the index. A data directory
  * that does not exist is RD_ENOTFOUND unless `create` is set ("run `redress
- * init` first"). On success *out is new; close with rd_service_close.
+ * init` first"). Every open registers in <data>/redress.registry (a shared
+ * flock held until rd_service_close); the first to open the directory
+ * while no other process has it open removes what a killed process left
+ * in the evidence repository (rd_evidence_leftovers_remove). While a
+ * reindex holds the directory alone the open is RD_EBUSY. On success *out
+ * is new; close with rd_service_close.
  */
 int rd_service_open(rd_service **out, const rd_service_options *opts,
 		    rd_error *err);
@@ -423,8 +428,11 @@ json_t *rd_verify_report_to_json(const rd_verify_report *report);
 
 /*
  * Rebuild the whole index from git into a fresh database, then put it in
- * place of the old one. Run it with no other redress process on the data
- * directory. *disputes (may be NULL) counts the disputes rebuilt. API keys,
+ * place of the old one. It needs the data directory to itself: while any
+ * other rd_service (of this or another process) has it open, it is
+ * RD_EBUSY naming the processes (pid and command line), and while it runs
+ * others cannot open the directory (RD_EBUSY naming it, after a short
+ * wait). *disputes (may be NULL) counts the disputes rebuilt. API keys,
  * which git does not hold, are copied from the old index unchanged.
  */
 int rd_service_reindex(rd_service *svc, size_t *disputes,

@@ -47,6 +47,46 @@ static int print_row(const cli_ctx *ctx, const rd_evidence_row *row,
 	return RD_OK;
 }
 
+/*
+ * The service names the fields of the submission as the API does
+ * (captured_at); on the command line they are options (--captured-at).
+ */
+static void name_option(rd_error *err)
+{
+	static const struct {
+		const char *field;
+		const char *option;
+	} options[] = {
+		{ "kind", "--kind" },
+		{ "channel", "--channel" },
+		{ "captured_at", "--captured-at" },
+		{ "note", "--note" },
+		{ "original_name", "--name" },
+	};
+
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (strcmp(err->field, options[i].field) == 0) {
+			snprintf(err->field, sizeof(err->field), "%s",
+				 options[i].option);
+			return;
+		}
+}
+
+/* --channel's default, the dispute's channel, named (it must outlive
+ * the submission: a static name of the channel table). */
+static int default_channel(const char **out, cli_ctx *ctx, const char *id,
+			   rd_error *err)
+{
+	rd_dispute *d = NULL;
+	int rc;
+
+	if ((rc = rd_service_dispute_get(ctx->svc, id, &d, err)) < 0)
+		return rc;
+	*out = rd_channel_name(d->channel);
+	rd_dispute_free(d);
+	return RD_OK;
+}
+
 static int evidence_add(cli_ctx *ctx, rd_error *err)
 {
 	const char *id = ctx->args.positional[1];
@@ -65,6 +105,9 @@ static int evidence_add(cli_ctx *ctx, rd_error *err)
 	if (!sub.kind)
 		return rd_error_set(err, RD_EUSAGE, "evidence add needs --kind");
 	sub.channel = cli_opt(&ctx->args, "channel");
+	if (!sub.channel &&
+	    (rc = default_channel(&sub.channel, ctx, id, err)) < 0)
+		return rc;
 	sub.note = cli_opt(&ctx->args, "note");
 	sub.original_name = cli_opt(&ctx->args, "name");
 	if (captured && rd_time_parse(&sub.captured_at, captured, err) < 0)
@@ -80,8 +123,10 @@ static int evidence_add(cli_ctx *ctx, rd_error *err)
 		goto done;
 	}
 	if ((rc = rd_service_evidence_add_fd(ctx->svc, id, &sub, fd, &ctx->actor,
-					     ctx->now, &row, err)) < 0)
+					     ctx->now, &row, err)) < 0) {
+		name_option(err);
 		goto done;
+	}
 	rc = print_row(ctx, &row, err);
 done:
 	if (fd >= 0)

@@ -31,6 +31,7 @@ static const cli_option global_options[] = {
 	{ "policy", "FILE", 0, "settlement policy (default $REDRESS_POLICY or the installed workflows/policy.json)" },
 	{ "json", NULL, 0, "machine-readable output" },
 	{ "help", NULL, 0, "show help" },
+	{ "version", NULL, 0, "print the version of redress" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -110,6 +111,8 @@ static const cli_option no_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static int cli_cmd_version(cli_ctx *ctx, rd_error *err);
+
 static const cli_command commands[] = {
 	{ "init", cli_cmd_init, "", "create the data directory and its database",
 	  no_options, 0, 0, 0 },
@@ -139,12 +142,14 @@ static const cli_command commands[] = {
 	  "a dispute's history from git, verification, export",
 	  audit_options, 1, 2, 1 },
 	{ "reindex", cli_cmd_reindex, "",
-	  "rebuild the index from git (stop other redress processes first)",
+	  "rebuild the index from git (alone: refused while another process has the data directory open)",
 	  no_options, 0, 0, 1 },
 	{ "key", cli_cmd_key,
 	  "create --role R [--storefront S] [--name N] | list | revoke ID | quota S [--daily B] [--total B]",
 	  "create, list or revoke API keys (a new key is shown once); a storefront's evidence quota",
 	  key_options, 1, 2, 1 },
+	{ "version", cli_cmd_version, "", "print the version of redress",
+	  no_options, 0, 0, 0 },
 	{ "serve", cli_cmd_serve, "[--listen HOST:PORT] [--rate-limit N]",
 	  "serve the HTTP API until SIGINT or SIGTERM",
 	  serve_options, 0, 0, 0 },
@@ -445,6 +450,14 @@ static void print_command_help(FILE *out, const cli_command *cmd)
 	print_exit_codes(out);
 }
 
+static int cli_cmd_version(cli_ctx *ctx, rd_error *err)
+{
+	(void)ctx;
+	(void)err;
+	printf("redress %s\n", REDRESS_VERSION);
+	return RD_OK;
+}
+
 static int prepare_actor(cli_ctx *ctx, rd_error *err)
 {
 	const char *spec = cli_opt(&ctx->args, "as");
@@ -471,7 +484,9 @@ static int fail(const rd_error *err)
 
 	fprintf(stderr, "redress: %s", err->message);
 	if (err->field[0] && !strstr(err->message, err->field))
-		fprintf(stderr, " (field %s)", err->field);
+		fprintf(stderr, " (%s %s)",
+			strncmp(err->field, "--", 2) == 0 ? "option" : "field",
+			err->field);
 	if (err->guard[0])
 		fprintf(stderr, " [guard: %s]", err->guard);
 	fputc('\n', stderr);
@@ -498,6 +513,8 @@ int main(int argc, char **argv)
 	}
 	if (parse_args(&ctx.args, cmd, argc, argv, cmd_index, &err) < 0)
 		return fail(&err);
+	if (cli_flag(&ctx.args, "version") && !cli_flag(&ctx.args, "help"))
+		return cli_cmd_version(&ctx, &err);
 	if (cli_flag(&ctx.args, "help") || !cmd) {
 		if (cmd)
 			print_command_help(stdout, cmd);

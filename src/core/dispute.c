@@ -377,6 +377,8 @@ int rd_actor_parse(rd_actor *out, const char *spec, rd_error *err)
 		break;
 	}
 	memcpy(actor.name, name, name_len + 1);
+	if (actor.role == RD_ROLE_STOREFRONT)
+		memcpy(actor.storefront, name, name_len + 1);
 	*out = actor;
 	return RD_OK;
 }

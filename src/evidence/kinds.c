@@ -433,6 +433,15 @@ int rd_evidence_kind_allows(const rd_evidence_kind *kind,
 		const char *allowed = kind->content_types[i];
 		size_t n = strlen(allowed);
 
+		/*
+		 * CSV is plain text: libmagic calls any text with enough
+		 * commas text/csv, so a kind that takes text/plain takes it
+		 * (a note that lists prices is still a note).
+		 */
+		if (len == 8 && strncasecmp(content_type, "text/csv", 8) == 0 &&
+		    strcasecmp(allowed, "text/plain") == 0)
+			return 1;
+
 		if (n >= 2 && strcmp(allowed + n - 2, "/*") == 0) {
 			/* a family: the type and '/', then any subtype */
 			if (len > n - 1 &&

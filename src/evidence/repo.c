@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- shared helpers ----------------------------------------------------- */
 
@@ -327,4 +328,111 @@ int rd_evidence_sniff(rd_evidence_repo *repo, const void *buf, size_t len,
 				    "rd_evidence_sniff needs a repository, "
 				    "bytes and an output");
 	return ev_sniff(repo, buf, len, out, err);
+}
+
+/* ---- leftovers of dead writers ------------------------------------------ */
+
+/*
+ * libgit2 names a temporary file (git_futils_mktmp) after its final name,
+ * "_git2_" and a random suffix: 16 hex digits in libgit2 1.5, mkstemp's
+ * six characters in older releases.
+ */
+#define EV_TEMP_MARK "_git2_"
+
+static int is_temporary(const char *name, const char *prefix)
+{
+	size_t plen = strlen(prefix), mark = strlen(EV_TEMP_MARK);
+	const char *suffix = name + plen + mark;
+	size_t slen;
+
+	if (strncmp(name, prefix, plen) != 0 ||
+	    strncmp(name + plen, EV_TEMP_MARK, mark) != 0)
+		return 0;
+	slen = strlen(suffix);
+	return slen >= 6 && slen <= 32 &&
+	       strspn(suffix, "0123456789abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == slen;
+}
+
+/*
+ * Count (and, when `remove` is set, remove) the temporaries in dir last
+ * written before `before` (0: any).
+ */
+static int scan_temporaries(const char *dir, const char *prefix, int remove,
+			    int64_t before, size_t *removed, int64_t *bytes,
+			    rd_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *entry;
+	int rc = RD_OK;
+
+	if (!d)
+		return errno == ENOENT
+			? RD_OK
+			: rd_error_set(err, RD_EIO, "cannot read %s: %s", dir,
+				       strerror(errno));
+	while (rc == RD_OK && (entry = readdir(d)) != NULL) {
+		char path[4096];
+		struct stat sb;
+
+		if (!is_temporary(entry->d_name, prefix) ||
+		    snprintf(path, sizeof(path), "%s/%s", dir,
+			     entry->d_name) >= (int)sizeof(path) ||
+		    lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    (before > 0 && (int64_t)sb.st_mtime >= before))
+			continue;
+		if (remove && unlink(path) != 0 && errno != ENOENT) {
+			rc = rd_error_set(err, RD_EIO,
+					  "cannot remove the leftover %s: %s",
+					  path, strerror(errno));
+			break;
+		}
+		(*removed)++;
+		*bytes += (int64_t)sb.st_size;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int leftovers(const char *path, int remove, int64_t before,
+		     size_t *removed, int64_t *bytes, rd_error *err)
+{
+	char objects[4096], pack[4096];
+	size_t count = 0;
+	int64_t size = 0;
+	int rc;
+
+	if (removed)
+		*removed = 0;
+	if (bytes)
+		*bytes = 0;
+	if (snprintf(objects, sizeof(objects), "%s/objects", path) >=
+		    (int)sizeof(objects) ||
+	    snprintf(pack, sizeof(pack), "%s/objects/pack", path) >=
+		    (int)sizeof(pack))
+		return rd_error_set(err, RD_EINVALID,
+				    "the repository path %.64s... is too long",
+				    path);
+	if ((rc = scan_temporaries(objects, "tmp_object", remove, before,
+				   &count, &size, err)) == RD_OK)
+		rc = scan_temporaries(pack, "pack", remove, before, &count,
+				      &size, err);
+	if (removed)
+		*removed = count;
+	if (bytes)
+		*bytes = size;
+	return rc;
+}
+
+int rd_evidence_leftovers_remove(const char *path, int64_t before,
+				 size_t *removed, int64_t *bytes,
+				 rd_error *err)
+{
+	return leftovers(path, 1, before, removed, bytes, err);
+}
+
+int rd_evidence_leftovers_find(const char *path, size_t *found,
+			       rd_error *err)
+{
+	return leftovers(path, 0, 0, found, NULL, err);
 }

@@ -856,9 +856,8 @@ static int remove_db(const char *path, int keep_main, rd_error *err)
 	return RD_OK;
 }
 
-int rd_service_reindex(rd_service *svc, size_t *disputes,
-		       rd_progress_fn progress, void *progress_ctx,
-		       rd_error *err)
+static int reindex(rd_service *svc, size_t *disputes,
+		   rd_progress_fn progress, void *progress_ctx, rd_error *err)
 {
 	char fresh_path[4096], db_path[4096];
 	reindex_ctx x;
@@ -921,5 +920,22 @@ fail:
 	rd_store_rollback(x.fresh);
 	rd_store_close(x.fresh);
 	remove_db(fresh_path, 0, NULL);
+	return rc;
+}
+
+int rd_service_reindex(rd_service *svc, size_t *disputes,
+		       rd_progress_fn progress, void *progress_ctx,
+		       rd_error *err)
+{
+	rd_error ignored;
+	int rc;
+
+	/* any other process would keep writing to the file this replaces */
+	if ((rc = svc_registry_alone(svc, "redress reindex", err)) < 0)
+		return rc;
+	rc = reindex(svc, disputes, progress, progress_ctx, err);
+	rd_error_clear(&ignored);
+	if (svc_registry_share(svc, rc < 0 ? &ignored : err) < 0 && rc == 0)
+		rc = err->code;
 	return rc;
 }

@@ -383,7 +383,8 @@ static int apply_in_transaction(apply_state *s, rd_service *svc,
 	int rc;
 
 	if ((rc = svc_sync_dispute(svc, id, head, err)) < 0 ||
-	    (rc = rd_store_dispute_get(svc->store, id, &s->d, err)) < 0)
+	    (rc = rd_store_dispute_get(svc->store, id, &s->d, err)) < 0 ||
+	    (rc = svc_actor_sees(actor, s->d, err)) < 0)
 		return rc;
 	if (req->if_version > 0 && req->if_version != s->d->version)
 		return rd_error_set_field(err, RD_ESTALE, "if_version",

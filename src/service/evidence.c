@@ -69,14 +69,18 @@ static int may_submit(const rd_actor *actor, const char *what, rd_error *err)
 				  rd_role_name(actor->role), what);
 }
 
-/* An open dispute, read from the index; RD_ESTATE once it is closed. */
-static int open_dispute(rd_service *svc, const char *id, rd_dispute **out,
-			rd_error *err)
+/*
+ * An open dispute the actor (NULL: anyone) may see, read from the index;
+ * RD_ESTATE once it is closed.
+ */
+static int open_dispute(rd_service *svc, const char *id,
+			const rd_actor *actor, rd_dispute **out, rd_error *err)
 {
 	const rd_workflow *wf = NULL;
 	int rc;
 
 	if ((rc = rd_service_dispute_get(svc, id, out, err)) < 0 ||
+	    (actor && (rc = svc_actor_sees(actor, *out, err)) < 0) ||
 	    (rc = svc_pinned_workflow(&wf, svc, *out, err)) < 0)
 		return rc;
 	if (rd_workflow_is_terminal(wf, (*out)->state))
@@ -190,7 +194,7 @@ int rd_service_evidence_upload_new(rd_evidence_upload **out, rd_service *svc,
 	up->svc = svc;
 	up->actor = *actor;
 	up->now = now;
-	if ((rc = open_dispute(svc, id, &d, err)) < 0 ||
+	if ((rc = open_dispute(svc, id, actor, &d, err)) < 0 ||
 	    (rc = check_submission(up, d, sub, err)) < 0 ||
 	    /* before a byte is stored; checked again as the row is written */
 	    (rc = rd_service_quota_check(svc, d->storefront, now, sub->size,
@@ -298,7 +302,7 @@ int rd_service_evidence_upload_finish(rd_evidence_upload *up,
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
 	if ((rc = svc_sync_dispute(svc, up->id, head, err)) < 0 ||
-	    (rc = open_dispute(svc, up->id, &d, err)) < 0 ||
+	    (rc = open_dispute(svc, up->id, &up->actor, &d, err)) < 0 ||
 	    /* in the row's transaction: racing uploads cannot both fit */
 	    (rc = rd_service_quota_check(svc, d->storefront, up->now,
 					 info.size, err)) < 0 ||
@@ -471,7 +475,7 @@ int rd_service_evidence_withdraw(rd_service *svc, const char *id, int64_t n,
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
 	if ((rc = svc_sync_dispute(svc, id, head, err)) < 0 ||
-	    (rc = open_dispute(svc, id, &d, err)) < 0 ||
+	    (rc = open_dispute(svc, id, actor, &d, err)) < 0 ||
 	    (rc = rd_store_evidence_withdraw(svc->store, id, n, reason,
 					     err)) < 0 ||
 	    (rc = rd_store_evidence_get(svc->store, id, n, &row, err)) < 0)

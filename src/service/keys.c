@@ -335,6 +335,8 @@ int rd_service_key_authenticate(rd_service *svc, const char *key_text,
 	actor_out->role = key.role;
 	snprintf(actor_out->name, sizeof(actor_out->name), "%s", key.name);
 	snprintf(actor_out->key_id, sizeof(actor_out->key_id), "%s", key.id);
+	snprintf(actor_out->storefront, sizeof(actor_out->storefront), "%s",
+		 key.storefront);
 	if (storefront_out)
 		snprintf(storefront_out, 65, "%s", key.storefront);
 	rc = RD_OK;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "redress/clock.h"
@@ -37,8 +38,10 @@ static int make_dir(const char *path, int create, rd_error *err)
 				    strerror(errno));
 	if (!create)
 		return rd_error_set(err, RD_ENOTFOUND,
-				    "data directory %s does not exist; run "
-				    "`redress init` first",
+				    "no data directory at %s: point at an "
+				    "existing one with --data DIR or "
+				    "REDRESS_DATA, or create a new one there "
+				    "with `redress init`",
 				    path);
 	if (mkdir(path, 0700) != 0)
 		return rd_error_set(err, RD_EIO, "cannot create %s: %s", path,
@@ -95,6 +98,37 @@ static char *join_path(const char *dir, const char *name)
 	return path;
 }
 
+/*
+ * A temporary nobody has written to for this long is a dead writer's even
+ * while others have the directory open: the server cuts a stalled upload
+ * within its connection timeout, and a command reads a file that is there.
+ */
+#define LEFTOVER_AGE_SECONDS (24 * 3600)
+
+/*
+ * Register as a process that has the directory open. When libgit2's
+ * temporaries lie in the repository and nobody else has the directory
+ * open, they are what a killed writer left: remove them then; beside
+ * others, only those unwritten for LEFTOVER_AGE_SECONDS.
+ */
+static int enter_registry(rd_service *svc, const char *git_path,
+			  rd_error *err)
+{
+	size_t found = 0;
+	int alone = 0, rc;
+
+	if ((rc = svc_registry_enter(svc, err)) < 0 ||
+	    (rc = rd_evidence_leftovers_find(git_path, &found, err)) < 0 ||
+	    found == 0 ||
+	    (rc = svc_registry_try_alone(svc, &alone, err)) < 0)
+		return rc;
+	if (rd_evidence_leftovers_remove(git_path,
+			alone ? 0 : (int64_t)time(NULL) - LEFTOVER_AGE_SECONDS,
+			NULL, NULL, err) < 0)
+		return rd_error_prefix(err, "removing what a crash left");
+	return alone ? svc_registry_share(svc, err) : RD_OK;
+}
+
 int rd_service_open(rd_service **out, const rd_service_options *opts,
 		    rd_error *err)
 {
@@ -117,6 +151,7 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 						 : RD_QUOTA_DAILY_DEFAULT;
 	svc->quota_total = opts->quota_total > 0 ? opts->quota_total
 						 : RD_QUOTA_TOTAL_DEFAULT;
+	svc->lock_fd = -1;
 	if ((svc->data_dir = strdup(opts->data_dir)) == NULL ||
 	    (db_path = join_path(opts->data_dir, "redress.db")) == NULL ||
 	    (git_path = join_path(opts->data_dir, "evidence.git")) == NULL) {
@@ -136,6 +171,7 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 		goto done;
 	}
 	if ((rc = make_dir(opts->data_dir, opts->create, err)) < 0 ||
+	    (rc = enter_registry(svc, git_path, err)) < 0 ||
 	    (rc = svc_journal_open(svc, err)) < 0 ||
 	    (rc = rd_evidence_repo_open(&svc->repo, git_path, 1, err)) < 0 ||
 	    (rc = rd_store_open(&svc->store, db_path, err)) < 0 ||
@@ -161,6 +197,7 @@ void rd_service_close(rd_service *svc)
 	rd_evidence_kinds_free(svc->kinds);
 	rd_policy_free(svc->policy);
 	svc_journal_close(svc);
+	svc_registry_leave(svc);
 	free(svc->journal_path);
 	free(svc->data_dir);
 	free(svc);
@@ -189,6 +226,16 @@ int svc_set_string(char **slot, const char *value, rd_error *err)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	free(*slot);
 	*slot = copy;
+	return RD_OK;
+}
+
+int svc_actor_sees(const rd_actor *actor, const rd_dispute *d, rd_error *err)
+{
+	/* as the API answers a storefront key: exactly as a missing one */
+	if (actor->storefront[0] &&
+	    (!d->storefront || strcmp(d->storefront, actor->storefront) != 0))
+		return rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
+				    d->id);
 	return RD_OK;
 }
 

@@ -46,6 +46,7 @@ struct rd_service {
 	char *data_dir;
 	int64_t quota_daily;     /* the defaults in force: bytes, or */
 	int64_t quota_total;     /* RD_QUOTA_NONE */
+	int lock_fd;             /* <data>/redress.registry, flock'd (registry.c) */
 	char *journal_path;      /* this process's crash journal */
 	int journal_fd;
 	int journal_pending;     /* an entry awaits the index commit */
@@ -77,6 +78,24 @@ void svc_tx_note_commit(rd_service *svc, const char *id, const char *parent,
 int svc_journal_note(rd_service *svc, const char *id, rd_error *err);
 int svc_commit(rd_service *svc, rd_error *err);
 void svc_rollback(rd_service *svc);
+
+/*
+ * The data directory's registry (registry.c). svc_registry_enter opens
+ * <data>/redress.registry and takes its shared lock, waiting out another
+ * process's moment alone; held alone by a reindex, it is RD_EBUSY naming
+ * the process. svc_registry_try_alone turns the shared lock into an
+ * exclusive one when no other process (nor other service) has the
+ * directory open (*alone = 1; what is temporary is then a dead process's
+ * leftover), else keeps it shared; svc_registry_share turns it back.
+ * svc_registry_alone takes the directory alone for `what` (reindex), or
+ * is RD_EBUSY naming the processes that have it open (pid and command
+ * line).
+ */
+int svc_registry_enter(rd_service *svc, rd_error *err);
+int svc_registry_try_alone(rd_service *svc, int *alone, rd_error *err);
+int svc_registry_share(rd_service *svc, rd_error *err);
+int svc_registry_alone(rd_service *svc, const char *what, rd_error *err);
+void svc_registry_leave(rd_service *svc);
 
 /* The files of one commit, with the buffers they own. */
 typedef struct tree_change {
@@ -142,6 +161,13 @@ int svc_pinned_workflow(const rd_workflow **out, rd_service *svc,
 
 /* Replace *slot with a copy of value (NULL allowed). */
 int svc_set_string(char **slot, const char *value, rd_error *err);
+
+/*
+ * RD_OK when actor may see dispute d: a storefront-scoped actor sees its
+ * own storefront's disputes only, any other is RD_ENOTFOUND worded as for
+ * a dispute that does not exist (as the API answers a storefront key).
+ */
+int svc_actor_sees(const rd_actor *actor, const rd_dispute *d, rd_error *err);
 
 /* 1 when s is UTF-8 without control characters (newline and tab allowed if asked). */
 int svc_text_ok(const char *s, int allow_newline);

@@ -94,7 +94,7 @@ static int store_blob(rd_evidence_repo *repo, const void *bytes, size_t len,
 
 static const rd_actor *bob(void)
 {
-	static rd_actor a = { RD_ROLE_AGENT, "Bob", "" };
+	static rd_actor a = { .role = RD_ROLE_AGENT, .name = "Bob" };
 
 	return &a;
 }
