@@ -33,8 +33,9 @@ typedef struct rd_http_options {
 	 * Slow work (exports, verifications, histories, evidence
 	 * downloads) runs on threads of its own; 0 takes the default.
 	 */
-	unsigned slow_threads;       /* its threads (default: the core
-				      * count, at least 2) */
+	unsigned slow_threads;       /* its threads (default: four per
+				      * core); one key runs on half of
+				      * them at most */
 	unsigned slow_per_key;       /* slow requests one key may have
 				      * under way; more: 429 */
 	unsigned exports_per_key;    /* exports one key may have under
@@ -48,7 +49,7 @@ typedef struct rd_http_options {
 /* The rate limit of `redress serve` unless told otherwise. */
 #define RD_HTTP_DEFAULT_RATE_LIMIT 100
 /* The slow-work bounds unless told otherwise. */
-#define RD_HTTP_DEFAULT_SLOW_THREADS 2
+#define RD_HTTP_DEFAULT_SLOW_THREADS_PER_CORE 4
 #define RD_HTTP_DEFAULT_SLOW_PER_KEY 32
 #define RD_HTTP_DEFAULT_EXPORTS_PER_KEY 2
 #define RD_HTTP_DEFAULT_SLOW_QUEUE 128

@@ -88,6 +88,11 @@ static const cli_option serve_options[] = {
 	{ "rate-limit", "N", 0, "requests per second per API key, in bursts of up to 2N (default 100; 0: no limit)" },
 	{ "sweep-interval", "SECONDS", 0, "fire due SLA deadlines every SECONDS (default 10; 0: no sweeper)" },
 	{ "connection-timeout", "SECONDS", 0, "close a connection idle or stalled this long (default 30)" },
+	{ "slow-threads", "N", 0, "threads for slow work: exports, verifications, histories, downloads (default: 4 per core; one key runs on half of them at most)" },
+	{ "slow-per-key", "N", 0, "slow requests one API key may have under way; more get 429 (default 32)" },
+	{ "exports-per-key", "N", 0, "exports one API key may have under way; more get 429 (default 2)" },
+	{ "slow-queue", "N", 0, "slow requests under way in all; more get 503 (default 128)" },
+	{ "slow-timeout", "SECONDS", 0, "longest wait for a slow answer to begin, or for its next bytes (default 60)" },
 	{ NULL, NULL, 0, NULL },
 };
 

@@ -83,6 +83,7 @@ struct http_slow_pool {
 	unsigned count;               /* jobs queued or running */
 	key_load *keys;               /* limits.queue of them */
 	unsigned key_count;
+	unsigned running_per_key;     /* half the threads, at least 1 */
 };
 
 static uint64_t now_ms(void)
@@ -176,7 +177,9 @@ static void suspend(http_slow_job *job)
 /*
  * The queued job to run next: of the keys with a job waiting, the one
  * with the fewest running, so that one key's many jobs do not hold back
- * another's one; the oldest of its jobs.
+ * another's one; the oldest of its jobs. A key never runs on more than
+ * half the threads: a job whose client reads slowly holds its thread, and
+ * another key must still find one free.
  */
 static http_slow_job *pick(http_slow_pool *pool)
 {
@@ -191,6 +194,8 @@ static http_slow_job *pick(http_slow_pool *pool)
 			continue;
 		load = key_find(pool, job->call.actor.key_id);
 		running = load ? load->running : 0;
+		if (running >= pool->running_per_key)
+			continue;
 		/* the list is newest first: ties go to the older */
 		if (!best || running <= best_running) {
 			best = job;
@@ -321,10 +326,14 @@ int http_slow_pool_new(http_slow_pool **out, const http_slow_limits *limits,
 	if (!(pool = calloc(1, sizeof(*pool))))
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	pool->limits = *limits;
+	if (cores < 1)
+		cores = 1;
 	if (!pool->limits.threads)
-		pool->limits.threads = cores > RD_HTTP_DEFAULT_SLOW_THREADS
-				       ? (unsigned)cores
-				       : RD_HTTP_DEFAULT_SLOW_THREADS;
+		pool->limits.threads = (unsigned)cores *
+				       RD_HTTP_DEFAULT_SLOW_THREADS_PER_CORE;
+	pool->running_per_key = pool->limits.threads / 2;
+	if (!pool->running_per_key)
+		pool->running_per_key = 1;
 	if (!pool->limits.per_key)
 		pool->limits.per_key = RD_HTTP_DEFAULT_SLOW_PER_KEY;
 	if (!pool->limits.exports_per_key)
@@ -601,8 +610,28 @@ int http_body_write(http_call *call, const void *bytes, size_t len,
 	while (len > 0) {
 		size_t room, tail, n;
 
-		while (job->len == BUFFER_BYTES && !job->cancelled)
-			pthread_cond_wait(&job->space, &pool->lock);
+		/*
+		 * Wait while the client reads nothing, as long as the slow
+		 * timeout: a client that stops reading frees the thread.
+		 */
+		if (job->len == BUFFER_BYTES && !job->cancelled) {
+			struct timespec until;
+			uint64_t sent = job->sent;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += (time_t)pool->limits.timeout_s;
+			while (job->len == BUFFER_BYTES && !job->cancelled &&
+			       pthread_cond_timedwait(&job->space, &pool->lock,
+						      &until) == 0)
+				;
+			if (job->len == BUFFER_BYTES && !job->cancelled &&
+			    job->sent == sent) {
+				job->cancelled = 1;
+				job->expired = 1;
+			}
+			if (job->len == BUFFER_BYTES && !job->cancelled)
+				continue;
+		}
 		if (job->cancelled) {
 			rc = rd_error_set(err, RD_EIO, job->expired
 					  ? "the client read nothing for too "
