@@ -565,6 +565,12 @@ void http_slow_release(http_slow_job *job)
 	job->conn = NULL;
 	job->suspended = 0;
 	job->cancelled = 1;
+	if (job->state == QUEUED) {
+		/* never to run: out of the counts, the worker's reference too */
+		uncount(pool, job);
+		job->state = FINISHED;
+		job_unref(pool, job);
+	}
 	pthread_cond_broadcast(&job->space);
 	job_unref(pool, job);
 	pthread_mutex_unlock(&pool->lock);
