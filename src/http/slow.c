@@ -529,14 +529,13 @@ int http_slow_poll(http_slow_job *job)
 	int state;
 
 	pthread_mutex_lock(&pool->lock);
-	if (job->expired)
+	if (job->expired ||
+	    (pool->stopping && !job->streaming && job->state != FINISHED))
 		state = HTTP_SLOW_EXPIRED;
 	else if (job->streaming)
 		state = HTTP_SLOW_STREAM;
 	else if (job->state == FINISHED)
 		state = HTTP_SLOW_DONE;
-	else if (pool->stopping)
-		state = HTTP_SLOW_EXPIRED;
 	else {
 		suspend(job);
 		state = HTTP_SLOW_WAIT;
