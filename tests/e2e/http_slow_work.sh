@@ -7,7 +7,9 @@
 # Downloads and exports stream: the server's temporary directory (TMPDIR)
 # holds no copy of a file or an archive at any moment (its files, unlinked
 # ones too, are sampled while they run), and a download of a tampered blob
-# is cut before its last byte, so it cannot pass as whole.
+# is cut before its last byte, so it cannot pass as whole. With
+# --slow-timeout 1, a slow request that waited 1 s for a thread is
+# answered 503, and a download whose client reads nothing for 1 s is cut.
 set -e
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/server.bash"
@@ -228,5 +230,44 @@ else
 fi
 
 stop_server s
+expect_eq "$STOP_CODE" "0" "server stops with 0"
+
+# --- --slow-timeout: no connection waits on slow work for longer -----------------------------
+start_server t --sweep-interval 0 --rate-limit 0 --slow-threads 1 --slow-timeout 1
+# One thread: twelve verifications of one key queue behind each other
+# (seconds of work); a thirteenth waits, and is answered 503 once it
+# waited 1 s.
+queued=()
+for i in $(seq 12); do
+	curl -s -o /dev/null -H "Authorization: Bearer $shop" "$SERVER_BASE/v1/disputes/$id/verify" &
+	queued+=($!)
+done
+sleep 0.2
+start=$(date +%s%N)
+call "$shop" GET "/v1/disputes/$id/verify"
+took=$(ms_since "$start")
+expect_eq "$STATUS" "503" "a slow request that waited past --slow-timeout"
+expect_eq "$(jq -r .type <<<"$BODY")" "https://redress.dev/problems/unavailable" "its problem type"
+expect_eq "$(header Retry-After)" "1" "with Retry-After"
+echo "answered 503 after $took ms of waiting (--slow-timeout 1)"
+wait "${queued[@]}"
+# A download whose client reads nothing for 1 s is cut, and its thread
+# freed: the client finds the body short of its Content-Length.
+( code=0
+  curl -s -H "Authorization: Bearer $other" "$SERVER_BASE/v1/disputes/$id/evidence/1" \
+	> >(while [ ! -e "$E2E_TMP/late.go" ]; do sleep 0.05; done; cat >"$E2E_TMP/late.bytes") ||
+	code=$?
+  echo "$code" >"$E2E_TMP/late.code" ) &
+late=$!
+sleep 3
+call "$other" GET "/v1/disputes/$id/verify"
+expect_eq "$STATUS" "200" "the thread is free again"
+touch "$E2E_TMP/late.go"
+wait "$late"
+expect_eq "$(cat "$E2E_TMP/late.code")" "18" "the unread download was cut (curl: partial file)"
+if [ "$(stat -c %s "$E2E_TMP/late.bytes")" -lt $((FILE_MIB * 1024 * 1024)) ]; then ok; else
+	fail "the unread download was delivered whole"
+fi
+stop_server t
 expect_eq "$STOP_CODE" "0" "server stops with 0"
 finish
