@@ -517,6 +517,52 @@ if command -v strace >/dev/null; then
 	RES[fsync.raw_blob]=$(fsyncs_per_op 20 blob --repo "$RUN/fsync-blob.git" \
 		--size 1048576 --threads 1 --warmup 0 --ops 20)
 fi
+# /healthz while one key runs 2 exports and 16 verifications of one large
+# dispute, again and again: slow work must not hold up the request
+# threads. Measured on 4 connections, idle first, then under that load.
+SLOW_FILES=2
+SLOW_MIB=16
+log "GET /healthz: idle, then while one key runs 2 exports + 16 verifications of a $((SLOW_FILES * SLOW_MIB)) MiB dispute"
+slow_id=$(sed -n "${NEXT_ID}p" "$RUN/store-$BASE.ids")
+NEXT_ID=$((NEXT_ID + 1))
+[ -n "$slow_id" ] || slow_id=$(tail -1 "$RUN/store-$BASE.ids")
+for i in $(seq "$SLOW_FILES"); do
+	{
+		printf '\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41'
+		head -c $((SLOW_MIB * 1048576 - 32)) /dev/urandom
+	} >"$RUN/slow.mp4"
+	curl -sf -o /dev/null -H "Authorization: Bearer $BENCH_KEY" \
+		-H 'Content-Type: application/octet-stream' --data-binary @"$RUN/slow.mp4" \
+		"$SERVER_URL/v1/disputes/$slow_id/evidence?kind=video&captured_at=2026-03-01T08:00:00Z"
+done
+rm -f "$RUN/slow.mp4"
+wrk_run healthz-idle healthz.lua "$SERVER_URL" 4 "$READ_S"
+slow_load() {
+	local rounds=0 i
+	while [ ! -e "$RUN/slow.stop" ]; do
+		for i in 1 2; do
+			curl -s -o /dev/null -H "Authorization: Bearer $BENCH_KEY" \
+				"$SERVER_URL/v1/disputes/$slow_id/export" &
+		done
+		for i in $(seq 16); do
+			curl -s -o /dev/null -H "Authorization: Bearer $BENCH_KEY" \
+				"$SERVER_URL/v1/disputes/$slow_id/verify" &
+		done
+		wait
+		rounds=$((rounds + 1))
+	done
+	echo "$rounds" >"$RUN/slow.rounds"
+}
+slow_load &
+SLOW_PID=$!
+PIDS+=("$SLOW_PID")
+sleep 1
+wrk_run healthz-slow healthz.lua "$SERVER_URL" 4 "$READ_S"
+touch "$RUN/slow.stop"
+wait "$SLOW_PID" || true
+RES[healthz-slow.rounds]=$(cat "$RUN/slow.rounds" 2>/dev/null || echo 0)
+settle
+
 rss_of "$SERVER_PID" "rss-$BASE"
 stop "$SERVER_PID"
 
@@ -573,6 +619,12 @@ ratio_row "POST /v1/disputes" "req/s" "open" "ceiling-open" "(raw git commit, ne
 info_row "  the same, vs one raw writer" "open" "ceiling1-open" "(raw git commit, new ref, 1 writer)"
 ratio_row "1 MiB evidence upload" "req/s" "evidence" "ceiling-evidence" "(raw git 1 MiB blob, $CORES writers)"
 info_row "  the same, vs one raw writer" "evidence" "ceiling1-evidence" "(raw git 1 MiB blob, 1 writer)"
+if [ -n "${RES[healthz-slow.p99]:-}" ]; then
+	row "GET /healthz under slow work: one key's 2 exports + 16 verifications of a $((SLOW_FILES * SLOW_MIB)) MiB dispute" \
+		"$(num "${RES[healthz-slow.rps]}") req/s ($(lat healthz-slow), ${RES[healthz-slow.errors]} errors; ${RES[healthz-slow.rounds]} rounds of the load)" \
+		"p99 $(ms "${RES[healthz-idle.p99]}") ms idle (same server)" "-" "p99 < 100 ms" \
+		"$(awk -v p="${RES[healthz-slow.p99]}" 'BEGIN { print (p < 100 ? "PASS" : "FAIL") }')"
+fi
 for n in "${SCALE_LIST[@]:1}"; do
 	h=$(human "$n")
 	if [ -n "${RES[skip.$n]:-}" ]; then

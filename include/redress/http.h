@@ -44,6 +44,21 @@ typedef struct rd_http_options {
 	unsigned body_timeout_s;
 	unsigned body_min_rate;      /* bytes per second */
 	unsigned idle_timeout_s;
+	/*
+	 * Slow work (exports, verifications, histories, evidence
+	 * downloads) runs on threads of its own; 0 takes the default.
+	 */
+	unsigned slow_threads;       /* its threads (default: four per
+				      * core); one key runs on half of
+				      * them at most */
+	unsigned slow_per_key;       /* slow requests one key may have
+				      * under way; more: 429 */
+	unsigned exports_per_key;    /* exports one key may have under
+				      * way; more: 429 */
+	unsigned slow_queue;         /* slow requests under way in all;
+				      * more: 503 */
+	unsigned slow_timeout_s;     /* longest wait for a slow answer to
+				      * begin, or for its next bytes */
 } rd_http_options;
 
 #define RD_HTTP_DEFAULT_HEADER_TIMEOUT 10
@@ -53,6 +68,14 @@ typedef struct rd_http_options {
 
 /* The rate limit of `redress serve` unless told otherwise. */
 #define RD_HTTP_DEFAULT_RATE_LIMIT 100
+/* The slow-work bounds unless told otherwise. */
+#define RD_HTTP_DEFAULT_SLOW_THREADS_PER_CORE 4
+#define RD_HTTP_DEFAULT_SLOW_PER_KEY 32
+#define RD_HTTP_DEFAULT_EXPORTS_PER_KEY 2
+#define RD_HTTP_DEFAULT_SLOW_QUEUE 128
+#define RD_HTTP_DEFAULT_SLOW_TIMEOUT_S 60
+/* The largest any of the slow-work bounds may be. */
+#define RD_HTTP_MAX_SLOW 4096
 
 /*
  * Check the listen address (RD_EUSAGE naming "listen" when it is not

@@ -449,6 +449,17 @@ int rd_service_reindex(rd_service *svc, size_t *disputes,
 int rd_service_audit_export(rd_service *svc, const char *id,
 			    const char *path, rd_error *err);
 
+/*
+ * The same archive passed to `sink` as it is built, a block at a time
+ * (nothing spooled, nothing held whole): a non-zero return from sink
+ * stops with RD_EIO. The first bytes come once the dispute is read and
+ * verified, so a failure before them (RD_ENOTFOUND...) has sent nothing.
+ */
+int rd_service_audit_export_stream(rd_service *svc, const char *id,
+				   int (*sink)(void *ctx, const void *buf,
+					       size_t len),
+				   void *ctx, rd_error *err);
+
 /* ---- records as JSON: the files of the git tree and the CLI's --json ---- */
 
 /*

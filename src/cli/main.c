@@ -97,6 +97,11 @@ static const cli_option serve_options[] = {
 	{ "body-timeout", "SECONDS", 0, "a request's body must arrive within SECONDS of its headers, plus its allowance (default 20)" },
 	{ "body-min-rate", "BYTES", 0, "each BYTES of body received earn 1 s more (default 16384)" },
 	{ "idle-timeout", "SECONDS", 0, "close a keep-alive connection with no new request for SECONDS (default 15)" },
+	{ "slow-threads", "N", 0, "threads for slow work: exports, verifications, histories, downloads (default: 4 per core; one key runs on half of them at most)" },
+	{ "slow-per-key", "N", 0, "slow requests one API key may have under way; more get 429 (default 32)" },
+	{ "exports-per-key", "N", 0, "exports one API key may have under way; more get 429 (default 2)" },
+	{ "slow-queue", "N", 0, "slow requests under way in all; more get 503 (default 128)" },
+	{ "slow-timeout", "SECONDS", 0, "longest wait for a slow answer to begin, or for its next bytes (default 60)" },
 	{ NULL, NULL, 0, NULL },
 };
 

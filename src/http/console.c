@@ -244,61 +244,53 @@ done:
 /* ---- GET /v1/disputes/{id}/export ---------------------------------------- */
 
 /*
- * The archive is written into a private temporary directory, opened, and
- * both unlinked before it is sent: nothing is left behind, whatever
- * happens to the connection.
+ * The archive streams to the client as it is built (slow work: see
+ * slow.c), through a bounded buffer: no temporary file, nothing whole in
+ * memory. The headers go with its first bytes, so a failure before them
+ * is still a problem document; a failure after them cuts the connection
+ * (the chunked body then has no end, which no client takes for whole).
  */
+typedef struct export_out {
+	http_call *call;
+	int begun;
+	rd_error err;                 /* why the body stopped */
+} export_out;
+
+static int export_sink(void *ctx, const void *buf, size_t len)
+{
+	export_out *out = ctx;
+
+	if (!out->begun) {
+		out->begun = 1;
+		if (http_body_begin(out->call, &out->err) < 0)
+			return -1;
+	}
+	return http_body_write(out->call, buf, len, &out->err) < 0 ? -1 : 0;
+}
+
 int http_get_export(http_call *call, rd_error *err)
 {
-	const char *tmp = getenv("TMPDIR");
-	char dir[4096], path[4200];
 	rd_dispute *d = NULL;
-	struct stat st;
-	int made = 0, fd = -1;
+	export_out out;
 	int rc;
 
+	memset(&out, 0, sizeof(out));
+	out.call = call;
+	rd_error_clear(&out.err);
 	if ((rc = only_params(call, NULL, "/v1/disputes/{id}/export",
 			      err)) < 0 ||
 	    (rc = http_visible_dispute(call, call->params[0], &d, err)) < 0)
 		goto done;
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	if (snprintf(dir, sizeof(dir), "%s/redress-export-XXXXXX", tmp) >=
-	    (int)sizeof(dir)) {
-		rc = rd_error_set(err, RD_EIO, "TMPDIR is too long");
-		goto done;
-	}
-	if (!mkdtemp(dir)) {
-		rc = rd_error_set(err, RD_EIO, "cannot make a temporary "
-				  "directory in %s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	made = 1;
-	snprintf(path, sizeof(path), "%s/export.tar.gz", dir);
-	if ((rc = rd_service_audit_export(call->svc, d->id, path, err)) < 0)
-		goto done;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &st) != 0) {
-		rc = rd_error_set(err, RD_EIO, "cannot read the export back: "
-				  "%s", strerror(errno));
-		goto done;
-	}
-	call->file_fd = fd;
-	call->file_size = (uint64_t)st.st_size;
-	call->has_file = 1;
-	fd = -1;
 	snprintf(call->content_type, sizeof(call->content_type),
 		 "application/gzip");
 	snprintf(call->disposition, sizeof(call->disposition),
 		 "attachment; filename=\"dispute-%s.tar.gz\"", d->id);
-	rc = RD_OK;
+	call->file_size = 0;          /* unknown until built: chunked */
+	rc = rd_service_audit_export_stream(call->svc, d->id, export_sink,
+					    &out, err);
+	if (rc < 0 && out.err.code)
+		*err = out.err;
 done:
-	if (fd >= 0)
-		close(fd);
-	if (made) {
-		unlink(path);
-		rmdir(dir);
-	}
 	rd_dispute_free(d);
 	return rc;
 }

@@ -43,6 +43,7 @@ typedef struct http_query_arg {
 } http_query_arg;
 
 struct http_metrics;
+struct http_slow_job;
 
 /* One request as a handler sees it, and the answer it fills. */
 typedef struct http_call {
@@ -67,6 +68,9 @@ typedef struct http_call {
 	int idempotent;                 /* 1: an Idempotency-Key came with a
 					 * streamed request (set before it
 					 * begins): its digest will be asked */
+	struct http_slow_job *slow;     /* set when the handler runs as slow
+					 * work: it may stream its answer
+					 * (http_body_begin) */
 
 	/* out */
 	unsigned status;                /* 200 unless set */
@@ -141,6 +145,13 @@ extern const http_stream http_form_upload;
 int http_form_part(void *state, const char *name, const char *filename,
 		   const char *data, uint64_t off, size_t size, rd_error *err);
 
+/* What kind of slow work a route is (http_route.slow). */
+enum http_slow_kind {
+	HTTP_SLOW_NONE = 0,             /* run on the request thread */
+	HTTP_SLOW_JOB,                  /* run on a slow-work thread */
+	HTTP_SLOW_EXPORT,               /* the same, counted as an export */
+};
+
 typedef struct http_route {
 	const char *method;
 	const char *pattern;            /* "/v1/disputes/{id}" */
@@ -150,6 +161,28 @@ typedef struct http_route {
 	const http_stream *stream;      /* NULL: the body is collected and
 					 * handler called; else streamed */
 } http_route;
+
+/*
+ * What kind of slow work a route is (enum http_slow_kind): the routes
+ * that read a whole dispute (export, verify, history, an evidence
+ * download) run off the request threads (slow.c).
+ */
+int http_route_slow(const http_route *route);
+
+/*
+ * A streamed answer, for a handler run as slow work (call->slow): set the
+ * status, content type, disposition, ETag, Repr-Digest and file_size (the
+ * body's size, sent as Content-Length; 0 when unknown, sent chunked), then
+ * http_body_begin sends the headers and http_body_write the bytes, waiting
+ * while the client has not read what came before (a bounded buffer).
+ * Once begun, the handler's failure cuts the connection, so that the
+ * client never takes a partial body for a whole one; its success ends the
+ * body. RD_EINTERNAL outside slow work; RD_EIO when the client went away
+ * or read nothing for too long, or more than file_size bytes are written.
+ */
+int http_body_begin(http_call *call, rd_error *err);
+int http_body_write(http_call *call, const void *bytes, size_t len,
+		    rd_error *err);
 
 /* What routing a method and path found. */
 typedef struct http_match {

@@ -1335,29 +1335,6 @@ static int parse_evidence_n(int64_t *out, const char *id, const char *text,
 			    "dispute %s has no evidence %.32s", id, text);
 }
 
-typedef struct file_sink {
-	int fd;
-} file_sink;
-
-static int sink_to_file(void *ctx, const void *buf, size_t len)
-{
-	file_sink *sink = ctx;
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t w = write(sink->fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The extension of the content's path in git, "bin" when it has none. */
 static void path_extension(char out[16], const char *path)
 {
@@ -1420,44 +1397,75 @@ bad:
 			    "digits", sha256_hex);
 }
 
+/*
+ * A download streams from git as the client reads (slow work): the
+ * headers go with the first bytes, once the row is known (its SHA-256 is
+ * the Repr-Digest). The bytes are re-hashed as they pass; a mismatch at
+ * the end fails the handler, which cuts the connection before the last
+ * byte, so the client cannot take the bytes for the whole file.
+ */
+typedef struct download {
+	http_call *call;
+	const rd_evidence_row *row;
+	int begun;
+	rd_error err;                 /* why the body stopped */
+} download;
+
+static int download_begin(download *dl)
+{
+	const rd_evidence_row *row = dl->row;
+	http_call *call = dl->call;
+	char ext[16];
+	int rc;
+
+	if ((rc = http_repr_digest(call->repr_digest, row->sha256,
+				   &dl->err)) < 0)
+		return rc;
+	path_extension(ext, row->path);
+	snprintf(call->disposition, sizeof(call->disposition),
+		 "attachment; filename=\"evidence-%" PRId64 ".%s\"", row->n,
+		 ext);
+	snprintf(call->content_type, sizeof(call->content_type), "%s",
+		 row->content_type[0] ? row->content_type
+				      : "application/octet-stream");
+	snprintf(call->etag, sizeof(call->etag), "\"%s\"", row->sha256);
+	call->file_size = (uint64_t)row->size;
+	dl->begun = 1;
+	return http_body_begin(call, &dl->err);
+}
+
+static int sink_to_body(void *ctx, const void *buf, size_t len)
+{
+	download *dl = ctx;
+
+	if (!dl->begun && download_begin(dl) < 0)
+		return -1;
+	return http_body_write(dl->call, buf, len, &dl->err) < 0 ? -1 : 0;
+}
+
 static int get_evidence_file(http_call *call, rd_error *err)
 {
 	rd_evidence_row row;
 	rd_dispute *d = NULL;
-	file_sink sink = { -1 };
-	char ext[16];
+	download dl;
 	int64_t n = 0;
 	int rc;
 
 	memset(&row, 0, sizeof(row));
+	memset(&dl, 0, sizeof(dl));
+	dl.call = call;
+	dl.row = &row;
+	rd_error_clear(&dl.err);
 	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
 		goto done;
 	if ((rc = parse_evidence_n(&n, d->id, call->params[1], err)) < 0)
 		goto done;
-	/* Bytes go to an unlinked file and are sent only if they verify. */
-	if ((rc = temp_file(&sink.fd, "evidence", err)) < 0)
-		goto done;
-	if ((rc = rd_service_evidence_get(call->svc, d->id, n, &row,
-					  sink_to_file, &sink, err)) < 0)
-		goto done;
-	if ((rc = http_repr_digest(call->repr_digest, row.sha256, err)) < 0)
-		goto done;
-	path_extension(ext, row.path);
-	snprintf(call->disposition, sizeof(call->disposition),
-		 "attachment; filename=\"evidence-%" PRId64 ".%s\"", row.n,
-		 ext);
-	snprintf(call->content_type, sizeof(call->content_type), "%s",
-		 row.content_type[0] ? row.content_type
-				     : "application/octet-stream");
-	snprintf(call->etag, sizeof(call->etag), "\"%s\"", row.sha256);
-	call->file_size = (uint64_t)row.size;
-	call->file_fd = sink.fd;
-	call->has_file = 1;
-	sink.fd = -1;
-	rc = RD_OK;
+	rc = rd_service_evidence_get(call->svc, d->id, n, &row, sink_to_body,
+				     &dl, err);
+	/* the sink's own reason is the better one */
+	if (rc < 0 && dl.err.code)
+		*err = dl.err;
 done:
-	if (sink.fd >= 0)
-		close(sink.fd);
 	rd_evidence_row_clear(&row);
 	rd_dispute_free(d);
 	return rc;
@@ -1544,6 +1552,18 @@ static int pattern_match(const char *pattern, const char *path,
 		path += slen;
 	}
 	return *pattern == '\0' && *path == '\0';
+}
+
+int http_route_slow(const http_route *route)
+{
+	if (!route || !route->handler)
+		return HTTP_SLOW_NONE;
+	if (route->handler == http_get_export)
+		return HTTP_SLOW_EXPORT;
+	if (route->handler == get_history || route->handler == get_verify ||
+	    route->handler == get_evidence_file)
+		return HTTP_SLOW_JOB;
+	return HTTP_SLOW_NONE;
 }
 
 int http_idem_operation(const http_route *route)

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include "http/http_int.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
+#include "http/slow.h"
 #include "http/ui.h"
 #include "redress/clock.h"
 #include "redress/json.h"
@@ -82,6 +84,7 @@ struct rd_http_server {
 	http_idem_table *idem;      /* Idempotency-Keys in flight */
 	http_metrics *metrics;
 	http_ratelimit *limiter;    /* NULL: no rate limit */
+	http_slow_pool *slow;       /* slow work's threads (slow.c) */
 	unsigned rate_limit;        /* requests per second per key */
 	http_deadlines *deadlines;  /* of each request's phases */
 	atomic_int stopping;        /* 1: new requests get 503 */
@@ -119,6 +122,9 @@ typedef struct request {
 	int answered;               /* its answer was counted */
 	unsigned retry_after_s;     /* of a 429 */
 	int reading_body;           /* the body deadline runs */
+	/* a slow route's job, run off the request threads (slow.c) */
+	http_slow_job *job;
+	int waiting;                /* 1: suspended, no answer queued yet */
 } request;
 
 /* How a refusal of prepare() is answered. */
@@ -408,21 +414,13 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-/* Bytes of a file the handler made (call->file_fd, given up here). */
-static enum MHD_Result send_file(struct MHD_Connection *conn,
-				 http_call *call)
+/* The headers of a file or a streamed body, from the handler's call. */
+static enum MHD_Result send_bytes(struct MHD_Connection *conn,
+				  const http_call *call,
+				  struct MHD_Response *resp)
 {
-	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	rd_error err;
 
-	resp = MHD_create_response_from_fd64(call->file_size, call->file_fd);
-	if (!resp) {
-		close(call->file_fd);
-		rd_error_clear(&err);
-		rd_error_set(&err, RD_ENOMEM, "out of memory sending a file");
-		return send_problem(conn, &err, 0, NULL, 0);
-	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				call->content_type);
 	if (call->disposition[0])
@@ -438,6 +436,23 @@ static enum MHD_Result send_file(struct MHD_Connection *conn,
 	ret = queue_response(conn, call->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* Bytes of a file the handler made (call->file_fd, given up here). */
+static enum MHD_Result send_file(struct MHD_Connection *conn,
+				 http_call *call)
+{
+	struct MHD_Response *resp;
+	rd_error err;
+
+	resp = MHD_create_response_from_fd64(call->file_size, call->file_fd);
+	if (!resp) {
+		close(call->file_fd);
+		rd_error_clear(&err);
+		rd_error_set(&err, RD_ENOMEM, "out of memory sending a file");
+		return send_problem(conn, &err, 0, NULL, 0);
+	}
+	return send_bytes(conn, call, resp);
 }
 
 /* Text a handler made (call->text, given up here). */
@@ -763,6 +778,86 @@ static void form_close(request *req)
 	}
 }
 
+/* ---- slow work (slow.c) ---------------------------------------------------- */
+
+/*
+ * A slow route, its key checked: hand it to the slow-work threads and
+ * suspend the connection (MHD calls on_request again once it is resumed),
+ * or refuse it when a bound is full: 429 for the key's, 503 for the
+ * server's, each with Retry-After.
+ */
+static enum MHD_Result slow_start(struct rd_http_server *server,
+				  struct MHD_Connection *conn, request *req,
+				  const http_call *call)
+{
+	unsigned retry_after_s = 0;
+	int refusal = 0;
+	rd_error err;
+
+	rd_error_clear(&err);
+	if (http_slow_submit(&req->job, server->slow, conn, req->match.route,
+			     call, &refusal, &retry_after_s, &err) == RD_OK) {
+		req->waiting = 1;
+		return MHD_YES;
+	}
+	if (refusal == HTTP_SLOW_KEY_FULL)
+		return send_guard(conn, &err, 429, "slow_work_limited",
+				  "Too many slow requests", retry_after_s, 0);
+	if (refusal == HTTP_SLOW_POOL_FULL)
+		return send_guard(conn, &err, 503, "unavailable",
+				  "Service unavailable", retry_after_s, 0);
+	return send_problem(conn, &err, 0, NULL, 0);
+}
+
+/* A streamed body of a slow job: its headers now, its bytes as read. */
+static enum MHD_Result send_stream(struct MHD_Connection *conn,
+				   http_call *call, http_slow_job *job)
+{
+	struct MHD_Response *resp = http_slow_response(job);
+	rd_error err;
+
+	if (!resp) {
+		rd_error_clear(&err);
+		rd_error_set(&err, RD_ENOMEM, "out of memory sending a body");
+		return send_problem(conn, &err, 0, NULL, 0);
+	}
+	return send_bytes(conn, call, resp);
+}
+
+/* MHD resumed a slow request: answer it, or wait on. */
+static enum MHD_Result slow_continue(struct rd_http_server *server,
+				     struct MHD_Connection *conn,
+				     request *req)
+{
+	int state = http_slow_poll(req->job);
+	enum MHD_Result ret;
+	http_call *call;
+	rd_error err;
+	int rc;
+
+	req->waiting = state == HTTP_SLOW_WAIT;
+	if (state == HTTP_SLOW_WAIT)
+		return MHD_YES;
+	if (state == HTTP_SLOW_EXPIRED) {
+		unsigned retry_after_s = http_slow_retry_after(server->slow);
+
+		rd_error_clear(&err);
+		rd_error_set(&err, RD_EBUSY, "the answer did not begin in "
+			     "time (the server is busy or stopping); retry "
+			     "after %u s", retry_after_s);
+		return send_guard(conn, &err, 503, "unavailable",
+				  "Service unavailable", retry_after_s, 0);
+	}
+	call = http_slow_answer(req->job, &rc, &err);
+	if (state == HTTP_SLOW_STREAM)
+		return send_stream(conn, call, req->job);
+	ret = send_result(conn, call, rc, &err);
+	/* a file, if any, is the response's now */
+	call->has_file = 0;
+	call->file_fd = -1;
+	return ret;
+}
+
 static enum MHD_Result answer(struct rd_http_server *server,
 			      struct MHD_Connection *conn, request *req)
 {
@@ -823,6 +918,8 @@ static enum MHD_Result answer(struct rd_http_server *server,
 	}
 	if (prepare(server, conn, req, &call, &refusal, &err) < 0)
 		return send_refusal(conn, req, &err, refusal);
+	if (http_route_slow(route))
+		return slow_start(server, conn, req, &call);
 	if (idem_start(server, conn, req, &call, &err) < 0)
 		return send_refusal(conn, req, &err, req->idem_problem);
 	if (req->idem_key[0]) {
@@ -1381,8 +1478,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req->reading_body = 0;
 		http_deadlines_busy(server->deadlines, conn);
 	}
-	ret = answer(server, conn, req);
-	count_answer(server, conn, req);
+	if (req->job)
+		ret = slow_continue(server, conn, req);
+	else
+		ret = answer(server, conn, req);
+	if (!req->waiting)
+		count_answer(server, conn, req);
 	return ret;
 }
 
@@ -1397,6 +1498,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	http_deadlines_idle(server->deadlines, conn);
 	if (req) {
 		http_idem_claim_release(server->idem, req->claim);
+		http_slow_release(req->job);
 		if (!req->answered)
 			http_metrics_answered(server->metrics, req->series,
 					      HTTP_METRICS_NO_STATUS);
@@ -1500,6 +1602,46 @@ static int start_deadlines(struct rd_http_server *server,
 	return http_deadlines_start(&server->deadlines, &limits, err);
 }
 
+/* The slow-work threads, their bounds checked. */
+static int slow_pool_start(struct rd_http_server *server,
+			   const rd_http_options *opts, rd_error *err)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} bounds[] = {
+		{ "slow_threads", offsetof(rd_http_options, slow_threads) },
+		{ "slow_per_key", offsetof(rd_http_options, slow_per_key) },
+		{ "exports_per_key",
+		  offsetof(rd_http_options, exports_per_key) },
+		{ "slow_queue", offsetof(rd_http_options, slow_queue) },
+		{ "slow_timeout_s", offsetof(rd_http_options, slow_timeout_s) },
+	};
+	http_slow_limits limits;
+
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		unsigned value;
+
+		memcpy(&value, (const char *)opts + bounds[i].offset,
+		       sizeof(value));
+		if (value > RD_HTTP_MAX_SLOW)
+			return rd_error_set_field(err, RD_EUSAGE,
+						  bounds[i].name,
+						  "%s must be 0 (the default) "
+						  "to %u, not %u",
+						  bounds[i].name,
+						  RD_HTTP_MAX_SLOW, value);
+	}
+	memset(&limits, 0, sizeof(limits));
+	limits.threads = opts->slow_threads;
+	limits.per_key = opts->slow_per_key;
+	limits.exports_per_key = opts->exports_per_key;
+	limits.queue = opts->slow_queue;
+	limits.timeout_s = opts->slow_timeout_s;
+	return http_slow_pool_new(&server->slow, &limits, &server->service,
+				  err);
+}
+
 int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		  rd_error *err)
 {
@@ -1579,9 +1721,12 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		goto fail;
 	if ((rc = start_deadlines(server, opts, err)) < 0)
 		goto fail;
+	if ((rc = slow_pool_start(server, opts, err)) < 0)
+		goto fail;
 
 	server->daemon = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC,
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+		MHD_ALLOW_SUSPEND_RESUME,
 		0, NULL, NULL, on_request, server,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -1663,6 +1808,8 @@ void rd_http_stop(rd_http_server *server)
 		if (fd != MHD_INVALID_SOCKET)
 			shutdown(fd, SHUT_RDWR);
 		drain(server);
+		/* No connection may stay suspended when the daemon stops. */
+		http_slow_pool_stop(server->slow);
 		MHD_stop_daemon(server->daemon);
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
@@ -1686,5 +1833,7 @@ void rd_http_stop(rd_http_server *server)
 	free(server->policy_path);
 	http_metrics_free(server->metrics);
 	http_ratelimit_free(server->limiter);
+	http_slow_pool_stop(server->slow);
+	http_slow_pool_free(server->slow);
 	free(server);
 }

@@ -261,13 +261,34 @@ done:
 	return rc;
 }
 
-int rd_service_audit_export(rd_service *svc, const char *id,
-			    const char *path, rd_error *err)
+/* Where the archive goes: a file (path) or a sink. */
+typedef struct export_target {
+	const char *path;
+	int (*sink)(void *ctx, const void *buf, size_t len);
+	void *ctx;
+	int sink_failed;
+} export_target;
+
+static la_ssize_t target_write(struct archive *ar, void *data,
+			       const void *buf, size_t len)
 {
-	char head[RD_OID_BUFSZ], tmp[4096] = "";
+	export_target *to = data;
+
+	(void)ar;
+	if (to->sink(to->ctx, buf, len) != 0) {
+		to->sink_failed = 1;
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+static int export_to(rd_service *svc, const char *id, export_target *to,
+		     rd_error *err)
+{
+	char head[RD_OID_BUFSZ];
 	rd_dispute *d = NULL;
 	exporter x;
-	int found = 0, rc;
+	int found = 0, rc, opened;
 
 	memset(&x, 0, sizeof(x));
 	x.err = err;
@@ -279,11 +300,6 @@ int rd_service_audit_export(rd_service *svc, const char *id,
 				  "dispute %s has no history in git", id);
 		goto done;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.partial", path) >= (int)sizeof(tmp)) {
-		tmp[0] = '\0';
-		rc = rd_error_set(err, RD_EINVALID, "output path too long");
-		goto done;
-	}
 	snprintf(x.root, sizeof(x.root), "dispute-%s", id);
 	x.mtime = d->updated_at;
 	if ((x.ar = archive_write_new()) == NULL) {
@@ -291,26 +307,65 @@ int rd_service_audit_export(rd_service *svc, const char *id,
 		goto done;
 	}
 	if (archive_write_set_format_pax_restricted(x.ar) != ARCHIVE_OK ||
-	    archive_write_add_filter_gzip(x.ar) != ARCHIVE_OK ||
-	    archive_write_open_filename(x.ar, tmp) != ARCHIVE_OK) {
-		rc = rd_error_set(err, RD_EIO, "cannot create %s: %s", tmp,
+	    archive_write_add_filter_gzip(x.ar) != ARCHIVE_OK) {
+		rc = rd_error_set(err, RD_EIO, "cannot set up the archive: %s",
+				  archive_error_string(x.ar));
+		goto done;
+	}
+	opened = to->path ? archive_write_open_filename(x.ar, to->path)
+			  : archive_write_open(x.ar, to, NULL, target_write,
+					       NULL);
+	if (opened != ARCHIVE_OK) {
+		rc = rd_error_set(err, RD_EIO, "cannot create %s: %s",
+				  to->path ? to->path : "the archive",
 				  archive_error_string(x.ar));
 		goto done;
 	}
 	if ((rc = write_archive(&x, svc, d, head)) < 0)
 		goto done;
-	if (archive_write_close(x.ar) != ARCHIVE_OK) {
+	if (archive_write_close(x.ar) != ARCHIVE_OK)
 		rc = ar_fail(&x, "closing");
-		goto done;
-	}
-	if (rename(tmp, path) != 0)
-		rc = rd_error_set(err, RD_EIO, "cannot rename %s to %s: %s", tmp,
-				  path, strerror(errno));
 done:
 	if (x.ar)
 		archive_write_free(x.ar);
-	if (rc < 0 && tmp[0])
-		unlink(tmp);
+	if (rc < 0 && to->sink_failed)
+		rd_error_set(err, RD_EIO, "the archive's receiver stopped");
 	rd_dispute_free(d);
 	return rc;
+}
+
+int rd_service_audit_export(rd_service *svc, const char *id,
+			    const char *path, rd_error *err)
+{
+	char tmp[4096];
+	export_target to;
+	int rc;
+
+	memset(&to, 0, sizeof(to));
+	if (snprintf(tmp, sizeof(tmp), "%s.partial", path) >= (int)sizeof(tmp))
+		return rd_error_set(err, RD_EINVALID, "output path too long");
+	to.path = tmp;
+	if ((rc = export_to(svc, id, &to, err)) < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	if (rename(tmp, path) != 0) {
+		rc = rd_error_set(err, RD_EIO, "cannot rename %s to %s: %s", tmp,
+				  path, strerror(errno));
+		unlink(tmp);
+	}
+	return rc;
+}
+
+int rd_service_audit_export_stream(rd_service *svc, const char *id,
+				   int (*sink)(void *ctx, const void *buf,
+					       size_t len),
+				   void *ctx, rd_error *err)
+{
+	export_target to;
+
+	memset(&to, 0, sizeof(to));
+	to.sink = sink;
+	to.ctx = ctx;
+	return export_to(svc, id, &to, err);
 }
