@@ -84,6 +84,12 @@ struct http_slow_pool {
 	key_load *keys;               /* limits.queue of them */
 	unsigned key_count;
 	unsigned running_per_key;     /* half the threads, at least 1 */
+	/*
+	 * Test-only (REDRESS_TEST_SLOW_HOLD_MS, like REDRESS_TEST_CRASH):
+	 * each job holds its thread this long before it runs, so that a
+	 * test can fill the pool without depending on how fast it works.
+	 */
+	unsigned test_hold_ms;
 };
 
 static uint64_t now_ms(void)
@@ -255,6 +261,14 @@ static void *worker(void *arg)
 		if ((load = key_find(pool, job->call.actor.key_id)))
 			load->running++;
 		pthread_mutex_unlock(&pool->lock);
+		if (pool->test_hold_ms) {
+			struct timespec hold = {
+				(time_t)(pool->test_hold_ms / 1000u),
+				(long)(pool->test_hold_ms % 1000u) * 1000000L
+			};
+
+			nanosleep(&hold, NULL);
+		}
 		run(job, &svc);
 		pthread_mutex_lock(&pool->lock);
 	}
@@ -321,6 +335,7 @@ int http_slow_pool_new(http_slow_pool **out, const http_slow_limits *limits,
 {
 	http_slow_pool *pool;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *hold;
 
 	*out = NULL;
 	if (!(pool = calloc(1, sizeof(*pool))))
@@ -343,6 +358,8 @@ int http_slow_pool_new(http_slow_pool **out, const http_slow_limits *limits,
 	if (!pool->limits.timeout_s)
 		pool->limits.timeout_s = RD_HTTP_DEFAULT_SLOW_TIMEOUT_S;
 	pool->service = service;
+	if ((hold = getenv("REDRESS_TEST_SLOW_HOLD_MS")) != NULL)
+		pool->test_hold_ms = (unsigned)strtoul(hold, NULL, 10);
 	if (!(pool->keys = calloc(pool->limits.queue, sizeof(*pool->keys))) ||
 	    !(pool->threads = calloc(pool->limits.threads,
 				     sizeof(*pool->threads)))) {
