@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The documentation runs as written: every ```sh, ```bash, ```shell and
+# ```console block of README.md and docs/*.md not marked
+# `<!-- doc-test: skip (REASON) -->` is run in order by
+# tests/docs/doctest.bash, which checks exit statuses and shown outputs
+# (the convention: docs/README.md). Each document gets its own world, as
+# a reader who follows it from the start: a temporary directory standing
+# for the repository root (the source tree's files linked in, the binary
+# at build/redress, no redress-data), where `make run`'s own script,
+# examples/run.sh, creates ./redress-data with its demo keys and serves on
+# a free port that stands for 127.0.0.1:8080. Nothing is written to the
+# source tree.
+#
+# DOCS="README.md docs/api.md" runs only those documents (paths from the
+# repository root).
+set -e
+. "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/server.bash"
+
+DOCTEST="$REDRESS_SOURCE_DIR/tests/docs/doctest.bash"
+if [ -n "${DOCS:-}" ]; then
+	read -r -a docs <<<"$DOCS"
+else
+	docs=(README.md)
+	for f in "$REDRESS_SOURCE_DIR"/docs/*.md; do
+		docs+=("docs/${f##*/}")
+	done
+fi
+
+# make_root DIR: a stand-in for the repository root a reader has after
+# `make run`'s build
+make_root() {
+	local root=$1 entry name
+	mkdir -p "$root/build"
+	for entry in "$REDRESS_SOURCE_DIR"/* "$REDRESS_SOURCE_DIR"/.[!.]*; do
+		[ -e "$entry" ] || continue
+		name=${entry##*/}
+		case "$name" in
+		build | build-* | redress-data | .git) continue ;;
+		esac
+		ln -s "$entry" "$root/$name"
+	done
+	ln -s "$REDRESS" "$root/build/redress"
+}
+
+n=0
+for doc in "${docs[@]}"; do
+	n=$((n + 1))
+	[ -f "$REDRESS_SOURCE_DIR/$doc" ] || { fail "$doc: no such document"; continue; }
+	# a document without a block to run needs no server
+	if ! DOC_TEST_ADDR=127.0.0.1:1 bash "$DOCTEST" --list "$REDRESS_SOURCE_DIR/$doc" "$doc" \
+		>"$E2E_TMP/list$n" 2>"$E2E_TMP/list$n.err"; then
+		fail "$doc is malformed for the doc test: $(cat "$E2E_TMP/list$n.err")"
+		continue
+	fi
+	if ! grep -q ': \(sh\|console\): ' "$E2E_TMP/list$n"; then
+		ok
+		continue
+	fi
+	root="$E2E_TMP/root$n"
+	make_root "$root"
+	(
+		cd "$root"
+		# the reader's shell: no test settings
+		unset REDRESS_DATA REDRESS_WORKFLOWS REDRESS_NOW REDRESS_KINDS REDRESS_POLICY
+		DATA=./redress-data LISTEN=127.0.0.1:0 REDRESS=build/redress \
+			exec sh examples/run.sh
+	) >"$E2E_TMP/doc$n.out" 2>"$E2E_TMP/doc$n.err" &
+	SERVER_PID=$!
+	SERVER_PIDS+=("$SERVER_PID")
+	eval "PID_doc$n=$SERVER_PID"
+	await_server "doc$n"
+	set +e
+	(
+		cd "$root"
+		unset REDRESS_DATA REDRESS_WORKFLOWS REDRESS_NOW REDRESS_KINDS REDRESS_POLICY
+		DOC_TEST_ADDR="127.0.0.1:$SERVER_PORT" DOC_TEST_SERVER_OUTPUT="$E2E_TMP/doc$n.out" bash "$DOCTEST" "$REDRESS_SOURCE_DIR/$doc" "$doc"
+	)
+	status=$?
+	set -e
+	if [ "$status" = 0 ]; then ok; else fail "$doc: its shell blocks do not run as written (above)"; fi
+	stop_server "doc$n"
+	expect_eq "$STOP_CODE" "0" "$doc: the server stops cleanly"
+done
+
+finish
