@@ -208,7 +208,7 @@ fi
 __dt_normalise() {
 	sed -E \
 		-e 's/\r$//' \
-		-e "s/127\\.0\\.0\\.1:8080/<ADDR>/g" \
+		-e "s/127\\.0\\.0\\.1:(8080|PORT)\\b/<ADDR>/g" \
 		-e "s/${__dt_addr//./\\.}/<ADDR>/g" \
 		-e 's/rdk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/<KEY>/g' \
 		-e 's/rdk_\.\.\./<KEY>/g' \
