@@ -244,7 +244,10 @@ __dt_out="$__dt_tmp/out"
 __dt_current=""
 # A command that ends the shell (`exit`, or a variable used unset: the
 # commands run under `set -u`) ends the run; say which one it was.
+__dt_pid=$BASHPID
 __dt_on_exit() {
+	# a subshell of a command (a pipeline's part) may run this too
+	[ "$BASHPID" = "$__dt_pid" ] || return 0
 	if [ -n "$__dt_current" ]; then
 		{
 			echo "FAIL $__dt_current: the command ended the shell (an unset variable, or exit):"
@@ -268,6 +271,11 @@ for __dt_c in "${!__dt_cmd_text[@]}"; do
 	eval "$__dt_run" </dev/null >"$__dt_out" 2>&1
 	__dt_status=$?
 	__dt_current=""
+	# an unset variable in a subshell (a part of a pipeline, `$(...)`)
+	# does not reach the exit status
+	if [ "$__dt_status" = 0 ] && grep -q ': unbound variable$' "$__dt_out"; then
+		__dt_status="0 but a variable is used unset"
+	fi
 	if [ "$__dt_status" != 0 ]; then
 		{
 			echo "FAIL $__dt_where: the command exited $__dt_status, expected 0:"
