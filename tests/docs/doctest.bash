@@ -276,6 +276,12 @@ for __dt_c in "${!__dt_cmd_text[@]}"; do
 	if [ "$__dt_status" = 0 ] && grep -q ': unbound variable$' "$__dt_out"; then
 		__dt_status="0 but a variable is used unset"
 	fi
+	# an sh block shows no output: an error answer there is a narrative
+	# gone wrong that curl's exit status does not tell
+	if [ "$__dt_status" = 0 ] && [ "${__dt_cmd_kind[$__dt_c]}" = sh ] &&
+		grep -qE '"type": ?"https://redress\.dev/problems/|^HTTP/[0-9.]+ [45][0-9][0-9]' "$__dt_out"; then
+		__dt_status="0 but answered an error (an sh block shows no output; show an error in a console block)"
+	fi
 	if [ "$__dt_status" != 0 ]; then
 		{
 			echo "FAIL $__dt_where: the command exited $__dt_status, expected 0:"
