@@ -54,6 +54,7 @@ for doc in "${docs[@]}"; do
 		continue
 	fi
 	if ! grep -q ': \(sh\|console\): ' "$E2E_TMP/list$n"; then
+		echo "$doc: nothing to run, $(grep -c ': skipped: ' "$E2E_TMP/list$n") blocks skipped"
 		ok
 		continue
 	fi
