@@ -245,14 +245,17 @@ __dt_current=""
 # A command that ends the shell (`exit`, or a variable used unset: the
 # commands run under `set -u`) ends the run; say which one it was.
 __dt_pid=$BASHPID
+exec 3>&2    # the shell may end while a command's output is redirected
 __dt_on_exit() {
 	# a subshell of a command (a pipeline's part) may run this too
 	[ "$BASHPID" = "$__dt_pid" ] || return 0
 	if [ -n "$__dt_current" ]; then
 		{
-			echo "FAIL $__dt_current: the command ended the shell (an unset variable, or exit):"
+			echo "FAIL $__dt_current"
+			echo "  the command ended the shell (a variable used unset, or exit); its output:"
 			head -n 30 "$__dt_out" | sed 's/^/    | /'
-		} >&2
+			echo "$__dt_name: stopped there, $((__dt_failures + 1)) failed"
+		} >&3
 		rm -rf "$__dt_tmp"
 		exit 1
 	fi

@@ -27,6 +27,18 @@ else
 	done
 fi
 
+# The checker itself: on tests/docs/checks.md exactly the commands marked
+# "# must fail:" are reported, each at its line, and the run fails.
+CHECKS_MD="$REDRESS_SOURCE_DIR/tests/docs/checks.md"
+set +e
+bash "$DOCTEST" "$CHECKS_MD" checks.md >"$E2E_TMP/checks.out" 2>"$E2E_TMP/checks.err"
+status=$?
+set -e
+expect_eq "$status" "1" "the doc test fails a document whose examples drifted"
+expect_eq "$(sed -n 's/^FAIL checks\.md:\([0-9]*\):.*/\1/p' "$E2E_TMP/checks.err" | tr '\n' ' ')" \
+	"$(grep -n '# must fail:' "$CHECKS_MD" | cut -d: -f1 | tr '\n' ' ')" \
+	"the doc test reports each drifted example at its line, and only those"
+
 # make_root DIR: a stand-in for the repository root a reader has after
 # `make run`'s build
 make_root() {
