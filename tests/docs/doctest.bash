@@ -239,6 +239,23 @@ __dt_pattern() {
 	printf '%s' "$out"
 }
 
+# __dt_forbidden TEXT: true when a command of TEXT starts with make or sudo
+# (after variable assignments)
+__dt_forbidden() {
+	local line part
+	while IFS= read -r line; do
+		line=${line//[;&|(]/$'\n'}
+		while IFS= read -r part; do
+			[[ $part =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*=[^[:space:]]*[[:space:]]+)*(make|sudo)([[:space:]]|$) ]] && return 0
+		done <<<"$line"
+	done <<<"$1"
+	return 1
+}
+
+# and whatever the text check misses is stopped here
+make() { echo "doc-test: make is never run; mark the block skip" >&2; return 99; }
+sudo() { echo "doc-test: sudo is never run; mark the block skip" >&2; return 99; }
+
 __dt_failures=0
 __dt_out="$__dt_tmp/out"
 __dt_current=""
@@ -267,8 +284,21 @@ for __dt_c in "${!__dt_cmd_text[@]}"; do
 	__dt_where="$__dt_name:${__dt_cmd_line[$__dt_c]}"
 	__dt_run=${__dt_text//127.0.0.1:8080/$__dt_addr}
 	# `make run` is the server already running: its output stands for it
+	__dt_served=0
 	if [ "$__dt_text" = "make run" ] && [ -n "${DOC_TEST_SERVER_OUTPUT:-}" ]; then
 		__dt_run='cat "$DOC_TEST_SERVER_OUTPUT"'
+		__dt_served=1
+	fi
+	# make and sudo are never run: they build, install or serve outside
+	# the walk-through (`make run` in a console block is handled above)
+	if [ "$__dt_served" = 0 ] && __dt_forbidden "$__dt_text"; then
+		{
+			echo "FAIL $__dt_where: \`make\` and \`sudo\` are not run by the doc test;"
+			echo "  mark the block with <!-- doc-test: skip (REASON) --> if it cannot run:"
+			sed '1s/^/    $ /; 2,$s/^/      /' <<<"$__dt_text"
+		} >&2
+		__dt_failures=$((__dt_failures + 1))
+		continue
 	fi
 	__dt_current="$__dt_where: $__dt_text"
 	eval "$__dt_run" </dev/null >"$__dt_out" 2>&1

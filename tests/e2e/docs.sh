@@ -5,8 +5,8 @@
 # tests/docs/doctest.bash, which checks exit statuses and shown outputs
 # (the convention: docs/README.md). Each document gets its own world, as
 # a reader who follows it from the start: a temporary directory standing
-# for the repository root (the source tree's files linked in, the binary
-# at build/redress, no redress-data), where `make run`'s own script,
+# for the repository root (the source tree's files linked in, a copy of
+# the binary at build/redress, no redress-data), where `make run`'s own script,
 # examples/run.sh, creates ./redress-data with its demo keys and serves on
 # a free port that stands for 127.0.0.1:8080. Nothing is written to the
 # source tree.
@@ -52,7 +52,8 @@ make_root() {
 		esac
 		ln -s "$entry" "$root/$name"
 	done
-	ln -s "$REDRESS" "$root/build/redress"
+	# a copy: nothing a document does may reach the binary under test
+	cp "$REDRESS" "$root/build/redress"
 }
 
 n=0
