@@ -11,30 +11,34 @@
 # server's address is $DOC_TEST_ADDR (HOST:PORT); `127.0.0.1:8080` in a
 # command or a shown output stands for it. A console command `make run`
 # is not run: the output of the server already running
-# ($DOC_TEST_SERVER_OUTPUT) is checked against what it shows. --list prints what would run,
-# command by command, and runs nothing.
+# ($DOC_TEST_SERVER_OUTPUT) is checked against what it shows. --list
+# prints what would run, command by command, and runs nothing.
 #
 # Blocks: ```sh, ```bash, ```shell and ```console fences (indented ones
 # too). A block preceded (blank lines aside) by
-# `<!-- doc-test: skip (REASON) -->` is not run. In sh/bash/shell blocks
-# every command runs and must exit 0. In console blocks the commands are
-# the lines after `$ `, continued while the line ends with `\` or the text
-# is not yet a complete shell command (a trailing `|`, `&&`, an open
-# quote or `$(`); the lines up to the next `$ ` are its shown output.
-# A command must exit 0 (show a failing one as `cmd; echo "exit $?"`).
-# Its output (standard output and error together) must contain every
-# non-blank shown line, in the same order, once both are normalised:
-# spaces collapsed, and values that vary between runs replaced on both
-# sides (API keys, dispute ids, RFC 3339 times, hex digests and commit
-# ids of 7 or more digits, the server's address). `...` in a shown line
-# matches any text; a line of only `...` and lines left out match any
-# lines.
+# `<!-- doc-test: skip (REASON) -->` is not run. A command continues
+# while its line ends with `\` or the text is not yet a complete shell
+# command (a trailing `|` or `&&`, an open quote or `$(`).
+# - sh/bash/shell blocks: every command must exit 0, and its output must
+#   hold no error answer (a problem document, a 4xx/5xx status line),
+#   since the block shows none.
+# - console blocks: the commands are the lines after `$ `; the lines up
+#   to the next `$ ` are its shown output. A command must exit 0 (show a
+#   failing one as `cmd; echo "exit $?"`), and its output (standard output
+#   and error together) must contain every non-blank shown line, in the
+#   same order, once both are normalised: spaces collapsed, and values
+#   that vary between runs replaced on both sides (API keys, dispute ids,
+#   RFC 3339 times, hex digests and commit or key ids of 7 or more digits,
+#   the server's address). `...` in a shown line matches any text; a line
+#   of only `...`, and lines left out, match any lines.
+# The commands run under `set -u` (a variable used unset fails), with the
+# shell's variables carried from one to the next; this script's own all
+# start with __dt_. `make` and `sudo` are never run.
 #
 # Exit status: 0 when every command passed, 1 when any failed (each
-# failure is reported on standard error as DOC:LINE with the command, the
-# shown line not found and what came instead), 2 on a malformed document.
-# The commands run with this shell's variables carried from one to the
-# next; its own variables all start with __dt_.
+# failure is reported on standard error as `FAIL DOC:LINE` with the
+# command, the shown line not found and what came instead), 2 on a
+# malformed document (an unclosed block, a misplaced marker).
 
 set -u
 __dt_list=0

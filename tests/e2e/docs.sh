@@ -39,6 +39,18 @@ expect_eq "$(sed -n 's/^FAIL checks\.md:\([0-9]*\):.*/\1/p' "$E2E_TMP/checks.err
 	"$(grep -n '# must fail:' "$CHECKS_MD" | cut -d: -f1 | tr '\n' ' ')" \
 	"the doc test reports each drifted example at its line, and only those"
 
+# A marker that skips nothing, an unknown one and an unclosed block are
+# the document's errors (exit status 2), named at their line.
+printf '%s\n' '<!-- doc-test: skip (x) -->' '```json' '{}' '```' \
+	'<!-- doc-test: run twice -->' '```sh' 'true' >"$E2E_TMP/malformed.md"
+set +e
+bash "$DOCTEST" "$E2E_TMP/malformed.md" malformed.md 2>"$E2E_TMP/malformed.err"
+status=$?
+set -e
+expect_eq "$status" "2" "a malformed document is refused"
+expect_eq "$(cut -d: -f1,2 "$E2E_TMP/malformed.err" | tr '\n' ' ')" \
+	"malformed.md:1 malformed.md:5 malformed.md:6 " "each of its errors is named at its line"
+
 # make_root DIR: a stand-in for the repository root a reader has after
 # `make run`'s build
 make_root() {
