@@ -130,7 +130,7 @@ while [ "$__dt_i" -lt "$__dt_n" ]; do
 	done
 	[ "$__dt_closed" = 1 ] || __dt_bad "$__dt_start" "a code block that is never closed"
 	case "$__dt_lang" in
-	sh | bash | shell) __dt_kind=sh ;;
+	sh | bash | shell) __dt_kind="sh" ;;
 	console) __dt_kind=console ;;
 	*)
 		if [ -n "$__dt_skip" ]; then
@@ -290,6 +290,7 @@ for __dt_c in "${!__dt_cmd_text[@]}"; do
 	# `make run` is the server already running: its output stands for it
 	__dt_served=0
 	if [ "$__dt_text" = "make run" ] && [ -n "${DOC_TEST_SERVER_OUTPUT:-}" ]; then
+		# shellcheck disable=SC2016 # expanded by the eval below
 		__dt_run='cat "$DOC_TEST_SERVER_OUTPUT"'
 		__dt_served=1
 	fi
