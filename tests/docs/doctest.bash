@@ -11,7 +11,9 @@
 # server's address is $DOC_TEST_ADDR (HOST:PORT); `127.0.0.1:8080` in a
 # command or a shown output stands for it. A console command `make run`
 # is not run: the output of the server already running
-# ($DOC_TEST_SERVER_OUTPUT) is checked against what it shows. --list
+# ($DOC_TEST_SERVER_OUTPUT) is checked against what it shows. Before each
+# command, its place and text are written to $DOC_TEST_PROGRESS if set
+# (how tests/e2e/docs.sh names a command that hangs). --list
 # prints what would run, command by command, and runs nothing.
 #
 # Blocks: ```sh, ```bash, ```shell and ```console fences (indented ones
@@ -305,6 +307,7 @@ for __dt_c in "${!__dt_cmd_text[@]}"; do
 		__dt_failures=$((__dt_failures + 1))
 		continue
 	fi
+	[ -z "${DOC_TEST_PROGRESS:-}" ] || printf '%s\n' "$__dt_where: $__dt_text" >"$DOC_TEST_PROGRESS"
 	__dt_current="$__dt_where: $__dt_text"
 	eval "$__dt_run" </dev/null >"$__dt_out" 2>&1
 	__dt_status=$?

@@ -12,12 +12,14 @@
 # source tree.
 #
 # DOCS="README.md docs/api.md" runs only those documents (paths from the
-# repository root).
+# repository root); DOC_TIMEOUT (default 120) is the seconds one document
+# may take before it is stopped, naming the command it was in.
 set -e
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/server.bash"
 
 DOCTEST="$REDRESS_SOURCE_DIR/tests/docs/doctest.bash"
+DOC_TIMEOUT=${DOC_TIMEOUT:-120}   # seconds a document may take
 if [ -n "${DOCS:-}" ]; then
 	read -r -a docs <<<"$DOCS"
 else
@@ -96,12 +98,26 @@ for doc in "${docs[@]}"; do
 	SERVER_PIDS+=("$SERVER_PID")
 	eval "PID_doc$n=$SERVER_PID"
 	await_server "doc$n"
-	set +e
 	(
 		cd "$root"
 		unset REDRESS_DATA REDRESS_WORKFLOWS REDRESS_NOW REDRESS_KINDS REDRESS_POLICY
-		DOC_TEST_ADDR="127.0.0.1:$SERVER_PORT" DOC_TEST_SERVER_OUTPUT="$E2E_TMP/doc$n.out" bash "$DOCTEST" "$REDRESS_SOURCE_DIR/$doc" "$doc"
-	)
+		DOC_TEST_ADDR="127.0.0.1:$SERVER_PORT" DOC_TEST_SERVER_OUTPUT="$E2E_TMP/doc$n.out" \
+			DOC_TEST_PROGRESS="$E2E_TMP/progress$n" \
+			exec bash "$DOCTEST" "$REDRESS_SOURCE_DIR/$doc" "$doc"
+	) &
+	doctest_pid=$!
+	# a command that hangs stops its document, not the whole suite
+	for _ in $(seq $((DOC_TIMEOUT * 10))); do
+		kill -0 "$doctest_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$doctest_pid" 2>/dev/null; then
+		pkill -KILL -P "$doctest_pid" 2>/dev/null || true
+		kill -KILL "$doctest_pid" 2>/dev/null || true
+		fail "$doc: stopped after $DOC_TIMEOUT s, in the command at $(cat "$E2E_TMP/progress$n" 2>/dev/null)"
+	fi
+	set +e
+	wait "$doctest_pid"
 	status=$?
 	set -e
 	if [ "$status" = 0 ]; then ok; else fail "$doc: its shell blocks do not run as written (above)"; fi
