@@ -253,6 +253,13 @@ int http_get_ui_root(http_call *call, rd_error *err);
 int http_get_ui_index(http_call *call, rd_error *err);
 int http_get_ui_asset(http_call *call, rd_error *err);
 
+/*
+ * GET|HEAD / (a 302 to the console, /ui/) and GET|HEAD /openapi.yaml (the
+ * API's contract as built, with a strong ETag and 304), both public.
+ */
+int http_get_root(http_call *call, rd_error *err);
+int http_get_openapi(http_call *call, rd_error *err);
+
 /* GET /v1/me, /v1/evidence-kinds, /v1/overview,
  * /v1/disputes/{id}/actions, /v1/disputes/{id}/export */
 int http_get_me(http_call *call, rd_error *err);

@@ -1399,6 +1399,11 @@ static const http_route routes[] = {
 	{ "HEAD", "/ui/", http_get_ui_index, 0, 0, NULL },
 	{ "GET", "/ui/{path}", http_get_ui_asset, 0, 0, NULL },
 	{ "HEAD", "/ui/{path}", http_get_ui_asset, 0, 0, NULL },
+	/* the root leads to the console; the API's contract (ui.c) */
+	{ "GET", "/", http_get_root, 0, 0, NULL },
+	{ "HEAD", "/", http_get_root, 0, 0, NULL },
+	{ "GET", "/openapi.yaml", http_get_openapi, 0, 0, NULL },
+	{ "HEAD", "/openapi.yaml", http_get_openapi, 0, 0, NULL },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
