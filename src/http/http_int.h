@@ -76,6 +76,9 @@ typedef struct http_call {
 	int malformed;                  /* 1: the body is not JSON (400) */
 	int replayed;                   /* 1: answered from an Idempotency-Key
 					 * record (Idempotent-Replayed) */
+	int deprecated;                 /* 1: the request used a deprecated
+					 * form (a decimal string amount):
+					 * the answer says so (Deprecation) */
 
 	/* out, instead of reply: bytes from a file (the handler's own) */
 	int has_file;                   /* 1: send file_fd, not reply */

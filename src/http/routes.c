@@ -19,6 +19,7 @@
 #include "http/metrics.h"
 #include "redress/clock.h"
 #include "redress/json.h"
+#include "redress/money.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -192,9 +193,18 @@ done:
 	return rc;
 }
 
-/* {"event": "...", "fields": {"k": "v"}, "note": "..."}, strictly. */
+/*
+ * {"event": "...", "fields": {"k": "v"}, "note": "..."}, strictly. Field
+ * values are strings, but for `amount`, which is a JSON integer of minor
+ * units like every amount of the API: *amount receives it and *has_amount
+ * is set (its field's value is then left NULL for the caller to fill). A
+ * string amount is the deprecated decimal text ("25.00"): *deprecated is
+ * set and it is passed on as it is.
+ */
 static int read_event_request(rd_event_request *req, rd_field *fields,
-			      const json_t *doc, rd_error *err)
+			      int64_t *amount, int *has_amount,
+			      int *deprecated, const json_t *doc,
+			      rd_error *err)
 {
 	const char *key;
 	json_t *value;
@@ -238,6 +248,25 @@ static int read_event_request(rd_event_request *req, rd_field *fields,
 			return rd_error_set_field(err, RD_EINVALID, "fields",
 				"at most %d fields", RD_EVENT_MAX_FIELDS);
 		json_object_foreach(value, name, v) {
+			if (strcmp(name, "amount") == 0 && json_is_integer(v)) {
+				*amount = (int64_t)json_integer_value(v);
+				*has_amount = 1;
+				fields[n].name = name;
+				fields[n].value = NULL;
+				n++;
+				continue;
+			}
+			if (strcmp(name, "amount") == 0 && json_is_string(v))
+				*deprecated = 1;
+			if (strcmp(name, "amount") == 0 && !json_is_string(v)) {
+				rd_error_set(err, RD_EINVALID,
+					     "fields.amount must be a whole "
+					     "number of minor units, such as "
+					     "2500 for 25.00 USD");
+				snprintf(err->field, sizeof(err->field),
+					 "fields.amount");
+				return RD_EINVALID;
+			}
 			if (!json_is_string(v)) {
 				rd_error_set(err, RD_EINVALID,
 					     "fields.%.64s must be a string",
@@ -256,12 +285,38 @@ static int read_event_request(rd_event_request *req, rd_field *fields,
 	return RD_OK;
 }
 
+/*
+ * The integer amount of an event as the service takes it: decimal text in
+ * the dispute's currency (2500 -> "25.00" for USD), into fields[i] of the
+ * field left NULL by read_event_request. The currency of a dispute never
+ * changes, so reading it before the change is safe.
+ */
+static int amount_as_text(char text[RD_MONEY_BUFSZ], rd_field *fields,
+			  size_t count, int64_t amount, const rd_dispute *d,
+			  rd_error *err)
+{
+	const rd_currency *cur = rd_currency_find(d->currency);
+
+	if (!cur || rd_money_format(text, RD_MONEY_BUFSZ, amount, cur) < 0)
+		return rd_error_set_field(err, RD_EINVALID, "fields.amount",
+					  "fields.amount %" PRId64 " cannot be "
+					  "read in currency %.3s", amount,
+					  d->currency);
+	for (size_t i = 0; i < count; i++)
+		if (!fields[i].value)
+			fields[i].value = text;
+	return RD_OK;
+}
+
 static int post_event(http_call *call, rd_error *err)
 {
 	rd_field fields[RD_EVENT_MAX_FIELDS];
+	char amount_text[RD_MONEY_BUFSZ];
 	rd_event_request req;
 	rd_dispute *d = NULL, *visible = NULL;
 	json_t *doc = NULL;
+	int64_t amount = 0;
+	int has_amount = 0;
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -270,10 +325,15 @@ static int post_event(http_call *call, rd_error *err)
 		goto done;
 	if ((rc = parse_body(&doc, call, err)) < 0)
 		goto done;
-	if ((rc = read_event_request(&req, fields, doc, err)) < 0)
+	if ((rc = read_event_request(&req, fields, &amount, &has_amount,
+				     &call->deprecated, doc, err)) < 0)
 		goto done;
-	if (call->storefront[0] &&
+	if ((call->storefront[0] || has_amount) &&
 	    (rc = visible_dispute(call, call->params[0], &visible, err)) < 0)
+		goto done;
+	if (has_amount &&
+	    (rc = amount_as_text(amount_text, fields, req.field_count, amount,
+				 visible, err)) < 0)
 		goto done;
 	if ((rc = rd_service_event_apply(call->svc, call->params[0], &req,
 					 &call->actor, call->now, &d,

@@ -265,7 +265,15 @@ static int counter(apply_state *s, rd_service *svc, const char *amount_text,
 		snprintf(offer.offer_id, sizeof(offer.offer_id), "%s",
 			 next.offer_id);
 	}
-	if (json_object_set_new(s->fields, "verdict",
+	/*
+	 * The amount is recorded as the API takes it, a JSON integer of
+	 * minor units, whichever form it was given in (decimal text from the
+	 * command line or from old clients), so that a record never leaves
+	 * its unit in doubt.
+	 */
+	if (json_object_set_new(s->fields, "amount",
+				json_integer(amount)) != 0 ||
+	    json_object_set_new(s->fields, "verdict",
 				json_string(verdict_names[verdict])) != 0 ||
 	    json_object_set_new(s->fields, "offer_id",
 				json_string(offer.offer_id)) != 0) {
