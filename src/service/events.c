@@ -176,9 +176,15 @@ static void offer_init(rd_offer_record *offer, const rd_dispute *d,
 	offer->event_seq = seq;
 }
 
-/* A made offer from the engine's proposals, by the id the agent chose. */
-static int proposed_terms(rd_offer_terms *terms, svc_offer_ctx *ctx,
-			  rd_service *svc, const char *offer_id, rd_error *err)
+/*
+ * A made offer from the engine's proposals, by the id the agent chose: its
+ * terms, and its id as the engine gives it now (*id, borrowed from ctx),
+ * which an id of the earlier "v<version>-" form, still taken for the
+ * dispute's current version, is recorded as.
+ */
+static int proposed_terms(rd_offer_terms *terms, const char **id,
+			  svc_offer_ctx *ctx, rd_service *svc,
+			  const char *offer_id, rd_error *err)
 {
 	const rd_proposal *p;
 	int rc;
@@ -187,18 +193,22 @@ static int proposed_terms(rd_offer_terms *terms, svc_offer_ctx *ctx,
 		return rc;
 	p = rd_proposals_find(ctx->proposals, offer_id);
 	if (!p)
+		p = rd_proposals_find_versioned(ctx->proposals, offer_id,
+						ctx->in.dispute->version);
+	if (!p)
 		return rd_error_set_field(err, RD_EGUARD, "offer_id",
 					  "offer %.47s is not among the offers "
-					  "proposed for version %lld of this "
-					  "dispute; run `redress offers %s`",
-					  offer_id,
-					  (long long)ctx->in.dispute->version,
-					  ctx->in.dispute->id);
+					  "proposed for this dispute as it "
+					  "stands (its figures or the policy "
+					  "changed, or it never was); run "
+					  "`redress offers %s`",
+					  offer_id, ctx->in.dispute->id);
 	if (p->cut)
 		return rd_error_set_field(err, RD_EGUARD, "offer_id",
 					  "offer %.47s is not proposed: %s",
 					  offer_id, p->cut_reason);
 	*terms = p->terms;
+	*id = p->offer_id;
 	return RD_OK;
 }
 
@@ -294,6 +304,7 @@ static int apply_offer_action(apply_state *s, const rd_decision *dec,
 			      rd_error *err)
 {
 	const char *chosen = find_field(req, "offer_id");
+	const char *made_id = NULL;
 	rd_store *st = svc->store;
 	svc_offer_ctx ctx;
 	rd_offer_terms terms;
@@ -330,9 +341,10 @@ static int apply_offer_action(apply_state *s, const rd_decision *dec,
 	memset(&ctx, 0, sizeof(ctx));
 	if (chosen && *chosen) {
 		if ((rc = svc_offer_inputs(&ctx, svc, s->d, err)) < 0 ||
-		    (rc = proposed_terms(&terms, &ctx, svc, chosen, err)) < 0 ||
+		    (rc = proposed_terms(&terms, &made_id, &ctx, svc, chosen,
+					 err)) < 0 ||
 		    (rc = svc_change_json(change, svc_decision_json(&ctx, svc,
-								    chosen),
+								    made_id),
 					  err, "decisions/%06lld.json",
 					  (long long)seq)) < 0)
 			goto done;
@@ -345,8 +357,8 @@ static int apply_offer_action(apply_state *s, const rd_decision *dec,
 					OFFER_SUPERSEDED, now, err)) < 0)
 		goto done;
 	offer_init(&offer, s->d, &terms, seq, now);
-	if (chosen && *chosen)
-		snprintf(offer.offer_id, sizeof(offer.offer_id), "%s", chosen);
+	if (made_id)
+		snprintf(offer.offer_id, sizeof(offer.offer_id), "%s", made_id);
 	if (json_object_set_new(s->fields, "offer_id",
 				json_string(offer.offer_id)) != 0) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
