@@ -44,6 +44,9 @@ typedef struct rd_error {
 	char message[512];
 	char field[64];
 	char guard[64];
+	char existing_id[32];   /* RD_ECONFLICT with an existing record (a
+				   dispute already open for the same order):
+				   its id; "" otherwise */
 } rd_error;
 
 /* The single table behind every error surface. */

@@ -50,6 +50,7 @@ static int error_vset(rd_error *err, int code, const char *field,
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
 	snprintf(err->guard, sizeof(err->guard), "%s", guard ? guard : "");
+	err->existing_id[0] = '\0';
 	return code;
 }
 
@@ -120,4 +121,5 @@ void rd_error_clear(rd_error *err)
 	err->message[0] = '\0';
 	err->field[0] = '\0';
 	err->guard[0] = '\0';
+	err->existing_id[0] = '\0';
 }

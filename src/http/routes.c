@@ -160,15 +160,41 @@ done:
 	return rc;
 }
 
+/*
+ * The opening document's "allow_duplicate" (true: open even while a
+ * dispute of the same order and items is open), taken out of doc so that
+ * the rest is read as a dispute. Absent is false; anything but a boolean
+ * is RD_EINVALID naming it.
+ */
+static int take_allow_duplicate(unsigned *flags, json_t *doc, rd_error *err)
+{
+	json_t *value = json_is_object(doc) ?
+			json_object_get(doc, "allow_duplicate") : NULL;
+
+	*flags = 0;
+	if (!value)
+		return RD_OK;
+	if (!json_is_boolean(value))
+		return rd_error_set_field(err, RD_EINVALID, "allow_duplicate",
+					  "allow_duplicate must be true or "
+					  "false");
+	if (json_is_true(value))
+		*flags = RD_OPEN_ALLOW_DUPLICATE;
+	json_object_del(doc, "allow_duplicate");
+	return RD_OK;
+}
+
 static int post_dispute(http_call *call, rd_error *err)
 {
 	rd_dispute *input = NULL, *d = NULL;
 	json_t *doc = NULL;
+	unsigned flags = 0;
 	int rc;
 
 	if ((rc = parse_body(&doc, call, err)) < 0)
 		goto done;
-	if ((rc = rd_dispute_from_json(&input, doc, err)) < 0)
+	if ((rc = take_allow_duplicate(&flags, doc, err)) < 0 ||
+	    (rc = rd_dispute_from_json(&input, doc, err)) < 0)
 		goto done;
 	if (call->storefront[0] &&
 	    strcmp(input->storefront, call->storefront) != 0) {
@@ -178,8 +204,9 @@ static int post_dispute(http_call *call, rd_error *err)
 					call->storefront, input->storefront);
 		goto done;
 	}
-	if ((rc = rd_service_dispute_open(call->svc, input, &call->actor,
-					  call->now, &d, err)) < 0)
+	if ((rc = rd_service_dispute_open_checked(call->svc, input, flags,
+						  &call->actor, call->now, &d,
+						  err)) < 0)
 		goto done;
 	if ((rc = reply_dispute(call, d, err)) < 0)
 		goto done;
@@ -1591,7 +1618,10 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 	if ((field[0] &&
 	     json_object_set_new(doc, "field", json_string(field))) ||
 	    (guard[0] &&
-	     json_object_set_new(doc, "guard", json_string(guard)))) {
+	     json_object_set_new(doc, "guard", json_string(guard))) ||
+	    (err->existing_id[0] && rd_id_valid(err->existing_id) &&
+	     json_object_set_new(doc, "existing_id",
+				 json_string(err->existing_id)))) {
 		json_decref(doc);
 		return NULL;
 	}

@@ -25,9 +25,50 @@
 /* How many due deadlines one sweep reads per round trip. */
 #define SWEEP_BATCH 64
 
+/* RD_ECONFLICT naming the open dispute input would duplicate, if any. */
+static int refuse_duplicate(rd_service *svc, const rd_dispute *input,
+			    rd_error *err)
+{
+	char existing[RD_ID_BUFSZ];
+	int found = 0, rc;
+
+	if ((rc = rd_store_dispute_open_duplicate(svc->store, input, existing,
+						  &found, err)) < 0 ||
+	    !found)
+		return rc;
+	rc = rd_error_set_field(err, RD_ECONFLICT, "order_ref",
+				"dispute %s is already open for order %.64s "
+				"of storefront %.64s with some of the same "
+				"items; add to it, or open another on purpose "
+				"with allow_duplicate (--allow-duplicate)",
+				existing, input->order_ref, input->storefront);
+	snprintf(err->existing_id, sizeof(err->existing_id), "%s", existing);
+	return rc;
+}
+
+static int dispute_open(rd_service *svc, const rd_dispute *input,
+			int check_duplicate, const rd_actor *actor,
+			int64_t now, rd_dispute **out, rd_error *err);
+
 int rd_service_dispute_open(rd_service *svc, const rd_dispute *input,
 			    const rd_actor *actor, int64_t now,
 			    rd_dispute **out, rd_error *err)
+{
+	return dispute_open(svc, input, 0, actor, now, out, err);
+}
+
+int rd_service_dispute_open_checked(rd_service *svc, const rd_dispute *input,
+				    unsigned flags, const rd_actor *actor,
+				    int64_t now, rd_dispute **out,
+				    rd_error *err)
+{
+	return dispute_open(svc, input, !(flags & RD_OPEN_ALLOW_DUPLICATE),
+			    actor, now, out, err);
+}
+
+static int dispute_open(rd_service *svc, const rd_dispute *input,
+			int check_duplicate, const rd_actor *actor,
+			int64_t now, rd_dispute **out, rd_error *err)
 {
 	const rd_workflow *wf =
 		rd_workflow_set_latest(svc->workflows, DISPUTE_WORKFLOW);
@@ -61,7 +102,8 @@ int rd_service_dispute_open(rd_service *svc, const rd_dispute *input,
 
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		goto done;
-	if ((rc = svc_record_open(svc, d, actor, now, err)) < 0 ||
+	if ((check_duplicate && (rc = refuse_duplicate(svc, d, err)) < 0) ||
+	    (rc = svc_record_open(svc, d, actor, now, err)) < 0 ||
 	    (rc = svc_commit(svc, err)) < 0) {
 		svc_rollback(svc);
 		goto done;

@@ -431,6 +431,18 @@ static const char migration_8[] =
 	"\n"
 	"PRAGMA user_version = 8;\n";
 
+/*
+ * 9: the open disputes of one order of one storefront, found at once, so
+ * that opening refuses a duplicate of an open dispute (same storefront,
+ * order and an item's SKU) without scanning the storefront's disputes.
+ * Open is "no outcome yet": only a terminal state records one.
+ */
+static const char migration_9[] =
+	"CREATE INDEX disputes_open_order ON disputes (storefront, order_ref)\n"
+	"  WHERE outcome IS NULL;\n"
+	"\n"
+	"PRAGMA user_version = 9;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -440,6 +452,7 @@ static const char *const migrations[] = {
 	migration_6,
 	migration_7,
 	migration_8,
+	migration_9,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
