@@ -25,7 +25,6 @@
  * This test must never hold its counter across anything but the one call
  * under test.
  */
-#define _GNU_SOURCE 1  /* dladdr */
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
