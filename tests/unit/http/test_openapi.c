@@ -571,7 +571,7 @@ static void raw_upload_takes_any_type(void)
 			   "/v1/disputes/{id}/evidence") == 0)
 			upload = &ops.items[i];
 	CHECK(upload != NULL);
-	for (size_t i = 0; upload && i < upload->body_type_count; i++) {
+	for (size_t i = 0; i < upload->body_type_count; i++) {
 		any |= strcmp(upload->body_types[i], "*/*") == 0;
 		form |= strcmp(upload->body_types[i],
 			       "multipart/form-data") == 0;

@@ -470,8 +470,6 @@ static void open_duplicate_lookup(void)
 	int found = -1;
 
 	CHECK(st);
-	if (!st)
-		return;
 	for (int i = 0; i < ROWS; i++)
 		if (strcmp(rows[i].storefront, "acme-us") == 0 &&
 		    (!oldest || rows[i].created_at < oldest->created_at ||
