@@ -6,7 +6,9 @@
  * It must never open a file, never serve a name the table does not hold
  * (so "..", encoded dots and symlinks have nothing to reach), and never
  * need an API key: the console holds no data, it asks /v1 with the key
- * the user pastes.
+ * the user pastes. The server's root redirects to it, and the API's
+ * contract (docs/openapi.yaml, embedded the same way) is served from here
+ * too, at /openapi.yaml.
  */
 #include <stdio.h>
 #include <string.h>
