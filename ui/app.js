@@ -824,8 +824,16 @@
 				ev.preventDefault();
 				problems.replaceChildren();
 				const fields = {};
-				for (const [name, control] of Object.entries(controls))
-					fields[name] = control.value.trim();
+				try {
+					/* amounts go in minor units, as everywhere in the API */
+					for (const [name, control] of Object.entries(controls))
+						fields[name] = name === 'amount'
+							? parseMoney(control.value, d.currency)
+							: control.value.trim();
+				} catch (err) {
+					problems.replaceChildren(errorBox(err));
+					return;
+				}
 				const body = { event: opt.event };
 				if (Object.keys(fields).length)
 					body.fields = fields;

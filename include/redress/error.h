@@ -51,6 +51,9 @@ typedef struct rd_error {
 	char quota[8];
 	int64_t quota_limit;
 	int64_t quota_remaining;
+	char existing_id[32];   /* RD_ECONFLICT with an existing record (a
+				   dispute already open for the same order):
+				   its id; "" otherwise */
 } rd_error;
 
 /* The single table behind every error surface. */

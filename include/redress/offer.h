@@ -76,7 +76,11 @@ typedef struct rd_cost_line {
 
 /* One offer the engine considered. */
 typedef struct rd_proposal {
-	char offer_id[48];       /* stable for the dispute version: "v3-partial_discount-2000" */
+	char offer_id[48];       /* "o-<8 hex>-partial_discount-2000": the terms
+				    and a digest of the inputs they come from
+				    (the dispute's money figures, reason and
+				    currency, the policy), so it stays valid
+				    while those do, whatever else changes */
 	rd_offer_terms terms;
 	int rank;                /* 1 = cheapest for the seller; 0 when cut */
 	int cut;                 /* 1: not proposed (dominated, or over a cap) */
@@ -94,6 +98,11 @@ typedef struct rd_offer_inputs {
 	const rd_offer_terms *declined;     /* offers already made and rejected,
 					       countered or expired: not proposed again */
 	size_t declined_count;
+	size_t offers_made;                 /* offers ever made on the dispute,
+					       whatever became of them: part of
+					       offer ids, so that an offer made
+					       again later (after a lost
+					       reshipment) is a new record */
 } rd_offer_inputs;
 
 /* The engine's answer: proposals ranked by seller cost, then the cut ones. */
@@ -117,6 +126,17 @@ int rd_offer_propose(rd_proposals *out, const rd_policy *policy,
 /* The proposal with this id in `set`, or NULL. */
 const rd_proposal *rd_proposals_find(const rd_proposals *set,
 				     const char *offer_id);
+
+/*
+ * The proposal an id of the earlier form "v<version>-<type>-<amount>"
+ * names, when `version` is the dispute's current version: the one with
+ * the same type and amount in `set`, or NULL. Such ids are taken for one
+ * release after the change of form (docs/offers.md), so that an offer read
+ * just before an upgrade can still be made.
+ */
+const rd_proposal *rd_proposals_find_versioned(const rd_proposals *set,
+					       const char *offer_id,
+					       int64_t version);
 
 /* What to do with a buyer's counter-offer. */
 typedef enum rd_counter_verdict {

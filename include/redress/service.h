@@ -84,6 +84,24 @@ int rd_service_dispute_open(rd_service *svc, const rd_dispute *input,
 			    const rd_actor *actor, int64_t now,
 			    rd_dispute **out, rd_error *err);
 
+/* What rd_service_dispute_open_checked lets through: a duplicate. */
+#define RD_OPEN_ALLOW_DUPLICATE 1u
+
+/*
+ * rd_service_dispute_open, refusing a duplicate: while a dispute of the
+ * same storefront and order that has an item with the SKU of one of
+ * input's items is open (no outcome yet), RD_ECONFLICT naming it
+ * (err->field "order_ref", err->existing_id its id), unless `flags` has
+ * RD_OPEN_ALLOW_DUPLICATE. The check and the opening are one transaction:
+ * two openings of one order at once cannot both pass it. The API and the
+ * command line open through this; rd_service_dispute_open (no check) is
+ * for tools and tests.
+ */
+int rd_service_dispute_open_checked(rd_service *svc, const rd_dispute *input,
+				    unsigned flags, const rd_actor *actor,
+				    int64_t now, rd_dispute **out,
+				    rd_error *err);
+
 /* Read one dispute; RD_ENOTFOUND when absent. *out is new. */
 int rd_service_dispute_get(rd_service *svc, const char *id,
 			   rd_dispute **out, rd_error *err);

@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 9
+#define RD_STORE_SCHEMA_VERSION 10
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -77,6 +77,16 @@ int rd_store_workflow_source(rd_store *st, const char *hash, char **out,
  * The dispute's deadline is not written here: see rd_store_deadline_set.
  */
 int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err);
+
+/*
+ * The oldest open dispute (no outcome yet) of d's storefront and order that
+ * has an item with the SKU of one of d's items, its id into existing_id
+ * and *found = 1; *found = 0 when there is none. Indexed (schema 9): the
+ * open disputes of one order are read, never the storefront's all.
+ */
+int rd_store_dispute_open_duplicate(rd_store *st, const rd_dispute *d,
+				    char existing_id[RD_ID_BUFSZ], int *found,
+				    rd_error *err);
 
 /*
  * Read a dispute with its items and current deadline. *out is new (free

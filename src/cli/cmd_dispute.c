@@ -139,8 +139,10 @@ int cli_cmd_open(cli_ctx *ctx, rd_error *err)
 			     RD_DISPUTE_MAX_DOCUMENT, err)) < 0)
 		goto done;
 	if ((rc = rd_dispute_parse(&input, text, len, err)) < 0 ||
-	    (rc = rd_service_dispute_open(ctx->svc, input, &ctx->actor,
-					  ctx->now, &d, err)) < 0)
+	    (rc = rd_service_dispute_open_checked(ctx->svc, input,
+				cli_flag(&ctx->args, "allow-duplicate")
+					? RD_OPEN_ALLOW_DUPLICATE : 0,
+				&ctx->actor, ctx->now, &d, err)) < 0)
 		goto done;
 	if (ctx->json)
 		rc = print_dispute_json(d, err);

@@ -37,6 +37,7 @@ static const cli_option global_options[] = {
 
 static const cli_option open_options[] = {
 	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
+	{ "allow-duplicate", NULL, 0, "open even while a dispute of the same storefront, order and items is open" },
 	{ NULL, NULL, 0, NULL },
 };
 

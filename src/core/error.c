@@ -55,6 +55,7 @@ static int error_vset(rd_error *err, int code, const char *field,
 	err->quota[0] = '\0';
 	err->quota_limit = 0;
 	err->quota_remaining = 0;
+	err->existing_id[0] = '\0';
 	return code;
 }
 
@@ -144,4 +145,5 @@ void rd_error_clear(rd_error *err)
 	err->quota[0] = '\0';
 	err->quota_limit = 0;
 	err->quota_remaining = 0;
+	err->existing_id[0] = '\0';
 }

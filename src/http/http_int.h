@@ -80,6 +80,9 @@ typedef struct http_call {
 	int malformed;                  /* 1: the body is not JSON (400) */
 	int replayed;                   /* 1: answered from an Idempotency-Key
 					 * record (Idempotent-Replayed) */
+	int deprecated;                 /* 1: the request used a deprecated
+					 * form (a decimal string amount):
+					 * the answer says so (Deprecation) */
 
 	/* out, instead of reply: bytes from a file (the handler's own) */
 	int has_file;                   /* 1: send file_fd, not reply */
@@ -285,6 +288,13 @@ int http_visible_dispute(http_call *call, const char *id, rd_dispute **out,
 int http_get_ui_root(http_call *call, rd_error *err);
 int http_get_ui_index(http_call *call, rd_error *err);
 int http_get_ui_asset(http_call *call, rd_error *err);
+
+/*
+ * GET|HEAD / (a 302 to the console, /ui/) and GET|HEAD /openapi.yaml (the
+ * API's contract as built, with a strong ETag and 304), both public.
+ */
+int http_get_root(http_call *call, rd_error *err);
+int http_get_openapi(http_call *call, rd_error *err);
 
 /* GET /v1/me, /v1/evidence-kinds, /v1/overview,
  * /v1/disputes/{id}/actions, /v1/disputes/{id}/export */

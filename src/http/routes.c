@@ -19,6 +19,7 @@
 #include "http/metrics.h"
 #include "redress/clock.h"
 #include "redress/json.h"
+#include "redress/money.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -159,15 +160,41 @@ done:
 	return rc;
 }
 
+/*
+ * The opening document's "allow_duplicate" (true: open even while a
+ * dispute of the same order and items is open), taken out of doc so that
+ * the rest is read as a dispute. Absent is false; anything but a boolean
+ * is RD_EINVALID naming it.
+ */
+static int take_allow_duplicate(unsigned *flags, json_t *doc, rd_error *err)
+{
+	json_t *value = json_is_object(doc) ?
+			json_object_get(doc, "allow_duplicate") : NULL;
+
+	*flags = 0;
+	if (!value)
+		return RD_OK;
+	if (!json_is_boolean(value))
+		return rd_error_set_field(err, RD_EINVALID, "allow_duplicate",
+					  "allow_duplicate must be true or "
+					  "false");
+	if (json_is_true(value))
+		*flags = RD_OPEN_ALLOW_DUPLICATE;
+	json_object_del(doc, "allow_duplicate");
+	return RD_OK;
+}
+
 static int post_dispute(http_call *call, rd_error *err)
 {
 	rd_dispute *input = NULL, *d = NULL;
 	json_t *doc = NULL;
+	unsigned flags = 0;
 	int rc;
 
 	if ((rc = parse_body(&doc, call, err)) < 0)
 		goto done;
-	if ((rc = rd_dispute_from_json(&input, doc, err)) < 0)
+	if ((rc = take_allow_duplicate(&flags, doc, err)) < 0 ||
+	    (rc = rd_dispute_from_json(&input, doc, err)) < 0)
 		goto done;
 	if (call->storefront[0] &&
 	    strcmp(input->storefront, call->storefront) != 0) {
@@ -177,8 +204,9 @@ static int post_dispute(http_call *call, rd_error *err)
 					call->storefront, input->storefront);
 		goto done;
 	}
-	if ((rc = rd_service_dispute_open(call->svc, input, &call->actor,
-					  call->now, &d, err)) < 0)
+	if ((rc = rd_service_dispute_open_checked(call->svc, input, flags,
+						  &call->actor, call->now, &d,
+						  err)) < 0)
 		goto done;
 	if ((rc = reply_dispute(call, d, err)) < 0)
 		goto done;
@@ -192,9 +220,18 @@ done:
 	return rc;
 }
 
-/* {"event": "...", "fields": {"k": "v"}, "note": "..."}, strictly. */
+/*
+ * {"event": "...", "fields": {"k": "v"}, "note": "..."}, strictly. Field
+ * values are strings, but for `amount`, which is a JSON integer of minor
+ * units like every amount of the API: *amount receives it and *has_amount
+ * is set (its field's value is then left NULL for the caller to fill). A
+ * string amount is the deprecated decimal text ("25.00"): *deprecated is
+ * set and it is passed on as it is.
+ */
 static int read_event_request(rd_event_request *req, rd_field *fields,
-			      const json_t *doc, rd_error *err)
+			      int64_t *amount, int *has_amount,
+			      int *deprecated, const json_t *doc,
+			      rd_error *err)
 {
 	const char *key;
 	json_t *value;
@@ -238,6 +275,25 @@ static int read_event_request(rd_event_request *req, rd_field *fields,
 			return rd_error_set_field(err, RD_EINVALID, "fields",
 				"at most %d fields", RD_EVENT_MAX_FIELDS);
 		json_object_foreach(value, name, v) {
+			if (strcmp(name, "amount") == 0 && json_is_integer(v)) {
+				*amount = (int64_t)json_integer_value(v);
+				*has_amount = 1;
+				fields[n].name = name;
+				fields[n].value = NULL;
+				n++;
+				continue;
+			}
+			if (strcmp(name, "amount") == 0 && json_is_string(v))
+				*deprecated = 1;
+			if (strcmp(name, "amount") == 0 && !json_is_string(v)) {
+				rd_error_set(err, RD_EINVALID,
+					     "fields.amount must be a whole "
+					     "number of minor units, such as "
+					     "2500 for 25.00 USD");
+				snprintf(err->field, sizeof(err->field),
+					 "fields.amount");
+				return RD_EINVALID;
+			}
 			if (!json_is_string(v)) {
 				rd_error_set(err, RD_EINVALID,
 					     "fields.%.64s must be a string",
@@ -256,12 +312,38 @@ static int read_event_request(rd_event_request *req, rd_field *fields,
 	return RD_OK;
 }
 
+/*
+ * The integer amount of an event as the service takes it: decimal text in
+ * the dispute's currency (2500 -> "25.00" for USD), into fields[i] of the
+ * field left NULL by read_event_request. The currency of a dispute never
+ * changes, so reading it before the change is safe.
+ */
+static int amount_as_text(char text[RD_MONEY_BUFSZ], rd_field *fields,
+			  size_t count, int64_t amount, const rd_dispute *d,
+			  rd_error *err)
+{
+	const rd_currency *cur = rd_currency_find(d->currency);
+
+	if (!cur || rd_money_format(text, RD_MONEY_BUFSZ, amount, cur) < 0)
+		return rd_error_set_field(err, RD_EINVALID, "fields.amount",
+					  "fields.amount %" PRId64 " cannot be "
+					  "read in currency %.3s", amount,
+					  d->currency);
+	for (size_t i = 0; i < count; i++)
+		if (!fields[i].value)
+			fields[i].value = text;
+	return RD_OK;
+}
+
 static int post_event(http_call *call, rd_error *err)
 {
 	rd_field fields[RD_EVENT_MAX_FIELDS];
+	char amount_text[RD_MONEY_BUFSZ];
 	rd_event_request req;
 	rd_dispute *d = NULL, *visible = NULL;
 	json_t *doc = NULL;
+	int64_t amount = 0;
+	int has_amount = 0;
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -270,10 +352,15 @@ static int post_event(http_call *call, rd_error *err)
 		goto done;
 	if ((rc = parse_body(&doc, call, err)) < 0)
 		goto done;
-	if ((rc = read_event_request(&req, fields, doc, err)) < 0)
+	if ((rc = read_event_request(&req, fields, &amount, &has_amount,
+				     &call->deprecated, doc, err)) < 0)
 		goto done;
-	if (call->storefront[0] &&
+	if ((call->storefront[0] || has_amount) &&
 	    (rc = visible_dispute(call, call->params[0], &visible, err)) < 0)
+		goto done;
+	if (has_amount &&
+	    (rc = amount_as_text(amount_text, fields, req.field_count, amount,
+				 visible, err)) < 0)
 		goto done;
 	if ((rc = rd_service_event_apply(call->svc, call->params[0], &req,
 					 &call->actor, call->now, &d,
@@ -1513,6 +1600,11 @@ static const http_route routes[] = {
 	{ "HEAD", "/ui/", http_get_ui_index, 0, 0, NULL },
 	{ "GET", "/ui/{path}", http_get_ui_asset, 0, 0, NULL },
 	{ "HEAD", "/ui/{path}", http_get_ui_asset, 0, 0, NULL },
+	/* the root leads to the console; the API's contract (ui.c) */
+	{ "GET", "/", http_get_root, 0, 0, NULL },
+	{ "HEAD", "/", http_get_root, 0, 0, NULL },
+	{ "GET", "/openapi.yaml", http_get_openapi, 0, 0, NULL },
+	{ "HEAD", "/openapi.yaml", http_get_openapi, 0, 0, NULL },
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
@@ -1669,7 +1761,10 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 	     json_object_set_new(doc, "field", json_string(field))) ||
 	    (guard[0] &&
 	     json_object_set_new(doc, "guard", json_string(guard))) ||
-	    (err->code == RD_EQUOTA && http_problem_quota(doc, err) < 0)) {
+	    (err->code == RD_EQUOTA && http_problem_quota(doc, err) < 0) ||
+	    (err->existing_id[0] && rd_id_valid(err->existing_id) &&
+	     json_object_set_new(doc, "existing_id",
+				 json_string(err->existing_id)))) {
 		json_decref(doc);
 		return NULL;
 	}

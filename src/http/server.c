@@ -253,6 +253,9 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
 					call->repr_digest);
 	if (call && call->replayed)
 		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+	/* RFC 9745: deprecated since 2026-12-06 (docs/api.md) */
+	if (call && call->deprecated)
+		MHD_add_response_header(resp, "Deprecation", "@1796515200");
 	if (allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	if (challenge)

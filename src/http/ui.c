@@ -6,7 +6,9 @@
  * It must never open a file, never serve a name the table does not hold
  * (so "..", encoded dots and symlinks have nothing to reach), and never
  * need an API key: the console holds no data, it asks /v1 with the key
- * the user pastes.
+ * the user pastes. The server's root redirects to it, and the API's
+ * contract (docs/openapi.yaml, embedded the same way) is served from here
+ * too, at /openapi.yaml.
  */
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +102,39 @@ int http_get_ui_root(http_call *call, rd_error *err)
 	snprintf(call->location, sizeof(call->location), "/ui/");
 	snprintf(call->content_type, sizeof(call->content_type),
 		 "text/plain; charset=utf-8");
+	return RD_OK;
+}
+
+/*
+ * The server's root leads to the console; 302, not 308, so that the root
+ * may answer otherwise one day without browsers having kept the redirect.
+ */
+int http_get_root(http_call *call, rd_error *err)
+{
+	(void)err;
+	call->console = 1;
+	call->status = 302;
+	snprintf(call->location, sizeof(call->location), "/ui/");
+	snprintf(call->content_type, sizeof(call->content_type),
+		 "text/plain; charset=utf-8");
+	return RD_OK;
+}
+
+int http_get_openapi(http_call *call, rd_error *err)
+{
+	const http_ui_asset *asset = &http_openapi_asset;
+
+	(void)err;
+	call->console = 1;
+	snprintf(call->etag, sizeof(call->etag), "%s", asset->etag);
+	snprintf(call->content_type, sizeof(call->content_type),
+		 "application/yaml");
+	if (not_modified(call->if_none_match, asset->etag)) {
+		call->status = 304;
+		return RD_OK;
+	}
+	call->bytes = asset->bytes;
+	call->bytes_len = asset->size;
 	return RD_OK;
 }
 

@@ -21,6 +21,12 @@ typedef struct http_ui_asset {
 extern const http_ui_asset http_ui_assets[];
 extern const size_t http_ui_asset_count;
 
+/*
+ * The API's contract, docs/openapi.yaml as built (cmake/embed_file.cmake),
+ * served at GET /openapi.yaml as application/yaml.
+ */
+extern const http_ui_asset http_openapi_asset;
+
 /* The file called `name`, or NULL: an exact match, nothing else. */
 const http_ui_asset *http_ui_find(const char *name);
 

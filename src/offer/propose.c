@@ -12,6 +12,8 @@
  */
 #include "offer/offer_int.h"
 
+#include "core/definition.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@ struct figures {
 	const rd_currency *cur;
 	const struct of_reason_rule *rule;
 	int refund_shipping;
-	int64_t version;          /* the dispute's, for offer ids */
+	char inputs[9];           /* 8 hex digits of the inputs' digest, for offer ids */
 	int64_t price;            /* what the buyer paid for the goods */
 	int64_t shipping_paid;
 	int64_t goods_cost;       /* or RD_AMOUNT_UNSET */
@@ -202,6 +204,40 @@ static int rung_amount(int64_t *out, const struct figures *f, int64_t bp,
 	return RD_OK;
 }
 
+/*
+ * The digest of everything an offer's terms and seller cost are computed
+ * from: the dispute (its id, so that ids are never shared between
+ * disputes), its currency, reason and money figures, and the policy (its
+ * content hash), and how many offers were made on it so far, so that the
+ * same terms offered again after an earlier offer was made (a lost
+ * reshipment sends the dispute back) are a new offer with a new id. Not
+ * the dispute's version: evidence, notes, assignments and other events
+ * leave offers as they are, and so their ids. Which offers were declined
+ * is not part of it either: that cuts an offer without changing it, and a
+ * cut offer is refused by its cut reason.
+ */
+static void inputs_digest(char out[9], const rd_offer_inputs *in,
+			  const struct figures *f, const rd_policy *policy)
+{
+	const rd_dispute *d = in->dispute;
+	char text[512], hex[65];
+	int n;
+
+	n = snprintf(text, sizeof(text),
+		     "offer-inputs 1\ndispute %s\ncurrency %s\nreason %s\n"
+		     "price %" PRId64 "\ngoods_cost %" PRId64 "\n"
+		     "shipping_paid %" PRId64 "\nship_cost %" PRId64 "\n"
+		     "return_cost %" PRId64 "\npolicy %s\noffers_made %zu\n",
+		     d->id, d->currency, rd_reason_name(d->reason), f->price,
+		     f->goods_cost, f->shipping_paid, f->ship_cost,
+		     f->return_cost, policy->hash, in->offers_made);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		n = (int)sizeof(text) - 1;  /* cannot happen: bounded fields */
+	rd_def_sha256_hex(hex, text, (size_t)n);
+	memcpy(out, hex, 8);
+	out[8] = '\0';
+}
+
 static int gather(struct figures *f, const rd_policy *policy,
 		  const rd_offer_inputs *in, rd_error *err)
 {
@@ -231,7 +267,6 @@ static int gather(struct figures *f, const rd_policy *policy,
 	rule = &policy->reasons[d->reason];
 	f->rule = rule;
 	f->refund_shipping = policy->refund_shipping;
-	f->version = d->version;
 	f->shipping_paid = d->shipping_paid;
 	f->ship_cost = d->ship_cost;
 	f->return_cost = d->return_cost;
@@ -255,6 +290,7 @@ static int gather(struct figures *f, const rd_policy *policy,
 		return rc;
 	if (f->max_discount < f->step)
 		f->max_discount = f->step;
+	inputs_digest(f->inputs, in, f, policy);
 	return RD_OK;
 }
 
@@ -284,14 +320,13 @@ static int add_offer(rd_proposal **added, rd_proposals *out,
 				    "more than %d offers to consider",
 				    RD_OFFER_MAX_PROPOSALS);
 	p = &out->items[out->count];
-	n = snprintf(p->offer_id, sizeof(p->offer_id), "v%" PRId64 "-%s-%" PRId64,
-		     f->version, rd_offer_type_name(type),
+	n = snprintf(p->offer_id, sizeof(p->offer_id), "o-%s-%s-%" PRId64,
+		     f->inputs, rd_offer_type_name(type),
 		     type == RD_OFFER_RESHIPMENT ? copay : refund);
 	if (n < 0 || (size_t)n >= sizeof(p->offer_id))
 		return rd_error_set(err, RD_ETOOLARGE,
-				    "an offer id for dispute version %" PRId64
-				    " and amount %" PRId64 " would be too long",
-				    f->version,
+				    "an offer id for amount %" PRId64
+				    " would be too long",
 				    type == RD_OFFER_RESHIPMENT ? copay : refund);
 	p->terms.type = type;
 	p->terms.buyer_refund = refund;
@@ -857,6 +892,30 @@ const rd_proposal *rd_proposals_find(const rd_proposals *set,
 		return NULL;
 	for (size_t i = 0; i < set->count && i < RD_OFFER_MAX_PROPOSALS; i++)
 		if (strcmp(set->items[i].offer_id, offer_id) == 0)
+			return &set->items[i];
+	return NULL;
+}
+
+/* Length of "o-<8 hex>-", the part of an id before "<type>-<amount>". */
+#define OFFER_ID_PREFIX_LEN 11
+
+const rd_proposal *rd_proposals_find_versioned(const rd_proposals *set,
+					       const char *offer_id,
+					       int64_t version)
+{
+	char prefix[32];
+	size_t len;
+
+	if (!set || !offer_id)
+		return NULL;
+	snprintf(prefix, sizeof(prefix), "v%" PRId64 "-", version);
+	len = strlen(prefix);
+	if (strncmp(offer_id, prefix, len) != 0)
+		return NULL;
+	for (size_t i = 0; i < set->count && i < RD_OFFER_MAX_PROPOSALS; i++)
+		if (strlen(set->items[i].offer_id) > OFFER_ID_PREFIX_LEN &&
+		    strcmp(set->items[i].offer_id + OFFER_ID_PREFIX_LEN,
+			   offer_id + len) == 0)
 			return &set->items[i];
 	return NULL;
 }

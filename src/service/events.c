@@ -25,9 +25,50 @@
 /* How many due deadlines one sweep reads per round trip. */
 #define SWEEP_BATCH 64
 
+/* RD_ECONFLICT naming the open dispute input would duplicate, if any. */
+static int refuse_duplicate(rd_service *svc, const rd_dispute *input,
+			    rd_error *err)
+{
+	char existing[RD_ID_BUFSZ];
+	int found = 0, rc;
+
+	if ((rc = rd_store_dispute_open_duplicate(svc->store, input, existing,
+						  &found, err)) < 0 ||
+	    !found)
+		return rc;
+	rc = rd_error_set_field(err, RD_ECONFLICT, "order_ref",
+				"dispute %s is already open for order %.64s "
+				"of storefront %.64s with some of the same "
+				"items; add to it, or open another on purpose "
+				"with allow_duplicate (--allow-duplicate)",
+				existing, input->order_ref, input->storefront);
+	snprintf(err->existing_id, sizeof(err->existing_id), "%s", existing);
+	return rc;
+}
+
+static int dispute_open(rd_service *svc, const rd_dispute *input,
+			int check_duplicate, const rd_actor *actor,
+			int64_t now, rd_dispute **out, rd_error *err);
+
 int rd_service_dispute_open(rd_service *svc, const rd_dispute *input,
 			    const rd_actor *actor, int64_t now,
 			    rd_dispute **out, rd_error *err)
+{
+	return dispute_open(svc, input, 0, actor, now, out, err);
+}
+
+int rd_service_dispute_open_checked(rd_service *svc, const rd_dispute *input,
+				    unsigned flags, const rd_actor *actor,
+				    int64_t now, rd_dispute **out,
+				    rd_error *err)
+{
+	return dispute_open(svc, input, !(flags & RD_OPEN_ALLOW_DUPLICATE),
+			    actor, now, out, err);
+}
+
+static int dispute_open(rd_service *svc, const rd_dispute *input,
+			int check_duplicate, const rd_actor *actor,
+			int64_t now, rd_dispute **out, rd_error *err)
 {
 	const rd_workflow *wf =
 		rd_workflow_set_latest(svc->workflows, DISPUTE_WORKFLOW);
@@ -61,7 +102,8 @@ int rd_service_dispute_open(rd_service *svc, const rd_dispute *input,
 
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		goto done;
-	if ((rc = svc_record_open(svc, d, actor, now, err)) < 0 ||
+	if ((check_duplicate && (rc = refuse_duplicate(svc, d, err)) < 0) ||
+	    (rc = svc_record_open(svc, d, actor, now, err)) < 0 ||
 	    (rc = svc_commit(svc, err)) < 0) {
 		svc_rollback(svc);
 		goto done;
@@ -176,9 +218,15 @@ static void offer_init(rd_offer_record *offer, const rd_dispute *d,
 	offer->event_seq = seq;
 }
 
-/* A made offer from the engine's proposals, by the id the agent chose. */
-static int proposed_terms(rd_offer_terms *terms, svc_offer_ctx *ctx,
-			  rd_service *svc, const char *offer_id, rd_error *err)
+/*
+ * A made offer from the engine's proposals, by the id the agent chose: its
+ * terms, and its id as the engine gives it now (*id, borrowed from ctx),
+ * which an id of the earlier "v<version>-" form, still taken for the
+ * dispute's current version, is recorded as.
+ */
+static int proposed_terms(rd_offer_terms *terms, const char **id,
+			  svc_offer_ctx *ctx, rd_service *svc,
+			  const char *offer_id, rd_error *err)
 {
 	const rd_proposal *p;
 	int rc;
@@ -187,18 +235,22 @@ static int proposed_terms(rd_offer_terms *terms, svc_offer_ctx *ctx,
 		return rc;
 	p = rd_proposals_find(ctx->proposals, offer_id);
 	if (!p)
+		p = rd_proposals_find_versioned(ctx->proposals, offer_id,
+						ctx->in.dispute->version);
+	if (!p)
 		return rd_error_set_field(err, RD_EGUARD, "offer_id",
 					  "offer %.47s is not among the offers "
-					  "proposed for version %lld of this "
-					  "dispute; run `redress offers %s`",
-					  offer_id,
-					  (long long)ctx->in.dispute->version,
-					  ctx->in.dispute->id);
+					  "proposed for this dispute as it "
+					  "stands (its figures or the policy "
+					  "changed, or it never was); run "
+					  "`redress offers %s`",
+					  offer_id, ctx->in.dispute->id);
 	if (p->cut)
 		return rd_error_set_field(err, RD_EGUARD, "offer_id",
 					  "offer %.47s is not proposed: %s",
 					  offer_id, p->cut_reason);
 	*terms = p->terms;
+	*id = p->offer_id;
 	return RD_OK;
 }
 
@@ -265,7 +317,15 @@ static int counter(apply_state *s, rd_service *svc, const char *amount_text,
 		snprintf(offer.offer_id, sizeof(offer.offer_id), "%s",
 			 next.offer_id);
 	}
-	if (json_object_set_new(s->fields, "verdict",
+	/*
+	 * The amount is recorded as the API takes it, a JSON integer of
+	 * minor units, whichever form it was given in (decimal text from the
+	 * command line or from old clients), so that a record never leaves
+	 * its unit in doubt.
+	 */
+	if (json_object_set_new(s->fields, "amount",
+				json_integer(amount)) != 0 ||
+	    json_object_set_new(s->fields, "verdict",
 				json_string(verdict_names[verdict])) != 0 ||
 	    json_object_set_new(s->fields, "offer_id",
 				json_string(offer.offer_id)) != 0) {
@@ -286,6 +346,7 @@ static int apply_offer_action(apply_state *s, const rd_decision *dec,
 			      rd_error *err)
 {
 	const char *chosen = find_field(req, "offer_id");
+	const char *made_id = NULL;
 	rd_store *st = svc->store;
 	svc_offer_ctx ctx;
 	rd_offer_terms terms;
@@ -322,9 +383,10 @@ static int apply_offer_action(apply_state *s, const rd_decision *dec,
 	memset(&ctx, 0, sizeof(ctx));
 	if (chosen && *chosen) {
 		if ((rc = svc_offer_inputs(&ctx, svc, s->d, err)) < 0 ||
-		    (rc = proposed_terms(&terms, &ctx, svc, chosen, err)) < 0 ||
+		    (rc = proposed_terms(&terms, &made_id, &ctx, svc, chosen,
+					 err)) < 0 ||
 		    (rc = svc_change_json(change, svc_decision_json(&ctx, svc,
-								    chosen),
+								    made_id),
 					  err, "decisions/%06lld.json",
 					  (long long)seq)) < 0)
 			goto done;
@@ -337,8 +399,8 @@ static int apply_offer_action(apply_state *s, const rd_decision *dec,
 					OFFER_SUPERSEDED, now, err)) < 0)
 		goto done;
 	offer_init(&offer, s->d, &terms, seq, now);
-	if (chosen && *chosen)
-		snprintf(offer.offer_id, sizeof(offer.offer_id), "%s", chosen);
+	if (made_id)
+		snprintf(offer.offer_id, sizeof(offer.offer_id), "%s", made_id);
 	if (json_object_set_new(s->fields, "offer_id",
 				json_string(offer.offer_id)) != 0) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");

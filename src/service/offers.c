@@ -52,6 +52,7 @@ int svc_offer_inputs(svc_offer_ctx *ctx, rd_service *svc, const rd_dispute *d,
 	ctx->in.evidence_kind_count = ctx->kind_count;
 	ctx->in.declined = ctx->declined;
 	ctx->in.declined_count = ctx->declined_count;
+	ctx->in.offers_made = count;
 	return RD_OK;
 }
 

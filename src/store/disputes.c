@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "redress/clock.h"
+#include "redress/json.h"
 #include "store/store_int.h"
 
 int rd_store_workflow_put(rd_store *st, const char *hash, const char *name,
@@ -361,6 +362,52 @@ int rd_store_dispute_get(rd_store *st, const char *id, rd_dispute **out,
 	else
 		ret = rd_store__dispute_from_row(st, stmt, out, err);
 	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_dispute_open_duplicate(rd_store *st, const rd_dispute *d,
+				    char existing_id[RD_ID_BUFSZ], int *found,
+				    rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	json_t *skus = json_array();
+	char *skus_text = NULL;
+	int rc;
+	int ret;
+
+	*found = 0;
+	existing_id[0] = '\0';
+	for (size_t i = 0; skus && i < d->item_count; i++)
+		if (json_array_append_new(skus,
+					  json_string(d->items[i].sku)) != 0) {
+			json_decref(skus);
+			skus = NULL;
+		}
+	if (!skus || !(skus_text = rd_json_dumps(skus, JSON_COMPACT))) {
+		ret = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_OPEN_DUPLICATE, &stmt,
+				  err)) < 0)
+		goto done;
+	rc = rd_store__bind_text(stmt, 1, d->storefront);
+	rc |= rd_store__bind_text(stmt, 2, d->order_ref);
+	rc |= rd_store__bind_text(stmt, 3, skus_text);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_ROW) {
+		ret = rd_store__column_copy(stmt, 0, existing_id, RD_ID_BUFSZ,
+					    err);
+		*found = ret == RD_OK;
+	} else if (rc == SQLITE_DONE) {
+		ret = RD_OK;
+	} else {
+		ret = rd_store__fail(st, rc, err, "cannot look up the open "
+				     "disputes of order %.64s", d->order_ref);
+	}
+done:
+	rd_store__release(stmt);
+	free(skus_text);
+	json_decref(skus);
 	return ret;
 }
 

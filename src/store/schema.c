@@ -496,6 +496,18 @@ static const char migration_9[] =
 	"\n"
 	"PRAGMA user_version = 9;\n";
 
+/*
+ * 10: the open disputes of one order of one storefront, found at once, so
+ * that opening refuses a duplicate of an open dispute (same storefront,
+ * order and an item's SKU) without scanning the storefront's disputes.
+ * Open is "no outcome yet": only a terminal state records one.
+ */
+static const char migration_10[] =
+	"CREATE INDEX disputes_open_order ON disputes (storefront, order_ref)\n"
+	"  WHERE outcome IS NULL;\n"
+	"\n"
+	"PRAGMA user_version = 10;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -506,6 +518,7 @@ static const char *const migrations[] = {
 	migration_7,
 	migration_8,
 	migration_9,
+	migration_10,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

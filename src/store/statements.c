@@ -128,6 +128,20 @@ static const struct {
 	[RD_STMT_DISPUTE_EXISTS] = { 1,
 		"SELECT 1 FROM disputes WHERE id = ?1" },
 	/*
+	 * rd_store_dispute_open_duplicate: the oldest open dispute of
+	 * storefront ?1 and order ?2 with an item whose SKU is in the JSON
+	 * array ?3. Walks the partial index of open disputes by order (the
+	 * few open disputes of one order), then each one's items by their
+	 * primary key.
+	 */
+	[RD_STMT_DISPUTE_OPEN_DUPLICATE] = { 10,
+		"SELECT d.id FROM disputes AS d INDEXED BY disputes_open_order"
+		" WHERE d.storefront = ?1 AND d.order_ref = ?2"
+		" AND d.outcome IS NULL"
+		" AND EXISTS (SELECT 1 FROM items AS i, json_each(?3) AS s"
+		"   WHERE i.dispute_id = d.id AND i.sku = s.value)"
+		" ORDER BY d.created_at, d.id LIMIT 1" },
+	/*
 	 * Rebuilding: an upsert updates the row in place. REPLACE would
 	 * delete it first, which the events, evidence and offers referring
 	 * to it must never see. The head is not part of the document and

@@ -166,7 +166,7 @@ expect_eq "$(jq -r '.kinds | length' <<<"$BODY")" \
 # --- a few disputes for the rest ------------------------------------------------------
 open_api() { # KEY STOREFRONT REASON -> id
 	api "$1" POST "$B/v1/disputes" --data-binary @- <<EOF
-$(jq --arg s "$2" --arg r "$3" '.storefront = $s | .reason = $r' \
+$(jq --arg s "$2" --arg r "$3" '.storefront = $s | .reason = $r | .allow_duplicate = true' \
 	"$REDRESS_SOURCE_DIR/examples/dispute.json")
 EOF
 	jq -r .id <<<"$BODY"

@@ -55,7 +55,9 @@ expect_eq "$(jq -r .field <<<"$BODY")" "Idempotency-Key" "reuse names the header
 expect_eq "$(disputes_of ORD-OTHER)" "0" "the reused key opened nothing"
 
 # --- scoped to the API key -------------------------------------------------------------
-call "$agent2" POST /v1/disputes -H "Idempotency-Key: open-ORD-IDEM-1" --data-binary "$doc"
+# (a second dispute of the order, on purpose: allow_duplicate)
+call "$agent2" POST /v1/disputes -H "Idempotency-Key: open-ORD-IDEM-1" \
+	--data-binary "$(jq -c '.allow_duplicate = true' <<<"$doc")"
 expect_eq "$STATUS" "201" "another API key's key is its own"
 expect_eq "$(header Idempotent-Replayed)" "" "not a replay for another API key"
 expect_eq "$(disputes_of ORD-IDEM-1)" "2" "the other API key opened its own"

@@ -95,10 +95,11 @@ add_evidence() { # ID KIND [extra options]
 }
 
 # open_dispute [JQ-FILTER]: open the example dispute, edited by the filter;
-# prints the new id.
+# prints the new id. Tests open it many times over: each time on purpose
+# (--allow-duplicate), while the first is still open.
 open_dispute() {
 	jq "${1:-.}" "$REDRESS_SOURCE_DIR/examples/dispute.json" |
-		rd open - --as agent:alice --json | jq -r .id
+		rd open - --as agent:alice --allow-duplicate --json | jq -r .id
 }
 
 # offer_for ID TYPE [AMOUNT]: the id of the proposed offer of TYPE (with this

@@ -55,7 +55,7 @@ expect_eq "$(state_of "$id")" "resolved/refunded" "refunded after return"
 id=$(open_dispute)
 ev "$id" investigate
 ev "$id" make_offer --field offer_id="$(offer_for "$id" reshipment 7000)"
-offer=$(rd show "$id" | grep -c "^  v2-reshipment-7000 *reshipment .*\[made\]" || true)
+offer=$(rd show "$id" | grep -c "^  o-[0-9a-f]\{8\}-reshipment-7000 *reshipment .*\[made\]" || true)
 expect_eq "$offer" "1" "reshipment offer listed"
 ev "$id" accept_offer --as storefront:acme-eu
 expect_eq "$(state_of "$id")" "reshipment_pending/-" "reshipment branch"

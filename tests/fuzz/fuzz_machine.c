@@ -199,6 +199,7 @@ static void inputs_of(struct inputs *x, const model *m)
 	x->in.declined_count = n;
 	x->in.evidence_kinds = x->kinds;
 	x->in.evidence_kind_count = k;
+	x->in.offers_made = m->offer_count;
 }
 
 static int add_offer(model *m, const rd_offer_terms *terms, const char *status,
@@ -225,13 +226,14 @@ static const char *field_of(const rd_field *fields, size_t n, const char *name)
 	return NULL;
 }
 
-/* 1 when an offer id names dispute version `version`: "v<version>-..." */
-static int version_prefixed(const char *id, int64_t version)
+/*
+ * 1 when an offer id carries the digest of the inputs `set` was proposed
+ * from: "o-<8 hex>-", the first 11 characters of every id of the set.
+ */
+static int same_inputs(const char *id, const rd_proposals *set)
 {
-	char prefix[32];
-	int n = snprintf(prefix, sizeof(prefix), "v%lld-", (long long)version);
-
-	return n > 0 && strncmp(id, prefix, (size_t)n) == 0;
+	return set->count > 0 &&
+	       strncmp(id, set->items[0].offer_id, 11) == 0;
 }
 
 /* ---- one event, as apply_in_transaction applies it ---------------------- */
@@ -344,9 +346,8 @@ static int apply_event(model *m, const char *event, rd_role role,
 						    err) == RD_OK);
 			fuzz_check_proposals(set, policy, &x->in);
 			p = rd_proposals_find(set, chosen);
-			/* O: only an id of the current version is found */
-			FUZZ_CHECK(p == NULL || version_prefixed(chosen,
-								 m->version));
+			/* O: only an id of the current inputs is found */
+			FUZZ_CHECK(p == NULL || same_inputs(chosen, set));
 			if (!p || p->cut) {
 				free(set);
 				rc = rd_error_set_field(err, RD_EGUARD,

@@ -25,7 +25,9 @@
  * This test must never hold its counter across anything but the one call
  * under test.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +131,28 @@ static int unchecked_site(const char *file, int line)
 	return 0;
 }
 
+/*
+ * 1 when libgit2's git_error_set is on the stack: it is growing the
+ * thread's error message. libgit2 1.5 leaves a pointer to a static buffer
+ * there when that fails, and frees it at shutdown ("free(): invalid
+ * pointer"): a libgit2 bug on a path redress cannot check, so that growth
+ * is never failed.
+ */
+static int in_git_error_set(void)
+{
+	void *frames[16];
+	int n = backtrace(frames, 16);
+
+	for (int i = 0; i < n; i++) {
+		Dl_info info;
+
+		if (dladdr(frames[i], &info) && info.dli_sname &&
+		    strncmp(info.dli_sname, "git_error_", 10) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int git_fail_now(size_t size, const char *file, int line)
 {
 	static size_t last_size;
@@ -136,6 +160,7 @@ static int git_fail_now(size_t size, const char *file, int line)
 	int in_str = site_is(file, line, "str.c", 86);
 	int fail = !unchecked_site(file, line) &&
 		   !(in_str && last_in_str && last_size == 4104) &&
+		   !(in_str && in_git_error_set()) &&
 		   fail_now(size);
 
 	last_size = size;

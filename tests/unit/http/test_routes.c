@@ -200,7 +200,8 @@ static void list_filter_scopes_a_storefront_key(void)
 static void unknown_paths_match_nothing(void)
 {
 	static const char *paths[] = {
-		"/", "", "/v1", "/v1/disputes/", "/v1/disputes//events",
+		"//", "", "/v1", "/v1/disputes/", "/v1/disputes//events",
+		"/openapi.yml", "/openapi.yaml/", "/v1/openapi.yaml",
 		"/healthz/", "/v1/workflows/x", "/v1/disputes/a/b",
 		"/v1/disputes/X/events/1", "v1/workflows", "/HEALTHZ",
 	};

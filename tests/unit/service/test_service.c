@@ -100,7 +100,7 @@ static void test_refusals_change_nothing(void)
 	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, bad_type, 1, 0, &err),
 		    RD_EGUARD);
 	CHECK_STR(err.field, "offer_id");
-	/* proposals are for one version: an id of an older version is refused */
+	/* an id of the earlier form names the current version only */
 	CHECK_FAILS(apply(svc, id, "make_offer", RD_ROLE_AGENT, stale_offer, 1, 0,
 			  &err), RD_EGUARD);
 	CHECK_HAS(err.message, "redress offers");
@@ -155,10 +155,11 @@ static void test_offer_statuses(void)
 	CHECK_INT(count, 4);
 	CHECK_STR(offers[0].status, "countered");
 	CHECK_INT(offers[0].buyer_refund, 1000);
-	CHECK_STR(offers[1].status, "rejected");      /* the 25.00 counter */
-	CHECK_INT(offers[1].buyer_refund, 2500);
-	CHECK_STR(offers[2].status, "countered");     /* the 20.00 rung */
-	CHECK_INT(offers[2].buyer_refund, 2000);
+	/* one event's offers in the order of their ids: "o-..." < "offer-4" */
+	CHECK_STR(offers[1].status, "countered");     /* the 20.00 rung */
+	CHECK_INT(offers[1].buyer_refund, 2000);
+	CHECK_STR(offers[2].status, "rejected");      /* the 25.00 counter */
+	CHECK_INT(offers[2].buyer_refund, 2500);
 	CHECK_STR(offers[3].status, "accepted");      /* the 22.00 counter */
 	CHECK_INT(offers[3].buyer_refund, 2200);
 	CHECK_INT(offers[3].seller_cost, 2200);

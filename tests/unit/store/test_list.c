@@ -453,6 +453,70 @@ static void list_plans_use_indexes(void)
 	rd_store_close(st);
 }
 
+/*
+ * The duplicate lookup of an opening: the oldest open dispute of one
+ * storefront and order sharing a SKU, found through the index of open
+ * disputes by order and each one's items by key; never a scan of the
+ * disputes or the items.
+ */
+static void open_duplicate_lookup(void)
+{
+	rd_store *st = fixture();
+	rd_dispute *probe = NULL;
+	char existing[RD_ID_BUFSZ], sql[4096], plan[1024] = "";
+	const row *oldest = NULL;
+	sqlite3_stmt *stmt = NULL;
+	rd_error err;
+	int found = -1;
+
+	CHECK(st);
+	for (int i = 0; i < ROWS; i++)
+		if (strcmp(rows[i].storefront, "acme-us") == 0 &&
+		    (!oldest || rows[i].created_at < oldest->created_at ||
+		     (rows[i].created_at == oldest->created_at &&
+		      strcmp(rows[i].id, oldest->id) < 0)))
+			oldest = &rows[i];
+	probe = dispute_of(oldest);
+	CHECK(probe);
+	/* every fixture dispute is of order "ORD" with SKU "SKU", open */
+	CHECK_OK(rd_store_dispute_open_duplicate(st, probe, existing, &found,
+						 &err), &err);
+	CHECK_INT(found, 1);
+	CHECK_STR(existing, oldest->id);
+	free(probe->items[0].sku);
+	probe->items[0].sku = strdup("OTHER");
+	CHECK_OK(rd_store_dispute_open_duplicate(st, probe, existing, &found,
+						 &err), &err);
+	CHECK_INT(found, 0);
+	CHECK_STR(existing, "");
+	free(probe->items[0].sku);
+	probe->items[0].sku = strdup("SKU");
+	free(probe->order_ref);
+	probe->order_ref = strdup("ORD-2");
+	CHECK_OK(rd_store_dispute_open_duplicate(st, probe, existing, &found,
+						 &err), &err);
+	CHECK_INT(found, 0);
+	rd_dispute_free(probe);
+
+	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+		 rd_store__stmt_sql(RD_STMT_DISPUTE_OPEN_DUPLICATE, NULL));
+	CHECK(sqlite3_prepare_v2(rd_store_db(st), sql, -1, &stmt, NULL) ==
+	      SQLITE_OK);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		size_t len = strlen(plan);
+
+		snprintf(plan + len, sizeof(plan) - len, "%s; ",
+			 (const char *)sqlite3_column_text(stmt, 3));
+	}
+	sqlite3_finalize(stmt);
+	CHECK_HAS(plan, "SEARCH d USING INDEX disputes_open_order "
+		  "(storefront=? AND order_ref=?)");
+	CHECK_HAS(plan, "SEARCH i USING PRIMARY KEY (dispute_id=?)");
+	if (strstr(plan, "SCAN d") || strstr(plan, "SCAN i"))
+		rd_test_fail(__FILE__, __LINE__, "plan scans: %s", plan);
+	rd_store_close(st);
+}
+
 int main(void)
 {
 	RUN(pages_cover_everything_once);
@@ -460,5 +524,6 @@ int main(void)
 	RUN(overdue_filter);
 	RUN(malformed_cursors_refused);
 	RUN(list_plans_use_indexes);
+	RUN(open_duplicate_lookup);
 	return rd_test_summary();
 }
