@@ -67,6 +67,7 @@ expect_eq "$(rd list --json | jq '.disputes | length')" "1" "the trickled body r
 "$TRICKLE" flood "$port" 320 5 500 "$BOUND_MS" 1000 >"$E2E_TMP/flood"
 read -r _ status ms < <(grep '^fresh' "$E2E_TMP/flood")
 read -r _ opened cut < <(grep '^flood' "$E2E_TMP/flood")
+echo "fresh client: $status after $ms ms; flood: $opened connections opened, $cut cut"
 expect_eq "$status" "200" "a fresh client is answered while 320 tricklers try"
 if [ "$ms" -le "$LATE_MS" ]; then ok; else fail "the fresh client waited $ms ms"; fi
 if [ "$opened" -ge 320 ]; then ok; else fail "the flood opened only $opened connections"; fi
