@@ -71,7 +71,10 @@ echo "fresh client: $status after $ms ms; flood: $opened connections opened, $cu
 expect_eq "$status" "200" "a fresh client is answered while 320 tricklers try"
 if [ "$ms" -le "$LATE_MS" ]; then ok; else fail "the fresh client waited $ms ms"; fi
 if [ "$opened" -ge 320 ]; then ok; else fail "the flood opened only $opened connections"; fi
-if [ "$cut" -ge 200 ]; then ok; else fail "only $cut of the flood's connections were cut"; fi
+# At least one worker thread's whole share (126) cut by the deadline: how
+# the accepts spread over the worker threads is the scheduler's choice, so
+# the other share may still be in the listen queue when the first is cut.
+if [ "$cut" -ge 120 ]; then ok; else fail "only $cut of the flood's connections were cut"; fi
 
 call "$agent" GET /healthz
 expect_eq "$STATUS" "200" "the server answers after the flood"

@@ -47,7 +47,7 @@
 /* after a close, a flood connection waits this long before opening again */
 #define REOPEN_MS 20
 /* How long the flood goes on after the fresh client is done (run_flood). */
-#define SETTLE_MS 1500
+#define SETTLE_MS 3000
 
 static long long now_ms(void)
 {
@@ -281,9 +281,6 @@ static int run_flood(uint16_t port, long conns, long addrs, long interval,
 		long long now = now_ms();
 		int n;
 
-		if (fresh.state == 3 && !done_ms)
-			done_ms = now;
-
 		for (long i = 0; i < conns; i++) {
 			flooder *f = &fl[i];
 
@@ -303,6 +300,8 @@ static int run_flood(uint16_t port, long conns, long addrs, long interval,
 			fresh.fd = open_from(1, port);
 			fresh.start_ms = now;
 			fresh.state = fresh.fd < 0 ? 3 : 1;
+			if (fresh.state == 3)
+				done_ms = now;
 		}
 		polls[conns].fd = fresh.state == 1 || fresh.state == 2
 				  ? fresh.fd : -1;
@@ -312,6 +311,8 @@ static int run_flood(uint16_t port, long conns, long addrs, long interval,
 		now = now_ms();
 		if (n > 0)
 			fresh_step(&fresh, polls[conns].revents);
+		if (fresh.state == 3 && !done_ms)
+			done_ms = now;
 		for (long i = 0; i < conns; i++) {
 			flooder *f = &fl[i];
 			short ev = polls[i].revents;
