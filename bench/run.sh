@@ -443,7 +443,10 @@ NEXT_ID=$((2 + ROUNDS * EVENT_POOL))
 # opening disputes: raw git commits on new refs with the objects of a real
 # open (dispute.json, the opened event; workflow.json is already stored)
 BENCH_KEY=$(cat "$RUN/store-$BASE.key")
-id=$(curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/template.json" \
+# (a dispute of its own: one order's items have one open dispute at a time;
+# the order reference has the template's length, so the bytes have its sizes)
+jq '.order_ref = "BENCH-OPEN0000"' "$RUN/template.json" >"$RUN/open-template.json"
+id=$(curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/open-template.json" \
 	"$SERVER_URL/v1/disputes" | jq -r .id)
 git=(git --git-dir="$RUN/store-$BASE/evidence.git")
 head=$("${git[@]}" rev-parse "refs/disputes/$id")
@@ -494,7 +497,9 @@ if command -v strace >/dev/null; then
 			"$SERVER_URL/v1/disputes/$(sed -n "$((NEXT_ID + $1))p" "$RUN/store-$BASE.ids")/events"
 	}
 	one_open() {
-		curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/template.json" \
+		jq --arg ref "$(printf 'BENCH-FSYNC%03d' "$1")" '.order_ref = $ref' \
+			"$RUN/template.json" >"$RUN/fsync-open.json"
+		curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/fsync-open.json" \
 			"$SERVER_URL/v1/disputes"
 	}
 	one_upload() {
