@@ -19,7 +19,8 @@
  *       (BEGIN IMMEDIATE ... COMMIT, WAL, synchronous=FULL): the change's
  *       git objects as rows of an objects table (a new dispute.json blob
  *       of the template's size made unique per change, the event file,
- *       which has the same bytes every time as in ceiling-git, the events
+ *       which has the same bytes every time as in ceiling-git except for
+ *       each dispute's first (so no two disputes share a tree), the events
  *       tree, the root tree and the commit), the ref's new head by
  *       compare-and-swap on the old one, and the index rows (the dispute's
  *       row by compare-and-swap on its version, an event row, a deadline,
@@ -421,6 +422,7 @@ typedef struct record {
 	git_repository *repo;
 	unsigned *versions;        /* per dispute: its version */
 	unsigned char *scratch;
+	unsigned char *event_scratch;
 	uint64_t rng;
 	uint64_t bytes;            /* object and index bytes written */
 	char error[512];
@@ -609,6 +611,19 @@ static const unsigned char *unique_bytes(record *r, const unsigned char *tpl,
 	return r->scratch;
 }
 
+/* The event template made unique: the first event of a dispute. */
+static const unsigned char *unique_event(record *r, uint64_t n)
+{
+	char mark[32];
+	int m = snprintf(mark, sizeof(mark), "%016" PRIx64, n);
+
+	memcpy(r->event_scratch, r->cfg->event_tpl, r->cfg->event_len);
+	if ((size_t)m <= r->cfg->event_len)
+		memcpy(r->event_scratch + (r->cfg->event_len - (size_t)m) / 2,
+		       mark, (size_t)m);
+	return r->event_scratch;
+}
+
 static void made_up_id(record *r, unsigned char id[OID_LEN])
 {
 	uint64_t a = next_random(&r->rng), b = next_random(&r->rng);
@@ -655,8 +670,15 @@ static int objects_raw(record *r, unsigned d, unsigned version,
 					  cfg->dispute_len, n),
 			     cfg->dispute_len)) < 0)
 		return rc;
-	if ((rc = put_object(r, fixed_event_id, GIT_OBJECT_BLOB,
-			     cfg->event_tpl, cfg->event_len)) < 0)
+	if (parent) {
+		rc = put_object(r, fixed_event_id, GIT_OBJECT_BLOB,
+				cfg->event_tpl, cfg->event_len);
+	} else {
+		made_up_id(r, id);      /* a dispute's first event: its own */
+		rc = put_object(r, id, GIT_OBJECT_BLOB, unique_event(r, n),
+				cfg->event_len);
+	}
+	if (rc < 0)
 		return rc;
 	if (events_tree > sizeof(tree))
 		events_tree = sizeof(tree);
@@ -713,7 +735,11 @@ static int objects_git(record *r, unsigned d, unsigned version,
 		git_fail(r, "treebuilder");
 		goto done;
 	}
-	if (git_blob_create_from_buffer(&blob, r->repo, cfg->event_tpl,
+	/* the first event of each dispute is its own (its "opened" event
+	 * names the dispute), so no two disputes share an events tree */
+	if (git_blob_create_from_buffer(&blob, r->repo,
+					parent_id ? cfg->event_tpl
+						  : unique_event(r, n),
 					cfg->event_len) < 0) {
 		git_fail(r, "event blob");
 		goto done;
@@ -927,6 +953,7 @@ static int run_sqlite(const config *cfg)
 	}
 	if (!(r.versions = calloc(cfg->disputes, sizeof(*r.versions))) ||
 	    !(r.scratch = malloc(scratch_len)) ||
+	    !(r.event_scratch = malloc(cfg->event_len)) ||
 	    !(s.ms = malloc(MAX_SAMPLES * sizeof(double)))) {
 		snprintf(r.error, sizeof(r.error), "out of memory");
 		goto done;
@@ -1009,6 +1036,7 @@ done:
 		}
 	free(r.versions);
 	free(r.scratch);
+	free(r.event_scratch);
 	free(s.ms);
 	return rc;
 }
