@@ -37,6 +37,11 @@
  *       which inserts them in the open transaction. No loose file, no
  *       pack. The same bytes and ids git would write.
  *
+ *       --fail-every K: every K-th change is refused after it has written
+ *       all its rows, rolled back to its savepoint while the batch's
+ *       others commit (a guard refusing an event, in a batch): the cost
+ *       of a change that fails alone. "changes" counts those committed.
+ *
  * Options: --seconds S (default 3) of measured time after a warm-up of
  * --warmup W seconds (default 0.5). Every program writes only under DIR
  * (created if missing; its files are removed at the end unless --keep).
@@ -44,7 +49,7 @@
  * Prints one line:
  *   fsync:  ops=N seconds=S ops_per_s=X p50_ms=Y p99_ms=Z syncs_per_op=K
  *           all_ops=A all_syncs=C
- *   sqlite: changes=N txns=T seconds=S changes_per_s=X txns_per_s=Y
+ *   sqlite: changes=N failed=F txns=T seconds=S changes_per_s=X txns_per_s=Y
  *           p50_ms=P p99_ms=Q syncs_per_change=K bytes_per_change=B
  *           all_changes=A all_syncs=C
  * (the latencies are of one transaction; all_ops, all_changes and
@@ -88,6 +93,7 @@ typedef struct config {
 	size_t size;
 	unsigned batch;
 	unsigned disputes;
+	unsigned fail_every;
 	double seconds;
 	double warmup;
 	unsigned char *dispute_tpl;
@@ -425,6 +431,7 @@ typedef struct record {
 	unsigned char *event_scratch;
 	uint64_t rng;
 	uint64_t bytes;            /* object and index bytes written */
+	int opening;               /* the disputes' first changes: none fails */
 	char error[512];
 } record;
 
@@ -903,6 +910,13 @@ static int one_change(record *r, unsigned d, uint64_t n)
 	sqlite3_bind_int64(st, 4, at);
 	if (step_done(r, st, NULL) < 0)
 		goto fail;
+	if (cfg->fail_every && !r->opening &&
+	    n % cfg->fail_every == cfg->fail_every - 1) {
+		/* a change refused after all its rows were written */
+		sqlite3_exec(r->db, "ROLLBACK TO change; RELEASE change", NULL,
+			     NULL, NULL);
+		return 1;
+	}
 	if (exec(r, "RELEASE change") < 0)
 		goto fail;
 	r->versions[d] = version + 1;
@@ -914,15 +928,20 @@ fail:
 }
 
 /* One transaction of `count` changes from dispute `first` on. */
-static int one_batch(record *r, unsigned first, unsigned count, uint64_t *n)
+static int one_batch(record *r, unsigned first, unsigned count, uint64_t *n,
+		     uint64_t *failed)
 {
 	if (exec(r, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	for (unsigned i = 0; i < count; i++) {
-		if (one_change(r, (first + i) % r->cfg->disputes, *n) < 0) {
+		int rc = one_change(r, (first + i) % r->cfg->disputes, *n);
+
+		if (rc < 0) {
 			sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
+		if (rc > 0)             /* failed alone; the others go on */
+			(*failed)++;
 		(*n)++;
 	}
 	return exec(r, "COMMIT");
@@ -935,6 +954,7 @@ static int run_sqlite(const config *cfg)
 	samples s = { NULL, 0 };
 	size_t scratch_len = cfg->dispute_len + 64;
 	uint64_t n = 0, changes = 0, txns = 0, syncs0 = 0, bytes0 = 0;
+	uint64_t failed = 0;
 	unsigned next = 0;
 	double start = 0, stop_at, end;
 	int rc = 1, measuring = 0;
@@ -979,9 +999,11 @@ static int run_sqlite(const config *cfg)
 	/* every dispute opened (its first commit), unmeasured */
 	if (exec(&r, "BEGIN IMMEDIATE") < 0)
 		goto done;
+	r.opening = 1;
 	for (unsigned d = 0; d < cfg->disputes; d++)
 		if (one_change(&r, d, n++) < 0)
 			goto done;
+	r.opening = 0;
 	if (exec(&r, "COMMIT") < 0)
 		goto done;
 	stop_at = now_s() + cfg->warmup;
@@ -996,8 +1018,9 @@ static int run_sqlite(const config *cfg)
 			stop_at = t0 + cfg->seconds;
 			syncs0 = sqlite_syncs;
 			bytes0 = r.bytes;
+			failed = 0;
 		}
-		if (one_batch(&r, next, cfg->batch, &n) < 0)
+		if (one_batch(&r, next, cfg->batch, &n, &failed) < 0)
 			goto done;
 		next = (next + cfg->batch) % cfg->disputes;
 		if (measuring) {
@@ -1007,11 +1030,14 @@ static int run_sqlite(const config *cfg)
 		}
 	}
 	end = now_s();
-	printf("changes=%" PRIu64 " txns=%" PRIu64 " seconds=%.2f "
+	changes -= failed;
+	printf("changes=%" PRIu64 " failed=%" PRIu64 " txns=%" PRIu64
+	       " seconds=%.2f "
 	       "changes_per_s=%.1f txns_per_s=%.1f p50_ms=%.3f p99_ms=%.3f "
 	       "syncs_per_change=%.3f bytes_per_change=%.0f all_changes=%"
 	       PRIu64 " all_syncs=%" PRIu64 "\n",
-	       changes, txns, end - start, (double)changes / (end - start),
+	       changes, failed, txns, end - start,
+	       (double)changes / (end - start),
 	       (double)txns / (end - start), percentile(&s, 50),
 	       percentile(&s, 99),
 	       changes ? (double)(sqlite_syncs - syncs0) / (double)changes : 0,
@@ -1086,7 +1112,7 @@ static int usage(void)
 		"usage: ceiling-record fsync --dir DIR [--size BYTES] "
 		"[--new-files] [options]\n"
 		"       ceiling-record sqlite --dir DIR [--objects raw|git] "
-		"[--batch N] [--disputes D]\n"
+		"[--batch N] [--disputes D] [--fail-every K]\n"
 		"                      [--dispute TEMPLATE] [--event TEMPLATE] "
 		"[options]\n"
 		"options: --seconds S --warmup S --keep\n");
@@ -1128,6 +1154,8 @@ static int parse_args(config *cfg, int argc, char **argv)
 			cfg->size = strtoul(val, NULL, 10);
 		} else if (strcmp(opt, "--batch") == 0) {
 			cfg->batch = (unsigned)strtoul(val, NULL, 10);
+		} else if (strcmp(opt, "--fail-every") == 0) {
+			cfg->fail_every = (unsigned)strtoul(val, NULL, 10);
 		} else if (strcmp(opt, "--disputes") == 0) {
 			cfg->disputes = (unsigned)strtoul(val, NULL, 10);
 		} else if (strcmp(opt, "--seconds") == 0) {
