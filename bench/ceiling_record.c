@@ -42,6 +42,10 @@
  *       others commit (a guard refusing an event, in a batch): the cost
  *       of a change that fails alone. "changes" counts those committed.
  *
+ *       --mirror K (with --objects git): afterwards, pack every object
+ *       into a bare repository DIR/mirror.git, K objects a pack, as the
+ *       mirror writer would, and move the refs (see run_mirror).
+ *
  * Options: --seconds S (default 3) of measured time after a warm-up of
  * --warmup W seconds (default 0.5). Every program writes only under DIR
  * (created if missing; its files are removed at the end unless --keep).
@@ -68,7 +72,9 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +100,7 @@ typedef struct config {
 	unsigned batch;
 	unsigned disputes;
 	unsigned fail_every;
+	unsigned mirror_objects;   /* > 0: mirror afterwards, so many a pack */
 	double seconds;
 	double warmup;
 	unsigned char *dispute_tpl;
@@ -947,6 +954,198 @@ static int one_batch(record *r, unsigned first, unsigned count, uint64_t *n,
 	return exec(r, "COMMIT");
 }
 
+/* ---- the mirror -------------------------------------------------------------- */
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Remove the repositories run_mirror made under DIR. */
+static void remove_mirror(const config *cfg)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%.4000s/mirror.git", cfg->dir);
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	snprintf(path, sizeof(path), "%.4000s/packer.git", cfg->dir);
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * After the measured run: every object of the table packed into a bare
+ * repository DIR/mirror.git, cfg->mirror_objects a pack (in the order they
+ * were stored, as a mirror writer takes them), by a git_packbuilder of a
+ * repository with no refs (DIR/packer.git) whose object database reads the
+ * table; after each pack every dispute's ref is moved to its head (loose
+ * refs, without fsync) and the file system synced once (syncfs), as the
+ * mirror records its position. Prints one line:
+ *   mirror: objects=N packs=P seconds=S objects_per_s=X pack_p50_ms=Y
+ *           refs_per_pack=R ref_seconds=T
+ */
+static int run_mirror(record *r)
+{
+	const config *cfg = r->cfg;
+	char path[4200];
+	git_repository *packer = NULL, *mirror = NULL;
+	git_odb *packer_odb = NULL;
+	table_backend *tb = NULL;
+	git_packbuilder *pb = NULL;
+	sqlite3_stmt *ids = NULL;
+	git_oid *heads = NULL;
+	unsigned char *touched = NULL;
+	samples s = { NULL, 0 };
+	sqlite3_int64 after = 0;
+	uint64_t objects = 0, packs = 0, ref_writes = 0;
+	double t0 = now_s(), ref_time = 0;
+	int rc = -1, fd = -1;
+
+	if (!(s.ms = malloc(MAX_SAMPLES * sizeof(double))) ||
+	    !(tb = calloc(1, sizeof(*tb)))) {
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		goto done;
+	}
+	snprintf(path, sizeof(path), "%.4000s/packer.git", cfg->dir);
+	if (git_repository_init(&packer, path, 1) < 0 ||
+	    git_repository_odb(&packer_odb, packer) < 0) {
+		git_fail(r, "packer repository");
+		goto done;
+	}
+	git_odb_init_backend(&tb->parent, GIT_ODB_BACKEND_VERSION);
+	tb->rec = r;
+	tb->parent.read = backend_read;
+	tb->parent.read_header = backend_read_header;
+	tb->parent.exists = backend_exists;
+	tb->parent.free = backend_free;
+	if (git_odb_add_backend(packer_odb, &tb->parent, 1000) < 0) {
+		git_fail(r, "packer backend");
+		goto done;
+	}
+	tb = NULL;                       /* the odb owns it now */
+	snprintf(path, sizeof(path), "%.4000s/mirror.git", cfg->dir);
+	if (git_repository_init(&mirror, path, 1) < 0) {
+		git_fail(r, "mirror repository");
+		goto done;
+	}
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY)) < 0) {
+		snprintf(r->error, sizeof(r->error), "open mirror");
+		goto done;
+	}
+	snprintf(path, sizeof(path), "%.4000s/mirror.git/objects/pack",
+		 cfg->dir);
+	if (sqlite3_prepare_v2(r->db, "SELECT rowid, id, type FROM objects "
+			       "WHERE rowid > ?1 ORDER BY rowid LIMIT ?2", -1,
+			       &ids, NULL) != SQLITE_OK) {
+		db_fail(r, "mirror statements");
+		goto done;
+	}
+	if (!(heads = calloc(cfg->disputes, sizeof(*heads))) ||
+	    !(touched = calloc(cfg->disputes, 1))) {
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		goto done;
+	}
+	for (;;) {
+		double p0 = now_s(), r0;
+		uint64_t in_pack = 0;
+
+		if (git_packbuilder_new(&pb, packer) < 0) {
+			git_fail(r, "packbuilder");
+			goto done;
+		}
+		git_packbuilder_set_threads(pb, 1);
+		sqlite3_bind_int64(ids, 1, after);
+		sqlite3_bind_int(ids, 2, (int)cfg->mirror_objects);
+		while (sqlite3_step(ids) == SQLITE_ROW) {
+			git_oid oid;
+
+			after = sqlite3_column_int64(ids, 0);
+			memcpy(oid.id, sqlite3_column_blob(ids, 1), OID_LEN);
+			/* one object at a time: never a walk of its tree */
+			if (git_packbuilder_insert(pb, &oid, NULL) < 0) {
+				git_fail(r, "pack insert");
+				goto done;
+			}
+			in_pack++;
+			/* a commit: its dispute's head as of this pack (the
+			 * mirror writer knows it from the changes table) */
+			if (sqlite3_column_int(ids, 2) == GIT_OBJECT_COMMIT) {
+				git_commit *c = NULL;
+				const char *m;
+				unsigned long d;
+
+				if (git_commit_lookup(&c, packer, &oid) < 0) {
+					git_fail(r, "mirror commit");
+					goto done;
+				}
+				m = strstr(git_commit_message(c),
+					   "Redress-Dispute: d");
+				d = m ? strtoul(m + 18, NULL, 10) : ULONG_MAX;
+				if (d < cfg->disputes) {
+					heads[d] = oid;
+					touched[d] = 1;
+				}
+				git_commit_free(c);
+			}
+		}
+		sqlite3_reset(ids);
+		if (!in_pack)
+			break;
+		if (git_packbuilder_write(pb, path, 0, NULL, NULL) < 0) {
+			git_fail(r, "pack write");
+			goto done;
+		}
+		git_packbuilder_free(pb);
+		pb = NULL;
+		r0 = now_s();
+		for (unsigned d = 0; d < cfg->disputes; d++) {
+			git_reference *ref = NULL;
+			char name[64];
+
+			if (!touched[d])
+				continue;
+			touched[d] = 0;
+			snprintf(name, sizeof(name), "refs/disputes/d%015u", d);
+			if (git_reference_create(&ref, mirror, name, &heads[d],
+						 1, NULL) < 0) {
+				git_fail(r, "mirror ref");
+				goto done;
+			}
+			git_reference_free(ref);
+			ref_writes++;
+		}
+		if (syncfs(fd) < 0) {
+			snprintf(r->error, sizeof(r->error), "syncfs");
+			goto done;
+		}
+		ref_time += now_s() - r0;
+		objects += in_pack;
+		packs++;
+		sample_add(&s, (r0 - p0) * 1e3);
+	}
+	printf("mirror: objects=%" PRIu64 " packs=%" PRIu64 " seconds=%.2f "
+	       "objects_per_s=%.0f pack_p50_ms=%.1f refs_per_pack=%.0f "
+	       "ref_seconds=%.2f\n", objects, packs, now_s() - t0,
+	       (double)objects / (now_s() - t0), percentile(&s, 50),
+	       packs ? (double)ref_writes / (double)packs : 0, ref_time);
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	git_packbuilder_free(pb);
+	sqlite3_finalize(ids);
+	free(heads);
+	free(touched);
+	git_repository_free(mirror);
+	git_odb_free(packer_odb);
+	git_repository_free(packer);
+	free(tb);
+	free(s.ms);
+	return rc;
+}
+
 static int run_sqlite(const config *cfg)
 {
 	record r;
@@ -1043,6 +1242,8 @@ static int run_sqlite(const config *cfg)
 	       changes ? (double)(sqlite_syncs - syncs0) / (double)changes : 0,
 	       changes ? (double)(r.bytes - bytes0) / (double)changes : 0, n,
 	       sqlite_syncs);
+	if (cfg->mirror_objects && run_mirror(&r) < 0)
+		goto done;
 	rc = 0;
 done:
 	if (rc)
@@ -1052,6 +1253,8 @@ done:
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(r.st[i]);
 	sqlite3_close(r.db);
+	if (!cfg->keep && cfg->mirror_objects)
+		remove_mirror(cfg);
 	if (!cfg->keep)
 		for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]);
 		     i++) {
@@ -1113,6 +1316,7 @@ static int usage(void)
 		"[--new-files] [options]\n"
 		"       ceiling-record sqlite --dir DIR [--objects raw|git] "
 		"[--batch N] [--disputes D] [--fail-every K]\n"
+		"                      [--mirror OBJECTS-A-PACK]\n"
 		"                      [--dispute TEMPLATE] [--event TEMPLATE] "
 		"[options]\n"
 		"options: --seconds S --warmup S --keep\n");
@@ -1154,6 +1358,8 @@ static int parse_args(config *cfg, int argc, char **argv)
 			cfg->size = strtoul(val, NULL, 10);
 		} else if (strcmp(opt, "--batch") == 0) {
 			cfg->batch = (unsigned)strtoul(val, NULL, 10);
+		} else if (strcmp(opt, "--mirror") == 0) {
+			cfg->mirror_objects = (unsigned)strtoul(val, NULL, 10);
 		} else if (strcmp(opt, "--fail-every") == 0) {
 			cfg->fail_every = (unsigned)strtoul(val, NULL, 10);
 		} else if (strcmp(opt, "--disputes") == 0) {
@@ -1181,7 +1387,8 @@ static int parse_args(config *cfg, int argc, char **argv)
 	}
 	if (!cfg->dir || cfg->seconds <= 0 || cfg->seconds > 60 ||
 	    cfg->warmup < 0 || cfg->size == 0 || cfg->size > (64u << 20) ||
-	    cfg->batch < 1 || cfg->disputes < cfg->batch)
+	    cfg->batch < 1 || cfg->disputes < cfg->batch ||
+	    (cfg->mirror_objects && !cfg->objects_git))
 		return -1;
 	if (!cfg->dispute_tpl) {
 		cfg->dispute_len = 1400;
