@@ -443,7 +443,10 @@ NEXT_ID=$((2 + ROUNDS * EVENT_POOL))
 # opening disputes: raw git commits on new refs with the objects of a real
 # open (dispute.json, the opened event; workflow.json is already stored)
 BENCH_KEY=$(cat "$RUN/store-$BASE.key")
-id=$(curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/template.json" \
+# (a dispute of its own: one order's items have one open dispute at a time;
+# the order reference has the template's length, so the bytes have its sizes)
+jq '.order_ref = "BENCH-OPEN0000"' "$RUN/template.json" >"$RUN/open-template.json"
+id=$(curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/open-template.json" \
 	"$SERVER_URL/v1/disputes" | jq -r .id)
 git=(git --git-dir="$RUN/store-$BASE/evidence.git")
 head=$("${git[@]}" rev-parse "refs/disputes/$id")
@@ -494,7 +497,9 @@ if command -v strace >/dev/null; then
 			"$SERVER_URL/v1/disputes/$(sed -n "$((NEXT_ID + $1))p" "$RUN/store-$BASE.ids")/events"
 	}
 	one_open() {
-		curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/template.json" \
+		jq --arg ref "$(printf 'BENCH-FSYNC%03d' "$1")" '.order_ref = $ref' \
+			"$RUN/template.json" >"$RUN/fsync-open.json"
+		curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/fsync-open.json" \
 			"$SERVER_URL/v1/disputes"
 	}
 	one_upload() {
@@ -517,6 +522,17 @@ if command -v strace >/dev/null; then
 	RES[fsync.raw_blob]=$(fsyncs_per_op 20 blob --repo "$RUN/fsync-blob.git" \
 		--size 1048576 --threads 1 --warmup 0 --ops 20)
 fi
+# the ceilings of a record kept in one database transaction per change
+# (issue 13): the raw fdatasync rate, a raw 1 MiB durable file, and a raw
+# SQLite transaction of a change's rows with 1 to 64 changes in each, with
+# the bytes of this run's event commit (bench/record.sh)
+log "the record's ceilings: fdatasync, a 1 MiB file, SQLite transactions of 1 to 64 changes ($ROUNDS rounds of 2s each)"
+RECORD_BIN=$BIN RECORD_DIR=$RUN/record RECORD_ROUNDS=$ROUNDS RECORD_SECONDS=2 \
+	RECORD_DISPUTE=$RUN/tpl-event-dispute.json RECORD_EVENT=$RUN/tpl-event-file.json \
+	"$ROOT/bench/record.sh" --kv >"$RUN/record.kv"
+while IFS='=' read -r k v; do
+	RES[$k]=$v
+done <"$RUN/record.kv"
 # /healthz while one key runs 2 exports and 16 verifications of one large
 # dispute, again and again: slow work must not hold up the request
 # threads. Measured on 4 connections, idle first, then under that load.
@@ -619,6 +635,24 @@ ratio_row "POST /v1/disputes" "req/s" "open" "ceiling-open" "(raw git commit, ne
 info_row "  the same, vs one raw writer" "open" "ceiling1-open" "(raw git commit, new ref, 1 writer)"
 ratio_row "1 MiB evidence upload" "req/s" "evidence" "ceiling-evidence" "(raw git 1 MiB blob, $CORES writers)"
 info_row "  the same, vs one raw writer" "evidence" "ceiling1-evidence" "(raw git 1 MiB blob, 1 writer)"
+if [ -n "${RES[record.fsync-4k.ops_per_s]:-}" ]; then
+	fds=${RES[record.fsync-4k.ops_per_s]}
+	row "raw fdatasync, 4 KiB (the disk's flush rate)" \
+		"$(num "$fds") writes/s (p50 ${RES[record.fsync-4k.p50_ms]} ms, p99 ${RES[record.fsync-4k.p99_ms]} ms)" \
+		"-" "-" "-" "info"
+	row "  1 MiB evidence upload, vs a raw 1 MiB durable file" "" \
+		"$(num "${RES[record.file-1m.ops_per_s]}") files/s (write, fdatasync, rename, fsync dir; 1 writer)" \
+		"$(ratio "${RES[evidence.rps]}" "${RES[record.file-1m.ops_per_s]}")" "-" "info"
+	for k in "${!RES[@]}"; do
+		case $k in record.*-*.changes_per_s) echo "${k#record.}" ;; esac
+	done | sed 's/\.changes_per_s$//' | sort -t- -k1,1r -k2,2n >"$RUN/record.configs"
+	while read -r c; do
+		row "raw SQLite record, ${c%-*} objects, ${c##*-} change(s) a txn" \
+			"$(num "${RES[record.$c.changes_per_s]}") changes/s (p99 ${RES[record.$c.p99_ms]} ms a txn, ${RES[record.$c.syncs_per_change]} fdatasync a change)" \
+			"$(num "$fds") fdatasync/s (raw, same run)" \
+			"$(ratio "${RES[record.$c.changes_per_s]}" "$fds")" "-" "info"
+	done <"$RUN/record.configs"
+fi
 if [ -n "${RES[healthz-slow.p99]:-}" ]; then
 	row "GET /healthz under slow work: one key's 2 exports + 16 verifications of a $((SLOW_FILES * SLOW_MIB)) MiB dispute" \
 		"$(num "${RES[healthz-slow.rps]}") req/s ($(lat healthz-slow), ${RES[healthz-slow.errors]} errors; ${RES[healthz-slow.rounds]} rounds of the load)" \
@@ -663,6 +697,12 @@ printf '%s\n' "${ROWS[@]}" | column -t -s $'\t'
 if [ -n "${RES[fsync.event]:-}" ]; then
 	echo
 	echo "fsync calls per acknowledged write (strace): event ${RES[fsync.event]} (raw git ${RES[fsync.raw_event]}), open ${RES[fsync.open]} (raw git ${RES[fsync.raw_open]}), 1 MiB evidence ${RES[fsync.evidence]} (raw git blob ${RES[fsync.raw_blob]})"
+fi
+if [ -s "$RUN/record.configs" ]; then
+	echo
+	echo "the record's ceilings (bench/record.sh): fdatasync calls per change over a whole 1 s run of ceiling-record, its own count / strace's: $(while read -r c; do
+		printf '%s %s / %s; ' "$c" "${RES[record.$c.own_per_changes]:-?}" "${RES[record.$c.strace_per_changes]:-?}"
+	done <"$RUN/record.configs")bytes a change: ${RES[record.git-1.bytes_per_change]:-?}"
 fi
 for n in "${SCALE_LIST[@]}"; do
 	[ -n "${RES[load.$n.seconds]:-}" ] || continue
