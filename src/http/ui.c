@@ -94,15 +94,21 @@ static int serve(http_call *call, const char *name, rd_error *err)
 	return RD_OK;
 }
 
-int http_get_ui_root(http_call *call, rd_error *err)
+/* A redirect to the console's page, with the given status. */
+static int redirect_to_console(http_call *call, unsigned status)
 {
-	(void)err;
 	call->console = 1;
-	call->status = 308;
+	call->status = status;
 	snprintf(call->location, sizeof(call->location), "/ui/");
 	snprintf(call->content_type, sizeof(call->content_type),
 		 "text/plain; charset=utf-8");
 	return RD_OK;
+}
+
+int http_get_ui_root(http_call *call, rd_error *err)
+{
+	(void)err;
+	return redirect_to_console(call, 308);
 }
 
 /*
@@ -112,12 +118,7 @@ int http_get_ui_root(http_call *call, rd_error *err)
 int http_get_root(http_call *call, rd_error *err)
 {
 	(void)err;
-	call->console = 1;
-	call->status = 302;
-	snprintf(call->location, sizeof(call->location), "/ui/");
-	snprintf(call->content_type, sizeof(call->content_type),
-		 "text/plain; charset=utf-8");
-	return RD_OK;
+	return redirect_to_console(call, 302);
 }
 
 int http_get_openapi(http_call *call, rd_error *err)
