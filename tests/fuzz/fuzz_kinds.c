@@ -80,7 +80,10 @@ static void check_definition(const rd_evidence_kinds *kinds)
 	FUZZ_CHECK(rd_evidence_kinds_find(kinds, "no_such_kind") == NULL);
 }
 
-/* The rule read plainly: media type = up to ';', space or tab. */
+/*
+ * The rule read plainly: media type = up to ';', space or tab; text/csv
+ * counts as text/plain.
+ */
 static int reference_allows(const rd_evidence_kind *k, const char *ct)
 {
 	size_t len = strcspn(ct, "; \t");
@@ -95,6 +98,10 @@ static int reference_allows(const rd_evidence_kind *k, const char *ct)
 
 		if (family ? len >= n && strncasecmp(ct, allowed, n - 1) == 0
 			   : len == n && strncasecmp(ct, allowed, n) == 0)
+			return 1;
+		/* text/csv is plain text to a kind that takes text/plain */
+		if (strcasecmp(allowed, "text/plain") == 0 && len == 8 &&
+		    strncasecmp(ct, "text/csv", 8) == 0)
 			return 1;
 	}
 	return 0;
