@@ -85,6 +85,9 @@ static int get_time(int64_t *out, const json_t *doc, const char *what,
 		return RD_OK;
 	if (rd_time_parse(out, text, NULL) < 0)
 		return bad(err, what, member, "an RFC 3339 time");
+	/* 0 stands for "no time" in a record: a required one comes after */
+	if (!nullable && *out == 0)
+		return bad(err, what, member, "a time after 1970-01-01T00:00:00Z");
 	return RD_OK;
 }
 
