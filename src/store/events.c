@@ -144,19 +144,9 @@ int rd_store_events_list(rd_store *st, const char *dispute_id,
 	rc = rd_store__bind_text(stmt, 1, id);
 	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW;
 	     rc = sqlite3_step(stmt)) {
-		if (n == room) {
-			size_t grown = room ? room * 2 : 8;
-			rd_event_record *more = realloc(records,
-							grown * sizeof(*more));
-
-			if (!more) {
-				ret = rd_error_set(err, RD_ENOMEM,
-						   "out of memory");
-				goto done;
-			}
-			records = more;
-			room = grown;
-		}
+		if ((ret = rd_store__grow(&records, n, &room, sizeof(*records),
+					  err)) < 0)
+			goto done;
 		/* counted first: event_from_row leaves a record freeable */
 		n++;
 		if ((ret = event_from_row(stmt, id, &records[n - 1], err)) < 0)

@@ -170,19 +170,9 @@ int rd_store_evidence_list(rd_store *st, const char *dispute_id,
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW;
 	     rc = sqlite3_step(stmt)) {
-		if (n == room) {
-			size_t grown = room ? room * 2 : 8;
-			rd_evidence_row *more = realloc(rows,
-							grown * sizeof(*more));
-
-			if (!more) {
-				ret = rd_error_set(err, RD_ENOMEM,
-						   "out of memory");
-				goto done;
-			}
-			rows = more;
-			room = grown;
-		}
+		if ((ret = rd_store__grow(&rows, n, &room, sizeof(*rows),
+					  err)) < 0)
+			goto done;
 		/* counted first: row_from_stmt leaves a row freeable */
 		n++;
 		if ((ret = row_from_stmt(stmt, &rows[n - 1], err)) < 0)
@@ -377,18 +367,9 @@ int rd_store_evidence_kinds(rd_store *st, const char *dispute_id,
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW;
 	     rc = sqlite3_step(stmt)) {
-		if (n == room) {
-			size_t grown = room ? room * 2 : 8;
-			char **more = realloc(list, grown * sizeof(*more));
-
-			if (!more) {
-				ret = rd_error_set(err, RD_ENOMEM,
-						   "out of memory");
-				goto done;
-			}
-			list = more;
-			room = grown;
-		}
+		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
+					  err)) < 0)
+			goto done;
 		if ((ret = rd_store__column_strdup(stmt, 0, &list[n],
 						   err)) < 0)
 			goto done;

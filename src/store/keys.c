@@ -109,19 +109,9 @@ int rd_store_keys_list(rd_store *st, rd_api_key **out, size_t *count,
 		return ret;
 	for (rc = sqlite3_step(stmt); rc == SQLITE_ROW;
 	     rc = sqlite3_step(stmt)) {
-		if (n == room) {
-			size_t grown = room ? room * 2 : 8;
-			rd_api_key *more = realloc(list,
-						   grown * sizeof(*more));
-
-			if (!more) {
-				ret = rd_error_set(err, RD_ENOMEM,
-						   "out of memory");
-				goto done;
-			}
-			list = more;
-			room = grown;
-		}
+		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
+					  err)) < 0)
+			goto done;
 		if ((ret = key_from_row(stmt, &list[n], err)) < 0)
 			goto done;
 		n++;

@@ -204,19 +204,9 @@ int rd_store_offers_list(rd_store *st, const char *dispute_id,
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW;
 	     rc = sqlite3_step(stmt)) {
-		if (n == room) {
-			size_t grown = room ? room * 2 : 8;
-			rd_offer_record *more = realloc(list,
-							grown * sizeof(*more));
-
-			if (!more) {
-				ret = rd_error_set(err, RD_ENOMEM,
-						   "out of memory");
-				goto done;
-			}
-			list = more;
-			room = grown;
-		}
+		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
+					  err)) < 0)
+			goto done;
 		if ((ret = offer_from_row(stmt, &list[n], err)) < 0)
 			goto done;
 		n++;

@@ -191,6 +191,24 @@ int64_t rd_store__column_optional(sqlite3_stmt *stmt, int i)
 	return sqlite3_column_int64(stmt, i);  /* NULL reads as 0 */
 }
 
+int rd_store__grow(void *array_at, size_t count, size_t *room,
+		   size_t element_size, rd_error *err)
+{
+	size_t grown = *room ? *room * 2 : 8;
+	void *array, *more;
+
+	if (count < *room)
+		return RD_OK;
+	if (grown > SIZE_MAX / element_size)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	memcpy(&array, array_at, sizeof(array));
+	if (!(more = realloc(array, grown * element_size)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	memcpy(array_at, &more, sizeof(more));
+	*room = grown;
+	return RD_OK;
+}
+
 int rd_store__column_copy(sqlite3_stmt *stmt, int i, char *buf,
 			  size_t size, rd_error *err)
 {

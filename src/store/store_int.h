@@ -232,6 +232,15 @@ int rd_store__column_copy(sqlite3_stmt *stmt, int i, char *buf,
 			  size_t size, rd_error *err);
 
 /*
+ * Make room for one more element in a list being read row by row: when
+ * `count` has reached *room, the array whose address is `array_at` (a
+ * `T **`) is doubled (8 elements at first) and *room follows. The array
+ * is left as it was on RD_ENOMEM, so the caller's cleanup still frees it.
+ */
+int rd_store__grow(void *array_at, size_t count, size_t *room,
+		   size_t element_size, rd_error *err);
+
+/*
  * 1 when `oid` is a git object id as the index stores it: 40 lowercase hex
  * digits (the schema checks the same).
  */
