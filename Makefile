@@ -79,14 +79,16 @@ fuzz: deps
 	bash tests/fuzz/run.sh
 
 # `make crashtest` kills the real server with SIGKILL under a mixed write
-# load KILLS times (default 50), restarting it each time, and checks that
+# load KILLS times (default 50) of CLIENTS clients (default 64, each on a
+# connection of its own), restarting it each time, and checks that
 # nothing acknowledged was lost and nothing was done twice; see
 # tests/crash/crashtest.sh and docs/reliability.md.
 KILLS ?= 50
+CLIENTS ?= 64
 
 .PHONY: crashtest
 crashtest: build
-	KILLS=$(KILLS) REDRESS=$(BUILD)/redress RD_CRASHLOAD=$(BUILD)/tests/rd-crashload \
+	KILLS=$(KILLS) CLIENTS=$(CLIENTS) REDRESS=$(BUILD)/redress RD_CRASHLOAD=$(BUILD)/tests/rd-crashload \
 	  bash tests/crash/crashtest.sh
 
 # `make bench` measures redress against ceilings taken in the same run

@@ -11,8 +11,9 @@
  * opened `i` seconds before the template; its SLA deadline moves with it).
  * Every copy's objects are therefore byte for byte what `redress open`
  * writes for that input, which `redress audit verify` checks afterwards.
- * The index is then rebuilt from git by `redress reindex`, through
- * redress's own code.
+ * The copies are then imported into the record, with their index rows,
+ * by `redress upgrade`, through redress's own code: bulkload writes them
+ * as an earlier release kept its record, in evidence.git.
  *
  * It writes the objects into one pack (through libgit2's indexer, which
  * also writes the pack's index) rather than as loose objects: a million

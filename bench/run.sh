@@ -21,6 +21,18 @@
 #                            quick 3)
 #   BENCH_SECONDS=N          length of each read run (default 4, quick 3)
 #   BENCH_WRITE_SECONDS=N    length of each write run (default 5, quick 4)
+#   BENCH_MANY_CONNS=N       connections of the many-writer rows (default
+#                            64; the server takes at most 64 from one
+#                            address, which the samplers leave to wrk by
+#                            connecting from 127.0.0.2)
+#   BENCH_FSYNC_EVENTS=N     events strace counts fsync calls over, at
+#                            BENCH_MANY_CONNS connections (default 1000,
+#                            quick 500)
+#   BENCH_LAG_SECONDS=N      length of the mirror lag run (default 10,
+#                            quick 6)
+#   BENCH_BIG_MIB=N          size of the large upload that other writers
+#                            run beside (default 200; a video, whose kind
+#                            allows 200 MiB; 0: not run)
 #   BENCH_REFS=loose|packed  how the bulk loader writes refs (default loose)
 #   BENCH_DIR=DIR            working directory (default build-bench/run);
 #                            needs ~7 GB free for a million disputes
@@ -36,8 +48,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build-bench}
 SCALE=${BENCH_SCALE:-full}
 case $SCALE in
-full)  def_scales="1000 100000 1000000"; def_read=4; def_write=5; def_rounds=5 ;;
-quick) def_scales="1000 100000";         def_read=3; def_write=4; def_rounds=3 ;;
+full)  def_scales="1000 100000 1000000"; def_read=4; def_write=5; def_rounds=5; def_fsync_events=1000; def_lag=10 ;;
+quick) def_scales="1000 100000";         def_read=3; def_write=4; def_rounds=3; def_fsync_events=500; def_lag=6 ;;
 *) echo "bench: BENCH_SCALE must be full or quick, not $SCALE" >&2; exit 2 ;;
 esac
 SCALES=${BENCH_SCALES:-$def_scales}
@@ -54,8 +66,26 @@ WRK_THREADS=2
 READ_CONNS=32
 WRITE_CONNS=4
 EVENT_POOL=64              # disputes per events run (32 per wrk thread)
+# writes on many connections, as many clients at once would send them
+# (group commit): the disputes of these runs are one pool, reused from
+# run to run, each given the event its state allows (pool_file)
+MANY_CONNS=${BENCH_MANY_CONNS:-64}
+MANY_POOL=$((MANY_CONNS * 2))  # twice the connections: a dispute is always free
+FSYNC_EVENTS=${BENCH_FSYNC_EVENTS:-$def_fsync_events}
+LAG_S=${BENCH_LAG_SECONDS:-$def_lag}
+BIG_MIB=${BENCH_BIG_MIB:-200}
+LAG_SAMPLERS=4             # disputes the mirror's lag is sampled on, at once
+# the samplers that run beside wrk connect from another loopback address:
+# the server takes at most 64 connections from one (src/http/server.c)
+SIDE=(--interface 127.0.0.2)
 REFS_PER_THREAD=16         # refs each thread of the commit ceiling appends to
 
+# wrk's connections all come from 127.0.0.1, and the server takes at most
+# 64 from one address (src/http/server.c)
+case $MANY_CONNS in
+[1-9] | [1-5][0-9] | 6[0-4]) ;;
+*) echo "bench: BENCH_MANY_CONNS must be 1 to 64 (the server takes 64 connections from one address)" >&2; exit 2 ;;
+esac
 case $REFS in loose|packed) ;; *)
 	echo "bench: BENCH_REFS must be loose or packed" >&2; exit 2 ;;
 esac
@@ -188,7 +218,7 @@ git_run() {
 settle() {
 	local n
 	for _ in $(seq 600); do
-		n=$(curl -s -H "Authorization: Bearer $BENCH_KEY" "$SERVER_URL/metrics" |
+		n=$(curl -s "${SIDE[@]}" -H "Authorization: Bearer $BENCH_KEY" "$SERVER_URL/metrics" |
 			awk '$1 == "redress_http_requests_in_flight" {print $2}')
 		[ "${n:-2}" -le 1 ] && return 0
 		sleep 0.1
@@ -199,30 +229,33 @@ settle() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
-# paired NAME RUN-CEILING RUN-REDRESS [RUN-ONE-WRITER]: ROUNDS turns of
-# the ceiling and redress, the ceiling first in odd rounds and last in even
-# ones, so that both see the same stretch of a noisy machine. Each function
-# is called with the name of its slot and the round number. RES[NAME.*],
-# RES[ceiling-NAME.*] (and RES[ceiling1-NAME.*] for the optional
-# single-writer ceiling, run between them) get the medians of the rounds;
-# errors and requests are summed.
+# paired NAME RUN-CEILING RUN-REDRESS [SLOT:RUN-OTHER-CEILING...]: ROUNDS
+# turns of the ceiling and redress, the ceiling first in odd rounds and
+# last in even ones, so that both see the same stretch of a noisy machine.
+# Each function is called with the name of its slot and the round number.
+# RES[NAME.*], RES[ceiling-NAME.*] (and RES[SLOT-NAME.*] for each other
+# ceiling, run between them: ceiling1 for a single raw writer, ceilingd for
+# a raw durable file) get the medians of the rounds; errors and requests
+# are summed; RES[NAME.ratio_vs_C] is the median of the rounds' ratios.
 paired() {
-	local name=$1 ceil=$2 red=$3 one=${4:-} r k c slot slots
+	local name=$1 ceil=$2 red=$3 r k c slot slots extra others=()
+	shift 3
+	others=("$@")
 	for r in $(seq "$ROUNDS"); do
 		if [ $((r % 2)) = 1 ]; then
 			"$ceil" "ceiling-$name.$r" "$r"
-			[ -z "$one" ] || "$one" "ceiling1-$name.$r" "$r"
+			for extra in "${others[@]}"; do "${extra#*:}" "${extra%%:*}-$name.$r" "$r"; done
 			"$red" "$name.$r" "$r"
 		else
 			"$red" "$name.$r" "$r"
-			[ -z "$one" ] || "$one" "ceiling1-$name.$r" "$r"
+			for extra in "${others[@]}"; do "${extra#*:}" "${extra%%:*}-$name.$r" "$r"; done
 			"$ceil" "ceiling-$name.$r" "$r"
 		fi
 	done
 	slots=("$name" "ceiling-$name")
-	[ -z "$one" ] || slots+=("ceiling1-$name")
+	for extra in "${others[@]}"; do slots+=("${extra%%:*}-$name"); done
 	# the ratio of each round (the runs closest in time), then their median
-	for c in "ceiling-$name" ${one:+"ceiling1-$name"}; do
+	for c in "${slots[@]:1}"; do
 		RES[$name.ratio_vs_$c]=$(for r in $(seq "$ROUNDS"); do
 			awk -v a="${RES[$name.$r.rps]}" -v b="${RES[$c.$r.rps]}" \
 				'BEGIN { if (b > 0) printf "%.4f\n", a / b }'
@@ -241,6 +274,26 @@ paired() {
 		done
 	done
 }
+
+# record_run NAME ceiling-record ARGS...: RES[NAME.rps|p50|p99], a raw
+# ceiling of bench/ceiling_record.c (its operations per second: fdatasyncs,
+# or files made durable)
+record_run() {
+	local name=$1 line
+	shift
+	mkdir -p "$RUN/record-ceiling"
+	line=$("$BIN/ceiling-record" "$@" --dir "$RUN/record-ceiling") || {
+		echo "bench: ceiling-record failed for $name" >&2
+		exit 1
+	}
+	RES[$name.rps]=$(sed 's/.* ops_per_s=\([^ ]*\).*/\1/' <<<"$line")
+	RES[$name.p50]=$(sed 's/.* p50_ms=\([^ ]*\).*/\1/' <<<"$line")
+	RES[$name.p99]=$(sed 's/.* p99_ms=\([^ ]*\).*/\1/' <<<"$line")
+}
+# the raw fdatasync rate (a 4 KiB write and fdatasync), in turns with the
+# many-writer rows; and the raw 1 MiB durable file, with the uploads
+fdatasync_ceiling() { record_run "$1" fsync --size 4096 --seconds 2; }
+durable_file_ceiling() { record_run "$1" fsync --size 1048576 --new-files --seconds 2; }
 
 rss_of() { # rss_of PID NAME: RES[NAME.rss|hwm|anon] in KiB
 	local status=/proc/$1/status
@@ -305,7 +358,12 @@ make_store() {
 		: >"$dir.ids"
 	fi
 	echo "$template" >>"$dir.ids"
-	"$REDRESS" reindex --data "$dir" >/dev/null
+	# bulkload writes the copies as the earlier release kept its record, in
+	# evidence.git: redress imports them into the record as it upgrades
+	# such a data directory (their index rows rebuilt from their history)
+	sqlite3 "$dir/redress.db" \
+		"UPDATE record_state SET value = 'pending' WHERE name = 'import'"
+	"$REDRESS" upgrade --data "$dir" >/dev/null
 	# one dispute chosen at random, checked end to end by redress itself
 	"$REDRESS" audit verify "$(shuf -n 1 "$dir.ids")" --data "$dir" >/dev/null
 	t1=$(date +%s.%N)
@@ -405,13 +463,15 @@ measure_events() {
 		"$SERVER_URL/v1/disputes/$id/events" >/dev/null
 	curl -sf -H "Authorization: Bearer $BENCH_KEY" -d '{"event":"resume"}' \
 		"$SERVER_URL/v1/disputes/$id/events" >/dev/null
+	# the mirror holds both once `redress mirror` returns
+	"$REDRESS" mirror --data "$dir" >/dev/null
 	git=(git --git-dir="$dir/evidence.git")
 	head=$("${git[@]}" rev-parse "refs/disputes/$id")
 	"${git[@]}" cat-file blob "$head:dispute.json" >"$RUN/tpl-event-dispute.json"
 	"${git[@]}" cat-file blob "$head:events/000003-resume.json" >"$RUN/tpl-event-file.json"
 	log "events at $n disputes: $ROUNDS rounds of the raw git commit and redress, ${WRITE_S}s each"
 	if [ "$n" = "$BASE" ]; then
-		paired "events-$n" events_ceiling events_redress events_ceiling1
+		paired "events-$n" events_ceiling events_redress ceiling1:events_ceiling1
 	else
 		paired "events-$n" events_ceiling events_redress
 	fi
@@ -448,6 +508,7 @@ BENCH_KEY=$(cat "$RUN/store-$BASE.key")
 jq '.order_ref = "BENCH-OPEN0000"' "$RUN/template.json" >"$RUN/open-template.json"
 id=$(curl -sf -H "Authorization: Bearer $BENCH_KEY" --data-binary @"$RUN/open-template.json" \
 	"$SERVER_URL/v1/disputes" | jq -r .id)
+"$REDRESS" mirror --data "$RUN/store-$BASE" >/dev/null
 git=(git --git-dir="$RUN/store-$BASE/evidence.git")
 head=$("${git[@]}" rev-parse "refs/disputes/$id")
 "${git[@]}" cat-file blob "$head:dispute.json" >"$RUN/tpl-open-dispute.json"
@@ -466,7 +527,7 @@ open_redress() {
 	BENCH_RUN=$$-$2 wrk_run "$1" open.lua "$SERVER_URL" "$WRITE_CONNS" "$WRITE_S"
 	settle
 }
-paired open open_ceiling open_redress open_ceiling1
+paired open open_ceiling open_redress ceiling1:open_ceiling1
 
 # 1 MiB evidence uploads, on fresh disputes
 log "1 MiB evidence: $ROUNDS rounds of the raw git blob and redress uploads, ${WRITE_S}s each"
@@ -483,7 +544,200 @@ evidence_redress() {
 		wrk_run "$1" evidence.lua "$SERVER_URL" "$WRITE_CONNS" "$WRITE_S"
 	settle
 }
-paired evidence evidence_ceiling evidence_redress evidence_ceiling1
+paired evidence evidence_ceiling evidence_redress ceiling1:evidence_ceiling1 ceilingd:durable_file_ceiling
+
+# ---- many writers ------------------------------------------------------------
+# Events and opens on MANY_CONNS connections, in turns with the raw
+# fdatasync rate; then, on the same server: the mirror's lag under that
+# load, the fsync calls per event at that load (strace), and events beside
+# one large upload.
+
+# forget PID: a process that has ended by itself leaves the list of those
+# to stop
+forget() {
+	local keep=() p
+	for p in "${PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PIDS=("${keep[@]}")
+}
+
+# pool_file FILE: the pool's disputes ($RUN/many.ids), one "id event" a
+# line, the event being the one each dispute's state allows now (escalate
+# from opened or investigating, resume from escalated): read in one curl
+pool_file() {
+	local urls=() id
+	while read -r id; do
+		urls+=("$SERVER_URL/v1/disputes/$id")
+	done <"$RUN/many.ids"
+	curl -s "${SIDE[@]}" -H "Authorization: Bearer $BENCH_KEY" -w '\n' "${urls[@]}" |
+		jq -r '"\(.id) \(if .state == "escalated" then "resume" else "escalate" end)"' >"$1"
+	[ "$(wc -l <"$1")" = "$(wc -l <"$RUN/many.ids")" ] || {
+		echo "bench: cannot read the states of the pool's disputes" >&2
+		exit 1
+	}
+}
+
+# events_done: the events the server has answered 200 to so far
+events_done() {
+	curl -s "${SIDE[@]}" -H "Authorization: Bearer $BENCH_KEY" "$SERVER_URL/metrics" |
+		awk 'index($1, "redress_http_requests_total{route=\"/v1/disputes/{id}/events\",method=\"POST\",status=\"200\"}") == 1 { n = $2 }
+			END { print n + 0 }'
+}
+
+# pct FILE P: the P-th percentile (nearest rank) of FILE's numbers
+pct() {
+	sort -g "$1" | awk -v p="$2" '{ v[NR] = $1 } END {
+		if (!NR) { print ""; exit }
+		i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR
+		print v[i] }'
+}
+
+events_many() {
+	pool_file "$RUN/many-pool.ids"
+	BENCH_IDS=$RUN/many-pool.ids wrk_run "$1" events.lua "$SERVER_URL" \
+		"$MANY_CONNS" "$WRITE_S"
+	settle
+}
+open_many() {
+	BENCH_RUN=$$-many-$2 wrk_run "$1" open.lua "$SERVER_URL" "$MANY_CONNS" "$WRITE_S"
+	settle
+}
+
+# lag_sampler ID OUT: until $RUN/lag.stop appears, an event on dispute ID
+# (a dispute no one else writes to), then evidence.git's ref of it read
+# with git rev-parse every 10 ms until it has moved: the time from the
+# answer to the read that saw the new head (that read included), in
+# microseconds, a line each in OUT.us; failures in OUT.errors
+lag_sampler() {
+	local id=$1 out=$2 ev=escalate head new want t0 t1 body
+	local git=(git --git-dir="$RUN/store-$BASE/evidence.git")
+	head=$("${git[@]}" rev-parse "refs/disputes/$id")
+	: >"$out.us"
+	: >"$out.errors"
+	sleep 0.5
+	while [ ! -e "$RUN/lag.stop" ]; do
+		if ! body=$(curl -sf "${SIDE[@]}" -H "Authorization: Bearer $BENCH_KEY" \
+			-H 'Content-Type: application/json' -d "{\"event\":\"$ev\"}" \
+			"$SERVER_URL/v1/disputes/$id/events"); then
+			echo "event $ev failed" >>"$out.errors"
+			sleep 0.1
+			body=$(curl -s "${SIDE[@]}" -H "Authorization: Bearer $BENCH_KEY" \
+				"$SERVER_URL/v1/disputes/$id") || true
+		else
+			t0=${EPOCHREALTIME/./}
+			# the head the record committed for this answer
+			want=$(sqlite3 -readonly "$RUN/store-$BASE/redress.db" \
+				"SELECT head FROM refs WHERE dispute_id = '$id'")
+			while :; do
+				new=$("${git[@]}" rev-parse -q --verify "refs/disputes/$id" || true)
+				t1=${EPOCHREALTIME/./}
+				[ "$new" = "$want" ] && break
+				if [ $((t1 - t0)) -gt 30000000 ]; then
+					echo "the mirror did not show an event after 30 s" >>"$out.errors"
+					break
+				fi
+				sleep 0.01
+			done
+			echo $((t1 - t0)) >>"$out.us"
+			head=$new
+		fi
+		case $body in
+		*'"state":"escalated"'*) ev=resume ;;
+		*) ev=escalate ;;
+		esac
+		sleep 0.05
+	done
+}
+
+BENCH_KEY=$(cat "$RUN/store-$BASE.key")
+export BENCH_KEY
+sed -n "${NEXT_ID},$((NEXT_ID + MANY_POOL + LAG_SAMPLERS))p" "$RUN/store-$BASE.ids" >"$RUN/many-all.ids"
+NEXT_ID=$((NEXT_ID + MANY_POOL + LAG_SAMPLERS + 1))
+if [ "$(wc -l <"$RUN/many-all.ids")" -lt $((MANY_POOL + LAG_SAMPLERS + 1)) ]; then
+	echo "bench: the base store ($BASE disputes) is too small for the many-writer runs; give BENCH_SCALES a larger first store" >&2
+	exit 1
+fi
+head -n "$MANY_POOL" "$RUN/many-all.ids" >"$RUN/many.ids"
+big_id=$(sed -n "$((MANY_POOL + 1))p" "$RUN/many-all.ids")
+tail -n "$LAG_SAMPLERS" "$RUN/many-all.ids" >"$RUN/lag.ids"
+export BENCH_THREADS=$WRK_THREADS
+
+log "many writers: $ROUNDS rounds of the raw fdatasync rate and redress events on $MANY_CONNS connections, ${WRITE_S}s each"
+paired events-many fdatasync_ceiling events_many
+log "many writers: $ROUNDS rounds of the raw fdatasync rate and redress opens on $MANY_CONNS connections, ${WRITE_S}s each"
+paired open-many fdatasync_ceiling open_many
+
+# the mirror's lag: how long after an event's answer the mirror shows it,
+# sampled while MANY_CONNS connections send events
+log "mirror lag: ${LAG_S}s of events on $MANY_CONNS connections; $LAG_SAMPLERS samplers, each an event at a time read back from evidence.git"
+pool_file "$RUN/many-pool.ids"
+rm -f "$RUN/lag.stop"
+LAG_PIDS=()
+i=0
+while read -r id; do
+	i=$((i + 1))
+	lag_sampler "$id" "$RUN/lag-$i" &
+	LAG_PIDS+=($!)
+	PIDS+=($!)
+done <"$RUN/lag.ids"
+BENCH_IDS=$RUN/many-pool.ids wrk_run lag-load events.lua "$SERVER_URL" "$MANY_CONNS" "$LAG_S"
+touch "$RUN/lag.stop"
+for pid in "${LAG_PIDS[@]}"; do
+	wait "$pid" || true
+	forget "$pid"
+done
+settle
+cat "$RUN"/lag-*.us >"$RUN/lag.us"
+cat "$RUN"/lag-*.errors >"$RUN/lag.errors"
+RES[lag.samples]=$(wc -l <"$RUN/lag.us")
+RES[lag.errors]=$(wc -l <"$RUN/lag.errors")
+ERRORS_TOTAL=$((ERRORS_TOTAL + RES[lag.errors]))
+if [ "${RES[lag.samples]}" -gt 0 ]; then
+	awk '{ printf "%.3f\n", $1 / 1000 }' "$RUN/lag.us" >"$RUN/lag.ms"
+	RES[lag.p50]=$(pct "$RUN/lag.ms" 50)
+	RES[lag.p99]=$(pct "$RUN/lag.ms" 99)
+	RES[lag.max]=$(pct "$RUN/lag.ms" 100)
+fi
+
+# fsync calls per event at MANY_CONNS connections: strace attached to the
+# server while wrk sends events, stopped once the server has answered
+# FSYNC_EVENTS of them; the calls divided by the events it answered
+# (counted by its /metrics, those in flight when wrk stopped included)
+if command -v strace >/dev/null; then
+	log "counting fsync calls over $FSYNC_EVENTS events on $MANY_CONNS connections (strace attached to the server)"
+	pool_file "$RUN/many-pool.ids"
+	before=$(events_done)
+	strace -f -c -U calls,name -e trace=fdatasync,fsync,sync_file_range,syncfs \
+		-p "$SERVER_PID" -o "$RUN/strace-many.txt" 2>"$RUN/strace-many.err" &
+	spid=$!
+	PIDS+=("$spid")
+	sleep 1
+	BENCH_IDS=$RUN/many-pool.ids wrk -t"$WRK_THREADS" -c"$MANY_CONNS" -d600s --timeout 30s \
+		-s "$LUA/events.lua" "$SERVER_URL" >"$RUN/wrk-fsync-many.out" 2>&1 &
+	wpid=$!
+	PIDS+=("$wpid")
+	t0=$(date +%s)
+	while [ $(($(events_done) - before)) -lt "$FSYNC_EVENTS" ]; do
+		kill -0 "$wpid" 2>/dev/null || break
+		[ $(($(date +%s) - t0)) -lt 600 ] || break
+		sleep 0.1
+	done
+	stop "$wpid"
+	settle
+	after=$(events_done)
+	sleep 0.5
+	kill -INT "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	forget "$spid"
+	RES[fsync.many_events]=$((after - before))
+	RES[fsync.many_calls]=$(awk '$NF == "total" { print $1 }' "$RUN/strace-many.txt")
+	RES[fsync.many_seconds]=$(($(date +%s) - t0))
+	RES[fsync.many_per_event]=$(awk -v c="${RES[fsync.many_calls]:-0}" -v n="${RES[fsync.many_events]}" \
+		'BEGIN { if (n > 0) printf "%.2f", c / n }')
+	awk 'NR > 2 && $NF != "total" && $1 ~ /^[0-9]+$/ { printf "%s %s, ", $2, $1 }' \
+		"$RUN/strace-many.txt" | sed 's/, $//' >"$RUN/strace-many.calls"
+fi
 
 # fsync calls per acknowledged write, redress and raw git
 if command -v strace >/dev/null; then
@@ -582,6 +836,87 @@ settle
 rss_of "$SERVER_PID" "rss-$BASE"
 stop "$SERVER_PID"
 
+# other writers beside one large upload, on a server of its own on the
+# base store (so that the memory figures above are of the runs before):
+# the upload alone first (its length sets how long the events run), then
+# ROUNDS rounds of events on WRITE_CONNS connections idle and beside a new
+# upload that started half a second before them (bench/run.sh's pairing,
+# the idle run in the ceiling's place), each once the kernel has written
+# the previous uploads' pages back
+if [ "$BIG_MIB" != 0 ]; then
+	start_redress "$RUN/store-$BASE"
+	log "a $BIG_MIB MiB upload alone, then $ROUNDS rounds of events on $WRITE_CONNS connections idle and beside another one"
+	{
+		printf '\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41'
+		head -c $((BIG_MIB * 1048576 - 32)) /dev/urandom
+	} >"$RUN/big.mp4"
+	upload_big() { # upload_big NAME: $RUN/big-NAME.seconds, or the bench fails
+		local code secs
+		read -r code secs < <(curl -s "${SIDE[@]}" -o "$RUN/big-$1.json" -w '%{http_code} %{time_total}\n' \
+			-H "Authorization: Bearer $BENCH_KEY" -H 'Content-Type: application/octet-stream' \
+			-X POST -T "$RUN/big.mp4" \
+			"$SERVER_URL/v1/disputes/$big_id/evidence?kind=video&captured_at=2026-03-01T08:00:00Z")
+		if [ "$code" != 201 ]; then
+			echo "bench: the $BIG_MIB MiB upload answered $code: $(head -c 300 "$RUN/big-$1.json")" >&2
+			exit 1
+		fi
+		awk -v s="$secs" 'BEGIN { printf "%.1f\n", s }' >"$RUN/big-$1.seconds"
+	}
+	# writeback: wait (up to 60 s) until the kernel holds less than 64 MiB
+	# of dirty pages, so that one run's writes do not slow the next one's
+	# flushes
+	writeback() {
+		for _ in $(seq 600); do
+			awk '/^(Dirty|Writeback):/ { kb += $2 } END { exit !(kb < 65536) }' /proc/meminfo && return 0
+			sleep 0.1
+		done
+	}
+	big_idle() {
+		writeback
+		pool_file "$RUN/many-pool.ids"
+		BENCH_IDS=$RUN/many-pool.ids wrk_run "$1" events.lua "$SERVER_URL" \
+			"$WRITE_CONNS" "${RES[big.events_s]}"
+		settle
+	}
+	big_beside() {
+		local up_t0 wrk_t1 up_pid
+		writeback
+		pool_file "$RUN/many-pool.ids"
+		up_t0=${EPOCHREALTIME/./}
+		upload_big "$1" &
+		up_pid=$!
+		PIDS+=("$up_pid")
+		sleep 0.5
+		BENCH_IDS=$RUN/many-pool.ids wrk_run "$1" events.lua "$SERVER_URL" \
+			"$WRITE_CONNS" "${RES[big.events_s]}"
+		wrk_t1=${EPOCHREALTIME/./}
+		wait "$up_pid" || { echo "bench: a $BIG_MIB MiB upload failed" >&2; exit 1; }
+		forget "$up_pid"
+		settle
+		RES[$1.upload_s]=$(cat "$RUN/big-$1.seconds")
+		# how much of the events' run the upload covered
+		RES[$1.covered]=$(awk -v s="$up_t0" -v e="$wrk_t1" -v u="${RES[$1.upload_s]}" \
+			-v d="${RES[big.events_s]}" 'BEGIN { end = s / 1e6 + u; w0 = s / 1e6 + 0.5;
+				w1 = e / 1e6; c = (end < w1 ? end : w1) - w0;
+				if (c < 0) c = 0; if (c > d) c = d; printf "%.1f", c }')
+	}
+	writeback
+	# a new server: its worker threads' first requests open their services
+	pool_file "$RUN/many-pool.ids"
+	BENCH_IDS=$RUN/many-pool.ids wrk_run warm-big events.lua "$SERVER_URL" "$WRITE_CONNS" 2
+	settle
+	upload_big alone
+	RES[big.alone_s]=$(cat "$RUN/big-alone.seconds")
+	settle
+	RES[big.events_s]=$(awk -v t="${RES[big.alone_s]}" 'BEGIN { d = int(t - 1); if (d < 1) d = 1; print d }')
+	paired big big_idle big_beside
+	RES[big.upload_s]=$(for r in $(seq "$ROUNDS"); do echo "${RES[big.$r.upload_s]}"; done | median)
+	RES[big.covered]=$(for r in $(seq "$ROUNDS"); do echo "${RES[big.$r.covered]}"; done | sort -g | head -1)
+	rm -f "$RUN/big.mp4"
+	rss_of "$SERVER_PID" big
+	stop "$SERVER_PID"
+fi
+
 # 3. the larger stores: GET and events again, each with its ceiling
 for n in "${SCALE_LIST[@]:1}"; do
 	if ! enough_disk "$n"; then
@@ -589,7 +924,7 @@ for n in "${SCALE_LIST[@]:1}"; do
 		RES[skip.$n]="needs ~$NEED_GB GB free, has $HAVE_GB GB"
 		continue
 	fi
-	log "loading $n disputes (bulkload, then redress reindex)"
+	log "loading $n disputes (bulkload, then redress upgrade)"
 	make_store "$n" "$RUN/store-$n"
 	start_redress "$RUN/store-$n"
 	measure_reads "$n" "$RUN/store-$n"
@@ -629,20 +964,86 @@ info_row() { # info_row LABEL NAME CEILING-NAME CEILING-LABEL: no goal of its ow
 b=$(human "$BASE")
 row "figure" "measured" "ceiling (same run)" "ratio" "goal" "result"
 ratio_row "GET /v1/disputes/{id}, $b disputes" "req/s" "get-$BASE" "ceiling-get-$BASE" "(fixed-body MHD server)"
+fdatasync_row() { # fdatasync_row NAME: NAME against the raw fdatasync rate of the many-writer rounds
+	local fds=${RES[ceiling-events-many.rps]:-}
+	[ -n "$fds" ] || return 0
+	row "  the same, vs the raw fdatasync rate" "" \
+		"$(num "$fds") fdatasync/s (raw 4 KiB, the many-writer rounds)" \
+		"$(ratio "${RES[$1.rps]}" "$fds")" "-" "info"
+}
 ratio_row "POST /v1/disputes/{id}/events" "req/s" "events-$BASE" "ceiling-events-$BASE" "(raw git commit, $CORES writers)"
 info_row "  the same, vs one raw writer" "events-$BASE" "ceiling1-events-$BASE" "(raw git commit, 1 writer)"
+fdatasync_row "events-$BASE"
 ratio_row "POST /v1/disputes" "req/s" "open" "ceiling-open" "(raw git commit, new ref, $CORES writers)"
 info_row "  the same, vs one raw writer" "open" "ceiling1-open" "(raw git commit, new ref, 1 writer)"
+fdatasync_row open
+many_row() { # many_row LABEL NAME: a write on MANY_CONNS connections
+	local r ok=PASS
+	r=$(awk -v r="${RES[$2.ratio_vs_ceiling-$2]}" 'BEGIN { printf "%.2f", r }')
+	RES[$2.ratio]=$r
+	ge "${RES[$2.rps]}" 1500 || ok=FAIL
+	ge "$r" 0.5 || ok=FAIL
+	ge 50 "${RES[$2.p99]}" || ok=FAIL
+	[ "${RES[$2.errors]}" = 0 ] || ok=FAIL
+	row "$1" "$(num "${RES[$2.rps]}") req/s ($(lat "$2"), ${RES[$2.errors]} errors)" \
+		"$(num "${RES[ceiling-$2.rps]}") fdatasync/s (raw 4 KiB, in turns)" "$r" \
+		">= 1500/s, >= 0.5, p99 <= 50 ms, 0 errors" "$ok"
+}
+sqlite_rows() { # sqlite_rows NAME: the raw SQLite transactions that bound it
+	local b
+	for b in 1 64; do
+		[ -n "${RES[record.git-$b.changes_per_s]:-}" ] || continue
+		row "  ceiling: raw SQLite txn of $b change(s), synchronous=FULL" "" \
+			"$(num "${RES[record.git-$b.changes_per_s]}") changes/s (git objects, event bytes; p99 ${RES[record.git-$b.p99_ms]} ms a txn)" \
+			"$(ratio "${RES[$1.rps]}" "${RES[record.git-$b.changes_per_s]}")" "-" "info"
+	done
+}
+if [ -n "${RES[events-many.rps]:-}" ]; then
+	many_row "POST /v1/disputes/{id}/events, $MANY_CONNS connections" events-many
+	sqlite_rows events-many
+	many_row "POST /v1/disputes, $MANY_CONNS connections" open-many
+	sqlite_rows open-many
+fi
+if [ -n "${RES[fsync.many_per_event]:-}" ]; then
+	row "fsync calls per event, $MANY_CONNS connections (strace)" \
+		"${RES[fsync.many_per_event]} (${RES[fsync.many_calls]:-0} calls over ${RES[fsync.many_events]} events: $(cat "$RUN/strace-many.calls"))" \
+		"-" "-" "< 1" "$(awk -v f="${RES[fsync.many_per_event]}" 'BEGIN { print (f < 1 ? "PASS" : "FAIL") }')"
+fi
+if [ -n "${RES[lag.p99]:-}" ]; then
+	row "mirror lag: an event's answer until evidence.git's ref shows it, under $MANY_CONNS-connection events" \
+		"p50 $(ms "${RES[lag.p50]}") ms, p99 $(ms "${RES[lag.p99]}") ms, max $(ms "${RES[lag.max]}") ms (${RES[lag.samples]} samples, ${RES[lag.errors]} errors; load $(num "${RES[lag-load.rps]}") req/s, ${RES[lag-load.errors]} errors)" \
+		"-" "-" "p99 <= 1000 ms" \
+		"$(awk -v p="${RES[lag.p99]}" -v e="${RES[lag.errors]}" 'BEGIN { print (p <= 1000 && e == 0 ? "PASS" : "FAIL") }')"
+else
+	row "mirror lag under $MANY_CONNS-connection events" "no sample (${RES[lag.errors]:-?} errors)" "-" "-" "p99 <= 1000 ms" "FAIL"
+fi
 ratio_row "1 MiB evidence upload" "req/s" "evidence" "ceiling-evidence" "(raw git 1 MiB blob, $CORES writers)"
 info_row "  the same, vs one raw writer" "evidence" "ceiling1-evidence" "(raw git 1 MiB blob, 1 writer)"
+if [ -n "${RES[ceilingd-evidence.rps]:-}" ]; then
+	r=$(awk -v r="${RES[evidence.ratio_vs_ceilingd-evidence]}" 'BEGIN { printf "%.2f", r }')
+	RES[evidence.ratio_durable]=$r
+	row "  the same, vs a raw 1 MiB durable file" "" \
+		"$(num "${RES[ceilingd-evidence.rps]}") files/s (write, fdatasync, rename, fsync dir; 1 writer, in turns)" \
+		"$r" ">= 0.5" "$(pass "$r" 0.5)"
+fi
+if [ -n "${RES[big.p99]:-}" ]; then
+	d=$(awk -v a="${RES[big.p99]}" -v b="${RES[ceiling-big.p99]}" 'BEGIN { printf "%.1f", a - b }')
+	RES[big.delay_ms]=$d
+	row "POST .../events ($WRITE_CONNS connections) beside one $BIG_MIB MiB upload" \
+		"p99 $(ms "${RES[big.p99]}") ms ($(num "${RES[big.rps]}") req/s, ${RES[big.errors]} errors; each upload took ${RES[big.upload_s]} s, ${RES[big.alone_s]} s alone, and ran through at least ${RES[big.covered]} s of the ${RES[big.events_s]} s measured; server peak RSS $(awk -v h="${RES[big.hwm]}" 'BEGIN { printf "%.1f", h / 1024 }') MiB)" \
+		"p99 $(ms "${RES[ceiling-big.p99]}") ms idle ($(num "${RES[ceiling-big.rps]}") req/s, same server, in turns)" \
+		"$(awk -v d="$d" 'BEGIN { printf "%+.1f ms", d }')" \
+		"<= +50 ms, 0 errors" \
+		"$(awk -v d="$d" -v e="${RES[big.errors]}" 'BEGIN { print (d <= 50 && e == 0 ? "PASS" : "FAIL") }')"
+fi
 if [ -n "${RES[record.fsync-4k.ops_per_s]:-}" ]; then
 	fds=${RES[record.fsync-4k.ops_per_s]}
 	row "raw fdatasync, 4 KiB (the disk's flush rate)" \
 		"$(num "$fds") writes/s (p50 ${RES[record.fsync-4k.p50_ms]} ms, p99 ${RES[record.fsync-4k.p99_ms]} ms)" \
 		"-" "-" "-" "info"
-	row "  1 MiB evidence upload, vs a raw 1 MiB durable file" "" \
+	row "raw 1 MiB durable file (bench/record.sh)" \
 		"$(num "${RES[record.file-1m.ops_per_s]}") files/s (write, fdatasync, rename, fsync dir; 1 writer)" \
-		"$(ratio "${RES[evidence.rps]}" "${RES[record.file-1m.ops_per_s]}")" "-" "info"
+		"-" "-" "-" "info"
 	for k in "${!RES[@]}"; do
 		case $k in record.*-*.changes_per_s) echo "${k#record.}" ;; esac
 	done | sed 's/\.changes_per_s$//' | sort -t- -k1,1r -k2,2n >"$RUN/record.configs"
@@ -706,9 +1107,9 @@ if [ -s "$RUN/record.configs" ]; then
 fi
 for n in "${SCALE_LIST[@]}"; do
 	[ -n "${RES[load.$n.seconds]:-}" ] || continue
-	echo "store of $(human "$n") disputes: loaded and reindexed in ${RES[load.$n.seconds]} s; index ${RES[load.$n.db_mb]} MB (${RES[load.$n.resident]:-?}% in the page cache after loading; read once before the runs), git ${RES[load.$n.git_mb]} MB (refs $REFS); GETs read ${RES[get-$n.reads_per_req]:-?} index pages each from files, ${RES[get-$n.disk_mb]:-?} MB from the disk"
+	echo "store of $(human "$n") disputes: loaded and imported in ${RES[load.$n.seconds]} s; index ${RES[load.$n.db_mb]} MB (${RES[load.$n.resident]:-?}% in the page cache after loading; read once before the runs), git ${RES[load.$n.git_mb]} MB (refs $REFS); GETs read ${RES[get-$n.reads_per_req]:-?} index pages each from files, ${RES[get-$n.disk_mb]:-?} MB from the disk"
 done
-echo "GET answer: ${RES[get.body_bytes]} bytes; wrk -t$WRK_THREADS, $READ_CONNS connections for reads, $WRITE_CONNS for writes; ceilings with $CORES threads; medians of $ROUNDS rounds of ${READ_S}s (reads) and ${WRITE_S}s (writes) each, the ratio being the median of the rounds' ratios"
+echo "GET answer: ${RES[get.body_bytes]} bytes; wrk -t$WRK_THREADS, $READ_CONNS connections for reads, $WRITE_CONNS for writes ($MANY_CONNS for the many-writer rows, whose samplers connect from 127.0.0.2); ceilings with $CORES threads; medians of $ROUNDS rounds of ${READ_S}s (reads) and ${WRITE_S}s (writes) each, the ratio being the median of the rounds' ratios"
 
 if [ -n "${BENCH_RESULTS:-}" ]; then
 	for k in "${!RES[@]}"; do

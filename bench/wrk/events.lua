@@ -1,8 +1,10 @@
 -- POST /v1/disputes/{id}/events that are always valid: each dispute
 -- alternates escalate (opened or investigating -> escalated) and resume
 -- (escalated -> investigating), both allowed to an admin key, so a dispute
--- can take any number of them. Each wrk thread owns its share of the
--- BENCH_IDS disputes, and a dispute is never sent again before the answer
+-- can take any number of them. BENCH_IDS holds one dispute a line, the
+-- id alone (a dispute that takes escalate first) or the id and the event
+-- its state allows now ("ID resume": bench/run.sh reuses disputes so).
+-- Each wrk thread owns its share of the BENCH_IDS disputes, and a dispute is never sent again before the answer
 -- to its last event came back: the answer names the dispute and its new
 -- state, which picks its next event. The share must be larger than the
 -- connections per thread (bench/run.sh sees to it) so that a dispute is
@@ -23,9 +25,10 @@ end
 
 function init(args)
    local threads = tonumber(os.getenv("BENCH_THREADS") or "1")
-   for _, id in ipairs(bench.read_ids(os.getenv("BENCH_IDS"), threads,
-                                      tid or 0)) do
-      next_event[id] = "escalate"
+   for _, line in ipairs(bench.read_ids(os.getenv("BENCH_IDS"), threads,
+                                        tid or 0)) do
+      local id, event = line:match("^(%S+)%s*(%S*)")
+      next_event[id] = (event ~= "") and event or "escalate"
       push(id)
    end
 end

@@ -60,6 +60,87 @@ int rd_evidence_leftovers_remove(const char *path, int64_t before,
 int rd_evidence_leftovers_find(const char *path, size_t *found,
 			       rd_error *err);
 
+/* ---- the record's objects ------------------------------------------------ */
+
+/*
+ * How the record keeps git objects, as the evidence module needs it: the
+ * service fills this from the store (the store speaks SQL, the evidence
+ * module libgit2, neither the other's). Ids are 20 raw bytes, types git's
+ * numbers (1 commit, 2 tree, 3 blob). get: *found 0 when absent; *in_file
+ * 1 when the bytes are an evidence file; with data non-NULL a new copy of
+ * the bytes (free()) unless in a file. put: store an object of the change
+ * being written (data NULL: an evidence file). Both return an rd status.
+ */
+typedef struct rd_object_io {
+	void *ctx;
+	int (*get)(void *ctx, const unsigned char id[20], int *found,
+		   int *type, int64_t *size, int *in_file, void **data,
+		   rd_error *err);
+	int (*put)(void *ctx, const unsigned char id[20], int type,
+		   int64_t size, const void *data, rd_error *err);
+} rd_object_io;
+
+/*
+ * Open the record's repository: no directory and no refs, its objects read
+ * and written through io (copied), evidence files kept under blobs_dir
+ * (<blobs_dir>/<2 hex>/<38 hex>, created when absent). Commits, reads and
+ * streams work on it as on a repository on disk; refs are the store's.
+ */
+int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,
+			    const rd_object_io *io, rd_error *err);
+
+/*
+ * Whether the evidence file of blob `oid` is in the record's blobs
+ * directory (*present), and its size.
+ */
+int rd_evidence_file_present(rd_evidence_repo *repo, const char *oid,
+			     int *present, int64_t *size, rd_error *err);
+
+/*
+ * Copy the history of one dispute, from `head` down, out of a repository
+ * on disk (an earlier release's record, opened with rd_evidence_repo_open)
+ * into the record, inside the caller's store transaction: the same bytes
+ * and ids; evidence files (evidence/<n>/content.*) become files of the
+ * blobs directory. What the record already holds is skipped. *objects
+ * receives how many objects were copied.
+ */
+int rd_evidence_import(rd_evidence_repo *from, rd_evidence_repo *record,
+		       const char *head, size_t *objects, rd_error *err);
+
+/* ---- the mirror (<data>/evidence.git) ----------------------------------- */
+
+typedef struct rd_mirror rd_mirror;
+
+/* Open the mirror's bare repository at path (create: when absent). */
+int rd_mirror_open(rd_mirror **out, const char *path, int create,
+		   rd_error *err);
+void rd_mirror_close(rd_mirror *m);
+
+/* The mirror as a repository to read (borrowed; NULL if it cannot be opened). */
+rd_evidence_repo *rd_mirror_repo(rd_mirror *m);
+
+/*
+ * Write one pack of `count` objects (ids: 20 raw bytes each) read from the
+ * record into the mirror; name receives the pack's name ("" when count is
+ * 0). Not durable until rd_mirror_sync.
+ */
+int rd_mirror_write_pack(rd_mirror *m, rd_evidence_repo *record,
+			 const unsigned char *ids, size_t count,
+			 char name[RD_OID_BUFSZ], rd_error *err);
+
+/* Point refs/disputes/<dispute_id> at head, whatever it was. */
+int rd_mirror_set_ref(rd_mirror *m, const char *dispute_id, const char *head,
+		      rd_error *err);
+
+/* Make what was written durable (syncfs of the mirror's file system). */
+int rd_mirror_sync(rd_mirror *m, rd_error *err);
+
+/* Mark pack `name` kept (.keep): git's own repacking leaves it alone. */
+int rd_mirror_keep_pack(rd_mirror *m, const char *name, rd_error *err);
+
+/* Remove pack `name` (its .pack, .idx and companions). */
+int rd_mirror_drop_pack(rd_mirror *m, const char *name, rd_error *err);
+
 /* ---- streaming a file into the object database ------------------------ */
 
 /* What a streamed blob turned out to be. */
@@ -139,40 +220,17 @@ typedef struct rd_commit_request {
 } rd_commit_request;
 
 /*
- * Build the new tree (the parent's tree with `files` added or replaced),
+ * Build the new tree (the parent's tree with `files` added or replaced) and
  * write the commit (author = the actor: name, and role plus key id in the
- * e-mail field; committer = redress) and move the ref from `parent` to it
- * with a compare-and-swap. If the ref is not at `parent` (or exists when
- * parent is NULL) the result is RD_ECONFLICT and the ref is untouched. An id
- * that is not a valid dispute id is RD_EINVALID. Nothing is ever removed
- * from a tree. On success `out` holds the new commit id.
+ * e-mail field; committer = redress); in the record, every object goes
+ * into the change being written, with the row of each evidence file it
+ * names. The head is not moved here: the caller moves it in the store, by
+ * compare-and-swap from `parent`. An id that is not a valid dispute id is
+ * RD_EINVALID. Nothing is ever removed from a tree. On success `out` holds
+ * the new commit id.
  */
 int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 		       char out[RD_OID_BUFSZ], rd_error *err);
-
-/*
- * Undo the last move of refs/disputes/<id>, for a change whose index write
- * failed before anyone saw it: if the ref is still at `current`, point it
- * back at `previous`, or remove it when previous is NULL or "" (a dispute
- * whose first commit is undone). A ref no longer at `current` is left as
- * it is, RD_ECONFLICT. The undone commit becomes unreachable (git gc
- * removes it); nothing else is ever taken out of a history.
- */
-int rd_evidence_ref_restore(rd_evidence_repo *repo, const char *dispute_id,
-			    const char *current, const char *previous,
-			    rd_error *err);
-
-/*
- * Remove refs/disputes/<id>.lock, the lock file libgit2 holds while it
- * moves the ref, when a process died holding it (it would refuse every
- * later move with RD_ECONFLICT). Only for recovery from a crash journal,
- * while the index's write lock is held, so that no live writer can be
- * moving the ref. *removed (may be NULL) says whether there was one.
- * RD_EIO when it exists and cannot be removed.
- */
-int rd_evidence_ref_unlock_stale(rd_evidence_repo *repo,
-				 const char *dispute_id, int *removed,
-				 rd_error *err);
 
 /* The commit refs/disputes/<id> points to: *found = 0 when there is no ref. */
 int rd_evidence_head(rd_evidence_repo *repo, const char *dispute_id,

@@ -444,14 +444,102 @@ void rd_verify_report_free(rd_verify_report *report);
  *  "findings": [{"dispute", "check", "detail"}]}; NULL when out of memory. */
 json_t *rd_verify_report_to_json(const rd_verify_report *report);
 
+/* What an update of the mirror did. */
+typedef struct rd_mirror_report {
+	int busy;            /* another mirror writer has it: nothing done */
+	int64_t position;    /* the last change the mirror holds */
+	int64_t last;        /* the last change of the record */
+	size_t changes;      /* changes written by this update */
+	size_t objects;      /* objects written by this update */
+	size_t packs;        /* packs of the mirror after it */
+} rd_mirror_report;
+
 /*
- * Rebuild the whole index from git into a fresh database, then put it in
- * place of the old one. It needs the data directory to itself: while any
+ * Bring the mirror (<data>/evidence.git) up to the record: up to 5,000
+ * changes in one pack, then each changed dispute's ref, then one syncfs,
+ * then the position; all: again until nothing is left. A mirror that is
+ * missing is made again from the first change. When another process's
+ * mirror writer holds the mirror, report->busy is 1 and nothing is done.
+ */
+int rd_service_mirror_update(rd_service *svc, int all,
+			     rd_mirror_report *report, rd_error *err);
+
+/*
+ * The same, all of it, waiting for another process's mirror writer to
+ * finish its step rather than leaving the mirror to it: when this
+ * returns, the mirror holds every change committed before it was called.
+ */
+int rd_service_mirror_catch_up(rd_service *svc, rd_mirror_report *report,
+			       rd_error *err);
+
+/*
+ * Make the mirror again from the record: the old one is moved aside
+ * (evidence.git.old), a new one written from the first change, then the
+ * old one removed. Waits for another mirror writer to finish its step.
+ */
+int rd_service_mirror_rebuild(rd_service *svc, rd_mirror_report *report,
+			      rd_error *err);
+
+/* What a backup copied. */
+typedef struct rd_backup_report {
+	int64_t disputes;        /* disputes in the copy (heads of the record) */
+	int64_t changes;         /* the last change the copy holds */
+	int64_t objects;         /* objects of the record in the copy */
+	int64_t database_bytes;  /* the size of the copied database */
+	int64_t files;           /* evidence files copied */
+	int64_t file_bytes;      /* their bytes */
+} rd_backup_report;
+
+/*
+ * Back up the data directory, while it is in use, into `dir`, which must
+ * not exist or be an empty directory, and must not lie inside the data
+ * directory (else RD_EINVALID, field "to", copying nothing): the database
+ * as one committed state (rd_store_backup) into <dir>/redress.db, then
+ * every evidence file that copy names into <dir>/blobs/ (each to a
+ * temporary, flushed, checked against the record's size, renamed; the
+ * directories flushed). Evidence files are immutable and never removed
+ * while a row names them, so copying them after the database is
+ * consistent. The mirror (evidence.git) is not copied: a restore makes it
+ * again with rd_service_mirror_rebuild. Nor are the lock, registry and
+ * holder files, nor the WAL. On failure (RD_EIO, RD_EBUSY...) `dir` may
+ * hold a partial copy, which the message says.
+ */
+int rd_service_backup(rd_service *svc, const char *dir,
+		      rd_backup_report *out, rd_error *err);
+
+/*
+ * A server's mirror writer: a thread with its own service that updates the
+ * mirror every interval_ms (0: 200), so that an acknowledged change is in
+ * evidence.git within about that long. Start opens the thread's service
+ * (its failure is start's); stop joins the thread. NULL allowed to stop.
+ */
+typedef struct rd_mirror_writer rd_mirror_writer;
+
+int rd_mirror_writer_start(rd_mirror_writer **out,
+			   const rd_service_options *opts,
+			   uint64_t interval_ms, rd_error *err);
+void rd_mirror_writer_status(rd_mirror_writer *w, rd_mirror_report *last,
+			     uint64_t *failures);
+void rd_mirror_writer_stop(rd_mirror_writer *w);
+
+/*
+ * What opening the service did to a data directory of an earlier release
+ * (git as the record): *upgraded 1 when this open imported its history
+ * into the record, with the disputes and objects imported. Opening any
+ * such directory upgrades it; `redress upgrade` reports it.
+ */
+int rd_service_upgrade_report(const rd_service *svc, int *upgraded,
+			      size_t *disputes, size_t *objects);
+
+/*
+ * Rebuild the index from the record into a fresh database (the record is
+ * copied over whole), then put it in place of the old one. It needs the data directory to itself: while any
  * other rd_service (of this or another process) has it open, it is
  * RD_EBUSY naming the processes (pid and command line), and while it runs
  * others cannot open the directory (RD_EBUSY naming it, after a short
  * wait). *disputes (may be NULL) counts the disputes rebuilt. API keys,
- * which git does not hold, are copied from the old index unchanged.
+ * quotas and Idempotency-Key records, which no history holds, are copied
+ * from the old database unchanged.
  */
 int rd_service_reindex(rd_service *svc, size_t *disputes,
 		       rd_progress_fn progress, void *progress_ctx,

@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 10
+#define RD_STORE_SCHEMA_VERSION 11
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -38,6 +38,19 @@ int rd_store_open(rd_store **out, const char *path, rd_error *err);
 /* Finalize every statement and close the connection. NULL is accepted. */
 void rd_store_close(rd_store *st);
 
+/*
+ * Copy the database, while others go on writing to it, into a new file at
+ * dest_path: one committed state (a read transaction held for the whole
+ * copy, which blocks no writer in WAL mode), copied page by page with
+ * SQLite's online backup API into a temporary file beside dest_path, made
+ * durable, then renamed over dest_path and the directory made durable.
+ * Runs outside a transaction (else RD_EINTERNAL). RD_EBUSY when the
+ * database stays locked past the busy timeout, RD_EIO when the copy
+ * cannot be written; on failure no file is left at dest_path by this call
+ * and the temporary is removed.
+ */
+int rd_store_backup(rd_store *st, const char *dest_path, rd_error *err);
+
 /* The database's PRAGMA user_version. */
 int rd_store_schema_version(rd_store *st, int *out, rd_error *err);
 
@@ -55,6 +68,163 @@ int rd_store_begin(rd_store *st, rd_error *err);
 int rd_store_tx_open(rd_store *st);
 int rd_store_commit(rd_store *st, rd_error *err);
 void rd_store_rollback(rd_store *st);
+
+/*
+ * Batches (group commit). rd_store_batch_begin opens one write transaction
+ * (BEGIN IMMEDIATE) in which each rd_store_begin .. rd_store_commit that
+ * follows is a savepoint: a change that rolls back undoes its own rows
+ * only, and nothing is durable until rd_store_batch_commit commits them
+ * all with one flush. rd_store_batch_rollback abandons the whole batch.
+ * rd_store_batch_alive is 0 once SQLite has ended the transaction on its
+ * own (an I/O error, a full disk): every change of the batch is then lost
+ * and the batch must be answered as failed.
+ */
+int rd_store_batch_begin(rd_store *st, rd_error *err);
+int rd_store_batch_alive(rd_store *st);
+int rd_store_batch_commit(rd_store *st, rd_error *err);
+void rd_store_batch_rollback(rd_store *st);
+
+/* ---- schema 11: the record ------------------------------------------- */
+
+/* A git object id in its 20 raw bytes. */
+#define RD_OID_RAWSZ 20
+
+/* Object types, as git numbers them. */
+enum { RD_OBJECT_COMMIT = 1, RD_OBJECT_TREE = 2, RD_OBJECT_BLOB = 3 };
+
+/*
+ * Store a git object of the change being written (inside a transaction):
+ * its id, type, size and bytes as git hashes them, or data NULL for an
+ * evidence file whose bytes are kept as a file named by its id. An object
+ * already stored is left as it is (the same id is the same bytes).
+ */
+int rd_store_object_put(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
+			int type, int64_t size, const void *data,
+			rd_error *err);
+
+/*
+ * Read an object: *found 0 when absent. *in_file 1 when its bytes are in a
+ * file; else, when data is not NULL, *data receives a new copy of its
+ * bytes (free(); may be NULL for an empty object) and *size their length.
+ * With data NULL only the header (type, size, in_file) is read.
+ */
+int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
+			int *found, int *type, int64_t *size, int *in_file,
+			void **data, rd_error *err);
+
+/*
+ * The objects whose bytes are files, in id order after `after` (NULL:
+ * from the first), at most `limit` of them: ids[i] are 20 raw bytes each
+ * (one allocation, free()).
+ */
+int rd_store_objects_in_files(rd_store *st,
+			      const unsigned char *after,
+			      size_t limit, unsigned char **ids,
+			      size_t *count, rd_error *err);
+
+/*
+ * Call fn for every object first stored by a change numbered above
+ * `after` and up to `upto`, in change order (fn returns non-zero to stop:
+ * that value is returned).
+ */
+int rd_store_objects_of_changes(rd_store *st, int64_t after, int64_t upto,
+				int (*fn)(void *ctx,
+					  const unsigned char id[RD_OID_RAWSZ],
+					  int type, int64_t size, int in_file),
+				void *ctx, rd_error *err);
+
+/* The record's head of a dispute (40 hex digits); *found 0 when none. */
+int rd_store_ref_get(rd_store *st, const char *dispute_id, char head[41],
+		     int *found, rd_error *err);
+
+/*
+ * Move a dispute's head from `old_head` (NULL: it has none yet) to
+ * `new_head`, by compare-and-swap, and append the change (inside a
+ * transaction). RD_ECONFLICT, changing nothing, when the head is not
+ * `old_head`.
+ */
+int rd_store_ref_move(rd_store *st, const char *dispute_id,
+		      const char *old_head, const char *new_head, int64_t at,
+		      rd_error *err);
+
+/* One head of the record. */
+typedef struct rd_ref_row {
+	char dispute_id[RD_ID_BUFSZ];
+	char head[41];
+} rd_ref_row;
+
+/* Up to `limit` heads in dispute id order after `after` ("" first). */
+int rd_store_refs_after(rd_store *st, const char *after, size_t limit,
+			rd_ref_row **out, size_t *count, rd_error *err);
+
+/* One committed change. */
+typedef struct rd_change_row {
+	int64_t seq;
+	char dispute_id[RD_ID_BUFSZ];
+	char head[41];
+	int64_t at;
+} rd_change_row;
+
+/* Up to `limit` changes numbered above `after`, in commit order. */
+int rd_store_changes_after(rd_store *st, int64_t after, size_t limit,
+			   rd_change_row **out, size_t *count, rd_error *err);
+
+/* The number of the last change of one dispute (0: none). */
+int rd_store_dispute_last_change(rd_store *st, const char *dispute_id,
+				 int64_t *seq, rd_error *err);
+
+/* The number of the last committed change (0: none). */
+int rd_store_changes_last(rd_store *st, int64_t *seq, rd_error *err);
+
+/* The mirror's position: the last change it holds. Set inside a transaction. */
+int rd_store_mirror_position(rd_store *st, int64_t *position, rd_error *err);
+int rd_store_mirror_position_set(rd_store *st, int64_t position,
+				 rd_error *err);
+
+/* One pack of the mirror: the changes it covers and its objects. */
+typedef struct rd_mirror_pack {
+	char name[41];
+	int64_t first_change;
+	int64_t last_change;
+	int64_t objects;
+} rd_mirror_pack;
+
+/*
+ * The mirror's packs in use, oldest range first; add one (inside a
+ * transaction); mark one replaced by a merge at `at` (Unix seconds), after
+ * which it is listed by rd_store_mirror_packs_superseded (those replaced
+ * before `before`) until removed; remove one (name NULL: all of them, for
+ * a mirror made again).
+ */
+int rd_store_mirror_packs(rd_store *st, rd_mirror_pack **out, size_t *count,
+			  rd_error *err);
+int rd_store_mirror_pack_add(rd_store *st, const rd_mirror_pack *pack,
+			     rd_error *err);
+int rd_store_mirror_pack_supersede(rd_store *st, const char *name,
+				   int64_t at, rd_error *err);
+int rd_store_mirror_packs_superseded(rd_store *st, int64_t before,
+				     rd_mirror_pack **out, size_t *count,
+				     rd_error *err);
+int rd_store_mirror_pack_remove(rd_store *st, const char *name,
+				rd_error *err);
+
+/*
+ * The record's own settings ("import": "pending" until a data directory
+ * of an earlier release has had its git history imported, then "done").
+ * *value "" when unset. Set inside a transaction.
+ */
+int rd_store_record_state(rd_store *st, const char *name, char value[64],
+			  rd_error *err);
+int rd_store_record_state_set(rd_store *st, const char *name,
+			      const char *value, rd_error *err);
+
+/*
+ * Copy the record (objects, heads, changes, the mirror's and the record's
+ * state) of the database at from_path into `to`, a new database with no
+ * record yet, in one transaction of its own (none may be open on `to`).
+ * The derived tables are left to the caller.
+ */
+int rd_store_record_copy(rd_store *to, const char *from_path, rd_error *err);
 
 /*
  * Workflow definitions seen by this data directory, kept by content hash so
@@ -411,6 +581,8 @@ typedef struct rd_store_stats {
 	int64_t sla_breaches;     /* SLA deadlines fired by the sweeper */
 	int64_t evidence_bytes;   /* bytes of evidence stored, withdrawn
 				   * evidence included (nothing is deleted) */
+	int64_t changes;          /* the last change of the record */
+	int64_t mirror_position;  /* the last change the mirror holds */
 } rd_store_stats;
 
 /*

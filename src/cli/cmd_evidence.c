@@ -425,7 +425,55 @@ int cli_cmd_reindex(cli_ctx *ctx, rd_error *err)
 	if (ctx->json)
 		return cli_print_json(json_pack("{s:I}", "disputes",
 						(json_int_t)count), err);
-	printf("rebuilt the index of %zu dispute%s from git\n", count,
+	printf("rebuilt the index of %zu dispute%s from the record\n", count,
 	       count == 1 ? "" : "s");
+	return RD_OK;
+}
+
+int cli_cmd_mirror(cli_ctx *ctx, rd_error *err)
+{
+	rd_mirror_report r;
+	int rc;
+
+	rc = cli_flag(&ctx->args, "rebuild")
+		? rd_service_mirror_rebuild(ctx->svc, &r, err)
+		: rd_service_mirror_catch_up(ctx->svc, &r, err);
+	if (rc < 0)
+		return rc;
+	if (ctx->json)
+		return cli_print_json(json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}",
+				"busy", r.busy, "position", (json_int_t)r.position,
+				"last", (json_int_t)r.last,
+				"changes", (json_int_t)r.changes,
+				"objects", (json_int_t)r.objects,
+				"packs", (json_int_t)r.packs), err);
+	if (r.busy)
+		printf("another process is updating the mirror; it keeps it "
+		       "current\n");
+	else
+		printf("the mirror holds every change up to %lld of %lld "
+		       "(%zu written now, %zu objects, %zu packs)\n",
+		       (long long)r.position, (long long)r.last, r.changes,
+		       r.objects, r.packs);
+	return RD_OK;
+}
+
+int cli_cmd_upgrade(cli_ctx *ctx, rd_error *err)
+{
+	size_t disputes = 0, objects = 0;
+	int upgraded = 0;
+
+	/* opening the service did the work */
+	rd_service_upgrade_report(ctx->svc, &upgraded, &disputes, &objects);
+	if (ctx->json)
+		return cli_print_json(json_pack("{s:b,s:I,s:I}", "upgraded",
+				upgraded, "disputes", (json_int_t)disputes,
+				"objects", (json_int_t)objects), err);
+	if (upgraded)
+		printf("upgraded: imported the history of %zu dispute%s (%zu "
+		       "objects) into the record\n", disputes,
+		       disputes == 1 ? "" : "s", objects);
+	else
+		printf("already up to date: nothing to upgrade\n");
 	return RD_OK;
 }

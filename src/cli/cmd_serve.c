@@ -49,6 +49,7 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	const char *listen = cli_opt(&ctx->args, "listen");
 	rd_http_server *server = NULL;
 	rd_sweeper *sweeper = NULL;
+	rd_mirror_writer *mirror = NULL;
 	rd_http_options opts;
 	long long interval_s = 0, timeout_s = 0, rate = 0;
 	long long header_s = 0, body_s = 0, min_rate = 0, idle_s = 0;
@@ -130,10 +131,17 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 		return rd_error_set(err, RD_EIO, "cannot block SIGINT/SIGTERM");
 	if ((rc = rd_http_start(&server, &opts, err)) < 0)
 		return rc;
+	/* evidence.git follows the record within about 200 ms */
+	if ((rc = rd_mirror_writer_start(&mirror, &opts.service, 200,
+					 err)) < 0) {
+		rd_http_stop(server);
+		return rc;
+	}
 	if (interval_s > 0 &&
 	    (rc = rd_sweeper_start(&sweeper, &opts.service,
 				   (uint64_t)interval_s * 1000, rd_clock_now,
 				   err)) < 0) {
+		rd_mirror_writer_stop(mirror);
 		rd_http_stop(server);
 		return rc;
 	}
@@ -162,5 +170,7 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	/* The sweeper first: nothing fires once the server stops answering. */
 	rd_sweeper_stop(sweeper);
 	rd_http_stop(server);
+	/* last, so that what the server acknowledged reaches the mirror */
+	rd_mirror_writer_stop(mirror);
 	return RD_OK;
 }

@@ -35,6 +35,16 @@ static const cli_option global_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static const cli_option mirror_options[] = {
+	{ "rebuild", NULL, 0, "make evidence.git again from the record" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option backup_options[] = {
+	{ "to", "DIR", 0, "the directory to back up into: new, or empty, outside the data directory" },
+	{ NULL, NULL, 0, NULL },
+};
+
 static const cli_option open_options[] = {
 	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
 	{ "allow-duplicate", NULL, 0, "open even while a dispute of the same storefront, order and items is open" },
@@ -145,10 +155,19 @@ static const cli_command commands[] = {
 	  "add, list, read or withdraw a dispute's evidence",
 	  evidence_options, 2, 3, 1 },
 	{ "audit", cli_cmd_audit, "log ID | verify ID|--all | export ID --out FILE",
-	  "a dispute's history from git, verification, export",
+	  "a dispute's history, verification of record, index and mirror, export",
 	  audit_options, 1, 2, 1 },
 	{ "reindex", cli_cmd_reindex, "",
-	  "rebuild the index from git (alone: refused while another process has the data directory open)",
+	  "rebuild the index from the record (alone: refused while another process has the data directory open)",
+	  no_options, 0, 0, 1 },
+	{ "mirror", cli_cmd_mirror, "[--rebuild]",
+	  "bring evidence.git, the record's git mirror, up to date (or make it again)",
+	  mirror_options, 0, 0, 1 },
+	{ "backup", cli_cmd_backup, "--to DIR",
+	  "copy the data directory, while in use, into DIR: the database as one committed state and its evidence files",
+	  backup_options, 0, 0, 1 },
+	{ "upgrade", cli_cmd_upgrade, "",
+	  "upgrade a data directory of an earlier release in place (any command does it on first open)",
 	  no_options, 0, 0, 1 },
 	{ "key", cli_cmd_key,
 	  "create --role R [--storefront S] [--name N] | list | revoke ID | quota S [--daily B] [--total B]",

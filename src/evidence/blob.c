@@ -1,25 +1,37 @@
 /*
- * Streaming an evidence file into the object database: the bytes go
- * straight to a libgit2 write stream while SHA-256 is computed over them,
- * and only the first RD_SNIFF_BYTES are kept, to tell the content type.
+ * Streaming an evidence file into the record: the bytes go to a temporary
+ * file in the blobs directory while their git blob id (SHA-1 over git's
+ * header and the bytes) and SHA-256 are computed, and only the first
+ * RD_SNIFF_BYTES are kept, to tell the content type. Finishing makes the
+ * file durable (fdatasync), renames it to its id and makes the rename
+ * durable, all before any transaction names it: a crash then leaves at
+ * worst a file no row names, which is harmless and removed later.
  *
  * A writer must never hold a whole file in memory, and must never leave a
- * blob behind unless every declared byte arrived and finish was called: an
- * abandoned or short upload leaves the repository as it was. A successful
- * finish releases the writer; a failed one leaves it to rd_blob_writer_free.
+ * file under its id unless every declared byte arrived and finish was
+ * called: an abandoned or short upload leaves only its temporary, removed
+ * when the writer is freed. A successful finish releases the writer; a
+ * failed one leaves it to rd_blob_writer_free.
  */
 #include "evidence/evidence_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
 struct rd_blob_writer {
 	rd_evidence_repo *repo;       /* borrowed */
-	git_odb_stream *stream;
+	int fd;                       /* the temporary file */
+	char temp[4096];
 	struct sha256_ctx sha;
+	struct sha1_ctx object;       /* the git blob id */
 	int64_t size;                 /* declared */
 	int64_t written;
 	unsigned char *prefix;        /* the first bytes, for libmagic */
@@ -30,17 +42,29 @@ struct rd_blob_writer {
 	char content_type[128];
 };
 
+static int system_fail(rd_error *err, int why, const char *what,
+		       const char *path)
+{
+	return rd_error_set(err, RD_EIO, "%s %s: %s", what, path,
+			    why == ENOSPC ? "no space left on the device"
+					  : strerror(why));
+}
+
 int rd_blob_writer_new(rd_blob_writer **out, rd_evidence_repo *repo,
 		       int64_t size, rd_error *err)
 {
 	rd_blob_writer *w = NULL;
-	int rc;
+	char header[40];
+	int rc, n;
 
 	if (!out || !repo)
 		return rd_error_set(err, RD_EINTERNAL,
 				    "rd_blob_writer_new needs an output and a "
 				    "repository");
 	*out = NULL;
+	if (!repo->blobs)
+		return rd_error_set(err, RD_EINTERNAL, "evidence files are "
+				    "written into the record only");
 	if (size <= 0)
 		return rd_error_set_field(err, RD_EINVALID, "size",
 					  "size: a file of %lld bytes cannot "
@@ -51,6 +75,7 @@ int rd_blob_writer_new(rd_blob_writer **out, rd_evidence_repo *repo,
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
+	w->fd = -1;
 	w->repo = repo;
 	w->size = size;
 	w->prefix_want = size < RD_SNIFF_BYTES ? (size_t)size : RD_SNIFF_BYTES;
@@ -60,24 +85,20 @@ int rd_blob_writer_new(rd_blob_writer **out, rd_evidence_repo *repo,
 		goto done;
 	}
 	sha256_init(&w->sha);
-	if (git_odb_open_wstream(&w->stream, repo->odb,
-				 (git_object_size_t)size,
-				 GIT_OBJECT_BLOB) < 0) {
-		rc = ev_git_fail(err, RD_EIO,
-				 "cannot start writing a file of %lld bytes "
-				 "into the evidence repository",
-				 (long long)size);
-		/*
-		 * libgit2 1.5 fails after its backend made the stream
-		 * (out of memory for the hash) without freeing it, and
-		 * git_odb_stream_free would then crash on the missing
-		 * hash: let the backend free its own part.
-		 */
-		if (w->stream && !w->stream->hash_ctx)
-			w->stream->free(w->stream);
-		else
-			git_odb_stream_free(w->stream);
-		w->stream = NULL;
+	sha1_init(&w->object);
+	n = snprintf(header, sizeof(header), "blob %lld", (long long)size);
+	sha1_update(&w->object, (size_t)n + 1, (const uint8_t *)header);
+	n = snprintf(w->temp, sizeof(w->temp), "%s/" EV_UPLOAD_PREFIX
+		     EV_UPLOAD_MARK "XXXXXX", repo->blobs);
+	if (n < 0 || (size_t)n >= sizeof(w->temp)) {
+		rc = rd_error_set(err, RD_EINTERNAL, "the blobs directory's "
+				  "path is too long");
+		goto done;
+	}
+	if ((w->fd = mkostemp(w->temp, O_CLOEXEC)) < 0) {
+		rc = system_fail(err, errno, "cannot start writing a file in",
+				 repo->blobs);
+		w->temp[0] = '\0';
 		goto done;
 	}
 	*out = w;
@@ -92,6 +113,7 @@ int rd_blob_writer_write(rd_blob_writer *w, const void *buf, size_t len,
 			 rd_error *err)
 {
 	const unsigned char *bytes = buf;
+	size_t done = 0;
 
 	if (!w || (!buf && len))
 		return rd_error_set(err, RD_EINTERNAL,
@@ -112,17 +134,22 @@ int rd_blob_writer_write(rd_blob_writer *w, const void *buf, size_t len,
 					  (long long)w->written, len);
 	}
 	sha256_update(&w->sha, len, bytes);
-	errno = 0;
-	if (git_odb_stream_write(w->stream, buf, len) < 0) {
-		/* libgit2 may say nothing: the system's reason, if any */
-		int why = errno;
+	sha1_update(&w->object, len, bytes);
+	while (done < len) {
+		ssize_t n = write(w->fd, bytes + done, len - done);
 
-		w->failed = 1;
-		return ev_git_fail(err, RD_EIO,
-				   "cannot write into the evidence repository "
-				   "after %lld bytes%s%s%s", (long long)w->written,
-				   why ? " (" : "", why ? strerror(why) : "",
-				   why ? ")" : "");
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			w->failed = 1;
+			return rd_error_set(err, RD_EIO,
+					    "cannot write the evidence file "
+					    "after %lld bytes: %s",
+					    (long long)(w->written + (int64_t)done),
+					    n < 0 ? strerror(errno)
+						  : "nothing written");
+		}
+		done += (size_t)n;
 	}
 	w->written += (int64_t)len;
 	if (w->prefix_len < w->prefix_want) {
@@ -154,11 +181,55 @@ const char *rd_blob_writer_content_type(const rd_blob_writer *w)
 	return w && w->sniffed ? w->content_type : NULL;
 }
 
+/*
+ * The temporary file becomes <blobs>/<2 hex>/<38 hex>, durably: its bytes
+ * flushed, renamed, the directory flushed (and the blobs directory, when
+ * the two-digit directory is new). A file already there holds the same
+ * bytes (same id): it is kept and the temporary dropped.
+ */
+static int settle(rd_blob_writer *w, git_oid *oid, rd_error *err)
+{
+	uint8_t digest[SHA1_DIGEST_SIZE];
+	char path[4096], dir[4096];
+	struct stat sb;
+	int rc, made = 0;
+
+	sha1_digest(&w->object, sizeof(digest), digest);
+	memcpy(oid->id, digest, sizeof(digest));
+	if ((rc = ev_blob_path(w->repo, oid, path, sizeof(path), err)) < 0)
+		return rc;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path),
+		 path);
+	if (fdatasync(w->fd) != 0)
+		return system_fail(err, errno, "cannot make durable", w->temp);
+	close(w->fd);
+	w->fd = -1;
+	if (mkdir(dir, 0755) == 0)
+		made = 1;
+	else if (errno != EEXIST)
+		return system_fail(err, errno, "cannot create", dir);
+	if (stat(path, &sb) == 0 && sb.st_size == w->size) {
+		/* the same bytes are there: renew their time, keep them */
+		unlink(w->temp);
+		w->temp[0] = '\0';
+		(void)utimensat(AT_FDCWD, path, NULL, 0);
+		return RD_OK;
+	}
+	if (rename(w->temp, path) != 0)
+		return system_fail(err, errno, "cannot store", path);
+	w->temp[0] = '\0';
+	if ((rc = ev_sync_dir(dir, err)) < 0 ||
+	    (made && (rc = ev_sync_dir(w->repo->blobs, err)) < 0))
+		return rc;
+	return RD_OK;
+}
+
 int rd_blob_writer_finish(rd_blob_writer *w, rd_blob_info *info,
 			  rd_error *err)
 {
 	unsigned char digest[SHA256_DIGEST_SIZE];
 	git_oid oid;
+	int rc;
 
 	if (!w || !info)
 		return rd_error_set(err, RD_EINTERNAL,
@@ -177,11 +248,9 @@ int rd_blob_writer_finish(rd_blob_writer *w, rd_blob_info *info,
 					  (long long)w->written,
 					  (long long)w->size);
 	}
-	if (git_odb_stream_finalize_write(&oid, w->stream) < 0) {
+	if ((rc = settle(w, &oid, err)) < 0) {
 		w->failed = 1;
-		return ev_git_fail(err, RD_EIO,
-				   "cannot store a file of %lld bytes in the "
-				   "evidence repository", (long long)w->size);
+		return rc;
 	}
 	memset(info, 0, sizeof(*info));
 	ev_oid_hex(info->oid, &oid);
@@ -199,8 +268,11 @@ void rd_blob_writer_free(rd_blob_writer *w)
 {
 	if (!w)
 		return;
-	/* without a finalised write this discards the temporary object */
-	git_odb_stream_free(w->stream);
+	/* without a finish this discards the temporary file */
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->temp[0])
+		unlink(w->temp);
 	free(w->prefix);
 	free(w);
 }

@@ -175,6 +175,24 @@ static int file_blob(struct builder *b, const rd_tree_file *f, git_oid *out)
 	if ((rc = ev_oid_parse(out, f->blob_oid, f->path, b->err)) < 0)
 		return rc;
 	grc = git_odb_read_header(&size, &type, b->repo->odb, out);
+	/* an evidence file of the record: its row goes with this change */
+	if (grc == GIT_ENOTFOUND && b->repo->blobs) {
+		int64_t bytes = 0;
+		int present = 0;
+
+		git_error_clear();
+		if ((rc = rd_evidence_file_present(b->repo, f->blob_oid,
+						   &present, &bytes,
+						   b->err)) < 0)
+			return rc;
+		if (present) {
+			if ((rc = b->repo->io.put(b->repo->io.ctx, out->id,
+						  GIT_OBJECT_BLOB, bytes,
+						  NULL, b->err)) < 0)
+				return rc;
+			return RD_OK;
+		}
+	}
 	/*
 	 * The blobs of a change were stored by redress just before: one
 	 * that cannot be found is the repository failing (libgit2 1.5 also
@@ -399,68 +417,20 @@ static int author_signature(git_signature **out, const rd_actor *actor,
 
 /* ---- committing --------------------------------------------------------- */
 
-/*
- * libgit2 can fail a ref update after the ref file was renamed into place
- * (syncing its directory, say, when memory runs out): the ref then points
- * at the new commit though the caller is told it does not. Put it back, so
- * that a failed commit leaves the ref as it was; when even that fails the
- * message says so (the caller's crash journal still names the dispute).
- */
-static void undo_failed_move(rd_evidence_repo *repo,
-			     const rd_commit_request *req, const char *ref,
-			     const git_oid *commit_oid, rd_error *err)
-{
-	char hex[RD_OID_BUFSZ];
-	git_oid now;
-	rd_error undo;
-	size_t len;
-
-	if (git_reference_name_to_id(&now, repo->git, ref) < 0) {
-		git_error_clear();
-		return;
-	}
-	if (!git_oid_equal(&now, commit_oid))
-		return;
-	ev_oid_hex(hex, commit_oid);
-	rd_error_clear(&undo);
-	if (rd_evidence_ref_restore(repo, req->dispute_id, hex, req->parent,
-				    &undo) == RD_OK || !err)
-		return;
-	len = strlen(err->message);
-	snprintf(err->message + len, sizeof(err->message) - len,
-		 "; the ref moved all the same and could not be moved back: "
-		 "%s", undo.message);
-}
-
 static void ref_name(char out[REF_BUFSZ], const char *dispute_id)
 {
 	snprintf(out, REF_BUFSZ, "%s%s", EV_REF_PREFIX, dispute_id);
 }
 
-/* The reflog line: the first line of the message, cut to fit. */
-static void log_line(char *out, size_t size, const char *message)
-{
-	size_t n = strcspn(message, "\n");
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(out, message, n);
-	out[n] = '\0';
-}
-
 int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 		       char out[RD_OID_BUFSZ], rd_error *err)
 {
-	char ref[REF_BUFSZ];
-	char head_hex[RD_OID_BUFSZ];
-	char reflog[200];
 	struct builder b = { repo, err };
 	struct pending *items = NULL;
 	git_signature *author = NULL, *committer = NULL;
 	git_commit *parent = NULL;
 	git_tree *parent_tree = NULL, *tree = NULL;
-	git_reference *moved = NULL;
-	git_oid parent_oid, head_oid, tree_oid, commit_oid;
+	git_oid parent_oid, tree_oid, commit_oid;
 	int rc, grc;
 
 	if (!repo || !req || !out)
@@ -470,43 +440,12 @@ int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 	/* out is written only on success: it may be the caller's parent */
 	if ((rc = check_request(req, err)) < 0)
 		goto done;
-	if (req->parent &&
-	    (rc = ev_oid_parse(&parent_oid, req->parent, "parent", err)) < 0)
-		goto done;
-
-	/* the head the caller read must still be the head */
-	ref_name(ref, req->dispute_id);
-	grc = git_reference_name_to_id(&head_oid, repo->git, ref);
-	if (grc < 0 && grc != GIT_ENOTFOUND) {
-		rc = ev_git_fail(err, RD_EIO, "dispute %s: cannot read its "
-				 "head", req->dispute_id);
-		goto done;
-	}
-	if (grc == 0)
-		ev_oid_hex(head_hex, &head_oid);
-	if (!req->parent && grc == 0) {
-		rc = rd_error_set(err, RD_ECONFLICT,
-				  "dispute %s already has a history (its head "
-				  "is %s); give that head as the parent",
-				  req->dispute_id, head_hex);
-		goto done;
-	}
-	if (req->parent && grc == GIT_ENOTFOUND) {
-		rc = rd_error_set(err, RD_ECONFLICT,
-				  "dispute %s has no history yet, so its head "
-				  "is not %s", req->dispute_id, req->parent);
-		goto done;
-	}
-	if (req->parent && !git_oid_equal(&head_oid, &parent_oid)) {
-		rc = rd_error_set(err, RD_ECONFLICT,
-				  "dispute %s changed meanwhile: its head is "
-				  "%s, not %s", req->dispute_id, head_hex,
-				  req->parent);
-		goto done;
-	}
 	if (req->parent) {
-		if (git_commit_lookup(&parent, repo->git, &parent_oid) < 0 ||
-		    git_commit_tree(&parent_tree, parent) < 0) {
+		if ((rc = ev_oid_parse(&parent_oid, req->parent, "parent",
+				       err)) < 0)
+			goto done;
+		grc = git_commit_lookup(&parent, repo->git, &parent_oid);
+		if (grc < 0 || git_commit_tree(&parent_tree, parent) < 0) {
 			rc = ev_git_fail(err, RD_EIO, "dispute %s: cannot "
 					 "read commit %s", req->dispute_id,
 					 req->parent);
@@ -534,7 +473,7 @@ int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 		goto done;
 	}
 
-	/* the commit, then the ref, compare-and-swap */
+	/* the commit; the caller moves the head */
 	if ((rc = author_signature(&author, req->author, req->when, err)) < 0)
 		goto done;
 	if (git_signature_new(&committer, "redress", "redress@localhost",
@@ -550,29 +489,9 @@ int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 				 "commit", req->dispute_id);
 		goto done;
 	}
-	log_line(reflog, sizeof(reflog), req->message);
-	grc = git_reference_create_matching(&moved, repo->git, ref,
-					    &commit_oid, parent ? 1 : 0,
-					    parent ? &parent_oid : NULL,
-					    reflog);
-	if (grc == GIT_EMODIFIED || grc == GIT_EEXISTS ||
-	    grc == GIT_ELOCKED || (parent && grc == GIT_ENOTFOUND)) {
-		rc = ev_git_fail(err, RD_ECONFLICT,
-				 "dispute %s changed meanwhile: its head is "
-				 "no longer %s", req->dispute_id,
-				 req->parent ? req->parent : "absent");
-		goto done;
-	}
-	if (grc < 0) {
-		rc = ev_git_fail(err, RD_EIO, "dispute %s: cannot move %s",
-				 req->dispute_id, ref);
-		undo_failed_move(repo, req, ref, &commit_oid, err);
-		goto done;
-	}
 	ev_oid_hex(out, &commit_oid);
 	rc = RD_OK;
 done:
-	git_reference_free(moved);
 	git_signature_free(committer);
 	git_signature_free(author);
 	git_tree_free(tree);
@@ -581,62 +500,6 @@ done:
 	free(items);
 	return rc;
 }
-
-int rd_evidence_ref_restore(rd_evidence_repo *repo, const char *dispute_id,
-			    const char *current, const char *previous,
-			    rd_error *err)
-{
-	char ref[REF_BUFSZ];
-	git_reference *found = NULL, *moved = NULL;
-	git_oid current_oid, previous_oid;
-	int rc, grc;
-
-	if (!repo || !current)
-		return rd_error_set(err, RD_EINTERNAL, "rd_evidence_ref_restore "
-				    "needs a repository and the current head");
-	if (!rd_id_valid(dispute_id))
-		return rd_error_set_field(err, RD_EINVALID, "dispute_id",
-					  "\"%.64s\" is not a dispute id",
-					  dispute_id ? dispute_id : "");
-	if ((rc = ev_oid_parse(&current_oid, current, "current", err)) < 0)
-		return rc;
-	if (previous && previous[0] &&
-	    (rc = ev_oid_parse(&previous_oid, previous, "previous", err)) < 0)
-		return rc;
-	ref_name(ref, dispute_id);
-	if (previous && previous[0]) {
-		grc = git_reference_create_matching(&moved, repo->git, ref,
-						    &previous_oid, 1,
-						    &current_oid,
-						    "redress: undo a change "
-						    "the index refused");
-	} else {
-		grc = git_reference_lookup(&found, repo->git, ref);
-		if (grc == 0 &&
-		    (git_reference_type(found) != GIT_REFERENCE_DIRECT ||
-		     !git_oid_equal(git_reference_target(found),
-				    &current_oid)))
-			grc = GIT_EMODIFIED;
-		if (grc == 0)
-			grc = git_reference_delete(found);
-	}
-	if (grc == GIT_EMODIFIED || grc == GIT_ENOTFOUND ||
-	    grc == GIT_ELOCKED)
-		rc = ev_git_fail(err, RD_ECONFLICT, "dispute %s: its head is "
-				 "no longer %s; left as it is", dispute_id,
-				 current);
-	else if (grc < 0)
-		rc = ev_git_fail(err, RD_EIO, "dispute %s: cannot move %s "
-				 "back", dispute_id, ref);
-	else
-		rc = RD_OK;
-	git_reference_free(moved);
-	git_reference_free(found);
-	return rc;
-}
-
-
-/* ---- refs --------------------------------------------------------------- */
 
 int rd_evidence_head(rd_evidence_repo *repo, const char *dispute_id,
 		     char out[RD_OID_BUFSZ], int *found, rd_error *err)
@@ -666,41 +529,6 @@ int rd_evidence_head(rd_evidence_repo *repo, const char *dispute_id,
 	ev_oid_hex(out, &oid);
 	*found = 1;
 	return RD_OK;
-}
-
-int rd_evidence_ref_unlock_stale(rd_evidence_repo *repo,
-				 const char *dispute_id, int *removed,
-				 rd_error *err)
-{
-	const char *gitdir;
-	char path[4096];
-	int n;
-
-	if (removed)
-		*removed = 0;
-	if (!repo)
-		return rd_error_set(err, RD_EINTERNAL, "rd_evidence_ref_unlock_"
-				    "stale needs a repository");
-	if (!rd_id_valid(dispute_id))
-		return rd_error_set_field(err, RD_EINVALID, "dispute_id",
-					  "dispute_id: \"%.64s\" is not a "
-					  "dispute id",
-					  dispute_id ? dispute_id : "");
-	gitdir = git_repository_path(repo->git);  /* ends with '/' */
-	n = snprintf(path, sizeof(path), "%s" EV_REF_PREFIX "%s.lock",
-		     gitdir ? gitdir : "", dispute_id);
-	if (!gitdir || n < 0 || (size_t)n >= sizeof(path))
-		return rd_error_set(err, RD_EIO, "dispute %s: cannot name its "
-				    "ref's lock file", dispute_id);
-	if (unlink(path) == 0) {
-		if (removed)
-			*removed = 1;
-		return RD_OK;
-	}
-	if (errno == ENOENT)
-		return RD_OK;
-	return rd_error_set(err, RD_EIO, "cannot remove %s, left by a process "
-			    "that died: %s", path, strerror(errno));
 }
 
 static int compare_strings(const void *a, const void *b)

@@ -25,6 +25,10 @@
 #define EV_PATH_MAX 1024
 #define EV_NAME_MAX 255
 
+/* An evidence file being written: <blobs>/upload.tmp-XXXXXX. */
+#define EV_UPLOAD_PREFIX "upload"
+#define EV_UPLOAD_MARK ".tmp-"
+
 /* Content type given to an empty file, whatever libmagic would say. */
 #define EV_EMPTY_TYPE "application/x-empty"
 
@@ -34,7 +38,32 @@ struct rd_evidence_repo {
 	magic_t magic;
 	char *path;
 	int holds_library;       /* counted as a user of libgit2 */
+	/* the record (record.c): objects through io, evidence files in blobs */
+	rd_object_io io;
+	char *blobs;             /* NULL for a repository on disk */
 };
+
+/*
+ * The rd_error code of the record's last failure on this thread (record.c),
+ * which ev_git_fail uses, then clears, instead of the code it is given.
+ */
+extern _Thread_local int ev_io_code;
+
+/* libmagic opened and loaded into repo->magic. */
+int ev_magic_open(rd_evidence_repo *repo, rd_error *err);
+
+/* libgit2 in use by repo (released by rd_evidence_repo_close). */
+int ev_library_acquire(rd_evidence_repo *repo, rd_error *err);
+
+/*
+ * The path of the evidence file of object id under repo->blobs:
+ * <blobs>/<2 hex>/<38 hex>. RD_EINTERNAL when it does not fit.
+ */
+int ev_blob_path(const rd_evidence_repo *repo, const git_oid *id,
+		 char *out, size_t size, rd_error *err);
+
+/* Make the directory entries in dir durable (fsync of the directory). */
+int ev_sync_dir(const char *dir, rd_error *err);
 
 /*
  * Fill err with `code` and "<what>: <libgit2's last message>", the message

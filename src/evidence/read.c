@@ -327,7 +327,15 @@ static int pass_streamed(rd_evidence_repo *repo, const git_oid *id,
 	rc = RD_OK;
 done:
 	free(buf);
-	git_odb_stream_free(stream);
+	/*
+	 * libgit2 1.5 frees a stream's hash context without checking it: a
+	 * read stream of the record's (an evidence file) has none, and frees
+	 * itself.
+	 */
+	if (stream && !stream->hash_ctx)
+		stream->free(stream);
+	else
+		git_odb_stream_free(stream);
 	git_odb_free(odb);
 	return rc;
 }

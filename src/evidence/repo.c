@@ -32,6 +32,11 @@ int ev_git_fail(rd_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	/* the record's own failure (busy, full, out of memory) says more */
+	if (ev_io_code) {
+		code = ev_io_code;
+		ev_io_code = 0;
+	}
 	/* whatever was being done, no memory is never the caller's fault */
 	if (last && last->klass == GIT_ERROR_NOMEMORY)
 		code = RD_ENOMEM;
@@ -114,12 +119,23 @@ static int library_acquire(rd_error *err)
 					 "cannot initialise libgit2");
 			goto done;
 		}
-		if (git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1) < 0 ||
+		/*
+		 * The record is the database: the mirror makes its writes
+		 * durable with one syncfs a pack, not one fsync a file.
+		 */
+		/*
+		 * Every service has its own repository (its thread's), and
+		 * a server has dozens: libgit2's object cache is one budget
+		 * for all of them, kept small (the record is a query away).
+		 */
+		if (git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0) < 0 ||
+		    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE,
+				     (ssize_t)(16 * 1024 * 1024)) < 0 ||
 		    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION,
 				     1) < 0) {
 			rc = ev_git_fail(err, RD_EIO,
-					 "cannot turn on libgit2's fsync and "
-					 "hash verification");
+					 "cannot set libgit2's fsync and hash "
+					 "verification");
 			git_libgit2_shutdown();
 			goto done;
 		}
@@ -205,6 +221,32 @@ static int repo_create(rd_evidence_repo *repo, const char *path,
 	return RD_OK;
 }
 
+int ev_magic_open(rd_evidence_repo *repo, rd_error *err)
+{
+	repo->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+	if (!repo->magic)
+		return rd_error_set(err, RD_EIO,
+				    "cannot start libmagic to detect content "
+				    "types: %s", strerror(errno));
+	if (magic_load(repo->magic, NULL) != 0) {
+		const char *why = magic_error(repo->magic);
+
+		return rd_error_set(err, RD_EIO,
+				    "cannot load libmagic's database of content "
+				    "types: %s", why ? why : "unknown error");
+	}
+	return RD_OK;
+}
+
+int ev_library_acquire(rd_evidence_repo *repo, rd_error *err)
+{
+	int rc = library_acquire(err);
+
+	if (rc == RD_OK)
+		repo->holds_library = 1;
+	return rc;
+}
+
 int rd_evidence_repo_open(rd_evidence_repo **out, const char *path,
 			  int create, rd_error *err)
 {
@@ -257,21 +299,8 @@ int rd_evidence_repo_open(rd_evidence_repo **out, const char *path,
 				 "ref updates", path);
 		goto done;
 	}
-	repo->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
-	if (!repo->magic) {
-		rc = rd_error_set(err, RD_EIO,
-				  "cannot start libmagic to detect content "
-				  "types: %s", strerror(errno));
+	if ((rc = ev_magic_open(repo, err)) < 0)
 		goto done;
-	}
-	if (magic_load(repo->magic, NULL) != 0) {
-		const char *why = magic_error(repo->magic);
-
-		rc = rd_error_set(err, RD_EIO,
-				  "cannot load libmagic's database of content "
-				  "types: %s", why ? why : "unknown error");
-		goto done;
-	}
 	*out = repo;
 	repo = NULL;
 	rc = RD_OK;
@@ -289,6 +318,7 @@ void rd_evidence_repo_close(rd_evidence_repo *repo)
 	git_odb_free(repo->odb);
 	git_repository_free(repo->git);
 	free(repo->path);
+	free(repo->blobs);
 	if (repo->holds_library)
 		library_release();
 	free(repo);
@@ -341,12 +371,15 @@ int rd_evidence_sniff(rd_evidence_repo *repo, const void *buf, size_t len,
 
 static int is_temporary(const char *name, const char *prefix)
 {
-	size_t plen = strlen(prefix), mark = strlen(EV_TEMP_MARK);
+	/* an evidence file being written: EV_UPLOAD_TEMP and mkstemp's six */
+	const char *mark_text = strcmp(prefix, EV_UPLOAD_PREFIX) == 0
+		? EV_UPLOAD_MARK : EV_TEMP_MARK;
+	size_t plen = strlen(prefix), mark = strlen(mark_text);
 	const char *suffix = name + plen + mark;
 	size_t slen;
 
 	if (strncmp(name, prefix, plen) != 0 ||
-	    strncmp(name + plen, EV_TEMP_MARK, mark) != 0)
+	    strncmp(name + plen, mark_text, mark) != 0)
 		return 0;
 	slen = strlen(suffix);
 	return slen >= 6 && slen <= 32 &&
@@ -417,6 +450,10 @@ static int leftovers(const char *path, int remove, int64_t before,
 				   &count, &size, err)) == RD_OK)
 		rc = scan_temporaries(pack, "pack", remove, before, &count,
 				      &size, err);
+	/* the record's evidence files being written, when path is blobs/ */
+	if (rc == RD_OK)
+		rc = scan_temporaries(path, EV_UPLOAD_PREFIX, remove, before,
+				      &count, &size, err);
 	if (removed)
 		*removed = count;
 	if (bytes)

@@ -166,6 +166,12 @@ typedef struct http_route {
 } http_route;
 
 /*
+ * 1 for the routes that write a dispute from a JSON body (opening one,
+ * applying an event): the server queues them for group commit.
+ */
+int http_route_writes(const http_route *route);
+
+/*
  * What kind of slow work a route is (enum http_slow_kind): the routes
  * that read a whole dispute (export, verify, history, an evidence
  * download) run off the request threads (slow.c).

@@ -358,6 +358,16 @@ static void render_domain(text *t, const rd_store_stats *stats)
 		  "Bytes of evidence stored, withdrawn evidence included.");
 	text_add(t, "redress_evidence_bytes %" PRId64 "\n",
 		 stats->evidence_bytes);
+	text_help(t, "redress_record_changes_total", "counter",
+		  "Changes committed to the record (the number of the last).");
+	text_add(t, "redress_record_changes_total %" PRId64 "\n",
+		 stats->changes);
+	text_help(t, "redress_mirror_lag_changes", "gauge",
+		  "Changes of the record that evidence.git, its mirror, does "
+		  "not hold yet.");
+	text_add(t, "redress_mirror_lag_changes %" PRId64 "\n",
+		 stats->changes > stats->mirror_position
+			 ? stats->changes - stats->mirror_position : 0);
 }
 
 int http_metrics_render(char **out, size_t *len, const http_metrics *m,

@@ -1658,6 +1658,12 @@ int http_route_slow(const http_route *route)
 	return HTTP_SLOW_NONE;
 }
 
+int http_route_writes(const http_route *route)
+{
+	return route && (route->handler == post_dispute ||
+			 route->handler == post_event);
+}
+
 int http_idem_operation(const http_route *route)
 {
 	if (!route)

@@ -36,6 +36,7 @@
 #include "http/metrics.h"
 #include "http/ratelimit.h"
 #include "http/slow.h"
+#include "http/writer.h"
 #include "http/ui.h"
 #include "redress/clock.h"
 #include "redress/json.h"
@@ -85,6 +86,7 @@ struct rd_http_server {
 	http_metrics *metrics;
 	http_ratelimit *limiter;    /* NULL: no rate limit */
 	http_slow_pool *slow;       /* slow work's threads (slow.c) */
+	http_writer *writer;        /* group commit's thread (writer.c) */
 	unsigned rate_limit;        /* requests per second per key */
 	http_deadlines *deadlines;  /* of each request's phases */
 	atomic_int stopping;        /* 1: new requests get 503 */
@@ -125,6 +127,9 @@ typedef struct request {
 	/* a slow route's job, run off the request threads (slow.c) */
 	http_slow_job *job;
 	int waiting;                /* 1: suspended, no answer queued yet */
+	/* a write, queued for the writer's next batch (writer.c) */
+	http_write_job *write;
+	char digest[65];            /* of an idempotent write's request */
 } request;
 
 /* How a refusal of prepare() is answered. */
@@ -861,6 +866,68 @@ static enum MHD_Result slow_continue(struct rd_http_server *server,
 	return ret;
 }
 
+/* ---- writes, group-committed (writer.c) --------------------------------------- */
+
+/* What the writer runs for a queued write, in its batch's transaction. */
+static int write_run(void *ctx, http_call *call, rd_error *err)
+{
+	request *req = ctx;
+
+	if (req->idem_key[0])
+		return idem_run(req, call, req->digest, run_handler, err);
+	return run_handler(req, call, err);
+}
+
+/*
+ * A write route, its key checked: its Idempotency-Key claimed, queued for
+ * the writer and the connection suspended until its batch has committed.
+ */
+static enum MHD_Result write_start(struct rd_http_server *server,
+				   struct MHD_Connection *conn, request *req,
+				   const http_call *call)
+{
+	rd_error err;
+
+	rd_error_clear(&err);
+	req->call = *call;
+	if (idem_start(server, conn, req, &req->call, &err) < 0)
+		return send_refusal(conn, req, &err, req->idem_problem);
+	if (req->idem_key[0])
+		http_idem_digest_body(req->digest, req->match.route,
+				      &req->call);
+	if (http_writer_submit(&req->write, server->writer, conn, &req->call,
+			       write_run, req, &err) == RD_OK) {
+		req->waiting = 1;
+		return MHD_YES;
+	}
+	idem_done(server, req);
+	return send_guard(conn, &err, 503, "unavailable",
+			  "Service unavailable", 1, 0);
+}
+
+/* MHD resumed a queued write: answer it once its batch has committed. */
+static enum MHD_Result write_continue(struct rd_http_server *server,
+				      struct MHD_Connection *conn,
+				      request *req)
+{
+	rd_error err;
+	int rc = RD_OK;
+
+	rd_error_clear(&err);
+	if (!http_write_job_done(req->write, &rc, &err)) {
+		req->waiting = 1;
+		return MHD_YES;
+	}
+	req->waiting = 0;
+	idem_done(server, req);
+	if (rc < 0 && req->idem_problem) {
+		json_decref(req->call.reply);
+		req->call.reply = NULL;
+		return send_refusal(conn, req, &err, req->idem_problem);
+	}
+	return send_result(conn, &req->call, rc, &err);
+}
+
 static enum MHD_Result answer(struct rd_http_server *server,
 			      struct MHD_Connection *conn, request *req)
 {
@@ -923,6 +990,8 @@ static enum MHD_Result answer(struct rd_http_server *server,
 		return send_refusal(conn, req, &err, refusal);
 	if (http_route_slow(route))
 		return slow_start(server, conn, req, &call);
+	if (http_route_writes(route) && server->writer)
+		return write_start(server, conn, req, &call);
 	if (idem_start(server, conn, req, &call, &err) < 0)
 		return send_refusal(conn, req, &err, req->idem_problem);
 	if (req->idem_key[0]) {
@@ -1483,6 +1552,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (req->job)
 		ret = slow_continue(server, conn, req);
+	else if (req->write)
+		ret = write_continue(server, conn, req);
 	else
 		ret = answer(server, conn, req);
 	if (!req->waiting)
@@ -1502,6 +1573,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	if (req) {
 		http_idem_claim_release(server->idem, req->claim);
 		http_slow_release(req->job);
+		http_write_job_free(req->write);
 		if (!req->answered)
 			http_metrics_answered(server->metrics, req->series,
 					      HTTP_METRICS_NO_STATUS);
@@ -1724,7 +1796,9 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		goto fail;
 	if ((rc = start_deadlines(server, opts, err)) < 0)
 		goto fail;
-	if ((rc = slow_pool_start(server, opts, err)) < 0)
+	if ((rc = slow_pool_start(server, opts, err)) < 0 ||
+	    (rc = http_writer_new(&server->writer, &server->service,
+				  err)) < 0)
 		goto fail;
 
 	server->daemon = MHD_start_daemon(
@@ -1812,6 +1886,7 @@ void rd_http_stop(rd_http_server *server)
 			shutdown(fd, SHUT_RDWR);
 		drain(server);
 		/* No connection may stay suspended when the daemon stops. */
+		http_writer_stop(server->writer);
 		http_slow_pool_stop(server->slow);
 		MHD_stop_daemon(server->daemon);
 		if (fd != MHD_INVALID_SOCKET)
@@ -1836,6 +1911,8 @@ void rd_http_stop(rd_http_server *server)
 	free(server->policy_path);
 	http_metrics_free(server->metrics);
 	http_ratelimit_free(server->limiter);
+	http_writer_stop(server->writer);
+	http_writer_free(server->writer);
 	http_slow_pool_stop(server->slow);
 	http_slow_pool_free(server->slow);
 	free(server);

@@ -90,11 +90,12 @@ int rd_service_audit_log(rd_service *svc, const char *id,
 		return rd_error_set_field(err, RD_ENOTFOUND, "id",
 					  "no dispute %s (not a dispute id)",
 					  id);
-	if ((rc = rd_evidence_head(svc->repo, id, head, &found, err)) < 0)
+	if ((rc = rd_store_ref_get(svc->store, id, head, &found, err)) < 0)
 		return rc;
 	if (!found)
 		return rd_error_set(err, RD_ENOTFOUND,
-				    "dispute %s has no history in git", id);
+				    "dispute %s has no history in the record",
+				    id);
 	return rd_evidence_log(svc->repo, head, out, count, err);
 }
 
@@ -582,7 +583,7 @@ static int verify_dispute(rd_service *svc, const char *id,
 
 	memset(&w, 0, sizeof(w));
 	r->disputes++;
-	if ((rc = rd_evidence_head(svc->repo, id, head, &found, err)) < 0)
+	if ((rc = rd_store_ref_get(svc->store, id, head, &found, err)) < 0)
 		return rc;
 	rc = rd_store_head_get(svc->store, id, indexed, err);
 	if (rc < 0 && rc != RD_ENOTFOUND)
@@ -646,9 +647,39 @@ static int id_list_add(id_list *l, const char *id)
 	return RD_OK;
 }
 
-static int collect_ref(const char *id, void *ctx)
+static int collect_ref(const char *id, const char *head, void *ctx)
 {
+	(void)head;
 	return id_list_add(ctx, id) < 0 ? -1 : 0;
+}
+
+/*
+ * Call fn for every head of the record, in dispute id order (fn returns
+ * non-zero to stop: that value is returned).
+ */
+static int foreach_ref(rd_store *st,
+		       int (*fn)(const char *id, const char *head, void *ctx),
+		       void *ctx, rd_error *err)
+{
+	char after[RD_ID_BUFSZ] = "";
+	int rc;
+
+	for (;;) {
+		rd_ref_row *page = NULL;
+		size_t count = 0;
+
+		if ((rc = rd_store_refs_after(st, after, 500, &page, &count,
+					      err)) < 0)
+			return rc;
+		for (size_t i = 0; i < count && rc == 0; i++)
+			rc = fn(page[i].dispute_id, page[i].head, ctx);
+		if (count)
+			snprintf(after, sizeof(after), "%s",
+				 page[count - 1].dispute_id);
+		free(page);
+		if (rc != 0 || count < 500)
+			return rc;
+	}
 }
 
 static int compare_ids(const void *a, const void *b)
@@ -663,8 +694,7 @@ static int all_ids(rd_service *svc, id_list *l, rd_error *err)
 	size_t w = 0;
 	int rc;
 
-	if ((rc = rd_evidence_foreach_dispute(svc->repo, collect_ref, l,
-					      err)) != 0)
+	if ((rc = foreach_ref(svc->store, collect_ref, l, err)) != 0)
 		return rc < 0 ? rc : rd_error_set(err, RD_ENOMEM,
 						  "out of memory");
 	for (;;) {
@@ -698,12 +728,65 @@ static int all_ids(rd_service *svc, id_list *l, rd_error *err)
 	return RD_OK;
 }
 
+/*
+ * The mirror against the record: a dispute's ref in evidence.git must be
+ * the record's head, unless the dispute changed after the mirror's
+ * position (then it is late, not wrong). The mirror is opened once per
+ * verification (*m), and its absence is one finding.
+ */
+static int verify_mirror(rd_service *svc, const char *id, rd_mirror **m,
+			 int *missing, rd_verify_report *r, rd_error *err)
+{
+	char head[RD_OID_BUFSZ], mirrored[RD_OID_BUFSZ], path[4096];
+	int64_t position = 0, last = 0;
+	int found = 0, in_mirror = 0, rc;
+	rd_error read_err;
+
+	if ((rc = rd_store_ref_get(svc->store, id, head, &found, err)) < 0 ||
+	    !found ||
+	    (rc = rd_store_mirror_position(svc->store, &position, err)) < 0 ||
+	    (rc = rd_store_dispute_last_change(svc->store, id, &last,
+					       err)) < 0)
+		return rc;
+	if (last > position || *missing)
+		return RD_OK; /* late, not wrong; or named once already */
+	if (!*m) {
+		snprintf(path, sizeof(path), "%s/evidence.git", svc->data_dir);
+		rd_error_clear(&read_err);
+		if (rd_mirror_open(m, path, 0, &read_err) < 0) {
+			*missing = 1;
+			return finding(r, id, "mirror", "the mirror %s cannot be "
+				       "read (%s); make it again with `redress "
+				       "mirror --rebuild`", path,
+				       read_err.message);
+		}
+	}
+	rd_error_clear(&read_err);
+	if (!rd_mirror_repo(*m))
+		rd_error_set(&read_err, RD_EIO, "the mirror cannot be opened");
+	if (read_err.code ||
+	    rd_evidence_head(rd_mirror_repo(*m), id, mirrored, &in_mirror,
+			     &read_err) < 0)
+		return finding(r, id, "mirror", "refs/disputes/%s cannot be "
+			       "read in the mirror: %s", id, read_err.message);
+	if (!in_mirror)
+		return finding(r, id, "mirror", "the mirror has no "
+			       "refs/disputes/%s; the record's head is %.12s",
+			       id, head);
+	if (strcmp(mirrored, head) != 0)
+		return finding(r, id, "mirror", "refs/disputes/%s is at %.12s "
+			       "in the mirror but the record's head is %.12s",
+			       id, mirrored, head);
+	return RD_OK;
+}
+
 int rd_service_audit_verify(rd_service *svc, const char *id,
 			    rd_verify_report *report, rd_progress_fn progress,
 			    void *progress_ctx, rd_error *err)
 {
 	id_list ids = { 0 };
-	int rc = RD_OK;
+	rd_mirror *m = NULL;
+	int rc = RD_OK, missing = 0;
 
 	memset(report, 0, sizeof(*report));
 	if (id) {
@@ -715,6 +798,9 @@ int rd_service_audit_verify(rd_service *svc, const char *id,
 		if (rc == RD_OK && report->commits == 0 && report->count == 0)
 			rc = rd_error_set(err, RD_ENOTFOUND, "no dispute %s",
 					  id);
+		if (rc == RD_OK)
+			rc = verify_mirror(svc, id, &m, &missing, report, err);
+		rd_mirror_close(m);
 		return rc == RD_ENOMEM ? rd_error_set(err, rc, "out of memory")
 				       : rc;
 	}
@@ -722,12 +808,16 @@ int rd_service_audit_verify(rd_service *svc, const char *id,
 		goto done;
 	for (size_t i = 0; i < ids.count && rc == RD_OK; i++) {
 		rc = verify_dispute(svc, ids.ids[i], report, err);
+		if (rc == RD_OK)
+			rc = verify_mirror(svc, ids.ids[i], &m, &missing,
+					   report, err);
 		if (progress)
 			progress(progress_ctx, i + 1, ids.count);
 	}
 	if (rc == RD_ENOMEM)
 		rd_error_set(err, rc, "out of memory");
 done:
+	rd_mirror_close(m);
 	rd_strings_free(ids.ids, ids.count);
 	return rc;
 }
@@ -744,16 +834,12 @@ typedef struct reindex_ctx {
 	int rc;
 } reindex_ctx;
 
-static int reindex_one(const char *id, void *arg)
+static int reindex_one(const char *id, const char *head, void *arg)
 {
 	reindex_ctx *x = arg;
-	char head[RD_OID_BUFSZ];
-	int found = 0;
 
-	if ((x->rc = rd_evidence_head(x->svc->repo, id, head, &found,
-				      x->err)) < 0 ||
-	    (found && (x->rc = svc_rebuild_dispute(x->svc, x->fresh, id, head,
-						   x->err)) < 0))
+	if ((x->rc = svc_rebuild_dispute(x->svc, x->fresh, id, head,
+					 x->err)) < 0)
 		return 1;
 	x->done++;
 	/* commit in batches: one transaction per dispute would fsync each */
@@ -870,6 +956,9 @@ static int reindex(rd_service *svc, size_t *disputes,
 	if ((rc = remove_db(fresh_path, 0, err)) < 0 ||
 	    (rc = rd_store_open(&x.fresh, fresh_path, err)) < 0)
 		return rc;
+	/* the record is carried over whole; the rest is derived from it */
+	if ((rc = rd_store_record_copy(x.fresh, db_path, err)) < 0)
+		goto fail;
 	x.svc = svc;
 	x.progress = progress;
 	x.progress_ctx = progress_ctx;
@@ -890,7 +979,7 @@ static int reindex(rd_service *svc, size_t *disputes,
 	    (rc = copy_quotas(svc->store, x.fresh, err)) < 0 ||
 	    (rc = copy_idem(svc->store, x.fresh, err)) < 0)
 		goto fail;
-	rc = rd_evidence_foreach_dispute(svc->repo, reindex_one, &x, err);
+	rc = foreach_ref(x.fresh, reindex_one, &x, err);
 	if (rc != 0) {
 		rc = x.rc < 0 ? x.rc : rc;
 		goto fail;

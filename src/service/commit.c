@@ -1,13 +1,8 @@
 /*
- * Recording a change: git is the system of record, SQLite the index.
- *
- * Every change goes, inside the store's write transaction: crash journal
- * entry (journal.c), git objects and commit, compare-and-swap of the
- * dispute's ref, then the index rows and the new head, then the store
- * commit. A crash after the ref moved but before the store committed leaves
- * git ahead of the index; the journal names the dispute, and the next open
- * replays it from its git head (svc_sync_dispute). The index is never ahead
- * of git.
+ * Recording a change: one store transaction holds all of it (the record's
+ * git objects, the dispute's head moved by compare-and-swap, the change in
+ * commit order, the index rows and the Idempotency-Key record), so a change
+ * is recorded whole or not at all. See docs/architecture.md, "The record".
  */
 #include "service_int.h"
 
@@ -204,10 +199,10 @@ int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
 	req.author = actor;
 	req.when = now;
 	req.message = trailed ? trailed : message;
-	if ((rc = svc_journal_note(svc, d->id, err)) < 0 ||
-	    (rc = rd_evidence_commit(svc->repo, &req, head, err)) < 0)
+	if ((rc = rd_evidence_commit(svc->repo, &req, head, err)) < 0 ||
+	    (rc = rd_store_ref_move(svc->store, d->id, req.parent, head, now,
+				    err)) < 0)
 		goto done;
-	svc_tx_note_commit(svc, d->id, req.parent, head);
 	svc_crash_point("after-git-commit");
 	if ((rc = rd_store_head_set(svc->store, d->id, head, err)) < 0)
 		goto done;
@@ -492,62 +487,29 @@ done:
 	return rc;
 }
 
-/* 1 when `ancestor` is on the first-parent history of `head`. */
-static int descends(rd_service *svc, const char *head, const char *ancestor,
-		    int *yes, rd_error *err)
+int svc_head(rd_service *svc, const char *id, char head[RD_OID_BUFSZ],
+	     rd_error *err)
 {
-	rd_commit_info *log = NULL;
-	size_t count = 0;
-	int rc;
+	int found = 0;
 
-	*yes = 0;
-	if ((rc = rd_evidence_log(svc->repo, head, &log, &count, err)) < 0)
-		return rc;
-	for (size_t i = 0; i < count; i++)
-		if (strcmp(log[i].oid, ancestor) == 0)
-			*yes = 1;
-	rd_commit_infos_free(log, count);
-	return RD_OK;
+	return rd_store_ref_get(svc->store, id, head, &found, err);
 }
 
-int svc_sync_dispute(rd_service *svc, const char *id, char head[RD_OID_BUFSZ],
-		     rd_error *err)
+int svc_commit(rd_service *svc, rd_error *err)
 {
-	char indexed[RD_OID_BUFSZ] = "";
-	int found = 0, known = 1, ok = 0;
-	int rc;
+	int rc = svc_idem_flush(svc, err);
 
-	head[0] = '\0';
-	if ((rc = rd_evidence_head(svc->repo, id, head, &found, err)) < 0)
-		return rc;
-	rc = rd_store_head_get(svc->store, id, indexed, err);
-	if (rc == RD_ENOTFOUND)
-		known = 0;
-	else if (rc < 0)
-		return rc;
-	if (!found) {
-		head[0] = '\0';
-		if (known && indexed[0])
-			return rd_error_set(err, RD_ECONFLICT,
-					    "dispute %s is in the index at "
-					    "%.12s but has no git ref; run "
-					    "`redress audit verify %s`",
-					    id, indexed, id);
-		return RD_OK;
-	}
-	if (known && strcmp(indexed, head) == 0)
-		return RD_OK;
-	if (known && indexed[0]) {
-		if ((rc = descends(svc, head, indexed, &ok, err)) < 0)
-			return rc;
-		if (!ok)
-			return rd_error_set(err, RD_ECONFLICT,
-					    "the git history of dispute %s does "
-					    "not contain the indexed head %.12s;"
-					    " run `redress audit verify %s`",
-					    id, indexed, id);
-	}
-	if ((rc = svc_rebuild_dispute(svc, svc->store, id, head, err)) < 0)
-		return rc;
-	return svc_idem_replay(svc, id, head, known ? indexed : "", err);
+	if (rc == RD_OK)
+		rc = rd_store_commit(svc->store, err);
+	if (rc < 0)
+		svc_rollback(svc);
+	else
+		svc->wrote = 1;
+	return rc;
+}
+
+void svc_rollback(rd_service *svc)
+{
+	svc_idem_reset(svc);
+	rd_store_rollback(svc->store);
 }

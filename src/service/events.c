@@ -444,7 +444,7 @@ static int apply_in_transaction(apply_state *s, rd_service *svc,
 	int64_t old_version, seq;
 	int rc;
 
-	if ((rc = svc_sync_dispute(svc, id, head, err)) < 0 ||
+	if ((rc = svc_head(svc, id, head, err)) < 0 ||
 	    (rc = rd_store_dispute_get(svc->store, id, &s->d, err)) < 0 ||
 	    (rc = svc_actor_sees(actor, s->d, err)) < 0)
 		return rc;
@@ -607,7 +607,7 @@ static int drop_deadline(rd_service *svc, const rd_deadline *dl,
 
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
-	if ((rc = svc_sync_dispute(svc, dl->dispute_id, head, err)) < 0 ||
+	if ((rc = svc_head(svc, dl->dispute_id, head, err)) < 0 ||
 	    (rc = rd_store_dispute_get(svc->store, dl->dispute_id, &d,
 				       err)) < 0)
 		goto fail;

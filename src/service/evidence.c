@@ -301,7 +301,7 @@ int rd_service_evidence_upload_finish(rd_evidence_upload *up,
 					  info.content_type, up->kind->name);
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
-	if ((rc = svc_sync_dispute(svc, up->id, head, err)) < 0 ||
+	if ((rc = svc_head(svc, up->id, head, err)) < 0 ||
 	    (rc = open_dispute(svc, up->id, &up->actor, &d, err)) < 0 ||
 	    /* in the row's transaction: racing uploads cannot both fit */
 	    (rc = rd_service_quota_check(svc, d->storefront, up->now,
@@ -429,11 +429,11 @@ int rd_service_evidence_get(rd_service *svc, const char *id, int64_t n,
 					  id);
 	if ((rc = rd_store_evidence_get(svc->store, id, n, row, err)) < 0)
 		return rc;
-	if ((rc = rd_evidence_head(svc->repo, id, head, &found, err)) < 0)
+	if ((rc = rd_store_ref_get(svc->store, id, head, &found, err)) < 0)
 		return rc;
 	if (!found)
-		return rd_error_set(err, RD_EIO, "dispute %s has no git history",
-				    id);
+		return rd_error_set(err, RD_EIO, "dispute %s has no history in "
+				    "the record", id);
 	if ((rc = rd_evidence_stream(svc->repo, head, row->path, sink, ctx,
 				     sha256, &size, NULL, err)) < 0)
 		return rc;
@@ -474,7 +474,7 @@ int rd_service_evidence_withdraw(rd_service *svc, const char *id, int64_t n,
 					  id);
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
-	if ((rc = svc_sync_dispute(svc, id, head, err)) < 0 ||
+	if ((rc = svc_head(svc, id, head, err)) < 0 ||
 	    (rc = open_dispute(svc, id, actor, &d, err)) < 0 ||
 	    (rc = rd_store_evidence_withdraw(svc->store, id, n, reason,
 					     err)) < 0 ||

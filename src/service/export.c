@@ -293,7 +293,7 @@ static int export_to(rd_service *svc, const char *id, export_target *to,
 	memset(&x, 0, sizeof(x));
 	x.err = err;
 	if ((rc = rd_service_dispute_get(svc, id, &d, err)) < 0 ||
-	    (rc = rd_evidence_head(svc->repo, id, head, &found, err)) < 0)
+	    (rc = rd_store_ref_get(svc->store, id, head, &found, err)) < 0)
 		goto done;
 	if (!found) {
 		rc = rd_error_set(err, RD_ENOTFOUND,

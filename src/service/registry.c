@@ -8,10 +8,12 @@
  * An ordinary open takes the shared lock at once; only when something
  * needs the directory alone does it try to turn it into an exclusive one,
  * without waiting (two such never wait for each other). A lock dies with
- * its process, so the file never goes stale and is never removed. Who holds it is told by the crash journals (journal.c):
- * journal-<pid>-<n>, each locked by its living process; the command line of
- * such a pid is read from /proc. Naming is only done on a refusal, so an
- * ordinary open costs one open() and two flock() calls.
+ * its process, so the file never goes stale and is never removed. Who holds
+ * it is told by the holder files: <data>/holder-<pid>-<n>, one per open
+ * service, each locked by its living process; the command line of such a
+ * pid is read from /proc. Naming is only done on a refusal; an open
+ * removes the holder files of dead processes (svc_holders_clean), which
+ * costs one reading of the data directory's few names.
  */
 #include "service_int.h"
 
@@ -26,7 +28,7 @@
 #include <unistd.h>
 
 #define REGISTRY_FILE "redress.registry"
-#define JOURNAL_PREFIX "journal-"
+#define HOLDER_PREFIX "holder-"
 
 /*
  * An opener holds the lock alone for a moment while it removes leftovers
@@ -74,10 +76,10 @@ static void describe_pid(char *out, size_t size, long pid)
 }
 
 /*
- * The living processes that have the directory open (by their journals,
+ * The living processes that have the directory open (by their holder files,
  * this service's own left out),
  * as "pid (command line), ..." in out; "" when none can be named (one may
- * hold the lock before its journal exists).
+ * hold the lock before its holder file exists).
  */
 static void name_holders(char *out, size_t size, const rd_service *svc)
 {
@@ -91,25 +93,25 @@ static void name_holders(char *out, size_t size, const rd_service *svc)
 		return;
 	while ((entry = readdir(dir)) != NULL) {
 		char path[4096], who[200];
-		size_t plen = strlen(JOURNAL_PREFIX);
+		size_t plen = strlen(HOLDER_PREFIX);
 		long pid;
 		char *end = NULL;
 		int fd, known = 0;
 
-		if (strncmp(entry->d_name, JOURNAL_PREFIX, plen) != 0)
+		if (strncmp(entry->d_name, HOLDER_PREFIX, plen) != 0)
 			continue;
 		pid = strtol(entry->d_name + plen, &end, 10);
 		if (pid <= 0 || !end || *end != '-' ||
 		    snprintf(path, sizeof(path), "%s/%s", svc->data_dir,
 			     entry->d_name) >= (int)sizeof(path) ||
-		    (svc->journal_path &&
-		     strcmp(path, svc->journal_path) == 0))
+		    (svc->holder_path &&
+		     strcmp(path, svc->holder_path) == 0))
 			continue;
 		for (size_t i = 0; i < seen_count; i++)
 			known |= seen[i] == pid;
 		if (known || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
-		/* a journal nobody holds is a dead process's */
+		/* a holder file nobody holds is a dead process's */
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			close(fd);
 			continue;
@@ -129,6 +131,44 @@ static void name_holders(char *out, size_t size, const rd_service *svc)
 	closedir(dir);
 	if (more && used < size)
 		snprintf(out + used, size - used, " and %zu more", more);
+}
+
+/*
+ * A holder file is renamed into place only once locked, and its name is
+ * never used again, so one that nobody holds locked was left by a process
+ * that ended without closing (a kill, a crash): remove it, or such files
+ * would pile up with every crash.
+ */
+int svc_holders_clean(rd_service *svc, rd_error *err)
+{
+	DIR *dir = opendir(svc->data_dir);
+	struct dirent *entry;
+	int rc = RD_OK;
+
+	if (!dir)
+		return rd_error_set(err, RD_EIO, "cannot read %s: %s",
+				    svc->data_dir, strerror(errno));
+	while (rc == RD_OK && (entry = readdir(dir)) != NULL) {
+		char path[4096];
+		int fd;
+
+		if (strncmp(entry->d_name, HOLDER_PREFIX,
+			    strlen(HOLDER_PREFIX)) != 0 ||
+		    snprintf(path, sizeof(path), "%s/%s", svc->data_dir,
+			     entry->d_name) >= (int)sizeof(path) ||
+		    (svc->holder_path &&
+		     strcmp(path, svc->holder_path) == 0) ||
+		    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) != 0 &&
+		    errno != ENOENT)
+			rc = rd_error_set(err, RD_EIO, "cannot remove the "
+					  "leftover %s: %s", path,
+					  strerror(errno));
+		close(fd);
+	}
+	closedir(dir);
+	return rc;
 }
 
 /*
@@ -218,4 +258,52 @@ void svc_registry_leave(rd_service *svc)
 	if (svc->lock_fd >= 0)
 		close(svc->lock_fd);
 	svc->lock_fd = -1;
+}
+
+/*
+ * The holder file is created under another name, locked, and only then
+ * renamed into place: another process must never find it unlocked and
+ * take it for a dead process's.
+ */
+int svc_holder_open(rd_service *svc, rd_error *err)
+{
+	struct timespec ts;
+	size_t len = strlen(svc->data_dir) + 64;
+	char *fresh = NULL;
+	int rc = RD_OK;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((svc->holder_path = malloc(len)) == NULL ||
+	    (fresh = malloc(len)) == NULL) {
+		free(fresh);
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	}
+	snprintf(svc->holder_path, len, "%s/" HOLDER_PREFIX "%ld-%ld%09ld",
+		 svc->data_dir, (long)getpid(), (long)ts.tv_sec,
+		 (long)ts.tv_nsec);
+	snprintf(fresh, len, "%s/.new-%ld-%ld%09ld", svc->data_dir,
+		 (long)getpid(), (long)ts.tv_sec, (long)ts.tv_nsec);
+	svc->holder_fd = open(fresh,
+			       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			       0600);
+	if (svc->holder_fd < 0) {
+		rc = rd_error_set(err, RD_EIO, "cannot create %s: %s", fresh,
+				  strerror(errno));
+	} else if (flock(svc->holder_fd, LOCK_EX | LOCK_NB) != 0 ||
+		   rename(fresh, svc->holder_path) != 0) {
+		rc = rd_error_set(err, RD_EIO, "cannot set up %s: %s",
+				  svc->holder_path, strerror(errno));
+		unlink(fresh);
+	}
+	free(fresh);
+	return rc;
+}
+
+void svc_holder_close(rd_service *svc)
+{
+	if (svc->holder_fd < 0)
+		return;
+	unlink(svc->holder_path);
+	close(svc->holder_fd);
+	svc->holder_fd = -1;
 }

@@ -1,12 +1,13 @@
 /*
  * The service: each user action as one store transaction in which the
- * workflow engine decides, git records and the index follows.
+ * workflow engine decides and the record and its index are written
+ * together.
  *
  * This is the only place that combines the modules. It must never speak SQL
  * (the store does), call libgit2 (the evidence module does), nor judge a
  * transition itself (the workflow does): it gathers what the guards need,
  * asks, and records the answer. Anything that fails before the commit leaves
- * git's refs and the index exactly as they were.
+ * the record and the index exactly as they were.
  */
 #include "service_int.h"
 
@@ -106,34 +107,58 @@ static char *join_path(const char *dir, const char *name)
 #define LEFTOVER_AGE_SECONDS (24 * 3600)
 
 /*
- * Register as a process that has the directory open. When libgit2's
- * temporaries lie in the repository and nobody else has the directory
- * open, they are what a killed writer left: remove them then; beside
- * others, only those unwritten for LEFTOVER_AGE_SECONDS.
+ * Register as a process that has the directory open. When evidence files
+ * being written lie in the blobs directory, or libgit2's temporaries in the
+ * mirror (a mirror writer killed while writing a pack), and nobody else has
+ * the directory open, they are what a killed writer left: remove them then;
+ * beside others, only those unwritten for LEFTOVER_AGE_SECONDS.
  */
-static int enter_registry(rd_service *svc, const char *git_path,
-			  rd_error *err)
+static int enter_registry(rd_service *svc, const char *blobs_path,
+			  const char *mirror_path, rd_error *err)
 {
-	size_t found = 0;
+	size_t in_blobs = 0, in_mirror = 0;
+	int64_t before;
 	int alone = 0, rc;
 
 	if ((rc = svc_registry_enter(svc, err)) < 0 ||
-	    (rc = rd_evidence_leftovers_find(git_path, &found, err)) < 0 ||
-	    found == 0 ||
+	    (rc = rd_evidence_leftovers_find(blobs_path, &in_blobs,
+					     err)) < 0 ||
+	    (rc = rd_evidence_leftovers_find(mirror_path, &in_mirror,
+					     err)) < 0 ||
+	    in_blobs + in_mirror == 0 ||
 	    (rc = svc_registry_try_alone(svc, &alone, err)) < 0)
 		return rc;
-	if (rd_evidence_leftovers_remove(git_path,
-			alone ? 0 : (int64_t)time(NULL) - LEFTOVER_AGE_SECONDS,
-			NULL, NULL, err) < 0)
+	before = alone ? 0 : (int64_t)time(NULL) - LEFTOVER_AGE_SECONDS;
+	if ((in_blobs && rd_evidence_leftovers_remove(blobs_path, before,
+						      NULL, NULL, err) < 0) ||
+	    (in_mirror && rd_evidence_leftovers_remove(mirror_path, before,
+						       NULL, NULL, err) < 0))
 		return rd_error_prefix(err, "removing what a crash left");
 	return alone ? svc_registry_share(svc, err) : RD_OK;
+}
+
+/* The record's objects, as the evidence module reads and writes them. */
+static int record_get(void *ctx, const unsigned char id[20], int *found,
+		      int *type, int64_t *size, int *in_file, void **data,
+		      rd_error *err)
+{
+	return rd_store_object_get(((rd_service *)ctx)->store, id, found, type,
+				   size, in_file, data, err);
+}
+
+static int record_put(void *ctx, const unsigned char id[20], int type,
+		      int64_t size, const void *data, rd_error *err)
+{
+	return rd_store_object_put(((rd_service *)ctx)->store, id, type, size,
+				   data, err);
 }
 
 int rd_service_open(rd_service **out, const rd_service_options *opts,
 		    rd_error *err)
 {
 	rd_service *svc = NULL;
-	char *db_path = NULL, *git_path = NULL;
+	char *db_path = NULL, *blobs_path = NULL, *mirror_path = NULL;
+	rd_object_io io;
 	int rc;
 
 	*out = NULL;
@@ -146,7 +171,7 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 				    "policy are required");
 	if ((svc = calloc(1, sizeof(*svc))) == NULL)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	svc->journal_fd = -1;
+	svc->holder_fd = -1;
 	svc->quota_daily = opts->quota_daily > 0 ? opts->quota_daily
 						 : RD_QUOTA_DAILY_DEFAULT;
 	svc->quota_total = opts->quota_total > 0 ? opts->quota_total
@@ -154,7 +179,8 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	svc->lock_fd = -1;
 	if ((svc->data_dir = strdup(opts->data_dir)) == NULL ||
 	    (db_path = join_path(opts->data_dir, "redress.db")) == NULL ||
-	    (git_path = join_path(opts->data_dir, "evidence.git")) == NULL) {
+	    (blobs_path = join_path(opts->data_dir, "blobs")) == NULL ||
+	    (mirror_path = join_path(opts->data_dir, "evidence.git")) == NULL) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -170,19 +196,26 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 				  opts->workflows_dir);
 		goto done;
 	}
+	io.ctx = svc;
+	io.get = record_get;
+	io.put = record_put;
 	if ((rc = make_dir(opts->data_dir, opts->create, err)) < 0 ||
-	    (rc = enter_registry(svc, git_path, err)) < 0 ||
-	    (rc = svc_journal_open(svc, err)) < 0 ||
-	    (rc = rd_evidence_repo_open(&svc->repo, git_path, 1, err)) < 0 ||
+	    (rc = make_dir(blobs_path, 1, err)) < 0 ||
+	    (rc = enter_registry(svc, blobs_path, mirror_path, err)) < 0 ||
+	    (rc = svc_holders_clean(svc, err)) < 0 ||
+	    (rc = svc_holder_open(svc, err)) < 0 ||
 	    (rc = rd_store_open(&svc->store, db_path, err)) < 0 ||
+	    (rc = rd_evidence_record_open(&svc->repo, blobs_path, &io,
+					  err)) < 0 ||
 	    (rc = register_workflows(svc, err)) < 0 ||
-	    (rc = svc_journal_recover(svc, err)) < 0)
+	    (rc = svc_upgrade_if_needed(svc, err)) < 0)
 		goto done;
 	*out = svc;
 	svc = NULL;
 done:
 	free(db_path);
-	free(git_path);
+	free(blobs_path);
+	free(mirror_path);
 	rd_service_close(svc);
 	return rc;
 }
@@ -191,14 +224,26 @@ void rd_service_close(rd_service *svc)
 {
 	if (!svc)
 		return;
+	/*
+	 * A command that wrote brings the mirror up to date before it ends,
+	 * unless a server's mirror writer has it (then that one will); a
+	 * failure here loses nothing: the next update redoes it.
+	 */
+	if (svc->wrote && svc->store && svc->repo) {
+		rd_mirror_report report;
+		rd_error ignored;
+
+		rd_error_clear(&ignored);
+		(void)rd_service_mirror_update(svc, 1, &report, &ignored);
+	}
 	rd_store_close(svc->store);
 	rd_evidence_repo_close(svc->repo);
 	rd_workflow_set_free(svc->workflows);
 	rd_evidence_kinds_free(svc->kinds);
 	rd_policy_free(svc->policy);
-	svc_journal_close(svc);
+	svc_holder_close(svc);
 	svc_registry_leave(svc);
-	free(svc->journal_path);
+	free(svc->holder_path);
 	free(svc->data_dir);
 	free(svc);
 }

@@ -1,7 +1,8 @@
 /*
  * Private parts of the service module, shared by its files:
- *   service.c  opening a data directory, reading, reconciling after a crash
- *   commit.c   recording a change: git first, then the index
+ *   service.c  opening a data directory, reading
+ *   commit.c   recording a change: objects, head and index in one transaction
+ *   upgrade.c  importing the git history of an earlier release
  *   events.c   opening disputes, applying events, sweeping deadlines
  *   evidence.c adding and withdrawing evidence
  *   audit.c    history, verification, reindex
@@ -26,56 +27,30 @@ typedef struct svc_idem {
 	rd_idem_record rec;
 } svc_idem;
 
-/*
- * A dispute's ref moved by the open transaction: from `parent` ("" for a
- * new dispute) to `head`. A transaction rarely moves more than one.
- */
-#define SVC_TX_COMMITS 4
-typedef struct svc_tx_commit {
-	char id[RD_ID_BUFSZ];
-	char parent[RD_OID_BUFSZ];
-	char head[RD_OID_BUFSZ];
-} svc_tx_commit;
-
 struct rd_service {
 	rd_store *store;
 	rd_workflow_set *workflows;
-	rd_evidence_repo *repo;
+	rd_evidence_repo *repo;  /* the record's objects */
 	rd_evidence_kinds *kinds;
 	rd_policy *policy;
 	char *data_dir;
 	int64_t quota_daily;     /* the defaults in force: bytes, or */
 	int64_t quota_total;     /* RD_QUOTA_NONE */
 	int lock_fd;             /* <data>/redress.registry, flock'd (registry.c) */
-	char *journal_path;      /* this process's crash journal */
-	int journal_fd;
-	int journal_pending;     /* an entry awaits the index commit */
-	int journal_dirty;       /* an entry of a failed write must stay */
+	char *holder_path;       /* <data>/holder-<pid>-<n>, flock'd */
+	int holder_fd;
 	svc_idem idem;           /* the Idempotency-Key of the next write */
-	/* the commits of the open transaction, undone if it rolls back */
-	svc_tx_commit tx_commits[SVC_TX_COMMITS];
-	size_t tx_commit_count;
-	int tx_commit_overflow;  /* more than fit: cannot all be undone */
+	int wrote;               /* a change committed: update the mirror at close */
+	int upgraded;            /* this open imported an earlier release */
+	size_t upgraded_disputes;
+	size_t upgraded_objects;
 };
 
 /*
- * The crash journal (journal.c). svc_journal_open creates and locks this
- * process's journal; svc_journal_recover replays the journals of processes
- * that died; svc_journal_note names a dispute before its git commit.
- * svc_commit / svc_rollback end a write transaction and settle the journal:
- * every write path ends with one of them. svc_rollback moves back the refs
- * the transaction moved while it still holds the write lock; when SQLite
- * has already ended the transaction it brings the index up to git instead
- * (the change then stands in full); if neither can be done the entry stays
- * for the next write on the dispute or the next open to replay.
+ * Ending a write transaction (commit.c): svc_commit writes the captured
+ * Idempotency-Key record and commits; svc_rollback forgets the capture and
+ * rolls back. Every write path ends with one of them.
  */
-int svc_journal_open(rd_service *svc, rd_error *err);
-int svc_journal_recover(rd_service *svc, rd_error *err);
-void svc_journal_close(rd_service *svc);
-/* Note that the open transaction moved dispute id's ref to head. */
-void svc_tx_note_commit(rd_service *svc, const char *id, const char *parent,
-			const char *head);
-int svc_journal_note(rd_service *svc, const char *id, rd_error *err);
 int svc_commit(rd_service *svc, rd_error *err);
 void svc_rollback(rd_service *svc);
 
@@ -96,6 +71,19 @@ int svc_registry_try_alone(rd_service *svc, int *alone, rd_error *err);
 int svc_registry_share(rd_service *svc, rd_error *err);
 int svc_registry_alone(rd_service *svc, const char *what, rd_error *err);
 void svc_registry_leave(rd_service *svc);
+
+/*
+ * This service's holder file (registry.c), which names its process to one
+ * refused the directory: created and locked at open, removed at close.
+ */
+int svc_holder_open(rd_service *svc, rd_error *err);
+void svc_holder_close(rd_service *svc);
+
+/*
+ * Remove the holder files nobody holds locked (registry.c): those of
+ * processes that ended without closing. RD_EIO when one cannot be removed.
+ */
+int svc_holders_clean(rd_service *svc, rd_error *err);
 
 /* The files of one commit, with the buffers they own. */
 typedef struct tree_change {
@@ -126,25 +114,30 @@ void svc_change_free(tree_change *change);
 #define SVC_EVENT_PATH "events/%06lld-%s.json"
 
 /*
- * Record a change as one commit and point the index at it, inside the
- * caller's open store transaction: adds dispute.json (d as it now is),
- * notes the dispute in the crash journal, commits to git with `parent` as
- * the expected head (NULL for a new dispute), then records the new head in
- * the index. The caller commits the store transaction.
+ * Record a change as one commit inside the caller's open store
+ * transaction: adds dispute.json (d as it now is), writes the objects into
+ * the record, moves the dispute's head from `parent` (NULL for a new
+ * dispute) by compare-and-swap and records it in the index. The caller
+ * commits the store transaction.
  */
 int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
 	       tree_change *change, const rd_actor *actor, int64_t now,
 	       const char *message, rd_error *err);
 
 /*
- * Inside an open store transaction: bring the index of one dispute up to
- * its git head when git is ahead (after a crash between the git commit and
- * the index commit). *head receives the head both now agree on ("" when the
- * dispute has no ref). A git head that does not descend from the indexed
- * one is RD_ECONFLICT (history rewritten; run `redress audit verify`).
+ * A data directory of an earlier release (git as the record, the database
+ * its index) has its git history imported into the record (upgrade.c):
+ * svc_upgrade_if_needed does it when the record says the import is still
+ * pending, and is cheap otherwise.
  */
-int svc_sync_dispute(rd_service *svc, const char *id, char head[RD_OID_BUFSZ],
-		     rd_error *err);
+int svc_upgrade_if_needed(rd_service *svc, rd_error *err);
+
+/*
+ * The record's head of dispute id (*head "" when it has none): what a
+ * change must name as its parent.
+ */
+int svc_head(rd_service *svc, const char *id, char head[RD_OID_BUFSZ],
+	     rd_error *err);
 
 /*
  * Write the index rows of the dispute at git commit `head` into `st`
@@ -174,7 +167,7 @@ int svc_text_ok(const char *s, int allow_newline);
 
 /*
  * Idempotent writes (idempotency.c), called by svc_record, svc_commit,
- * svc_rollback and svc_sync_dispute:
+ * svc_rollback and the import of an earlier release (upgrade.c):
  * svc_idem_message - when armed, drop the records older than
  *   RD_IDEM_KEEP_S at `now`, refuse (RD_ECONFLICT) a key still
  *   recorded, and return a copy of `message` with the trailers naming the
@@ -184,7 +177,8 @@ int svc_text_ok(const char *s, int allow_newline);
  * svc_idem_flush - write the captured record (before the store commits);
  * svc_idem_reset - forget a capture (the transaction rolled back);
  * svc_idem_replay - record the requests named by the trailers of the
- *   commits after `indexed` up to `head` (a crash left git ahead).
+ *   commits after `indexed` up to `head` (an earlier release's crash left
+ *   git ahead of its index).
  */
 int svc_idem_message(rd_service *svc, const char *message, int64_t now,
 		     char **out, rd_error *err);

@@ -508,6 +508,65 @@ static const char migration_10[] =
 	"\n"
 	"PRAGMA user_version = 10;\n";
 
+/*
+ * 11: the record. Until now git was the record and these tables an index
+ * of it; from here on the database is the record and evidence.git its
+ * mirror. A change is one transaction: its git objects (`objects`, the
+ * bytes as git hashes them; NULL bytes for an evidence file kept under
+ * <data>/blobs/), its dispute's new head by compare-and-swap (`refs`),
+ * one `changes` row in commit order, and the index rows. `change` names
+ * the change that first stored an object, which the mirror follows from
+ * its position (`mirror_state`), writing packs (`mirror_packs`, each a
+ * range of changes; one replaced by a merge is kept, superseded, until
+ * readers can no longer be reading it). `record_state` says whether a data directory of an
+ * earlier release still has its git history to import.
+ */
+static const char migration_11[] =
+	"CREATE TABLE objects (\n"
+	"  id BLOB PRIMARY KEY CHECK (length(id) = 20),\n"
+	"  type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 4),\n"
+	"  size INTEGER NOT NULL CHECK (size >= 0),\n"
+	"  data BLOB CHECK (data IS NULL OR length(data) = size),\n"
+	"  change INTEGER NOT NULL CHECK (change >= 1)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX objects_by_change ON objects (change);\n"
+	"CREATE INDEX objects_in_files ON objects (id) WHERE data IS NULL;\n"
+	"\n"
+	"CREATE TABLE refs (\n"
+	"  dispute_id TEXT PRIMARY KEY,\n"
+	"  head TEXT NOT NULL CHECK (length(head) = 40)\n"
+	") WITHOUT ROWID;\n"
+	"\n"
+	"CREATE TABLE changes (\n"
+	"  seq INTEGER PRIMARY KEY,\n"
+	"  dispute_id TEXT NOT NULL,\n"
+	"  head TEXT NOT NULL CHECK (length(head) = 40),\n"
+	"  at INTEGER NOT NULL\n"
+	");\n"
+	"CREATE INDEX changes_by_dispute ON changes (dispute_id, seq);\n"
+	"\n"
+	"CREATE TABLE mirror_state (\n"
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+	"  position INTEGER NOT NULL CHECK (position >= 0)\n"
+	");\n"
+	"INSERT INTO mirror_state (id, position) VALUES (1, 0);\n"
+	"\n"
+	"CREATE TABLE mirror_packs (\n"
+	"  name TEXT PRIMARY KEY,\n"
+	"  first_change INTEGER NOT NULL,\n"
+	"  last_change INTEGER NOT NULL CHECK (last_change >= first_change),\n"
+	"  objects INTEGER NOT NULL CHECK (objects >= 0),\n"
+	"  superseded_at INTEGER\n"
+	");\n"
+	"\n"
+	"CREATE TABLE record_state (\n"
+	"  name TEXT PRIMARY KEY,\n"
+	"  value TEXT NOT NULL\n"
+	");\n"
+	"INSERT INTO record_state (name, value) VALUES ('import', 'pending');\n"
+	"\n"
+	"PRAGMA user_version = 11;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -519,6 +578,7 @@ static const char *const migrations[] = {
 	migration_8,
 	migration_9,
 	migration_10,
+	migration_11,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

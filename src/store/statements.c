@@ -102,6 +102,9 @@ static const struct {
 	[RD_STMT_COMMIT] = { 0, "COMMIT" },
 	[RD_STMT_ROLLBACK] = { 0, "ROLLBACK" },
 	[RD_STMT_USER_VERSION] = { 0, "PRAGMA user_version" },
+	[RD_STMT_SAVEPOINT] = { 0, "SAVEPOINT change" },
+	[RD_STMT_RELEASE] = { 0, "RELEASE change" },
+	[RD_STMT_ROLLBACK_TO] = { 0, "ROLLBACK TO change" },
 
 	[RD_STMT_WORKFLOW_PUT] = { 1,
 		"INSERT INTO workflows (hash, name, version, source,"
@@ -392,6 +395,76 @@ static const struct {
 		"SELECT * FROM evidence ORDER BY dispute_id, n" },
 	[RD_STMT_DUMP_OFFERS] = { 2,
 		"SELECT * FROM offers ORDER BY dispute_id, offer_id" },
+	/*
+	 * The record. An object keeps the change that first stored it: the
+	 * one the open transaction is about to append (the write lock is
+	 * held, so the next sequence number is this transaction's).
+	 */
+	[RD_STMT_OBJECT_PUT] = { 11,
+		"INSERT INTO objects (id, type, size, data, change)"
+		" VALUES (?1, ?2, ?3, ?4,"
+		" (SELECT coalesce(max(seq), 0) + 1 FROM changes))"
+		" ON CONFLICT (id) DO NOTHING" },
+	[RD_STMT_OBJECT_GET] = { 11,
+		"SELECT type, size, data IS NULL, data FROM objects"
+		" WHERE id = ?1" },
+	[RD_STMT_OBJECT_HEADER] = { 11,
+		"SELECT type, size, data IS NULL FROM objects WHERE id = ?1" },
+	[RD_STMT_OBJECTS_IN_FILES] = { 11,
+		"SELECT id FROM objects INDEXED BY objects_in_files"
+		" WHERE data IS NULL AND id > ?1 ORDER BY id LIMIT ?2" },
+	[RD_STMT_OBJECTS_OF_CHANGES] = { 11,
+		"SELECT id, type, size, data IS NULL FROM objects"
+		" INDEXED BY objects_by_change"
+		" WHERE change > ?1 AND change <= ?2 ORDER BY change, id" },
+	[RD_STMT_REF_GET] = { 11,
+		"SELECT head FROM refs WHERE dispute_id = ?1" },
+	[RD_STMT_REF_CREATE] = { 11,
+		"INSERT INTO refs (dispute_id, head) VALUES (?1, ?2)"
+		" ON CONFLICT (dispute_id) DO NOTHING" },
+	[RD_STMT_REF_MOVE] = { 11,
+		"UPDATE refs SET head = ?3 WHERE dispute_id = ?1 AND head = ?2" },
+	[RD_STMT_REFS_AFTER] = { 11,
+		"SELECT dispute_id, head FROM refs WHERE dispute_id > ?1"
+		" ORDER BY dispute_id LIMIT ?2" },
+	[RD_STMT_CHANGE_INSERT] = { 11,
+		"INSERT INTO changes (dispute_id, head, at) VALUES (?1, ?2, ?3)" },
+	[RD_STMT_CHANGES_AFTER] = { 11,
+		"SELECT seq, dispute_id, head, at FROM changes WHERE seq > ?1"
+		" ORDER BY seq LIMIT ?2" },
+	[RD_STMT_CHANGES_LAST] = { 11,
+		"SELECT coalesce(max(seq), 0) FROM changes" },
+	[RD_STMT_DISPUTE_LAST_CHANGE] = { 11,
+		"SELECT coalesce(max(seq), 0) FROM changes"
+		" INDEXED BY changes_by_dispute WHERE dispute_id = ?1" },
+	[RD_STMT_MIRROR_GET] = { 11,
+		"SELECT position FROM mirror_state WHERE id = 1" },
+	[RD_STMT_MIRROR_SET] = { 11,
+		"UPDATE mirror_state SET position = ?1 WHERE id = 1" },
+	[RD_STMT_MIRROR_PACK_ADD] = { 11,
+		"INSERT INTO mirror_packs (name, first_change, last_change,"
+		" objects) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT (name) DO UPDATE SET first_change ="
+		" excluded.first_change, last_change = excluded.last_change,"
+		" objects = excluded.objects, superseded_at = NULL" },
+	[RD_STMT_MIRROR_PACK_REMOVE] = { 11,
+		"DELETE FROM mirror_packs WHERE ?1 IS NULL OR name = ?1" },
+	[RD_STMT_MIRROR_PACKS] = { 11,
+		"SELECT name, first_change, last_change, objects"
+		" FROM mirror_packs WHERE superseded_at IS NULL"
+		" ORDER BY first_change, name" },
+	[RD_STMT_MIRROR_PACK_SUPERSEDE] = { 11,
+		"UPDATE mirror_packs SET superseded_at = ?2 WHERE name = ?1" },
+	[RD_STMT_MIRROR_PACKS_SUPERSEDED] = { 11,
+		"SELECT name, first_change, last_change, objects"
+		" FROM mirror_packs WHERE superseded_at < ?1"
+		" ORDER BY first_change, name" },
+	[RD_STMT_RECORD_STATE_GET] = { 11,
+		"SELECT value FROM record_state WHERE name = ?1" },
+	[RD_STMT_RECORD_STATE_SET] = { 11,
+		"INSERT INTO record_state (name, value) VALUES (?1, ?2)"
+		" ON CONFLICT (name) DO UPDATE SET value = excluded.value" },
+
 	[RD_STMT_DUMP_API_KEYS] = { 4,
 		"SELECT * FROM api_keys ORDER BY id" },
 	[RD_STMT_DUMP_IDEMPOTENCY] = { 6,

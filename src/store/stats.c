@@ -72,6 +72,12 @@ int rd_store_stats_read(rd_store *st, rd_store_stats *out, rd_error *err)
 	if (rc != SQLITE_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read the running totals");
+	rd_store__release(stmt);
+	stmt = NULL;
+	/* two reads of one row each, from the primary key */
+	if (ret == RD_OK &&
+	    (ret = rd_store_changes_last(st, &out->changes, err)) == RD_OK)
+		ret = rd_store_mirror_position(st, &out->mirror_position, err);
 done:
 	rd_store__release(stmt);
 	if (ret < 0)

@@ -126,6 +126,16 @@ void rd_store__release(sqlite3_stmt *stmt)
 
 int rd_store__require_tx(rd_store *st, const char *what, rd_error *err)
 {
+	/*
+	 * Begun, but ended by SQLite itself after an error (out of memory,
+	 * a full disk) that a caller did not see: libgit2 takes a failed
+	 * lookup of an object for "absent" and writes on
+	 */
+	if (sqlite3_get_autocommit(st->db) && (st->holds_writer || st->batch))
+		return rd_error_set(err, RD_EIO,
+				    "%s: the transaction on %s was rolled "
+				    "back after an earlier error", what,
+				    st->path);
 	if (sqlite3_get_autocommit(st->db))
 		return rd_error_set(err, RD_EINTERNAL,
 				    "%s must run inside a transaction "
@@ -475,6 +485,16 @@ int rd_store_begin(rd_store *st, rd_error *err)
 {
 	int ret;
 
+	if (st->batch) {
+		/* a change of the batch: a savepoint of its transaction */
+		if (sqlite3_get_autocommit(st->db))
+			return rd_error_set(err, RD_EIO,
+					    "the batch's transaction on %s "
+					    "ended after an earlier error",
+					    st->path);
+		return run(st, RD_STMT_SAVEPOINT, "cannot start a change",
+			   err);
+	}
 	if (!sqlite3_get_autocommit(st->db) || st->holds_writer)
 		return rd_error_set(err, RD_EINTERNAL,
 				    "a transaction is already open on %s",
@@ -492,12 +512,15 @@ int rd_store_commit(rd_store *st, rd_error *err)
 
 	/* SQLite rolls back by itself after some errors (full disk, I/O) */
 	if (sqlite3_get_autocommit(st->db)) {
-		writer_give(st);
+		if (!st->batch)
+			writer_give(st);
 		return rd_error_set(err, RD_EIO,
 				    "no transaction to commit on %s (it was "
 				    "rolled back after an earlier error)",
 				    st->path);
 	}
+	if (st->batch)
+		return run(st, RD_STMT_RELEASE, "cannot end a change", err);
 	ret = run(st, RD_STMT_COMMIT, "cannot commit the transaction", err);
 	writer_give(st);
 	return ret;
@@ -507,7 +530,53 @@ void rd_store_rollback(rd_store *st)
 {
 	if (!st)
 		return;
+	if (st->batch) {
+		if (!sqlite3_get_autocommit(st->db) &&
+		    run(st, RD_STMT_ROLLBACK_TO, "cannot roll back a change",
+			NULL) == RD_OK)
+			run(st, RD_STMT_RELEASE, "cannot end a change", NULL);
+		return;
+	}
 	if (!sqlite3_get_autocommit(st->db))
 		run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
 	writer_give(st);
+}
+
+int rd_store_batch_begin(rd_store *st, rd_error *err)
+{
+	int ret;
+
+	if (st->batch || !sqlite3_get_autocommit(st->db) || st->holds_writer)
+		return rd_error_set(err, RD_EINTERNAL,
+				    "a transaction is already open on %s",
+				    st->path);
+	if ((ret = writer_take(st, err)) < 0)
+		return ret;
+	ret = run(st, RD_STMT_BEGIN, "cannot start a transaction", err);
+	writer_give(st);
+	if (ret == RD_OK)
+		st->batch = 1;
+	return ret;
+}
+
+int rd_store_batch_alive(rd_store *st)
+{
+	return st->batch && !sqlite3_get_autocommit(st->db);
+}
+
+int rd_store_batch_commit(rd_store *st, rd_error *err)
+{
+	if (!st->batch)
+		return rd_error_set(err, RD_EINTERNAL, "no batch is open on %s",
+				    st->path);
+	st->batch = 0;
+	return rd_store_commit(st, err);
+}
+
+void rd_store_batch_rollback(rd_store *st)
+{
+	if (!st)
+		return;
+	st->batch = 0;
+	rd_store_rollback(st);
 }

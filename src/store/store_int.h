@@ -24,6 +24,9 @@ typedef enum rd_stmt_id {
 	RD_STMT_COMMIT,
 	RD_STMT_ROLLBACK,
 	RD_STMT_USER_VERSION,
+	RD_STMT_SAVEPOINT,
+	RD_STMT_RELEASE,
+	RD_STMT_ROLLBACK_TO,
 
 	RD_STMT_WORKFLOW_PUT,
 	RD_STMT_WORKFLOW_SOURCE,
@@ -95,6 +98,30 @@ typedef enum rd_stmt_id {
 	RD_STMT_USAGE_GET,
 	RD_STMT_USAGE_LIST,
 
+	/* the record (record.c) */
+	RD_STMT_OBJECT_PUT,
+	RD_STMT_OBJECT_GET,
+	RD_STMT_OBJECT_HEADER,
+	RD_STMT_OBJECTS_IN_FILES,
+	RD_STMT_OBJECTS_OF_CHANGES,
+	RD_STMT_REF_GET,
+	RD_STMT_REF_CREATE,
+	RD_STMT_REF_MOVE,
+	RD_STMT_REFS_AFTER,
+	RD_STMT_CHANGE_INSERT,
+	RD_STMT_CHANGES_AFTER,
+	RD_STMT_CHANGES_LAST,
+	RD_STMT_DISPUTE_LAST_CHANGE,
+	RD_STMT_MIRROR_GET,
+	RD_STMT_MIRROR_SET,
+	RD_STMT_MIRROR_PACK_ADD,
+	RD_STMT_MIRROR_PACK_REMOVE,
+	RD_STMT_MIRROR_PACKS,
+	RD_STMT_MIRROR_PACK_SUPERSEDE,
+	RD_STMT_MIRROR_PACKS_SUPERSEDED,
+	RD_STMT_RECORD_STATE_GET,
+	RD_STMT_RECORD_STATE_SET,
+
 	/* rd_store_dump: one per table, in dump order */
 	RD_STMT_DUMP_WORKFLOWS,
 	RD_STMT_DUMP_DISPUTES,
@@ -156,6 +183,7 @@ struct rd_store {
 	int schema;              /* user_version after open */
 	int busy_timeout_ms;
 	int holds_writer;        /* this connection holds the writer lock */
+	int batch;               /* a batch is open: transactions are savepoints */
 	sqlite3_stmt *stmts[RD_STMT_COUNT];
 };
 

@@ -5,6 +5,10 @@
 # KILLS times (default 50), and restarted each time. After each restart:
 #
 #   - PRAGMA integrity_check of the index (sqlite3) answers ok;
+#   - the evidence repository (the mirror) catches up within MIRROR_WAIT
+#     seconds (default 30): every dispute's ref in it is the head the API
+#     reports (the last commit of its history, which holds as many commits
+#     as the dispute's version; rd-crashload mirror polls every 10 ms);
 #   - git fsck --strict of the evidence repository is clean;
 #   - redress audit verify --all finds nothing;
 #   - every request the clients logged but saw no whole 2xx answer to is
@@ -17,15 +21,18 @@
 #
 # Usage: KILLS=N REDRESS=build/redress RD_CRASHLOAD=build/tests/rd-crashload
 #        tests/crash/crashtest.sh   (make crashtest sets them)
-# CLIENTS (default 4) sets the number of clients; CRASH_KEEP=1 keeps the
-# data directory and logs. Prints a summary; exits 1 at the first cycle
-# that finds anything wrong.
+# CLIENTS (default 64, each a keep-alive connection of its own; at most
+# 64, as many as the server takes from one address) sets the number of
+# clients; MIRROR_WAIT how long the mirror may take to catch up;
+# CRASH_KEEP=1 keeps the data directory and logs. Prints a summary; exits
+# 1 at the first cycle that finds anything wrong.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 KILLS=${KILLS:-50}
-CLIENTS=${CLIENTS:-4}
+CLIENTS=${CLIENTS:-64}
+MIRROR_WAIT=${MIRROR_WAIT:-30}
 REDRESS=${REDRESS:-$src/build/redress}
 RD_CRASHLOAD=${RD_CRASHLOAD:-$(dirname "$REDRESS")/tests/rd-crashload}
 
@@ -121,6 +128,12 @@ for cycle in $(seq 1 "$KILLS"); do
 	start
 	integrity=$(sqlite3 "$REDRESS_DATA/redress.db" 'PRAGMA integrity_check')
 	[ "$integrity" = ok ] || die "PRAGMA integrity_check: $integrity"
+	"$RD_CRASHLOAD" mirror "$port" "$key" "$REDRESS_DATA/evidence.git" "$MIRROR_WAIT" \
+		>"$work/mirror.out" 2>&1 ||
+		die "the mirror did not catch up: $(grep -m 20 MISMATCH "$work/mirror.out" || tail -n 5 "$work/mirror.out")"
+	waited=$(sed -n 's/.*waited_ms=\([0-9]*\).*/\1/p' "$work/mirror.out")
+	looks=$(sed -n 's/.*rounds=\([0-9]*\).*/\1/p' "$work/mirror.out")
+	[ "$waited" -le "${mirror_max:-0}" ] || mirror_max=$waited
 	git --git-dir="$REDRESS_DATA/evidence.git" fsck --strict --no-progress \
 		>"$work/fsck.out" 2>&1 || die "git fsck --strict: $(head -n 5 "$work/fsck.out")"
 	"$REDRESS" audit verify --all >"$work/verify.out" 2>&1 ||
@@ -128,8 +141,8 @@ for cycle in $(seq 1 "$KILLS"); do
 	"$RD_CRASHLOAD" check "$port" "$key" "$logs" >"$work/check.out" 2>&1 ||
 		die "$(grep -m 20 MISMATCH "$work/check.out" || tail -n 5 "$work/check.out")"
 	totals=$(tail -n 1 "$work/check.out")
-	printf 'kill %d: %s writes sent, %s acknowledged; after the restart: %s\n' \
-		"$cycle" "$sent" "$now_acked" \
+	printf 'kill %d: %s writes sent, %s acknowledged; after the restart: mirror current (%s ms, %s look(s) at its refs), %s\n' \
+		"$cycle" "$sent" "$now_acked" "$waited" "$looks" \
 		"$(sed 's/.*this_retries=\([0-9]*\) this_replays=\([0-9]*\).*/\1 retried, \2 of them replayed/' <<<"$totals")"
 done
 kill -TERM "$server_pid"
@@ -146,5 +159,6 @@ printf '  acknowledged under load  %d\n' "$(field acknowledged)"
 printf '  retried after restarts   %d (answered as replays: %d; executed for the first time: %d)\n' \
 	"$(field retried)" "$(field replayed)" $(($(field retried) - $(field replayed)))
 printf '  disputes                 %d\n' "$(field disputes)"
+printf '  mirror current           within %s ms of each restart at most, reading every history included (limit %s s)\n' "${mirror_max:-0}" "$MIRROR_WAIT"
 printf '  duplicates, losses       0 (every write once; audit verify, git fsck, integrity_check clean each time)\n'
 printf '  duration                 %s s\n' "$(awk -v a="$began" -v b="$ended" 'BEGIN { printf "%.1f", b - a }')"

@@ -38,6 +38,7 @@ counter() { # ID AMOUNT-JSON
 # recorded ID SEQ: "<type in git> <amount in git> <type in the index> <amount in the index>"
 recorded() {
 	local file git_json
+	mirror_wait "$1"
 	file=$($GIT ls-tree --name-only "refs/disputes/$1" events/ |
 		grep "^events/$(printf '%06d' "$2")-")
 	git_json=$($GIT show "refs/disputes/$1:$file")

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Nothing left behind by a crash: a server killed with SIGKILL in the middle
-# of a large upload leaves libgit2's temporary object file
-# (evidence.git/objects/tmp_object_git2_*) behind; the next start removes
-# it. A temporary of a live process is never removed: commands run beside
-# the uploading server, and a second server started beside it, leave it be.
+# of a large upload leaves the evidence file it was receiving
+# (blobs/upload.tmp-*) and its holder files (holder-<pid>-*) behind; the
+# next start removes them. A temporary of a live process is never removed:
+# commands run beside the uploading server, and a second server started
+# beside it, leave it be.
 set -e
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/server.bash"
 
 SIZE=$((24 * 1024 * 1024))
-OBJECTS="$REDRESS_DATA/evidence.git/objects"
+BLOBS="$REDRESS_DATA/blobs"
 
 rd init >/dev/null
 agent=$(new_key agent)
@@ -20,15 +21,22 @@ id=$(open_dispute)
 } >"$E2E_TMP/big.mp4"
 
 temporaries() { # the leftover-candidates, one a line
-	find "$OBJECTS" -maxdepth 2 -name '*_git2_*' -type f | sort
+	{
+		find "$BLOBS" -maxdepth 1 -name 'upload.tmp-*' -type f
+		find "$REDRESS_DATA/evidence.git/objects" -name '*_git2_*' -type f 2>/dev/null
+	} | sort
 }
 
-# await_temporary: wait (up to 10 s) for a temporary object of at least
-# 1 MiB, i.e. an upload well under way; its path in $TEMP_FILE.
+holders() { # PID: the holder files of that process, one a line
+	find "$REDRESS_DATA" -maxdepth 1 -name "holder-$1-*" | sort
+}
+
+# await_temporary: wait (up to 10 s) for an evidence file being received of
+# at least 1 MiB, i.e. an upload well under way; its path in $TEMP_FILE.
 await_temporary() {
 	TEMP_FILE=""
 	for _ in $(seq 200); do
-		TEMP_FILE=$(find "$OBJECTS" -maxdepth 1 -name 'tmp_object_git2_*' \
+		TEMP_FILE=$(find "$BLOBS" -maxdepth 1 -name 'upload.tmp-*' \
 			-size +1024k | head -1)
 		[ -n "$TEMP_FILE" ] && return 0
 		sleep 0.05
@@ -47,7 +55,7 @@ start_server s --sweep-interval 0
 expect_eq "$(temporaries)" "" "no temporary before the upload"
 slow_upload
 await_temporary
-[ -n "$TEMP_FILE" ] && ok || fail "no temporary object while uploading: $(ls "$OBJECTS")"
+[ -n "$TEMP_FILE" ] && ok || fail "no temporary file while uploading: $(ls "$BLOBS")"
 
 # --- a live process's temporary is left alone ------------------------------
 expect_exit 0 rd list
@@ -59,15 +67,19 @@ stop_server t
 expect_eq "$STOP_CODE" "0" "the second server stops cleanly"
 
 # --- SIGKILL mid-way leaves it; the next start removes it ------------------
+killed=$PID_s
+[ -n "$(holders "$killed")" ] && ok || fail "the running server has no holder file"
 stop_server s KILL
 wait "$UPLOAD_PID" 2>/dev/null || true
 [ -f "$TEMP_FILE" ] && ok || fail "SIGKILL left no temporary (the test proves nothing)"
 left=$(stat -c %s "$TEMP_FILE" 2>/dev/null || echo 0)
 [ "$left" -gt $((1024 * 1024)) ] && ok || fail "the leftover is only $left bytes"
 [ "$left" -lt "$SIZE" ] && ok || fail "the upload was not cut short ($left bytes)"
+[ -n "$(holders "$killed")" ] && ok || fail "SIGKILL left no holder file (the test proves nothing)"
 
 start_server s --sweep-interval 0
 expect_eq "$(temporaries)" "" "the restarted server removed the leftover"
+expect_eq "$(holders "$killed")" "" "the restarted server removed the killed one's holder files"
 expect_eq "$(rd evidence list "$id" --json | jq -c '[.evidence[].kind]')" '["note"]' \
 	"the killed upload was not recorded; the note was"
 expect_exit 0 rd audit verify --all
@@ -79,5 +91,6 @@ expect_eq "$(rd evidence list "$id" --json | jq '.evidence | length')" "2" "a wh
 expect_eq "$(temporaries)" "" "a whole upload leaves no temporary"
 stop_server s
 expect_eq "$STOP_CODE" "0" "server stops cleanly"
+expect_eq "$(find "$REDRESS_DATA" -maxdepth 1 -name 'holder-*')" "" "a clean stop leaves no holder file"
 
 finish

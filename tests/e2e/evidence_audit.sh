@@ -88,17 +88,21 @@ refused 4 "no dispute" rd evidence add 01ARZ3NDEKTSV4RRFFQ69G5FAV "$photo" --kin
 refused 4 "not a dispute id" rd evidence add ../../refs/heads "$photo" --kind photo
 refused 7 "auditor" rd evidence add "$id" "$photo" --kind photo --as auditor:eve
 
-# --- a crash between the git commit and the index commit ---------------------
+# --- a crash inside the transaction of a change --------------------------------
 crash=$(open_dispute)
+head_before=$(sq "SELECT head FROM refs WHERE dispute_id = '$crash'")
+changes_before=$(sq "SELECT count(*) FROM changes")
 set +e
 REDRESS_TEST_CRASH=after-git-commit "$REDRESS" event "$crash" investigate --as agent:bob >/dev/null 2>&1
 status=$?
 set -e
-expect_eq "$status" "134" "the process aborted between git and SQLite"
+expect_eq "$status" "134" "the process aborted after its commit object, before the transaction committed"
 expect_eq "$(sq "SELECT version FROM disputes WHERE id = '$crash'")" "1" "the index did not commit"
-expect_eq "$($GIT show "refs/disputes/$crash:dispute.json" | jq -r .version)" "2" "git did"
-expect_eq "$(state_of "$crash")" "investigating/-" "the next command recovers the change"
-expect_eq "$(rd show "$crash" --json | jq -r .assignee)" "bob" "recovered completely"
+expect_eq "$(sq "SELECT head FROM refs WHERE dispute_id = '$crash'")" "$head_before" "nor did the record's head"
+expect_eq "$(sq "SELECT count(*) FROM changes")" "$changes_before" "nor a change"
+expect_eq "$(state_of "$crash")" "opened/-" "nothing of the change is seen"
+rd event "$crash" investigate --as agent:bob >/dev/null
+expect_eq "$(rd show "$crash" --json | jq -r .assignee)" "bob" "the retry does it whole"
 expect_exit 0 rd audit verify --all
 ev "$crash" escalate
 
@@ -134,7 +138,8 @@ sq "DELETE FROM evidence WHERE dispute_id = '$id' AND n = 2"
 expect_exit 5 rd audit verify --all
 expect_has "$OUT" "evidence 2 is in git but has no index row" "deleted index row"
 rd reindex >/dev/null
-# the ref forced to a forged commit chain with other evidence bytes
+# the mirror's ref forced to a forged commit chain with other evidence bytes
+mirror_wait "$id"
 good=$($GIT rev-parse "refs/disputes/$id")
 printf 'forged bytes\n' >"$E2E_TMP/forged.txt"
 blob=$($GIT hash-object -w "$E2E_TMP/forged.txt")
@@ -149,18 +154,24 @@ forged=$(echo forged | GIT_AUTHOR_NAME=forger GIT_AUTHOR_EMAIL=forger@example.in
 	$GIT commit-tree "$tree" -p "$good^")
 $GIT update-ref "refs/disputes/$id" "$forged"
 expect_exit 5 rd audit verify "$id"
-expect_has "$OUT" "[head]" "forged ref: head differs from the index"
-expect_has "$OUT" "[hash]" "forged ref: evidence bytes do not match their SHA-256"
-expect_exit 5 rd event "$id" discount_issued --field payment_ref=P
-expect_has "$ERR" "audit verify" "no write on a rewritten history"
+expect_has "$OUT" "[mirror]" "forged mirror: its ref differs from the record's head"
+expect_has "$OUT" "$(printf '%.12s' "$forged")" "the finding names the forged commit"
 $GIT update-ref "refs/disputes/$id" "$good"
 expect_exit 0 rd audit verify "$id"
-# a loose object corrupted on disk
-obj=$($GIT rev-parse "$good:evidence/0001/content.png")
-file="$REDRESS_DATA/evidence.git/objects/${obj:0:2}/${obj:2}"
+# the mirror deleted: named, then made again from the record
+mv "$REDRESS_DATA/evidence.git" "$E2E_TMP/evidence.git.moved"
+expect_exit 5 rd audit verify --all
+expect_has "$OUT" "mirror --rebuild" "a missing mirror is named, with the remedy"
+expect_exit 0 rd mirror --rebuild
+expect_exit 0 git --git-dir="$REDRESS_DATA/evidence.git" fsck --strict
+expect_eq "$($GIT rev-parse "refs/disputes/$id")" "$good" "the rebuilt mirror has the record's head"
+expect_exit 0 rd audit verify --all
+# an evidence file of the record corrupted on disk
+obj=$(sq "SELECT lower(hex(id)) FROM objects WHERE data IS NULL LIMIT 1")
+file="$REDRESS_DATA/blobs/${obj:0:2}/${obj:2}"
 chmod u+w "$file"
 printf 'garbage' | dd of="$file" bs=1 seek=10 conv=notrunc 2>/dev/null
-expect_exit 5 rd audit verify "$id"
-expect_has "$OUT" "[object]" "corrupted object"
+expect_exit 5 rd audit verify --all
+expect_has "$OUT" "corrupted" "a corrupted evidence file is named"
 
 finish

@@ -11,9 +11,9 @@
 #
 # Each way: a 2 MiB (or 6 MiB) photo the disk cannot take, sent raw or as a
 # form, is answered with a clean 500 problem (type io) and leaves nothing
-# behind: the index dump, the
-# refs, the evidence list and the data directory's files are as before,
-# with no temporary file left. A smaller upload that fits then works, and so
+# behind: the record (its objects, heads and changes), the index dump, the
+# mirror's refs, the evidence list and the data directory's files are as
+# before, with no temporary file left. A smaller upload that fits then works, and so
 # does the big one, with the same Idempotency-Key, once the limit is lifted
 # (a first execution, not a replay); audit verify and git fsck are clean.
 set -e
@@ -31,19 +31,28 @@ png() { # FILE TOTAL-BYTES
 	} >"$1"
 }
 
-# What must not change: the index, the refs, the files (but the journals
-# of the server's worker threads, which come and go with them).
+# What must not change: the record (objects, heads, changes), the index,
+# the mirror's refs, the files (but the holder files of the server's worker
+# threads, which come and go with them).
 state() {
+	sqlite3 -readonly "$REDRESS_DATA/redress.db" \
+		"SELECT hex(id), type, size, change FROM objects ORDER BY id;
+		 SELECT dispute_id, head FROM refs ORDER BY dispute_id;
+		 SELECT seq, dispute_id, head FROM changes ORDER BY seq;"
 	dump
 	git --git-dir="$REDRESS_DATA/evidence.git" for-each-ref
-	(cd "$REDRESS_DATA" && find . -type f ! -name 'journal-*' \
+	(cd "$REDRESS_DATA" && find . -type f ! -name 'holder-*' \
 		! -name 'redress.db-wal' ! -name 'redress.db-shm' | sort)
 }
 
-# Temporary files a failed write could leave: libgit2's object and lock
-# files, redress's journal in the making.
+# Temporary files a failed write could leave: the evidence file being
+# received, libgit2's temporaries and lock files in the mirror (but
+# mirror.lock and mirror-compact.lock, the mirror writers' locks, which
+# are never removed), a holder file in the making.
 leftovers() {
-	find "$REDRESS_DATA" \( -name 'tmp_*' -o -name '*.lock' -o -name '.new-*' \) -print
+	find "$REDRESS_DATA" \( -name 'upload.tmp-*' -o -name 'tmp_*' -o -name '*_git2_*' \
+		-o -name '*.lock' -o -name '.new-*' \) ! -path "$REDRESS_DATA/mirror.lock" \
+		! -path "$REDRESS_DATA/mirror-compact.lock" -print
 }
 
 upload() { # FILE KEY -> $STATUS, $BODY, $HDRS
@@ -99,6 +108,12 @@ scenario() {
 	expect_eq "$(rd evidence list "$id" --json | jq '.evidence | length')" "2" "$MODE: two pieces of evidence"
 	expect_exit 0 rd audit verify --all
 	expect_exit 0 git --git-dir="$REDRESS_DATA/evidence.git" fsck --strict
+	# the server's mirror writer may be writing the new pack right now:
+	# its temporary goes within moments; a leftover stays
+	for _ in $(seq 100); do
+		[ -z "$(leftovers)" ] && break
+		sleep 0.1
+	done
 	expect_eq "$(leftovers)" "" "$MODE: no temporary file left at the end"
 }
 
@@ -127,6 +142,7 @@ fsize)
 	scenario $((2 * 1024 * 1024)) prlimit --pid "$PID_s" --fsize=unlimited:
 	stop_server s
 	expect_eq "$STOP_CODE" "0" "fsize: the server stops cleanly"
+	expect_eq "$(leftovers)" "" "fsize: no temporary file left once stopped"
 
 	# The same on a real full file system, where this machine allows it.
 	if unshare -rm true 2>/dev/null; then
@@ -157,6 +173,7 @@ tmpfs)
 	scenario $((6 * 1024 * 1024)) mount -o remount,size=64m "$E2E_TMP/disk"
 	stop_server s
 	expect_eq "$STOP_CODE" "0" "tmpfs: the server stops cleanly"
+	expect_eq "$(leftovers)" "" "tmpfs: no temporary file left once stopped"
 	;;
 esac
 finish

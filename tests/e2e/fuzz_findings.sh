@@ -48,6 +48,7 @@ expect_eq "$STATUS" "200" "counter with a co-pay of 100.00"
 expect_eq "$(jq -r .state <<<"$BODY")" "reshipment_pending" "the counter is accepted"
 
 git_dir="$REDRESS_DATA/evidence.git"
+mirror_wait "$id"
 offers=$(git --git-dir="$git_dir" ls-tree --name-only "refs/disputes/$id" offers/)
 accepted=""
 for path in $offers; do

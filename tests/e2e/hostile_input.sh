@@ -8,8 +8,9 @@
 # number, over the limit), malformed If-Match and Idempotency-Key, money
 # that is not money, and a cursor carried to another storefront. Each gets
 # its documented answer, never a 500; every refusal changes nothing (the
-# index, the refs), and the server keeps answering. docs/reliability.md
-# lists these checks with the rest of the bad-input catalogue.
+# record, the index, the mirror's refs), and the server keeps answering.
+# docs/reliability.md lists these checks with the rest of the bad-input
+# catalogue.
 set -e
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/server.bash"
@@ -34,9 +35,17 @@ problem() { # -> "status type field" of $BODY
 	jq -r '"\(.status) \(.type | sub(".*/"; "")) \(.field // "-")"' <<<"$BODY" 2>/dev/null ||
 		echo "not a problem document: $BODY"
 }
-# snapshot: the index and the refs, to prove that refusals change nothing
+# snapshot: the record (objects, heads, changes), the index and the
+# mirror's refs, to prove that refusals change nothing; the mirror is read
+# once it has caught up with the record (it follows a server's writes
+# within about 200 ms)
 snapshot() {
+	sqlite3 -readonly "$REDRESS_DATA/redress.db" \
+		"SELECT hex(id), type, size, change FROM objects ORDER BY id;
+		 SELECT dispute_id, head FROM refs ORDER BY dispute_id;
+		 SELECT seq, dispute_id, head FROM changes ORDER BY seq;"
 	dump
+	mirror_wait
 	git --git-dir="$GIT_DIR_OF_DATA" for-each-ref --format='%(refname) %(objectname)'
 }
 # raw FILE: send FILE as it is on a new connection, print the answer
@@ -232,7 +241,7 @@ raw_request POST "/v1/disputes/$id/events" abc '{"event":"escalate"}' >"$E2E_TMP
 expect_has "$(raw "$E2E_TMP/nan.req")" "HTTP/1.1 400" "Content-Length that is not a number"
 raw_request POST "/v1/disputes/$id/evidence?kind=note" 300000000 "$(cat "$note")" >"$E2E_TMP/over.req"
 expect_has "$(raw "$E2E_TMP/over.req")" "HTTP/1.1 413" "an upload declared over the route's limit, refused before its body"
-expect_eq "$(snapshot)" "$before" "every refusal above changed nothing (index and refs)"
+expect_eq "$(snapshot)" "$before" "every refusal above changed nothing (record, index and mirror refs)"
 
 # The declared bytes are the upload; what follows is no second request.
 evidence_before=$(evidence_count "$id")

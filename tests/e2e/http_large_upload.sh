@@ -52,6 +52,8 @@ for _ in 1 2 3; do
 	wait $(jobs -p | grep -v "^$pid\$")
 done
 expect_eq "$(rd evidence list "$id" --json | jq '.evidence | length')" "12" "warm-up uploads stored"
+# the mirror has packed them: what follows is the upload's memory alone
+mirror_wait "$id"
 
 before=$(hwm_kib)
 upload "$E2E_TMP/big.mp4"
@@ -76,6 +78,10 @@ fi
 anon_kib() {
 	awk '/^RssAnon:/ {print $2}' "/proc/$pid/status"
 }
+# the mirror packs the new file once (reading it whole): let it be done,
+# so that what follows is the download's memory alone
+mirror_wait "$id"
+sleep 0.3
 before=$(anon_kib)
 ( peak=0
   while [ ! -e "$E2E_TMP/download.done" ]; do

@@ -200,19 +200,24 @@ if [ "$peak" -lt "$SPOOL_LIMIT" ]; then ok; else
 fi
 
 # --- a tampered blob is never delivered whole --------------------------------------------------
+# The record keeps an evidence file's bytes as they are in
+# <data>/blobs/<2 hex>/<38 hex>, named by their git blob id; the mirror's
+# tree names the same id (the mirror is current: the files were added
+# with the CLI, which updates it before it ends).
+mirror_wait "$id"
 GIT="git --git-dir=$REDRESS_DATA/evidence.git"
 obj=$($GIT rev-parse "refs/disputes/$id:evidence/0002/content.mp4")
-file="$REDRESS_DATA/evidence.git/objects/${obj:0:2}/${obj:2}"
+expect_eq "$obj" "$(git hash-object "$E2E_TMP/big2.mp4")" "evidence 2's blob id is that of its bytes"
+file="$REDRESS_DATA/blobs/${obj:0:2}/${obj:2}"
 if [ -f "$file" ]; then
-	# The same bytes, one changed, written again as the loose object.
+	# The same bytes, one changed, written again in place.
 	python3 - "$file" <<'EOF'
-import sys, zlib
+import os, sys
 path = sys.argv[1]
-raw = bytearray(zlib.decompress(open(path, 'rb').read()))
+raw = bytearray(open(path, 'rb').read())
 raw[-1000] ^= 0xFF
-import os
 os.chmod(path, 0o644)
-open(path, 'wb').write(zlib.compress(bytes(raw)))
+open(path, 'r+b').write(bytes(raw))
 EOF
 	set +e
 	curl -s -o "$E2E_TMP/tampered" -D "$E2E_TMP/tampered.headers" -H "Authorization: Bearer $other" \
@@ -226,7 +231,7 @@ EOF
 		fail "the tampered file was delivered whole ($got bytes)"
 	fi
 else
-	fail "evidence 2 is not a loose object: cannot tamper with it here"
+	fail "evidence 2 is not in the blobs directory ($file): cannot tamper with it here"
 fi
 
 stop_server s

@@ -132,3 +132,26 @@ finish() {
 	echo "$CHECKS passed, $FAILURES failed"
 	[ "$FAILURES" -eq 0 ]
 }
+
+# mirror_wait [ID]: wait (up to 10 s) until evidence.git, the mirror, holds
+# the record's head of dispute ID (of every dispute when no ID is given):
+# a server's mirror writer follows the record within about 200 ms, a
+# command updates it before it ends.
+mirror_wait() {
+	local db="$REDRESS_DATA/redress.db" git="$REDRESS_DATA/evidence.git"
+	local i want have
+	for i in $(seq 1 200); do
+		if [ -n "${1:-}" ]; then
+			want=$(sqlite3 "$db" "SELECT head FROM refs WHERE dispute_id = '$1'")
+			have=$(git --git-dir="$git" rev-parse -q --verify "refs/disputes/$1" 2>/dev/null || true)
+			[ -n "$want" ] && [ "$want" = "$have" ] && return 0
+		else
+			want=$(sqlite3 "$db" "SELECT coalesce(max(seq), 0) FROM changes")
+			have=$(sqlite3 "$db" "SELECT position FROM mirror_state")
+			[ "$want" = "$have" ] && [ -d "$git" ] && return 0
+		fi
+		sleep 0.05
+	done
+	fail "the mirror did not catch up with the record within 10 s (${1:-all})"
+	return 1
+}

@@ -36,7 +36,9 @@ mid=$(text_file mid.txt 50000)
 big=$(text_file big.txt 3000000)
 
 objects_bytes() {
-	du -sb "$REDRESS_DATA/evidence.git/objects" | cut -f1
+	# the record: its evidence files, and its objects
+	echo "$(du -sb "$REDRESS_DATA/blobs" | cut -f1)" \
+		"$(sqlite3 "$REDRESS_DATA/redress.db" "SELECT count(*), sum(size) FROM objects")"
 }
 evidence_count() { # ID
 	rd evidence list "$1" --json | jq '.evidence | length'
@@ -66,6 +68,7 @@ expect_eq "$(metric redress_storefront_evidence_bytes acme-eu)" "60000" "metrics
 expect_eq "$(metric redress_storefront_evidence_bytes_today acme-eu)" "60000" "metrics: the storefront's bytes today"
 
 # --- the daily quota: 60000 + 50000 > 102400 --------------------------------------
+mirror_wait "$id"
 before_objects=$(objects_bytes)
 before_written=$(wchar)
 upload "$agent" "$id" "$mid"

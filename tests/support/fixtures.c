@@ -313,6 +313,162 @@ rd_evidence_repo *rd_test_fresh_repo(char **dir, char **git)
 	return repo;
 }
 
+static int record_get(void *ctx, const unsigned char id[20], int *found,
+		      int *type, int64_t *size, int *in_file, void **data,
+		      rd_error *err)
+{
+	return rd_store_object_get(ctx, id, found, type, size, in_file, data,
+				   err);
+}
+
+static int record_put(void *ctx, const unsigned char id[20], int type,
+		      int64_t size, const void *data, rd_error *err)
+{
+	return rd_store_object_put(ctx, id, type, size, data, err);
+}
+
+/* The record's repository over r->store and r->blobs, into r->repo. */
+static int record_repo_open(rd_test_record *r, rd_error *err)
+{
+	rd_object_io io;
+
+	io.ctx = r->store;
+	io.get = record_get;
+	io.put = record_put;
+	return rd_evidence_record_open(&r->repo, r->blobs, &io, err);
+}
+
+int rd_test_record_reopen(rd_test_record *r)
+{
+	rd_error err = { 0 };
+
+	rd_evidence_repo_close(r->repo);
+	r->repo = NULL;
+	if (record_repo_open(r, &err) < 0) {
+		rd_test_fail(__FILE__, __LINE__, "record: %s", err.message);
+		return -1;
+	}
+	return 0;
+}
+
+int rd_test_record_open(rd_test_record *r)
+{
+	rd_error err = { 0 };
+
+	memset(r, 0, sizeof(*r));
+	if (!(r->dir = rd_test_tmpdir()) ||
+	    !(r->db = rd_test_path(r->dir, "redress.db")) ||
+	    !(r->blobs = rd_test_path(r->dir, "blobs")) ||
+	    !(r->git = rd_test_path(r->dir, "evidence.git"))) {
+		rd_test_fail(__FILE__, __LINE__, "record: out of memory");
+		return -1;
+	}
+	if (rd_store_open(&r->store, r->db, &err) < 0 ||
+	    record_repo_open(r, &err) < 0)
+		goto fail;
+	return 0;
+fail:
+	rd_test_fail(__FILE__, __LINE__, "record: %s", err.message);
+	return -1;
+}
+
+void rd_test_record_close(rd_test_record *r)
+{
+	rd_mirror_close(r->mirror);
+	rd_evidence_repo_close(r->repo);
+	rd_store_close(r->store);
+	free(r->git);
+	free(r->blobs);
+	free(r->db);
+	free(r->dir);
+	memset(r, 0, sizeof(*r));
+}
+
+int rd_test_record_commit(rd_test_record *r, const rd_commit_request *req,
+			  char out[RD_OID_BUFSZ], rd_error *err)
+{
+	char made[RD_OID_BUFSZ];
+	int rc;
+
+	if ((rc = rd_store_begin(r->store, err)) < 0)
+		return rc;
+	if ((rc = rd_evidence_commit(r->repo, req, made, err)) < 0 ||
+	    (rc = rd_store_ref_move(r->store, req->dispute_id, req->parent,
+				    made, req->when, err)) < 0 ||
+	    (rc = rd_store_commit(r->store, err)) < 0) {
+		rd_store_rollback(r->store);
+		return rc;
+	}
+	memcpy(out, made, RD_OID_BUFSZ);
+	return RD_OK;
+}
+
+int rd_test_record_head(rd_test_record *r, const char *dispute_id,
+			char out[RD_OID_BUFSZ], int *found, rd_error *err)
+{
+	out[0] = '\0';
+	return rd_store_ref_get(r->store, dispute_id, out, found, err);
+}
+
+typedef struct object_ids {
+	unsigned char *ids;
+	size_t count;
+} object_ids;
+
+static int add_object(void *ctx, const unsigned char id[RD_OID_RAWSZ],
+		      int type, int64_t size, int in_file)
+{
+	object_ids *o = ctx;
+	unsigned char *more = realloc(o->ids, (o->count + 1) * RD_OID_RAWSZ);
+
+	(void)type;
+	(void)size;
+	(void)in_file;
+	if (!more)
+		return 1;   /* stops the walk: out of memory */
+	o->ids = more;
+	memcpy(o->ids + o->count++ * RD_OID_RAWSZ, id, RD_OID_RAWSZ);
+	return 0;
+}
+
+int rd_test_record_mirror(rd_test_record *r, rd_error *err)
+{
+	object_ids objects = { NULL, 0 };
+	rd_change_row *changes = NULL;
+	char pack[RD_OID_BUFSZ];
+	size_t count = 0;
+	int64_t last = 0;
+	int rc;
+
+	if (!r->mirror &&
+	    (rc = rd_mirror_open(&r->mirror, r->git, 1, err)) < 0)
+		return rc;
+	if ((rc = rd_store_changes_last(r->store, &last, err)) < 0)
+		return rc;
+	if (last <= r->mirrored)
+		return RD_OK;
+	rc = rd_store_objects_of_changes(r->store, r->mirrored, last,
+					 add_object, &objects, err);
+	if (rc > 0)
+		rc = rd_error_set(err, rc, "out of memory");
+	if (rc == RD_OK)
+		rc = rd_mirror_write_pack(r->mirror, r->repo, objects.ids,
+					  objects.count, pack, err);
+	if (rc == RD_OK)
+		rc = rd_store_changes_after(r->store, r->mirrored,
+					    (size_t)(last - r->mirrored),
+					    &changes, &count, err);
+	/* in commit order: each dispute's ref ends at its newest head */
+	for (size_t i = 0; rc == RD_OK && i < count; i++)
+		rc = rd_mirror_set_ref(r->mirror, changes[i].dispute_id,
+				       changes[i].head, err);
+	if (rc == RD_OK && (rc = rd_mirror_sync(r->mirror, err)) == RD_OK)
+		r->mirrored = last;
+	free(changes);
+	free(objects.ids);
+	return rc;
+}
+
 int rd_test_sh(char **out, const char *fmt, ...)
 {
 	char cmd[4096];

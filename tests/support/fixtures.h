@@ -158,14 +158,63 @@ rd_evidence_row rd_test_evidence_row(int dispute, int64_t n, const char *kind);
 /* How many disputes the stats count in state; -1 when it is not listed. */
 int64_t rd_test_in_state(const rd_store_stats *stats, const char *state);
 
-/* --- the evidence repository and the shell -------------------------------- */
+/* --- the record, its mirror and the shell --------------------------------- */
 
 /*
- * A fresh bare evidence repository, evidence.git in a fresh directory;
- * *dir and *git are new strings (free()). NULL, with the reason on
- * standard error, when it cannot be created.
+ * A fresh bare repository on disk, evidence.git in a fresh directory (an
+ * earlier release's record, or a mirror); *dir and *git are new strings
+ * (free()). NULL, with the reason on standard error, when it cannot be
+ * created.
  */
 rd_evidence_repo *rd_test_fresh_repo(char **dir, char **git);
+
+/*
+ * A record as a data directory holds it: a store (redress.db) whose
+ * objects the repository reads and writes, evidence files under blobs/,
+ * and the mirror evidence.git, written only by rd_test_record_mirror.
+ */
+typedef struct rd_test_record {
+	char *dir;                 /* the fresh directory */
+	char *db;                  /* <dir>/redress.db */
+	char *blobs;               /* <dir>/blobs */
+	char *git;                 /* <dir>/evidence.git, the mirror */
+	rd_store *store;
+	rd_evidence_repo *repo;    /* the record's repository */
+	rd_mirror *mirror;         /* NULL until first mirrored */
+	int64_t mirrored;          /* the last change the mirror holds */
+} rd_test_record;
+
+/* Open a fresh record into *r: 0, or -1 with the reason reported. */
+int rd_test_record_open(rd_test_record *r);
+
+/*
+ * Open the record's repository again over the same store and blobs (what
+ * a new process would see: nothing cached). 0, or -1 reported.
+ */
+int rd_test_record_reopen(rd_test_record *r);
+
+/* Close and free what r holds (the directory stays). */
+void rd_test_record_close(rd_test_record *r);
+
+/*
+ * Commit req as the service does: in one store transaction, the objects
+ * (rd_evidence_commit) and the head moved by compare-and-swap from
+ * req->parent (rd_store_ref_move, at req->when). Either code fails the
+ * whole transaction; out is written only on success.
+ */
+int rd_test_record_commit(rd_test_record *r, const rd_commit_request *req,
+			  char out[RD_OID_BUFSZ], rd_error *err);
+
+/* The dispute's head in the store (rd_store_ref_get). */
+int rd_test_record_head(rd_test_record *r, const char *dispute_id,
+			char out[RD_OID_BUFSZ], int *found, rd_error *err);
+
+/*
+ * Bring the mirror r->git up to the record: one pack of the objects the
+ * changes after r->mirrored stored, every changed dispute's ref at its
+ * head, made durable. Then stock git can read it.
+ */
+int rd_test_record_mirror(rd_test_record *r, rd_error *err);
 
 /*
  * Run a shell command made from fmt; its standard output goes to *out

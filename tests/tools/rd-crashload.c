@@ -24,11 +24,23 @@
  * each event and each piece of evidence once in its dispute, and nothing
  * else there. Prints one line of totals; exits 1 naming every mismatch.
  *
+ *   rd-crashload mirror PORT KEY GITDIR SECONDS
+ *
+ * Waits until the mirror GITDIR (the data directory's evidence.git) has
+ * caught up with what the API reports, for every dispute of the load:
+ * its ref refs/disputes/<id> in GITDIR is the last commit of
+ * GET /v1/disputes/{id}/history, and that history holds as many commits as
+ * the dispute's version (GET /v1/disputes lists it; each change is one
+ * commit and one version). Polls every 10 ms, reading every ref at once
+ * with git for-each-ref; prints how long it waited; exits 1 naming the
+ * disputes still behind after SECONDS.
+ *
  * It must never send a request it has not logged first, nor count a
  * request acknowledged before its whole answer was read.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -785,12 +797,237 @@ done:
 	return rc;
 }
 
+/* ---- mirror ------------------------------------------------------------------ */
+
+typedef struct mirrored {
+	char id[ID_MAX];
+	long long version;       /* the API's */
+	char head[48];           /* the API's last commit, once read */
+	long long commits;       /* and how many the history holds */
+	int done;
+} mirrored;
+
+typedef struct git_ref {
+	char id[ID_MAX];
+	char oid[48];
+} git_ref;
+
+static int by_ref_id(const void *a, const void *b)
+{
+	return strcmp(((const git_ref *)a)->id, ((const git_ref *)b)->id);
+}
+
+/* Every refs/disputes/<id> of gitdir, sorted by id; -1 when git fails. */
+static long read_refs(const char *gitdir, git_ref **out)
+{
+	char cmd[PATH_MAX + 128], line[256];
+	git_ref *refs = NULL;
+	size_t count = 0, room = 0;
+	FILE *p;
+
+	if (strchr(gitdir, '\''))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "git --git-dir='%s' for-each-ref "
+		 "--format='%%(objectname) %%(refname)' refs/disputes/",
+		 gitdir);
+	if (!(p = popen(cmd, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		char oid[48], name[128];
+
+		if (sscanf(line, "%47s %127s", oid, name) != 2 ||
+		    strncmp(name, "refs/disputes/", 14) != 0 ||
+		    strlen(name + 14) >= ID_MAX)
+			continue;
+		if (count == room) {
+			git_ref *more;
+
+			room = room ? room * 2 : 1024;
+			if (!(more = realloc(refs, room * sizeof(*more)))) {
+				free(refs);
+				(void)pclose(p);
+				return -1;
+			}
+			refs = more;
+		}
+		snprintf(refs[count].id, ID_MAX, "%s", name + 14);
+		snprintf(refs[count].oid, sizeof(refs[count].oid), "%s", oid);
+		count++;
+	}
+	if (pclose(p) != 0) {
+		free(refs);
+		return -1;
+	}
+	if (count)
+		qsort(refs, count, sizeof(*refs), by_ref_id);
+	*out = refs;
+	return (long)count;
+}
+
+/* The load's disputes with their versions, as GET /v1/disputes lists them. */
+static long list_disputes(http_conn *conn, const char *api_key,
+			  mirrored **out)
+{
+	char target[512], *cursor = NULL;
+	mirrored *all = NULL;
+	size_t count = 0, room = 0;
+
+	for (;;) {
+		json_t *page, *item;
+		const char *next;
+		size_t i;
+
+		snprintf(target, sizeof(target), "/v1/disputes?storefront="
+			 STOREFRONT "&limit=500%s%s", cursor ? "&cursor=" : "",
+			 cursor ? cursor : "");
+		if (!(page = get_json(conn, api_key, target))) {
+			free(cursor);
+			free(all);
+			return -1;
+		}
+		json_array_foreach(json_object_get(page, "disputes"), i, item) {
+			const char *id = json_string_value(json_object_get(item,
+								     "id"));
+
+			if (!id || strlen(id) >= ID_MAX)
+				continue;
+			if (count == room) {
+				mirrored *more;
+
+				room = room ? room * 2 : 1024;
+				if (!(more = realloc(all, room * sizeof(*more)))) {
+					json_decref(page);
+					free(cursor);
+					free(all);
+					return -1;
+				}
+				all = more;
+			}
+			memset(&all[count], 0, sizeof(all[count]));
+			snprintf(all[count].id, ID_MAX, "%s", id);
+			all[count].version = json_integer_value(
+				json_object_get(item, "version"));
+			count++;
+		}
+		next = json_string_value(json_object_get(page, "next_cursor"));
+		free(cursor);
+		cursor = next ? strdup(next) : NULL;
+		json_decref(page);
+		if (!cursor)
+			break;
+	}
+	*out = all;
+	return (long)count;
+}
+
+/* Read d's history: its last commit and how many it holds. */
+static int read_head(http_conn *conn, const char *api_key, mirrored *d)
+{
+	char target[256];
+	json_t *history, *commits;
+	size_t n;
+
+	snprintf(target, sizeof(target), "/v1/disputes/%s/history", d->id);
+	if (!(history = get_json(conn, api_key, target)))
+		return -1;
+	commits = json_object_get(history, "commits");
+	n = json_array_size(commits);
+	d->commits = (long long)n;
+	d->head[0] = '\0';
+	if (n) {
+		const char *oid = json_string_value(json_object_get(
+			json_array_get(commits, n - 1), "commit"));
+
+		if (oid)
+			snprintf(d->head, sizeof(d->head), "%s", oid);
+	}
+	json_decref(history);
+	return 0;
+}
+
+static int mirror(unsigned port, const char *api_key, const char *gitdir,
+		  double seconds)
+{
+	http_conn conn = { -1, port };
+	mirrored *all = NULL;
+	double began = now_s();
+	long count, behind = 0, rounds = 0;
+	int rc = 1;
+
+	if ((count = list_disputes(&conn, api_key, &all)) < 0)
+		goto done;
+	for (;;) {
+		git_ref *refs = NULL, key;
+		long nrefs = read_refs(gitdir, &refs);
+
+		if (nrefs < 0) {
+			mismatch("git for-each-ref in %s failed", gitdir);
+			goto done;
+		}
+		rounds++;
+		behind = 0;
+		for (long i = 0; i < count; i++) {
+			mirrored *d = &all[i];
+			const git_ref *ref;
+
+			if (d->done)
+				continue;
+			snprintf(key.id, sizeof(key.id), "%s", d->id);
+			ref = nrefs ? bsearch(&key, refs, (size_t)nrefs,
+					      sizeof(*refs), by_ref_id)
+				    : NULL;
+			/* the history is read again only once the ref moved */
+			if (ref && strcmp(ref->oid, d->head) != 0 &&
+			    read_head(&conn, api_key, d) < 0) {
+				free(refs);
+				goto done;
+			}
+			d->done = ref && strcmp(ref->oid, d->head) == 0 &&
+				  d->commits == d->version;
+			behind += !d->done;
+		}
+		if (!behind || now_s() - began > seconds) {
+			for (long i = 0, shown = 0; behind && i < count &&
+			     shown < 20; i++) {
+				const mirrored *d = &all[i];
+				const git_ref *ref;
+
+				if (d->done)
+					continue;
+				snprintf(key.id, sizeof(key.id), "%s", d->id);
+				ref = nrefs ? bsearch(&key, refs, (size_t)nrefs,
+						      sizeof(*refs), by_ref_id)
+					    : NULL;
+				mismatch("the mirror's ref of dispute %s is %s "
+					 "after %.0f s; the API reports head %s "
+					 "of %lld commits, version %lld", d->id,
+					 ref ? ref->oid : "missing", seconds,
+					 d->head[0] ? d->head : "-", d->commits,
+					 d->version);
+				shown++;
+			}
+			free(refs);
+			break;
+		}
+		free(refs);
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	printf("disputes=%ld behind=%ld waited_ms=%.0f rounds=%ld\n", count,
+	       behind, (now_s() - began) * 1000, rounds);
+	rc = behind ? 1 : 0;
+done:
+	conn_close(&conn);
+	free(all);
+	return rc;
+}
+
 /* ---- main -------------------------------------------------------------------- */
 
 static int usage(void)
 {
 	fputs("usage: rd-crashload load PORT KEY LOGDIR CYCLE CLIENTS SECONDS\n"
-	      "       rd-crashload check PORT KEY LOGDIR\n", stderr);
+	      "       rd-crashload check PORT KEY LOGDIR\n"
+	      "       rd-crashload mirror PORT KEY GITDIR SECONDS\n", stderr);
 	return 2;
 }
 
@@ -815,5 +1052,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "check") == 0 && argc == 5)
 		return check((unsigned)port, argv[3], argv[4]);
+	if (strcmp(argv[1], "mirror") == 0 && argc == 6) {
+		double seconds = strtod(argv[5], NULL);
+
+		if (seconds <= 0)
+			return usage();
+		return mirror((unsigned)port, argv[3], argv[4], seconds);
+	}
 	return usage();
 }

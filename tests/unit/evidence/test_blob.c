@@ -1,8 +1,10 @@
 /*
- * Evidence files: streaming bytes into the object database (the blob id
- * git would give, the SHA-256 sha256sum would give, nothing left behind by
- * an abandoned or wrong-sized upload), content types told from the bytes,
- * streaming a file back out, and corrupted objects reported as errors.
+ * Evidence files: streaming bytes into the record's blobs directory (a file
+ * named by the blob id git would give, holding the bytes sha256sum hashes
+ * to the SHA-256 given; nothing left behind by an abandoned or wrong-sized
+ * upload; the same bytes kept once), content types told from the bytes,
+ * streaming a file back out once a change names it, and a damaged file or
+ * object reported as an error and never copied into the mirror.
  */
 #include "fixtures.h"
 #include "test.h"
@@ -52,15 +54,36 @@ static int sh_word(char *out, size_t size, const char *fmt, ...)
 	return rc;
 }
 
-/* Files under objects/ (loose objects and anything temporary). */
-static long object_files(const char *git)
+/* Files under the blobs directory (evidence files and temporaries). */
+static long blob_files(const char *blobs)
 {
 	char count[32];
 
 	if (sh_word(count, sizeof(count),
-		    "find '%s/objects' -type f | wc -l", git) != 0)
+		    "find '%s' -type f | wc -l", blobs) != 0)
 		return -1;
 	return strtol(count, NULL, 10);
+}
+
+/* The evidence file of blob oid: <blobs>/<2 hex>/<38 hex>, new. */
+static char *blob_path(const char *blobs, const char *oid)
+{
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "%.2s/%.38s", oid, oid + 2);
+	return rd_test_path(blobs, rel);
+}
+
+/* 1 when the record holds an evidence file for oid, 0 when not, -1. */
+static int file_present(rd_evidence_repo *repo, const char *oid)
+{
+	int present = 0;
+	int64_t size = 0;
+	rd_error err = { 0 };
+
+	if (rd_evidence_file_present(repo, oid, &present, &size, &err) < 0)
+		return -1;
+	return present;
 }
 
 /* Deterministic bytes that compress badly and look like nothing. */
@@ -138,16 +161,24 @@ static void large_blob_streamed(void)
 {
 	const size_t size = 3 * 1024 * 1024 + 17;
 	static const size_t chunks[] = { 1, 7, 4093, 65537, 333333, 1 << 20 };
-	char *dir = NULL, *git = NULL, *file = NULL;
-	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
+	rd_test_record r;
+	rd_evidence_repo *repo;
+	const char *git, *dir;
+	char *file = NULL, *stored = NULL;
 	unsigned char *bytes = random_bytes(size);
 	rd_blob_writer *w = NULL;
 	rd_blob_info info;
-	char expect[80], *out = NULL;
+	char expect[80], commit[RD_OID_BUFSZ], *out = NULL;
 	size_t done = 0;
+	int present = 0;
+	int64_t on_disk = 0;
 	rd_error err = { 0 };
 
-	CHECK(repo != NULL && bytes != NULL);
+	CHECK(rd_test_record_open(&r) == 0);
+	repo = r.repo;
+	git = r.git;
+	dir = r.dir;
+	CHECK(bytes != NULL);
 	CHECK_OK(rd_blob_writer_new(&w, repo, (int64_t)size, &err), &err);
 	for (size_t i = 0; done < size; i++) {
 		size_t n = chunks[i % 6];
@@ -168,14 +199,35 @@ static void large_blob_streamed(void)
 	CHECK_INT(info.size, (long long)size);
 	CHECK_STR(info.content_type, "application/octet-stream");
 
-	/* git and sha256sum say the same of the same bytes */
+	/* the file under its id holds exactly the bytes */
 	file = rd_test_path(dir, "bytes.bin");
 	CHECK(write_bytes(file, bytes, size) == 0);
-	CHECK_INT(sh_word(expect, sizeof(expect), "git --git-dir='%s' "
-			  "hash-object --no-filters '%s'", git, file), 0);
+	stored = blob_path(r.blobs, info.oid);
+	CHECK_INT(rd_test_sh(NULL, "cmp -s '%s' '%s'", stored, file), 0);
+	CHECK_OK(rd_evidence_file_present(repo, info.oid, &present, &on_disk,
+					  &err), &err);
+	CHECK_INT(present, 1);
+	CHECK_INT(on_disk, (long long)size);
+	CHECK_INT(blob_files(r.blobs), 1);   /* no temporary left */
+
+	/* git and sha256sum say the same of the same bytes */
+	CHECK_INT(sh_word(expect, sizeof(expect), "git hash-object "
+			  "--no-filters '%s'", file), 0);
 	CHECK_STR(info.oid, expect);
 	CHECK_INT(sh_word(expect, sizeof(expect), "sha256sum '%s'", file), 0);
 	CHECK_STR(info.sha256, expect);
+
+	/* and once a change names it, stock git reads it from the mirror */
+	{
+		rd_tree_file f = { "evidence/0001/content.bin", NULL, 0,
+				   info.oid };
+		rd_commit_request req = { "01HV00000000000000000000CC", NULL,
+					  &f, 1, bob(), 1700000000,
+					  "evidence added" };
+
+		CHECK_OK(rd_test_record_commit(&r, &req, commit, &err), &err);
+	}
+	CHECK_OK(rd_test_record_mirror(&r, &err), &err);
 	CHECK_INT(rd_test_sh(&out, "git --git-dir='%s' cat-file -s %s", git,
 			     info.oid), 0);
 	CHECK_INT(strtoll(out, NULL, 10), (long long)size);
@@ -183,25 +235,29 @@ static void large_blob_streamed(void)
 	out = NULL;
 	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' cat-file blob %s | "
 			     "cmp -s - '%s'", git, info.oid, file), 0);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' fsck --strict "
+			     "--no-progress >/dev/null 2>&1", git), 0);
 
+	free(stored);
 	free(file);
 	free(bytes);
-	rd_evidence_repo_close(repo);
-	free(git);
-	free(dir);
+	rd_test_record_close(&r);
 }
 
 static void content_types_from_bytes(void)
 {
-	char *dir = NULL, *git = NULL;
-	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
+	rd_test_record r;
+	rd_evidence_repo *repo;
+	const char *dir;
 	char type[128], expect[128];
 	rd_error err = { 0 };
 
 	/* the file command is libmagic's own front end, when installed */
 	int have_file = rd_test_sh(NULL, "command -v file >/dev/null") == 0;
 
-	CHECK(repo != NULL);
+	CHECK(rd_test_record_open(&r) == 0);
+	repo = r.repo;
+	dir = r.dir;
 	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
 		const struct sample *s = &samples[i];
 		char *file = rd_test_path(dir, s->name);
@@ -236,23 +292,27 @@ static void content_types_from_bytes(void)
 	}
 	CHECK_OK(rd_evidence_sniff(repo, "", 0, type, &err), &err);
 	CHECK_STR(type, "application/x-empty");
-	rd_evidence_repo_close(repo);
-	free(git);
-	free(dir);
+	rd_test_record_close(&r);
 }
 
 static void wrong_sizes_leave_nothing(void)
 {
-	char *dir = NULL, *git = NULL, *file = NULL;
-	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
+	rd_test_record r;
+	rd_evidence_repo *repo;
+	const char *blobs;
+	char *file = NULL, *stored = NULL;
 	unsigned char *bytes = random_bytes(200);
 	rd_blob_writer *w = NULL;
 	rd_blob_info info;
 	char oid[80];
+	struct stat sb;
 	rd_error err = { 0 };
 
-	CHECK(repo != NULL && bytes != NULL);
-	CHECK_INT(object_files(git), 0);
+	CHECK(rd_test_record_open(&r) == 0);
+	repo = r.repo;
+	blobs = r.blobs;
+	CHECK(bytes != NULL);
+	CHECK_INT(blob_files(blobs), 0);
 
 	/* nothing to store */
 	CHECK_FAILS(rd_blob_writer_new(&w, repo, 0, &err), RD_EINVALID);
@@ -268,50 +328,72 @@ static void wrong_sizes_leave_nothing(void)
 	CHECK_FAILS(rd_blob_writer_finish(w, &info, &err), RD_EINVALID);
 	rd_blob_writer_free(w);
 	w = NULL;
-	CHECK_INT(object_files(git), 0);
+	CHECK_INT(blob_files(blobs), 0);
 
-	/* fewer: truncated, and no object */
+	/* fewer: truncated, and no file under an id */
 	CHECK_OK(rd_blob_writer_new(&w, repo, 100, &err), &err);
 	CHECK_OK(rd_blob_writer_write(w, bytes, 50, &err), &err);
+	CHECK_INT(blob_files(blobs), 1);   /* its temporary, for now */
 	CHECK_FAILS(rd_blob_writer_finish(w, &info, &err), RD_EINVALID);
 	CHECK_HAS(err.message, "truncated");
 	CHECK_HAS(err.message, "50 of the 100");
 	CHECK_FAILS(rd_blob_writer_finish(w, &info, &err), RD_EINVALID);
 	rd_blob_writer_free(w);
 	w = NULL;
-	CHECK_INT(object_files(git), 0);
-	file = rd_test_path(dir, "half.bin");
+	CHECK_INT(blob_files(blobs), 0);
+	file = rd_test_path(r.dir, "half.bin");
 	CHECK(write_bytes(file, bytes, 50) == 0);
-	CHECK_INT(sh_word(oid, sizeof(oid), "git --git-dir='%s' hash-object "
-			  "--no-filters '%s'", git, file), 0);
-	CHECK(rd_test_sh(NULL, "git --git-dir='%s' cat-file -e %s 2>/dev/null",
-			 git, oid) != 0);
+	CHECK_INT(sh_word(oid, sizeof(oid), "git hash-object --no-filters "
+			  "'%s'", file), 0);
+	CHECK_INT(file_present(repo, oid), 0);
 
 	/* every byte, but abandoned: still nothing */
 	CHECK(write_bytes(file, bytes, 200) == 0);
-	CHECK_INT(sh_word(oid, sizeof(oid), "git --git-dir='%s' hash-object "
-			  "--no-filters '%s'", git, file), 0);
+	CHECK_INT(sh_word(oid, sizeof(oid), "git hash-object --no-filters "
+			  "'%s'", file), 0);
 	CHECK_OK(rd_blob_writer_new(&w, repo, 200, &err), &err);
 	CHECK_OK(rd_blob_writer_write(w, bytes, 200, &err), &err);
 	rd_blob_writer_free(w);
 	w = NULL;
 	rd_blob_writer_free(NULL);
-	CHECK_INT(object_files(git), 0);
-	CHECK(rd_test_sh(NULL, "git --git-dir='%s' cat-file -e %s 2>/dev/null",
-			 git, oid) != 0);
+	CHECK_INT(blob_files(blobs), 0);
+	CHECK_INT(file_present(repo, oid), 0);
+	stored = blob_path(blobs, oid);
+	CHECK(stat(stored, &sb) != 0);
 
-	/* the same bytes finished: the object is there, under that id */
+	/* the same bytes finished: the file is there, under that id */
 	CHECK_OK(store_blob(repo, bytes, 200, &info, &err), &err);
 	CHECK_STR(info.oid, oid);
-	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' cat-file -e %s", git,
-			     oid), 0);
-	CHECK_INT(object_files(git), 1);
+	CHECK_INT(file_present(repo, oid), 1);
+	CHECK(stat(stored, &sb) == 0 && sb.st_size == 200);
+	CHECK_INT(rd_test_sh(NULL, "cmp -s '%s' '%s'", stored, file), 0);
+	CHECK_INT(blob_files(blobs), 1);
 
+	/* the same bytes again: one file still, under the same id */
+	memset(&info, 0, sizeof(info));
+	CHECK_OK(store_blob(repo, bytes, 200, &info, &err), &err);
+	CHECK_STR(info.oid, oid);
+	CHECK_INT(blob_files(blobs), 1);
+	CHECK_INT(rd_test_sh(NULL, "cmp -s '%s' '%s'", stored, file), 0);
+
+	/* a file is not yet in the record: no change names it */
+	{
+		unsigned char raw[RD_OID_RAWSZ];
+		int found = -1, type = 0, in_file = 0;
+		int64_t size = 0;
+
+		for (size_t i = 0; i < RD_OID_RAWSZ; i++)
+			CHECK(sscanf(oid + 2 * i, "%2hhx", &raw[i]) == 1);
+		CHECK_OK(rd_store_object_get(r.store, raw, &found, &type,
+					     &size, &in_file, NULL, &err),
+			 &err);
+		CHECK_INT(found, 0);
+	}
+
+	free(stored);
 	free(file);
 	free(bytes);
-	rd_evidence_repo_close(repo);
-	free(git);
-	free(dir);
+	rd_test_record_close(&r);
 }
 
 struct received {
@@ -342,17 +424,19 @@ static int receive(void *ctx, const void *buf, size_t len)
 static void stream_back(void)
 {
 	const size_t size = 300 * 1024 + 5;
-	char *dir = NULL, *git = NULL;
-	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
+	rd_test_record r;
+	rd_evidence_repo *repo;
 	unsigned char *bytes = random_bytes(size);
-	struct received r = { 0 };
+	struct received back = { 0 };
 	char id[RD_ID_BUFSZ] = "01HV00000000000000000000AA";
 	char commit[RD_OID_BUFSZ], sha[65], oid[RD_OID_BUFSZ];
 	rd_blob_info info;
 	int64_t got = 0;
 	rd_error err = { 0 };
 
-	CHECK(repo != NULL && bytes != NULL);
+	CHECK(rd_test_record_open(&r) == 0);
+	repo = r.repo;
+	CHECK(bytes != NULL);
 	CHECK_OK(store_blob(repo, bytes, size, &info, &err), &err);
 	{
 		rd_tree_file files[] = {
@@ -362,17 +446,34 @@ static void stream_back(void)
 		rd_commit_request req = { id, NULL, files, 2, bob(),
 					  1700000000, "evidence added" };
 
-		CHECK_OK(rd_evidence_commit(repo, &req, commit, &err), &err);
+		CHECK_OK(rd_test_record_commit(&r, &req, commit, &err), &err);
 	}
-	r.bytes = malloc(size);
-	r.cap = size;
-	CHECK(r.bytes != NULL);
+	/* the change named the file: the record has it, its bytes a file */
+	{
+		unsigned char raw[RD_OID_RAWSZ];
+		int found = 0, type = 0, in_file = 0;
+		int64_t stored = 0;
+
+		for (size_t i = 0; i < RD_OID_RAWSZ; i++)
+			CHECK(sscanf(info.oid + 2 * i, "%2hhx", &raw[i]) == 1);
+		CHECK_OK(rd_store_object_get(r.store, raw, &found, &type,
+					     &stored, &in_file, NULL, &err),
+			 &err);
+		CHECK_INT(found, 1);
+		CHECK_INT(type, RD_OBJECT_BLOB);
+		CHECK_INT(stored, (long long)size);
+		CHECK_INT(in_file, 1);
+	}
+	back.bytes = malloc(size);
+	back.cap = size;
+	CHECK(back.bytes != NULL);
 	CHECK_OK(rd_evidence_stream(repo, commit, "evidence/0001/content.bin",
-				    receive, &r, sha, &got, oid, &err), &err);
-	CHECK_INT(r.len, (long long)size);
-	CHECK(memcmp(r.bytes, bytes, size) == 0);
-	CHECK_INT(r.calls, 5);                 /* 64 KiB at a time */
-	CHECK_INT(r.largest, 64 * 1024);
+				    receive, &back, sha, &got, oid, &err),
+		 &err);
+	CHECK_INT(back.len, (long long)size);
+	CHECK(memcmp(back.bytes, bytes, size) == 0);
+	CHECK_INT(back.calls, 5);              /* 64 KiB at a time */
+	CHECK_INT(back.largest, 64 * 1024);
 	CHECK_INT(got, (long long)size);
 	CHECK_STR(sha, info.sha256);
 	CHECK_STR(oid, info.oid);
@@ -384,42 +485,37 @@ static void stream_back(void)
 	CHECK_STR(sha, info.sha256);
 
 	/* a receiver that gives up */
-	r.len = 0;
-	r.calls = 0;
-	r.stop_at = 2;
+	back.len = 0;
+	back.calls = 0;
+	back.stop_at = 2;
 	CHECK_FAILS(rd_evidence_stream(repo, commit,
 				       "evidence/0001/content.bin", receive,
-				       &r, sha, &got, oid, &err), RD_EIO);
+				       &back, sha, &got, oid, &err), RD_EIO);
 	CHECK_HAS(err.message, "stopped");
-	CHECK_INT(r.calls, 2);
+	CHECK_INT(back.calls, 2);
 	CHECK_FAILS(rd_evidence_stream(repo, commit, "evidence/0002/x",
-				       receive, &r, sha, &got, oid, &err),
+				       receive, &back, sha, &got, oid, &err),
 		    RD_ENOTFOUND);
 
-	free(r.bytes);
+	free(back.bytes);
 	free(bytes);
-	rd_evidence_repo_close(repo);
-	free(git);
-	free(dir);
+	rd_test_record_close(&r);
 }
 
-/* The loose object file of oid, as a new path. */
-static char *object_path(const char *git, const char *oid)
+/* Put sql to the record's database through a connection of its own. */
+static int damage(rd_test_record *r, const char *sql)
 {
-	char rel[64];
-
-	snprintf(rel, sizeof(rel), "objects/%.2s/%.38s", oid, oid + 2);
-	return rd_test_path(git, rel);
+	return rd_test_sql(r->db, sql);
 }
 
 static void corrupted_objects_reported(void)
 {
-	char *dir = NULL, *git = NULL, *blob = NULL, *other = NULL;
-	char *first_obj = NULL, *second_obj = NULL;
-	rd_evidence_repo *repo = rd_test_fresh_repo(&dir, &git);
+	rd_test_record r;
+	rd_evidence_repo *repo;
+	char *blob = NULL;
 	char id[RD_ID_BUFSZ] = "01HV00000000000000000000BB";
 	char c1[RD_OID_BUFSZ], c2[RD_OID_BUFSZ], oid[RD_OID_BUFSZ];
-	char sha[65], other_oid[80];
+	char sha[65], sql[512];
 	unsigned char *bytes = random_bytes(4096);
 	rd_commit_info *log = NULL;
 	rd_blob_info info;
@@ -429,7 +525,9 @@ static void corrupted_objects_reported(void)
 	FILE *f;
 	rd_error err = { 0 };
 
-	CHECK(repo != NULL && bytes != NULL);
+	CHECK(rd_test_record_open(&r) == 0);
+	repo = r.repo;
+	CHECK(bytes != NULL);
 	CHECK_OK(store_blob(repo, bytes, 4096, &info, &err), &err);
 	{
 		rd_tree_file files[] = {
@@ -440,76 +538,66 @@ static void corrupted_objects_reported(void)
 		rd_commit_request req = { id, NULL, files, 2, bob(),
 					  1700000000, "opened" };
 
-		CHECK_OK(rd_evidence_commit(repo, &req, c1, &err), &err);
+		CHECK_OK(rd_test_record_commit(&r, &req, c1, &err), &err);
 		req.parent = c1;
 		req.file_count = 0;
 		req.message = "second";
-		CHECK_OK(rd_evidence_commit(repo, &req, c2, &err), &err);
+		CHECK_OK(rd_test_record_commit(&r, &req, c2, &err), &err);
 	}
 	CHECK_OK(rd_evidence_stream(repo, c2, "notes.txt", NULL, NULL, sha,
 				    &size, oid, &err), &err);
-	rd_evidence_repo_close(repo);
-	repo = NULL;
 
-	/* 1. bytes overwritten inside the evidence file's object */
-	blob = object_path(git, info.oid);
+	/* 1. bytes overwritten inside the evidence file */
+	blob = blob_path(r.blobs, info.oid);
 	CHECK(chmod(blob, 0644) == 0);
 	f = fopen(blob, "r+b");
 	CHECK(f != NULL);
 	CHECK(fseek(f, 2000, SEEK_SET) == 0);
 	CHECK(fwrite("\xff\x00\xff\x00\xff\x00\xff\x00", 1, 8, f) == 8);
 	CHECK(fclose(f) == 0);
-	CHECK_OK(rd_evidence_repo_open(&repo, git, 0, &err), &err);
+	CHECK(rd_test_record_reopen(&r) == 0);
+	repo = r.repo;
 	CHECK_FAILS(rd_evidence_stream(repo, c2, "evidence/0001/content.bin",
 				       NULL, NULL, sha, &size, NULL, &err),
 		    RD_EIO);
 	CHECK_HAS(err.message, "evidence/0001/content.bin");
-	rd_evidence_repo_close(repo);
-	repo = NULL;
 
 	/* 2. a well-formed object under the wrong name: the hash check */
-	other = rd_test_path(dir, "other.txt");
-	CHECK(rd_test_write(other, "a note that was swapped in!!\n") == 0);
-	CHECK_INT(sh_word(other_oid, sizeof(other_oid), "git --git-dir='%s' "
-			  "hash-object -w '%s'", git, other), 0);
-	free(blob);
-	blob = object_path(git, oid);
-	first_obj = object_path(git, other_oid);
-	CHECK(chmod(blob, 0644) == 0);
-	CHECK_INT(rd_test_sh(NULL, "cp '%s' '%s'", first_obj, blob), 0);
-	CHECK_OK(rd_evidence_repo_open(&repo, git, 0, &err), &err);
+	snprintf(sql, sizeof(sql), "UPDATE objects SET data = CAST('a note "
+		 "that was swapped in!!' || char(10) AS BLOB) WHERE id = "
+		 "x'%s'", oid);
+	CHECK_INT(damage(&r, sql), 0);
+	CHECK(rd_test_record_reopen(&r) == 0);
+	repo = r.repo;
 	CHECK_FAILS(rd_evidence_read(repo, c2, "notes.txt", &text_out, &len,
 				     &err), RD_EIO);
 	CHECK(text_out == NULL);
 	CHECK_FAILS(rd_evidence_stream(repo, c2, "notes.txt", NULL, NULL,
 				       sha, &size, NULL, &err), RD_EIO);
-	rd_evidence_repo_close(repo);
-	repo = NULL;
 
 	/* 3. a commit of the history swapped for another: log names it */
-	free(first_obj);
-	first_obj = object_path(git, c1);
-	second_obj = object_path(git, c2);
-	CHECK(chmod(first_obj, 0644) == 0);
-	CHECK_INT(rd_test_sh(NULL, "cp '%s' '%s'", second_obj, first_obj), 0);
-	CHECK_OK(rd_evidence_repo_open(&repo, git, 0, &err), &err);
+	snprintf(sql, sizeof(sql), "UPDATE objects SET (size, data) = "
+		 "(SELECT size, data FROM objects WHERE id = x'%s') "
+		 "WHERE id = x'%s'", c2, c1);
+	CHECK_INT(damage(&r, sql), 0);
+	CHECK(rd_test_record_reopen(&r) == 0);
+	repo = r.repo;
 	CHECK_FAILS(rd_evidence_log(repo, c2, &log, &count, &err), RD_EIO);
 	CHECK_HAS(err.message, c1);
 	CHECK(log == NULL);
 	CHECK_INT(count, 0);
 
-	/* stock git sees the same damage */
-	CHECK(rd_test_sh(NULL, "git --git-dir='%s' fsck --strict "
-			 ">/dev/null 2>&1", git) != 0);
+	/*
+	 * The damage never reaches stock git: the mirror refuses to copy
+	 * it, and is left without the dispute's ref
+	 */
+	CHECK_FAILS(rd_test_record_mirror(&r, &err), RD_EIO);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' rev-parse --verify -q "
+			     "refs/disputes/%s >/dev/null", r.git, id), 1);
 
-	rd_evidence_repo_close(repo);
-	free(second_obj);
-	free(first_obj);
-	free(other);
 	free(blob);
 	free(bytes);
-	free(git);
-	free(dir);
+	rd_test_record_close(&r);
 }
 
 int main(void)

@@ -15,12 +15,14 @@
  * allocations inside libgit2 1.5 whose failure libgit2 itself does not
  * survive are never failed: they are listed below with the reason). After
  * every injected failure the operation must have returned RD_ENOMEM or
- * RD_EIO with a message, and either changed nothing (the index dump and
- * every git ref as before) or, when the failure came after the dispute's
- * git ref moved, have brought the index up to git in full; the audit
- * verification must find nothing, and the same call without injection must
- * then succeed. Leaks are found by AddressSanitizer's leak check in the
- * sanitizer build.
+ * RD_EIO with a message, and either changed nothing (the index dump, every
+ * head of the record, its changes and objects as before) or, when the
+ * failure came after the change's transaction committed, have recorded it
+ * in full, Idempotency-Key included; the audit verification must find
+ * nothing, and the same call without injection must then succeed. At the
+ * end the mirror (evidence.git), brought up to the record, holds every
+ * head the record holds. Leaks are found by AddressSanitizer's leak check
+ * in the sanitizer build.
  *
  * This test must never hold its counter across anything but the one call
  * under test.
@@ -274,7 +276,6 @@ typedef struct fixture {
 	char *dir;
 	rd_service_options opts;
 	rd_service *svc;
-	rd_evidence_repo *refs;      /* a second handle, to read refs */
 	rd_dispute *input;
 	rd_actor agent;
 	char target[RD_ID_BUFSZ];    /* the dispute the operation works on */
@@ -286,16 +287,12 @@ typedef struct fixture {
 
 static int fixture_open(fixture *fx)
 {
-	char *git = NULL;
 	rd_error err;
 	int rc;
 
 	memset(fx, 0, sizeof(*fx));
-	if (!(fx->dir = rd_test_tmpdir()) ||
-	    !(git = rd_test_path(fx->dir, "evidence.git"))) {
-		free(git);
+	if (!(fx->dir = rd_test_tmpdir()))
 		return RD_ENOMEM;
-	}
 	fx->opts.data_dir = fx->dir;
 	fx->opts.workflows_dir = WORKFLOWS;
 	fx->opts.kinds_path = KINDS;
@@ -306,11 +303,9 @@ static int fixture_open(fixture *fx)
 	snprintf(fx->agent.key_id, sizeof(fx->agent.key_id),
 		 "00112233aabbccdd");
 	if ((rc = rd_service_open(&fx->svc, &fx->opts, &err)) < 0 ||
-	    (rc = rd_evidence_repo_open(&fx->refs, git, 0, &err)) < 0 ||
 	    (rc = rd_dispute_parse(&fx->input, example, strlen(example),
 				   &err)) < 0)
 		rd_test_fail(__FILE__, __LINE__, "%s", err.message);
-	free(git);
 	return rc;
 }
 
@@ -326,7 +321,6 @@ static int remove_entry(const char *path, const struct stat *sb, int flag,
 static void fixture_close(fixture *fx)
 {
 	rd_dispute_free(fx->input);
-	rd_evidence_repo_close(fx->refs);
 	rd_service_close(fx->svc);
 	if (fx->dir && !getenv("REDRESS_TEST_KEEP"))
 		nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -334,7 +328,97 @@ static void fixture_close(fixture *fx)
 	memset(fx, 0, sizeof(*fx));
 }
 
-/* "ID HEAD\n" for every dispute ref, in ref order. */
+/* Counts the objects the record holds. */
+static int count_object(void *ctx, const unsigned char id[RD_OID_RAWSZ],
+			int type, int64_t size, int in_file)
+{
+	(void)id;
+	(void)type;
+	(void)size;
+	(void)in_file;
+	++*(long *)ctx;
+	return 0;
+}
+
+/*
+ * "ID HEAD\n" for every head of the record, in dispute order, then the
+ * number of its changes and objects, into *out (new); an rd status.
+ */
+static int record_text(rd_store *st, char **out, rd_error *err)
+{
+	rd_ref_row *rows = NULL;
+	char after[RD_ID_BUFSZ] = "";
+	char *text = NULL, *more;
+	size_t len = 0, count = 0;
+	int64_t last = 0;
+	long objects = 0;
+	int rc;
+
+	*out = NULL;
+	do {
+		if ((rc = rd_store_refs_after(st, after, 64, &rows, &count,
+					      err)) < 0)
+			goto done;
+		for (size_t i = 0; i < count; i++) {
+			size_t add = strlen(rows[i].dispute_id) + 43;
+
+			if (!(more = realloc(text, len + add))) {
+				rc = rd_error_set(err, RD_ENOMEM,
+						  "out of memory");
+				goto done;
+			}
+			text = more;
+			len += (size_t)snprintf(text + len, add, "%s %s\n",
+						rows[i].dispute_id,
+						rows[i].head);
+		}
+		if (count)
+			snprintf(after, sizeof(after), "%s",
+				 rows[count - 1].dispute_id);
+		free(rows);
+		rows = NULL;
+	} while (count == 64);
+	if ((rc = rd_store_changes_last(st, &last, err)) < 0 ||
+	    (rc = rd_store_objects_of_changes(st, 0, last, count_object,
+					      &objects, err)) < 0)
+		goto done;
+	if (!(more = realloc(text, len + 64))) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	text = more;
+	snprintf(text + len, 64, "changes %lld, objects %ld\n",
+		 (long long)last, objects);
+	*out = text;
+	text = NULL;
+done:
+	free(rows);
+	free(text);
+	return rc;
+}
+
+/* The index dump and the record, as one text (free()); NULL on failure. */
+static char *snapshot(fixture *fx)
+{
+	char *dump = NULL, *record = NULL, *all = NULL;
+	rd_error err;
+	size_t len;
+
+	if (rd_store_dump(rd_service_store(fx->svc), &dump, &err) < 0 ||
+	    record_text(rd_service_store(fx->svc), &record, &err) < 0) {
+		rd_test_fail(__FILE__, __LINE__, "snapshot: %s", err.message);
+		goto done;
+	}
+	len = strlen(dump) + strlen(record) + 16;
+	if ((all = malloc(len)) != NULL)
+		snprintf(all, len, "%s--record--\n%s", dump, record);
+done:
+	free(dump);
+	free(record);
+	return all;
+}
+
+/* "ID HEAD\n" of every dispute ref of a repository on disk (the mirror). */
 typedef struct ref_text {
 	char *text;
 	size_t len;
@@ -361,28 +445,38 @@ static int add_ref(const char *id, void *ctx)
 	return 0;
 }
 
-/* The index dump and the refs, as one text (free()); NULL on failure. */
-static char *snapshot(fixture *fx)
+/*
+ * Bring the mirror up to the record; its refs must then be the record's
+ * heads, every one.
+ */
+static void check_mirror(fixture *fx)
 {
-	ref_text rt = { NULL, 0, fx->refs, NULL };
-	char *dump = NULL, *all = NULL;
+	rd_mirror_report report;
+	rd_evidence_repo *mirror = NULL;
+	ref_text rt = { NULL, 0, NULL, NULL };
+	char *git = rd_test_path(fx->dir, "evidence.git");
+	char *record = NULL, *heads;
 	rd_error err;
-	size_t len;
 
 	rt.err = &err;
-	if (rd_store_dump(rd_service_store(fx->svc), &dump, &err) < 0 ||
-	    rd_evidence_foreach_dispute(fx->refs, add_ref, &rt, &err) < 0) {
-		rd_test_fail(__FILE__, __LINE__, "snapshot: %s", err.message);
-		goto done;
-	}
-	len = strlen(dump) + (rt.text ? rt.len : 0) + 16;
-	if ((all = malloc(len)) != NULL)
-		snprintf(all, len, "%s--refs--\n%s", dump,
-			 rt.text ? rt.text : "");
-done:
-	free(dump);
+	CHECK(git != NULL);
+	CHECK_OK(rd_service_mirror_update(fx->svc, 1, &report, &err), &err);
+	CHECK_INT(report.position, report.last);
+	CHECK_OK(rd_evidence_repo_open(&mirror, git, 0, &err), &err);
+	rt.repo = mirror;
+	CHECK_OK(rd_evidence_foreach_dispute(mirror, add_ref, &rt, &err),
+		 &err);
+	rd_evidence_repo_close(mirror);
+	CHECK_OK(record_text(rd_service_store(fx->svc), &record, &err), &err);
+	/* the heads only, without the counts that follow them */
+	heads = strstr(record, "changes ");
+	CHECK(heads != NULL);
+	*heads = '\0';
+	CHECK(record[0] != '\0');   /* the loop left disputes */
+	CHECK_STR(rt.text ? rt.text : "", record);
+	free(record);
 	free(rt.text);
-	return all;
+	free(git);
 }
 
 /* Findings of the audit verification of `id` (NULL: everything). */
@@ -566,7 +660,7 @@ typedef struct fault_tally {
 	long allocations;    /* the operation's allocations when none fails */
 	long failed;         /* injected failures answered with an error */
 	long unchanged;      /* ... that changed nothing */
-	long completed;      /* ... whose change git already held, indexed */
+	long completed;      /* ... whose change had committed, in full */
 	long absorbed;       /* injected failures the operation survived */
 } fault_tally;
 
@@ -651,8 +745,8 @@ static void run_loop(fixture *fx, const fault_op *op, fault_tally *tally)
 			tally->unchanged++;
 		} else if (op->writes) {
 			/*
-			 * git moved before the failure: the change is
-			 * indexed in full, with its Idempotency-Key, so
+			 * the change committed before the failure: it is
+			 * recorded in full, with its Idempotency-Key, so
 			 * that a retry is answered from the record
 			 */
 			rd_idem_record rec;
@@ -700,7 +794,7 @@ static void run_loop(fixture *fx, const fault_op *op, fault_tally *tally)
 	free(before);
 	free(after);
 	printf("  %-24s %5ld allocations; %5ld failures answered (%ld "
-	       "changed nothing, %ld indexed what git held), %ld survived\n",
+	       "changed nothing, %ld committed before it), %ld survived\n",
 	       op->name, tally->allocations, tally->failed, tally->unchanged,
 	       tally->completed, tally->absorbed);
 	(void)fflush(stdout);  /* progress only */
@@ -720,6 +814,7 @@ static void check_loop(const fault_op *op)
 		CHECK(tally.allocations > 0);
 		CHECK(tally.failed > 0);
 		CHECK_INT(findings(&fx, NULL), 0);
+		check_mirror(&fx);
 	}
 	fixture_close(&fx);
 }

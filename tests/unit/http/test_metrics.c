@@ -139,6 +139,8 @@ static void counts_and_renders(void)
 	CHECK_HAS(text, "# TYPE redress_evidence_bytes gauge\n");
 	CHECK_HAS(text, "# TYPE redress_build_info gauge\n");
 	CHECK_HAS(text, "# HELP redress_disputes ");
+	CHECK_HAS(text, "# TYPE redress_record_changes_total counter\n");
+	CHECK_HAS(text, "\nredress_mirror_lag_changes 0\n");
 	/* one HELP per TYPE, and the text ends with a line feed */
 	{
 		size_t helps = 0, types = 0;
@@ -147,8 +149,8 @@ static void counts_and_renders(void)
 			helps++;
 		for (const char *p = text; (p = strstr(p, "# TYPE ")); p++)
 			types++;
-		CHECK_INT(helps, 7);
-		CHECK_INT(types, 7);
+		CHECK_INT(helps, 9);
+		CHECK_INT(types, 9);
 	}
 	CHECK(len > 0 && text[len - 1] == '\n');
 	free(text);

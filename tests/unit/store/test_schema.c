@@ -92,8 +92,9 @@ static void migrates_empty_file_to_latest(void)
 	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
 	/* workflows disputes items events deadlines evidence offers api_keys
 	 * stats_states stats_totals idempotency stats_overview
-	 * overview_buckets evidence_usage storefront_quotas */
-	CHECK_INT(table_count(rd_store_db(st)), 15);
+	 * overview_buckets evidence_usage storefront_quotas; the record:
+	 * objects refs changes mirror_state mirror_packs record_state */
+	CHECK_INT(table_count(rd_store_db(st)), 21);
 	CHECK_INT(raw_int(rd_store_db(st), "SELECT count(*) FROM sqlite_schema"
 			  " WHERE name = 'offers_one_made'"), 1);
 	/* events append-only (2), running totals (6), the overview's (8),
@@ -158,7 +159,7 @@ static void migrates_version_1_keeping_data(void)
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
 	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
 	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
-	CHECK_INT(table_count(rd_store_db(st)), 15);
+	CHECK_INT(table_count(rd_store_db(st)), 21);
 	CHECK_OK(rd_store_dispute_get(st, d->id, &got, &err), &err);
 	CHECK_STR(got->order_ref, "ORD-1");
 	CHECK_INT(got->item_count, 1);

@@ -1,0 +1,376 @@
+/*
+ * The record's repository: a libgit2 repository with no directory and no
+ * refs, whose object database has one backend, this file's, that reads and
+ * writes objects through the table of functions the service gives
+ * (rd_object_io, the store's), and reads evidence files from the blobs
+ * directory. libgit2 makes the objects (hashes, trees, commits); the
+ * store keeps them in the transaction of the change.
+ *
+ * A failure of the store is handed to libgit2 as its error message, and
+ * its code kept for ev_git_fail, so that "the database is busy" reaches
+ * the caller as RD_EBUSY rather than as a git failure.
+ */
+#include "evidence/evidence_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
+
+typedef struct record_backend {
+	git_odb_backend parent;
+	rd_evidence_repo *repo;
+} record_backend;
+
+/* A read stream over an evidence file. */
+typedef struct file_stream {
+	git_odb_stream parent;
+	int fd;
+} file_stream;
+
+_Thread_local int ev_io_code;
+
+/* Hand a store failure to libgit2, keeping its code for ev_git_fail. */
+static int io_failed(const rd_error *err)
+{
+	ev_io_code = err->code ? err->code : RD_EIO;
+	git_error_set_str(GIT_ERROR_ODB, err->message[0] ? err->message
+							 : "the record failed");
+	return GIT_ERROR;
+}
+
+int ev_blob_path(const rd_evidence_repo *repo, const git_oid *id,
+		 char *out, size_t size, rd_error *err)
+{
+	char hex[RD_OID_BUFSZ];
+	int n;
+
+	ev_oid_hex(hex, id);
+	n = snprintf(out, size, "%s/%.2s/%s", repo->blobs, hex, hex + 2);
+	if (n < 0 || (size_t)n >= size)
+		return rd_error_set(err, RD_EINTERNAL,
+				    "the path of evidence file %s is too long",
+				    hex);
+	return RD_OK;
+}
+
+int ev_sync_dir(const char *dir, rd_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) != 0) {
+		int why = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return rd_error_set(err, RD_EIO,
+				    "%s: cannot make its entries durable: %s",
+				    dir, strerror(why));
+	}
+	close(fd);
+	return RD_OK;
+}
+
+/* Open the evidence file of id: a descriptor and its size, or < 0. */
+static int open_file(rd_evidence_repo *repo, const git_oid *id,
+		     int64_t want, rd_error *err)
+{
+	char path[4096];
+	struct stat sb;
+	int fd;
+
+	if (ev_blob_path(repo, id, path, sizeof(path), err) < 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		rd_error_set(err, RD_EIO, "evidence file %s: %s", path,
+			     strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0 || sb.st_size != want) {
+		rd_error_set(err, RD_EIO, "evidence file %s holds %lld bytes, "
+			     "the record says %lld", path,
+			     (long long)sb.st_size, (long long)want);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int rb_header(record_backend *b, const git_oid *id, int *found,
+		     int *type, int64_t *size, int *in_file, void **data)
+{
+	rd_error err;
+
+	rd_error_clear(&err);
+	if (b->repo->io.get(b->repo->io.ctx, id->id, found, type, size,
+			    in_file, data, &err) < 0)
+		return io_failed(&err);
+	return 0;
+}
+
+static int rb_read(void **data_p, size_t *len_p, git_object_t *type_p,
+		   git_odb_backend *backend, const git_oid *id)
+{
+	record_backend *b = (record_backend *)backend;
+	void *data = NULL, *out;
+	int64_t size = 0;
+	int found = 0, type = 0, in_file = 0, rc;
+
+	if ((rc = rb_header(b, id, &found, &type, &size, &in_file, &data)) < 0)
+		return rc;
+	if (!found)
+		return GIT_ENOTFOUND;
+	if (!(out = git_odb_backend_data_alloc(backend, (size_t)size + 1))) {
+		free(data);
+		return GIT_ERROR;
+	}
+	if (in_file) {
+		rd_error err;
+		int fd;
+		size_t got = 0;
+
+		rd_error_clear(&err);
+		if ((fd = open_file(b->repo, id, size, &err)) < 0) {
+			git_odb_backend_data_free(backend, out);
+			return io_failed(&err);
+		}
+		while (got < (size_t)size) {
+			ssize_t n = read(fd, (char *)out + got,
+					 (size_t)size - got);
+
+			if (n <= 0) {
+				rd_error_set(&err, RD_EIO, "cannot read an "
+					     "evidence file: %s",
+					     n < 0 ? strerror(errno)
+						   : "it ended early");
+				close(fd);
+				git_odb_backend_data_free(backend, out);
+				return io_failed(&err);
+			}
+			got += (size_t)n;
+		}
+		close(fd);
+	} else if (size) {
+		memcpy(out, data, (size_t)size);
+	}
+	free(data);
+	*data_p = out;
+	*len_p = (size_t)size;
+	*type_p = (git_object_t)type;
+	return 0;
+}
+
+static int rb_read_header(size_t *len_p, git_object_t *type_p,
+			  git_odb_backend *backend, const git_oid *id)
+{
+	record_backend *b = (record_backend *)backend;
+	int64_t size = 0;
+	int found = 0, type = 0, in_file = 0, rc;
+
+	if ((rc = rb_header(b, id, &found, &type, &size, &in_file, NULL)) < 0)
+		return rc;
+	if (!found)
+		return GIT_ENOTFOUND;
+	*len_p = (size_t)size;
+	*type_p = (git_object_t)type;
+	return 0;
+}
+
+static int rb_exists(git_odb_backend *backend, const git_oid *id)
+{
+	record_backend *b = (record_backend *)backend;
+	int64_t size = 0;
+	int found = 0, type = 0, in_file = 0;
+
+	/*
+	 * libgit2 reads an error here as "absent": the write then tells,
+	 * so this failure's code must not outlive it
+	 */
+	if (rb_header(b, id, &found, &type, &size, &in_file, NULL) < 0) {
+		ev_io_code = 0;
+		git_error_clear();
+		return 0;
+	}
+	return found;
+}
+
+static int rb_write(git_odb_backend *backend, const git_oid *id,
+		    const void *data, size_t len, git_object_t type)
+{
+	record_backend *b = (record_backend *)backend;
+	rd_error err;
+
+	rd_error_clear(&err);
+	if (b->repo->io.put(b->repo->io.ctx, id->id, (int)type,
+			    (int64_t)len, data ? data : "", &err) < 0)
+		return io_failed(&err);
+	return 0;
+}
+
+static int fs_read(git_odb_stream *stream, char *buffer, size_t len)
+{
+	file_stream *fs = (file_stream *)stream;
+	ssize_t n = read(fs->fd, buffer, len);
+
+	if (n < 0) {
+		git_error_set(GIT_ERROR_OS, "cannot read an evidence file: %s",
+			      strerror(errno));
+		return GIT_ERROR;
+	}
+	return (int)n;
+}
+
+static void fs_free(git_odb_stream *stream)
+{
+	file_stream *fs = (file_stream *)stream;
+
+	if (fs->fd >= 0)
+		close(fs->fd);
+	free(fs);
+}
+
+/* Evidence files stream from their file; other objects are read whole. */
+static int rb_readstream(git_odb_stream **out, size_t *len_p,
+			 git_object_t *type_p, git_odb_backend *backend,
+			 const git_oid *id)
+{
+	record_backend *b = (record_backend *)backend;
+	file_stream *fs;
+	rd_error err;
+	int64_t size = 0;
+	int found = 0, type = 0, in_file = 0, rc;
+
+	if ((rc = rb_header(b, id, &found, &type, &size, &in_file, NULL)) < 0)
+		return rc;
+	if (!found || !in_file)
+		return GIT_ENOTFOUND;
+	if (!(fs = calloc(1, sizeof(*fs)))) {
+		git_error_set_oom();
+		return GIT_ERROR;
+	}
+	rd_error_clear(&err);
+	if ((fs->fd = open_file(b->repo, id, size, &err)) < 0) {
+		free(fs);
+		return io_failed(&err);
+	}
+	fs->parent.backend = backend;
+	fs->parent.mode = GIT_STREAM_RDONLY;
+	fs->parent.declared_size = (git_object_size_t)size;
+	fs->parent.read = fs_read;
+	fs->parent.free = fs_free;
+	*out = &fs->parent;
+	*len_p = (size_t)size;
+	*type_p = (git_object_t)type;
+	return 0;
+}
+
+static void rb_free(git_odb_backend *backend)
+{
+	free(backend);
+}
+
+int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,
+			    const rd_object_io *io, rd_error *err)
+{
+	rd_evidence_repo *repo = NULL;
+	record_backend *backend = NULL;
+	int rc;
+
+	if (!out || !blobs_dir || !*blobs_dir || !io || !io->get || !io->put)
+		return rd_error_set(err, RD_EINTERNAL,
+				    "rd_evidence_record_open needs an output, "
+				    "a blobs directory and the record's "
+				    "functions");
+	*out = NULL;
+	if (!(repo = calloc(1, sizeof(*repo))) ||
+	    !(repo->blobs = strdup(blobs_dir)) ||
+	    !(repo->path = strdup(blobs_dir))) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	repo->io = *io;
+	if (mkdir(blobs_dir, 0755) != 0 && errno != EEXIST) {
+		rc = rd_error_set(err, RD_EIO,
+				  "%s: cannot create the directory of evidence "
+				  "files: %s", blobs_dir, strerror(errno));
+		goto done;
+	}
+	if ((rc = ev_library_acquire(repo, err)) < 0)
+		goto done;
+	if (!(backend = calloc(1, sizeof(*backend))) ||
+	    git_odb_init_backend(&backend->parent,
+				 GIT_ODB_BACKEND_VERSION) < 0) {
+		free(backend);
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	backend->repo = repo;
+	backend->parent.read = rb_read;
+	backend->parent.read_header = rb_read_header;
+	backend->parent.write = rb_write;
+	backend->parent.exists = rb_exists;
+	backend->parent.readstream = rb_readstream;
+	backend->parent.free = rb_free;
+	if (git_odb_new(&repo->odb) < 0) {
+		free(backend);
+		rc = ev_git_fail(err, RD_EIO, "cannot make an object database");
+		goto done;
+	}
+	if (git_odb_add_backend(repo->odb, &backend->parent, 1) < 0) {
+		free(backend);
+		rc = ev_git_fail(err, RD_EIO, "cannot add the record to the "
+				 "object database");
+		goto done;
+	}
+	if (git_repository_wrap_odb(&repo->git, repo->odb) < 0) {
+		rc = ev_git_fail(err, RD_EIO, "cannot open the record's "
+				 "repository");
+		goto done;
+	}
+	if (git_repository_set_ident(repo->git, "redress",
+				     "system@redress") < 0) {
+		rc = ev_git_fail(err, RD_EIO, "cannot set the identity of the "
+				 "record's repository");
+		goto done;
+	}
+	if ((rc = ev_magic_open(repo, err)) < 0)
+		goto done;
+	*out = repo;
+	repo = NULL;
+	rc = RD_OK;
+done:
+	rd_evidence_repo_close(repo);
+	return rc;
+}
+
+int rd_evidence_file_present(rd_evidence_repo *repo, const char *oid,
+			     int *present, int64_t *size, rd_error *err)
+{
+	char path[4096];
+	struct stat sb;
+	git_oid id;
+	int rc;
+
+	*present = 0;
+	*size = 0;
+	if (!repo || !repo->blobs)
+		return rd_error_set(err, RD_EINTERNAL, "evidence files are the "
+				    "record's");
+	if ((rc = ev_oid_parse(&id, oid, "blob", err)) < 0 ||
+	    (rc = ev_blob_path(repo, &id, path, sizeof(path), err)) < 0)
+		return rc;
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		*present = 1;
+		*size = (int64_t)sb.st_size;
+		return RD_OK;
+	}
+	if (errno == ENOENT)
+		return RD_OK;
+	return rd_error_set(err, RD_EIO, "%s: %s", path, strerror(errno));
+}

@@ -1,0 +1,303 @@
+/*
+ * Group commit: one writer thread per server, with its own rd_service,
+ * runs the queued writes in batches. See writer.h.
+ *
+ * The writer never waits for a batch to fill: it takes what is queued
+ * when it becomes free, so at low load a batch is one change and its
+ * latency one flush, and under load the batch grows while the previous
+ * one flushes. The queue is first in, first out, so two changes of one
+ * dispute keep their order (a later one sees the earlier one's rows in
+ * the same transaction, and the version compare-and-swap still refuses a
+ * stale If-Match). Every wait and count is under w->lock; its order is
+ * w->lock, then libmicrohttpd's own (suspend, resume).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/writer.h"
+#include "redress/store.h"
+
+struct http_write_job {
+	http_writer *w;
+	struct MHD_Connection *conn;
+	http_call *call;
+	int (*run)(void *ctx, http_call *call, rd_error *err);
+	void *ctx;
+	http_write_job *next;         /* the queue */
+	int done;
+	int suspended;
+	int rc;
+	rd_error err;
+};
+
+struct http_writer {
+	const rd_service_options *service;
+	rd_service *svc;              /* the thread's own */
+	pthread_t thread;
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t work;          /* a job queued, or stopping */
+	pthread_cond_t opened_cond;
+	int opened, open_rc;
+	rd_error open_err;
+	int stopping;
+	http_write_job *head, *tail;  /* queued */
+	unsigned queued;
+	uint64_t batches, changes;
+};
+
+/* The job has its answer: let its connection go on (under w->lock). */
+static void finish(http_write_job *job, int rc, const rd_error *err)
+{
+	job->rc = rc;
+	if (rc < 0)
+		job->err = *err;
+	job->done = 1;
+	if (job->suspended) {
+		job->suspended = 0;
+		MHD_resume_connection(job->conn);
+	}
+}
+
+/* A change that ran but was not committed: its answer is the failure. */
+static void undo_answer(http_write_job *job)
+{
+	json_decref(job->call->reply);
+	job->call->reply = NULL;
+	job->call->status = 0;
+	job->call->etag[0] = '\0';
+	job->call->location[0] = '\0';
+	job->call->replayed = 0;
+}
+
+static void run_batch(http_writer *w, http_write_job *batch, size_t count)
+{
+	rd_store *st = rd_service_store(w->svc);
+	http_write_job *job;
+	rd_error err;
+	int rc;
+
+	rd_error_clear(&err);
+	rc = rd_store_batch_begin(st, &err);
+	for (job = batch; rc == RD_OK && job; job = job->next) {
+		rd_error_clear(&job->err);
+		if (!rd_store_batch_alive(st)) {
+			/* SQLite ended the transaction: the batch is lost */
+			rc = rd_error_set(&err, RD_EIO, "the transaction of "
+					  "this change ended after an error; "
+					  "nothing of it was recorded");
+			break;
+		}
+		job->call->svc = w->svc;
+		job->rc = job->run(job->ctx, job->call, &job->err);
+	}
+	if (rc == RD_OK)
+		rc = rd_store_batch_commit(st, &err);
+	else
+		rd_store_batch_rollback(st);
+	pthread_mutex_lock(&w->lock);
+	if (rc == RD_OK) {
+		w->batches++;
+		w->changes += count;
+	}
+	for (job = batch; job;) {
+		http_write_job *next = job->next;
+
+		job->next = NULL;
+		if (rc < 0 && job->rc == RD_OK)
+			undo_answer(job);
+		if (rc < 0)
+			finish(job, job->rc < 0 ? job->rc : rc,
+			       job->rc < 0 ? &job->err : &err);
+		else
+			finish(job, job->rc, &job->err);
+		job = next;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *writer_main(void *arg)
+{
+	http_writer *w = arg;
+	rd_error err;
+	int rc;
+
+	(void)pthread_setname_np(pthread_self(), "rd-writer");
+	rd_error_clear(&err);
+	rc = rd_service_open(&w->svc, w->service, &err);
+	pthread_mutex_lock(&w->lock);
+	w->opened = 1;
+	w->open_rc = rc;
+	w->open_err = err;
+	pthread_cond_broadcast(&w->opened_cond);
+	while (rc == RD_OK && !w->stopping) {
+		http_write_job *batch, *last;
+		size_t count = 1;
+
+		if (!w->head) {
+			pthread_cond_wait(&w->work, &w->lock);
+			continue;
+		}
+		/* everything queued, up to a batch, oldest first */
+		batch = last = w->head;
+		while (count < HTTP_WRITER_BATCH && last->next) {
+			last = last->next;
+			count++;
+		}
+		w->head = last->next;
+		if (!w->head)
+			w->tail = NULL;
+		last->next = NULL;
+		w->queued -= (unsigned)count;
+		pthread_mutex_unlock(&w->lock);
+		run_batch(w, batch, count);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	rd_service_close(w->svc);
+	w->svc = NULL;
+	return NULL;
+}
+
+int http_writer_new(http_writer **out, const rd_service_options *service,
+		    rd_error *err)
+{
+	http_writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	*out = NULL;
+	if (!w)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	w->service = service;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->opened_cond, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		http_writer_free(w);
+		return rd_error_set(err, RD_ENOMEM, "cannot start the writer "
+				    "thread");
+	}
+	w->started = 1;
+	pthread_mutex_lock(&w->lock);
+	while (!w->opened)
+		pthread_cond_wait(&w->opened_cond, &w->lock);
+	rc = w->open_rc;
+	if (rc < 0)
+		*err = w->open_err;
+	pthread_mutex_unlock(&w->lock);
+	if (rc < 0) {
+		http_writer_stop(w);
+		http_writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return RD_OK;
+}
+
+void http_writer_stop(http_writer *w)
+{
+	rd_error err;
+
+	if (!w)
+		return;
+	rd_error_clear(&err);
+	rd_error_set(&err, RD_EBUSY, "the server is stopping; nothing of "
+		     "this change was recorded: retry it");
+	pthread_mutex_lock(&w->lock);
+	w->stopping = 1;
+	while (w->head) {
+		http_write_job *job = w->head;
+
+		w->head = job->next;
+		job->next = NULL;
+		finish(job, RD_EBUSY, &err);
+	}
+	w->tail = NULL;
+	w->queued = 0;
+	pthread_cond_broadcast(&w->work);
+	pthread_mutex_unlock(&w->lock);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = 0;
+}
+
+void http_writer_free(http_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->opened_cond);
+	free(w);
+}
+
+int http_writer_submit(http_write_job **out, http_writer *w,
+		       struct MHD_Connection *conn, http_call *call,
+		       int (*run)(void *ctx, http_call *call, rd_error *err),
+		       void *ctx, rd_error *err)
+{
+	http_write_job *job = calloc(1, sizeof(*job));
+
+	*out = NULL;
+	if (!job)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	job->w = w;
+	job->conn = conn;
+	job->call = call;
+	job->run = run;
+	job->ctx = ctx;
+	pthread_mutex_lock(&w->lock);
+	if (w->stopping || w->queued >= HTTP_WRITER_QUEUE) {
+		pthread_mutex_unlock(&w->lock);
+		free(job);
+		return rd_error_set(err, RD_EBUSY, "the server has %u changes "
+				    "waiting to be written, its limit, or is "
+				    "stopping; retry in a moment",
+				    HTTP_WRITER_QUEUE);
+	}
+	if (w->tail)
+		w->tail->next = job;
+	else
+		w->head = job;
+	w->tail = job;
+	w->queued++;
+	job->suspended = 1;
+	MHD_suspend_connection(conn);
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->lock);
+	*out = job;
+	return RD_OK;
+}
+
+int http_write_job_done(http_write_job *job, int *rc, rd_error *err)
+{
+	http_writer *w = job->w;
+	int done;
+
+	pthread_mutex_lock(&w->lock);
+	done = job->done;
+	if (done) {
+		*rc = job->rc;
+		if (job->rc < 0)
+			*err = job->err;
+	} else {
+		job->suspended = 1;
+		MHD_suspend_connection(job->conn);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return done;
+}
+
+void http_write_job_free(http_write_job *job)
+{
+	free(job);
+}
+
+void http_writer_counts(http_writer *w, uint64_t *batches, uint64_t *changes)
+{
+	pthread_mutex_lock(&w->lock);
+	*batches = w->batches;
+	*changes = w->changes;
+	pthread_mutex_unlock(&w->lock);
+}

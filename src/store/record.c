@@ -1,0 +1,699 @@
+/*
+ * The record (schema 11): git objects, the heads of disputes and the
+ * changes in commit order, the mirror's position and the record's own
+ * settings. See docs/architecture.md, "The record".
+ *
+ * A head moves only by compare-and-swap and every move appends one change,
+ * in the same transaction: the record can never hold a head whose change
+ * is missing, nor a change whose head was not reached.
+ */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int valid_id(const char *dispute_id, rd_error *err)
+{
+	if (!rd_id_valid(dispute_id))
+		return rd_error_set_field(err, RD_EINVALID, "dispute_id",
+					  "\"%.64s\" is not a dispute id",
+					  dispute_id ? dispute_id : "");
+	return RD_OK;
+}
+
+static void hex_of(char out[41], const unsigned char id[RD_OID_RAWSZ])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < RD_OID_RAWSZ; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 15];
+	}
+	out[40] = '\0';
+}
+
+int rd_store_object_put(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
+			int type, int64_t size, const void *data,
+			rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_object_put", err)) < 0)
+		return ret;
+	if (type < RD_OBJECT_COMMIT || type > 4 || size < 0 ||
+	    (data == NULL && type != RD_OBJECT_BLOB) || size > INT32_MAX)
+		return rd_error_set(err, RD_EINTERNAL,
+				    "rd_store_object_put: a %d object of %lld "
+				    "bytes cannot be stored", type,
+				    (long long)size);
+	if ((ret = rd_store__stmt(st, RD_STMT_OBJECT_PUT, &stmt, err)) < 0)
+		return ret;
+	rc = sqlite3_bind_blob(stmt, 1, id, RD_OID_RAWSZ, SQLITE_STATIC);
+	rc |= sqlite3_bind_int(stmt, 2, type);
+	rc |= sqlite3_bind_int64(stmt, 3, size);
+	if (data)
+		rc |= sqlite3_bind_blob(stmt, 4, size ? data : "", (int)size,
+					SQLITE_STATIC);
+	else
+		rc |= sqlite3_bind_null(stmt, 4);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE) {
+		char hex[41];
+
+		hex_of(hex, id);
+		ret = rd_store__fail(st, rc, err, "cannot store object %s",
+				     hex);
+	}
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
+			int *found, int *type, int64_t *size, int *in_file,
+			void **data, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*found = 0;
+	if (data)
+		*data = NULL;
+	if ((ret = rd_store__stmt(st, data ? RD_STMT_OBJECT_GET
+					   : RD_STMT_OBJECT_HEADER,
+				  &stmt, err)) < 0)
+		return ret;
+	rc = sqlite3_bind_blob(stmt, 1, id, RD_OID_RAWSZ, SQLITE_STATIC);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_DONE)
+		goto done;
+	if (rc != SQLITE_ROW) {
+		char hex[41];
+
+		hex_of(hex, id);
+		ret = rd_store__fail(st, rc, err, "cannot read object %s",
+				     hex);
+		goto done;
+	}
+	*found = 1;
+	*type = sqlite3_column_int(stmt, 0);
+	*size = sqlite3_column_int64(stmt, 1);
+	*in_file = sqlite3_column_int(stmt, 2);
+	if (data && !*in_file) {
+		const void *bytes = sqlite3_column_blob(stmt, 3);
+		int len = sqlite3_column_bytes(stmt, 3);
+
+		if ((!bytes && len) || len != *size ||
+		    !(*data = malloc(len ? (size_t)len : 1))) {
+			ret = rd_error_set(err, bytes || !len ? RD_EIO
+							      : RD_ENOMEM,
+					   "cannot read the bytes of an "
+					   "object of %lld bytes",
+					   (long long)*size);
+			*found = 0;
+			goto done;
+		}
+		if (len)
+			memcpy(*data, bytes, (size_t)len);
+	}
+done:
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_objects_in_files(rd_store *st, const unsigned char *after,
+			      size_t limit, unsigned char **ids,
+			      size_t *count, rd_error *err)
+{
+	static const unsigned char none[1] = { 0 };
+	sqlite3_stmt *stmt = NULL;
+	size_t room = 0;
+	int rc;
+	int ret;
+
+	*ids = NULL;
+	*count = 0;
+	if ((ret = rd_store__stmt(st, RD_STMT_OBJECTS_IN_FILES, &stmt,
+				  err)) < 0)
+		return ret;
+	/* every id sorts after the empty blob */
+	rc = after ? sqlite3_bind_blob(stmt, 1, after, RD_OID_RAWSZ,
+				       SQLITE_STATIC)
+		   : sqlite3_bind_blob(stmt, 1, none, 0, SQLITE_STATIC);
+	rc |= sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
+	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK : rc)) ==
+	       SQLITE_ROW) {
+		if (sqlite3_column_bytes(stmt, 0) != RD_OID_RAWSZ)
+			continue;
+		if (*count == room) {
+			size_t grown = room ? room * 2 : 64;
+			unsigned char *more = realloc(*ids, grown *
+							     RD_OID_RAWSZ);
+
+			if (!more) {
+				ret = rd_error_set(err, RD_ENOMEM,
+						   "out of memory");
+				goto done;
+			}
+			*ids = more;
+			room = grown;
+		}
+		memcpy(*ids + *count * RD_OID_RAWSZ,
+		       sqlite3_column_blob(stmt, 0), RD_OID_RAWSZ);
+		(*count)++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot list the evidence "
+				     "files of the record");
+done:
+	if (ret < 0) {
+		free(*ids);
+		*ids = NULL;
+		*count = 0;
+	}
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_objects_of_changes(rd_store *st, int64_t after, int64_t upto,
+				int (*fn)(void *ctx,
+					  const unsigned char id[RD_OID_RAWSZ],
+					  int type, int64_t size, int in_file),
+				void *ctx, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__stmt(st, RD_STMT_OBJECTS_OF_CHANGES, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = sqlite3_bind_int64(stmt, 1, after);
+	rc |= sqlite3_bind_int64(stmt, 2, upto);
+	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK : rc)) ==
+	       SQLITE_ROW) {
+		if (sqlite3_column_bytes(stmt, 0) != RD_OID_RAWSZ)
+			continue;
+		ret = fn(ctx, sqlite3_column_blob(stmt, 0),
+			 sqlite3_column_int(stmt, 1),
+			 sqlite3_column_int64(stmt, 2),
+			 sqlite3_column_int(stmt, 3));
+		if (ret != 0)
+			goto done;
+	}
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot list the objects of "
+				     "changes %lld to %lld", (long long)after + 1,
+				     (long long)upto);
+done:
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_ref_get(rd_store *st, const char *dispute_id, char head[41],
+		     int *found, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	head[0] = '\0';
+	*found = 0;
+	if ((ret = valid_id(dispute_id, err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_REF_GET, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, dispute_id);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_ROW) {
+		if ((ret = rd_store__column_copy(stmt, 0, head, 41, err)) == 0)
+			*found = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = rd_store__fail(st, rc, err, "cannot read the head of "
+				     "dispute %s", dispute_id);
+	}
+	rd_store__release(stmt);
+	return ret;
+}
+
+/* Step a statement that changes rows: how many it changed, or < 0. */
+static int change_rows(rd_store *st, sqlite3_stmt *stmt, int bind_rc,
+		       int *changed, rd_error *err, const char *doing,
+		       const char *id)
+{
+	int rc = rd_store__step(st, stmt, bind_rc);
+
+	rd_store__release(stmt);
+	if (rc != SQLITE_DONE)
+		return rd_store__fail(st, rc, err, "%s of dispute %s", doing,
+				      id);
+	*changed = sqlite3_changes(st->db);
+	return RD_OK;
+}
+
+int rd_store_ref_move(rd_store *st, const char *dispute_id,
+		      const char *old_head, const char *new_head, int64_t at,
+		      rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int changed = 0;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_ref_move", err)) < 0 ||
+	    (ret = valid_id(dispute_id, err)) < 0)
+		return ret;
+	if (!rd_store__is_oid(new_head) || (old_head &&
+					    !rd_store__is_oid(old_head)))
+		return rd_error_set(err, RD_EINTERNAL, "dispute %s: a head is "
+				    "40 lower-case hex digits", dispute_id);
+	if (old_head) {
+		if ((ret = rd_store__stmt(st, RD_STMT_REF_MOVE, &stmt,
+					  err)) < 0)
+			return ret;
+		rc = rd_store__bind_text(stmt, 1, dispute_id);
+		rc |= rd_store__bind_text(stmt, 2, old_head);
+		rc |= rd_store__bind_text(stmt, 3, new_head);
+	} else {
+		if ((ret = rd_store__stmt(st, RD_STMT_REF_CREATE, &stmt,
+					  err)) < 0)
+			return ret;
+		rc = rd_store__bind_text(stmt, 1, dispute_id);
+		rc |= rd_store__bind_text(stmt, 2, new_head);
+	}
+	if ((ret = change_rows(st, stmt, rc, &changed, err,
+			       "cannot move the head", dispute_id)) < 0)
+		return ret;
+	if (changed != 1) {
+		char now[41];
+		int found = 0;
+
+		if (rd_store_ref_get(st, dispute_id, now, &found, err) < 0)
+			return rd_error_set(err, RD_ECONFLICT, "dispute %s "
+					    "changed meanwhile", dispute_id);
+		if (!old_head)
+			return rd_error_set(err, RD_ECONFLICT,
+					    "dispute %s already has a history "
+					    "(its head is %s)", dispute_id,
+					    now);
+		if (!found)
+			return rd_error_set(err, RD_ECONFLICT,
+					    "dispute %s has no history yet, "
+					    "so its head is not %s",
+					    dispute_id, old_head);
+		return rd_error_set(err, RD_ECONFLICT,
+				    "dispute %s changed meanwhile: its head "
+				    "is %s, not %s", dispute_id, now,
+				    old_head);
+	}
+	if ((ret = rd_store__stmt(st, RD_STMT_CHANGE_INSERT, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, dispute_id);
+	rc |= rd_store__bind_text(stmt, 2, new_head);
+	rc |= sqlite3_bind_int64(stmt, 3, at);
+	return change_rows(st, stmt, rc, &changed, err,
+			   "cannot record the change", dispute_id);
+}
+
+int rd_store_refs_after(rd_store *st, const char *after, size_t limit,
+			rd_ref_row **out, size_t *count, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t room = 0;
+	int rc;
+	int ret;
+
+	*out = NULL;
+	*count = 0;
+	if ((ret = rd_store__stmt(st, RD_STMT_REFS_AFTER, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, after ? after : "");
+	rc |= sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
+	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK : rc)) ==
+	       SQLITE_ROW) {
+		rd_ref_row *row;
+
+		if ((ret = rd_store__grow(out, *count, &room,
+					  sizeof(**out), err)) < 0)
+			goto done;
+		row = &(*out)[*count];
+		if ((ret = rd_store__column_copy(stmt, 0, row->dispute_id,
+						 sizeof(row->dispute_id),
+						 err)) < 0 ||
+		    (ret = rd_store__column_copy(stmt, 1, row->head,
+						 sizeof(row->head), err)) < 0)
+			goto done;
+		(*count)++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot list the heads of "
+				     "the record");
+done:
+	if (ret < 0) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_changes_after(rd_store *st, int64_t after, size_t limit,
+			   rd_change_row **out, size_t *count, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t room = 0;
+	int rc;
+	int ret;
+
+	*out = NULL;
+	*count = 0;
+	if ((ret = rd_store__stmt(st, RD_STMT_CHANGES_AFTER, &stmt, err)) < 0)
+		return ret;
+	rc = sqlite3_bind_int64(stmt, 1, after);
+	rc |= sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
+	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK : rc)) ==
+	       SQLITE_ROW) {
+		rd_change_row *row;
+
+		if ((ret = rd_store__grow(out, *count, &room,
+					  sizeof(**out), err)) < 0)
+			goto done;
+		row = &(*out)[*count];
+		row->seq = sqlite3_column_int64(stmt, 0);
+		row->at = sqlite3_column_int64(stmt, 3);
+		if ((ret = rd_store__column_copy(stmt, 1, row->dispute_id,
+						 sizeof(row->dispute_id),
+						 err)) < 0 ||
+		    (ret = rd_store__column_copy(stmt, 2, row->head,
+						 sizeof(row->head), err)) < 0)
+			goto done;
+		(*count)++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot list the changes "
+				     "after %lld", (long long)after);
+done:
+	if (ret < 0) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	rd_store__release(stmt);
+	return ret;
+}
+
+/* A statement answering one integer. */
+static int read_int(rd_store *st, int id, int64_t *out, const char *what,
+		    rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*out = 0;
+	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__step(st, stmt, SQLITE_OK);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	else
+		ret = rd_store__fail(st, rc == SQLITE_DONE ? SQLITE_CORRUPT
+							   : rc,
+				     err, "cannot read %s", what);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_changes_last(rd_store *st, int64_t *seq, rd_error *err)
+{
+	return read_int(st, RD_STMT_CHANGES_LAST, seq, "the last change", err);
+}
+
+int rd_store_dispute_last_change(rd_store *st, const char *dispute_id,
+				 int64_t *seq, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*seq = 0;
+	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_LAST_CHANGE, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, dispute_id);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_ROW)
+		*seq = sqlite3_column_int64(stmt, 0);
+	else
+		ret = rd_store__fail(st, rc, err, "cannot read the last change "
+				     "of dispute %s", dispute_id);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_mirror_position(rd_store *st, int64_t *position, rd_error *err)
+{
+	return read_int(st, RD_STMT_MIRROR_GET, position,
+			"the mirror's position", err);
+}
+
+int rd_store_mirror_position_set(rd_store *st, int64_t position,
+				 rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_mirror_position_set",
+					err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_MIRROR_SET, &stmt, err)) < 0)
+		return ret;
+	rc = sqlite3_bind_int64(stmt, 1, position);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot record the mirror's "
+				     "position");
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_record_state(rd_store *st, const char *name, char value[64],
+			  rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	value[0] = '\0';
+	if ((ret = rd_store__stmt(st, RD_STMT_RECORD_STATE_GET, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, name);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == SQLITE_ROW)
+		ret = rd_store__column_copy(stmt, 0, value, 64, err);
+	else if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot read the record's "
+				     "%s", name);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_record_state_set(rd_store *st, const char *name,
+			      const char *value, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_record_state_set",
+					err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_RECORD_STATE_SET, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, name);
+	rc |= rd_store__bind_text(stmt, 2, value);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot record the record's "
+				     "%s", name);
+	rd_store__release(stmt);
+	return ret;
+}
+
+/*
+ * Copying the record into a new database (a rebuild of the derived
+ * tables): the other file is attached for the copy only, so these
+ * statements are not in the table of statements.c, which every
+ * connection prepares at open.
+ */
+static const char copy_record_sql[] =
+	"BEGIN IMMEDIATE;"
+	"DELETE FROM mirror_state;"
+	"DELETE FROM record_state;"
+	"INSERT INTO objects SELECT * FROM source.objects;"
+	"INSERT INTO refs SELECT * FROM source.refs;"
+	"INSERT INTO changes SELECT * FROM source.changes;"
+	"INSERT INTO mirror_state SELECT * FROM source.mirror_state;"
+	"INSERT INTO mirror_packs SELECT * FROM source.mirror_packs;"
+	"INSERT INTO record_state SELECT * FROM source.record_state;"
+	"COMMIT;";
+
+int rd_store_record_copy(rd_store *to, const char *from_path, rd_error *err)
+{
+	sqlite3_stmt *attach = NULL;
+	char *message = NULL;
+	int rc;
+	int ret = RD_OK;
+
+	if (!sqlite3_get_autocommit(to->db))
+		return rd_error_set(err, RD_EINTERNAL, "rd_store_record_copy "
+				    "runs outside a transaction");
+	rc = sqlite3_prepare_v2(to->db, "ATTACH DATABASE ?1 AS source", -1,
+				&attach, NULL);
+	if (rc == SQLITE_OK)
+		rc = rd_store__step(to, attach,
+				    rd_store__bind_text(attach, 1, from_path));
+	sqlite3_finalize(attach);
+	if (rc != SQLITE_DONE)
+		return rd_store__fail(to, rc, err, "cannot open %s to copy its "
+				      "record", from_path);
+	rc = sqlite3_exec(to->db, copy_record_sql, NULL, NULL, &message);
+	if (rc != SQLITE_OK) {
+		ret = rd_store__fail(to, rc, err, "cannot copy the record of "
+				     "%s: %s", from_path,
+				     message ? message : "");
+		if (!sqlite3_get_autocommit(to->db))
+			sqlite3_exec(to->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_free(message);
+	sqlite3_exec(to->db, "DETACH DATABASE source", NULL, NULL, NULL);
+	return ret;
+}
+
+static int read_packs(rd_store *st, int id, int64_t before,
+		      rd_mirror_pack **out, size_t *count, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t room = 0;
+	int rc = SQLITE_OK;
+	int ret;
+
+	*out = NULL;
+	*count = 0;
+	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
+		return ret;
+	if (id == RD_STMT_MIRROR_PACKS_SUPERSEDED)
+		rc = sqlite3_bind_int64(stmt, 1, before);
+	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK
+								: rc)) ==
+	       SQLITE_ROW) {
+		rd_mirror_pack *p;
+
+		if ((ret = rd_store__grow(out, *count, &room, sizeof(**out),
+					  err)) < 0)
+			goto done;
+		p = &(*out)[*count];
+		p->first_change = sqlite3_column_int64(stmt, 1);
+		p->last_change = sqlite3_column_int64(stmt, 2);
+		p->objects = sqlite3_column_int64(stmt, 3);
+		if ((ret = rd_store__column_copy(stmt, 0, p->name,
+						 sizeof(p->name), err)) < 0)
+			goto done;
+		(*count)++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot list the mirror's "
+				     "packs");
+done:
+	if (ret < 0) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_mirror_packs(rd_store *st, rd_mirror_pack **out, size_t *count,
+			  rd_error *err)
+{
+	return read_packs(st, RD_STMT_MIRROR_PACKS, 0, out, count, err);
+}
+
+int rd_store_mirror_packs_superseded(rd_store *st, int64_t before,
+				     rd_mirror_pack **out, size_t *count,
+				     rd_error *err)
+{
+	return read_packs(st, RD_STMT_MIRROR_PACKS_SUPERSEDED, before, out,
+			  count, err);
+}
+
+int rd_store_mirror_pack_supersede(rd_store *st, const char *name,
+				   int64_t at, rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_mirror_pack_supersede",
+					err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_MIRROR_PACK_SUPERSEDE, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, name);
+	rc |= sqlite3_bind_int64(stmt, 2, at);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot mark the mirror's "
+				     "pack %s replaced", name);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_mirror_pack_add(rd_store *st, const rd_mirror_pack *pack,
+			     rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_mirror_pack_add",
+					err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_MIRROR_PACK_ADD, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, pack->name);
+	rc |= sqlite3_bind_int64(stmt, 2, pack->first_change);
+	rc |= sqlite3_bind_int64(stmt, 3, pack->last_change);
+	rc |= sqlite3_bind_int64(stmt, 4, pack->objects);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot record the mirror's "
+				     "pack %s", pack->name);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_mirror_pack_remove(rd_store *st, const char *name,
+				rd_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_mirror_pack_remove",
+					err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_MIRROR_PACK_REMOVE, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, name);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != SQLITE_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot forget the mirror's "
+				     "pack %s", name ? name : "(all)");
+	rd_store__release(stmt);
+	return ret;
+}
