@@ -269,6 +269,25 @@ done:
 	return rc;
 }
 
+/* compact() under the merge lock, or nothing when another merger has it. */
+static int compact_locked(rd_service *svc, rd_mirror *m, size_t *packs,
+			  rd_error *err)
+{
+	char lock[4096];
+	int fd, rc;
+
+	if ((rc = mirror_path(svc, "mirror-compact.lock", lock, sizeof(lock),
+			      err)) < 0)
+		return rc;
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return rd_error_set(err, RD_EIO, "cannot open %s: %s", lock,
+				    strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		rc = compact(svc, m, packs, err);
+	close(fd);
+	return rc;
+}
+
 static int count_packs(rd_service *svc, size_t *packs, rd_error *err)
 {
 	rd_mirror_pack *list = NULL;
@@ -333,7 +352,7 @@ static int step(rd_service *svc, rd_mirror *m, size_t max_changes,
 	if (compact_here &&
 	    (rc = rd_store_changes_last(svc->store, &r->last, err)) == RD_OK &&
 	    (r->last == upto || r->packs > MIRROR_MAX_PACKS))
-		rc = compact(svc, m, &r->packs, err);
+		rc = compact_locked(svc, m, &r->packs, err);
 done:
 	free(changes);
 	return rc;
@@ -394,27 +413,19 @@ int rd_service_mirror_catch_up(rd_service *svc, rd_mirror_report *report,
  */
 static int compact_apart(rd_service *svc, size_t *packs, rd_error *err)
 {
-	char path[4096], lock[4096];
+	char path[4096];
 	rd_mirror *m = NULL;
 	struct stat sb;
-	int fd = -1, rc;
+	int rc;
 
 	*packs = 0;
 	if ((rc = mirror_path(svc, "evidence.git", path, sizeof(path),
 			      err)) < 0 ||
-	    (rc = mirror_path(svc, "mirror-compact.lock", lock, sizeof(lock),
-			      err)) < 0)
+	    stat(path, &sb) != 0)
 		return rc;
-	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return rd_error_set(err, RD_EIO, "cannot open %s: %s", lock,
-				    strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || stat(path, &sb) != 0)
-		goto done;
 	if ((rc = rd_mirror_open(&m, path, 0, err)) == RD_OK)
-		rc = compact(svc, m, packs, err);
-done:
+		rc = compact_locked(svc, m, packs, err);
 	rd_mirror_close(m);
-	close(fd);
 	return rc;
 }
 
