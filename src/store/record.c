@@ -404,18 +404,20 @@ done:
 	return ret;
 }
 
-/* A statement answering one integer. */
-static int read_int(rd_store *st, int id, int64_t *out, const char *what,
-		    rd_error *err)
+/* A statement answering one integer, of one text parameter or none. */
+static int read_int(rd_store *st, int id, const char *param, int64_t *out,
+		    const char *what, rd_error *err)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc;
+	int rc = SQLITE_OK;
 	int ret;
 
 	*out = 0;
 	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
 		return ret;
-	rc = rd_store__step(st, stmt, SQLITE_OK);
+	if (param)
+		rc = rd_store__bind_text(stmt, 1, param);
+	rc = rd_store__step(st, stmt, rc);
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(stmt, 0);
 	else
@@ -428,34 +430,20 @@ static int read_int(rd_store *st, int id, int64_t *out, const char *what,
 
 int rd_store_changes_last(rd_store *st, int64_t *seq, rd_error *err)
 {
-	return read_int(st, RD_STMT_CHANGES_LAST, seq, "the last change", err);
+	return read_int(st, RD_STMT_CHANGES_LAST, NULL, seq, "the last change",
+			err);
 }
 
 int rd_store_dispute_last_change(rd_store *st, const char *dispute_id,
 				 int64_t *seq, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc;
-	int ret;
-
-	*seq = 0;
-	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_LAST_CHANGE, &stmt,
-				  err)) < 0)
-		return ret;
-	rc = rd_store__bind_text(stmt, 1, dispute_id);
-	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
-		*seq = sqlite3_column_int64(stmt, 0);
-	else
-		ret = rd_store__fail(st, rc, err, "cannot read the last change "
-				     "of dispute %s", dispute_id);
-	rd_store__release(stmt);
-	return ret;
+	return read_int(st, RD_STMT_DISPUTE_LAST_CHANGE, dispute_id, seq,
+			"the last change of a dispute", err);
 }
 
 int rd_store_mirror_position(rd_store *st, int64_t *position, rd_error *err)
 {
-	return read_int(st, RD_STMT_MIRROR_GET, position,
+	return read_int(st, RD_STMT_MIRROR_GET, NULL, position,
 			"the mirror's position", err);
 }
 
