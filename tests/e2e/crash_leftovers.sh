@@ -52,6 +52,7 @@ slow_upload() {
 }
 
 start_server s --sweep-interval 0
+mirror_wait
 expect_eq "$(temporaries)" "" "no temporary before the upload"
 slow_upload
 await_temporary
@@ -78,6 +79,7 @@ left=$(stat -c %s "$TEMP_FILE" 2>/dev/null || echo 0)
 [ -n "$(holders "$killed")" ] && ok || fail "SIGKILL left no holder file (the test proves nothing)"
 
 start_server s --sweep-interval 0
+mirror_wait
 expect_eq "$(temporaries)" "" "the restarted server removed the leftover"
 expect_eq "$(holders "$killed")" "" "the restarted server removed the killed one's holder files"
 expect_eq "$(rd evidence list "$id" --json | jq -c '[.evidence[].kind]')" '["note"]' \
@@ -88,6 +90,9 @@ expect_exit 0 rd audit verify --all
 slow_upload
 wait "$UPLOAD_PID"
 expect_eq "$(rd evidence list "$id" --json | jq '.evidence | length')" "2" "a whole upload is stored"
+# the server's mirror writer packs the upload meanwhile (its pack is a
+# temporary while it is written): once the mirror holds it, nothing is left
+mirror_wait "$id"
 expect_eq "$(temporaries)" "" "a whole upload leaves no temporary"
 stop_server s
 expect_eq "$STOP_CODE" "0" "server stops cleanly"
