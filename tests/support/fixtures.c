@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700
 #include "fixtures.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -538,4 +539,17 @@ char *rd_test_data_with_key(rd_role role, char key[RD_KEY_BUFSZ])
 	rd_service_close(svc);
 	free(dir);
 	return data;
+}
+
+int rd_test_holder_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *entry;
+	int count = 0;
+
+	while (d && (entry = readdir(d)) != NULL)
+		count += strncmp(entry->d_name, "holder-", 7) == 0;
+	if (d)
+		closedir(d);
+	return count;
 }

@@ -50,6 +50,9 @@ rd_service *rd_test_service_open(const char *data, const char *workflows);
 /* The store's dump (rd_store_dump), new; NULL, reported, on failure. */
 char *rd_test_dump(rd_service *svc);
 
+/* How many holder files (holder-<pid>-<n>) lie in the data directory dir. */
+int rd_test_holder_files(const char *dir);
+
 /* An actor of role and name, with no API key. */
 rd_actor rd_test_actor(rd_role role, const char *name);
 

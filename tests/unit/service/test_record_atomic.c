@@ -10,7 +10,6 @@
  * directory open is named by holder files (<data>/holder-<pid>-<n>); a
  * dead process's is removed by the next open.
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,18 +83,6 @@ static char *whole_state(const char *dir)
 	return both;
 }
 
-static int holder_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *entry;
-	int count = 0;
-
-	while (d && (entry = readdir(d)) != NULL)
-		count += strncmp(entry->d_name, "holder-", 7) == 0;
-	if (d)
-		closedir(d);
-	return count;
-}
 
 enum crash_write { CRASH_EVENT, CRASH_EVIDENCE };
 
@@ -158,13 +145,13 @@ static void aborted_write(enum crash_write what)
 	status = crash_in_child(dir, id, what);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 	/* the dead writer's holder file is left behind */
-	CHECK_INT(holder_files(dir), 1);
+	CHECK_INT(rd_test_holder_files(dir), 1);
 
 	/* neither objects, head, change nor index rows of the aborted write */
 	now = whole_state(dir);
 	CHECK_STR(now, before);
 	/* and that open removed the dead writer's holder file */
-	CHECK_INT(holder_files(dir), 0);
+	CHECK_INT(rd_test_holder_files(dir), 0);
 
 	/* the dispute takes the same write at once: nothing to recover */
 	svc = rd_test_service_open(dir, NULL);
@@ -275,7 +262,7 @@ static void holder_files_name_the_processes(void)
 	CHECK(pid > 0);
 	CHECK_INT((int)read(pipefd[0], &ready, 1), 1);
 	close(pipefd[0]);
-	CHECK_INT(holder_files(dir), 1);
+	CHECK_INT(rd_test_holder_files(dir), 1);
 
 	/* the child is named by its pid and command line */
 	svc = rd_test_service_open(dir, NULL);
@@ -289,16 +276,16 @@ static void holder_files_name_the_processes(void)
 	/* killed, it leaves its holder file, which names nobody */
 	CHECK_INT(kill(pid, SIGKILL), 0);
 	CHECK_INT((int)waitpid(pid, &status, 0), (int)pid);
-	CHECK_INT(holder_files(dir), 2);
+	CHECK_INT(rd_test_holder_files(dir), 2);
 	CHECK_OK(rd_service_reindex(svc, &count, NULL, NULL, &err), &err);
 	rd_service_close(svc);
 
 	/* the next open removes it */
 	svc = rd_test_service_open(dir, NULL);
 	CHECK(svc != NULL);
-	CHECK_INT(holder_files(dir), 1);
+	CHECK_INT(rd_test_holder_files(dir), 1);
 	rd_service_close(svc);
-	CHECK_INT(holder_files(dir), 0);
+	CHECK_INT(rd_test_holder_files(dir), 0);
 	free(dir);
 }
 

@@ -9,7 +9,6 @@
  * has it open; while another service has it open, only what nobody has
  * written to for a day.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,19 +55,6 @@ static int age(const char *dir, const char *name, long seconds)
 	return rc;
 }
 
-/* How many holder files lie in dir. */
-static int holder_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *entry;
-	int count = 0;
-
-	while (d && (entry = readdir(d)) != NULL)
-		count += strncmp(entry->d_name, "holder-", 7) == 0;
-	if (d)
-		closedir(d);
-	return count;
-}
 
 static void reindex_needs_the_directory_alone(void)
 {
@@ -81,7 +67,7 @@ static void reindex_needs_the_directory_alone(void)
 
 	CHECK(svc != NULL && other != NULL);
 	/* each open service has its holder file */
-	CHECK_INT(holder_files(dir), 2);
+	CHECK_INT(rd_test_holder_files(dir), 2);
 	/* the other service, though of this very process, has it open */
 	CHECK_FAILS(rd_service_reindex(svc, &count, NULL, NULL, &err),
 		    RD_EBUSY);
@@ -93,7 +79,7 @@ static void reindex_needs_the_directory_alone(void)
 	CHECK_INT((int)count, 9);
 
 	rd_service_close(other);
-	CHECK_INT(holder_files(dir), 1);
+	CHECK_INT(rd_test_holder_files(dir), 1);
 	CHECK_OK(rd_service_reindex(svc, &count, NULL, NULL, &err), &err);
 	CHECK_INT((int)count, 0);
 	/* done, the directory is shared again */
@@ -101,7 +87,7 @@ static void reindex_needs_the_directory_alone(void)
 	CHECK(other != NULL);
 	rd_service_close(other);
 	rd_service_close(svc);
-	CHECK_INT(holder_files(dir), 0);
+	CHECK_INT(rd_test_holder_files(dir), 0);
 	free(dir);
 }
 
@@ -141,14 +127,14 @@ static void held_alone_refuses_others_naming_the_holder(void)
 	/* the holder ends without closing: its file is left, nobody holds it */
 	close(lock_fd);
 	close(holder_fd);
-	CHECK_INT(holder_files(dir), 1);
+	CHECK_INT(rd_test_holder_files(dir), 1);
 	svc = rd_test_service_open(dir, NULL);
 	CHECK(svc != NULL);
 	/* the dead holder's file is gone; only svc's own is there */
 	CHECK(access(holder, F_OK) != 0);
-	CHECK_INT(holder_files(dir), 1);
+	CHECK_INT(rd_test_holder_files(dir), 1);
 	rd_service_close(svc);
-	CHECK_INT(holder_files(dir), 0);
+	CHECK_INT(rd_test_holder_files(dir), 0);
 	free(dir);
 }
 
@@ -170,7 +156,7 @@ static void a_living_holder_file_is_kept(void)
 	svc = rd_test_service_open(dir, NULL);
 	CHECK(svc != NULL);
 	CHECK_INT(access(holder, F_OK), 0);
-	CHECK_INT(holder_files(dir), 2);
+	CHECK_INT(rd_test_holder_files(dir), 2);
 	rd_service_close(svc);
 	CHECK_INT(access(holder, F_OK), 0);
 	close(fd);
