@@ -647,10 +647,11 @@ static int id_list_add(id_list *l, const char *id)
 	return RD_OK;
 }
 
+/* 1 (stop: out of memory) or 0, never an rd status of its own. */
 static int collect_ref(const char *id, const char *head, void *ctx)
 {
 	(void)head;
-	return id_list_add(ctx, id) < 0 ? -1 : 0;
+	return id_list_add(ctx, id) < 0 ? 1 : 0;
 }
 
 /*

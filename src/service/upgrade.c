@@ -35,6 +35,7 @@ typedef struct id_list {
 	size_t room;
 } id_list;
 
+/* Add id to the list; 1 (stop) when out of memory. */
 static int collect(const char *id, void *ctx)
 {
 	id_list *l = ctx;
@@ -44,12 +45,12 @@ static int collect(const char *id, void *ctx)
 		char **more = realloc(l->ids, room * sizeof(*more));
 
 		if (!more)
-			return -1;
+			return 1;
 		l->ids = more;
 		l->room = room;
 	}
 	if (!(l->ids[l->count] = strdup(id)))
-		return -1;
+		return 1;
 	l->count++;
 	return 0;
 }
