@@ -62,6 +62,8 @@ cleanup() {
 trap cleanup EXIT
 
 die() { echo "dump: $*" >&2; exit 1; }
+# shellcheck source=tests/upgrade/lib.bash
+. "$(dirname "$0")/lib.bash"
 rd() { "$REDRESS" "$@"; }
 canon() { jq -S . ; }   # sorted members, one layout
 
@@ -111,18 +113,7 @@ for id in "${IDS[@]}"; do
 done
 
 # --- the HTTP API ----------------------------------------------------------------------
-"$REDRESS" serve --listen 127.0.0.1:0 --sweep-interval 0 --rate-limit 0 \
-	>"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER_PID=$!
-PORT=""
-for _ in $(seq 200); do
-	PORT=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$WORK/serve.out")
-	[ -n "$PORT" ] && break
-	kill -0 "$SERVER_PID" 2>/dev/null || break
-	sleep 0.05
-done
-[ -n "$PORT" ] || die "the server did not start: $(cat "$WORK/serve.err")"
-BASE=http://127.0.0.1:$PORT
+start_server
 
 # call KEY METHOD PATH [curl args] -> STATUS; body in $WORK/body, headers
 # (without CR) in $WORK/headers

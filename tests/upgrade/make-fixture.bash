@@ -47,6 +47,8 @@ cleanup() {
 trap cleanup EXIT
 
 die() { echo "make-fixture: $*" >&2; exit 1; }
+# shellcheck source=tests/upgrade/lib.bash
+. "$(dirname "$0")/lib.bash"
 
 at() { export REDRESS_NOW=$1; }
 
@@ -233,18 +235,7 @@ rd key quota tiny-shop --daily 1KiB --total 1MiB >/dev/null
 NOW=2026-03-07T12:00:00Z
 at "$NOW"
 echo "$NOW" >"$FIX/now"
-"$REDRESS" serve --listen 127.0.0.1:0 --sweep-interval 0 --rate-limit 0 \
-	>"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER_PID=$!
-PORT=""
-for _ in $(seq 200); do
-	PORT=$(sed -n 's|^redress listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$WORK/serve.out")
-	[ -n "$PORT" ] && break
-	kill -0 "$SERVER_PID" 2>/dev/null || break
-	sleep 0.05
-done
-[ -n "$PORT" ] || die "the server did not start: $(cat "$WORK/serve.err")"
-BASE=http://127.0.0.1:$PORT
+start_server
 
 # call KEY METHOD PATH [curl args] -> STATUS, BODY, HDRS
 call() {
