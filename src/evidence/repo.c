@@ -124,18 +124,23 @@ static int library_acquire(rd_error *err)
 		 * durable with one syncfs a pack, not one fsync a file.
 		 */
 		/*
-		 * Every service has its own repository (its thread's), and
-		 * a server has dozens: libgit2's object cache is one budget
-		 * for all of them, kept small (the record is a query away).
+		 * libgit2's object cache is off. libgit2 1.5 caches an
+		 * object twice, read and then parsed; when the cache's
+		 * table cannot grow as the parsed object replaces the read
+		 * one, it frees the parsed object and hands the caller the
+		 * read one in its place, so an allocation failing there
+		 * turned a parent tree into garbage and a change was
+		 * committed without the files before it (found by
+		 * tests/unit/fault/test_alloc.c). The record is a query
+		 * away; a change reads three or four objects.
 		 */
 		if (git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0) < 0 ||
-		    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE,
-				     (ssize_t)(16 * 1024 * 1024)) < 0 ||
+		    git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0) < 0 ||
 		    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION,
 				     1) < 0) {
 			rc = ev_git_fail(err, RD_EIO,
-					 "cannot set libgit2's fsync and hash "
-					 "verification");
+					 "cannot set libgit2's fsync, cache and "
+					 "hash verification");
 			git_libgit2_shutdown();
 			goto done;
 		}
