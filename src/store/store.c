@@ -286,11 +286,17 @@ done:
 	return ret;
 }
 
+/*
+ * temp_store = MEMORY keeps the statement journal of a savepoint in
+ * memory: on disk it spills past 64 KiB into a new temporary file, one
+ * created and deleted a batch of the group commit, a new inode each time.
+ */
 static int configure(rd_store *st, rd_error *err)
 {
 	static const char *const pragmas[] = {
 		"PRAGMA synchronous = FULL",
 		"PRAGMA foreign_keys = ON",
+		"PRAGMA temp_store = MEMORY",
 	};
 	int ret;
 	int rc;
