@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -555,6 +556,17 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * A merge is never urgent: it yields the CPU to the writes. Linux gives
+ * each thread its own nice value (setpriority on its thread id).
+ */
+#define MERGE_NICE 19
+
+static void lower_priority(int nice)
+{
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), nice);
+}
+
 /* Merge the mirror's packs every MERGE_EVERY_S, beside the updates. */
 #define MERGE_EVERY_S 2
 
@@ -565,6 +577,7 @@ static void *merger_main(void *arg)
 	int stopping = 0;
 
 	(void)pthread_setname_np(pthread_self(), "rd-mirror-merge");
+	lower_priority(MERGE_NICE);
 	rd_error_clear(&err);
 	if (rd_service_open(&w->merger, w->opts, &err) < 0)
 		return NULL;
