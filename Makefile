@@ -8,7 +8,7 @@
 BUILD     ?= build
 DATA      ?= ./redress-data
 LISTEN    ?= 127.0.0.1:8080
-DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettle-dev libgit2-dev libmagic-dev libarchive-dev libmicrohttpd-dev git sqlite3 jq curl
+DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettle-dev zlib1g-dev libgit2-dev libmagic-dev libarchive-dev libmicrohttpd-dev git sqlite3 jq curl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 

@@ -128,6 +128,15 @@ int rd_mirror_write_pack(rd_mirror *m, rd_evidence_repo *record,
 			 const unsigned char *ids, size_t count,
 			 char name[RD_OID_BUFSZ], rd_error *err);
 
+/*
+ * The same for `count` evidence files of the record (objects kept in
+ * files): each streamed from its file and checked against its id, deflated
+ * only when it compresses.
+ */
+int rd_mirror_write_files_pack(rd_mirror *m, rd_evidence_repo *record,
+			       const unsigned char *ids, size_t count,
+			       char name[RD_OID_BUFSZ], rd_error *err);
+
 /* Point refs/disputes/<dispute_id> at head, whatever it was. */
 int rd_mirror_set_ref(rd_mirror *m, const char *dispute_id, const char *head,
 		      rd_error *err);

@@ -62,6 +62,13 @@ int ev_library_acquire(rd_evidence_repo *repo, rd_error *err);
 int ev_blob_path(const rd_evidence_repo *repo, const git_oid *id,
 		 char *out, size_t size, rd_error *err);
 
+/*
+ * Open the evidence file of id for reading: a descriptor, or -1 with err
+ * filled (RD_EIO) when it cannot be opened or does not hold `want` bytes.
+ */
+int ev_open_file(rd_evidence_repo *repo, const git_oid *id, int64_t want,
+		 rd_error *err);
+
 /* Make the directory entries in dir durable (fsync of the directory). */
 int ev_sync_dir(const char *dir, rd_error *err);
 

@@ -77,9 +77,8 @@ int ev_sync_dir(const char *dir, rd_error *err)
 	return RD_OK;
 }
 
-/* Open the evidence file of id: a descriptor and its size, or < 0. */
-static int open_file(rd_evidence_repo *repo, const git_oid *id,
-		     int64_t want, rd_error *err)
+int ev_open_file(rd_evidence_repo *repo, const git_oid *id, int64_t want,
+		 rd_error *err)
 {
 	char path[4096];
 	struct stat sb;
@@ -136,7 +135,7 @@ static int rb_read(void **data_p, size_t *len_p, git_object_t *type_p,
 		size_t got = 0;
 
 		rd_error_clear(&err);
-		if ((fd = open_file(b->repo, id, size, &err)) < 0) {
+		if ((fd = ev_open_file(b->repo, id, size, &err)) < 0) {
 			git_odb_backend_data_free(backend, out);
 			return io_failed(&err);
 		}
@@ -255,7 +254,7 @@ static int rb_readstream(git_odb_stream **out, size_t *len_p,
 		return GIT_ERROR;
 	}
 	rd_error_clear(&err);
-	if ((fs->fd = open_file(b->repo, id, size, &err)) < 0) {
+	if ((fs->fd = ev_open_file(b->repo, id, size, &err)) < 0) {
 		free(fs);
 		return io_failed(&err);
 	}

@@ -132,8 +132,8 @@ static int write_pack(rd_service *svc, rd_mirror *m, int64_t after,
 	memset(pack, 0, sizeof(*pack));
 	if ((rc = rd_store_objects_of_changes(svc->store, after, upto, add_id,
 					      &ids, err)) == RD_OK &&
-	    (rc = rd_mirror_write_pack(m, svc->repo, files.ids, files.count,
-				       kept, err)) == RD_OK &&
+	    (rc = rd_mirror_write_files_pack(m, svc->repo, files.ids,
+					     files.count, kept, err)) == RD_OK &&
 	    (!kept[0] || (rc = rd_mirror_keep_pack(m, kept, err)) == RD_OK) &&
 	    (rc = rd_mirror_write_pack(m, svc->repo, ids.ids, ids.count,
 				       pack->name, err)) == RD_OK) {

@@ -414,17 +414,17 @@ int rd_test_record_head(rd_test_record *r, const char *dispute_id,
 typedef struct object_ids {
 	unsigned char *ids;
 	size_t count;
+	struct object_ids *files;   /* evidence files go here */
 } object_ids;
 
 static int add_object(void *ctx, const unsigned char id[RD_OID_RAWSZ],
 		      int type, int64_t size, int in_file)
 {
-	object_ids *o = ctx;
+	object_ids *o = in_file ? ((object_ids *)ctx)->files : ctx;
 	unsigned char *more = realloc(o->ids, (o->count + 1) * RD_OID_RAWSZ);
 
 	(void)type;
 	(void)size;
-	(void)in_file;
 	if (!more)
 		return 1;   /* stops the walk: out of memory */
 	o->ids = more;
@@ -432,9 +432,11 @@ static int add_object(void *ctx, const unsigned char id[RD_OID_RAWSZ],
 	return 0;
 }
 
+/* As the service does (src/service/mirror.c): files in a kept pack. */
 int rd_test_record_mirror(rd_test_record *r, rd_error *err)
 {
-	object_ids objects = { NULL, 0 };
+	object_ids files = { NULL, 0, NULL };
+	object_ids objects = { NULL, 0, &files };
 	rd_change_row *changes = NULL;
 	char pack[RD_OID_BUFSZ];
 	size_t count = 0;
@@ -453,6 +455,11 @@ int rd_test_record_mirror(rd_test_record *r, rd_error *err)
 	if (rc > 0)
 		rc = rd_error_set(err, rc, "out of memory");
 	if (rc == RD_OK)
+		rc = rd_mirror_write_files_pack(r->mirror, r->repo, files.ids,
+						files.count, pack, err);
+	if (rc == RD_OK && pack[0])
+		rc = rd_mirror_keep_pack(r->mirror, pack, err);
+	if (rc == RD_OK)
 		rc = rd_mirror_write_pack(r->mirror, r->repo, objects.ids,
 					  objects.count, pack, err);
 	if (rc == RD_OK)
@@ -467,6 +474,7 @@ int rd_test_record_mirror(rd_test_record *r, rd_error *err)
 		r->mirrored = last;
 	free(changes);
 	free(objects.ids);
+	free(files.ids);
 	return rc;
 }
 

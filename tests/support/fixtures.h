@@ -213,9 +213,10 @@ int rd_test_record_head(rd_test_record *r, const char *dispute_id,
 			char out[RD_OID_BUFSZ], int *found, rd_error *err);
 
 /*
- * Bring the mirror r->git up to the record: one pack of the objects the
- * changes after r->mirrored stored, every changed dispute's ref at its
- * head, made durable. Then stock git can read it.
+ * Bring the mirror r->git up to the record: one pack of the evidence
+ * files and one of the other objects the changes after r->mirrored
+ * stored, every changed dispute's ref at its head, made durable. Then
+ * stock git can read it.
  */
 int rd_test_record_mirror(rd_test_record *r, rd_error *err);
 

@@ -600,6 +600,113 @@ static void corrupted_objects_reported(void)
 	rd_test_record_close(&r);
 }
 
+/* Store `len` bytes as an evidence file; its blob id into oid. */
+static void store_file(rd_test_record *r, const unsigned char *bytes,
+		       size_t len, char oid[RD_OID_BUFSZ])
+{
+	rd_blob_writer *w = NULL;
+	rd_blob_info info;
+	rd_error err = { 0 };
+
+	CHECK_OK(rd_blob_writer_new(&w, r->repo, (int64_t)len, &err), &err);
+	CHECK_OK(rd_blob_writer_write(w, bytes, len, &err), &err);
+	CHECK_OK(rd_blob_writer_finish(w, &info, &err), &err);
+	snprintf(oid, RD_OID_BUFSZ, "%s", info.oid);
+}
+
+/* The bytes of the mirror's packs that hold no .keep: 0 when none. */
+static long kept_pack_bytes(const char *git)
+{
+	char out[32];
+
+	if (sh_word(out, sizeof(out), "for k in '%s'/objects/pack/*.keep; do "
+		    "stat -c %%s \"${k%%.keep}.pack\"; done | "
+		    "awk '{ s += $1 } END { print s + 0 }'", git) != 0)
+		return -1;
+	return strtol(out, NULL, 10);
+}
+
+/*
+ * Evidence files reach the mirror in a kept pack of their own, deflated
+ * only when they compress (a photo's bytes are stored as they are), read
+ * back by stock git byte for byte; a file changed on disk since it was
+ * stored is refused by name and never copied.
+ */
+static void files_packed_as_they_compress(void)
+{
+	const size_t size = 1024 * 1024;
+	unsigned char *noise = random_bytes(size), *lines = malloc(size);
+	char noise_oid[RD_OID_BUFSZ], text_oid[RD_OID_BUFSZ];
+	char commit[RD_OID_BUFSZ], *noise_file = NULL, *stored = NULL;
+	rd_test_record r;
+	rd_error err = { 0 };
+	long bytes;
+
+	CHECK(rd_test_record_open(&r) == 0);
+	CHECK(noise != NULL && lines != NULL);
+	for (size_t i = 0; i < size; i++)
+		lines[i] = (unsigned char)("a chat transcript line\n"[i % 23]);
+	store_file(&r, noise, size, noise_oid);
+	store_file(&r, lines, size, text_oid);
+	{
+		rd_tree_file f[] = {
+			{ "evidence/0001/content.bin", NULL, 0, noise_oid },
+			{ "evidence/0002/content.txt", NULL, 0, text_oid },
+		};
+		rd_commit_request req = { "01HV00000000000000000000DD", NULL,
+					  f, 2, bob(), 1700000000,
+					  "two files" };
+
+		CHECK_OK(rd_test_record_commit(&r, &req, commit, &err), &err);
+	}
+	CHECK_OK(rd_test_record_mirror(&r, &err), &err);
+
+	/* the noise as it is (zlib's stored blocks), the text deflated */
+	bytes = kept_pack_bytes(r.git);
+	CHECK(bytes > (long)size);
+	CHECK(bytes < (long)size + (long)size / 50);
+
+	/* stock git reads both back, and finds nothing wrong */
+	noise_file = rd_test_path(r.dir, "noise.bin");
+	CHECK(write_bytes(noise_file, noise, size) == 0);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' cat-file blob %s | "
+			     "cmp -s - '%s'", r.git, noise_oid, noise_file),
+		  0);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' cat-file blob %s | "
+			     "head -c 23 | grep -qx 'a chat transcript line'",
+			     r.git, text_oid), 0);
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' fsck --strict "
+			     "--no-progress >/dev/null 2>&1", r.git), 0);
+
+	/* a file changed on disk after it was stored is not copied */
+	noise[0] ^= 0x01;
+	store_file(&r, noise, size, noise_oid);
+	noise[size / 2] ^= 0x5a;
+	stored = blob_path(r.blobs, noise_oid);
+	CHECK(write_bytes(stored, noise, size) == 0);
+	{
+		rd_tree_file f = { "evidence/0001/content.bin", NULL, 0,
+				   noise_oid };
+		rd_commit_request req = { "01HV00000000000000000000EE", NULL,
+					  &f, 1, bob(), 1700000060,
+					  "the same photo again" };
+
+		CHECK_OK(rd_test_record_commit(&r, &req, commit, &err), &err);
+	}
+	CHECK_FAILS(rd_test_record_mirror(&r, &err), RD_EIO);
+	CHECK_HAS(err.message, noise_oid);
+	CHECK_HAS(err.message, "does not hash to its name");
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' rev-parse --verify -q "
+			     "refs/disputes/01HV00000000000000000000EE "
+			     ">/dev/null", r.git), 1);
+
+	free(stored);
+	free(noise_file);
+	free(lines);
+	free(noise);
+	rd_test_record_close(&r);
+}
+
 int main(void)
 {
 	RUN(large_blob_streamed);
@@ -607,5 +714,6 @@ int main(void)
 	RUN(wrong_sizes_leave_nothing);
 	RUN(stream_back);
 	RUN(corrupted_objects_reported);
+	RUN(files_packed_as_they_compress);
 	return rd_test_summary();
 }
