@@ -90,6 +90,26 @@ int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,
 			    const rd_object_io *io, rd_error *err);
 
 /*
+ * Every evidence file of the record's blobs directory: cb gets its blob id
+ * (20 raw bytes, and in hex), its size and the time it was last written
+ * (Unix seconds); a status < 0 from cb stops the walk and is returned.
+ */
+typedef int (*rd_evidence_file_cb)(void *ctx, const unsigned char id[20],
+				   const char *oid, int64_t size,
+				   int64_t mtime, rd_error *err);
+int rd_evidence_files_foreach(rd_evidence_repo *repo, rd_evidence_file_cb cb,
+			      void *ctx, rd_error *err);
+
+/*
+ * Remove the evidence file of blob `oid` if it was last written before
+ * `before` (Unix seconds): *removed 1 when it was. A file written since
+ * (an upload of the same bytes renews it) or already gone is left alone.
+ * The caller knows that no change names it.
+ */
+int rd_evidence_file_remove(rd_evidence_repo *repo, const char *oid,
+			    int64_t before, int *removed, rd_error *err);
+
+/*
  * Whether the evidence file of blob `oid` is in the record's blobs
  * directory (*present), and its size.
  */

@@ -480,6 +480,29 @@ int rd_service_mirror_catch_up(rd_service *svc, rd_mirror_report *report,
 int rd_service_mirror_rebuild(rd_service *svc, rd_mirror_report *report,
 			      rd_error *err);
 
+/* What a clean-up of evidence files found and did. */
+typedef struct rd_files_clean_report {
+	int64_t files;           /* evidence files looked at */
+	int64_t unnamed;         /* of them, old enough and named by no change */
+	int64_t removed;         /* of those, removed (not renewed meanwhile) */
+	int64_t removed_bytes;   /* their bytes */
+} rd_files_clean_report;
+
+/* Evidence files no change names are kept this long (a day) by default. */
+#define RD_FILES_CLEAN_AGE_S INT64_C(86400)
+
+/*
+ * Remove the evidence files of <data>/blobs that no change of the record
+ * names and that were last written more than older_than_s seconds ago
+ * (>= 0): what an upload cut short by a crash, or refused after its bytes
+ * were stored, leaves. A file is checked and removed inside a write
+ * transaction, so a change that names it either committed first (the file
+ * is kept) or finds it gone and fails; an upload of the same bytes renews
+ * its time and keeps it. Safe beside a running server.
+ */
+int rd_service_files_clean(rd_service *svc, int64_t older_than_s,
+			   rd_files_clean_report *report, rd_error *err);
+
 /* What a backup copied. */
 typedef struct rd_backup_report {
 	int64_t disputes;        /* disputes in the copy (heads of the record) */
@@ -510,7 +533,9 @@ int rd_service_backup(rd_service *svc, const char *dir,
 /*
  * A server's mirror writer: a thread with its own service that updates the
  * mirror every interval_ms (0: 200), so that an acknowledged change is in
- * evidence.git within about that long. Start opens the thread's service
+ * evidence.git within about that long, and once more when stopped; beside
+ * it, a low-priority thread merges the mirror's packs and, hourly, removes
+ * the evidence files no change names (rd_service_files_clean). Start opens the thread's service
  * (its failure is start's); stop joins the thread. NULL allowed to stop.
  */
 typedef struct rd_mirror_writer rd_mirror_writer;

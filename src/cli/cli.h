@@ -56,6 +56,10 @@ int cli_opt_number(long long *out, const cli_args *args, const char *name,
 int cli_parse_size(int64_t *out, const char *text, const char *name,
 		   int allow_default, rd_error *err);
 
+/* Decimal digits only, at least min: --option's value (RD_EUSAGE). */
+int cli_parse_int(int64_t *out, const char *text, const char *option,
+		  int64_t min, rd_error *err);
+
 /* Everything a command needs, prepared by main. */
 typedef struct cli_ctx {
 	cli_args args;
@@ -94,6 +98,7 @@ int cli_cmd_offers(cli_ctx *ctx, rd_error *err);
 int cli_cmd_audit(cli_ctx *ctx, rd_error *err);
 int cli_cmd_reindex(cli_ctx *ctx, rd_error *err);
 int cli_cmd_mirror(cli_ctx *ctx, rd_error *err);
+int cli_cmd_clean(cli_ctx *ctx, rd_error *err);
 int cli_cmd_backup(cli_ctx *ctx, rd_error *err);
 int cli_cmd_upgrade(cli_ctx *ctx, rd_error *err);
 int cli_cmd_key(cli_ctx *ctx, rd_error *err);

@@ -187,17 +187,12 @@ done:
 static int parse_count(size_t *out, const char *text, const char *option,
 		       rd_error *err)
 {
-	char *end = NULL;
-	long long value;
+	int64_t value = 0;
+	int rc = cli_parse_int(&value, text, option, 1, err);
 
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno || end == text || *end != '\0' || value < 1)
-		return rd_error_set_field(err, RD_EUSAGE, option,
-					  "--%s must be a positive integer, "
-					  "not \"%s\"", option, text);
-	*out = (size_t)value;
-	return RD_OK;
+	if (rc == RD_OK)
+		*out = (size_t)value;
+	return rc;
 }
 
 int cli_cmd_list(cli_ctx *ctx, rd_error *err)

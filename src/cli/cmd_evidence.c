@@ -458,6 +458,31 @@ int cli_cmd_mirror(cli_ctx *ctx, rd_error *err)
 	return RD_OK;
 }
 
+int cli_cmd_clean(cli_ctx *ctx, rd_error *err)
+{
+	const char *age = cli_opt(&ctx->args, "older-than");
+	int64_t older_than = RD_FILES_CLEAN_AGE_S;
+	rd_files_clean_report r;
+	int rc;
+
+	if ((age && (rc = cli_parse_int(&older_than, age, "older-than", 0,
+					err)) < 0) ||
+	    (rc = rd_service_files_clean(ctx->svc, older_than, &r, err)) < 0)
+		return rc;
+	if (ctx->json)
+		return cli_print_json(json_pack("{s:I,s:I,s:I,s:I}",
+				"files", (json_int_t)r.files,
+				"unnamed", (json_int_t)r.unnamed,
+				"removed", (json_int_t)r.removed,
+				"removed_bytes", (json_int_t)r.removed_bytes),
+				err);
+	printf("removed %lld evidence file%s that no change names (%lld "
+	       "bytes), of %lld file%s\n", (long long)r.removed,
+	       r.removed == 1 ? "" : "s", (long long)r.removed_bytes,
+	       (long long)r.files, r.files == 1 ? "" : "s");
+	return RD_OK;
+}
+
 int cli_cmd_upgrade(cli_ctx *ctx, rd_error *err)
 {
 	size_t disputes = 0, objects = 0;

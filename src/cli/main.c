@@ -40,6 +40,11 @@ static const cli_option mirror_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static const cli_option clean_options[] = {
+	{ "older-than", "SECONDS", 0, "remove only files last written more than SECONDS ago (default 86400, a day)" },
+	{ NULL, NULL, 0, NULL },
+};
+
 static const cli_option backup_options[] = {
 	{ "to", "DIR", 0, "the directory to back up into: new, or empty, outside the data directory" },
 	{ NULL, NULL, 0, NULL },
@@ -163,6 +168,9 @@ static const cli_command commands[] = {
 	{ "mirror", cli_cmd_mirror, "[--rebuild]",
 	  "bring evidence.git, the record's git mirror, up to date (or make it again)",
 	  mirror_options, 0, 0, 1 },
+	{ "clean", cli_cmd_clean, "[--older-than SECONDS]",
+	  "remove the evidence files no change names (an upload cut short leaves one), older than a day",
+	  clean_options, 0, 0, 1 },
 	{ "backup", cli_cmd_backup, "--to DIR",
 	  "copy the data directory, while in use, into DIR: the database as one committed state and its evidence files",
 	  backup_options, 0, 0, 1 },
@@ -198,6 +206,24 @@ static const struct {
 	{ RD_EDEFINITION, "invalid workflow or evidence kinds definition" },
 	{ RD_EQUOTA, "the storefront's evidence quota is used up" },
 };
+
+int cli_parse_int(int64_t *out, const char *text, const char *option,
+		  int64_t min, rd_error *err)
+{
+	char *end = NULL;
+	long long value;
+
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno || end == text || *end != '\0' || value < min ||
+	    text[0] < '0' || text[0] > '9')
+		return rd_error_set_field(err, RD_EUSAGE, option,
+					  "--%s must be an integer of %lld or "
+					  "more, not \"%s\"", option,
+					  (long long)min, text);
+	*out = (int64_t)value;
+	return RD_OK;
+}
 
 /*
  * A size: digits with an optional unit (B, KiB, MiB, GiB, TiB, or the

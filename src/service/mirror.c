@@ -530,12 +530,20 @@ static void *writer_main(void *arg)
 	pthread_mutex_unlock(&w->lock);
 	if (rc < 0)
 		return NULL;
-	while (!stopping) {
+	/*
+	 * Once told to stop, one last update, waiting for the mirror lock if
+	 * another writer has it: the server stops answering first, so this
+	 * one brings the mirror up to every change it acknowledged.
+	 */
+	for (;;) {
 		rd_mirror_report r;
 		struct timespec next;
 
 		rd_error_clear(&err);
-		rc = update(w->svc, 0, MIRROR_STEP_CHANGES, 1, 0, &r, &err);
+		rc = update(w->svc, stopping, MIRROR_STEP_CHANGES, 1, 0, &r,
+			    &err);
+		if (stopping)
+			break;
 		clock_gettime(CLOCK_MONOTONIC, &next);
 		next.tv_nsec += (long)w->interval_ms * 1000000L;
 		next.tv_sec += next.tv_nsec / 1000000000L;
@@ -567,12 +575,19 @@ static void lower_priority(int nice)
 	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), nice);
 }
 
-/* Merge the mirror's packs every MERGE_EVERY_S, beside the updates. */
+/*
+ * Merge the mirror's packs every MERGE_EVERY_S, beside the updates; every
+ * CLEAN_EVERY_S, remove the evidence files no change names
+ * (rd_service_files_clean, src/service/files.c), on the same low-priority
+ * thread.
+ */
 #define MERGE_EVERY_S 2
+#define CLEAN_EVERY_S 3600
 
 static void *merger_main(void *arg)
 {
 	rd_mirror_writer *w = arg;
+	struct timespec clean_at;
 	rd_error err;
 	int stopping = 0;
 
@@ -581,6 +596,8 @@ static void *merger_main(void *arg)
 	rd_error_clear(&err);
 	if (rd_service_open(&w->merger, w->opts, &err) < 0)
 		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &clean_at);
+	clean_at.tv_sec += CLEAN_EVERY_S;
 	while (!stopping) {
 		struct timespec next;
 		size_t packs = 0;
@@ -588,6 +605,15 @@ static void *merger_main(void *arg)
 		rd_error_clear(&err);
 		(void)compact_apart(w->merger, &packs, &err);
 		clock_gettime(CLOCK_MONOTONIC, &next);
+		if (next.tv_sec >= clean_at.tv_sec) {
+			rd_files_clean_report cleaned;
+
+			rd_error_clear(&err);
+			(void)rd_service_files_clean(w->merger,
+						     RD_FILES_CLEAN_AGE_S,
+						     &cleaned, &err);
+			clean_at.tv_sec = next.tv_sec + CLEAN_EVERY_S;
+		}
 		next.tv_sec += MERGE_EVERY_S;
 		pthread_mutex_lock(&w->lock);
 		while (!w->stopping &&

@@ -4,7 +4,8 @@
 # every write the server acknowledged (a complete 2xx answer); the server
 # (sweeper running) gets SIGTERM in the middle and exits 0; then the
 # command line, on the same data directory, finds every acknowledged write
-# in the index and in git, and `redress audit verify --all` is clean.
+# in the index and in git, and `redress audit verify --all` is clean; the
+# mirror was brought up to the record before the server exited.
 set -e
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/server.bash"
@@ -74,6 +75,19 @@ expect_eq "$STOP_CODE" "0" "server exits 0 on SIGTERM under load"
 # The server is gone: every writer ends at its next connection.
 wait "${pids[@]}"
 expect_has "$(cat "$E2E_TMP/s.err")" "SIGTERM received" "the stop is logged"
+
+# The server brought the mirror up to every change before it exited: no
+# command has run since, and none is needed.
+db="$REDRESS_DATA/redress.db"
+expect_eq "$(sqlite3 "$db" "SELECT position FROM mirror_state")" \
+	"$(sqlite3 "$db" "SELECT coalesce(max(seq), 0) FROM changes")" \
+	"the mirror's position is the record's last change once the server exited"
+behind=0
+while read -r id head; do
+	[ "$(git --git-dir="$REDRESS_DATA/evidence.git" rev-parse -q --verify \
+		"refs/disputes/$id" 2>/dev/null || true)" = "$head" ] || behind=$((behind + 1))
+done < <(sqlite3 -separator ' ' "$db" "SELECT dispute_id, head FROM refs")
+expect_eq "$behind" "0" "every dispute's ref in the mirror is its head in the record"
 
 cat "$E2E_TMP"/acks-* >"$E2E_TMP/acks"
 acked=$(wc -l <"$E2E_TMP/acks" | tr -d ' ')
