@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,6 +514,18 @@ struct rd_mirror_writer {
 	uint64_t failures;
 };
 
+/*
+ * A step builds its pack in memory that is free again when it ends; the C
+ * library keeps such memory in the thread's arena rather than give it back
+ * to the system, and a server under load grew by tens of MiB a minute
+ * that way (RssAnon, with a fraction of it in use). Trimming after a step
+ * gives it back: a few madvise calls, five times a second at most.
+ */
+static void give_back_memory(void)
+{
+	(void)malloc_trim(0);
+}
+
 static void *writer_main(void *arg)
 {
 	rd_mirror_writer *w = arg;
@@ -544,6 +557,8 @@ static void *writer_main(void *arg)
 			    &err);
 		if (stopping)
 			break;
+		if (r.changes)
+			give_back_memory();
 		clock_gettime(CLOCK_MONOTONIC, &next);
 		next.tv_nsec += (long)w->interval_ms * 1000000L;
 		next.tv_sec += next.tv_nsec / 1000000000L;
@@ -604,6 +619,7 @@ static void *merger_main(void *arg)
 
 		rd_error_clear(&err);
 		(void)compact_apart(w->merger, &packs, &err);
+		give_back_memory();
 		clock_gettime(CLOCK_MONOTONIC, &next);
 		if (next.tv_sec >= clean_at.tv_sec) {
 			rd_files_clean_report cleaned;
