@@ -360,6 +360,18 @@ int rd_service_evidence_upload_write(rd_evidence_upload *up, const void *buf,
 int rd_service_evidence_upload_finish(rd_evidence_upload *up,
 				      rd_evidence_row *out, rd_error *err);
 
+/*
+ * The two halves of finish, for a caller that records the change
+ * elsewhere (a server's group-commit writer): seal makes the bytes durable
+ * under their id and checks them against the kind (what finish refuses
+ * before recording; once sealed, RD_OK); record then commits the change
+ * through `svc`, which may be another service of the same data directory
+ * than the one the upload began on (sealing first when not yet done).
+ */
+int rd_service_evidence_upload_seal(rd_evidence_upload *up, rd_error *err);
+int rd_service_evidence_upload_record(rd_evidence_upload *up, rd_service *svc,
+				      rd_evidence_row *out, rd_error *err);
+
 /* Abandon an upload: nothing of it is recorded. NULL is accepted. */
 void rd_service_evidence_upload_free(rd_evidence_upload *up);
 

@@ -130,6 +130,14 @@ typedef struct http_stream {
 		       const http_call *call, char out[65]);
 	int (*end)(http_call *call, void *state, rd_error *err);
 	void (*release)(void *state);
+	/*
+	 * Optional: the work of the end that needs no transaction (making
+	 * the bytes durable), on the request's thread; its failure is kept
+	 * for end to answer. With it, a server that has a writer queues end
+	 * for the writer's batch, which runs it on the writer's service
+	 * (call->svc), so that concurrent uploads share a flush.
+	 */
+	void (*seal)(void *state);
 } http_stream;
 
 /*

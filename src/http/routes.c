@@ -1009,11 +1009,28 @@ static int upload_end(http_call *call, void *state, rd_error *err)
 		*err = u->refusal;
 		return u->refused;
 	}
-	if ((rc = rd_service_evidence_upload_finish(u->up, &row, err)) < 0)
+	if ((rc = rd_service_evidence_upload_record(u->up, call->svc, &row,
+						    err)) < 0)
 		return rc;
 	rc = reply_evidence(call, &row, err);
 	rd_evidence_row_clear(&row);
 	return rc;
+}
+
+/* The bytes made durable on the request's thread; a refusal kept for end. */
+static void upload_seal(void *state)
+{
+	upload_state *u = state;
+	rd_error err;
+	int rc;
+
+	if (u->refused)
+		return;
+	rd_error_clear(&err);
+	if ((rc = rd_service_evidence_upload_seal(u->up, &err)) < 0) {
+		u->refused = rc;
+		u->refusal = err;
+	}
 }
 
 static void upload_release(void *state)
@@ -1028,6 +1045,7 @@ static void upload_release(void *state)
 
 static const http_stream upload_stream = {
 	upload_begin, upload_write, upload_digest, upload_end, upload_release,
+	upload_seal,
 };
 
 /*
@@ -1400,7 +1418,7 @@ static void form_release(void *state)
 }
 
 const http_stream http_form_upload = {
-	form_begin, form_write, form_digest, form_end, form_release,
+	form_begin, form_write, form_digest, form_end, form_release, NULL,
 };
 
 /* The evidence number of a path: 1, 2, 3...; anything else is none. */

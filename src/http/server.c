@@ -905,6 +905,42 @@ static enum MHD_Result write_start(struct rd_http_server *server,
 			  "Service unavailable", 1, 0);
 }
 
+/* What the writer runs for a queued stream's end, in its batch. */
+static int stream_write_run(void *ctx, http_call *call, rd_error *err)
+{
+	request *req = ctx;
+
+	if (req->idem_key[0])
+		return idem_run(req, call, req->digest, run_stream_end, err);
+	return run_stream_end(req, call, err);
+}
+
+/*
+ * A stream's body is in: its bytes made durable here (seal), then its end
+ * queued for the writer, the connection suspended until the batch has
+ * committed; the answer is write_continue's.
+ */
+static enum MHD_Result stream_write_start(struct rd_http_server *server,
+					  struct MHD_Connection *conn,
+					  request *req)
+{
+	rd_error err;
+
+	rd_error_clear(&err);
+	req->stream->seal(req->state);
+	if (req->idem_key[0])
+		req->stream->digest(req->state, req->match.route, &req->call,
+				    req->digest);
+	if (http_writer_submit(&req->write, server->writer, conn, &req->call,
+			       stream_write_run, req, &err) == RD_OK) {
+		req->waiting = 1;
+		return MHD_YES;
+	}
+	idem_done(server, req);
+	return send_guard(conn, &err, 503, "unavailable",
+			  "Service unavailable", 1, 0);
+}
+
 /* MHD resumed a queued write: answer it once its batch has committed. */
 static enum MHD_Result write_continue(struct rd_http_server *server,
 				      struct MHD_Connection *conn,
@@ -964,6 +1000,8 @@ static enum MHD_Result answer(struct rd_http_server *server,
 				     "limit of %zu bytes", route->body_limit);
 			return send_problem(conn, &err, 0, NULL, 0);
 		}
+		if (req->stream->seal && server->writer)
+			return stream_write_start(server, conn, req);
 		if (req->idem_key[0]) {
 			char digest[65];
 

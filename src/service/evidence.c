@@ -31,6 +31,8 @@ struct rd_evidence_upload {
 	char *original_name;
 	rd_blob_writer *writer;
 	int type_checked;
+	int sealed;                 /* the bytes are durable, in info */
+	rd_blob_info info;
 };
 
 /* File name extensions for the content types redress accepts. */
@@ -276,13 +278,40 @@ static char *small_fields(const char *a, const char *av, const char *b,
 	return text;
 }
 
+int rd_service_evidence_upload_seal(rd_evidence_upload *up, rd_error *err)
+{
+	int rc;
+
+	if (up->sealed)
+		return RD_OK;
+	if (!up->writer)
+		return rd_error_set(err, RD_EINTERNAL, "this upload has ended");
+	if ((rc = rd_blob_writer_finish(up->writer, &up->info, err)) < 0)
+		return rc;
+	up->writer = NULL;
+	up->type_checked = 0;
+	if (!rd_evidence_kind_allows(up->kind, up->info.content_type))
+		return rd_error_set_field(err, RD_ECONTENT, "content",
+					  "the content is %s, which %s "
+					  "evidence may not be",
+					  up->info.content_type,
+					  up->kind->name);
+	up->sealed = 1;
+	return RD_OK;
+}
+
 int rd_service_evidence_upload_finish(rd_evidence_upload *up,
 				      rd_evidence_row *out, rd_error *err)
 {
-	rd_service *svc = up->svc;
+	return rd_service_evidence_upload_record(up, up->svc, out, err);
+}
+
+int rd_service_evidence_upload_record(rd_evidence_upload *up, rd_service *svc,
+				      rd_evidence_row *out, rd_error *err)
+{
 	tree_change change = { 0 };
 	rd_evidence_row row;
-	rd_blob_info info;
+	const rd_blob_info *info = &up->info;
 	rd_dispute *d = NULL;
 	char head[RD_OID_BUFSZ], number[24], summary[200];
 	char *fields = NULL;
@@ -290,24 +319,17 @@ int rd_service_evidence_upload_finish(rd_evidence_upload *up,
 	int rc;
 
 	memset(&row, 0, sizeof(row));
-	if ((rc = rd_blob_writer_finish(up->writer, &info, err)) < 0)
+	if ((rc = rd_service_evidence_upload_seal(up, err)) < 0)
 		return rc;
-	up->writer = NULL;
-	up->type_checked = 0;
-	if (!rd_evidence_kind_allows(up->kind, info.content_type))
-		return rd_error_set_field(err, RD_ECONTENT, "content",
-					  "the content is %s, which %s "
-					  "evidence may not be",
-					  info.content_type, up->kind->name);
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
 	if ((rc = svc_head(svc, up->id, head, err)) < 0 ||
 	    (rc = open_dispute(svc, up->id, &up->actor, &d, err)) < 0 ||
 	    /* in the row's transaction: racing uploads cannot both fit */
 	    (rc = rd_service_quota_check(svc, d->storefront, up->now,
-					 info.size, err)) < 0 ||
+					 info->size, err)) < 0 ||
 	    (rc = rd_store_evidence_next(svc->store, up->id, &n, err)) < 0 ||
-	    (rc = fill_row(&row, up, &info, n, err)) < 0 ||
+	    (rc = fill_row(&row, up, info, n, err)) < 0 ||
 	    (rc = rd_store_evidence_insert(svc->store, &row, err)) < 0)
 		goto fail;
 	snprintf(number, sizeof(number), "%lld", (long long)n);
@@ -318,7 +340,7 @@ int rd_service_evidence_upload_finish(rd_evidence_upload *up,
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = svc_change_blob(&change, info.oid, err, "%s", row.path)) < 0 ||
+	if ((rc = svc_change_blob(&change, info->oid, err, "%s", row.path)) < 0 ||
 	    (rc = svc_change_json(&change, rd_evidence_row_to_json(&row), err,
 				  "evidence/%04lld/meta.json", (long long)n)) < 0 ||
 	    (rc = svc_record_event(svc, d, d->version, head, &change,
