@@ -244,7 +244,7 @@ static int pack_file(file_pack *p, rd_evidence_repo *record,
 	char blob_head[32];
 	uint64_t left = (uint64_t)size;
 	size_t n = 0;
-	int fd, rc = RD_OK, level = 0, first = 1;
+	int fd, rc = RD_OK, first = 1;
 
 	ev_oid_hex(hex, id);
 	/* the entry's header: type 3 (blob), then the size, 4 and 7 bits */
@@ -281,8 +281,10 @@ static int pack_file(file_pack *p, rd_evidence_repo *record,
 			sha1_update(&object, (size_t)got, p->in);
 		}
 		if (first) {
-			level = file_level(p->in, (size_t)got < FILE_SAMPLE ?
-					   (size_t)got : FILE_SAMPLE);
+			int level = file_level(p->in, (size_t)got < FILE_SAMPLE
+						      ? (size_t)got
+						      : FILE_SAMPLE);
+
 			if ((p->z_ready ? deflateReset(&p->z) == Z_OK &&
 			     deflateParams(&p->z, level,
 					   Z_DEFAULT_STRATEGY) == Z_OK
