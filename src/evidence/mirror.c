@@ -110,26 +110,64 @@ static int feed(void *data, size_t size, void *payload)
 	return 0;
 }
 
+/* A feed into a new pack of the mirror: its chunk buffer and indexer. */
+static int feed_open(pack_feed *f, rd_mirror *m, rd_error *err)
+{
+	git_indexer_options opts;
+	char dir[4096];
+
+	memset(f, 0, sizeof(*f));
+	snprintf(dir, sizeof(dir), "%s/objects/pack", m->path);
+	if (git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION) < 0)
+		return ev_git_fail(err, RD_EINTERNAL, "cannot set up an indexer");
+	if (!(f->buf = malloc(PACK_CHUNK)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if (git_indexer_new(&f->indexer, dir, 0644, NULL, &opts) < 0)
+		return ev_git_fail(err, RD_EIO, "cannot start a pack in %s",
+				   dir);
+	return RD_OK;
+}
+
+/*
+ * The pack fed whole: indexed and named (name), and the mirror's readers
+ * list their packs again. `count` and `what` name it in an error.
+ */
+static int feed_close(pack_feed *f, rd_mirror *m, size_t count,
+		      const char *what, char name[RD_OID_BUFSZ], rd_error *err)
+{
+	const char *made;
+
+	if (feed_flush(f) < 0 ||
+	    git_indexer_commit(f->indexer, &f->stats) < 0)
+		return ev_git_fail(err, RD_EIO, "cannot write a pack of %zu "
+				   "%s into %s/objects/pack", count, what,
+				   m->path);
+	if ((made = git_indexer_name(f->indexer)) != NULL)
+		snprintf(name, RD_OID_BUFSZ, "%s", made);
+	if (m->repo && git_odb_refresh(m->repo->odb) < 0)
+		git_error_clear();
+	return RD_OK;
+}
+
+static void feed_free(pack_feed *f)
+{
+	git_indexer_free(f->indexer);
+	free(f->buf);
+}
+
 int rd_mirror_write_pack(rd_mirror *m, rd_evidence_repo *record,
 			 const unsigned char *ids, size_t count,
 			 char name[RD_OID_BUFSZ], rd_error *err)
 {
-	git_indexer_options opts;
 	git_packbuilder *pb = NULL;
 	pack_feed f;
-	char dir[4096];
-	const char *made;
-	int rc = RD_OK;
+	int rc;
 
 	name[0] = '\0';
 	if (count == 0)
 		return RD_OK;
-	memset(&f, 0, sizeof(f));
-	if (git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION) < 0)
-		return ev_git_fail(err, RD_EINTERNAL, "cannot set up an indexer");
-	snprintf(dir, sizeof(dir), "%s/objects/pack", m->path);
-	if (!(f.buf = malloc(PACK_CHUNK)))
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if ((rc = feed_open(&f, m, err)) < 0)
+		goto done;
 	if (git_packbuilder_new(&pb, record->git) < 0) {
 		rc = ev_git_fail(err, RD_EIO, "cannot start a pack of the "
 				 "mirror");
@@ -148,22 +186,15 @@ int rd_mirror_write_pack(rd_mirror *m, rd_evidence_repo *record,
 					 "into the mirror's pack", hex);
 		}
 	}
-	if (rc == RD_OK &&
-	    (git_indexer_new(&f.indexer, dir, 0644, NULL, &opts) < 0 ||
-	     git_packbuilder_foreach(pb, feed, &f) < 0 ||
-	     feed_flush(&f) < 0 ||
-	     git_indexer_commit(f.indexer, &f.stats) < 0))
+	if (rc == RD_OK && git_packbuilder_foreach(pb, feed, &f) < 0)
 		rc = ev_git_fail(err, RD_EIO, "cannot write a pack of %zu "
-				 "objects into %s", count, dir);
-	if (rc == RD_OK && (made = git_indexer_name(f.indexer)) != NULL)
-		snprintf(name, RD_OID_BUFSZ, "%s", made);
-	/* a reader of the mirror lists its packs again */
-	if (rc == RD_OK && m->repo && git_odb_refresh(m->repo->odb) < 0)
-		git_error_clear();
+				 "objects into %s/objects/pack", count,
+				 m->path);
+	if (rc == RD_OK)
+		rc = feed_close(&f, m, count, "objects", name, err);
 done:
-	git_indexer_free(f.indexer);
+	feed_free(&f);
 	git_packbuilder_free(pb);
-	free(f.buf);
 	return rc;
 }
 
@@ -318,13 +349,10 @@ int rd_mirror_write_files_pack(rd_mirror *m, rd_evidence_repo *record,
 			       const unsigned char *ids, size_t count,
 			       char name[RD_OID_BUFSZ], rd_error *err)
 {
-	git_indexer_options opts;
 	file_pack p;
 	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
 	uint8_t trailer[SHA1_DIGEST_SIZE];
-	char dir[4096];
-	const char *made;
-	int rc = RD_OK;
+	int rc;
 
 	name[0] = '\0';
 	if (count == 0)
@@ -335,16 +363,10 @@ int rd_mirror_write_files_pack(rd_mirror *m, rd_evidence_repo *record,
 	memset(&p, 0, sizeof(p));
 	p.err = err;
 	sha1_init(&p.pack);
-	snprintf(dir, sizeof(dir), "%s/objects/pack", m->path);
-	if (git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION) < 0)
-		return ev_git_fail(err, RD_EINTERNAL, "cannot set up an indexer");
-	if (!(p.f.buf = malloc(PACK_CHUNK)) || !(p.in = malloc(FILE_READ)) ||
-	    !(p.out = malloc(FILE_READ))) {
-		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+	if ((rc = feed_open(&p.f, m, err)) < 0)
 		goto done;
-	}
-	if (git_indexer_new(&p.f.indexer, dir, 0644, NULL, &opts) < 0) {
-		rc = ev_git_fail(err, RD_EIO, "cannot start a pack in %s", dir);
+	if (!(p.in = malloc(FILE_READ)) || !(p.out = malloc(FILE_READ))) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
 	for (int i = 0; i < 4; i++)
@@ -374,21 +396,15 @@ int rd_mirror_write_files_pack(rd_mirror *m, rd_evidence_repo *record,
 	if (rc < 0)
 		goto done;
 	sha1_digest(&p.pack, sizeof(trailer), trailer);
-	if (feed(trailer, sizeof(trailer), &p.f) < 0 || feed_flush(&p.f) < 0 ||
-	    git_indexer_commit(p.f.indexer, &p.f.stats) < 0) {
-		rc = ev_git_fail(err, RD_EIO, "cannot write a pack of %zu "
-				 "evidence files into %s", count, dir);
-		goto done;
-	}
-	if ((made = git_indexer_name(p.f.indexer)) != NULL)
-		snprintf(name, RD_OID_BUFSZ, "%s", made);
-	if (m->repo && git_odb_refresh(m->repo->odb) < 0)
-		git_error_clear();
+	if (feed(trailer, sizeof(trailer), &p.f) < 0)
+		rc = ev_git_fail(err, RD_EIO, "the mirror's indexer refused "
+				 "a pack of evidence files");
+	else
+		rc = feed_close(&p.f, m, count, "evidence files", name, err);
 done:
 	if (p.z_ready)
 		deflateEnd(&p.z);
-	git_indexer_free(p.f.indexer);
-	free(p.f.buf);
+	feed_free(&p.f);
 	free(p.in);
 	free(p.out);
 	return rc;
