@@ -879,6 +879,29 @@ static int write_run(void *ctx, http_call *call, rd_error *err)
 }
 
 /*
+ * Queue req for the writer, which runs `run` in its batch, and suspend the
+ * connection until the batch has committed; 503 when the writer takes no
+ * more (its key released: nothing was written).
+ */
+static enum MHD_Result write_queue(struct rd_http_server *server,
+				   struct MHD_Connection *conn, request *req,
+				   int (*run)(void *ctx, http_call *call,
+					      rd_error *err))
+{
+	rd_error err;
+
+	rd_error_clear(&err);
+	if (http_writer_submit(&req->write, server->writer, conn, &req->call,
+			       run, req, &err) == RD_OK) {
+		req->waiting = 1;
+		return MHD_YES;
+	}
+	idem_done(server, req);
+	return send_guard(conn, &err, 503, "unavailable",
+			  "Service unavailable", 1, 0);
+}
+
+/*
  * A write route, its key checked: its Idempotency-Key claimed, queued for
  * the writer and the connection suspended until its batch has committed.
  */
@@ -895,14 +918,7 @@ static enum MHD_Result write_start(struct rd_http_server *server,
 	if (req->idem_key[0])
 		http_idem_digest_body(req->digest, req->match.route,
 				      &req->call);
-	if (http_writer_submit(&req->write, server->writer, conn, &req->call,
-			       write_run, req, &err) == RD_OK) {
-		req->waiting = 1;
-		return MHD_YES;
-	}
-	idem_done(server, req);
-	return send_guard(conn, &err, 503, "unavailable",
-			  "Service unavailable", 1, 0);
+	return write_queue(server, conn, req, write_run);
 }
 
 /* What the writer runs for a queued stream's end, in its batch. */
@@ -924,21 +940,11 @@ static enum MHD_Result stream_write_start(struct rd_http_server *server,
 					  struct MHD_Connection *conn,
 					  request *req)
 {
-	rd_error err;
-
-	rd_error_clear(&err);
 	req->stream->seal(req->state);
 	if (req->idem_key[0])
 		req->stream->digest(req->state, req->match.route, &req->call,
 				    req->digest);
-	if (http_writer_submit(&req->write, server->writer, conn, &req->call,
-			       stream_write_run, req, &err) == RD_OK) {
-		req->waiting = 1;
-		return MHD_YES;
-	}
-	idem_done(server, req);
-	return send_guard(conn, &err, 503, "unavailable",
-			  "Service unavailable", 1, 0);
+	return write_queue(server, conn, req, stream_write_run);
 }
 
 /* MHD resumed a queued write: answer it once its batch has committed. */
