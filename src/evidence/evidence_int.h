@@ -69,6 +69,12 @@ int ev_blob_path(const rd_evidence_repo *repo, const git_oid *id,
 int ev_open_file(rd_evidence_repo *repo, const git_oid *id, int64_t want,
 		 rd_error *err);
 
+/*
+ * The last steps of opening any repository: its identity for ref updates
+ * and its content sniffer. `what` names it in an error.
+ */
+int ev_repo_ready(rd_evidence_repo *repo, const char *what, rd_error *err);
+
 /* Make the directory entries in dir durable (fsync of the directory). */
 int ev_sync_dir(const char *dir, rd_error *err);
 

@@ -332,13 +332,7 @@ int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,
 				 "repository");
 		goto done;
 	}
-	if (git_repository_set_ident(repo->git, "redress",
-				     "system@redress") < 0) {
-		rc = ev_git_fail(err, RD_EIO, "cannot set the identity of the "
-				 "record's repository");
-		goto done;
-	}
-	if ((rc = ev_magic_open(repo, err)) < 0)
+	if ((rc = ev_repo_ready(repo, "the record's repository", err)) < 0)
 		goto done;
 	*out = repo;
 	repo = NULL;

@@ -294,17 +294,7 @@ int rd_evidence_repo_open(rd_evidence_repo **out, const char *path,
 				 "%s: cannot open the object database", path);
 		goto done;
 	}
-	/*
-	 * The identity of ref updates (for a reflog, should one be kept),
-	 * set once, so that moving a ref never reads git's configuration:
-	 * libgit2 1.5 reading it again can crash when memory runs out.
-	 */
-	if (git_repository_set_ident(repo->git, "redress", "system@redress") < 0) {
-		rc = ev_git_fail(err, RD_EIO, "%s: cannot set the identity of "
-				 "ref updates", path);
-		goto done;
-	}
-	if ((rc = ev_magic_open(repo, err)) < 0)
+	if ((rc = ev_repo_ready(repo, path, err)) < 0)
 		goto done;
 	*out = repo;
 	repo = NULL;
@@ -312,6 +302,19 @@ int rd_evidence_repo_open(rd_evidence_repo **out, const char *path,
 done:
 	rd_evidence_repo_close(repo);
 	return rc;
+}
+
+int ev_repo_ready(rd_evidence_repo *repo, const char *what, rd_error *err)
+{
+	/*
+	 * The identity of ref updates (for a reflog, should one be kept),
+	 * set once, so that moving a ref never reads git's configuration:
+	 * libgit2 1.5 reading it again can crash when memory runs out.
+	 */
+	if (git_repository_set_ident(repo->git, "redress", "system@redress") < 0)
+		return ev_git_fail(err, RD_EIO, "%s: cannot set the identity "
+				   "of ref updates", what);
+	return ev_magic_open(repo, err);
 }
 
 void rd_evidence_repo_close(rd_evidence_repo *repo)
