@@ -140,12 +140,14 @@ void rd_mirror_close(rd_mirror *m);
 rd_evidence_repo *rd_mirror_repo(rd_mirror *m);
 
 /*
- * Write one pack of `count` objects (ids: 20 raw bytes each) read from the
- * record into the mirror; name receives the pack's name ("" when count is
- * 0). Not durable until rd_mirror_sync.
+ * Write one pack of `count` objects (ids: 20 raw bytes each) held in the
+ * record's rows into the mirror; name receives the pack's name ("" when
+ * count is 0). deltas 1: libgit2's pack builder stores objects as deltas
+ * of others where that pays (compact, and costly); 0: each object deflated
+ * once on its own (fast). Not durable until rd_mirror_sync.
  */
 int rd_mirror_write_pack(rd_mirror *m, rd_evidence_repo *record,
-			 const unsigned char *ids, size_t count,
+			 const unsigned char *ids, size_t count, int deltas,
 			 char name[RD_OID_BUFSZ], rd_error *err);
 
 /*

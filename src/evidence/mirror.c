@@ -155,17 +155,296 @@ static void feed_free(pack_feed *f)
 	free(f->buf);
 }
 
-int rd_mirror_write_pack(rd_mirror *m, rd_evidence_repo *record,
-			 const unsigned char *ids, size_t count,
-			 char name[RD_OID_BUFSZ], rd_error *err)
+/* ---- packs written by redress itself --------------------------------------- */
+
+/*
+ * The packs of a mirror step are written by redress itself, each object
+ * deflated once and never compared with another: libgit2's pack builder
+ * searches every object for a delta against ten others, which under load
+ * was the mirror's largest cost, for packs that a merge writes again
+ * anyway (with deltas, rd_mirror_write_pack's `deltas`). Evidence files
+ * are streamed from their file and never whole in memory (the pack
+ * builder reads an object whole), and deflated only when they compress:
+ * on a photo or a video zlib costs the CPU for nothing. The pack's bytes
+ * go to libgit2's indexer, which writes the index and checks every
+ * object; each object is hashed on the way here too, so that bytes that
+ * are not what their id says never reach the mirror.
+ */
+#define FILE_READ (256u * 1024)
+/* the first bytes, deflated fast, tell whether a file compresses */
+#define FILE_SAMPLE (64u * 1024)
+
+typedef struct pack_out {
+	pack_feed f;
+	struct sha1_ctx pack;      /* the pack's trailer */
+	unsigned char *in, *out;   /* FILE_READ each */
+	z_stream z;
+	int z_ready;
+	const char *what;          /* "objects", "evidence files" */
+	rd_error *err;
+} pack_out;
+
+static int emit(pack_out *p, const void *data, size_t size)
+{
+	sha1_update(&p->pack, size, data);
+	if (feed((void *)data, size, &p->f) < 0)
+		return ev_git_fail(p->err, RD_EIO, "the mirror's indexer "
+				   "refused a pack of %s", p->what);
+	return RD_OK;
+}
+
+/* Z_NO_COMPRESSION when the sample hardly shrinks, else the default. */
+static int file_level(const unsigned char *sample, size_t len)
+{
+	unsigned char out[FILE_SAMPLE + 1024];
+	uLongf out_len = sizeof(out);
+
+	if (len < 512)
+		return Z_DEFAULT_COMPRESSION;
+	if (compress2(out, &out_len, sample, len, Z_BEST_SPEED) != Z_OK)
+		return Z_NO_COMPRESSION;
+	return out_len * 10 >= (uLongf)len * 9 ? Z_NO_COMPRESSION
+						: Z_DEFAULT_COMPRESSION;
+}
+
+/* A new deflate stream at `level` for the next object. */
+static int z_start(pack_out *p, int level)
+{
+	if (p->z_ready ? deflateReset(&p->z) == Z_OK &&
+			 deflateParams(&p->z, level, Z_DEFAULT_STRATEGY) ==
+				 Z_OK
+		       : deflateInit(&p->z, level) == Z_OK) {
+		p->z_ready = 1;
+		return RD_OK;
+	}
+	return rd_error_set(p->err, RD_ENOMEM, "zlib cannot start: out of "
+			    "memory");
+}
+
+/* Deflate what p->z holds as input into the pack (flush: Z_NO_FLUSH...). */
+static int deflate_out(pack_out *p, int flush)
+{
+	int zrc;
+
+	do {
+		p->z.next_out = p->out;
+		p->z.avail_out = FILE_READ;
+		zrc = deflate(&p->z, flush);
+		if (zrc == Z_STREAM_ERROR)
+			return rd_error_set(p->err, RD_EINTERNAL, "zlib failed "
+					    "while packing %s", p->what);
+		if (FILE_READ - p->z.avail_out > 0 &&
+		    emit(p, p->out, FILE_READ - p->z.avail_out) < 0)
+			return RD_EIO;
+	} while (p->z.avail_out == 0 || (flush == Z_FINISH &&
+					 zrc != Z_STREAM_END));
+	return RD_OK;
+}
+
+/*
+ * An entry's header into the pack (its type, then its size, 4 and 7 bits),
+ * and the start of its object id's hash into `object`.
+ */
+static int entry_start(pack_out *p, int type, int64_t size,
+		       struct sha1_ctx *object)
+{
+	unsigned char head[16];
+	char id_head[48];
+	uint64_t left = (uint64_t)size;
+	size_t n = 0;
+
+	head[n] = (unsigned char)((type << 4) | (int)(left & 15));
+	for (left >>= 4; left; left >>= 7) {
+		head[n++] |= 0x80;
+		head[n] = (unsigned char)(left & 0x7f);
+	}
+	sha1_init(object);
+	n++;
+	sha1_update(object, (size_t)snprintf(id_head, sizeof(id_head),
+					     "%s %lld",
+					     git_object_type2string(type),
+					     (long long)size) + 1,
+		    (const uint8_t *)id_head);
+	return emit(p, head, n);
+}
+
+/* The entry's bytes hashed to its id, or an error naming what changed. */
+static int entry_check(pack_out *p, struct sha1_ctx *object,
+		       const git_oid *id, const char *where)
+{
+	uint8_t digest[SHA1_DIGEST_SIZE];
+	char hex[RD_OID_BUFSZ];
+
+	sha1_digest(object, sizeof(digest), digest);
+	if (memcmp(digest, id->id, sizeof(digest)) == 0)
+		return RD_OK;
+	ev_oid_hex(hex, id);
+	return rd_error_set(p->err, RD_EIO, "%s %s does not hash to its "
+			    "name: %s", where, hex, strcmp(where, "object")
+			    ? "it was changed on disk"
+			    : "the record's copy is damaged");
+}
+
+/* One object of the record held in memory: deflated fast, in one go. */
+static int pack_bytes(pack_out *p, const git_oid *id, int type,
+		      const unsigned char *data, int64_t size)
+{
+	struct sha1_ctx object;
+	size_t left = (size_t)size;
+	int rc;
+
+	if ((rc = entry_start(p, type, size, &object)) < 0 ||
+	    (rc = z_start(p, Z_BEST_SPEED)) < 0)
+		return rc;
+	sha1_update(&object, left, data);
+	do {
+		size_t n = left < FILE_READ ? left : FILE_READ;
+
+		p->z.next_in = (unsigned char *)data;
+		p->z.avail_in = (uInt)n;
+		data += n;
+		left -= n;
+		if ((rc = deflate_out(p, left ? Z_NO_FLUSH : Z_FINISH)) < 0)
+			return rc;
+	} while (left);
+	return entry_check(p, &object, id, "object");
+}
+
+/* One object of the pack: the evidence file of id, `size` bytes. */
+static int pack_file(pack_out *p, rd_evidence_repo *record,
+		     const git_oid *id, int64_t size)
+{
+	char hex[RD_OID_BUFSZ];
+	struct sha1_ctx object;
+	uint64_t left = (uint64_t)size;
+	int fd, rc, first = 1;
+
+	ev_oid_hex(hex, id);
+	if ((rc = entry_start(p, GIT_OBJECT_BLOB, size, &object)) < 0)
+		return rc;
+	if ((fd = ev_open_file(record, id, size, p->err)) < 0)
+		return RD_EIO;
+	for (;;) {
+		ssize_t got = 0;
+
+		if (left > 0) {
+			got = read(fd, p->in, left < FILE_READ ? (size_t)left
+							       : FILE_READ);
+			if (got <= 0) {
+				rc = rd_error_set(p->err, RD_EIO, "evidence "
+						  "file %s: %s", hex, got < 0 ?
+						  strerror(errno) :
+						  "shorter than the record "
+						  "says");
+				break;
+			}
+			left -= (uint64_t)got;
+			sha1_update(&object, (size_t)got, p->in);
+		}
+		if (first) {
+			if ((rc = z_start(p, file_level(p->in,
+					(size_t)got < FILE_SAMPLE
+						? (size_t)got
+						: FILE_SAMPLE))) < 0)
+				break;
+			first = 0;
+		}
+		p->z.next_in = p->in;
+		p->z.avail_in = (uInt)got;
+		if ((rc = deflate_out(p, left ? Z_NO_FLUSH : Z_FINISH)) < 0 ||
+		    left == 0)
+			break;
+	}
+	close(fd);
+	if (rc < 0)
+		return rc;
+	return entry_check(p, &object, id, "evidence file");
+}
+
+/*
+ * Every object of ids into a new pack: files 1 for evidence files (kept in
+ * files), 0 for objects held in the record's rows.
+ */
+static int write_own_pack(rd_mirror *m, rd_evidence_repo *record,
+			  const unsigned char *ids, size_t count, int files,
+			  char name[RD_OID_BUFSZ], rd_error *err)
+{
+	pack_out p;
+	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
+	uint8_t trailer[SHA1_DIGEST_SIZE];
+	int rc;
+
+	if (count > UINT32_MAX)
+		return rd_error_set(err, RD_EINVALID, "a pack holds at most "
+				    "2^32 - 1 objects");
+	memset(&p, 0, sizeof(p));
+	p.err = err;
+	p.what = files ? "evidence files" : "objects";
+	sha1_init(&p.pack);
+	if ((rc = feed_open(&p.f, m, err)) < 0)
+		goto done;
+	if (!(p.in = malloc(FILE_READ)) || !(p.out = malloc(FILE_READ))) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (int i = 0; i < 4; i++)
+		head[8 + i] = (unsigned char)(count >> (24 - 8 * i));
+	if ((rc = emit(&p, head, sizeof(head))) < 0)
+		goto done;
+	for (size_t i = 0; i < count && rc == RD_OK; i++) {
+		git_oid id;
+		int64_t size = 0;
+		void *data = NULL;
+		int found = 0, type = 0, in_file = 0;
+
+		memcpy(id.id, ids + i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
+		if ((rc = record->io.get(record->io.ctx, id.id, &found, &type,
+					 &size, &in_file,
+					 files ? NULL : &data, err)) < 0)
+			break;
+		if (!found || in_file != files ||
+		    (files && type != GIT_OBJECT_BLOB) ||
+		    (!files && !data && size > 0)) {
+			char hex[RD_OID_BUFSZ];
+
+			ev_oid_hex(hex, &id);
+			rc = rd_error_set(err, RD_EINTERNAL, "object %s is not "
+					  "%s of the record", hex, files
+					  ? "an evidence file"
+					  : "an object held in the rows");
+		} else if (files) {
+			rc = pack_file(&p, record, &id, size);
+		} else {
+			rc = pack_bytes(&p, &id, type, data ? data : "", size);
+		}
+		free(data);
+	}
+	if (rc < 0)
+		goto done;
+	sha1_digest(&p.pack, sizeof(trailer), trailer);
+	if (feed(trailer, sizeof(trailer), &p.f) < 0)
+		rc = ev_git_fail(err, RD_EIO, "the mirror's indexer refused "
+				 "a pack of %s", p.what);
+	else
+		rc = feed_close(&p.f, m, count, p.what, name, err);
+done:
+	if (p.z_ready)
+		deflateEnd(&p.z);
+	feed_free(&p.f);
+	free(p.in);
+	free(p.out);
+	return rc;
+}
+
+/* A pack by libgit2's pack builder: each object a delta where one pays. */
+static int write_delta_pack(rd_mirror *m, rd_evidence_repo *record,
+			    const unsigned char *ids, size_t count,
+			    char name[RD_OID_BUFSZ], rd_error *err)
 {
 	git_packbuilder *pb = NULL;
 	pack_feed f;
 	int rc;
 
-	name[0] = '\0';
-	if (count == 0)
-		return RD_OK;
 	if ((rc = feed_open(&f, m, err)) < 0)
 		goto done;
 	if (git_packbuilder_new(&pb, record->git) < 0) {
@@ -198,216 +477,25 @@ done:
 	return rc;
 }
 
-/* ---- the packs of evidence files ------------------------------------------ */
-
-/*
- * Evidence files are packed by redress itself, streamed from their file
- * and never whole in memory (libgit2's pack builder reads an object
- * whole), and deflated only when they compress: libgit2 deflates every
- * object at zlib's default level, which on a photo or a video costs the
- * CPU for nothing. The pack's bytes go to libgit2's indexer, which writes
- * the index and checks every object.
- */
-#define FILE_READ (256u * 1024)
-/* the first bytes, deflated fast, tell whether a file compresses */
-#define FILE_SAMPLE (64u * 1024)
-
-typedef struct file_pack {
-	pack_feed f;
-	struct sha1_ctx pack;      /* the pack's trailer */
-	unsigned char *in, *out;   /* FILE_READ each */
-	z_stream z;
-	int z_ready;
-	rd_error *err;
-} file_pack;
-
-static int emit(file_pack *p, const void *data, size_t size)
+int rd_mirror_write_pack(rd_mirror *m, rd_evidence_repo *record,
+			 const unsigned char *ids, size_t count, int deltas,
+			 char name[RD_OID_BUFSZ], rd_error *err)
 {
-	sha1_update(&p->pack, size, data);
-	if (feed((void *)data, size, &p->f) < 0)
-		return ev_git_fail(p->err, RD_EIO, "the mirror's indexer "
-				   "refused a pack of evidence files");
-	return RD_OK;
-}
-
-/* Z_NO_COMPRESSION when the sample hardly shrinks, else the default. */
-static int file_level(const unsigned char *sample, size_t len)
-{
-	unsigned char out[FILE_SAMPLE + 1024];
-	uLongf out_len = sizeof(out);
-
-	if (len < 512)
-		return Z_DEFAULT_COMPRESSION;
-	if (compress2(out, &out_len, sample, len, Z_BEST_SPEED) != Z_OK)
-		return Z_NO_COMPRESSION;
-	return out_len * 10 >= (uLongf)len * 9 ? Z_NO_COMPRESSION
-						: Z_DEFAULT_COMPRESSION;
-}
-
-/* Deflate what p->z holds as input into the pack (flush: Z_NO_FLUSH...). */
-static int deflate_out(file_pack *p, int flush)
-{
-	int zrc;
-
-	do {
-		p->z.next_out = p->out;
-		p->z.avail_out = FILE_READ;
-		zrc = deflate(&p->z, flush);
-		if (zrc == Z_STREAM_ERROR)
-			return rd_error_set(p->err, RD_EINTERNAL, "zlib failed "
-					    "while packing an evidence file");
-		if (FILE_READ - p->z.avail_out > 0 &&
-		    emit(p, p->out, FILE_READ - p->z.avail_out) < 0)
-			return RD_EIO;
-	} while (p->z.avail_out == 0 || (flush == Z_FINISH &&
-					 zrc != Z_STREAM_END));
-	return RD_OK;
-}
-
-/* One object of the pack: the evidence file of id, `size` bytes. */
-static int pack_file(file_pack *p, rd_evidence_repo *record,
-		     const git_oid *id, int64_t size)
-{
-	unsigned char head[16];
-	char hex[RD_OID_BUFSZ];
-	struct sha1_ctx object;
-	uint8_t digest[SHA1_DIGEST_SIZE];
-	char blob_head[32];
-	uint64_t left = (uint64_t)size;
-	size_t n = 0;
-	int fd, rc = RD_OK, first = 1;
-
-	ev_oid_hex(hex, id);
-	/* the entry's header: type 3 (blob), then the size, 4 and 7 bits */
-	head[n] = (unsigned char)((3 << 4) | (left & 15));
-	for (left >>= 4; left; left >>= 7) {
-		head[n++] |= 0x80;
-		head[n] = (unsigned char)(left & 0x7f);
-	}
-	n++;
-	if ((rc = emit(p, head, n)) < 0)
-		return rc;
-	if ((fd = ev_open_file(record, id, size, p->err)) < 0)
-		return RD_EIO;
-	sha1_init(&object);
-	n = (size_t)snprintf(blob_head, sizeof(blob_head), "blob %lld",
-			     (long long)size);
-	sha1_update(&object, n + 1, (const uint8_t *)blob_head);
-	left = (uint64_t)size;
-	for (;;) {
-		ssize_t got = 0;
-
-		if (left > 0) {
-			got = read(fd, p->in, left < FILE_READ ? (size_t)left
-							       : FILE_READ);
-			if (got <= 0) {
-				rc = rd_error_set(p->err, RD_EIO, "evidence "
-						  "file %s: %s", hex, got < 0 ?
-						  strerror(errno) :
-						  "shorter than the record "
-						  "says");
-				break;
-			}
-			left -= (uint64_t)got;
-			sha1_update(&object, (size_t)got, p->in);
-		}
-		if (first) {
-			int level = file_level(p->in, (size_t)got < FILE_SAMPLE
-						      ? (size_t)got
-						      : FILE_SAMPLE);
-
-			if ((p->z_ready ? deflateReset(&p->z) == Z_OK &&
-			     deflateParams(&p->z, level,
-					   Z_DEFAULT_STRATEGY) == Z_OK
-					: deflateInit(&p->z, level) == Z_OK) == 0) {
-				rc = rd_error_set(p->err, RD_ENOMEM, "zlib "
-						  "cannot start: out of "
-						  "memory");
-				break;
-			}
-			p->z_ready = 1;
-			first = 0;
-		}
-		p->z.next_in = p->in;
-		p->z.avail_in = (uInt)got;
-		if ((rc = deflate_out(p, left ? Z_NO_FLUSH : Z_FINISH)) < 0 ||
-		    left == 0)
-			break;
-	}
-	close(fd);
-	if (rc < 0)
-		return rc;
-	sha1_digest(&object, sizeof(digest), digest);
-	if (memcmp(digest, id->id, sizeof(digest)) != 0)
-		return rd_error_set(p->err, RD_EIO, "evidence file %s does "
-				    "not hash to its name: it was changed on "
-				    "disk", hex);
-	return RD_OK;
+	name[0] = '\0';
+	if (count == 0)
+		return RD_OK;
+	return deltas ? write_delta_pack(m, record, ids, count, name, err)
+		      : write_own_pack(m, record, ids, count, 0, name, err);
 }
 
 int rd_mirror_write_files_pack(rd_mirror *m, rd_evidence_repo *record,
 			       const unsigned char *ids, size_t count,
 			       char name[RD_OID_BUFSZ], rd_error *err)
 {
-	file_pack p;
-	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
-	uint8_t trailer[SHA1_DIGEST_SIZE];
-	int rc;
-
 	name[0] = '\0';
 	if (count == 0)
 		return RD_OK;
-	if (count > UINT32_MAX)
-		return rd_error_set(err, RD_EINVALID, "a pack holds at most "
-				    "2^32 - 1 objects");
-	memset(&p, 0, sizeof(p));
-	p.err = err;
-	sha1_init(&p.pack);
-	if ((rc = feed_open(&p.f, m, err)) < 0)
-		goto done;
-	if (!(p.in = malloc(FILE_READ)) || !(p.out = malloc(FILE_READ))) {
-		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (int i = 0; i < 4; i++)
-		head[8 + i] = (unsigned char)(count >> (24 - 8 * i));
-	if ((rc = emit(&p, head, sizeof(head))) < 0)
-		goto done;
-	for (size_t i = 0; i < count && rc == RD_OK; i++) {
-		git_oid id;
-		int64_t size = 0;
-		int found = 0, type = 0, in_file = 0;
-
-		memcpy(id.id, ids + i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
-		if ((rc = record->io.get(record->io.ctx, id.id, &found, &type,
-					 &size, &in_file, NULL, err)) < 0)
-			break;
-		if (!found || !in_file || type != GIT_OBJECT_BLOB) {
-			char hex[RD_OID_BUFSZ];
-
-			ev_oid_hex(hex, &id);
-			rc = rd_error_set(err, RD_EINTERNAL, "object %s is not "
-					  "an evidence file of the record",
-					  hex);
-			break;
-		}
-		rc = pack_file(&p, record, &id, size);
-	}
-	if (rc < 0)
-		goto done;
-	sha1_digest(&p.pack, sizeof(trailer), trailer);
-	if (feed(trailer, sizeof(trailer), &p.f) < 0)
-		rc = ev_git_fail(err, RD_EIO, "the mirror's indexer refused "
-				 "a pack of evidence files");
-	else
-		rc = feed_close(&p.f, m, count, "evidence files", name, err);
-done:
-	if (p.z_ready)
-		deflateEnd(&p.z);
-	feed_free(&p.f);
-	free(p.in);
-	free(p.out);
-	return rc;
+	return write_own_pack(m, record, ids, count, 1, name, err);
 }
 
 int rd_mirror_set_ref(rd_mirror *m, const char *dispute_id, const char *head,

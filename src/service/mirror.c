@@ -119,7 +119,8 @@ static int lock_mirror(rd_service *svc, int wait, int *fd, int *held,
  * One pack of the objects the changes after `after` up to `upto` first
  * stored, but the evidence files: those go (with_files) into a pack of
  * their own that is kept (.keep) and never merged, so that a merge never
- * writes photos and videos again.
+ * writes photos and videos again. A step's pack (with_files) is written
+ * fast, each object on its own; a merge's (not with_files) finds deltas.
  */
 static int write_pack(rd_service *svc, rd_mirror *m, int64_t after,
 		      int64_t upto, int with_files, rd_mirror_pack *pack,
@@ -137,7 +138,8 @@ static int write_pack(rd_service *svc, rd_mirror *m, int64_t after,
 					     files.count, kept, err)) == RD_OK &&
 	    (!kept[0] || (rc = rd_mirror_keep_pack(m, kept, err)) == RD_OK) &&
 	    (rc = rd_mirror_write_pack(m, svc->repo, ids.ids, ids.count,
-				       pack->name, err)) == RD_OK) {
+				       !with_files, pack->name,
+				       err)) == RD_OK) {
 		pack->first_change = after + 1;
 		pack->last_change = upto;
 		pack->objects = (int64_t)ids.count;

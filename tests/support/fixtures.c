@@ -461,7 +461,7 @@ int rd_test_record_mirror(rd_test_record *r, rd_error *err)
 		rc = rd_mirror_keep_pack(r->mirror, pack, err);
 	if (rc == RD_OK)
 		rc = rd_mirror_write_pack(r->mirror, r->repo, objects.ids,
-					  objects.count, pack, err);
+					  objects.count, 0, pack, err);
 	if (rc == RD_OK)
 		rc = rd_store_changes_after(r->store, r->mirrored,
 					    (size_t)(last - r->mirrored),

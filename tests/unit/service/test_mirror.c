@@ -1,0 +1,109 @@
+/*
+ * The mirror's packs: a step writes its objects fast, each deflated on its
+ * own (no deltas); once more than 24 packs are listed and the mirror has
+ * caught up, a merge writes the newest run of them again as one pack with
+ * deltas. Stock git reads every state: fsck --strict is clean and each
+ * ref is the record's head.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixtures.h"
+#include "test.h"
+
+#include "redress/store.h"
+
+#define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
+#define DISPUTES 30
+
+/* Whether `git verify-pack -v` finds deltas in pack `name`. */
+static int has_deltas(const char *git, const char *name)
+{
+	return rd_test_sh(NULL, "git verify-pack -v '%s/objects/pack/"
+			  "pack-%s.idx' | grep -q '^chain length'", git,
+			  name) == 0;
+}
+
+/* The listed pack holding the most objects, and how many are listed. */
+static void largest_pack(rd_service *svc, rd_mirror_pack *largest,
+			 size_t *count)
+{
+	rd_mirror_pack *list = NULL;
+	rd_error err;
+
+	memset(largest, 0, sizeof(*largest));
+	*count = 0;
+	CHECK_OK(rd_store_mirror_packs(rd_service_store(svc), &list, count,
+				       &err), &err);
+	for (size_t i = 0; i < *count; i++)
+		if (list[i].objects > largest->objects)
+			*largest = list[i];
+	free(list);
+}
+
+static void steps_fast_merges_with_deltas(void)
+{
+	char *dir = rd_test_tmpdir();
+	char *git = rd_test_path(dir, "evidence.git");
+	rd_service *svc = rd_test_service_open(dir, NULL);
+	char ids[DISPUTES][RD_ID_BUFSZ];
+	rd_mirror_report report;
+	rd_mirror_pack big;
+	size_t most = 0, listed = 0;
+	rd_error err;
+
+	CHECK(svc != NULL && git != NULL);
+	for (int i = 0; i < DISPUTES; i++) {
+		CHECK_OK(rd_test_open_dispute(svc, ids[i], i + 1, "acme",
+					      "damaged", T0 + i, &err), &err);
+		CHECK_OK(rd_test_apply(svc, ids[i], "investigate",
+				       RD_ROLE_AGENT, NULL, NULL, T0 + i + 60,
+				       &err), &err);
+		CHECK_OK(rd_service_mirror_update(svc, 1, &report, &err),
+			 &err);
+		CHECK_INT(report.busy, 0);
+		if (report.packs > most)
+			most = report.packs;
+		/* each step's own pack: objects one by one */
+		if (i < 10) {
+			largest_pack(svc, &big, &listed);
+			CHECK_INT((int)listed, i + 1);
+			CHECK(!has_deltas(git, big.name));
+		}
+	}
+
+	/* the steps' packs passed 24, and a merge replaced them */
+	CHECK(most <= 25);
+	largest_pack(svc, &big, &listed);
+	CHECK(listed < 10);
+	CHECK(big.objects > 24 * 5);
+	CHECK(has_deltas(git, big.name));
+
+	/* stock git reads it all, and each ref is the record's head */
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' fsck --strict "
+			     "--no-progress >/dev/null 2>&1", git), 0);
+	for (int i = 0; i < DISPUTES; i++) {
+		char head[RD_OID_BUFSZ], *log = NULL;
+		int found = 0;
+
+		CHECK_OK(rd_store_ref_get(rd_service_store(svc), ids[i], head,
+					  &found, &err), &err);
+		CHECK_INT(found, 1);
+		CHECK_INT(rd_test_sh(&log, "git --git-dir='%s' log --format=%%H "
+				     "refs/disputes/%s", git, ids[i]), 0);
+		CHECK(log != NULL && strncmp(log, head, 40) == 0);
+		CHECK(log != NULL && strchr(log, '\n') != NULL &&
+		      strchr(log, '\n')[1] != '\0');   /* two commits */
+		free(log);
+	}
+	rd_service_close(svc);
+	free(git);
+	free(dir);
+}
+
+int main(void)
+{
+	RUN(steps_fast_merges_with_deltas);
+	return rd_test_summary();
+}
