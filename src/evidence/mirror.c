@@ -498,12 +498,37 @@ int rd_mirror_write_files_pack(rd_mirror *m, rd_evidence_repo *record,
 	return write_own_pack(m, record, ids, count, 1, name, err);
 }
 
+/*
+ * A ref is written into a spare file outside refs/ (<mirror>/ref.spare),
+ * which then trades places with the ref (renameat2 RENAME_EXCHANGE): a
+ * reader sees the old file or the new one, never a part of either, and
+ * the old ref's file becomes the next spare. Moving a new file over the
+ * ref instead allocated an inode and freed one (with its blocks
+ * discarded) a ref, the largest part of a mirror step under load. Where
+ * the file system cannot exchange, and for a dispute's first ref, the
+ * spare is renamed over the ref and made again next time.
+ */
+static int write_spare(const char *spare, const char *line, size_t n)
+{
+	struct stat sb;
+	int fd = open(spare, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = pwrite(fd, line, n, 0) == (ssize_t)n && fstat(fd, &sb) == 0 &&
+	     (sb.st_size == (off_t)n || ftruncate(fd, (off_t)n) == 0);
+	if (close(fd) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
 int rd_mirror_set_ref(rd_mirror *m, const char *dispute_id, const char *head,
 		      rd_error *err)
 {
-	char path[4096], temp[4096 + 16], line[RD_OID_BUFSZ + 1];
+	char path[4096], spare[4096 + 8], line[RD_OID_BUFSZ + 1];
 	git_oid id;
-	int fd, rc, n;
+	int rc, n;
 
 	if (!rd_id_valid(dispute_id))
 		return rd_error_set(err, RD_EINVALID, "\"%.64s\" is not a "
@@ -516,22 +541,17 @@ int rd_mirror_set_ref(rd_mirror *m, const char *dispute_id, const char *head,
 				    strerror(errno));
 	snprintf(path, sizeof(path), "%s/" EV_REF_PREFIX "%s", m->path,
 		 dispute_id);
-	snprintf(temp, sizeof(temp), "%s.redress-new", path);
+	snprintf(spare, sizeof(spare), "%s/ref.spare", m->path);
 	n = snprintf(line, sizeof(line), "%s\n", head);
-	if ((fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		       0644)) < 0 ||
-	    write(fd, line, (size_t)n) != n || close(fd) != 0 ||
-	    rename(temp, path) != 0) {
-		int why = errno;
-
-		if (fd >= 0)
-			unlink(temp);
+	if (write_spare(spare, line, (size_t)n) != 0 ||
+	    (renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_EXCHANGE) != 0 &&
+	     ((errno != ENOENT && errno != EINVAL && errno != ENOSYS) ||
+	      rename(spare, path) != 0)))
 		return rd_error_set(err, RD_EIO, "cannot move %s in the mirror: "
-				    "%s", path, strerror(why));
-	}
+				    "%s", path, strerror(errno));
 	/* a writer killed while moving it with git left its lock file */
-	snprintf(temp, sizeof(temp), "%s.lock", path);
-	(void)unlink(temp);
+	snprintf(spare, sizeof(spare), "%s.lock", path);
+	(void)unlink(spare);
 	return RD_OK;
 }
 

@@ -3,7 +3,8 @@
  * own (no deltas); once more than 24 packs are listed and the mirror has
  * caught up, a merge writes the newest run of them again as one pack with
  * deltas. Stock git reads every state: fsck --strict is clean and each
- * ref is the record's head.
+ * ref is the record's head. A ref trades places with a spare file outside
+ * refs/ (ref.spare): refs/disputes holds the refs and nothing else.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,36 @@ static void steps_fast_merges_with_deltas(void)
 		CHECK(log != NULL && strchr(log, '\n') != NULL &&
 		      strchr(log, '\n')[1] != '\0');   /* two commits */
 		free(log);
+	}
+	/* one file a dispute in refs/disputes, none left half-written */
+	CHECK_INT(rd_test_sh(NULL, "test \"$(ls -A '%s/refs/disputes' | wc -l)\" "
+			     "= %d", git, DISPUTES), 0);
+	CHECK_INT(rd_test_sh(NULL, "test -z \"$(find '%s/refs/disputes' -type f "
+			     "! -size 41c)\"", git), 0);
+
+	/* a ref that moves again trades places: the spare holds the old one */
+	{
+		char before[RD_OID_BUFSZ], after[RD_OID_BUFSZ], *spare = NULL;
+		char *path = rd_test_path(git, "ref.spare");
+		int found = 0;
+
+		CHECK_OK(rd_store_ref_get(rd_service_store(svc), ids[0],
+					  before, &found, &err), &err);
+		CHECK_OK(rd_test_apply(svc, ids[0], "escalate", RD_ROLE_AGENT,
+				       NULL, NULL, T0 + 3600, &err), &err);
+		CHECK_OK(rd_service_mirror_update(svc, 1, &report, &err),
+			 &err);
+		CHECK_OK(rd_store_ref_get(rd_service_store(svc), ids[0], after,
+					  &found, &err), &err);
+		spare = rd_test_read(path, NULL);
+		CHECK(spare != NULL && strlen(spare) == 41 &&
+		      strncmp(spare, before, 40) == 0);
+		CHECK(strcmp(before, after) != 0);
+		CHECK_INT(rd_test_sh(NULL, "test \"$(git --git-dir='%s' "
+				     "rev-parse refs/disputes/%s)\" = %s",
+				     git, ids[0], after), 0);
+		free(spare);
+		free(path);
 	}
 	rd_service_close(svc);
 	free(git);
