@@ -159,6 +159,16 @@ int rd_mirror_write_files_pack(rd_mirror *m, rd_evidence_repo *record,
 			       const unsigned char *ids, size_t count,
 			       char name[RD_OID_BUFSZ], rd_error *err);
 
+/*
+ * One pack of the `count` packs `names` of the mirror, each copied whole
+ * (entries as they are, no object read or deflated again); `objects` is
+ * how many they hold together, checked against their headers. name
+ * receives the new pack's name. Not durable until rd_mirror_sync.
+ */
+int rd_mirror_join_packs(rd_mirror *m, const char *const *names,
+			 size_t count, uint64_t objects,
+			 char name[RD_OID_BUFSZ], rd_error *err);
+
 /* Point refs/disputes/<dispute_id> at head, whatever it was. */
 int rd_mirror_set_ref(rd_mirror *m, const char *dispute_id, const char *head,
 		      rd_error *err);

@@ -477,6 +477,14 @@ int rd_service_mirror_update(rd_service *svc, int all,
 			     rd_mirror_report *report, rd_error *err);
 
 /*
+ * Merges of the mirror's packs search for deltas only in ranges of at
+ * least this many objects (default RD_MIRROR_DELTA_MIN); smaller ones
+ * join their packs as they are. For tools and tests.
+ */
+#define RD_MIRROR_DELTA_MIN INT64_C(50000)
+void rd_service_mirror_delta_min(rd_service *svc, int64_t objects);
+
+/*
  * The same, all of it, waiting for another process's mirror writer to
  * finish its step rather than leaving the mirror to it: when this
  * returns, the mirror holds every change committed before it was called.

@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 11
+#define RD_STORE_SCHEMA_VERSION 12
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -187,6 +187,7 @@ typedef struct rd_mirror_pack {
 	int64_t first_change;
 	int64_t last_change;
 	int64_t objects;
+	int64_t plain;          /* of them, written with no search for deltas */
 } rd_mirror_pack;
 
 /*

@@ -499,6 +499,108 @@ int rd_mirror_write_files_pack(rd_mirror *m, rd_evidence_repo *record,
 }
 
 /*
+ * Merging packs by joining them: every entry of each pack, copied as it is
+ * (compressed, and a delta where it is one: an offset delta's base lies
+ * before it in the same pack, and a pack copied whole keeps the distance),
+ * under one new header and trailer. Nothing is read from the record and
+ * nothing is deflated again; the indexer checks every object as ever.
+ */
+static int join_one(pack_out *p, rd_mirror *m, const char *name,
+		    uint32_t *objects)
+{
+	char path[4096];
+	unsigned char head[12];
+	struct stat sb;
+	off_t left;
+	int fd, rc = RD_OK;
+
+	snprintf(path, sizeof(path), "%s/objects/pack/pack-%s.pack", m->path,
+		 name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return rd_error_set(p->err, RD_EIO, "cannot open %s: %s", path,
+				    strerror(errno));
+	if (fstat(fd, &sb) != 0 || sb.st_size < 32 ||
+	    read(fd, head, sizeof(head)) != (ssize_t)sizeof(head) ||
+	    memcmp(head, "PACK\0\0\0\2", 8) != 0) {
+		close(fd);
+		return rd_error_set(p->err, RD_EIO, "%s is not a pack of "
+				    "version 2", path);
+	}
+	*objects = (uint32_t)head[8] << 24 | (uint32_t)head[9] << 16 |
+		   (uint32_t)head[10] << 8 | head[11];
+	for (left = sb.st_size - 12 - SHA1_DIGEST_SIZE; left > 0 && rc == 0;) {
+		ssize_t got = read(fd, p->in, left < FILE_READ ? (size_t)left
+							       : FILE_READ);
+
+		if (got <= 0) {
+			rc = rd_error_set(p->err, RD_EIO, "cannot read %s: %s",
+					  path, got < 0 ? strerror(errno)
+							: "shorter than it was");
+			break;
+		}
+		left -= got;
+		rc = emit(p, p->in, (size_t)got);
+	}
+	close(fd);
+	return rc;
+}
+
+int rd_mirror_join_packs(rd_mirror *m, const char *const *names,
+			 size_t count, uint64_t objects,
+			 char name[RD_OID_BUFSZ], rd_error *err)
+{
+	pack_out p;
+	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
+	uint8_t trailer[SHA1_DIGEST_SIZE];
+	uint64_t found = 0;
+	int rc;
+
+	name[0] = '\0';
+	if (objects == 0 || objects > UINT32_MAX)
+		return rd_error_set(err, RD_EINVALID, "a pack holds 1 to "
+				    "2^32 - 1 objects, not %llu",
+				    (unsigned long long)objects);
+	memset(&p, 0, sizeof(p));
+	p.err = err;
+	p.what = "objects";
+	sha1_init(&p.pack);
+	if ((rc = feed_open(&p.f, m, err)) < 0)
+		goto done;
+	if (!(p.in = malloc(FILE_READ))) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (int i = 0; i < 4; i++)
+		head[8 + i] = (unsigned char)(objects >> (24 - 8 * i));
+	if ((rc = emit(&p, head, sizeof(head))) < 0)
+		goto done;
+	for (size_t i = 0; i < count && rc == RD_OK; i++) {
+		uint32_t in_pack = 0;
+
+		rc = join_one(&p, m, names[i], &in_pack);
+		found += in_pack;
+	}
+	if (rc == RD_OK && found != objects)
+		rc = rd_error_set(err, RD_EINTERNAL, "the packs to join hold "
+				  "%llu objects, the record lists %llu",
+				  (unsigned long long)found,
+				  (unsigned long long)objects);
+	if (rc < 0)
+		goto done;
+	sha1_digest(&p.pack, sizeof(trailer), trailer);
+	if (feed(trailer, sizeof(trailer), &p.f) < 0)
+		rc = ev_git_fail(err, RD_EIO, "the mirror's indexer refused "
+				 "the packs joined");
+	else
+		rc = feed_close(&p.f, m, (size_t)objects, "objects", name,
+				err);
+done:
+	feed_free(&p.f);
+	free(p.in);
+	return rc;
+}
+
+/*
  * A ref is written into a spare file outside refs/ (<mirror>/ref.spare),
  * which then trades places with the ref (renameat2 RENAME_EXCHANGE): a
  * reader sees the old file or the new one, never a part of either, and

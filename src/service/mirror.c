@@ -143,6 +143,7 @@ static int write_pack(rd_service *svc, rd_mirror *m, int64_t after,
 		pack->first_change = after + 1;
 		pack->last_change = upto;
 		pack->objects = (int64_t)ids.count;
+		pack->plain = with_files ? pack->objects : 0;
 	}
 	free(files.ids);
 	free(ids.ids);
@@ -233,15 +234,58 @@ static int drop_superseded(rd_service *svc, rd_mirror *m, rd_error *err)
 }
 
 /*
- * When the newest packs break the geometric progression, one pack of
- * their range replaces them.
+ * Packs of `list` from `first` on joined into one (rd_mirror_join_packs):
+ * the same objects, copied as they are.
  */
+static int join_packs(rd_mirror *m, const rd_mirror_pack *list,
+		      size_t first, size_t count, rd_mirror_pack *merged,
+		      rd_error *err)
+{
+	const char **names = calloc(count - first, sizeof(*names));
+	int64_t objects = 0;
+	int rc;
+
+	memset(merged, 0, sizeof(*merged));
+	if (!names)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	for (size_t i = first; i < count; i++) {
+		names[i - first] = list[i].name;
+		objects += list[i].objects;
+		merged->plain += list[i].plain;
+	}
+	rc = rd_mirror_join_packs(m, names, count - first, (uint64_t)objects,
+				  merged->name, err);
+	if (rc == RD_OK) {
+		merged->first_change = list[first].first_change;
+		merged->last_change = list[count - 1].last_change;
+		merged->objects = objects;
+	}
+	free(names);
+	return rc;
+}
+
+/*
+ * When the newest packs break the geometric progression, one pack of
+ * their range replaces them. While fewer than half of their objects were
+ * written with no search for deltas (plain), the packs are joined as they
+ * are (cheap: nothing read from the record, nothing deflated again);
+ * otherwise the range is written again from the record with deltas. Each
+ * such write makes at least as many plain objects delta-searched as it
+ * writes again, so the costly search runs about twice an object in all,
+ * however many merges it goes through, and at least half of every merged
+ * pack is stored as compactly as git would. A range of fewer than
+ * svc->mirror_delta_min objects (RD_MIRROR_DELTA_MIN) is always joined:
+ * the search waits until it is worth the room it saves, out of the way of
+ * short bursts. A join that fails (a pack missing from the mirror) writes
+ * the range from the record instead.
+ */
+#define JOIN_BELOW_PLAIN(plain, objects) ((plain) * 2 < (objects))
 static int compact(rd_service *svc, rd_mirror *m, size_t *packs,
 		   rd_error *err)
 {
 	rd_mirror_pack *list = NULL, merged;
 	size_t count = 0, first;
-	int64_t total;
+	int64_t total, plain;
 	int rc;
 
 	if ((rc = drop_superseded(svc, m, err)) < 0 ||
@@ -252,15 +296,21 @@ static int compact(rd_service *svc, rd_mirror *m, size_t *packs,
 		goto done;
 	first = count - 1;
 	total = list[first].objects;
+	plain = list[first].plain;
 	while (first > 0 && list[first - 1].objects < 2 * total) {
 		first--;
 		total += list[first].objects;
+		plain += list[first].plain;
 	}
 	if (first == count - 1)
 		goto done;
-	if ((rc = write_pack(svc, m, list[first].first_change - 1,
-			     list[count - 1].last_change, 0, &merged,
-			     err)) < 0 ||
+	rc = RD_EIO;
+	if (JOIN_BELOW_PLAIN(plain, total) || total < svc->mirror_delta_min)
+		rc = join_packs(m, list, first, count, &merged, err);
+	if (rc < 0)
+		rc = write_pack(svc, m, list[first].first_change - 1,
+				list[count - 1].last_change, 0, &merged, err);
+	if (rc < 0 ||
 	    (rc = rd_mirror_sync(m, err)) < 0 ||
 	    (rc = record_step(svc, -1, &merged, list + first, count - first,
 			      err)) < 0)
@@ -395,6 +445,11 @@ done:
 		rd_error_prefix(err, "updating the mirror %s/evidence.git",
 				svc->data_dir);
 	return rc;
+}
+
+void rd_service_mirror_delta_min(rd_service *svc, int64_t objects)
+{
+	svc->mirror_delta_min = objects;
 }
 
 int rd_service_mirror_update(rd_service *svc, int all,

@@ -44,6 +44,7 @@ struct rd_service {
 	int upgraded;            /* this open imported an earlier release */
 	size_t upgraded_disputes;
 	size_t upgraded_objects;
+	int64_t mirror_delta_min;  /* merges this large may search deltas */
 };
 
 /*

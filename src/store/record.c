@@ -587,6 +587,7 @@ static int read_packs(rd_store *st, int id, int64_t before,
 		p->first_change = sqlite3_column_int64(stmt, 1);
 		p->last_change = sqlite3_column_int64(stmt, 2);
 		p->objects = sqlite3_column_int64(stmt, 3);
+		p->plain = sqlite3_column_int64(stmt, 4);
 		if ((ret = rd_store__column_copy(stmt, 0, p->name,
 						 sizeof(p->name), err)) < 0)
 			goto done;
@@ -657,6 +658,7 @@ int rd_store_mirror_pack_add(rd_store *st, const rd_mirror_pack *pack,
 	rc |= sqlite3_bind_int64(stmt, 2, pack->first_change);
 	rc |= sqlite3_bind_int64(stmt, 3, pack->last_change);
 	rc |= sqlite3_bind_int64(stmt, 4, pack->objects);
+	rc |= sqlite3_bind_int64(stmt, 5, pack->plain);
 	rc = rd_store__step(st, stmt, rc);
 	if (rc != SQLITE_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record the mirror's "

@@ -567,6 +567,19 @@ static const char migration_11[] =
 	"\n"
 	"PRAGMA user_version = 11;\n";
 
+/*
+ * 12: how many objects of each mirror pack were written without a search
+ * for deltas (`plain`): a step writes each object on its own, a merge
+ * joins packs as they are, and only once plain objects are half of a
+ * merge is it written again with deltas. Packs written before were all
+ * written with deltas.
+ */
+static const char migration_12[] =
+	"ALTER TABLE mirror_packs ADD COLUMN plain INTEGER NOT NULL DEFAULT 0\n"
+	"  CHECK (plain >= 0);\n"
+	"\n"
+	"PRAGMA user_version = 12;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -579,6 +592,7 @@ static const char *const migrations[] = {
 	migration_9,
 	migration_10,
 	migration_11,
+	migration_12,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

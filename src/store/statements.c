@@ -441,22 +441,23 @@ static const struct {
 		"SELECT position FROM mirror_state WHERE id = 1" },
 	[RD_STMT_MIRROR_SET] = { 11,
 		"UPDATE mirror_state SET position = ?1 WHERE id = 1" },
-	[RD_STMT_MIRROR_PACK_ADD] = { 11,
+	[RD_STMT_MIRROR_PACK_ADD] = { 12,
 		"INSERT INTO mirror_packs (name, first_change, last_change,"
-		" objects) VALUES (?1, ?2, ?3, ?4)"
+		" objects, plain) VALUES (?1, ?2, ?3, ?4, ?5)"
 		" ON CONFLICT (name) DO UPDATE SET first_change ="
 		" excluded.first_change, last_change = excluded.last_change,"
-		" objects = excluded.objects, superseded_at = NULL" },
+		" objects = excluded.objects, plain = excluded.plain,"
+		" superseded_at = NULL" },
 	[RD_STMT_MIRROR_PACK_REMOVE] = { 11,
 		"DELETE FROM mirror_packs WHERE ?1 IS NULL OR name = ?1" },
-	[RD_STMT_MIRROR_PACKS] = { 11,
-		"SELECT name, first_change, last_change, objects"
+	[RD_STMT_MIRROR_PACKS] = { 12,
+		"SELECT name, first_change, last_change, objects, plain"
 		" FROM mirror_packs WHERE superseded_at IS NULL"
 		" ORDER BY first_change, name" },
 	[RD_STMT_MIRROR_PACK_SUPERSEDE] = { 11,
 		"UPDATE mirror_packs SET superseded_at = ?2 WHERE name = ?1" },
-	[RD_STMT_MIRROR_PACKS_SUPERSEDED] = { 11,
-		"SELECT name, first_change, last_change, objects"
+	[RD_STMT_MIRROR_PACKS_SUPERSEDED] = { 12,
+		"SELECT name, first_change, last_change, objects, plain"
 		" FROM mirror_packs WHERE superseded_at < ?1"
 		" ORDER BY first_change, name" },
 	[RD_STMT_RECORD_STATE_GET] = { 11,

@@ -1,10 +1,13 @@
 /*
  * The mirror's packs: a step writes its objects fast, each deflated on its
- * own (no deltas); once more than 24 packs are listed and the mirror has
- * caught up, a merge writes the newest run of them again as one pack with
- * deltas. Stock git reads every state: fsck --strict is clean and each
- * ref is the record's head. A ref trades places with a spare file outside
- * refs/ (ref.spare): refs/disputes holds the refs and nothing else.
+ * own (no deltas: "plain"); once more than 24 packs are listed and the
+ * mirror has caught up, a merge replaces the newest run of them. Mostly
+ * plain (and large enough: the threshold is lowered here), the run is
+ * written again from the record with deltas; otherwise its packs are
+ * joined as they are. Stock git reads every state: fsck
+ * --strict is clean and each ref is the record's head. A ref trades
+ * places with a spare file outside refs/ (ref.spare): refs/disputes holds
+ * the refs and nothing else.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +19,7 @@
 #include "redress/store.h"
 
 #define T0 INT64_C(1772442000) /* 2026-03-02T09:00:00Z */
-#define DISPUTES 30
+#define DISPUTES 50
 
 /* Whether `git verify-pack -v` finds deltas in pack `name`. */
 static int has_deltas(const char *git, const char *name)
@@ -55,6 +58,8 @@ static void steps_fast_merges_with_deltas(void)
 	rd_error err;
 
 	CHECK(svc != NULL && git != NULL);
+	/* the default waits for 50,000 objects: these merges are small */
+	rd_service_mirror_delta_min(svc, 0);
 	for (int i = 0; i < DISPUTES; i++) {
 		CHECK_OK(rd_test_open_dispute(svc, ids[i], i + 1, "acme",
 					      "damaged", T0 + i, &err), &err);
@@ -71,14 +76,24 @@ static void steps_fast_merges_with_deltas(void)
 			largest_pack(svc, &big, &listed);
 			CHECK_INT((int)listed, i + 1);
 			CHECK(!has_deltas(git, big.name));
+			CHECK(big.plain == big.objects && big.plain > 0);
+		}
+		/* 25 plain packs: written again with deltas, none plain */
+		if (i == 24) {
+			largest_pack(svc, &big, &listed);
+			CHECK(listed < 10);
+			CHECK(big.objects > 24 * 5);
+			CHECK_INT((int)big.plain, 0);
+			CHECK(has_deltas(git, big.name));
 		}
 	}
 
-	/* the steps' packs passed 24, and a merge replaced them */
+	/* then 24 plain packs beside it, fewer than half: joined to it */
 	CHECK(most <= 25);
 	largest_pack(svc, &big, &listed);
 	CHECK(listed < 10);
-	CHECK(big.objects > 24 * 5);
+	CHECK(big.plain > 0 && big.plain * 2 < big.objects);
+	CHECK(big.objects > 48 * 5);
 	CHECK(has_deltas(git, big.name));
 
 	/* stock git reads it all, and each ref is the record's head */
@@ -133,8 +148,40 @@ static void steps_fast_merges_with_deltas(void)
 	free(dir);
 }
 
+/* Below the default size a merge never searches for deltas: it joins. */
+static void small_merges_join(void)
+{
+	char *dir = rd_test_tmpdir();
+	char *git = rd_test_path(dir, "evidence.git");
+	rd_service *svc = rd_test_service_open(dir, NULL);
+	rd_mirror_report report;
+	rd_mirror_pack big;
+	size_t listed = 0;
+	rd_error err;
+
+	CHECK(svc != NULL && git != NULL);
+	for (int i = 0; i < 26; i++) {
+		char id[RD_ID_BUFSZ];
+
+		CHECK_OK(rd_test_open_dispute(svc, id, i + 1, "acme",
+					      "damaged", T0 + i, &err), &err);
+		CHECK_OK(rd_service_mirror_update(svc, 1, &report, &err),
+			 &err);
+	}
+	largest_pack(svc, &big, &listed);
+	CHECK(listed < 10);
+	CHECK(big.objects > 24 && big.plain == big.objects);
+	CHECK(!has_deltas(git, big.name));
+	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' fsck --strict "
+			     "--no-progress >/dev/null 2>&1", git), 0);
+	rd_service_close(svc);
+	free(git);
+	free(dir);
+}
+
 int main(void)
 {
 	RUN(steps_fast_merges_with_deltas);
+	RUN(small_merges_join);
 	return rd_test_summary();
 }
