@@ -618,7 +618,7 @@ open_many() {
 # microseconds, a line each in OUT.us; failures in OUT.errors
 lag_sampler() {
 	local id=$1 out=$2 ev=escalate head new want t0 t1 body
-	local git=(git --git-dir="$RUN/store-$BASE/evidence.git")
+	local git=(git --git-dir="$LAG_DIR/evidence.git")
 	head=$("${git[@]}" rev-parse "refs/disputes/$id")
 	: >"$out.us"
 	: >"$out.errors"
@@ -657,17 +657,61 @@ lag_sampler() {
 	done
 }
 
+# measure_lag NAME DIR: the mirror's lag, how long after an event's answer
+# the mirror of DIR shows it, sampled on $RUN/lag.ids while MANY_CONNS
+# connections send events to $RUN/many.ids: RES[NAME.p50|p99|max|samples|
+# errors], the load's figures as NAME-load
+measure_lag() {
+	local name=$1 i=0 id pid
+	LAG_DIR=$2
+	log "mirror lag: ${LAG_S}s of events on $MANY_CONNS connections; $LAG_SAMPLERS samplers, each an event at a time read back from evidence.git"
+	pool_file "$RUN/many-pool.ids"
+	rm -f "$RUN/lag.stop" "$RUN"/lag-*.us "$RUN"/lag-*.errors
+	LAG_PIDS=()
+	while read -r id; do
+		i=$((i + 1))
+		lag_sampler "$id" "$RUN/lag-$i" &
+		LAG_PIDS+=($!)
+		PIDS+=($!)
+	done <"$RUN/lag.ids"
+	BENCH_IDS=$RUN/many-pool.ids wrk_run "$name-load" events.lua "$SERVER_URL" "$MANY_CONNS" "$LAG_S"
+	touch "$RUN/lag.stop"
+	for pid in "${LAG_PIDS[@]}"; do
+		wait "$pid" || true
+		forget "$pid"
+	done
+	settle
+	cat "$RUN"/lag-*.us >"$RUN/$name.us"
+	cat "$RUN"/lag-*.errors >"$RUN/$name.errors"
+	RES[$name.samples]=$(wc -l <"$RUN/$name.us")
+	RES[$name.errors]=$(wc -l <"$RUN/$name.errors")
+	ERRORS_TOTAL=$((ERRORS_TOTAL + RES[$name.errors]))
+	if [ "${RES[$name.samples]}" -gt 0 ]; then
+		awk '{ printf "%.3f\n", $1 / 1000 }' "$RUN/$name.us" >"$RUN/$name.ms"
+		RES[$name.p50]=$(pct "$RUN/$name.ms" 50)
+		RES[$name.p99]=$(pct "$RUN/$name.ms" 99)
+		RES[$name.max]=$(pct "$RUN/$name.ms" 100)
+	fi
+}
+
+# many_pools DIR FROM: the many-writer pool ($RUN/many.ids) and the lag
+# samplers' disputes ($RUN/lag.ids), ids FROM on of DIR.ids; 1 when DIR
+# has too few
+many_pools() {
+	sed -n "$2,$(($2 + MANY_POOL + LAG_SAMPLERS))p" "$1.ids" >"$RUN/many-all.ids"
+	[ "$(wc -l <"$RUN/many-all.ids")" -ge $((MANY_POOL + LAG_SAMPLERS + 1)) ] || return 1
+	head -n "$MANY_POOL" "$RUN/many-all.ids" >"$RUN/many.ids"
+	tail -n "$LAG_SAMPLERS" "$RUN/many-all.ids" >"$RUN/lag.ids"
+}
+
 BENCH_KEY=$(cat "$RUN/store-$BASE.key")
 export BENCH_KEY
-sed -n "${NEXT_ID},$((NEXT_ID + MANY_POOL + LAG_SAMPLERS))p" "$RUN/store-$BASE.ids" >"$RUN/many-all.ids"
-NEXT_ID=$((NEXT_ID + MANY_POOL + LAG_SAMPLERS + 1))
-if [ "$(wc -l <"$RUN/many-all.ids")" -lt $((MANY_POOL + LAG_SAMPLERS + 1)) ]; then
+if ! many_pools "$RUN/store-$BASE" "$NEXT_ID"; then
 	echo "bench: the base store ($BASE disputes) is too small for the many-writer runs; give BENCH_SCALES a larger first store" >&2
 	exit 1
 fi
-head -n "$MANY_POOL" "$RUN/many-all.ids" >"$RUN/many.ids"
+NEXT_ID=$((NEXT_ID + MANY_POOL + LAG_SAMPLERS + 1))
 big_id=$(sed -n "$((MANY_POOL + 1))p" "$RUN/many-all.ids")
-tail -n "$LAG_SAMPLERS" "$RUN/many-all.ids" >"$RUN/lag.ids"
 export BENCH_THREADS=$WRK_THREADS
 
 log "many writers: $ROUNDS rounds of the raw fdatasync rate and redress events on $MANY_CONNS connections, ${WRITE_S}s each"
@@ -675,37 +719,7 @@ paired events-many fdatasync_ceiling events_many
 log "many writers: $ROUNDS rounds of the raw fdatasync rate and redress opens on $MANY_CONNS connections, ${WRITE_S}s each"
 paired open-many fdatasync_ceiling open_many
 
-# the mirror's lag: how long after an event's answer the mirror shows it,
-# sampled while MANY_CONNS connections send events
-log "mirror lag: ${LAG_S}s of events on $MANY_CONNS connections; $LAG_SAMPLERS samplers, each an event at a time read back from evidence.git"
-pool_file "$RUN/many-pool.ids"
-rm -f "$RUN/lag.stop"
-LAG_PIDS=()
-i=0
-while read -r id; do
-	i=$((i + 1))
-	lag_sampler "$id" "$RUN/lag-$i" &
-	LAG_PIDS+=($!)
-	PIDS+=($!)
-done <"$RUN/lag.ids"
-BENCH_IDS=$RUN/many-pool.ids wrk_run lag-load events.lua "$SERVER_URL" "$MANY_CONNS" "$LAG_S"
-touch "$RUN/lag.stop"
-for pid in "${LAG_PIDS[@]}"; do
-	wait "$pid" || true
-	forget "$pid"
-done
-settle
-cat "$RUN"/lag-*.us >"$RUN/lag.us"
-cat "$RUN"/lag-*.errors >"$RUN/lag.errors"
-RES[lag.samples]=$(wc -l <"$RUN/lag.us")
-RES[lag.errors]=$(wc -l <"$RUN/lag.errors")
-ERRORS_TOTAL=$((ERRORS_TOTAL + RES[lag.errors]))
-if [ "${RES[lag.samples]}" -gt 0 ]; then
-	awk '{ printf "%.3f\n", $1 / 1000 }' "$RUN/lag.us" >"$RUN/lag.ms"
-	RES[lag.p50]=$(pct "$RUN/lag.ms" 50)
-	RES[lag.p99]=$(pct "$RUN/lag.ms" 99)
-	RES[lag.max]=$(pct "$RUN/lag.ms" 100)
-fi
+measure_lag lag "$RUN/store-$BASE"
 
 # fsync calls per event at MANY_CONNS connections: strace attached to the
 # server while wrk sends events, stopped once the server has answered
@@ -936,6 +950,12 @@ for n in "${SCALE_LIST[@]:1}"; do
 	start_redress "$RUN/store-$n"
 	measure_reads "$n" "$RUN/store-$n"
 	measure_events "$n" "$RUN/store-$n" $((n / 3))
+	# many writers and the mirror's lag again, on disputes no run wrote
+	if many_pools "$RUN/store-$n" $((2 * n / 3)); then
+		log "many writers at $n disputes: $ROUNDS rounds of the raw fdatasync rate and redress events on $MANY_CONNS connections, ${WRITE_S}s each"
+		paired "events-many-$n" fdatasync_ceiling events_many
+		measure_lag "lag-$n" "$RUN/store-$n"
+	fi
 	rss_of "$SERVER_PID" "rss-$n"
 	stop "$SERVER_PID"
 done
@@ -1016,14 +1036,17 @@ if [ -n "${RES[fsync.many_per_event]:-}" ]; then
 		"${RES[fsync.many_per_event]} (${RES[fsync.many_calls]:-0} calls over ${RES[fsync.many_events]} events: $(cat "$RUN/strace-many.calls"))" \
 		"-" "-" "< 1" "$(awk -v f="${RES[fsync.many_per_event]}" 'BEGIN { print (f < 1 ? "PASS" : "FAIL") }')"
 fi
-if [ -n "${RES[lag.p99]:-}" ]; then
-	row "mirror lag: an event's answer until evidence.git's ref shows it, under $MANY_CONNS-connection events" \
-		"p50 $(ms "${RES[lag.p50]}") ms, p99 $(ms "${RES[lag.p99]}") ms, max $(ms "${RES[lag.max]}") ms (${RES[lag.samples]} samples, ${RES[lag.errors]} errors; load $(num "${RES[lag-load.rps]}") req/s, ${RES[lag-load.errors]} errors)" \
-		"-" "-" "p99 <= 1000 ms" \
-		"$(awk -v p="${RES[lag.p99]}" -v e="${RES[lag.errors]}" 'BEGIN { print (p <= 1000 && e == 0 ? "PASS" : "FAIL") }')"
-else
-	row "mirror lag under $MANY_CONNS-connection events" "no sample (${RES[lag.errors]:-?} errors)" "-" "-" "p99 <= 1000 ms" "FAIL"
-fi
+lag_row() { # lag_row NAME LABEL-TAIL: the mirror's lag measured as NAME
+	if [ -n "${RES[$1.p99]:-}" ]; then
+		row "mirror lag: an event's answer until evidence.git's ref shows it, under $MANY_CONNS-connection events$2" \
+			"p50 $(ms "${RES[$1.p50]}") ms, p99 $(ms "${RES[$1.p99]}") ms, max $(ms "${RES[$1.max]}") ms (${RES[$1.samples]} samples, ${RES[$1.errors]} errors; load $(num "${RES[$1-load.rps]}") req/s, ${RES[$1-load.errors]} errors)" \
+			"-" "-" "p99 <= 1000 ms" \
+			"$(awk -v p="${RES[$1.p99]}" -v e="${RES[$1.errors]}" 'BEGIN { print (p <= 1000 && e == 0 ? "PASS" : "FAIL") }')"
+	else
+		row "mirror lag under $MANY_CONNS-connection events$2" "no sample (${RES[$1.errors]:-?} errors)" "-" "-" "p99 <= 1000 ms" "FAIL"
+	fi
+}
+lag_row lag ""
 ratio_row "1 MiB evidence upload" "req/s" "evidence" "ceiling-evidence" "(raw git 1 MiB blob, $CORES writers)"
 info_row "  the same, vs one raw writer" "evidence" "ceiling1-evidence" "(raw git 1 MiB blob, 1 writer)"
 if [ -n "${RES[ceilingd-evidence.rps]:-}" ]; then
@@ -1075,14 +1098,21 @@ for n in "${SCALE_LIST[@]:1}"; do
 	fi
 	ratio_row "GET /v1/disputes/{id}, $h disputes" "req/s" "get-$n" "ceiling-get-$n" "(fixed-body MHD server)"
 	ratio_row "POST .../events, $h disputes" "req/s" "events-$n" "ceiling-events-$n" "(raw git commit, $CORES writers)"
+	if [ -n "${RES[events-many-$n.rps]:-}" ]; then
+		many_row "POST .../events, $MANY_CONNS connections, $h disputes" "events-many-$n"
+		lag_row "lag-$n" ", $h disputes"
+	fi
 done
 last=${SCALE_LIST[${#SCALE_LIST[@]} - 1]}
 if [ "$last" != "$BASE" ] && [ -z "${RES[skip.$last]:-}" ]; then
-	for kind in get events; do
-		f=$(awk -v a="${RES[$kind-$BASE.ratio]}" -v b="${RES[$kind-$last.ratio]}" \
-			'BEGIN { printf "%.2f", a / b }')
-		row "scale: $kind ratio at $b / at $(human "$last")" \
-			"${RES[$kind-$BASE.ratio]} / ${RES[$kind-$last.ratio]} = ${f}x" "-" "-" "<= 2x" \
+	for kind in get events events-many; do
+		at_base=${RES[$kind-$BASE.ratio]:-}
+		[ "$kind" = events-many ] && at_base=${RES[events-many.ratio]:-}
+		[ -n "$at_base" ] && [ -n "${RES[$kind-$last.ratio]:-}" ] || continue
+		f=$(awk -v a="$at_base" -v b="${RES[$kind-$last.ratio]}" \
+			'BEGIN { printf "%.2f", b > 0 ? a / b : 99 }')
+		row "scale: $kind ratio at $(human "$BASE") / at $(human "$last")" \
+			"$at_base / ${RES[$kind-$last.ratio]} = ${f}x" "-" "-" "<= 2x" \
 			"$(awk -v f="$f" 'BEGIN { print (f <= 2 ? "PASS" : "FAIL") }')"
 	done
 fi
