@@ -677,6 +677,10 @@ static void files_packed_as_they_compress(void)
 			     r.git, text_oid), 0);
 	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' fsck --strict "
 			     "--no-progress >/dev/null 2>&1", r.git), 0);
+	/* every pack's index (redress's own) checked entry by entry */
+	CHECK_INT(rd_test_sh(NULL, "for i in '%s'/objects/pack/*.idx; do "
+			     "git verify-pack \"$i\" >/dev/null || exit 1; "
+			     "done", r.git), 0);
 
 	/* a file changed on disk after it was stored is not copied */
 	noise[0] ^= 0x01;
@@ -699,6 +703,10 @@ static void files_packed_as_they_compress(void)
 	CHECK_INT(rd_test_sh(NULL, "git --git-dir='%s' rev-parse --verify -q "
 			     "refs/disputes/01HV00000000000000000000EE "
 			     ">/dev/null", r.git), 1);
+	/* and the pack being written is gone, not left half-written */
+	CHECK_INT(rd_test_sh(NULL, "test -z \"$(ls '%s/objects/pack' | "
+			     "grep -v '^pack-[0-9a-f]*\\.\\(pack\\|idx\\|keep\\)$')\"",
+			     r.git), 0);
 
 	free(stored);
 	free(noise_file);

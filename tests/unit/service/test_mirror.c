@@ -77,6 +77,13 @@ static void steps_fast_merges_with_deltas(void)
 			CHECK_INT((int)listed, i + 1);
 			CHECK(!has_deltas(git, big.name));
 			CHECK(big.plain == big.objects && big.plain > 0);
+			/* its index is redress's own: git checks every entry */
+			CHECK_INT(rd_test_sh(NULL, "git verify-pack '%s/objects/"
+					     "pack/pack-%s.idx' && test \"$(git "
+					     "show-index < '%s/objects/pack/"
+					     "pack-%s.idx' | wc -l)\" = %lld",
+					     git, big.name, git, big.name,
+					     (long long)big.objects), 0);
 		}
 		/* 25 plain packs: written again with deltas, none plain */
 		if (i == 24) {
