@@ -12,6 +12,7 @@
 #ifndef REDRESS_EVIDENCE_H
 #define REDRESS_EVIDENCE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,6 +91,13 @@ int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,
 			    const rd_object_io *io, rd_error *err);
 
 /*
+ * Once *flag is set (borrowed; it outlives repo), every read of the
+ * record's objects through repo fails: a long merge of the mirror's packs
+ * on this repository stops there.
+ */
+void rd_evidence_cancel_on(rd_evidence_repo *repo, const atomic_int *flag);
+
+/*
  * Every evidence file of the record's blobs directory: cb gets its blob id
  * (20 raw bytes, and in hex), its size and the time it was last written
  * (Unix seconds); a status < 0 from cb stops the walk and is returned.
@@ -136,6 +144,13 @@ int rd_mirror_open(rd_mirror **out, const char *path, int create,
 		   rd_error *err);
 void rd_mirror_close(rd_mirror *m);
 
+/*
+ * Merges (packs written by libgit2's pack builder, packs joined) stop with
+ * an error as soon as *flag is set (borrowed; it outlives m). Steps'
+ * packs are not stopped.
+ */
+void rd_mirror_cancel_on(rd_mirror *m, const atomic_int *flag);
+
 /* The mirror as a repository to read (borrowed; NULL if it cannot be opened). */
 rd_evidence_repo *rd_mirror_repo(rd_mirror *m);
 
@@ -168,6 +183,13 @@ int rd_mirror_write_files_pack(rd_mirror *m, rd_evidence_repo *record,
 int rd_mirror_join_packs(rd_mirror *m, const char *const *names,
 			 size_t count, uint64_t objects,
 			 char name[RD_OID_BUFSZ], rd_error *err);
+
+/*
+ * Append the ids of pack `name`'s objects (20 raw bytes each, as its index
+ * lists them) to *ids (realloc'd; free()), *count growing by as many.
+ */
+int rd_mirror_pack_ids(rd_mirror *m, const char *name, unsigned char **ids,
+		       size_t *count, rd_error *err);
 
 /* Point refs/disputes/<dispute_id> at head, whatever it was. */
 int rd_mirror_set_ref(rd_mirror *m, const char *dispute_id, const char *head,

@@ -11,6 +11,7 @@
 #ifndef REDRESS_EVIDENCE_INT_H
 #define REDRESS_EVIDENCE_INT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <git2.h>
@@ -41,6 +42,7 @@ struct rd_evidence_repo {
 	/* the record (record.c): objects through io, evidence files in blobs */
 	rd_object_io io;
 	char *blobs;             /* NULL for a repository on disk */
+	const atomic_int *cancel;  /* set: the record's reads fail */
 };
 
 /*

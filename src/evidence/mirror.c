@@ -17,12 +17,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <stdatomic.h>
+
 #include <nettle/sha1.h>
 #include <zlib.h>
 
 struct rd_mirror {
 	rd_evidence_repo *repo;  /* opened when first read */
 	char *path;
+	const atomic_int *cancel;  /* set: merges stop */
 };
 
 int rd_mirror_open(rd_mirror **out, const char *path, int create,
@@ -58,6 +61,11 @@ void rd_mirror_close(rd_mirror *m)
 	free(m);
 }
 
+void rd_mirror_cancel_on(rd_mirror *m, const atomic_int *flag)
+{
+	m->cancel = flag;
+}
+
 rd_evidence_repo *rd_mirror_repo(rd_mirror *m)
 {
 	rd_error ignored;
@@ -80,6 +88,7 @@ rd_evidence_repo *rd_mirror_repo(rd_mirror *m)
 #define PACK_CHUNK (4u * 1024 * 1024)
 
 typedef struct pack_feed {
+	const atomic_int *cancel;  /* set: the feed refuses more */
 	git_indexer *indexer;
 	git_indexer_progress stats;
 	unsigned char *buf;
@@ -101,6 +110,11 @@ static int feed(void *data, size_t size, void *payload)
 	pack_feed *f = payload;
 	int grc;
 
+	if (f->cancel && atomic_load(f->cancel)) {
+		git_error_set_str(GIT_ERROR_NONE, "the merge was cancelled: "
+				  "the server is stopping");
+		return GIT_EUSER;
+	}
 	if (f->len + size > PACK_CHUNK && (grc = feed_flush(f)) < 0)
 		return grc;
 	if (size >= PACK_CHUNK)
@@ -117,6 +131,7 @@ static int feed_open(pack_feed *f, rd_mirror *m, rd_error *err)
 	char dir[4096];
 
 	memset(f, 0, sizeof(*f));
+	f->cancel = m->cancel;
 	snprintf(dir, sizeof(dir), "%s/objects/pack", m->path);
 	if (git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION) < 0)
 		return ev_git_fail(err, RD_EINTERNAL, "cannot set up an indexer");
@@ -853,6 +868,45 @@ static int write_spare(const char *spare, const char *line, size_t n)
 	if (close(fd) != 0)
 		ok = 0;
 	return ok ? 0 : -1;
+}
+
+int rd_mirror_pack_ids(rd_mirror *m, const char *name, unsigned char **ids,
+		       size_t *count, rd_error *err)
+{
+	char path[4096];
+	unsigned char head[8 + 256 * 4], *more;
+	size_t n, room;
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/objects/pack/pack-%s.idx", m->path,
+		 name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return rd_error_set(err, RD_EIO, "cannot open %s: %s", path,
+				    strerror(errno));
+	if (read(fd, head, sizeof(head)) != (ssize_t)sizeof(head) ||
+	    memcmp(head, "\377tOc\0\0\0\2", 8) != 0) {
+		close(fd);
+		return rd_error_set(err, RD_EIO, "%s is not a pack index of "
+				    "version 2", path);
+	}
+	n = (size_t)head[sizeof(head) - 4] << 24 |
+	    (size_t)head[sizeof(head) - 3] << 16 |
+	    (size_t)head[sizeof(head) - 2] << 8 | head[sizeof(head) - 1];
+	room = (*count + n) * GIT_OID_RAWSZ;
+	if (!(more = realloc(*ids, room ? room : 1))) {
+		close(fd);
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	}
+	*ids = more;
+	got = n ? read(fd, more + *count * GIT_OID_RAWSZ, n * GIT_OID_RAWSZ)
+		: 0;
+	close(fd);
+	if (got != (ssize_t)(n * GIT_OID_RAWSZ))
+		return rd_error_set(err, RD_EIO, "%s is shorter than its %zu "
+				    "objects", path, n);
+	*count += n;
+	return RD_OK;
 }
 
 int rd_mirror_set_ref(rd_mirror *m, const char *dispute_id, const char *head,

@@ -107,6 +107,11 @@ static int rb_header(record_backend *b, const git_oid *id, int *found,
 	rd_error err;
 
 	rd_error_clear(&err);
+	if (b->repo->cancel && atomic_load(b->repo->cancel)) {
+		rd_error_set(&err, RD_EBUSY, "cancelled: the server is "
+			     "stopping");
+		return io_failed(&err);
+	}
 	if (b->repo->io.get(b->repo->io.ctx, id->id, found, type, size,
 			    in_file, data, &err) < 0)
 		return io_failed(&err);
@@ -272,6 +277,11 @@ static int rb_readstream(git_odb_stream **out, size_t *len_p,
 static void rb_free(git_odb_backend *backend)
 {
 	free(backend);
+}
+
+void rd_evidence_cancel_on(rd_evidence_repo *repo, const atomic_int *flag)
+{
+	repo->cancel = flag;
 }
 
 int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,

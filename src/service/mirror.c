@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ typedef struct id_buf {
 	size_t count;
 	size_t room;
 	rd_error *err;
-	struct id_buf *files;    /* evidence files go here, when not NULL */
+	struct id_buf *files;    /* evidence files go here */
 } id_buf;
 
 static int add_id(void *ctx, const unsigned char id[RD_OID_RAWSZ], int type,
@@ -63,11 +64,8 @@ static int add_id(void *ctx, const unsigned char id[RD_OID_RAWSZ], int type,
 
 	(void)type;
 	(void)size;
-	if (in_file) {
-		if (!b->files)
-			return 0;   /* a merge leaves them in their own packs */
+	if (in_file)
 		b = b->files;
-	}
 	if (b->count == b->room) {
 		size_t room = b->room ? b->room * 2 : 1024;
 		unsigned char *more = realloc(b->ids, room * RD_OID_RAWSZ);
@@ -119,15 +117,13 @@ static int lock_mirror(rd_service *svc, int wait, int *fd, int *held,
  * One pack of the objects the changes after `after` up to `upto` first
  * stored, but the evidence files: those go (with_files) into a pack of
  * their own that is kept (.keep) and never merged, so that a merge never
- * writes photos and videos again. A step's pack (with_files) is written
- * fast, each object on its own; a merge's (not with_files) finds deltas.
+ * writes photos and videos again.
  */
 static int write_pack(rd_service *svc, rd_mirror *m, int64_t after,
-		      int64_t upto, int with_files, rd_mirror_pack *pack,
-		      rd_error *err)
+		      int64_t upto, rd_mirror_pack *pack, rd_error *err)
 {
 	id_buf files = { NULL, 0, 0, err, NULL };
-	id_buf ids = { NULL, 0, 0, err, with_files ? &files : NULL };
+	id_buf ids = { NULL, 0, 0, err, &files };
 	char kept[RD_OID_BUFSZ];
 	int rc;
 
@@ -137,13 +133,12 @@ static int write_pack(rd_service *svc, rd_mirror *m, int64_t after,
 	    (rc = rd_mirror_write_files_pack(m, svc->repo, files.ids,
 					     files.count, kept, err)) == RD_OK &&
 	    (!kept[0] || (rc = rd_mirror_keep_pack(m, kept, err)) == RD_OK) &&
-	    (rc = rd_mirror_write_pack(m, svc->repo, ids.ids, ids.count,
-				       !with_files, pack->name,
-				       err)) == RD_OK) {
+	    (rc = rd_mirror_write_pack(m, svc->repo, ids.ids, ids.count, 0,
+				       pack->name, err)) == RD_OK) {
 		pack->first_change = after + 1;
 		pack->last_change = upto;
 		pack->objects = (int64_t)ids.count;
-		pack->plain = with_files ? pack->objects : 0;
+		pack->plain = pack->objects;
 	}
 	free(files.ids);
 	free(ids.ids);
@@ -265,11 +260,46 @@ static int join_packs(rd_mirror *m, const rd_mirror_pack *list,
 }
 
 /*
+ * Packs of `list` from `first` on written again as one, with deltas: the
+ * objects their indexes list, read from the record. (Not the objects of
+ * their range of changes: a range may span changes whose objects the
+ * mirror holds elsewhere, such as those an upgrade imported.)
+ */
+static int rebuild_packs(rd_service *svc, rd_mirror *m,
+			 const rd_mirror_pack *list, size_t first,
+			 size_t count, rd_mirror_pack *merged, rd_error *err)
+{
+	unsigned char *ids = NULL;
+	size_t n = 0;
+	int64_t objects = 0;
+	int rc = RD_OK;
+
+	memset(merged, 0, sizeof(*merged));
+	for (size_t i = first; i < count && rc == RD_OK; i++) {
+		objects += list[i].objects;
+		rc = rd_mirror_pack_ids(m, list[i].name, &ids, &n, err);
+	}
+	if (rc == RD_OK && (int64_t)n != objects)
+		rc = rd_error_set(err, RD_EINTERNAL, "the mirror's packs to "
+				  "merge hold %zu objects, the record lists "
+				  "%lld", n, (long long)objects);
+	if (rc == RD_OK &&
+	    (rc = rd_mirror_write_pack(m, svc->repo, ids, n, 1, merged->name,
+				       err)) == RD_OK) {
+		merged->first_change = list[first].first_change;
+		merged->last_change = list[count - 1].last_change;
+		merged->objects = objects;
+	}
+	free(ids);
+	return rc;
+}
+
+/*
  * When the newest packs break the geometric progression, one pack of
  * their range replaces them. While fewer than half of their objects were
  * written with no search for deltas (plain), the packs are joined as they
  * are (cheap: nothing read from the record, nothing deflated again);
- * otherwise the range is written again from the record with deltas. Each
+ * otherwise their objects are written again from the record with deltas. Each
  * such write makes at least as many plain objects delta-searched as it
  * writes again, so the costly search runs about twice an object in all,
  * however many merges it goes through, and at least half of every merged
@@ -277,7 +307,7 @@ static int join_packs(rd_mirror *m, const rd_mirror_pack *list,
  * svc->mirror_delta_min objects (RD_MIRROR_DELTA_MIN) is always joined:
  * the search waits until it is worth the room it saves, out of the way of
  * short bursts. A join that fails (a pack missing from the mirror) writes
- * the range from the record instead.
+ * the objects from the record instead.
  */
 #define JOIN_BELOW_PLAIN(plain, objects) ((plain) * 2 < (objects))
 static int compact(rd_service *svc, rd_mirror *m, size_t *packs,
@@ -308,8 +338,7 @@ static int compact(rd_service *svc, rd_mirror *m, size_t *packs,
 	if (JOIN_BELOW_PLAIN(plain, total) || total < svc->mirror_delta_min)
 		rc = join_packs(m, list, first, count, &merged, err);
 	if (rc < 0)
-		rc = write_pack(svc, m, list[first].first_change - 1,
-				list[count - 1].last_change, 0, &merged, err);
+		rc = rebuild_packs(svc, m, list, first, count, &merged, err);
 	if (rc < 0 ||
 	    (rc = rd_mirror_sync(m, err)) < 0 ||
 	    (rc = record_step(svc, -1, &merged, list + first, count - first,
@@ -394,7 +423,7 @@ static int step(rd_service *svc, rd_mirror *m, size_t max_changes,
 	if (count == 0)
 		goto done;
 	upto = changes[count - 1].seq;
-	if ((rc = write_pack(svc, m, position, upto, 1, &pack, err)) < 0 ||
+	if ((rc = write_pack(svc, m, position, upto, &pack, err)) < 0 ||
 	    (rc = move_refs(m, changes, count, err)) < 0 ||
 	    (rc = rd_mirror_sync(m, err)) < 0 ||
 	    (rc = record_step(svc, upto, &pack, NULL, 0, err)) < 0)
@@ -470,7 +499,8 @@ int rd_service_mirror_catch_up(rd_service *svc, rd_mirror_report *report,
  * One merger at a time (<data>/mirror-compact.lock); a mirror that is
  * missing is left to the next update.
  */
-static int compact_apart(rd_service *svc, size_t *packs, rd_error *err)
+static int compact_apart(rd_service *svc, size_t *packs,
+			 const atomic_int *cancel, rd_error *err)
 {
 	char path[4096];
 	rd_mirror *m = NULL;
@@ -482,8 +512,10 @@ static int compact_apart(rd_service *svc, size_t *packs, rd_error *err)
 			      err)) < 0 ||
 	    stat(path, &sb) != 0)
 		return rc;
-	if ((rc = rd_mirror_open(&m, path, 0, err)) == RD_OK)
+	if ((rc = rd_mirror_open(&m, path, 0, err)) == RD_OK) {
+		rd_mirror_cancel_on(m, cancel);
 		rc = compact_locked(svc, m, packs, err);
+	}
 	rd_mirror_close(m);
 	return rc;
 }
@@ -569,6 +601,7 @@ struct rd_mirror_writer {
 	rd_error open_err;
 	rd_mirror_report last;           /* of the last update */
 	uint64_t failures;
+	atomic_int cancel;               /* stopping: a merge under way stops */
 };
 
 /*
@@ -668,6 +701,7 @@ static void *merger_main(void *arg)
 	rd_error_clear(&err);
 	if (rd_service_open(&w->merger, w->opts, &err) < 0)
 		return NULL;
+	rd_evidence_cancel_on(w->merger->repo, &w->cancel);
 	clock_gettime(CLOCK_MONOTONIC, &clean_at);
 	clean_at.tv_sec += CLEAN_EVERY_S;
 	while (!stopping) {
@@ -675,7 +709,7 @@ static void *merger_main(void *arg)
 		size_t packs = 0;
 
 		rd_error_clear(&err);
-		(void)compact_apart(w->merger, &packs, &err);
+		(void)compact_apart(w->merger, &packs, &w->cancel, &err);
 		give_back_memory();
 		clock_gettime(CLOCK_MONOTONIC, &next);
 		if (next.tv_sec >= clean_at.tv_sec) {
@@ -712,6 +746,7 @@ int rd_mirror_writer_start(rd_mirror_writer **out,
 	if (!w)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	w->opts = opts;
+	atomic_init(&w->cancel, 0);
 	w->interval_ms = interval_ms ? interval_ms : 200;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -756,6 +791,7 @@ void rd_mirror_writer_stop(rd_mirror_writer *w)
 {
 	if (!w)
 		return;
+	atomic_store(&w->cancel, 1);
 	pthread_mutex_lock(&w->lock);
 	w->stopping = 1;
 	pthread_cond_broadcast(&w->wake);

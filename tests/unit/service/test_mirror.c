@@ -155,6 +155,93 @@ static void steps_fast_merges_with_deltas(void)
 	free(dir);
 }
 
+static int count_object(void *ctx, const unsigned char id[RD_OID_RAWSZ],
+			int type, int64_t size, int in_file)
+{
+	(void)id;
+	(void)type;
+	(void)size;
+	if (!in_file)
+		(*(int64_t *)ctx)++;
+	return 0;
+}
+
+/* The objects the listed packs hold, in all (-1: cannot list them). */
+static int64_t listed_objects(rd_service *svc)
+{
+	rd_mirror_pack *list = NULL;
+	size_t count = 0;
+	int64_t sum = 0;
+	rd_error err;
+
+	if (rd_store_mirror_packs(rd_service_store(svc), &list, &count,
+				  &err) != RD_OK)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		sum += list[i].objects;
+	free(list);
+	return sum;
+}
+
+/*
+ * A merge writes again the objects its packs hold, not those of their
+ * range of changes: after an upgrade the mirror's position jumps past
+ * changes whose objects the earlier repository holds, and a pack written
+ * before it (as `redress open` may leave) makes a merged range span them.
+ */
+static void merges_write_their_packs_objects(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *svc = rd_test_service_open(dir, NULL);
+	rd_mirror_report report;
+	int64_t last = 0, skipped = 0, before = 0;
+	rd_error err;
+	char id[RD_ID_BUFSZ];
+
+	CHECK(svc != NULL);
+	rd_service_mirror_delta_min(svc, 0);
+	CHECK_OK(rd_test_open_dispute(svc, id, 1, "acme", "damaged", T0,
+				      &err), &err);
+	CHECK_OK(rd_service_mirror_update(svc, 1, &report, &err), &err);
+	/* 20 disputes the mirror's packs never hold: the position jumps */
+	CHECK_OK(rd_store_changes_last(rd_service_store(svc), &before, &err),
+		 &err);
+	for (int i = 0; i < 20; i++)
+		CHECK_OK(rd_test_open_dispute(svc, id, 100 + i, "acme",
+					      "damaged", T0 + i, &err), &err);
+	CHECK_OK(rd_store_changes_last(rd_service_store(svc), &last, &err),
+		 &err);
+	CHECK_OK(rd_store_objects_of_changes(rd_service_store(svc), before,
+					     last, count_object, &skipped,
+					     &err), &err);
+	CHECK(skipped > 20);
+	CHECK_OK(rd_store_begin(rd_service_store(svc), &err), &err);
+	CHECK_OK(rd_store_mirror_position_set(rd_service_store(svc), last,
+					      &err), &err);
+	CHECK_OK(rd_store_commit(rd_service_store(svc), &err), &err);
+	/* then steps enough for merges, the first pack among them */
+	for (int i = 0; i < 30; i++) {
+		CHECK_OK(rd_test_open_dispute(svc, id, 200 + i, "acme",
+					      "damaged", T0 + 100 + i, &err),
+			 &err);
+		CHECK_OK(rd_service_mirror_update(svc, 1, &report, &err),
+			 &err);
+	}
+	CHECK_OK(rd_store_changes_last(rd_service_store(svc), &last, &err),
+		 &err);
+	{
+		int64_t all = 0;
+
+		CHECK_OK(rd_store_objects_of_changes(rd_service_store(svc), 0,
+						     last, count_object, &all,
+						     &err), &err);
+		/* every object once, the skipped ones in no pack */
+		CHECK(listed_objects(svc) == all - skipped);
+	}
+	rd_service_close(svc);
+	free(dir);
+}
+
 /* Below the default size a merge never searches for deltas: it joins. */
 static void small_merges_join(void)
 {
@@ -190,5 +277,6 @@ int main(void)
 {
 	RUN(steps_fast_merges_with_deltas);
 	RUN(small_merges_join);
+	RUN(merges_write_their_packs_objects);
 	return rd_test_summary();
 }
