@@ -1110,7 +1110,7 @@ if [ "$last" != "$BASE" ] && [ -z "${RES[skip.$last]:-}" ]; then
 		[ "$kind" = events-many ] && at_base=${RES[events-many.ratio]:-}
 		[ -n "$at_base" ] && [ -n "${RES[$kind-$last.ratio]:-}" ] || continue
 		f=$(awk -v a="$at_base" -v b="${RES[$kind-$last.ratio]}" \
-			'BEGIN { printf "%.2f", b > 0 ? a / b : 99 }')
+			'BEGIN { printf "%.2f", (b > 0 ? a / b : 99) }')
 		row "scale: $kind ratio at $(human "$BASE") / at $(human "$last")" \
 			"$at_base / ${RES[$kind-$last.ratio]} = ${f}x" "-" "-" "<= 2x" \
 			"$(awk -v f="$f" 'BEGIN { print (f <= 2 ? "PASS" : "FAIL") }')"
