@@ -634,7 +634,7 @@ lag_sampler() {
 		else
 			t0=${EPOCHREALTIME/./}
 			# the head the record committed for this answer
-			want=$(sqlite3 -readonly "$RUN/store-$BASE/redress.db" \
+			want=$(sqlite3 -readonly "$LAG_DIR/redress.db" \
 				"SELECT head FROM refs WHERE dispute_id = '$id'")
 			while :; do
 				new=$("${git[@]}" rev-parse -q --verify "refs/disputes/$id" || true)
