@@ -715,6 +715,72 @@ static void files_packed_as_they_compress(void)
 	rd_test_record_close(&r);
 }
 
+/*
+ * A merge stops once its server stops: with the flag set, the record's
+ * reads fail (so libgit2's pack builder stops) and the feed of joined
+ * packs refuses more; neither leaves a pack behind.
+ */
+static void merges_stop_when_cancelled(void)
+{
+	char commit[RD_OID_BUFSZ], name[RD_OID_BUFSZ], *packs = NULL;
+	rd_tree_file f = { "notes.txt", "a note\n", 7, NULL };
+	rd_commit_request req = { "01HV00000000000000000000FF", NULL, &f, 1,
+				  bob(), 1700000000, "a note" };
+	unsigned char id[20];
+	atomic_int stop;
+	rd_test_record r;
+	rd_error err = { 0 };
+	const char *one[1];
+
+	atomic_init(&stop, 0);
+	CHECK(rd_test_record_open(&r) == 0);
+	CHECK_OK(rd_test_record_commit(&r, &req, commit, &err), &err);
+	CHECK_OK(rd_test_record_mirror(&r, &err), &err);
+	CHECK_INT(rd_test_sh(&packs, "ls '%s/objects/pack' | sort", r.git), 0);
+	for (int i = 0; i < 20; i++)
+		sscanf(commit + 2 * i, "%2hhx", &id[i]);
+
+	/* not stopped: a pack with deltas of the commit */
+	CHECK_OK(rd_mirror_write_pack(r.mirror, r.repo, id, 1, 1, name, &err),
+		 &err);
+	CHECK(name[0] != '\0');
+	CHECK_OK(rd_mirror_drop_pack(r.mirror, name, &err), &err);
+
+	atomic_store(&stop, 1);
+	rd_evidence_cancel_on(r.repo, &stop);
+	rd_mirror_cancel_on(r.mirror, &stop);
+	CHECK_FAILS(rd_mirror_write_pack(r.mirror, r.repo, id, 1, 1, name,
+					 &err), RD_EBUSY);
+	CHECK_HAS(err.message, "stopping");
+	{
+		char *listed = NULL;
+
+		CHECK_INT(rd_test_sh(&listed, "ls '%s/objects/pack/' | grep "
+				     "'\\.idx$' | head -1 | sed "
+				     "'s/^pack-//; s/\\.idx$//'", r.git), 0);
+		CHECK(listed != NULL && strlen(listed) >= 40);
+		if (listed) {
+			listed[40] = '\0';
+			one[0] = listed;
+			CHECK(rd_mirror_join_packs(r.mirror, one, 1, 1, name,
+						   &err) < 0);
+			CHECK_HAS(err.message, "stopping");
+		}
+		free(listed);
+	}
+	/* nothing left: the mirror's packs as they were */
+	{
+		char *after = NULL;
+
+		CHECK_INT(rd_test_sh(&after, "ls '%s/objects/pack' | sort",
+				     r.git), 0);
+		CHECK(packs && after && strcmp(packs, after) == 0);
+		free(after);
+	}
+	free(packs);
+	rd_test_record_close(&r);
+}
+
 int main(void)
 {
 	RUN(large_blob_streamed);
@@ -723,5 +789,6 @@ int main(void)
 	RUN(stream_back);
 	RUN(corrupted_objects_reported);
 	RUN(files_packed_as_they_compress);
+	RUN(merges_stop_when_cancelled);
 	return rd_test_summary();
 }
