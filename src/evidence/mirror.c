@@ -613,6 +613,44 @@ static void direct_free(pack_out *p)
 }
 
 /*
+ * A new pack of `count` objects into p, up to its header: written by
+ * redress and indexed by it (direct), or fed to libgit2's indexer.
+ */
+static int pack_start(pack_out *p, rd_mirror *m, uint64_t count, int direct,
+		      const char *what, rd_error *err)
+{
+	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	p->err = err;
+	p->what = what;
+	sha1_init(&p->pack);
+	if ((rc = direct ? direct_open(p, m, (size_t)count)
+			 : feed_open(&p->f, m, err)) < 0)
+		return rc;
+	if (!(p->in = malloc(FILE_READ)) || !(p->out = malloc(FILE_READ)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	for (int i = 0; i < 4; i++)
+		head[8 + i] = (unsigned char)(count >> (24 - 8 * i));
+	return emit(p, head, sizeof(head));
+}
+
+/* What pack_start and the writing took, whether the pack was made or not. */
+static void pack_free(pack_out *p)
+{
+	if (p->z_ready)
+		deflateEnd(&p->z);
+	if (p->direct)
+		direct_free(p);
+	else
+		feed_free(&p->f);
+	free(p->in);
+	free(p->out);
+}
+
+/*
  * Every object of ids into a new pack: files 1 for evidence files (kept in
  * files), 0 for objects held in the record's rows.
  */
@@ -621,26 +659,13 @@ static int write_own_pack(rd_mirror *m, rd_evidence_repo *record,
 			  char name[RD_OID_BUFSZ], rd_error *err)
 {
 	pack_out p;
-	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
 	int rc;
 
 	if (count > UINT32_MAX)
 		return rd_error_set(err, RD_EINVALID, "a pack holds at most "
 				    "2^32 - 1 objects");
-	memset(&p, 0, sizeof(p));
-	p.fd = -1;
-	p.err = err;
-	p.what = files ? "evidence files" : "objects";
-	sha1_init(&p.pack);
-	if ((rc = direct_open(&p, m, count)) < 0)
-		goto done;
-	if (!(p.in = malloc(FILE_READ)) || !(p.out = malloc(FILE_READ))) {
-		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (int i = 0; i < 4; i++)
-		head[8 + i] = (unsigned char)(count >> (24 - 8 * i));
-	if ((rc = emit(&p, head, sizeof(head))) < 0)
+	if ((rc = pack_start(&p, m, count, 1, files ? "evidence files"
+						 : "objects", err)) < 0)
 		goto done;
 	for (size_t i = 0; i < count && rc == RD_OK; i++) {
 		git_oid id;
@@ -673,11 +698,7 @@ static int write_own_pack(rd_mirror *m, rd_evidence_repo *record,
 	if (rc == RD_OK)
 		rc = direct_finish(&p, m, name);
 done:
-	if (p.z_ready)
-		deflateEnd(&p.z);
-	direct_free(&p);
-	free(p.in);
-	free(p.out);
+	pack_free(&p);
 	return rc;
 }
 
@@ -795,7 +816,6 @@ int rd_mirror_join_packs(rd_mirror *m, const char *const *names,
 			 char name[RD_OID_BUFSZ], rd_error *err)
 {
 	pack_out p;
-	unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
 	uint8_t trailer[SHA1_DIGEST_SIZE];
 	uint64_t found = 0;
 	int rc;
@@ -805,19 +825,7 @@ int rd_mirror_join_packs(rd_mirror *m, const char *const *names,
 		return rd_error_set(err, RD_EINVALID, "a pack holds 1 to "
 				    "2^32 - 1 objects, not %llu",
 				    (unsigned long long)objects);
-	memset(&p, 0, sizeof(p));
-	p.err = err;
-	p.what = "objects";
-	sha1_init(&p.pack);
-	if ((rc = feed_open(&p.f, m, err)) < 0)
-		goto done;
-	if (!(p.in = malloc(FILE_READ))) {
-		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (int i = 0; i < 4; i++)
-		head[8 + i] = (unsigned char)(objects >> (24 - 8 * i));
-	if ((rc = emit(&p, head, sizeof(head))) < 0)
+	if ((rc = pack_start(&p, m, objects, 0, "objects", err)) < 0)
 		goto done;
 	for (size_t i = 0; i < count && rc == RD_OK; i++) {
 		uint32_t in_pack = 0;
@@ -840,8 +848,7 @@ int rd_mirror_join_packs(rd_mirror *m, const char *const *names,
 		rc = feed_close(&p.f, m, (size_t)objects, "objects", name,
 				err);
 done:
-	feed_free(&p.f);
-	free(p.in);
+	pack_free(&p);
 	return rc;
 }
 
