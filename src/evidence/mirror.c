@@ -906,12 +906,14 @@ int rd_mirror_pack_ids(rd_mirror *m, const char *name, unsigned char **ids,
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	}
 	*ids = more;
-	got = n ? read(fd, more + *count * GIT_OID_RAWSZ, n * GIT_OID_RAWSZ)
-		: 0;
+	for (size_t done = 0; done < n * GIT_OID_RAWSZ; done += (size_t)got)
+		if ((got = read(fd, more + *count * GIT_OID_RAWSZ + done,
+				n * GIT_OID_RAWSZ - done)) <= 0) {
+			close(fd);
+			return rd_error_set(err, RD_EIO, "%s is shorter than "
+					    "its %zu objects", path, n);
+		}
 	close(fd);
-	if (got != (ssize_t)(n * GIT_OID_RAWSZ))
-		return rd_error_set(err, RD_EIO, "%s is shorter than its %zu "
-				    "objects", path, n);
 	*count += n;
 	return RD_OK;
 }
