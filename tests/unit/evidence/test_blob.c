@@ -738,7 +738,7 @@ static void merges_stop_when_cancelled(void)
 	CHECK_OK(rd_test_record_mirror(&r, &err), &err);
 	CHECK_INT(rd_test_sh(&packs, "ls '%s/objects/pack' | sort", r.git), 0);
 	for (int i = 0; i < 20; i++)
-		sscanf(commit + 2 * i, "%2hhx", &id[i]);
+		CHECK_INT(sscanf(commit + 2 * i, "%2hhx", &id[i]), 1);
 
 	/* not stopped: a pack with deltas of the commit */
 	CHECK_OK(rd_mirror_write_pack(r.mirror, r.repo, id, 1, 1, name, &err),
@@ -759,13 +759,10 @@ static void merges_stop_when_cancelled(void)
 				     "'\\.idx$' | head -1 | sed "
 				     "'s/^pack-//; s/\\.idx$//'", r.git), 0);
 		CHECK(listed != NULL && strlen(listed) >= 40);
-		if (listed) {
-			listed[40] = '\0';
-			one[0] = listed;
-			CHECK(rd_mirror_join_packs(r.mirror, one, 1, 1, name,
-						   &err) < 0);
-			CHECK_HAS(err.message, "stopping");
-		}
+		listed[40] = '\0';
+		one[0] = listed;
+		CHECK(rd_mirror_join_packs(r.mirror, one, 1, 1, name, &err) < 0);
+		CHECK_HAS(err.message, "stopping");
 		free(listed);
 	}
 	/* nothing left: the mirror's packs as they were */
