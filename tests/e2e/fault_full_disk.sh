@@ -109,7 +109,10 @@ scenario() {
 	expect_exit 0 rd audit verify --all
 	expect_exit 0 git --git-dir="$REDRESS_DATA/evidence.git" fsck --strict
 	# the server's mirror writer may be writing the new pack right now:
-	# its temporary goes within moments; a leftover stays
+	# once the mirror holds every change (`redress mirror` waits for that
+	# writer's step) no writer starts another, and its temporary goes
+	# within moments; a leftover stays
+	rd mirror >/dev/null
 	for _ in $(seq 100); do
 		[ -z "$(leftovers)" ] && break
 		sleep 0.1
