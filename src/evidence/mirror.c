@@ -224,12 +224,30 @@ typedef struct pack_out {
  */
 #define OUT_CHUNK (256u * 1024)
 
+/* The chunk buffer's bytes into the pack file. */
+static int out_flush(pack_out *p)
+{
+	size_t done = 0;
+
+	while (done < p->f.len) {
+		ssize_t w = write(p->fd, p->f.buf + done, p->f.len - done);
+
+		if (w < 0)
+			return rd_error_set(p->err, RD_EIO, "cannot write %s: "
+					    "%s", p->tmp, strerror(errno));
+		done += (size_t)w;
+	}
+	p->f.len = 0;
+	return RD_OK;
+}
+
 /* The bytes into the pack file, through the chunk buffer. */
 static int out_write(pack_out *p, const void *data, size_t size)
 {
 	const unsigned char *at = data;
+	int rc;
 
-	while (size > 0 || (!data && p->f.len > 0)) {
+	while (size > 0) {
 		size_t n = OUT_CHUNK - p->f.len;
 
 		if (n > size)
@@ -238,24 +256,8 @@ static int out_write(pack_out *p, const void *data, size_t size)
 		p->f.len += n;
 		at += n;
 		size -= n;
-		if (p->f.len == OUT_CHUNK || (!data && p->f.len > 0)) {
-			size_t done = 0;
-
-			while (done < p->f.len) {
-				ssize_t w = write(p->fd, p->f.buf + done,
-						  p->f.len - done);
-
-				if (w < 0)
-					return rd_error_set(p->err, RD_EIO,
-							    "cannot write %s: "
-							    "%s", p->tmp,
-							    strerror(errno));
-				done += (size_t)w;
-			}
-			p->f.len = 0;
-		}
-		if (!data)
-			break;
+		if (p->f.len == OUT_CHUNK && (rc = out_flush(p)) < 0)
+			return rc;
 	}
 	return RD_OK;
 }
@@ -548,7 +550,7 @@ static int direct_finish(pack_out *p, rd_mirror *m, char name[RD_OID_BUFSZ])
 
 	sha1_digest(&p->pack, sizeof(trailer), trailer);
 	if ((rc = out_write(p, trailer, sizeof(trailer))) < 0 ||
-	    (rc = out_write(p, NULL, 0)) < 0)
+	    (rc = out_flush(p)) < 0)
 		return rc;
 	if (fchmod(p->fd, 0444) != 0 || close(p->fd) != 0) {
 		p->fd = -1;
