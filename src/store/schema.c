@@ -580,6 +580,34 @@ static const char migration_12[] =
 	"\n"
 	"PRAGMA user_version = 12;\n";
 
+/*
+ * 13: objects are kept in the order they were stored, under a number of
+ * their own, with their id in a unique index beside. Keyed by the id, a
+ * table of whole objects took every new object at a random place: each
+ * change read and dirtied leaf pages all over a table far larger than the
+ * page cache. Now the rows go at the end of the table, and only the index
+ * of ids (about 30 bytes an entry) is written at random. The rows are
+ * copied in change order; the copy rewrites the whole table once.
+ */
+static const char migration_13[] =
+	"CREATE TABLE objects_13 (\n"
+	"  n INTEGER PRIMARY KEY,\n"
+	"  id BLOB NOT NULL UNIQUE CHECK (length(id) = 20),\n"
+	"  type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 4),\n"
+	"  size INTEGER NOT NULL CHECK (size >= 0),\n"
+	"  data BLOB CHECK (data IS NULL OR length(data) = size),\n"
+	"  change INTEGER NOT NULL CHECK (change >= 1)\n"
+	");\n"
+	"INSERT INTO objects_13 (id, type, size, data, change)\n"
+	"  SELECT id, type, size, data, change FROM objects\n"
+	"  ORDER BY change, id;\n"
+	"DROP TABLE objects;\n"
+	"ALTER TABLE objects_13 RENAME TO objects;\n"
+	"CREATE INDEX objects_by_change ON objects (change);\n"
+	"CREATE INDEX objects_in_files ON objects (id) WHERE data IS NULL;\n"
+	"\n"
+	"PRAGMA user_version = 13;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -593,6 +621,7 @@ static const char *const migrations[] = {
 	migration_10,
 	migration_11,
 	migration_12,
+	migration_13,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

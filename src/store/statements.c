@@ -413,10 +413,11 @@ static const struct {
 	[RD_STMT_OBJECTS_IN_FILES] = { 11,
 		"SELECT id FROM objects INDEXED BY objects_in_files"
 		" WHERE data IS NULL AND id > ?1 ORDER BY id LIMIT ?2" },
-	[RD_STMT_OBJECTS_OF_CHANGES] = { 11,
+	/* in the order they were stored: the index's own order (13) */
+	[RD_STMT_OBJECTS_OF_CHANGES] = { 13,
 		"SELECT id, type, size, data IS NULL FROM objects"
 		" INDEXED BY objects_by_change"
-		" WHERE change > ?1 AND change <= ?2 ORDER BY change, id" },
+		" WHERE change > ?1 AND change <= ?2 ORDER BY change, n" },
 	[RD_STMT_REF_GET] = { 11,
 		"SELECT head FROM refs WHERE dispute_id = ?1" },
 	[RD_STMT_REF_CREATE] = { 11,
