@@ -38,17 +38,18 @@ static int event_change(rd_test_record *r, const char *id, int n,
 			rd_error *err)
 {
 	char path[64], event[96], dispute[96];
-	rd_tree_file files[2];
-	rd_commit_request req = { id, parent, files, 2, alice(),
-				  1700000000 + n, "event" };
 
 	snprintf(path, sizeof(path), "events/%06d-escalate.json", n);
 	snprintf(event, sizeof(event), "{\"id\":\"%s\",\"n\":%d}", id, n);
 	snprintf(dispute, sizeof(dispute), "{\"id\":\"%s\",\"version\":%d}",
 		 id, n);
-	files[0] = (rd_tree_file){ "dispute.json", dispute, strlen(dispute),
-				   NULL };
-	files[1] = (rd_tree_file){ path, event, strlen(event), NULL };
+	const rd_tree_file files[2] = {
+		{ "dispute.json", dispute, strlen(dispute), NULL },
+		{ path, event, strlen(event), NULL },
+	};
+	const rd_commit_request req = { id, parent, files, 2, alice(),
+					1700000000 + n, "event" };
+
 	return rd_test_record_commit(r, &req, out, err);
 }
 
