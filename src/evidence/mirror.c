@@ -601,14 +601,18 @@ static int direct_finish(pack_out *p, rd_mirror *m, char name[RD_OID_BUFSZ])
 /* A new pack file of the mirror under a temporary name, for p. */
 static int direct_open(pack_out *p, rd_mirror *m, size_t count)
 {
-	/* named as libgit2 names its temporaries, which the removal of a
-	 * dead writer's leftovers knows (rd_evidence_leftovers_remove) */
-	snprintf(p->tmp, sizeof(p->tmp), "%s/objects/pack/pack_git2_XXXXXX",
-		 m->path);
 	p->direct = 1;
 	if (!(p->entries = calloc(count ? count : 1, sizeof(*p->entries))) ||
 	    !(p->f.buf = malloc(OUT_CHUNK)))
 		return rd_error_set(p->err, RD_ENOMEM, "out of memory");
+	/*
+	 * Named as libgit2 names its temporaries, which the removal of a
+	 * dead writer's leftovers knows (rd_evidence_leftovers_remove); p->tmp
+	 * names a file only once mkstemp made one, so direct_free never
+	 * removes the template's own name.
+	 */
+	snprintf(p->tmp, sizeof(p->tmp), "%s/objects/pack/pack_git2_XXXXXX",
+		 m->path);
 	if ((p->fd = mkstemp(p->tmp)) < 0) {
 		p->tmp[0] = '\0';
 		return rd_error_set(p->err, RD_EIO, "cannot start a pack in "
