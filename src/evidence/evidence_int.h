@@ -37,7 +37,7 @@
 typedef struct ev_tree_cache ev_tree_cache;
 
 #define EV_TREE_CACHE_SLOTS 256
-#define EV_TREE_CACHE_ENTRIES 65536
+#define EV_TREE_CACHE_ENTRIES 16384
 
 struct rd_evidence_repo {
 	git_repository *git;
