@@ -228,7 +228,7 @@ static size_t component(const struct pending *item, size_t offset, int *leaf)
 	return slash ? (size_t)(slash - rest) : strlen(rest);
 }
 
-static int build_tree(struct builder *b, const git_oid *base,
+static int build_tree(struct builder *b, const git_tree *base,
 		      const struct pending *items, size_t count,
 		      size_t offset, git_oid *out);
 
@@ -236,93 +236,82 @@ static int build_tree(struct builder *b, const git_oid *base,
  * Put the group items[0..count) — every item whose next component is the
  * same name — into the directory being built: one file, or a subtree.
  * With build_tree it recurses once per directory of a path, so at most
- * EV_PATH_MAX / 2 levels deep. bld starts as the directory's tree, so it
- * answers what the directory holds under a name.
+ * EV_PATH_MAX / 2 levels deep.
  */
 /* NOLINTNEXTLINE(misc-no-recursion): bounded by the path's depth */
 static int insert_group(struct builder *b, git_treebuilder *bld,
-			const struct pending *items, size_t count,
-			size_t offset)
+			const git_tree *base, const struct pending *items,
+			size_t count, size_t offset)
 {
 	char name[EV_NAME_MAX + 1];
 	const git_tree_entry *existing;
-	git_oid oid, sub;
-	int leaf, rc, has_sub = 0;
+	git_tree *sub = NULL;
+	git_oid oid;
+	int leaf, rc;
 	size_t n = component(&items[0], offset, &leaf);
 	const char *path = items[0].file->path;
 
 	memcpy(name, path + offset, n);
 	name[n] = '\0';
-	existing = git_treebuilder_get(bld, name);
+	existing = base ? git_tree_entry_byname(base, name) : NULL;
 	if (leaf && count > 1) {
 		int dup = strcmp(path, items[1].file->path) == 0;
 
-		return rd_error_set_field(b->err, RD_EINVALID, path, "%s: %s",
-					  path,
-					  dup ? "given twice in one commit"
-					      : "given both as a file and as "
-						"a directory");
+		rc = rd_error_set_field(b->err, RD_EINVALID, path,
+					"%s: %s", path,
+					dup ? "given twice in one commit"
+					    : "given both as a file and as a "
+					      "directory");
+		goto done;
 	}
 	if (leaf) {
 		if (existing &&
-		    git_tree_entry_type(existing) != GIT_OBJECT_BLOB)
-			return rd_error_set_field(b->err, RD_ECONFLICT, path,
-						  "%s: is a directory; files "
-						  "are never removed, so it "
-						  "cannot become a file",
-						  path);
+		    git_tree_entry_type(existing) != GIT_OBJECT_BLOB) {
+			rc = rd_error_set_field(b->err, RD_ECONFLICT, path,
+						"%s: is a directory; files are "
+						"never removed, so it cannot "
+						"become a file", path);
+			goto done;
+		}
 		if ((rc = file_blob(b, items[0].file, &oid)) < 0)
-			return rc;
+			goto done;
 		if (git_treebuilder_insert(NULL, bld, name, &oid,
-					   GIT_FILEMODE_BLOB) < 0)
-			return ev_git_fail(b->err, RD_EIO, "%s: cannot add it",
-					   path);
-		return RD_OK;
+					   GIT_FILEMODE_BLOB) < 0) {
+			rc = ev_git_fail(b->err, RD_EIO, "%s: cannot add it",
+					 path);
+			goto done;
+		}
+		rc = RD_OK;
+		goto done;
 	}
 	if (existing) {
-		if (git_tree_entry_type(existing) != GIT_OBJECT_TREE)
-			return rd_error_set_field(b->err, RD_ECONFLICT, path,
-						  "%s: %.*s is a file; files "
-						  "are never removed, so it "
-						  "cannot become a directory",
-						  path, (int)(offset + n),
-						  path);
-		/* the entry goes when the builder replaces it: copy its id */
-		git_oid_cpy(&sub, git_tree_entry_id(existing));
-		has_sub = 1;
+		if (git_tree_entry_type(existing) != GIT_OBJECT_TREE) {
+			rc = rd_error_set_field(b->err, RD_ECONFLICT, path,
+						"%s: %.*s is a file; files are "
+						"never removed, so it cannot "
+						"become a directory", path,
+						(int)(offset + n), path);
+			goto done;
+		}
+		if (git_tree_lookup(&sub, b->repo->git,
+				    git_tree_entry_id(existing)) < 0) {
+			rc = ev_git_fail(b->err, RD_EIO,
+					 "%.*s: cannot read the directory",
+					 (int)(offset + n), path);
+			goto done;
+		}
 	}
-	if ((rc = build_tree(b, has_sub ? &sub : NULL, items, count,
-			     offset + n + 1, &oid)) < 0)
-		return rc;
+	if ((rc = build_tree(b, sub, items, count, offset + n + 1, &oid)) < 0)
+		goto done;
 	if (git_treebuilder_insert(NULL, bld, name, &oid,
-				   GIT_FILEMODE_TREE) < 0)
-		return ev_git_fail(b->err, RD_EIO, "%.*s: cannot add the "
-				   "directory", (int)(offset + n), path);
-	return RD_OK;
-}
-
-/*
- * A builder holding the tree `base` (NULL: an empty one): the one that
- * wrote it, when the cache kept it (trees.c), else one filled from the
- * tree read back.
- */
-static int start_tree(struct builder *b, const git_oid *base,
-		      const struct pending *item, size_t offset,
-		      git_treebuilder **out)
-{
-	git_tree *tree = NULL;
-	int rc = RD_OK;
-
-	*out = base ? ev_tree_cache_take(b->repo->trees, base) : NULL;
-	if (*out)
-		return RD_OK;
-	if (base && git_tree_lookup(&tree, b->repo->git, base) < 0)
-		return ev_git_fail(b->err, RD_EIO, "%.*s: cannot read the "
-				   "directory", offset ? (int)offset - 1 : 1,
-				   offset ? item->file->path : "/");
-	if (git_treebuilder_new(out, b->repo->git, tree) < 0)
-		rc = ev_git_fail(b->err, RD_EIO, "cannot start a tree");
-	git_tree_free(tree);
+				   GIT_FILEMODE_TREE) < 0) {
+		rc = ev_git_fail(b->err, RD_EIO, "%.*s: cannot add the "
+				 "directory", (int)(offset + n), path);
+		goto done;
+	}
+	rc = RD_OK;
+done:
+	git_tree_free(sub);
 	return rc;
 }
 
@@ -332,7 +321,7 @@ static int start_tree(struct builder *b, const git_oid *base,
  * directory). Items are sorted so that each name's items are adjacent.
  */
 /* NOLINTNEXTLINE(misc-no-recursion): bounded by the path's depth */
-static int build_tree(struct builder *b, const git_oid *base,
+static int build_tree(struct builder *b, const git_tree *base,
 		      const struct pending *items, size_t count,
 		      size_t offset, git_oid *out)
 {
@@ -340,8 +329,10 @@ static int build_tree(struct builder *b, const git_oid *base,
 	size_t i = 0;
 	int rc;
 
-	if ((rc = start_tree(b, base, items, offset, &bld)) < 0)
-		return rc;
+	if (git_treebuilder_new(&bld, b->repo->git, base) < 0) {
+		rc = ev_git_fail(b->err, RD_EIO, "cannot start a tree");
+		goto done;
+	}
 	while (i < count) {
 		int leaf;
 		size_t n = component(&items[i], offset, &leaf);
@@ -357,19 +348,17 @@ static int build_tree(struct builder *b, const git_oid *base,
 				break;
 			j++;
 		}
-		if ((rc = insert_group(b, bld, items + i, j - i, offset)) < 0)
-			goto fail;
+		if ((rc = insert_group(b, bld, base, items + i, j - i,
+				       offset)) < 0)
+			goto done;
 		i = j;
 	}
 	if (git_treebuilder_write(out, bld) < 0) {
 		rc = ev_git_fail(b->err, RD_EIO, "cannot write a tree");
-		goto fail;
+		goto done;
 	}
-	/* whole again, and exactly the tree *out: the next change's start */
-	ev_tree_cache_put(&b->repo->trees, out, bld);
-	return RD_OK;
-fail:
-	/* half changed: never kept */
+	rc = RD_OK;
+done:
 	git_treebuilder_free(bld);
 	return rc;
 }
@@ -440,7 +429,7 @@ int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 	struct pending *items = NULL;
 	git_signature *author = NULL, *committer = NULL;
 	git_commit *parent = NULL;
-	git_tree *tree = NULL;
+	git_tree *parent_tree = NULL, *tree = NULL;
 	git_oid parent_oid, tree_oid, commit_oid;
 	int rc, grc;
 
@@ -456,7 +445,7 @@ int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 				       err)) < 0)
 			goto done;
 		grc = git_commit_lookup(&parent, repo->git, &parent_oid);
-		if (grc < 0) {
+		if (grc < 0 || git_commit_tree(&parent_tree, parent) < 0) {
 			rc = ev_git_fail(err, RD_EIO, "dispute %s: cannot "
 					 "read commit %s", req->dispute_id,
 					 req->parent);
@@ -475,8 +464,8 @@ int rd_evidence_commit(rd_evidence_repo *repo, const rd_commit_request *req,
 			items[i].file = &req->files[i];
 		qsort(items, req->file_count, sizeof(*items), compare_pending);
 	}
-	if ((rc = build_tree(&b, parent ? git_commit_tree_id(parent) : NULL,
-			     items, req->file_count, 0, &tree_oid)) < 0)
+	if ((rc = build_tree(&b, parent_tree, items, req->file_count, 0,
+			     &tree_oid)) < 0)
 		goto done;
 	if (git_tree_lookup(&tree, repo->git, &tree_oid) < 0) {
 		rc = ev_git_fail(err, RD_EIO, "cannot read the tree just "
@@ -506,6 +495,7 @@ done:
 	git_signature_free(committer);
 	git_signature_free(author);
 	git_tree_free(tree);
+	git_tree_free(parent_tree);
 	git_commit_free(parent);
 	free(items);
 	return rc;

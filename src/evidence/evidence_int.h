@@ -33,12 +33,6 @@
 /* Content type given to an empty file, whatever libmagic would say. */
 #define EV_EMPTY_TYPE "application/x-empty"
 
-/* The builders of the trees written last (trees.c). */
-typedef struct ev_tree_cache ev_tree_cache;
-
-#define EV_TREE_CACHE_SLOTS 256
-#define EV_TREE_CACHE_ENTRIES 16384
-
 struct rd_evidence_repo {
 	git_repository *git;
 	git_odb *odb;
@@ -49,7 +43,6 @@ struct rd_evidence_repo {
 	rd_object_io io;
 	char *blobs;             /* NULL for a repository on disk */
 	const atomic_int *cancel;  /* set: the record's reads fail */
-	ev_tree_cache *trees;      /* trees.c; NULL until a tree is kept */
 };
 
 /*
@@ -131,25 +124,6 @@ int ev_sniff(rd_evidence_repo *repo, const void *buf, size_t len,
  */
 int ev_commit_tree(rd_evidence_repo *repo, const char *hex,
 		   git_commit **commit, git_tree **tree, rd_error *err);
-
-/*
- * The builder that wrote tree `id` last, taken out of the cache (the
- * caller frees it or puts it back), or NULL (c may be NULL).
- */
-git_treebuilder *ev_tree_cache_take(ev_tree_cache *c, const git_oid *id);
-
-/*
- * Keep bld, which has just written tree `id`, creating the cache when
- * *c is NULL; the cache owns bld from here (it may free it at once).
- */
-void ev_tree_cache_put(ev_tree_cache **c, const git_oid *id,
-		       git_treebuilder *bld);
-
-void ev_tree_cache_free(ev_tree_cache *c);
-
-/* What the cache of repo did and holds (for tests). */
-void ev_tree_cache_stats(const rd_evidence_repo *repo, uint64_t *hits,
-			 uint64_t *misses, size_t *builders, size_t *entries);
 
 /*
  * Test-only fault injection (fault.c, evidence_fault.h): the hook the

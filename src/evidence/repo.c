@@ -323,7 +323,6 @@ void rd_evidence_repo_close(rd_evidence_repo *repo)
 		return;
 	if (repo->magic)
 		magic_close(repo->magic);
-	ev_tree_cache_free(repo->trees);
 	git_odb_free(repo->odb);
 	git_repository_free(repo->git);
 	free(repo->path);
