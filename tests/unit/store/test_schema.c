@@ -355,6 +355,19 @@ static int note_object(void *ctx, const unsigned char id[RD_OID_RAWSZ],
 	return 0;
 }
 
+/* The objects of changes after..upto: each change's, change by change. */
+static void check_listed(rd_store *st, int changes, int per, int after,
+			 int upto)
+{
+	struct listed l = { 0, 1, changes, per, after };
+	rd_error err;
+
+	CHECK_OK(rd_store_objects_of_changes(st, after, upto, note_object, &l,
+					     &err), &err);
+	CHECK_INT(l.count, (upto - after) * per);
+	CHECK(l.in_order);
+}
+
 /* Pairs of rows numbered against the order of their changes. */
 static long long rows_out_of_change_order(rd_store *st)
 {
@@ -394,22 +407,14 @@ static void objects_in_change_order(void)
 	rd_error err;
 	rd_store *st = NULL;
 	char *path = rd_test_db_path();
-	struct listed l = { 0, 1, 6, 4, 0 };
 	unsigned char id[RD_OID_RAWSZ];
 
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
 	CHECK_OK(write_changes(st, 6, 4, &err), &err);
 	check_objects(st, 6, 4);
-	CHECK_OK(rd_store_objects_of_changes(st, 0, 6, note_object, &l, &err),
-		 &err);
-	CHECK_INT(l.count, 24);
-	CHECK(l.in_order);
+	check_listed(st, 6, 4, 0, 6);
 	/* a range lists only its own changes' objects */
-	l = (struct listed){ 0, 1, 6, 4, 2 };
-	CHECK_OK(rd_store_objects_of_changes(st, 2, 3, note_object, &l, &err),
-		 &err);
-	CHECK_INT(l.count, 4);
-	CHECK(l.in_order);
+	check_listed(st, 6, 4, 2, 3);
 	/* rows follow their changes: none stored after a later change's */
 	CHECK_INT(rows_out_of_change_order(st), 0);
 	/* an object stored again is kept once, with its first change */
@@ -434,7 +439,6 @@ static void migrates_12_keeping_objects(void)
 	rd_error err;
 	rd_store *st = NULL;
 	char *path = rd_test_db_path();
-	struct listed l = { 0, 1, 5, 3, 0 };
 	unsigned char id[RD_OID_RAWSZ];
 	char old[41], head[41];
 	int version = -1;
@@ -451,10 +455,7 @@ static void migrates_12_keeping_objects(void)
 	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
 	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
 	check_objects(st, 5, 3);
-	CHECK_OK(rd_store_objects_of_changes(st, 0, 5, note_object, &l, &err),
-		 &err);
-	CHECK_INT(l.count, 15);
-	CHECK(l.in_order);
+	check_listed(st, 5, 3, 0, 5);
 	/* the copied rows are numbered in change order, from 1 */
 	CHECK_INT(rows_out_of_change_order(st), 0);
 	CHECK_INT(raw_int(rd_store_db(st), "SELECT min(n) FROM objects"), 1);
