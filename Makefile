@@ -8,7 +8,9 @@
 BUILD     ?= build
 DATA      ?= ./redress-data
 LISTEN    ?= 127.0.0.1:8080
-DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libjansson-dev nettle-dev zlib1g-dev libgit2-dev libmagic-dev libarchive-dev libmicrohttpd-dev git sqlite3 jq curl
+DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libpq-dev libjansson-dev nettle-dev zlib1g-dev libgit2-dev libmagic-dev libarchive-dev libmicrohttpd-dev git sqlite3 jq curl
+# the test suite's own PostgreSQL server (tests/support/pg.sh)
+TEST_DEPS := postgresql
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
@@ -37,6 +39,7 @@ server: configure
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
+test: DEB_DEPS += $(TEST_DEPS)
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 

@@ -1,0 +1,457 @@
+/*
+ * The store's database driver, PostgreSQL's half (libpq).
+ *
+ * Each statement is prepared on the server once per connection and
+ * described there, so that its parameters are counted and the type of
+ * every result column is known before the first run. Parameters travel as
+ * text (numbers) or as bytes (blobs); results come back in binary, so that
+ * numbers and bytes need no parsing or unescaping. A statement runs whole
+ * at its first rd_db_step and its rows are kept until it is reset.
+ *
+ * It must never print: libpq's notices (a NOTICE of a schema script) are
+ * dropped, never written to standard error. It must never let a
+ * connection URI's password reach a message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store/db_int.h"
+
+/* Type OIDs of PostgreSQL's catalog (pg_type), as fixed since 8.x. */
+enum {
+	OID_BOOL = 16,
+	OID_BYTEA = 17,
+	OID_CHAR = 18,
+	OID_NAME = 19,
+	OID_INT8 = 20,
+	OID_INT2 = 21,
+	OID_INT4 = 23,
+	OID_TEXT = 25,
+	OID_OID = 26,
+	OID_JSON = 114,
+	OID_UNKNOWN = 705,
+	OID_BPCHAR = 1042,
+	OID_VARCHAR = 1043,
+	OID_VOID = 2278
+};
+
+struct rd_db_pg {
+	PGconn *conn;
+	unsigned long next_name;       /* of the next prepared statement */
+};
+
+struct rd_db_pg_stmt {
+	char name[32];
+	int params;
+	const char **values;           /* borrowed, or numbers[i] */
+	int *lengths;
+	int *formats;
+	char (*numbers)[24];           /* int64 parameters as text */
+	int columns;
+	Oid *types;                    /* of the result columns */
+	PGresult *result;              /* of the current run */
+	int row;                       /* current row, -1 before the first */
+	int rows;
+};
+
+/* Keep libpq's message, without its trailing newline. */
+static void keep_message(rd_db *db, const char *message)
+{
+	size_t len;
+
+	snprintf(db->message, sizeof(db->message), "%s",
+		 message && *message ? message : "unknown PostgreSQL failure");
+	len = strlen(db->message);
+	while (len > 0 && (db->message[len - 1] == '\n' ||
+			   db->message[len - 1] == ' '))
+		db->message[--len] = '\0';
+}
+
+/*
+ * A failed result as an rd_db_code, from its SQLSTATE (PostgreSQL's
+ * appendix A) or the connection's state.
+ */
+static int result_code(rd_db *db, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				: NULL;
+
+	keep_message(db, res ? PQresultErrorMessage(res)
+			     : PQerrorMessage(db->pg->conn));
+	if (PQstatus(db->pg->conn) != CONNECTION_OK || !state)
+		return RD_DB_ECONNECTION;
+	if (strcmp(state, "23505") == 0)
+		return RD_DB_EUNIQUE;
+	if (strcmp(state, "23503") == 0)
+		return RD_DB_EFOREIGN;
+	if (strncmp(state, "23", 2) == 0 || strcmp(state, "P0001") == 0)
+		return RD_DB_ECONSTRAINT;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0)
+		return RD_DB_EBUSY;
+	if (strcmp(state, "53200") == 0)
+		return RD_DB_ENOMEM;
+	/* connection exceptions, and the server shutting down */
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+		return RD_DB_ECONNECTION;
+	return RD_DB_EIO;
+}
+
+static void drop_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/*
+ * The URI with its password, if any, replaced by "***", for messages:
+ * scheme://user:secret@host/db?password=secret&x=y.
+ */
+static void redact(char *out, size_t size, const char *uri)
+{
+	const char *rest = strstr(uri, "://"), *at, *slash, *colon, *pw;
+	size_t n;
+
+	snprintf(out, size, "%s", uri);
+	if (!rest)
+		return;
+	rest += 3;
+	slash = strchr(rest, '/');
+	at = strchr(rest, '@');
+	if (at && (!slash || at < slash) &&
+	    (colon = memchr(rest, ':', (size_t)(at - rest)))) {
+		n = (size_t)(colon - uri) + 1;
+		snprintf(out, size, "%.*s***%s", (int)n, uri, at);
+	}
+	/* a password given as a parameter */
+	if ((pw = strstr(out, "password=")) != NULL) {
+		char *value = (char *)pw + 9;
+		char *end = strchr(value, '&');
+
+		if (end)
+			memmove(value + 3, end, strlen(end) + 1);
+		else if (value + 3 < out + size)
+			value[3] = '\0';
+		memcpy(value, "***", 3);
+	}
+}
+
+int rd_db__pg_open(rd_db **out, const char *uri, rd_error *err)
+{
+	char shown[512];
+	rd_db *db;
+	int rc;
+
+	if (!(db = calloc(1, sizeof(*db))) ||
+	    !(db->pg = calloc(1, sizeof(*db->pg)))) {
+		free(db);
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	}
+	db->engine = RD_DB_POSTGRES;
+	db->pg->conn = PQconnectdb(uri);
+	if (!db->pg->conn || PQstatus(db->pg->conn) != CONNECTION_OK) {
+		redact(shown, sizeof(shown), uri);
+		keep_message(db, db->pg->conn ? PQerrorMessage(db->pg->conn)
+					      : "out of memory");
+		rc = rd_error_set(err, RD_EIO, "cannot connect to PostgreSQL "
+				  "at %s: %s", shown, db->message);
+		rd_db_close(db);
+		return rc;
+	}
+	(void)PQsetNoticeProcessor(db->pg->conn, drop_notice, NULL);
+	*out = db;
+	return RD_OK;
+}
+
+void rd_db__pg_close(rd_db *db)
+{
+	if (db->pg)
+		PQfinish(db->pg->conn);
+	free(db->pg);
+	free(db);
+}
+
+int rd_db__pg_exec(rd_db *db, const char *sql)
+{
+	PGresult *res = PQexec(db->pg->conn, sql);
+	ExecStatusType status = PQresultStatus(res);
+	int rc = RD_DB_OK;
+
+	if (!res)
+		rc = result_code(db, NULL);
+	else if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+		rc = result_code(db, res);
+	PQclear(res);
+	return rc;
+}
+
+static int readable_type(Oid type)
+{
+	switch (type) {
+	case OID_BOOL: case OID_BYTEA: case OID_CHAR: case OID_NAME:
+	case OID_INT8: case OID_INT2: case OID_INT4: case OID_TEXT:
+	case OID_OID: case OID_JSON: case OID_UNKNOWN: case OID_BPCHAR:
+	case OID_VARCHAR: case OID_VOID:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int rd_db__pg_prepare(rd_db_stmt *stmt, const char *sql)
+{
+	rd_db *db = stmt->db;
+	struct rd_db_pg_stmt *p;
+	PGresult *res;
+	int rc = RD_DB_OK;
+
+	if (!(p = calloc(1, sizeof(*p))))
+		return RD_DB_ENOMEM;
+	stmt->pg = p;
+	p->row = -1;
+	snprintf(p->name, sizeof(p->name), "rd%lu", ++db->pg->next_name);
+	res = PQprepare(db->pg->conn, p->name, sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = result_code(db, res);
+	PQclear(res);
+	if (rc != RD_DB_OK)
+		return rc;
+	res = PQdescribePrepared(db->pg->conn, p->name);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = result_code(db, res);
+		PQclear(res);
+		return rc;
+	}
+	p->params = PQnparams(res);
+	p->columns = PQnfields(res);
+	if ((p->params > 0 &&
+	     (!(p->values = calloc((size_t)p->params, sizeof(*p->values))) ||
+	      !(p->lengths = calloc((size_t)p->params, sizeof(*p->lengths))) ||
+	      !(p->formats = calloc((size_t)p->params, sizeof(*p->formats))) ||
+	      !(p->numbers = calloc((size_t)p->params,
+				    sizeof(*p->numbers))))) ||
+	    (p->columns > 0 &&
+	     !(p->types = calloc((size_t)p->columns, sizeof(*p->types))))) {
+		PQclear(res);
+		return RD_DB_ENOMEM;
+	}
+	for (int i = 0; i < p->columns && rc == RD_DB_OK; i++) {
+		p->types[i] = PQftype(res, i);
+		if (!readable_type(p->types[i])) {
+			snprintf(db->message, sizeof(db->message),
+				 "result column %d (%s) has the type of OID "
+				 "%u, which the store does not read: cast it "
+				 "to bigint, text or bytea", i + 1,
+				 PQfname(res, i), (unsigned)p->types[i]);
+			rc = RD_DB_EMISUSE;
+		}
+	}
+	PQclear(res);
+	return rc;
+}
+
+void rd_db__pg_finalize(rd_db_stmt *stmt)
+{
+	struct rd_db_pg_stmt *p = stmt->pg;
+	char sql[64];
+
+	if (!p)
+		return;
+	PQclear(p->result);
+	/* the connection may be gone already: nothing to deallocate then */
+	if (stmt->db->pg && PQstatus(stmt->db->pg->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(stmt->db->pg->conn) == PQTRANS_IDLE) {
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", p->name);
+		PQclear(PQexec(stmt->db->pg->conn, sql));
+	}
+	free(p->values);
+	free(p->lengths);
+	free(p->formats);
+	free(p->numbers);
+	free(p->types);
+	free(p);
+	stmt->pg = NULL;
+}
+
+static int bind_index(rd_db_stmt *stmt, int i)
+{
+	if (i < 1 || i > stmt->pg->params || stmt->pg->result) {
+		snprintf(stmt->db->message, sizeof(stmt->db->message),
+			 i < 1 || i > stmt->pg->params
+				 ? "parameter %d of %d does not exist"
+				 : "parameter %d of %d bound while the "
+				   "statement runs (reset it first)",
+			 i, stmt->pg->params);
+		return -1;
+	}
+	return i - 1;
+}
+
+int rd_db__pg_bind_int64(rd_db_stmt *stmt, int i, int64_t value)
+{
+	struct rd_db_pg_stmt *p = stmt->pg;
+	int at = bind_index(stmt, i);
+
+	if (at < 0)
+		return RD_DB_EMISUSE;
+	snprintf(p->numbers[at], sizeof(p->numbers[at]), "%lld",
+		 (long long)value);
+	p->values[at] = p->numbers[at];
+	p->lengths[at] = 0;
+	p->formats[at] = 0;
+	return RD_DB_OK;
+}
+
+int rd_db__pg_bind(rd_db_stmt *stmt, int i, const void *value, size_t size,
+		   int binary)
+{
+	struct rd_db_pg_stmt *p = stmt->pg;
+	int at = bind_index(stmt, i);
+
+	if (at < 0)
+		return RD_DB_EMISUSE;
+	if (size > 0x7fffffff) {
+		snprintf(stmt->db->message, sizeof(stmt->db->message),
+			 "parameter %d is %zu bytes, over the 2 GiB a "
+			 "PostgreSQL parameter may hold", i, size);
+		return RD_DB_EMISUSE;
+	}
+	p->values[at] = value;
+	p->lengths[at] = (int)size;
+	p->formats[at] = value ? binary : 0;
+	return RD_DB_OK;
+}
+
+int rd_db__pg_step(rd_db_stmt *stmt)
+{
+	struct rd_db_pg_stmt *p = stmt->pg;
+	rd_db *db = stmt->db;
+	ExecStatusType status;
+
+	if (!p->result) {
+		p->result = PQexecPrepared(db->pg->conn, p->name, p->params,
+					   p->values, p->lengths, p->formats,
+					   1);
+		status = PQresultStatus(p->result);
+		if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+			const char *tuples = PQcmdTuples(p->result);
+
+			stmt->changes = *tuples ? strtoll(tuples, NULL, 10)
+						: 0;
+			p->rows = status == PGRES_TUPLES_OK
+					  ? PQntuples(p->result)
+					  : 0;
+			p->row = -1;
+		} else {
+			int rc = result_code(db, p->result);
+
+			/* a failed run leaves nothing to read */
+			PQclear(p->result);
+			p->result = NULL;
+			return rc;
+		}
+	}
+	if (p->row + 1 < p->rows) {
+		p->row++;
+		return RD_DB_ROW;
+	}
+	p->row = p->rows;
+	return RD_DB_DONE;
+}
+
+void rd_db__pg_reset(rd_db_stmt *stmt)
+{
+	struct rd_db_pg_stmt *p = stmt->pg;
+
+	PQclear(p->result);
+	p->result = NULL;
+	p->row = -1;
+	p->rows = 0;
+	for (int i = 0; i < p->params; i++) {
+		p->values[i] = NULL;
+		p->lengths[i] = 0;
+		p->formats[i] = 0;
+	}
+}
+
+int rd_db__pg_column_count(const rd_db_stmt *stmt)
+{
+	return stmt->pg->columns;
+}
+
+/* 1 when column i of the current row can be read. */
+static int readable(const struct rd_db_pg_stmt *p, int i)
+{
+	return p->result && p->row >= 0 && p->row < p->rows && i >= 0 &&
+	       i < p->columns;
+}
+
+int rd_db__pg_column_is_null(const rd_db_stmt *stmt, int i)
+{
+	const struct rd_db_pg_stmt *p = stmt->pg;
+
+	return !readable(p, i) || PQgetisnull(p->result, p->row, i);
+}
+
+static uint64_t big_endian(const unsigned char *at, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int k = 0; k < bytes; k++)
+		v = (v << 8) | at[k];
+	return v;
+}
+
+int64_t rd_db__pg_column_int64(const rd_db_stmt *stmt, int i)
+{
+	const struct rd_db_pg_stmt *p = stmt->pg;
+	const unsigned char *at;
+	int len;
+
+	if (rd_db__pg_column_is_null(stmt, i))
+		return 0;
+	at = (const unsigned char *)PQgetvalue(p->result, p->row, i);
+	len = PQgetlength(p->result, p->row, i);
+	switch (p->types[i]) {
+	case OID_INT8:
+		return len == 8 ? (int64_t)big_endian(at, 8) : 0;
+	case OID_INT4:
+	case OID_OID:
+		return len == 4 ? (p->types[i] == OID_OID
+					   ? (int64_t)big_endian(at, 4)
+					   : (int64_t)(int32_t)big_endian(at,
+									  4))
+				: 0;
+	case OID_INT2:
+		return len == 2 ? (int64_t)(int16_t)big_endian(at, 2) : 0;
+	case OID_BOOL:
+	case OID_CHAR:
+		return len == 1 ? (int64_t)at[0] : 0;
+	default:
+		/* text: its number, as SQLite reads a text column */
+		return strtoll((const char *)at, NULL, 10);
+	}
+}
+
+const void *rd_db__pg_column_bytes(const rd_db_stmt *stmt, int i,
+				   size_t *size)
+{
+	const struct rd_db_pg_stmt *p = stmt->pg;
+
+	if (size)
+		*size = 0;
+	if (rd_db__pg_column_is_null(stmt, i))
+		return NULL;
+	if (size)
+		*size = (size_t)PQgetlength(p->result, p->row, i);
+	/* libpq ends every value, binary ones too, with a zero byte */
+	return PQgetvalue(p->result, p->row, i);
+}
+
+int rd_db__pg_in_transaction(const rd_db *db)
+{
+	return PQtransactionStatus(db->pg->conn) != PQTRANS_IDLE;
+}
