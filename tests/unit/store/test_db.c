@@ -71,10 +71,12 @@ static void uri_of(char *out, size_t size, const char *database)
 
 static int open_case(engine_case *c, rd_db_engine engine, rd_error *err)
 {
+	char sql[128], uri[640];
+	int rc;
+
 	memset(c, 0, sizeof(*c));
 	if (engine == RD_DB_SQLITE) {
 		char *path;
-		int rc;
 
 		c->dir = rd_test_tmpdir();
 		path = rd_test_path(c->dir, "db.sqlite");
@@ -85,21 +87,16 @@ static int open_case(engine_case *c, rd_db_engine engine, rd_error *err)
 			rc = rd_error_set(err, RD_EIO, "%s",
 					  rd_db_errmsg(c->db));
 		return rc;
-	} else {
-		char sql[128], uri[640];
-		int rc;
-
-		if ((rc = rd_db_open(&c->admin, server_uri, 0, err)) < 0)
-			return rc;
-		snprintf(c->name, sizeof(c->name), "t_db_%ld_%d",
-			 (long)getpid(), ++case_number);
-		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", c->name);
-		if (rd_db_exec(c->admin, sql) != RD_DB_OK)
-			return rd_error_set(err, RD_EIO, "%s",
-					    rd_db_errmsg(c->admin));
-		uri_of(uri, sizeof(uri), c->name);
-		return rd_db_open(&c->db, uri, 0, err);
 	}
+	if ((rc = rd_db_open(&c->admin, server_uri, 0, err)) < 0)
+		return rc;
+	snprintf(c->name, sizeof(c->name), "t_db_%ld_%d", (long)getpid(),
+		 ++case_number);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", c->name);
+	if (rd_db_exec(c->admin, sql) != RD_DB_OK)
+		return rd_error_set(err, RD_EIO, "%s", rd_db_errmsg(c->admin));
+	uri_of(uri, sizeof(uri), c->name);
+	return rd_db_open(&c->db, uri, 0, err);
 }
 
 static void close_case(engine_case *c)
