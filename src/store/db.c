@@ -223,6 +223,31 @@ int rd_db_column_is_null(const rd_db_stmt *stmt, int i)
 	return sqlite3_column_type(stmt->lite, i) == SQLITE_NULL;
 }
 
+const char *rd_db_column_name(const rd_db_stmt *stmt, int i)
+{
+	if (stmt->db->engine == RD_DB_POSTGRES)
+		return rd_db__pg_column_name(stmt, i);
+	return sqlite3_column_name(stmt->lite, i);
+}
+
+rd_db_type rd_db_column_type(const rd_db_stmt *stmt, int i)
+{
+	if (stmt->db->engine == RD_DB_POSTGRES)
+		return rd_db__pg_column_type(stmt, i);
+	switch (sqlite3_column_type(stmt->lite, i)) {
+	case SQLITE_INTEGER:
+		return RD_DB_TYPE_INTEGER;
+	case SQLITE_FLOAT:
+		return RD_DB_TYPE_FLOAT;
+	case SQLITE_TEXT:
+		return RD_DB_TYPE_TEXT;
+	case SQLITE_BLOB:
+		return RD_DB_TYPE_BLOB;
+	default:
+		return RD_DB_TYPE_NULL;
+	}
+}
+
 int64_t rd_db_column_int64(const rd_db_stmt *stmt, int i)
 {
 	if (stmt->db->engine == RD_DB_POSTGRES)
