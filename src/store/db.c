@@ -109,6 +109,14 @@ const char *rd_db_errmsg(const rd_db *db)
 	return sqlite3_errmsg(db->lite);
 }
 
+int rd_db_failed_on_primary_key(const rd_db *db)
+{
+	if (db->engine == RD_DB_POSTGRES)
+		return db->primary_key;
+	return sqlite3_extended_errcode(db->lite) ==
+	       SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
 int rd_db_exec(rd_db *db, const char *sql)
 {
 	if (db->engine == RD_DB_POSTGRES)

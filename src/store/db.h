@@ -79,6 +79,15 @@ rd_db_engine rd_db_engine_of(const rd_db *db);
 const char *rd_db_errmsg(const rd_db *db);
 
 /*
+ * 1 when the last failure on db was RD_DB_EUNIQUE on a primary key rather
+ * than on another unique constraint, so that a caller can tell a row
+ * written twice from two rows a uniqueness rule keeps apart (an offer id
+ * used again, or a second offer while one awaits an answer). PostgreSQL
+ * knows a primary key by the name it gives one, "<table>_pkey".
+ */
+int rd_db_failed_on_primary_key(const rd_db *db);
+
+/*
  * Run `sql`, one or more statements without parameters or rows to read
  * (schema scripts, BEGIN, COMMIT, pragmas). RD_DB_OK or a failure code.
  */

@@ -18,6 +18,7 @@ struct rd_db {
 	struct sqlite3 *lite;          /* RD_DB_SQLITE */
 	struct rd_db_pg *pg;           /* RD_DB_POSTGRES */
 	char message[512];             /* PostgreSQL's last failure */
+	int primary_key;               /* it was on a primary key */
 };
 
 struct rd_db_stmt {

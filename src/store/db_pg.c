@@ -82,10 +82,18 @@ static int result_code(rd_db *db, const PGresult *res)
 
 	keep_message(db, res ? PQresultErrorMessage(res)
 			     : PQerrorMessage(db->pg->conn));
+	db->primary_key = 0;
 	if (PQstatus(db->pg->conn) != CONNECTION_OK || !state)
 		return RD_DB_ECONNECTION;
-	if (strcmp(state, "23505") == 0)
+	if (strcmp(state, "23505") == 0) {
+		const char *name = PQresultErrorField(res,
+						      PG_DIAG_CONSTRAINT_NAME);
+		size_t len = name ? strlen(name) : 0;
+
+		db->primary_key = len > 5 &&
+				  strcmp(name + len - 5, "_pkey") == 0;
 		return RD_DB_EUNIQUE;
+	}
 	if (strcmp(state, "23503") == 0)
 		return RD_DB_EFOREIGN;
 	if (strncmp(state, "23", 2) == 0 || strcmp(state, "P0001") == 0)

@@ -427,16 +427,57 @@ done:
 	close_case(&c);
 }
 
+/* A row written twice is told from two rows a unique rule keeps apart. */
+static void primary_key_told_from_unique(rd_db_engine engine)
+{
+	static const sql_pair insert = {
+		"INSERT INTO u (id, code) VALUES (?1, ?2)",
+		"INSERT INTO u (id, code) VALUES ($1, $2)"
+	};
+	rd_db_stmt *ins = NULL;
+	engine_case c;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(open_case(&c, engine, &err), &err);
+	CHECK_INT(rd_db_exec(c.db, "CREATE TABLE u (id BIGINT PRIMARY KEY,"
+			     " code TEXT NOT NULL UNIQUE)"), RD_DB_OK);
+	if (!(ins = prepared(c.db, insert)))
+		goto done;
+	CHECK_INT(rd_db_bind_int64(ins, 1, 1) | rd_db_bind_text(ins, 2, "a"),
+		  RD_DB_OK);
+	CHECK_INT(rd_db_step(ins), RD_DB_DONE);
+	rd_db_reset(ins);
+	CHECK_INT(rd_db_bind_int64(ins, 1, 1) | rd_db_bind_text(ins, 2, "b"),
+		  RD_DB_OK);
+	CHECK_INT(rd_db_step(ins), RD_DB_EUNIQUE);
+	CHECK_INT(rd_db_failed_on_primary_key(c.db), 1);
+	rd_db_reset(ins);
+	CHECK_INT(rd_db_bind_int64(ins, 1, 2) | rd_db_bind_text(ins, 2, "a"),
+		  RD_DB_OK);
+	CHECK_INT(rd_db_step(ins), RD_DB_EUNIQUE);
+	CHECK_INT(rd_db_failed_on_primary_key(c.db), 0);
+	rd_db_reset(ins);
+done:
+	rd_db_finalize(ins);
+	close_case(&c);
+}
+
 static void sqlite_values(void) { values_round_trip(RD_DB_SQLITE); }
 static void sqlite_rows(void) { rows_and_changes(RD_DB_SQLITE); }
 static void sqlite_failures(void) { failures_have_codes(RD_DB_SQLITE); }
 static void sqlite_transactions(void) { transactions(RD_DB_SQLITE); }
 static void sqlite_columns(void) { columns_named_and_typed(RD_DB_SQLITE); }
+static void sqlite_primary(void)
+{
+	primary_key_told_from_unique(RD_DB_SQLITE);
+}
 static void pg_values(void) { values_round_trip(RD_DB_POSTGRES); }
 static void pg_rows(void) { rows_and_changes(RD_DB_POSTGRES); }
 static void pg_failures(void) { failures_have_codes(RD_DB_POSTGRES); }
 static void pg_transactions(void) { transactions(RD_DB_POSTGRES); }
 static void pg_columns(void) { columns_named_and_typed(RD_DB_POSTGRES); }
+static void pg_primary(void) { primary_key_told_from_unique(RD_DB_POSTGRES); }
 
 /* A column of a type the store does not read is refused at prepare. */
 static void pg_unread_type_refused(void)
@@ -497,6 +538,7 @@ int main(void)
 	RUN(sqlite_failures);
 	RUN(sqlite_transactions);
 	RUN(sqlite_columns);
+	RUN(sqlite_primary);
 	RUN(pg_password_not_shown);
 	if (server < 0) {
 		rd_test_fail(__FILE__, __LINE__, "REDRESS_TEST_PG_STATE=%s "
@@ -511,6 +553,7 @@ int main(void)
 		RUN(pg_failures);
 		RUN(pg_transactions);
 		RUN(pg_columns);
+		RUN(pg_primary);
 		RUN(pg_unread_type_refused);
 	}
 	return rd_test_summary();
