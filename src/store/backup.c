@@ -9,6 +9,9 @@
  * The copy is written to a temporary file beside the destination, made
  * durable, and only then renamed into place: a destination that exists
  * is a whole copy. This must never write to the source database.
+ *
+ * The statements go through the database driver; the backup API itself is
+ * SQLite's own, reached through rd_db_sqlite.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,15 +60,15 @@ static int sync_path(const char *path, int directory, rd_error *err)
  */
 static int begin_snapshot(rd_store *st, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int waited = 0;
 	int version;
 	int rc;
 
 	if ((rc = rd_store__stmt(st, RD_STMT_BEGIN_READ, &stmt, err)) < 0)
 		return rc;
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_DONE) {
+	rc = rd_db_step(stmt);
+	if (rc != RD_DB_DONE) {
 		rc = rd_store__fail(st, rc, err, "cannot begin to copy %s",
 				    st->path);
 		rd_store__release(stmt);
@@ -90,8 +93,8 @@ static int copy_pages(rd_store *st, sqlite3 *to, const char *temp,
 	int waited = 0;
 	int rc;
 
-	if ((backup = sqlite3_backup_init(to, "main", st->db, "main")) ==
-	    NULL)
+	if ((backup = sqlite3_backup_init(to, "main", rd_db_sqlite(st->db),
+					  "main")) == NULL)
 		return rd_error_set(err, sqlite3_errcode(to) == SQLITE_NOMEM
 						 ? RD_ENOMEM
 						 : RD_EIO,
@@ -134,7 +137,11 @@ int rd_store_backup(rd_store *st, const char *dest_path, rd_error *err)
 	int n;
 	int rc;
 
-	if (!sqlite3_get_autocommit(st->db))
+	if (!rd_db_sqlite(st->db))
+		return rd_error_set(err, RD_EINVALID, "%s: an online copy is "
+				    "SQLite's; copy a PostgreSQL database "
+				    "with its own tools", st->path);
+	if (rd_db_in_transaction(st->db))
 		return rd_error_set(err, RD_EINTERNAL, "rd_store_backup runs "
 				    "outside a transaction");
 	n = snprintf(temp, sizeof(temp), "%s.tmp-%ld", dest_path,

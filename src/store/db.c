@@ -109,6 +109,14 @@ const char *rd_db_errmsg(const rd_db *db)
 	return sqlite3_errmsg(db->lite);
 }
 
+int rd_db_failed_on_primary_key(const rd_db *db)
+{
+	if (db->engine == RD_DB_POSTGRES)
+		return db->primary_key;
+	return sqlite3_extended_errcode(db->lite) ==
+	       SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
 int rd_db_exec(rd_db *db, const char *sql)
 {
 	if (db->engine == RD_DB_POSTGRES)
@@ -221,6 +229,31 @@ int rd_db_column_is_null(const rd_db_stmt *stmt, int i)
 	if (stmt->db->engine == RD_DB_POSTGRES)
 		return rd_db__pg_column_is_null(stmt, i);
 	return sqlite3_column_type(stmt->lite, i) == SQLITE_NULL;
+}
+
+const char *rd_db_column_name(const rd_db_stmt *stmt, int i)
+{
+	if (stmt->db->engine == RD_DB_POSTGRES)
+		return rd_db__pg_column_name(stmt, i);
+	return sqlite3_column_name(stmt->lite, i);
+}
+
+rd_db_type rd_db_column_type(const rd_db_stmt *stmt, int i)
+{
+	if (stmt->db->engine == RD_DB_POSTGRES)
+		return rd_db__pg_column_type(stmt, i);
+	switch (sqlite3_column_type(stmt->lite, i)) {
+	case SQLITE_INTEGER:
+		return RD_DB_TYPE_INTEGER;
+	case SQLITE_FLOAT:
+		return RD_DB_TYPE_FLOAT;
+	case SQLITE_TEXT:
+		return RD_DB_TYPE_TEXT;
+	case SQLITE_BLOB:
+		return RD_DB_TYPE_BLOB;
+	default:
+		return RD_DB_TYPE_NULL;
+	}
 }
 
 int64_t rd_db_column_int64(const rd_db_stmt *stmt, int i)

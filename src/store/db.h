@@ -79,6 +79,15 @@ rd_db_engine rd_db_engine_of(const rd_db *db);
 const char *rd_db_errmsg(const rd_db *db);
 
 /*
+ * 1 when the last failure on db was RD_DB_EUNIQUE on a primary key rather
+ * than on another unique constraint, so that a caller can tell a row
+ * written twice from two rows a uniqueness rule keeps apart (an offer id
+ * used again, or a second offer while one awaits an answer). PostgreSQL
+ * knows a primary key by the name it gives one, "<table>_pkey".
+ */
+int rd_db_failed_on_primary_key(const rd_db *db);
+
+/*
  * Run `sql`, one or more statements without parameters or rows to read
  * (schema scripts, BEGIN, COMMIT, pragmas). RD_DB_OK or a failure code.
  */
@@ -123,6 +132,33 @@ int64_t rd_db_changes(const rd_db_stmt *stmt);
  */
 int rd_db_column_count(const rd_db_stmt *stmt);
 int rd_db_column_is_null(const rd_db_stmt *stmt, int i);
+
+/*
+ * The name of result column i (borrowed, valid until the statement is
+ * finalized): its alias, else the engine's choice. For messages and for
+ * the dump, whose lines name every column; NULL for a column that does
+ * not exist.
+ */
+const char *rd_db_column_name(const rd_db_stmt *stmt, int i);
+
+/*
+ * What the value of column i in the current row is. SQLite types each
+ * value, so a column may hold values of several types; PostgreSQL types
+ * the column, and a NULL value reads as RD_DB_TYPE_NULL. RD_DB_TYPE_FLOAT
+ * is SQLite's only: PostgreSQL refuses such a column at rd_db_prepare.
+ * Ask before reading the column: SQLite reports the type of a value a
+ * reader has converted (text read from an integer) as the new type.
+ */
+typedef enum rd_db_type {
+	RD_DB_TYPE_NULL,
+	RD_DB_TYPE_INTEGER,
+	RD_DB_TYPE_FLOAT,
+	RD_DB_TYPE_TEXT,
+	RD_DB_TYPE_BLOB
+} rd_db_type;
+
+rd_db_type rd_db_column_type(const rd_db_stmt *stmt, int i);
+
 int64_t rd_db_column_int64(const rd_db_stmt *stmt, int i);
 const char *rd_db_column_text(const rd_db_stmt *stmt, int i);
 const void *rd_db_column_blob(const rd_db_stmt *stmt, int i);

@@ -18,6 +18,7 @@ struct rd_db {
 	struct sqlite3 *lite;          /* RD_DB_SQLITE */
 	struct rd_db_pg *pg;           /* RD_DB_POSTGRES */
 	char message[512];             /* PostgreSQL's last failure */
+	int primary_key;               /* it was on a primary key */
 };
 
 struct rd_db_stmt {
@@ -40,6 +41,8 @@ int rd_db__pg_step(rd_db_stmt *stmt);
 void rd_db__pg_reset(rd_db_stmt *stmt);
 int rd_db__pg_column_count(const rd_db_stmt *stmt);
 int rd_db__pg_column_is_null(const rd_db_stmt *stmt, int i);
+const char *rd_db__pg_column_name(const rd_db_stmt *stmt, int i);
+rd_db_type rd_db__pg_column_type(const rd_db_stmt *stmt, int i);
 int64_t rd_db__pg_column_int64(const rd_db_stmt *stmt, int i);
 /* The bytes of a column (NULL for SQL NULL), their number in *size. */
 const void *rd_db__pg_column_bytes(const rd_db_stmt *stmt, int i,

@@ -52,6 +52,7 @@ struct rd_db_pg_stmt {
 	char (*numbers)[24];           /* int64 parameters as text */
 	int columns;
 	Oid *types;                    /* of the result columns */
+	char **names;                  /* of the result columns, copied */
 	PGresult *result;              /* of the current run */
 	int row;                       /* current row, -1 before the first */
 	int rows;
@@ -81,10 +82,18 @@ static int result_code(rd_db *db, const PGresult *res)
 
 	keep_message(db, res ? PQresultErrorMessage(res)
 			     : PQerrorMessage(db->pg->conn));
+	db->primary_key = 0;
 	if (PQstatus(db->pg->conn) != CONNECTION_OK || !state)
 		return RD_DB_ECONNECTION;
-	if (strcmp(state, "23505") == 0)
+	if (strcmp(state, "23505") == 0) {
+		const char *name = PQresultErrorField(res,
+						      PG_DIAG_CONSTRAINT_NAME);
+		size_t len = name ? strlen(name) : 0;
+
+		db->primary_key = len > 5 &&
+				  strcmp(name + len - 5, "_pkey") == 0;
 		return RD_DB_EUNIQUE;
+	}
 	if (strcmp(state, "23503") == 0)
 		return RD_DB_EFOREIGN;
 	if (strncmp(state, "23", 2) == 0 || strcmp(state, "P0001") == 0)
@@ -234,11 +243,18 @@ int rd_db__pg_prepare(rd_db_stmt *stmt, const char *sql)
 	      !(p->numbers = calloc((size_t)p->params,
 				    sizeof(*p->numbers))))) ||
 	    (p->columns > 0 &&
-	     !(p->types = calloc((size_t)p->columns, sizeof(*p->types))))) {
+	     (!(p->types = calloc((size_t)p->columns, sizeof(*p->types))) ||
+	      !(p->names = calloc((size_t)p->columns,
+				  sizeof(*p->names)))))) {
 		PQclear(res);
 		return RD_DB_ENOMEM;
 	}
 	for (int i = 0; i < p->columns && rc == RD_DB_OK; i++) {
+		/* the description is freed below; the names outlive it */
+		if (!(p->names[i] = strdup(PQfname(res, i)))) {
+			rc = RD_DB_ENOMEM;
+			break;
+		}
 		p->types[i] = PQftype(res, i);
 		if (!readable_type(p->types[i])) {
 			snprintf(db->message, sizeof(db->message),
@@ -272,6 +288,9 @@ void rd_db__pg_finalize(rd_db_stmt *stmt)
 	free(p->formats);
 	free(p->numbers);
 	free(p->types);
+	for (int i = 0; p->names && i < p->columns; i++)
+		free(p->names[i]);
+	free(p->names);
 	free(p);
 	stmt->pg = NULL;
 }
@@ -394,6 +413,28 @@ int rd_db__pg_column_is_null(const rd_db_stmt *stmt, int i)
 	const struct rd_db_pg_stmt *p = stmt->pg;
 
 	return !readable(p, i) || PQgetisnull(p->result, p->row, i);
+}
+
+const char *rd_db__pg_column_name(const rd_db_stmt *stmt, int i)
+{
+	const struct rd_db_pg_stmt *p = stmt->pg;
+
+	return i >= 0 && i < p->columns ? p->names[i] : NULL;
+}
+
+rd_db_type rd_db__pg_column_type(const rd_db_stmt *stmt, int i)
+{
+	if (rd_db__pg_column_is_null(stmt, i))
+		return RD_DB_TYPE_NULL;
+	switch (stmt->pg->types[i]) {
+	case OID_INT8: case OID_INT4: case OID_INT2: case OID_OID:
+	case OID_BOOL:
+		return RD_DB_TYPE_INTEGER;
+	case OID_BYTEA:
+		return RD_DB_TYPE_BLOB;
+	default:
+		return RD_DB_TYPE_TEXT;
+	}
 }
 
 static uint64_t big_endian(const unsigned char *at, int bytes)

@@ -19,7 +19,7 @@
 int rd_store_workflow_put(rd_store *st, const char *hash, const char *name,
 			  int64_t version, const char *source, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int64_t now = 0;
 	int rc;
 	int ret;
@@ -33,17 +33,18 @@ int rd_store_workflow_put(rd_store *st, const char *hash, const char *name,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, hash);
 	rc |= rd_store__bind_text(stmt, 2, name);
-	rc |= sqlite3_bind_int64(stmt, 3, version);
+	rc |= rd_db_bind_int64(stmt, 3, version);
 	rc |= rd_store__bind_text(stmt, 4, source);
-	rc |= sqlite3_bind_int64(stmt, 5, now);
+	rc |= rd_db_bind_int64(stmt, 5, now);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)  /* the same hash is DO NOTHING */
+	/* the same hash is DO NOTHING: a name and version used again */
+	if (rc == RD_DB_EUNIQUE && !rd_db_failed_on_primary_key(st->db))
 		ret = rd_error_set(err, RD_EDEFINITION,
 				   "workflow %s version %lld is already "
 				   "recorded with a different definition; "
 				   "give the changed definition a new version",
 				   name, (long long)version);
-	else if (rc != SQLITE_DONE)
+	else if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot record workflow %s version %lld",
 				     name ? name : "(null)",
@@ -55,7 +56,7 @@ int rd_store_workflow_put(rd_store *st, const char *hash, const char *name,
 int rd_store_workflow_source(rd_store *st, const char *hash, char **out,
 			     rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -65,12 +66,12 @@ int rd_store_workflow_source(rd_store *st, const char *hash, char **out,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, hash);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_DONE)
+	if (rc == RD_DB_DONE)
 		ret = rd_error_set(err, RD_ENOTFOUND,
 				   "no workflow definition with hash %s is "
 				   "recorded in this data directory",
 				   hash ? hash : "(null)");
-	else if (rc != SQLITE_ROW)
+	else if (rc != RD_DB_ROW)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read workflow definition %s",
 				     hash ? hash : "(null)");
@@ -82,7 +83,7 @@ int rd_store_workflow_source(rd_store *st, const char *hash, char **out,
 
 static int insert_items(rd_store *st, const rd_dispute *d, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int ret;
 
 	if ((ret = rd_store__stmt(st, RD_STMT_ITEM_INSERT, &stmt, err)) < 0)
@@ -92,14 +93,14 @@ static int insert_items(rd_store *st, const rd_dispute *d, rd_error *err)
 		int rc;
 
 		rc = rd_store__bind_text(stmt, 1, d->id);
-		rc |= sqlite3_bind_int64(stmt, 2, (int64_t)i);
+		rc |= rd_db_bind_int64(stmt, 2, (int64_t)i);
 		rc |= rd_store__bind_text(stmt, 3, item->sku);
 		rc |= rd_store__bind_text(stmt, 4, item->title);
-		rc |= sqlite3_bind_int64(stmt, 5, item->quantity);
-		rc |= sqlite3_bind_int64(stmt, 6, item->unit_price);
+		rc |= rd_db_bind_int64(stmt, 5, item->quantity);
+		rc |= rd_db_bind_int64(stmt, 6, item->unit_price);
 		rc |= rd_store__bind_amount(stmt, 7, item->unit_cost);
 		rc = rd_store__step(st, stmt, rc);
-		if (rc != SQLITE_DONE) {
+		if (rc != RD_DB_DONE) {
 			ret = rd_store__fail(st, rc, err,
 					     "cannot insert item %zu of "
 					     "dispute %s", i, d->id);
@@ -112,7 +113,7 @@ static int insert_items(rd_store *st, const rd_dispute *d, rd_error *err)
 }
 
 /* Bind d to ?1 .. ?21 of DISPUTE_INSERT (statements.c). */
-static int bind_dispute(sqlite3_stmt *stmt, const rd_dispute *d)
+static int bind_dispute(rd_db_stmt *stmt, const rd_dispute *d)
 {
 	int rc;
 
@@ -125,24 +126,24 @@ static int bind_dispute(sqlite3_stmt *stmt, const rd_dispute *d)
 	rc |= rd_store__bind_text(stmt, 7, rd_channel_name(d->channel));
 	rc |= rd_store__bind_text(stmt, 8, d->locale);
 	rc |= rd_store__bind_text(stmt, 9, d->description);
-	rc |= sqlite3_bind_int64(stmt, 10, d->shipping_paid);
+	rc |= rd_db_bind_int64(stmt, 10, d->shipping_paid);
 	rc |= rd_store__bind_amount(stmt, 11, d->ship_cost);
 	rc |= rd_store__bind_amount(stmt, 12, d->return_cost);
 	rc |= rd_store__bind_text(stmt, 13, d->workflow_name);
-	rc |= sqlite3_bind_int64(stmt, 14, d->workflow_version);
+	rc |= rd_db_bind_int64(stmt, 14, d->workflow_version);
 	rc |= rd_store__bind_text(stmt, 15, d->workflow_hash);
 	rc |= rd_store__bind_text(stmt, 16, d->state);
 	rc |= rd_store__bind_text(stmt, 17, d->outcome);
 	rc |= rd_store__bind_text(stmt, 18, d->assignee);
-	rc |= sqlite3_bind_int64(stmt, 19, d->version);
-	rc |= sqlite3_bind_int64(stmt, 20, d->created_at);
-	rc |= sqlite3_bind_int64(stmt, 21, d->updated_at);
+	rc |= rd_db_bind_int64(stmt, 19, d->version);
+	rc |= rd_db_bind_int64(stmt, 20, d->created_at);
+	rc |= rd_db_bind_int64(stmt, 21, d->updated_at);
 	return rc;
 }
 
 int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -153,7 +154,7 @@ int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err)
 				  err)) < 0)
 		return ret;
 	rc = rd_store__step(st, stmt, bind_dispute(stmt, d));
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot insert dispute %s",
 				     d->id);
 	rd_store__release(stmt);
@@ -166,7 +167,7 @@ int rd_store_dispute_insert(rd_store *st, const rd_dispute *d, rd_error *err)
 static int run_for_dispute(rd_store *st, int id, const char *dispute_id,
 			   const char *doing, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -174,7 +175,7 @@ static int run_for_dispute(rd_store *st, int id, const char *dispute_id,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot %s of dispute %s",
 				     doing, dispute_id);
 	rd_store__release(stmt);
@@ -183,7 +184,7 @@ static int run_for_dispute(rd_store *st, int id, const char *dispute_id,
 
 int rd_store_dispute_replace(rd_store *st, const rd_dispute *d, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -194,7 +195,7 @@ int rd_store_dispute_replace(rd_store *st, const rd_dispute *d, rd_error *err)
 				  err)) < 0)
 		return ret;
 	rc = rd_store__step(st, stmt, bind_dispute(stmt, d));
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot rewrite dispute %s",
 				     d->id);
 	rd_store__release(stmt);
@@ -214,7 +215,7 @@ int rd_store_dispute_replace(rd_store *st, const rd_dispute *d, rd_error *err)
 /* Read the items of d->id, in their original order, into d. */
 static int load_items(rd_store *st, rd_dispute *d, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	size_t room = 0;
 	int rc;
 	int ret;
@@ -222,9 +223,9 @@ static int load_items(rd_store *st, rd_dispute *d, rd_error *err)
 	if ((ret = rd_store__stmt(st, RD_STMT_ITEMS_OF, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, d->id);
-	if (rc != SQLITE_OK)
+	if (rc != RD_DB_OK)
 		goto failed;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((rc = rd_db_step(stmt)) == RD_DB_ROW) {
 		rd_item *item;
 
 		if (d->item_count == room) {
@@ -242,8 +243,8 @@ static int load_items(rd_store *st, rd_dispute *d, rd_error *err)
 		}
 		item = &d->items[d->item_count++];
 		memset(item, 0, sizeof(*item));
-		item->quantity = sqlite3_column_int64(stmt, 2);
-		item->unit_price = sqlite3_column_int64(stmt, 3);
+		item->quantity = rd_db_column_int64(stmt, 2);
+		item->unit_price = rd_db_column_int64(stmt, 3);
 		item->unit_cost = rd_store__column_amount(stmt, 4);
 		if ((ret = rd_store__column_strdup(stmt, 0, &item->sku,
 						   err)) < 0 ||
@@ -252,7 +253,7 @@ static int load_items(rd_store *st, rd_dispute *d, rd_error *err)
 			goto done;
 	}
 failed:
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read the items of dispute %s",
 				     d->id);
@@ -261,7 +262,7 @@ done:
 	return ret;
 }
 
-int rd_store__dispute_from_row(rd_store *st, sqlite3_stmt *stmt,
+int rd_store__dispute_from_row(rd_store *st, rd_db_stmt *stmt,
 			       rd_dispute **out, rd_error *err)
 {
 	rd_dispute *d = NULL;
@@ -300,14 +301,14 @@ int rd_store__dispute_from_row(rd_store *st, sqlite3_stmt *stmt,
 		goto done;
 	}
 
-	d->shipping_paid = sqlite3_column_int64(stmt, RD_COL_SHIPPING_PAID);
+	d->shipping_paid = rd_db_column_int64(stmt, RD_COL_SHIPPING_PAID);
 	d->ship_cost = rd_store__column_amount(stmt, RD_COL_SHIP_COST);
 	d->return_cost = rd_store__column_amount(stmt, RD_COL_RETURN_COST);
-	d->workflow_version = sqlite3_column_int64(stmt,
-						   RD_COL_WORKFLOW_VERSION);
-	d->version = sqlite3_column_int64(stmt, RD_COL_VERSION);
-	d->created_at = sqlite3_column_int64(stmt, RD_COL_CREATED_AT);
-	d->updated_at = sqlite3_column_int64(stmt, RD_COL_UPDATED_AT);
+	d->workflow_version = rd_db_column_int64(stmt,
+						 RD_COL_WORKFLOW_VERSION);
+	d->version = rd_db_column_int64(stmt, RD_COL_VERSION);
+	d->created_at = rd_db_column_int64(stmt, RD_COL_CREATED_AT);
+	d->updated_at = rd_db_column_int64(stmt, RD_COL_UPDATED_AT);
 	d->deadline_at = rd_store__column_optional(stmt, RD_COL_DUE_AT);
 
 	if ((ret = rd_store__column_strdup(stmt, RD_COL_ORDER_REF,
@@ -344,7 +345,7 @@ done:
 int rd_store_dispute_get(rd_store *st, const char *id, rd_dispute **out,
 			 rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -353,10 +354,10 @@ int rd_store_dispute_get(rd_store *st, const char *id, rd_dispute **out,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_DONE)
+	if (rc == RD_DB_DONE)
 		ret = rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
 				   id ? id : "(null)");
-	else if (rc != SQLITE_ROW)
+	else if (rc != RD_DB_ROW)
 		ret = rd_store__fail(st, rc, err, "cannot read dispute %s",
 				     id ? id : "(null)");
 	else
@@ -369,7 +370,7 @@ int rd_store_dispute_open_duplicate(rd_store *st, const rd_dispute *d,
 				    char existing_id[RD_ID_BUFSZ], int *found,
 				    rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	json_t *skus = json_array();
 	char *skus_text = NULL;
 	int rc;
@@ -394,11 +395,11 @@ int rd_store_dispute_open_duplicate(rd_store *st, const rd_dispute *d,
 	rc |= rd_store__bind_text(stmt, 2, d->order_ref);
 	rc |= rd_store__bind_text(stmt, 3, skus_text);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW) {
+	if (rc == RD_DB_ROW) {
 		ret = rd_store__column_copy(stmt, 0, existing_id, RD_ID_BUFSZ,
 					    err);
 		*found = ret == RD_OK;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == RD_DB_DONE) {
 		ret = RD_OK;
 	} else {
 		ret = rd_store__fail(st, rc, err, "cannot look up the open "
@@ -414,7 +415,7 @@ done:
 /* 1 when a dispute with this id exists, 0 when not, or a negative code. */
 static int dispute_exists(rd_store *st, const char *id, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -422,9 +423,9 @@ static int dispute_exists(rd_store *st, const char *id, rd_error *err)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
+	if (rc == RD_DB_ROW)
 		ret = 1;
-	else if (rc == SQLITE_DONE)
+	else if (rc == RD_DB_DONE)
 		ret = 0;
 	else
 		ret = rd_store__fail(st, rc, err, "cannot look up dispute %s",
@@ -436,7 +437,7 @@ static int dispute_exists(rd_store *st, const char *id, rd_error *err)
 int rd_store_dispute_update(rd_store *st, const rd_dispute *d,
 			    int64_t expected_version, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -450,16 +451,16 @@ int rd_store_dispute_update(rd_store *st, const rd_dispute *d,
 	rc |= rd_store__bind_text(stmt, 2, d->state);
 	rc |= rd_store__bind_text(stmt, 3, d->outcome);
 	rc |= rd_store__bind_text(stmt, 4, d->assignee);
-	rc |= sqlite3_bind_int64(stmt, 5, d->version);
-	rc |= sqlite3_bind_int64(stmt, 6, d->updated_at);
-	rc |= sqlite3_bind_int64(stmt, 7, expected_version);
+	rc |= rd_db_bind_int64(stmt, 5, d->version);
+	rc |= rd_db_bind_int64(stmt, 6, d->updated_at);
+	rc |= rd_db_bind_int64(stmt, 7, expected_version);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot update dispute %s",
 				     d->id);
 		goto done;
 	}
-	if (sqlite3_changes(st->db) == 1)
+	if (rd_db_changes(stmt) == 1)
 		goto done;
 
 	rd_store__release(stmt);
@@ -482,7 +483,7 @@ done:
 int rd_store_head_get(rd_store *st, const char *dispute_id, char out[41],
 		      rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -491,10 +492,10 @@ int rd_store_head_get(rd_store *st, const char *dispute_id, char out[41],
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_DONE)
+	if (rc == RD_DB_DONE)
 		ret = rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
 				   dispute_id ? dispute_id : "(null)");
-	else if (rc != SQLITE_ROW)
+	else if (rc != RD_DB_ROW)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read the git head of dispute %s",
 				     dispute_id ? dispute_id : "(null)");
@@ -511,7 +512,7 @@ int rd_store_head_get(rd_store *st, const char *dispute_id, char out[41],
 int rd_store_head_set(rd_store *st, const char *dispute_id, const char *head,
 		      rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -526,11 +527,11 @@ int rd_store_head_set(rd_store *st, const char *dispute_id, const char *head,
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc |= rd_store__bind_text(stmt, 2, head && *head ? head : NULL);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot record the git head of dispute %s",
 				     dispute_id ? dispute_id : "(null)");
-	else if (sqlite3_changes(st->db) != 1)
+	else if (rd_db_changes(stmt) != 1)
 		ret = rd_error_set(err, RD_ENOTFOUND, "no dispute with id %s",
 				   dispute_id ? dispute_id : "(null)");
 	rd_store__release(stmt);
@@ -540,7 +541,7 @@ int rd_store_head_set(rd_store *st, const char *dispute_id, const char *head,
 int rd_store_dispute_ids(rd_store *st, const char *after, size_t max,
 			 char ***out, size_t *count, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	char **ids = NULL;
 	size_t n = 0;
 	size_t room = 0;
@@ -554,10 +555,10 @@ int rd_store_dispute_ids(rd_store *st, const char *after, size_t max,
 	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_IDS, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, after ? after : "");
-	rc |= sqlite3_bind_int64(stmt, 2, max > INT64_MAX ? INT64_MAX :
-				 (int64_t)max);
-	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW && n < max;
-	     rc = sqlite3_step(stmt)) {
+	rc |= rd_db_bind_int64(stmt, 2, max > INT64_MAX ? INT64_MAX :
+			       (int64_t)max);
+	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW && n < max;
+	     rc = rd_db_step(stmt)) {
 		if (n == room) {
 			size_t grown = room ? room * 2 : 64;
 			char **more = realloc(ids, grown * sizeof(*more));
@@ -575,7 +576,7 @@ int rd_store_dispute_ids(rd_store *st, const char *after, size_t max,
 			goto done;
 		n++;
 	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	if (rc != RD_DB_DONE && rc != RD_DB_ROW) {
 		ret = rd_store__fail(st, rc, err,
 				     "cannot list the dispute ids after \"%s\"",
 				     after ? after : "");

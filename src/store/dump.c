@@ -100,29 +100,31 @@ static void buf_add_quoted(text_buf *b, const unsigned char *s, size_t n)
 	buf_add(b, "\"", 1);
 }
 
-static void dump_value(text_buf *b, sqlite3_stmt *stmt, int col)
+static void dump_value(text_buf *b, rd_db_stmt *stmt, int col)
 {
-	switch (sqlite3_column_type(stmt, col)) {
-	case SQLITE_NULL:
+	/* the type first: SQLite retypes a value a reader converted */
+	switch (rd_db_column_type(stmt, col)) {
+	case RD_DB_TYPE_NULL:
 		buf_add(b, "NULL", 4);
 		break;
-	case SQLITE_INTEGER:
+	case RD_DB_TYPE_INTEGER:
 		buf_addf(b, "%lld",
-			 (long long)sqlite3_column_int64(stmt, col));
+			 (long long)rd_db_column_int64(stmt, col));
 		break;
-	case SQLITE_BLOB: {
-		const unsigned char *p = sqlite3_column_blob(stmt, col);
-		int n = sqlite3_column_bytes(stmt, col);
+	case RD_DB_TYPE_BLOB: {
+		const unsigned char *p = rd_db_column_blob(stmt, col);
+		size_t n = rd_db_column_bytes(stmt, col);
 
 		buf_add(b, "x'", 2);
-		for (int i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			buf_addf(b, "%02x", p[i]);
 		buf_add(b, "'", 1);
 		break;
 	}
 	default: /* TEXT; STRICT tables hold no REAL in this schema */
-		buf_add_quoted(b, sqlite3_column_text(stmt, col),
-			       (size_t)sqlite3_column_bytes(stmt, col));
+		buf_add_quoted(b, (const unsigned char *)
+				  rd_db_column_text(stmt, col),
+			       rd_db_column_bytes(stmt, col));
 		break;
 	}
 }
@@ -130,19 +132,19 @@ static void dump_value(text_buf *b, sqlite3_stmt *stmt, int col)
 static int dump_table(rd_store *st, int id, const char *table, text_buf *b,
 		      rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
 	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
 		return ret;
 	buf_addf(b, "[%s]\n", table);
-	for (rc = sqlite3_step(stmt); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
-		int columns = sqlite3_column_count(stmt);
+	for (rc = rd_db_step(stmt); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
+		int columns = rd_db_column_count(stmt);
 
 		for (int col = 0; col < columns; col++) {
-			const char *name = sqlite3_column_name(stmt, col);
+			const char *name = rd_db_column_name(stmt, col);
 
 			buf_add(b, col ? " " : "", col ? 1 : 0);
 			buf_add(b, name, strlen(name));
@@ -151,7 +153,7 @@ static int dump_table(rd_store *st, int id, const char *table, text_buf *b,
 		}
 		buf_add(b, "\n", 1);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot dump table %s",
 				     table);
 	rd_store__release(stmt);
@@ -161,19 +163,19 @@ static int dump_table(rd_store *st, int id, const char *table, text_buf *b,
 int rd_store_dump(rd_store *st, char **out, rd_error *err)
 {
 	text_buf b = { NULL, 0, 0, 0 };
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int own_tx = 0;
 	int version = 0;
 	int ret;
 
 	*out = NULL;
 	/* one read transaction, so the dump is one consistent snapshot */
-	if (sqlite3_get_autocommit(st->db)) {
+	if (!rd_db_in_transaction(st->db)) {
 		if ((ret = rd_store__stmt(st, RD_STMT_BEGIN_READ, &stmt,
 					  err)) < 0)
 			goto done;
-		ret = sqlite3_step(stmt);
-		if (ret != SQLITE_DONE) {
+		ret = rd_db_step(stmt);
+		if (ret != RD_DB_DONE) {
 			ret = rd_store__fail(st, ret, err, "cannot dump %s",
 					     st->path);
 			goto done;

@@ -23,8 +23,8 @@ static int fields_check_failed(rd_store *st, int rc, const char *fields,
 	json_error_t jerr;
 	json_t *doc;
 
-	if (rc != SQLITE_CONSTRAINT_CHECK ||
-	    !strstr(sqlite3_errmsg(st->db), "json_valid"))
+	if (rc != RD_DB_ECONSTRAINT ||
+	    !strstr(rd_db_errmsg(st->db), "json_valid"))
 		return 0;
 	doc = rd_json_loadb(fields, strlen(fields), JSON_DECODE_ANY, &jerr);
 	json_decref(doc);
@@ -40,7 +40,7 @@ int rd_store_event_append(rd_store *st, const rd_event_record *ev,
 			  rd_error *err)
 {
 	const char *fields = ev->fields_json ? ev->fields_json : "{}";
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -49,19 +49,19 @@ int rd_store_event_append(rd_store *st, const rd_event_record *ev,
 	if ((ret = rd_store__stmt(st, RD_STMT_EVENT_APPEND, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, ev->dispute_id);
-	rc |= sqlite3_bind_int64(stmt, 2, ev->seq);
+	rc |= rd_db_bind_int64(stmt, 2, ev->seq);
 	rc |= rd_store__bind_text(stmt, 3, ev->event);
 	rc |= rd_store__bind_text(stmt, 4, rd_role_name(ev->actor.role));
 	rc |= rd_store__bind_text(stmt, 5, ev->actor.name);
 	rc |= rd_store__bind_text(stmt, 6, ev->actor.key_id[0] ?
 				  ev->actor.key_id : NULL);
-	rc |= sqlite3_bind_int64(stmt, 7, ev->at);
+	rc |= rd_db_bind_int64(stmt, 7, ev->at);
 	rc |= rd_store__bind_text(stmt, 8, ev->from_state);
 	rc |= rd_store__bind_text(stmt, 9, ev->to_state);
 	rc |= rd_store__bind_text(stmt, 10, fields);
 	rc |= rd_store__bind_text(stmt, 11, ev->note);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE &&
+	if (rc != RD_DB_DONE &&
 	    (ret = fields_check_failed(st, rc, fields, ev, err)) == 0)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot record event %lld (%s) of "
@@ -90,7 +90,7 @@ void rd_event_records_free(rd_event_record *records, size_t count)
 	free(records);
 }
 
-static int event_from_row(sqlite3_stmt *stmt, const char *dispute_id,
+static int event_from_row(rd_db_stmt *stmt, const char *dispute_id,
 			  rd_event_record *r, rd_error *err)
 {
 	char role[32];
@@ -98,8 +98,8 @@ static int event_from_row(sqlite3_stmt *stmt, const char *dispute_id,
 
 	memset(r, 0, sizeof(*r));
 	memcpy(r->dispute_id, dispute_id, sizeof(r->dispute_id));
-	r->seq = sqlite3_column_int64(stmt, 0);
-	r->at = sqlite3_column_int64(stmt, 5);
+	r->seq = rd_db_column_int64(stmt, 0);
+	r->at = rd_db_column_int64(stmt, 5);
 	if ((ret = rd_store__column_copy(stmt, 2, role, sizeof(role),
 					 err)) < 0)
 		return ret;
@@ -126,7 +126,7 @@ static int event_from_row(sqlite3_stmt *stmt, const char *dispute_id,
 int rd_store_events_list(rd_store *st, const char *dispute_id,
 			 rd_event_record **out, size_t *count, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_event_record *records = NULL;
 	size_t n = 0;
 	size_t room = 0;
@@ -142,8 +142,8 @@ int rd_store_events_list(rd_store *st, const char *dispute_id,
 	if ((ret = rd_store__stmt(st, RD_STMT_EVENTS_OF, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, id);
-	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
+	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
 		if ((ret = rd_store__grow(&records, n, &room, sizeof(*records),
 					  err)) < 0)
 			goto done;
@@ -152,7 +152,7 @@ int rd_store_events_list(rd_store *st, const char *dispute_id,
 		if ((ret = event_from_row(stmt, id, &records[n - 1], err)) < 0)
 			goto done;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read the events of dispute %s",
 				     id);
@@ -170,7 +170,7 @@ done:
 int rd_store_events_max_seq(rd_store *st, const char *dispute_id,
 			    int64_t *out, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -180,8 +180,8 @@ int rd_store_events_max_seq(rd_store *st, const char *dispute_id,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(stmt, 0);
+	if (rc == RD_DB_ROW)
+		*out = rd_db_column_int64(stmt, 0);
 	else
 		ret = rd_store__fail(st, rc, err, "cannot read the last event "
 				     "of dispute %s",
@@ -194,7 +194,7 @@ int rd_store_deadline_set(rd_store *st, const char *dispute_id,
 			  int64_t due_at, const char *event, const char *state,
 			  rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -220,12 +220,12 @@ int rd_store_deadline_set(rd_store *st, const char *dispute_id,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	if (due_at) {
-		rc |= sqlite3_bind_int64(stmt, 2, due_at);
+		rc |= rd_db_bind_int64(stmt, 2, due_at);
 		rc |= rd_store__bind_text(stmt, 3, event);
 		rc |= rd_store__bind_text(stmt, 4, state);
 	}
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot %s the deadline of dispute %s",
 				     due_at ? "set" : "clear",
@@ -237,7 +237,7 @@ int rd_store_deadline_set(rd_store *st, const char *dispute_id,
 int rd_store_deadlines_due(rd_store *st, int64_t now, rd_deadline *out,
 			   size_t max, size_t *count, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	size_t n = 0;
 	int rc;
 	int ret;
@@ -247,15 +247,15 @@ int rd_store_deadlines_due(rd_store *st, int64_t now, rd_deadline *out,
 		return RD_OK;
 	if ((ret = rd_store__stmt(st, RD_STMT_DEADLINES_DUE, &stmt, err)) < 0)
 		return ret;
-	rc = sqlite3_bind_int64(stmt, 1, now);
-	rc |= sqlite3_bind_int64(stmt, 2, max > INT64_MAX ? INT64_MAX :
-				 (int64_t)max);
-	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW && n < max;
-	     rc = sqlite3_step(stmt)) {
+	rc = rd_db_bind_int64(stmt, 1, now);
+	rc |= rd_db_bind_int64(stmt, 2, max > INT64_MAX ? INT64_MAX :
+			       (int64_t)max);
+	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW && n < max;
+	     rc = rd_db_step(stmt)) {
 		rd_deadline *d = &out[n];
 
 		memset(d, 0, sizeof(*d));
-		d->due_at = sqlite3_column_int64(stmt, 1);
+		d->due_at = rd_db_column_int64(stmt, 1);
 		if ((ret = rd_store__column_copy(stmt, 0, d->dispute_id,
 						 sizeof(d->dispute_id),
 						 err)) < 0 ||
@@ -266,7 +266,7 @@ int rd_store_deadlines_due(rd_store *st, int64_t now, rd_deadline *out,
 			goto done;
 		n++;
 	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	if (rc != RD_DB_DONE && rc != RD_DB_ROW) {
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read the deadlines due");
 		goto done;

@@ -28,22 +28,22 @@ static int check_row(const rd_evidence_row *row, rd_error *err)
 }
 
 /* Bind row to ?1 .. ?16 of EVIDENCE_INSERT (statements.c). */
-static int bind_row(sqlite3_stmt *stmt, const rd_evidence_row *row)
+static int bind_row(rd_db_stmt *stmt, const rd_evidence_row *row)
 {
 	int rc;
 
 	rc = rd_store__bind_text(stmt, 1, row->dispute_id);
-	rc |= sqlite3_bind_int64(stmt, 2, row->n);
+	rc |= rd_db_bind_int64(stmt, 2, row->n);
 	rc |= rd_store__bind_text(stmt, 3, row->kind);
 	rc |= rd_store__bind_text(stmt, 4, row->channel);
 	rc |= rd_store__bind_text(stmt, 5, row->submitted_by);
 	rc |= rd_store__bind_optional(stmt, 6, row->captured_at);
-	rc |= sqlite3_bind_int64(stmt, 7, row->added_at);
+	rc |= rd_db_bind_int64(stmt, 7, row->added_at);
 	rc |= rd_store__bind_text(stmt, 8, row->content_type);
-	rc |= sqlite3_bind_int64(stmt, 9, row->size);
+	rc |= rd_db_bind_int64(stmt, 9, row->size);
 	rc |= rd_store__bind_text(stmt, 10, row->sha256);
 	rc |= rd_store__bind_text(stmt, 11, row->original_name);
-	rc |= sqlite3_bind_int(stmt, 12, row->withdrawn ? 1 : 0);
+	rc |= rd_db_bind_int64(stmt, 12, row->withdrawn ? 1 : 0);
 	rc |= rd_store__bind_text(stmt, 13, row->withdrawn_reason);
 	rc |= rd_store__bind_text(stmt, 14, row->note);
 	/* "" is "not recorded", stored as NULL like rows older than schema 3 */
@@ -57,7 +57,7 @@ static int bind_row(sqlite3_stmt *stmt, const rd_evidence_row *row)
 static int write_row(rd_store *st, int id, const char *what,
 		     const rd_evidence_row *row, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -68,7 +68,7 @@ static int write_row(rd_store *st, int id, const char *what,
 	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__step(st, stmt, bind_row(stmt, row));
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot record evidence %lld of dispute "
 				     "%s", (long long)row->n, row->dispute_id);
@@ -115,17 +115,17 @@ void rd_evidence_rows_free(rd_evidence_row *rows, size_t count)
  * The current row of a statement reading EVIDENCE_COLUMNS into *row. On
  * failure *row holds what was read so far: rd_evidence_row_clear frees it.
  */
-static int row_from_stmt(sqlite3_stmt *stmt, rd_evidence_row *row,
+static int row_from_stmt(rd_db_stmt *stmt, rd_evidence_row *row,
 			 rd_error *err)
 {
 	int ret;
 
 	memset(row, 0, sizeof(*row));
-	row->n = sqlite3_column_int64(stmt, 1);
+	row->n = rd_db_column_int64(stmt, 1);
 	row->captured_at = rd_store__column_optional(stmt, 5);
-	row->added_at = sqlite3_column_int64(stmt, 6);
-	row->size = sqlite3_column_int64(stmt, 8);
-	row->withdrawn = sqlite3_column_int(stmt, 11) != 0;
+	row->added_at = rd_db_column_int64(stmt, 6);
+	row->size = rd_db_column_int64(stmt, 8);
+	row->withdrawn = (int)rd_db_column_int64(stmt, 11) != 0;
 	if ((ret = rd_store__column_copy(stmt, 0, row->dispute_id,
 					 sizeof(row->dispute_id), err)) < 0 ||
 	    (ret = rd_store__column_copy(stmt, 2, row->kind,
@@ -156,7 +156,7 @@ static int row_from_stmt(sqlite3_stmt *stmt, rd_evidence_row *row,
 int rd_store_evidence_list(rd_store *st, const char *dispute_id,
 			   rd_evidence_row **out, size_t *count, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_evidence_row *rows = NULL;
 	size_t n = 0;
 	size_t room = 0;
@@ -168,8 +168,8 @@ int rd_store_evidence_list(rd_store *st, const char *dispute_id,
 	if ((ret = rd_store__stmt(st, RD_STMT_EVIDENCE_OF, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
-	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
+	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
 		if ((ret = rd_store__grow(&rows, n, &room, sizeof(*rows),
 					  err)) < 0)
 			goto done;
@@ -178,7 +178,7 @@ int rd_store_evidence_list(rd_store *st, const char *dispute_id,
 		if ((ret = row_from_stmt(stmt, &rows[n - 1], err)) < 0)
 			goto done;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read the evidence of dispute %s",
 				     dispute_id ? dispute_id : "(null)");
@@ -196,7 +196,7 @@ done:
 int rd_store_evidence_get(rd_store *st, const char *dispute_id, int64_t n,
 			  rd_evidence_row *out, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -204,14 +204,14 @@ int rd_store_evidence_get(rd_store *st, const char *dispute_id, int64_t n,
 	if ((ret = rd_store__stmt(st, RD_STMT_EVIDENCE_GET, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
-	rc |= sqlite3_bind_int64(stmt, 2, n);
+	rc |= rd_db_bind_int64(stmt, 2, n);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_DONE) {
+	if (rc == RD_DB_DONE) {
 		ret = rd_error_set(err, RD_ENOTFOUND,
 				   "dispute %s has no evidence %lld",
 				   dispute_id ? dispute_id : "(null)",
 				   (long long)n);
-	} else if (rc != SQLITE_ROW) {
+	} else if (rc != RD_DB_ROW) {
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read evidence %lld of dispute %s",
 				     (long long)n,
@@ -226,7 +226,7 @@ int rd_store_evidence_get(rd_store *st, const char *dispute_id, int64_t n,
 int rd_store_evidence_next(rd_store *st, const char *dispute_id, int64_t *out,
 			   rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -235,8 +235,8 @@ int rd_store_evidence_next(rd_store *st, const char *dispute_id, int64_t *out,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(stmt, 0);
+	if (rc == RD_DB_ROW)
+		*out = rd_db_column_int64(stmt, 0);
 	else
 		ret = rd_store__fail(st, rc, err, "cannot number the next "
 				     "evidence of dispute %s",
@@ -249,7 +249,7 @@ int rd_store_evidence_next(rd_store *st, const char *dispute_id, int64_t *out,
 static int withdraw_refused(rd_store *st, const char *dispute_id, int64_t n,
 			    rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -257,13 +257,13 @@ static int withdraw_refused(rd_store *st, const char *dispute_id, int64_t n,
 				  err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
-	rc |= sqlite3_bind_int64(stmt, 2, n);
+	rc |= rd_db_bind_int64(stmt, 2, n);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
+	if (rc == RD_DB_ROW)
 		ret = rd_error_set(err, RD_ECONFLICT,
 				   "evidence %lld of dispute %s is already "
 				   "withdrawn", (long long)n, dispute_id);
-	else if (rc == SQLITE_DONE)
+	else if (rc == RD_DB_DONE)
 		ret = rd_error_set(err, RD_ENOTFOUND,
 				   "dispute %s has no evidence %lld",
 				   dispute_id, (long long)n);
@@ -278,7 +278,7 @@ static int withdraw_refused(rd_store *st, const char *dispute_id, int64_t n,
 int rd_store_evidence_withdraw(rd_store *st, const char *dispute_id,
 			       int64_t n, const char *reason, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -298,16 +298,16 @@ int rd_store_evidence_withdraw(rd_store *st, const char *dispute_id,
 				  err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
-	rc |= sqlite3_bind_int64(stmt, 2, n);
+	rc |= rd_db_bind_int64(stmt, 2, n);
 	rc |= rd_store__bind_text(stmt, 3, reason);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err,
 				     "cannot withdraw evidence %lld of "
 				     "dispute %s", (long long)n, dispute_id);
 		goto done;
 	}
-	if (sqlite3_changes(st->db) == 1)
+	if (rd_db_changes(stmt) == 1)
 		goto done;
 	rd_store__release(stmt);
 	stmt = NULL;
@@ -329,7 +329,7 @@ void rd_strings_free(char **strings, size_t count)
 static int count_items(rd_store *st, const char *dispute_id, size_t *total,
 		       rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -338,8 +338,8 @@ static int count_items(rd_store *st, const char *dispute_id, size_t *total,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
-		*total = (size_t)sqlite3_column_int64(stmt, 0);
+	if (rc == RD_DB_ROW)
+		*total = (size_t)rd_db_column_int64(stmt, 0);
 	else
 		ret = rd_store__fail(st, rc, err, "cannot count the evidence "
 				     "of dispute %s", dispute_id);
@@ -351,7 +351,7 @@ int rd_store_evidence_kinds(rd_store *st, const char *dispute_id,
 			    char ***kinds, size_t *kind_count, size_t *total,
 			    rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	char **list = NULL;
 	size_t n = 0;
 	size_t room = 0;
@@ -365,8 +365,8 @@ int rd_store_evidence_kinds(rd_store *st, const char *dispute_id,
 				  err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
-	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
+	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
 		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
 					  err)) < 0)
 			goto done;
@@ -375,7 +375,7 @@ int rd_store_evidence_kinds(rd_store *st, const char *dispute_id,
 			goto done;
 		n++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot read the evidence "
 				     "kinds of dispute %s", dispute_id);
 		goto done;

@@ -36,7 +36,7 @@ void rd_idem_record_clear(rd_idem_record *rec)
 }
 
 /* Columns as in IDEM_COLUMNS of statements.c. */
-static int record_from_row(sqlite3_stmt *stmt, rd_idem_record *rec,
+static int record_from_row(rd_db_stmt *stmt, rd_idem_record *rec,
 			   rd_error *err)
 {
 	char op[16];
@@ -70,14 +70,14 @@ static int record_from_row(sqlite3_stmt *stmt, rd_idem_record *rec,
 	if (!rec->response)
 		return rd_error_set(err, RD_EIO, "the idempotency record %s/%s "
 				    "has no response", rec->key_id, rec->key);
-	rec->created_at = sqlite3_column_int64(stmt, 7);
+	rec->created_at = rd_db_column_int64(stmt, 7);
 	return RD_OK;
 }
 
 int rd_store_idem_get(rd_store *st, const char *key_id, const char *key,
 		      rd_idem_record *out, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -87,10 +87,10 @@ int rd_store_idem_get(rd_store *st, const char *key_id, const char *key,
 	rc = rd_store__bind_text(stmt, 1, key_id);
 	rc |= rd_store__bind_text(stmt, 2, key);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW) {
+	if (rc == RD_DB_ROW) {
 		if ((ret = record_from_row(stmt, out, err)) < 0)
 			rd_idem_record_clear(out);
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == RD_DB_DONE) {
 		ret = rd_error_set(err, RD_ENOTFOUND, "no request was made "
 				   "with this Idempotency-Key");
 	} else {
@@ -104,7 +104,7 @@ int rd_store_idem_get(rd_store *st, const char *key_id, const char *key,
 int rd_store_idem_insert(rd_store *st, const rd_idem_record *rec,
 			 int replace, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	const char *op = rd_idem_operation_name(rec->operation);
 	int rc;
 	int ret;
@@ -125,9 +125,9 @@ int rd_store_idem_insert(rd_store *st, const rd_idem_record *rec,
 	rc |= rd_store__bind_text(stmt, 5, rec->dispute_id);
 	rc |= rd_store__bind_optional(stmt, 6, rec->evidence_n);
 	rc |= rd_store__bind_text(stmt, 7, rec->response);
-	rc |= sqlite3_bind_int64(stmt, 8, rec->created_at);
+	rc |= rd_db_bind_int64(stmt, 8, rec->created_at);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record the request "
 				     "made with Idempotency-Key \"%.64s\"",
 				     rec->key);
@@ -139,7 +139,7 @@ int rd_store_idem_foreach(rd_store *st,
 			  int (*fn)(const rd_idem_record *rec, void *ctx),
 			  void *ctx, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_idem_record rec;
 	int rc;
 	int ret = RD_OK;
@@ -147,8 +147,8 @@ int rd_store_idem_foreach(rd_store *st,
 	memset(&rec, 0, sizeof(rec));
 	if ((ret = rd_store__stmt(st, RD_STMT_IDEM_ALL, &stmt, err)) < 0)
 		return ret;
-	for (rc = sqlite3_step(stmt); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
+	for (rc = rd_db_step(stmt); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
 		if ((ret = record_from_row(stmt, &rec, err)) < 0)
 			goto done;
 		ret = fn(&rec, ctx);
@@ -156,7 +156,7 @@ int rd_store_idem_foreach(rd_store *st,
 		if (ret != 0)
 			goto done;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot read the requests "
 				     "made with an Idempotency-Key");
 done:
@@ -167,7 +167,7 @@ done:
 
 int rd_store_idem_purge(rd_store *st, int64_t before, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -175,9 +175,9 @@ int rd_store_idem_purge(rd_store *st, int64_t before, rd_error *err)
 		return ret;
 	if ((ret = rd_store__stmt(st, RD_STMT_IDEM_PURGE, &stmt, err)) < 0)
 		return ret;
-	rc = sqlite3_bind_int64(stmt, 1, before);
+	rc = rd_db_bind_int64(stmt, 1, before);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot drop old requests "
 				     "made with an Idempotency-Key");
 	rd_store__release(stmt);

@@ -13,7 +13,7 @@
 #include "store/store_int.h"
 
 /* Columns as in KEY_COLUMNS of statements.c. */
-static int key_from_row(sqlite3_stmt *stmt, rd_api_key *k, rd_error *err)
+static int key_from_row(rd_db_stmt *stmt, rd_api_key *k, rd_error *err)
 {
 	char role[32];
 	int ret;
@@ -35,14 +35,14 @@ static int key_from_row(sqlite3_stmt *stmt, rd_api_key *k, rd_error *err)
 		return rd_error_set(err, RD_EIO, "API key %s has the role "
 				    "\"%s\" in the database, which no key may "
 				    "have", k->id, role);
-	k->created_at = sqlite3_column_int64(stmt, 5);
+	k->created_at = rd_db_column_int64(stmt, 5);
 	k->revoked_at = rd_store__column_optional(stmt, 6);
 	return RD_OK;
 }
 
 int rd_store_key_insert(rd_store *st, const rd_api_key *key, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	const char *role = rd_role_name(key->role);
 	int rc;
 	int ret;
@@ -61,10 +61,10 @@ int rd_store_key_insert(rd_store *st, const rd_api_key *key, rd_error *err)
 	rc |= rd_store__bind_text(stmt, 4,
 				  key->storefront[0] ? key->storefront : NULL);
 	rc |= rd_store__bind_text(stmt, 5, key->secret_sha256);
-	rc |= sqlite3_bind_int64(stmt, 6, key->created_at);
+	rc |= rd_db_bind_int64(stmt, 6, key->created_at);
 	rc |= rd_store__bind_optional(stmt, 7, key->revoked_at);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record API key %s",
 				     key->id);
 	rd_store__release(stmt);
@@ -74,7 +74,7 @@ int rd_store_key_insert(rd_store *st, const rd_api_key *key, rd_error *err)
 int rd_store_key_get(rd_store *st, const char *id, rd_api_key *out,
 		     rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -82,9 +82,9 @@ int rd_store_key_get(rd_store *st, const char *id, rd_api_key *out,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
+	if (rc == RD_DB_ROW)
 		ret = key_from_row(stmt, out, err);
-	else if (rc == SQLITE_DONE)
+	else if (rc == RD_DB_DONE)
 		ret = rd_error_set(err, RD_ENOTFOUND, "no API key %s", id);
 	else
 		ret = rd_store__fail(st, rc, err, "cannot read API key %s",
@@ -96,7 +96,7 @@ int rd_store_key_get(rd_store *st, const char *id, rd_api_key *out,
 int rd_store_keys_list(rd_store *st, rd_api_key **out, size_t *count,
 		       rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_api_key *list = NULL;
 	size_t n = 0;
 	size_t room = 0;
@@ -107,8 +107,8 @@ int rd_store_keys_list(rd_store *st, rd_api_key **out, size_t *count,
 	*count = 0;
 	if ((ret = rd_store__stmt(st, RD_STMT_KEYS_LIST, &stmt, err)) < 0)
 		return ret;
-	for (rc = sqlite3_step(stmt); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
+	for (rc = rd_db_step(stmt); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
 		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
 					  err)) < 0)
 			goto done;
@@ -116,7 +116,7 @@ int rd_store_keys_list(rd_store *st, rd_api_key **out, size_t *count,
 			goto done;
 		n++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot list the API keys");
 		goto done;
 	}
@@ -132,7 +132,7 @@ done:
 int rd_store_key_revoke(rd_store *st, const char *id, int64_t revoked_at,
 			rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_api_key existing;
 	int rc;
 	int ret;
@@ -147,14 +147,14 @@ int rd_store_key_revoke(rd_store *st, const char *id, int64_t revoked_at,
 	if ((ret = rd_store__stmt(st, RD_STMT_KEY_REVOKE, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, id);
-	rc |= sqlite3_bind_int64(stmt, 2, revoked_at);
+	rc |= rd_db_bind_int64(stmt, 2, revoked_at);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot revoke API key %s",
 				     id);
 		goto done;
 	}
-	if (sqlite3_changes(st->db) == 1)
+	if (rd_db_changes(stmt) == 1)
 		goto done;
 	/* nothing changed: tell a missing key from one already revoked */
 	rd_store__release(stmt);

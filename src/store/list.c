@@ -175,7 +175,7 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 {
 	static const rd_dispute_filter no_filter;
 	const rd_dispute_filter *f = filter ? filter : &no_filter;
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_dispute **page = NULL;
 	size_t n = 0;
 	size_t limit;
@@ -224,16 +224,16 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 	rc |= rd_store__bind_text(stmt, 2, f->reason);
 	rc |= rd_store__bind_text(stmt, 3, f->storefront);
 	rc |= rd_store__bind_text(stmt, 4, f->assignee);
-	rc |= sqlite3_bind_int64(stmt, 5, low);
-	rc |= sqlite3_bind_int64(stmt, 6, high_at);
+	rc |= rd_db_bind_int64(stmt, 5, low);
+	rc |= rd_db_bind_int64(stmt, 6, high_at);
 	rc |= rd_store__bind_text(stmt, 7, high_id);
-	rc |= sqlite3_bind_int64(stmt, 8, (int64_t)limit + 1);
+	rc |= rd_db_bind_int64(stmt, 8, (int64_t)limit + 1);
 	if (f->overdue)
-		rc |= sqlite3_bind_int64(stmt, 9, f->now);
+		rc |= rd_db_bind_int64(stmt, 9, f->now);
 	else
-		rc |= sqlite3_bind_null(stmt, 9);
+		rc |= rd_db_bind_null(stmt, 9);
 	rc = rd_store__step(st, stmt, rc);
-	for (; rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
+	for (; rc == RD_DB_ROW; rc = rd_db_step(stmt)) {
 		if (n == limit) {
 			more = 1;  /* the extra row fetched: another page */
 			break;
@@ -243,7 +243,7 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 			goto done;
 		n++;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc != RD_DB_ROW && rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot list disputes");
 		goto done;
 	}

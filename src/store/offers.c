@@ -22,7 +22,7 @@ static const char *const decided_statuses[] = {
 static int write_offer(rd_store *st, int id, const char *what,
 		       const rd_offer_record *offer, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -37,20 +37,21 @@ static int write_offer(rd_store *st, int id, const char *what,
 	rc = rd_store__bind_text(stmt, 1, offer->dispute_id);
 	rc |= rd_store__bind_text(stmt, 2, offer->offer_id);
 	rc |= rd_store__bind_text(stmt, 3, rd_offer_type_name(offer->type));
-	rc |= sqlite3_bind_int64(stmt, 4, offer->buyer_refund);
-	rc |= sqlite3_bind_int64(stmt, 5, offer->buyer_copay);
+	rc |= rd_db_bind_int64(stmt, 4, offer->buyer_refund);
+	rc |= rd_db_bind_int64(stmt, 5, offer->buyer_copay);
 	rc |= rd_store__bind_amount(stmt, 6, offer->seller_cost);
 	rc |= rd_store__bind_text(stmt, 7, offer->status);
-	rc |= sqlite3_bind_int64(stmt, 8, offer->made_at);
+	rc |= rd_db_bind_int64(stmt, 8, offer->made_at);
 	rc |= rd_store__bind_optional(stmt, 9, offer->decided_at);
-	rc |= sqlite3_bind_int64(stmt, 10, offer->event_seq);
+	rc |= rd_db_bind_int64(stmt, 10, offer->event_seq);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+	/* the one-made index; an offer id used again is the primary key */
+	if (rc == RD_DB_EUNIQUE && !rd_db_failed_on_primary_key(st->db))
 		ret = rd_error_set(err, RD_ECONFLICT,
 				   "cannot record offer %s on dispute %s: "
 				   "another offer is still awaiting an answer",
 				   offer->offer_id, offer->dispute_id);
-	else if (rc != SQLITE_DONE)
+	else if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot record offer %s on dispute %s",
 				     offer->offer_id, offer->dispute_id);
@@ -79,7 +80,7 @@ int rd_store_offer_upsert(rd_store *st, const rd_offer_record *offer,
 }
 
 /* Columns as in OFFER_COLUMNS of statements.c. */
-static int offer_from_row(sqlite3_stmt *stmt, rd_offer_record *o,
+static int offer_from_row(rd_db_stmt *stmt, rd_offer_record *o,
 			  rd_error *err)
 {
 	char type[32];
@@ -99,12 +100,12 @@ static int offer_from_row(sqlite3_stmt *stmt, rd_offer_record *o,
 		return rd_error_set(err, RD_EIO, "offer %s of dispute %s has "
 				    "the unknown type \"%s\" in the database",
 				    o->offer_id, o->dispute_id, type);
-	o->buyer_refund = sqlite3_column_int64(stmt, 3);
-	o->buyer_copay = sqlite3_column_int64(stmt, 4);
+	o->buyer_refund = rd_db_column_int64(stmt, 3);
+	o->buyer_copay = rd_db_column_int64(stmt, 4);
 	o->seller_cost = rd_store__column_amount(stmt, 5);
-	o->made_at = sqlite3_column_int64(stmt, 7);
+	o->made_at = rd_db_column_int64(stmt, 7);
 	o->decided_at = rd_store__column_optional(stmt, 8);
-	o->event_seq = sqlite3_column_int64(stmt, 9);
+	o->event_seq = rd_db_column_int64(stmt, 9);
 	return RD_OK;
 }
 
@@ -113,7 +114,7 @@ static int offer_lookup(rd_store *st, int id, const char *what,
 			const char *dispute_id, rd_offer_record *out,
 			int *found, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -122,10 +123,10 @@ static int offer_lookup(rd_store *st, int id, const char *what,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW) {
+	if (rc == RD_DB_ROW) {
 		if ((ret = offer_from_row(stmt, out, err)) == RD_OK)
 			*found = 1;
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot look up the %s offer "
 				     "of dispute %s", what, dispute_id);
 	}
@@ -151,7 +152,7 @@ int rd_store_offer_decide(rd_store *st, const char *dispute_id,
 			  const char *offer_id, const char *status,
 			  int64_t decided_at, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	size_t known = sizeof(decided_statuses) / sizeof(decided_statuses[0]);
 	size_t i;
 	int rc;
@@ -175,11 +176,11 @@ int rd_store_offer_decide(rd_store *st, const char *dispute_id,
 	rc |= rd_store__bind_text(stmt, 3, status);
 	rc |= rd_store__bind_optional(stmt, 4, decided_at);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot record the answer to offer %s "
 				     "of dispute %s", offer_id, dispute_id);
-	else if (sqlite3_changes(st->db) != 1)
+	else if (rd_db_changes(stmt) != 1)
 		ret = rd_error_set(err, RD_ENOTFOUND,
 				   "dispute %s has no offer %s awaiting an "
 				   "answer", dispute_id, offer_id);
@@ -190,7 +191,7 @@ int rd_store_offer_decide(rd_store *st, const char *dispute_id,
 int rd_store_offers_list(rd_store *st, const char *dispute_id,
 			 rd_offer_record **out, size_t *count, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_offer_record *list = NULL;
 	size_t n = 0;
 	size_t room = 0;
@@ -202,8 +203,8 @@ int rd_store_offers_list(rd_store *st, const char *dispute_id,
 	if ((ret = rd_store__stmt(st, RD_STMT_OFFERS_OF, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
-	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
+	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
 		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
 					  err)) < 0)
 			goto done;
@@ -211,7 +212,7 @@ int rd_store_offers_list(rd_store *st, const char *dispute_id,
 			goto done;
 		n++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read the offers of dispute %s",
 				     dispute_id);

@@ -31,7 +31,7 @@ enum {
 	PAY_BUYER_REFUND
 };
 
-static int payable_from_row(sqlite3_stmt *stmt, rd_payable_row *p,
+static int payable_from_row(rd_db_stmt *stmt, rd_payable_row *p,
 			    rd_error *err)
 {
 	char type[32];
@@ -51,9 +51,9 @@ static int payable_from_row(sqlite3_stmt *stmt, rd_payable_row *p,
 	    (ret = rd_store__column_copy(stmt, PAY_OFFER_ID, p->offer_id,
 					 sizeof(p->offer_id), err)) < 0)
 		return ret;
-	p->version = sqlite3_column_int64(stmt, PAY_VERSION);
+	p->version = rd_db_column_int64(stmt, PAY_VERSION);
 	p->due_at = rd_store__column_optional(stmt, PAY_DUE_AT);
-	if (sqlite3_column_type(stmt, PAY_OFFER_ID) == SQLITE_NULL)
+	if (rd_db_column_is_null(stmt, PAY_OFFER_ID))
 		return RD_OK;
 	if ((ret = rd_store__column_copy(stmt, PAY_OFFER_TYPE, type,
 					 sizeof(type), err)) < 0)
@@ -62,7 +62,7 @@ static int payable_from_row(sqlite3_stmt *stmt, rd_payable_row *p,
 		return rd_error_set(err, RD_EIO, "offer %s of dispute %s has "
 				    "the unknown type \"%s\" in the database",
 				    p->offer_id, p->dispute_id, type);
-	p->buyer_refund = sqlite3_column_int64(stmt, PAY_BUYER_REFUND);
+	p->buyer_refund = rd_db_column_int64(stmt, PAY_BUYER_REFUND);
 	p->has_offer = 1;
 	return RD_OK;
 }
@@ -77,7 +77,7 @@ int rd_store_payables_list(rd_store *st, const rd_payable_filter *filter,
 			   rd_payable_row **out, size_t *count,
 			   char **next_cursor, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_payable_row *page = NULL;
 	char after_id[RD_ID_BUFSZ] = "";
 	char next[RD_STORE_CURSOR_BUFSZ];
@@ -110,11 +110,11 @@ int rd_store_payables_list(rd_store *st, const rd_payable_filter *filter,
 	rc = rd_store__bind_text(stmt, 1, filter->states[0]);
 	rc |= rd_store__bind_text(stmt, 2, filter->states[1]);
 	rc |= rd_store__bind_text(stmt, 3, filter->storefront);
-	rc |= sqlite3_bind_int64(stmt, 4, after_due);
+	rc |= rd_db_bind_int64(stmt, 4, after_due);
 	rc |= rd_store__bind_text(stmt, 5, after_id);
-	rc |= sqlite3_bind_int64(stmt, 6, (int64_t)limit + 1);
-	for (rc = rd_store__step(st, stmt, rc); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
+	rc |= rd_db_bind_int64(stmt, 6, (int64_t)limit + 1);
+	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
 		if (n == limit) {
 			more = 1;  /* the extra row fetched: another page */
 			break;
@@ -123,7 +123,7 @@ int rd_store_payables_list(rd_store *st, const rd_payable_filter *filter,
 			goto done;
 		n++;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc != RD_DB_ROW && rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err,
 				     "cannot list the disputes awaiting "
 				     "payment");

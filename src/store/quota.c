@@ -14,22 +14,22 @@
 #include "store/store_int.h"
 
 /* A setting as stored: NULL is the server's default. */
-static int64_t setting_of(sqlite3_stmt *stmt, int i)
+static int64_t setting_of(rd_db_stmt *stmt, int i)
 {
-	if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+	if (rd_db_column_is_null(stmt, i))
 		return RD_QUOTA_DEFAULT;
-	return sqlite3_column_int64(stmt, i);
+	return rd_db_column_int64(stmt, i);
 }
 
-static int bind_setting(sqlite3_stmt *stmt, int i, int64_t value)
+static int bind_setting(rd_db_stmt *stmt, int i, int64_t value)
 {
 	if (value < 0)
-		return sqlite3_bind_null(stmt, i);
-	return sqlite3_bind_int64(stmt, i, value);
+		return rd_db_bind_null(stmt, i);
+	return rd_db_bind_int64(stmt, i, value);
 }
 
 /* Columns as in RD_STMT_QUOTA_GET. */
-static int quota_from_row(sqlite3_stmt *stmt, rd_storefront_quota *q,
+static int quota_from_row(rd_db_stmt *stmt, rd_storefront_quota *q,
 			  rd_error *err)
 {
 	int ret;
@@ -40,14 +40,14 @@ static int quota_from_row(sqlite3_stmt *stmt, rd_storefront_quota *q,
 		return ret;
 	q->daily = setting_of(stmt, 1);
 	q->total = setting_of(stmt, 2);
-	q->updated_at = sqlite3_column_int64(stmt, 3);
+	q->updated_at = rd_db_column_int64(stmt, 3);
 	return RD_OK;
 }
 
 int rd_store_quota_get(rd_store *st, const char *storefront,
 		       rd_storefront_quota *out, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret = RD_OK;
 
@@ -56,9 +56,9 @@ int rd_store_quota_get(rd_store *st, const char *storefront,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, storefront);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW) {
+	if (rc == RD_DB_ROW) {
 		ret = quota_from_row(stmt, out, err);
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == RD_DB_DONE) {
 		snprintf(out->storefront, sizeof(out->storefront), "%s",
 			 storefront);
 		out->daily = RD_QUOTA_DEFAULT;
@@ -74,7 +74,7 @@ int rd_store_quota_get(rd_store *st, const char *storefront,
 int rd_store_quota_put(rd_store *st, const rd_storefront_quota *quota,
 		       rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -84,9 +84,9 @@ int rd_store_quota_put(rd_store *st, const rd_storefront_quota *quota,
 	rc = rd_store__bind_text(stmt, 1, quota->storefront);
 	rc |= bind_setting(stmt, 2, quota->daily);
 	rc |= bind_setting(stmt, 3, quota->total);
-	rc |= sqlite3_bind_int64(stmt, 4, quota->updated_at);
+	rc |= rd_db_bind_int64(stmt, 4, quota->updated_at);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record the quota of "
 				     "storefront %s", quota->storefront);
 	rd_store__release(stmt);
@@ -96,7 +96,7 @@ int rd_store_quota_put(rd_store *st, const rd_storefront_quota *quota,
 int rd_store_quotas_list(rd_store *st, rd_storefront_quota **out,
 			 size_t *count, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_storefront_quota *list = NULL;
 	size_t n = 0, room = 0;
 	int rc;
@@ -106,8 +106,8 @@ int rd_store_quotas_list(rd_store *st, rd_storefront_quota **out,
 	*count = 0;
 	if ((ret = rd_store__stmt(st, RD_STMT_QUOTAS_LIST, &stmt, err)) < 0)
 		return ret;
-	for (rc = sqlite3_step(stmt); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
+	for (rc = rd_db_step(stmt); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
 		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
 					  err)) < 0)
 			goto done;
@@ -115,7 +115,7 @@ int rd_store_quotas_list(rd_store *st, rd_storefront_quota **out,
 			goto done;
 		n++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot list the quotas");
 		goto done;
 	}
@@ -129,7 +129,7 @@ done:
 }
 
 /* Columns: storefront, total, today. */
-static int usage_from_row(sqlite3_stmt *stmt, rd_evidence_usage *u,
+static int usage_from_row(rd_db_stmt *stmt, rd_evidence_usage *u,
 			  rd_error *err)
 {
 	int ret;
@@ -138,15 +138,15 @@ static int usage_from_row(sqlite3_stmt *stmt, rd_evidence_usage *u,
 	if ((ret = rd_store__column_copy(stmt, 0, u->storefront,
 					 sizeof(u->storefront), err)) < 0)
 		return ret;
-	u->total = sqlite3_column_int64(stmt, 1);
-	u->today = sqlite3_column_int64(stmt, 2);
+	u->total = rd_db_column_int64(stmt, 1);
+	u->today = rd_db_column_int64(stmt, 2);
 	return RD_OK;
 }
 
 int rd_store_usage_get(rd_store *st, const char *storefront, int64_t day,
 		       rd_evidence_usage *out, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -154,9 +154,9 @@ int rd_store_usage_get(rd_store *st, const char *storefront, int64_t day,
 	if ((ret = rd_store__stmt(st, RD_STMT_USAGE_GET, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, storefront);
-	rc |= sqlite3_bind_int64(stmt, 2, day);
+	rc |= rd_db_bind_int64(stmt, 2, day);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
+	if (rc == RD_DB_ROW)
 		ret = usage_from_row(stmt, out, err);
 	else
 		ret = rd_store__fail(st, rc, err, "cannot read the evidence "
@@ -169,7 +169,7 @@ int rd_store_usage_list(rd_store *st, int64_t day, size_t limit,
 			rd_evidence_usage **out, size_t *count,
 			rd_evidence_usage *others, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	rd_evidence_usage *list = NULL;
 	rd_evidence_usage row;
 	size_t n = 0;
@@ -183,14 +183,14 @@ int rd_store_usage_list(rd_store *st, int64_t day, size_t limit,
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	if ((ret = rd_store__stmt(st, RD_STMT_USAGE_LIST, &stmt, err)) < 0)
 		goto done;
-	rc = sqlite3_bind_int64(stmt, 1, day);
-	if (rc != SQLITE_OK) {
+	rc = rd_db_bind_int64(stmt, 1, day);
+	if (rc != RD_DB_OK) {
 		ret = rd_store__fail(st, rc, err, "cannot read the evidence "
 				     "usage");
 		goto done;
 	}
-	for (rc = sqlite3_step(stmt); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
+	for (rc = rd_db_step(stmt); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
 		if ((ret = usage_from_row(stmt, &row, err)) < 0)
 			goto done;
 		if (n < limit) {
@@ -200,7 +200,7 @@ int rd_store_usage_list(rd_store *st, int64_t day, size_t limit,
 			others->today += row.today;
 		}
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot read the evidence "
 				     "usage");
 		goto done;

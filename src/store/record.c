@@ -36,7 +36,7 @@ int rd_store_object_put(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 			int type, int64_t size, const void *data,
 			rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -50,16 +50,15 @@ int rd_store_object_put(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 				    (long long)size);
 	if ((ret = rd_store__stmt(st, RD_STMT_OBJECT_PUT, &stmt, err)) < 0)
 		return ret;
-	rc = sqlite3_bind_blob(stmt, 1, id, RD_OID_RAWSZ, SQLITE_STATIC);
-	rc |= sqlite3_bind_int(stmt, 2, type);
-	rc |= sqlite3_bind_int64(stmt, 3, size);
+	rc = rd_db_bind_blob(stmt, 1, id, RD_OID_RAWSZ);
+	rc |= rd_db_bind_int64(stmt, 2, type);
+	rc |= rd_db_bind_int64(stmt, 3, size);
 	if (data)
-		rc |= sqlite3_bind_blob(stmt, 4, size ? data : "", (int)size,
-					SQLITE_STATIC);
+		rc |= rd_db_bind_blob(stmt, 4, size ? data : "", (size_t)size);
 	else
-		rc |= sqlite3_bind_null(stmt, 4);
+		rc |= rd_db_bind_null(stmt, 4);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE) {
+	if (rc != RD_DB_DONE) {
 		char hex[41];
 
 		hex_of(hex, id);
@@ -74,7 +73,7 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 			int *found, int *type, int64_t *size, int *in_file,
 			void **data, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -85,11 +84,11 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 					   : RD_STMT_OBJECT_HEADER,
 				  &stmt, err)) < 0)
 		return ret;
-	rc = sqlite3_bind_blob(stmt, 1, id, RD_OID_RAWSZ, SQLITE_STATIC);
+	rc = rd_db_bind_blob(stmt, 1, id, RD_OID_RAWSZ);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_DONE)
+	if (rc == RD_DB_DONE)
 		goto done;
-	if (rc != SQLITE_ROW) {
+	if (rc != RD_DB_ROW) {
 		char hex[41];
 
 		hex_of(hex, id);
@@ -98,15 +97,15 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 		goto done;
 	}
 	*found = 1;
-	*type = sqlite3_column_int(stmt, 0);
-	*size = sqlite3_column_int64(stmt, 1);
-	*in_file = sqlite3_column_int(stmt, 2);
+	*type = (int)rd_db_column_int64(stmt, 0);
+	*size = rd_db_column_int64(stmt, 1);
+	*in_file = (int)rd_db_column_int64(stmt, 2);
 	if (data && !*in_file) {
-		const void *bytes = sqlite3_column_blob(stmt, 3);
-		int len = sqlite3_column_bytes(stmt, 3);
+		const void *bytes = rd_db_column_blob(stmt, 3);
+		size_t len = rd_db_column_bytes(stmt, 3);
 
-		if ((!bytes && len) || len != *size ||
-		    !(*data = malloc(len ? (size_t)len : 1))) {
+		if ((!bytes && len) || (int64_t)len != *size ||
+		    !(*data = malloc(len ? len : 1))) {
 			ret = rd_error_set(err, bytes || !len ? RD_EIO
 							      : RD_ENOMEM,
 					   "cannot read the bytes of an "
@@ -116,7 +115,7 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 			goto done;
 		}
 		if (len)
-			memcpy(*data, bytes, (size_t)len);
+			memcpy(*data, bytes, len);
 	}
 done:
 	rd_store__release(stmt);
@@ -128,7 +127,7 @@ int rd_store_objects_in_files(rd_store *st, const unsigned char *after,
 			      size_t *count, rd_error *err)
 {
 	static const unsigned char none[1] = { 0 };
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	size_t room = 0;
 	int rc;
 	int ret;
@@ -139,13 +138,16 @@ int rd_store_objects_in_files(rd_store *st, const unsigned char *after,
 				  err)) < 0)
 		return ret;
 	/* every id sorts after the empty blob */
-	rc = after ? sqlite3_bind_blob(stmt, 1, after, RD_OID_RAWSZ,
-				       SQLITE_STATIC)
-		   : sqlite3_bind_blob(stmt, 1, none, 0, SQLITE_STATIC);
-	rc |= sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
-	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK : rc)) ==
-	       SQLITE_ROW) {
-		if (sqlite3_column_bytes(stmt, 0) != RD_OID_RAWSZ)
+	rc = after ? rd_db_bind_blob(stmt, 1, after, RD_OID_RAWSZ)
+		   : rd_db_bind_blob(stmt, 1, none, 0);
+	rc |= rd_db_bind_int64(stmt, 2, (int64_t)limit);
+	while ((rc = rd_store__step(st, stmt,
+				    rc == RD_DB_ROW ? RD_DB_OK : rc)) ==
+	       RD_DB_ROW) {
+		/* the blob before its size: SQLite */
+		const void *oid = rd_db_column_blob(stmt, 0);
+
+		if (rd_db_column_bytes(stmt, 0) != RD_OID_RAWSZ)
 			continue;
 		if (*count == room) {
 			size_t grown = room ? room * 2 : 64;
@@ -160,11 +162,10 @@ int rd_store_objects_in_files(rd_store *st, const unsigned char *after,
 			*ids = more;
 			room = grown;
 		}
-		memcpy(*ids + *count * RD_OID_RAWSZ,
-		       sqlite3_column_blob(stmt, 0), RD_OID_RAWSZ);
+		memcpy(*ids + *count * RD_OID_RAWSZ, oid, RD_OID_RAWSZ);
 		(*count)++;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot list the evidence "
 				     "files of the record");
 done:
@@ -183,27 +184,30 @@ int rd_store_objects_of_changes(rd_store *st, int64_t after, int64_t upto,
 					  int type, int64_t size, int in_file),
 				void *ctx, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
 	if ((ret = rd_store__stmt(st, RD_STMT_OBJECTS_OF_CHANGES, &stmt,
 				  err)) < 0)
 		return ret;
-	rc = sqlite3_bind_int64(stmt, 1, after);
-	rc |= sqlite3_bind_int64(stmt, 2, upto);
-	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK : rc)) ==
-	       SQLITE_ROW) {
-		if (sqlite3_column_bytes(stmt, 0) != RD_OID_RAWSZ)
+	rc = rd_db_bind_int64(stmt, 1, after);
+	rc |= rd_db_bind_int64(stmt, 2, upto);
+	while ((rc = rd_store__step(st, stmt,
+				    rc == RD_DB_ROW ? RD_DB_OK : rc)) ==
+	       RD_DB_ROW) {
+		/* the blob before its size: SQLite */
+		const void *oid = rd_db_column_blob(stmt, 0);
+
+		if (rd_db_column_bytes(stmt, 0) != RD_OID_RAWSZ)
 			continue;
-		ret = fn(ctx, sqlite3_column_blob(stmt, 0),
-			 sqlite3_column_int(stmt, 1),
-			 sqlite3_column_int64(stmt, 2),
-			 sqlite3_column_int(stmt, 3));
+		ret = fn(ctx, oid, (int)rd_db_column_int64(stmt, 1),
+			 rd_db_column_int64(stmt, 2),
+			 (int)rd_db_column_int64(stmt, 3));
 		if (ret != 0)
 			goto done;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot list the objects of "
 				     "changes %lld to %lld", (long long)after + 1,
 				     (long long)upto);
@@ -215,7 +219,7 @@ done:
 int rd_store_ref_get(rd_store *st, const char *dispute_id, char head[41],
 		     int *found, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -226,10 +230,10 @@ int rd_store_ref_get(rd_store *st, const char *dispute_id, char head[41],
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW) {
+	if (rc == RD_DB_ROW) {
 		if ((ret = rd_store__column_copy(stmt, 0, head, 41, err)) == 0)
 			*found = 1;
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot read the head of "
 				     "dispute %s", dispute_id);
 	}
@@ -238,25 +242,27 @@ int rd_store_ref_get(rd_store *st, const char *dispute_id, char head[41],
 }
 
 /* Step a statement that changes rows: how many it changed, or < 0. */
-static int change_rows(rd_store *st, sqlite3_stmt *stmt, int bind_rc,
+static int change_rows(rd_store *st, rd_db_stmt *stmt, int bind_rc,
 		       int *changed, rd_error *err, const char *doing,
 		       const char *id)
 {
 	int rc = rd_store__step(st, stmt, bind_rc);
+	int ret = RD_OK;
 
+	if (rc != RD_DB_DONE)
+		ret = rd_store__fail(st, rc, err, "%s of dispute %s", doing,
+				     id);
+	else
+		*changed = (int)rd_db_changes(stmt);
 	rd_store__release(stmt);
-	if (rc != SQLITE_DONE)
-		return rd_store__fail(st, rc, err, "%s of dispute %s", doing,
-				      id);
-	*changed = sqlite3_changes(st->db);
-	return RD_OK;
+	return ret;
 }
 
 int rd_store_ref_move(rd_store *st, const char *dispute_id,
 		      const char *old_head, const char *new_head, int64_t at,
 		      rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int changed = 0;
 	int rc;
 	int ret;
@@ -311,7 +317,7 @@ int rd_store_ref_move(rd_store *st, const char *dispute_id,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc |= rd_store__bind_text(stmt, 2, new_head);
-	rc |= sqlite3_bind_int64(stmt, 3, at);
+	rc |= rd_db_bind_int64(stmt, 3, at);
 	return change_rows(st, stmt, rc, &changed, err,
 			   "cannot record the change", dispute_id);
 }
@@ -319,7 +325,7 @@ int rd_store_ref_move(rd_store *st, const char *dispute_id,
 int rd_store_refs_after(rd_store *st, const char *after, size_t limit,
 			rd_ref_row **out, size_t *count, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	size_t room = 0;
 	int rc;
 	int ret;
@@ -329,9 +335,10 @@ int rd_store_refs_after(rd_store *st, const char *after, size_t limit,
 	if ((ret = rd_store__stmt(st, RD_STMT_REFS_AFTER, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, after ? after : "");
-	rc |= sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
-	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK : rc)) ==
-	       SQLITE_ROW) {
+	rc |= rd_db_bind_int64(stmt, 2, (int64_t)limit);
+	while ((rc = rd_store__step(st, stmt,
+				    rc == RD_DB_ROW ? RD_DB_OK : rc)) ==
+	       RD_DB_ROW) {
 		rd_ref_row *row;
 
 		if ((ret = rd_store__grow(out, *count, &room,
@@ -346,7 +353,7 @@ int rd_store_refs_after(rd_store *st, const char *after, size_t limit,
 			goto done;
 		(*count)++;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot list the heads of "
 				     "the record");
 done:
@@ -362,7 +369,7 @@ done:
 int rd_store_changes_after(rd_store *st, int64_t after, size_t limit,
 			   rd_change_row **out, size_t *count, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	size_t room = 0;
 	int rc;
 	int ret;
@@ -371,18 +378,19 @@ int rd_store_changes_after(rd_store *st, int64_t after, size_t limit,
 	*count = 0;
 	if ((ret = rd_store__stmt(st, RD_STMT_CHANGES_AFTER, &stmt, err)) < 0)
 		return ret;
-	rc = sqlite3_bind_int64(stmt, 1, after);
-	rc |= sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
-	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK : rc)) ==
-	       SQLITE_ROW) {
+	rc = rd_db_bind_int64(stmt, 1, after);
+	rc |= rd_db_bind_int64(stmt, 2, (int64_t)limit);
+	while ((rc = rd_store__step(st, stmt,
+				    rc == RD_DB_ROW ? RD_DB_OK : rc)) ==
+	       RD_DB_ROW) {
 		rd_change_row *row;
 
 		if ((ret = rd_store__grow(out, *count, &room,
 					  sizeof(**out), err)) < 0)
 			goto done;
 		row = &(*out)[*count];
-		row->seq = sqlite3_column_int64(stmt, 0);
-		row->at = sqlite3_column_int64(stmt, 3);
+		row->seq = rd_db_column_int64(stmt, 0);
+		row->at = rd_db_column_int64(stmt, 3);
 		if ((ret = rd_store__column_copy(stmt, 1, row->dispute_id,
 						 sizeof(row->dispute_id),
 						 err)) < 0 ||
@@ -391,7 +399,7 @@ int rd_store_changes_after(rd_store *st, int64_t after, size_t limit,
 			goto done;
 		(*count)++;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot list the changes "
 				     "after %lld", (long long)after);
 done:
@@ -408,8 +416,8 @@ done:
 static int read_int(rd_store *st, int id, const char *param, int64_t *out,
 		    const char *what, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc = SQLITE_OK;
+	rd_db_stmt *stmt = NULL;
+	int rc = RD_DB_OK;
 	int ret;
 
 	*out = 0;
@@ -418,11 +426,10 @@ static int read_int(rd_store *st, int id, const char *param, int64_t *out,
 	if (param)
 		rc = rd_store__bind_text(stmt, 1, param);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(stmt, 0);
+	if (rc == RD_DB_ROW)
+		*out = rd_db_column_int64(stmt, 0);
 	else
-		ret = rd_store__fail(st, rc == SQLITE_DONE ? SQLITE_CORRUPT
-							   : rc,
+		ret = rd_store__fail(st, rc == RD_DB_DONE ? RD_DB_EIO : rc,
 				     err, "cannot read %s", what);
 	rd_store__release(stmt);
 	return ret;
@@ -450,7 +457,7 @@ int rd_store_mirror_position(rd_store *st, int64_t *position, rd_error *err)
 int rd_store_mirror_position_set(rd_store *st, int64_t position,
 				 rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -458,9 +465,9 @@ int rd_store_mirror_position_set(rd_store *st, int64_t position,
 					err)) < 0 ||
 	    (ret = rd_store__stmt(st, RD_STMT_MIRROR_SET, &stmt, err)) < 0)
 		return ret;
-	rc = sqlite3_bind_int64(stmt, 1, position);
+	rc = rd_db_bind_int64(stmt, 1, position);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record the mirror's "
 				     "position");
 	rd_store__release(stmt);
@@ -470,7 +477,7 @@ int rd_store_mirror_position_set(rd_store *st, int64_t position,
 int rd_store_record_state(rd_store *st, const char *name, char value[64],
 			  rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -480,9 +487,9 @@ int rd_store_record_state(rd_store *st, const char *name, char value[64],
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, name);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc == SQLITE_ROW)
+	if (rc == RD_DB_ROW)
 		ret = rd_store__column_copy(stmt, 0, value, 64, err);
-	else if (rc != SQLITE_DONE)
+	else if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot read the record's "
 				     "%s", name);
 	rd_store__release(stmt);
@@ -492,7 +499,7 @@ int rd_store_record_state(rd_store *st, const char *name, char value[64],
 int rd_store_record_state_set(rd_store *st, const char *name,
 			      const char *value, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -504,7 +511,7 @@ int rd_store_record_state_set(rd_store *st, const char *name,
 	rc = rd_store__bind_text(stmt, 1, name);
 	rc |= rd_store__bind_text(stmt, 2, value);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record the record's "
 				     "%s", name);
 	rd_store__release(stmt);
@@ -531,42 +538,40 @@ static const char copy_record_sql[] =
 
 int rd_store_record_copy(rd_store *to, const char *from_path, rd_error *err)
 {
-	sqlite3_stmt *attach = NULL;
-	char *message = NULL;
+	rd_db_stmt *attach = NULL;
 	int rc;
 	int ret = RD_OK;
 
-	if (!sqlite3_get_autocommit(to->db))
+	if (rd_db_in_transaction(to->db))
 		return rd_error_set(err, RD_EINTERNAL, "rd_store_record_copy "
 				    "runs outside a transaction");
-	rc = sqlite3_prepare_v2(to->db, "ATTACH DATABASE ?1 AS source", -1,
-				&attach, NULL);
-	if (rc == SQLITE_OK)
+	rc = rd_db_prepare(to->db, "ATTACH DATABASE ?1 AS source", &attach);
+	if (rc == RD_DB_OK)
 		rc = rd_store__step(to, attach,
 				    rd_store__bind_text(attach, 1, from_path));
-	sqlite3_finalize(attach);
-	if (rc != SQLITE_DONE)
+	/* the reason outlives the statement: it is the connection's */
+	rd_db_finalize(attach);
+	if (rc != RD_DB_DONE)
 		return rd_store__fail(to, rc, err, "cannot open %s to copy its "
 				      "record", from_path);
-	rc = sqlite3_exec(to->db, copy_record_sql, NULL, NULL, &message);
-	if (rc != SQLITE_OK) {
+	rc = rd_db_exec(to->db, copy_record_sql);
+	if (rc != RD_DB_OK) {
 		ret = rd_store__fail(to, rc, err, "cannot copy the record of "
 				     "%s: %s", from_path,
-				     message ? message : "");
-		if (!sqlite3_get_autocommit(to->db))
-			sqlite3_exec(to->db, "ROLLBACK", NULL, NULL, NULL);
+				     rd_db_errmsg(to->db));
+		if (rd_db_in_transaction(to->db))
+			(void)rd_db_exec(to->db, "ROLLBACK");
 	}
-	sqlite3_free(message);
-	sqlite3_exec(to->db, "DETACH DATABASE source", NULL, NULL, NULL);
+	(void)rd_db_exec(to->db, "DETACH DATABASE source");
 	return ret;
 }
 
 static int read_packs(rd_store *st, int id, int64_t before,
 		      rd_mirror_pack **out, size_t *count, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	size_t room = 0;
-	int rc = SQLITE_OK;
+	int rc = RD_DB_OK;
 	int ret;
 
 	*out = NULL;
@@ -574,26 +579,26 @@ static int read_packs(rd_store *st, int id, int64_t before,
 	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
 		return ret;
 	if (id == RD_STMT_MIRROR_PACKS_SUPERSEDED)
-		rc = sqlite3_bind_int64(stmt, 1, before);
-	while ((rc = rd_store__step(st, stmt, rc == SQLITE_ROW ? SQLITE_OK
-								: rc)) ==
-	       SQLITE_ROW) {
+		rc = rd_db_bind_int64(stmt, 1, before);
+	while ((rc = rd_store__step(st, stmt, rc == RD_DB_ROW ? RD_DB_OK
+							      : rc)) ==
+	       RD_DB_ROW) {
 		rd_mirror_pack *p;
 
 		if ((ret = rd_store__grow(out, *count, &room, sizeof(**out),
 					  err)) < 0)
 			goto done;
 		p = &(*out)[*count];
-		p->first_change = sqlite3_column_int64(stmt, 1);
-		p->last_change = sqlite3_column_int64(stmt, 2);
-		p->objects = sqlite3_column_int64(stmt, 3);
-		p->plain = sqlite3_column_int64(stmt, 4);
+		p->first_change = rd_db_column_int64(stmt, 1);
+		p->last_change = rd_db_column_int64(stmt, 2);
+		p->objects = rd_db_column_int64(stmt, 3);
+		p->plain = rd_db_column_int64(stmt, 4);
 		if ((ret = rd_store__column_copy(stmt, 0, p->name,
 						 sizeof(p->name), err)) < 0)
 			goto done;
 		(*count)++;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot list the mirror's "
 				     "packs");
 done:
@@ -623,7 +628,7 @@ int rd_store_mirror_packs_superseded(rd_store *st, int64_t before,
 int rd_store_mirror_pack_supersede(rd_store *st, const char *name,
 				   int64_t at, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -633,9 +638,9 @@ int rd_store_mirror_pack_supersede(rd_store *st, const char *name,
 				  err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, name);
-	rc |= sqlite3_bind_int64(stmt, 2, at);
+	rc |= rd_db_bind_int64(stmt, 2, at);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot mark the mirror's "
 				     "pack %s replaced", name);
 	rd_store__release(stmt);
@@ -645,7 +650,7 @@ int rd_store_mirror_pack_supersede(rd_store *st, const char *name,
 int rd_store_mirror_pack_add(rd_store *st, const rd_mirror_pack *pack,
 			     rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -655,12 +660,12 @@ int rd_store_mirror_pack_add(rd_store *st, const rd_mirror_pack *pack,
 				  err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, pack->name);
-	rc |= sqlite3_bind_int64(stmt, 2, pack->first_change);
-	rc |= sqlite3_bind_int64(stmt, 3, pack->last_change);
-	rc |= sqlite3_bind_int64(stmt, 4, pack->objects);
-	rc |= sqlite3_bind_int64(stmt, 5, pack->plain);
+	rc |= rd_db_bind_int64(stmt, 2, pack->first_change);
+	rc |= rd_db_bind_int64(stmt, 3, pack->last_change);
+	rc |= rd_db_bind_int64(stmt, 4, pack->objects);
+	rc |= rd_db_bind_int64(stmt, 5, pack->plain);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record the mirror's "
 				     "pack %s", pack->name);
 	rd_store__release(stmt);
@@ -670,7 +675,7 @@ int rd_store_mirror_pack_add(rd_store *st, const rd_mirror_pack *pack,
 int rd_store_mirror_pack_remove(rd_store *st, const char *name,
 				rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
@@ -681,7 +686,7 @@ int rd_store_mirror_pack_remove(rd_store *st, const char *name,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, name);
 	rc = rd_store__step(st, stmt, rc);
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot forget the mirror's "
 				     "pack %s", name ? name : "(all)");
 	rd_store__release(stmt);

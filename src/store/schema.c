@@ -637,22 +637,21 @@ int rd_store__migration_count(void)
 /* PRAGMA user_version, with a one-off statement (the table is not ready). */
 static int read_user_version(rd_store *st, int *out, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret = RD_OK;
 
-	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt,
-				NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW) {
+	rc = rd_db_prepare(st->db, "PRAGMA user_version", &stmt);
+	if (rc == RD_DB_OK)
+		rc = rd_db_step(stmt);
+	if (rc != RD_DB_ROW) {
 		ret = rd_store__fail(st, rc, err, "cannot read the schema "
 				     "version of %s", st->path);
 		goto done;
 	}
-	*out = sqlite3_column_int(stmt, 0);
+	*out = (int)rd_db_column_int64(stmt, 0);
 done:
-	sqlite3_finalize(stmt);
+	rd_db_finalize(stmt);
 	return ret;
 }
 
@@ -664,22 +663,21 @@ static int refuse_newer(rd_store *st, int found, rd_error *err)
 			    st->path, found, MIGRATION_COUNT);
 }
 
-/* sqlite3_exec of a constant script; `doing` says what it was for. */
+/* rd_db_exec of a constant script; `doing` says what it was for. */
 static int exec_script(rd_store *st, const char *sql, const char *doing,
 		       rd_error *err)
 {
-	char *message = NULL;
 	int rc;
 	int ret = RD_OK;
 
-	rc = sqlite3_exec(st->db, sql, NULL, NULL, &message);
-	if (rc != SQLITE_OK) {
+	rc = rd_db_exec(st->db, sql);
+	if (rc != RD_DB_OK) {
 		ret = rd_store__fail(st, rc, err, "%s", doing);
-		/* sqlite3_exec's own message names the failing statement */
-		if (message && ret != RD_EBUSY)
-			rd_error_set(err, ret, "%s: %s", doing, message);
+		/* the engine's own message names the failing statement */
+		if (ret != RD_EBUSY)
+			rd_error_set(err, ret, "%s: %s", doing,
+				     rd_db_errmsg(st->db));
 	}
-	sqlite3_free(message);
 	return ret;
 }
 
@@ -726,7 +724,7 @@ int rd_store__migrate(rd_store *st, int target, rd_error *err)
 		goto done;
 	st->schema = found > target ? found : target;
 done:
-	if (ret < 0 && !sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (ret < 0 && rd_db_in_transaction(st->db))
+		(void)rd_db_exec(st->db, "ROLLBACK");
 	return ret;
 }

@@ -13,7 +13,7 @@
 
 #include "store/store_int.h"
 
-static int add_state(rd_store_stats *out, size_t *room, sqlite3_stmt *stmt,
+static int add_state(rd_store_stats *out, size_t *room, rd_db_stmt *stmt,
 		     rd_error *err)
 {
 	rd_state_count *slot;
@@ -35,14 +35,14 @@ static int add_state(rd_store_stats *out, size_t *room, sqlite3_stmt *stmt,
 	if ((ret = rd_store__column_copy(stmt, 1, slot->state,
 					 sizeof(slot->state), err)) < 0)
 		return ret;
-	slot->disputes = sqlite3_column_int64(stmt, 2);
+	slot->disputes = rd_db_column_int64(stmt, 2);
 	out->state_count++;
 	return RD_OK;
 }
 
 int rd_store_stats_read(rd_store *st, rd_store_stats *out, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	size_t room = 0;
 	int rc;
 	int ret;
@@ -50,10 +50,10 @@ int rd_store_stats_read(rd_store *st, rd_store_stats *out, rd_error *err)
 	memset(out, 0, sizeof(*out));
 	if ((ret = rd_store__stmt(st, RD_STMT_STATS, &stmt, err)) < 0)
 		return ret;
-	for (rc = sqlite3_step(stmt); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
-		const char *what = (const char *)sqlite3_column_text(stmt, 0);
-		const char *name = (const char *)sqlite3_column_text(stmt, 1);
+	for (rc = rd_db_step(stmt); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
+		const char *what = rd_db_column_text(stmt, 0);
+		const char *name = rd_db_column_text(stmt, 1);
 
 		if (!what || !name) {
 			ret = rd_error_set(err, RD_EIO, "a running total in "
@@ -64,12 +64,12 @@ int rd_store_stats_read(rd_store *st, rd_store_stats *out, rd_error *err)
 			if ((ret = add_state(out, &room, stmt, err)) < 0)
 				goto done;
 		} else if (strcmp(name, "sla_breaches") == 0) {
-			out->sla_breaches = sqlite3_column_int64(stmt, 2);
+			out->sla_breaches = rd_db_column_int64(stmt, 2);
 		} else if (strcmp(name, "evidence_bytes") == 0) {
-			out->evidence_bytes = sqlite3_column_int64(stmt, 2);
+			out->evidence_bytes = rd_db_column_int64(stmt, 2);
 		}
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read the running totals");
 	rd_store__release(stmt);
@@ -105,7 +105,7 @@ static const char *const overview_names[RD_OVERVIEW_WHAT_COUNT] = {
 };
 
 static int overview_add(rd_store_overview *out, size_t *room,
-			rd_overview_what what, sqlite3_stmt *stmt,
+			rd_overview_what what, rd_db_stmt *stmt,
 			rd_error *err)
 {
 	rd_overview_count *slot;
@@ -128,7 +128,7 @@ static int overview_add(rd_store_overview *out, size_t *room,
 	if ((ret = rd_store__column_copy(stmt, 1, slot->name,
 					 sizeof(slot->name), err)) < 0)
 		return ret;
-	slot->value = sqlite3_column_int64(stmt, 2);
+	slot->value = rd_db_column_int64(stmt, 2);
 	out->count++;
 	return RD_OK;
 }
@@ -136,7 +136,7 @@ static int overview_add(rd_store_overview *out, size_t *room,
 int rd_store_overview_read(rd_store *st, const char *storefront,
 			   rd_store_overview *out, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	size_t room = 0;
 	int rc;
 	int ret;
@@ -144,13 +144,13 @@ int rd_store_overview_read(rd_store *st, const char *storefront,
 	memset(out, 0, sizeof(*out));
 	if ((ret = rd_store__stmt(st, RD_STMT_OVERVIEW, &stmt, err)) < 0)
 		return ret;
-	if ((rc = rd_store__bind_text(stmt, 1, storefront)) != SQLITE_OK) {
+	if ((rc = rd_store__bind_text(stmt, 1, storefront)) != RD_DB_OK) {
 		ret = rd_store__fail(st, rc, err, "cannot read the overview");
 		goto done;
 	}
-	for (rc = sqlite3_step(stmt); rc == SQLITE_ROW;
-	     rc = sqlite3_step(stmt)) {
-		const char *what = (const char *)sqlite3_column_text(stmt, 0);
+	for (rc = rd_db_step(stmt); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
+		const char *what = rd_db_column_text(stmt, 0);
 		size_t k;
 
 		for (k = 0; what && k < RD_OVERVIEW_WHAT_COUNT; k++)
@@ -166,7 +166,7 @@ int rd_store_overview_read(rd_store *st, const char *storefront,
 					err)) < 0)
 			goto done;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err,
 				     "cannot read the overview's totals");
 done:

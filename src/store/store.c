@@ -1,10 +1,13 @@
 /*
  * The store's connection: open and close, the prepared statement table,
- * transactions, and the translation of SQLite results into rd_codes.
+ * transactions, and the translation of the database driver's results
+ * (db.h) into rd_codes.
  *
  * The store records; it never decides (no workflow rule lives here), never
- * prints, and never builds SQL at run time. Every SQLite failure leaves the
- * caller an rd_error saying what was being done and why it failed.
+ * prints, and never builds SQL at run time. Every database failure leaves
+ * the caller an rd_error saying what was being done and why it failed.
+ * SQLite itself is called only for what the driver does not cover: the
+ * library's configuration, the busy timeout.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -48,6 +51,27 @@ static void library_configure(void)
 	"the database is busy (locked by another writer for more than "      \
 	"%d %s); try again"
 
+/* A reason for a failure when there is no connection to ask. */
+static const char *code_reason(int rc)
+{
+	switch (rc) {
+	case RD_DB_EBUSY:
+		return "database is locked";
+	case RD_DB_EUNIQUE:
+	case RD_DB_EFOREIGN:
+	case RD_DB_ECONSTRAINT:
+		return "constraint failed";
+	case RD_DB_ENOMEM:
+		return "out of memory";
+	case RD_DB_ECONNECTION:
+		return "the connection is closed";
+	case RD_DB_EMISUSE:
+		return "bad parameter or other API misuse";
+	default:
+		return "database error";
+	}
+}
+
 int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
 {
 	char doing[256];
@@ -57,11 +81,10 @@ int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(doing, sizeof(doing), fmt, ap);
 	va_end(ap);
-	reason = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+	reason = st && st->db ? rd_db_errmsg(st->db) : code_reason(rc);
 
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: {
+	switch (rc) {
+	case RD_DB_EBUSY: {
 		int ms = st ? st->busy_timeout_ms : RD_STORE_BUSY_TIMEOUT_MS;
 
 		if (ms % 1000 == 0)
@@ -69,29 +92,28 @@ int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
 					    ms / 1000, "s");
 		return rd_error_set(err, RD_EBUSY, BUSY_MESSAGE, ms, "ms");
 	}
-	case SQLITE_NOMEM:
+	case RD_DB_ENOMEM:
 		return rd_error_set(err, RD_ENOMEM, "%s: out of memory", doing);
-	case SQLITE_CONSTRAINT:
-		switch (rc) {
-		case SQLITE_CONSTRAINT_PRIMARYKEY:
-		case SQLITE_CONSTRAINT_UNIQUE:
-			return rd_error_set(err, RD_ECONFLICT,
-					    "%s: it already exists (%s)",
-					    doing, reason);
-		case SQLITE_CONSTRAINT_FOREIGNKEY:
-			return rd_error_set(err, RD_ENOTFOUND,
-					    "%s: a row it refers to does not "
-					    "exist (%s)", doing, reason);
-		default:
-			return rd_error_set(err, RD_EINVALID, "%s: %s", doing,
-					    reason);
-		}
+	case RD_DB_EUNIQUE:
+		return rd_error_set(err, RD_ECONFLICT,
+				    "%s: it already exists (%s)", doing,
+				    reason);
+	case RD_DB_EFOREIGN:
+		return rd_error_set(err, RD_ENOTFOUND,
+				    "%s: a row it refers to does not exist "
+				    "(%s)", doing, reason);
+	case RD_DB_ECONSTRAINT:
+		return rd_error_set(err, RD_EINVALID, "%s: %s", doing, reason);
+	case RD_DB_ECONNECTION:
+		/* redress has no code for "try elsewhere": an I/O failure */
+		return rd_error_set(err, RD_EIO, "%s: the database connection "
+				    "was lost (%s)", doing, reason);
 	default:
 		return rd_error_set(err, RD_EIO, "%s: %s", doing, reason);
 	}
 }
 
-int rd_store__stmt(rd_store *st, int id, sqlite3_stmt **out, rd_error *err)
+int rd_store__stmt(rd_store *st, int id, rd_db_stmt **out, rd_error *err)
 {
 	int min_schema = 0;
 
@@ -106,22 +128,17 @@ int rd_store__stmt(rd_store *st, int id, sqlite3_stmt **out, rd_error *err)
 	return RD_OK;
 }
 
-int rd_store__step(rd_store *st, sqlite3_stmt *stmt, int bind_rc)
+int rd_store__step(rd_store *st, rd_db_stmt *stmt, int bind_rc)
 {
-	int rc;
-
-	if (bind_rc == SQLITE_OK)
-		return sqlite3_step(stmt);
-	rc = sqlite3_extended_errcode(st->db);
-	return rc == SQLITE_OK ? SQLITE_MISUSE : rc;
+	(void)st;
+	if (bind_rc == RD_DB_OK)
+		return rd_db_step(stmt);
+	return bind_rc;
 }
 
-void rd_store__release(sqlite3_stmt *stmt)
+void rd_store__release(rd_db_stmt *stmt)
 {
-	if (!stmt)
-		return;
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
+	rd_db_reset(stmt);  /* NULL is accepted, bindings are cleared */
 }
 
 int rd_store__require_tx(rd_store *st, const char *what, rd_error *err)
@@ -131,74 +148,72 @@ int rd_store__require_tx(rd_store *st, const char *what, rd_error *err)
 	 * a full disk) that a caller did not see: libgit2 takes a failed
 	 * lookup of an object for "absent" and writes on
 	 */
-	if (sqlite3_get_autocommit(st->db) && (st->holds_writer || st->batch))
+	if (!rd_db_in_transaction(st->db) && (st->holds_writer || st->batch))
 		return rd_error_set(err, RD_EIO,
 				    "%s: the transaction on %s was rolled "
 				    "back after an earlier error", what,
 				    st->path);
-	if (sqlite3_get_autocommit(st->db))
+	if (!rd_db_in_transaction(st->db))
 		return rd_error_set(err, RD_EINTERNAL,
 				    "%s must run inside a transaction "
 				    "(rd_store_begin first)", what);
 	return RD_OK;
 }
 
-int rd_store__bind_text(sqlite3_stmt *stmt, int i, const char *value)
+int rd_store__bind_text(rd_db_stmt *stmt, int i, const char *value)
 {
-	if (!value)
-		return sqlite3_bind_null(stmt, i);
-	return sqlite3_bind_text(stmt, i, value, -1, SQLITE_STATIC);
+	return rd_db_bind_text(stmt, i, value);  /* NULL binds SQL NULL */
 }
 
-int rd_store__bind_amount(sqlite3_stmt *stmt, int i, int64_t amount)
+int rd_store__bind_amount(rd_db_stmt *stmt, int i, int64_t amount)
 {
 	if (amount == RD_AMOUNT_UNSET)
-		return sqlite3_bind_null(stmt, i);
-	return sqlite3_bind_int64(stmt, i, amount);
+		return rd_db_bind_null(stmt, i);
+	return rd_db_bind_int64(stmt, i, amount);
 }
 
-int rd_store__bind_optional(sqlite3_stmt *stmt, int i, int64_t value)
+int rd_store__bind_optional(rd_db_stmt *stmt, int i, int64_t value)
 {
 	if (value == 0)
-		return sqlite3_bind_null(stmt, i);
-	return sqlite3_bind_int64(stmt, i, value);
+		return rd_db_bind_null(stmt, i);
+	return rd_db_bind_int64(stmt, i, value);
 }
 
-int rd_store__column_strdup(sqlite3_stmt *stmt, int i, char **out,
+int rd_store__column_strdup(rd_db_stmt *stmt, int i, char **out,
 			    rd_error *err)
 {
-	const unsigned char *text = sqlite3_column_text(stmt, i);
-	int len;
+	const char *text = rd_db_column_text(stmt, i);
+	size_t len;
 
 	*out = NULL;
 	if (!text) {
-		if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+		if (rd_db_column_is_null(stmt, i))
 			return RD_OK;
 		return rd_error_set(err, RD_ENOMEM,
 				    "out of memory reading column %s",
-				    sqlite3_column_name(stmt, i));
+				    rd_db_column_name(stmt, i));
 	}
-	len = sqlite3_column_bytes(stmt, i);
-	*out = malloc((size_t)len + 1);
+	len = rd_db_column_bytes(stmt, i);  /* after the text: SQLite */
+	*out = malloc(len + 1);
 	if (!*out)
 		return rd_error_set(err, RD_ENOMEM,
 				    "out of memory reading column %s",
-				    sqlite3_column_name(stmt, i));
-	memcpy(*out, text, (size_t)len);
+				    rd_db_column_name(stmt, i));
+	memcpy(*out, text, len);
 	(*out)[len] = '\0';
 	return RD_OK;
 }
 
-int64_t rd_store__column_amount(sqlite3_stmt *stmt, int i)
+int64_t rd_store__column_amount(rd_db_stmt *stmt, int i)
 {
-	if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+	if (rd_db_column_is_null(stmt, i))
 		return RD_AMOUNT_UNSET;
-	return sqlite3_column_int64(stmt, i);
+	return rd_db_column_int64(stmt, i);
 }
 
-int64_t rd_store__column_optional(sqlite3_stmt *stmt, int i)
+int64_t rd_store__column_optional(rd_db_stmt *stmt, int i)
 {
-	return sqlite3_column_int64(stmt, i);  /* NULL reads as 0 */
+	return rd_db_column_int64(stmt, i);  /* NULL reads as 0 */
 }
 
 int rd_store__grow(void *array_at, size_t count, size_t *room,
@@ -219,26 +234,26 @@ int rd_store__grow(void *array_at, size_t count, size_t *room,
 	return RD_OK;
 }
 
-int rd_store__column_copy(sqlite3_stmt *stmt, int i, char *buf,
+int rd_store__column_copy(rd_db_stmt *stmt, int i, char *buf,
 			  size_t size, rd_error *err)
 {
-	const unsigned char *text = sqlite3_column_text(stmt, i);
+	const char *text = rd_db_column_text(stmt, i);
 	size_t len;
 
 	buf[0] = '\0';
 	if (!text) {
-		if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+		if (rd_db_column_is_null(stmt, i))
 			return RD_OK;
 		return rd_error_set(err, RD_ENOMEM,
 				    "out of memory reading column %s",
-				    sqlite3_column_name(stmt, i));
+				    rd_db_column_name(stmt, i));
 	}
-	len = (size_t)sqlite3_column_bytes(stmt, i);
+	len = rd_db_column_bytes(stmt, i);  /* after the text: SQLite */
 	if (len >= size)
 		return rd_error_set(err, RD_EIO,
 				    "the database holds a %s of %zu bytes, "
 				    "longer than the %zu redress allows",
-				    sqlite3_column_name(stmt, i), len,
+				    rd_db_column_name(stmt, i), len,
 				    size - 1);
 	memcpy(buf, text, len);
 	buf[len] = '\0';
@@ -262,31 +277,34 @@ int rd_store__is_oid(const char *oid)
 static int pragma_expect(rd_store *st, const char *sql, const char *expected,
 			 rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	const char *answer;
 	int rc;
 	int ret = RD_OK;
 
-	rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW) {
+	rc = rd_db_prepare(st->db, sql, &stmt);
+	if (rc == RD_DB_OK)
+		rc = rd_db_step(stmt);
+	if (rc != RD_DB_ROW) {
 		ret = rd_store__fail(st, rc, err, "cannot set up %s (%s)",
 				     st->path, sql);
 		goto done;
 	}
-	answer = (const char *)sqlite3_column_text(stmt, 0);
+	answer = rd_db_column_text(stmt, 0);
 	if (!answer || strcmp(answer, expected) != 0)
 		ret = rd_error_set(err, RD_EIO,
 				   "cannot set up %s: %s answered \"%s\", "
 				   "expected \"%s\"", st->path, sql,
 				   answer ? answer : "", expected);
 done:
-	sqlite3_finalize(stmt);
+	rd_db_finalize(stmt);
 	return ret;
 }
 
 /*
+ * SQLite's own settings of the connection, which the driver leaves to the
+ * store (it reports SQLite's extended result codes already).
+ *
  * temp_store = MEMORY keeps the statement journal of a savepoint in
  * memory: on disk it spills past 64 KiB into a new temporary file, one
  * created and deleted a batch of the group commit, a new inode each time.
@@ -301,14 +319,13 @@ static int configure(rd_store *st, rd_error *err)
 	int ret;
 	int rc;
 
-	sqlite3_extended_result_codes(st->db, 1);
 	rd_store_set_busy_timeout(st, RD_STORE_BUSY_TIMEOUT_MS);
 	if ((ret = pragma_expect(st, "PRAGMA journal_mode = WAL", "wal",
 				 err)) < 0)
 		return ret;
 	for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
-		rc = sqlite3_exec(st->db, pragmas[i], NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
+		rc = rd_db_exec(st->db, pragmas[i]);
+		if (rc != RD_DB_OK)
 			return rd_store__fail(st, rc, err,
 					      "cannot set up %s (%s)",
 					      st->path, pragmas[i]);
@@ -325,10 +342,8 @@ static int prepare_all(rd_store *st, rd_error *err)
 
 		if (min_schema > st->schema)
 			continue;
-		rc = sqlite3_prepare_v3(st->db, sql, -1,
-					SQLITE_PREPARE_PERSISTENT,
-					&st->stmts[id], NULL);
-		if (rc != SQLITE_OK)
+		rc = rd_db_prepare(st->db, sql, &st->stmts[id]);
+		if (rc != RD_DB_OK)
 			return rd_store__fail(st, rc, err,
 					      "cannot prepare statement %d "
 					      "on %s", id, st->path);
@@ -340,7 +355,6 @@ int rd_store_open_at_version(rd_store **out, const char *path, int version,
 			     rd_error *err)
 {
 	rd_store *st = NULL;
-	int rc;
 	int ret = RD_OK;
 
 	*out = NULL;
@@ -354,13 +368,9 @@ int rd_store_open_at_version(rd_store **out, const char *path, int version,
 	}
 	st->busy_timeout_ms = RD_STORE_BUSY_TIMEOUT_MS;
 	(void)pthread_once(&library_once, library_configure);
-	rc = sqlite3_open_v2(path, &st->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		ret = rd_store__fail(st, rc, err, "cannot open %s", path);
+	/* read-write, created when missing; the message names the path */
+	if ((ret = rd_db_open(&st->db, path, 1, err)) < 0)
 		goto done;
-	}
 	/* the journal mode and a schema upgrade write: one writer at a time */
 	if ((ret = writer_take(st, err)) < 0)
 		goto done;
@@ -388,15 +398,16 @@ void rd_store_close(rd_store *st)
 {
 	if (!st)
 		return;
+	/* the driver wants its statements finalized before the close */
 	for (int id = 0; id < RD_STMT_COUNT; id++)
-		sqlite3_finalize(st->stmts[id]);
+		rd_db_finalize(st->stmts[id]);
 	/*
 	 * An abandoned transaction is rolled back by the close, and the last
 	 * connection to close checkpoints: both under the writer lock.
 	 */
 	if (!st->holds_writer)
 		pthread_mutex_lock(&writer_lock);
-	sqlite3_close_v2(st->db);
+	rd_db_close(st->db);
 	pthread_mutex_unlock(&writer_lock);
 	free(st->path);
 	free(st);
@@ -404,30 +415,33 @@ void rd_store_close(rd_store *st)
 
 sqlite3 *rd_store_db(rd_store *st)
 {
-	return st->db;
+	return rd_db_sqlite(st->db);
 }
 
 void rd_store_set_busy_timeout(rd_store *st, int ms)
 {
+	sqlite3 *lite = rd_db_sqlite(st->db);
+
 	st->busy_timeout_ms = ms;
-	sqlite3_busy_timeout(st->db, ms);
+	if (lite)
+		sqlite3_busy_timeout(lite, ms);
 }
 
 int rd_store_schema_version(rd_store *st, int *out, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
 	if ((ret = rd_store__stmt(st, RD_STMT_USER_VERSION, &stmt, err)) < 0)
 		return ret;
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW) {
+	rc = rd_db_step(stmt);
+	if (rc != RD_DB_ROW) {
 		ret = rd_store__fail(st, rc, err, "cannot read the schema "
 				     "version of %s", st->path);
 		goto done;
 	}
-	*out = sqlite3_column_int(stmt, 0);
+	*out = (int)rd_db_column_int64(stmt, 0);
 done:
 	rd_store__release(stmt);
 	return ret;
@@ -436,14 +450,14 @@ done:
 /* Step a statement that returns no rows (transaction control). */
 static int run(rd_store *st, int id, const char *doing, rd_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
 	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
 		return ret;
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_DONE)
+	rc = rd_db_step(stmt);
+	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "%s", doing);
 	rd_store__release(stmt);
 	return ret;
@@ -464,7 +478,7 @@ static int writer_take(rd_store *st, rd_error *err)
 	}
 	rc = pthread_mutex_timedlock(&writer_lock, &until);
 	if (rc == ETIMEDOUT)
-		return rd_store__fail(st, SQLITE_BUSY, err,
+		return rd_store__fail(st, RD_DB_EBUSY, err,
 				      "cannot start a transaction");
 	if (rc != 0)
 		return rd_error_set(err, RD_EINTERNAL, "cannot take the "
@@ -476,7 +490,7 @@ static int writer_take(rd_store *st, rd_error *err)
 /* Give the lock back once the connection's transaction has ended. */
 static void writer_give(rd_store *st)
 {
-	if (st->holds_writer && sqlite3_get_autocommit(st->db)) {
+	if (st->holds_writer && !rd_db_in_transaction(st->db)) {
 		st->holds_writer = 0;
 		pthread_mutex_unlock(&writer_lock);
 	}
@@ -484,7 +498,7 @@ static void writer_give(rd_store *st)
 
 int rd_store_tx_open(rd_store *st)
 {
-	return st && !sqlite3_get_autocommit(st->db);
+	return st && rd_db_in_transaction(st->db);
 }
 
 int rd_store_begin(rd_store *st, rd_error *err)
@@ -493,7 +507,7 @@ int rd_store_begin(rd_store *st, rd_error *err)
 
 	if (st->batch) {
 		/* a change of the batch: a savepoint of its transaction */
-		if (sqlite3_get_autocommit(st->db))
+		if (!rd_db_in_transaction(st->db))
 			return rd_error_set(err, RD_EIO,
 					    "the batch's transaction on %s "
 					    "ended after an earlier error",
@@ -501,7 +515,7 @@ int rd_store_begin(rd_store *st, rd_error *err)
 		return run(st, RD_STMT_SAVEPOINT, "cannot start a change",
 			   err);
 	}
-	if (!sqlite3_get_autocommit(st->db) || st->holds_writer)
+	if (rd_db_in_transaction(st->db) || st->holds_writer)
 		return rd_error_set(err, RD_EINTERNAL,
 				    "a transaction is already open on %s",
 				    st->path);
@@ -517,7 +531,7 @@ int rd_store_commit(rd_store *st, rd_error *err)
 	int ret;
 
 	/* SQLite rolls back by itself after some errors (full disk, I/O) */
-	if (sqlite3_get_autocommit(st->db)) {
+	if (!rd_db_in_transaction(st->db)) {
 		if (!st->batch)
 			writer_give(st);
 		return rd_error_set(err, RD_EIO,
@@ -537,13 +551,13 @@ void rd_store_rollback(rd_store *st)
 	if (!st)
 		return;
 	if (st->batch) {
-		if (!sqlite3_get_autocommit(st->db) &&
+		if (rd_db_in_transaction(st->db) &&
 		    run(st, RD_STMT_ROLLBACK_TO, "cannot roll back a change",
 			NULL) == RD_OK)
 			run(st, RD_STMT_RELEASE, "cannot end a change", NULL);
 		return;
 	}
-	if (!sqlite3_get_autocommit(st->db))
+	if (rd_db_in_transaction(st->db))
 		run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
 	writer_give(st);
 }
@@ -552,7 +566,7 @@ int rd_store_batch_begin(rd_store *st, rd_error *err)
 {
 	int ret;
 
-	if (st->batch || !sqlite3_get_autocommit(st->db) || st->holds_writer)
+	if (st->batch || rd_db_in_transaction(st->db) || st->holds_writer)
 		return rd_error_set(err, RD_EINTERNAL,
 				    "a transaction is already open on %s",
 				    st->path);
@@ -567,7 +581,7 @@ int rd_store_batch_begin(rd_store *st, rd_error *err)
 
 int rd_store_batch_alive(rd_store *st)
 {
-	return st->batch && !sqlite3_get_autocommit(st->db);
+	return st->batch && rd_db_in_transaction(st->db);
 }
 
 int rd_store_batch_commit(rd_store *st, rd_error *err)

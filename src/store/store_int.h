@@ -3,7 +3,8 @@
  * prepared statements and the helpers shared by the store's source files.
  *
  * Only the store module (and its tests) may include this header, because it
- * brings in sqlite3.h; nothing outside src/store/ may ever speak SQL. No
+ * brings in sqlite3.h and the database driver (db.h); nothing outside
+ * src/store/ may ever speak SQL. No
  * helper here builds SQL text at run time: every statement is a constant of
  * statements.c, prepared once per connection.
  */
@@ -16,6 +17,7 @@
 
 #include "redress/error.h"
 #include "redress/store.h"
+#include "store/db.h"
 
 /* Every statement the store runs, indexes into rd_store.stmts. */
 typedef enum rd_stmt_id {
@@ -178,13 +180,13 @@ enum {
 
 /* One connection. */
 struct rd_store {
-	sqlite3 *db;
+	rd_db *db;
 	char *path;
 	int schema;              /* user_version after open */
 	int busy_timeout_ms;
 	int holds_writer;        /* this connection holds the writer lock */
 	int batch;               /* a batch is open: transactions are savepoints */
-	sqlite3_stmt *stmts[RD_STMT_COUNT];
+	rd_db_stmt *stmts[RD_STMT_COUNT];
 };
 
 /* --- statements.c ------------------------------------------------------- */
@@ -213,26 +215,26 @@ int rd_store__migrate(rd_store *st, int target, rd_error *err);
  * The prepared statement `id`, ready to bind (RD_EINTERNAL when the
  * connection's schema predates it). Hand it back with rd_store__release.
  */
-int rd_store__stmt(rd_store *st, int id, sqlite3_stmt **out, rd_error *err);
+int rd_store__stmt(rd_store *st, int id, rd_db_stmt **out, rd_error *err);
 
 /*
  * Step stmt unless binding failed: `bind_rc` is the bitwise OR of the
- * sqlite3_bind_* results (SQLITE_OK is 0). A failed bind yields the
- * connection's error code, so rd_store__fail reports the real cause.
+ * rd_db_bind_* results (RD_DB_OK is 0). A failed bind yields bind_rc
+ * itself, already a failure code, for rd_store__fail to report.
  */
-int rd_store__step(rd_store *st, sqlite3_stmt *stmt, int bind_rc);
+int rd_store__step(rd_store *st, rd_db_stmt *stmt, int bind_rc);
 
 /* Reset and clear a statement after use. NULL is accepted. */
-void rd_store__release(sqlite3_stmt *stmt);
+void rd_store__release(rd_db_stmt *stmt);
 
 /*
- * Turn a failed SQLite result `rc` into an rd_code and a message "<what was
- * being done>: <reason>": BUSY/LOCKED -> RD_EBUSY, a primary-key or unique
+ * Turn a failed rd_db_code `rc` into an rd_code and a message "<what was
+ * being done>: <reason>": RD_DB_EBUSY -> RD_EBUSY, a primary-key or unique
  * violation -> RD_ECONFLICT, a foreign-key violation (the referenced row is
  * missing) -> RD_ENOTFOUND, CHECK / NOT NULL / trigger violations ->
- * RD_EINVALID, out of memory -> RD_ENOMEM, anything else -> RD_EIO.
- * Call it before resetting the statement, so sqlite3_errmsg still holds
- * the reason.
+ * RD_EINVALID, out of memory -> RD_ENOMEM, a lost connection or anything
+ * else -> RD_EIO. Call it before resetting the statement, so rd_db_errmsg
+ * still holds the reason.
  */
 int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -241,22 +243,22 @@ int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
 int rd_store__require_tx(rd_store *st, const char *what, rd_error *err);
 
 /* Binding: NULL strings and RD_AMOUNT_UNSET amounts bind as SQL NULL. */
-int rd_store__bind_text(sqlite3_stmt *stmt, int i, const char *value);
-int rd_store__bind_amount(sqlite3_stmt *stmt, int i, int64_t amount);
+int rd_store__bind_text(rd_db_stmt *stmt, int i, const char *value);
+int rd_store__bind_amount(rd_db_stmt *stmt, int i, int64_t amount);
 /* A time or counter where 0 means "none": 0 binds as SQL NULL. */
-int rd_store__bind_optional(sqlite3_stmt *stmt, int i, int64_t value);
+int rd_store__bind_optional(rd_db_stmt *stmt, int i, int64_t value);
 
 /* Reading: SQL NULL reads as NULL, RD_AMOUNT_UNSET, or 0 respectively. */
-int rd_store__column_strdup(sqlite3_stmt *stmt, int i, char **out,
+int rd_store__column_strdup(rd_db_stmt *stmt, int i, char **out,
 			    rd_error *err);
-int64_t rd_store__column_amount(sqlite3_stmt *stmt, int i);
-int64_t rd_store__column_optional(sqlite3_stmt *stmt, int i);
+int64_t rd_store__column_amount(rd_db_stmt *stmt, int i);
+int64_t rd_store__column_optional(rd_db_stmt *stmt, int i);
 
 /*
  * Copy a text column into a fixed buffer; RD_EIO when the stored value does
  * not fit (a database edited by hand), naming the column.
  */
-int rd_store__column_copy(sqlite3_stmt *stmt, int i, char *buf,
+int rd_store__column_copy(rd_db_stmt *stmt, int i, char *buf,
 			  size_t size, rd_error *err);
 
 /*
@@ -296,7 +298,7 @@ int rd_store__cursor_decode(const char *cursor, int64_t *key,
  * Build a dispute from the current row of a statement whose result columns
  * are RD_STORE_DISPUTE_COLUMNS (see statements.c), with its items.
  */
-int rd_store__dispute_from_row(rd_store *st, sqlite3_stmt *stmt,
+int rd_store__dispute_from_row(rd_store *st, rd_db_stmt *stmt,
 			       rd_dispute **out, rd_error *err);
 
 /* --- test hooks ---------------------------------------------------------- */
@@ -309,7 +311,10 @@ int rd_store__dispute_from_row(rd_store *st, sqlite3_stmt *stmt,
 int rd_store_open_at_version(rd_store **out, const char *path, int version,
 			     rd_error *err);
 
-/* The raw connection (borrowed), for tests that must bypass the store. */
+/*
+ * The raw SQLite connection (borrowed), for tests that must bypass the
+ * store; NULL on PostgreSQL.
+ */
 sqlite3 *rd_store_db(rd_store *st);
 
 /* Change how long a writer waits for the lock (RD_EBUSY afterwards). */

@@ -368,14 +368,113 @@ done:
 	close_case(&c);
 }
 
+/* Columns are named as the statement names them, and typed by value. */
+static void columns_named_and_typed(rd_db_engine engine)
+{
+	static const sql_pair named = {
+		"SELECT id, name AS label, data, n FROM t WHERE id = ?1",
+		"SELECT id, name AS label, data, n FROM t WHERE id = $1"
+	};
+	static const unsigned char bytes[] = { 0, 1, 2 };
+	rd_db_stmt *ins = NULL, *sel = NULL;
+	engine_case c;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(open_case(&c, engine, &err), &err);
+	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	ins = prepared(c.db, INSERT);
+	sel = prepared(c.db, named);
+	if (!ins || !sel)
+		goto done;
+	/* named before the statement runs, as after */
+	CHECK_STR(rd_db_column_name(sel, 1), "label");
+	CHECK_INT(insert_row(ins, 1, "a", bytes, sizeof(bytes), 5),
+		  RD_DB_DONE);
+	CHECK_INT(rd_db_bind_int64(ins, 1, 2) | rd_db_bind_text(ins, 2, NULL) |
+		  rd_db_bind_null(ins, 3) | rd_db_bind_null(ins, 4), RD_DB_OK);
+	CHECK_INT(rd_db_step(ins), RD_DB_DONE);
+	rd_db_reset(ins);
+
+	CHECK_INT(rd_db_bind_int64(sel, 1, 1), RD_DB_OK);
+	CHECK_INT(rd_db_step(sel), RD_DB_ROW);
+	CHECK_STR(rd_db_column_name(sel, 0), "id");
+	CHECK_STR(rd_db_column_name(sel, 1), "label");
+	CHECK_STR(rd_db_column_name(sel, 2), "data");
+	CHECK_STR(rd_db_column_name(sel, 3), "n");
+	CHECK(rd_db_column_name(sel, 4) == NULL);
+	CHECK_INT(rd_db_column_type(sel, 0), RD_DB_TYPE_INTEGER);
+	CHECK_INT(rd_db_column_type(sel, 1), RD_DB_TYPE_TEXT);
+	CHECK_INT(rd_db_column_type(sel, 2), RD_DB_TYPE_BLOB);
+	CHECK_INT(rd_db_column_type(sel, 3), RD_DB_TYPE_INTEGER);
+	rd_db_reset(sel);
+	/* NULLs are NULL whatever the column's type */
+	CHECK_INT(rd_db_bind_int64(sel, 1, 2), RD_DB_OK);
+	CHECK_INT(rd_db_step(sel), RD_DB_ROW);
+	CHECK_INT(rd_db_column_type(sel, 0), RD_DB_TYPE_INTEGER);
+	CHECK_INT(rd_db_column_type(sel, 1), RD_DB_TYPE_NULL);
+	CHECK_INT(rd_db_column_type(sel, 2), RD_DB_TYPE_NULL);
+	CHECK_INT(rd_db_column_type(sel, 3), RD_DB_TYPE_NULL);
+	rd_db_reset(sel);
+	/* still named after a reset */
+	CHECK_STR(rd_db_column_name(sel, 3), "n");
+done:
+	rd_db_finalize(ins);
+	rd_db_finalize(sel);
+	close_case(&c);
+}
+
+/* A row written twice is told from two rows a unique rule keeps apart. */
+static void primary_key_told_from_unique(rd_db_engine engine)
+{
+	static const sql_pair insert = {
+		"INSERT INTO u (id, code) VALUES (?1, ?2)",
+		"INSERT INTO u (id, code) VALUES ($1, $2)"
+	};
+	rd_db_stmt *ins = NULL;
+	engine_case c;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(open_case(&c, engine, &err), &err);
+	CHECK_INT(rd_db_exec(c.db, "CREATE TABLE u (id BIGINT PRIMARY KEY,"
+			     " code TEXT NOT NULL UNIQUE)"), RD_DB_OK);
+	if (!(ins = prepared(c.db, insert)))
+		goto done;
+	CHECK_INT(rd_db_bind_int64(ins, 1, 1) | rd_db_bind_text(ins, 2, "a"),
+		  RD_DB_OK);
+	CHECK_INT(rd_db_step(ins), RD_DB_DONE);
+	rd_db_reset(ins);
+	CHECK_INT(rd_db_bind_int64(ins, 1, 1) | rd_db_bind_text(ins, 2, "b"),
+		  RD_DB_OK);
+	CHECK_INT(rd_db_step(ins), RD_DB_EUNIQUE);
+	CHECK_INT(rd_db_failed_on_primary_key(c.db), 1);
+	rd_db_reset(ins);
+	CHECK_INT(rd_db_bind_int64(ins, 1, 2) | rd_db_bind_text(ins, 2, "a"),
+		  RD_DB_OK);
+	CHECK_INT(rd_db_step(ins), RD_DB_EUNIQUE);
+	CHECK_INT(rd_db_failed_on_primary_key(c.db), 0);
+	rd_db_reset(ins);
+done:
+	rd_db_finalize(ins);
+	close_case(&c);
+}
+
 static void sqlite_values(void) { values_round_trip(RD_DB_SQLITE); }
 static void sqlite_rows(void) { rows_and_changes(RD_DB_SQLITE); }
 static void sqlite_failures(void) { failures_have_codes(RD_DB_SQLITE); }
 static void sqlite_transactions(void) { transactions(RD_DB_SQLITE); }
+static void sqlite_columns(void) { columns_named_and_typed(RD_DB_SQLITE); }
+static void sqlite_primary(void)
+{
+	primary_key_told_from_unique(RD_DB_SQLITE);
+}
 static void pg_values(void) { values_round_trip(RD_DB_POSTGRES); }
 static void pg_rows(void) { rows_and_changes(RD_DB_POSTGRES); }
 static void pg_failures(void) { failures_have_codes(RD_DB_POSTGRES); }
 static void pg_transactions(void) { transactions(RD_DB_POSTGRES); }
+static void pg_columns(void) { columns_named_and_typed(RD_DB_POSTGRES); }
+static void pg_primary(void) { primary_key_told_from_unique(RD_DB_POSTGRES); }
 
 /* A column of a type the store does not read is refused at prepare. */
 static void pg_unread_type_refused(void)
@@ -435,6 +534,8 @@ int main(void)
 	RUN(sqlite_rows);
 	RUN(sqlite_failures);
 	RUN(sqlite_transactions);
+	RUN(sqlite_columns);
+	RUN(sqlite_primary);
 	RUN(pg_password_not_shown);
 	if (server < 0) {
 		rd_test_fail(__FILE__, __LINE__, "REDRESS_TEST_PG_STATE=%s "
@@ -448,6 +549,8 @@ int main(void)
 		RUN(pg_rows);
 		RUN(pg_failures);
 		RUN(pg_transactions);
+		RUN(pg_columns);
+		RUN(pg_primary);
 		RUN(pg_unread_type_refused);
 	}
 	return rd_test_summary();

@@ -525,10 +525,12 @@ static void second_writer_gets_busy(void)
 	rd_store_rollback(second);
 
 	/* the message at the default timeout */
-	CHECK_INT(rd_store__fail(first, SQLITE_BUSY, &err, "x"), RD_EBUSY);
+	CHECK_INT(rd_store__fail(first, RD_DB_EBUSY, &err, "x"), RD_EBUSY);
 	CHECK_STR(err.message, "the database is busy (locked by another "
 		  "writer for more than 5 s); try again");
-	CHECK_INT(rd_store__fail(first, SQLITE_LOCKED, &err, "x"), RD_EBUSY);
+	/* a server gone away is an I/O failure that says so */
+	CHECK_INT(rd_store__fail(first, RD_DB_ECONNECTION, &err, "x"), RD_EIO);
+	CHECK_HAS(err.message, "x: the database connection was lost (");
 
 	rd_store_close(second);
 	rd_store_close(first);
@@ -708,10 +710,12 @@ static void offers_lifecycle(void)
 	o = offer("o-2", RD_OFFER_RESHIPMENT, 1700000400);
 	CHECK_FAILS(rd_store_offer_insert(st, &o, &err), RD_ECONFLICT);
 	CHECK_HAS(err.message, "awaiting an answer");
-	/* the same offer id twice */
+	/* the same offer id twice: the row exists, whatever awaits */
 	o = offer("o-1", RD_OFFER_RESHIPMENT, 1700000400);
 	snprintf(o.status, sizeof(o.status), RD_OFFER_REJECTED);
 	CHECK_FAILS(rd_store_offer_insert(st, &o, &err), RD_ECONFLICT);
+	CHECK_HAS(err.message, "cannot record offer o-1 on dispute "
+		  "01J00000000000000000000001: it already exists (");
 
 	CHECK_OK(rd_store_offer_pending(st, id, &got, &found, &err), &err);
 	CHECK_INT(found, 1);
