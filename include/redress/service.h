@@ -26,6 +26,13 @@ typedef struct rd_service rd_service;
 
 typedef struct rd_service_options {
 	const char *data_dir;       /* holds redress.db and evidence.git */
+	/*
+	 * The record: NULL for <data_dir>/redress.db (embedded), else an
+	 * embedded database's path or a PostgreSQL URI
+	 * (`postgresql://user@host:port/db`). The data directory still
+	 * holds the evidence files and the mirror.
+	 */
+	const char *store;
 	const char *workflows_dir;  /* the workflows/NAME.json to load */
 	const char *kinds_path;     /* evidence/kinds.json */
 	const char *policy_path;    /* workflows/policy.json */

@@ -39,6 +39,12 @@ int rd_store_open(rd_store **out, const char *path, rd_error *err);
 void rd_store_close(rd_store *st);
 
 /*
+ * 1 when `target` names a PostgreSQL database (a `postgresql://` or
+ * `postgres://` URI) rather than an embedded database's file.
+ */
+int rd_store_target_is_postgres(const char *target);
+
+/*
  * Copy the database, while others go on writing to it, into a new file at
  * dest_path: one committed state (a read transaction held for the whole
  * copy, which blocks no writer in WAL mode), copied page by page with

@@ -64,6 +64,7 @@ int cli_parse_int(int64_t *out, const char *text, const char *option,
 typedef struct cli_ctx {
 	cli_args args;
 	const char *data_dir;
+	const char *store;          /* NULL: <data_dir>/redress.db */
 	const char *workflows_dir;
 	const char *kinds_path;
 	const char *policy_path;

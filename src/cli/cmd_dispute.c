@@ -21,6 +21,7 @@ int cli_cmd_init(cli_ctx *ctx, rd_error *err)
 
 	memset(&opts, 0, sizeof(opts));
 	opts.data_dir = ctx->data_dir;
+	opts.store = ctx->store;
 	opts.workflows_dir = ctx->workflows_dir;
 	opts.kinds_path = ctx->kinds_path;
 	opts.policy_path = ctx->policy_path;

@@ -65,6 +65,7 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	memset(&opts, 0, sizeof(opts));
 	opts.listen = listen;
 	opts.service.data_dir = ctx->data_dir;
+	opts.service.store = ctx->store;
 	opts.service.workflows_dir = ctx->workflows_dir;
 	opts.service.kinds_path = ctx->kinds_path;
 	opts.service.policy_path = ctx->policy_path;

@@ -26,6 +26,7 @@
 
 static const cli_option global_options[] = {
 	{ "data", "DIR", 0, "data directory (default $REDRESS_DATA or ./redress-data)" },
+	{ "store", "TARGET", 0, "the record: a PostgreSQL URI (postgresql://user@host:port/db) or an embedded database file (default $REDRESS_STORE or DIR/redress.db)" },
 	{ "workflows", "DIR", 0, "workflow definitions (default $REDRESS_WORKFLOWS or the installed ones)" },
 	{ "kinds", "FILE", 0, "evidence kinds (default $REDRESS_KINDS or the installed evidence/kinds.json)" },
 	{ "policy", "FILE", 0, "settlement policy (default $REDRESS_POLICY or the installed workflows/policy.json)" },
@@ -479,6 +480,7 @@ static void print_help(FILE *out)
 	print_options(out, global_options);
 	fputs("\nEnvironment:\n"
 	      "  REDRESS_DATA             data directory, when --data is not given\n"
+	      "  REDRESS_STORE            the record, when --store is not given\n"
 	      "  REDRESS_WORKFLOWS        workflow directory, when --workflows is not given\n"
 	      "  REDRESS_KINDS            evidence kinds file, when --kinds is not given\n"
 	      "  REDRESS_POLICY           settlement policy file, when --policy is not given\n"
@@ -588,6 +590,11 @@ int main(int argc, char **argv)
 		ctx.data_dir = getenv("REDRESS_DATA");
 	if (!ctx.data_dir || !*ctx.data_dir)
 		ctx.data_dir = DEFAULT_DATA_DIR;
+	ctx.store = cli_opt(&ctx.args, "store");
+	if (!ctx.store)
+		ctx.store = getenv("REDRESS_STORE");
+	if (ctx.store && !*ctx.store)
+		ctx.store = NULL;
 	ctx.workflows_dir = cli_opt(&ctx.args, "workflows");
 	if (!ctx.workflows_dir)
 		ctx.workflows_dir = getenv("REDRESS_WORKFLOWS");
@@ -609,6 +616,7 @@ int main(int argc, char **argv)
 	if (cmd->needs_service) {
 		memset(&opts, 0, sizeof(opts));
 		opts.data_dir = ctx.data_dir;
+		opts.store = ctx.store;
 		opts.workflows_dir = ctx.workflows_dir;
 		opts.kinds_path = ctx.kinds_path;
 		opts.policy_path = ctx.policy_path;

@@ -77,7 +77,7 @@ struct rd_http_server {
 	struct MHD_Daemon *daemon;
 	uint16_t port;
 	rd_service_options service;
-	char *data_dir, *workflows_dir, *kinds_path, *policy_path;
+	char *data_dir, *store, *workflows_dir, *kinds_path, *policy_path;
 	pthread_key_t key;
 	int key_made;
 	pthread_mutex_t lock;       /* guards slots */
@@ -1806,10 +1806,12 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	}
 	server->keeper = probe;
 	server->data_dir = dup_or_null(opts->service.data_dir);
+	server->store = dup_or_null(opts->service.store);
 	server->workflows_dir = dup_or_null(opts->service.workflows_dir);
 	server->kinds_path = dup_or_null(opts->service.kinds_path);
 	server->policy_path = dup_or_null(opts->service.policy_path);
 	if ((opts->service.data_dir && !server->data_dir) ||
+	    (opts->service.store && !server->store) ||
 	    (opts->service.workflows_dir && !server->workflows_dir) ||
 	    (opts->service.kinds_path && !server->kinds_path) ||
 	    (opts->service.policy_path && !server->policy_path)) {
@@ -1817,6 +1819,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		goto fail;
 	}
 	server->service.data_dir = server->data_dir;
+	server->service.store = server->store;
 	server->service.workflows_dir = server->workflows_dir;
 	server->service.kinds_path = server->kinds_path;
 	server->service.policy_path = server->policy_path;
@@ -1950,6 +1953,7 @@ void rd_http_stop(rd_http_server *server)
 	rd_service_close(server->keeper);
 	pthread_mutex_destroy(&server->lock);
 	free(server->data_dir);
+	free(server->store);
 	free(server->workflows_dir);
 	free(server->kinds_path);
 	free(server->policy_path);

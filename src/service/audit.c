@@ -951,9 +951,9 @@ static int reindex(rd_service *svc, size_t *disputes,
 	int rc;
 
 	memset(&x, 0, sizeof(x));
-	snprintf(db_path, sizeof(db_path), "%s/redress.db", svc->data_dir);
-	snprintf(fresh_path, sizeof(fresh_path), "%s/redress.db.reindex",
-		 svc->data_dir);
+	snprintf(db_path, sizeof(db_path), "%s", svc->store_target);
+	snprintf(fresh_path, sizeof(fresh_path), "%s.reindex",
+		 svc->store_target);
 	if ((rc = remove_db(fresh_path, 0, err)) < 0 ||
 	    (rc = rd_store_open(&x.fresh, fresh_path, err)) < 0)
 		return rc;
@@ -1020,6 +1020,10 @@ int rd_service_reindex(rd_service *svc, size_t *disputes,
 	rd_error ignored;
 	int rc;
 
+	if (rd_store_target_is_postgres(svc->store_target))
+		return rd_error_set(err, RD_EINVALID, "reindex rebuilds an "
+				    "embedded record's file; a PostgreSQL "
+				    "record is not rebuilt this way");
 	/* any other process would keep writing to the file this replaces */
 	if ((rc = svc_registry_alone(svc, "redress reindex", err)) < 0)
 		return rc;

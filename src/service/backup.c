@@ -392,6 +392,12 @@ int rd_service_backup(rd_service *svc, const char *dir,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (rd_store_target_is_postgres(svc->store_target))
+		return rd_error_set(err, RD_EINVALID, "redress backup copies "
+				    "an embedded record; back a PostgreSQL "
+				    "record up with PostgreSQL's own tools "
+				    "(pg_dump, or base backups and WAL "
+				    "archiving)");
 	if (!dir || !*dir)
 		return rd_error_set_field(err, RD_EUSAGE, "to", "the directory "
 					  "to back up into is required");

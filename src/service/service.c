@@ -157,7 +157,7 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 		    rd_error *err)
 {
 	rd_service *svc = NULL;
-	char *db_path = NULL, *blobs_path = NULL, *mirror_path = NULL;
+	char *blobs_path = NULL, *mirror_path = NULL;
 	rd_object_io io;
 	int rc;
 
@@ -179,7 +179,10 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 						 : RD_QUOTA_TOTAL_DEFAULT;
 	svc->lock_fd = -1;
 	if ((svc->data_dir = strdup(opts->data_dir)) == NULL ||
-	    (db_path = join_path(opts->data_dir, "redress.db")) == NULL ||
+	    (svc->store_target = opts->store && *opts->store
+					 ? strdup(opts->store)
+					 : join_path(opts->data_dir,
+						     "redress.db")) == NULL ||
 	    (blobs_path = join_path(opts->data_dir, "blobs")) == NULL ||
 	    (mirror_path = join_path(opts->data_dir, "evidence.git")) == NULL) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
@@ -205,7 +208,7 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	    (rc = enter_registry(svc, blobs_path, mirror_path, err)) < 0 ||
 	    (rc = svc_holders_clean(svc, err)) < 0 ||
 	    (rc = svc_holder_open(svc, err)) < 0 ||
-	    (rc = rd_store_open(&svc->store, db_path, err)) < 0 ||
+	    (rc = rd_store_open(&svc->store, svc->store_target, err)) < 0 ||
 	    (rc = rd_evidence_record_open(&svc->repo, blobs_path, &io,
 					  err)) < 0 ||
 	    (rc = register_workflows(svc, err)) < 0 ||
@@ -214,7 +217,6 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	*out = svc;
 	svc = NULL;
 done:
-	free(db_path);
 	free(blobs_path);
 	free(mirror_path);
 	rd_service_close(svc);
@@ -246,6 +248,7 @@ void rd_service_close(rd_service *svc)
 	svc_registry_leave(svc);
 	free(svc->holder_path);
 	free(svc->data_dir);
+	free(svc->store_target);
 	free(svc);
 }
 

@@ -34,6 +34,7 @@ struct rd_service {
 	rd_evidence_kinds *kinds;
 	rd_policy *policy;
 	char *data_dir;
+	char *store_target;      /* the record: a path, or a PostgreSQL URI */
 	int64_t quota_daily;     /* the defaults in force: bytes, or */
 	int64_t quota_total;     /* RD_QUOTA_NONE */
 	int lock_fd;             /* <data>/redress.registry, flock'd (registry.c) */

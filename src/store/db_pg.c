@@ -58,17 +58,30 @@ struct rd_db_pg_stmt {
 	int rows;
 };
 
-/* Keep libpq's message, without its trailing newline. */
+/*
+ * Keep libpq's message on one line: its lines (a DETAIL, a HINT, a second
+ * address tried) joined by "; ", without the trailing newline.
+ */
 static void keep_message(rd_db *db, const char *message)
 {
-	size_t len;
+	size_t at = 0;
 
-	snprintf(db->message, sizeof(db->message), "%s",
-		 message && *message ? message : "unknown PostgreSQL failure");
-	len = strlen(db->message);
-	while (len > 0 && (db->message[len - 1] == '\n' ||
-			   db->message[len - 1] == ' '))
-		db->message[--len] = '\0';
+	if (!message || !*message)
+		message = "unknown PostgreSQL failure";
+	for (const char *c = message; *c && at + 3 < sizeof(db->message);
+	     c++) {
+		if (*c != '\n') {
+			db->message[at++] = *c;
+			continue;
+		}
+		while (c[1] == '\t' || c[1] == ' ')
+			c++;
+		if (c[1]) {
+			db->message[at++] = ';';
+			db->message[at++] = ' ';
+		}
+	}
+	db->message[at] = '\0';
 }
 
 /*

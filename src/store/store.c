@@ -600,3 +600,8 @@ void rd_store_batch_rollback(rd_store *st)
 	st->batch = 0;
 	rd_store_rollback(st);
 }
+
+int rd_store_target_is_postgres(const char *target)
+{
+	return rd_db_target_is_postgres(target);
+}

@@ -17,11 +17,138 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "store/db.h"
 #include "test.h"
 
 const char rd_test_example[] = RD_TEST_EXAMPLE("1", "acme", "damaged");
+
+/* --- records on PostgreSQL ------------------------------------------------ */
+
+/*
+ * The databases made for this program's records, dropped at exit, and the
+ * data directory each belongs to (NULL for rd_test_db_path's).
+ */
+typedef struct pg_record {
+	char *name;
+	char *uri;
+	char *data_dir;
+} pg_record;
+
+static pg_record *pg_records;
+static size_t pg_record_count, pg_record_room;
+static char pg_server[512];
+
+int rd_test_on_postgres(void)
+{
+	const char *store = getenv("REDRESS_TEST_STORE");
+
+	return store && strcmp(store, "postgresql") == 0;
+}
+
+/* The suite's server, from the state file pg.sh wrote; 0 or -1. */
+static int pg_server_uri(void)
+{
+	const char *state = getenv("REDRESS_TEST_PG_STATE");
+	char *text, *line;
+
+	if (pg_server[0])
+		return 0;
+	if (!state || !(text = rd_test_read(state, NULL))) {
+		rd_test_fail(__FILE__, __LINE__, "REDRESS_TEST_PG_STATE (%s) "
+			     "names no server started by tests/support/pg.sh",
+			     state ? state : "unset");
+		return -1;
+	}
+	if ((line = strstr(text, "PGURI=")) != NULL) {
+		line += 6;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(pg_server, sizeof(pg_server), "%s", line);
+	}
+	free(text);
+	return pg_server[0] ? 0 : -1;
+}
+
+static void drop_pg_records(void)
+{
+	rd_db *db = NULL;
+	rd_error err;
+
+	if (pg_record_count && rd_db_open(&db, pg_server, 0, &err) == 0) {
+		for (size_t i = 0; i < pg_record_count; i++) {
+			char sql[160];
+
+			snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS "
+				 "%s WITH (FORCE)", pg_records[i].name);
+			(void)rd_db_exec(db, sql);
+		}
+	}
+	rd_db_close(db);
+	for (size_t i = 0; i < pg_record_count; i++) {
+		free(pg_records[i].name);
+		free(pg_records[i].uri);
+		free(pg_records[i].data_dir);
+	}
+	free(pg_records);
+}
+
+/* A new empty database on the suite's server; its URI (borrowed). */
+static const char *new_pg_record(const char *data_dir)
+{
+	static unsigned long made;
+	char name[64], sql[128], uri[640];
+	const char *slash;
+	pg_record *more, *r;
+	rd_db *db = NULL;
+	rd_error err;
+
+	if (pg_server_uri() < 0)
+		return NULL;
+	if (pg_record_count == pg_record_room) {
+		size_t room = pg_record_room ? pg_record_room * 2 : 8;
+
+		if (!(more = realloc(pg_records, room * sizeof(*more))))
+			return NULL;
+		pg_records = more;
+		pg_record_room = room;
+		if (pg_record_count == 0)
+			atexit(drop_pg_records);
+	}
+	snprintf(name, sizeof(name), "t_%ld_%lu", (long)getpid(), ++made);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	if (rd_db_open(&db, pg_server, 0, &err) < 0 ||
+	    rd_db_exec(db, sql) != RD_DB_OK) {
+		rd_test_fail(__FILE__, __LINE__, "cannot make a database: %s",
+			     db ? rd_db_errmsg(db) : err.message);
+		rd_db_close(db);
+		return NULL;
+	}
+	rd_db_close(db);
+	slash = strrchr(pg_server, '/');
+	snprintf(uri, sizeof(uri), "%.*s/%s", (int)(slash - pg_server),
+		 pg_server, name);
+	r = &pg_records[pg_record_count];
+	r->name = strdup(name);
+	r->uri = strdup(uri);
+	r->data_dir = data_dir ? strdup(data_dir) : NULL;
+	if (!r->name || !r->uri || (data_dir && !r->data_dir)) {
+		free(r->name);
+		free(r->uri);
+		free(r->data_dir);
+		return NULL;
+	}
+	pg_record_count++;
+	return r->uri;
+}
+
+/* The database of a data directory's record, made at its first use. */
+static const char *postgres_record_of(const char *data_dir)
+{
+	for (size_t i = 0; i < pg_record_count; i++)
+		if (pg_records[i].data_dir &&
+		    strcmp(pg_records[i].data_dir, data_dir) == 0)
+			return pg_records[i].uri;
+	return new_pg_record(data_dir);
+}
 
 /* --- the service ---------------------------------------------------------- */
 
@@ -36,6 +163,9 @@ rd_service_options rd_test_service_options(const char *data,
 		.create = 1,
 	};
 
+	/* a data directory's record: the same one each time it is opened */
+	if (rd_test_on_postgres())
+		opts.store = postgres_record_of(data);
 	return opts;
 }
 
@@ -187,27 +317,35 @@ int rd_test_add_text_evidence(rd_service *svc, const char *id,
 
 char *rd_test_db_path(void)
 {
-	char *dir = rd_test_tmpdir();
-	char *path = dir ? rd_test_path(dir, "redress.db") : NULL;
+	char *dir, *path;
 
+	if (rd_test_on_postgres()) {
+		const char *uri = new_pg_record(NULL);
+
+		return uri ? strdup(uri) : NULL;
+	}
+	dir = rd_test_tmpdir();
+	path = dir ? rd_test_path(dir, "redress.db") : NULL;
 	free(dir);
 	return path;
 }
 
 int rd_test_sql(const char *db_path, const char *sql)
 {
-	sqlite3 *db = NULL;
-	char *msg = NULL;
+	rd_db *db = NULL;
+	rd_error err;
 	int rc = 0;
 
-	if (sqlite3_open(db_path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (rd_db_open(&db, db_path, 1, &err) < 0) {
+		rd_test_fail(__FILE__, __LINE__, "%s: %s", sql, err.message);
+		return -1;
+	}
+	if (rd_db_exec(db, sql) != RD_DB_OK) {
 		rd_test_fail(__FILE__, __LINE__, "%s: %s", sql,
-			     msg ? msg : sqlite3_errmsg(db));
+			     rd_db_errmsg(db));
 		rc = -1;
 	}
-	sqlite3_free(msg);
-	sqlite3_close(db);
+	rd_db_close(db);
 	return rc;
 }
 
@@ -358,7 +496,9 @@ int rd_test_record_open(rd_test_record *r)
 
 	memset(r, 0, sizeof(*r));
 	if (!(r->dir = rd_test_tmpdir()) ||
-	    !(r->db = rd_test_path(r->dir, "redress.db")) ||
+	    !(r->db = rd_test_on_postgres() ? rd_test_db_path()
+					    : rd_test_path(r->dir,
+							   "redress.db")) ||
 	    !(r->blobs = rd_test_path(r->dir, "blobs")) ||
 	    !(r->git = rd_test_path(r->dir, "evidence.git"))) {
 		rd_test_fail(__FILE__, __LINE__, "record: out of memory");

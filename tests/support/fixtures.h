@@ -37,6 +37,8 @@
 /*
  * Options for a service on `data` (created when missing) with the
  * repository's kinds and policy and `workflows` (NULL: the repository's).
+ * Its record is <data>/redress.db, or a fresh PostgreSQL database when
+ * the test runs on PostgreSQL (rd_test_on_postgres).
  */
 rd_service_options rd_test_service_options(const char *data,
 					   const char *workflows);
@@ -122,12 +124,26 @@ int rd_test_add_text_evidence(rd_service *svc, const char *id,
 
 /* --- the store ------------------------------------------------------------ */
 
-/* The path of redress.db in a fresh directory (not created); free(). */
+/*
+ * A fresh record for rd_store_open; free(). The path of redress.db in a
+ * fresh directory (not created), or, when the test runs on PostgreSQL,
+ * the URI of a new empty database of the suite's server (dropped when the
+ * test program exits).
+ */
 char *rd_test_db_path(void);
 
 /*
- * Run sql on the database at db_path through a connection of its own;
- * 0, or -1 with the SQLite message reported.
+ * 1 when this run of the test keeps its records in PostgreSQL: ctest runs
+ * the store's and the service's tests a second time so (NAME@pg), with
+ * REDRESS_TEST_STORE=postgresql and REDRESS_TEST_PG_STATE naming the
+ * server tests/support/pg.sh started. A case that tests what only SQLite
+ * has returns early when it is 1.
+ */
+int rd_test_on_postgres(void);
+
+/*
+ * Run sql on the record at db_path (rd_test_db_path's) through a
+ * connection of its own; 0, or -1 with the database's message reported.
  */
 int rd_test_sql(const char *db_path, const char *sql);
 

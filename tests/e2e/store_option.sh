@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `--store` and REDRESS_STORE choose the record on every command: an
+# embedded database kept outside the data directory is where init, the CLI,
+# the server and reindex all read and write, the data directory keeping
+# only the evidence files and the mirror; `redress backup` and `reindex`
+# refuse a PostgreSQL URI with a message that says what to use instead,
+# and a URI's password never reaches a message.
+set -e
+. "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/server.bash"
+
+record="$E2E_TMP/records/dispute-record.db"
+mkdir -p "$E2E_TMP/records"
+
+expect_exit 0 rd --store "$record" init
+[ -f "$record" ] && ok || fail "init --store made no record at $record"
+[ ! -e "$REDRESS_DATA/redress.db" ] && ok ||
+	fail "init --store made a record in the data directory too"
+[ -d "$REDRESS_DATA/blobs" ] && ok || fail "the data directory holds the evidence files"
+
+# the environment variable stands for the option
+export REDRESS_STORE="$record"
+id=$(open_dispute)
+expect_eq "${#id}" "26" "a dispute opened with REDRESS_STORE"
+expect_exit 0 rd event "$id" investigate --as agent:alice
+expect_eq "$(sqlite3 "$record" "SELECT state FROM disputes WHERE id = '$id'")" \
+	"investigating" "the event is in the record named by REDRESS_STORE"
+
+# the server reads the same record
+admin=$(new_key admin)
+start_server s --sweep-interval 0
+call "$admin" GET "/v1/disputes/$id"
+expect_eq "$STATUS" "200" "the server finds the dispute in the chosen record"
+expect_eq "$(jq -r .state <<<"$BODY")" "investigating" "with its state"
+stop_server s
+
+# reindex rebuilds the chosen record, beside it
+expect_exit 0 rd reindex
+expect_has "$OUT" "rebuilt the index of 1 dispute" "reindex of a record outside the data directory"
+[ ! -e "$record.reindex" ] && ok || fail "reindex left its fresh file behind"
+expect_exit 0 rd show "$id" --json
+expect_eq "$(jq -r .state <<<"$OUT")" "investigating" "the dispute survives the reindex"
+
+# --store wins over REDRESS_STORE
+other="$E2E_TMP/records/other.db"
+expect_exit 0 rd --store "$other" init
+expect_exit 0 rd --store "$other" list --json
+expect_eq "$(jq '.items | length' <<<"$OUT")" "0" "--store names another, empty record"
+unset REDRESS_STORE
+
+# PostgreSQL records are backed up with PostgreSQL's tools, and a
+# password given in the URI is never shown
+pg="postgresql://redress:n0t-shown@127.0.0.1:1/redress?connect_timeout=2"
+expect_exit 1 rd --store "$pg" list
+expect_has "$ERR" "cannot connect to PostgreSQL at postgresql://redress:***@127.0.0.1:1/redress" \
+	"an unreachable PostgreSQL is named"
+case "$ERR" in *n0t-shown*) fail "the password is shown: $ERR" ;; *) ok ;; esac
+expect_eq "$(printf '%s\n' "$ERR" | wc -l | tr -d ' ')" "1" "the failure is one line"
+
+finish
