@@ -182,7 +182,7 @@ enum {
 struct rd_store {
 	rd_db *db;
 	char *path;
-	int schema;              /* user_version after open */
+	int schema;              /* the schema version after open */
 	int busy_timeout_ms;
 	int holds_writer;        /* this connection holds the writer lock */
 	int batch;               /* a batch is open: transactions are savepoints */
@@ -205,9 +205,20 @@ int rd_store__migration_count(void);
 /*
  * Bring the database to schema `target` (at most rd_store__migration_count())
  * in one BEGIN IMMEDIATE transaction; refuse a database newer than this
- * build. Sets st->schema to the version found or reached.
+ * build. Sets st->schema to the version found or reached. On PostgreSQL it
+ * is rd_store__migrate_pg.
  */
 int rd_store__migrate(rd_store *st, int target, rd_error *err);
+
+/* --- schema_pg.c --------------------------------------------------------- */
+
+/*
+ * rd_store__migrate on PostgreSQL: schema `target` (13, the first
+ * PostgreSQL schema, to the newest; RD_EINVALID below 13) in one
+ * transaction under an advisory lock, so that nodes opening at once apply
+ * it once; a database newer than this build is refused. Sets st->schema.
+ */
+int rd_store__migrate_pg(rd_store *st, int target, rd_error *err);
 
 /* --- store.c ------------------------------------------------------------- */
 
