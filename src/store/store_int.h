@@ -197,6 +197,14 @@ struct rd_store {
  */
 const char *rd_store__stmt_sql(int id, int *min_schema);
 
+/*
+ * The text of statement `id` for the engine of a connection: its
+ * PostgreSQL text where it has one, else the text above (the same on both
+ * engines). NULL for an id out of range.
+ */
+const char *rd_store__stmt_sql_for(int id, rd_db_engine engine,
+				   int *min_schema);
+
 /* --- schema.c ------------------------------------------------------------ */
 
 /* Number of migration scripts, i.e. the newest schema this build knows. */
