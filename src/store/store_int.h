@@ -181,7 +181,7 @@ enum {
 /* One connection. */
 struct rd_store {
 	rd_db *db;
-	char *path;
+	char *path;              /* for messages: a URI's password hidden */
 	int schema;              /* the schema version after open */
 	int busy_timeout_ms;
 	int holds_writer;        /* this connection holds the writer lock */
@@ -325,7 +325,8 @@ int rd_store__dispute_from_row(rd_store *st, rd_db_stmt *stmt,
 /*
  * Open like rd_store_open but migrate only up to `version` (0 .. the newest
  * schema), so that tests can build a database as an older redress left it.
- * Statements whose tables do not exist yet are not prepared.
+ * Statements whose tables do not exist yet are not prepared. PostgreSQL
+ * records start at schema 13: a version below is RD_EINVALID there.
  */
 int rd_store_open_at_version(rd_store **out, const char *path, int version,
 			     rd_error *err);
