@@ -32,6 +32,12 @@ typedef struct rd_store rd_store;
  * RD_STORE_SCHEMA_VERSION in one transaction. A database written by a newer
  * redress (user_version above ours) is RD_EINVALID. On success *out is new;
  * close with rd_store_close.
+ *
+ * `path` may be a PostgreSQL URI instead (postgresql://... of a database
+ * that exists): its schema is created at RD_STORE_SCHEMA_VERSION in one
+ * transaction, once even when several nodes open it at once, and a
+ * database of a newer redress is RD_EINVALID likewise. Messages show the
+ * URI without its password.
  */
 int rd_store_open(rd_store **out, const char *path, rd_error *err);
 
@@ -53,7 +59,8 @@ int rd_store_target_is_postgres(const char *target);
  * Runs outside a transaction (else RD_EINTERNAL). RD_EBUSY when the
  * database stays locked past the busy timeout, RD_EIO when the copy
  * cannot be written; on failure no file is left at dest_path by this call
- * and the temporary is removed.
+ * and the temporary is removed. SQLite only: RD_EINVALID on PostgreSQL,
+ * whose databases are copied with pg_dump.
  */
 int rd_store_backup(rd_store *st, const char *dest_path, rd_error *err);
 
@@ -229,7 +236,8 @@ int rd_store_record_state_set(rd_store *st, const char *name,
  * Copy the record (objects, heads, changes, the mirror's and the record's
  * state) of the database at from_path into `to`, a new database with no
  * record yet, in one transaction of its own (none may be open on `to`).
- * The derived tables are left to the caller.
+ * The derived tables are left to the caller. SQLite only: RD_EINVALID
+ * when `to` is a PostgreSQL database (pg_dump and pg_restore move one).
  */
 int rd_store_record_copy(rd_store *to, const char *from_path, rd_error *err);
 

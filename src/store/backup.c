@@ -140,7 +140,8 @@ int rd_store_backup(rd_store *st, const char *dest_path, rd_error *err)
 	if (!rd_db_sqlite(st->db))
 		return rd_error_set(err, RD_EINVALID, "%s: an online copy is "
 				    "SQLite's; copy a PostgreSQL database "
-				    "with its own tools", st->path);
+				    "with its own tools (pg_dump, or a base "
+				    "backup with pg_basebackup)", st->path);
 	if (rd_db_in_transaction(st->db))
 		return rd_error_set(err, RD_EINTERNAL, "rd_store_backup runs "
 				    "outside a transaction");

@@ -7,6 +7,7 @@
  * as without it. It must never retry, sleep or decide: a busy database is
  * reported as RD_DB_EBUSY for the store to handle.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,16 @@ int rd_db_target_is_postgres(const char *target)
 {
 	return target && (strncmp(target, "postgresql://", 13) == 0 ||
 			  strncmp(target, "postgres://", 11) == 0);
+}
+
+void rd_db_target_shown(char *out, size_t size, const char *target)
+{
+	if (size == 0)
+		return;
+	if (rd_db_target_is_postgres(target))
+		rd_db__pg_redact(out, size, target);
+	else
+		snprintf(out, size, "%s", target ? target : "");
 }
 
 /* SQLite's result codes, extended ones included, as rd_db_codes. */

@@ -59,6 +59,13 @@ typedef enum rd_db_code {
 int rd_db_target_is_postgres(const char *target);
 
 /*
+ * `target` as messages may show it, into out (at most size - 1 bytes, cut
+ * short when longer): a SQLite path as it is, a PostgreSQL URI with its
+ * password, in the user part or as a parameter, replaced by "***".
+ */
+void rd_db_target_shown(char *out, size_t size, const char *target);
+
+/*
  * Open a connection to `target`: a SQLite file path (created when
  * `create` is set, else it must exist) or a PostgreSQL URI (the database
  * must exist; `create` is ignored). New connection in *out, closed with

@@ -29,6 +29,8 @@ struct rd_db_stmt {
 };
 
 int rd_db__pg_open(rd_db **out, const char *uri, rd_error *err);
+/* The URI with its password replaced by "***" (rd_db_target_shown). */
+void rd_db__pg_redact(char *out, size_t size, const char *uri);
 void rd_db__pg_close(rd_db *db);
 int rd_db__pg_exec(rd_db *db, const char *sql);
 int rd_db__pg_prepare(rd_db_stmt *stmt, const char *sql);

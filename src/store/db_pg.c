@@ -128,36 +128,55 @@ static void drop_notice(void *arg, const char *message)
 	(void)message;
 }
 
-/*
- * The URI with its password, if any, replaced by "***", for messages:
- * scheme://user:secret@host/db?password=secret&x=y.
- */
-static void redact(char *out, size_t size, const char *uri)
+/* Append n bytes of s to out (of size), cut short, NUL-terminated. */
+static void append(char *out, size_t size, size_t *len, const char *s,
+		   size_t n)
 {
-	const char *rest = strstr(uri, "://"), *at, *slash, *colon, *pw;
-	size_t n;
-
-	snprintf(out, size, "%s", uri);
-	if (!rest)
+	if (*len + 1 >= size)
 		return;
-	rest += 3;
-	slash = strchr(rest, '/');
-	at = strchr(rest, '@');
-	if (at && (!slash || at < slash) &&
-	    (colon = memchr(rest, ':', (size_t)(at - rest)))) {
-		n = (size_t)(colon - uri) + 1;
-		snprintf(out, size, "%.*s***%s", (int)n, uri, at);
-	}
-	/* a password given as a parameter */
-	if ((pw = strstr(out, "password=")) != NULL) {
-		char *value = (char *)pw + 9;
-		char *end = strchr(value, '&');
+	if (n > size - 1 - *len)
+		n = size - 1 - *len;
+	memcpy(out + *len, s, n);
+	*len += n;
+	out[*len] = '\0';
+}
 
-		if (end)
-			memmove(value + 3, end, strlen(end) + 1);
-		else if (value + 3 < out + size)
-			value[3] = '\0';
-		memcpy(value, "***", 3);
+/*
+ * The URI with its passwords, if any, replaced by "***", for messages:
+ * scheme://user:secret@host/db?password=secret&x=y. Whatever size is, out
+ * is written within it.
+ */
+void rd_db__pg_redact(char *out, size_t size, const char *uri)
+{
+	const char *rest = strstr(uri, "://"), *at, *slash, *colon;
+	const char *p = uri;
+	size_t len = 0;
+
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	if (rest) {
+		rest += 3;
+		slash = strchr(rest, '/');
+		at = strchr(rest, '@');
+		if (at && (!slash || at < slash) &&
+		    (colon = memchr(rest, ':', (size_t)(at - rest)))) {
+			append(out, size, &len, uri, (size_t)(colon - uri) + 1);
+			append(out, size, &len, "***", 3);
+			p = at;
+		}
+	}
+	/* the rest, each password given as a parameter hidden */
+	while (*p) {
+		const char *pw = strstr(p, "password=");
+
+		if (!pw) {
+			append(out, size, &len, p, strlen(p));
+			break;
+		}
+		append(out, size, &len, p, (size_t)(pw - p) + 9);
+		append(out, size, &len, "***", 3);
+		p = pw + 9 + strcspn(pw + 9, "&");
 	}
 }
 
@@ -175,7 +194,7 @@ int rd_db__pg_open(rd_db **out, const char *uri, rd_error *err)
 	db->engine = RD_DB_POSTGRES;
 	db->pg->conn = PQconnectdb(uri);
 	if (!db->pg->conn || PQstatus(db->pg->conn) != CONNECTION_OK) {
-		redact(shown, sizeof(shown), uri);
+		rd_db__pg_redact(shown, sizeof(shown), uri);
 		keep_message(db, db->pg->conn ? PQerrorMessage(db->pg->conn)
 					      : "out of memory");
 		rc = rd_error_set(err, RD_EIO, "cannot connect to PostgreSQL "

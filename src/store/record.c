@@ -542,6 +542,12 @@ int rd_store_record_copy(rd_store *to, const char *from_path, rd_error *err)
 	int rc;
 	int ret = RD_OK;
 
+	/* ATTACH reads another SQLite file: no PostgreSQL database has one */
+	if (rd_db_engine_of(to->db) != RD_DB_SQLITE)
+		return rd_error_set(err, RD_EINVALID, "%s: the record is copied "
+				    "from a SQLite file into a SQLite file "
+				    "only; move a PostgreSQL record with "
+				    "pg_dump and pg_restore", to->path);
 	if (rd_db_in_transaction(to->db))
 		return rd_error_set(err, RD_EINTERNAL, "rd_store_record_copy "
 				    "runs outside a transaction");

@@ -7,7 +7,8 @@
  * user_version to its own number, so the version is written as a constant
  * and never formatted into SQL. Missing scripts are applied together in
  * one BEGIN IMMEDIATE transaction: a crash or a failure leaves the database
- * exactly as it was.
+ * exactly as it was. A PostgreSQL database has scripts of its own
+ * (schema_pg.c), which rd_store__migrate hands it to.
  */
 #include <stdio.h>
 
@@ -687,6 +688,8 @@ int rd_store__migrate(rd_store *st, int target, rd_error *err)
 	int found = 0;
 	int ret;
 
+	if (rd_db_engine_of(st->db) == RD_DB_POSTGRES)
+		return rd_store__migrate_pg(st, target, err);
 	if (target < 0 || target > MIGRATION_COUNT)
 		return rd_error_set(err, RD_EINTERNAL,
 				    "schema %d requested, this build knows "

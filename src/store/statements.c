@@ -2,6 +2,15 @@
  * Every SQL statement the store runs, in one table, each prepared once per
  * connection at open and finalized at close.
  *
+ * Each entry has SQLite's text and, beside it, PostgreSQL's where the two
+ * differ (NULL where SQLite's text is PostgreSQL's too): parameters are
+ * `$N` there, INDEXED BY does not exist (its planner picks the index),
+ * INSERT OR REPLACE is an ON CONFLICT ... DO UPDATE, json_each is
+ * json_array_elements_text, a parameter whose type PostgreSQL cannot infer
+ * is cast, and a sum() (numeric there) is cast back to bigint. Both texts
+ * of an entry take the same parameters and give the same result columns,
+ * so the code that runs a statement never asks which engine runs it.
+ *
  * This file must never grow SQL assembled at run time: optional filters are
  * written as `(?N IS NULL OR column = ?N)` and bound to NULL when unused,
  * and the handful of list variants below are compile-time constants.
@@ -49,6 +58,22 @@
 	" FROM disputes AS d INDEXED BY " index                              \
 	" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
 
+/* The same on PostgreSQL, whose planner chooses the index itself. */
+#define PG_LIST_FILTERS                                                      \
+	" AND d.created_at >= $5"                                            \
+	" AND (d.created_at, d.id) < ($6::bigint, $7::text)"                 \
+	" AND ($1::text IS NULL OR d.state = $1)"                            \
+	" AND ($2::text IS NULL OR d.reason = $2)"                           \
+	" AND ($3::text IS NULL OR d.storefront = $3)"                       \
+	" AND ($4::text IS NULL OR d.assignee = $4)"                         \
+	" AND ($9::bigint IS NULL OR dl.due_at <= $9)"                       \
+	" ORDER BY d.created_at DESC, d.id DESC LIMIT $8"
+
+#define PG_LIST                                                              \
+	"SELECT " RD_STORE_DISPUTE_COLUMNS                                   \
+	" FROM disputes AS d"                                                \
+	" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+
 /* The sort key of a payable without a deadline: INT64_MAX, after all. */
 #define PAYABLE_NO_DUE "9223372036854775807"
 
@@ -66,6 +91,35 @@
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"                  \
 	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
 
+#define PG_DISPUTE_INSERT                                                    \
+	"INSERT INTO disputes (id, order_ref, storefront, buyer_ref,"        \
+	" currency, reason, channel, locale, description,"                   \
+	" shipping_paid, ship_cost, return_cost, workflow_name,"             \
+	" workflow_version, workflow_hash, state, outcome, assignee,"        \
+	" version, created_at, updated_at)"                                  \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"                  \
+	" $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+
+/* What an upsert changes of a row that exists (both engines). */
+#define DISPUTE_UPSERT_SET                                                   \
+	" ON CONFLICT (id) DO UPDATE SET"                                    \
+	" order_ref = excluded.order_ref,"                                   \
+	" storefront = excluded.storefront,"                                 \
+	" buyer_ref = excluded.buyer_ref,"                                   \
+	" currency = excluded.currency, reason = excluded.reason,"           \
+	" channel = excluded.channel, locale = excluded.locale,"             \
+	" description = excluded.description,"                               \
+	" shipping_paid = excluded.shipping_paid,"                           \
+	" ship_cost = excluded.ship_cost,"                                   \
+	" return_cost = excluded.return_cost,"                               \
+	" workflow_name = excluded.workflow_name,"                           \
+	" workflow_version = excluded.workflow_version,"                     \
+	" workflow_hash = excluded.workflow_hash,"                           \
+	" state = excluded.state, outcome = excluded.outcome,"               \
+	" assignee = excluded.assignee, version = excluded.version,"         \
+	" created_at = excluded.created_at,"                                 \
+	" updated_at = excluded.updated_at"
+
 /*
  * The evidence columns, in the order evidence.c reads and binds them
  * (?1 .. ?16).
@@ -80,6 +134,25 @@
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"        \
 	" ?13, ?14, ?15, ?16)"
 
+#define PG_EVIDENCE_INSERT                                                   \
+	"INSERT INTO evidence (" EVIDENCE_COLUMNS ")"                        \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"        \
+	" $13, $14, $15, $16)"
+
+#define EVIDENCE_UPSERT_SET                                                  \
+	" ON CONFLICT (dispute_id, n) DO UPDATE SET"                         \
+	" kind = excluded.kind, channel = excluded.channel,"                 \
+	" submitted_by = excluded.submitted_by,"                             \
+	" captured_at = excluded.captured_at,"                               \
+	" added_at = excluded.added_at,"                                     \
+	" content_type = excluded.content_type,"                             \
+	" size = excluded.size, sha256 = excluded.sha256,"                   \
+	" original_name = excluded.original_name,"                           \
+	" withdrawn = excluded.withdrawn,"                                   \
+	" withdrawn_reason = excluded.withdrawn_reason,"                     \
+	" note = excluded.note, path = excluded.path,"                       \
+	" blob_oid = excluded.blob_oid"
+
 /* The idempotency columns, in the order idempotency.c reads and binds them. */
 #define IDEM_COLUMNS                                                         \
 	"key_id, idem_key, request_sha256, operation, dispute_id, "          \
@@ -93,43 +166,80 @@
 	"INSERT INTO offers (" OFFER_COLUMNS ")"                             \
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 
+#define PG_OFFER_INSERT                                                      \
+	"INSERT INTO offers (" OFFER_COLUMNS ")"                             \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+
+#define OFFER_UPSERT_SET                                                     \
+	" ON CONFLICT (dispute_id, offer_id) DO UPDATE SET"                  \
+	" type = excluded.type, buyer_refund = excluded.buyer_refund,"       \
+	" buyer_copay = excluded.buyer_copay,"                               \
+	" seller_cost = excluded.seller_cost,"                               \
+	" status = excluded.status, made_at = excluded.made_at,"             \
+	" decided_at = excluded.decided_at,"                                 \
+	" event_seq = excluded.event_seq"
+
+/*
+ * The table: the schema a statement needs (its tables exist from that
+ * migration on), SQLite's text, PostgreSQL's (NULL: SQLite's).
+ */
 static const struct {
 	int min_schema;
 	const char *sql;
+	const char *pg;
 } statements[RD_STMT_COUNT] = {
-	[RD_STMT_BEGIN] = { 0, "BEGIN IMMEDIATE" },
-	[RD_STMT_BEGIN_READ] = { 0, "BEGIN" },
-	[RD_STMT_COMMIT] = { 0, "COMMIT" },
-	[RD_STMT_ROLLBACK] = { 0, "ROLLBACK" },
-	[RD_STMT_USER_VERSION] = { 0, "PRAGMA user_version" },
-	[RD_STMT_SAVEPOINT] = { 0, "SAVEPOINT change" },
-	[RD_STMT_RELEASE] = { 0, "RELEASE change" },
-	[RD_STMT_ROLLBACK_TO] = { 0, "ROLLBACK TO change" },
+	[RD_STMT_BEGIN] = { 0, "BEGIN IMMEDIATE",
+		"BEGIN" },
+	[RD_STMT_BEGIN_READ] = { 0, "BEGIN",
+		"BEGIN ISOLATION LEVEL REPEATABLE READ" },
+	[RD_STMT_COMMIT] = { 0, "COMMIT", NULL },
+	[RD_STMT_ROLLBACK] = { 0, "ROLLBACK", NULL },
+	[RD_STMT_USER_VERSION] = { 0, "PRAGMA user_version",
+		"SELECT version FROM redress_schema" },
+	[RD_STMT_SAVEPOINT] = { 0, "SAVEPOINT change", NULL },
+	[RD_STMT_RELEASE] = { 0, "RELEASE change", NULL },
+	[RD_STMT_ROLLBACK_TO] = { 0, "ROLLBACK TO change", NULL },
 
 	[RD_STMT_WORKFLOW_PUT] = { 1,
 		"INSERT INTO workflows (hash, name, version, source,"
 		" first_seen) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (hash) DO NOTHING",
+		"INSERT INTO workflows (hash, name, version, source,"
+		" first_seen) VALUES ($1, $2, $3, $4, $5)"
 		" ON CONFLICT (hash) DO NOTHING" },
 	[RD_STMT_WORKFLOW_SOURCE] = { 1,
-		"SELECT source FROM workflows WHERE hash = ?1" },
+		"SELECT source FROM workflows WHERE hash = ?1",
+		"SELECT source FROM workflows WHERE hash = $1" },
 
-	[RD_STMT_DISPUTE_INSERT] = { 1, DISPUTE_INSERT },
+	[RD_STMT_DISPUTE_INSERT] = { 1, DISPUTE_INSERT,
+		PG_DISPUTE_INSERT },
 	[RD_STMT_ITEM_INSERT] = { 1,
 		"INSERT INTO items (dispute_id, idx, sku, title, quantity,"
-		" unit_price, unit_cost) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+		" unit_price, unit_cost) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"INSERT INTO items (dispute_id, idx, sku, title, quantity,"
+		" unit_price, unit_cost) VALUES ($1, $2, $3, $4, $5, $6, $7)" },
 	[RD_STMT_DISPUTE_GET] = { 1,
 		"SELECT " RD_STORE_DISPUTE_COLUMNS " FROM disputes AS d"
 		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
-		" WHERE d.id = ?1" },
+		" WHERE d.id = ?1",
+		"SELECT " RD_STORE_DISPUTE_COLUMNS " FROM disputes AS d"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE d.id = $1" },
 	[RD_STMT_ITEMS_OF] = { 1,
 		"SELECT sku, title, quantity, unit_price, unit_cost FROM items"
-		" WHERE dispute_id = ?1 ORDER BY idx" },
+		" WHERE dispute_id = ?1 ORDER BY idx",
+		"SELECT sku, title, quantity, unit_price, unit_cost FROM items"
+		" WHERE dispute_id = $1 ORDER BY idx" },
 	[RD_STMT_DISPUTE_UPDATE] = { 1,
 		"UPDATE disputes SET state = ?2, outcome = ?3, assignee = ?4,"
 		" version = ?5, updated_at = ?6"
-		" WHERE id = ?1 AND version = ?7" },
+		" WHERE id = ?1 AND version = ?7",
+		"UPDATE disputes SET state = $2, outcome = $3, assignee = $4,"
+		" version = $5, updated_at = $6"
+		" WHERE id = $1 AND version = $7" },
 	[RD_STMT_DISPUTE_EXISTS] = { 1,
-		"SELECT 1 FROM disputes WHERE id = ?1" },
+		"SELECT 1 FROM disputes WHERE id = ?1",
+		"SELECT 1 FROM disputes WHERE id = $1" },
 	/*
 	 * rd_store_dispute_open_duplicate: the oldest open dispute of
 	 * storefront ?1 and order ?2 with an item whose SKU is in the JSON
@@ -143,6 +253,13 @@ static const struct {
 		" AND d.outcome IS NULL"
 		" AND EXISTS (SELECT 1 FROM items AS i, json_each(?3) AS s"
 		"   WHERE i.dispute_id = d.id AND i.sku = s.value)"
+		" ORDER BY d.created_at, d.id LIMIT 1",
+		"SELECT d.id FROM disputes AS d"
+		" WHERE d.storefront = $1 AND d.order_ref = $2"
+		" AND d.outcome IS NULL"
+		" AND EXISTS (SELECT 1 FROM items AS i,"
+		"   json_array_elements_text($3::json) AS s (value)"
+		"   WHERE i.dispute_id = d.id AND i.sku = s.value)"
 		" ORDER BY d.created_at, d.id LIMIT 1" },
 	/*
 	 * Rebuilding: an upsert updates the row in place. REPLACE would
@@ -151,52 +268,49 @@ static const struct {
 	 * is left alone.
 	 */
 	[RD_STMT_DISPUTE_UPSERT] = { 1,
-		DISPUTE_INSERT " ON CONFLICT (id) DO UPDATE SET"
-		" order_ref = excluded.order_ref,"
-		" storefront = excluded.storefront,"
-		" buyer_ref = excluded.buyer_ref,"
-		" currency = excluded.currency, reason = excluded.reason,"
-		" channel = excluded.channel, locale = excluded.locale,"
-		" description = excluded.description,"
-		" shipping_paid = excluded.shipping_paid,"
-		" ship_cost = excluded.ship_cost,"
-		" return_cost = excluded.return_cost,"
-		" workflow_name = excluded.workflow_name,"
-		" workflow_version = excluded.workflow_version,"
-		" workflow_hash = excluded.workflow_hash,"
-		" state = excluded.state, outcome = excluded.outcome,"
-		" assignee = excluded.assignee, version = excluded.version,"
-		" created_at = excluded.created_at,"
-		" updated_at = excluded.updated_at" },
+		DISPUTE_INSERT DISPUTE_UPSERT_SET,
+		PG_DISPUTE_INSERT DISPUTE_UPSERT_SET },
 	[RD_STMT_ITEMS_DELETE] = { 1,
-		"DELETE FROM items WHERE dispute_id = ?1" },
+		"DELETE FROM items WHERE dispute_id = ?1",
+		"DELETE FROM items WHERE dispute_id = $1" },
 	/* the primary key is the id: a seek, then the next ?2 rows */
 	[RD_STMT_DISPUTE_IDS] = { 1,
-		"SELECT id FROM disputes WHERE id > ?1 ORDER BY id LIMIT ?2" },
+		"SELECT id FROM disputes WHERE id > ?1 ORDER BY id LIMIT ?2",
+		"SELECT id FROM disputes WHERE id > $1 ORDER BY id LIMIT $2" },
 	[RD_STMT_HEAD_GET] = { 3,
-		"SELECT head FROM disputes WHERE id = ?1" },
+		"SELECT head FROM disputes WHERE id = ?1",
+		"SELECT head FROM disputes WHERE id = $1" },
 	[RD_STMT_HEAD_SET] = { 3,
-		"UPDATE disputes SET head = ?2 WHERE id = ?1" },
+		"UPDATE disputes SET head = ?2 WHERE id = ?1",
+		"UPDATE disputes SET head = $2 WHERE id = $1" },
 
 	[RD_STMT_LIST_ALL] = { 1,
-		LIST_BY("disputes_created") " WHERE 1" LIST_FILTERS },
+		LIST_BY("disputes_created") " WHERE 1" LIST_FILTERS,
+		PG_LIST " WHERE true" PG_LIST_FILTERS },
 	[RD_STMT_LIST_BY_ASSIGNEE] = { 1,
 		LIST_BY("disputes_assignee") " WHERE d.assignee = ?4"
-		LIST_FILTERS },
+		LIST_FILTERS,
+		PG_LIST " WHERE d.assignee = $4" PG_LIST_FILTERS },
 	[RD_STMT_LIST_BY_STOREFRONT] = { 1,
 		LIST_BY("disputes_storefront") " WHERE d.storefront = ?3"
-		LIST_FILTERS },
+		LIST_FILTERS,
+		PG_LIST " WHERE d.storefront = $3" PG_LIST_FILTERS },
 	[RD_STMT_LIST_BY_STATE] = { 1,
-		LIST_BY("disputes_state") " WHERE d.state = ?1" LIST_FILTERS },
+		LIST_BY("disputes_state") " WHERE d.state = ?1" LIST_FILTERS,
+		PG_LIST " WHERE d.state = $1" PG_LIST_FILTERS },
 	[RD_STMT_LIST_BY_REASON] = { 1,
 		LIST_BY("disputes_reason") " WHERE d.reason = ?2"
-		LIST_FILTERS },
+		LIST_FILTERS,
+		PG_LIST " WHERE d.reason = $2" PG_LIST_FILTERS },
 	[RD_STMT_LIST_OVERDUE] = { 1,
 		"SELECT " RD_STORE_DISPUTE_COLUMNS
 		" FROM deadlines AS dl INDEXED BY deadlines_due"
 		" CROSS JOIN disputes AS d"
 		" WHERE d.id = dl.dispute_id AND dl.due_at <= ?9"
-		LIST_FILTERS },
+		LIST_FILTERS,
+		"SELECT " RD_STORE_DISPUTE_COLUMNS
+		" FROM deadlines AS dl JOIN disputes AS d ON d.id = dl.dispute_id"
+		" WHERE dl.due_at <= $9" PG_LIST_FILTERS },
 
 	/*
 	 * rd_store_payables_list, keyset pagination by deadline, oldest
@@ -224,112 +338,162 @@ static const struct {
 		" AND (?3 IS NULL OR d.storefront = ?3)"
 		" AND (coalesce(dl.due_at, " PAYABLE_NO_DUE "), d.id) > (?4, ?5)"
 		" ORDER BY coalesce(dl.due_at, " PAYABLE_NO_DUE "), d.id"
-		" LIMIT ?6" },
+		" LIMIT ?6",
+		"SELECT d.id, d.order_ref, d.storefront, d.state, d.currency,"
+		" d.version, dl.due_at, o.offer_id, o.type, o.buyer_refund"
+		" FROM disputes AS d"
+		" LEFT JOIN deadlines AS dl"
+		"   ON dl.dispute_id = d.id AND dl.state = d.state"
+		" LEFT JOIN offers AS o ON o.dispute_id = d.id"
+		"   AND o.offer_id = (SELECT a.offer_id FROM offers AS a"
+		"     WHERE a.dispute_id = d.id AND a.status = 'accepted'"
+		"     ORDER BY a.event_seq DESC, a.decided_at DESC LIMIT 1)"
+		" WHERE d.state IN ($1, $2)"
+		" AND ($3::text IS NULL OR d.storefront = $3)"
+		" AND (coalesce(dl.due_at, " PAYABLE_NO_DUE "), d.id)"
+		"   > ($4::bigint, $5::text)"
+		" ORDER BY coalesce(dl.due_at, " PAYABLE_NO_DUE "), d.id"
+		" LIMIT $6" },
 
 	[RD_STMT_EVENT_APPEND] = { 1,
 		"INSERT INTO events (dispute_id, seq, event, actor_role,"
 		" actor_name, actor_key, at, from_state, to_state, fields,"
 		" note)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)" },
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		"INSERT INTO events (dispute_id, seq, event, actor_role,"
+		" actor_name, actor_key, at, from_state, to_state, fields,"
+		" note)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" },
 	[RD_STMT_EVENTS_OF] = { 1,
 		"SELECT seq, event, actor_role, actor_name, actor_key, at,"
 		" from_state, to_state, fields, note FROM events"
-		" WHERE dispute_id = ?1 ORDER BY seq" },
+		" WHERE dispute_id = ?1 ORDER BY seq",
+		"SELECT seq, event, actor_role, actor_name, actor_key, at,"
+		" from_state, to_state, fields, note FROM events"
+		" WHERE dispute_id = $1 ORDER BY seq" },
 	[RD_STMT_EVENTS_MAX_SEQ] = { 1,
 		"SELECT coalesce(max(seq), 0) FROM events"
-		" WHERE dispute_id = ?1" },
+		" WHERE dispute_id = ?1",
+		"SELECT coalesce(max(seq), 0) FROM events"
+		" WHERE dispute_id = $1" },
 
 	[RD_STMT_DEADLINE_PUT] = { 1,
 		"INSERT INTO deadlines (dispute_id, due_at, event, state)"
 		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (dispute_id) DO UPDATE"
 		" SET due_at = excluded.due_at, event = excluded.event,"
+		" state = excluded.state",
+		"INSERT INTO deadlines (dispute_id, due_at, event, state)"
+		" VALUES ($1, $2, $3, $4) ON CONFLICT (dispute_id) DO UPDATE"
+		" SET due_at = excluded.due_at, event = excluded.event,"
 		" state = excluded.state" },
 	[RD_STMT_DEADLINE_CLEAR] = { 1,
-		"DELETE FROM deadlines WHERE dispute_id = ?1" },
+		"DELETE FROM deadlines WHERE dispute_id = ?1",
+		"DELETE FROM deadlines WHERE dispute_id = $1" },
 	[RD_STMT_DEADLINES_DUE] = { 1,
 		"SELECT dispute_id, due_at, event, state"
 		" FROM deadlines INDEXED BY deadlines_due"
-		" WHERE due_at <= ?1 ORDER BY due_at, dispute_id LIMIT ?2" },
+		" WHERE due_at <= ?1 ORDER BY due_at, dispute_id LIMIT ?2",
+		"SELECT dispute_id, due_at, event, state FROM deadlines"
+		" WHERE due_at <= $1 ORDER BY due_at, dispute_id LIMIT $2" },
 
-	[RD_STMT_EVIDENCE_INSERT] = { 3, EVIDENCE_INSERT },
+	[RD_STMT_EVIDENCE_INSERT] = { 3, EVIDENCE_INSERT,
+		PG_EVIDENCE_INSERT },
 	[RD_STMT_EVIDENCE_KINDS] = { 2,
 		"SELECT DISTINCT kind FROM evidence"
-		" WHERE dispute_id = ?1 AND withdrawn = 0 ORDER BY kind" },
+		" WHERE dispute_id = ?1 AND withdrawn = 0 ORDER BY kind",
+		"SELECT DISTINCT kind FROM evidence"
+		" WHERE dispute_id = $1 AND withdrawn = 0 ORDER BY kind" },
 	[RD_STMT_EVIDENCE_TOTAL] = { 2,
 		"SELECT count(*) FROM evidence"
-		" WHERE dispute_id = ?1 AND withdrawn = 0" },
+		" WHERE dispute_id = ?1 AND withdrawn = 0",
+		"SELECT count(*) FROM evidence"
+		" WHERE dispute_id = $1 AND withdrawn = 0" },
 	[RD_STMT_EVIDENCE_UPSERT] = { 3,
-		EVIDENCE_INSERT " ON CONFLICT (dispute_id, n) DO UPDATE SET"
-		" kind = excluded.kind, channel = excluded.channel,"
-		" submitted_by = excluded.submitted_by,"
-		" captured_at = excluded.captured_at,"
-		" added_at = excluded.added_at,"
-		" content_type = excluded.content_type,"
-		" size = excluded.size, sha256 = excluded.sha256,"
-		" original_name = excluded.original_name,"
-		" withdrawn = excluded.withdrawn,"
-		" withdrawn_reason = excluded.withdrawn_reason,"
-		" note = excluded.note, path = excluded.path,"
-		" blob_oid = excluded.blob_oid" },
+		EVIDENCE_INSERT EVIDENCE_UPSERT_SET,
+		PG_EVIDENCE_INSERT EVIDENCE_UPSERT_SET },
 	[RD_STMT_EVIDENCE_OF] = { 3,
 		"SELECT " EVIDENCE_COLUMNS " FROM evidence"
-		" WHERE dispute_id = ?1 ORDER BY n" },
+		" WHERE dispute_id = ?1 ORDER BY n",
+		"SELECT " EVIDENCE_COLUMNS " FROM evidence"
+		" WHERE dispute_id = $1 ORDER BY n" },
 	[RD_STMT_EVIDENCE_GET] = { 3,
 		"SELECT " EVIDENCE_COLUMNS " FROM evidence"
-		" WHERE dispute_id = ?1 AND n = ?2" },
+		" WHERE dispute_id = ?1 AND n = ?2",
+		"SELECT " EVIDENCE_COLUMNS " FROM evidence"
+		" WHERE dispute_id = $1 AND n = $2" },
 	[RD_STMT_EVIDENCE_NEXT] = { 2,
 		"SELECT coalesce(max(n), 0) + 1 FROM evidence"
-		" WHERE dispute_id = ?1" },
+		" WHERE dispute_id = ?1",
+		"SELECT coalesce(max(n), 0) + 1 FROM evidence"
+		" WHERE dispute_id = $1" },
 	[RD_STMT_EVIDENCE_WITHDRAW] = { 2,
 		"UPDATE evidence SET withdrawn = 1, withdrawn_reason = ?3"
-		" WHERE dispute_id = ?1 AND n = ?2 AND withdrawn = 0" },
+		" WHERE dispute_id = ?1 AND n = ?2 AND withdrawn = 0",
+		"UPDATE evidence SET withdrawn = 1, withdrawn_reason = $3"
+		" WHERE dispute_id = $1 AND n = $2 AND withdrawn = 0" },
 	[RD_STMT_EVIDENCE_WITHDRAWN] = { 2,
 		"SELECT withdrawn FROM evidence"
-		" WHERE dispute_id = ?1 AND n = ?2" },
+		" WHERE dispute_id = ?1 AND n = ?2",
+		"SELECT withdrawn FROM evidence"
+		" WHERE dispute_id = $1 AND n = $2" },
 
-	[RD_STMT_OFFER_INSERT] = { 2, OFFER_INSERT },
+	[RD_STMT_OFFER_INSERT] = { 2, OFFER_INSERT,
+		PG_OFFER_INSERT },
 	[RD_STMT_OFFER_PENDING] = { 2,
 		"SELECT " OFFER_COLUMNS " FROM offers"
-		" WHERE dispute_id = ?1 AND status = 'made'" },
+		" WHERE dispute_id = ?1 AND status = 'made'",
+		"SELECT " OFFER_COLUMNS " FROM offers"
+		" WHERE dispute_id = $1 AND status = 'made'" },
 	/* several offers may have been accepted over a dispute's life (a
 	 * reshipment lost again goes back to investigating): the latest */
 	[RD_STMT_OFFER_ACCEPTED] = { 2,
 		"SELECT " OFFER_COLUMNS " FROM offers"
 		" WHERE dispute_id = ?1 AND status = 'accepted'"
 		" ORDER BY decided_at DESC, made_at DESC, offer_id DESC"
+		" LIMIT 1",
+		"SELECT " OFFER_COLUMNS " FROM offers"
+		" WHERE dispute_id = $1 AND status = 'accepted'"
+		" ORDER BY decided_at DESC, made_at DESC, offer_id DESC"
 		" LIMIT 1" },
 	[RD_STMT_OFFER_DECIDE] = { 2,
 		"UPDATE offers SET status = ?3, decided_at = ?4"
 		" WHERE dispute_id = ?1 AND offer_id = ?2"
+		" AND status = 'made'",
+		"UPDATE offers SET status = $3, decided_at = $4"
+		" WHERE dispute_id = $1 AND offer_id = $2"
 		" AND status = 'made'" },
 	[RD_STMT_OFFERS_OF] = { 2,
 		"SELECT " OFFER_COLUMNS " FROM offers WHERE dispute_id = ?1"
+		" ORDER BY made_at, event_seq, offer_id",
+		"SELECT " OFFER_COLUMNS " FROM offers WHERE dispute_id = $1"
 		" ORDER BY made_at, event_seq, offer_id" },
 	/*
 	 * Only the key is the conflict target: a second "made" offer still
 	 * violates offers_one_made and is refused, as on insert.
 	 */
 	[RD_STMT_OFFER_UPSERT] = { 2,
-		OFFER_INSERT " ON CONFLICT (dispute_id, offer_id) DO UPDATE SET"
-		" type = excluded.type, buyer_refund = excluded.buyer_refund,"
-		" buyer_copay = excluded.buyer_copay,"
-		" seller_cost = excluded.seller_cost,"
-		" status = excluded.status, made_at = excluded.made_at,"
-		" decided_at = excluded.decided_at,"
-		" event_seq = excluded.event_seq" },
+		OFFER_INSERT OFFER_UPSERT_SET,
+		PG_OFFER_INSERT OFFER_UPSERT_SET },
 
 	[RD_STMT_KEY_INSERT] = { 4,
 		"INSERT INTO api_keys (" KEY_COLUMNS ")"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"INSERT INTO api_keys (" KEY_COLUMNS ")"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7)" },
 	[RD_STMT_KEY_GET] = { 4,
-		"SELECT " KEY_COLUMNS " FROM api_keys WHERE id = ?1" },
+		"SELECT " KEY_COLUMNS " FROM api_keys WHERE id = ?1",
+		"SELECT " KEY_COLUMNS " FROM api_keys WHERE id = $1" },
 	[RD_STMT_KEYS_LIST] = { 4,
 		"SELECT " KEY_COLUMNS " FROM api_keys"
-		" INDEXED BY api_keys_created ORDER BY created_at, id" },
+		" INDEXED BY api_keys_created ORDER BY created_at, id",
+		"SELECT " KEY_COLUMNS " FROM api_keys"
+		" ORDER BY created_at, id" },
 	/* only a valid key is revoked: the first revocation time stays */
 	[RD_STMT_KEY_REVOKE] = { 4,
 		"UPDATE api_keys SET revoked_at = ?2"
-		" WHERE id = ?1 AND revoked_at IS NULL" },
+		" WHERE id = ?1 AND revoked_at IS NULL",
+		"UPDATE api_keys SET revoked_at = $2"
+		" WHERE id = $1 AND revoked_at IS NULL" },
 
 	/*
 	 * One statement, so one snapshot: the triggers of schema 5 keep
@@ -338,63 +502,95 @@ static const struct {
 	[RD_STMT_STATS] = { 5,
 		"SELECT 'state', state, disputes FROM stats_states"
 		" UNION ALL SELECT 'total', name, value FROM stats_totals"
-		" ORDER BY 1, 2" },
+		" ORDER BY 1, 2", NULL },
 	/* the totals of schema 7: a few rows per storefront */
 	[RD_STMT_OVERVIEW] = { 8,
 		"SELECT what, name, sum(value) FROM stats_overview"
 		" WHERE (?1 IS NULL OR storefront = ?1)"
+		" GROUP BY what, name ORDER BY what, name",
+		"SELECT what, name, sum(value)::bigint FROM stats_overview"
+		" WHERE ($1::text IS NULL OR storefront = $1)"
 		" GROUP BY what, name ORDER BY what, name" },
 	[RD_STMT_IDEM_GET] = { 6,
 		"SELECT " IDEM_COLUMNS " FROM idempotency"
-		" WHERE key_id = ?1 AND idem_key = ?2" },
+		" WHERE key_id = ?1 AND idem_key = ?2",
+		"SELECT " IDEM_COLUMNS " FROM idempotency"
+		" WHERE key_id = $1 AND idem_key = $2" },
 	[RD_STMT_IDEM_INSERT] = { 6,
 		"INSERT INTO idempotency (" IDEM_COLUMNS ")"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		"INSERT INTO idempotency (" IDEM_COLUMNS ")"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" },
 	[RD_STMT_IDEM_REPLACE] = { 6,
 		"INSERT OR REPLACE INTO idempotency (" IDEM_COLUMNS ")"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		"INSERT INTO idempotency (" IDEM_COLUMNS ")"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+		" ON CONFLICT (key_id, idem_key) DO UPDATE SET"
+		" request_sha256 = excluded.request_sha256,"
+		" operation = excluded.operation,"
+		" dispute_id = excluded.dispute_id,"
+		" evidence_n = excluded.evidence_n,"
+		" response = excluded.response,"
+		" created_at = excluded.created_at" },
 	[RD_STMT_IDEM_ALL] = { 6,
 		"SELECT " IDEM_COLUMNS " FROM idempotency"
-		" INDEXED BY idempotency_created ORDER BY created_at" },
+		" INDEXED BY idempotency_created ORDER BY created_at",
+		"SELECT " IDEM_COLUMNS " FROM idempotency"
+		" ORDER BY created_at" },
 	[RD_STMT_IDEM_PURGE] = { 6,
 		"DELETE FROM idempotency INDEXED BY idempotency_created"
-		" WHERE created_at < ?1" },
+		" WHERE created_at < ?1",
+		"DELETE FROM idempotency WHERE created_at < $1" },
 	/* schema 9: a few rows per storefront, one per day with evidence */
 	[RD_STMT_QUOTA_GET] = { 9,
 		"SELECT storefront, daily, total, updated_at"
-		" FROM storefront_quotas WHERE storefront = ?1" },
+		" FROM storefront_quotas WHERE storefront = ?1",
+		"SELECT storefront, daily, total, updated_at"
+		" FROM storefront_quotas WHERE storefront = $1" },
 	[RD_STMT_QUOTA_PUT] = { 9,
 		"INSERT INTO storefront_quotas (storefront, daily, total,"
 		" updated_at) VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (storefront) DO UPDATE SET daily = excluded.daily,"
+		" total = excluded.total, updated_at = excluded.updated_at",
+		"INSERT INTO storefront_quotas (storefront, daily, total,"
+		" updated_at) VALUES ($1, $2, $3, $4)"
+		" ON CONFLICT (storefront) DO UPDATE SET daily = excluded.daily,"
 		" total = excluded.total, updated_at = excluded.updated_at" },
 	[RD_STMT_QUOTAS_LIST] = { 9,
 		"SELECT storefront, daily, total, updated_at"
-		" FROM storefront_quotas ORDER BY storefront" },
+		" FROM storefront_quotas ORDER BY storefront", NULL },
 	[RD_STMT_USAGE_GET] = { 9,
 		"SELECT ?1, coalesce(sum(bytes), 0),"
 		" coalesce(sum(bytes) FILTER (WHERE day = ?2), 0)"
-		" FROM evidence_usage WHERE storefront = ?1" },
+		" FROM evidence_usage WHERE storefront = ?1",
+		"SELECT $1::text, coalesce(sum(bytes), 0)::bigint,"
+		" coalesce(sum(bytes) FILTER (WHERE day = $2), 0)::bigint"
+		" FROM evidence_usage WHERE storefront = $1" },
 	[RD_STMT_USAGE_LIST] = { 9,
 		"SELECT storefront, sum(bytes),"
 		" coalesce(sum(bytes) FILTER (WHERE day = ?1), 0)"
 		" FROM evidence_usage GROUP BY storefront"
+		" ORDER BY 2 DESC, storefront",
+		"SELECT storefront, sum(bytes)::bigint,"
+		" coalesce(sum(bytes) FILTER (WHERE day = $1), 0)::bigint"
+		" FROM evidence_usage GROUP BY storefront"
 		" ORDER BY 2 DESC, storefront" },
 
 	[RD_STMT_DUMP_WORKFLOWS] = { 1,
-		"SELECT * FROM workflows ORDER BY hash" },
+		"SELECT * FROM workflows ORDER BY hash", NULL },
 	[RD_STMT_DUMP_DISPUTES] = { 1,
-		"SELECT * FROM disputes ORDER BY id" },
+		"SELECT * FROM disputes ORDER BY id", NULL },
 	[RD_STMT_DUMP_ITEMS] = { 1,
-		"SELECT * FROM items ORDER BY dispute_id, idx" },
+		"SELECT * FROM items ORDER BY dispute_id, idx", NULL },
 	[RD_STMT_DUMP_EVENTS] = { 1,
-		"SELECT * FROM events ORDER BY dispute_id, seq" },
+		"SELECT * FROM events ORDER BY dispute_id, seq", NULL },
 	[RD_STMT_DUMP_DEADLINES] = { 1,
-		"SELECT * FROM deadlines ORDER BY dispute_id" },
+		"SELECT * FROM deadlines ORDER BY dispute_id", NULL },
 	[RD_STMT_DUMP_EVIDENCE] = { 2,
-		"SELECT * FROM evidence ORDER BY dispute_id, n" },
+		"SELECT * FROM evidence ORDER BY dispute_id, n", NULL },
 	[RD_STMT_DUMP_OFFERS] = { 2,
-		"SELECT * FROM offers ORDER BY dispute_id, offer_id" },
+		"SELECT * FROM offers ORDER BY dispute_id, offer_id", NULL },
 	/*
 	 * The record. An object keeps the change that first stored it: the
 	 * one the open transaction is about to append (the write lock is
@@ -404,77 +600,114 @@ static const struct {
 		"INSERT INTO objects (id, type, size, data, change)"
 		" VALUES (?1, ?2, ?3, ?4,"
 		" (SELECT coalesce(max(seq), 0) + 1 FROM changes))"
+		" ON CONFLICT (id) DO NOTHING",
+		"INSERT INTO objects (id, type, size, data, change)"
+		" VALUES ($1, $2, $3, $4,"
+		" (SELECT coalesce(max(seq), 0) + 1 FROM changes))"
 		" ON CONFLICT (id) DO NOTHING" },
 	[RD_STMT_OBJECT_GET] = { 11,
 		"SELECT type, size, data IS NULL, data FROM objects"
-		" WHERE id = ?1" },
+		" WHERE id = ?1",
+		"SELECT type, size, data IS NULL, data FROM objects"
+		" WHERE id = $1" },
 	[RD_STMT_OBJECT_HEADER] = { 11,
-		"SELECT type, size, data IS NULL FROM objects WHERE id = ?1" },
+		"SELECT type, size, data IS NULL FROM objects WHERE id = ?1",
+		"SELECT type, size, data IS NULL FROM objects WHERE id = $1" },
 	[RD_STMT_OBJECTS_IN_FILES] = { 11,
 		"SELECT id FROM objects INDEXED BY objects_in_files"
-		" WHERE data IS NULL AND id > ?1 ORDER BY id LIMIT ?2" },
+		" WHERE data IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
+		"SELECT id FROM objects"
+		" WHERE data IS NULL AND id > $1 ORDER BY id LIMIT $2" },
 	/* in the order they were stored: the index's own order (13) */
 	[RD_STMT_OBJECTS_OF_CHANGES] = { 13,
 		"SELECT id, type, size, data IS NULL FROM objects"
 		" INDEXED BY objects_by_change"
-		" WHERE change > ?1 AND change <= ?2 ORDER BY change, n" },
+		" WHERE change > ?1 AND change <= ?2 ORDER BY change, n",
+		"SELECT id, type, size, data IS NULL FROM objects"
+		" WHERE change > $1 AND change <= $2 ORDER BY change, n" },
 	[RD_STMT_REF_GET] = { 11,
-		"SELECT head FROM refs WHERE dispute_id = ?1" },
+		"SELECT head FROM refs WHERE dispute_id = ?1",
+		"SELECT head FROM refs WHERE dispute_id = $1" },
 	[RD_STMT_REF_CREATE] = { 11,
 		"INSERT INTO refs (dispute_id, head) VALUES (?1, ?2)"
+		" ON CONFLICT (dispute_id) DO NOTHING",
+		"INSERT INTO refs (dispute_id, head) VALUES ($1, $2)"
 		" ON CONFLICT (dispute_id) DO NOTHING" },
 	[RD_STMT_REF_MOVE] = { 11,
-		"UPDATE refs SET head = ?3 WHERE dispute_id = ?1 AND head = ?2" },
+		"UPDATE refs SET head = ?3 WHERE dispute_id = ?1 AND head = ?2",
+		"UPDATE refs SET head = $3 WHERE dispute_id = $1 AND head = $2" },
 	[RD_STMT_REFS_AFTER] = { 11,
 		"SELECT dispute_id, head FROM refs WHERE dispute_id > ?1"
-		" ORDER BY dispute_id LIMIT ?2" },
+		" ORDER BY dispute_id LIMIT ?2",
+		"SELECT dispute_id, head FROM refs WHERE dispute_id > $1"
+		" ORDER BY dispute_id LIMIT $2" },
 	[RD_STMT_CHANGE_INSERT] = { 11,
-		"INSERT INTO changes (dispute_id, head, at) VALUES (?1, ?2, ?3)" },
+		"INSERT INTO changes (dispute_id, head, at) VALUES (?1, ?2, ?3)",
+		"INSERT INTO changes (dispute_id, head, at) VALUES ($1, $2, $3)" },
 	[RD_STMT_CHANGES_AFTER] = { 11,
 		"SELECT seq, dispute_id, head, at FROM changes WHERE seq > ?1"
-		" ORDER BY seq LIMIT ?2" },
+		" ORDER BY seq LIMIT ?2",
+		"SELECT seq, dispute_id, head, at FROM changes WHERE seq > $1"
+		" ORDER BY seq LIMIT $2" },
 	[RD_STMT_CHANGES_LAST] = { 11,
-		"SELECT coalesce(max(seq), 0) FROM changes" },
+		"SELECT coalesce(max(seq), 0) FROM changes", NULL },
 	[RD_STMT_DISPUTE_LAST_CHANGE] = { 11,
 		"SELECT coalesce(max(seq), 0) FROM changes"
-		" INDEXED BY changes_by_dispute WHERE dispute_id = ?1" },
+		" INDEXED BY changes_by_dispute WHERE dispute_id = ?1",
+		"SELECT coalesce(max(seq), 0) FROM changes"
+		" WHERE dispute_id = $1" },
 	[RD_STMT_MIRROR_GET] = { 11,
-		"SELECT position FROM mirror_state WHERE id = 1" },
+		"SELECT position FROM mirror_state WHERE id = 1", NULL },
 	[RD_STMT_MIRROR_SET] = { 11,
-		"UPDATE mirror_state SET position = ?1 WHERE id = 1" },
+		"UPDATE mirror_state SET position = ?1 WHERE id = 1",
+		"UPDATE mirror_state SET position = $1 WHERE id = 1" },
 	[RD_STMT_MIRROR_PACK_ADD] = { 12,
 		"INSERT INTO mirror_packs (name, first_change, last_change,"
 		" objects, plain) VALUES (?1, ?2, ?3, ?4, ?5)"
 		" ON CONFLICT (name) DO UPDATE SET first_change ="
 		" excluded.first_change, last_change = excluded.last_change,"
 		" objects = excluded.objects, plain = excluded.plain,"
+		" superseded_at = NULL",
+		"INSERT INTO mirror_packs (name, first_change, last_change,"
+		" objects, plain) VALUES ($1, $2, $3, $4, $5)"
+		" ON CONFLICT (name) DO UPDATE SET first_change ="
+		" excluded.first_change, last_change = excluded.last_change,"
+		" objects = excluded.objects, plain = excluded.plain,"
 		" superseded_at = NULL" },
 	[RD_STMT_MIRROR_PACK_REMOVE] = { 11,
-		"DELETE FROM mirror_packs WHERE ?1 IS NULL OR name = ?1" },
+		"DELETE FROM mirror_packs WHERE ?1 IS NULL OR name = ?1",
+		"DELETE FROM mirror_packs WHERE $1::text IS NULL OR name = $1" },
 	[RD_STMT_MIRROR_PACKS] = { 12,
 		"SELECT name, first_change, last_change, objects, plain"
 		" FROM mirror_packs WHERE superseded_at IS NULL"
-		" ORDER BY first_change, name" },
+		" ORDER BY first_change, name", NULL },
 	[RD_STMT_MIRROR_PACK_SUPERSEDE] = { 11,
-		"UPDATE mirror_packs SET superseded_at = ?2 WHERE name = ?1" },
+		"UPDATE mirror_packs SET superseded_at = ?2 WHERE name = ?1",
+		"UPDATE mirror_packs SET superseded_at = $2 WHERE name = $1" },
 	[RD_STMT_MIRROR_PACKS_SUPERSEDED] = { 12,
 		"SELECT name, first_change, last_change, objects, plain"
 		" FROM mirror_packs WHERE superseded_at < ?1"
+		" ORDER BY first_change, name",
+		"SELECT name, first_change, last_change, objects, plain"
+		" FROM mirror_packs WHERE superseded_at < $1"
 		" ORDER BY first_change, name" },
 	[RD_STMT_RECORD_STATE_GET] = { 11,
-		"SELECT value FROM record_state WHERE name = ?1" },
+		"SELECT value FROM record_state WHERE name = ?1",
+		"SELECT value FROM record_state WHERE name = $1" },
 	[RD_STMT_RECORD_STATE_SET] = { 11,
 		"INSERT INTO record_state (name, value) VALUES (?1, ?2)"
+		" ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+		"INSERT INTO record_state (name, value) VALUES ($1, $2)"
 		" ON CONFLICT (name) DO UPDATE SET value = excluded.value" },
 
 	[RD_STMT_DUMP_API_KEYS] = { 4,
-		"SELECT * FROM api_keys ORDER BY id" },
+		"SELECT * FROM api_keys ORDER BY id", NULL },
 	[RD_STMT_DUMP_IDEMPOTENCY] = { 6,
-		"SELECT * FROM idempotency ORDER BY key_id, idem_key" },
+		"SELECT * FROM idempotency ORDER BY key_id, idem_key", NULL },
 	[RD_STMT_DUMP_QUOTAS] = { 9,
-		"SELECT * FROM storefront_quotas ORDER BY storefront" },
+		"SELECT * FROM storefront_quotas ORDER BY storefront", NULL },
 	[RD_STMT_DUMP_USAGE] = { 9,
-		"SELECT * FROM evidence_usage ORDER BY storefront, day" },
+		"SELECT * FROM evidence_usage ORDER BY storefront, day", NULL },
 };
 
 const char *rd_store__stmt_sql(int id, int *min_schema)
@@ -484,4 +717,14 @@ const char *rd_store__stmt_sql(int id, int *min_schema)
 	if (min_schema)
 		*min_schema = statements[id].min_schema;
 	return statements[id].sql;
+}
+
+const char *rd_store__stmt_sql_for(int id, rd_db_engine engine,
+				   int *min_schema)
+{
+	const char *sql = rd_store__stmt_sql(id, min_schema);
+
+	if (sql && engine == RD_DB_POSTGRES && statements[id].pg)
+		return statements[id].pg;
+	return sql;
 }

@@ -8,6 +8,12 @@
  * the caller an rd_error saying what was being done and why it failed.
  * SQLite itself is called only for what the driver does not cover: the
  * library's configuration, the busy timeout.
+ *
+ * On PostgreSQL (a `postgresql://` URI) there are no pragmas and no writer
+ * lock: the server has its locking, and BEGIN is a plain READ COMMITTED
+ * transaction whose compare-and-swaps (a dispute's version, a ref's head)
+ * are UPDATEs checked by the rows they changed. st->path is then the URI
+ * without its password, and must never hold one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -335,9 +341,12 @@ static int configure(rd_store *st, rd_error *err)
 
 static int prepare_all(rd_store *st, rd_error *err)
 {
+	rd_db_engine engine = rd_db_engine_of(st->db);
+
 	for (int id = 0; id < RD_STMT_COUNT; id++) {
 		int min_schema = 0;
-		const char *sql = rd_store__stmt_sql(id, &min_schema);
+		const char *sql = rd_store__stmt_sql_for(id, engine,
+							 &min_schema);
 		int rc;
 
 		if (min_schema > st->schema)
@@ -355,22 +364,36 @@ int rd_store_open_at_version(rd_store **out, const char *path, int version,
 			     rd_error *err)
 {
 	rd_store *st = NULL;
+	size_t size;
 	int ret = RD_OK;
 
 	*out = NULL;
 	if (!path || !*path)
 		return rd_error_set(err, RD_EINVALID,
 				    "no database path given");
+	/* "***" may be longer than a password it hides: each of "u:@" or
+	 * "password=" around it is longer than what it adds */
+	size = 2 * strlen(path) + 1;
 	st = calloc(1, sizeof(*st));
-	if (!st || !(st->path = strdup(path))) {
+	if (!st || !(st->path = malloc(size))) {
 		ret = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
+	rd_db_target_shown(st->path, size, path);
 	st->busy_timeout_ms = RD_STORE_BUSY_TIMEOUT_MS;
 	(void)pthread_once(&library_once, library_configure);
 	/* read-write, created when missing; the message names the path */
 	if ((ret = rd_db_open(&st->db, path, 1, err)) < 0)
 		goto done;
+	/* PostgreSQL: no pragma, no writer lock (rd_store__migrate_pg) */
+	if (rd_db_engine_of(st->db) == RD_DB_POSTGRES) {
+		if ((ret = rd_store__migrate(st, version, err)) < 0 ||
+		    (ret = prepare_all(st, err)) < 0)
+			goto done;
+		*out = st;
+		st = NULL;
+		goto done;
+	}
 	/* the journal mode and a schema upgrade write: one writer at a time */
 	if ((ret = writer_take(st, err)) < 0)
 		goto done;
@@ -403,12 +426,17 @@ void rd_store_close(rd_store *st)
 		rd_db_finalize(st->stmts[id]);
 	/*
 	 * An abandoned transaction is rolled back by the close, and the last
-	 * connection to close checkpoints: both under the writer lock.
+	 * connection to close checkpoints: both under the writer lock (which
+	 * PostgreSQL, or a connection never opened, does without).
 	 */
-	if (!st->holds_writer)
-		pthread_mutex_lock(&writer_lock);
-	rd_db_close(st->db);
-	pthread_mutex_unlock(&writer_lock);
+	if (!st->db || rd_db_engine_of(st->db) == RD_DB_POSTGRES) {
+		rd_db_close(st->db);
+	} else {
+		if (!st->holds_writer)
+			pthread_mutex_lock(&writer_lock);
+		rd_db_close(st->db);
+		pthread_mutex_unlock(&writer_lock);
+	}
 	free(st->path);
 	free(st);
 }
@@ -469,6 +497,9 @@ static int writer_take(rd_store *st, rd_error *err)
 	struct timespec until;
 	int rc;
 
+	/* PostgreSQL's writers meet at the server's row locks */
+	if (rd_db_engine_of(st->db) == RD_DB_POSTGRES)
+		return RD_OK;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += st->busy_timeout_ms / 1000;
 	until.tv_nsec += (long)(st->busy_timeout_ms % 1000) * 1000000L;

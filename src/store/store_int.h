@@ -181,8 +181,8 @@ enum {
 /* One connection. */
 struct rd_store {
 	rd_db *db;
-	char *path;
-	int schema;              /* user_version after open */
+	char *path;              /* for messages: a URI's password hidden */
+	int schema;              /* the schema version after open */
 	int busy_timeout_ms;
 	int holds_writer;        /* this connection holds the writer lock */
 	int batch;               /* a batch is open: transactions are savepoints */
@@ -197,6 +197,14 @@ struct rd_store {
  */
 const char *rd_store__stmt_sql(int id, int *min_schema);
 
+/*
+ * The text of statement `id` for the engine of a connection: its
+ * PostgreSQL text where it has one, else the text above (the same on both
+ * engines). NULL for an id out of range.
+ */
+const char *rd_store__stmt_sql_for(int id, rd_db_engine engine,
+				   int *min_schema);
+
 /* --- schema.c ------------------------------------------------------------ */
 
 /* Number of migration scripts, i.e. the newest schema this build knows. */
@@ -205,9 +213,20 @@ int rd_store__migration_count(void);
 /*
  * Bring the database to schema `target` (at most rd_store__migration_count())
  * in one BEGIN IMMEDIATE transaction; refuse a database newer than this
- * build. Sets st->schema to the version found or reached.
+ * build. Sets st->schema to the version found or reached. On PostgreSQL it
+ * is rd_store__migrate_pg.
  */
 int rd_store__migrate(rd_store *st, int target, rd_error *err);
+
+/* --- schema_pg.c --------------------------------------------------------- */
+
+/*
+ * rd_store__migrate on PostgreSQL: schema `target` (13, the first
+ * PostgreSQL schema, to the newest; RD_EINVALID below 13) in one
+ * transaction under an advisory lock, so that nodes opening at once apply
+ * it once; a database newer than this build is refused. Sets st->schema.
+ */
+int rd_store__migrate_pg(rd_store *st, int target, rd_error *err);
 
 /* --- store.c ------------------------------------------------------------- */
 
@@ -306,7 +325,8 @@ int rd_store__dispute_from_row(rd_store *st, rd_db_stmt *stmt,
 /*
  * Open like rd_store_open but migrate only up to `version` (0 .. the newest
  * schema), so that tests can build a database as an older redress left it.
- * Statements whose tables do not exist yet are not prepared.
+ * Statements whose tables do not exist yet are not prepared. PostgreSQL
+ * records start at schema 13: a version below is RD_EINVALID there.
  */
 int rd_store_open_at_version(rd_store **out, const char *path, int version,
 			     rd_error *err);

@@ -516,6 +516,36 @@ static void pg_password_not_shown(void)
 	CHECK(strstr(err.message, "s3cret") == NULL);
 }
 
+/* A target as messages show it: a path as it is, a URI's passwords hidden. */
+static void targets_shown(void)
+{
+	char out[128], tiny[12];
+
+	rd_db_target_shown(out, sizeof(out), "/var/lib/redress/redress.db");
+	CHECK_STR(out, "/var/lib/redress/redress.db");
+	rd_db_target_shown(out, sizeof(out), "postgresql://postgres@h:5/db");
+	CHECK_STR(out, "postgresql://postgres@h:5/db");
+	rd_db_target_shown(out, sizeof(out), "postgresql://u:pw@h/db");
+	CHECK_STR(out, "postgresql://u:***@h/db");
+	/* a colon after the host is a port, not a password */
+	rd_db_target_shown(out, sizeof(out), "postgres://h:5432/db?x=1");
+	CHECK_STR(out, "postgres://h:5432/db?x=1");
+	rd_db_target_shown(out, sizeof(out), "postgres://u:a@h/db?password=b"
+			   "&sslmode=require&password=c");
+	CHECK_STR(out, "postgres://u:***@h/db?password=***&sslmode=require"
+		  "&password=***");
+	/* cut short within the buffer, never a byte of the password */
+	memset(tiny, 'x', sizeof(tiny));
+	rd_db_target_shown(tiny, 9, "postgresql://u:secret@h/db");
+	CHECK_STR(tiny, "postgres");
+	CHECK(tiny[9] == 'x');
+	rd_db_target_shown(tiny, sizeof(tiny), "postgres://h/?password=secret");
+	CHECK(strstr(tiny, "sec") == NULL);
+	CHECK_INT(strlen(tiny), sizeof(tiny) - 1);
+	rd_db_target_shown(tiny, 1, "postgres://u:secret@h/db");
+	CHECK_STR(tiny, "");
+}
+
 static void targets_told_apart(void)
 {
 	CHECK_INT(rd_db_target_is_postgres("postgresql://h/db"), 1);
@@ -530,6 +560,7 @@ int main(void)
 	int server = read_server_uri();
 
 	RUN(targets_told_apart);
+	RUN(targets_shown);
 	RUN(sqlite_values);
 	RUN(sqlite_rows);
 	RUN(sqlite_failures);

@@ -1,0 +1,711 @@
+/*
+ * The store on PostgreSQL: rd_store_open on a `postgresql://` URI creates
+ * schema 13 once (two nodes opening a fresh database at once included),
+ * prepares every statement with its PostgreSQL text, refuses a database
+ * of a newer redress and a schema below 13, and the public store API does
+ * on PostgreSQL what it does on SQLite: disputes and their compare-and-
+ * swap update, the append-only event log, keyset lists, API keys, the
+ * record's objects and heads, and the totals its triggers keep. What only
+ * SQLite can do (an online copy, a record copied by ATTACH) is refused.
+ *
+ * Each case runs in a database of its own on the server the suite starts
+ * (tests/support/pg.sh, state file in REDRESS_TEST_PG_STATE), dropped
+ * afterwards. Run by hand without that variable, the cases are skipped
+ * with a line saying so.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "redress/store.h"
+#include "store/store_int.h"
+#include "fixtures.h"
+#include "test.h"
+
+#define HASH RD_TEST_WORKFLOW_HASH
+
+/* The URI of the suite's PostgreSQL server. */
+static char server_uri[512];
+static int case_number;
+
+/* A database of the case's own, made by the admin connection. */
+typedef struct pg_case {
+	rd_db *admin;
+	char name[64];
+	char uri[640];
+} pg_case;
+
+static int read_server_uri(void)
+{
+	const char *state = getenv("REDRESS_TEST_PG_STATE");
+	char *text, *line;
+
+	if (!state || !*state)
+		return 0;
+	if (!(text = rd_test_read(state, NULL)))
+		return -1;
+	line = strstr(text, "PGURI=");
+	if (line) {
+		line += 6;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(server_uri, sizeof(server_uri), "%s", line);
+	}
+	free(text);
+	return line ? 1 : -1;
+}
+
+static int case_make(pg_case *c, rd_error *err)
+{
+	const char *slash = strrchr(server_uri, '/');
+	char sql[128];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = rd_db_open(&c->admin, server_uri, 0, err)) < 0)
+		return rc;
+	snprintf(c->name, sizeof(c->name), "t_pg_%ld_%d", (long)getpid(),
+		 ++case_number);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", c->name);
+	if (rd_db_exec(c->admin, sql) != RD_DB_OK)
+		return rd_error_set(err, RD_EIO, "%s", rd_db_errmsg(c->admin));
+	snprintf(c->uri, sizeof(c->uri), "%.*s/%s",
+		 (int)(slash - server_uri), server_uri, c->name);
+	return RD_OK;
+}
+
+/* Drop the case's database, even with a connection a failed case left. */
+static void case_drop(pg_case *c)
+{
+	char sql[128];
+
+	if (!c->admin)
+		return;
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+		 c->name);
+	(void)rd_db_exec(c->admin, sql);
+	rd_db_close(c->admin);
+	c->admin = NULL;
+}
+
+/* Run body on a fresh database of its own. */
+static void in_case(void (*body)(const char *uri))
+{
+	pg_case c;
+	rd_error err;
+
+	rd_error_clear(&err);
+	if (case_make(&c, &err) < 0) {
+		rd_test_fail(__FILE__, __LINE__, "cannot make a database: %s",
+			     err.message);
+		case_drop(&c);
+		return;
+	}
+	body(c.uri);
+	case_drop(&c);
+}
+
+/* One integer a query answers on db; -1 when it fails or answers none. */
+static int64_t scalar(rd_db *db, const char *sql)
+{
+	rd_db_stmt *stmt = NULL;
+	int64_t value = -1;
+
+	if (rd_db_prepare(db, sql, &stmt) == RD_DB_OK &&
+	    rd_db_step(stmt) == RD_DB_ROW)
+		value = rd_db_column_int64(stmt, 0);
+	rd_db_finalize(stmt);
+	return value;
+}
+
+/* A dispute with three items, one without its unit cost. */
+static rd_dispute *sample_dispute(int n, const char *storefront,
+				  int64_t created_at)
+{
+	static const char *const skus[] = { "SKU-C", "SKU-A", "SKU-B" };
+	rd_dispute *d = rd_test_stored_dispute(n, storefront,
+					       RD_REASON_NOT_AS_DESCRIBED,
+					       "opened", created_at);
+
+	if (!d)
+		return NULL;
+	free(d->items[0].sku);
+	free(d->items);
+	d->item_count = 0;
+	if (!(d->items = calloc(3, sizeof(*d->items)))) {
+		rd_dispute_free(d);
+		return NULL;
+	}
+	d->item_count = 3;
+	for (size_t i = 0; i < 3; i++) {
+		d->items[i].sku = strdup(skus[i]);
+		d->items[i].title = i == 2 ? NULL : strdup("A thing \xc3\xa9");
+		d->items[i].quantity = (int64_t)i + 1;
+		d->items[i].unit_price = 1000 * ((int64_t)i + 1);
+		d->items[i].unit_cost = i == 1 ? RD_AMOUNT_UNSET : 400;
+	}
+	d->buyer_ref = strdup("cust-77");
+	d->locale = strdup("de-DE");
+	d->shipping_paid = 1500;
+	d->ship_cost = 3000;
+	d->assignee = strdup("alice");
+	return d;
+}
+
+/*
+ * 1 when a and b say the same (their JSON documents are equal); both are
+ * printed when they differ.
+ */
+static int same_dispute(const rd_dispute *a, const rd_dispute *b)
+{
+	json_t *ja = rd_dispute_to_json(a), *jb = rd_dispute_to_json(b);
+	int same = ja && jb && json_equal(ja, jb);
+
+	if (!same && ja && jb) {
+		char *ta = json_dumps(ja, JSON_SORT_KEYS);
+		char *tb = json_dumps(jb, JSON_SORT_KEYS);
+
+		fprintf(stderr, "  wrote %s\n  read  %s\n", ta, tb);
+		free(ta);
+		free(tb);
+	}
+
+	json_decref(ja);
+	json_decref(jb);
+	return same && a->version == b->version &&
+	       a->deadline_at == b->deadline_at;
+}
+
+/* A fresh database gets schema 13, and every statement is prepared. */
+static void fresh_body(const char *uri)
+{
+	rd_store *st = NULL;
+	rd_error err;
+	int version = 0;
+
+	rd_error_clear(&err);
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
+	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
+	for (int id = 0; id < RD_STMT_COUNT; id++)
+		if (!st->stmts[id]) {
+			rd_test_fail(__FILE__, __LINE__, "statement %d is not "
+				     "prepared", id);
+			rd_store_close(st);
+			return;
+		}
+	/* SQLite's 21 tables and the version's; its 19 triggers and one */
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM pg_tables"
+			 " WHERE schemaname = current_schema()"), 22);
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM pg_trigger"
+			 " WHERE NOT tgisinternal"), 20);
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM stats_totals"), 2);
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM overview_buckets"), 10);
+	CHECK_STR(st->path, uri);
+	/* what only SQLite can do is refused, saying what to use */
+	CHECK_FAILS(rd_store_backup(st, "/nonexistent/copy.db", &err),
+		    RD_EINVALID);
+	CHECK_HAS(err.message, "pg_dump");
+	CHECK_FAILS(rd_store_record_copy(st, "/nonexistent/redress.db", &err),
+		    RD_EINVALID);
+	CHECK_HAS(err.message, "pg_dump");
+	CHECK(rd_store_db(st) == NULL);
+	rd_store_close(st);
+}
+
+static void fresh_database_gets_schema_13(void) { in_case(fresh_body); }
+
+/* Opening again changes nothing: the schema is not applied twice. */
+static void reopen_body(const char *uri)
+{
+	rd_store *st = NULL;
+	rd_error err;
+	char *source = NULL;
+
+	rd_error_clear(&err);
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_workflow_put(st, HASH, "dispute", 1, "{}", &err),
+		 &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	rd_store_close(st);
+	st = NULL;
+
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_INT(st->schema, RD_STORE_SCHEMA_VERSION);
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM redress_schema"), 1);
+	CHECK_OK(rd_store_workflow_source(st, HASH, &source, &err), &err);
+	CHECK_STR(source, "{}");
+	free(source);
+	rd_store_close(st);
+}
+
+static void reopening_is_a_no_op(void) { in_case(reopen_body); }
+
+/* Two nodes starting at once on a fresh database. */
+typedef struct opener {
+	const char *uri;
+	pthread_barrier_t *start;
+	int rc;
+	rd_error err;
+} opener;
+
+static void *open_at_once(void *arg)
+{
+	opener *o = arg;
+	rd_store *st = NULL;
+
+	(void)pthread_barrier_wait(o->start);
+	o->rc = rd_store_open(&st, o->uri, &o->err);
+	rd_store_close(st);
+	return NULL;
+}
+
+static void concurrent_body(const char *uri)
+{
+	pthread_barrier_t start;
+	pthread_t threads[2];
+	opener openers[2];
+	rd_store *st = NULL;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK(pthread_barrier_init(&start, NULL, 2) == 0);
+	for (int i = 0; i < 2; i++) {
+		memset(&openers[i], 0, sizeof(openers[i]));
+		openers[i].uri = uri;
+		openers[i].start = &start;
+		CHECK(pthread_create(&threads[i], NULL, open_at_once,
+				     &openers[i]) == 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(threads[i], NULL);
+	pthread_barrier_destroy(&start);
+	CHECK_OK(openers[0].rc, &openers[0].err);
+	CHECK_OK(openers[1].rc, &openers[1].err);
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM redress_schema"), 1);
+	CHECK_INT(scalar(st->db, "SELECT version FROM redress_schema"), 13);
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM mirror_state"), 1);
+	rd_store_close(st);
+}
+
+static void two_nodes_open_at_once(void) { in_case(concurrent_body); }
+
+/* A newer redress's database, and a schema below 13, are refused. */
+static void refuse_body(const char *uri)
+{
+	rd_store *st = NULL;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_FAILS(rd_store_open_at_version(&st, uri, 12, &err), RD_EINVALID);
+	CHECK_HAS(err.message, "PostgreSQL records start at schema 13");
+	CHECK(st == NULL);
+	/* nothing was created by the refusal */
+	CHECK_OK(rd_store_open_at_version(&st, uri, 13, &err), &err);
+	CHECK(rd_db_exec(st->db, "UPDATE redress_schema SET version = 14") ==
+	      RD_DB_OK);
+	rd_store_close(st);
+	st = NULL;
+	CHECK_FAILS(rd_store_open(&st, uri, &err), RD_EINVALID);
+	CHECK_HAS(err.message, "newer redress (schema 14, this build knows "
+		  "13)");
+	CHECK(st == NULL);
+}
+
+static void newer_database_refused(void) { in_case(refuse_body); }
+
+/* Disputes: insert, get, update by compare-and-swap, list by keyset. */
+static void disputes_body(const char *uri)
+{
+	rd_store *st = NULL;
+	rd_dispute *d[4] = { 0 }, *got = NULL, **page = NULL;
+	rd_dispute_filter filter;
+	rd_error err;
+	size_t count = 0;
+	char *cursor = NULL;
+	char dup_id[RD_ID_BUFSZ];
+	int found = 0;
+
+	rd_error_clear(&err);
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_workflow_put(st, HASH, "dispute", 1, "{}", &err),
+		 &err);
+	for (int i = 0; i < 4; i++) {
+		d[i] = sample_dispute(i + 1, i == 3 ? "other" : "acme",
+				      1700000000 + i);
+		CHECK(d[i] != NULL);
+		CHECK_OK(rd_store_dispute_insert(st, d[i], &err), &err);
+	}
+	CHECK_OK(rd_store_deadline_set(st, d[0]->id, 1700086400, "expire",
+				       "opened", &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	d[0]->deadline_at = 1700086400;
+	CHECK((d[0]->deadline_event = strdup("expire")) != NULL);
+
+	/* back as it went in, items in order, NULLs kept */
+	CHECK_OK(rd_store_dispute_get(st, d[0]->id, &got, &err), &err);
+	CHECK(same_dispute(d[0], got));
+	CHECK(got->items[2].title == NULL);
+	CHECK_INT(got->items[1].unit_cost, RD_AMOUNT_UNSET);
+	CHECK_INT(got->return_cost, RD_AMOUNT_UNSET);
+	rd_dispute_free(got);
+	got = NULL;
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_dispute_insert(st, d[1], &err), RD_ECONFLICT);
+	rd_store_rollback(st);
+
+	/* an open duplicate is found by an item's SKU (json on PostgreSQL) */
+	CHECK_OK(rd_store_dispute_open_duplicate(st, d[1], dup_id, &found,
+						 &err), &err);
+	CHECK_INT(found, 1);
+	CHECK_STR(dup_id, d[0]->id);
+
+	/* compare-and-swap on the version; the stale one changes nothing */
+	free(d[1]->state);
+	d[1]->state = strdup("closed");
+	d[1]->outcome = strdup("refunded");
+	d[1]->version = 2;
+	d[1]->updated_at = 1700003600;
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_dispute_update(st, d[1], 1, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	d[1]->version = 3;
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_dispute_update(st, d[1], 1, &err), RD_ESTALE);
+	rd_store_rollback(st);
+	d[1]->version = 2;
+	CHECK_OK(rd_store_dispute_get(st, d[1]->id, &got, &err), &err);
+	CHECK(same_dispute(d[1], got));
+	rd_dispute_free(got);
+	got = NULL;
+
+	/* acme's disputes newest first, two a page, then the cursor's page */
+	memset(&filter, 0, sizeof(filter));
+	filter.storefront = "acme";
+	filter.limit = 2;
+	CHECK_OK(rd_store_dispute_list(st, &filter, &page, &count, &cursor,
+				       &err), &err);
+	CHECK_INT(count, 2);
+	CHECK_STR(page[0]->id, d[2]->id);
+	CHECK_STR(page[1]->id, d[1]->id);
+	CHECK(cursor != NULL);
+	for (size_t i = 0; i < count; i++)
+		rd_dispute_free(page[i]);
+	free(page);
+	page = NULL;
+	filter.cursor = cursor;
+	CHECK_OK(rd_store_dispute_list(st, &filter, &page, &count, &cursor,
+				       &err), &err);
+	free((char *)filter.cursor);
+	CHECK_INT(count, 1);
+	CHECK(same_dispute(d[0], page[0]));
+	CHECK(cursor == NULL);
+	rd_dispute_free(page[0]);
+	free(page);
+	page = NULL;
+	/* every dispute, and the filters checked on the rows walked */
+	memset(&filter, 0, sizeof(filter));
+	CHECK_OK(rd_store_dispute_list(st, &filter, &page, &count, &cursor,
+				       &err), &err);
+	CHECK_INT(count, 4);
+	CHECK_STR(page[0]->id, d[3]->id);
+	for (size_t i = 0; i < count; i++)
+		rd_dispute_free(page[i]);
+	free(page);
+	page = NULL;
+	filter.state = "opened";
+	filter.storefront = "acme";
+	CHECK_OK(rd_store_dispute_list(st, &filter, &page, &count, &cursor,
+				       &err), &err);
+	CHECK_INT(count, 2);
+	CHECK_STR(page[0]->id, d[2]->id);
+	CHECK_STR(page[1]->id, d[0]->id);
+	for (size_t i = 0; i < count; i++)
+		rd_dispute_free(page[i]);
+	free(page);
+	page = NULL;
+	memset(&filter, 0, sizeof(filter));
+	filter.overdue = 1;
+	filter.now = 1700090000;
+	CHECK_OK(rd_store_dispute_list(st, &filter, &page, &count, &cursor,
+				       &err), &err);
+	CHECK_INT(count, 1);
+	CHECK_STR(page[0]->id, d[0]->id);
+	rd_dispute_free(page[0]);
+	free(page);
+
+	for (int i = 0; i < 4; i++)
+		rd_dispute_free(d[i]);
+	rd_store_close(st);
+}
+
+static void disputes_round_trip(void) { in_case(disputes_body); }
+
+/* The event log is append-only, and the totals follow every change. */
+static void events_body(const char *uri)
+{
+	rd_store *st = NULL;
+	rd_dispute *d = rd_test_stored_dispute(1, "acme", RD_REASON_DAMAGED,
+					       "opened", 1700000000);
+	rd_event_record ev[3], *read = NULL;
+	rd_evidence_row row = rd_test_evidence_row(1, 1, "photo");
+	rd_evidence_usage usage;
+	rd_store_stats stats;
+	rd_error err;
+	size_t count = 0;
+	char *dump = NULL;
+
+	rd_error_clear(&err);
+	memset(&stats, 0, sizeof(stats));
+	CHECK(d != NULL);
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_workflow_put(st, HASH, "dispute", 1, "{}", &err),
+		 &err);
+	CHECK_OK(rd_store_dispute_insert(st, d, &err), &err);
+	ev[0] = rd_test_event_record(1, 1, "opened", NULL, "opened");
+	ev[1] = rd_test_event_record(1, 2, "assign", "opened", "opened");
+	ev[1].fields_json = (char *)"{\"assignee\": \"bob\"}";
+	ev[1].note = (char *)"taken";
+	ev[2] = rd_test_event_record(1, 3, "deadline_passed", "opened",
+				     "opened");
+	ev[2].actor = rd_test_actor(RD_ROLE_SYSTEM, "sla");
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(rd_store_event_append(st, &ev[i], &err), &err);
+	CHECK_OK(rd_store_evidence_insert(st, &row, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_event_append(st, &ev[1], &err), RD_ECONFLICT);
+	rd_store_rollback(st);
+	/* what the triggers refuse, whoever writes */
+	CHECK_INT(rd_db_exec(st->db, "UPDATE events SET note = 'changed'"),
+		  RD_DB_ECONSTRAINT);
+	CHECK_HAS(rd_db_errmsg(st->db), "append-only");
+	CHECK_INT(rd_db_exec(st->db, "DELETE FROM events"), RD_DB_ECONSTRAINT);
+	CHECK_INT(rd_db_exec(st->db, "INSERT INTO events VALUES ('"
+			     "01J00000000000000000000001', 9, 'e', 'agent',"
+			     " 'a', NULL, 1, NULL, 'x', '{not json', NULL)"),
+		  RD_DB_ECONSTRAINT);
+
+	CHECK_OK(rd_store_events_list(st, d->id, &read, &count, &err), &err);
+	CHECK_INT(count, 3);
+	CHECK_STR(read[0].fields_json, "{}");
+	CHECK(read[0].from_state == NULL);
+	CHECK_STR(read[1].fields_json, "{\"assignee\": \"bob\"}");
+	CHECK_STR(read[1].note, "taken");
+	CHECK_INT(read[2].seq, 3);
+	rd_event_records_free(read, count);
+
+	/* the totals of the triggers: states, SLA breaches, evidence bytes */
+	free(d->state);
+	d->state = strdup("closed");
+	d->version = 2;
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_dispute_update(st, d, 1, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	CHECK_OK(rd_store_stats_read(st, &stats, &err), &err);
+	CHECK_INT(rd_test_in_state(&stats, "opened"), 0);
+	CHECK_INT(rd_test_in_state(&stats, "closed"), 1);
+	CHECK_INT(stats.sla_breaches, 1);
+	CHECK_INT(stats.evidence_bytes, 1234);
+	rd_store_stats_clear(&stats);
+	CHECK_OK(rd_store_usage_get(st, "acme", 1700000200 / 86400, &usage,
+				    &err), &err);
+	CHECK_INT(usage.total, 1234);
+	CHECK_INT(usage.today, 1234);
+	CHECK_OK(rd_store_usage_get(st, "acme", 1, &usage, &err), &err);
+	CHECK_INT(usage.today, 0);
+
+	/* the dump reads every table through the same statements */
+	CHECK_OK(rd_store_dump(st, &dump, &err), &err);
+	CHECK_HAS(dump, d->id);
+	CHECK_HAS(dump, "deadline_passed");
+	free(dump);
+	rd_dispute_free(d);
+	rd_store_close(st);
+}
+
+static void events_and_totals(void) { in_case(events_body); }
+
+/* API keys: insert, get, revoke once; the schema's checks refuse. */
+static void keys_body(const char *uri)
+{
+	rd_store *st = NULL;
+	rd_api_key key, got, bad;
+	rd_error err;
+
+	rd_error_clear(&err);
+	memset(&key, 0, sizeof(key));
+	snprintf(key.id, sizeof(key.id), "0123456789abcdef");
+	snprintf(key.name, sizeof(key.name), "ops \xc3\xa9quipe");
+	key.role = RD_ROLE_STOREFRONT;
+	snprintf(key.storefront, sizeof(key.storefront), "acme");
+	snprintf(key.secret_sha256, sizeof(key.secret_sha256), "%s", HASH);
+	key.created_at = 1700000000;
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_key_insert(st, &key, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	CHECK_OK(rd_store_key_get(st, key.id, &got, &err), &err);
+	CHECK_STR(got.id, key.id);
+	CHECK_STR(got.name, key.name);
+	CHECK_INT(got.role, RD_ROLE_STOREFRONT);
+	CHECK_STR(got.storefront, "acme");
+	CHECK_STR(got.secret_sha256, HASH);
+	CHECK_INT(got.created_at, key.created_at);
+	CHECK_INT(got.revoked_at, 0);
+
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_key_insert(st, &key, &err), RD_ECONFLICT);
+	rd_store_rollback(st);
+	bad = key;
+	snprintf(bad.id, sizeof(bad.id), "0123456789ABCDEF");
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_key_insert(st, &bad, &err), RD_EINVALID);
+	rd_store_rollback(st);
+	bad = key;
+	snprintf(bad.id, sizeof(bad.id), "fedcba9876543210");
+	bad.role = RD_ROLE_AGENT;
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_key_insert(st, &bad, &err), RD_EINVALID);
+	rd_store_rollback(st);
+
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_key_revoke(st, key.id, 1700000500, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_key_revoke(st, key.id, 1700000900, &err),
+		    RD_ECONFLICT);
+	rd_store_rollback(st);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_key_revoke(st, "ffffffffffffffff", 1700000900,
+					&err), RD_ENOTFOUND);
+	rd_store_rollback(st);
+	CHECK_OK(rd_store_key_get(st, key.id, &got, &err), &err);
+	CHECK_INT(got.revoked_at, 1700000500);
+	CHECK_FAILS(rd_store_key_get(st, "ffffffffffffffff", &got, &err),
+		    RD_ENOTFOUND);
+	rd_store_close(st);
+}
+
+static void keys_round_trip(void) { in_case(keys_body); }
+
+/* The record: objects kept as bytes, heads moved by compare-and-swap. */
+static void record_body(const char *uri)
+{
+	static const char head_a[] = "1111111111111111111111111111111111111111";
+	static const char head_b[] = "2222222222222222222222222222222222222222";
+	static const unsigned char blob[] = { 'b', 'l', 0, 0xff, 'b', '\n' };
+	unsigned char id[RD_OID_RAWSZ], file_id[RD_OID_RAWSZ];
+	unsigned char *ids = NULL;
+	char dispute[RD_ID_BUFSZ], head[41];
+	rd_store *st = NULL;
+	rd_error err;
+	int found = 0, type = 0, in_file = -1;
+	int64_t size = 0, seq = 0;
+	void *data = NULL;
+	size_t count = 0;
+
+	rd_error_clear(&err);
+	for (int i = 0; i < RD_OID_RAWSZ; i++) {
+		id[i] = (unsigned char)(i * 13);      /* a 0 byte first */
+		file_id[i] = (unsigned char)(0xff - i);
+	}
+	rd_test_make_id(dispute, 1);
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_object_put(st, id, RD_OBJECT_BLOB, sizeof(blob),
+				     blob, &err), &err);
+	CHECK_OK(rd_store_object_put(st, file_id, RD_OBJECT_BLOB, 1 << 20,
+				     NULL, &err), &err);
+	/* the same id again is the same object: left as it is */
+	CHECK_OK(rd_store_object_put(st, id, RD_OBJECT_BLOB, sizeof(blob),
+				     blob, &err), &err);
+	CHECK_OK(rd_store_ref_move(st, dispute, NULL, head_a, 1700000000,
+				   &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+
+	CHECK_OK(rd_store_object_get(st, id, &found, &type, &size, &in_file,
+				     &data, &err), &err);
+	CHECK_INT(found, 1);
+	CHECK_INT(type, RD_OBJECT_BLOB);
+	CHECK_INT(size, sizeof(blob));
+	CHECK_INT(in_file, 0);
+	CHECK(data && memcmp(data, blob, sizeof(blob)) == 0);
+	free(data);
+	data = NULL;
+	CHECK_OK(rd_store_object_get(st, file_id, &found, &type, &size,
+				     &in_file, NULL, &err), &err);
+	CHECK_INT(found, 1);
+	CHECK_INT(in_file, 1);
+	CHECK_INT(size, 1 << 20);
+	CHECK_OK(rd_store_objects_in_files(st, NULL, 10, &ids, &count, &err),
+		 &err);
+	CHECK_INT(count, 1);
+	CHECK(memcmp(ids, file_id, RD_OID_RAWSZ) == 0);
+	free(ids);
+	CHECK_OK(rd_store_objects_in_files(st, file_id, 10, &ids, &count,
+					   &err), &err);
+	CHECK_INT(count, 0);
+	free(ids);
+	id[0] = 0xee;
+	CHECK_OK(rd_store_object_get(st, id, &found, &type, &size, &in_file,
+				     NULL, &err), &err);
+	CHECK_INT(found, 0);
+
+	/* a stale head is refused and changes nothing */
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_ref_move(st, dispute, head_b, head_a, 1700000001,
+				      &err), RD_ECONFLICT);
+	rd_store_rollback(st);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_FAILS(rd_store_ref_move(st, dispute, NULL, head_b, 1700000001,
+				      &err), RD_ECONFLICT);
+	rd_store_rollback(st);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_ref_move(st, dispute, head_a, head_b, 1700000002,
+				   &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	CHECK_OK(rd_store_ref_get(st, dispute, head, &found, &err), &err);
+	CHECK_INT(found, 1);
+	CHECK_STR(head, head_b);
+	CHECK_OK(rd_store_changes_last(st, &seq, &err), &err);
+	CHECK(seq >= 2);
+	CHECK_OK(rd_store_dispute_last_change(st, dispute, &seq, &err), &err);
+	CHECK(seq >= 2);
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM changes"), 2);
+	rd_store_close(st);
+}
+
+static void record_round_trip(void) { in_case(record_body); }
+
+int main(void)
+{
+	int server = read_server_uri();
+
+	if (server < 0) {
+		rd_test_fail(__FILE__, __LINE__, "REDRESS_TEST_PG_STATE=%s "
+			     "names no started server (tests/support/pg.sh)",
+			     getenv("REDRESS_TEST_PG_STATE"));
+	} else if (server == 0) {
+		printf("PostgreSQL cases skipped: REDRESS_TEST_PG_STATE is "
+		       "not set (ctest sets it)\n");
+	} else {
+		RUN(fresh_database_gets_schema_13);
+		RUN(reopening_is_a_no_op);
+		RUN(two_nodes_open_at_once);
+		RUN(newer_database_refused);
+		RUN(disputes_round_trip);
+		RUN(events_and_totals);
+		RUN(keys_round_trip);
+		RUN(record_round_trip);
+	}
+	return rd_test_summary();
+}
