@@ -142,6 +142,19 @@ char *rd_test_db_path(void);
 int rd_test_on_postgres(void);
 
 /*
+ * The first line of a case that tests what only the embedded record has
+ * (SQLite's locks, files, pragmas, query plans, older schemas): on
+ * PostgreSQL the case ends there, reported as skipped with `why`.
+ */
+#define RD_TEST_SQLITE_ONLY(why)                                             \
+	do {                                                                 \
+		if (rd_test_on_postgres()) {                                 \
+			rd_test_skip("SQLite only: " why);                   \
+			return;                                              \
+		}                                                            \
+	} while (0)
+
+/*
  * Run sql on the record at db_path (rd_test_db_path's) through a
  * connection of its own; 0, or -1 with the database's message reported.
  */

@@ -12,7 +12,9 @@
 
 static int tests_run;
 static int tests_failed;
+static int tests_skipped;
 static int current_failed;
+static const char *current_skip;
 static char *tmpdirs[256];
 static size_t tmpdir_count;
 
@@ -33,14 +35,23 @@ int rd_test_failed(void)
 	return current_failed;
 }
 
+void rd_test_skip(const char *reason)
+{
+	current_skip = reason;
+}
+
 void rd_test_run(const char *name, void (*fn)(void))
 {
 	current_failed = 0;
+	current_skip = NULL;
 	fn();
 	tests_run++;
 	if (current_failed) {
 		tests_failed++;
 		printf("FAIL %s\n", name);
+	} else if (current_skip) {
+		tests_skipped++;
+		printf("skip %s: %s\n", name, current_skip);
 	} else {
 		printf("ok   %s\n", name);
 	}
@@ -69,7 +80,13 @@ static void remove_tmpdirs(void)
 
 int rd_test_summary(void)
 {
-	printf("%d passed, %d failed\n", tests_run - tests_failed, tests_failed);
+	if (tests_skipped)
+		printf("%d passed, %d skipped, %d failed\n",
+		       tests_run - tests_failed - tests_skipped,
+		       tests_skipped, tests_failed);
+	else
+		printf("%d passed, %d failed\n", tests_run - tests_failed,
+		       tests_failed);
 	remove_tmpdirs();
 	return tests_failed ? 1 : 0;
 }

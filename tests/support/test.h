@@ -15,6 +15,12 @@ void rd_test_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int rd_test_failed(void);
 void rd_test_run(const char *name, void (*fn)(void));
+/*
+ * The running case checked nothing here, for `reason` (a string that
+ * outlives the case): it is reported as skipped, not passed, unless a
+ * check of it failed before.
+ */
+void rd_test_skip(const char *reason);
 int rd_test_summary(void);
 
 /* A fresh empty directory for this test, removed at exit. New string (free()). */
