@@ -37,6 +37,7 @@ typedef struct pg_record {
 static pg_record *pg_records;
 static size_t pg_record_count, pg_record_room;
 static char pg_server[512];
+static pid_t pg_records_owner;   /* a forked child leaves them alone */
 
 int rd_test_on_postgres(void)
 {
@@ -73,6 +74,8 @@ static void drop_pg_records(void)
 	rd_db *db = NULL;
 	rd_error err;
 
+	if (getpid() != pg_records_owner)
+		return;
 	if (pg_record_count && rd_db_open(&db, pg_server, 0, &err) == 0) {
 		for (size_t i = 0; i < pg_record_count; i++) {
 			char sql[160];
@@ -110,8 +113,10 @@ static const char *new_pg_record(const char *data_dir)
 			return NULL;
 		pg_records = more;
 		pg_record_room = room;
-		if (pg_record_count == 0)
+		if (pg_record_count == 0) {
+			pg_records_owner = getpid();
 			atexit(drop_pg_records);
+		}
 	}
 	snprintf(name, sizeof(name), "t_%ld_%lu", (long)getpid(), ++made);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
@@ -328,6 +333,16 @@ char *rd_test_db_path(void)
 	path = dir ? rd_test_path(dir, "redress.db") : NULL;
 	free(dir);
 	return path;
+}
+
+char *rd_test_record_of(const char *dir)
+{
+	if (rd_test_on_postgres()) {
+		const char *uri = postgres_record_of(dir);
+
+		return uri ? strdup(uri) : NULL;
+	}
+	return rd_test_path(dir, "redress.db");
 }
 
 int rd_test_sql(const char *db_path, const char *sql)

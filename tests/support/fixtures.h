@@ -155,6 +155,13 @@ int rd_test_on_postgres(void);
 	} while (0)
 
 /*
+ * The record of the data directory `dir` as rd_test_service_options
+ * gives it: <dir>/redress.db, or its PostgreSQL database. New string
+ * (free()).
+ */
+char *rd_test_record_of(const char *dir);
+
+/*
  * Run sql on the record at db_path (rd_test_db_path's) through a
  * connection of its own; 0, or -1 with the database's message reported.
  */

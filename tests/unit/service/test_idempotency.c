@@ -242,13 +242,16 @@ static void expired_key_is_a_new_request(void)
 	free(dir);
 }
 
-/* Run SQL on the data directory's index through a connection of its own. */
-static void index_sql(const char *dir, const char *sql)
+/*
+ * Run SQL on the data directory's index through a connection of its own:
+ * `lite` on SQLite, `pg` on PostgreSQL.
+ */
+static void index_sql(const char *dir, const char *lite, const char *pg)
 {
-	char *path = rd_test_path(dir, "redress.db");
+	char *target = rd_test_record_of(dir);
 
-	rd_test_sql(path, sql);
-	free(path);
+	rd_test_sql(target, rd_test_on_postgres() ? pg : lite);
+	free(target);
 }
 
 static size_t commits_of(rd_service *svc, const char *id)
@@ -285,6 +288,11 @@ static void verify_clean(rd_service *svc)
 #define FAIL_HEADS                                                       \
 	"CREATE TRIGGER fail_heads BEFORE UPDATE OF head ON disputes "   \
 	"BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+#define FAIL_HEADS_PG                                                    \
+	"CREATE FUNCTION fail_heads() RETURNS trigger LANGUAGE plpgsql "  \
+	"AS $$BEGIN RAISE EXCEPTION 'injected failure'; END$$;"          \
+	"CREATE TRIGGER fail_heads BEFORE UPDATE OF head ON disputes "   \
+	"FOR EACH ROW EXECUTE FUNCTION fail_heads();"
 
 static void failed_index_write_undoes_git(void)
 {
@@ -304,7 +312,7 @@ static void failed_index_write_undoes_git(void)
 	CHECK_INT(commits_of(svc, d->id), 1);
 
 	/* an event whose index update fails after its commit */
-	index_sql(dir, FAIL_HEADS);
+	index_sql(dir, FAIL_HEADS, FAIL_HEADS_PG);
 	CHECK_FAILS(rd_service_event_apply(svc, d->id, &investigate, &agent,
 					   T0 + 1, &after, &err), RD_EINVALID);
 	CHECK_INT(commits_of(svc, d->id), 1);       /* the ref moved back */
@@ -327,7 +335,8 @@ static void failed_index_write_undoes_git(void)
 	verify_clean(svc);
 
 	/* once the index works again, the retries do it once */
-	index_sql(dir, "DROP TRIGGER fail_heads;");
+	index_sql(dir, "DROP TRIGGER fail_heads;",
+		  "DROP TRIGGER fail_heads ON disputes;");
 	CHECK_OK(rd_service_event_apply(svc, d->id, &investigate, &agent,
 					T0 + 3, &after, &err), &err);
 	CHECK_INT(after->version, 2);

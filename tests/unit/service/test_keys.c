@@ -327,13 +327,19 @@ static void only_the_hash_is_stored(void)
 	CHECK_HAS(dump, rec.secret_sha256);
 	CHECK(strstr(dump, key + 21) == NULL);
 	CHECK(strstr(dump, key) == NULL);
-	/* nor in the database file itself (checkpointed on close) */
+	/*
+	 * nor in the embedded database's file itself (checkpointed on
+	 * close); a PostgreSQL record has no file of its own to read, the
+	 * dump above read every table of it
+	 */
 	rd_service_close(svc);
 	svc = NULL;
-	path = rd_test_path(dir, "redress.db");
-	CHECK((file = rd_test_read(path, &len)) != NULL);
-	CHECK(memmem(file, len, key + 21, 43) == NULL);
-	CHECK(memmem(file, len, rec.secret_sha256, 64) != NULL);
+	if (!rd_test_on_postgres()) {
+		path = rd_test_path(dir, "redress.db");
+		CHECK((file = rd_test_read(path, &len)) != NULL);
+		CHECK(memmem(file, len, key + 21, 43) == NULL);
+		CHECK(memmem(file, len, rec.secret_sha256, 64) != NULL);
+	}
 
 	/* listing and the JSON record never carry the secret or its hash */
 	svc = rd_test_service_open(dir, NULL);
@@ -408,6 +414,7 @@ static void revoke_rules(void)
 
 static void reindex_keeps_keys(void)
 {
+	RD_TEST_SQLITE_ONLY("reindex rebuilds an embedded record's file");
 	char *dir = rd_test_tmpdir();
 	rd_service *svc = rd_test_service_open(dir, NULL);
 	char key[RD_KEY_BUFSZ], revoked[RD_KEY_BUFSZ];

@@ -124,9 +124,15 @@ static void defaults_settings_and_races(void)
 	CHECK_OK(rd_service_quota_set(svc, "acme", 700, RD_QUOTA_KEEP, T0,
 				      &err), &err);
 
-	/* a reindex keeps the settings and counts the usage again */
-	CHECK_OK(rd_service_reindex(svc, &rebuilt, NULL, NULL, &err), &err);
-	CHECK_INT((int64_t)rebuilt, 2);
+	/*
+	 * a reindex keeps the settings and counts the usage again (reindex
+	 * rebuilds an embedded record's file: PostgreSQL's stays as it is)
+	 */
+	if (!rd_test_on_postgres()) {
+		CHECK_OK(rd_service_reindex(svc, &rebuilt, NULL, NULL, &err),
+			 &err);
+		CHECK_INT((int64_t)rebuilt, 2);
+	}
 	CHECK_OK(rd_service_quota_status(svc, "acme", T0 + 20, &status, &err),
 		 &err);
 	CHECK_INT(status.own.daily, 700);

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
+#include "store/db.h"
 
 #include "fixtures.h"
 #include "test.h"
@@ -26,11 +26,12 @@
 
 /*
  * The record as the database holds it, in one line per table: every
- * object's id and change, every head, every change.
+ * object's id and change, every head, every change. One query per
+ * engine, the same answer.
  */
 static char *record_state(const char *dir)
 {
-	static const char *sql =
+	static const char *lite_sql =
 		"SELECT 'objects ' || count(*) || ' ' ||"
 		" coalesce(group_concat(h, ','), '') FROM"
 		" (SELECT hex(id) || '@' || change AS h FROM objects ORDER BY id)"
@@ -40,26 +41,37 @@ static char *record_state(const char *dir)
 		" UNION ALL SELECT 'changes ' || coalesce(group_concat(c, ','), '')"
 		" FROM (SELECT seq || ':' || dispute_id || ':' || head AS c"
 		" FROM changes ORDER BY seq)";
-	char *db_path = rd_test_path(dir, "redress.db");
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
+	static const char *pg_sql =
+		"SELECT 1 AS k, 'objects ' || count(*) || ' ' ||"
+		" coalesce(string_agg(upper(encode(id, 'hex')) || '@' || change,"
+		" ',' ORDER BY id), '') FROM objects"
+		" UNION ALL SELECT 2, 'refs ' || coalesce(string_agg("
+		" dispute_id || '=' || head, ',' ORDER BY dispute_id), '')"
+		" FROM refs"
+		" UNION ALL SELECT 3, 'changes ' || coalesce(string_agg("
+		" seq || ':' || dispute_id || ':' || head, ',' ORDER BY seq), '')"
+		" FROM changes ORDER BY 1";
+	int column = rd_test_on_postgres() ? 1 : 0;
+	char *target = rd_test_record_of(dir);
+	rd_db *db = NULL;
+	rd_db_stmt *stmt = NULL;
 	char *out = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&out, &size);
+	rd_error err;
 
-	if (!f || !db_path ||
-	    sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+	if (!f || !target || rd_db_open(&db, target, 0, &err) < 0 ||
+	    rd_db_prepare(db, column ? pg_sql : lite_sql, &stmt) != RD_DB_OK)
 		rd_test_fail(__FILE__, __LINE__, "cannot read the record: %s",
-			     db ? sqlite3_errmsg(db) : "no memory");
-	while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
-		fprintf(f, "%s\n", (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
+			     db ? rd_db_errmsg(db) : target ? err.message
+							    : "no memory");
+	while (stmt && rd_db_step(stmt) == RD_DB_ROW)
+		fprintf(f, "%s\n", rd_db_column_text(stmt, column));
+	rd_db_finalize(stmt);
+	rd_db_close(db);
 	if (f)
 		(void)fclose(f);
-	free(db_path);
+	free(target);
 	return out;
 }
 
@@ -175,7 +187,14 @@ static void aborted_write(enum crash_write what)
 	rd_service_close(svc);
 	record = record_state(dir);
 	CHECK_HAS(record, "changes 1:");
-	CHECK_HAS(record, ",2:");
+	/*
+	 * two changes: SQLite numbers the second 2; PostgreSQL's sequence
+	 * gave the aborted change a number that stays unused (a gap the
+	 * mirror's ranges of changes do not mind)
+	 */
+	CHECK(strchr(strstr(record, "changes 1:"), ',') != NULL);
+	if (!rd_test_on_postgres())
+		CHECK_HAS(record, ",2:");
 
 	free(before);
 	free(now);
@@ -237,6 +256,7 @@ static void a_stale_lock_in_the_mirror_stops_nothing(void)
 
 static void holder_files_name_the_processes(void)
 {
+	RD_TEST_SQLITE_ONLY("the holders are named by a refused reindex");
 	char *dir = rd_test_tmpdir();
 	rd_service *svc = rd_test_service_open(dir, NULL);
 	size_t count = 0;

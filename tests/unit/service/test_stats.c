@@ -60,9 +60,16 @@ static void totals_follow_the_work(void)
 	CHECK_INT(stats.sla_breaches, 2);
 	rd_store_stats_clear(&stats);
 
-	/* Rebuilt from git, the index arrives at the same totals. */
-	CHECK_OK(rd_service_reindex(svc, &rebuilt, NULL, NULL, &err), &err);
-	CHECK_INT(rebuilt, 3);
+	/*
+	 * Rebuilt from git, the index arrives at the same totals (reindex
+	 * rebuilds an embedded record's file: on PostgreSQL the totals are
+	 * read again as they are).
+	 */
+	if (!rd_test_on_postgres()) {
+		CHECK_OK(rd_service_reindex(svc, &rebuilt, NULL, NULL, &err),
+			 &err);
+		CHECK_INT(rebuilt, 3);
+	}
 	CHECK_OK(rd_service_stats(svc, &stats, &err), &err);
 	CHECK_INT(rd_test_in_state(&stats, "escalated"), 2);
 	CHECK_INT(rd_test_in_state(&stats, "investigating"), 1);

@@ -200,6 +200,7 @@ static void test_fires_due_at_redress_now(void)
  */
 static void test_busy_is_kept_and_retried(void)
 {
+	RD_TEST_SQLITE_ONLY("a held write transaction blocks every writer");
 	char *dir = rd_test_tmpdir();
 	rd_service_options opts = rd_test_service_options(dir, NULL);
 	rd_service *svc = NULL;
