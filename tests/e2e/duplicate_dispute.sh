@@ -25,7 +25,7 @@ open() { # KEY DOC [curl args...]
 	call "$key" POST /v1/disputes --data-binary "$body" "$@"
 }
 count_of() { # ORDER -> disputes of this order in the index
-	sqlite3 "$REDRESS_DATA/redress.db" "SELECT count(*) FROM disputes WHERE order_ref = '$1'"
+	record_sql "SELECT count(*) FROM disputes WHERE order_ref = '$1'"
 }
 
 # the first opening, with an Idempotency-Key

@@ -185,13 +185,13 @@ stop_server api
 # server that dies inside it (after the commit object is written and the
 # head moved, before the commit) leaves neither, so the retry does the
 # request once, and a retry of that is a replay.
-changes_before=$(sqlite3 -readonly "$REDRESS_DATA/redress.db" "SELECT count(*) FROM changes")
+changes_before=$(record_sql "SELECT count(*) FROM changes")
 REDRESS_TEST_CRASH=after-git-commit start_server crash
 doc=$(body_for ORD-CRASH)
 call "$agent" POST /v1/disputes -H "Idempotency-Key: crash-1" --data-binary "$doc" || true
 expect_eq "$STATUS" "000" "the server died before answering"
 wait_server crash
-expect_eq "$(sqlite3 -readonly "$REDRESS_DATA/redress.db" "SELECT count(*) FROM changes")" "$changes_before" \
+expect_eq "$(record_sql "SELECT count(*) FROM changes")" "$changes_before" \
 	"the crash recorded no change"
 expect_eq "$(disputes_of ORD-CRASH)" "0" "the crash made no dispute"
 start_server api

@@ -7,7 +7,28 @@ set -u
 : "${REDRESS_SOURCE_DIR:?REDRESS_SOURCE_DIR must point to the source tree}"
 
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/redress-e2e-XXXXXX")
-trap 'rm -rf "$E2E_TMP"' EXIT
+
+# On PostgreSQL (ctest's NAME@pg runs, REDRESS_TEST_STORE=postgresql), the
+# test's record is a new database of the suite's server (tests/support/pg.sh),
+# named by REDRESS_STORE for every command and dropped when the test ends.
+E2E_PG_DB=""
+if [ "${REDRESS_TEST_STORE:-}" = postgresql ]; then
+	E2E_PG_DB="t_e2e_$$_${RANDOM}"
+	REDRESS_STORE=$(bash "$REDRESS_SOURCE_DIR/tests/support/pg.sh" createdb \
+		"${REDRESS_TEST_PG_STATE:?names the PostgreSQL of the suite}" "$E2E_PG_DB") ||
+		{ echo "cannot make a PostgreSQL database for the test" >&2; exit 1; }
+	export REDRESS_STORE
+fi
+
+# e2e_cleanup: the exit trap (server.bash's calls it too)
+e2e_cleanup() {
+	rm -rf "$E2E_TMP"
+	if [ -n "$E2E_PG_DB" ]; then
+		bash "$REDRESS_SOURCE_DIR/tests/support/pg.sh" dropdb \
+			"$REDRESS_TEST_PG_STATE" "$E2E_PG_DB" || true
+	fi
+}
+trap e2e_cleanup EXIT
 export REDRESS_DATA="$E2E_TMP/data"
 export REDRESS_WORKFLOWS="$REDRESS_SOURCE_DIR/workflows"
 export REDRESS_NOW="2026-03-02T09:00:00Z"
@@ -55,6 +76,23 @@ expect_has() {
 # expect_eq ACTUAL EXPECTED DESCRIPTION
 expect_eq() {
 	if [ "$1" = "$2" ]; then ok; else fail "$3: got \"$1\", expected \"$2\""; fi
+}
+
+# on_postgres: true when the test's record is in PostgreSQL (NAME@pg)
+on_postgres() {
+	[ -n "$E2E_PG_DB" ]
+}
+
+# record_sql QUERY: one query on the test's record, its rows printed with
+# columns separated by '|' (sqlite3's way): the data directory's
+# redress.db, or the PostgreSQL database of an @pg run. Queries that both
+# engines read alike only.
+record_sql() {
+	if on_postgres; then
+		psql -X -q -A -t -v ON_ERROR_STOP=1 "$REDRESS_STORE" -c "$1"
+	else
+		sqlite3 "$REDRESS_DATA/redress.db" "$1"
+	fi
 }
 
 dump() {
@@ -138,16 +176,16 @@ finish() {
 # a server's mirror writer follows the record within about 200 ms, a
 # command updates it before it ends.
 mirror_wait() {
-	local db="$REDRESS_DATA/redress.db" git="$REDRESS_DATA/evidence.git"
+	local git="$REDRESS_DATA/evidence.git"
 	local i want have
 	for i in $(seq 1 200); do
 		if [ -n "${1:-}" ]; then
-			want=$(sqlite3 "$db" "SELECT head FROM refs WHERE dispute_id = '$1'")
+			want=$(record_sql "SELECT head FROM refs WHERE dispute_id = '$1'")
 			have=$(git --git-dir="$git" rev-parse -q --verify "refs/disputes/$1" 2>/dev/null || true)
 			[ -n "$want" ] && [ "$want" = "$have" ] && return 0
 		else
-			want=$(sqlite3 "$db" "SELECT coalesce(max(seq), 0) FROM changes")
-			have=$(sqlite3 "$db" "SELECT position FROM mirror_state")
+			want=$(record_sql "SELECT coalesce(max(seq), 0) FROM changes")
+			have=$(record_sql "SELECT position FROM mirror_state")
 			[ "$want" = "$have" ] && [ -d "$git" ] && return 0
 		fi
 		sleep 0.05

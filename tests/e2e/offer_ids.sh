@@ -28,7 +28,7 @@ offer_of() { # ID TYPE AMOUNT -> the offer id proposed now
 		(if $t == "reshipment" then .buyer_copay else .buyer_refund end) == $a)][0].offer_id' <<<"$BODY"
 }
 made() { # ID -> the id of the offer made, in the index
-	sqlite3 "$REDRESS_DATA/redress.db" \
+	record_sql \
 		"SELECT offer_id FROM offers WHERE dispute_id = '$1' AND status = 'made'"
 }
 make() { # ID OFFER-ID

@@ -38,7 +38,7 @@ big=$(text_file big.txt 3000000)
 objects_bytes() {
 	# the record: its evidence files, and its objects
 	echo "$(du -sb "$REDRESS_DATA/blobs" | cut -f1)" \
-		"$(sqlite3 "$REDRESS_DATA/redress.db" "SELECT count(*), sum(size) FROM objects")"
+		"$(record_sql "SELECT count(*), sum(size) FROM objects")"
 }
 evidence_count() { # ID
 	rd evidence list "$1" --json | jq '.evidence | length'

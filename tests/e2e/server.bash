@@ -14,7 +14,7 @@ stop_all_servers() {
 	for pid in "${SERVER_PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null || true
 	done
-	rm -rf "$E2E_TMP"
+	e2e_cleanup
 }
 trap stop_all_servers EXIT
 

@@ -8,6 +8,8 @@
 #   pg.sh stop STATE    stop it (fast shutdown) and remove its directory
 #   pg.sh createdb STATE NAME
 #                       create database NAME, print its URI
+#   pg.sh dropdb STATE NAME
+#                       drop database NAME, its connections closed first
 #
 # PostgreSQL refuses to run as root: run as root (as CI does), the server
 # runs as the `postgres` user the package created, in a directory that user
@@ -103,9 +105,17 @@ createdb() {
   echo "postgresql://postgres@127.0.0.1:$PGPORT/$name"
 }
 
+dropdb() {
+  local state=$1 name=$2
+  load_state "$state"
+  [[ "$name" =~ ^[a-z][a-z0-9_]{0,62}$ ]] || die "bad database name: $name"
+  psql -X -q -v ON_ERROR_STOP=1 "$PGURI" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
+}
+
 case "${1:-}" in
   start) [ $# = 2 ] || die "usage: pg.sh start STATE"; start "$2" ;;
   stop) [ $# = 2 ] || die "usage: pg.sh stop STATE"; stop "$2" ;;
   createdb) [ $# = 3 ] || die "usage: pg.sh createdb STATE NAME"; createdb "$2" "$3" ;;
-  *) die "usage: pg.sh start|stop|createdb STATE [NAME]" ;;
+  dropdb) [ $# = 3 ] || die "usage: pg.sh dropdb STATE NAME"; dropdb "$2" "$3" ;;
+  *) die "usage: pg.sh start|stop|createdb|dropdb STATE [NAME]" ;;
 esac

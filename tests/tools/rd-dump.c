@@ -1,6 +1,7 @@
 /*
  * rd-dump DATA_DIR: print every row of the data directory's index, sorted,
- * so that tests can prove a refused command changed nothing.
+ * so that tests can prove a refused command changed nothing. The record is
+ * DATA_DIR/redress.db, or REDRESS_STORE when it is set, as for redress.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,10 @@ int main(int argc, char **argv)
 		fputs("usage: rd-dump DATA_DIR\n", stderr);
 		return 2;
 	}
-	snprintf(path, sizeof(path), "%s/redress.db", argv[1]);
+	if (getenv("REDRESS_STORE") && *getenv("REDRESS_STORE"))
+		snprintf(path, sizeof(path), "%s", getenv("REDRESS_STORE"));
+	else
+		snprintf(path, sizeof(path), "%s/redress.db", argv[1]);
 	if (rd_store_open(&st, path, &err) < 0 ||
 	    rd_store_dump(st, &dump, &err) < 0) {
 		fprintf(stderr, "rd-dump: %s\n", err.message);
