@@ -128,6 +128,13 @@ int rd_db_failed_on_primary_key(const rd_db *db)
 	       SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
+const char *rd_db_failed_constraint(const rd_db *db)
+{
+	if (db->engine == RD_DB_POSTGRES && db->constraint[0])
+		return db->constraint;
+	return NULL;
+}
+
 int rd_db_exec(rd_db *db, const char *sql)
 {
 	if (db->engine == RD_DB_POSTGRES)

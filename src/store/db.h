@@ -95,6 +95,19 @@ const char *rd_db_errmsg(const rd_db *db);
 int rd_db_failed_on_primary_key(const rd_db *db);
 
 /*
+ * The name of the constraint the last failure on db broke (borrowed,
+ * valid until the next call on db), so that a caller can tell which rule
+ * refused a row from the failure itself: after a failure PostgreSQL runs
+ * nothing more in the transaction, so a second statement cannot ask.
+ * PostgreSQL names the CHECK, unique, primary or foreign key constraint
+ * (its default names are "<table>_<column>_check", "<table>_pkey", ...);
+ * NULL when the failure named none (NOT NULL, a trigger's refusal, not a
+ * constraint at all), and always on SQLite, whose message names the rule
+ * instead (rd_db_errmsg: "CHECK constraint failed: <expression>").
+ */
+const char *rd_db_failed_constraint(const rd_db *db);
+
+/*
  * Run `sql`, one or more statements without parameters or rows to read
  * (schema scripts, BEGIN, COMMIT, pragmas). RD_DB_OK or a failure code.
  */

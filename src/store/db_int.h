@@ -19,6 +19,7 @@ struct rd_db {
 	struct rd_db_pg *pg;           /* RD_DB_POSTGRES */
 	char message[512];             /* PostgreSQL's last failure */
 	int primary_key;               /* it was on a primary key */
+	char constraint[64];           /* its name, "" for none (PostgreSQL) */
 };
 
 struct rd_db_stmt {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
@@ -56,7 +57,35 @@ struct rd_db_pg_stmt {
 	PGresult *result;              /* of the current run */
 	int row;                       /* current row, -1 before the first */
 	int rows;
+	int commit;                    /* the statement is COMMIT */
 };
+
+/*
+ * COMMIT of a transaction a failed statement aborted succeeds with the
+ * command tag "ROLLBACK": nothing was written. The driver reports it as a
+ * failure, as SQLite reports a COMMIT without a transaction, so that a
+ * caller never takes the rollback for its commit.
+ */
+static int commit_rolled_back(rd_db *db, PGresult *res)
+{
+	if (strcmp(PQcmdStatus(res), "ROLLBACK") != 0)
+		return 0;
+	snprintf(db->message, sizeof(db->message), "the transaction was "
+		 "rolled back, not committed: a statement of it had failed");
+	db->constraint[0] = '\0';
+	db->primary_key = 0;
+	return 1;
+}
+
+/* 1 when sql is one COMMIT (or END), whatever its case and spacing. */
+static int is_commit(const char *sql)
+{
+	sql += strspn(sql, " \t\n");
+	return (strncasecmp(sql, "COMMIT", 6) == 0 &&
+		sql[6 + strspn(sql + 6, " \t\n;")] == '\0') ||
+	       (strncasecmp(sql, "END", 3) == 0 &&
+		sql[3 + strspn(sql + 3, " \t\n;")] == '\0');
+}
 
 /*
  * Keep libpq's message on one line: its lines (a DETAIL, a HINT, a second
@@ -92,17 +121,20 @@ static int result_code(rd_db *db, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
 				: NULL;
+	const char *name = res ? PQresultErrorField(res,
+						    PG_DIAG_CONSTRAINT_NAME)
+			       : NULL;
+	size_t len = name ? strlen(name) : 0;
 
 	keep_message(db, res ? PQresultErrorMessage(res)
 			     : PQerrorMessage(db->pg->conn));
+	/* kept now: the result holding it is freed before anyone asks */
+	snprintf(db->constraint, sizeof(db->constraint), "%s",
+		 name ? name : "");
 	db->primary_key = 0;
 	if (PQstatus(db->pg->conn) != CONNECTION_OK || !state)
 		return RD_DB_ECONNECTION;
 	if (strcmp(state, "23505") == 0) {
-		const char *name = PQresultErrorField(res,
-						      PG_DIAG_CONSTRAINT_NAME);
-		size_t len = name ? strlen(name) : 0;
-
 		db->primary_key = len > 5 &&
 				  strcmp(name + len - 5, "_pkey") == 0;
 		return RD_DB_EUNIQUE;
@@ -225,6 +257,8 @@ int rd_db__pg_exec(rd_db *db, const char *sql)
 		rc = result_code(db, NULL);
 	else if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
 		rc = result_code(db, res);
+	else if (is_commit(sql) && commit_rolled_back(db, res))
+		rc = RD_DB_EIO;
 	PQclear(res);
 	return rc;
 }
@@ -253,6 +287,7 @@ int rd_db__pg_prepare(rd_db_stmt *stmt, const char *sql)
 		return RD_DB_ENOMEM;
 	stmt->pg = p;
 	p->row = -1;
+	p->commit = is_commit(sql);
 	snprintf(p->name, sizeof(p->name), "rd%lu", ++db->pg->next_name);
 	res = PQprepare(db->pg->conn, p->name, sql, 0, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -387,6 +422,12 @@ int rd_db__pg_step(rd_db_stmt *stmt)
 					   p->values, p->lengths, p->formats,
 					   1);
 		status = PQresultStatus(p->result);
+		if (status == PGRES_COMMAND_OK && p->commit &&
+		    commit_rolled_back(db, p->result)) {
+			PQclear(p->result);
+			p->result = NULL;
+			return RD_DB_EIO;
+		}
 		if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
 			const char *tuples = PQcmdTuples(p->result);
 

@@ -13,27 +13,36 @@
 
 /*
  * SQLite 3.40's json_valid() answers 0, not an error, when it runs out of
- * memory while parsing, so the CHECK on events.fields fails on valid JSON.
- * A CHECK failure on that column is therefore only RD_EINVALID when the
- * text is not JSON; valid JSON (or no memory to tell) is RD_ENOMEM.
+ * memory while parsing, so the CHECK on events.fields fails on valid JSON;
+ * PostgreSQL's redress_json_valid (schema_pg.c) catches every failure of
+ * its cast, a lack of memory too. A CHECK failure on that column is
+ * therefore only RD_EINVALID when the text is not JSON; valid JSON (or no
+ * memory to tell) is RD_ENOMEM. The failure itself says which rule it
+ * was, SQLite's message or PostgreSQL's constraint name: in PostgreSQL the
+ * transaction runs nothing more until it is rolled back.
  */
 static int fields_check_failed(rd_store *st, int rc, const char *fields,
 			       const rd_event_record *ev, rd_error *err)
 {
+	const char *constraint = rd_db_failed_constraint(st->db);
+	int pg = rd_db_engine_of(st->db) == RD_DB_POSTGRES;
 	json_error_t jerr;
 	json_t *doc;
 
-	if (rc != RD_DB_ECONSTRAINT ||
-	    !strstr(rd_db_errmsg(st->db), "json_valid"))
+	if (rc != RD_DB_ECONSTRAINT)
+		return 0;
+	if (pg ? !constraint || strcmp(constraint, "events_fields_check") != 0
+	       : !strstr(rd_db_errmsg(st->db), "json_valid"))
 		return 0;
 	doc = rd_json_loadb(fields, strlen(fields), JSON_DECODE_ANY, &jerr);
 	json_decref(doc);
 	if (!doc && json_error_code(&jerr) != json_error_out_of_memory)
 		return 0;
 	return rd_error_set(err, RD_ENOMEM, "cannot record event %lld (%s) "
-			    "of dispute %s: out of memory (SQLite could not "
+			    "of dispute %s: out of memory (%s could not "
 			    "check its fields)", (long long)ev->seq,
-			    ev->event ? ev->event : "(null)", ev->dispute_id);
+			    ev->event ? ev->event : "(null)", ev->dispute_id,
+			    pg ? "PostgreSQL" : "SQLite");
 }
 
 int rd_store_event_append(rd_store *st, const rd_event_record *ev,

@@ -115,7 +115,11 @@ static const char *new_pg_record(const char *data_dir)
 		pg_record_room = room;
 		if (pg_record_count == 0) {
 			pg_records_owner = getpid();
-			atexit(drop_pg_records);
+			/* else the suite's server would keep every database */
+			if (atexit(drop_pg_records) != 0)
+				rd_test_fail(__FILE__, __LINE__, "cannot have "
+					     "the test's databases dropped at "
+					     "exit");
 		}
 	}
 	snprintf(name, sizeof(name), "t_%ld_%lu", (long)getpid(), ++made);

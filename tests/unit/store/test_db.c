@@ -460,6 +460,115 @@ done:
 	close_case(&c);
 }
 
+/*
+ * A failed statement: SQLite undoes the statement and the transaction
+ * commits; PostgreSQL aborts the transaction, and its COMMIT, which the
+ * server answers by rolling back, is reported as a failure rather than
+ * taken for a commit. Prepared or run by rd_db_exec alike.
+ */
+static void commit_after_failure(rd_db_engine engine)
+{
+	static const sql_pair count = { "SELECT count(*) FROM t",
+					"SELECT count(*) FROM t" };
+	static const sql_pair commit = { "COMMIT", "COMMIT" };
+	int pg = engine == RD_DB_POSTGRES;
+	rd_db_stmt *ins = NULL, *cnt = NULL, *end = NULL;
+	engine_case c;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(open_case(&c, engine, &err), &err);
+	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	ins = prepared(c.db, INSERT);
+	cnt = prepared(c.db, count);
+	end = prepared(c.db, commit);
+	if (!ins || !cnt || !end)
+		goto done;
+	/* a commit after no failure is one, however the COMMIT is run */
+	CHECK_INT(rd_db_exec(c.db, "BEGIN"), RD_DB_OK);
+	CHECK_INT(insert_row(ins, 1, "a", NULL, 0, 1), RD_DB_DONE);
+	CHECK_INT(rd_db_step(end), RD_DB_DONE);
+	rd_db_reset(end);
+	CHECK_INT(rd_db_exec(c.db, "BEGIN"), RD_DB_OK);
+	CHECK_INT(insert_row(ins, 2, "b", NULL, 0, 2), RD_DB_DONE);
+	CHECK_INT(rd_db_exec(c.db, "commit;"), RD_DB_OK);
+
+	CHECK_INT(rd_db_exec(c.db, "BEGIN"), RD_DB_OK);
+	CHECK_INT(insert_row(ins, 3, "c", NULL, 0, 3), RD_DB_DONE);
+	CHECK_INT(insert_row(ins, 1, "dup", NULL, 0, 1), RD_DB_EUNIQUE);
+	CHECK_INT(rd_db_step(end), pg ? RD_DB_EIO : RD_DB_DONE);
+	rd_db_reset(end);
+	if (pg)
+		CHECK_HAS(rd_db_errmsg(c.db), "rolled back, not committed");
+	CHECK_INT(rd_db_in_transaction(c.db), 0);
+	CHECK_INT(rd_db_step(cnt), RD_DB_ROW);
+	CHECK_INT(rd_db_column_int64(cnt, 0), pg ? 2 : 3);
+	rd_db_reset(cnt);
+
+	CHECK_INT(rd_db_exec(c.db, "BEGIN"), RD_DB_OK);
+	CHECK_INT(insert_row(ins, 4, "d", NULL, 0, 13), RD_DB_ECONSTRAINT);
+	CHECK_INT(rd_db_exec(c.db, "COMMIT"), pg ? RD_DB_EIO : RD_DB_OK);
+	CHECK_INT(rd_db_in_transaction(c.db), 0);
+done:
+	rd_db_finalize(ins);
+	rd_db_finalize(cnt);
+	rd_db_finalize(end);
+	close_case(&c);
+}
+
+/*
+ * PostgreSQL names the constraint a refusal broke, so that the store can
+ * tell which rule refused a row without asking again (the transaction is
+ * aborted); SQLite names none, its message says which.
+ */
+static void constraint_named(rd_db_engine engine)
+{
+	static const sql_pair orphan = {
+		"INSERT INTO t (id, parent) VALUES (?1, ?2)",
+		"INSERT INTO t (id, parent) VALUES ($1, $2)"
+	};
+	int pg = engine == RD_DB_POSTGRES;
+	rd_db_stmt *ins = NULL, *child = NULL;
+	engine_case c;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(open_case(&c, engine, &err), &err);
+	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	ins = prepared(c.db, INSERT);
+	child = prepared(c.db, orphan);
+	if (!ins || !child)
+		goto done;
+	CHECK_INT(insert_row(ins, 1, "a", NULL, 0, 1), RD_DB_DONE);
+	CHECK_INT(insert_row(ins, 2, "thirteen", NULL, 0, 13),
+		  RD_DB_ECONSTRAINT);
+	if (pg)
+		CHECK_STR(rd_db_failed_constraint(c.db), "t_n_check");
+	else
+		CHECK(rd_db_failed_constraint(c.db) == NULL);
+	CHECK_HAS(rd_db_errmsg(c.db), pg ? "t_n_check" : "n <> 13");
+	CHECK_INT(insert_row(ins, 1, "again", NULL, 0, 1), RD_DB_EUNIQUE);
+	if (pg)
+		CHECK_STR(rd_db_failed_constraint(c.db), "t_pkey");
+	else
+		CHECK(rd_db_failed_constraint(c.db) == NULL);
+	CHECK_INT(rd_db_bind_int64(child, 1, 3) | rd_db_bind_int64(child, 2, 77),
+		  RD_DB_OK);
+	CHECK_INT(rd_db_step(child), RD_DB_EFOREIGN);
+	rd_db_reset(child);
+	if (pg)
+		CHECK_STR(rd_db_failed_constraint(c.db), "t_parent_fkey");
+	else
+		CHECK(rd_db_failed_constraint(c.db) == NULL);
+	/* a failure that breaks no constraint names none */
+	CHECK(rd_db_exec(c.db, "SELECT missing FROM nowhere") != RD_DB_OK);
+	CHECK(rd_db_failed_constraint(c.db) == NULL);
+done:
+	rd_db_finalize(ins);
+	rd_db_finalize(child);
+	close_case(&c);
+}
+
 static void sqlite_values(void) { values_round_trip(RD_DB_SQLITE); }
 static void sqlite_rows(void) { rows_and_changes(RD_DB_SQLITE); }
 static void sqlite_failures(void) { failures_have_codes(RD_DB_SQLITE); }
@@ -469,12 +578,16 @@ static void sqlite_primary(void)
 {
 	primary_key_told_from_unique(RD_DB_SQLITE);
 }
+static void sqlite_constraint(void) { constraint_named(RD_DB_SQLITE); }
+static void sqlite_commit(void) { commit_after_failure(RD_DB_SQLITE); }
 static void pg_values(void) { values_round_trip(RD_DB_POSTGRES); }
 static void pg_rows(void) { rows_and_changes(RD_DB_POSTGRES); }
 static void pg_failures(void) { failures_have_codes(RD_DB_POSTGRES); }
 static void pg_transactions(void) { transactions(RD_DB_POSTGRES); }
 static void pg_columns(void) { columns_named_and_typed(RD_DB_POSTGRES); }
 static void pg_primary(void) { primary_key_told_from_unique(RD_DB_POSTGRES); }
+static void pg_constraint(void) { constraint_named(RD_DB_POSTGRES); }
+static void pg_commit(void) { commit_after_failure(RD_DB_POSTGRES); }
 
 /* A column of a type the store does not read is refused at prepare. */
 static void pg_unread_type_refused(void)
@@ -567,6 +680,8 @@ int main(void)
 	RUN(sqlite_transactions);
 	RUN(sqlite_columns);
 	RUN(sqlite_primary);
+	RUN(sqlite_constraint);
+	RUN(sqlite_commit);
 	RUN(pg_password_not_shown);
 	if (server < 0) {
 		rd_test_fail(__FILE__, __LINE__, "REDRESS_TEST_PG_STATE=%s "
@@ -582,6 +697,8 @@ int main(void)
 		RUN(pg_transactions);
 		RUN(pg_columns);
 		RUN(pg_primary);
+		RUN(pg_constraint);
+		RUN(pg_commit);
 		RUN(pg_unread_type_refused);
 	}
 	return rd_test_summary();

@@ -399,6 +399,7 @@ static void malformed_cursors_refused(void)
 /* Every list statement seeks an index and never scans a table. */
 static void list_plans_use_indexes(void)
 {
+	RD_TEST_SQLITE_ONLY("SQLite's query plans (EXPLAIN QUERY PLAN)");
 	static const struct {
 		int stmt;
 		const char *index;
@@ -463,9 +464,8 @@ static void open_duplicate_lookup(void)
 {
 	rd_store *st = fixture();
 	rd_dispute *probe = NULL;
-	char existing[RD_ID_BUFSZ], sql[4096], plan[1024] = "";
+	char existing[RD_ID_BUFSZ];
 	const row *oldest = NULL;
-	sqlite3_stmt *stmt = NULL;
 	rd_error err;
 	int found = -1;
 
@@ -497,7 +497,18 @@ static void open_duplicate_lookup(void)
 						 &err), &err);
 	CHECK_INT(found, 0);
 	rd_dispute_free(probe);
+	rd_store_close(st);
+}
 
+/* The lookup seeks its index rather than scanning the disputes. */
+static void open_duplicate_plan(void)
+{
+	RD_TEST_SQLITE_ONLY("SQLite's query plan (EXPLAIN QUERY PLAN)");
+	rd_store *st = fixture();
+	char sql[4096], plan[1024] = "";
+	sqlite3_stmt *stmt = NULL;
+
+	CHECK(st);
 	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
 		 rd_store__stmt_sql(RD_STMT_DISPUTE_OPEN_DUPLICATE, NULL));
 	CHECK(sqlite3_prepare_v2(rd_store_db(st), sql, -1, &stmt, NULL) ==
@@ -525,5 +536,6 @@ int main(void)
 	RUN(malformed_cursors_refused);
 	RUN(list_plans_use_indexes);
 	RUN(open_duplicate_lookup);
+	RUN(open_duplicate_plan);
 	return rd_test_summary();
 }

@@ -414,6 +414,7 @@ static void bad_cursor_and_limit_refused(void)
 /* The walk seeks the state index, scans nothing, and sorts only its rows. */
 static void plan_seeks_the_state_index(void)
 {
+	RD_TEST_SQLITE_ONLY("SQLite's query plan (EXPLAIN QUERY PLAN)");
 	rd_store *st = fixture();
 	char sql[4096];
 	char plan[2048] = "";

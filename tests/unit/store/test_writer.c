@@ -31,6 +31,8 @@ static rd_store *open_at(const char *path)
 
 static void second_writer_waits_then_busy(void)
 {
+	RD_TEST_SQLITE_ONLY("the process-wide single writer; PostgreSQL "
+			    "lets writers of different rows run at once");
 	char *path = rd_test_db_path();
 	rd_store *a = open_at(path), *b = open_at(path);
 	rd_error err;
@@ -75,6 +77,8 @@ static void *wait_to_write(void *arg)
 
 static void waiting_writer_proceeds_after_commit(void)
 {
+	RD_TEST_SQLITE_ONLY("the process-wide single writer; PostgreSQL "
+			    "lets writers of different rows run at once");
 	char *path = rd_test_db_path();
 	rd_store *a = open_at(path), *b = open_at(path);
 	waiter w = { b, 1, { 0 } };
