@@ -226,7 +226,10 @@ int rd_store_ref_get(rd_store *st, const char *dispute_id, char head[41],
 	head[0] = '\0';
 	*found = 0;
 	if ((ret = valid_id(dispute_id, err)) < 0 ||
-	    (ret = rd_store__stmt(st, RD_STMT_REF_GET, &stmt, err)) < 0)
+	    (ret = rd_store__stmt(st, st->write_tx || st->batch
+					      ? RD_STMT_REF_GET_LOCKED
+					      : RD_STMT_REF_GET,
+				  &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc = rd_store__step(st, stmt, rc);

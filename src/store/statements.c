@@ -262,6 +262,17 @@ static const struct {
 		"   WHERE i.dispute_id = d.id AND i.sku = s.value)"
 		" ORDER BY d.created_at, d.id LIMIT 1" },
 	/*
+	 * Before the lookup above, in the opening's transaction: on
+	 * PostgreSQL, two openings of one storefront's order wait for each
+	 * other until the first commits, so the second finds the first (an
+	 * advisory lock on a hash of the pair: a rare collision only makes
+	 * two unrelated openings wait). SQLite has one writer at a time.
+	 */
+	[RD_STMT_OPEN_ORDER_LOCK] = { 10,
+		"SELECT ?1, ?2",
+		"SELECT pg_advisory_xact_lock(hashtextextended("
+		"$1::text || chr(10) || $2::text, 0))" },
+	/*
 	 * Rebuilding: an upsert updates the row in place. REPLACE would
 	 * delete it first, which the events, evidence and offers referring
 	 * to it must never see. The head is not part of the document and
@@ -628,6 +639,17 @@ static const struct {
 	[RD_STMT_REF_GET] = { 11,
 		"SELECT head FROM refs WHERE dispute_id = ?1",
 		"SELECT head FROM refs WHERE dispute_id = $1" },
+	/*
+	 * The head read by a change, its first read of the dispute: on
+	 * PostgreSQL the row stays locked until the change ends, so that
+	 * two changes of one dispute (from two threads, processes or nodes)
+	 * run one after the other, the second reading what the first
+	 * committed (its evidence number, its version) instead of failing on
+	 * them. SQLite has one writer at a time: nothing to lock.
+	 */
+	[RD_STMT_REF_GET_LOCKED] = { 11,
+		"SELECT head FROM refs WHERE dispute_id = ?1",
+		"SELECT head FROM refs WHERE dispute_id = $1 FOR UPDATE" },
 	[RD_STMT_REF_CREATE] = { 11,
 		"INSERT INTO refs (dispute_id, head) VALUES (?1, ?2)"
 		" ON CONFLICT (dispute_id) DO NOTHING",

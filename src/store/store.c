@@ -554,6 +554,7 @@ int rd_store_begin(rd_store *st, rd_error *err)
 		return ret;
 	ret = run(st, RD_STMT_BEGIN, "cannot start a transaction", err);
 	writer_give(st);
+	st->write_tx = ret == RD_OK;
 	return ret;
 }
 
@@ -562,6 +563,8 @@ int rd_store_commit(rd_store *st, rd_error *err)
 	int ret;
 
 	/* SQLite rolls back by itself after some errors (full disk, I/O) */
+	if (!st->batch)
+		st->write_tx = 0;
 	if (!rd_db_in_transaction(st->db)) {
 		if (!st->batch)
 			writer_give(st);
@@ -588,6 +591,7 @@ void rd_store_rollback(rd_store *st)
 			run(st, RD_STMT_RELEASE, "cannot end a change", NULL);
 		return;
 	}
+	st->write_tx = 0;
 	if (rd_db_in_transaction(st->db))
 		run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
 	writer_give(st);

@@ -40,6 +40,7 @@ typedef enum rd_stmt_id {
 	RD_STMT_DISPUTE_UPDATE,
 	RD_STMT_DISPUTE_EXISTS,
 	RD_STMT_DISPUTE_OPEN_DUPLICATE,
+	RD_STMT_OPEN_ORDER_LOCK,
 	RD_STMT_DISPUTE_UPSERT,
 	RD_STMT_ITEMS_DELETE,
 	RD_STMT_DISPUTE_IDS,
@@ -107,6 +108,7 @@ typedef enum rd_stmt_id {
 	RD_STMT_OBJECTS_IN_FILES,
 	RD_STMT_OBJECTS_OF_CHANGES,
 	RD_STMT_REF_GET,
+	RD_STMT_REF_GET_LOCKED,
 	RD_STMT_REF_CREATE,
 	RD_STMT_REF_MOVE,
 	RD_STMT_REFS_AFTER,
@@ -186,6 +188,7 @@ struct rd_store {
 	int busy_timeout_ms;
 	int holds_writer;        /* this connection holds the writer lock */
 	int batch;               /* a batch is open: transactions are savepoints */
+	int write_tx;            /* rd_store_begin's transaction is open */
 	rd_db_stmt *stmts[RD_STMT_COUNT];
 };
 

@@ -96,10 +96,13 @@ expect_eq "$(state_of "$d3" | cut -d/ -f2)" "withdrawn" "the first has ended"
 expect_exit 0 rd open "$E2E_TMP/d3.json" --as agent:alice
 
 # the lookup is indexed: SQLite's plan searches the open disputes by order
-plan=$(sqlite3 "$REDRESS_DATA/redress.db" "EXPLAIN QUERY PLAN SELECT d.id FROM disputes AS d
-	INDEXED BY disputes_open_order WHERE d.storefront = 'acme-eu' AND d.order_ref = 'ORD-D1'
-	AND d.outcome IS NULL")
-expect_has "$plan" "SEARCH d USING INDEX disputes_open_order (storefront=? AND order_ref=?)" "indexed lookup"
+# (an embedded record's plan; PostgreSQL's is not checked)
+if ! on_postgres; then
+	plan=$(sqlite3 "$REDRESS_DATA/redress.db" "EXPLAIN QUERY PLAN SELECT d.id FROM disputes AS d
+		INDEXED BY disputes_open_order WHERE d.storefront = 'acme-eu' AND d.order_ref = 'ORD-D1'
+		AND d.outcome IS NULL")
+	expect_has "$plan" "SEARCH d USING INDEX disputes_open_order (storefront=? AND order_ref=?)" "indexed lookup"
+fi
 
 stop_server dup
 expect_eq "$STOP_CODE" "0" "the server stops cleanly"

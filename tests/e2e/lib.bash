@@ -84,15 +84,16 @@ on_postgres() {
 }
 
 # record_sql QUERY: one query on the test's record, its rows printed with
-# columns separated by '|' (sqlite3's way): the data directory's
-# redress.db, or the PostgreSQL database of an @pg run. Queries that both
-# engines read alike only.
+# columns separated by '|' (sqlite3's way): REDRESS_STORE when it is set
+# (a PostgreSQL URI, as in an @pg run, or a file), else the data
+# directory's redress.db. Queries that both engines read alike only.
 record_sql() {
-	if on_postgres; then
-		psql -X -q -A -t -v ON_ERROR_STOP=1 "$REDRESS_STORE" -c "$1"
-	else
-		sqlite3 "$REDRESS_DATA/redress.db" "$1"
-	fi
+	case "${REDRESS_STORE:-}" in
+	postgres://* | postgresql://*)
+		psql -X -q -A -t -v ON_ERROR_STOP=1 "$REDRESS_STORE" -c "$1" ;;
+	*)
+		sqlite3 "${REDRESS_STORE:-$REDRESS_DATA/redress.db}" "$1" ;;
+	esac
 }
 
 dump() {

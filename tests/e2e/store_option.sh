@@ -2,9 +2,10 @@
 # `--store` and REDRESS_STORE choose the record on every command: an
 # embedded database kept outside the data directory is where init, the CLI,
 # the server and reindex all read and write, the data directory keeping
-# only the evidence files and the mirror; `redress backup` and `reindex`
-# refuse a PostgreSQL URI with a message that says what to use instead,
-# and a URI's password never reaches a message.
+# only the evidence files and the mirror; a PostgreSQL database (of the
+# suite's server, REDRESS_TEST_PG_STATE) takes the same commands, while
+# `redress backup` and `reindex` refuse it saying what to use instead; a
+# URI's password never reaches a message.
 set -e
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/server.bash"
@@ -48,8 +49,32 @@ expect_exit 0 rd --store "$other" list --json
 expect_eq "$(jq '.items | length' <<<"$OUT")" "0" "--store names another, empty record"
 unset REDRESS_STORE
 
-# PostgreSQL records are backed up with PostgreSQL's tools, and a
-# password given in the URI is never shown
+# a PostgreSQL record: the same commands, the evidence files and the
+# mirror still in the data directory; backup and reindex refused, saying
+# what to use instead
+pg_db="t_store_option_$$"
+uri=$(bash "$REDRESS_SOURCE_DIR/tests/support/pg.sh" createdb "$REDRESS_TEST_PG_STATE" "$pg_db")
+export REDRESS_DATA="$E2E_TMP/pg-data"
+expect_exit 0 rd --store "$uri" init
+[ ! -e "$REDRESS_DATA/redress.db" ] && ok || fail "init on PostgreSQL made an embedded record too"
+export REDRESS_STORE="$uri"
+id=$(open_dispute)
+expect_exit 0 rd event "$id" investigate --as agent:alice
+expect_eq "$(psql -X -A -t "$uri" -c "SELECT state FROM disputes WHERE id = '$id'")" \
+	"investigating" "the event is in PostgreSQL"
+add_evidence "$id" photo
+expect_exit 0 rd audit verify --all
+mirror_wait "$id"
+expect_eq "$(git --git-dir="$REDRESS_DATA/evidence.git" log --format=%s "refs/disputes/$id" | wc -l | tr -d ' ')" \
+	"3" "the mirror holds the dispute's three commits"
+expect_exit 3 rd backup --to "$E2E_TMP/pg-backup"
+expect_has "$ERR" "pg_dump" "backup of a PostgreSQL record names PostgreSQL's tools"
+expect_exit 3 rd reindex
+expect_has "$ERR" "embedded record" "reindex of a PostgreSQL record is refused"
+unset REDRESS_STORE
+bash "$REDRESS_SOURCE_DIR/tests/support/pg.sh" dropdb "$REDRESS_TEST_PG_STATE" "$pg_db"
+
+# a password given in the URI is never shown
 pg="postgresql://redress:n0t-shown@127.0.0.1:1/redress?connect_timeout=2"
 expect_exit 1 rd --store "$pg" list
 expect_has "$ERR" "cannot connect to PostgreSQL at postgresql://redress:***@127.0.0.1:1/redress" \
