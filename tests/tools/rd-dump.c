@@ -10,6 +10,7 @@
 
 int main(int argc, char **argv)
 {
+	const char *store = getenv("REDRESS_STORE");
 	char path[4096];
 	rd_store *st = NULL;
 	rd_error err;
@@ -19,8 +20,8 @@ int main(int argc, char **argv)
 		fputs("usage: rd-dump DATA_DIR\n", stderr);
 		return 2;
 	}
-	if (getenv("REDRESS_STORE") && *getenv("REDRESS_STORE"))
-		snprintf(path, sizeof(path), "%s", getenv("REDRESS_STORE"));
+	if (store && *store)
+		snprintf(path, sizeof(path), "%s", store);
 	else
 		snprintf(path, sizeof(path), "%s/redress.db", argv[1]);
 	if (rd_store_open(&st, path, &err) < 0 ||
