@@ -32,9 +32,11 @@ bindir() {
   die "no PostgreSQL server found (initdb): install Debian's postgresql package (make test does)"
 }
 
+# as_owner COMMAND...: run as the server's owner, from / (the postgres
+# user may have no access to the directory ctest runs in)
 as_owner() {
   if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
