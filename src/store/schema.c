@@ -656,17 +656,17 @@ done:
 	return ret;
 }
 
-static int refuse_newer(rd_store *st, int found, rd_error *err)
+int rd_store__refuse_newer(rd_store *st, int found, int newest,
+			   rd_error *err)
 {
 	return rd_error_set(err, RD_EINVALID,
 			    "%s was written by a newer redress (schema %d, "
 			    "this build knows %d); upgrade redress to use it",
-			    st->path, found, MIGRATION_COUNT);
+			    st->path, found, newest);
 }
 
-/* rd_db_exec of a constant script; `doing` says what it was for. */
-static int exec_script(rd_store *st, const char *sql, const char *doing,
-		       rd_error *err)
+int rd_store__exec_script(rd_store *st, const char *sql, const char *doing,
+			  rd_error *err)
 {
 	int rc;
 	int ret = RD_OK;
@@ -697,7 +697,7 @@ int rd_store__migrate(rd_store *st, int target, rd_error *err)
 	if ((ret = read_user_version(st, &found, err)) < 0)
 		return ret;
 	if (found > MIGRATION_COUNT)
-		return refuse_newer(st, found, err);
+		return rd_store__refuse_newer(st, found, MIGRATION_COUNT, err);
 	if (found >= target) {
 		st->schema = found;
 		return RD_OK;
@@ -705,25 +705,28 @@ int rd_store__migrate(rd_store *st, int target, rd_error *err)
 
 	snprintf(doing, sizeof(doing), "cannot lock %s to upgrade its schema",
 		 st->path);
-	if ((ret = exec_script(st, "BEGIN IMMEDIATE", doing, err)) < 0)
+	if ((ret = rd_store__exec_script(st, "BEGIN IMMEDIATE", doing,
+					 err)) < 0)
 		return ret;
 	/* another process may have migrated while we waited for the lock */
 	if ((ret = read_user_version(st, &found, err)) < 0)
 		goto done;
 	if (found > MIGRATION_COUNT) {
-		ret = refuse_newer(st, found, err);
+		ret = rd_store__refuse_newer(st, found, MIGRATION_COUNT,
+					     err);
 		goto done;
 	}
 	for (int i = found; i < target; i++) {
 		snprintf(doing, sizeof(doing),
 			 "cannot apply schema migration %d to %s", i + 1,
 			 st->path);
-		if ((ret = exec_script(st, migrations[i], doing, err)) < 0)
+		if ((ret = rd_store__exec_script(st, migrations[i], doing,
+						 err)) < 0)
 			goto done;
 	}
 	snprintf(doing, sizeof(doing), "cannot commit the schema upgrade of %s",
 		 st->path);
-	if ((ret = exec_script(st, "COMMIT", doing, err)) < 0)
+	if ((ret = rd_store__exec_script(st, "COMMIT", doing, err)) < 0)
 		goto done;
 	st->schema = found > target ? found : target;
 done:

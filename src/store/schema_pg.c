@@ -654,30 +654,6 @@ static int read_version(rd_store *st, int *out, rd_error *err)
 	return RD_OK;
 }
 
-static int refuse_newer(rd_store *st, int found, rd_error *err)
-{
-	return rd_error_set(err, RD_EINVALID,
-			    "%s was written by a newer redress (schema %d, "
-			    "this build knows %d); upgrade redress to use it",
-			    st->path, found, PG_SCHEMA_NEWEST);
-}
-
-/* rd_db_exec of a constant script; `doing` says what it was for. */
-static int exec_script(rd_store *st, const char *sql, const char *doing,
-		       rd_error *err)
-{
-	int rc = rd_db_exec(st->db, sql);
-	int ret;
-
-	if (rc == RD_DB_OK)
-		return RD_OK;
-	ret = rd_store__fail(st, rc, err, "%s", doing);
-	/* the server's own message names the failing statement */
-	if (ret != RD_EBUSY)
-		rd_error_set(err, ret, "%s: %s", doing, rd_db_errmsg(st->db));
-	return ret;
-}
-
 int rd_store__migrate_pg(rd_store *st, int target, rd_error *err)
 {
 	char doing[640];
@@ -697,7 +673,7 @@ int rd_store__migrate_pg(rd_store *st, int target, rd_error *err)
 	if ((ret = read_version(st, &found, err)) < 0)
 		return ret;
 	if (found > PG_SCHEMA_NEWEST)
-		return refuse_newer(st, found, err);
+		return rd_store__refuse_newer(st, found, PG_SCHEMA_NEWEST, err);
 	if (found >= target) {
 		st->schema = found;
 		return RD_OK;
@@ -705,14 +681,14 @@ int rd_store__migrate_pg(rd_store *st, int target, rd_error *err)
 
 	snprintf(doing, sizeof(doing), "cannot lock %s to upgrade its schema",
 		 st->path);
-	if ((ret = exec_script(st, "BEGIN", doing, err)) < 0 ||
-	    (ret = exec_script(st, SCHEMA_LOCK_SQL, doing, err)) < 0)
+	if ((ret = rd_store__exec_script(st, "BEGIN", doing, err)) < 0 ||
+	    (ret = rd_store__exec_script(st, SCHEMA_LOCK_SQL, doing, err)) < 0)
 		goto done;
 	/* another node may have upgraded while we waited for the lock */
 	if ((ret = read_version(st, &found, err)) < 0)
 		goto done;
 	if (found > PG_SCHEMA_NEWEST) {
-		ret = refuse_newer(st, found, err);
+		ret = rd_store__refuse_newer(st, found, PG_SCHEMA_NEWEST, err);
 		goto done;
 	}
 	for (int i = 0; i < SCRIPT_COUNT && found < target; i++) {
@@ -722,7 +698,8 @@ int rd_store__migrate_pg(rd_store *st, int target, rd_error *err)
 			 "cannot apply schema %d to %s", scripts[i].to,
 			 st->path);
 		for (const char *const *part = scripts[i].parts; *part; part++)
-			if ((ret = exec_script(st, *part, doing, err)) < 0)
+			if ((ret = rd_store__exec_script(st, *part, doing,
+							 err)) < 0)
 				goto done;
 		found = scripts[i].to;
 	}
@@ -735,7 +712,7 @@ int rd_store__migrate_pg(rd_store *st, int target, rd_error *err)
 	}
 	snprintf(doing, sizeof(doing), "cannot commit the schema upgrade of %s",
 		 st->path);
-	if ((ret = exec_script(st, "COMMIT", doing, err)) < 0)
+	if ((ret = rd_store__exec_script(st, "COMMIT", doing, err)) < 0)
 		goto done;
 	st->schema = found;
 done:

@@ -231,6 +231,21 @@ int rd_store__migrate(rd_store *st, int target, rd_error *err);
  */
 int rd_store__migrate_pg(rd_store *st, int target, rd_error *err);
 
+/*
+ * RD_EINVALID: the database at st was written by a newer redress (schema
+ * `found`, this build knowing up to `newest`). Both engines' migrations.
+ */
+int rd_store__refuse_newer(rd_store *st, int found, int newest,
+			   rd_error *err);
+
+/*
+ * rd_db_exec of a constant script; a failure's message starts with
+ * `doing` and ends with the engine's own reason (which names the failing
+ * statement), busy being RD_EBUSY's usual message.
+ */
+int rd_store__exec_script(rd_store *st, const char *sql, const char *doing,
+			  rd_error *err);
+
 /* --- store.c ------------------------------------------------------------- */
 
 /*
