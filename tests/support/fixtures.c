@@ -94,6 +94,15 @@ static void drop_pg_records(void)
 	free(pg_records);
 }
 
+int rd_test_pg_server(void)
+{
+	const char *state = getenv("REDRESS_TEST_PG_STATE");
+
+	if (!state || !*state)
+		return 0;
+	return pg_server_uri() < 0 ? -1 : 1;
+}
+
 /* A new empty database on the suite's server; its URI (borrowed). */
 static const char *new_pg_record(const char *data_dir)
 {
@@ -328,15 +337,19 @@ char *rd_test_db_path(void)
 {
 	char *dir, *path;
 
-	if (rd_test_on_postgres()) {
-		const char *uri = new_pg_record(NULL);
-
-		return uri ? strdup(uri) : NULL;
-	}
+	if (rd_test_on_postgres())
+		return rd_test_pg_database();
 	dir = rd_test_tmpdir();
 	path = dir ? rd_test_path(dir, "redress.db") : NULL;
 	free(dir);
 	return path;
+}
+
+char *rd_test_pg_database(void)
+{
+	const char *uri = new_pg_record(NULL);
+
+	return uri ? strdup(uri) : NULL;
 }
 
 char *rd_test_record_of(const char *dir)

@@ -155,6 +155,20 @@ int rd_test_on_postgres(void);
 	} while (0)
 
 /*
+ * The suite's PostgreSQL server, for the tests that always run against it
+ * too (store/test_db, store/test_pg): 1 when REDRESS_TEST_PG_STATE names
+ * a started one, 0 when the variable is not set (a run by hand: the test
+ * leaves out its PostgreSQL cases, saying so), -1 when it names none.
+ */
+int rd_test_pg_server(void);
+
+/*
+ * A new empty database of the suite's PostgreSQL server, dropped when
+ * the test program exits: its URI (new string), or NULL (reported).
+ */
+char *rd_test_pg_database(void);
+
+/*
  * The record of the data directory `dir` as rd_test_service_options
  * gives it: <dir>/redress.db, or its PostgreSQL database. New string
  * (free()).

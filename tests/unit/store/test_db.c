@@ -17,11 +17,9 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "fixtures.h"
 #include "test.h"
 
-/* The URI of the suite's PostgreSQL server ("" when none was started). */
-static char server_uri[512];
-static int case_number;
 
 /* One statement's text for each engine. */
 typedef struct sql_pair {
@@ -31,8 +29,6 @@ typedef struct sql_pair {
 
 typedef struct engine_case {
 	rd_db *db;
-	rd_db *admin;         /* PostgreSQL: the connection that made db */
-	char name[64];        /* PostgreSQL: the database made for the case */
 	char *dir;            /* SQLite: the directory of the file */
 } engine_case;
 
@@ -41,37 +37,9 @@ static const char *pick(const rd_db *db, sql_pair sql)
 	return rd_db_engine_of(db) == RD_DB_POSTGRES ? sql.pg : sql.lite;
 }
 
-static int read_server_uri(void)
-{
-	const char *state = getenv("REDRESS_TEST_PG_STATE");
-	char *text, *line;
-
-	if (!state || !*state)
-		return 0;
-	if (!(text = rd_test_read(state, NULL)))
-		return -1;
-	line = strstr(text, "PGURI=");
-	if (line) {
-		line += 6;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(server_uri, sizeof(server_uri), "%s", line);
-	}
-	free(text);
-	return line ? 1 : -1;
-}
-
-/* The URI of the server with another database name. */
-static void uri_of(char *out, size_t size, const char *database)
-{
-	const char *slash = strrchr(server_uri, '/');
-
-	snprintf(out, size, "%.*s/%s", (int)(slash - server_uri), server_uri,
-		 database);
-}
-
 static int open_case(engine_case *c, rd_db_engine engine, rd_error *err)
 {
-	char sql[128], uri[640];
+	char *uri;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -88,28 +56,17 @@ static int open_case(engine_case *c, rd_db_engine engine, rd_error *err)
 					  rd_db_errmsg(c->db));
 		return rc;
 	}
-	if ((rc = rd_db_open(&c->admin, server_uri, 0, err)) < 0)
-		return rc;
-	snprintf(c->name, sizeof(c->name), "t_db_%ld_%d", (long)getpid(),
-		 ++case_number);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", c->name);
-	if (rd_db_exec(c->admin, sql) != RD_DB_OK)
-		return rd_error_set(err, RD_EIO, "%s", rd_db_errmsg(c->admin));
-	uri_of(uri, sizeof(uri), c->name);
-	return rd_db_open(&c->db, uri, 0, err);
+	/* a database of the case's own, dropped at exit by the fixtures */
+	if (!(uri = rd_test_pg_database()))
+		return rd_error_set(err, RD_EIO, "no PostgreSQL database");
+	rc = rd_db_open(&c->db, uri, 0, err);
+	free(uri);
+	return rc;
 }
 
 static void close_case(engine_case *c)
 {
 	rd_db_close(c->db);
-	if (c->admin) {
-		char sql[128];
-
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s",
-			 c->name);
-		(void)rd_db_exec(c->admin, sql);
-		rd_db_close(c->admin);
-	}
 	free(c->dir);
 }
 
@@ -668,9 +625,15 @@ static void targets_told_apart(void)
 	CHECK_INT(rd_db_target_is_postgres(NULL), 0);
 }
 
+/* REDRESS_TEST_PG_STATE names a server tests/support/pg.sh started. */
+static void pg_server_started(void)
+{
+	CHECK_INT(rd_test_pg_server(), 1);
+}
+
 int main(void)
 {
-	int server = read_server_uri();
+	int server = rd_test_pg_server();
 
 	RUN(targets_told_apart);
 	RUN(targets_shown);
@@ -683,14 +646,12 @@ int main(void)
 	RUN(sqlite_constraint);
 	RUN(sqlite_commit);
 	RUN(pg_password_not_shown);
-	if (server < 0) {
-		rd_test_fail(__FILE__, __LINE__, "REDRESS_TEST_PG_STATE=%s "
-			     "names no started server (tests/support/pg.sh)",
-			     getenv("REDRESS_TEST_PG_STATE"));
-	} else if (server == 0) {
-		printf("PostgreSQL cases skipped: REDRESS_TEST_PG_STATE is "
+	if (server == 0)
+		printf("PostgreSQL cases left out: REDRESS_TEST_PG_STATE is "
 		       "not set (ctest sets it)\n");
-	} else {
+	else
+		RUN(pg_server_started);
+	if (server > 0) {
 		RUN(pg_values);
 		RUN(pg_rows);
 		RUN(pg_failures);

@@ -28,84 +28,15 @@
 
 #define HASH RD_TEST_WORKFLOW_HASH
 
-/* The URI of the suite's PostgreSQL server. */
-static char server_uri[512];
-static int case_number;
-
-/* A database of the case's own, made by the admin connection. */
-typedef struct pg_case {
-	rd_db *admin;
-	char name[64];
-	char uri[640];
-} pg_case;
-
-static int read_server_uri(void)
-{
-	const char *state = getenv("REDRESS_TEST_PG_STATE");
-	char *text, *line;
-
-	if (!state || !*state)
-		return 0;
-	if (!(text = rd_test_read(state, NULL)))
-		return -1;
-	line = strstr(text, "PGURI=");
-	if (line) {
-		line += 6;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(server_uri, sizeof(server_uri), "%s", line);
-	}
-	free(text);
-	return line ? 1 : -1;
-}
-
-static int case_make(pg_case *c, rd_error *err)
-{
-	const char *slash = strrchr(server_uri, '/');
-	char sql[128];
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	if ((rc = rd_db_open(&c->admin, server_uri, 0, err)) < 0)
-		return rc;
-	snprintf(c->name, sizeof(c->name), "t_pg_%ld_%d", (long)getpid(),
-		 ++case_number);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", c->name);
-	if (rd_db_exec(c->admin, sql) != RD_DB_OK)
-		return rd_error_set(err, RD_EIO, "%s", rd_db_errmsg(c->admin));
-	snprintf(c->uri, sizeof(c->uri), "%.*s/%s",
-		 (int)(slash - server_uri), server_uri, c->name);
-	return RD_OK;
-}
-
-/* Drop the case's database, even with a connection a failed case left. */
-static void case_drop(pg_case *c)
-{
-	char sql[128];
-
-	if (!c->admin)
-		return;
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-		 c->name);
-	(void)rd_db_exec(c->admin, sql);
-	rd_db_close(c->admin);
-	c->admin = NULL;
-}
-
-/* Run body on a fresh database of its own. */
+/* Run body on a new database of its own (dropped at exit by the fixtures). */
 static void in_case(void (*body)(const char *uri))
 {
-	pg_case c;
-	rd_error err;
+	char *uri = rd_test_pg_database();
 
-	rd_error_clear(&err);
-	if (case_make(&c, &err) < 0) {
-		rd_test_fail(__FILE__, __LINE__, "cannot make a database: %s",
-			     err.message);
-		case_drop(&c);
+	if (!uri)
 		return;
-	}
-	body(c.uri);
-	case_drop(&c);
+	body(uri);
+	free(uri);
 }
 
 /* One integer a query answers on db; -1 when it fails or answers none. */
@@ -686,18 +617,22 @@ static void record_body(const char *uri)
 
 static void record_round_trip(void) { in_case(record_body); }
 
+/* REDRESS_TEST_PG_STATE names a server tests/support/pg.sh started. */
+static void pg_server_started(void)
+{
+	CHECK_INT(rd_test_pg_server(), 1);
+}
+
 int main(void)
 {
-	int server = read_server_uri();
+	int server = rd_test_pg_server();
 
-	if (server < 0) {
-		rd_test_fail(__FILE__, __LINE__, "REDRESS_TEST_PG_STATE=%s "
-			     "names no started server (tests/support/pg.sh)",
-			     getenv("REDRESS_TEST_PG_STATE"));
-	} else if (server == 0) {
-		printf("PostgreSQL cases skipped: REDRESS_TEST_PG_STATE is "
+	if (server == 0)
+		printf("PostgreSQL cases left out: REDRESS_TEST_PG_STATE is "
 		       "not set (ctest sets it)\n");
-	} else {
+	else
+		RUN(pg_server_started);
+	if (server > 0) {
 		RUN(fresh_database_gets_schema_13);
 		RUN(reopening_is_a_no_op);
 		RUN(two_nodes_open_at_once);
