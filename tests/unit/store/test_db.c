@@ -80,6 +80,18 @@ static const sql_pair CREATE = {
 	" data BYTEA, n BIGINT CHECK (n IS NULL OR n <> 13),"
 	" parent BIGINT REFERENCES parent (id))"
 };
+/* open_case, then the tables `parent` and `t` of CREATE. */
+static int open_with_tables(engine_case *c, rd_db_engine engine,
+			    rd_error *err)
+{
+	int rc = open_case(c, engine, err);
+
+	if (rc == 0 && rd_db_exec(c->db, pick(c->db, CREATE)) != RD_DB_OK)
+		rc = rd_error_set(err, RD_EIO, "cannot make the tables: %s",
+				  rd_db_errmsg(c->db));
+	return rc;
+}
+
 static const sql_pair INSERT = {
 	"INSERT INTO t (id, name, data, n) VALUES (?1, ?2, ?3, ?4)",
 	"INSERT INTO t (id, name, data, n) VALUES ($1, $2, $3, $4)"
@@ -129,8 +141,7 @@ static void values_round_trip(rd_db_engine engine)
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(open_case(&c, engine, &err), &err);
-	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	CHECK_OK(open_with_tables(&c, engine, &err), &err);
 	ins = prepared(c.db, INSERT);
 	sel = prepared(c.db, SELECT_ONE);
 	if (!ins || !sel)
@@ -208,8 +219,7 @@ static void rows_and_changes(rd_db_engine engine)
 	int rc;
 
 	rd_error_clear(&err);
-	CHECK_OK(open_case(&c, engine, &err), &err);
-	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	CHECK_OK(open_with_tables(&c, engine, &err), &err);
 	ins = prepared(c.db, INSERT);
 	sel = prepared(c.db, all);
 	upd = prepared(c.db, bump);
@@ -255,8 +265,7 @@ static void failures_have_codes(rd_db_engine engine)
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(open_case(&c, engine, &err), &err);
-	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	CHECK_OK(open_with_tables(&c, engine, &err), &err);
 	ins = prepared(c.db, INSERT);
 	child = prepared(c.db, orphan);
 	if (!ins || !child)
@@ -296,8 +305,7 @@ static void transactions(rd_db_engine engine)
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(open_case(&c, engine, &err), &err);
-	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	CHECK_OK(open_with_tables(&c, engine, &err), &err);
 	ins = prepared(c.db, INSERT);
 	cnt = prepared(c.db, count);
 	if (!ins || !cnt)
@@ -338,8 +346,7 @@ static void columns_named_and_typed(rd_db_engine engine)
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(open_case(&c, engine, &err), &err);
-	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	CHECK_OK(open_with_tables(&c, engine, &err), &err);
 	ins = prepared(c.db, INSERT);
 	sel = prepared(c.db, named);
 	if (!ins || !sel)
@@ -434,8 +441,7 @@ static void commit_after_failure(rd_db_engine engine)
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(open_case(&c, engine, &err), &err);
-	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	CHECK_OK(open_with_tables(&c, engine, &err), &err);
 	ins = prepared(c.db, INSERT);
 	cnt = prepared(c.db, count);
 	end = prepared(c.db, commit);
@@ -490,8 +496,7 @@ static void constraint_named(rd_db_engine engine)
 	rd_error err;
 
 	rd_error_clear(&err);
-	CHECK_OK(open_case(&c, engine, &err), &err);
-	CHECK_INT(rd_db_exec(c.db, pick(c.db, CREATE)), RD_DB_OK);
+	CHECK_OK(open_with_tables(&c, engine, &err), &err);
 	ins = prepared(c.db, INSERT);
 	child = prepared(c.db, orphan);
 	if (!ins || !child)
