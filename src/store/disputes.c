@@ -394,13 +394,14 @@ int rd_store_dispute_open_duplicate(rd_store *st, const rd_dispute *d,
 	rc = rd_store__bind_text(stmt, 1, d->storefront);
 	rc |= rd_store__bind_text(stmt, 2, d->order_ref);
 	rc = rd_store__step(st, stmt, rc);
-	rd_store__release(stmt);
-	stmt = NULL;
-	if (rc != RD_DB_ROW) {
+	/* the reason is read before the reset, as rd_store__fail asks */
+	if (rc != RD_DB_ROW)
 		ret = rd_store__fail(st, rc, err, "cannot wait for the other "
 				     "openings of order %.64s", d->order_ref);
+	rd_store__release(stmt);
+	stmt = NULL;
+	if (ret < 0)
 		goto done;
-	}
 	if ((ret = rd_store__stmt(st, RD_STMT_DISPUTE_OPEN_DUPLICATE, &stmt,
 				  err)) < 0)
 		goto done;
