@@ -91,6 +91,53 @@ int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,
 			    const rd_object_io *io, rd_error *err);
 
 /*
+ * Where the record keeps evidence files when they are not files of a
+ * directory: the store's database (PostgreSQL), which the service wires
+ * in (the evidence module never speaks SQL). Ids are git blob ids, 20 raw
+ * bytes; every function returns an rd status.
+ *
+ * create: a new file of `size` bytes in *file; append its bytes in order;
+ * keep: every byte given, keep it durably as blob `id` (the same bytes
+ * kept already: renew them); drop: free a file, its bytes dropped unless
+ * kept. open: a reader of the kept file `id` of `size` bytes (RD_EIO when
+ * missing or of another size); read: up to len bytes, *got 0 at the end;
+ * close. stat: whether `id` is kept, and its size; in a change's
+ * transaction no removal may go between the look and the change. foreach:
+ * every kept file (cb as rd_evidence_files_foreach's). remove: remove `id`
+ * if last written before `before` and no object of the record names it.
+ */
+typedef struct rd_file_io {
+	void *ctx;
+	int (*create)(void *ctx, int64_t size, void **file, rd_error *err);
+	int (*append)(void *file, const void *buf, size_t len, rd_error *err);
+	int (*keep)(void *file, const unsigned char id[20], int64_t size,
+		    rd_error *err);
+	void (*drop)(void *file);
+	int (*open)(void *ctx, const unsigned char id[20], int64_t size,
+		    void **reader, rd_error *err);
+	int (*read)(void *reader, void *buf, size_t len, size_t *got,
+		    rd_error *err);
+	void (*close)(void *reader);
+	int (*stat)(void *ctx, const unsigned char id[20], int *present,
+		    int64_t *size, rd_error *err);
+	int (*foreach)(void *ctx,
+		       int (*cb)(void *cb_ctx, const unsigned char id[20],
+				 const char *oid, int64_t size,
+				 int64_t mtime, rd_error *err),
+		       void *cb_ctx, rd_error *err);
+	int (*remove)(void *ctx, const unsigned char id[20], int64_t before,
+		      int *removed, rd_error *err);
+} rd_file_io;
+
+/*
+ * Open the record's repository as rd_evidence_record_open does, its
+ * evidence files kept through `files` (copied) instead of a directory.
+ */
+int rd_evidence_record_open_files(rd_evidence_repo **out,
+				  const rd_object_io *io,
+				  const rd_file_io *files, rd_error *err);
+
+/*
  * Once *flag is set (borrowed; it outlives repo), every read of the
  * record's objects through repo fails: a long merge of the mirror's packs
  * on this repository stops there.
@@ -98,7 +145,8 @@ int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,
 void rd_evidence_cancel_on(rd_evidence_repo *repo, const atomic_int *flag);
 
 /*
- * Every evidence file of the record's blobs directory: cb gets its blob id
+ * Every evidence file of the record (its blobs directory, or its files
+ * elsewhere): cb gets its blob id
  * (20 raw bytes, and in hex), its size and the time it was last written
  * (Unix seconds); a status < 0 from cb stops the walk and is returned.
  */
@@ -112,14 +160,15 @@ int rd_evidence_files_foreach(rd_evidence_repo *repo, rd_evidence_file_cb cb,
  * Remove the evidence file of blob `oid` if it was last written before
  * `before` (Unix seconds): *removed 1 when it was. A file written since
  * (an upload of the same bytes renews it) or already gone is left alone.
- * The caller knows that no change names it.
+ * In a directory the caller knows that no change names it; elsewhere
+ * (rd_file_io) the file is also kept when an object names it.
  */
 int rd_evidence_file_remove(rd_evidence_repo *repo, const char *oid,
 			    int64_t before, int *removed, rd_error *err);
 
 /*
- * Whether the evidence file of blob `oid` is in the record's blobs
- * directory (*present), and its size.
+ * Whether the evidence file of blob `oid` is in the record (*present),
+ * and its size.
  */
 int rd_evidence_file_present(rd_evidence_repo *repo, const char *oid,
 			     int *present, int64_t *size, rd_error *err);

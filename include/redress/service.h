@@ -513,13 +513,17 @@ typedef struct rd_files_clean_report {
 	int64_t unnamed;         /* of them, old enough and named by no change */
 	int64_t removed;         /* of those, removed (not renewed meanwhile) */
 	int64_t removed_bytes;   /* their bytes */
+	int64_t abandoned;       /* uploads cut short, removed (a record whose
+				    files are in its database; a directory's
+				    are removed at start) */
 } rd_files_clean_report;
 
 /* Evidence files no change names are kept this long (a day) by default. */
 #define RD_FILES_CLEAN_AGE_S INT64_C(86400)
 
 /*
- * Remove the evidence files of <data>/blobs that no change of the record
+ * Remove the evidence files of <data>/blobs (on PostgreSQL: of the
+ * database) that no change of the record
  * names and that were last written more than older_than_s seconds ago
  * (>= 0): what an upload cut short by a crash, or refused after its bytes
  * were stored, leaves. A file is checked and removed inside a write

@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 13
+#define RD_STORE_SCHEMA_VERSION 14
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -145,6 +145,94 @@ int rd_store_objects_of_changes(rd_store *st, int64_t after, int64_t upto,
 					  const unsigned char id[RD_OID_RAWSZ],
 					  int type, int64_t size, int in_file),
 				void *ctx, rd_error *err);
+
+/* ---- schema 14: evidence files in the database (PostgreSQL) --------- */
+
+/*
+ * On PostgreSQL the record keeps its evidence files in the database, so
+ * that nodes share no disk; the embedded record keeps them in its data
+ * directory (the evidence module's). Every function below is
+ * RD_EINTERNAL on SQLite. A file is streamed in and out in chunks of
+ * RD_STORE_FILE_CHUNK bytes, never whole in memory.
+ */
+#define RD_STORE_FILE_CHUNK (1024 * 1024)
+
+/* 1 when st keeps evidence files in its database (PostgreSQL). */
+int rd_store_files_in_db(const rd_store *st);
+
+typedef struct rd_store_file rd_store_file;
+
+/*
+ * A new file of `size` bytes to write (size > 0). Its bytes are stored as
+ * they come, outside any transaction unless the caller holds one; nothing
+ * names them until rd_store_file_keep.
+ */
+int rd_store_file_create(rd_store *st, int64_t size, rd_store_file **out,
+			 rd_error *err);
+int rd_store_file_append(rd_store_file *f, const void *buf, size_t len,
+			 rd_error *err);
+
+/*
+ * Every byte given: keep the file as blob `id` (its git blob id), durably
+ * (committed, unless the caller's transaction is open: then with it). The
+ * same bytes kept already are renewed instead (their time, which the
+ * removal of unnamed files reads) and these dropped. Free it after.
+ */
+int rd_store_file_keep(rd_store_file *f, const unsigned char id[RD_OID_RAWSZ],
+		       int64_t size, rd_error *err);
+
+/* Free a file; one not kept has its bytes dropped. NULL is accepted. */
+void rd_store_file_free(rd_store_file *f);
+
+/*
+ * Whether file `id` is kept (*present) and its size. Inside a transaction
+ * the file's row stays locked (shared) until it ends: a change that names
+ * the file looks with this, and no removal can go between.
+ */
+int rd_store_file_stat(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
+		       int *present, int64_t *size, rd_error *err);
+
+typedef struct rd_store_file_reader rd_store_file_reader;
+
+/*
+ * Open file `id` for reading; RD_EIO when it is missing or does not hold
+ * `size` bytes. rd_store_file_read gives up to len bytes (*got 0 at the
+ * end); a reader holds at most one chunk in memory.
+ */
+int rd_store_file_open(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
+		       int64_t size, rd_store_file_reader **out,
+		       rd_error *err);
+int rd_store_file_read(rd_store_file_reader *r, void *buf, size_t len,
+		       size_t *got, rd_error *err);
+void rd_store_file_close(rd_store_file_reader *r);
+
+/*
+ * Every kept file in id order: cb gets its id, size and the time it was
+ * last written (Unix seconds); a status < 0 from cb stops the walk and is
+ * returned. cb may use the store.
+ */
+typedef int (*rd_store_file_cb)(void *ctx,
+				const unsigned char id[RD_OID_RAWSZ],
+				int64_t size, int64_t written_at,
+				rd_error *err);
+int rd_store_files_foreach(rd_store *st, rd_store_file_cb cb, void *ctx,
+			   rd_error *err);
+
+/*
+ * Inside a transaction: remove file `id` if it was last written before
+ * `before` and no object of the record names it (read under a lock on
+ * the file, so that a change naming it at the same moment is seen):
+ * *removed 1 when it was.
+ */
+int rd_store_file_remove(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
+			 int64_t before, int *removed, rd_error *err);
+
+/*
+ * Remove the bytes of uploads started before `before` that no file names
+ * (abandoned, or cut by a crash); *removed receives how many.
+ */
+int rd_store_files_abandoned_remove(rd_store *st, int64_t before,
+				    int64_t *removed, rd_error *err);
 
 /* The record's head of a dispute (40 hex digits); *found 0 when none. */
 int rd_store_ref_get(rd_store *st, const char *dispute_id, char head[41],

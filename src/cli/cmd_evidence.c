@@ -470,16 +470,20 @@ int cli_cmd_clean(cli_ctx *ctx, rd_error *err)
 	    (rc = rd_service_files_clean(ctx->svc, older_than, &r, err)) < 0)
 		return rc;
 	if (ctx->json)
-		return cli_print_json(json_pack("{s:I,s:I,s:I,s:I}",
+		return cli_print_json(json_pack("{s:I,s:I,s:I,s:I,s:I}",
 				"files", (json_int_t)r.files,
 				"unnamed", (json_int_t)r.unnamed,
 				"removed", (json_int_t)r.removed,
-				"removed_bytes", (json_int_t)r.removed_bytes),
-				err);
+				"removed_bytes", (json_int_t)r.removed_bytes,
+				"abandoned_uploads",
+				(json_int_t)r.abandoned), err);
 	printf("removed %lld evidence file%s that no change names (%lld "
 	       "bytes), of %lld file%s\n", (long long)r.removed,
 	       r.removed == 1 ? "" : "s", (long long)r.removed_bytes,
 	       (long long)r.files, r.files == 1 ? "" : "s");
+	if (r.abandoned)
+		printf("removed %lld upload%s cut short\n",
+		       (long long)r.abandoned, r.abandoned == 1 ? "" : "s");
 	return RD_OK;
 }
 

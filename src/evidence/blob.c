@@ -5,7 +5,10 @@
  * RD_SNIFF_BYTES are kept, to tell the content type. Finishing makes the
  * file durable (fdatasync), renames it to its id and makes the rename
  * durable, all before any transaction names it: a crash then leaves at
- * worst a file no row names, which is harmless and removed later.
+ * worst a file no row names, which is harmless and removed later. A
+ * record whose files are kept elsewhere (rd_file_io: the database) gets
+ * the bytes as they come and keeps them under their id at the finish,
+ * committed likewise before any change names them.
  *
  * A writer must never hold a whole file in memory, and must never leave a
  * file under its id unless every declared byte arrived and finish was
@@ -28,7 +31,8 @@
 
 struct rd_blob_writer {
 	rd_evidence_repo *repo;       /* borrowed */
-	int fd;                       /* the temporary file */
+	int fd;                       /* the temporary file, or */
+	void *kept;                   /* the file of repo->files */
 	char temp[4096];
 	struct sha256_ctx sha;
 	struct sha1_ctx object;       /* the git blob id */
@@ -62,7 +66,7 @@ int rd_blob_writer_new(rd_blob_writer **out, rd_evidence_repo *repo,
 				    "rd_blob_writer_new needs an output and a "
 				    "repository");
 	*out = NULL;
-	if (!repo->blobs)
+	if (!ev_is_record(repo))
 		return rd_error_set(err, RD_EINTERNAL, "evidence files are "
 				    "written into the record only");
 	if (size <= 0)
@@ -88,6 +92,13 @@ int rd_blob_writer_new(rd_blob_writer **out, rd_evidence_repo *repo,
 	sha1_init(&w->object);
 	n = snprintf(header, sizeof(header), "blob %lld", (long long)size);
 	sha1_update(&w->object, (size_t)n + 1, (const uint8_t *)header);
+	if (repo->has_files) {
+		if ((rc = repo->files.create(repo->files.ctx, size, &w->kept,
+					     err)) < 0)
+			goto done;
+		*out = w;
+		return RD_OK;
+	}
 	n = snprintf(w->temp, sizeof(w->temp), "%s/" EV_UPLOAD_PREFIX
 		     EV_UPLOAD_MARK "XXXXXX", repo->blobs);
 	if (n < 0 || (size_t)n >= sizeof(w->temp)) {
@@ -135,6 +146,15 @@ int rd_blob_writer_write(rd_blob_writer *w, const void *buf, size_t len,
 	}
 	sha256_update(&w->sha, len, bytes);
 	sha1_update(&w->object, len, bytes);
+	if (w->kept) {
+		int rc = w->repo->files.append(w->kept, bytes, len, err);
+
+		if (rc < 0) {
+			w->failed = 1;
+			return rc;
+		}
+		done = len;
+	}
 	while (done < len) {
 		ssize_t n = write(w->fd, bytes + done, len - done);
 
@@ -196,6 +216,8 @@ static int settle(rd_blob_writer *w, git_oid *oid, rd_error *err)
 
 	sha1_digest(&w->object, sizeof(digest), digest);
 	memcpy(oid->id, digest, sizeof(digest));
+	if (w->kept)
+		return w->repo->files.keep(w->kept, oid->id, w->size, err);
 	if ((rc = ev_blob_path(w->repo, oid, path, sizeof(path), err)) < 0)
 		return rc;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path),
@@ -269,6 +291,8 @@ void rd_blob_writer_free(rd_blob_writer *w)
 	if (!w)
 		return;
 	/* without a finish this discards the temporary file */
+	if (w->kept)
+		w->repo->files.drop(w->kept);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->temp[0])

@@ -176,7 +176,7 @@ static int file_blob(struct builder *b, const rd_tree_file *f, git_oid *out)
 		return rc;
 	grc = git_odb_read_header(&size, &type, b->repo->odb, out);
 	/* an evidence file of the record: its row goes with this change */
-	if (grc == GIT_ENOTFOUND && b->repo->blobs) {
+	if (grc == GIT_ENOTFOUND && ev_is_record(b->repo)) {
 		int64_t bytes = 0;
 		int present = 0;
 

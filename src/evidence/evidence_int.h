@@ -41,7 +41,9 @@ struct rd_evidence_repo {
 	int holds_library;       /* counted as a user of libgit2 */
 	/* the record (record.c): objects through io, evidence files in blobs */
 	rd_object_io io;
-	char *blobs;             /* NULL for a repository on disk */
+	char *blobs;             /* the record's files in a directory, or */
+	rd_file_io files;        /* ... kept elsewhere (has_files) */
+	int has_files;
 	const atomic_int *cancel;  /* set: the record's reads fail */
 };
 
@@ -64,12 +66,21 @@ int ev_library_acquire(rd_evidence_repo *repo, rd_error *err);
 int ev_blob_path(const rd_evidence_repo *repo, const git_oid *id,
 		 char *out, size_t size, rd_error *err);
 
+/* 1 when repo is the record (its evidence files in a directory or not). */
+int ev_is_record(const rd_evidence_repo *repo);
+
 /*
- * Open the evidence file of id for reading: a descriptor, or -1 with err
- * filled (RD_EIO) when it cannot be opened or does not hold `want` bytes.
+ * A reader of one evidence file of the record, wherever it is kept:
+ * ev_file_open fails (RD_EIO) when the file cannot be opened or does not
+ * hold `want` bytes; ev_file_read gives up to len bytes, *got 0 at the
+ * end, RD_EIO when the file ends before `want`.
  */
-int ev_open_file(rd_evidence_repo *repo, const git_oid *id, int64_t want,
+typedef struct ev_file_reader ev_file_reader;
+int ev_file_open(rd_evidence_repo *repo, const git_oid *id, int64_t want,
+		 ev_file_reader **out, rd_error *err);
+int ev_file_read(ev_file_reader *r, void *buf, size_t len, size_t *got,
 		 rd_error *err);
+void ev_file_close(ev_file_reader *r);
 
 /*
  * The last steps of opening any repository: its identity for ref updates

@@ -2,7 +2,9 @@
  * The record's evidence files as files: listing them and removing one.
  * Which of them a change names is the record's to say (the service asks
  * the store); this module only knows where they are:
- * <blobs>/<2 hex>/<38 hex>, named by the git blob id of their bytes.
+ * <blobs>/<2 hex>/<38 hex>, named by the git blob id of their bytes, or
+ * kept elsewhere through the record's rd_file_io, which lists and
+ * removes them itself.
  */
 #include "evidence/evidence_int.h"
 
@@ -63,10 +65,12 @@ int rd_evidence_files_foreach(rd_evidence_repo *repo, rd_evidence_file_cb cb,
 {
 	int rc = RD_OK;
 
-	if (!repo || !repo->blobs || !cb)
+	if (!ev_is_record(repo) || !cb)
 		return rd_error_set(err, RD_EINTERNAL, "rd_evidence_files_"
 				    "foreach needs the record's repository "
 				    "and a callback");
+	if (repo->has_files)
+		return repo->files.foreach(repo->files.ctx, cb, ctx, err);
 	for (int i = 0; i < 256 && rc == RD_OK; i++) {
 		char shard[3];
 
@@ -85,11 +89,15 @@ int rd_evidence_file_remove(rd_evidence_repo *repo, const char *oid,
 	int rc;
 
 	*removed = 0;
-	if (!repo || !repo->blobs)
+	if (!ev_is_record(repo))
 		return rd_error_set(err, RD_EINTERNAL, "rd_evidence_file_remove "
 				    "needs the record's repository");
-	if ((rc = ev_oid_parse(&id, oid, "evidence file", err)) < 0 ||
-	    (rc = ev_blob_path(repo, &id, path, sizeof(path), err)) < 0)
+	if ((rc = ev_oid_parse(&id, oid, "evidence file", err)) < 0)
+		return rc;
+	if (repo->has_files)
+		return repo->files.remove(repo->files.ctx, id.id, before,
+					  removed, err);
+	if ((rc = ev_blob_path(repo, &id, path, sizeof(path), err)) < 0)
 		return rc;
 	if (lstat(path, &sb) != 0)
 		return errno == ENOENT

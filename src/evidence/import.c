@@ -172,7 +172,7 @@ int rd_evidence_import(rd_evidence_repo *from, rd_evidence_repo *record,
 	size_t count = 0, room = 0;
 	int rc = RD_OK;
 
-	if (!from || !record || !record->blobs || !head)
+	if (!from || !record || !ev_is_record(record) || !head)
 		return rd_error_set(err, RD_EINTERNAL, "rd_evidence_import "
 				    "needs a repository, the record and a "
 				    "head");

@@ -419,38 +419,31 @@ static int pack_bytes(pack_out *p, const git_oid *id, int type,
 static int pack_file(pack_out *p, rd_evidence_repo *record,
 		     const git_oid *id, int64_t size)
 {
-	char hex[RD_OID_BUFSZ];
+	ev_file_reader *r = NULL;
 	struct sha1_ctx object;
 	uint64_t left = (uint64_t)size;
-	int fd, rc, first = 1;
+	int rc, first = 1;
 
-	ev_oid_hex(hex, id);
 	if ((rc = entry_start(p, GIT_OBJECT_BLOB, size, &object)) < 0)
 		return rc;
-	if ((fd = ev_open_file(record, id, size, p->err)) < 0)
-		return RD_EIO;
+	if ((rc = ev_file_open(record, id, size, &r, p->err)) < 0)
+		return rc;
 	for (;;) {
-		ssize_t got = 0;
+		size_t got = 0;
 
 		if (left > 0) {
-			got = read(fd, p->in, left < FILE_READ ? (size_t)left
-							       : FILE_READ);
-			if (got <= 0) {
-				rc = rd_error_set(p->err, RD_EIO, "evidence "
-						  "file %s: %s", hex, got < 0 ?
-						  strerror(errno) :
-						  "shorter than the record "
-						  "says");
+			if ((rc = ev_file_read(r, p->in, left < FILE_READ
+							   ? (size_t)left
+							   : FILE_READ,
+					       &got, p->err)) < 0)
 				break;
-			}
 			left -= (uint64_t)got;
-			sha1_update(&object, (size_t)got, p->in);
+			sha1_update(&object, got, p->in);
 		}
 		if (first) {
 			if ((rc = z_start(p, file_level(p->in,
-					(size_t)got < FILE_SAMPLE
-						? (size_t)got
-						: FILE_SAMPLE))) < 0)
+					got < FILE_SAMPLE ? got
+							  : FILE_SAMPLE))) < 0)
 				break;
 			first = 0;
 		}
@@ -460,7 +453,7 @@ static int pack_file(pack_out *p, rd_evidence_repo *record,
 		    left == 0)
 			break;
 	}
-	close(fd);
+	ev_file_close(r);
 	if (rc < 0)
 		return rc;
 	return entry_check(p, &object, id, "evidence file");

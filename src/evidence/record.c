@@ -31,7 +31,7 @@ typedef struct record_backend {
 /* A read stream over an evidence file. */
 typedef struct file_stream {
 	git_odb_stream parent;
-	int fd;
+	ev_file_reader *reader;
 } file_stream;
 
 _Thread_local int ev_io_code;
@@ -77,8 +77,21 @@ int ev_sync_dir(const char *dir, rd_error *err)
 	return RD_OK;
 }
 
-int ev_open_file(rd_evidence_repo *repo, const git_oid *id, int64_t want,
-		 rd_error *err)
+int ev_is_record(const rd_evidence_repo *repo)
+{
+	return repo && (repo->blobs || repo->has_files);
+}
+
+struct ev_file_reader {
+	rd_evidence_repo *repo;       /* borrowed */
+	int fd;                       /* a file of the blobs directory, or */
+	void *kept;                   /* a reader of repo->files */
+	int64_t want, got;
+};
+
+/* A file of the blobs directory, checked to hold `want` bytes. */
+static int open_in_dir(rd_evidence_repo *repo, const git_oid *id,
+		       int64_t want, rd_error *err)
 {
 	char path[4096];
 	struct stat sb;
@@ -99,6 +112,80 @@ int ev_open_file(rd_evidence_repo *repo, const git_oid *id, int64_t want,
 		return -1;
 	}
 	return fd;
+}
+
+int ev_file_open(rd_evidence_repo *repo, const git_oid *id, int64_t want,
+		 ev_file_reader **out, rd_error *err)
+{
+	ev_file_reader *r;
+	int rc;
+
+	*out = NULL;
+	if (!ev_is_record(repo))
+		return rd_error_set(err, RD_EINTERNAL, "evidence files are the "
+				    "record's");
+	if (!(r = calloc(1, sizeof(*r))))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	r->repo = repo;
+	r->fd = -1;
+	r->want = want;
+	if (repo->has_files) {
+		if ((rc = repo->files.open(repo->files.ctx, id->id, want,
+					   &r->kept, err)) < 0) {
+			free(r);
+			return rc;
+		}
+	} else if ((r->fd = open_in_dir(repo, id, want, err)) < 0) {
+		free(r);
+		return err->code ? err->code : RD_EIO;
+	}
+	*out = r;
+	return RD_OK;
+}
+
+int ev_file_read(ev_file_reader *r, void *buf, size_t len, size_t *got,
+		 rd_error *err)
+{
+	int rc;
+
+	*got = 0;
+	if (r->got >= r->want || len == 0)
+		return RD_OK;
+	if ((uint64_t)len > (uint64_t)(r->want - r->got))
+		len = (size_t)(r->want - r->got);
+	if (r->kept) {
+		if ((rc = r->repo->files.read(r->kept, buf, len, got,
+					      err)) < 0)
+			return rc;
+	} else {
+		ssize_t n;
+
+		do
+			n = read(r->fd, buf, len);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return rd_error_set(err, RD_EIO, "cannot read an "
+					    "evidence file: %s",
+					    strerror(errno));
+		*got = (size_t)n;
+	}
+	if (*got == 0)
+		return rd_error_set(err, RD_EIO, "an evidence file ended after "
+				    "%lld of its %lld bytes",
+				    (long long)r->got, (long long)r->want);
+	r->got += (int64_t)*got;
+	return RD_OK;
+}
+
+void ev_file_close(ev_file_reader *r)
+{
+	if (!r)
+		return;
+	if (r->kept)
+		r->repo->files.close(r->kept);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
 }
 
 static int rb_header(record_backend *b, const git_oid *id, int *found,
@@ -135,31 +222,24 @@ static int rb_read(void **data_p, size_t *len_p, git_object_t *type_p,
 		return GIT_ERROR;
 	}
 	if (in_file) {
+		ev_file_reader *r = NULL;
 		rd_error err;
-		int fd;
-		size_t got = 0;
+		size_t got = 0, n = 0;
+		int frc;
 
 		rd_error_clear(&err);
-		if ((fd = ev_open_file(b->repo, id, size, &err)) < 0) {
+		frc = ev_file_open(b->repo, id, size, &r, &err);
+		while (frc == RD_OK && got < (size_t)size &&
+		       (frc = ev_file_read(r, (char *)out + got,
+					   (size_t)size - got, &n,
+					   &err)) == RD_OK)
+			got += n;
+		ev_file_close(r);
+		if (frc < 0) {
 			git_odb_backend_data_free(backend, out);
+			free(data);
 			return io_failed(&err);
 		}
-		while (got < (size_t)size) {
-			ssize_t n = read(fd, (char *)out + got,
-					 (size_t)size - got);
-
-			if (n <= 0) {
-				rd_error_set(&err, RD_EIO, "cannot read an "
-					     "evidence file: %s",
-					     n < 0 ? strerror(errno)
-						   : "it ended early");
-				close(fd);
-				git_odb_backend_data_free(backend, out);
-				return io_failed(&err);
-			}
-			got += (size_t)n;
-		}
-		close(fd);
 	} else if (size) {
 		memcpy(out, data, (size_t)size);
 	}
@@ -220,22 +300,20 @@ static int rb_write(git_odb_backend *backend, const git_oid *id,
 static int fs_read(git_odb_stream *stream, char *buffer, size_t len)
 {
 	file_stream *fs = (file_stream *)stream;
-	ssize_t n = read(fs->fd, buffer, len);
+	rd_error err;
+	size_t got = 0;
 
-	if (n < 0) {
-		git_error_set(GIT_ERROR_OS, "cannot read an evidence file: %s",
-			      strerror(errno));
-		return GIT_ERROR;
-	}
-	return (int)n;
+	rd_error_clear(&err);
+	if (ev_file_read(fs->reader, buffer, len, &got, &err) < 0)
+		return io_failed(&err);
+	return (int)got;
 }
 
 static void fs_free(git_odb_stream *stream)
 {
 	file_stream *fs = (file_stream *)stream;
 
-	if (fs->fd >= 0)
-		close(fs->fd);
+	ev_file_close(fs->reader);
 	free(fs);
 }
 
@@ -259,7 +337,7 @@ static int rb_readstream(git_odb_stream **out, size_t *len_p,
 		return GIT_ERROR;
 	}
 	rd_error_clear(&err);
-	if ((fs->fd = ev_open_file(b->repo, id, size, &err)) < 0) {
+	if (ev_file_open(b->repo, id, size, &fs->reader, &err) < 0) {
 		free(fs);
 		return io_failed(&err);
 	}
@@ -284,27 +362,27 @@ void rd_evidence_cancel_on(rd_evidence_repo *repo, const atomic_int *flag)
 	repo->cancel = flag;
 }
 
-int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,
-			    const rd_object_io *io, rd_error *err)
+/* The record's repository, its files in blobs_dir or through files. */
+static int record_open(rd_evidence_repo **out, const char *blobs_dir,
+		       const rd_object_io *io, const rd_file_io *files,
+		       rd_error *err)
 {
 	rd_evidence_repo *repo = NULL;
 	record_backend *backend = NULL;
 	int rc;
 
-	if (!out || !blobs_dir || !*blobs_dir || !io || !io->get || !io->put)
-		return rd_error_set(err, RD_EINTERNAL,
-				    "rd_evidence_record_open needs an output, "
-				    "a blobs directory and the record's "
-				    "functions");
 	*out = NULL;
 	if (!(repo = calloc(1, sizeof(*repo))) ||
-	    !(repo->blobs = strdup(blobs_dir)) ||
-	    !(repo->path = strdup(blobs_dir))) {
+	    (blobs_dir && !(repo->blobs = strdup(blobs_dir))) ||
+	    !(repo->path = strdup(blobs_dir ? blobs_dir : "the record"))) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
 	repo->io = *io;
-	if (mkdir(blobs_dir, 0755) != 0 && errno != EEXIST) {
+	if (files) {
+		repo->files = *files;
+		repo->has_files = 1;
+	} else if (mkdir(blobs_dir, 0755) != 0 && errno != EEXIST) {
 		rc = rd_error_set(err, RD_EIO,
 				  "%s: cannot create the directory of evidence "
 				  "files: %s", blobs_dir, strerror(errno));
@@ -352,6 +430,32 @@ done:
 	return rc;
 }
 
+int rd_evidence_record_open(rd_evidence_repo **out, const char *blobs_dir,
+			    const rd_object_io *io, rd_error *err)
+{
+	if (!out || !blobs_dir || !*blobs_dir || !io || !io->get || !io->put)
+		return rd_error_set(err, RD_EINTERNAL,
+				    "rd_evidence_record_open needs an output, "
+				    "a blobs directory and the record's "
+				    "functions");
+	return record_open(out, blobs_dir, io, NULL, err);
+}
+
+int rd_evidence_record_open_files(rd_evidence_repo **out,
+				  const rd_object_io *io,
+				  const rd_file_io *files, rd_error *err)
+{
+	if (!out || !io || !io->get || !io->put || !files || !files->create ||
+	    !files->append || !files->keep || !files->drop || !files->open ||
+	    !files->read || !files->close || !files->stat ||
+	    !files->foreach || !files->remove)
+		return rd_error_set(err, RD_EINTERNAL,
+				    "rd_evidence_record_open_files needs an "
+				    "output and every function of the "
+				    "record's objects and files");
+	return record_open(out, NULL, io, files, err);
+}
+
 int rd_evidence_file_present(rd_evidence_repo *repo, const char *oid,
 			     int *present, int64_t *size, rd_error *err)
 {
@@ -362,11 +466,15 @@ int rd_evidence_file_present(rd_evidence_repo *repo, const char *oid,
 
 	*present = 0;
 	*size = 0;
-	if (!repo || !repo->blobs)
+	if (!ev_is_record(repo))
 		return rd_error_set(err, RD_EINTERNAL, "evidence files are the "
 				    "record's");
-	if ((rc = ev_oid_parse(&id, oid, "blob", err)) < 0 ||
-	    (rc = ev_blob_path(repo, &id, path, sizeof(path), err)) < 0)
+	if ((rc = ev_oid_parse(&id, oid, "blob", err)) < 0)
+		return rc;
+	if (repo->has_files)
+		return repo->files.stat(repo->files.ctx, id.id, present, size,
+					err);
+	if ((rc = ev_blob_path(repo, &id, path, sizeof(path), err)) < 0)
 		return rc;
 	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
 		*present = 1;

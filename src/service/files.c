@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "redress/evidence.h"
 #include "redress/store.h"
 
 /* Files checked and removed under one write transaction, at most. */
@@ -62,8 +63,14 @@ static int clean_batch(cleaner *c, rd_error *err)
 			bytes += c->sizes[i];
 		}
 	}
-	/* nothing was written: the transaction only held the order */
-	rd_store_rollback(st);
+	/*
+	 * A directory's files are removed outside it (the transaction only
+	 * held the order); a database's with it
+	 */
+	if (rc == RD_OK)
+		rc = rd_store_commit(st, err);
+	else
+		rd_store_rollback(st);
 	c->count = 0;
 	c->r->unnamed += unnamed;
 	c->r->removed += removed;
@@ -113,12 +120,137 @@ int rd_service_files_clean(rd_service *svc, int64_t older_than_s,
 	if ((rc = rd_evidence_files_foreach(svc->repo, consider, &c,
 					    err)) == RD_OK)
 		rc = clean_batch(&c, err);
+	if (rc == RD_OK && rd_store_files_in_db(svc->store))
+		rc = rd_store_files_abandoned_remove(svc->store, c.before,
+						     &report->abandoned, err);
 done:
 	free(c.oids);
 	free(c.ids);
 	free(c.sizes);
-	if (rc < 0)
-		rd_error_prefix(err, "removing the evidence files no change "
-				"names from %s/blobs", svc->data_dir);
+	if (rc < 0) {
+		if (rd_store_files_in_db(svc->store))
+			rd_error_prefix(err, "removing the evidence files no "
+					"change names from the database");
+		else
+			rd_error_prefix(err, "removing the evidence files no "
+					"change names from %s/blobs",
+					svc->data_dir);
+	}
 	return rc;
+}
+
+/*
+ * Evidence files in the store's database (PostgreSQL): the functions the
+ * record's repository keeps them through, each on this service's store.
+ */
+static int file_create(void *ctx, int64_t size, void **file, rd_error *err)
+{
+	rd_store_file *f = NULL;
+	int rc = rd_store_file_create(((rd_service *)ctx)->store, size, &f,
+				      err);
+
+	*file = f;
+	return rc;
+}
+
+static int file_append(void *file, const void *buf, size_t len, rd_error *err)
+{
+	return rd_store_file_append(file, buf, len, err);
+}
+
+static int file_keep(void *file, const unsigned char id[20], int64_t size,
+		     rd_error *err)
+{
+	return rd_store_file_keep(file, id, size, err);
+}
+
+static void file_drop(void *file)
+{
+	rd_store_file_free(file);
+}
+
+static int file_open(void *ctx, const unsigned char id[20], int64_t size,
+		     void **reader, rd_error *err)
+{
+	rd_store_file_reader *r = NULL;
+	int rc = rd_store_file_open(((rd_service *)ctx)->store, id, size, &r,
+				    err);
+
+	*reader = r;
+	return rc;
+}
+
+static int file_read(void *reader, void *buf, size_t len, size_t *got,
+		     rd_error *err)
+{
+	return rd_store_file_read(reader, buf, len, got, err);
+}
+
+static void file_close(void *reader)
+{
+	rd_store_file_close(reader);
+}
+
+static int file_stat(void *ctx, const unsigned char id[20], int *present,
+		     int64_t *size, rd_error *err)
+{
+	return rd_store_file_stat(((rd_service *)ctx)->store, id, present,
+				  size, err);
+}
+
+/* The store's walk, handing each file on with its id in hex too. */
+typedef struct file_walk {
+	int (*cb)(void *ctx, const unsigned char id[20], const char *oid,
+		  int64_t size, int64_t mtime, rd_error *err);
+	void *ctx;
+} file_walk;
+
+static int file_each(void *ctx, const unsigned char id[RD_OID_RAWSZ],
+		     int64_t size, int64_t written_at, rd_error *err)
+{
+	static const char digits[] = "0123456789abcdef";
+	file_walk *walk = ctx;
+	char oid[RD_OID_BUFSZ];
+
+	for (int i = 0; i < RD_OID_RAWSZ; i++) {
+		oid[2 * i] = digits[id[i] >> 4];
+		oid[2 * i + 1] = digits[id[i] & 15];
+	}
+	oid[2 * RD_OID_RAWSZ] = '\0';
+	return walk->cb(walk->ctx, id, oid, size, written_at, err);
+}
+
+static int file_foreach(void *ctx,
+			int (*cb)(void *cb_ctx, const unsigned char id[20],
+				  const char *oid, int64_t size, int64_t mtime,
+				  rd_error *err),
+			void *cb_ctx, rd_error *err)
+{
+	file_walk walk = { cb, cb_ctx };
+
+	return rd_store_files_foreach(((rd_service *)ctx)->store, file_each,
+				      &walk, err);
+}
+
+static int file_remove(void *ctx, const unsigned char id[20], int64_t before,
+		       int *removed, rd_error *err)
+{
+	return rd_store_file_remove(((rd_service *)ctx)->store, id, before,
+				    removed, err);
+}
+
+void svc_file_io(rd_service *svc, rd_file_io *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ctx = svc;
+	out->create = file_create;
+	out->append = file_append;
+	out->keep = file_keep;
+	out->drop = file_drop;
+	out->open = file_open;
+	out->read = file_read;
+	out->close = file_close;
+	out->stat = file_stat;
+	out->foreach = file_foreach;
+	out->remove = file_remove;
 }

@@ -121,8 +121,9 @@ static int enter_registry(rd_service *svc, const char *blobs_path,
 	int alone = 0, rc;
 
 	if ((rc = svc_registry_enter(svc, err)) < 0 ||
-	    (rc = rd_evidence_leftovers_find(blobs_path, &in_blobs,
-					     err)) < 0 ||
+	    (blobs_path && (rc = rd_evidence_leftovers_find(blobs_path,
+							    &in_blobs,
+							    err)) < 0) ||
 	    (rc = rd_evidence_leftovers_find(mirror_path, &in_mirror,
 					     err)) < 0 ||
 	    in_blobs + in_mirror == 0 ||
@@ -159,7 +160,8 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	rd_service *svc = NULL;
 	char *blobs_path = NULL, *mirror_path = NULL;
 	rd_object_io io;
-	int rc;
+	rd_file_io files;
+	int in_db, rc;
 
 	*out = NULL;
 	rd_json_init();
@@ -203,14 +205,20 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	io.ctx = svc;
 	io.get = record_get;
 	io.put = record_put;
+	svc_file_io(svc, &files);
+	/* on PostgreSQL the evidence files are the database's too */
+	in_db = rd_store_target_is_postgres(svc->store_target);
 	if ((rc = make_dir(opts->data_dir, opts->create, err)) < 0 ||
-	    (rc = make_dir(blobs_path, 1, err)) < 0 ||
-	    (rc = enter_registry(svc, blobs_path, mirror_path, err)) < 0 ||
+	    (!in_db && (rc = make_dir(blobs_path, 1, err)) < 0) ||
+	    (rc = enter_registry(svc, in_db ? NULL : blobs_path, mirror_path,
+				 err)) < 0 ||
 	    (rc = svc_holders_clean(svc, err)) < 0 ||
 	    (rc = svc_holder_open(svc, err)) < 0 ||
 	    (rc = rd_store_open(&svc->store, svc->store_target, err)) < 0 ||
-	    (rc = rd_evidence_record_open(&svc->repo, blobs_path, &io,
-					  err)) < 0 ||
+	    (rc = in_db ? rd_evidence_record_open_files(&svc->repo, &io,
+							&files, err)
+			: rd_evidence_record_open(&svc->repo, blobs_path,
+						  &io, err)) < 0 ||
 	    (rc = register_workflows(svc, err)) < 0 ||
 	    (rc = svc_upgrade_if_needed(svc, err)) < 0)
 		goto done;

@@ -68,6 +68,12 @@ void svc_rollback(rd_service *svc);
  * is RD_EBUSY naming the processes that have it open (pid and command
  * line).
  */
+/*
+ * The functions through which the record keeps its evidence files in the
+ * store's database (PostgreSQL), on svc's store (files.c).
+ */
+void svc_file_io(rd_service *svc, rd_file_io *out);
+
 int svc_registry_enter(rd_service *svc, rd_error *err);
 int svc_registry_try_alone(rd_service *svc, int *alone, rd_error *err);
 int svc_registry_share(rd_service *svc, rd_error *err);

@@ -609,6 +609,14 @@ static const char migration_13[] =
 	"\n"
 	"PRAGMA user_version = 13;\n";
 
+/*
+ * 14: nothing on the embedded record. A PostgreSQL record keeps its
+ * evidence files in tables of this version (schema_pg.c); the embedded
+ * record keeps them as files of its data directory, as before.
+ */
+static const char migration_14[] =
+	"PRAGMA user_version = 14;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -623,6 +631,7 @@ static const char *const migrations[] = {
 	migration_11,
 	migration_12,
 	migration_13,
+	migration_14,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

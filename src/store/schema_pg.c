@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 13
+#define PG_SCHEMA_NEWEST 14
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -595,6 +595,46 @@ static const char *const schema_13[] = {
 };
 
 /*
+ * 14: evidence files in the database, so that nodes share no disk. An
+ * upload's bytes go into rows of file_chunks (1 MiB a row, the last
+ * shorter, stored out of line and uncompressed: evidence is mostly
+ * photographs and PDFs, compressed already) under the number of its
+ * upload; once every byte is there, one row of `files` names the upload
+ * by the git blob id of its bytes. An upload no file names (abandoned, or
+ * cut by a crash) is removed with its chunks after a grace; an upload a
+ * file names cannot be removed before the file.
+ */
+static const char schema_14_files[] =
+	"CREATE TABLE file_uploads (\n"
+	"  upload BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+	"  started_at BIGINT NOT NULL\n"
+	");\n"
+	"CREATE INDEX file_uploads_by_start ON file_uploads (started_at);\n"
+	"\n"
+	"CREATE TABLE file_chunks (\n"
+	"  upload BIGINT NOT NULL REFERENCES file_uploads ON DELETE CASCADE,\n"
+	"  n BIGINT NOT NULL CHECK (n >= 0),\n"
+	"  data BYTEA NOT NULL\n"
+	"    CHECK (octet_length(data) BETWEEN 1 AND 1048576),\n"
+	"  PRIMARY KEY (upload, n)\n"
+	");\n"
+	"ALTER TABLE file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;\n"
+	"\n"
+	"CREATE TABLE files (\n"
+	"  id BYTEA PRIMARY KEY CHECK (octet_length(id) = 20),\n"
+	"  upload BIGINT NOT NULL UNIQUE REFERENCES file_uploads,\n"
+	"  size BIGINT NOT NULL CHECK (size >= 1),\n"
+	"  written_at BIGINT NOT NULL\n"
+	");\n"
+	"\n"
+	"UPDATE redress_schema SET version = 14;\n";
+
+static const char *const schema_14[] = {
+	schema_14_files,
+	NULL
+};
+
+/*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
  */
@@ -604,6 +644,7 @@ static const struct {
 	const char *const *parts;
 } scripts[] = {
 	{ 0, 13, schema_13 },
+	{ 13, 14, schema_14 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

@@ -730,6 +730,60 @@ static const struct {
 		"SELECT * FROM storefront_quotas ORDER BY storefront", NULL },
 	[RD_STMT_DUMP_USAGE] = { 9,
 		"SELECT * FROM evidence_usage ORDER BY storefront, day", NULL },
+
+	/*
+	 * Evidence files in the database (files.c): PostgreSQL's only, the
+	 * embedded record keeps them in its data directory (no SQLite text).
+	 */
+	[RD_STMT_FILE_UPLOAD_NEW] = { 14, NULL,
+		"INSERT INTO file_uploads (started_at) VALUES ($1)"
+		" RETURNING upload" },
+	[RD_STMT_FILE_UPLOAD_DROP] = { 14, NULL,
+		"DELETE FROM file_uploads WHERE upload = $1" },
+	/*
+	 * uploads no file names, started before $1: abandoned or cut short;
+	 * one being kept right now holds its row and is passed over
+	 */
+	[RD_STMT_FILE_UPLOADS_ABANDONED] = { 14, NULL,
+		"DELETE FROM file_uploads WHERE upload IN"
+		" (SELECT u.upload FROM file_uploads AS u"
+		" WHERE u.started_at < $1 AND NOT EXISTS"
+		" (SELECT 1 FROM files AS f WHERE f.upload = u.upload)"
+		" FOR UPDATE SKIP LOCKED)" },
+	/* the upload about to be kept, locked against that removal */
+	[RD_STMT_FILE_UPLOAD_LOCK] = { 14, NULL,
+		"SELECT upload FROM file_uploads WHERE upload = $1 FOR UPDATE" },
+	[RD_STMT_FILE_CHUNK_PUT] = { 14, NULL,
+		"INSERT INTO file_chunks (upload, n, data) VALUES ($1, $2, $3)" },
+	[RD_STMT_FILE_CHUNK_GET] = { 14, NULL,
+		"SELECT data FROM file_chunks WHERE upload = $1 AND n = $2" },
+	/* no row changed: the same bytes are kept already, by another upload */
+	[RD_STMT_FILE_PUT] = { 14, NULL,
+		"INSERT INTO files (id, upload, size, written_at)"
+		" VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING" },
+	[RD_STMT_FILE_RENEW] = { 14, NULL,
+		"UPDATE files SET written_at = greatest(written_at, $2)"
+		" WHERE id = $1" },
+	[RD_STMT_FILE_GET] = { 14, NULL,
+		"SELECT upload, size FROM files WHERE id = $1" },
+	/*
+	 * Whether a change may name the file: the row stays locked (shared)
+	 * until the change ends, so that a removal waits for it and then
+	 * sees the object that names the file.
+	 */
+	[RD_STMT_FILE_STAT] = { 14, NULL,
+		"SELECT size FROM files WHERE id = $1 FOR SHARE" },
+	/* a removal's first step: the file, if old enough, locked */
+	[RD_STMT_FILE_LOCK_OLD] = { 14, NULL,
+		"SELECT upload FROM files WHERE id = $1 AND written_at < $2"
+		" FOR UPDATE" },
+	[RD_STMT_FILE_DELETE] = { 14, NULL,
+		"WITH f AS (DELETE FROM files WHERE id = $1 RETURNING upload)"
+		" DELETE FROM file_uploads"
+		" WHERE upload IN (SELECT upload FROM f)" },
+	[RD_STMT_FILES_PAGE] = { 14, NULL,
+		"SELECT id, size, written_at FROM files WHERE id > $1"
+		" ORDER BY id LIMIT $2" },
 };
 
 const char *rd_store__stmt_sql(int id, int *min_schema)
@@ -746,7 +800,9 @@ const char *rd_store__stmt_sql_for(int id, rd_db_engine engine,
 {
 	const char *sql = rd_store__stmt_sql(id, min_schema);
 
-	if (sql && engine == RD_DB_POSTGRES && statements[id].pg)
+	/* NULL: a statement of the other engine only */
+	if (engine == RD_DB_POSTGRES && id >= 0 && id < RD_STMT_COUNT &&
+	    statements[id].pg)
 		return statements[id].pg;
 	return sql;
 }

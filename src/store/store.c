@@ -124,6 +124,15 @@ int rd_store__stmt(rd_store *st, int id, rd_db_stmt **out, rd_error *err)
 	int min_schema = 0;
 
 	if (id < 0 || id >= RD_STMT_COUNT || !st->stmts[id]) {
+		if (id >= 0 && id < RD_STMT_COUNT &&
+		    !rd_store__stmt_sql_for(id, rd_db_engine_of(st->db),
+					    &min_schema))
+			return rd_error_set(err, RD_EINTERNAL,
+					    "statement %d is not %s's", id,
+					    rd_db_engine_of(st->db) ==
+							RD_DB_SQLITE
+						? "SQLite"
+						: "PostgreSQL");
 		rd_store__stmt_sql(id, &min_schema);
 		return rd_error_set(err, RD_EINTERNAL,
 				    "statement %d needs schema %d, the "
@@ -349,7 +358,8 @@ static int prepare_all(rd_store *st, rd_error *err)
 							 &min_schema);
 		int rc;
 
-		if (min_schema > st->schema)
+		/* a statement of the other engine only, or of a later schema */
+		if (!sql || min_schema > st->schema)
 			continue;
 		rc = rd_db_prepare(st->db, sql, &st->stmts[id]);
 		if (rc != RD_DB_OK)

@@ -139,6 +139,21 @@ typedef enum rd_stmt_id {
 	RD_STMT_DUMP_QUOTAS,
 	RD_STMT_DUMP_USAGE,
 
+	/* evidence files in the database, PostgreSQL only (files.c) */
+	RD_STMT_FILE_UPLOAD_NEW,
+	RD_STMT_FILE_UPLOAD_DROP,
+	RD_STMT_FILE_UPLOADS_ABANDONED,
+	RD_STMT_FILE_UPLOAD_LOCK,
+	RD_STMT_FILE_CHUNK_PUT,
+	RD_STMT_FILE_CHUNK_GET,
+	RD_STMT_FILE_PUT,
+	RD_STMT_FILE_RENEW,
+	RD_STMT_FILE_GET,
+	RD_STMT_FILE_STAT,
+	RD_STMT_FILE_LOCK_OLD,
+	RD_STMT_FILE_DELETE,
+	RD_STMT_FILES_PAGE,
+
 	RD_STMT_COUNT
 } rd_stmt_id;
 
@@ -203,7 +218,8 @@ const char *rd_store__stmt_sql(int id, int *min_schema);
 /*
  * The text of statement `id` for the engine of a connection: its
  * PostgreSQL text where it has one, else the text above (the same on both
- * engines). NULL for an id out of range.
+ * engines). NULL for an id out of range, and for a statement of the
+ * other engine only (evidence files in the database are PostgreSQL's).
  */
 const char *rd_store__stmt_sql_for(int id, rd_db_engine engine,
 				   int *min_schema);

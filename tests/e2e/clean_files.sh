@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Evidence files no change names: an upload killed after its bytes were
-# stored and before its change committed leaves its file in blobs/;
+# stored and before its change committed leaves its file in blobs/ (on
+# PostgreSQL: in the database's table of files);
 # `redress clean` removes such files once older than a day (or
 # --older-than SECONDS), never a file a change names, however old, nor a
 # recent one; the record verifies clean after it, beside a running server
@@ -16,6 +17,28 @@ blob_of() {
 	local oid
 	oid=$(git hash-object --no-filters "$1")
 	echo "$BLOBS/${oid:0:2}/${oid:2}"
+}
+
+# stored FILE: whether the record keeps FILE's bytes (exit status)
+stored() {
+	if on_postgres; then
+		[ "$(record_sql "SELECT count(*) FROM files WHERE id = '\\x$(git hash-object --no-filters "$1")'")" = 1 ]
+	else
+		[ -f "$(blob_of "$1")" ]
+	fi
+}
+
+# written_days_ago DAYS FILE...: the bytes of each FILE last written then
+written_days_ago() {
+	local days=$1 f
+	shift
+	for f in "$@"; do
+		if on_postgres; then
+			record_sql "UPDATE files SET written_at = written_at - $days * 86400 WHERE id = '\\x$(git hash-object --no-filters "$f")'" >/dev/null
+		else
+			touch -d "$days days ago" "$(blob_of "$f")"
+		fi
+	done
 }
 
 # transcript N: a chat transcript of its own, path printed
@@ -41,7 +64,7 @@ named=$(transcript 1)
 expect_exit 0 rd evidence add "$id" "$named" --kind chat_transcript
 orphan=$(transcript 2)
 crashed_upload "$id" "$orphan"
-[ -f "$(blob_of "$orphan")" ] && ok || fail "the killed upload left no file to clean"
+stored "$orphan" && ok || fail "the killed upload left no file to clean"
 expect_eq "$(rd evidence list "$id" --json | jq '.evidence | length')" "1" \
 	"the killed upload is not evidence of the dispute"
 
@@ -51,13 +74,13 @@ expect_has "$OUT" "removed 0 evidence files that no change names (0 bytes), of 2
 	"recent files are kept"
 
 # Two days old: the unnamed one goes, the named one stays.
-touch -d '2 days ago' "$(blob_of "$named")" "$(blob_of "$orphan")"
+written_days_ago 2 "$named" "$orphan"
 expect_exit 0 rd clean --json
 expect_eq "$(jq -c . <<<"$OUT")" \
-	"{\"files\":2,\"unnamed\":1,\"removed\":1,\"removed_bytes\":$(stat -c %s "$orphan")}" \
+	"{\"files\":2,\"unnamed\":1,\"removed\":1,\"removed_bytes\":$(stat -c %s "$orphan"),\"abandoned_uploads\":0}" \
 	"the old file no change names is removed, and only it"
-[ -f "$(blob_of "$orphan")" ] && fail "the unnamed file is still there" || ok
-[ -f "$(blob_of "$named")" ] && ok || fail "the named evidence file was removed"
+stored "$orphan" && fail "the unnamed file is still there" || ok
+stored "$named" && ok || fail "the named evidence file was removed"
 expect_exit 0 rd evidence get "$id" 1 -o "$E2E_TMP/back.txt"
 expect_exit 0 cmp -s "$E2E_TMP/back.txt" "$named"
 expect_exit 0 rd audit verify --all

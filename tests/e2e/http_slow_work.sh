@@ -201,15 +201,27 @@ fi
 
 # --- a tampered blob is never delivered whole --------------------------------------------------
 # The record keeps an evidence file's bytes as they are in
-# <data>/blobs/<2 hex>/<38 hex>, named by their git blob id; the mirror's
-# tree names the same id (the mirror is current: the files were added
-# with the CLI, which updates it before it ends).
+# <data>/blobs/<2 hex>/<38 hex> (on PostgreSQL: in rows of file_chunks),
+# named by their git blob id; the mirror's tree names the same id (the
+# mirror is current: the files were added with the CLI, which updates it
+# before it ends).
 mirror_wait "$id"
 GIT="git --git-dir=$REDRESS_DATA/evidence.git"
 obj=$($GIT rev-parse "refs/disputes/$id:evidence/0002/content.mp4")
 expect_eq "$obj" "$(git hash-object "$E2E_TMP/big2.mp4")" "evidence 2's blob id is that of its bytes"
 file="$REDRESS_DATA/blobs/${obj:0:2}/${obj:2}"
-if [ -f "$file" ]; then
+tampered=0
+if on_postgres; then
+	# One byte of its last chunk changed in place.
+	changed=$(record_sql "UPDATE file_chunks AS c
+		SET data = set_byte(c.data, octet_length(c.data) - 1000,
+			get_byte(c.data, octet_length(c.data) - 1000) # 255)
+		FROM files AS f
+		WHERE f.id = '\\x$obj' AND c.upload = f.upload
+		AND c.n = (SELECT max(n) FROM file_chunks WHERE upload = f.upload)
+		RETURNING c.n")
+	[ -n "$changed" ] && tampered=1
+elif [ -f "$file" ]; then
 	# The same bytes, one changed, written again in place.
 	python3 - "$file" <<'EOF'
 import os, sys
@@ -219,6 +231,9 @@ raw[-1000] ^= 0xFF
 os.chmod(path, 0o644)
 open(path, 'r+b').write(bytes(raw))
 EOF
+	tampered=1
+fi
+if [ "$tampered" = 1 ]; then
 	set +e
 	curl -s -o "$E2E_TMP/tampered" -D "$E2E_TMP/tampered.headers" -H "Authorization: Bearer $other" \
 		"$SERVER_BASE/v1/disputes/$id/evidence/2"
@@ -231,7 +246,7 @@ EOF
 		fail "the tampered file was delivered whole ($got bytes)"
 	fi
 else
-	fail "evidence 2 is not in the blobs directory ($file): cannot tamper with it here"
+	fail "evidence 2 is not in the record where it should be ($file): cannot tamper with it here"
 fi
 
 stop_server s
