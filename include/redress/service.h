@@ -438,6 +438,8 @@ typedef struct rd_verify_report {
 	size_t commits;        /* commits walked */
 	size_t files_hashed;   /* evidence files re-hashed */
 	int64_t bytes_hashed;
+	int mirror_elsewhere;  /* the record's mirror is another data
+				  directory's: this one's was not compared */
 } rd_verify_report;
 
 /* Called after each dispute of a long operation. */
@@ -460,7 +462,8 @@ int rd_service_audit_verify(rd_service *svc, const char *id,
 void rd_verify_report_free(rd_verify_report *report);
 
 /* {"ok": bool, "disputes", "commits", "files_hashed", "bytes_hashed",
- *  "findings": [{"dispute", "check", "detail"}]}; NULL when out of memory. */
+ *  "mirror_elsewhere": bool, "findings": [{"dispute", "check", "detail"}]};
+ *  NULL when out of memory. */
 json_t *rd_verify_report_to_json(const rd_verify_report *report);
 
 /* What an update of the mirror did. */

@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 14
+#define RD_STORE_SCHEMA_VERSION 15
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -258,24 +258,54 @@ typedef struct rd_ref_row {
 int rd_store_refs_after(rd_store *st, const char *after, size_t limit,
 			rd_ref_row **out, size_t *count, rd_error *err);
 
-/* One committed change. */
+/*
+ * One committed change: its own number (a dispute's changes are numbered
+ * in their order), and the number of its commit, which orders commits as
+ * they happened. On the embedded record (one writer) the two are equal;
+ * on PostgreSQL a transaction's changes share its commit's number
+ * (schema 15), and changes numbered lower may commit later.
+ */
 typedef struct rd_change_row {
 	int64_t seq;
 	char dispute_id[RD_ID_BUFSZ];
 	char head[41];
 	int64_t at;
+	int64_t commit;
 } rd_change_row;
 
-/* Up to `limit` changes numbered above `after`, in commit order. */
+/*
+ * The changes of up to `limit` commits numbered above `after`, in commit
+ * order (a commit's changes by their number); never part of a commit.
+ */
 int rd_store_changes_after(rd_store *st, int64_t after, size_t limit,
 			   rd_change_row **out, size_t *count, rd_error *err);
 
-/* The number of the last change of one dispute (0: none). */
+/* The commit number of the last change of one dispute (0: none). */
 int rd_store_dispute_last_change(rd_store *st, const char *dispute_id,
 				 int64_t *seq, rd_error *err);
 
-/* The number of the last committed change (0: none). */
+/* The number of the last commit of a change (0: none). */
 int rd_store_changes_last(rd_store *st, int64_t *seq, rd_error *err);
+
+/*
+ * The id of the mirror the record's mirror state (position, packs)
+ * describes, into out ("" when none has claimed it: a record of a release
+ * before schema 15, or a new one). Inside a transaction on PostgreSQL
+ * the row stays locked until it ends, so that two writers of the state
+ * take turns. rd_store_mirror_owner_set (in a transaction) records one.
+ */
+int rd_store_mirror_owner(rd_store *st, char *out, size_t size,
+			  rd_error *err);
+int rd_store_mirror_owner_set(rd_store *st, const char *owner, rd_error *err);
+
+/*
+ * Become, or stay, the one writer of the record's mirror among every
+ * process and node: *leading 1 when this connection is it. On PostgreSQL
+ * a lock of the connection's session, held until it closes (a node that
+ * dies gives it up with its connection); the embedded record has one
+ * mirror writer per data directory already (its mirror.lock): always 1.
+ */
+int rd_store_mirror_lead(rd_store *st, int *leading, rd_error *err);
 
 /* The mirror's position: the last change it holds. Set inside a transaction. */
 int rd_store_mirror_position(rd_store *st, int64_t *position, rd_error *err);

@@ -363,6 +363,10 @@ static int audit_verify(cli_ctx *ctx, rd_error *err)
 		       report.disputes == 1 ? "" : "s", report.commits,
 		       report.files_hashed, (long long)report.bytes_hashed,
 		       report.count, report.count == 1 ? "" : "es");
+		if (report.mirror_elsewhere)
+			printf("the record's mirror is another data "
+			       "directory's (the node that writes it): this "
+			       "one's was not compared\n");
 	}
 	if (rc == RD_OK && report.count)
 		rc = rd_error_set(err, RD_ECONFLICT,

@@ -69,12 +69,13 @@ json_t *rd_verify_report_to_json(const rd_verify_report *r)
 			json_decref(list);
 			return NULL;
 		}
-	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}",
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:b, s:o}",
 			 "ok", r->count == 0,
 			 "disputes", (json_int_t)r->disputes,
 			 "commits", (json_int_t)r->commits,
 			 "files_hashed", (json_int_t)r->files_hashed,
 			 "bytes_hashed", (json_int_t)r->bytes_hashed,
+			 "mirror_elsewhere", r->mirror_elsewhere,
 			 "findings", list);
 }
 
@@ -743,6 +744,18 @@ static int verify_mirror(rd_service *svc, const char *id, rd_mirror **m,
 	int found = 0, in_mirror = 0, rc;
 	rd_error read_err;
 
+	if (!*m && !*missing) {
+		int owner = 0;
+
+		/* another data directory's mirror is the record's */
+		if ((rc = svc_mirror_is_owner(svc, &owner, err)) < 0)
+			return rc;
+		if (!owner) {
+			*missing = 1;
+			r->mirror_elsewhere = 1;
+			return RD_OK;
+		}
+	}
 	if ((rc = rd_store_ref_get(svc->store, id, head, &found, err)) < 0 ||
 	    !found ||
 	    (rc = rd_store_mirror_position(svc->store, &position, err)) < 0 ||

@@ -40,8 +40,7 @@ _Static_assert(sizeof(((rd_actor *)0)->key_id) > ID_LEN,
 
 static const char hex_digits[] = "0123456789abcdef";
 
-/* Fill buf with operating-system randomness. */
-static int random_bytes(uint8_t *buf, size_t len, rd_error *err)
+int svc_random_bytes(uint8_t *buf, size_t len, rd_error *err)
 {
 	size_t got = 0;
 
@@ -53,8 +52,8 @@ static int random_bytes(uint8_t *buf, size_t len, rd_error *err)
 				continue;
 			return rd_error_set(err, RD_EIO,
 					    "the operating system gave no "
-					    "randomness for a new API key "
-					    "(getrandom failed, errno %d)",
+					    "randomness (getrandom failed, "
+					    "errno %d)",
 					    errno);
 		}
 		got += (size_t)n;
@@ -219,8 +218,8 @@ int rd_service_key_create(rd_service *svc, rd_role role,
 		name = rd_role_name(role) ? rd_role_name(role) : "";
 	if ((rc = check_request(role, storefront, name, err)) < 0)
 		return rc;
-	if ((rc = random_bytes(id_bytes, sizeof(id_bytes), err)) < 0 ||
-	    (rc = random_bytes(secret, sizeof(secret), err)) < 0)
+	if ((rc = svc_random_bytes(id_bytes, sizeof(id_bytes), err)) < 0 ||
+	    (rc = svc_random_bytes(secret, sizeof(secret), err)) < 0)
 		goto done;
 	hex_encode(key.id, id_bytes, sizeof(id_bytes));
 	snprintf(key.name, sizeof(key.name), "%s", name);

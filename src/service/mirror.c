@@ -8,7 +8,14 @@
  *
  * One mirror writer at a time per data directory (<data>/mirror.lock,
  * flock): a server's thread, or a command after its write; the others
- * leave it be. Packs stay few: past MIRROR_FREE_PACKS, when the newest
+ * leave it be. Several data directories may share one record (nodes on
+ * PostgreSQL): the record's mirror state (position, packs) describes one
+ * mirror, its owner, named by the id in <data>/mirror-id; one process at
+ * a time among them writes it, the one
+ * holding the record's mirror lead (rd_store_mirror_lead). A data
+ * directory that takes the lead with a mirror that is not the owner
+ * starts its mirror again from the first change and becomes the owner:
+ * when a node dies, another takes over and catches up. Packs stay few: past MIRROR_FREE_PACKS, when the newest
  * packs break a geometric progression (each at least twice the objects of
  * the next newer one) they are replaced by one pack of their range built
  * again from the record.
@@ -171,6 +178,30 @@ static int move_refs(rd_mirror *m, rd_change_row *changes, size_t count,
 	return rc;
 }
 
+/*
+ * Inside a transaction: RD_ECONFLICT unless the record's mirror state is
+ * this service's mirror's (svc->mirror_id; none yet: a mirror being made
+ * again, whose owner is recorded after). On PostgreSQL the state's row
+ * stays locked until the transaction ends.
+ */
+static int check_owner(rd_service *svc, rd_error *err)
+{
+	char owner[64];
+	int rc;
+
+	if (!svc->mirror_id[0])
+		return RD_OK;
+	if ((rc = rd_store_mirror_owner(svc->store, owner, sizeof(owner),
+					err)) < 0)
+		return rc;
+	if (strcmp(owner, svc->mirror_id) != 0)
+		return rd_error_set(err, RD_ECONFLICT, "the record's mirror is "
+				    "now another data directory's (%s): this "
+				    "one (%s) leaves it be", owner,
+				    svc->mirror_id);
+	return RD_OK;
+}
+
 /* Record the position and the packs (added, and those replaced). */
 static int record_step(rd_service *svc, int64_t position,
 		       const rd_mirror_pack *added,
@@ -181,6 +212,7 @@ static int record_step(rd_service *svc, int64_t position,
 
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
+	rc = check_owner(svc, err);
 	for (size_t i = 0; i < replaced_count && rc == RD_OK; i++)
 		rc = rd_store_mirror_pack_supersede(svc->store,
 						    replaced[i].name,
@@ -405,6 +437,149 @@ static int open_mirror(rd_service *svc, rd_mirror **m, rd_error *err)
 	return rd_mirror_open(m, path, 1, err);
 }
 
+/* The id of the data directory's mirror. */
+#define MIRROR_ID_FILE "mirror-id"
+
+/* The id of this data directory's mirror into out ("": none yet). */
+static int mirror_id_read(rd_service *svc, char out[33], rd_error *err)
+{
+	char path[4096], text[40];
+	ssize_t n;
+	int fd, rc;
+
+	out[0] = '\0';
+	if ((rc = mirror_path(svc, MIRROR_ID_FILE, path, sizeof(path),
+			      err)) < 0)
+		return rc;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT
+			? RD_OK
+			: rd_error_set(err, RD_EIO, "cannot open %s: %s", path,
+				       strerror(errno));
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 32 || strspn(text, "0123456789abcdef") < 32)
+		return RD_OK;  /* cut short: the mirror is made again */
+	memcpy(out, text, 32);
+	out[32] = '\0';
+	return RD_OK;
+}
+
+/* Give this data directory's mirror a new id (durably) in svc->mirror_id. */
+static int mirror_id_new(rd_service *svc, rd_error *err)
+{
+	static const char digits[] = "0123456789abcdef";
+	char path[4096], temp[4200], id[34];
+	const char *dir = svc->data_dir;
+	uint8_t bytes[16];
+	int fd, rc;
+
+	if ((rc = mirror_path(svc, MIRROR_ID_FILE, path, sizeof(path),
+			      err)) < 0 ||
+	    (rc = svc_random_bytes(bytes, sizeof(bytes), err)) < 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(bytes); i++) {
+		id[2 * i] = digits[bytes[i] >> 4];
+		id[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	id[32] = '\n';
+	snprintf(temp, sizeof(temp), "%s.tmp", path);
+	if ((fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		       0644)) < 0 ||
+	    write(fd, id, 33) != 33 || fsync(fd) != 0 ||
+	    rename(temp, path) != 0) {
+		rc = rd_error_set(err, RD_EIO, "cannot write %s: %s", path,
+				  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	close(fd);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	memcpy(svc->mirror_id, id, 32);
+	svc->mirror_id[32] = '\0';
+	return RD_OK;
+}
+
+/* Record this mirror as the one the record's mirror state describes. */
+static int owner_set(rd_service *svc, rd_error *err)
+{
+	int rc;
+
+	if ((rc = rd_store_begin(svc->store, err)) < 0)
+		return rc;
+	if ((rc = rd_store_mirror_owner_set(svc->store, svc->mirror_id,
+					    err)) < 0) {
+		rd_store_rollback(svc->store);
+		return rc;
+	}
+	return rd_store_commit(svc->store, err);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag,
+			struct FTW *ftw);
+
+int svc_mirror_is_owner(rd_service *svc, int *owner, rd_error *err)
+{
+	char recorded[64];
+	int rc;
+
+	*owner = 0;
+	if ((rc = mirror_id_read(svc, svc->mirror_id, err)) < 0 ||
+	    (rc = rd_store_mirror_owner(svc->store, recorded,
+					sizeof(recorded), err)) < 0)
+		return rc;
+	/* unclaimed: the state of a release before owners, this one's */
+	*owner = !recorded[0] || strcmp(recorded, svc->mirror_id) == 0;
+	return RD_OK;
+}
+
+/*
+ * Open this data directory's mirror as the record's (the lead held): the
+ * owner already (a mirror that is gone starts again from the first
+ * change), or one of a release before owners, which claims the state as it
+ * is. Any other mirror is removed and made again from the first change,
+ * then claims the state: another data directory's was the record's.
+ */
+static int claim_and_open(rd_service *svc, rd_mirror **m, rd_error *err)
+{
+	char path[4096], recorded[64], mine[33];
+	int rc;
+
+	if ((rc = mirror_path(svc, "evidence.git", path, sizeof(path),
+			      err)) < 0 ||
+	    (rc = mirror_id_read(svc, svc->mirror_id, err)) < 0 ||
+	    (rc = rd_store_mirror_owner(svc->store, recorded,
+					sizeof(recorded), err)) < 0)
+		return rc;
+	if (svc->mirror_id[0] && strcmp(recorded, svc->mirror_id) == 0)
+		return open_mirror(svc, m, err);
+	if (!svc->mirror_id[0] && !recorded[0]) {
+		if ((rc = mirror_id_new(svc, err)) < 0 ||
+		    (rc = owner_set(svc, err)) < 0)
+			return rc;
+		return open_mirror(svc, m, err);
+	}
+	/* made again: its state is reset unchecked, then claimed */
+	memcpy(mine, svc->mirror_id, sizeof(mine));
+	svc->mirror_id[0] = '\0';
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT)
+		return rd_error_set(err, RD_EIO, "cannot remove %s to make it "
+				    "again as the record's mirror: %s", path,
+				    strerror(errno));
+	if ((rc = open_mirror(svc, m, err)) < 0)
+		return rc;
+	if (mine[0])
+		memcpy(svc->mirror_id, mine, sizeof(mine));
+	else if ((rc = mirror_id_new(svc, err)) < 0)
+		return rc;
+	return owner_set(svc, err);
+}
+
 static int step(rd_service *svc, rd_mirror *m, size_t max_changes,
 		int compact_here, rd_mirror_report *r, rd_error *err)
 {
@@ -422,7 +597,7 @@ static int step(rd_service *svc, rd_mirror *m, size_t max_changes,
 	r->position = position;
 	if (count == 0)
 		goto done;
-	upto = changes[count - 1].seq;
+	upto = changes[count - 1].commit;
 	if ((rc = write_pack(svc, m, position, upto, &pack, err)) < 0 ||
 	    (rc = move_refs(m, changes, count, err)) < 0 ||
 	    (rc = rd_mirror_sync(m, err)) < 0 ||
@@ -450,11 +625,13 @@ static int update(rd_service *svc, int wait, size_t max_changes, int all,
 	memset(r, 0, sizeof(*r));
 	if ((rc = lock_mirror(svc, wait, &fd, &held, err)) < 0)
 		goto done;
-	if (!held) {
-		r->busy = 1;
+	if (!held ||
+	    (rc = rd_store_mirror_lead(svc->store, &held, err)) < 0 ||
+	    !held) {
+		r->busy = rc == RD_OK;
 		goto done;
 	}
-	if ((rc = open_mirror(svc, &m, err)) < 0)
+	if ((rc = claim_and_open(svc, &m, err)) < 0)
 		goto done;
 	do {
 		size_t before = r->changes;
@@ -505,12 +682,15 @@ static int compact_apart(rd_service *svc, size_t *packs,
 	char path[4096];
 	rd_mirror *m = NULL;
 	struct stat sb;
-	int rc;
+	int owner = 0, rc;
 
 	*packs = 0;
 	if ((rc = mirror_path(svc, "evidence.git", path, sizeof(path),
 			      err)) < 0 ||
 	    stat(path, &sb) != 0)
+		return rc;
+	/* another data directory's packs are not this one's to merge */
+	if ((rc = svc_mirror_is_owner(svc, &owner, err)) < 0 || !owner)
 		return rc;
 	if ((rc = rd_mirror_open(&m, path, 0, err)) == RD_OK) {
 		rd_mirror_cancel_on(m, cancel);
@@ -554,8 +734,17 @@ int rd_service_mirror_rebuild(rd_service *svc, rd_mirror_report *report,
 			      err)) < 0 ||
 	    (rc = mirror_path(svc, "evidence.git.old", aside, sizeof(aside),
 			      err)) < 0 ||
-	    (rc = lock_mirror(svc, 1, &fd, &held, err)) < 0)
+	    (rc = lock_mirror(svc, 1, &fd, &held, err)) < 0 ||
+	    (rc = rd_store_mirror_lead(svc->store, &held, err)) < 0)
 		goto done;
+	if (!held) {
+		rc = rd_error_set(err, RD_EBUSY, "another process writes the "
+				  "record's mirror (it holds the mirror's "
+				  "lead, on this node or another): the "
+				  "mirror is its data directory's; stop it "
+				  "to make the mirror here");
+		goto done;
+	}
 	if (nftw(aside, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
 	    errno != ENOENT) {
 		rc = rd_error_set(err, RD_EIO, "cannot remove %s: %s", aside,

@@ -46,6 +46,7 @@ struct rd_service {
 	size_t upgraded_disputes;
 	size_t upgraded_objects;
 	int64_t mirror_delta_min;  /* merges this large may search deltas */
+	char mirror_id[33];        /* of the mirror this service writes */
 };
 
 /*
@@ -68,6 +69,17 @@ void svc_rollback(rd_service *svc);
  * is RD_EBUSY naming the processes that have it open (pid and command
  * line).
  */
+/*
+ * Whether this data directory's mirror is the one the record's mirror
+ * state describes (*owner; mirror.c): several data directories may share
+ * a record, and only the owner's mirror is kept current. Reads the
+ * mirror's id into svc->mirror_id.
+ */
+int svc_mirror_is_owner(rd_service *svc, int *owner, rd_error *err);
+
+/* Fill buf with the operating system's randomness (keys.c). */
+int svc_random_bytes(uint8_t *buf, size_t len, rd_error *err);
+
 /*
  * The functions through which the record keeps its evidence files in the
  * store's database (PostgreSQL), on svc's store (files.c).

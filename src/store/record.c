@@ -321,8 +321,12 @@ int rd_store_ref_move(rd_store *st, const char *dispute_id,
 	rc = rd_store__bind_text(stmt, 1, dispute_id);
 	rc |= rd_store__bind_text(stmt, 2, new_head);
 	rc |= rd_db_bind_int64(stmt, 3, at);
-	return change_rows(st, stmt, rc, &changed, err,
-			   "cannot record the change", dispute_id);
+	if ((ret = change_rows(st, stmt, rc, &changed, err,
+			       "cannot record the change", dispute_id)) < 0)
+		return ret;
+	/* its commit is numbered as the transaction's last statement */
+	st->tx_changes = 1;
+	return RD_OK;
 }
 
 int rd_store_refs_after(rd_store *st, const char *after, size_t limit,
@@ -394,6 +398,7 @@ int rd_store_changes_after(rd_store *st, int64_t after, size_t limit,
 		row = &(*out)[*count];
 		row->seq = rd_db_column_int64(stmt, 0);
 		row->at = rd_db_column_int64(stmt, 3);
+		row->commit = rd_db_column_int64(stmt, 4);
 		if ((ret = rd_store__column_copy(stmt, 1, row->dispute_id,
 						 sizeof(row->dispute_id),
 						 err)) < 0 ||
@@ -449,6 +454,74 @@ int rd_store_dispute_last_change(rd_store *st, const char *dispute_id,
 {
 	return read_int(st, RD_STMT_DISPUTE_LAST_CHANGE, dispute_id, seq,
 			"the last change of a dispute", err);
+}
+
+int rd_store_mirror_owner(rd_store *st, char *out, size_t size,
+			  rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if (size)
+		out[0] = '\0';
+	if ((ret = rd_store__stmt(st, RD_STMT_MIRROR_OWNER_GET, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__step(st, stmt, RD_DB_OK);
+	if (rc == RD_DB_ROW) {
+		const char *owner = rd_db_column_text(stmt, 0);
+
+		if (owner && strlen(owner) >= size)
+			ret = rd_error_set(err, RD_EIO, "the mirror's owner "
+					   "in %s is too long", st->path);
+		else if (owner)
+			memcpy(out, owner, strlen(owner) + 1);
+	} else {
+		ret = rd_store__fail(st, rc == RD_DB_DONE ? RD_DB_EIO : rc,
+				     err, "cannot read the mirror's owner");
+	}
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_mirror_owner_set(rd_store *st, const char *owner, rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	if ((ret = rd_store__require_tx(st, "rd_store_mirror_owner_set",
+					err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_MIRROR_OWNER_SET, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, owner);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != RD_DB_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot record the mirror's "
+				     "owner");
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_mirror_lead(rd_store *st, int *leading, rd_error *err)
+{
+	int64_t got = 0;
+	int ret;
+
+	*leading = 1;
+	/* the embedded record's one mirror is its data directory's */
+	if (rd_db_engine_of(st->db) != RD_DB_POSTGRES || st->mirror_lead)
+		return RD_OK;
+	if ((ret = read_int(st, RD_STMT_MIRROR_LEAD, NULL, &got,
+			    "the mirror's lead", err)) < 0) {
+		*leading = 0;
+		return ret;
+	}
+	st->mirror_lead = got != 0;
+	*leading = st->mirror_lead;
+	return RD_OK;
 }
 
 int rd_store_mirror_position(rd_store *st, int64_t *position, rd_error *err)

@@ -617,6 +617,18 @@ static const char migration_13[] =
 static const char migration_14[] =
 	"PRAGMA user_version = 14;\n";
 
+/*
+ * 15: which data directory's mirror the record's mirror state describes
+ * (the mirror's own id, kept in its directory): several data directories
+ * may share one record, and only the owner's mirror follows its position
+ * and packs. NULL until a mirror claims it (a mirror of a release before
+ * 15 claims it as it is).
+ */
+static const char migration_15[] =
+	"ALTER TABLE mirror_state ADD COLUMN owner TEXT;\n"
+	"\n"
+	"PRAGMA user_version = 15;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -632,6 +644,7 @@ static const char *const migrations[] = {
 	migration_12,
 	migration_13,
 	migration_14,
+	migration_15,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

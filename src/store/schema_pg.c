@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 14
+#define PG_SCHEMA_NEWEST 15
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -635,6 +635,64 @@ static const char *const schema_14[] = {
 };
 
 /*
+ * 15: changes in commit order, and the mirror's owner. Writers of several
+ * connections (threads, processes, nodes) commit at once on PostgreSQL,
+ * and a change's number, handed out as it is inserted, is not its place
+ * in commit order: the mirror, which follows changes by number, could
+ * pass one that commits late. So each transaction that records changes
+ * takes a batch number (redress_batch(), once per transaction) that its
+ * changes and the objects it first stores carry, and as its last
+ * statement numbers itself in `commits` from a counter whose row it
+ * holds until it has committed: commits are numbered in the order they
+ * committed, with no gaps, and the mirror follows that number. Changes
+ * and objects recorded before 15 are each their own batch and commit,
+ * numbered as they were. As on the embedded record, mirror_state gains
+ * the id of the mirror it describes.
+ */
+static const char schema_15_commits[] =
+	"ALTER TABLE mirror_state ADD COLUMN owner TEXT COLLATE \"C\";\n"
+	"\n"
+	"ALTER TABLE changes ADD COLUMN batch BIGINT;\n"
+	"UPDATE changes SET batch = seq;\n"
+	"ALTER TABLE changes ALTER COLUMN batch SET NOT NULL;\n"
+	"CREATE INDEX changes_by_batch ON changes (batch);\n"
+	"\n"
+	"CREATE TABLE commits (\n"
+	"  n BIGINT PRIMARY KEY CHECK (n >= 1),\n"
+	"  batch BIGINT NOT NULL UNIQUE\n"
+	");\n"
+	"INSERT INTO commits (n, batch) SELECT seq, seq FROM changes;\n"
+	"CREATE TABLE commit_counter (\n"
+	"  id BIGINT PRIMARY KEY CHECK (id = 1),\n"
+	"  n BIGINT NOT NULL CHECK (n >= 0)\n"
+	");\n"
+	"INSERT INTO commit_counter (id, n)\n"
+	"  SELECT 1, coalesce(max(seq), 0) FROM changes;\n"
+	"\n"
+	"CREATE SEQUENCE change_batches;\n"
+	"SELECT setval('change_batches',\n"
+	"  (SELECT coalesce(max(seq), 0) + 1 FROM changes), false);\n"
+	"CREATE FUNCTION redress_batch() RETURNS BIGINT\n"
+	"LANGUAGE plpgsql AS $$\n"
+	"DECLARE\n"
+	"  b TEXT := current_setting('redress.batch', true);\n"
+	"BEGIN\n"
+	"  IF b IS NULL OR b = '' THEN\n"
+	"    b := nextval('change_batches')::TEXT;\n"
+	"    PERFORM set_config('redress.batch', b, true);\n"
+	"  END IF;\n"
+	"  RETURN b::BIGINT;\n"
+	"END\n"
+	"$$;\n"
+	"\n"
+	"UPDATE redress_schema SET version = 15;\n";
+
+static const char *const schema_15[] = {
+	schema_15_commits,
+	NULL
+};
+
+/*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
  */
@@ -645,6 +703,7 @@ static const struct {
 } scripts[] = {
 	{ 0, 13, schema_13 },
 	{ 13, 14, schema_14 },
+	{ 14, 15, schema_15 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

@@ -187,6 +187,7 @@ static const struct {
 	int min_schema;
 	const char *sql;
 	const char *pg;
+	int pg_min_schema;   /* PostgreSQL's text needs this (0: min_schema) */
 } statements[RD_STMT_COUNT] = {
 	[RD_STMT_BEGIN] = { 0, "BEGIN IMMEDIATE",
 		"BEGIN" },
@@ -607,15 +608,19 @@ static const struct {
 	 * one the open transaction is about to append (the write lock is
 	 * held, so the next sequence number is this transaction's).
 	 */
+	/*
+	 * On PostgreSQL writers commit at once, and an object keeps its
+	 * transaction's batch instead, which `commits` numbers in commit order
+	 * (schema 15, schema_pg.c).
+	 */
 	[RD_STMT_OBJECT_PUT] = { 11,
 		"INSERT INTO objects (id, type, size, data, change)"
 		" VALUES (?1, ?2, ?3, ?4,"
 		" (SELECT coalesce(max(seq), 0) + 1 FROM changes))"
 		" ON CONFLICT (id) DO NOTHING",
 		"INSERT INTO objects (id, type, size, data, change)"
-		" VALUES ($1, $2, $3, $4,"
-		" (SELECT coalesce(max(seq), 0) + 1 FROM changes))"
-		" ON CONFLICT (id) DO NOTHING" },
+		" VALUES ($1, $2, $3, $4, redress_batch())"
+		" ON CONFLICT (id) DO NOTHING", 15 },
 	[RD_STMT_OBJECT_GET] = { 11,
 		"SELECT type, size, data IS NULL, data FROM objects"
 		" WHERE id = ?1",
@@ -630,12 +635,14 @@ static const struct {
 		"SELECT id FROM objects"
 		" WHERE data IS NULL AND id > $1 ORDER BY id LIMIT $2" },
 	/* in the order they were stored: the index's own order (13) */
+	/* PostgreSQL: of the batches of commits numbered so */
 	[RD_STMT_OBJECTS_OF_CHANGES] = { 13,
 		"SELECT id, type, size, data IS NULL FROM objects"
 		" INDEXED BY objects_by_change"
 		" WHERE change > ?1 AND change <= ?2 ORDER BY change, n",
-		"SELECT id, type, size, data IS NULL FROM objects"
-		" WHERE change > $1 AND change <= $2 ORDER BY change, n" },
+		"SELECT o.id, o.type, o.size, o.data IS NULL"
+		" FROM commits AS c JOIN objects AS o ON o.change = c.batch"
+		" WHERE c.n > $1 AND c.n <= $2 ORDER BY c.n, o.n", 15 },
 	[RD_STMT_REF_GET] = { 11,
 		"SELECT head FROM refs WHERE dispute_id = ?1",
 		"SELECT head FROM refs WHERE dispute_id = $1" },
@@ -665,21 +672,55 @@ static const struct {
 		" ORDER BY dispute_id LIMIT $2" },
 	[RD_STMT_CHANGE_INSERT] = { 11,
 		"INSERT INTO changes (dispute_id, head, at) VALUES (?1, ?2, ?3)",
-		"INSERT INTO changes (dispute_id, head, at) VALUES ($1, $2, $3)" },
+		"INSERT INTO changes (dispute_id, head, at, batch)"
+		" VALUES ($1, $2, $3, redress_batch())", 15 },
+	/*
+	 * The changes of the next ?2 commits after commit ?1, in commit
+	 * order: the last column is the commit's number (SQLite's single
+	 * writer commits in the order of the changes' own numbers).
+	 */
 	[RD_STMT_CHANGES_AFTER] = { 11,
-		"SELECT seq, dispute_id, head, at FROM changes WHERE seq > ?1"
-		" ORDER BY seq LIMIT ?2",
-		"SELECT seq, dispute_id, head, at FROM changes WHERE seq > $1"
-		" ORDER BY seq LIMIT $2" },
+		"SELECT seq, dispute_id, head, at, seq FROM changes"
+		" WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+		"SELECT ch.seq, ch.dispute_id, ch.head, ch.at, c.n"
+		" FROM commits AS c JOIN changes AS ch ON ch.batch = c.batch"
+		" WHERE c.n > $1 AND c.n <= (SELECT coalesce(max(s.n), $1)"
+		" FROM (SELECT n FROM commits WHERE n > $1 ORDER BY n"
+		" LIMIT $2) AS s)"
+		" ORDER BY c.n, ch.seq", 15 },
 	[RD_STMT_CHANGES_LAST] = { 11,
-		"SELECT coalesce(max(seq), 0) FROM changes", NULL },
+		"SELECT coalesce(max(seq), 0) FROM changes",
+		"SELECT coalesce(max(n), 0) FROM commits", 15 },
 	[RD_STMT_DISPUTE_LAST_CHANGE] = { 11,
 		"SELECT coalesce(max(seq), 0) FROM changes"
 		" INDEXED BY changes_by_dispute WHERE dispute_id = ?1",
-		"SELECT coalesce(max(seq), 0) FROM changes"
-		" WHERE dispute_id = $1" },
+		"SELECT coalesce(max(c.n), 0) FROM changes AS ch"
+		" JOIN commits AS c ON c.batch = ch.batch"
+		" WHERE ch.dispute_id = $1", 15 },
+	/*
+	 * The last statement of a PostgreSQL transaction that recorded
+	 * changes: its batch numbered in `commits` from the counter, whose
+	 * row stays locked until the transaction has committed (nothing when
+	 * its changes were all rolled back to their savepoints).
+	 */
+	[RD_STMT_COMMIT_NUMBER] = { 15, NULL,
+		"WITH b AS (SELECT nullif(current_setting('redress.batch',"
+		" true), '')::bigint AS batch),"
+		" c AS (UPDATE commit_counter SET n = n + 1 WHERE id = 1"
+		" AND (SELECT batch FROM b) IS NOT NULL RETURNING n)"
+		" INSERT INTO commits (n, batch) SELECT c.n, b.batch FROM c, b" },
 	[RD_STMT_MIRROR_GET] = { 11,
 		"SELECT position FROM mirror_state WHERE id = 1", NULL },
+	/* the owner, locked on PostgreSQL until the transaction ends */
+	[RD_STMT_MIRROR_OWNER_GET] = { 15,
+		"SELECT owner FROM mirror_state WHERE id = 1",
+		"SELECT owner FROM mirror_state WHERE id = 1 FOR UPDATE" },
+	[RD_STMT_MIRROR_OWNER_SET] = { 15,
+		"UPDATE mirror_state SET owner = ?1 WHERE id = 1",
+		"UPDATE mirror_state SET owner = $1 WHERE id = 1" },
+	/* one mirror writer among the nodes: a lock of the session */
+	[RD_STMT_MIRROR_LEAD] = { 15, NULL,
+		"SELECT pg_try_advisory_lock(8243105135462675234)" },
 	[RD_STMT_MIRROR_SET] = { 11,
 		"UPDATE mirror_state SET position = ?1 WHERE id = 1",
 		"UPDATE mirror_state SET position = $1 WHERE id = 1" },
@@ -802,7 +843,10 @@ const char *rd_store__stmt_sql_for(int id, rd_db_engine engine,
 
 	/* NULL: a statement of the other engine only */
 	if (engine == RD_DB_POSTGRES && id >= 0 && id < RD_STMT_COUNT &&
-	    statements[id].pg)
+	    statements[id].pg) {
+		if (min_schema && statements[id].pg_min_schema)
+			*min_schema = statements[id].pg_min_schema;
 		return statements[id].pg;
+	}
 	return sql;
 }

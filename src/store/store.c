@@ -585,6 +585,16 @@ int rd_store_commit(rd_store *st, rd_error *err)
 	}
 	if (st->batch)
 		return run(st, RD_STMT_RELEASE, "cannot end a change", err);
+	/* PostgreSQL: the transaction's place in commit order (schema 15) */
+	if (st->tx_changes && rd_db_engine_of(st->db) == RD_DB_POSTGRES &&
+	    (ret = run(st, RD_STMT_COMMIT_NUMBER, "cannot number the commit",
+		       err)) < 0) {
+		st->tx_changes = 0;
+		run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
+		writer_give(st);
+		return ret;
+	}
+	st->tx_changes = 0;
 	ret = run(st, RD_STMT_COMMIT, "cannot commit the transaction", err);
 	writer_give(st);
 	return ret;
@@ -602,6 +612,7 @@ void rd_store_rollback(rd_store *st)
 		return;
 	}
 	st->write_tx = 0;
+	st->tx_changes = 0;
 	if (rd_db_in_transaction(st->db))
 		run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
 	writer_give(st);

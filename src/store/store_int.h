@@ -117,6 +117,10 @@ typedef enum rd_stmt_id {
 	RD_STMT_CHANGES_LAST,
 	RD_STMT_DISPUTE_LAST_CHANGE,
 	RD_STMT_MIRROR_GET,
+	RD_STMT_MIRROR_OWNER_GET,
+	RD_STMT_MIRROR_OWNER_SET,
+	RD_STMT_MIRROR_LEAD,
+	RD_STMT_COMMIT_NUMBER,
 	RD_STMT_MIRROR_SET,
 	RD_STMT_MIRROR_PACK_ADD,
 	RD_STMT_MIRROR_PACK_REMOVE,
@@ -204,6 +208,8 @@ struct rd_store {
 	int holds_writer;        /* this connection holds the writer lock */
 	int batch;               /* a batch is open: transactions are savepoints */
 	int write_tx;            /* rd_store_begin's transaction is open */
+	int tx_changes;          /* the transaction recorded a change */
+	int mirror_lead;         /* holds the record's mirror lead (PG) */
 	rd_db_stmt *stmts[RD_STMT_COUNT];
 };
 

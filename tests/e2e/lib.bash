@@ -185,7 +185,13 @@ mirror_wait() {
 			have=$(git --git-dir="$git" rev-parse -q --verify "refs/disputes/$1" 2>/dev/null || true)
 			[ -n "$want" ] && [ "$want" = "$have" ] && return 0
 		else
-			want=$(record_sql "SELECT coalesce(max(seq), 0) FROM changes")
+			# the last commit: on PostgreSQL commits are numbered
+			# apart from changes (schema 15)
+			if on_postgres; then
+				want=$(record_sql "SELECT coalesce(max(n), 0) FROM commits")
+			else
+				want=$(record_sql "SELECT coalesce(max(seq), 0) FROM changes")
+			fi
 			have=$(record_sql "SELECT position FROM mirror_state")
 			[ "$want" = "$have" ] && [ -d "$git" ] && return 0
 		fi

@@ -100,5 +100,7 @@ curl -s -o "$E2E_TMP/back2.mp4" -H "Authorization: Bearer $agent" "$BASE_b/v1/di
 expect_exit 0 cmp -s "$E2E_TMP/back2.mp4" "$E2E_TMP/clip.mp4"
 stop_server b
 expect_eq "$STOP_CODE" "0" "node b stops with 0"
+expect_exit 0 env REDRESS_DATA="$DATA_B" "$REDRESS" audit verify --all
+expect_has "$OUT" "0 mismatches" "the record verifies, its files re-hashed from the database"
 
 finish

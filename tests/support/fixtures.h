@@ -155,6 +155,19 @@ int rd_test_on_postgres(void);
 	} while (0)
 
 /*
+ * The first line of a case that tests what only a PostgreSQL record has
+ * (writers of several connections committing at once, its locks): on
+ * SQLite the case ends there, reported as skipped with `why`.
+ */
+#define RD_TEST_POSTGRES_ONLY(why)                                           \
+	do {                                                                 \
+		if (!rd_test_on_postgres()) {                                \
+			rd_test_skip("PostgreSQL only: " why);               \
+			return;                                              \
+		}                                                            \
+	} while (0)
+
+/*
  * The suite's PostgreSQL server, for the tests that always run against it
  * too (store/test_db, store/test_pg): 1 when REDRESS_TEST_PG_STATE names
  * a started one, 0 when the variable is not set (a run by hand: the test

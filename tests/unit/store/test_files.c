@@ -493,8 +493,9 @@ static void schema_13_upgraded(void)
 	rd_store_close(st);
 	st = NULL;
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
-	CHECK_INT(st->schema, 14);
-	CHECK_INT(scalar(st, "SELECT version FROM redress_schema"), 14);
+	CHECK_INT(st->schema, RD_STORE_SCHEMA_VERSION);
+	CHECK_INT(scalar(st, "SELECT version FROM redress_schema"),
+		  RD_STORE_SCHEMA_VERSION);
 	CHECK_INT(scalar(st, "SELECT count(*) FROM pg_catalog.pg_tables WHERE "
 			     "tablename IN ('files', 'file_chunks', "
 			     "'file_uploads')"), 3);
