@@ -229,7 +229,8 @@ int rd_db__pg_open(rd_db **out, const char *uri, rd_error *err)
 		rd_db__pg_redact(shown, sizeof(shown), uri);
 		keep_message(db, db->pg->conn ? PQerrorMessage(db->pg->conn)
 					      : "out of memory");
-		rc = rd_error_set(err, RD_EIO, "cannot connect to PostgreSQL "
+		rc = rd_error_set(err, RD_EUNAVAILABLE, "cannot connect to "
+				  "PostgreSQL "
 				  "at %s: %s", shown, db->message);
 		rd_db_close(db);
 		return rc;

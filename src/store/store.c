@@ -111,9 +111,9 @@ int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
 	case RD_DB_ECONSTRAINT:
 		return rd_error_set(err, RD_EINVALID, "%s: %s", doing, reason);
 	case RD_DB_ECONNECTION:
-		/* redress has no code for "try elsewhere": an I/O failure */
-		return rd_error_set(err, RD_EIO, "%s: the database connection "
-				    "was lost (%s)", doing, reason);
+		/* nothing of a change in flight was kept: it may be retried */
+		return rd_error_set(err, RD_EUNAVAILABLE, "%s: the database "
+				    "cannot be reached (%s)", doing, reason);
 	default:
 		return rd_error_set(err, RD_EIO, "%s: %s", doing, reason);
 	}

@@ -269,8 +269,9 @@ void rd_store__release(rd_db_stmt *stmt);
  * being done>: <reason>": RD_DB_EBUSY -> RD_EBUSY, a primary-key or unique
  * violation -> RD_ECONFLICT, a foreign-key violation (the referenced row is
  * missing) -> RD_ENOTFOUND, CHECK / NOT NULL / trigger violations ->
- * RD_EINVALID, out of memory -> RD_ENOMEM, a lost connection or anything
- * else -> RD_EIO. Call it before resetting the statement, so rd_db_errmsg
+ * RD_EINVALID, out of memory -> RD_ENOMEM, a lost connection (the server
+ * gone, or not reachable again yet) -> RD_EUNAVAILABLE, anything else ->
+ * RD_EIO. Call it before resetting the statement, so rd_db_errmsg
  * still holds the reason.
  */
 int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
