@@ -313,6 +313,13 @@ int rd_db_in_transaction(const rd_db *db)
 	return !sqlite3_get_autocommit(db->lite);
 }
 
+int rd_db_set_lock_timeout(rd_db *db, int ms)
+{
+	if (db->engine == RD_DB_POSTGRES)
+		return rd_db__pg_set_lock_timeout(db, ms);
+	return lite_code(sqlite3_busy_timeout(db->lite, ms));
+}
+
 struct sqlite3 *rd_db_sqlite(rd_db *db)
 {
 	return db->engine == RD_DB_SQLITE ? db->lite : NULL;

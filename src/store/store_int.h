@@ -356,7 +356,11 @@ int rd_store_open_at_version(rd_store **out, const char *path, int version,
  */
 sqlite3 *rd_store_db(rd_store *st);
 
-/* Change how long a writer waits for the lock (RD_EBUSY afterwards). */
+/*
+ * Change how long a writer waits for the lock (RD_EBUSY afterwards): on
+ * PostgreSQL the session's lock_timeout, kept for the connections made
+ * after a lost one. Outside a transaction.
+ */
 void rd_store_set_busy_timeout(rd_store *st, int ms);
 
 #endif
