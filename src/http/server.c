@@ -618,7 +618,8 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 		return rc;
 	if (!route->roles)
 		return RD_OK;
-	if ((rc = thread_service(&call->svc, server, err)) < 0)
+	if ((rc = thread_service(&call->svc, server, err)) < 0 ||
+	    route->roles == HTTP_PUBLIC_RECORD)
 		return rc;
 	if ((rc = authenticate(call, conn, err)) < 0) {
 		/* Not a valid key: 401, the same answer every time. */

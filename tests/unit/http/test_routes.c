@@ -18,6 +18,10 @@ static void finds_routes_and_params(void)
 	CHECK_INT(http_route_find(&m, "GET", "/healthz"), 1);
 	CHECK(m.route != NULL);
 	CHECK_INT((int)m.route->roles, 0);
+	/* readiness: public too, but it reads the record */
+	CHECK_INT(http_route_find(&m, "GET", "/readyz"), 1);
+	CHECK_INT((int)m.route->roles, (int)HTTP_PUBLIC_RECORD);
+	CHECK(!(m.route->roles & HTTP_ANY_ROLE));
 
 	CHECK_INT(http_route_find(&m, "GET", "/v1/disputes/01ABC"), 1);
 	CHECK_STR(m.route->pattern, "/v1/disputes/{id}");
