@@ -30,11 +30,12 @@ typedef enum rd_code {
 	RD_ENOMEM = -13,     /* out of memory */
 	RD_EINTERNAL = -14,  /* a bug: an invariant did not hold */
 	RD_ECONTENT = -15,   /* content not of a type its kind allows */
-	RD_EQUOTA = -16      /* a storefront's evidence quota is used up */
+	RD_EQUOTA = -16,     /* a storefront's evidence quota is used up */
+	RD_EUNAVAILABLE = -17 /* the database cannot be reached: retry later */
 } rd_code;
 
 /* Number of codes in rd_code, RD_OK included. */
-#define RD_CODE_COUNT 17
+#define RD_CODE_COUNT 18
 
 /*
  * What went wrong, filled by the function that failed. Fixed-size so that it
@@ -56,13 +57,17 @@ typedef struct rd_error {
 				   its id; "" otherwise */
 } rd_error;
 
-/* The single table behind every error surface. */
+/* The single table behind every error surface (the pointers first: no
+ * padding). */
 typedef struct rd_code_info {
-	int code;
 	const char *name;         /* "not_found" — stable, used in problem types */
 	const char *title;        /* "Not found" — short human title */
+	int code;
 	int exit_code;            /* CLI exit status */
 	int http_status;          /* HTTP status for the API */
+	int retry_after_s;        /* Retry-After sent with it (seconds); 0:
+				     none. Codes a retry may cure: busy, the
+				     database unreachable */
 } rd_code_info;
 
 /* Information on `code`; an unknown code maps to RD_EINTERNAL's row. */

@@ -187,6 +187,14 @@ int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 int rd_service_stats(rd_service *svc, rd_store_stats *out, rd_error *err);
 
 /*
+ * Whether the service can serve now (GET /readyz): RD_OK when its record
+ * answers a read, on a connection made again first if the last one was
+ * lost; else the store's code, RD_EUNAVAILABLE while the database cannot
+ * be reached.
+ */
+int rd_service_ready(rd_service *svc, rd_error *err);
+
+/*
  * rd_service_sweep that can be asked to stop: `stop` (may be NULL) is
  * called with stop_ctx before each deadline, and a non-zero answer ends the
  * sweep there with RD_OK (each deadline is its own transaction, so nothing

@@ -37,7 +37,15 @@ typedef struct rd_store rd_store;
  * that exists): its schema is created at RD_STORE_SCHEMA_VERSION in one
  * transaction, once even when several nodes open it at once, and a
  * database of a newer redress is RD_EINVALID likewise. Messages show the
- * URI without its password.
+ * URI without its password. A server that cannot be reached is
+ * RD_EUNAVAILABLE. Once open, the store outlives its server's absences:
+ * a connection the server closed is made again on the next use outside a
+ * transaction, and until it can be, every call is RD_EUNAVAILABLE; a
+ * transaction under way when its connection is lost fails whole with
+ * RD_EUNAVAILABLE (the caller rolls it back as after any failure), and
+ * none of its statements ever runs on the new connection. A lock another
+ * connection holds for longer than the busy timeout is RD_EBUSY, as on
+ * SQLite (PostgreSQL's lock_timeout).
  */
 int rd_store_open(rd_store **out, const char *path, rd_error *err);
 

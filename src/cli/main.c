@@ -206,6 +206,7 @@ static const struct {
 	{ RD_EBUSY, "database busy; try again" },
 	{ RD_EDEFINITION, "invalid workflow or evidence kinds definition" },
 	{ RD_EQUOTA, "the storefront's evidence quota is used up" },
+	{ RD_EUNAVAILABLE, "the database cannot be reached; try again later" },
 };
 
 int cli_parse_int(int64_t *out, const char *text, const char *option,

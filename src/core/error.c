@@ -14,25 +14,34 @@
 #undef rd_error_set_field
 #undef rd_error_set_guard
 
+/* One row: code, name, title, exit status, HTTP status, Retry-After. */
+#define ROW(c, n, t, exit, http, retry)                                      \
+	{ .code = (c), .name = (n), .title = (t), .exit_code = (exit),       \
+	  .http_status = (http), .retry_after_s = (retry) }
+
 static const rd_code_info code_table[RD_CODE_COUNT] = {
-	{ RD_OK,          "ok",          "OK",                       0, 200 },
-	{ RD_EUSAGE,      "usage",       "Bad usage",                2, 400 },
-	{ RD_EINVALID,    "invalid",     "Invalid input",            3, 422 },
-	{ RD_ENOTFOUND,   "not_found",   "Not found",                4, 404 },
-	{ RD_ECONFLICT,   "conflict",    "Conflict",                 5, 409 },
-	{ RD_ESTALE,      "stale",       "Stale version",            5, 412 },
-	{ RD_ESTATE,      "state",       "Event not allowed now",    6, 409 },
-	{ RD_EGUARD,      "guard",       "Refused by a guard",       6, 409 },
-	{ RD_EFORBIDDEN,  "forbidden",   "Role not permitted",       7, 403 },
-	{ RD_ETOOLARGE,   "too_large",   "Too large",                3, 413 },
-	{ RD_EBUSY,       "busy",        "Busy, try again",          8, 503 },
-	{ RD_EDEFINITION, "definition",  "Bad definition",           9, 500 },
-	{ RD_EIO,         "io",          "Input/output error",       1, 500 },
-	{ RD_ENOMEM,      "no_memory",   "Out of memory",            1, 500 },
-	{ RD_EINTERNAL,   "internal",    "Internal error",           1, 500 },
-	{ RD_ECONTENT,    "content_type","Content type not allowed", 3, 415 },
+	ROW(RD_OK,          "ok",          "OK",                       0, 200, 0),
+	ROW(RD_EUSAGE,      "usage",       "Bad usage",                2, 400, 0),
+	ROW(RD_EINVALID,    "invalid",     "Invalid input",            3, 422, 0),
+	ROW(RD_ENOTFOUND,   "not_found",   "Not found",                4, 404, 0),
+	ROW(RD_ECONFLICT,   "conflict",    "Conflict",                 5, 409, 0),
+	ROW(RD_ESTALE,      "stale",       "Stale version",            5, 412, 0),
+	ROW(RD_ESTATE,      "state",       "Event not allowed now",    6, 409, 0),
+	ROW(RD_EGUARD,      "guard",       "Refused by a guard",       6, 409, 0),
+	ROW(RD_EFORBIDDEN,  "forbidden",   "Role not permitted",       7, 403, 0),
+	ROW(RD_ETOOLARGE,   "too_large",   "Too large",                3, 413, 0),
+	ROW(RD_EBUSY,       "busy",        "Busy, try again",          8, 503, 1),
+	ROW(RD_EDEFINITION, "definition",  "Bad definition",           9, 500, 0),
+	ROW(RD_EIO,         "io",          "Input/output error",       1, 500, 0),
+	ROW(RD_ENOMEM,      "no_memory",   "Out of memory",            1, 500, 0),
+	ROW(RD_EINTERNAL,   "internal",    "Internal error",           1, 500, 0),
+	ROW(RD_ECONTENT,    "content_type","Content type not allowed", 3, 415, 0),
 	/* 507 as WebDAV answers a quota (RFC 4331): 413 is the kind's limit */
-	{ RD_EQUOTA,      "quota_exceeded", "Storage quota exceeded", 10, 507 },
+	ROW(RD_EQUOTA,      "quota_exceeded", "Storage quota exceeded", 10, 507,
+	    0),
+	/* this node cannot reach its database; another node may */
+	ROW(RD_EUNAVAILABLE, "database_unavailable", "Database unavailable",
+	    11, 503, 2),
 };
 
 const rd_code_info *rd_code_info_get(int code)

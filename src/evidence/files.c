@@ -45,10 +45,15 @@ static int walk_shard(const char *blobs, const char *shard,
 
 		if (!is_hex(entry->d_name, RD_OID_BUFSZ - 3))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
+		/* a name of 38 hex digits fits both; checked all the same */
+		if (snprintf(path, sizeof(path), "%s/%s", dir,
+			     entry->d_name) >= (int)sizeof(path))
+			continue;
 		if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 			continue;   /* gone meanwhile, or not ours */
-		snprintf(oid, sizeof(oid), "%s%s", shard, entry->d_name);
+		if (snprintf(oid, sizeof(oid), "%s%s", shard,
+			     entry->d_name) >= (int)sizeof(oid))
+			continue;
 		if (git_oid_fromstr(&id, oid) < 0) {
 			git_error_clear();
 			continue;

@@ -31,6 +31,11 @@
 
 /* Role bitmasks for the route table; 0 means no authentication. */
 #define HTTP_ROLE(r) (1u << (r))
+/*
+ * In place of roles: no authentication, but the handler reads the record
+ * (call->svc is the thread's service; failing to open it is the answer).
+ */
+#define HTTP_PUBLIC_RECORD (1u << 31)
 #define HTTP_ANY_ROLE (HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_STOREFRONT) | \
 		       HTTP_ROLE(RD_ROLE_AUDITOR) | HTTP_ROLE(RD_ROLE_ADMIN))
 #define HTTP_WRITERS (HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_STOREFRONT) | \
@@ -167,7 +172,9 @@ typedef struct http_route {
 	const char *method;
 	const char *pattern;            /* "/v1/disputes/{id}" */
 	http_handler handler;
-	unsigned roles;                 /* HTTP_ROLE bits allowed; 0: public */
+	unsigned roles;                 /* HTTP_ROLE bits allowed; 0: public;
+					 * HTTP_PUBLIC_RECORD: public, with
+					 * the service */
 	size_t body_limit;              /* bytes; 0 refuses any body */
 	const http_stream *stream;      /* NULL: the body is collected and
 					 * handler called; else streamed */

@@ -125,6 +125,25 @@ static int get_healthz(http_call *call, rd_error *err)
 	return RD_OK;
 }
 
+/*
+ * Readiness, for a load balancer: 200 while this server can read its
+ * record; the store's problem otherwise (503 database_unavailable, with
+ * Retry-After, while its database cannot be reached), so that the
+ * balancer sends requests elsewhere until it can again. /healthz stays
+ * 200 meanwhile: the process is alive, and needs no restart.
+ */
+static int get_readyz(http_call *call, rd_error *err)
+{
+	int rc;
+
+	if ((rc = rd_service_ready(call->svc, err)) < 0)
+		return rc;
+	call->reply = json_pack("{s:s}", "status", "ready");
+	if (!call->reply)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	return RD_OK;
+}
+
 static int get_workflows(http_call *call, rd_error *err)
 {
 	const rd_workflow_set *set = rd_service_workflows(call->svc);
@@ -1580,6 +1599,7 @@ done:
 
 static const http_route routes[] = {
 	{ "GET", "/healthz", get_healthz, 0, 0, NULL },
+	{ "GET", "/readyz", get_readyz, HTTP_PUBLIC_RECORD, 0, NULL },
 	{ "GET", "/v1/workflows", get_workflows, HTTP_ANY_ROLE, 0, NULL },
 	{ "GET", "/v1/disputes", get_disputes, HTTP_ANY_ROLE, 0, NULL },
 	{ "POST", "/v1/disputes", post_dispute, HTTP_WRITERS,

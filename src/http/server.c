@@ -271,14 +271,27 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
 	return ret;
 }
 
+static enum MHD_Result send_refusing(struct MHD_Connection *conn,
+				     json_t *doc, unsigned status,
+				     unsigned retry_after_s,
+				     int close_connection);
+
+/*
+ * The problem document of err. A code a retry may cure (the database busy
+ * or out of reach: the error table's retry_after_s) says when to retry.
+ */
 static enum MHD_Result send_problem(struct MHD_Connection *conn,
 				    const rd_error *err, int malformed,
 				    const char *allow, int challenge)
 {
+	const rd_code_info *info = rd_code_info_get(err->code);
 	unsigned status = 500;
 	json_t *doc = http_problem(err, malformed, &status);
 	enum MHD_Result ret;
 
+	if (!malformed && info->retry_after_s > 0)
+		return send_refusing(conn, doc, status,
+				     (unsigned)info->retry_after_s, 0);
 	ret = send_json(conn, status, doc, "application/problem+json", NULL,
 			allow, challenge);
 	json_decref(doc);
@@ -605,7 +618,8 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 		return rc;
 	if (!route->roles)
 		return RD_OK;
-	if ((rc = thread_service(&call->svc, server, err)) < 0)
+	if ((rc = thread_service(&call->svc, server, err)) < 0 ||
+	    route->roles == HTTP_PUBLIC_RECORD)
 		return rc;
 	if ((rc = authenticate(call, conn, err)) < 0) {
 		/* Not a valid key: 401, the same answer every time. */
@@ -1214,7 +1228,9 @@ static enum MHD_Result send_closing(struct MHD_Connection *conn,
 	unsigned status = 500;
 	json_t *doc = http_problem(err, 0, &status);
 
-	return send_refusing(conn, doc, status, 0, 1);
+	return send_refusing(conn, doc, status,
+			     (unsigned)rd_code_info_get(err->code)
+				     ->retry_after_s, 1);
 }
 
 /*

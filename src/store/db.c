@@ -306,11 +306,25 @@ size_t rd_db_column_bytes(const rd_db_stmt *stmt, int i)
 	return (size_t)sqlite3_column_bytes(stmt->lite, i);
 }
 
+unsigned long rd_db_session(const rd_db *db)
+{
+	if (db->engine == RD_DB_POSTGRES)
+		return rd_db__pg_session(db);
+	return 1;
+}
+
 int rd_db_in_transaction(const rd_db *db)
 {
 	if (db->engine == RD_DB_POSTGRES)
 		return rd_db__pg_in_transaction(db);
 	return !sqlite3_get_autocommit(db->lite);
+}
+
+int rd_db_set_lock_timeout(rd_db *db, int ms)
+{
+	if (db->engine == RD_DB_POSTGRES)
+		return rd_db__pg_set_lock_timeout(db, ms);
+	return lite_code(sqlite3_busy_timeout(db->lite, ms));
 }
 
 struct sqlite3 *rd_db_sqlite(rd_db *db)

@@ -16,7 +16,13 @@
  *   its rows in memory until rd_db_reset (the store's statements read a
  *   bounded number of rows: a page, one dispute's rows, a batch);
  * - in PostgreSQL an error inside a transaction aborts it: the store rolls
- *   back or returns to a savepoint, as it already does for SQLite.
+ *   back or returns to a savepoint, as it already does for SQLite;
+ * - a PostgreSQL server may go away and come back: a connection it closed
+ *   is made again on the next use outside a transaction (its statements
+ *   prepared again as each is next run, its lock timeout applied again);
+ *   a transaction open when it was lost fails every command with
+ *   RD_DB_ECONNECTION until the caller ends it (ROLLBACK succeeds, COMMIT
+ *   fails), and is never carried over to the new connection.
  *
  * A connection and its statements belong to one thread at a time.
  */
@@ -50,7 +56,8 @@ typedef enum rd_db_code {
 	RD_DB_EFOREIGN = 16,    /* a row referred to does not exist */
 	RD_DB_ECONSTRAINT = 32, /* CHECK, NOT NULL, a trigger's refusal */
 	RD_DB_ENOMEM = 64,
-	RD_DB_ECONNECTION = 128, /* the server is gone: reconnect, retry */
+	RD_DB_ECONNECTION = 128, /* the server is gone, or cannot be reached
+				    again yet: the transaction is lost */
 	RD_DB_EMISUSE = 256,    /* a bad bind index, a statement in use */
 	RD_DB_EIO = 512         /* anything else */
 } rd_db_code;
@@ -184,8 +191,31 @@ const char *rd_db_column_text(const rd_db_stmt *stmt, int i);
 const void *rd_db_column_blob(const rd_db_stmt *stmt, int i);
 size_t rd_db_column_bytes(const rd_db_stmt *stmt, int i);
 
-/* 1 when a transaction is open on db. */
+/*
+ * 1 when a transaction is open on db: on PostgreSQL also one whose
+ * connection was lost, until the caller rolls it back (or its COMMIT
+ * fails).
+ */
 int rd_db_in_transaction(const rd_db *db);
+
+/*
+ * How long a statement waits for a lock another connection holds before
+ * it fails with RD_DB_EBUSY, in milliseconds: SQLite's busy timeout;
+ * PostgreSQL's lock_timeout for the session (0 or less waits as short as
+ * it can, as SQLite's does not wait), applied again on every new
+ * connection. Call it outside a transaction (on PostgreSQL a transaction
+ * that rolls back would take the setting with it). RD_DB_OK or the code
+ * of the server's refusal.
+ */
+int rd_db_set_lock_timeout(rd_db *db, int ms);
+
+/*
+ * Which session of the server db is on: 1 after open, one more each time
+ * the driver made the connection again (PostgreSQL), so that a caller
+ * holding something of the session (an advisory lock) knows it is gone.
+ * Always 1 on SQLite.
+ */
+unsigned long rd_db_session(const rd_db *db);
 
 /*
  * The SQLite connection under db (borrowed), for what only SQLite has

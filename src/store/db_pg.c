@@ -8,6 +8,21 @@
  * numbers and bytes need no parsing or unescaping. A statement runs whole
  * at its first rd_db_step and its rows are kept until it is reset.
  *
+ * A connection the server closed (a restart, a failover, a network cut)
+ * is made again on the next use, with the same URI, when no transaction
+ * of the caller's was open on it: outside a transaction a command first
+ * reads what the server may have sent meanwhile (its last words and the
+ * end of the stream, without a round trip), so that a connection found
+ * dead is replaced before the command rather than failing it. Statements
+ * are then prepared again on the new connection as each is next run, and
+ * the session's settings (the lock timeout) applied again. A transaction
+ * open when its connection was lost is gone with it (the server rolls it
+ * back): every command fails until the caller ends it, its ROLLBACK
+ * succeeding without a server and its COMMIT failing, so that no part of
+ * it can run on a new connection outside it. A COMMIT cut off on its way
+ * may or may not have been applied; the driver says so and never runs it
+ * again.
+ *
  * It must never print: libpq's notices (a NOTICE of a schema script) are
  * dropped, never written to standard error. It must never let a
  * connection URI's password reach a message.
@@ -39,13 +54,36 @@ enum {
 	OID_VOID = 2278
 };
 
+/*
+ * Seconds libpq waits for a connection to be made, unless the URI says
+ * (connect_timeout): a server that does not answer at all then fails a
+ * command after this long rather than never.
+ */
+#define CONNECT_TIMEOUT_S "5"
+
+/* What a statement does to the caller's transaction. */
+enum {
+	ENDS_NOTHING = 0,
+	ENDS_COMMIT,
+	ENDS_ROLLBACK
+};
+
 struct rd_db_pg {
 	PGconn *conn;
 	unsigned long next_name;       /* of the next prepared statement */
+	unsigned long session;         /* connections made: 1 after open */
+	int in_tx;                     /* the caller's transaction is open;
+					* kept when the connection is lost,
+					* until the caller ends it */
+	int lock_timeout_ms;           /* -1: the server's own */
+	int doomed;                    /* the server said it ends the session */
 };
 
 struct rd_db_pg_stmt {
 	char name[32];
+	char *sql;                     /* to prepare it again */
+	unsigned long session;         /* when it was last prepared */
+	int ends;                      /* ENDS_*: COMMIT or ROLLBACK */
 	int params;
 	const char **values;           /* borrowed, or numbers[i] */
 	int *lengths;
@@ -57,7 +95,6 @@ struct rd_db_pg_stmt {
 	PGresult *result;              /* of the current run */
 	int row;                       /* current row, -1 before the first */
 	int rows;
-	int commit;                    /* the statement is COMMIT */
 };
 
 /*
@@ -77,14 +114,28 @@ static int commit_rolled_back(rd_db *db, PGresult *res)
 	return 1;
 }
 
-/* 1 when sql is one COMMIT (or END), whatever its case and spacing. */
-static int is_commit(const char *sql)
+/* 1 when sql is the one word `word`, whatever its case and spacing. */
+static int is_word(const char *sql, const char *word)
 {
+	size_t len = strlen(word);
+
 	sql += strspn(sql, " \t\n");
-	return (strncasecmp(sql, "COMMIT", 6) == 0 &&
-		sql[6 + strspn(sql + 6, " \t\n;")] == '\0') ||
-	       (strncasecmp(sql, "END", 3) == 0 &&
-		sql[3 + strspn(sql + 3, " \t\n;")] == '\0');
+	return strncasecmp(sql, word, len) == 0 &&
+	       sql[len + strspn(sql + len, " \t\n;")] == '\0';
+}
+
+/*
+ * ENDS_COMMIT when sql is one COMMIT (or END), ENDS_ROLLBACK when it is
+ * one ROLLBACK (or ABORT) of the whole transaction ("ROLLBACK TO" a
+ * savepoint is not), else ENDS_NOTHING.
+ */
+static int statement_ends(const char *sql)
+{
+	if (is_word(sql, "COMMIT") || is_word(sql, "END"))
+		return ENDS_COMMIT;
+	if (is_word(sql, "ROLLBACK") || is_word(sql, "ABORT"))
+		return ENDS_ROLLBACK;
+	return ENDS_NOTHING;
 }
 
 /*
@@ -154,10 +205,173 @@ static int result_code(rd_db *db, const PGresult *res)
 	return RD_DB_EIO;
 }
 
-static void drop_notice(void *arg, const char *message)
+/*
+ * libpq's notices, and the messages a server sends between commands: all
+ * dropped, but a FATAL one, the last words of a session the server ends
+ * (a shutdown, pg_terminate_backend): the connection is doomed, and is
+ * made again before its next command rather than failing it.
+ */
+static void on_notice(void *arg, const PGresult *res)
 {
-	(void)arg;
-	(void)message;
+	struct rd_db_pg *pg = arg;
+	const char *severity = PQresultErrorField(res,
+					PG_DIAG_SEVERITY_NONLOCALIZED);
+
+	if (severity && (strcmp(severity, "FATAL") == 0 ||
+			 strcmp(severity, "PANIC") == 0))
+		pg->doomed = 1;
+}
+
+/* Forget the constraint of an earlier failure: this one broke none. */
+static void no_constraint(rd_db *db)
+{
+	db->constraint[0] = '\0';
+	db->primary_key = 0;
+}
+
+/*
+ * Put `prefix` before the message kept of the last failure, cut short at
+ * the size of the message.
+ */
+static void prefix_message(rd_db *db, const char *prefix)
+{
+	size_t room = sizeof(db->message) - 1;
+	size_t add = strlen(prefix), keep = strnlen(db->message, room);
+
+	if (add > room)
+		add = room;
+	if (keep > room - add)
+		keep = room - add;
+	memmove(db->message + add, db->message, keep);
+	memcpy(db->message, prefix, add);
+	db->message[add + keep] = '\0';
+}
+
+/*
+ * Apply the session's lock timeout on the connection: how long a
+ * statement waits for a lock (a row, an advisory lock) before it fails
+ * with SQLSTATE 55P03, which result_code reports as RD_DB_EBUSY. 0 ms,
+ * SQLite's "do not wait", would be PostgreSQL's "wait for ever": it is
+ * the shortest wait instead.
+ */
+static int apply_lock_timeout(rd_db *db)
+{
+	static const char sql[] = "SELECT set_config('lock_timeout', $1, "
+				  "false)";
+	char value[24];
+	const char *values[1] = { value };
+	PGresult *res;
+	int rc = RD_DB_OK;
+
+	snprintf(value, sizeof(value), "%dms",
+		 db->pg->lock_timeout_ms > 0 ? db->pg->lock_timeout_ms : 1);
+	res = PQexecParams(db->pg->conn, sql, 1, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = result_code(db, res);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * A new connection in place of one the server closed, with the URI the
+ * first was made with, and the session's settings. Statements learn of
+ * it by the session number and are prepared again as each is next run.
+ */
+static int reconnect(rd_db *db)
+{
+	struct rd_db_pg *pg = db->pg;
+
+	PQreset(pg->conn);
+	pg->doomed = 0;
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		keep_message(db, PQerrorMessage(pg->conn));
+		no_constraint(db);
+		return RD_DB_ECONNECTION;
+	}
+	pg->session++;
+	pg->in_tx = 0;
+	if (pg->lock_timeout_ms >= 0)
+		return apply_lock_timeout(db);
+	return RD_DB_OK;
+}
+
+/* 1 when the connection is lost, or the server said it ends it. */
+static int lost(const struct rd_db_pg *pg)
+{
+	return PQstatus(pg->conn) != CONNECTION_OK || pg->doomed;
+}
+
+/*
+ * The connection, ready for a command that ends the caller's transaction
+ * as `ends` says. Outside a transaction, what the server sent since the
+ * last command is read and parsed first, without waiting: a server that
+ * ends the session (a shutdown, a terminated backend) sends a FATAL
+ * message (on_notice) and closes the stream, which libpq finds on reading
+ * its end; twice, since a read may take the message and stop short of
+ * the end. A connection so found lost is made again; inside a
+ * transaction it is not (the transaction is lost), and a COMMIT on it
+ * ends the transaction without being sent.
+ */
+static int connection_ready(rd_db *db, int ends)
+{
+	struct rd_db_pg *pg = db->pg;
+
+	for (int i = 0; i < 2 && !pg->in_tx && !lost(pg); i++) {
+		if (!PQconsumeInput(pg->conn))
+			break;
+		(void)PQisBusy(pg->conn);  /* parses what was read */
+	}
+	if (!lost(pg))
+		return RD_DB_OK;
+	if (!pg->in_tx)
+		return reconnect(db);
+	if (ends == ENDS_COMMIT) {
+		pg->in_tx = 0;
+		snprintf(db->message, sizeof(db->message), "the connection to "
+			 "PostgreSQL was lost before COMMIT: the server rolled "
+			 "the transaction back");
+	} else {
+		snprintf(db->message, sizeof(db->message), "the connection to "
+			 "PostgreSQL was lost during the transaction: the "
+			 "server rolled it back");
+	}
+	no_constraint(db);
+	return RD_DB_ECONNECTION;
+}
+
+/*
+ * After a command: whether the caller's transaction is open, as the
+ * server says. On a connection lost meanwhile, the transaction stays open
+ * for the caller to end, unless the command ended it: a COMMIT lost on
+ * its way (the caller is told its outcome is unknown) or a ROLLBACK.
+ */
+static void track_transaction(rd_db *db, int ends, int failed)
+{
+	struct rd_db_pg *pg = db->pg;
+
+	if (!lost(pg)) {
+		pg->in_tx = PQtransactionStatus(pg->conn) != PQTRANS_IDLE;
+		return;
+	}
+	if (ends == ENDS_COMMIT && failed && pg->in_tx)
+		prefix_message(db, "the connection to PostgreSQL was lost "
+			       "during COMMIT, so whether the transaction "
+			       "was committed is unknown: ");
+	if (ends != ENDS_NOTHING)
+		pg->in_tx = 0;
+}
+
+/*
+ * A ROLLBACK on a lost connection: nothing is left to roll back (the
+ * server did as the connection closed), and the caller's transaction is
+ * over. 1 when that is the case, and the ROLLBACK done.
+ */
+static int rolled_back_already(rd_db *db, int ends)
+{
+	if (ends != ENDS_ROLLBACK || !lost(db->pg))
+		return 0;
+	db->pg->in_tx = 0;
+	return 1;
 }
 
 /* Append n bytes of s to out (of size), cut short, NUL-terminated. */
@@ -214,27 +428,48 @@ void rd_db__pg_redact(char *out, size_t size, const char *uri)
 
 int rd_db__pg_open(rd_db **out, const char *uri, rd_error *err)
 {
+	/* the URI's own connect_timeout, after ours, wins */
+	static const char *const keywords[] = { "connect_timeout", "dbname",
+						NULL };
+	const char *values[] = { CONNECT_TIMEOUT_S, uri, NULL };
+	PQconninfoOption *parsed;
 	char shown[512];
+	char *why = NULL;
 	rd_db *db;
 	int rc;
 
+	rd_db__pg_redact(shown, sizeof(shown), uri);
+	/* a URI libpq cannot read is the caller's to fix, not to retry */
+	if (!(parsed = PQconninfoParse(uri, &why))) {
+		if (!why)
+			return rd_error_set(err, RD_ENOMEM, "out of memory");
+		rc = rd_error_set(err, RD_EINVALID, "%s is not a PostgreSQL "
+				  "URI libpq can read: %.*s", shown,
+				  (int)strcspn(why, "\n"), why);
+		PQfreemem(why);
+		return rc;
+	}
+	PQconninfoFree(parsed);
 	if (!(db = calloc(1, sizeof(*db))) ||
 	    !(db->pg = calloc(1, sizeof(*db->pg)))) {
 		free(db);
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	}
 	db->engine = RD_DB_POSTGRES;
-	db->pg->conn = PQconnectdb(uri);
+	db->pg->session = 1;
+	db->pg->lock_timeout_ms = -1;
+	db->pg->conn = PQconnectdbParams(keywords, values, 1);
 	if (!db->pg->conn || PQstatus(db->pg->conn) != CONNECTION_OK) {
-		rd_db__pg_redact(shown, sizeof(shown), uri);
 		keep_message(db, db->pg->conn ? PQerrorMessage(db->pg->conn)
 					      : "out of memory");
-		rc = rd_error_set(err, RD_EIO, "cannot connect to PostgreSQL "
-				  "at %s: %s", shown, db->message);
+		rc = rd_error_set(err, db->pg->conn ? RD_EUNAVAILABLE
+						    : RD_ENOMEM,
+				  "cannot connect to PostgreSQL at %s: %s",
+				  shown, db->message);
 		rd_db_close(db);
 		return rc;
 	}
-	(void)PQsetNoticeProcessor(db->pg->conn, drop_notice, NULL);
+	(void)PQsetNoticeReceiver(db->pg->conn, on_notice, db->pg);
 	*out = db;
 	return RD_OK;
 }
@@ -249,16 +484,24 @@ void rd_db__pg_close(rd_db *db)
 
 int rd_db__pg_exec(rd_db *db, const char *sql)
 {
-	PGresult *res = PQexec(db->pg->conn, sql);
-	ExecStatusType status = PQresultStatus(res);
-	int rc = RD_DB_OK;
+	int ends = statement_ends(sql);
+	ExecStatusType status;
+	PGresult *res;
+	int rc;
 
+	if (rolled_back_already(db, ends))
+		return RD_DB_OK;
+	if ((rc = connection_ready(db, ends)) != RD_DB_OK)
+		return rc;
+	res = PQexec(db->pg->conn, sql);
+	status = PQresultStatus(res);
 	if (!res)
 		rc = result_code(db, NULL);
 	else if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
 		rc = result_code(db, res);
-	else if (is_commit(sql) && commit_rolled_back(db, res))
+	else if (ends == ENDS_COMMIT && commit_rolled_back(db, res))
 		rc = RD_DB_EIO;
+	track_transaction(db, ends, rc != RD_DB_OK);
 	PQclear(res);
 	return rc;
 }
@@ -276,24 +519,37 @@ static int readable_type(Oid type)
 	}
 }
 
+/* Prepare p on the server, under its name, on the current connection. */
+static int server_prepare(rd_db *db, struct rd_db_pg_stmt *p)
+{
+	PGresult *res = PQprepare(db->pg->conn, p->name, p->sql, 0, NULL);
+	int rc = RD_DB_OK;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = result_code(db, res);
+	else
+		p->session = db->pg->session;
+	PQclear(res);
+	return rc;
+}
+
 int rd_db__pg_prepare(rd_db_stmt *stmt, const char *sql)
 {
 	rd_db *db = stmt->db;
 	struct rd_db_pg_stmt *p;
 	PGresult *res;
-	int rc = RD_DB_OK;
+	int rc;
 
 	if (!(p = calloc(1, sizeof(*p))))
 		return RD_DB_ENOMEM;
 	stmt->pg = p;
 	p->row = -1;
-	p->commit = is_commit(sql);
+	p->ends = statement_ends(sql);
+	if (!(p->sql = strdup(sql)))
+		return RD_DB_ENOMEM;
 	snprintf(p->name, sizeof(p->name), "rd%lu", ++db->pg->next_name);
-	res = PQprepare(db->pg->conn, p->name, sql, 0, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = result_code(db, res);
-	PQclear(res);
-	if (rc != RD_DB_OK)
+	if ((rc = connection_ready(db, ENDS_NOTHING)) != RD_DB_OK ||
+	    (rc = server_prepare(db, p)) != RD_DB_OK)
 		return rc;
 	res = PQdescribePrepared(db->pg->conn, p->name);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -344,12 +600,17 @@ void rd_db__pg_finalize(rd_db_stmt *stmt)
 	if (!p)
 		return;
 	PQclear(p->result);
-	/* the connection may be gone already: nothing to deallocate then */
-	if (stmt->db->pg && PQstatus(stmt->db->pg->conn) == CONNECTION_OK &&
+	/*
+	 * The connection may be gone already, or be a new one the statement
+	 * was never prepared on: nothing to deallocate then
+	 */
+	if (stmt->db->pg && p->session == stmt->db->pg->session &&
+	    !lost(stmt->db->pg) &&
 	    PQtransactionStatus(stmt->db->pg->conn) == PQTRANS_IDLE) {
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", p->name);
 		PQclear(PQexec(stmt->db->pg->conn, sql));
 	}
+	free(p->sql);
 	free(p->values);
 	free(p->lengths);
 	free(p->formats);
@@ -418,12 +679,29 @@ int rd_db__pg_step(rd_db_stmt *stmt)
 	ExecStatusType status;
 
 	if (!p->result) {
+		int rc;
+
+		if (rolled_back_already(db, p->ends)) {
+			stmt->changes = 0;
+			p->rows = 0;
+			p->row = 0;
+			return RD_DB_DONE;
+		}
+		/* on a new connection, the statement is prepared again */
+		if ((rc = connection_ready(db, p->ends)) != RD_DB_OK ||
+		    (p->session != db->pg->session &&
+		     (rc = server_prepare(db, p)) != RD_DB_OK)) {
+			track_transaction(db, p->ends, 1);
+			return rc;
+		}
 		p->result = PQexecPrepared(db->pg->conn, p->name, p->params,
 					   p->values, p->lengths, p->formats,
 					   1);
 		status = PQresultStatus(p->result);
-		if (status == PGRES_COMMAND_OK && p->commit &&
+		if (status == PGRES_COMMAND_OK &&
+		    p->ends == ENDS_COMMIT &&
 		    commit_rolled_back(db, p->result)) {
+			track_transaction(db, p->ends, 1);
 			PQclear(p->result);
 			p->result = NULL;
 			return RD_DB_EIO;
@@ -438,13 +716,14 @@ int rd_db__pg_step(rd_db_stmt *stmt)
 					  : 0;
 			p->row = -1;
 		} else {
-			int rc = result_code(db, p->result);
-
+			rc = result_code(db, p->result);
+			track_transaction(db, p->ends, 1);
 			/* a failed run leaves nothing to read */
 			PQclear(p->result);
 			p->result = NULL;
 			return rc;
 		}
+		track_transaction(db, p->ends, 0);
 	}
 	if (p->row + 1 < p->rows) {
 		p->row++;
@@ -565,7 +844,24 @@ const void *rd_db__pg_column_bytes(const rd_db_stmt *stmt, int i,
 	return PQgetvalue(p->result, p->row, i);
 }
 
+unsigned long rd_db__pg_session(const rd_db *db)
+{
+	return db->pg->session;
+}
+
 int rd_db__pg_in_transaction(const rd_db *db)
 {
+	/* a lost connection's transaction is the caller's until it ends it */
+	if (lost(db->pg))
+		return db->pg->in_tx;
 	return PQtransactionStatus(db->pg->conn) != PQTRANS_IDLE;
+}
+
+int rd_db__pg_set_lock_timeout(rd_db *db, int ms)
+{
+	db->pg->lock_timeout_ms = ms > 0 ? ms : 0;
+	/* on a lost connection, the next one gets it */
+	if (lost(db->pg))
+		return RD_DB_OK;
+	return apply_lock_timeout(db);
 }

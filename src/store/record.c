@@ -512,14 +512,19 @@ int rd_store_mirror_lead(rd_store *st, int *leading, rd_error *err)
 
 	*leading = 1;
 	/* the embedded record's one mirror is its data directory's */
-	if (rd_db_engine_of(st->db) != RD_DB_POSTGRES || st->mirror_lead)
+	if (rd_db_engine_of(st->db) != RD_DB_POSTGRES)
 		return RD_OK;
+	/* a connection made again lost the lock with its old session */
+	if (st->mirror_lead && st->lead_session == rd_db_session(st->db))
+		return RD_OK;
+	st->mirror_lead = 0;
 	if ((ret = read_int(st, RD_STMT_MIRROR_LEAD, NULL, &got,
 			    "the mirror's lead", err)) < 0) {
 		*leading = 0;
 		return ret;
 	}
 	st->mirror_lead = got != 0;
+	st->lead_session = rd_db_session(st->db);
 	*leading = st->mirror_lead;
 	return RD_OK;
 }

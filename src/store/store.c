@@ -7,12 +7,16 @@
  * prints, and never builds SQL at run time. Every database failure leaves
  * the caller an rd_error saying what was being done and why it failed.
  * SQLite itself is called only for what the driver does not cover: the
- * library's configuration, the busy timeout.
+ * library's configuration.
  *
  * On PostgreSQL (a `postgresql://` URI) there are no pragmas and no writer
  * lock: the server has its locking, and BEGIN is a plain READ COMMITTED
  * transaction whose compare-and-swaps (a dispute's version, a ref's head)
- * are UPDATEs checked by the rows they changed. st->path is then the URI
+ * are UPDATEs checked by the rows they changed; a lock waited for past
+ * the busy timeout (lock_timeout) is RD_EBUSY as on SQLite. A connection
+ * the server closed is the driver's to make again (db_pg.c); the store
+ * sees a lost connection as RD_DB_ECONNECTION, RD_EUNAVAILABLE to its
+ * callers, and never retries what failed. st->path is then the URI
  * without its password, and must never hold one.
  */
 #include <errno.h>
@@ -111,9 +115,9 @@ int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
 	case RD_DB_ECONSTRAINT:
 		return rd_error_set(err, RD_EINVALID, "%s: %s", doing, reason);
 	case RD_DB_ECONNECTION:
-		/* redress has no code for "try elsewhere": an I/O failure */
-		return rd_error_set(err, RD_EIO, "%s: the database connection "
-				    "was lost (%s)", doing, reason);
+		/* nothing of a change in flight was kept: it may be retried */
+		return rd_error_set(err, RD_EUNAVAILABLE, "%s: the database "
+				    "cannot be reached (%s)", doing, reason);
 	default:
 		return rd_error_set(err, RD_EIO, "%s: %s", doing, reason);
 	}
@@ -395,11 +399,23 @@ int rd_store_open_at_version(rd_store **out, const char *path, int version,
 	/* read-write, created when missing; the message names the path */
 	if ((ret = rd_db_open(&st->db, path, 1, err)) < 0)
 		goto done;
-	/* PostgreSQL: no pragma, no writer lock (rd_store__migrate_pg) */
+	/*
+	 * PostgreSQL: no pragma, no writer lock (rd_store__migrate_pg); a
+	 * lock waited for longer than the busy timeout is RD_EBUSY, as on
+	 * SQLite (a schema upgrade under way elsewhere is waited for whole)
+	 */
 	if (rd_db_engine_of(st->db) == RD_DB_POSTGRES) {
+		int rc;
+
 		if ((ret = rd_store__migrate(st, version, err)) < 0 ||
 		    (ret = prepare_all(st, err)) < 0)
 			goto done;
+		if ((rc = rd_db_set_lock_timeout(st->db,
+						 st->busy_timeout_ms)) != 0) {
+			ret = rd_store__fail(st, rc, err, "cannot set the lock "
+					     "timeout of %s", st->path);
+			goto done;
+		}
 		*out = st;
 		st = NULL;
 		goto done;
@@ -458,11 +474,9 @@ sqlite3 *rd_store_db(rd_store *st)
 
 void rd_store_set_busy_timeout(rd_store *st, int ms)
 {
-	sqlite3 *lite = rd_db_sqlite(st->db);
-
 	st->busy_timeout_ms = ms;
-	if (lite)
-		sqlite3_busy_timeout(lite, ms);
+	/* a connection lost meanwhile gets it when it is made again */
+	(void)rd_db_set_lock_timeout(st->db, ms);
 }
 
 int rd_store_schema_version(rd_store *st, int *out, rd_error *err)

@@ -210,6 +210,7 @@ struct rd_store {
 	int write_tx;            /* rd_store_begin's transaction is open */
 	int tx_changes;          /* the transaction recorded a change */
 	int mirror_lead;         /* holds the record's mirror lead (PG) */
+	unsigned long lead_session; /* ... on this session of the server */
 	rd_db_stmt *stmts[RD_STMT_COUNT];
 };
 
@@ -291,8 +292,9 @@ void rd_store__release(rd_db_stmt *stmt);
  * being done>: <reason>": RD_DB_EBUSY -> RD_EBUSY, a primary-key or unique
  * violation -> RD_ECONFLICT, a foreign-key violation (the referenced row is
  * missing) -> RD_ENOTFOUND, CHECK / NOT NULL / trigger violations ->
- * RD_EINVALID, out of memory -> RD_ENOMEM, a lost connection or anything
- * else -> RD_EIO. Call it before resetting the statement, so rd_db_errmsg
+ * RD_EINVALID, out of memory -> RD_ENOMEM, a lost connection (the server
+ * gone, or not reachable again yet) -> RD_EUNAVAILABLE, anything else ->
+ * RD_EIO. Call it before resetting the statement, so rd_db_errmsg
  * still holds the reason.
  */
 int rd_store__fail(rd_store *st, int rc, rd_error *err, const char *fmt, ...)
@@ -377,7 +379,11 @@ int rd_store_open_at_version(rd_store **out, const char *path, int version,
  */
 sqlite3 *rd_store_db(rd_store *st);
 
-/* Change how long a writer waits for the lock (RD_EBUSY afterwards). */
+/*
+ * Change how long a writer waits for the lock (RD_EBUSY afterwards): on
+ * PostgreSQL the session's lock_timeout, kept for the connections made
+ * after a lost one. Outside a transaction.
+ */
 void rd_store_set_busy_timeout(rd_store *st, int ms);
 
 #endif

@@ -76,9 +76,9 @@ bash "$REDRESS_SOURCE_DIR/tests/support/pg.sh" dropdb "$REDRESS_TEST_PG_STATE" "
 
 # a password given in the URI is never shown
 pg="postgresql://redress:n0t-shown@127.0.0.1:1/redress?connect_timeout=2"
-expect_exit 1 rd --store "$pg" list
+expect_exit 11 rd --store "$pg" list
 expect_has "$ERR" "cannot connect to PostgreSQL at postgresql://redress:***@127.0.0.1:1/redress" \
-	"an unreachable PostgreSQL is named"
+	"an unreachable PostgreSQL is named, with its own exit status"
 case "$ERR" in *n0t-shown*) fail "the password is shown: $ERR" ;; *) ok ;; esac
 expect_eq "$(printf '%s\n' "$ERR" | wc -l | tr -d ' ')" "1" "the failure is one line"
 

@@ -6,6 +6,11 @@
 #   pg.sh start STATE   initdb, start, wait until it answers; STATE (a file)
 #                       receives PGDIR=, PGPORT=, PGURI= lines
 #   pg.sh stop STATE    stop it (fast shutdown) and remove its directory
+#   pg.sh halt STATE    stop it (fast shutdown: its sessions are ended, as
+#                       a restart or a failover ends them) keeping its
+#                       directory, its data and STATE
+#   pg.sh resume STATE  start a halted one again, on the same port, and
+#                       wait until it answers; its data is as it was
 #   pg.sh createdb STATE NAME
 #                       create database NAME, print its URI
 #   pg.sh dropdb STATE NAME
@@ -54,6 +59,14 @@ free_port() {
   die "no free port found on 127.0.0.1"
 }
 
+# server_start BIN DIR PORT: start the server of DIR on 127.0.0.1:PORT and
+# wait (up to 60 s) until it answers
+server_start() {
+  as_owner "$1/pg_ctl" -D "$2/data" -l "$2/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $3 -c unix_socket_directories=$2 -c max_connections=300 -c shared_buffers=64MB" \
+    start >/dev/null 2>&1
+}
+
 start() {
   local state=$1 bin dir port
   bin=$(bindir)
@@ -68,9 +81,7 @@ start() {
     || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-         -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=300 -c shared_buffers=64MB" \
-         start >/dev/null 2>&1; then
+    if server_start "$bin" "$dir" "$port"; then
       break
     fi
     port=""
@@ -99,6 +110,20 @@ stop() {
   rm -rf "$PGDIR" "$state"
 }
 
+halt() {
+  load_state "$1"
+  as_owner "$(bindir)/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 \
+    || die "PostgreSQL on port $PGPORT did not stop (log: $PGDIR/server.log)"
+}
+
+resume() {
+  load_state "$1"
+  server_start "$(bindir)" "$PGDIR" "$PGPORT" || {
+    tail -n 5 "$PGDIR/server.log" >&2 || true
+    die "PostgreSQL did not start again on port $PGPORT (log: $PGDIR/server.log)"
+  }
+}
+
 createdb() {
   local state=$1 name=$2
   load_state "$state"
@@ -117,7 +142,9 @@ dropdb() {
 case "${1:-}" in
   start) [ $# = 2 ] || die "usage: pg.sh start STATE"; start "$2" ;;
   stop) [ $# = 2 ] || die "usage: pg.sh stop STATE"; stop "$2" ;;
+  halt) [ $# = 2 ] || die "usage: pg.sh halt STATE"; halt "$2" ;;
+  resume) [ $# = 2 ] || die "usage: pg.sh resume STATE"; resume "$2" ;;
   createdb) [ $# = 3 ] || die "usage: pg.sh createdb STATE NAME"; createdb "$2" "$3" ;;
   dropdb) [ $# = 3 ] || die "usage: pg.sh dropdb STATE NAME"; dropdb "$2" "$3" ;;
-  *) die "usage: pg.sh start|stop|createdb|dropdb STATE [NAME]" ;;
+  *) die "usage: pg.sh start|stop|halt|resume|createdb|dropdb STATE [NAME]" ;;
 esac

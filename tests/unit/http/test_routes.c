@@ -18,6 +18,10 @@ static void finds_routes_and_params(void)
 	CHECK_INT(http_route_find(&m, "GET", "/healthz"), 1);
 	CHECK(m.route != NULL);
 	CHECK_INT((int)m.route->roles, 0);
+	/* readiness: public too, but it reads the record */
+	CHECK_INT(http_route_find(&m, "GET", "/readyz"), 1);
+	CHECK_INT((int)m.route->roles, (int)HTTP_PUBLIC_RECORD);
+	CHECK(!(m.route->roles & HTTP_ANY_ROLE));
 
 	CHECK_INT(http_route_find(&m, "GET", "/v1/disputes/01ABC"), 1);
 	CHECK_STR(m.route->pattern, "/v1/disputes/{id}");
@@ -301,6 +305,39 @@ static void quota_problem_says_what_is_left(void)
 }
 
 /*
+ * What a retry may cure is 503 with the seconds to wait: a database busy
+ * past its timeout (1 s) or out of this node's reach (2 s, its own type
+ * and exit status); nothing else has a Retry-After.
+ */
+static void retryable_problems_say_when(void)
+{
+	unsigned status = 0;
+	rd_error err;
+	json_t *doc;
+
+	rd_error_set(&err, RD_EUNAVAILABLE, "the database cannot be reached");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_INT((int)status, 503);
+	CHECK_STR(json_string_value(json_object_get(doc, "type")),
+		  "https://redress.dev/problems/database_unavailable");
+	CHECK_STR(json_string_value(json_object_get(doc, "title")),
+		  "Database unavailable");
+	json_decref(doc);
+	CHECK_INT(rd_code_info_get(RD_EUNAVAILABLE)->retry_after_s, 2);
+	CHECK_INT(rd_code_info_get(RD_EUNAVAILABLE)->exit_code, 11);
+	CHECK_INT(rd_code_info_get(RD_EBUSY)->http_status, 503);
+	CHECK_INT(rd_code_info_get(RD_EBUSY)->retry_after_s, 1);
+	for (int code = 0; code > -RD_CODE_COUNT; code--) {
+		const rd_code_info *info = rd_code_info_get(code);
+
+		CHECK_INT(info->code, code);
+		if (code != RD_EBUSY && code != RD_EUNAVAILABLE)
+			CHECK_INT(info->retry_after_s, 0);
+	}
+}
+
+/*
  * A message or field that quotes what a client sent (bytes that are not
  * UTF-8, control characters) still makes a problem document: those bytes
  * become '?', valid UTF-8 is kept.
@@ -517,6 +554,7 @@ int main(void)
 	RUN(overlong_param_matches_nothing);
 	RUN(problems_follow_the_error_table);
 	RUN(quota_problem_says_what_is_left);
+	RUN(retryable_problems_say_when);
 	RUN(problems_take_any_bytes);
 	RUN(problems_survive_bytes_that_are_not_utf8);
 	RUN(evidence_routes);

@@ -2,10 +2,11 @@
  * The server over real sockets: bad listen addresses and a missing data
  * directory are refused before anything listens; a started server answers
  * on the port it reports, keeps a connection alive across requests,
- * authenticates keys (401 without, 403 for a role not allowed), reads
- * bodies sent in pieces, streams evidence uploads (a refused or cut-short
- * upload records nothing, the connection stays usable), serves evidence
- * bytes with their digest headers, and stops cleanly.
+ * answers /readyz without a key once its record answers, authenticates
+ * keys (401 without, 403 for a role not allowed), reads bodies sent in
+ * pieces, streams evidence uploads (a refused or cut-short upload records
+ * nothing, the connection stays usable), serves evidence bytes with their
+ * digest headers, and stops cleanly.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,12 @@ static void answers_and_keeps_alive(void)
 	CHECK(rd_test_send_all(fd, req, strlen(req)) == 0);
 	CHECK_INT(rd_test_read_response(fd, buf, sizeof(buf)), 200);
 	CHECK_HAS(buf, "{\"status\":\"ok\"}");
+
+	/* readiness reads the record, without a key */
+	snprintf(req, sizeof(req), "GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n");
+	CHECK(rd_test_send_all(fd, req, strlen(req)) == 0);
+	CHECK_INT(rd_test_read_response(fd, buf, sizeof(buf)), 200);
+	CHECK_HAS(buf, "{\"status\":\"ready\"}");
 
 	snprintf(req, sizeof(req), "GET /v1/workflows HTTP/1.1\r\nHost: t\r\n\r\n");
 	CHECK(rd_test_send_all(fd, req, strlen(req)) == 0);

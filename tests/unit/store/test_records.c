@@ -569,9 +569,10 @@ static void busy_and_lost_messages(void)
 	CHECK_INT(rd_store__fail(st, RD_DB_EBUSY, &err, "x"), RD_EBUSY);
 	CHECK_STR(err.message, "the database is busy (locked by another "
 		  "writer for more than 5 s); try again");
-	/* a server gone away is an I/O failure that says so */
-	CHECK_INT(rd_store__fail(st, RD_DB_ECONNECTION, &err, "x"), RD_EIO);
-	CHECK_HAS(err.message, "x: the database connection was lost (");
+	/* a server gone away is "unavailable", not an I/O failure: 503 */
+	CHECK_INT(rd_store__fail(st, RD_DB_ECONNECTION, &err, "x"),
+		  RD_EUNAVAILABLE);
+	CHECK_HAS(err.message, "x: the database cannot be reached (");
 
 	rd_store_close(st);
 	free(path);
