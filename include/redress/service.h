@@ -172,8 +172,11 @@ int rd_service_event_apply(rd_service *svc, const char *id,
  * Fire every SLA deadline due at `now`, each in its own transaction, as the
  * system actor. A deadline whose dispute has left the deadline's state, or
  * has already fired, is dropped: every deadline fires at most once, even
- * with several sweepers on one data directory. *fired (may be NULL) counts
- * the events applied.
+ * with several sweepers on one data directory or one PostgreSQL database.
+ * On PostgreSQL a dispute that another transaction holds (another
+ * sweeper firing it, a change of it) is passed over, not waited for, so
+ * that sweepers share the work; the next sweep fires it if it is still
+ * due. *fired (may be NULL) counts the events applied.
  */
 int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 		     rd_error *err);

@@ -364,6 +364,21 @@ typedef struct rd_deadline {
 int rd_store_deadlines_due(rd_store *st, int64_t now, rd_deadline *out,
 			   size_t max, size_t *count, rd_error *err);
 
+/*
+ * Take the dispute whose deadline a sweep is about to fire, inside the
+ * write transaction that fires it: *claimed is 1 when the dispute has a
+ * deadline due at `now` and the transaction now holds the dispute, so
+ * that no other change of it runs until the transaction ends; 0 when it
+ * has no deadline due, or when another transaction holds the dispute (on
+ * PostgreSQL: another sweeper firing it, or a change of it under way),
+ * which is passed over rather than waited for; a later sweep finds the
+ * deadline if it is still due. The caller still checks that the deadline
+ * is the one it read (rd_store_deadlines_due). RD_EINTERNAL outside a
+ * transaction.
+ */
+int rd_store_deadline_claim(rd_store *st, const char *dispute_id,
+			    int64_t now, int *claimed, rd_error *err);
+
 /* One row of the evidence index (the files themselves live in git). */
 typedef struct rd_evidence_row {
 	char dispute_id[RD_ID_BUFSZ];

@@ -406,6 +406,25 @@ static const struct {
 		" WHERE due_at <= ?1 ORDER BY due_at, dispute_id LIMIT ?2",
 		"SELECT dispute_id, due_at, event, state FROM deadlines"
 		" WHERE due_at <= $1 ORDER BY due_at, dispute_id LIMIT $2" },
+	/*
+	 * A sweep's hold on the dispute whose deadline it fires, in the
+	 * firing's transaction, before it checks the deadline is still the
+	 * one it read. On PostgreSQL the dispute's head and its deadline stay
+	 * locked until the transaction ends, and a dispute another
+	 * transaction holds (another node's sweeper firing it, a change of
+	 * it) is passed over instead of waited for: sweepers spread the due
+	 * deadlines among them rather than queueing on the same ones, and
+	 * never wait holding a deadline that a change (which locks the head
+	 * first) waits for. SQLite's transaction holds its one writer lock
+	 * already.
+	 */
+	[RD_STMT_DEADLINE_CLAIM] = { 11,
+		"SELECT due_at FROM deadlines"
+		" WHERE dispute_id = ?1 AND due_at <= ?2",
+		"SELECT dl.due_at FROM deadlines AS dl"
+		" JOIN refs AS r ON r.dispute_id = dl.dispute_id"
+		" WHERE dl.dispute_id = $1 AND dl.due_at <= $2"
+		" FOR UPDATE OF dl, r SKIP LOCKED" },
 
 	[RD_STMT_EVIDENCE_INSERT] = { 3, EVIDENCE_INSERT,
 		PG_EVIDENCE_INSERT },
