@@ -805,6 +805,22 @@ int rd_service_idem_get(rd_service *svc, const rd_actor *actor,
 			rd_error *err);
 
 /*
+ * Claim `key` of `actor`'s API key while a request made with it is in
+ * flight, for every process and node on the record (rd_store_idem_claim):
+ * RD_ECONFLICT, naming the field "Idempotency-Key", while another
+ * connection holds it; RD_EUSAGE for a malformed key or an actor without
+ * an API key. The claim is the service's connection's: give it back with
+ * rd_service_idem_release on the same service once the request has been
+ * answered (its record committed, or nothing done). A service claims a
+ * key at most once at a time: a process keeps its own table of the keys
+ * it has in flight. A process or node that dies leaves no claim behind.
+ */
+int rd_service_idem_claim(rd_service *svc, const rd_actor *actor,
+			  const char *key, rd_error *err);
+void rd_service_idem_release(rd_service *svc, const rd_actor *actor,
+			     const char *key);
+
+/*
  * Make the next write through `svc` idempotent under `key`: the write of
  * rd_service_dispute_open, rd_service_event_apply or an evidence upload
  * (rd_service_evidence_upload_finish) records the request (its digest

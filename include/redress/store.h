@@ -739,6 +739,32 @@ int rd_store_idem_foreach(rd_store *st,
 
 /* Drop the records made before `before` (inside a transaction). */
 int rd_store_idem_purge(rd_store *st, int64_t before, rd_error *err);
+
+/*
+ * Claim (key_id, key) for a request in flight, for every process and node
+ * on the record: while this connection holds the claim, the same claim on
+ * any other connection (another thread's, another process's on the same
+ * SQLite file, another node's on the same PostgreSQL database) is
+ * RD_ECONFLICT, naming the field "Idempotency-Key". A claim is no row:
+ * it ends with rd_store_idem_release or with the connection, so a process
+ * or node that dies leaves none behind. Inside a transaction or outside
+ * one; a transaction's end does not end it. A connection claims a pair at
+ * most once at a time (the caller keeps its own table of what its
+ * process has in flight). On PostgreSQL a session advisory lock; on
+ * SQLite a lock on a byte of the file <database>-claims, created beside
+ * the database (RD_EIO when it cannot be). A rare collision of two pairs'
+ * 64-bit hashes only makes one of them wait for the other's answer.
+ */
+int rd_store_idem_claim(rd_store *st, const char *key_id, const char *key,
+			rd_error *err);
+
+/*
+ * Give back a claim this connection holds; giving back one it does not
+ * hold does nothing. RD_EIO when the database cannot be asked (its claims
+ * then end with the connection).
+ */
+int rd_store_idem_release(rd_store *st, const char *key_id, const char *key,
+			  rd_error *err);
 /* ---- schema 7: the overview's running totals ------------------------------ */
 
 /* What a running total of the overview counts. */

@@ -572,6 +572,23 @@ static const struct {
 		"DELETE FROM idempotency INDEXED BY idempotency_created"
 		" WHERE created_at < ?1",
 		"DELETE FROM idempotency WHERE created_at < $1" },
+	/*
+	 * A request in flight under an Idempotency-Key, claimed beyond the
+	 * process (rd_store_idem_claim): on PostgreSQL a session advisory
+	 * lock keyed by 64 bits of a hash of the pair, given as two 32-bit
+	 * halves. The two-integer key space is this claim's alone: the other
+	 * advisory locks of redress (the schema's, an opening's) are single
+	 * bigints, and PostgreSQL keeps the two key spaces apart. A session
+	 * lock outlives the transactions around it and ends with its
+	 * connection, so a node that dies leaves no claim behind. SQLite's
+	 * claims are file locks (idempotency.c): these texts never run there.
+	 */
+	[RD_STMT_IDEM_CLAIM] = { 6,
+		"SELECT ?1, ?2",
+		"SELECT pg_try_advisory_lock($1::integer, $2::integer)" },
+	[RD_STMT_IDEM_RELEASE] = { 6,
+		"SELECT ?1, ?2",
+		"SELECT pg_advisory_unlock($1::integer, $2::integer)" },
 	/* schema 9: a few rows per storefront, one per day with evidence */
 	[RD_STMT_QUOTA_GET] = { 9,
 		"SELECT storefront, daily, total, updated_at"

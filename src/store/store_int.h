@@ -96,6 +96,8 @@ typedef enum rd_stmt_id {
 	RD_STMT_IDEM_REPLACE,
 	RD_STMT_IDEM_ALL,
 	RD_STMT_IDEM_PURGE,
+	RD_STMT_IDEM_CLAIM,
+	RD_STMT_IDEM_RELEASE,
 	RD_STMT_QUOTA_GET,
 	RD_STMT_QUOTA_PUT,
 	RD_STMT_QUOTAS_LIST,
@@ -190,6 +192,7 @@ struct rd_store {
 	int holds_writer;        /* this connection holds the writer lock */
 	int batch;               /* a batch is open: transactions are savepoints */
 	int write_tx;            /* rd_store_begin's transaction is open */
+	int claims_fd;           /* SQLite: <path>-claims, -1 until used */
 	rd_db_stmt *stmts[RD_STMT_COUNT];
 };
 

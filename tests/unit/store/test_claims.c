@@ -1,12 +1,17 @@
 /*
  * What a connection holds so that several nodes on one record do a thing
- * once: a sweep's hold on the dispute whose deadline it fires (taken only
- * for a deadline due, inside a transaction; on PostgreSQL a dispute that
- * another transaction holds is passed over at once, never waited for).
+ * once: an Idempotency-Key in flight, claimed for every other connection
+ * (scoped by its API key, surviving the transactions around it, ended by
+ * its release or its connection's close, and on SQLite by nothing else
+ * the process closes); and a sweep's hold on the dispute whose deadline
+ * it fires (taken only for a deadline due, inside a transaction; on
+ * PostgreSQL a dispute that another transaction holds is passed over at
+ * once, never waited for).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "redress/store.h"
 #include "store/store_int.h"
@@ -161,8 +166,169 @@ static void deadline_claim_passes_over_held(void)
 	free(path);
 }
 
+/* ---- Idempotency-Key claims ------------------------------------------- */
+
+/* One integer a query answers on st; -1 when it fails or answers none. */
+static int64_t scalar(rd_store *st, const char *sql)
+{
+	rd_db_stmt *stmt = NULL;
+	int64_t value = -1;
+
+	if (rd_db_prepare(st->db, sql, &stmt) == RD_DB_OK &&
+	    rd_db_step(stmt) == RD_DB_ROW)
+		value = rd_db_column_int64(stmt, 0);
+	rd_db_finalize(stmt);
+	return value;
+}
+
+/*
+ * A pair claimed on one connection is refused on another until given
+ * back; pairs of another API key or another key are not.
+ */
+static void idem_claim_refused_elsewhere(void)
+{
+	char *path = rd_test_db_path();
+	rd_store *a = open_record(path);
+	rd_store *b = open_record(path);
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(rd_store_idem_claim(a, "00000000000000a1", "pay-1", &err),
+		 &err);
+	CHECK_FAILS(rd_store_idem_claim(b, "00000000000000a1", "pay-1", &err),
+		    RD_ECONFLICT);
+	CHECK_STR(err.field, "Idempotency-Key");
+	CHECK_HAS(err.message, "still being processed");
+	CHECK_OK(rd_store_idem_claim(b, "00000000000000b2", "pay-1", &err),
+		 &err);
+	CHECK_OK(rd_store_idem_claim(b, "00000000000000a1", "pay-2", &err),
+		 &err);
+	/* the other way round too */
+	CHECK_FAILS(rd_store_idem_claim(a, "00000000000000a1", "pay-2", &err),
+		    RD_ECONFLICT);
+	CHECK_OK(rd_store_idem_release(a, "00000000000000a1", "pay-1", &err),
+		 &err);
+	CHECK_OK(rd_store_idem_claim(b, "00000000000000a1", "pay-1", &err),
+		 &err);
+	CHECK_FAILS(rd_store_idem_claim(a, "00000000000000a1", "pay-1", &err),
+		    RD_ECONFLICT);
+	/* giving back what it does not hold changes nothing */
+	CHECK_OK(rd_store_idem_release(a, "00000000000000a1", "pay-1", &err),
+		 &err);
+	CHECK_FAILS(rd_store_idem_claim(a, "00000000000000a1", "pay-1", &err),
+		    RD_ECONFLICT);
+	CHECK_FAILS(rd_store_idem_claim(a, "", "pay-1", &err), RD_EINVALID);
+	CHECK_FAILS(rd_store_idem_claim(a, "00000000000000a1", "", &err),
+		    RD_EINVALID);
+	rd_store_close(b);
+	rd_store_close(a);
+	free(path);
+}
+
+/*
+ * A claim outlives the transactions around it, and ends with its
+ * connection: a node that dies leaves nothing stuck.
+ */
+static void idem_claim_ends_with_connection(void)
+{
+	char *path = rd_test_db_path();
+	rd_store *a = open_record(path);
+	rd_store *b = open_record(path);
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(rd_store_begin(a, &err), &err);
+	CHECK_OK(rd_store_idem_claim(a, "00000000000000a1", "open-7", &err),
+		 &err);
+	rd_store_rollback(a);
+	CHECK_FAILS(rd_store_idem_claim(b, "00000000000000a1", "open-7", &err),
+		    RD_ECONFLICT);
+	rd_store_close(a);
+	/* a PostgreSQL server ends the session a moment after the close */
+	for (int i = 0; i < 500 &&
+	     rd_store_idem_claim(b, "00000000000000a1", "open-7", &err) ==
+		     RD_ECONFLICT; i++)
+		usleep(10000);
+	CHECK_OK(rd_store_idem_release(b, "00000000000000a1", "open-7", &err),
+		 &err);
+	CHECK_OK(rd_store_idem_claim(b, "00000000000000a1", "open-7", &err),
+		 &err);
+	rd_store_close(b);
+	free(path);
+}
+
+/*
+ * SQLite: the claims are locks on a file beside the database that belong
+ * to their connection, not to the process: closing another connection of
+ * the process (whose claims go) leaves them.
+ */
+static void idem_claim_is_the_connections(void)
+{
+	char *path = NULL, *claims = NULL;
+	rd_store *a = NULL, *b = NULL, *c = NULL;
+	rd_error err;
+
+	RD_TEST_SQLITE_ONLY("a file lock beside the database");
+	rd_error_clear(&err);
+	path = rd_test_db_path();
+	a = open_record(path);
+	b = open_record(path);
+	c = open_record(path);
+	CHECK_OK(rd_store_idem_claim(a, "00000000000000a1", "k", &err), &err);
+	CHECK_OK(rd_store_idem_claim(c, "00000000000000a1", "other", &err),
+		 &err);
+	rd_store_close(c);
+	CHECK_FAILS(rd_store_idem_claim(b, "00000000000000a1", "k", &err),
+		    RD_ECONFLICT);
+	CHECK_OK(rd_store_idem_claim(b, "00000000000000a1", "other", &err),
+		 &err);
+	CHECK(asprintf(&claims, "%s-claims", path) > 0);
+	CHECK(access(claims, R_OK | W_OK) == 0);
+	rd_store_close(b);
+	rd_store_close(a);
+	free(claims);
+	free(path);
+}
+
+/*
+ * PostgreSQL: a claim is a session advisory lock in the two-integer key
+ * space, apart from the single-bigint locks of the schema and openings.
+ */
+static void idem_claim_is_an_advisory_lock(void)
+{
+	char *path = NULL;
+	rd_store *a = NULL;
+	rd_error err;
+
+	if (!rd_test_on_postgres()) {
+		rd_test_skip("PostgreSQL only: an advisory lock");
+		return;
+	}
+	rd_error_clear(&err);
+	path = rd_test_db_path();
+	a = open_record(path);
+	CHECK_OK(rd_store_idem_claim(a, "00000000000000a1", "k", &err), &err);
+	CHECK_INT(scalar(a, "SELECT count(*) FROM pg_locks"
+			 " WHERE locktype = 'advisory' AND objsubid = 2"
+			 " AND pid = pg_backend_pid()"), 1);
+	CHECK_INT(scalar(a, "SELECT count(*) FROM pg_locks"
+			 " WHERE locktype = 'advisory' AND objsubid = 1"
+			 " AND pid = pg_backend_pid()"), 0);
+	CHECK_OK(rd_store_idem_release(a, "00000000000000a1", "k", &err),
+		 &err);
+	CHECK_INT(scalar(a, "SELECT count(*) FROM pg_locks"
+			 " WHERE locktype = 'advisory'"
+			 " AND pid = pg_backend_pid()"), 0);
+	rd_store_close(a);
+	free(path);
+}
+
 int main(void)
 {
+	RUN(idem_claim_refused_elsewhere);
+	RUN(idem_claim_ends_with_connection);
+	RUN(idem_claim_is_the_connections);
+	RUN(idem_claim_is_an_advisory_lock);
 	RUN(deadline_claim_takes_due_only);
 	RUN(deadline_claim_passes_over_held);
 	return rd_test_summary();
