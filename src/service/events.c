@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "redress/clock.h"
 #include "redress/json.h"
@@ -574,6 +575,15 @@ static int event_apply(rd_service *svc, const char *id,
 		}
 		rd_dispute_free(s.d);
 		s.d = NULL;
+		if (svc->test_sweep_hold_ms) {
+			struct timespec hold = {
+				(time_t)(svc->test_sweep_hold_ms / 1000u),
+				(long)(svc->test_sweep_hold_ms % 1000u) *
+					1000000L
+			};
+
+			nanosleep(&hold, NULL);
+		}
 	}
 	if ((rc = apply_in_transaction(&s, svc, id, req, actor, now, err)) < 0)
 		goto fail;
