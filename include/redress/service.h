@@ -172,8 +172,11 @@ int rd_service_event_apply(rd_service *svc, const char *id,
  * Fire every SLA deadline due at `now`, each in its own transaction, as the
  * system actor. A deadline whose dispute has left the deadline's state, or
  * has already fired, is dropped: every deadline fires at most once, even
- * with several sweepers on one data directory. *fired (may be NULL) counts
- * the events applied.
+ * with several sweepers on one data directory or one PostgreSQL database.
+ * On PostgreSQL a dispute that another transaction holds (another
+ * sweeper firing it, a change of it) is passed over, not waited for, so
+ * that sweepers share the work; the next sweep fires it if it is still
+ * due. *fired (may be NULL) counts the events applied.
  */
 int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 		     rd_error *err);
@@ -815,6 +818,22 @@ int rd_idem_key_check(const char *key, rd_error *err);
 int rd_service_idem_get(rd_service *svc, const rd_actor *actor,
 			const char *key, int64_t now, rd_idem_record *out,
 			rd_error *err);
+
+/*
+ * Claim `key` of `actor`'s API key while a request made with it is in
+ * flight, for every process and node on the record (rd_store_idem_claim):
+ * RD_ECONFLICT, naming the field "Idempotency-Key", while another
+ * connection holds it; RD_EUSAGE for a malformed key or an actor without
+ * an API key. The claim is the service's connection's: give it back with
+ * rd_service_idem_release on the same service once the request has been
+ * answered (its record committed, or nothing done). A service claims a
+ * key at most once at a time: a process keeps its own table of the keys
+ * it has in flight. A process or node that dies leaves no claim behind.
+ */
+int rd_service_idem_claim(rd_service *svc, const rd_actor *actor,
+			  const char *key, rd_error *err);
+void rd_service_idem_release(rd_service *svc, const rd_actor *actor,
+			     const char *key);
 
 /*
  * Make the next write through `svc` idempotent under `key`: the write of

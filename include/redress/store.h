@@ -490,6 +490,21 @@ typedef struct rd_deadline {
 int rd_store_deadlines_due(rd_store *st, int64_t now, rd_deadline *out,
 			   size_t max, size_t *count, rd_error *err);
 
+/*
+ * Take the dispute whose deadline a sweep is about to fire, inside the
+ * write transaction that fires it: *claimed is 1 when the dispute has a
+ * deadline due at `now` and the transaction now holds the dispute, so
+ * that no other change of it runs until the transaction ends; 0 when it
+ * has no deadline due, or when another transaction holds the dispute (on
+ * PostgreSQL: another sweeper firing it, or a change of it under way),
+ * which is passed over rather than waited for; a later sweep finds the
+ * deadline if it is still due. The caller still checks that the deadline
+ * is the one it read (rd_store_deadlines_due). RD_EINTERNAL outside a
+ * transaction.
+ */
+int rd_store_deadline_claim(rd_store *st, const char *dispute_id,
+			    int64_t now, int *claimed, rd_error *err);
+
 /* One row of the evidence index (the files themselves live in git). */
 typedef struct rd_evidence_row {
 	char dispute_id[RD_ID_BUFSZ];
@@ -850,6 +865,32 @@ int rd_store_idem_foreach(rd_store *st,
 
 /* Drop the records made before `before` (inside a transaction). */
 int rd_store_idem_purge(rd_store *st, int64_t before, rd_error *err);
+
+/*
+ * Claim (key_id, key) for a request in flight, for every process and node
+ * on the record: while this connection holds the claim, the same claim on
+ * any other connection (another thread's, another process's on the same
+ * SQLite file, another node's on the same PostgreSQL database) is
+ * RD_ECONFLICT, naming the field "Idempotency-Key". A claim is no row:
+ * it ends with rd_store_idem_release or with the connection, so a process
+ * or node that dies leaves none behind. Inside a transaction or outside
+ * one; a transaction's end does not end it. A connection claims a pair at
+ * most once at a time (the caller keeps its own table of what its
+ * process has in flight). On PostgreSQL a session advisory lock; on
+ * SQLite a lock on a byte of the file <database>-claims, created beside
+ * the database (RD_EIO when it cannot be). A rare collision of two pairs'
+ * 64-bit hashes only makes one of them wait for the other's answer.
+ */
+int rd_store_idem_claim(rd_store *st, const char *key_id, const char *key,
+			rd_error *err);
+
+/*
+ * Give back a claim this connection holds; giving back one it does not
+ * hold does nothing. RD_EIO when the database cannot be asked (its claims
+ * then end with the connection).
+ */
+int rd_store_idem_release(rd_store *st, const char *key_id, const char *key,
+			  rd_error *err);
 /* ---- schema 7: the overview's running totals ------------------------------ */
 
 /* What a running total of the overview counts. */

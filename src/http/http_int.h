@@ -329,8 +329,10 @@ int http_get_export(http_call *call, rd_error *err);
 
 /*
  * The requests under way with an Idempotency-Key, so that a duplicate
- * arriving while the first is still in flight is told so (409) instead of
- * waiting. Bounded by the connection limit; one mutex.
+ * arriving while the first is still in flight, in this process or another
+ * on the record, is told so (409) instead of waiting. The table is the
+ * process's, bounded by the connection limit, one mutex; beyond the
+ * process a claim is held by the request's service (rd_service_idem_claim).
  */
 typedef struct http_idem_table http_idem_table;
 typedef struct http_idem_claim http_idem_claim;
@@ -339,14 +341,19 @@ int http_idem_table_new(http_idem_table **out, rd_error *err);
 void http_idem_table_free(http_idem_table *table);
 
 /*
- * Claim (key_id, key) for one request: RD_OK with *out set, or
- * RD_ECONFLICT (the problem type idempotency_key_in_flight) when another
- * request holds it, or RD_ENOMEM.
+ * Claim (actor's key id, key) for one request, in the table and then
+ * through svc (the worker thread's service; NULL: in this process only):
+ * RD_OK with *out set; RD_ECONFLICT (the problem type
+ * idempotency_key_in_flight) when another request holds it, here or on
+ * another process or node; RD_ENOMEM, or the store's failure.
  */
-int http_idem_claim_take(http_idem_table *table, const char *key_id,
-			 const char *key, http_idem_claim **out,
-			 rd_error *err);
-/* Give a claim back (NULL allowed). */
+int http_idem_claim_take(http_idem_table *table, rd_service *svc,
+			 const rd_actor *actor, const char *key,
+			 http_idem_claim **out, rd_error *err);
+/*
+ * Give a claim back (NULL allowed), on the thread that took it: its
+ * service's connection is that thread's.
+ */
 void http_idem_claim_release(http_idem_table *table, http_idem_claim *claim);
 
 /*

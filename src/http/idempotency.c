@@ -1,10 +1,19 @@
 /*
- * Idempotency-Key in the HTTP layer: the table of keys in flight, the
- * digest that tells a retry from another request, and the replay of a
- * recorded answer. Recording a request with its effect is the service's
+ * Idempotency-Key in the HTTP layer: the keys in flight, the digest that
+ * tells a retry from another request, and the replay of a recorded
+ * answer. Recording a request with its effect is the service's
  * (service/idempotency.c); this file only translates.
  *
- * It must never hold the table's mutex across anything but a list walk.
+ * A key in flight is claimed twice: in this process's table, which keeps
+ * two requests of the process apart (and a connection from claiming a key
+ * it holds already), then through the request's service, whose connection
+ * holds it for every other process and node on the record until it is
+ * given back (rd_service_idem_claim). Both are given back by the thread
+ * that took them: libmicrohttpd runs all of a connection's calls on the
+ * worker thread that accepted it, and the service is that thread's.
+ *
+ * It must never hold the table's mutex across anything but a list walk,
+ * and never across a call to the service.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -20,6 +29,8 @@
 struct http_idem_claim {
 	char key_id[64];
 	char key[RD_IDEM_KEY_MAX + 1];
+	rd_service *svc;            /* holds it beyond the process; borrowed */
+	rd_actor actor;
 	struct http_idem_claim *next;
 };
 
@@ -57,18 +68,34 @@ void http_idem_table_free(http_idem_table *table)
 	free(table);
 }
 
-int http_idem_claim_take(http_idem_table *table, const char *key_id,
-			 const char *key, http_idem_claim **out,
-			 rd_error *err)
+/* Take the claim out of the table. */
+static void unlist(http_idem_table *table, http_idem_claim *claim)
+{
+	http_idem_claim **p;
+
+	pthread_mutex_lock(&table->lock);
+	for (p = &table->head; *p; p = &(*p)->next)
+		if (*p == claim) {
+			*p = claim->next;
+			break;
+		}
+	pthread_mutex_unlock(&table->lock);
+}
+
+int http_idem_claim_take(http_idem_table *table, rd_service *svc,
+			 const rd_actor *actor, const char *key,
+			 http_idem_claim **out, rd_error *err)
 {
 	http_idem_claim *claim = calloc(1, sizeof(*claim));
 	http_idem_claim *c;
+	int rc;
 
 	*out = NULL;
 	if (!claim)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	snprintf(claim->key_id, sizeof(claim->key_id), "%s", key_id);
+	snprintf(claim->key_id, sizeof(claim->key_id), "%s", actor->key_id);
 	snprintf(claim->key, sizeof(claim->key), "%s", key);
+	claim->actor = *actor;
 	pthread_mutex_lock(&table->lock);
 	for (c = table->head; c; c = c->next)
 		if (strcmp(c->key_id, claim->key_id) == 0 &&
@@ -86,23 +113,29 @@ int http_idem_claim_take(http_idem_table *table, const char *key_id,
 					  "is still being processed; retry "
 					  "once it has been answered");
 	}
+	/* then for the other processes and nodes on the record */
+	if (svc && (rc = rd_service_idem_claim(svc, actor, key, err)) < 0) {
+		unlist(table, claim);
+		free(claim);
+		return rc;
+	}
+	claim->svc = svc;
 	*out = claim;
 	return RD_OK;
 }
 
 void http_idem_claim_release(http_idem_table *table, http_idem_claim *claim)
 {
-	http_idem_claim **p;
-
 	if (!claim)
 		return;
-	pthread_mutex_lock(&table->lock);
-	for (p = &table->head; *p; p = &(*p)->next)
-		if (*p == claim) {
-			*p = claim->next;
-			break;
-		}
-	pthread_mutex_unlock(&table->lock);
+	/*
+	 * The other processes' first: until then this process still turns
+	 * away a request with the key, so none of its own threads' claims
+	 * meets the one being given back.
+	 */
+	if (claim->svc)
+		rd_service_idem_release(claim->svc, &claim->actor, claim->key);
+	unlist(table, claim);
 	free(claim);
 }
 

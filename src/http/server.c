@@ -664,8 +664,12 @@ static enum MHD_Result send_refusal(struct MHD_Connection *conn,
 
 /*
  * Take the Idempotency-Key of a POST that accepts one: check it and claim
- * it for this request (a duplicate in flight is refused). Without a key,
- * or on a route that takes none, nothing happens.
+ * it for this request, in this process and for every other process and
+ * node on the record (a duplicate in flight anywhere is refused). The
+ * recorded answer is looked up only once the claim is held (idem_run), so
+ * that a request that got the claim after the first one was answered
+ * finds its record. Without a key, or on a route that takes none, nothing
+ * happens.
  */
 static int idem_start(struct rd_http_server *server,
 		      struct MHD_Connection *conn, request *req,
@@ -680,8 +684,8 @@ static int idem_start(struct rd_http_server *server,
 		return RD_OK;
 	if ((rc = rd_idem_key_check(key, err)) < 0)
 		return rc;
-	if ((rc = http_idem_claim_take(server->idem, call->actor.key_id, key,
-				       &req->claim, err)) < 0) {
+	if ((rc = http_idem_claim_take(server->idem, call->svc, &call->actor,
+				       key, &req->claim, err)) < 0) {
 		if (rc == RD_ECONFLICT)
 			req->idem_problem = REFUSED_IDEM_IN_FLIGHT;
 		return rc;
@@ -766,9 +770,10 @@ static int idem_run(request *req, http_call *call, const char *digest,
 
 /*
  * The idempotent write has run: its record, if any, is durable. Release
- * the key before the answer is queued, so that a client that read the
- * answer and retries at once on another connection is replayed the
- * record rather than told the key is still in flight.
+ * the key (here and for the other nodes) before the answer is queued, so
+ * that a client that read the answer and retries at once on another
+ * connection, to this node or another, is replayed the record rather
+ * than told the key is still in flight.
  */
 static void idem_done(struct rd_http_server *server, request *req)
 {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "redress/clock.h"
 #include "redress/json.h"
@@ -427,6 +428,34 @@ static int deadline_still_due(const rd_dispute *d, const expected_deadline *x)
 }
 
 /*
+ * In a sweep's transaction at `now`: hold the dispute whose deadline `x`
+ * is, and read it into *out if that deadline is still its current one; *out
+ * stays NULL when it is not (fired or changed meanwhile) or when another
+ * transaction holds the dispute (rd_store_deadline_claim).
+ */
+static int claim_deadline(rd_service *svc, const char *id,
+			  const expected_deadline *x, int64_t now,
+			  rd_dispute **out, rd_error *err)
+{
+	rd_dispute *d = NULL;
+	int claimed = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = rd_store_deadline_claim(svc->store, id, now, &claimed,
+					  err)) < 0 ||
+	    !claimed)
+		return rc;
+	if ((rc = rd_store_dispute_get(svc->store, id, &d, err)) < 0)
+		return rc;
+	if (deadline_still_due(d, x))
+		*out = d;
+	else
+		rd_dispute_free(d);
+	return RD_OK;
+}
+
+/*
  * The one function that changes a dispute's state. Runs inside the
  * caller's open transaction; any failure leaves the transaction to be
  * rolled back by the caller.
@@ -533,15 +562,28 @@ static int event_apply(rd_service *svc, const char *id,
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
 	if (expect) {
-		/* A sweep: fire only if the deadline it read still stands. */
-		if ((rc = rd_store_dispute_get(svc->store, id, &s.d, err)) < 0)
+		/*
+		 * A sweep: fire only if the deadline it read still stands,
+		 * checked once the dispute is held (another sweeper may have
+		 * fired it meanwhile), and pass over one held elsewhere.
+		 */
+		if ((rc = claim_deadline(svc, id, expect, now, &s.d, err)) < 0)
 			goto fail;
-		if (!deadline_still_due(s.d, expect)) {
+		if (!s.d) {
 			svc_rollback(svc);
 			goto done;
 		}
 		rd_dispute_free(s.d);
 		s.d = NULL;
+		if (svc->test_sweep_hold_ms) {
+			struct timespec hold = {
+				(time_t)(svc->test_sweep_hold_ms / 1000u),
+				(long)(svc->test_sweep_hold_ms % 1000u) *
+					1000000L
+			};
+
+			nanosleep(&hold, NULL);
+		}
 	}
 	if ((rc = apply_in_transaction(&s, svc, id, req, actor, now, err)) < 0)
 		goto fail;
@@ -607,14 +649,15 @@ static int drop_deadline(rd_service *svc, const rd_deadline *dl,
 
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
-	if ((rc = svc_head(svc, dl->dispute_id, head, err)) < 0 ||
-	    (rc = rd_store_dispute_get(svc->store, dl->dispute_id, &d,
-				       err)) < 0)
+	if ((rc = claim_deadline(svc, dl->dispute_id, &expect, now,
+				  &d, err)) < 0)
 		goto fail;
-	if (!deadline_still_due(d, &expect)) {
+	if (!d) {
 		svc_rollback(svc);
 		goto done;
 	}
+	if ((rc = svc_head(svc, dl->dispute_id, head, err)) < 0)
+		goto fail;
 	if (snprintf(note, sizeof(note), "SLA event %.63s could not fire: %s",
 		     dl->event, why->message) >= (int)sizeof(note))
 		note[sizeof(note) - 1] = '\0'; /* a long reason is cut */

@@ -98,6 +98,29 @@ int rd_service_idem_get(rd_service *svc, const rd_actor *actor,
 	return RD_OK;
 }
 
+int rd_service_idem_claim(rd_service *svc, const rd_actor *actor,
+			  const char *key, rd_error *err)
+{
+	int rc;
+
+	if ((rc = need_key_id(actor, err)) < 0 ||
+	    (rc = rd_idem_key_check(key, err)) < 0)
+		return rc;
+	return rd_store_idem_claim(svc->store, actor->key_id, key, err);
+}
+
+void rd_service_idem_release(rd_service *svc, const rd_actor *actor,
+			     const char *key)
+{
+	rd_error ignored;
+
+	/* a release that fails leaves a claim that ends with the connection */
+	rd_error_clear(&ignored);
+	if (svc && actor && key)
+		(void)rd_store_idem_release(svc->store, actor->key_id, key,
+					    &ignored);
+}
+
 int rd_service_idem_arm(rd_service *svc, const rd_actor *actor,
 			const char *key, const char *request_sha256,
 			rd_idem_operation operation, rd_error *err)

@@ -159,6 +159,7 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 {
 	rd_service *svc = NULL;
 	char *blobs_path = NULL, *mirror_path = NULL;
+	const char *hold;
 	rd_object_io io;
 	rd_file_io files;
 	int in_db, rc;
@@ -180,6 +181,8 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 	svc->quota_total = opts->quota_total > 0 ? opts->quota_total
 						 : RD_QUOTA_TOTAL_DEFAULT;
 	svc->lock_fd = -1;
+	if ((hold = getenv("REDRESS_TEST_SWEEP_HOLD_MS")) != NULL)
+		svc->test_sweep_hold_ms = (unsigned)strtoul(hold, NULL, 10);
 	if ((svc->data_dir = strdup(opts->data_dir)) == NULL ||
 	    (svc->store_target = opts->store && *opts->store
 					 ? strdup(opts->store)

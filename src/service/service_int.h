@@ -47,6 +47,12 @@ struct rd_service {
 	size_t upgraded_objects;
 	int64_t mirror_delta_min;  /* merges this large may search deltas */
 	char mirror_id[33];        /* of the mirror this service writes */
+	/*
+	 * Test-only (REDRESS_TEST_SWEEP_HOLD_MS): a sweep holds each
+	 * deadline it fires this long before firing it, so that a test sees
+	 * several sweepers share the due deadlines however fast they work.
+	 */
+	unsigned test_sweep_hold_ms;
 };
 
 /*

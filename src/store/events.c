@@ -285,3 +285,28 @@ done:
 	rd_store__release(stmt);
 	return ret;
 }
+
+int rd_store_deadline_claim(rd_store *st, const char *dispute_id,
+			    int64_t now, int *claimed, rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*claimed = 0;
+	if ((ret = rd_store__require_tx(st, "rd_store_deadline_claim",
+					err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_DEADLINE_CLAIM, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, dispute_id);
+	rc |= rd_db_bind_int64(stmt, 2, now);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == RD_DB_ROW)
+		*claimed = 1;
+	else if (rc != RD_DB_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot take the deadline of "
+				     "dispute %s",
+				     dispute_id ? dispute_id : "(null)");
+	rd_store__release(stmt);
+	return ret;
+}

@@ -1,15 +1,33 @@
 /*
  * Requests made under an Idempotency-Key: look one up, record one with its
- * effect, walk them for a rebuild, drop the old ones.
+ * effect, walk them for a rebuild, drop the old ones; and claim one in
+ * flight for every process and node on the record.
+ *
+ * A claim is no row, so that nothing outlives the connection that holds it:
+ * on PostgreSQL a session advisory lock, on SQLite a lock on one byte of
+ * the file <record>-claims beside the database, an open file description
+ * lock (F_OFD_SETLK), which belongs to the connection's own descriptor
+ * (a POSIX record lock would be the process's, and would be lost when any
+ * other descriptor of the file in the process is closed). The kernel drops
+ * it when the process ends, PostgreSQL when the session does.
  *
  * This file keeps what the service hands over; it must never decide whether
  * a retry matches its first request (the service compares the digests) and
  * never record a request outside the transaction of its effect.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
 
 #include "store/store_int.h"
+
+#define CLAIMS_SUFFIX "-claims"
 
 static const char *const operation_names[] = {
 	[RD_IDEM_OPEN] = "open",
@@ -182,4 +200,161 @@ int rd_store_idem_purge(rd_store *st, int64_t before, rd_error *err)
 				     "made with an Idempotency-Key");
 	rd_store__release(stmt);
 	return ret;
+}
+
+/*
+ * 64 bits of the SHA-256 of the pair: the key id (no NUL in it) and the
+ * key with a NUL between, so that no two pairs hash the same bytes.
+ */
+static uint64_t claim_hash(const char *key_id, const char *key)
+{
+	struct sha256_ctx ctx;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	uint64_t h = 0;
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, strlen(key_id) + 1, (const uint8_t *)key_id);
+	sha256_update(&ctx, strlen(key), (const uint8_t *)key);
+	sha256_digest(&ctx, sizeof(digest), digest);
+	for (int i = 0; i < 8; i++)
+		h = h << 8 | digest[i];
+	return h;
+}
+
+/* A 32-bit half of the hash as the signed integer PostgreSQL takes. */
+static int64_t signed_half(uint64_t half)
+{
+	int64_t v = (int64_t)(half & UINT32_MAX);
+
+	return v > INT32_MAX ? v - (INT64_C(1) << 32) : v;
+}
+
+/* SQLite: the claims file of the connection, opened on first use. */
+static int claims_file(rd_store *st, rd_error *err)
+{
+	size_t len = strlen(st->path) + sizeof(CLAIMS_SUFFIX);
+	mode_t mode = 0600;
+	struct stat sb;
+	char *path;
+	int rc;
+
+	if (st->claims_fd >= 0)
+		return RD_OK;
+	if (!(path = malloc(len)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	snprintf(path, len, "%s" CLAIMS_SUFFIX, st->path);
+	/* readable and writable by whoever may write the database */
+	if (stat(st->path, &sb) == 0)
+		mode = sb.st_mode & 0666;
+	st->claims_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+	rc = st->claims_fd >= 0
+		? RD_OK
+		: rd_error_set(err, RD_EIO, "cannot open %s to claim an "
+			       "Idempotency-Key: %s", path, strerror(errno));
+	free(path);
+	return rc;
+}
+
+/* SQLite: lock (F_WRLCK) or unlock (F_UNLCK) the pair's byte. */
+static int claims_lock(rd_store *st, uint64_t h, short type, rd_error *err)
+{
+	/* a byte anywhere below 2^62: no file grows there, none need */
+	struct flock fl = {
+		.l_type = type,
+		.l_whence = SEEK_SET,
+		.l_start = (off_t)(h >> 2),
+		.l_len = 1,
+	};
+	int rc;
+
+	if ((rc = claims_file(st, err)) < 0)
+		return rc;
+	if (fcntl(st->claims_fd, F_OFD_SETLK, &fl) == 0)
+		return RD_OK;
+	if (type == F_WRLCK && (errno == EAGAIN || errno == EACCES))
+		return RD_ECONFLICT;
+	return rd_error_set(err, RD_EIO, "cannot %s an Idempotency-Key in "
+			    "%s" CLAIMS_SUFFIX ": %s",
+			    type == F_WRLCK ? "claim" : "give back",
+			    st->path, strerror(errno));
+}
+
+/* PostgreSQL: run the claim's or the release's statement; its answer. */
+static int claims_advisory(rd_store *st, int id, uint64_t h, int *answer,
+			   rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*answer = 0;
+	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
+		return ret;
+	rc = rd_db_bind_int64(stmt, 1, signed_half(h >> 32));
+	rc |= rd_db_bind_int64(stmt, 2, signed_half(h));
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == RD_DB_ROW)
+		*answer = rd_db_column_int64(stmt, 0) != 0;
+	else
+		ret = rd_store__fail(st, rc, err, "cannot %s an "
+				     "Idempotency-Key",
+				     id == RD_STMT_IDEM_CLAIM ? "claim"
+							      : "give back");
+	rd_store__release(stmt);
+	return ret;
+}
+
+static int claim_check(const char *key_id, const char *key, rd_error *err)
+{
+	if (!key_id || !*key_id || !key || !*key)
+		return rd_error_set(err, RD_EINVALID, "a claim needs an API "
+				    "key id and an Idempotency-Key");
+	return RD_OK;
+}
+
+int rd_store_idem_claim(rd_store *st, const char *key_id, const char *key,
+			rd_error *err)
+{
+	uint64_t h;
+	int got = 0;
+	int rc;
+
+	if ((rc = claim_check(key_id, key, err)) < 0)
+		return rc;
+	h = claim_hash(key_id, key);
+	if (rd_db_engine_of(st->db) == RD_DB_POSTGRES) {
+		if ((rc = claims_advisory(st, RD_STMT_IDEM_CLAIM, h, &got,
+					  err)) < 0)
+			return rc;
+	} else {
+		if ((rc = claims_lock(st, h, F_WRLCK, err)) < 0 &&
+		    rc != RD_ECONFLICT)
+			return rc;
+		got = rc == RD_OK;
+	}
+	if (!got)
+		return rd_error_set_field(err, RD_ECONFLICT, "Idempotency-Key",
+					  "a request with this "
+					  "Idempotency-Key is still being "
+					  "processed; retry once it has been "
+					  "answered");
+	return RD_OK;
+}
+
+int rd_store_idem_release(rd_store *st, const char *key_id, const char *key,
+			  rd_error *err)
+{
+	uint64_t h;
+	int held = 0;
+	int rc;
+
+	if ((rc = claim_check(key_id, key, err)) < 0)
+		return rc;
+	h = claim_hash(key_id, key);
+	if (rd_db_engine_of(st->db) == RD_DB_POSTGRES)
+		return claims_advisory(st, RD_STMT_IDEM_RELEASE, h, &held,
+				       err);
+	if (st->claims_fd < 0)
+		return RD_OK;     /* it never claimed anything */
+	return claims_lock(st, h, F_UNLCK, err);
 }

@@ -407,6 +407,25 @@ static const struct {
 		" WHERE due_at <= ?1 ORDER BY due_at, dispute_id LIMIT ?2",
 		"SELECT dispute_id, due_at, event, state FROM deadlines"
 		" WHERE due_at <= $1 ORDER BY due_at, dispute_id LIMIT $2" },
+	/*
+	 * A sweep's hold on the dispute whose deadline it fires, in the
+	 * firing's transaction, before it checks the deadline is still the
+	 * one it read. On PostgreSQL the dispute's head and its deadline stay
+	 * locked until the transaction ends, and a dispute another
+	 * transaction holds (another node's sweeper firing it, a change of
+	 * it) is passed over instead of waited for: sweepers spread the due
+	 * deadlines among them rather than queueing on the same ones, and
+	 * never wait holding a deadline that a change (which locks the head
+	 * first) waits for. SQLite's transaction holds its one writer lock
+	 * already.
+	 */
+	[RD_STMT_DEADLINE_CLAIM] = { 11,
+		"SELECT due_at FROM deadlines"
+		" WHERE dispute_id = ?1 AND due_at <= ?2",
+		"SELECT dl.due_at FROM deadlines AS dl"
+		" JOIN refs AS r ON r.dispute_id = dl.dispute_id"
+		" WHERE dl.dispute_id = $1 AND dl.due_at <= $2"
+		" FOR UPDATE OF dl, r SKIP LOCKED" },
 
 	[RD_STMT_EVIDENCE_INSERT] = { 3, EVIDENCE_INSERT,
 		PG_EVIDENCE_INSERT },
@@ -554,6 +573,23 @@ static const struct {
 		"DELETE FROM idempotency INDEXED BY idempotency_created"
 		" WHERE created_at < ?1",
 		"DELETE FROM idempotency WHERE created_at < $1" },
+	/*
+	 * A request in flight under an Idempotency-Key, claimed beyond the
+	 * process (rd_store_idem_claim): on PostgreSQL a session advisory
+	 * lock keyed by 64 bits of a hash of the pair, given as two 32-bit
+	 * halves. The two-integer key space is this claim's alone: the other
+	 * advisory locks of redress (the schema's, an opening's) are single
+	 * bigints, and PostgreSQL keeps the two key spaces apart. A session
+	 * lock outlives the transactions around it and ends with its
+	 * connection, so a node that dies leaves no claim behind. SQLite's
+	 * claims are file locks (idempotency.c): these texts never run there.
+	 */
+	[RD_STMT_IDEM_CLAIM] = { 6,
+		"SELECT ?1, ?2",
+		"SELECT pg_try_advisory_lock($1::integer, $2::integer)" },
+	[RD_STMT_IDEM_RELEASE] = { 6,
+		"SELECT ?1, ?2",
+		"SELECT pg_advisory_unlock($1::integer, $2::integer)" },
 	/* schema 9: a few rows per storefront, one per day with evidence */
 	[RD_STMT_QUOTA_GET] = { 9,
 		"SELECT storefront, daily, total, updated_at"

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/store_int.h"
 
@@ -395,6 +396,7 @@ int rd_store_open_at_version(rd_store **out, const char *path, int version,
 	}
 	rd_db_target_shown(st->path, size, path);
 	st->busy_timeout_ms = RD_STORE_BUSY_TIMEOUT_MS;
+	st->claims_fd = -1;
 	(void)pthread_once(&library_once, library_configure);
 	/* read-write, created when missing; the message names the path */
 	if ((ret = rd_db_open(&st->db, path, 1, err)) < 0)
@@ -463,6 +465,9 @@ void rd_store_close(rd_store *st)
 		rd_db_close(st->db);
 		pthread_mutex_unlock(&writer_lock);
 	}
+	/* the claims of the connection end with it (idempotency.c) */
+	if (st->claims_fd >= 0)
+		close(st->claims_fd);
 	free(st->path);
 	free(st);
 }

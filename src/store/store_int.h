@@ -65,6 +65,7 @@ typedef enum rd_stmt_id {
 	RD_STMT_DEADLINE_PUT,
 	RD_STMT_DEADLINE_CLEAR,
 	RD_STMT_DEADLINES_DUE,
+	RD_STMT_DEADLINE_CLAIM,
 
 	RD_STMT_EVIDENCE_INSERT,
 	RD_STMT_EVIDENCE_KINDS,
@@ -95,6 +96,8 @@ typedef enum rd_stmt_id {
 	RD_STMT_IDEM_REPLACE,
 	RD_STMT_IDEM_ALL,
 	RD_STMT_IDEM_PURGE,
+	RD_STMT_IDEM_CLAIM,
+	RD_STMT_IDEM_RELEASE,
 	RD_STMT_QUOTA_GET,
 	RD_STMT_QUOTA_PUT,
 	RD_STMT_QUOTAS_LIST,
@@ -211,6 +214,7 @@ struct rd_store {
 	int tx_changes;          /* the transaction recorded a change */
 	int mirror_lead;         /* holds the record's mirror lead (PG) */
 	unsigned long lead_session; /* ... on this session of the server */
+	int claims_fd;           /* SQLite: <path>-claims, -1 until used */
 	rd_db_stmt *stmts[RD_STMT_COUNT];
 };
 

@@ -33,7 +33,8 @@ png() { # FILE TOTAL-BYTES
 
 # What must not change: the record (objects, heads, changes), the index,
 # the mirror's refs, the files (but the holder files of the server's worker
-# threads, which come and go with them).
+# threads, which come and go with them, and the database's side files:
+# SQLite's, and redress.db-claims, made by the first Idempotency-Key).
 state() {
 	sqlite3 -readonly "$REDRESS_DATA/redress.db" \
 		"SELECT hex(id), type, size, change FROM objects ORDER BY id;
@@ -42,7 +43,8 @@ state() {
 	dump
 	git --git-dir="$REDRESS_DATA/evidence.git" for-each-ref
 	(cd "$REDRESS_DATA" && find . -type f ! -name 'holder-*' \
-		! -name 'redress.db-wal' ! -name 'redress.db-shm' | sort)
+		! -name 'redress.db-wal' ! -name 'redress.db-shm' \
+		! -name 'redress.db-claims' | sort)
 }
 
 # Temporary files a failed write could leave: the evidence file being

@@ -4,13 +4,16 @@
  * second armed write under the same key changes nothing and is
  * RD_ECONFLICT; a refused write records nothing; the commit's trailers name
  * the request; a record is found for 24 hours only, and after that the key
- * makes a new request; keys are checked. A write whose index update fails
+ * makes a new request; keys are checked; a key claimed in flight by one
+ * service is refused to another on the same record until given back, or
+ * until the first is closed. A write whose index update fails
  * after its git commit is undone in git at once (the ref moves back), so
  * that the request's retry does it once, not twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "redress/service.h"
 #include "fixtures.h"
@@ -204,6 +207,46 @@ static void keys_and_callers_checked(void)
 	free(dir);
 }
 
+/* Two services on one record, as two nodes: a key in flight is one's. */
+static void claim_is_refused_to_another_service(void)
+{
+	char *dir = rd_test_tmpdir();
+	rd_service *a = rd_test_service_open(dir, NULL);
+	rd_service *b = rd_test_service_open(dir, NULL);
+	rd_actor agent = keyed_agent();
+	rd_actor other = rd_test_keyed_actor(RD_ROLE_AGENT, "bob",
+					     "00000000000000b2");
+	rd_actor cli = keyed_agent();
+	rd_error err;
+
+	rd_error_clear(&err);
+	cli.key_id[0] = '\0';
+	CHECK(a && b);
+	CHECK_OK(rd_service_idem_claim(a, &agent, "pay-1", &err), &err);
+	CHECK_FAILS(rd_service_idem_claim(b, &agent, "pay-1", &err),
+		    RD_ECONFLICT);
+	CHECK_STR(err.field, "Idempotency-Key");
+	CHECK_OK(rd_service_idem_claim(b, &other, "pay-1", &err), &err);
+	CHECK_FAILS(rd_service_idem_claim(b, &cli, "pay-1", &err), RD_EUSAGE);
+	CHECK_FAILS(rd_service_idem_claim(b, &agent, "pay 1", &err),
+		    RD_EUSAGE);
+	rd_service_idem_release(a, &agent, "pay-1");
+	CHECK_OK(rd_service_idem_claim(b, &agent, "pay-1", &err), &err);
+	CHECK_FAILS(rd_service_idem_claim(a, &agent, "pay-1", &err),
+		    RD_ECONFLICT);
+	rd_service_idem_release(NULL, &agent, "pay-1");
+	rd_service_close(b);
+	/* a PostgreSQL server ends the session a moment after the close */
+	for (int i = 0; i < 500 &&
+	     rd_service_idem_claim(a, &agent, "pay-1", &err) == RD_ECONFLICT;
+	     i++)
+		usleep(10000);
+	rd_service_idem_release(a, &agent, "pay-1");
+	CHECK_OK(rd_service_idem_claim(a, &agent, "pay-1", &err), &err);
+	rd_service_close(a);
+	free(dir);
+}
+
 static void expired_key_is_a_new_request(void)
 {
 	char *dir = rd_test_tmpdir();
@@ -369,6 +412,7 @@ int main(void)
 	RUN(armed_open_records_its_answer);
 	RUN(refused_write_records_nothing);
 	RUN(keys_and_callers_checked);
+	RUN(claim_is_refused_to_another_service);
 	RUN(expired_key_is_a_new_request);
 	RUN(failed_index_write_undoes_git);
 	return rd_test_summary();

@@ -2,7 +2,8 @@
  * The service against a real data directory: refused events change
  * nothing, disputes stay pinned to their workflow version, offers move
  * through their statuses, and SLA deadlines fire exactly once even with two
- * sweepers at the same time.
+ * sweepers at the same time, also when the event a deadline fires leads
+ * back into its own state (a second firing would then be accepted).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -307,6 +308,7 @@ static void test_pinned_workflow(void)
 
 struct sweeper {
 	const char *data;
+	const char *workflows;      /* NULL: the repository's */
 	size_t fired;
 	int rc;
 	rd_error err;
@@ -315,7 +317,8 @@ struct sweeper {
 static void *sweep_thread(void *arg)
 {
 	struct sweeper *s = arg;
-	rd_service_options opts = rd_test_service_options(s->data, NULL);
+	rd_service_options opts = rd_test_service_options(s->data,
+							  s->workflows);
 	rd_service *svc = NULL;
 
 	opts.create = 0;
@@ -365,6 +368,88 @@ static void test_sweep_exactly_once(void)
 	free(dir);
 }
 
+/*
+ * The reference workflow with the SLA of "opened" firing "remind", which
+ * leads back to "opened" (and so sets the next deadline a day later),
+ * into dir/dispute.json.
+ */
+static int write_reminding(const char *dir)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(REDRESS_SOURCE_DIR "/workflows/dispute.json",
+				     0, &jerr);
+	char *path = rd_test_path(dir, "dispute.json");
+	json_t *sla;
+	int rc = -1;
+
+	if (!doc || !path ||
+	    !(sla = json_object_get(json_object_get(json_object_get(doc,
+				"states"), "opened"), "sla")) ||
+	    json_object_set_new(sla, "on_timeout", json_string("remind")) ||
+	    json_array_append_new(json_object_get(doc, "transitions"),
+		json_pack("{s:s, s:s, s:[s], s:s, s:[s]}", "event", "remind",
+			  "description", "The SLA reminds: still unanswered.",
+			  "from", "opened", "to", "opened", "roles",
+			  "system")))
+		goto done;
+	rc = json_dump_file(doc, path, JSON_INDENT(2));
+done:
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+/*
+ * Two sweepers at once where a deadline's event leads back into its own
+ * state: the workflow would accept it a second time, so only the check
+ * that the deadline is still the dispute's current one, made once the
+ * sweeper holds the dispute, keeps it from firing twice.
+ */
+static void test_sweep_self_loop_once(void)
+{
+	char *dir = rd_test_tmpdir();
+	char *wf_dir = rd_test_tmpdir();
+	rd_service *svc = NULL;
+	struct sweeper a, b;
+	pthread_t ta, tb;
+	char ids[SWEEP_DISPUTES][RD_ID_BUFSZ];
+	rd_event_record *events = NULL;
+	size_t count = 0;
+	rd_error err;
+
+	CHECK(write_reminding(wf_dir) == 0);
+	svc = rd_test_service_open(dir, wf_dir);
+	CHECK(svc);
+	for (int i = 0; i < SWEEP_DISPUTES; i++)
+		CHECK_OK(rd_test_open_dispute(svc, ids[i], 1, "acme",
+					      "damaged", T0, &err), &err);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.data = b.data = dir;
+	a.workflows = b.workflows = wf_dir;
+	CHECK(pthread_create(&ta, NULL, sweep_thread, &a) == 0);
+	CHECK(pthread_create(&tb, NULL, sweep_thread, &b) == 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	CHECK_OK(a.rc, &a.err);
+	CHECK_OK(b.rc, &b.err);
+	CHECK_INT(a.fired + b.fired, SWEEP_DISPUTES);
+	for (int i = 0; i < SWEEP_DISPUTES; i++) {
+		CHECK_OK(rd_service_events(svc, ids[i], &events, &count, &err),
+			 &err);
+		CHECK_INT(count, 2);
+		if (count == 2) {
+			CHECK_STR(events[1].event, "remind");
+			CHECK_STR(events[1].to_state, "opened");
+		}
+		rd_event_records_free(events, count);
+		events = NULL;
+	}
+	rd_service_close(svc);
+	free(dir);
+	free(wf_dir);
+}
+
 int main(void)
 {
 	RUN(test_open_and_read);
@@ -374,5 +459,6 @@ int main(void)
 	RUN(test_offer_expires);
 	RUN(test_pinned_workflow);
 	RUN(test_sweep_exactly_once);
+	RUN(test_sweep_self_loop_once);
 	return rd_test_summary();
 }
