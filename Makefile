@@ -98,7 +98,7 @@ crashtest: build
 # (bench/run.sh builds with -O2 into build-bench/ and prints one table;
 # BENCH_SCALE=quick for a run of a few minutes; docs/performance.md).
 # wrk drives the load; strace counts the fsync calls of a write.
-BENCH_DEPS := wrk strace
+BENCH_DEPS := wrk strace postgresql
 
 bench: deps
 	@$(MAKE) --no-print-directory deps DEB_DEPS="$(BENCH_DEPS)"

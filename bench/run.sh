@@ -39,6 +39,8 @@
 #   BENCH_BUILD=DIR          build directory (default build-bench)
 #   BENCH_RESULTS=FILE       also write every figure as key=value lines
 #   BENCH_KEEP=1             keep the data directories afterwards
+#   BENCH_PG=0               leave out the PostgreSQL rows (bench/pg.bash)
+#   BENCH_PG_ONLY=1          run the PostgreSQL rows alone
 #
 # It never runs anything but on 127.0.0.1, never turns fsync off, and
 # stops every process it started (by pid) however it ends.
@@ -119,6 +121,7 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	declare -F pg_stop_server >/dev/null && pg_stop_server
 	if [ -n "$RUN" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
 		rm -rf "$RUN"
 	fi
@@ -477,6 +480,19 @@ measure_events() {
 	fi
 }
 
+# ---- the table's cells ------------------------------------------------------
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+num() { awk -v a="$1" 'BEGIN { if (a >= 100) printf "%.0f", a; else printf "%.1f", a }'; }
+ms() { awk -v a="$1" 'BEGIN { if (a >= 10) printf "%.0f", a; else printf "%.1f", a }'; }
+pass() { if ge "$1" "$2"; then echo PASS; else echo FAIL; fi; }
+human() { awk -v n="$1" 'BEGIN { if (n >= 1e6) printf "%gM", n / 1e6; else if (n >= 1e3) printf "%gk", n / 1e3; else print n }'; }
+
+ROWS=()
+row() { ROWS+=("$(printf '%s\t' "$@")"); }
+lat() { echo "p50 $(ms "${RES[$1.p50]}") ms, p99 $(ms "${RES[$1.p99]}") ms"; }
+
 # ---- the run -----------------------------------------------------------------
 
 mkdir -p "$WORK"
@@ -484,6 +500,18 @@ RUN=$(mktemp -d "$WORK/run-XXXXXX")
 read -r -a SCALE_LIST <<<"$SCALES"
 BASE=${SCALE_LIST[0]}
 log "working in $RUN; stores of ${SCALES// /, } disputes, refs $REFS"
+
+# PostgreSQL nodes (bench/pg.bash); BENCH_PG_ONLY=1 runs those alone
+. "$ROOT/bench/pg.bash"
+if [ "${BENCH_PG_ONLY:-0}" = 1 ]; then
+	export BENCH_LUA_DIR=$LUA BENCH_THREADS=$WRK_THREADS
+	measure_pg
+	row "figure" "measured" "ceiling (same run)" "ratio" "goal" "result"
+	pg_rows
+	echo
+	printf '%s\n' "${ROWS[@]}" | column -t -s $'\t'
+	exit 0
+fi
 
 # 1. offer engine: computation only, before anything loads the disk
 log "offer engine: 5s on one thread"
@@ -960,18 +988,12 @@ for n in "${SCALE_LIST[@]:1}"; do
 	stop "$SERVER_PID"
 done
 
+# 4. PostgreSQL nodes on one database, against pgbench
+if [ "${BENCH_PG:-1}" = 1 ]; then
+	measure_pg
+fi
+
 # ---- the table ---------------------------------------------------------------
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
-num() { awk -v a="$1" 'BEGIN { if (a >= 100) printf "%.0f", a; else printf "%.1f", a }'; }
-ms() { awk -v a="$1" 'BEGIN { if (a >= 10) printf "%.0f", a; else printf "%.1f", a }'; }
-pass() { if ge "$1" "$2"; then echo PASS; else echo FAIL; fi; }
-human() { awk -v n="$1" 'BEGIN { if (n >= 1e6) printf "%gM", n / 1e6; else if (n >= 1e3) printf "%gk", n / 1e3; else print n }'; }
-
-ROWS=()
-row() { ROWS+=("$(printf '%s\t' "$@")"); }
-lat() { echo "p50 $(ms "${RES[$1.p50]}") ms, p99 $(ms "${RES[$1.p99]}") ms"; }
 
 ratio_row() { # ratio_row LABEL UNIT NAME CEILING-NAME CEILING-LABEL
 	local r
@@ -1031,6 +1053,7 @@ if [ -n "${RES[events-many.rps]:-}" ]; then
 	many_row "POST /v1/disputes, $MANY_CONNS connections" open-many
 	sqlite_rows open-many
 fi
+pg_rows
 if [ -n "${RES[fsync.many_per_event]:-}" ]; then
 	row "fsync calls per event, $MANY_CONNS connections (strace)" \
 		"${RES[fsync.many_per_event]} (${RES[fsync.many_calls]:-0} calls over ${RES[fsync.many_events]} events: $(cat "$RUN/strace-many.calls"))" \
