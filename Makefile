@@ -94,6 +94,18 @@ crashtest: build
 	KILLS=$(KILLS) CLIENTS=$(CLIENTS) REDRESS=$(BUILD)/redress RD_CRASHLOAD=$(BUILD)/tests/rd-crashload \
 	  bash tests/crash/crashtest.sh
 
+# `make crashtest-nodes`: the same on PostgreSQL with NODES servers (2),
+# a random one killed each time, NODE_KILLS times (20), the mirror's
+# writer among them (tests/crash/crashtest_nodes.sh).
+NODE_KILLS ?= 20
+NODES ?= 2
+
+.PHONY: crashtest-nodes
+crashtest-nodes: build
+	@$(MAKE) --no-print-directory deps DEB_DEPS="$(TEST_DEPS)"
+	KILLS=$(NODE_KILLS) NODES=$(NODES) REDRESS=$(BUILD)/redress RD_CRASHLOAD=$(BUILD)/tests/rd-crashload \
+	  bash tests/crash/crashtest_nodes.sh
+
 # `make bench` measures redress against ceilings taken in the same run
 # (bench/run.sh builds with -O2 into build-bench/ and prints one table;
 # BENCH_SCALE=quick for a run of a few minutes; docs/performance.md).
