@@ -70,6 +70,18 @@ make_root() {
 	cp "$REDRESS" "$root/build/redress"
 }
 
+# A document about PostgreSQL (docs/cluster.md) finds its server as libpq
+# does, by PGHOST, PGPORT and PGUSER, as a reader given a role would: the
+# suite's server (ctest's postgresql fixture), else one of this test's own.
+PG="$REDRESS_SOURCE_DIR/tests/support/pg.sh"
+if [ -z "${REDRESS_TEST_PG_STATE:-}" ]; then
+	REDRESS_TEST_PG_STATE=$E2E_TMP/pg.state
+	bash "$PG" start "$REDRESS_TEST_PG_STATE" >/dev/null
+	trap 'bash "$PG" stop "$E2E_TMP/pg.state" >/dev/null 2>&1 || true; stop_all_servers' EXIT
+fi
+PGPORT=$(sed -n 's/^PGPORT=//p' "$REDRESS_TEST_PG_STATE")
+export PGHOST=127.0.0.1 PGPORT PGUSER=postgres
+
 n=0
 for doc in "${docs[@]}"; do
 	n=$((n + 1))
