@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 15
+#define RD_STORE_SCHEMA_VERSION 16
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -305,6 +305,15 @@ int rd_store_changes_last(rd_store *st, int64_t *seq, rd_error *err);
 int rd_store_mirror_owner(rd_store *st, char *out, size_t size,
 			  rd_error *err);
 int rd_store_mirror_owner_set(rd_store *st, const char *owner, rd_error *err);
+
+/*
+ * Inside a transaction: make `owner` the mirror the record's mirror state
+ * describes. The outgoing owner's position and packs are saved (schema
+ * 16); `owner`'s own saved state, when it was the owner before, is put
+ * back (*resumed 1), else the state starts again (position 0, no packs).
+ */
+int rd_store_mirror_take(rd_store *st, const char *owner, int *resumed,
+			 rd_error *err);
 
 /*
  * Become, or stay, the one writer of the record's mirror among every

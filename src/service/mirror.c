@@ -13,9 +13,11 @@
  * mirror, its owner, named by the id in <data>/mirror-id; one process at
  * a time among them writes it, the one
  * holding the record's mirror lead (rd_store_mirror_lead). A data
- * directory that takes the lead with a mirror that is not the owner
- * starts its mirror again from the first change and becomes the owner:
- * when a node dies, another takes over and catches up. Packs stay few: past MIRROR_FREE_PACKS, when the newest
+ * directory that takes the lead with a mirror that is not the owner takes
+ * the state over (the outgoing owner's saved, schema 16): its own saved
+ * state back when it was the owner before, going on from there, else the
+ * state starts again and its mirror is made from the first change. When
+ * a node dies, another takes over and catches up. Packs stay few: past MIRROR_FREE_PACKS, when the newest
  * packs break a geometric progression (each at least twice the objects of
  * the next newer one) they are replaced by one pack of their range built
  * again from the record.
@@ -537,17 +539,35 @@ int svc_mirror_is_owner(rd_service *svc, int *owner, rd_error *err)
 	return RD_OK;
 }
 
+/* Take the record's mirror state for this mirror (*resumed: its own back). */
+static int take_state(rd_service *svc, int *resumed, rd_error *err)
+{
+	int rc;
+
+	if ((rc = rd_store_begin(svc->store, err)) < 0)
+		return rc;
+	if ((rc = rd_store_mirror_take(svc->store, svc->mirror_id, resumed,
+				       err)) < 0) {
+		rd_store_rollback(svc->store);
+		return rc;
+	}
+	return rd_store_commit(svc->store, err);
+}
+
 /*
  * Open this data directory's mirror as the record's (the lead held): the
  * owner already (a mirror that is gone starts again from the first
  * change), or one of a release before owners, which claims the state as it
- * is. Any other mirror is removed and made again from the first change,
- * then claims the state: another data directory's was the record's.
+ * is. Otherwise it takes the state over: its own saved state back when it
+ * was the owner before and its mirror is still there (it goes on from
+ * where it was), else the state starts again and the mirror is made again
+ * from the first change.
  */
 static int claim_and_open(rd_service *svc, rd_mirror **m, rd_error *err)
 {
-	char path[4096], recorded[64], mine[33];
-	int rc;
+	char path[4096], recorded[64];
+	struct stat sb;
+	int exists, resumed = 0, rc;
 
 	if ((rc = mirror_path(svc, "evidence.git", path, sizeof(path),
 			      err)) < 0 ||
@@ -555,29 +575,26 @@ static int claim_and_open(rd_service *svc, rd_mirror **m, rd_error *err)
 	    (rc = rd_store_mirror_owner(svc->store, recorded,
 					sizeof(recorded), err)) < 0)
 		return rc;
+	exists = stat(path, &sb) == 0;
 	if (svc->mirror_id[0] && strcmp(recorded, svc->mirror_id) == 0)
 		return open_mirror(svc, m, err);
-	if (!svc->mirror_id[0] && !recorded[0]) {
+	if (!svc->mirror_id[0] && !recorded[0] && exists) {
 		if ((rc = mirror_id_new(svc, err)) < 0 ||
 		    (rc = owner_set(svc, err)) < 0)
 			return rc;
 		return open_mirror(svc, m, err);
 	}
-	/* made again: its state is reset unchecked, then claimed */
-	memcpy(mine, svc->mirror_id, sizeof(mine));
-	svc->mirror_id[0] = '\0';
-	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	if ((!svc->mirror_id[0] && (rc = mirror_id_new(svc, err)) < 0) ||
+	    (rc = take_state(svc, &resumed, err)) < 0)
+		return rc;
+	/* made again: open_mirror starts the state again for a missing one */
+	if (exists && !resumed &&
+	    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
 	    errno != ENOENT)
 		return rd_error_set(err, RD_EIO, "cannot remove %s to make it "
 				    "again as the record's mirror: %s", path,
 				    strerror(errno));
-	if ((rc = open_mirror(svc, m, err)) < 0)
-		return rc;
-	if (mine[0])
-		memcpy(svc->mirror_id, mine, sizeof(mine));
-	else if ((rc = mirror_id_new(svc, err)) < 0)
-		return rc;
-	return owner_set(svc, err);
+	return open_mirror(svc, m, err);
 }
 
 static int step(rd_service *svc, rd_mirror *m, size_t max_changes,

@@ -505,6 +505,79 @@ int rd_store_mirror_owner_set(rd_store *st, const char *owner, rd_error *err)
 	return ret;
 }
 
+/* Run statement `id` binding text `owner` (NULL: none); RD_DB_DONE wanted. */
+static int run_owner(rd_store *st, int id, const char *owner, const char *what,
+		     rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	int rc = RD_DB_OK;
+	int ret;
+
+	if ((ret = rd_store__stmt(st, id, &stmt, err)) < 0)
+		return ret;
+	if (owner)
+		rc = rd_store__bind_text(stmt, 1, owner);
+	else if (id == RD_STMT_MIRROR_PACK_REMOVE)
+		rc = rd_db_bind_null(stmt, 1);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != RD_DB_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot %s", what);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_mirror_take(rd_store *st, const char *owner, int *resumed,
+			 rd_error *err)
+{
+	char outgoing[64];
+	rd_db_stmt *stmt = NULL;
+	int64_t position = 0;
+	int rc;
+	int ret;
+
+	*resumed = 0;
+	if ((ret = rd_store__require_tx(st, "rd_store_mirror_take",
+					err)) < 0 ||
+	    /* read locked: another taker waits for this one */
+	    (ret = rd_store_mirror_owner(st, outgoing, sizeof(outgoing),
+					 err)) < 0)
+		return ret;
+	if (outgoing[0] &&
+	    ((ret = run_owner(st, RD_STMT_MIRROR_SAVE, NULL, "save the "
+			      "mirror's position", err)) < 0 ||
+	     (ret = run_owner(st, RD_STMT_MIRROR_SAVED_FORGET, outgoing,
+			      "save the mirror's packs", err)) < 0 ||
+	     (ret = run_owner(st, RD_STMT_MIRROR_SAVE_PACKS, NULL, "save the "
+			      "mirror's packs", err)) < 0))
+		return ret;
+	if ((ret = run_owner(st, RD_STMT_MIRROR_PACK_REMOVE, NULL, "clear "
+			     "the mirror's packs", err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_MIRROR_SAVED_POSITION, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, owner);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == RD_DB_ROW) {
+		position = rd_db_column_int64(stmt, 0);
+		*resumed = 1;
+		rc = rd_db_step(stmt);
+	}
+	if (rc != RD_DB_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot read a saved state "
+				     "of the mirror");
+	rd_store__release(stmt);
+	if (ret < 0 ||
+	    (*resumed &&
+	     (ret = run_owner(st, RD_STMT_MIRROR_RESTORE_PACKS, owner,
+			      "restore the mirror's packs", err)) < 0) ||
+	    (ret = run_owner(st, RD_STMT_MIRROR_SAVED_FORGET, owner,
+			     "forget the mirror's saved packs", err)) < 0 ||
+	    (ret = rd_store_mirror_position_set(st, position, err)) < 0 ||
+	    (ret = rd_store_mirror_owner_set(st, owner, err)) < 0)
+		return ret;
+	return RD_OK;
+}
+
 int rd_store_mirror_lead(rd_store *st, int *leading, rd_error *err)
 {
 	int64_t got = 0;

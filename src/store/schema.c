@@ -629,6 +629,30 @@ static const char migration_15[] =
 	"\n"
 	"PRAGMA user_version = 15;\n";
 
+/*
+ * 16: the state of mirrors that are not the record's now. A data
+ * directory whose mirror stops being the record's (another node took the
+ * lead) keeps its position and packs here, so that when it takes the lead
+ * back it goes on from there instead of making its mirror again.
+ */
+static const char migration_16[] =
+	"CREATE TABLE mirror_saved (\n"
+	"  owner TEXT PRIMARY KEY,\n"
+	"  position INTEGER NOT NULL CHECK (position >= 0)\n"
+	");\n"
+	"CREATE TABLE mirror_saved_packs (\n"
+	"  owner TEXT NOT NULL,\n"
+	"  name TEXT NOT NULL,\n"
+	"  first_change INTEGER NOT NULL,\n"
+	"  last_change INTEGER NOT NULL,\n"
+	"  objects INTEGER NOT NULL,\n"
+	"  superseded_at INTEGER,\n"
+	"  plain INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (owner, name)\n"
+	");\n"
+	"\n"
+	"PRAGMA user_version = 16;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -645,6 +669,7 @@ static const char *const migrations[] = {
 	migration_13,
 	migration_14,
 	migration_15,
+	migration_16,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

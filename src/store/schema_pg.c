@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 15
+#define PG_SCHEMA_NEWEST 16
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -692,6 +692,30 @@ static const char *const schema_15[] = {
 	NULL
 };
 
+/* 16: the state of mirrors that are not the record's now (schema.c). */
+static const char schema_16_saved[] =
+	"CREATE TABLE mirror_saved (\n"
+	"  owner TEXT COLLATE \"C\" PRIMARY KEY,\n"
+	"  position BIGINT NOT NULL CHECK (position >= 0)\n"
+	");\n"
+	"CREATE TABLE mirror_saved_packs (\n"
+	"  owner TEXT COLLATE \"C\" NOT NULL,\n"
+	"  name TEXT COLLATE \"C\" NOT NULL,\n"
+	"  first_change BIGINT NOT NULL,\n"
+	"  last_change BIGINT NOT NULL,\n"
+	"  objects BIGINT NOT NULL,\n"
+	"  superseded_at BIGINT,\n"
+	"  plain BIGINT NOT NULL,\n"
+	"  PRIMARY KEY (owner, name)\n"
+	");\n"
+	"\n"
+	"UPDATE redress_schema SET version = 16;\n";
+
+static const char *const schema_16[] = {
+	schema_16_saved,
+	NULL
+};
+
 /*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
@@ -704,6 +728,7 @@ static const struct {
 	{ 0, 13, schema_13 },
 	{ 13, 14, schema_14 },
 	{ 14, 15, schema_15 },
+	{ 15, 16, schema_16 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

@@ -187,7 +187,6 @@ static const struct {
 	int min_schema;
 	const char *sql;
 	const char *pg;
-	int pg_min_schema;   /* PostgreSQL's text needs this (0: min_schema) */
 } statements[RD_STMT_COUNT] = {
 	[RD_STMT_BEGIN] = { 0, "BEGIN IMMEDIATE",
 		"BEGIN" },
@@ -656,7 +655,7 @@ static const struct {
 		" ON CONFLICT (id) DO NOTHING",
 		"INSERT INTO objects (id, type, size, data, change)"
 		" VALUES ($1, $2, $3, $4, redress_batch())"
-		" ON CONFLICT (id) DO NOTHING", 15 },
+		" ON CONFLICT (id) DO NOTHING" },
 	[RD_STMT_OBJECT_GET] = { 11,
 		"SELECT type, size, data IS NULL, data FROM objects"
 		" WHERE id = ?1",
@@ -678,7 +677,7 @@ static const struct {
 		" WHERE change > ?1 AND change <= ?2 ORDER BY change, n",
 		"SELECT o.id, o.type, o.size, o.data IS NULL"
 		" FROM commits AS c JOIN objects AS o ON o.change = c.batch"
-		" WHERE c.n > $1 AND c.n <= $2 ORDER BY c.n, o.n", 15 },
+		" WHERE c.n > $1 AND c.n <= $2 ORDER BY c.n, o.n" },
 	[RD_STMT_REF_GET] = { 11,
 		"SELECT head FROM refs WHERE dispute_id = ?1",
 		"SELECT head FROM refs WHERE dispute_id = $1" },
@@ -709,7 +708,7 @@ static const struct {
 	[RD_STMT_CHANGE_INSERT] = { 11,
 		"INSERT INTO changes (dispute_id, head, at) VALUES (?1, ?2, ?3)",
 		"INSERT INTO changes (dispute_id, head, at, batch)"
-		" VALUES ($1, $2, $3, redress_batch())", 15 },
+		" VALUES ($1, $2, $3, redress_batch())" },
 	/*
 	 * The changes of the next ?2 commits after commit ?1, in commit
 	 * order: the last column is the commit's number (SQLite's single
@@ -723,16 +722,16 @@ static const struct {
 		" WHERE c.n > $1 AND c.n <= (SELECT coalesce(max(s.n), $1)"
 		" FROM (SELECT n FROM commits WHERE n > $1 ORDER BY n"
 		" LIMIT $2) AS s)"
-		" ORDER BY c.n, ch.seq", 15 },
+		" ORDER BY c.n, ch.seq" },
 	[RD_STMT_CHANGES_LAST] = { 11,
 		"SELECT coalesce(max(seq), 0) FROM changes",
-		"SELECT coalesce(max(n), 0) FROM commits", 15 },
+		"SELECT coalesce(max(n), 0) FROM commits" },
 	[RD_STMT_DISPUTE_LAST_CHANGE] = { 11,
 		"SELECT coalesce(max(seq), 0) FROM changes"
 		" INDEXED BY changes_by_dispute WHERE dispute_id = ?1",
 		"SELECT coalesce(max(c.n), 0) FROM changes AS ch"
 		" JOIN commits AS c ON c.batch = ch.batch"
-		" WHERE ch.dispute_id = $1", 15 },
+		" WHERE ch.dispute_id = $1" },
 	/*
 	 * The last statement of a PostgreSQL transaction that recorded
 	 * changes: its batch numbered in `commits` from the counter, whose
@@ -754,6 +753,43 @@ static const struct {
 	[RD_STMT_MIRROR_OWNER_SET] = { 15,
 		"UPDATE mirror_state SET owner = ?1 WHERE id = 1",
 		"UPDATE mirror_state SET owner = $1 WHERE id = 1" },
+	/*
+	 * A new owner of the mirror state (schema 16): the outgoing owner's
+	 * position and packs saved, the incoming one's restored (none: the
+	 * state starts again), then the saved copy of it forgotten.
+	 */
+	[RD_STMT_MIRROR_SAVE] = { 16,
+		"INSERT INTO mirror_saved (owner, position)"
+		" SELECT owner, position FROM mirror_state"
+		" WHERE id = 1 AND owner IS NOT NULL"
+		" ON CONFLICT (owner) DO UPDATE SET position = excluded.position",
+		"INSERT INTO mirror_saved (owner, position)"
+		" SELECT owner, position FROM mirror_state"
+		" WHERE id = 1 AND owner IS NOT NULL"
+		" ON CONFLICT (owner) DO UPDATE SET position = excluded.position" },
+	[RD_STMT_MIRROR_SAVE_PACKS] = { 16,
+		"INSERT INTO mirror_saved_packs (owner, name, first_change,"
+		" last_change, objects, superseded_at, plain)"
+		" SELECT s.owner, p.name, p.first_change, p.last_change,"
+		" p.objects, p.superseded_at, p.plain"
+		" FROM mirror_packs AS p, mirror_state AS s"
+		" WHERE s.id = 1 AND s.owner IS NOT NULL",
+		NULL },
+	[RD_STMT_MIRROR_SAVED_FORGET] = { 16,
+		"DELETE FROM mirror_saved_packs WHERE owner = ?1",
+		"DELETE FROM mirror_saved_packs WHERE owner = $1" },
+	[RD_STMT_MIRROR_SAVED_POSITION] = { 16,
+		"DELETE FROM mirror_saved WHERE owner = ?1 RETURNING position",
+		"DELETE FROM mirror_saved WHERE owner = $1 RETURNING position" },
+	[RD_STMT_MIRROR_RESTORE_PACKS] = { 16,
+		"INSERT INTO mirror_packs (name, first_change, last_change,"
+		" objects, superseded_at, plain)"
+		" SELECT name, first_change, last_change, objects,"
+		" superseded_at, plain FROM mirror_saved_packs WHERE owner = ?1",
+		"INSERT INTO mirror_packs (name, first_change, last_change,"
+		" objects, superseded_at, plain)"
+		" SELECT name, first_change, last_change, objects,"
+		" superseded_at, plain FROM mirror_saved_packs WHERE owner = $1" },
 	/* one mirror writer among the nodes: a lock of the session */
 	[RD_STMT_MIRROR_LEAD] = { 15, NULL,
 		"SELECT pg_try_advisory_lock(8243105135462675234)" },
@@ -863,6 +899,22 @@ static const struct {
 		" ORDER BY id LIMIT $2" },
 };
 
+/*
+ * Statements whose PostgreSQL text needs a later schema than SQLite's:
+ * commits in commit order (schema 15, schema_pg.c).
+ */
+static const struct {
+	int id;
+	int min_schema;
+} pg_later[] = {
+	{ RD_STMT_OBJECT_PUT, 15 },
+	{ RD_STMT_OBJECTS_OF_CHANGES, 15 },
+	{ RD_STMT_CHANGE_INSERT, 15 },
+	{ RD_STMT_CHANGES_AFTER, 15 },
+	{ RD_STMT_CHANGES_LAST, 15 },
+	{ RD_STMT_DISPUTE_LAST_CHANGE, 15 },
+};
+
 const char *rd_store__stmt_sql(int id, int *min_schema)
 {
 	if (id < 0 || id >= RD_STMT_COUNT)
@@ -880,8 +932,11 @@ const char *rd_store__stmt_sql_for(int id, rd_db_engine engine,
 	/* NULL: a statement of the other engine only */
 	if (engine == RD_DB_POSTGRES && id >= 0 && id < RD_STMT_COUNT &&
 	    statements[id].pg) {
-		if (min_schema && statements[id].pg_min_schema)
-			*min_schema = statements[id].pg_min_schema;
+		for (size_t i = 0; min_schema && i < sizeof(pg_later) /
+							 sizeof(pg_later[0]);
+		     i++)
+			if (pg_later[i].id == id)
+				*min_schema = pg_later[i].min_schema;
 		return statements[id].pg;
 	}
 	return sql;

@@ -5,7 +5,8 @@
  * a transaction's changes share its commit's number; a change rolled back
  * to its savepoint leaves no number; two transactions committing at once
  * get numbers without a gap. The record's mirror lead is one connection's
- * at a time, given up when it closes; the mirror's owner is recorded.
+ * at a time, given up when it closes; the mirror's owner is recorded, and
+ * mirrors taking the state in turns each get their own back.
  * On SQLite (one writer) a commit's number is its change's own.
  */
 #include <pthread.h>
@@ -67,7 +68,8 @@ static void changes_text(rd_store *st, int64_t after, char *out, size_t size)
 	for (size_t i = 0; i < count && used < size; i++)
 		used += (size_t)snprintf(out + used, size - used, "%s%d@%lld",
 					 i ? " " : "",
-					 atoi(rows[i].dispute_id + 3),
+					 (int)strtol(rows[i].dispute_id + 3,
+						     NULL, 10),
 					 (long long)rows[i].commit);
 	free(rows);
 }
@@ -284,11 +286,94 @@ static void one_mirror_lead(void)
 	free(path);
 }
 
+/* Pack n of a mirror state: changes n*10+1 to n*10+10. */
+static int add_pack(rd_store *st, int n, rd_error *err)
+{
+	rd_mirror_pack pack;
+
+	memset(&pack, 0, sizeof(pack));
+	snprintf(pack.name, sizeof(pack.name), "%040d", n);
+	pack.first_change = n * 10 + 1;
+	pack.last_change = n * 10 + 10;
+	pack.objects = 5;
+	pack.plain = 5;
+	return rd_store_mirror_pack_add(st, &pack, err);
+}
+
+/*
+ * Mirrors taking the state in turns: each gets its own position and packs
+ * back; one never the owner starts again.
+ */
+static void mirror_state_taken_in_turns(void)
+{
+	rd_mirror_pack *packs = NULL;
+	rd_store *st;
+	rd_error err;
+	int64_t position = -1;
+	size_t count = 0;
+	int resumed = -1;
+	char owner[64], *path;
+
+	if (!(st = open_record(&path)))
+		return;
+	rd_error_clear(&err);
+	CHECK_FAILS(rd_store_mirror_take(st, "aaaa", &resumed, &err),
+		    RD_EINTERNAL);
+	/* a writes two packs up to 20 */
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_mirror_take(st, "aaaa", &resumed, &err), &err);
+	CHECK_INT(resumed, 0);
+	CHECK_OK(add_pack(st, 0, &err), &err);
+	CHECK_OK(add_pack(st, 1, &err), &err);
+	CHECK_OK(rd_store_mirror_position_set(st, 20, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	/* b takes over: starts again, writes one pack */
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_mirror_take(st, "bbbb", &resumed, &err), &err);
+	CHECK_INT(resumed, 0);
+	CHECK_OK(rd_store_mirror_position(st, &position, &err), &err);
+	CHECK_INT(position, 0);
+	CHECK_OK(rd_store_mirror_packs(st, &packs, &count, &err), &err);
+	CHECK_INT(count, 0);
+	free(packs);
+	packs = NULL;
+	CHECK_OK(add_pack(st, 0, &err), &err);
+	CHECK_OK(rd_store_mirror_position_set(st, 10, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	/* a back: its own two packs and position 20 */
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_mirror_take(st, "aaaa", &resumed, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	CHECK_INT(resumed, 1);
+	CHECK_OK(rd_store_mirror_position(st, &position, &err), &err);
+	CHECK_INT(position, 20);
+	CHECK_OK(rd_store_mirror_packs(st, &packs, &count, &err), &err);
+	CHECK_INT(count, 2);
+	CHECK_INT(packs[1].last_change, 20);
+	free(packs);
+	packs = NULL;
+	CHECK_OK(rd_store_mirror_owner(st, owner, sizeof(owner), &err), &err);
+	CHECK_STR(owner, "aaaa");
+	/* and b back: its one pack, position 10 */
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_mirror_take(st, "bbbb", &resumed, &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	CHECK_INT(resumed, 1);
+	CHECK_OK(rd_store_mirror_position(st, &position, &err), &err);
+	CHECK_INT(position, 10);
+	CHECK_OK(rd_store_mirror_packs(st, &packs, &count, &err), &err);
+	CHECK_INT(count, 1);
+	free(packs);
+	rd_store_close(st);
+	free(path);
+}
+
 int main(void)
 {
 	RUN(commits_in_the_order_they_happen);
 	RUN(a_batch_is_one_commit);
 	RUN(numbers_without_gaps);
 	RUN(one_mirror_lead);
+	RUN(mirror_state_taken_in_turns);
 	return rd_test_summary();
 }

@@ -129,11 +129,11 @@ static void fresh_body(const char *uri)
 			return;
 		}
 	/*
-	 * SQLite's 21 tables, the version's, the three of evidence files and
+	 * SQLite's 23 tables, the version's, the three of evidence files and
 	 * the two of commit order; its 19 triggers and one
 	 */
 	CHECK_INT(scalar(st->db, "SELECT count(*) FROM pg_tables"
-			 " WHERE schemaname = current_schema()"), 27);
+			 " WHERE schemaname = current_schema()"), 29);
 	CHECK_INT(scalar(st->db, "SELECT count(*) FROM pg_trigger"
 			 " WHERE NOT tgisinternal"), 20);
 	CHECK_INT(scalar(st->db, "SELECT count(*) FROM stats_totals"), 2);
@@ -248,7 +248,7 @@ static void refuse_body(const char *uri)
 	st = NULL;
 	CHECK_FAILS(rd_store_open(&st, uri, &err), RD_EINVALID);
 	CHECK_HAS(err.message, "newer redress (schema 99, this build knows "
-		  "15)");
+		  "16)");
 	CHECK(st == NULL);
 }
 
