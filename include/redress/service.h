@@ -575,6 +575,50 @@ typedef struct rd_backup_report {
 int rd_service_backup(rd_service *svc, const char *dir,
 		      rd_backup_report *out, rd_error *err);
 
+/* What a migrate copied. */
+typedef struct rd_migrate_report {
+	int64_t disputes;    /* disputes */
+	int64_t events;      /* their events */
+	int64_t objects;     /* objects of the record */
+	int64_t changes;     /* changes of the record (each its own commit) */
+	int64_t keys;        /* API keys, revoked ones too */
+	int64_t rows;        /* rows of every table */
+	int64_t files;       /* evidence files */
+	int64_t file_bytes;  /* their bytes */
+} rd_migrate_report;
+
+/*
+ * Progress of a migrate: first evidence files copied (total 0), then
+ * objects of the record copied, of total.
+ */
+typedef void (*rd_migrate_progress)(void *ctx, size_t done, size_t total);
+
+/*
+ * Copy the embedded data directory `from_dir` (its redress.db and the
+ * evidence files under its blobs/) into the PostgreSQL database `to`
+ * (a URI), every id unchanged: disputes and all their rows, API keys
+ * (their hashes: keys keep working), Idempotency-Key records, quotas,
+ * running totals, and the record (objects with their numbers, heads,
+ * changes). The source is never written: it is opened read-only, a
+ * schema older than this build's is RD_EINVALID (run a redress command
+ * on it first, which upgrades it), and it is held alone while it is read
+ * (RD_EBUSY naming the processes that have it open). `to` is given the
+ * schema when it has none and must hold no dispute, object, change or
+ * key (RD_ECONFLICT naming them: never merged). Evidence files are
+ * streamed in, each checked against its blob id (RD_EIO naming a file
+ * whose bytes are not its blob); then every row is copied in one
+ * transaction. A failure leaves no row in `to`, at most evidence files
+ * that no object names (a second run reuses them; `redress clean`
+ * removes them). The mirror's state of `to` starts afresh: the first
+ * node's mirror is made from the first change. Bad --from is
+ * RD_EINVALID (field "from"), a --to that is not a PostgreSQL URI
+ * RD_EUSAGE (field "to"); a server that cannot be reached
+ * RD_EUNAVAILABLE. progress may be NULL.
+ */
+int rd_service_migrate(const char *from_dir, const char *to,
+		       rd_migrate_progress progress, void *ctx,
+		       rd_migrate_report *out, rd_error *err);
+
 /*
  * A server's mirror writer: a thread with its own service that updates the
  * mirror every interval_ms (0: 200), so that an acknowledged change is in

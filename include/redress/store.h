@@ -49,6 +49,16 @@ typedef struct rd_store rd_store;
  */
 int rd_store_open(rd_store **out, const char *path, rd_error *err);
 
+/*
+ * Open an embedded database (a SQLite file that exists) to read only: no
+ * byte of it is written, its schema is never upgraded, and a write is
+ * refused. Its schema must be this build's: an older one is RD_EINVALID
+ * telling to run a redress command on it first (which upgrades it), a
+ * newer one RD_EINVALID too. A PostgreSQL URI is RD_EINVALID. New store
+ * in *out, closed with rd_store_close.
+ */
+int rd_store_open_readonly(rd_store **out, const char *path, rd_error *err);
+
 /* Finalize every statement and close the connection. NULL is accepted. */
 void rd_store_close(rd_store *st);
 
@@ -375,6 +385,49 @@ int rd_store_record_state_set(rd_store *st, const char *name,
  * when `to` is a PostgreSQL database (pg_dump and pg_restore move one).
  */
 int rd_store_record_copy(rd_store *to, const char *from_path, rd_error *err);
+
+/*
+ * A read transaction on st: every read until rd_store_rollback sees one
+ * committed state (on SQLite the snapshot is taken at once; WAL lets
+ * writers go on meanwhile). RD_EINTERNAL when a transaction is open.
+ */
+int rd_store_read_begin(rd_store *st, rd_error *err);
+
+/*
+ * RD_OK when `to`, a PostgreSQL record, holds no dispute, object, change
+ * or API key (only then may a record be moved into it); RD_ECONFLICT
+ * naming what it holds otherwise; RD_EINVALID for an embedded record.
+ */
+int rd_store_move_target_check(rd_store *to, rd_error *err);
+
+/* What rd_store_move copied: rows of each kind, and of every table. */
+typedef struct rd_store_move_report {
+	int64_t disputes;
+	int64_t events;
+	int64_t objects;
+	int64_t changes;
+	int64_t keys;
+	int64_t rows;
+} rd_store_move_report;
+
+/* Progress of a move: objects copied so far, of total. */
+typedef void (*rd_store_move_progress)(void *ctx, size_t done, size_t total);
+
+/*
+ * Copy every row of `from`, an embedded record (opened read-only, say),
+ * into `to`, a PostgreSQL record that rd_store_move_target_check finds
+ * empty, in one transaction of `to` (none may be open on it): the rows are
+ * read in `from`'s open read transaction, or in one of their own. Every id
+ * and number stays as it is; each change becomes its own commit, numbered
+ * as the change; the counters of `to` are set past the copied numbers;
+ * the running totals are the source's; the mirror's state starts afresh
+ * (position 0, no pack, no owner). Evidence files are not rows: the caller
+ * copies them before (rd_store_file_*). On failure nothing of the copy is
+ * left in `to`. progress (may be NULL) is called every 1024 objects.
+ */
+int rd_store_move(rd_store *to, rd_store *from,
+		  rd_store_move_progress progress, void *ctx,
+		  rd_store_move_report *out, rd_error *err);
 
 /*
  * Workflow definitions seen by this data directory, kept by content hash so

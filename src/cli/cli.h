@@ -101,6 +101,7 @@ int cli_cmd_reindex(cli_ctx *ctx, rd_error *err);
 int cli_cmd_mirror(cli_ctx *ctx, rd_error *err);
 int cli_cmd_clean(cli_ctx *ctx, rd_error *err);
 int cli_cmd_backup(cli_ctx *ctx, rd_error *err);
+int cli_cmd_migrate(cli_ctx *ctx, rd_error *err);
 int cli_cmd_upgrade(cli_ctx *ctx, rd_error *err);
 int cli_cmd_key(cli_ctx *ctx, rd_error *err);
 int cli_cmd_serve(cli_ctx *ctx, rd_error *err);

@@ -51,6 +51,12 @@ static const cli_option backup_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static const cli_option migrate_options[] = {
+	{ "from", "DIR", 0, "the embedded data directory to copy (only read; no process may have it open)" },
+	{ "to", "URI", 0, "an empty PostgreSQL database (postgresql://user@host:port/db)" },
+	{ NULL, NULL, 0, NULL },
+};
+
 static const cli_option open_options[] = {
 	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
 	{ "allow-duplicate", NULL, 0, "open even while a dispute of the same storefront, order and items is open" },
@@ -175,6 +181,9 @@ static const cli_command commands[] = {
 	{ "backup", cli_cmd_backup, "--to DIR",
 	  "copy the data directory, while in use, into DIR: the database as one committed state and its evidence files",
 	  backup_options, 0, 0, 1 },
+	{ "migrate", cli_cmd_migrate, "--from DIR --to URI",
+	  "copy an embedded data directory into an empty PostgreSQL database, every id unchanged",
+	  migrate_options, 0, 0, 0 },
 	{ "upgrade", cli_cmd_upgrade, "",
 	  "upgrade a data directory of an earlier release in place (any command does it on first open)",
 	  no_options, 0, 0, 1 },

@@ -81,9 +81,10 @@ static void describe_pid(char *out, size_t size, long pid)
  * as "pid (command line), ..." in out; "" when none can be named (one may
  * hold the lock before its holder file exists).
  */
-static void name_holders(char *out, size_t size, const rd_service *svc)
+static void name_holders_of(char *out, size_t size, const char *data_dir,
+			    const char *own_holder)
 {
-	DIR *dir = opendir(svc->data_dir);
+	DIR *dir = opendir(data_dir);
 	struct dirent *entry;
 	long seen[8];
 	size_t seen_count = 0, used = 0, more = 0;
@@ -102,10 +103,9 @@ static void name_holders(char *out, size_t size, const rd_service *svc)
 			continue;
 		pid = strtol(entry->d_name + plen, &end, 10);
 		if (pid <= 0 || !end || *end != '-' ||
-		    snprintf(path, sizeof(path), "%s/%s", svc->data_dir,
+		    snprintf(path, sizeof(path), "%s/%s", data_dir,
 			     entry->d_name) >= (int)sizeof(path) ||
-		    (svc->holder_path &&
-		     strcmp(path, svc->holder_path) == 0))
+		    (own_holder && strcmp(path, own_holder) == 0))
 			continue;
 		for (size_t i = 0; i < seen_count; i++)
 			known |= seen[i] == pid;
@@ -131,6 +131,11 @@ static void name_holders(char *out, size_t size, const rd_service *svc)
 	closedir(dir);
 	if (more && used < size)
 		snprintf(out + used, size - used, " and %zu more", more);
+}
+
+static void name_holders(char *out, size_t size, const rd_service *svc)
+{
+	name_holders_of(out, size, svc->data_dir, svc->holder_path);
 }
 
 /*
@@ -250,6 +255,43 @@ int svc_registry_alone(rd_service *svc, const char *what, rd_error *err)
 			    "%s needs the data directory %s to itself, but %s "
 			    "has it open; stop it and try again",
 			    what, svc->data_dir,
+			    holders[0] ? holders : "another redress process");
+}
+
+int svc_registry_hold(const char *data_dir, const char *what, int *fd,
+		      rd_error *err)
+{
+	char path[4096], holders[1024];
+
+	*fd = -1;
+	if (snprintf(path, sizeof(path), "%s/" REGISTRY_FILE, data_dir) >=
+	    (int)sizeof(path))
+		return rd_error_set(err, RD_EINVALID,
+				    "the data directory's path is too long");
+	/* read-only: holding the lock writes nothing into the directory */
+	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return RD_OK;  /* never opened by a service */
+		return rd_error_set(err, RD_EIO, "cannot open %s: %s", path,
+				    strerror(errno));
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+		return RD_OK;
+	if (errno != EWOULDBLOCK) {
+		int why = errno;
+
+		close(*fd);
+		*fd = -1;
+		return rd_error_set(err, RD_EIO, "cannot lock %s: %s", path,
+				    strerror(why));
+	}
+	close(*fd);
+	*fd = -1;
+	name_holders_of(holders, sizeof(holders), data_dir, NULL);
+	return rd_error_set(err, RD_EBUSY,
+			    "%s needs the data directory %s to itself, but %s "
+			    "has it open; stop it and try again",
+			    what, data_dir,
 			    holders[0] ? holders : "another redress process");
 }
 

@@ -99,6 +99,18 @@ int svc_registry_alone(rd_service *svc, const char *what, rd_error *err);
 void svc_registry_leave(rd_service *svc);
 
 /*
+ * Hold the registry of the data directory `data_dir` alone without a
+ * service of it (`redress migrate` reads it): the lock is taken on a
+ * descriptor opened read-only, so nothing of the directory is written,
+ * and no service opens it until the descriptor is closed. *fd is that
+ * descriptor (close it to let go), -1 when the directory has no registry
+ * (no service ever opened it). RD_EBUSY naming the processes that have
+ * it open, for `what`.
+ */
+int svc_registry_hold(const char *data_dir, const char *what, int *fd,
+		      rd_error *err);
+
+/*
  * This service's holder file (registry.c), which names its process to one
  * refused the directory: created and locked at open, removed at close.
  */

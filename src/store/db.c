@@ -95,6 +95,35 @@ int rd_db_open(rd_db **out, const char *target, int create, rd_error *err)
 	return RD_OK;
 }
 
+int rd_db_open_readonly(rd_db **out, const char *path, rd_error *err)
+{
+	rd_db *db;
+	int rc;
+
+	*out = NULL;
+	if (!path || !*path)
+		return rd_error_set(err, RD_EINVALID, "no database given");
+	if (rd_db_target_is_postgres(path))
+		return rd_error_set(err, RD_EINVALID, "a PostgreSQL database "
+				    "is not opened read-only by redress");
+	if (!(db = calloc(1, sizeof(*db))))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	db->engine = RD_DB_SQLITE;
+	rc = sqlite3_open_v2(path, &db->lite,
+			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = rd_error_set(err, rc == SQLITE_NOMEM ? RD_ENOMEM : RD_EIO,
+				  "cannot open %s: %s", path,
+				  db->lite ? sqlite3_errmsg(db->lite)
+					   : sqlite3_errstr(rc));
+		rd_db_close(db);
+		return rc;
+	}
+	sqlite3_extended_result_codes(db->lite, 1);
+	*out = db;
+	return RD_OK;
+}
+
 void rd_db_close(rd_db *db)
 {
 	if (!db)

@@ -81,6 +81,13 @@ void rd_db_target_shown(char *out, size_t size, const char *target);
  */
 int rd_db_open(rd_db **out, const char *target, int create, rd_error *err);
 
+/*
+ * Open the SQLite file `path` to read only: the file must exist, and the
+ * connection never writes it (a write is refused by SQLite). RD_EINVALID
+ * for a PostgreSQL URI; RD_EIO with SQLite's reason otherwise.
+ */
+int rd_db_open_readonly(rd_db **out, const char *path, rd_error *err);
+
 /* Close a connection (NULL is accepted); finalize its statements first. */
 void rd_db_close(rd_db *db);
 

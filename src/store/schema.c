@@ -683,7 +683,7 @@ int rd_store__migration_count(void)
 }
 
 /* PRAGMA user_version, with a one-off statement (the table is not ready). */
-static int read_user_version(rd_store *st, int *out, rd_error *err)
+int rd_store__user_version(rd_store *st, int *out, rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
 	int rc;
@@ -741,7 +741,7 @@ int rd_store__migrate(rd_store *st, int target, rd_error *err)
 		return rd_error_set(err, RD_EINTERNAL,
 				    "schema %d requested, this build knows "
 				    "0 to %d", target, MIGRATION_COUNT);
-	if ((ret = read_user_version(st, &found, err)) < 0)
+	if ((ret = rd_store__user_version(st, &found, err)) < 0)
 		return ret;
 	if (found > MIGRATION_COUNT)
 		return rd_store__refuse_newer(st, found, MIGRATION_COUNT, err);
@@ -756,7 +756,7 @@ int rd_store__migrate(rd_store *st, int target, rd_error *err)
 					 err)) < 0)
 		return ret;
 	/* another process may have migrated while we waited for the lock */
-	if ((ret = read_user_version(st, &found, err)) < 0)
+	if ((ret = rd_store__user_version(st, &found, err)) < 0)
 		goto done;
 	if (found > MIGRATION_COUNT) {
 		ret = rd_store__refuse_newer(st, found, MIGRATION_COUNT,

@@ -439,6 +439,54 @@ done:
 	return ret;
 }
 
+int rd_store_open_readonly(rd_store **out, const char *path, rd_error *err)
+{
+	rd_store *st = NULL;
+	int found = 0;
+	int ret = RD_OK;
+
+	*out = NULL;
+	if (!path || !*path)
+		return rd_error_set(err, RD_EINVALID,
+				    "no database path given");
+	st = calloc(1, sizeof(*st));
+	if (!st || !(st->path = strdup(path))) {
+		ret = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
+	st->busy_timeout_ms = RD_STORE_BUSY_TIMEOUT_MS;
+	st->claims_fd = -1;
+	(void)pthread_once(&library_once, library_configure);
+	if ((ret = rd_db_open_readonly(&st->db, path, err)) < 0)
+		goto done;
+	rd_store_set_busy_timeout(st, RD_STORE_BUSY_TIMEOUT_MS);
+	if ((ret = rd_store__user_version(st, &found, err)) < 0)
+		goto done;
+	if (found > rd_store__migration_count()) {
+		ret = rd_store__refuse_newer(st, found,
+					     rd_store__migration_count(), err);
+		goto done;
+	}
+	if (found < rd_store__migration_count()) {
+		ret = rd_error_set(err, RD_EINVALID,
+				   "%s has schema %d, older than this "
+				   "build's %d, and is read as it is: run "
+				   "any redress command on its data directory "
+				   "first (`redress upgrade` upgrades it)",
+				   st->path, found,
+				   rd_store__migration_count());
+		goto done;
+	}
+	st->schema = found;
+	if ((ret = prepare_all(st, err)) < 0)
+		goto done;
+	*out = st;
+	st = NULL;
+done:
+	rd_store_close(st);
+	return ret;
+}
+
 int rd_store_open(rd_store **out, const char *path, rd_error *err)
 {
 	return rd_store_open_at_version(out, path, rd_store__migration_count(),

@@ -246,6 +246,12 @@ const char *rd_store__stmt_sql_for(int id, rd_db_engine engine,
 int rd_store__migration_count(void);
 
 /*
+ * The schema version of an embedded database (PRAGMA user_version), read
+ * with a statement of its own: nothing is prepared yet when it is asked.
+ */
+int rd_store__user_version(rd_store *st, int *out, rd_error *err);
+
+/*
  * Bring the database to schema `target` (at most rd_store__migration_count())
  * in one BEGIN IMMEDIATE transaction; refuse a database newer than this
  * build. Sets st->schema to the version found or reached. On PostgreSQL it
