@@ -124,7 +124,7 @@ static void written_in_chunks_read_back(void)
 {
 	size_t n = 2 * RD_STORE_FILE_CHUNK + RD_STORE_FILE_CHUNK / 2 + 1;
 	unsigned char id[RD_OID_RAWSZ], small_id[RD_OID_RAWSZ];
-	unsigned char *data = bytes_of(n, 1);
+	unsigned char *data = NULL;
 	rd_store_file_reader *r = NULL;
 	rd_store *st;
 	rd_error err;
@@ -134,6 +134,7 @@ static void written_in_chunks_read_back(void)
 
 	if (!(st = open_pg(&path)))
 		return;
+	data = bytes_of(n, 1);
 	CHECK(data != NULL);
 	rd_error_clear(&err);
 	id_of(id, 1);
@@ -178,13 +179,15 @@ static void same_bytes_kept_once(void)
 {
 	size_t n = RD_STORE_FILE_CHUNK + 10;
 	unsigned char id[RD_OID_RAWSZ];
-	unsigned char *data = bytes_of(n, 2);
+	unsigned char *data = NULL;
 	rd_store *st;
 	rd_error err;
 	char *path;
 
 	if (!(st = open_pg(&path)))
 		return;
+	data = bytes_of(n, 2);
+	CHECK(data != NULL);
 	rd_error_clear(&err);
 	id_of(id, 4);
 	CHECK_OK(put_file(st, id, data, n, 65536, &err), &err);
@@ -210,7 +213,7 @@ static void not_kept_leaves_nothing(void)
 {
 	size_t n = 2 * RD_STORE_FILE_CHUNK;
 	unsigned char id[RD_OID_RAWSZ];
-	unsigned char *data = bytes_of(n, 3);
+	unsigned char *data = NULL;
 	rd_store_file *f = NULL;
 	rd_store *st;
 	rd_error err;
@@ -220,6 +223,8 @@ static void not_kept_leaves_nothing(void)
 
 	if (!(st = open_pg(&path)))
 		return;
+	data = bytes_of(n, 3);
+	CHECK(data != NULL);
 	rd_error_clear(&err);
 	id_of(id, 5);
 	CHECK_OK(rd_store_file_create(st, (int64_t)n, &f, &err), &err);
@@ -255,7 +260,7 @@ static void removes_only_old_unnamed_files(void)
 {
 	unsigned char named[RD_OID_RAWSZ], young[RD_OID_RAWSZ];
 	unsigned char old[RD_OID_RAWSZ];
-	unsigned char *data = bytes_of(100, 4);
+	unsigned char *data = NULL;
 	rd_store *st;
 	rd_error err;
 	int64_t now = (int64_t)time(NULL), size = 0;
@@ -264,6 +269,8 @@ static void removes_only_old_unnamed_files(void)
 
 	if (!(st = open_pg(&path)))
 		return;
+	data = bytes_of(100, 4);
+	CHECK(data != NULL);
 	rd_error_clear(&err);
 	id_of(named, 6);
 	id_of(young, 7);
@@ -337,7 +344,7 @@ static void *remove_after_look(void *arg)
 static void removal_waits_for_a_change_naming_the_file(void)
 {
 	unsigned char id[RD_OID_RAWSZ];
-	unsigned char *data = bytes_of(50, 5);
+	unsigned char *data = NULL;
 	pthread_barrier_t looked;
 	pthread_t thread;
 	remover r;
@@ -349,6 +356,8 @@ static void removal_waits_for_a_change_naming_the_file(void)
 
 	if (!(st = open_pg(&path)))
 		return;
+	data = bytes_of(50, 5);
+	CHECK(data != NULL);
 	rd_error_clear(&err);
 	id_of(id, 9);
 	CHECK_OK(put_file(st, id, data, 50, 50, &err), &err);
@@ -381,7 +390,7 @@ static void abandoned_uploads_removed(void)
 {
 	size_t n = RD_STORE_FILE_CHUNK + 1;
 	unsigned char id[RD_OID_RAWSZ], kept[RD_OID_RAWSZ];
-	unsigned char *data = bytes_of(n, 6);
+	unsigned char *data = NULL;
 	rd_store_file *f = NULL;
 	rd_store *other = NULL;
 	rd_store *st;
@@ -391,6 +400,8 @@ static void abandoned_uploads_removed(void)
 
 	if (!(st = open_pg(&path)))
 		return;
+	data = bytes_of(n, 6);
+	CHECK(data != NULL);
 	rd_error_clear(&err);
 	id_of(id, 10);
 	id_of(kept, 11);
@@ -446,7 +457,7 @@ static int walked(void *ctx, const unsigned char id[RD_OID_RAWSZ],
 
 static void walks_every_file(void)
 {
-	unsigned char *data = bytes_of(300, 7);
+	unsigned char *data = NULL;
 	rd_store *st;
 	rd_error err;
 	walk w = { 0, { 0 }, 1, 0 };
@@ -454,6 +465,8 @@ static void walks_every_file(void)
 
 	if (!(st = open_pg(&path)))
 		return;
+	data = bytes_of(300, 7);
+	CHECK(data != NULL);
 	rd_error_clear(&err);
 	CHECK_OK(rd_store_begin(st, &err), &err);
 	for (unsigned i = 1; i <= 300; i++) {
