@@ -10,6 +10,8 @@
 
 #include <nettle/sha2.h>
 
+#include "redress/hex.h"
+
 int rd_def_vrefuse(rd_error *err, const char *origin, const char *path,
 		   const char *fmt, va_list ap)
 {
@@ -42,18 +44,13 @@ void rd_def_path_index(char *out, size_t size, const char *base, size_t i)
 
 void rd_def_sha256_hex(char out[65], const char *bytes, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	struct sha256_ctx ctx;
 
 	sha256_init(&ctx);
 	sha256_update(&ctx, len, (const uint8_t *)bytes);
 	sha256_digest(&ctx, sizeof(digest), digest);
-	for (size_t i = 0; i < sizeof(digest); i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 0x0f];
-	}
-	out[2 * sizeof(digest)] = '\0';
+	rd_hex_encode(out, digest, sizeof(digest));
 }
 
 __attribute__((format(printf, 4, 5)))

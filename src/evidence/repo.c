@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "redress/hex.h"
+
 /* ---- shared helpers ----------------------------------------------------- */
 
 int ev_git_fail(rd_error *err, int code, const char *fmt, ...)
@@ -88,13 +90,7 @@ void ev_oid_hex(char out[RD_OID_BUFSZ], const git_oid *oid)
 
 void ev_sha256_hex(char out[65], const unsigned char digest[32])
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < 32; i++) {
-		out[2 * i] = digits[digest[i] >> 4];
-		out[2 * i + 1] = digits[digest[i] & 0x0f];
-	}
-	out[64] = '\0';
+	rd_hex_encode(out, digest, 32);
 }
 
 /* ---- libgit2's lifetime ------------------------------------------------- */

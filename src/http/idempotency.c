@@ -24,6 +24,7 @@
 #include <nettle/sha2.h>
 
 #include "http/http_int.h"
+#include "redress/hex.h"
 #include "redress/json.h"
 
 struct http_idem_claim {
@@ -170,15 +171,10 @@ static void digest_start(struct sha256_ctx *ctx, const http_route *route,
 
 static void digest_end(struct sha256_ctx *ctx, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t raw[SHA256_DIGEST_SIZE];
 
 	sha256_digest(ctx, sizeof(raw), raw);
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 15];
-	}
-	out[64] = '\0';
+	rd_hex_encode(out, raw, sizeof(raw));
 }
 
 void http_idem_digest_body(char out[65], const http_route *route,

@@ -18,6 +18,7 @@
 #include "http/http_int.h"
 #include "http/metrics.h"
 #include "redress/clock.h"
+#include "redress/hex.h"
 #include "redress/json.h"
 #include "redress/money.h"
 
@@ -933,17 +934,12 @@ static void upload_request_digest(char out[65],
 				  const http_call *call,
 				  const rd_evidence_submission *sub)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct sha256_ctx copy = *content;
 	uint8_t raw[SHA256_DIGEST_SIZE];
 	char text[65];
 
 	sha256_digest(&copy, sizeof(raw), raw);
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		text[2 * i] = hex[raw[i] >> 4];
-		text[2 * i + 1] = hex[raw[i] & 15];
-	}
-	text[64] = '\0';
+	rd_hex_encode(text, raw, sizeof(raw));
 	http_idem_digest_upload(out, route, call, sub, text);
 }
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "redress/store.h"
+#include "redress/hex.h"
 
 /* Evidence files listed from the copy at a time. */
 #define BACKUP_PAGE 1000
@@ -158,17 +159,6 @@ static int prepare_dir(const char *path, const char *parent,
 					  "%s is not empty: a backup goes into "
 					  "a new or an empty directory", shown);
 	return RD_OK;
-}
-
-static void hex_of(char out[41], const unsigned char id[RD_OID_RAWSZ])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < RD_OID_RAWSZ; i++) {
-		out[2 * i] = digits[id[i] >> 4];
-		out[2 * i + 1] = digits[id[i] & 15];
-	}
-	out[40] = '\0';
 }
 
 /*
@@ -326,7 +316,7 @@ static int copy_files(rd_service *svc, rd_store *copy, const char *blobs,
 			int64_t size = 0;
 			char hex[41];
 
-			hex_of(hex, id);
+			rd_hex_encode(hex, id, RD_OID_RAWSZ);
 			if ((rc = rd_store_object_get(copy, id, &found, &type,
 						      &size, &in_file, NULL,
 						      err)) < 0)

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "redress/evidence.h"
+#include "redress/hex.h"
 #include "redress/store.h"
 
 /* Files checked and removed under one write transaction, at most. */
@@ -208,15 +209,10 @@ typedef struct file_walk {
 static int file_each(void *ctx, const unsigned char id[RD_OID_RAWSZ],
 		     int64_t size, int64_t written_at, rd_error *err)
 {
-	static const char digits[] = "0123456789abcdef";
 	file_walk *walk = ctx;
 	char oid[RD_OID_BUFSZ];
 
-	for (int i = 0; i < RD_OID_RAWSZ; i++) {
-		oid[2 * i] = digits[id[i] >> 4];
-		oid[2 * i + 1] = digits[id[i] & 15];
-	}
-	oid[2 * RD_OID_RAWSZ] = '\0';
+	rd_hex_encode(oid, id, RD_OID_RAWSZ);
 	return walk->cb(walk->ctx, id, oid, size, written_at, err);
 }
 

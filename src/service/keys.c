@@ -22,6 +22,7 @@
 #include <nettle/sha2.h>
 
 #include "redress/clock.h"
+#include "redress/hex.h"
 
 #define ID_BYTES 8
 #define ID_LEN (ID_BYTES * 2)
@@ -37,8 +38,6 @@ _Static_assert(sizeof(((rd_api_key *)0)->id) == ID_LEN + 1,
 	       "rd_api_key.id holds one key id");
 _Static_assert(sizeof(((rd_actor *)0)->key_id) > ID_LEN,
 	       "rd_actor.key_id holds one key id");
-
-static const char hex_digits[] = "0123456789abcdef";
 
 int svc_random_bytes(uint8_t *buf, size_t len, rd_error *err)
 {
@@ -61,14 +60,6 @@ int svc_random_bytes(uint8_t *buf, size_t len, rd_error *err)
 	return RD_OK;
 }
 
-static void hex_encode(char *out, const uint8_t *bytes, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex_digits[bytes[i] >> 4];
-		out[2 * i + 1] = hex_digits[bytes[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
-}
 
 static int hex_value(char c)
 {
@@ -221,13 +212,13 @@ int rd_service_key_create(rd_service *svc, rd_role role,
 	if ((rc = svc_random_bytes(id_bytes, sizeof(id_bytes), err)) < 0 ||
 	    (rc = svc_random_bytes(secret, sizeof(secret), err)) < 0)
 		goto done;
-	hex_encode(key.id, id_bytes, sizeof(id_bytes));
+	rd_hex_encode(key.id, id_bytes, sizeof(id_bytes));
 	snprintf(key.name, sizeof(key.name), "%s", name);
 	key.role = role;
 	snprintf(key.storefront, sizeof(key.storefront), "%s",
 		 storefront ? storefront : "");
 	secret_digest(digest, secret);
-	hex_encode(key.secret_sha256, digest, sizeof(digest));
+	rd_hex_encode(key.secret_sha256, digest, sizeof(digest));
 	key.created_at = now;
 
 	if ((rc = rd_store_begin(svc->store, err)) < 0)

@@ -30,23 +30,13 @@
 #include <unistd.h>
 
 #include "redress/store.h"
+#include "redress/hex.h"
 
 /* Evidence files listed from the source at a time. */
 #define MIGRATE_PAGE 1000
 
 /* The buffer a file is copied through (one chunk of the target's). */
 #define MIGRATE_BUFSZ (1024 * 1024)
-
-static void hex_of(char out[41], const unsigned char id[RD_OID_RAWSZ])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < RD_OID_RAWSZ; i++) {
-		out[2 * i] = digits[id[i] >> 4];
-		out[2 * i + 1] = digits[id[i] & 15];
-	}
-	out[40] = '\0';
-}
 
 /*
  * Copy <from>/blobs/<2 hex>/<38 hex> into the target as file `id` of
@@ -67,7 +57,7 @@ static int copy_file(rd_store *to, const char *from_dir,
 	int n;
 	int rc = RD_OK;
 
-	hex_of(hex, id);
+	rd_hex_encode(hex, id, RD_OID_RAWSZ);
 	if (snprintf(path, sizeof(path), "%s/blobs/%.2s/%s", from_dir, hex,
 		     hex + 2) >= (int)sizeof(path))
 		return rd_error_set(err, RD_EINVALID, "%s: the path is too "
@@ -112,7 +102,7 @@ static int copy_file(rd_store *to, const char *from_dir,
 	if (memcmp(digest, id, RD_OID_RAWSZ) != 0) {
 		char found[41];
 
-		hex_of(found, digest);
+		rd_hex_encode(found, digest, RD_OID_RAWSZ);
 		rc = rd_error_set(err, RD_EIO, "the evidence file %s does not "
 				  "hold blob %s: its bytes are blob %s; the "
 				  "source is damaged, nothing of its rows was "

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "redress/hex.h"
 #include "redress/store.h"
 
 /* Changes written into one pack, at most. */
@@ -470,7 +471,6 @@ static int mirror_id_read(rd_service *svc, char out[33], rd_error *err)
 /* Give this data directory's mirror a new id (durably) in svc->mirror_id. */
 static int mirror_id_new(rd_service *svc, rd_error *err)
 {
-	static const char digits[] = "0123456789abcdef";
 	char path[4096], temp[4200], id[34];
 	const char *dir = svc->data_dir;
 	uint8_t bytes[16];
@@ -480,10 +480,7 @@ static int mirror_id_new(rd_service *svc, rd_error *err)
 			      err)) < 0 ||
 	    (rc = svc_random_bytes(bytes, sizeof(bytes), err)) < 0)
 		return rc;
-	for (size_t i = 0; i < sizeof(bytes); i++) {
-		id[2 * i] = digits[bytes[i] >> 4];
-		id[2 * i + 1] = digits[bytes[i] & 15];
-	}
+	rd_hex_encode(id, bytes, sizeof(bytes));
 	id[32] = '\n';
 	snprintf(temp, sizeof(temp), "%s.tmp", path);
 	if ((fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,

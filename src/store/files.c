@@ -19,6 +19,7 @@
  * sees what it did). An upload no file names is removed after a grace.
  */
 #include "store/store_int.h"
+#include "redress/hex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,17 +48,6 @@ struct rd_store_file_reader {
 	unsigned char *buf;
 	size_t len;
 };
-
-static void hex_of(char out[41], const unsigned char id[RD_OID_RAWSZ])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < RD_OID_RAWSZ; i++) {
-		out[2 * i] = digits[id[i] >> 4];
-		out[2 * i + 1] = digits[id[i] & 15];
-	}
-	out[40] = '\0';
-}
 
 int rd_store_files_in_db(const rd_store *st)
 {
@@ -231,7 +221,7 @@ static int keep_rows(rd_store_file *f, const unsigned char id[RD_OID_RAWSZ],
 	int rc;
 	int ret;
 
-	hex_of(hex, id);
+	rd_hex_encode(hex, id, RD_OID_RAWSZ);
 	snprintf(doing, sizeof(doing), "cannot keep evidence file %s in %s",
 		 hex, st->path);
 	/*
@@ -342,7 +332,7 @@ int rd_store_file_stat(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 	*size = 0;
 	if ((ret = need_db_files(st, "rd_store_file_stat", err)) < 0)
 		return ret;
-	hex_of(hex, id);
+	rd_hex_encode(hex, id, RD_OID_RAWSZ);
 	snprintf(doing, sizeof(doing), "cannot look for evidence file %s", hex);
 	if ((ret = run_id(st, RD_STMT_FILE_STAT, id, INT64_MIN, RD_DB_ROW,
 			  &stmt, err, doing)) < 0)
@@ -367,7 +357,7 @@ int rd_store_file_open(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 	*out = NULL;
 	if ((ret = need_db_files(st, "rd_store_file_open", err)) < 0)
 		return ret;
-	hex_of(hex, id);
+	rd_hex_encode(hex, id, RD_OID_RAWSZ);
 	snprintf(doing, sizeof(doing), "cannot read evidence file %s", hex);
 	if ((ret = run_id(st, RD_STMT_FILE_GET, id, INT64_MIN, RD_DB_ROW,
 			  &stmt, err, doing)) < 0)
@@ -553,7 +543,7 @@ int rd_store_file_remove(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 	if ((ret = need_db_files(st, "rd_store_file_remove", err)) < 0 ||
 	    (ret = rd_store__require_tx(st, "rd_store_file_remove", err)) < 0)
 		return ret;
-	hex_of(hex, id);
+	rd_hex_encode(hex, id, RD_OID_RAWSZ);
 	snprintf(doing, sizeof(doing), "cannot remove evidence file %s", hex);
 	/* locked first: a change naming it has finished, or waits */
 	if ((ret = run_id(st, RD_STMT_FILE_LOCK_OLD, id, before, RD_DB_ROW,

@@ -8,6 +8,7 @@
  * is missing, nor a change whose head was not reached.
  */
 #include "store/store_int.h"
+#include "redress/hex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +20,6 @@ static int valid_id(const char *dispute_id, rd_error *err)
 					  "\"%.64s\" is not a dispute id",
 					  dispute_id ? dispute_id : "");
 	return RD_OK;
-}
-
-static void hex_of(char out[41], const unsigned char id[RD_OID_RAWSZ])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < RD_OID_RAWSZ; i++) {
-		out[2 * i] = digits[id[i] >> 4];
-		out[2 * i + 1] = digits[id[i] & 15];
-	}
-	out[40] = '\0';
 }
 
 int rd_store_object_put(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
@@ -61,7 +51,7 @@ int rd_store_object_put(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 	if (rc != RD_DB_DONE) {
 		char hex[41];
 
-		hex_of(hex, id);
+		rd_hex_encode(hex, id, RD_OID_RAWSZ);
 		ret = rd_store__fail(st, rc, err, "cannot store object %s",
 				     hex);
 	}
@@ -91,7 +81,7 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 	if (rc != RD_DB_ROW) {
 		char hex[41];
 
-		hex_of(hex, id);
+		rd_hex_encode(hex, id, RD_OID_RAWSZ);
 		ret = rd_store__fail(st, rc, err, "cannot read object %s",
 				     hex);
 		goto done;
