@@ -41,18 +41,8 @@ pg_node() {
 }
 declare -A PG_PIDS
 
-# pg_settle URL: wait until the node has answered what wrk left in flight
-pg_settle() {
-	local n
-	for _ in $(seq 600); do
-		n=$(curl -s "${SIDE[@]}" -H "Authorization: Bearer $PG_KEY" "$1/metrics" |
-			awk '$1 == "redress_http_requests_in_flight" {print $2}')
-		[ "${n:-2}" -le 1 ] && return 0
-		sleep 0.1
-	done
-	echo "bench: a PostgreSQL node still has requests in flight after 60 s" >&2
-	exit 1
-}
+# pg_settle URL: run.sh's settle, on a node
+pg_settle() { SERVER_URL=$1 BENCH_KEY=$PG_KEY settle; }
 
 # pg_pool_file URL IDS OUT: the disputes of IDS with the event each
 # state allows now, read through node URL
