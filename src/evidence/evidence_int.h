@@ -44,6 +44,8 @@ struct rd_evidence_repo {
 	char *blobs;             /* the record's files in a directory, or */
 	rd_file_io files;        /* ... kept elsewhere (has_files) */
 	int has_files;
+	struct ev_cached *cache; /* whole objects read or written (record.c) */
+	size_t cache_bytes;
 	const atomic_int *cancel;  /* set: the record's reads fail */
 };
 
@@ -65,6 +67,9 @@ int ev_library_acquire(rd_evidence_repo *repo, rd_error *err);
  */
 int ev_blob_path(const rd_evidence_repo *repo, const git_oid *id,
 		 char *out, size_t size, rd_error *err);
+
+/* Free the record's cache of objects (record.c); NULL is accepted. */
+void ev_cache_free(rd_evidence_repo *repo);
 
 /* 1 when repo is the record (its evidence files in a directory or not). */
 int ev_is_record(const rd_evidence_repo *repo);

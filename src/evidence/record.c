@@ -9,6 +9,20 @@
  * A failure of the store is handed to libgit2 as its error message, and
  * its code kept for ev_git_fail, so that "the database is busy" reaches
  * the caller as RD_EBUSY rather than as a git failure.
+ *
+ * Each read of the record is a query (on PostgreSQL a round trip), and
+ * libgit2's own cache is off (repo.c says why), so the backend keeps the
+ * small objects it last read or wrote (a dispute's trees and commit,
+ * which its next change reads again) in a cache of its own: a slot per
+ * leading bits of the id, at most EV_CACHE_BYTES in all. It answers
+ * whole reads only. An object never changes (its id is its bytes), so a
+ * cached one is always right; one written by a change that was then
+ * rolled back may be cached but gone from the record, and is only ever
+ * asked for through a tree or commit that names it, which went with it.
+ * Whether an object is stored (exists, headers) is always the record's
+ * to say. A write does not ask first (freshen answers "absent"): the
+ * store keeps an object already there as it is, and the question cost
+ * as much as the write.
  */
 #include "evidence/evidence_int.h"
 
@@ -35,6 +49,69 @@ typedef struct file_stream {
 } file_stream;
 
 _Thread_local int ev_io_code;
+
+/* The cache: slots, the largest object kept, the bytes kept at most. */
+#define EV_CACHE_SLOTS 2048
+#define EV_CACHE_OBJECT_MAX (32 * 1024)
+#define EV_CACHE_BYTES (2 * 1024 * 1024)
+
+struct ev_cached {
+	git_oid id;
+	int type;                     /* 0: the slot is empty */
+	size_t len;
+	unsigned char *data;
+};
+
+static struct ev_cached *cache_slot(rd_evidence_repo *repo, const git_oid *id)
+{
+	unsigned slot = ((unsigned)id->id[0] << 8 | id->id[1]) % EV_CACHE_SLOTS;
+
+	return repo->cache ? &repo->cache[slot] : NULL;
+}
+
+/* Keep a copy of an object in the cache (nothing when it is large). */
+static void cache_put(rd_evidence_repo *repo, const git_oid *id, int type,
+		      const void *data, size_t len)
+{
+	struct ev_cached *c;
+	unsigned char *copy;
+
+	if (len > EV_CACHE_OBJECT_MAX)
+		return;
+	if (!repo->cache &&
+	    !(repo->cache = calloc(EV_CACHE_SLOTS, sizeof(*repo->cache))))
+		return;
+	c = cache_slot(repo, id);
+	if (c->type && git_oid_equal(&c->id, id))
+		return;
+	if (c->type) {
+		repo->cache_bytes -= c->len;
+		free(c->data);
+		c->type = 0;
+		c->data = NULL;
+	}
+	if (repo->cache_bytes + len > EV_CACHE_BYTES ||
+	    !(copy = malloc(len ? len : 1)))
+		return;
+	if (len)
+		memcpy(copy, data, len);
+	git_oid_cpy(&c->id, id);
+	c->type = type;
+	c->len = len;
+	c->data = copy;
+	repo->cache_bytes += len;
+}
+
+void ev_cache_free(rd_evidence_repo *repo)
+{
+	if (!repo || !repo->cache)
+		return;
+	for (size_t i = 0; i < EV_CACHE_SLOTS; i++)
+		free(repo->cache[i].data);
+	free(repo->cache);
+	repo->cache = NULL;
+	repo->cache_bytes = 0;
+}
 
 /* Hand a store failure to libgit2, keeping its code for ev_git_fail. */
 static int io_failed(const rd_error *err)
@@ -209,10 +286,21 @@ static int rb_read(void **data_p, size_t *len_p, git_object_t *type_p,
 		   git_odb_backend *backend, const git_oid *id)
 {
 	record_backend *b = (record_backend *)backend;
+	struct ev_cached *c = cache_slot(b->repo, id);
 	void *data = NULL, *out;
 	int64_t size = 0;
 	int found = 0, type = 0, in_file = 0, rc;
 
+	if (c && c->type && git_oid_equal(&c->id, id)) {
+		if (!(out = git_odb_backend_data_alloc(backend, c->len + 1)))
+			return GIT_ERROR;
+		if (c->len)
+			memcpy(out, c->data, c->len);
+		*data_p = out;
+		*len_p = c->len;
+		*type_p = (git_object_t)c->type;
+		return 0;
+	}
 	if ((rc = rb_header(b, id, &found, &type, &size, &in_file, &data)) < 0)
 		return rc;
 	if (!found)
@@ -240,8 +328,10 @@ static int rb_read(void **data_p, size_t *len_p, git_object_t *type_p,
 			free(data);
 			return io_failed(&err);
 		}
-	} else if (size) {
-		memcpy(out, data, (size_t)size);
+	} else {
+		if (size)
+			memcpy(out, data, (size_t)size);
+		cache_put(b->repo, id, type, out, (size_t)size);
 	}
 	free(data);
 	*data_p = out;
@@ -294,7 +384,19 @@ static int rb_write(git_odb_backend *backend, const git_oid *id,
 	if (b->repo->io.put(b->repo->io.ctx, id->id, (int)type,
 			    (int64_t)len, data ? data : "", &err) < 0)
 		return io_failed(&err);
+	cache_put(b->repo, id, (int)type, data, len);
 	return 0;
+}
+
+/*
+ * Before a write libgit2 asks whether the object is stored: "absent",
+ * always (0 is "present"), and the write itself keeps one already there.
+ */
+static int rb_freshen(git_odb_backend *backend, const git_oid *id)
+{
+	(void)backend;
+	(void)id;
+	return GIT_ENOTFOUND;
 }
 
 static int fs_read(git_odb_stream *stream, char *buffer, size_t len)
@@ -402,6 +504,7 @@ static int record_open(rd_evidence_repo **out, const char *blobs_dir,
 	backend->parent.read_header = rb_read_header;
 	backend->parent.write = rb_write;
 	backend->parent.exists = rb_exists;
+	backend->parent.freshen = rb_freshen;
 	backend->parent.readstream = rb_readstream;
 	backend->parent.free = rb_free;
 	if (git_odb_new(&repo->odb) < 0) {

@@ -321,6 +321,7 @@ void rd_evidence_repo_close(rd_evidence_repo *repo)
 		magic_close(repo->magic);
 	git_odb_free(repo->odb);
 	git_repository_free(repo->git);
+	ev_cache_free(repo);
 	free(repo->path);
 	free(repo->blobs);
 	if (repo->holds_library)
