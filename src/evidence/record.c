@@ -76,7 +76,7 @@ static void cache_put(rd_evidence_repo *repo, const git_oid *id, int type,
 	struct ev_cached *c;
 	unsigned char *copy;
 
-	if (len > EV_CACHE_OBJECT_MAX)
+	if (len > EV_CACHE_OBJECT_MAX || (len && !data))
 		return;
 	if (!repo->cache &&
 	    !(repo->cache = calloc(EV_CACHE_SLOTS, sizeof(*repo->cache))))

@@ -6,7 +6,7 @@
 # balancer, over the wire:
 #
 # - the storefront's refund flow, its requests spread over the nodes;
-# - 24 clients racing to write one dispute with If-Match, their reads and
+# - 32 clients racing to write one dispute with If-Match, their reads and
 #   writes landing on different nodes: exactly one success per version,
 #   no lost update;
 # - a node killed with SIGKILL under a steady load of openings, each with
@@ -141,7 +141,7 @@ expect_eq "$(jq -r .ok <<<"$BODY")" "true" "the history verifies"
 every_node_served "$before" "the flow"
 
 # --- concurrent writers of one dispute, through different nodes ----------------------
-WRITERS=24
+WRITERS=32
 ROUNDS=3
 call "$agent" POST /v1/disputes -H 'Idempotency-Key: open-race' \
 	--data-binary "$(jq -c '.order_ref = "ORD-RACE"' "$REDRESS_SOURCE_DIR/examples/dispute.json")"
