@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 16
+#define RD_STORE_SCHEMA_VERSION 17
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000

@@ -10,7 +10,8 @@
  * its own batch and its own commit, numbered as the change (as schema 15
  * numbers the changes it finds), and the counters and sequences that hand
  * out the next numbers are set past the copied ones. The running totals
- * (stats_*, evidence_usage) are kept by triggers as rows are inserted;
+ * (stats_*, evidence_usage) are kept by triggers as rows are inserted
+ * (on PostgreSQL in the inserting session's shard, schema 17);
  * counted again from the copied rows they could differ from the source's
  * (a state every dispute left keeps its row at 0 there, a resolution's
  * bucket was taken when it happened), so the source's totals replace

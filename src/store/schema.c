@@ -653,6 +653,14 @@ static const char migration_16[] =
 	"\n"
 	"PRAGMA user_version = 16;\n";
 
+/*
+ * 17: nothing on the embedded record, whose one writer never waits on
+ * its own totals. A PostgreSQL record keeps its running totals in shards
+ * from this version (schema_pg.c).
+ */
+static const char migration_17[] =
+	"PRAGMA user_version = 17;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -670,6 +678,7 @@ static const char *const migrations[] = {
 	migration_14,
 	migration_15,
 	migration_16,
+	migration_17,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

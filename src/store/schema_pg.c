@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 16
+#define PG_SCHEMA_NEWEST 17
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -717,6 +717,140 @@ static const char *const schema_16[] = {
 };
 
 /*
+ * 17: the running totals in shards. Every change that moves a dispute
+ * updates a few rows of totals (its state's and storefront's), and
+ * concurrent changes on several connections (several nodes, or a node's
+ * several writers) queued on those same rows, holding each until their
+ * commit, and two changes moving disputes in opposite directions took
+ * them in opposite order: a deadlock. Each total is now the sum of its
+ * rows over up to 64 shards, and a session writes only the rows of its
+ * own shard, so that two sessions never wait on each other's totals.
+ *
+ * A session's shard is the first of 64 session advisory locks
+ * (single-bigint keys from 8243105135462675240, next to the schema's and
+ * the mirror's) it can take, claimed at its first write of a total and
+ * kept in the setting redress.shard until the connection ends, which
+ * frees the lock. Beyond 64 writing sessions a session shares a shard
+ * (its process id's), which only makes it wait as before. A shard's row
+ * may go below zero (a dispute opened through one shard and moved through
+ * another); the sum never does, and readers clamp it at zero regardless.
+ * The rows of before 17 become shard 0.
+ */
+static const char schema_17_shards[] =
+	"CREATE FUNCTION redress_shard() RETURNS INT\n"
+	"LANGUAGE plpgsql AS $$\n"
+	"DECLARE\n"
+	"  s TEXT := current_setting('redress.shard', true);\n"
+	"BEGIN\n"
+	"  IF s IS NULL OR s = '' THEN\n"
+	"    s := (pg_backend_pid() % 64)::TEXT;\n"
+	"    FOR i IN 0..63 LOOP\n"
+	"      IF pg_try_advisory_lock(8243105135462675240 + i) THEN\n"
+	"        s := i::TEXT;\n"
+	"        EXIT;\n"
+	"      END IF;\n"
+	"    END LOOP;\n"
+	"    PERFORM set_config('redress.shard', s, false);\n"
+	"  END IF;\n"
+	"  RETURN s::INT;\n"
+	"END\n"
+	"$$;\n"
+	"\n"
+	"ALTER TABLE stats_states ADD COLUMN shard INT NOT NULL DEFAULT 0\n"
+	"  CHECK (shard BETWEEN 0 AND 63);\n"
+	"ALTER TABLE stats_states DROP CONSTRAINT stats_states_pkey;\n"
+	"ALTER TABLE stats_states DROP CONSTRAINT stats_states_disputes_check;\n"
+	"ALTER TABLE stats_states ADD PRIMARY KEY (state, shard);\n"
+	"ALTER TABLE stats_totals ADD COLUMN shard INT NOT NULL DEFAULT 0\n"
+	"  CHECK (shard BETWEEN 0 AND 63);\n"
+	"ALTER TABLE stats_totals DROP CONSTRAINT stats_totals_pkey;\n"
+	"ALTER TABLE stats_totals DROP CONSTRAINT stats_totals_value_check;\n"
+	"ALTER TABLE stats_totals ADD PRIMARY KEY (name, shard);\n"
+	"ALTER TABLE stats_overview ADD COLUMN shard INT NOT NULL DEFAULT 0\n"
+	"  CHECK (shard BETWEEN 0 AND 63);\n"
+	"ALTER TABLE stats_overview DROP CONSTRAINT stats_overview_pkey;\n"
+	"ALTER TABLE stats_overview\n"
+	"  DROP CONSTRAINT stats_overview_value_check;\n"
+	"ALTER TABLE stats_overview ADD PRIMARY KEY (storefront, what, name,\n"
+	"  shard);\n"
+	"\n"
+	"-- a total moved by `delta` in the session's shard\n"
+	"CREATE FUNCTION stats_state_add(label TEXT, delta BIGINT)\n"
+	"  RETURNS void LANGUAGE sql AS $$\n"
+	"  INSERT INTO stats_states AS s (state, shard, disputes)\n"
+	"    VALUES (label, redress_shard(), delta)\n"
+	"    ON CONFLICT (state, shard)\n"
+	"    DO UPDATE SET disputes = s.disputes + excluded.disputes;\n"
+	"$$;\n"
+	"CREATE FUNCTION stats_total_add(label TEXT, delta BIGINT)\n"
+	"  RETURNS void LANGUAGE sql AS $$\n"
+	"  INSERT INTO stats_totals AS t (name, shard, value)\n"
+	"    VALUES (label, redress_shard(), delta)\n"
+	"    ON CONFLICT (name, shard)\n"
+	"    DO UPDATE SET value = t.value + excluded.value;\n"
+	"$$;\n"
+	"CREATE FUNCTION overview_move(sf TEXT, kind TEXT, label TEXT,\n"
+	"  delta BIGINT) RETURNS void LANGUAGE sql AS $$\n"
+	"  INSERT INTO stats_overview AS o (storefront, what, name, shard,\n"
+	"    value) VALUES (sf, kind, label, redress_shard(), delta)\n"
+	"    ON CONFLICT (storefront, what, name, shard)\n"
+	"    DO UPDATE SET value = o.value + excluded.value;\n"
+	"$$;\n"
+	"CREATE OR REPLACE FUNCTION overview_add(sf TEXT, kind TEXT, label TEXT)\n"
+	"  RETURNS void LANGUAGE sql AS $$\n"
+	"  SELECT overview_move(sf, kind, label, 1);\n"
+	"$$;\n"
+	"CREATE OR REPLACE FUNCTION overview_sub(sf TEXT, kind TEXT, label TEXT)\n"
+	"  RETURNS void LANGUAGE sql AS $$\n"
+	"  SELECT overview_move(sf, kind, label, -1);\n"
+	"$$;\n"
+	"\n"
+	"CREATE OR REPLACE FUNCTION stats_dispute_insert() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM stats_state_add(NEW.state, 1);\n"
+	"  RETURN NULL;\n"
+	"END $$;\n"
+	"CREATE OR REPLACE FUNCTION stats_dispute_state() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM stats_state_add(OLD.state, -1);\n"
+	"  PERFORM stats_state_add(NEW.state, 1);\n"
+	"  RETURN NULL;\n"
+	"END $$;\n"
+	"CREATE OR REPLACE FUNCTION stats_dispute_delete() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM stats_state_add(OLD.state, -1);\n"
+	"  RETURN NULL;\n"
+	"END $$;\n"
+	"CREATE OR REPLACE FUNCTION stats_sla_breach() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM stats_total_add('sla_breaches', 1);\n"
+	"  RETURN NULL;\n"
+	"END $$;\n"
+	"CREATE OR REPLACE FUNCTION stats_evidence_insert() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM stats_total_add('evidence_bytes', NEW.size);\n"
+	"  RETURN NULL;\n"
+	"END $$;\n"
+	"CREATE OR REPLACE FUNCTION stats_evidence_size() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM stats_total_add('evidence_bytes', NEW.size - OLD.size);\n"
+	"  RETURN NULL;\n"
+	"END $$;\n"
+	"\n"
+	"UPDATE redress_schema SET version = 17;\n";
+
+static const char *const schema_17[] = {
+	schema_17_shards,
+	NULL
+};
+
+/*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
  */
@@ -729,6 +863,7 @@ static const struct {
 	{ 13, 14, schema_14 },
 	{ 14, 15, schema_15 },
 	{ 15, 16, schema_16 },
+	{ 16, 17, schema_17 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

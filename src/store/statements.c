@@ -529,16 +529,27 @@ static const struct {
 	 * One statement, so one snapshot: the triggers of schema 5 keep
 	 * these rows, a few per workflow state, whatever the disputes.
 	 */
+	/*
+	 * On PostgreSQL a total is the sum of its shards (schema 17,
+	 * schema_pg.c); a shard alone may be below zero, their sum never
+	 * is, and is clamped at zero regardless. The texts read a record of
+	 * before 17 as well, one row a total.
+	 */
 	[RD_STMT_STATS] = { 5,
 		"SELECT 'state', state, disputes FROM stats_states"
 		" UNION ALL SELECT 'total', name, value FROM stats_totals"
-		" ORDER BY 1, 2", NULL },
-	/* the totals of schema 7: a few rows per storefront */
+		" ORDER BY 1, 2",
+		"SELECT 'state', state, greatest(sum(disputes), 0)::bigint"
+		" FROM stats_states GROUP BY state"
+		" UNION ALL SELECT 'total', name, greatest(sum(value), 0)::bigint"
+		" FROM stats_totals GROUP BY name ORDER BY 1, 2" },
+	/* the totals of schema 7: a few rows per storefront (and shard) */
 	[RD_STMT_OVERVIEW] = { 8,
 		"SELECT what, name, sum(value) FROM stats_overview"
 		" WHERE (?1 IS NULL OR storefront = ?1)"
 		" GROUP BY what, name ORDER BY what, name",
-		"SELECT what, name, sum(value)::bigint FROM stats_overview"
+		"SELECT what, name, greatest(sum(value), 0)::bigint"
+		" FROM stats_overview"
 		" WHERE ($1::text IS NULL OR storefront = $1)"
 		" GROUP BY what, name ORDER BY what, name" },
 	[RD_STMT_IDEM_GET] = { 6,

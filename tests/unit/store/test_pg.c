@@ -235,6 +235,7 @@ static void refuse_body(const char *uri)
 {
 	rd_store *st = NULL;
 	rd_error err;
+	char want[128];
 
 	rd_error_clear(&err);
 	CHECK_FAILS(rd_store_open_at_version(&st, uri, 12, &err), RD_EINVALID);
@@ -247,12 +248,106 @@ static void refuse_body(const char *uri)
 	rd_store_close(st);
 	st = NULL;
 	CHECK_FAILS(rd_store_open(&st, uri, &err), RD_EINVALID);
-	CHECK_HAS(err.message, "newer redress (schema 99, this build knows "
-		  "16)");
+	snprintf(want, sizeof(want), "newer redress (schema 99, this build "
+		 "knows %d)", RD_STORE_SCHEMA_VERSION);
+	CHECK_HAS(err.message, want);
 	CHECK(st == NULL);
 }
 
 static void newer_database_refused(void) { in_case(refuse_body); }
+
+/* The count of state `name` in stats, -1 when it is not listed. */
+static int64_t state_total(const rd_store_stats *stats, const char *name)
+{
+	for (size_t i = 0; i < stats->state_count; i++)
+		if (strcmp(stats->states[i].state, name) == 0)
+			return stats->states[i].disputes;
+	return -1;
+}
+
+/* The overview's count of (what, name), -1 when it is not listed. */
+static int64_t overview_total(const rd_store_overview *ov,
+			      rd_overview_what what, const char *name)
+{
+	for (size_t i = 0; i < ov->count; i++)
+		if (ov->counts[i].what == what &&
+		    strcmp(ov->counts[i].name, name) == 0)
+			return ov->counts[i].value;
+	return -1;
+}
+
+/*
+ * Two connections move disputes between the same two states at once, in
+ * opposite directions, each holding its transaction open: neither waits
+ * on the other's totals (schema 17 keeps them in a shard per session), so
+ * the second commits while the first is still open, under a lock timeout
+ * that a wait on the first's rows would exceed. The totals read back are
+ * the sums over the shards.
+ */
+static void shards_body(const char *uri)
+{
+	rd_store *a = NULL, *b = NULL;
+	rd_dispute *d[3] = { 0 };
+	rd_store_stats stats;
+	rd_store_overview ov;
+	rd_error err;
+
+	rd_error_clear(&err);
+	memset(&stats, 0, sizeof(stats));
+	memset(&ov, 0, sizeof(ov));
+	CHECK_OK(rd_store_open(&a, uri, &err), &err);
+	CHECK_OK(rd_store_open(&b, uri, &err), &err);
+	CHECK_OK(rd_store_begin(a, &err), &err);
+	CHECK_OK(rd_store_workflow_put(a, HASH, "dispute", 1, "{}", &err),
+		 &err);
+	for (int i = 0; i < 3; i++) {
+		CHECK((d[i] = sample_dispute(i + 1, "acme",
+					     1700000000 + i)) != NULL);
+		if (i == 2) {
+			free(d[i]->state);
+			CHECK((d[i]->state = strdup("escalated")) != NULL);
+		}
+		CHECK_OK(rd_store_dispute_insert(a, d[i], &err), &err);
+	}
+	CHECK_OK(rd_store_commit(a, &err), &err);
+
+	/* a: opened -> escalated, left open */
+	CHECK_OK(rd_store_begin(a, &err), &err);
+	free(d[0]->state);
+	CHECK((d[0]->state = strdup("escalated")) != NULL);
+	d[0]->version = 2;
+	CHECK_OK(rd_store_dispute_update(a, d[0], 1, &err), &err);
+
+	/* b: escalated -> opened, committed meanwhile */
+	rd_store_set_busy_timeout(b, 500);
+	CHECK_OK(rd_store_begin(b, &err), &err);
+	free(d[2]->state);
+	CHECK((d[2]->state = strdup("opened")) != NULL);
+	d[2]->version = 2;
+	CHECK_OK(rd_store_dispute_update(b, d[2], 1, &err), &err);
+	CHECK_OK(rd_store_commit(b, &err), &err);
+	CHECK_OK(rd_store_commit(a, &err), &err);
+
+	/* two shards were written, b's below zero; the sums are the states */
+	CHECK(scalar(a->db, "SELECT count(DISTINCT shard) FROM stats_states")
+	      >= 2);
+	CHECK(scalar(a->db, "SELECT count(*) FROM stats_states"
+		     " WHERE disputes < 0") >= 1);
+	CHECK_OK(rd_store_stats_read(b, &stats, &err), &err);
+	CHECK_INT(state_total(&stats, "opened"), 2);
+	CHECK_INT(state_total(&stats, "escalated"), 1);
+	CHECK_OK(rd_store_overview_read(b, "acme", &ov, &err), &err);
+	CHECK_INT(overview_total(&ov, RD_OVERVIEW_STATE, "opened"), 2);
+	CHECK_INT(overview_total(&ov, RD_OVERVIEW_STATE, "escalated"), 1);
+	rd_store_overview_clear(&ov);
+	rd_store_stats_clear(&stats);
+	for (int i = 0; i < 3; i++)
+		rd_dispute_free(d[i]);
+	rd_store_close(b);
+	rd_store_close(a);
+}
+
+static void totals_in_shards(void) { in_case(shards_body); }
 
 /* Disputes: insert, get, update by compare-and-swap, list by keyset. */
 static void disputes_body(const char *uri)
@@ -641,6 +736,7 @@ int main(void)
 		RUN(reopening_is_a_no_op);
 		RUN(two_nodes_open_at_once);
 		RUN(newer_database_refused);
+		RUN(totals_in_shards);
 		RUN(disputes_round_trip);
 		RUN(events_and_totals);
 		RUN(keys_round_trip);
