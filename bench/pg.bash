@@ -1,10 +1,10 @@
 # The PostgreSQL rows of make bench, sourced by bench/run.sh (which
-# defines wrk_run, median, PIDS, RES, RUN, ROUNDS, WRITE_S, MANY_CONNS...).
+# defines wrk_run, median, PIDS, RES, RUN, ROUNDS, WRITE_S, PG_CONNS...).
 #
 # A PostgreSQL 15 of the run's own (tests/support/pg.sh: initdb in a
 # temporary directory, 127.0.0.1, fsync and synchronous_commit as
 # PostgreSQL ships them), one database; redress nodes, each with a data
-# directory of its own, on it. Events and openings on MANY_CONNS
+# directory of its own, on it. Events and openings on PG_CONNS
 # connections through 1 node, then through 2 (two wrk processes, half the
 # connections each, each on a half of the disputes), in turns with the
 # ceiling: pgbench running a transaction of the same rows an event
@@ -55,11 +55,11 @@ pg_pool_file() {
 		jq -r '"\(.id) \(if .state == "escalated" then "resume" else "escalate" end)"' >"$3"
 }
 
-# pg_ceiling NAME ROUND: pgbench, MANY_CONNS connections, WRITE_S seconds
+# pg_ceiling NAME ROUND: pgbench, PG_CONNS connections, WRITE_S seconds
 pg_ceiling() {
 	local name=$1 out=$RUN/pgbench-$1.out tps
-	pgbench -n -M prepared -c "$MANY_CONNS" -j "$WRK_THREADS" -T "$WRITE_S" \
-		-D pool="$MANY_POOL" -f "$ROOT/bench/pg_event.sql" -r \
+	pgbench -n -M prepared -c "$PG_CONNS" -j "$WRK_THREADS" -T "$WRITE_S" \
+		-D pool="$PG_POOL" -f "$ROOT/bench/pg_event.sql" -r \
 		"$PG_BENCH_URI" >"$out" 2>&1 || {
 		echo "bench: pgbench failed:" >&2
 		cat "$out" >&2
@@ -75,10 +75,10 @@ pg_ceiling() {
 }
 
 # pg_wrk_nodes NAME KIND NODES: KIND (events or open) through NODES nodes
-# at once, MANY_CONNS connections in all (a wrk each); their rates
+# at once, PG_CONNS connections in all (a wrk each); their rates
 # summed, the worst p50 and p99 kept, errors summed
 pg_wrk_nodes() {
-	local name=$1 kind=$2 nodes=$3 i conns=$((MANY_CONNS / $3)) pids=() line
+	local name=$1 kind=$2 nodes=$3 i conns=$((PG_CONNS / $3)) pids=() line
 	local rps=0 p50=0 p99=0 errors=0 requests=0
 	for i in $(seq "$nodes"); do
 		if [ "$kind" = events ]; then
@@ -127,7 +127,7 @@ measure_pg() {
 	bash "$ROOT/tests/support/pg.sh" start "$PG_STATE" >/dev/null
 	PG_URI=$(bash "$ROOT/tests/support/pg.sh" createdb "$PG_STATE" bench)
 	PG_BENCH_URI=$(bash "$ROOT/tests/support/pg.sh" createdb "$PG_STATE" ceiling)
-	psql -X -q -v ON_ERROR_STOP=1 -v pool="$MANY_POOL" "$PG_BENCH_URI" \
+	psql -X -q -v ON_ERROR_STOP=1 -v pool="$PG_POOL" "$PG_BENCH_URI" \
 		-f "$ROOT/bench/pg_event_setup.sql" >/dev/null
 	"$REDRESS" --data "$RUN/pg-node-1" --store "$PG_URI" init >/dev/null
 	PG_KEY=$("$REDRESS" --data "$RUN/pg-node-1" --store "$PG_URI" key create \
@@ -136,21 +136,21 @@ measure_pg() {
 	pg_node 2
 	# the disputes written to: a pool per node for the two-node runs, the
 	# two together for the one-node runs, each twice the connections on it
-	log "PostgreSQL: opening $MANY_POOL disputes"
-	for i in $(seq "$MANY_POOL"); do
+	log "PostgreSQL: opening $PG_POOL disputes"
+	for i in $(seq "$PG_POOL"); do
 		curl -s "${SIDE[@]}" -H "Authorization: Bearer $PG_KEY" \
 			--data "$(jq --arg ref "PG-POOL-$i" '.order_ref = $ref' \
 				"$ROOT/examples/dispute.json")" \
 			"${PG_URLS[1]}/v1/disputes" | jq -r '.id // empty'
 	done >"$RUN/pg-pool.ids"
-	[ "$(grep -c '^[0-9A-Z]\{26\}$' "$RUN/pg-pool.ids")" = "$MANY_POOL" ] || {
+	[ "$(grep -c '^[0-9A-Z]\{26\}$' "$RUN/pg-pool.ids")" = "$PG_POOL" ] || {
 		echo "bench: cannot open the PostgreSQL pool's disputes" >&2
 		exit 1
 	}
 	cp "$RUN/pg-pool.ids" "$RUN/pg-pool-1-1.ids"
-	head -n $((MANY_POOL / 2)) "$RUN/pg-pool.ids" >"$RUN/pg-pool-2-1.ids"
-	tail -n $((MANY_POOL / 2)) "$RUN/pg-pool.ids" >"$RUN/pg-pool-2-2.ids"
-	log "PostgreSQL: $ROUNDS rounds of pgbench and events through 1 and 2 nodes, $MANY_CONNS connections, ${WRITE_S}s each"
+	head -n $((PG_POOL / 2)) "$RUN/pg-pool.ids" >"$RUN/pg-pool-2-1.ids"
+	tail -n $((PG_POOL / 2)) "$RUN/pg-pool.ids" >"$RUN/pg-pool-2-2.ids"
+	log "PostgreSQL: $ROUNDS rounds of pgbench and events through 1 and 2 nodes, $PG_CONNS connections, ${WRITE_S}s each"
 	paired pg-events-1 pg_ceiling pg_events_1 ceiling2:pg_events_2
 	log "PostgreSQL: $ROUNDS rounds of pgbench and openings through 1 and 2 nodes"
 	paired pg-open-1 pg_ceiling pg_open_1 ceiling2:pg_open_2
@@ -176,7 +176,7 @@ pg_row() {
 		[ "${RES[$name.errors]}" = 0 ] || ok=FAIL
 	fi
 	row "$label" "$(num "${RES[$name.rps]}") req/s ($(lat "$name"), ${RES[$name.errors]} errors)" \
-		"$(num "${RES[$ceil.rps]}") txn/s (pgbench, the same rows, $MANY_CONNS connections, in turns)" \
+		"$(num "${RES[$ceil.rps]}") txn/s (pgbench, the same rows, $PG_CONNS connections, in turns)" \
 		"$r" "$goal" "$ok"
 }
 
@@ -186,9 +186,9 @@ pg_rows() {
 		return 0
 	fi
 	[ -n "${RES[pg-events-1.rps]:-}" ] || return 0
-	pg_row "PostgreSQL: POST .../events, 1 node, $MANY_CONNS connections" pg-events-1 ceiling-pg-events-1 "-"
-	pg_row "PostgreSQL: POST .../events, 2 nodes, $MANY_CONNS connections" ceiling2-pg-events-1 ceiling-pg-events-1 \
+	pg_row "PostgreSQL: POST .../events, 1 node, $PG_CONNS connections" pg-events-1 ceiling-pg-events-1 "-"
+	pg_row "PostgreSQL: POST .../events, 2 nodes, $PG_CONNS connections" ceiling2-pg-events-1 ceiling-pg-events-1 \
 		">= 0.5, p99 <= 50 ms, 0 errors"
-	pg_row "PostgreSQL: POST /v1/disputes, 1 node, $MANY_CONNS connections" pg-open-1 ceiling-pg-open-1 "-"
-	pg_row "PostgreSQL: POST /v1/disputes, 2 nodes, $MANY_CONNS connections" ceiling2-pg-open-1 ceiling-pg-open-1 "-"
+	pg_row "PostgreSQL: POST /v1/disputes, 1 node, $PG_CONNS connections" pg-open-1 ceiling-pg-open-1 "-"
+	pg_row "PostgreSQL: POST /v1/disputes, 2 nodes, $PG_CONNS connections" ceiling2-pg-open-1 ceiling-pg-open-1 "-"
 }

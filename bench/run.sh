@@ -39,6 +39,8 @@
 #   BENCH_BUILD=DIR          build directory (default build-bench)
 #   BENCH_RESULTS=FILE       also write every figure as key=value lines
 #   BENCH_KEEP=1             keep the data directories afterwards
+#   BENCH_PG_CONNS=N         connections of the PostgreSQL rows (default
+#                            16, 2 to 64; see docs/performance.md)
 #   BENCH_PG=0               leave out the PostgreSQL rows (bench/pg.bash)
 #   BENCH_PG_ONLY=1          run the PostgreSQL rows alone
 #
@@ -73,6 +75,11 @@ EVENT_POOL=64              # disputes per events run (32 per wrk thread)
 # run to run, each given the event its state allows (pool_file)
 MANY_CONNS=${BENCH_MANY_CONNS:-64}
 MANY_POOL=$((MANY_CONNS * 2))  # twice the connections: a dispute is always free
+# the PostgreSQL rows' (bench/pg.bash): a closed loop of C connections
+# whose p99 is at most 50 ms runs at least C / 0.05 s requests a second,
+# so the goal's two halves meet only with few enough of them
+PG_CONNS=${BENCH_PG_CONNS:-16}
+PG_POOL=$((PG_CONNS * 2))
 FSYNC_EVENTS=${BENCH_FSYNC_EVENTS:-$def_fsync_events}
 LAG_S=${BENCH_LAG_SECONDS:-$def_lag}
 BIG_MIB=${BENCH_BIG_MIB:-200}
@@ -87,6 +94,10 @@ REFS_PER_THREAD=16         # refs each thread of the commit ceiling appends to
 case $MANY_CONNS in
 [1-9] | [1-5][0-9] | 6[0-4]) ;;
 *) echo "bench: BENCH_MANY_CONNS must be 1 to 64 (the server takes 64 connections from one address)" >&2; exit 2 ;;
+esac
+case $PG_CONNS in
+[2-9] | [1-5][0-9] | 6[0-4]) ;;
+*) echo "bench: BENCH_PG_CONNS must be 2 to 64" >&2; exit 2 ;;
 esac
 case $REFS in loose|packed) ;; *)
 	echo "bench: BENCH_REFS must be loose or packed" >&2; exit 2 ;;

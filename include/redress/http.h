@@ -59,6 +59,14 @@ typedef struct rd_http_options {
 				      * more: 503 */
 	unsigned slow_timeout_s;     /* longest wait for a slow answer to
 				      * begin, or for its next bytes */
+	/*
+	 * Group-commit writer threads, each with a connection and a batch
+	 * transaction of its own, a dispute's changes always on the same
+	 * one. 0 takes the default: 1 on the embedded record (one writer
+	 * at a time: more is refused), RD_HTTP_DEFAULT_PG_WRITERS on
+	 * PostgreSQL.
+	 */
+	unsigned writers;
 } rd_http_options;
 
 #define RD_HTTP_DEFAULT_HEADER_TIMEOUT 10
@@ -74,6 +82,9 @@ typedef struct rd_http_options {
 #define RD_HTTP_DEFAULT_EXPORTS_PER_KEY 2
 #define RD_HTTP_DEFAULT_SLOW_QUEUE 128
 #define RD_HTTP_DEFAULT_SLOW_TIMEOUT_S 60
+/* Writer threads on PostgreSQL unless told otherwise, and the most. */
+#define RD_HTTP_DEFAULT_PG_WRITERS 4
+#define RD_HTTP_MAX_WRITERS 32
 /* The largest any of the slow-work bounds may be. */
 #define RD_HTTP_MAX_SLOW 4096
 

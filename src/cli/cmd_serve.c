@@ -53,7 +53,7 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	rd_http_options opts;
 	long long interval_s = 0, timeout_s = 0, rate = 0;
 	long long header_s = 0, body_s = 0, min_rate = 0, idle_s = 0;
-	long long slow[5] = { 0 };
+	long long slow[5] = { 0 }, writers = 0;
 	uint64_t reported = 0;
 	char host[64];
 	sigset_t stop_signals;
@@ -116,13 +116,16 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	    (rc = cli_opt_number(&slow[3], &ctx->args, "slow-queue", 0, 1,
 				 RD_HTTP_MAX_SLOW, err)) < 0 ||
 	    (rc = cli_opt_number(&slow[4], &ctx->args, "slow-timeout", 0, 1,
-				 MAX_SECONDS, err)) < 0)
+				 MAX_SECONDS, err)) < 0 ||
+	    (rc = cli_opt_number(&writers, &ctx->args, "writers", 0, 1,
+				 RD_HTTP_MAX_WRITERS, err)) < 0)
 		return rc;
 	opts.slow_threads = (unsigned)slow[0];
 	opts.slow_per_key = (unsigned)slow[1];
 	opts.exports_per_key = (unsigned)slow[2];
 	opts.slow_queue = (unsigned)slow[3];
 	opts.slow_timeout_s = (unsigned)slow[4];
+	opts.writers = (unsigned)writers;
 
 	/* Block the stop signals before any thread starts: all inherit it. */
 	sigemptyset(&stop_signals);

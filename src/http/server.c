@@ -1742,6 +1742,33 @@ static int start_deadlines(struct rd_http_server *server,
 	return http_deadlines_start(&server->deadlines, &limits, err);
 }
 
+/*
+ * The group-commit writer threads: one on the embedded record, whose one
+ * writer at a time would make more of them wait on each other; several
+ * on PostgreSQL, which runs writers of different rows at once.
+ */
+static int writer_lanes(const rd_http_options *opts, unsigned *lanes,
+			rd_error *err)
+{
+	int pg = opts->service.store &&
+		 rd_store_target_is_postgres(opts->service.store);
+
+	if (opts->writers > RD_HTTP_MAX_WRITERS)
+		return rd_error_set_field(err, RD_EUSAGE, "writers",
+					  "writers must be 1 to %d, not %u",
+					  RD_HTTP_MAX_WRITERS, opts->writers);
+	if (!pg && opts->writers > 1)
+		return rd_error_set_field(err, RD_EUSAGE, "writers",
+					  "the embedded record has one writer "
+					  "at a time, so a server on it has "
+					  "one writer thread; several need a "
+					  "PostgreSQL record (--store "
+					  "postgresql://...)");
+	*lanes = opts->writers ? opts->writers
+			       : pg ? RD_HTTP_DEFAULT_PG_WRITERS : 1;
+	return RD_OK;
+}
+
 /* The slow-work threads, their bounds checked. */
 static int slow_pool_start(struct rd_http_server *server,
 			   const rd_http_options *opts, rd_error *err)
@@ -1790,7 +1817,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	rd_service *probe = NULL;
 	struct sockaddr_in addr;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned threads, connections;
+	unsigned threads, connections, lanes = 1;
 	int rc;
 
 	*out = NULL;
@@ -1864,8 +1891,9 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		goto fail;
 	if ((rc = start_deadlines(server, opts, err)) < 0)
 		goto fail;
-	if ((rc = slow_pool_start(server, opts, err)) < 0 ||
-	    (rc = http_writer_new(&server->writer, &server->service,
+	if ((rc = writer_lanes(opts, &lanes, err)) < 0 ||
+	    (rc = slow_pool_start(server, opts, err)) < 0 ||
+	    (rc = http_writer_new(&server->writer, &server->service, lanes,
 				  err)) < 0)
 		goto fail;
 

@@ -1,6 +1,6 @@
 /*
- * Group commit: one writer thread per server, with its own rd_service,
- * runs the queued writes in batches. See writer.h.
+ * Group commit: the writer threads of a server (its lanes), each with its
+ * own rd_service, run the queued writes in batches. See writer.h.
  *
  * The writer never waits for a batch to fill: it takes what is queued
  * when it becomes free, so at low load a batch is one change and its
@@ -8,18 +8,25 @@
  * one flushes. The queue is first in, first out, so two changes of one
  * dispute keep their order (a later one sees the earlier one's rows in
  * the same transaction, and the version compare-and-swap still refuses a
- * stale If-Match). Every wait and count is under w->lock; its order is
- * w->lock, then libmicrohttpd's own (suspend, resume).
+ * stale If-Match). With several lanes (a PostgreSQL record) a dispute's
+ * changes always go to the same lane, chosen by a hash of its id, so that
+ * this holds still; an opening goes to the next lane in turn. Every wait
+ * and count of a lane is under its lock; the order is the lane's lock,
+ * then libmicrohttpd's own (suspend, resume).
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/writer.h"
 #include "redress/store.h"
 
+typedef struct lane lane;
+
 struct http_write_job {
-	http_writer *w;
+	lane *w;
 	struct MHD_Connection *conn;
 	http_call *call;
 	int (*run)(void *ctx, http_call *call, rd_error *err);
@@ -31,7 +38,7 @@ struct http_write_job {
 	rd_error err;
 };
 
-struct http_writer {
+struct lane {
 	const rd_service_options *service;
 	rd_service *svc;              /* the thread's own */
 	pthread_t thread;
@@ -44,7 +51,12 @@ struct http_writer {
 	int stopping;
 	http_write_job *head, *tail;  /* queued */
 	unsigned queued;
-	uint64_t batches, changes;
+};
+
+struct http_writer {
+	lane *lanes;
+	unsigned count;
+	atomic_uint next;             /* the lane of the next opening */
 };
 
 /* The job has its answer: let its connection go on (under w->lock). */
@@ -71,7 +83,7 @@ static void undo_answer(http_write_job *job)
 	job->call->replayed = 0;
 }
 
-static void run_batch(http_writer *w, http_write_job *batch, size_t count)
+static void run_batch(lane *w, http_write_job *batch)
 {
 	rd_store *st = rd_service_store(w->svc);
 	http_write_job *job;
@@ -97,10 +109,6 @@ static void run_batch(http_writer *w, http_write_job *batch, size_t count)
 	else
 		rd_store_batch_rollback(st);
 	pthread_mutex_lock(&w->lock);
-	if (rc == RD_OK) {
-		w->batches++;
-		w->changes += count;
-	}
 	for (job = batch; job;) {
 		http_write_job *next = job->next;
 
@@ -119,7 +127,7 @@ static void run_batch(http_writer *w, http_write_job *batch, size_t count)
 
 static void *writer_main(void *arg)
 {
-	http_writer *w = arg;
+	lane *w = arg;
 	rd_error err;
 	int rc;
 
@@ -151,7 +159,7 @@ static void *writer_main(void *arg)
 		last->next = NULL;
 		w->queued -= (unsigned)count;
 		pthread_mutex_unlock(&w->lock);
-		run_batch(w, batch, count);
+		run_batch(w, batch);
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -160,24 +168,19 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int http_writer_new(http_writer **out, const rd_service_options *service,
-		    rd_error *err)
+/* Start a lane's thread and wait until it has opened its service. */
+static int lane_start(lane *w, const rd_service_options *service,
+		      rd_error *err)
 {
-	http_writer *w = calloc(1, sizeof(*w));
 	int rc;
 
-	*out = NULL;
-	if (!w)
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	w->service = service;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->opened_cond, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		http_writer_free(w);
-		return rd_error_set(err, RD_ENOMEM, "cannot start the writer "
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+		return rd_error_set(err, RD_ENOMEM, "cannot start a writer "
 				    "thread");
-	}
 	w->started = 1;
 	pthread_mutex_lock(&w->lock);
 	while (!w->opened)
@@ -186,21 +189,13 @@ int http_writer_new(http_writer **out, const rd_service_options *service,
 	if (rc < 0)
 		*err = w->open_err;
 	pthread_mutex_unlock(&w->lock);
-	if (rc < 0) {
-		http_writer_stop(w);
-		http_writer_free(w);
-		return rc;
-	}
-	*out = w;
-	return RD_OK;
+	return rc;
 }
 
-void http_writer_stop(http_writer *w)
+static void lane_stop(lane *w)
 {
 	rd_error err;
 
-	if (!w)
-		return;
 	rd_error_clear(&err);
 	rd_error_set(&err, RD_EBUSY, "the server is stopping; nothing of "
 		     "this change was recorded: retry it");
@@ -222,22 +217,79 @@ void http_writer_stop(http_writer *w)
 	w->started = 0;
 }
 
+int http_writer_new(http_writer **out, const rd_service_options *service,
+		    unsigned lanes, rd_error *err)
+{
+	http_writer *w = calloc(1, sizeof(*w));
+	int rc = RD_OK;
+
+	*out = NULL;
+	if (lanes < 1 || lanes > HTTP_WRITER_LANES_MAX) {
+		free(w);
+		return rd_error_set(err, RD_EUSAGE, "writers must be 1 to %d",
+				    HTTP_WRITER_LANES_MAX);
+	}
+	if (!w || !(w->lanes = calloc(lanes, sizeof(*w->lanes)))) {
+		free(w);
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	}
+	atomic_init(&w->next, 0);
+	for (w->count = 0; w->count < lanes && rc == RD_OK; w->count++)
+		rc = lane_start(&w->lanes[w->count], service, err);
+	if (rc < 0) {
+		http_writer_stop(w);
+		http_writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return RD_OK;
+}
+
+void http_writer_stop(http_writer *w)
+{
+	if (!w)
+		return;
+	for (unsigned i = 0; i < w->count; i++)
+		lane_stop(&w->lanes[i]);
+}
+
 void http_writer_free(http_writer *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->work);
-	pthread_cond_destroy(&w->opened_cond);
+	for (unsigned i = 0; i < w->count; i++) {
+		pthread_mutex_destroy(&w->lanes[i].lock);
+		pthread_cond_destroy(&w->lanes[i].work);
+		pthread_cond_destroy(&w->lanes[i].opened_cond);
+	}
+	free(w->lanes);
 	free(w);
 }
 
-int http_writer_submit(http_write_job **out, http_writer *w,
+/*
+ * The lane of a change: a dispute's always the same one (FNV-1a of its
+ * id), an opening (no id yet) the next in turn.
+ */
+static lane *lane_of(http_writer *w, const char *dispute)
+{
+	uint32_t h = 2166136261u;
+
+	if (w->count == 1)
+		return &w->lanes[0];
+	if (!dispute || !dispute[0])
+		return &w->lanes[atomic_fetch_add(&w->next, 1) % w->count];
+	for (const unsigned char *p = (const unsigned char *)dispute; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return &w->lanes[h % w->count];
+}
+
+int http_writer_submit(http_write_job **out, http_writer *writer,
 		       struct MHD_Connection *conn, http_call *call,
 		       int (*run)(void *ctx, http_call *call, rd_error *err),
 		       void *ctx, rd_error *err)
 {
 	http_write_job *job = calloc(1, sizeof(*job));
+	lane *w = lane_of(writer, call->params[0]);
 
 	*out = NULL;
 	if (!job)
@@ -272,7 +324,7 @@ int http_writer_submit(http_write_job **out, http_writer *w,
 
 int http_write_job_done(http_write_job *job, int *rc, rd_error *err)
 {
-	http_writer *w = job->w;
+	lane *w = job->w;
 	int done;
 
 	pthread_mutex_lock(&w->lock);
@@ -294,10 +346,3 @@ void http_write_job_free(http_write_job *job)
 	free(job);
 }
 
-void http_writer_counts(http_writer *w, uint64_t *batches, uint64_t *changes)
-{
-	pthread_mutex_lock(&w->lock);
-	*batches = w->batches;
-	*changes = w->changes;
-	pthread_mutex_unlock(&w->lock);
-}

@@ -1,9 +1,11 @@
 /*
  * Group commit (writer.c): the routes that write a dispute (opening one,
  * applying an event) are not run on the request threads but queued for
- * the server's one writer thread, which takes everything queued, runs each
- * in a savepoint of one transaction (rd_store_batch_*) and commits them
- * all with one flush. Only then is each request answered, with its own
+ * one of the server's writer threads (its lanes: one on the embedded
+ * record, which has one writer at a time; several on PostgreSQL, a
+ * dispute always on the same one), which takes everything queued, runs
+ * each in a savepoint of one transaction (rd_store_batch_*) and commits
+ * them all with one flush. Only then is each request answered, with its own
  * result: a change that failed fails alone, and if the flush fails every
  * change of the batch is answered with that failure.
  *
@@ -20,16 +22,19 @@
 typedef struct http_writer http_writer;
 typedef struct http_write_job http_write_job;
 
-/* The most changes in one transaction, and the most queued. */
+/* The most changes in one transaction, and the most queued, a lane. */
 #define HTTP_WRITER_BATCH 64
 #define HTTP_WRITER_QUEUE 4096
+/* The most lanes. */
+#define HTTP_WRITER_LANES_MAX 32
 
 /*
- * Start the writer thread; it opens its service with `service` (borrowed
- * until http_writer_free), and its failure to do so is this call's.
+ * Start `lanes` writer threads (1 to HTTP_WRITER_LANES_MAX); each opens
+ * its service with `service` (borrowed until http_writer_free), and the
+ * failure of one to do so is this call's.
  */
 int http_writer_new(http_writer **out, const rd_service_options *service,
-		    rd_error *err);
+		    unsigned lanes, rd_error *err);
 
 /*
  * Stop: the changes still queued are answered RD_EBUSY (503), the batch
@@ -40,9 +45,10 @@ void http_writer_stop(http_writer *w);
 void http_writer_free(http_writer *w);
 
 /*
- * Queue `run(ctx, call, err)` and suspend conn until it has run in a
- * committed (or failed) batch: call->svc is the writer's service while it
- * runs. RD_OK with *out (free with http_write_job_free once answered);
+ * Queue `run(ctx, call, err)` on the lane of call->params[0] (the
+ * dispute's id; empty for an opening) and suspend conn until it has run
+ * in a committed (or failed) batch: call->svc is the lane's service while
+ * it runs. RD_OK with *out (free with http_write_job_free once answered);
  * RD_EBUSY when the queue is full or the writer stops (not suspended).
  * Call from the access handler only.
  */
@@ -58,9 +64,5 @@ int http_writer_submit(http_write_job **out, http_writer *w,
 int http_write_job_done(http_write_job *job, int *rc, rd_error *err);
 
 void http_write_job_free(http_write_job *job);
-
-/* Batches committed, and changes in them, since the start (for metrics). */
-void http_writer_counts(http_writer *w, uint64_t *batches,
-			uint64_t *changes);
 
 #endif

@@ -734,7 +734,14 @@ static const char *const schema_16[] = {
  * (its process id's), which only makes it wait as before. A shard's row
  * may go below zero (a dispute opened through one shard and moved through
  * another); the sum never does, and readers clamp it at zero regardless.
- * The rows of before 17 become shard 0.
+ * The rows of before 17 become shard 0. The functions that move totals
+ * are PL/pgSQL, whose plans a session keeps (a SQL function called from
+ * a trigger is planned at every call).
+ *
+ * And the record's objects are compressed with lz4 where the server was
+ * built with it (Debian's is): a dispute's trees grow with its history,
+ * and compressing them with pglz, the default, cost more than any
+ * statement of a change.
  */
 static const char schema_17_shards[] =
 	"CREATE FUNCTION redress_shard() RETURNS INT\n"
@@ -774,36 +781,56 @@ static const char schema_17_shards[] =
 	"ALTER TABLE stats_overview ADD PRIMARY KEY (storefront, what, name,\n"
 	"  shard);\n"
 	"\n"
+	"-- lz4 where the server has it\n"
+	"DO $$\n"
+	"BEGIN\n"
+	"  IF 'lz4' = ANY ((SELECT enumvals FROM pg_settings\n"
+	"      WHERE name = 'default_toast_compression')::TEXT[]) THEN\n"
+	"    ALTER TABLE objects ALTER COLUMN data SET COMPRESSION lz4;\n"
+	"  END IF;\n"
+	"END $$;\n";
+
+/* 17, the functions that move the totals in the session's shard */
+static const char schema_17_functions[] =
 	"-- a total moved by `delta` in the session's shard\n"
 	"CREATE FUNCTION stats_state_add(label TEXT, delta BIGINT)\n"
-	"  RETURNS void LANGUAGE sql AS $$\n"
+	"  RETURNS void LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
 	"  INSERT INTO stats_states AS s (state, shard, disputes)\n"
 	"    VALUES (label, redress_shard(), delta)\n"
 	"    ON CONFLICT (state, shard)\n"
 	"    DO UPDATE SET disputes = s.disputes + excluded.disputes;\n"
-	"$$;\n"
+	"END $$;\n"
 	"CREATE FUNCTION stats_total_add(label TEXT, delta BIGINT)\n"
-	"  RETURNS void LANGUAGE sql AS $$\n"
+	"  RETURNS void LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
 	"  INSERT INTO stats_totals AS t (name, shard, value)\n"
 	"    VALUES (label, redress_shard(), delta)\n"
 	"    ON CONFLICT (name, shard)\n"
 	"    DO UPDATE SET value = t.value + excluded.value;\n"
-	"$$;\n"
-	"CREATE FUNCTION overview_move(sf TEXT, kind TEXT, label TEXT,\n"
-	"  delta BIGINT) RETURNS void LANGUAGE sql AS $$\n"
-	"  INSERT INTO stats_overview AS o (storefront, what, name, shard,\n"
-	"    value) VALUES (sf, kind, label, redress_shard(), delta)\n"
-	"    ON CONFLICT (storefront, what, name, shard)\n"
-	"    DO UPDATE SET value = o.value + excluded.value;\n"
-	"$$;\n"
+	"END $$;\n"
 	"CREATE OR REPLACE FUNCTION overview_add(sf TEXT, kind TEXT, label TEXT)\n"
-	"  RETURNS void LANGUAGE sql AS $$\n"
-	"  SELECT overview_move(sf, kind, label, 1);\n"
-	"$$;\n"
-	"CREATE OR REPLACE FUNCTION overview_sub(sf TEXT, kind TEXT, label TEXT)\n"
-	"  RETURNS void LANGUAGE sql AS $$\n"
-	"  SELECT overview_move(sf, kind, label, -1);\n"
-	"$$;\n"
+	"  RETURNS void LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  INSERT INTO stats_overview AS o (storefront, what, name, shard,\n"
+	"    value) VALUES (sf, kind, label, redress_shard(), 1)\n"
+	"    ON CONFLICT (storefront, what, name, shard)\n"
+	"    DO UPDATE SET value = o.value + 1;\n"
+	"END $$;\n"
+	"CREATE OR REPLACE FUNCTION overview_sub(sf TEXT, kind TEXT,\n"
+	"  label TEXT) RETURNS void LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  INSERT INTO stats_overview AS o (storefront, what, name, shard,\n"
+	"    value) VALUES (sf, kind, label, redress_shard(), -1)\n"
+	"    ON CONFLICT (storefront, what, name, shard)\n"
+	"    DO UPDATE SET value = o.value - 1;\n"
+	"END $$;\n"
+	"CREATE OR REPLACE FUNCTION storefront_of(dispute TEXT) RETURNS TEXT\n"
+	"  LANGUAGE plpgsql STABLE AS $$\n"
+	"BEGIN\n"
+	"  RETURN coalesce((SELECT storefront FROM disputes\n"
+	"    WHERE id = dispute), '');\n"
+	"END $$;\n"
 	"\n"
 	"CREATE OR REPLACE FUNCTION stats_dispute_insert() RETURNS trigger\n"
 	"  LANGUAGE plpgsql AS $$\n"
@@ -847,6 +874,7 @@ static const char schema_17_shards[] =
 
 static const char *const schema_17[] = {
 	schema_17_shards,
+	schema_17_functions,
 	NULL
 };
 
