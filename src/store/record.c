@@ -10,6 +10,7 @@
 #include "store/store_int.h"
 #include "redress/hex.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,251 @@ static int valid_id(const char *dispute_id, rd_error *err)
 		return rd_error_set_field(err, RD_EINVALID, "dispute_id",
 					  "\"%.64s\" is not a dispute id",
 					  dispute_id ? dispute_id : "");
+	return RD_OK;
+}
+
+/*
+ * On PostgreSQL each statement is a round trip, and a change stores
+ * several objects (its files' blobs, its trees, its commit), which libgit2
+ * then asks about again (whether each entry of a new tree is stored). So
+ * a transaction's objects are kept here (st->txobj) and their rows sent
+ * together, in one statement, as it commits: a batch of the group commit
+ * stores all its changes' objects at once, after the last change's
+ * savepoint. Until then this list answers for them (found, their header,
+ * their bytes), and a change of a batch that rolls back to its savepoint
+ * drops its own from it. Their bytes are small (a change's trees, commit
+ * and event file; evidence files are rows of their own, written as they
+ * arrive) and a batch has at most 64 changes. SQLite's statements are
+ * calls, not round trips: there each object is stored at once, as before.
+ */
+
+/* Rows in one statement at most, and the bytes of their data. */
+#define TXOBJ_ROWS_MAX 512
+#define TXOBJ_STMT_BYTES (16 * 1024 * 1024)
+
+static int deferred(const rd_store *st)
+{
+	return rd_db_engine_of(st->db) == RD_DB_POSTGRES;
+}
+
+/* The open transaction's object `id`, or NULL. */
+static rd_store_txobj *txobj_find(rd_store *st,
+				  const unsigned char id[RD_OID_RAWSZ])
+{
+	for (size_t i = st->txobj_count; i-- > 0;)
+		if (memcmp(st->txobj[i].id, id, RD_OID_RAWSZ) == 0)
+			return &st->txobj[i];
+	return NULL;
+}
+
+void rd_store__objects_forget(rd_store *st, size_t keep)
+{
+	for (size_t i = keep; i < st->txobj_count; i++) {
+		free(st->txobj[i].data);
+		st->txobj[i].data = NULL;
+	}
+	if (keep < st->txobj_count)
+		st->txobj_count = keep;
+	if (st->txobj_sent > st->txobj_count)
+		st->txobj_sent = st->txobj_count;
+	if (st->txobj_mark > st->txobj_count)
+		st->txobj_mark = st->txobj_count;
+	if (keep == 0) {
+		free(st->txobj);
+		st->txobj = NULL;
+		st->txobj_room = 0;
+	}
+}
+
+/* Big-endian 32 bits at p. */
+static unsigned char *put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return p + 4;
+}
+
+/*
+ * A one-dimensional array in PostgreSQL's binary form (array_recv): its
+ * header, then each element's length (-1: NULL) and bytes. `elem` gives
+ * element i's bytes and length, NULL for a NULL.
+ */
+static unsigned char *binary_array(size_t count, uint32_t elem_oid,
+				   const unsigned char *(*elem)(
+					   const rd_store_txobj *o,
+					   unsigned char buf[8], size_t *len),
+				   const rd_store_txobj *objs, size_t *out_len)
+{
+	size_t len = 20, i;
+	int nulls = 0;
+	unsigned char buf[8], *out, *p;
+
+	for (i = 0; i < count; i++) {
+		size_t n = 0;
+
+		if (elem(&objs[i], buf, &n))
+			len += 4 + n;
+		else {
+			len += 4;
+			nulls = 1;
+		}
+	}
+	if (!(out = malloc(len)))
+		return NULL;
+	p = put32(out, 1);
+	p = put32(p, (uint32_t)nulls);
+	p = put32(p, elem_oid);
+	p = put32(p, (uint32_t)count);
+	p = put32(p, 1);
+	for (i = 0; i < count; i++) {
+		size_t n = 0;
+		const unsigned char *bytes = elem(&objs[i], buf, &n);
+
+		if (!bytes) {
+			p = put32(p, 0xffffffffu);
+			continue;
+		}
+		p = put32(p, (uint32_t)n);
+		if (n)
+			memcpy(p, bytes, n);
+		p += n;
+	}
+	*out_len = len;
+	return out;
+}
+
+static const unsigned char *elem_id(const rd_store_txobj *o,
+				    unsigned char buf[8], size_t *len)
+{
+	(void)buf;
+	*len = RD_OID_RAWSZ;
+	return o->id;
+}
+
+static const unsigned char *be64(unsigned char buf[8], int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+
+	for (int i = 7; i >= 0; i--) {
+		buf[i] = (unsigned char)u;
+		u >>= 8;
+	}
+	return buf;
+}
+
+static const unsigned char *elem_type(const rd_store_txobj *o,
+				      unsigned char buf[8], size_t *len)
+{
+	*len = 8;
+	return be64(buf, o->type);
+}
+
+static const unsigned char *elem_size(const rd_store_txobj *o,
+				      unsigned char buf[8], size_t *len)
+{
+	*len = 8;
+	return be64(buf, o->size);
+}
+
+static const unsigned char *elem_data(const rd_store_txobj *o,
+				      unsigned char buf[8], size_t *len)
+{
+	(void)buf;
+	if (o->in_file)
+		return NULL;
+	*len = (size_t)o->size;
+	return o->data ? o->data : (const unsigned char *)"";
+}
+
+/* PostgreSQL's type ids of bytea and bigint (pg_type.dat). */
+#define OID_BYTEA 17
+#define OID_INT8 20
+
+/* Send the rows of objs[0..count) in one statement. */
+static int send_rows(rd_store *st, const rd_store_txobj *objs, size_t count,
+		     rd_error *err)
+{
+	const unsigned char *(*const elems[4])(const rd_store_txobj *,
+					       unsigned char[8], size_t *) = {
+		elem_id, elem_type, elem_size, elem_data
+	};
+	static const uint32_t oids[4] = { OID_BYTEA, OID_INT8, OID_INT8,
+					  OID_BYTEA };
+	unsigned char *arrays[4] = { NULL, NULL, NULL, NULL };
+	size_t lens[4] = { 0, 0, 0, 0 };
+	rd_db_stmt *stmt = NULL;
+	int rc = RD_DB_OK;
+	int ret = RD_OK;
+
+	for (int i = 0; i < 4; i++)
+		if (!(arrays[i] = binary_array(count, oids[i], elems[i], objs,
+					       &lens[i]))) {
+			ret = rd_error_set(err, RD_ENOMEM, "out of memory");
+			goto done;
+		}
+	if ((ret = rd_store__stmt(st, RD_STMT_OBJECTS_PUT, &stmt, err)) < 0)
+		goto done;
+	for (int i = 0; i < 4; i++)
+		rc |= rd_db_bind_blob(stmt, i + 1, arrays[i], lens[i]);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc != RD_DB_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot store the %zu "
+				     "objects of the change", count);
+	rd_store__release(stmt);
+done:
+	for (int i = 0; i < 4; i++)
+		free(arrays[i]);
+	return ret;
+}
+
+int rd_store__objects_flush(rd_store *st, rd_error *err)
+{
+	while (st->txobj_sent < st->txobj_count) {
+		size_t first = st->txobj_sent, n = 0, bytes = 0;
+		int ret;
+
+		while (first + n < st->txobj_count && n < TXOBJ_ROWS_MAX &&
+		       (n == 0 || bytes + (size_t)st->txobj[first + n].size <=
+					  TXOBJ_STMT_BYTES)) {
+			if (!st->txobj[first + n].in_file)
+				bytes += (size_t)st->txobj[first + n].size;
+			n++;
+		}
+		if ((ret = send_rows(st, &st->txobj[first], n, err)) < 0)
+			return ret;
+		st->txobj_sent = first + n;
+	}
+	return RD_OK;
+}
+
+/* PostgreSQL: keep the object for the transaction's one statement. */
+static int object_defer(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
+			int type, int64_t size, const void *data,
+			rd_error *err)
+{
+	rd_store_txobj *o;
+	int ret;
+
+	if (txobj_find(st, id))
+		return RD_OK;
+	if ((ret = rd_store__grow(&st->txobj, st->txobj_count,
+				  &st->txobj_room, sizeof(*st->txobj),
+				  err)) < 0)
+		return ret;
+	o = &st->txobj[st->txobj_count];
+	memset(o, 0, sizeof(*o));
+	memcpy(o->id, id, RD_OID_RAWSZ);
+	o->type = type;
+	o->size = size;
+	o->in_file = data == NULL;
+	if (data && size &&
+	    !(o->data = malloc((size_t)size)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if (o->data)
+		memcpy(o->data, data, (size_t)size);
+	st->txobj_count++;
 	return RD_OK;
 }
 
@@ -38,6 +284,8 @@ int rd_store_object_put(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 				    "rd_store_object_put: a %d object of %lld "
 				    "bytes cannot be stored", type,
 				    (long long)size);
+	if (deferred(st))
+		return object_defer(st, id, type, size, data, err);
 	if ((ret = rd_store__stmt(st, RD_STMT_OBJECT_PUT, &stmt, err)) < 0)
 		return ret;
 	rc = rd_db_bind_blob(stmt, 1, id, RD_OID_RAWSZ);
@@ -63,6 +311,7 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 			int *found, int *type, int64_t *size, int *in_file,
 			void **data, rd_error *err)
 {
+	rd_store_txobj *o;
 	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
@@ -70,6 +319,23 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 	*found = 0;
 	if (data)
 		*data = NULL;
+	/* stored by the open transaction: the list answers */
+	if ((o = txobj_find(st, id))) {
+		*found = 1;
+		*type = o->type;
+		*size = o->size;
+		*in_file = o->in_file;
+		if (data && !o->in_file) {
+			if (!(*data = malloc(o->size ? (size_t)o->size : 1))) {
+				*found = 0;
+				return rd_error_set(err, RD_ENOMEM,
+						    "out of memory");
+			}
+			if (o->size)
+				memcpy(*data, o->data, (size_t)o->size);
+		}
+		return RD_OK;
+	}
 	if ((ret = rd_store__stmt(st, data ? RD_STMT_OBJECT_GET
 					   : RD_STMT_OBJECT_HEADER,
 				  &stmt, err)) < 0)

@@ -667,6 +667,17 @@ static const struct {
 		"INSERT INTO objects (id, type, size, data, change)"
 		" VALUES ($1, $2, $3, $4, redress_batch())"
 		" ON CONFLICT (id) DO NOTHING" },
+	/*
+	 * PostgreSQL: the objects of a transaction, sent together as it
+	 * commits (record.c): arrays in PostgreSQL's binary form, their
+	 * rows stored in the order given (the mirror reads them so).
+	 */
+	[RD_STMT_OBJECTS_PUT] = { 15, NULL,
+		"INSERT INTO objects (id, type, size, data, change)"
+		" SELECT u.id, u.type, u.size, u.data, redress_batch()"
+		" FROM unnest($1::bytea[], $2::bigint[], $3::bigint[],"
+		" $4::bytea[]) WITH ORDINALITY AS u (id, type, size, data, o)"
+		" ORDER BY u.o ON CONFLICT (id) DO NOTHING" },
 	[RD_STMT_OBJECT_GET] = { 11,
 		"SELECT type, size, data IS NULL, data FROM objects"
 		" WHERE id = ?1",

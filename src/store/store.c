@@ -516,6 +516,7 @@ void rd_store_close(rd_store *st)
 	/* the claims of the connection end with it (idempotency.c) */
 	if (st->claims_fd >= 0)
 		close(st->claims_fd);
+	rd_store__objects_forget(st, 0);
 	free(st->path);
 	free(st);
 }
@@ -620,8 +621,10 @@ int rd_store_begin(rd_store *st, rd_error *err)
 					    "the batch's transaction on %s "
 					    "ended after an earlier error",
 					    st->path);
-		return run(st, RD_STMT_SAVEPOINT, "cannot start a change",
-			   err);
+		if ((ret = run(st, RD_STMT_SAVEPOINT, "cannot start a change",
+			       err)) == RD_OK)
+			st->txobj_mark = st->txobj_count;
+		return ret;
 	}
 	if (rd_db_in_transaction(st->db) || st->holds_writer)
 		return rd_error_set(err, RD_EINTERNAL,
@@ -643,25 +646,34 @@ int rd_store_commit(rd_store *st, rd_error *err)
 	if (!st->batch)
 		st->write_tx = 0;
 	if (!rd_db_in_transaction(st->db)) {
-		if (!st->batch)
+		if (!st->batch) {
+			rd_store__objects_forget(st, 0);
 			writer_give(st);
+		}
 		return rd_error_set(err, RD_EIO,
 				    "no transaction to commit on %s (it was "
 				    "rolled back after an earlier error)",
 				    st->path);
 	}
+	/* a change of a batch: its objects go with the batch's (record.c) */
 	if (st->batch)
 		return run(st, RD_STMT_RELEASE, "cannot end a change", err);
-	/* PostgreSQL: the transaction's place in commit order (schema 15) */
-	if (st->tx_changes && rd_db_engine_of(st->db) == RD_DB_POSTGRES &&
-	    (ret = run(st, RD_STMT_COMMIT_NUMBER, "cannot number the commit",
-		       err)) < 0) {
+	/*
+	 * PostgreSQL: the transaction's objects, then its place in commit
+	 * order (schema 15)
+	 */
+	if ((ret = rd_store__objects_flush(st, err)) < 0 ||
+	    (st->tx_changes && rd_db_engine_of(st->db) == RD_DB_POSTGRES &&
+	     (ret = run(st, RD_STMT_COMMIT_NUMBER,
+			"cannot number the commit", err)) < 0)) {
 		st->tx_changes = 0;
+		rd_store__objects_forget(st, 0);
 		run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
 		writer_give(st);
 		return ret;
 	}
 	st->tx_changes = 0;
+	rd_store__objects_forget(st, 0);
 	ret = run(st, RD_STMT_COMMIT, "cannot commit the transaction", err);
 	writer_give(st);
 	return ret;
@@ -672,6 +684,8 @@ void rd_store_rollback(rd_store *st)
 	if (!st)
 		return;
 	if (st->batch) {
+		/* the change's objects, sent or not, go with its savepoint */
+		rd_store__objects_forget(st, st->txobj_mark);
 		if (rd_db_in_transaction(st->db) &&
 		    run(st, RD_STMT_ROLLBACK_TO, "cannot roll back a change",
 			NULL) == RD_OK)
@@ -680,6 +694,7 @@ void rd_store_rollback(rd_store *st)
 	}
 	st->write_tx = 0;
 	st->tx_changes = 0;
+	rd_store__objects_forget(st, 0);
 	if (rd_db_in_transaction(st->db))
 		run(st, RD_STMT_ROLLBACK, "cannot roll back", NULL);
 	writer_give(st);

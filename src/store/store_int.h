@@ -106,6 +106,7 @@ typedef enum rd_stmt_id {
 
 	/* the record (record.c) */
 	RD_STMT_OBJECT_PUT,
+	RD_STMT_OBJECTS_PUT,
 	RD_STMT_OBJECT_GET,
 	RD_STMT_OBJECT_HEADER,
 	RD_STMT_OBJECTS_IN_FILES,
@@ -207,6 +208,19 @@ enum {
 	RD_COL_DEADLINE_EVENT
 };
 
+/*
+ * PostgreSQL: an object the open transaction stored (record.c). Its row is
+ * sent with the others' in one statement when the transaction commits;
+ * data is the store's copy of its bytes (NULL when empty, or a file).
+ */
+typedef struct rd_store_txobj {
+	unsigned char id[RD_OID_RAWSZ];
+	int type;
+	int in_file;
+	int64_t size;
+	unsigned char *data;
+} rd_store_txobj;
+
 /* One connection. */
 struct rd_store {
 	rd_db *db;
@@ -220,6 +234,11 @@ struct rd_store {
 	int mirror_lead;         /* holds the record's mirror lead (PG) */
 	unsigned long lead_session; /* ... on this session of the server */
 	int claims_fd;           /* SQLite: <path>-claims, -1 until used */
+	/* PostgreSQL: the objects of the open transaction (record.c) */
+	rd_store_txobj *txobj;
+	size_t txobj_count, txobj_room;
+	size_t txobj_sent;       /* those before it are in the table */
+	size_t txobj_mark;       /* the count when the change's savepoint began */
 	rd_db_stmt *stmts[RD_STMT_COUNT];
 };
 
@@ -351,6 +370,17 @@ int rd_store__grow(void *array_at, size_t count, size_t *room,
  * digits (the schema checks the same).
  */
 int rd_store__is_oid(const char *oid);
+
+/* --- record.c ----------------------------------------------------------- */
+
+/*
+ * PostgreSQL: send the rows of the objects the open transaction stored and
+ * has not sent yet, in as few statements as their bytes allow.
+ */
+int rd_store__objects_flush(rd_store *st, rd_error *err);
+
+/* Forget the open transaction's objects past the first `keep` (rolled back). */
+void rd_store__objects_forget(rd_store *st, size_t keep);
 
 /* --- list.c ------------------------------------------------------------- */
 

@@ -716,6 +716,96 @@ static void record_body(const char *uri)
 
 static void record_round_trip(void) { in_case(record_body); }
 
+/*
+ * A transaction's objects reach the table together as it commits, in the
+ * order they were stored: before that the store answers for them (found,
+ * header, bytes) without a row, a change of a batch that rolls back to
+ * its savepoint takes its own objects with it and leaves the earlier
+ * changes', and an object stored twice is one row.
+ */
+static void deferred_body(const char *uri)
+{
+	static const char *const bytes[3] = { "first", "second one",
+					      "third, rolled back" };
+	static const char head_a[] = "1111111111111111111111111111111111111111";
+	static const char head_b[] = "2222222222222222222222222222222222222222";
+	unsigned char ids[3][RD_OID_RAWSZ];
+	char dispute[2][RD_ID_BUFSZ];
+	rd_store *st = NULL;
+	rd_error err;
+	int found = 0, type = 0, in_file = -1;
+	int64_t size = 0;
+	void *data = NULL;
+
+	rd_error_clear(&err);
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < RD_OID_RAWSZ; i++)
+			ids[k][i] = (unsigned char)(0x40 * k + i);
+	rd_test_make_id(dispute[0], 1);
+	rd_test_make_id(dispute[1], 2);
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_OK(rd_store_batch_begin(st, &err), &err);
+
+	/* change 1: two objects, one of them twice, then its head */
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	for (int k = 0; k < 2; k++)
+		CHECK_OK(rd_store_object_put(st, ids[k], RD_OBJECT_BLOB,
+					     (int64_t)strlen(bytes[k]),
+					     bytes[k], &err), &err);
+	CHECK_OK(rd_store_object_put(st, ids[0], RD_OBJECT_BLOB,
+				     (int64_t)strlen(bytes[0]), bytes[0],
+				     &err), &err);
+	CHECK_OK(rd_store_object_get(st, ids[1], &found, &type, &size,
+				     &in_file, NULL, &err), &err);
+	CHECK_INT(found, 1);
+	CHECK_INT(size, (int64_t)strlen(bytes[1]));
+	CHECK_INT(in_file, 0);
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM objects"), 0);
+	CHECK_OK(rd_store_ref_move(st, dispute[0], NULL, head_a, 1700000000,
+				   &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+
+	/* change 2: reads change 1's bytes, stores one, rolls back */
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_object_get(st, ids[0], &found, &type, &size,
+				     &in_file, &data, &err), &err);
+	CHECK_INT(found, 1);
+	CHECK(data && memcmp(data, bytes[0], strlen(bytes[0])) == 0);
+	free(data);
+	data = NULL;
+	CHECK_OK(rd_store_object_put(st, ids[2], RD_OBJECT_BLOB,
+				     (int64_t)strlen(bytes[2]), bytes[2],
+				     &err), &err);
+	CHECK_OK(rd_store_ref_move(st, dispute[1], NULL, head_b, 1700000001,
+				   &err), &err);
+	rd_store_rollback(st);
+	CHECK_OK(rd_store_object_get(st, ids[2], &found, &type, &size,
+				     &in_file, NULL, &err), &err);
+	CHECK_INT(found, 0);
+	CHECK_OK(rd_store_batch_commit(st, &err), &err);
+
+	/* the rows: change 1's two, in the order stored, one commit */
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM objects"), 2);
+	CHECK_INT(scalar(st->db, "SELECT get_byte(id, 0) FROM objects"
+		     " ORDER BY n LIMIT 1"), ids[0][0]);
+	CHECK_INT(scalar(st->db, "SELECT get_byte(id, 0) FROM objects"
+		     " ORDER BY n DESC LIMIT 1"), ids[1][0]);
+	CHECK_INT(scalar(st->db, "SELECT count(DISTINCT change) FROM objects"),
+		  1);
+	CHECK_INT(scalar(st->db, "SELECT count(*) FROM commits"), 1);
+	CHECK_OK(rd_store_object_get(st, ids[1], &found, &type, &size,
+				     &in_file, &data, &err), &err);
+	CHECK_INT(found, 1);
+	CHECK(data && memcmp(data, bytes[1], strlen(bytes[1])) == 0);
+	free(data);
+	CHECK_OK(rd_store_object_get(st, ids[2], &found, &type, &size,
+				     &in_file, NULL, &err), &err);
+	CHECK_INT(found, 0);
+	rd_store_close(st);
+}
+
+static void objects_sent_at_commit(void) { in_case(deferred_body); }
+
 /* REDRESS_TEST_PG_STATE names a server tests/support/pg.sh started. */
 static void pg_server_started(void)
 {
@@ -741,6 +831,7 @@ int main(void)
 		RUN(events_and_totals);
 		RUN(keys_round_trip);
 		RUN(record_round_trip);
+		RUN(objects_sent_at_commit);
 	}
 	return rd_test_summary();
 }
