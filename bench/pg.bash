@@ -6,7 +6,9 @@
 # PostgreSQL ships them), one database; redress nodes, each with a data
 # directory of its own, on it. Events and openings on PG_CONNS
 # connections through 1 node, then through 2 (two wrk processes, half the
-# connections each, each on a half of the disputes), in turns with the
+# connections each); each events run on PG_POOL disputes opened for it
+# (a half through each node with 2), so that each takes tens of events
+# in the run, as a dispute does in its life. In turns with the
 # ceiling: pgbench running a transaction of the same rows an event
 # writes (bench/pg_event.sql: the dispute's head locked, its row and
 # version, an event row, four git objects, the head moved, a change and
@@ -15,7 +17,6 @@
 # BENCH_PG=0 leaves them out.
 
 PG_STATE=""
-PG_NODES=()       # data directories of the nodes started
 PG_URLS=()
 
 pg_stop_server() {
@@ -44,15 +45,24 @@ declare -A PG_PIDS
 # pg_settle URL: run.sh's settle, on a node
 pg_settle() { SERVER_URL=$1 BENCH_KEY=$PG_KEY settle; }
 
-# pg_pool_file URL IDS OUT: the disputes of IDS with the event each
-# state allows now, read through node URL
-pg_pool_file() {
-	local urls=() id
-	while read -r id; do
-		urls+=("$1/v1/disputes/$id")
-	done <"$2"
-	curl -s "${SIDE[@]}" -H "Authorization: Bearer $PG_KEY" -w '\n' "${urls[@]}" |
-		jq -r '"\(.id) \(if .state == "escalated" then "resume" else "escalate" end)"' >"$3"
+# pg_fresh_pool URL COUNT OUT: COUNT new disputes opened through node
+# URL, each "ID escalate" in OUT (every events run has disputes of its
+# own, so that no run meets longer histories than another: a change
+# rewrites its dispute's tree of events, whose size grows with them)
+PG_OPENED=0
+pg_fresh_pool() {
+	local i
+	for i in $(seq "$2"); do
+		PG_OPENED=$((PG_OPENED + 1))
+		curl -s "${SIDE[@]}" -H "Authorization: Bearer $PG_KEY" \
+			--data "$(jq --arg ref "PG-POOL-$PG_OPENED" '.order_ref = $ref' \
+				"$ROOT/examples/dispute.json")" \
+			"$1/v1/disputes" | jq -r '"\(.id // "none") escalate"'
+	done >"$3"
+	[ "$(grep -c '^[0-9A-Z]\{26\} escalate$' "$3")" = "$2" ] || {
+		echo "bench: cannot open the PostgreSQL pool's disputes" >&2
+		exit 1
+	}
 }
 
 # pg_ceiling NAME ROUND: pgbench, PG_CONNS connections, WRITE_S seconds
@@ -80,9 +90,13 @@ pg_ceiling() {
 pg_wrk_nodes() {
 	local name=$1 kind=$2 nodes=$3 i conns=$((PG_CONNS / $3)) pids=() line
 	local rps=0 p50=0 p99=0 errors=0 requests=0
+	if [ "$kind" = events ]; then
+		for i in $(seq "$nodes"); do
+			pg_fresh_pool "${PG_URLS[$i]}" $((PG_POOL / nodes)) "$RUN/pg-pool-$nodes-$i.ev"
+		done
+	fi
 	for i in $(seq "$nodes"); do
 		if [ "$kind" = events ]; then
-			pg_pool_file "${PG_URLS[$i]}" "$RUN/pg-pool-$nodes-$i.ids" "$RUN/pg-pool-$nodes-$i.ev"
 			BENCH_IDS=$RUN/pg-pool-$nodes-$i.ev BENCH_KEY=$PG_KEY \
 				wrk -t"$WRK_THREADS" -c"$conns" -d"${WRITE_S}s" --timeout 10s \
 				-s "$LUA/events.lua" "${PG_URLS[$i]}" >"$RUN/wrk-$name-n$i.out" 2>&1 &
@@ -134,22 +148,6 @@ measure_pg() {
 		--role admin --name bench --json | jq -r .key)
 	pg_node 1
 	pg_node 2
-	# the disputes written to: a pool per node for the two-node runs, the
-	# two together for the one-node runs, each twice the connections on it
-	log "PostgreSQL: opening $PG_POOL disputes"
-	for i in $(seq "$PG_POOL"); do
-		curl -s "${SIDE[@]}" -H "Authorization: Bearer $PG_KEY" \
-			--data "$(jq --arg ref "PG-POOL-$i" '.order_ref = $ref' \
-				"$ROOT/examples/dispute.json")" \
-			"${PG_URLS[1]}/v1/disputes" | jq -r '.id // empty'
-	done >"$RUN/pg-pool.ids"
-	[ "$(grep -c '^[0-9A-Z]\{26\}$' "$RUN/pg-pool.ids")" = "$PG_POOL" ] || {
-		echo "bench: cannot open the PostgreSQL pool's disputes" >&2
-		exit 1
-	}
-	cp "$RUN/pg-pool.ids" "$RUN/pg-pool-1-1.ids"
-	head -n $((PG_POOL / 2)) "$RUN/pg-pool.ids" >"$RUN/pg-pool-2-1.ids"
-	tail -n $((PG_POOL / 2)) "$RUN/pg-pool.ids" >"$RUN/pg-pool-2-2.ids"
 	log "PostgreSQL: $ROUNDS rounds of pgbench and events through 1 and 2 nodes, $PG_CONNS connections, ${WRITE_S}s each"
 	paired pg-events-1 pg_ceiling pg_events_1 ceiling2:pg_events_2
 	log "PostgreSQL: $ROUNDS rounds of pgbench and openings through 1 and 2 nodes"

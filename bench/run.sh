@@ -79,7 +79,7 @@ MANY_POOL=$((MANY_CONNS * 2))  # twice the connections: a dispute is always free
 # whose p99 is at most 50 ms runs at least C / 0.05 s requests a second,
 # so the goal's two halves meet only with few enough of them
 PG_CONNS=${BENCH_PG_CONNS:-16}
-PG_POOL=$((PG_CONNS * 2))
+PG_POOL=$((PG_CONNS * 8))  # disputes of an events run, each taking tens of events
 FSYNC_EVENTS=${BENCH_FSYNC_EVENTS:-$def_fsync_events}
 LAG_S=${BENCH_LAG_SECONDS:-$def_lag}
 BIG_MIB=${BENCH_BIG_MIB:-200}

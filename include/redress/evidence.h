@@ -79,6 +79,17 @@ typedef struct rd_object_io {
 		   rd_error *err);
 	int (*put)(void *ctx, const unsigned char id[20], int type,
 		   int64_t size, const void *data, rd_error *err);
+	/*
+	 * Optional (NULL: a get each): read ids[0..count) (20 raw bytes
+	 * each) together, fn called for each one found, in any order, its
+	 * bytes valid during the call (NULL for a file's); fn returns
+	 * non-zero to stop, and that is returned.
+	 */
+	int (*get_many)(void *ctx, const unsigned char *ids, size_t count,
+			int (*fn)(void *fn_ctx, const unsigned char id[20],
+				  int type, int64_t size, int in_file,
+				  const void *data),
+			void *fn_ctx, rd_error *err);
 } rd_object_io;
 
 /*

@@ -63,8 +63,8 @@ typedef struct rd_http_options {
 	 * Group-commit writer threads, each with a connection and a batch
 	 * transaction of its own, a dispute's changes always on the same
 	 * one. 0 takes the default: 1 on the embedded record (one writer
-	 * at a time: more is refused), RD_HTTP_DEFAULT_PG_WRITERS on
-	 * PostgreSQL.
+	 * at a time: more is refused); on PostgreSQL one per core, at least
+	 * RD_HTTP_MIN_PG_WRITERS and at most RD_HTTP_DEFAULT_MAX_PG_WRITERS.
 	 */
 	unsigned writers;
 } rd_http_options;
@@ -83,7 +83,8 @@ typedef struct rd_http_options {
 #define RD_HTTP_DEFAULT_SLOW_QUEUE 128
 #define RD_HTTP_DEFAULT_SLOW_TIMEOUT_S 60
 /* Writer threads on PostgreSQL unless told otherwise, and the most. */
-#define RD_HTTP_DEFAULT_PG_WRITERS 4
+#define RD_HTTP_MIN_PG_WRITERS 2
+#define RD_HTTP_DEFAULT_MAX_PG_WRITERS 8
 #define RD_HTTP_MAX_WRITERS 32
 /* The largest any of the slow-work bounds may be. */
 #define RD_HTTP_MAX_SLOW 4096

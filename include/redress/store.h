@@ -144,6 +144,21 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 			void **data, rd_error *err);
 
 /*
+ * Read the objects ids[0..count) (20 raw bytes each) together: fn is
+ * called for each one found, in any order, with its bytes (valid during
+ * the call; NULL for an object whose bytes are a file); an id not found
+ * is left out. fn returns non-zero to stop: that value is returned. On
+ * PostgreSQL one statement reads them all; give a few hundred at a time.
+ */
+int rd_store_objects_get(rd_store *st, const unsigned char *ids,
+			 size_t count,
+			 int (*fn)(void *ctx,
+				   const unsigned char id[RD_OID_RAWSZ],
+				   int type, int64_t size, int in_file,
+				   const void *data),
+			 void *ctx, rd_error *err);
+
+/*
  * The objects whose bytes are files, in id order after `after` (NULL:
  * from the first), at most `limit` of them: ids[i] are 20 raw bytes each
  * (one allocation, free()).

@@ -125,7 +125,7 @@ static const cli_option serve_options[] = {
 	{ "exports-per-key", "N", 0, "exports one API key may have under way; more get 429 (default 2)" },
 	{ "slow-queue", "N", 0, "slow requests under way in all; more get 503 (default 128)" },
 	{ "slow-timeout", "SECONDS", 0, "longest wait for a slow answer to begin, or for its next bytes (default 60)" },
-	{ "writers", "N", 0, "group-commit writer threads, a dispute always on the same one (PostgreSQL only; default 4 there, 1 on the embedded record)" },
+	{ "writers", "N", 0, "group-commit writer threads, a dispute always on the same one (PostgreSQL only; default one per core, 2 to 8; 1 on the embedded record)" },
 	{ NULL, NULL, 0, NULL },
 };
 

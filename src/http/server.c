@@ -1745,10 +1745,13 @@ static int start_deadlines(struct rd_http_server *server,
 /*
  * The group-commit writer threads: one on the embedded record, whose one
  * writer at a time would make more of them wait on each other; several
- * on PostgreSQL, which runs writers of different rows at once.
+ * on PostgreSQL, which runs writers of different rows at once, one per
+ * core by default: each spends its time between round trips, and more
+ * than the cores (on a machine that also runs the database) only made
+ * them wait on each other for the processor (docs/performance.md).
  */
-static int writer_lanes(const rd_http_options *opts, unsigned *lanes,
-			rd_error *err)
+static int writer_lanes(const rd_http_options *opts, long cores,
+			unsigned *lanes, rd_error *err)
 {
 	int pg = opts->service.store &&
 		 rd_store_target_is_postgres(opts->service.store);
@@ -1764,8 +1767,16 @@ static int writer_lanes(const rd_http_options *opts, unsigned *lanes,
 					  "one writer thread; several need a "
 					  "PostgreSQL record (--store "
 					  "postgresql://...)");
-	*lanes = opts->writers ? opts->writers
-			       : pg ? RD_HTTP_DEFAULT_PG_WRITERS : 1;
+	if (opts->writers)
+		*lanes = opts->writers;
+	else if (!pg)
+		*lanes = 1;
+	else if (cores < RD_HTTP_MIN_PG_WRITERS)
+		*lanes = RD_HTTP_MIN_PG_WRITERS;
+	else if (cores > RD_HTTP_DEFAULT_MAX_PG_WRITERS)
+		*lanes = RD_HTTP_DEFAULT_MAX_PG_WRITERS;
+	else
+		*lanes = (unsigned)cores;
 	return RD_OK;
 }
 
@@ -1891,7 +1902,7 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 		goto fail;
 	if ((rc = start_deadlines(server, opts, err)) < 0)
 		goto fail;
-	if ((rc = writer_lanes(opts, &lanes, err)) < 0 ||
+	if ((rc = writer_lanes(opts, cores, &lanes, err)) < 0 ||
 	    (rc = slow_pool_start(server, opts, err)) < 0 ||
 	    (rc = http_writer_new(&server->writer, &server->service, lanes,
 				  err)) < 0)

@@ -147,6 +147,16 @@ static int record_get(void *ctx, const unsigned char id[20], int *found,
 				   size, in_file, data, err);
 }
 
+static int record_get_many(void *ctx, const unsigned char *ids, size_t count,
+			   int (*fn)(void *fn_ctx, const unsigned char id[20],
+				     int type, int64_t size, int in_file,
+				     const void *data),
+			   void *fn_ctx, rd_error *err)
+{
+	return rd_store_objects_get(((rd_service *)ctx)->store, ids, count,
+				    fn, fn_ctx, err);
+}
+
 static int record_put(void *ctx, const unsigned char id[20], int type,
 		      int64_t size, const void *data, rd_error *err)
 {
@@ -205,9 +215,11 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 				  opts->workflows_dir);
 		goto done;
 	}
+	memset(&io, 0, sizeof(io));
 	io.ctx = svc;
 	io.get = record_get;
 	io.put = record_put;
+	io.get_many = record_get_many;
 	svc_file_io(svc, &files);
 	/* on PostgreSQL the evidence files are the database's too */
 	in_db = rd_store_target_is_postgres(svc->store_target);

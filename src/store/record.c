@@ -87,15 +87,18 @@ static unsigned char *put32(unsigned char *p, uint32_t v)
 }
 
 /*
- * A one-dimensional array in PostgreSQL's binary form (array_recv): its
- * header, then each element's length (-1: NULL) and bytes. `elem` gives
- * element i's bytes and length, NULL for a NULL.
+ * A one-dimensional array of `count` elements in PostgreSQL's binary form
+ * (array_recv): its header, then each element's length (-1: NULL) and
+ * bytes. elem(items, i, buf, &len) gives element i's bytes (NULL for a
+ * NULL), in buf or in items.
  */
+typedef const unsigned char *(*array_elem)(const void *items, size_t i,
+					    unsigned char buf[8],
+					    size_t *len);
+
 static unsigned char *binary_array(size_t count, uint32_t elem_oid,
-				   const unsigned char *(*elem)(
-					   const rd_store_txobj *o,
-					   unsigned char buf[8], size_t *len),
-				   const rd_store_txobj *objs, size_t *out_len)
+				   array_elem elem, const void *items,
+				   size_t *out_len)
 {
 	size_t len = 20, i;
 	int nulls = 0;
@@ -104,7 +107,7 @@ static unsigned char *binary_array(size_t count, uint32_t elem_oid,
 	for (i = 0; i < count; i++) {
 		size_t n = 0;
 
-		if (elem(&objs[i], buf, &n))
+		if (elem(items, i, buf, &n))
 			len += 4 + n;
 		else {
 			len += 4;
@@ -120,7 +123,7 @@ static unsigned char *binary_array(size_t count, uint32_t elem_oid,
 	p = put32(p, 1);
 	for (i = 0; i < count; i++) {
 		size_t n = 0;
-		const unsigned char *bytes = elem(&objs[i], buf, &n);
+		const unsigned char *bytes = elem(items, i, buf, &n);
 
 		if (!bytes) {
 			p = put32(p, 0xffffffffu);
@@ -135,12 +138,21 @@ static unsigned char *binary_array(size_t count, uint32_t elem_oid,
 	return out;
 }
 
-static const unsigned char *elem_id(const rd_store_txobj *o,
+static const unsigned char *elem_id(const void *items, size_t i,
 				    unsigned char buf[8], size_t *len)
 {
 	(void)buf;
 	*len = RD_OID_RAWSZ;
-	return o->id;
+	return ((const rd_store_txobj *)items)[i].id;
+}
+
+/* ids given as one buffer of 20 raw bytes each */
+static const unsigned char *elem_raw_id(const void *items, size_t i,
+					unsigned char buf[8], size_t *len)
+{
+	(void)buf;
+	*len = RD_OID_RAWSZ;
+	return (const unsigned char *)items + i * RD_OID_RAWSZ;
 }
 
 static const unsigned char *be64(unsigned char buf[8], int64_t v)
@@ -154,23 +166,25 @@ static const unsigned char *be64(unsigned char buf[8], int64_t v)
 	return buf;
 }
 
-static const unsigned char *elem_type(const rd_store_txobj *o,
+static const unsigned char *elem_type(const void *items, size_t i,
 				      unsigned char buf[8], size_t *len)
 {
 	*len = 8;
-	return be64(buf, o->type);
+	return be64(buf, ((const rd_store_txobj *)items)[i].type);
 }
 
-static const unsigned char *elem_size(const rd_store_txobj *o,
+static const unsigned char *elem_size(const void *items, size_t i,
 				      unsigned char buf[8], size_t *len)
 {
 	*len = 8;
-	return be64(buf, o->size);
+	return be64(buf, ((const rd_store_txobj *)items)[i].size);
 }
 
-static const unsigned char *elem_data(const rd_store_txobj *o,
+static const unsigned char *elem_data(const void *items, size_t i,
 				      unsigned char buf[8], size_t *len)
 {
+	const rd_store_txobj *o = &((const rd_store_txobj *)items)[i];
+
 	(void)buf;
 	if (o->in_file)
 		return NULL;
@@ -186,8 +200,7 @@ static const unsigned char *elem_data(const rd_store_txobj *o,
 static int send_rows(rd_store *st, const rd_store_txobj *objs, size_t count,
 		     rd_error *err)
 {
-	const unsigned char *(*const elems[4])(const rd_store_txobj *,
-					       unsigned char[8], size_t *) = {
+	static const array_elem elems[4] = {
 		elem_id, elem_type, elem_size, elem_data
 	};
 	static const uint32_t oids[4] = { OID_BYTEA, OID_INT8, OID_INT8,
@@ -375,6 +388,72 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 	}
 done:
 	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_objects_get(rd_store *st, const unsigned char *ids,
+			 size_t count,
+			 int (*fn)(void *ctx,
+				   const unsigned char id[RD_OID_RAWSZ],
+				   int type, int64_t size, int in_file,
+				   const void *data),
+			 void *ctx, rd_error *err)
+{
+	unsigned char *array = NULL;
+	rd_db_stmt *stmt = NULL;
+	size_t len = 0;
+	int rc;
+	int ret = RD_OK;
+
+	if (count == 0)
+		return RD_OK;
+	/* SQLite: a call each */
+	if (!deferred(st)) {
+		for (size_t i = 0; i < count && ret == RD_OK; i++) {
+			const unsigned char *id = ids + i * RD_OID_RAWSZ;
+			int found = 0, type = 0, in_file = 0;
+			int64_t size = 0;
+			void *data = NULL;
+
+			ret = rd_store_object_get(st, id, &found, &type, &size,
+						  &in_file, &data, err);
+			if (ret == RD_OK && found)
+				ret = fn(ctx, id, type, size, in_file, data);
+			free(data);
+		}
+		return ret;
+	}
+	if (!(array = binary_array(count, OID_BYTEA, elem_raw_id, ids, &len)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if ((ret = rd_store__stmt(st, RD_STMT_OBJECTS_GET, &stmt, err)) < 0)
+		goto done;
+	rc = rd_db_bind_blob(stmt, 1, array, len);
+	while ((rc = rd_store__step(st, stmt,
+				    rc == RD_DB_ROW ? RD_DB_OK : rc)) ==
+	       RD_DB_ROW) {
+		const void *id = rd_db_column_blob(stmt, 0);
+		int in_file = (int)rd_db_column_int64(stmt, 3);
+		const void *data = in_file ? NULL : rd_db_column_blob(stmt, 4);
+		int64_t size = rd_db_column_int64(stmt, 2);
+
+		if (rd_db_column_bytes(stmt, 0) != RD_OID_RAWSZ ||
+		    (!in_file && (int64_t)rd_db_column_bytes(stmt, 4) != size)) {
+			ret = rd_error_set(err, RD_EIO, "an object row of the "
+					   "record does not hold what it says");
+			goto done;
+		}
+		if (!in_file && !data)
+			data = "";
+		if ((ret = fn(ctx, id, (int)rd_db_column_int64(stmt, 1), size,
+			      in_file, data)) != 0)
+			goto done;
+	}
+	if (rc != RD_DB_DONE)
+		ret = rd_store__fail(st, rc, err, "cannot read %zu objects of "
+				     "the record", count);
+done:
+	rd_store__release(stmt);
+	free(array);
 	return ret;
 }
 

@@ -683,6 +683,10 @@ static const struct {
 		" WHERE id = ?1",
 		"SELECT type, size, data IS NULL, data FROM objects"
 		" WHERE id = $1" },
+	/* PostgreSQL: objects by id, in any order (a binary bytea[]) */
+	[RD_STMT_OBJECTS_GET] = { 11, NULL,
+		"SELECT id, type, size, data IS NULL, data FROM objects"
+		" WHERE id = ANY ($1::bytea[])" },
 	[RD_STMT_OBJECT_HEADER] = { 11,
 		"SELECT type, size, data IS NULL FROM objects WHERE id = ?1",
 		"SELECT type, size, data IS NULL FROM objects WHERE id = $1" },

@@ -503,6 +503,7 @@ static int record_repo_open(rd_test_record *r, rd_error *err)
 {
 	rd_object_io io;
 
+	memset(&io, 0, sizeof(io));
 	io.ctx = r->store;
 	io.get = record_get;
 	io.put = record_put;

@@ -512,6 +512,92 @@ static void rollback_leaves_no_trace(void)
 	free(path);
 }
 
+/* ---- objects read together ------------------------------------------------ */
+
+typedef struct got_objects {
+	int seen[4];
+	int same[4];
+	int in_file[4];
+	int calls;
+	int stop_after;               /* 0: never */
+} got_objects;
+
+static const char *const object_bytes[4] = { "a tree, say", "", NULL,
+					       "never stored" };
+
+static int note_object(void *ctx, const unsigned char id[RD_OID_RAWSZ],
+		       int type, int64_t size, int in_file, const void *data)
+{
+	got_objects *g = ctx;
+	int k = id[0] - 1;
+
+	(void)type;
+	g->calls++;
+	if (k < 0 || k > 3)
+		return 0;
+	g->seen[k]++;
+	g->in_file[k] = in_file;
+	g->same[k] = in_file ? data == NULL
+			     : (int64_t)strlen(object_bytes[k]) == size &&
+				       memcmp(data, object_bytes[k],
+					      (size_t)size) == 0;
+	return g->stop_after && g->calls == g->stop_after ? 7 : 0;
+}
+
+/*
+ * rd_store_objects_get reads objects together (on PostgreSQL one
+ * statement): each stored one once with its bytes, a file's without, an
+ * empty one, and an id not stored left out; a non-zero answer of fn stops
+ * it and is returned.
+ */
+static void objects_read_together(void)
+{
+	unsigned char ids[4 * RD_OID_RAWSZ];
+	char *path = rd_test_db_path();
+	rd_store *st = store_with(path, 0);
+	got_objects got;
+	rd_error err;
+
+	CHECK(st != NULL);
+	memset(ids, 0, sizeof(ids));
+	for (int k = 0; k < 4; k++) {
+		ids[k * RD_OID_RAWSZ] = (unsigned char)(k + 1);
+		ids[k * RD_OID_RAWSZ + 19] = 0x5a;
+	}
+	rd_error_clear(&err);
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	for (int k = 0; k < 3; k++)
+		CHECK_OK(rd_store_object_put(st, ids + k * RD_OID_RAWSZ,
+					     k == 0 ? RD_OBJECT_TREE
+						    : RD_OBJECT_BLOB,
+					     object_bytes[k]
+						     ? (int64_t)strlen(object_bytes[k])
+						     : 4096,
+					     object_bytes[k], &err), &err);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+
+	memset(&got, 0, sizeof(got));
+	CHECK_OK(rd_store_objects_get(st, ids, 4, note_object, &got, &err),
+		 &err);
+	CHECK_INT(got.calls, 3);
+	for (int k = 0; k < 3; k++) {
+		CHECK_INT(got.seen[k], 1);
+		CHECK_INT(got.same[k], 1);
+		CHECK_INT(got.in_file[k], k == 2);
+	}
+	CHECK_INT(got.seen[3], 0);
+
+	memset(&got, 0, sizeof(got));
+	got.stop_after = 1;
+	CHECK_INT(rd_store_objects_get(st, ids, 4, note_object, &got, &err),
+		  7);
+	CHECK_INT(got.calls, 1);
+	CHECK_OK(rd_store_objects_get(st, ids, 0, note_object, &got, &err),
+		 &err);
+	rd_store_close(st);
+	free(path);
+}
+
 static double seconds_since(const struct timespec *start)
 {
 	struct timespec now;
@@ -903,6 +989,7 @@ int main(void)
 	RUN(events_append_and_list);
 	RUN(events_are_append_only);
 	RUN(rollback_leaves_no_trace);
+	RUN(objects_read_together);
 	RUN(second_writer_gets_busy);
 	RUN(busy_and_lost_messages);
 	RUN(deadlines_set_replace_clear_due);
