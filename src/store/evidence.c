@@ -326,27 +326,6 @@ void rd_strings_free(char **strings, size_t count)
 	free(strings);
 }
 
-static int count_items(rd_store *st, const char *dispute_id, size_t *total,
-		       rd_error *err)
-{
-	rd_db_stmt *stmt = NULL;
-	int rc;
-	int ret;
-
-	if ((ret = rd_store__stmt(st, RD_STMT_EVIDENCE_TOTAL, &stmt,
-				  err)) < 0)
-		return ret;
-	rc = rd_store__bind_text(stmt, 1, dispute_id);
-	rc = rd_store__step(st, stmt, rc);
-	if (rc == RD_DB_ROW)
-		*total = (size_t)rd_db_column_int64(stmt, 0);
-	else
-		ret = rd_store__fail(st, rc, err, "cannot count the evidence "
-				     "of dispute %s", dispute_id);
-	rd_store__release(stmt);
-	return ret;
-}
-
 int rd_store_evidence_kinds(rd_store *st, const char *dispute_id,
 			    char ***kinds, size_t *kind_count, size_t *total,
 			    rd_error *err)
@@ -374,20 +353,19 @@ int rd_store_evidence_kinds(rd_store *st, const char *dispute_id,
 						   err)) < 0)
 			goto done;
 		n++;
+		*total += (size_t)rd_db_column_int64(stmt, 1);
 	}
 	if (rc != RD_DB_DONE) {
 		ret = rd_store__fail(st, rc, err, "cannot read the evidence "
 				     "kinds of dispute %s", dispute_id);
 		goto done;
 	}
-	rd_store__release(stmt);
-	stmt = NULL;
-	if ((ret = count_items(st, dispute_id, total, err)) < 0)
-		goto done;
 	*kinds = list;
 	*kind_count = n;
 	list = NULL;
 done:
+	if (ret < 0)
+		*total = 0;
 	rd_store__release(stmt);
 	rd_strings_free(list, n);
 	return ret;

@@ -428,16 +428,14 @@ static const struct {
 
 	[RD_STMT_EVIDENCE_INSERT] = { 3, EVIDENCE_INSERT,
 		PG_EVIDENCE_INSERT },
+	/* each kind once, with its items: their sum is the total */
 	[RD_STMT_EVIDENCE_KINDS] = { 2,
-		"SELECT DISTINCT kind FROM evidence"
-		" WHERE dispute_id = ?1 AND withdrawn = 0 ORDER BY kind",
-		"SELECT DISTINCT kind FROM evidence"
-		" WHERE dispute_id = $1 AND withdrawn = 0 ORDER BY kind" },
-	[RD_STMT_EVIDENCE_TOTAL] = { 2,
-		"SELECT count(*) FROM evidence"
-		" WHERE dispute_id = ?1 AND withdrawn = 0",
-		"SELECT count(*) FROM evidence"
-		" WHERE dispute_id = $1 AND withdrawn = 0" },
+		"SELECT kind, count(*) FROM evidence"
+		" WHERE dispute_id = ?1 AND withdrawn = 0"
+		" GROUP BY kind ORDER BY kind",
+		"SELECT kind, count(*) FROM evidence"
+		" WHERE dispute_id = $1 AND withdrawn = 0"
+		" GROUP BY kind ORDER BY kind" },
 	[RD_STMT_EVIDENCE_UPSERT] = { 3,
 		EVIDENCE_INSERT EVIDENCE_UPSERT_SET,
 		PG_EVIDENCE_INSERT EVIDENCE_UPSERT_SET },
