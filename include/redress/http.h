@@ -105,6 +105,15 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 uint16_t rd_http_port(const rd_http_server *server);
 
 /*
+ * The answers 503 database_unavailable given so far by the servers of
+ * this process, and the store's own words for the last one (which name
+ * the database and what it said): a client is told only that the
+ * database cannot be reached, so that an address of the operator's never
+ * reaches it; the operator reads the rest here (redress serve logs it).
+ */
+uint64_t rd_http_unavailable(rd_error *last);
+
+/*
  * Stop: from now on a request arriving on a connection still open is
  * answered 503 (Retry-After: 1, Connection: close) and new connections are
  * refused; the requests already being handled finish (for at most 30

@@ -4,7 +4,8 @@
  * once, or ends after the deadline it is firing), then the server
  * (requests in flight are finished). It announces the address it listens
  * on, so that scripts can read the port chosen for port 0, and logs each
- * failed sweep on standard error with its time; it never opens a service
+ * failed sweep, and each second in which requests found the database out
+ * of reach, on standard error with its time; it never opens a service
  * itself (the sweeper and each worker thread of the server do).
  */
 #include <pthread.h>
@@ -44,6 +45,29 @@ static void report_sweeper(rd_sweeper *sweeper, uint64_t *reported)
 	*reported = status.failures;
 }
 
+/*
+ * Log that the database could not be reached, with the store's words that
+ * the clients' 503 answers leave out, once for what happened since the
+ * last call.
+ */
+static void report_unavailable(uint64_t *reported)
+{
+	rd_error last;
+	char at[RD_TIME_BUFSZ];
+	uint64_t count = rd_http_unavailable(&last);
+
+	if (count == *reported)
+		return;
+	rd_time_format(at, time(NULL));
+	fprintf(stderr, "redress: %s the database could not be reached: "
+		"%llu request%s answered 503 since the last report (%llu "
+		"in all); the last: %s\n", at,
+		(unsigned long long)(count - *reported),
+		count - *reported == 1 ? "" : "s",
+		(unsigned long long)count, last.message);
+	*reported = count;
+}
+
 int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 {
 	const char *listen = cli_opt(&ctx->args, "listen");
@@ -54,7 +78,7 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	long long interval_s = 0, timeout_s = 0, rate = 0;
 	long long header_s = 0, body_s = 0, min_rate = 0, idle_s = 0;
 	long long slow[5] = { 0 }, writers = 0;
-	uint64_t reported = 0;
+	uint64_t reported = 0, unavailable = 0;
 	char host[64];
 	sigset_t stop_signals;
 	size_t hlen;
@@ -167,10 +191,12 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		report_sweeper(sweeper, &reported);
+		report_unavailable(&unavailable);
 	}
 	fprintf(stderr, "redress: %s received, stopping\n",
 		sig == SIGINT ? "SIGINT" : "SIGTERM");
 	report_sweeper(sweeper, &reported);
+	report_unavailable(&unavailable);
 	/* The sweeper first: nothing fires once the server stops answering. */
 	rd_sweeper_stop(sweeper);
 	rd_http_stop(server);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1779,6 +1780,46 @@ static int http_problem_quota(json_t *doc, const rd_error *err)
 	return 0;
 }
 
+/* The answers 503 database_unavailable given, and the last one's error. */
+static pthread_mutex_t unavailable_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t unavailable_count;
+static rd_error unavailable_last;
+
+uint64_t rd_http_unavailable(rd_error *last)
+{
+	uint64_t count;
+
+	pthread_mutex_lock(&unavailable_lock);
+	count = unavailable_count;
+	if (last)
+		*last = unavailable_last;
+	pthread_mutex_unlock(&unavailable_lock);
+	return count;
+}
+
+/*
+ * The detail of a database that cannot be reached: what the client may
+ * do, without the store's words (they name the database's address, and
+ * GET /readyz needs no key); those are kept for the operator.
+ */
+static void unavailable_detail(char *detail, size_t size, const rd_error *err)
+{
+	int unknown = strstr(err->message, "is unknown") != NULL;
+
+	pthread_mutex_lock(&unavailable_lock);
+	unavailable_count++;
+	unavailable_last = *err;
+	pthread_mutex_unlock(&unavailable_lock);
+	snprintf(detail, size, "%s", unknown
+		 ? "the database cannot be reached: the connection was lost "
+		   "while this change was being committed, so whether it "
+		   "was recorded is unknown; retry it with the same "
+		   "Idempotency-Key, which records it once"
+		 : "the database cannot be reached, so nothing of this "
+		   "request was recorded; retry after Retry-After seconds, "
+		   "here or on another server");
+}
+
 json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 {
 	const rd_code_info *info = rd_code_info_get(err->code);
@@ -1789,7 +1830,10 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 	*status = malformed ? 400u : (unsigned)info->http_status;
 	snprintf(type, sizeof(type), "https://redress.dev/problems/%s",
 		 malformed ? "malformed" : info->name);
-	problem_text(detail, sizeof(detail), err->message);
+	if (!malformed && err->code == RD_EUNAVAILABLE)
+		unavailable_detail(detail, sizeof(detail), err);
+	else
+		problem_text(detail, sizeof(detail), err->message);
 	problem_text(field, sizeof(field), err->field);
 	problem_text(guard, sizeof(guard), err->guard);
 	doc = json_pack("{s:s, s:s, s:i, s:s}", "type", type,

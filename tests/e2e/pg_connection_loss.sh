@@ -46,6 +46,7 @@ trap cleanup EXIT
 bash "$PG" start "$PG_STATE" >/dev/null
 REDRESS_STORE=$(bash "$PG" createdb "$PG_STATE" redress)
 export REDRESS_STORE
+DB_PORT=$(sed -n 's/^PGPORT=//p' "$PG_STATE")
 db_sql() {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 "$REDRESS_STORE" -c "$1"
 }
@@ -122,6 +123,10 @@ expect_unavailable() {
 	expect_eq "$(jq -r .type <<<"$BODY")" \
 		"https://redress.dev/problems/database_unavailable" "$1: its type"
 	expect_has "$(jq -r .detail <<<"$BODY")" "the database cannot be reached" "$1: its detail"
+	case "$(jq -r .detail <<<"$BODY")" in
+	*"$DB_PORT"* | *127.0.0.1* | *postgres*) fail "$1: the detail names the database: $BODY" ;;
+	*) ok ;;
+	esac
 	if awk -v t="$TIME" 'BEGIN { exit !(t < 5) }'; then ok; else
 		fail "$1: answered after $TIME s, not within 5 s"
 	fi
@@ -159,6 +164,11 @@ expect_exit 11 rd list
 expect_has "$ERR" "cannot connect to PostgreSQL" "the CLI says why"
 kill -0 "$PID_s" 2>/dev/null && ok || fail "the server died in the outage"
 sleep 2.5   # the sweeper (every second) meets the outage too
+# the operator reads what the clients were not told
+expect_has "$(cat "$E2E_TMP/s.err")" "the database could not be reached" \
+	"the server logs the outage"
+expect_has "$(grep 'could not be reached' "$E2E_TMP/s.err" | tail -n 1)" "$DB_PORT" \
+	"with the database's address, for the operator"
 
 # --- back ------------------------------------------------------------------------
 bash "$PG" resume "$PG_STATE"

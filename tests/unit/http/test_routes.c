@@ -315,7 +315,12 @@ static void retryable_problems_say_when(void)
 	rd_error err;
 	json_t *doc;
 
-	rd_error_set(&err, RD_EUNAVAILABLE, "the database cannot be reached");
+	uint64_t before = rd_http_unavailable(NULL);
+	rd_error last;
+
+	rd_error_set(&err, RD_EUNAVAILABLE, "cannot start a transaction: the "
+		     "database cannot be reached (connection to server at "
+		     "\"10.0.0.5\", port 5432 failed: Connection refused)");
 	doc = http_problem(&err, 0, &status);
 	CHECK(doc != NULL);
 	CHECK_INT((int)status, 503);
@@ -323,6 +328,27 @@ static void retryable_problems_say_when(void)
 		  "https://redress.dev/problems/database_unavailable");
 	CHECK_STR(json_string_value(json_object_get(doc, "title")),
 		  "Database unavailable");
+	/* the client is not told where the database is; the operator is */
+	CHECK_HAS(json_string_value(json_object_get(doc, "detail")),
+		  "the database cannot be reached, so nothing of this request "
+		  "was recorded");
+	CHECK(strstr(json_string_value(json_object_get(doc, "detail")),
+		     "10.0.0.5") == NULL);
+	CHECK(strstr(json_string_value(json_object_get(doc, "detail")),
+		     "5432") == NULL);
+	CHECK_INT(rd_http_unavailable(&last), before + 1);
+	CHECK_HAS(last.message, "\"10.0.0.5\", port 5432 failed");
+	json_decref(doc);
+	/* a commit cut off: the client is told its outcome is unknown */
+	rd_error_set(&err, RD_EUNAVAILABLE, "cannot commit: the database "
+		     "cannot be reached (the connection to PostgreSQL was lost "
+		     "during COMMIT, so whether the transaction was committed "
+		     "is unknown: server closed the connection)");
+	doc = http_problem(&err, 0, &status);
+	CHECK(doc != NULL);
+	CHECK_HAS(json_string_value(json_object_get(doc, "detail")),
+		  "whether it was recorded is unknown");
+	CHECK_INT(rd_http_unavailable(NULL), before + 2);
 	json_decref(doc);
 	CHECK_INT(rd_code_info_get(RD_EUNAVAILABLE)->retry_after_s, 2);
 	CHECK_INT(rd_code_info_get(RD_EUNAVAILABLE)->exit_code, 11);
