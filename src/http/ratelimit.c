@@ -81,11 +81,11 @@ void http_ratelimit_free(http_ratelimit *rl)
 }
 
 /* FNV-1a: key ids are random, any fair spread will do. */
-static uint32_t hash_id(const char *id)
+uint32_t http_hash_text(const char *text)
 {
 	uint32_t h = 2166136261u;
 
-	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
 		h ^= *p;
 		h *= 16777619u;
 	}
@@ -128,7 +128,7 @@ int http_ratelimit_take(http_ratelimit *rl, const char *key_id,
 	 * empty id (none of ours is) is limited as "-" */
 	snprintf(id, sizeof(id), "%s",
 		 key_id && key_id[0] ? key_id : "-");
-	set = &rl->sets[hash_id(id) % SETS];
+	set = &rl->sets[http_hash_text(id) % SETS];
 	pthread_mutex_lock(&set->lock);
 	b = find_way(set, id, now_ns);
 	if (strcmp(b->id, id) != 0) {

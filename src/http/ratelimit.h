@@ -52,4 +52,10 @@ int http_ratelimit_take(http_ratelimit *rl, const char *key_id,
 /* How many keys the table remembers now (for tests). */
 size_t http_ratelimit_tracked(http_ratelimit *rl);
 
+/*
+ * FNV-1a of a text (ratelimit.c): a fair spread of ids that are random
+ * already (API key ids, dispute ids), never a defence against chosen ones.
+ */
+uint32_t http_hash_text(const char *text);
+
 #endif

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/ratelimit.h"
 #include "http/writer.h"
 #include "redress/store.h"
 
@@ -267,20 +268,16 @@ void http_writer_free(http_writer *w)
 }
 
 /*
- * The lane of a change: a dispute's always the same one (FNV-1a of its
+ * The lane of a change: a dispute's always the same one (a hash of its
  * id), an opening (no id yet) the next in turn.
  */
 static lane *lane_of(http_writer *w, const char *dispute)
 {
-	uint32_t h = 2166136261u;
-
 	if (w->count == 1)
 		return &w->lanes[0];
 	if (!dispute || !dispute[0])
 		return &w->lanes[atomic_fetch_add(&w->next, 1) % w->count];
-	for (const unsigned char *p = (const unsigned char *)dispute; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return &w->lanes[h % w->count];
+	return &w->lanes[http_hash_text(dispute) % w->count];
 }
 
 int http_writer_submit(http_write_job **out, http_writer *writer,
