@@ -87,140 +87,137 @@ static unsigned char *put32(unsigned char *p, uint32_t v)
 }
 
 /*
- * A one-dimensional array of `count` elements in PostgreSQL's binary form
- * (array_recv): its header, then each element's length (-1: NULL) and
- * bytes. elem(items, i, buf, &len) gives element i's bytes (NULL for a
- * NULL), in buf or in items.
+ * A one-dimensional array in PostgreSQL's binary form (array_recv), built
+ * element by element: a header (dimensions, whether any element is NULL,
+ * the elements' type, their count, the lower bound), then each element's
+ * length (-1: NULL) and bytes, all integers big-endian. Out of memory,
+ * `failed` is set and the rest is ignored.
  */
-typedef const unsigned char *(*array_elem)(const void *items, size_t i,
-					    unsigned char buf[8],
-					    size_t *len);
+typedef struct pg_array {
+	unsigned char *buf;
+	size_t len, room;
+	uint32_t count;
+	int nulls;
+	int failed;
+} pg_array;
 
-static unsigned char *binary_array(size_t count, uint32_t elem_oid,
-				   array_elem elem, const void *items,
-				   size_t *out_len)
-{
-	size_t len = 20, i;
-	int nulls = 0;
-	unsigned char buf[8], *out, *p;
-
-	for (i = 0; i < count; i++) {
-		size_t n = 0;
-
-		if (elem(items, i, buf, &n))
-			len += 4 + n;
-		else {
-			len += 4;
-			nulls = 1;
-		}
-	}
-	if (!(out = malloc(len)))
-		return NULL;
-	p = put32(out, 1);
-	p = put32(p, (uint32_t)nulls);
-	p = put32(p, elem_oid);
-	p = put32(p, (uint32_t)count);
-	p = put32(p, 1);
-	for (i = 0; i < count; i++) {
-		size_t n = 0;
-		const unsigned char *bytes = elem(items, i, buf, &n);
-
-		if (!bytes) {
-			p = put32(p, 0xffffffffu);
-			continue;
-		}
-		p = put32(p, (uint32_t)n);
-		if (n)
-			memcpy(p, bytes, n);
-		p += n;
-	}
-	*out_len = len;
-	return out;
-}
-
-static const unsigned char *elem_id(const void *items, size_t i,
-				    unsigned char buf[8], size_t *len)
-{
-	(void)buf;
-	*len = RD_OID_RAWSZ;
-	return ((const rd_store_txobj *)items)[i].id;
-}
-
-/* ids given as one buffer of 20 raw bytes each */
-static const unsigned char *elem_raw_id(const void *items, size_t i,
-					unsigned char buf[8], size_t *len)
-{
-	(void)buf;
-	*len = RD_OID_RAWSZ;
-	return (const unsigned char *)items + i * RD_OID_RAWSZ;
-}
-
-static const unsigned char *be64(unsigned char buf[8], int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-
-	for (int i = 7; i >= 0; i--) {
-		buf[i] = (unsigned char)u;
-		u >>= 8;
-	}
-	return buf;
-}
-
-static const unsigned char *elem_type(const void *items, size_t i,
-				      unsigned char buf[8], size_t *len)
-{
-	*len = 8;
-	return be64(buf, ((const rd_store_txobj *)items)[i].type);
-}
-
-static const unsigned char *elem_size(const void *items, size_t i,
-				      unsigned char buf[8], size_t *len)
-{
-	*len = 8;
-	return be64(buf, ((const rd_store_txobj *)items)[i].size);
-}
-
-static const unsigned char *elem_data(const void *items, size_t i,
-				      unsigned char buf[8], size_t *len)
-{
-	const rd_store_txobj *o = &((const rd_store_txobj *)items)[i];
-
-	(void)buf;
-	if (o->in_file)
-		return NULL;
-	*len = (size_t)o->size;
-	return o->data ? o->data : (const unsigned char *)"";
-}
+#define PG_ARRAY_HEADER 20
 
 /* PostgreSQL's type ids of bytea and bigint (pg_type.dat). */
 #define OID_BYTEA 17
 #define OID_INT8 20
 
+static void array_put(pg_array *a, const void *bytes, size_t n)
+{
+	size_t need = a->len + n;
+
+	if (a->failed)
+		return;
+	if (need > a->room) {
+		size_t room = a->room ? a->room : 256;
+		unsigned char *more;
+
+		while (room < need)
+			room *= 2;
+		if (!(more = realloc(a->buf, room))) {
+			a->failed = 1;
+			return;
+		}
+		a->buf = more;
+		a->room = room;
+	}
+	if (n)
+		memcpy(a->buf + a->len, bytes, n);
+	a->len = need;
+}
+
+static void array_put32(pg_array *a, uint32_t v)
+{
+	unsigned char b[4];
+
+	put32(b, v);
+	array_put(a, b, sizeof(b));
+}
+
+/* Start an array of elements of type `oid`. */
+static void array_start(pg_array *a, uint32_t oid)
+{
+	memset(a, 0, sizeof(*a));
+	array_put32(a, 1);
+	array_put32(a, 0);
+	array_put32(a, oid);
+	array_put32(a, 0);
+	array_put32(a, 1);
+}
+
+/* One element: n bytes, or a NULL for bytes NULL. */
+static void array_add(pg_array *a, const void *bytes, size_t n)
+{
+	a->count++;
+	if (!bytes) {
+		a->nulls = 1;
+		array_put32(a, 0xffffffffu);
+		return;
+	}
+	array_put32(a, (uint32_t)n);
+	array_put(a, bytes, n);
+}
+
+static void array_add64(pg_array *a, int64_t v)
+{
+	unsigned char b[8];
+	uint64_t u = (uint64_t)v;
+
+	for (int i = 7; i >= 0; i--) {
+		b[i] = (unsigned char)u;
+		u >>= 8;
+	}
+	array_add(a, b, sizeof(b));
+}
+
+/* The header's NULL flag and count, once every element is in. */
+static int array_finish(pg_array *a)
+{
+	if (a->failed || a->len < PG_ARRAY_HEADER)
+		return -1;
+	put32(a->buf + 4, (uint32_t)a->nulls);
+	put32(a->buf + 12, a->count);
+	return 0;
+}
+
 /* Send the rows of objs[0..count) in one statement. */
 static int send_rows(rd_store *st, const rd_store_txobj *objs, size_t count,
 		     rd_error *err)
 {
-	static const array_elem elems[4] = {
-		elem_id, elem_type, elem_size, elem_data
-	};
-	static const uint32_t oids[4] = { OID_BYTEA, OID_INT8, OID_INT8,
-					  OID_BYTEA };
-	unsigned char *arrays[4] = { NULL, NULL, NULL, NULL };
-	size_t lens[4] = { 0, 0, 0, 0 };
+	pg_array arrays[4];
 	rd_db_stmt *stmt = NULL;
 	int rc = RD_DB_OK;
 	int ret = RD_OK;
 
+	array_start(&arrays[0], OID_BYTEA);
+	array_start(&arrays[1], OID_INT8);
+	array_start(&arrays[2], OID_INT8);
+	array_start(&arrays[3], OID_BYTEA);
+	for (size_t i = 0; i < count; i++) {
+		const rd_store_txobj *o = &objs[i];
+
+		array_add(&arrays[0], o->id, RD_OID_RAWSZ);
+		array_add64(&arrays[1], o->type);
+		array_add64(&arrays[2], o->size);
+		array_add(&arrays[3], o->in_file ? NULL
+				      : o->data ? (const void *)o->data : "",
+			  o->in_file ? 0 : (size_t)o->size);
+	}
 	for (int i = 0; i < 4; i++)
-		if (!(arrays[i] = binary_array(count, oids[i], elems[i], objs,
-					       &lens[i]))) {
+		if (array_finish(&arrays[i]) < 0) {
 			ret = rd_error_set(err, RD_ENOMEM, "out of memory");
 			goto done;
 		}
 	if ((ret = rd_store__stmt(st, RD_STMT_OBJECTS_PUT, &stmt, err)) < 0)
 		goto done;
 	for (int i = 0; i < 4; i++)
-		rc |= rd_db_bind_blob(stmt, i + 1, arrays[i], lens[i]);
+		rc |= rd_db_bind_blob(stmt, i + 1, arrays[i].buf,
+				      arrays[i].len);
 	rc = rd_store__step(st, stmt, rc);
 	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot store the %zu "
@@ -228,7 +225,7 @@ static int send_rows(rd_store *st, const rd_store_txobj *objs, size_t count,
 	rd_store__release(stmt);
 done:
 	for (int i = 0; i < 4; i++)
-		free(arrays[i]);
+		free(arrays[i].buf);
 	return ret;
 }
 
@@ -272,11 +269,11 @@ static int object_defer(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
 	o->type = type;
 	o->size = size;
 	o->in_file = data == NULL;
-	if (data && size &&
-	    !(o->data = malloc((size_t)size)))
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	if (o->data)
+	if (data && size) {
+		if (!(o->data = malloc((size_t)size)))
+			return rd_error_set(err, RD_ENOMEM, "out of memory");
 		memcpy(o->data, data, (size_t)size);
+	}
 	st->txobj_count++;
 	return RD_OK;
 }
@@ -399,9 +396,8 @@ int rd_store_objects_get(rd_store *st, const unsigned char *ids,
 				   const void *data),
 			 void *ctx, rd_error *err)
 {
-	unsigned char *array = NULL;
+	pg_array array;
 	rd_db_stmt *stmt = NULL;
-	size_t len = 0;
 	int rc;
 	int ret = RD_OK;
 
@@ -423,11 +419,16 @@ int rd_store_objects_get(rd_store *st, const unsigned char *ids,
 		}
 		return ret;
 	}
-	if (!(array = binary_array(count, OID_BYTEA, elem_raw_id, ids, &len)))
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	array_start(&array, OID_BYTEA);
+	for (size_t i = 0; i < count; i++)
+		array_add(&array, ids + i * RD_OID_RAWSZ, RD_OID_RAWSZ);
+	if (array_finish(&array) < 0) {
+		ret = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto done;
+	}
 	if ((ret = rd_store__stmt(st, RD_STMT_OBJECTS_GET, &stmt, err)) < 0)
 		goto done;
-	rc = rd_db_bind_blob(stmt, 1, array, len);
+	rc = rd_db_bind_blob(stmt, 1, array.buf, array.len);
 	while ((rc = rd_store__step(st, stmt,
 				    rc == RD_DB_ROW ? RD_DB_OK : rc)) ==
 	       RD_DB_ROW) {
@@ -453,7 +454,7 @@ int rd_store_objects_get(rd_store *st, const unsigned char *ids,
 				     "the record", count);
 done:
 	rd_store__release(stmt);
-	free(array);
+	free(array.buf);
 	return ret;
 }
 

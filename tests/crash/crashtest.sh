@@ -28,29 +28,13 @@
 # 1 at the first cycle that finds anything wrong.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/../.." && pwd)
 KILLS=${KILLS:-50}
 CLIENTS=${CLIENTS:-64}
 MIRROR_WAIT=${MIRROR_WAIT:-30}
-REDRESS=${REDRESS:-$src/build/redress}
-RD_CRASHLOAD=${RD_CRASHLOAD:-$(dirname "$REDRESS")/tests/rd-crashload}
+. "$(dirname "$0")/lib.bash"
 
-for tool in "$REDRESS" "$RD_CRASHLOAD"; do
-	if [ ! -x "$tool" ]; then
-		echo "crashtest: $tool is missing; build first (make build)" >&2
-		exit 2
-	fi
-done
-for cmd in sqlite3 git jq; do
-	command -v "$cmd" >/dev/null || { echo "crashtest: $cmd is needed" >&2; exit 2; }
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/redress-crash-XXXXXX")
+crash_setup crash sqlite3 git jq
 export REDRESS_DATA="$work/data"
-export REDRESS_WORKFLOWS="$src/workflows"
-export REDRESS_KINDS="$src/evidence/kinds.json"
-export REDRESS_POLICY="$src/workflows/policy.json"
 logs="$work/logs"
 mkdir -p "$logs"
 server_pid=""

@@ -28,29 +28,13 @@
 # cycle that finds anything wrong.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/../.." && pwd)
 KILLS=${KILLS:-20}
 NODES=${NODES:-2}
 CLIENTS=${CLIENTS:-32}
 MIRROR_WAIT=${MIRROR_WAIT:-120}
-REDRESS=${REDRESS:-$src/build/redress}
-RD_CRASHLOAD=${RD_CRASHLOAD:-$(dirname "$REDRESS")/tests/rd-crashload}
+. "$(dirname "$0")/lib.bash"
 
-for tool in "$REDRESS" "$RD_CRASHLOAD"; do
-	if [ ! -x "$tool" ]; then
-		echo "crashtest: $tool is missing; build first (make build)" >&2
-		exit 2
-	fi
-done
-for cmd in git jq psql; do
-	command -v "$cmd" >/dev/null || { echo "crashtest: $cmd is needed" >&2; exit 2; }
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/redress-crash-nodes-XXXXXX")
-export REDRESS_WORKFLOWS="$src/workflows"
-export REDRESS_KINDS="$src/evidence/kinds.json"
-export REDRESS_POLICY="$src/workflows/policy.json"
+crash_setup crash-nodes git jq psql
 declare -A pid port
 pg_state="$work/pg.state"
 

@@ -29,45 +29,10 @@ api "$key1" POST "$BASE/v1/disputes/$id/events" -H 'If-Match: "1"' --data '{"eve
 expect_eq "$STATUS" "200" "investigating"
 START_VERSION=2
 
-# writer N: ROUNDS attempts of read-then-conditional-write; the first
-# round waits for every writer to have read, so that all of them race for
-# one version. Each attempt logs: status, version read, version answered.
-writer() {
-	local n=$1 key round etag state event status new
-	key=$(cat "$E2E_TMP/key-$n")
-	for round in $(seq "$ROUNDS"); do
-		curl -s -D "$E2E_TMP/w$n.rh" -o "$E2E_TMP/w$n.rb" \
-			-H "Authorization: Bearer $key" "$BASE/v1/disputes/$id"
-		etag=$(tr -d '\r' <"$E2E_TMP/w$n.rh" | sed -n 's/^[Ee][Tt][Aa][Gg]: *"\([0-9]*\)"$/\1/p')
-		state=$(jq -r .state <"$E2E_TMP/w$n.rb")
-		if [ "$round" = 1 ]; then
-			touch "$E2E_TMP/read-$n"
-			while [ ! -e "$E2E_TMP/go" ]; do sleep 0.01; done
-		fi
-		case "$state" in
-		investigating) event=escalate ;;
-		escalated) event=resume ;;
-		*) event=none ;;
-		esac
-		status=$(curl -s -D "$E2E_TMP/w$n.ph" -o "$E2E_TMP/w$n.pb" -w '%{http_code}' \
-			-H "Authorization: Bearer $key" -H "If-Match: \"$etag\"" \
-			--data "{\"event\":\"$event\"}" "$BASE/v1/disputes/$id/events")
-		new=$(tr -d '\r' <"$E2E_TMP/w$n.ph" | sed -n 's/^[Ee][Tt][Aa][Gg]: *"\([0-9]*\)"$/\1/p')
-		echo "$status $etag ${new:--} $event $(jq -r '.type // "-"' <"$E2E_TMP/w$n.pb")" >>"$E2E_TMP/results"
-	done
-}
-
-pids=()
-for w in $(seq "$WRITERS"); do
-	writer "$w" &
-	pids+=($!)
-done
-for _ in $(seq 600); do
-	[ "$(ls "$E2E_TMP" | grep -c '^read-')" -ge "$WRITERS" ] && break
-	sleep 0.05
-done
-touch "$E2E_TMP/go"
-wait "${pids[@]}"
+# writer N uses its own key; each attempt logs "STATUS READ ANSWERED
+# EVENT TYPE" (server.bash, race_if_match)
+race_key() { cat "$E2E_TMP/key-$1"; }
+race_if_match "$BASE" "$id" "$ROUNDS" "$WRITERS" "$E2E_TMP/results"
 
 R="$E2E_TMP/results"
 expect_eq "$(wc -l <"$R" | tr -d ' ')" "$((WRITERS * ROUNDS))" "every attempt answered"

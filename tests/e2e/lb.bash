@@ -18,9 +18,13 @@
 
 # free_port: a port of 127.0.0.1 nothing listens on now
 free_port() {
-	local port
+	local port low=32768
+	# below the kernel's ephemeral ports: a node started again on its port
+	# must not find it taken by a client's connection meanwhile
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$low" -gt 12000 ] || low=32768
 	for _ in $(seq 50); do
-		port=$((20000 + RANDOM % 30000))
+		port=$((10000 + RANDOM % (low - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0

@@ -150,48 +150,14 @@ call "$agent" POST "/v1/disputes/$race/events" -H 'If-Match: "1"' --data '{"even
 expect_eq "$STATUS" "200" "the raced dispute is investigating"
 START=2
 before=$(sessions)
-# writer N: ROUNDS of read, then write conditional on the version read;
-# the first round waits until every writer has read. Logs "STATUS READ
-# ANSWERED TYPE" per attempt.
-writer() {
-	local n=$1 round etag state event status new
-	for round in $(seq "$ROUNDS"); do
-		curl -s -D "$E2E_TMP/w$n.rh" -o "$E2E_TMP/w$n.rb" --max-time 30 \
-			-H "Authorization: Bearer $admin" "$LB_BASE/v1/disputes/$race"
-		etag=$(tr -d '\r' <"$E2E_TMP/w$n.rh" | sed -n 's/^[Ee][Tt][Aa][Gg]: *"\([0-9]*\)"$/\1/p')
-		state=$(jq -r .state <"$E2E_TMP/w$n.rb")
-		if [ "$round" = 1 ]; then
-			touch "$E2E_TMP/read-$n"
-			while [ ! -e "$E2E_TMP/go" ]; do sleep 0.01; done
-		fi
-		case "$state" in
-		investigating) event=escalate ;;
-		escalated) event=resume ;;
-		*) event=none ;;
-		esac
-		status=$(curl -s -D "$E2E_TMP/w$n.ph" -o "$E2E_TMP/w$n.pb" -w '%{http_code}' --max-time 30 \
-			-H "Authorization: Bearer $admin" -H "If-Match: \"$etag\"" \
-			--data "{\"event\":\"$event\"}" "$LB_BASE/v1/disputes/$race/events")
-		new=$(tr -d '\r' <"$E2E_TMP/w$n.ph" | sed -n 's/^[Ee][Tt][Aa][Gg]: *"\([0-9]*\)"$/\1/p')
-		echo "$status $etag ${new:--} $(jq -r '.type // "-"' <"$E2E_TMP/w$n.pb" 2>/dev/null || echo -)" \
-			>>"$E2E_TMP/race"
-	done
-}
-pids=()
-for w in $(seq "$WRITERS"); do
-	writer "$w" &
-	pids+=($!)
-done
-for _ in $(seq 600); do
-	[ "$(find "$E2E_TMP" -maxdepth 1 -name 'read-*' | wc -l)" -ge "$WRITERS" ] && break
-	sleep 0.05
-done
-touch "$E2E_TMP/go"
-wait "${pids[@]}"
+# the racers (server.bash, race_if_match), through the balancer, each
+# attempt logged as "STATUS READ ANSWERED EVENT TYPE"
+race_key() { echo "$admin"; }
+race_if_match "$LB_BASE" "$race" "$ROUNDS" "$WRITERS" "$E2E_TMP/race"
 R=$E2E_TMP/race
 expect_eq "$(wc -l <"$R" | tr -d ' ')" "$((WRITERS * ROUNDS))" "every racing write answered"
 expect_eq "$(awk '$1 != 200 && $1 != 412' "$R")" "" "every racing write is 200 or 412"
-expect_eq "$(awk '$1 == 412 && $4 != "https://redress.dev/problems/stale"' "$R")" "" \
+expect_eq "$(awk '$1 == 412 && $5 != "https://redress.dev/problems/stale"' "$R")" "" \
 	"every 412 is a stale version"
 expect_eq "$(awk '$1 == 200 && $3 != $2 + 1' "$R")" "" "every success is the version read plus one"
 wins=$(awk '$1 == 200' "$R" | wc -l | tr -d ' ')

@@ -165,3 +165,53 @@ problem_field() {
 header() {
 	grep -i "^$1:" <<<"$HDRS" | head -1 | sed 's/^[^:]*: *//'
 }
+
+# race_if_match BASE ID ROUNDS WRITERS OUT: WRITERS racers at once, each
+# ROUNDS times reading dispute ID through BASE, then posting the event its
+# state allows (escalate from investigating, resume from escalated) with
+# If-Match on the version it read; their first round waits until every
+# racer has read, so that all race for one version. Racer N authenticates
+# with the key `race_key N` prints (the test defines race_key). Each
+# attempt appends "STATUS READ ANSWERED EVENT TYPE" to OUT (ANSWERED: the
+# ETag answered, "-" for none; TYPE: the problem's type, "-" for none).
+race_if_match() {
+	local base=$1 id=$2 rounds=$3 writers=$4 out=$5 w pids=()
+	rm -f "$E2E_TMP"/race-read-* "$E2E_TMP/race-go"
+	for w in $(seq "$writers"); do
+		race_one "$base" "$id" "$rounds" "$w" "$out" &
+		pids+=($!)
+	done
+	for _ in $(seq 600); do
+		[ "$(find "$E2E_TMP" -maxdepth 1 -name 'race-read-*' | wc -l)" -ge "$writers" ] && break
+		sleep 0.05
+	done
+	touch "$E2E_TMP/race-go"
+	wait "${pids[@]}"
+}
+
+# race_one BASE ID ROUNDS N OUT: racer N of race_if_match
+race_one() {
+	local base=$1 id=$2 rounds=$3 n=$4 out=$5 key round etag state event status new
+	key=$(race_key "$n")
+	for round in $(seq "$rounds"); do
+		curl -s -D "$E2E_TMP/w$n.rh" -o "$E2E_TMP/w$n.rb" --max-time 30 \
+			-H "Authorization: Bearer $key" "$base/v1/disputes/$id"
+		etag=$(tr -d '\r' <"$E2E_TMP/w$n.rh" | sed -n 's/^[Ee][Tt][Aa][Gg]: *"\([0-9]*\)"$/\1/p')
+		state=$(jq -r .state <"$E2E_TMP/w$n.rb" 2>/dev/null || echo -)
+		if [ "$round" = 1 ]; then
+			touch "$E2E_TMP/race-read-$n"
+			while [ ! -e "$E2E_TMP/race-go" ]; do sleep 0.01; done
+		fi
+		case "$state" in
+		investigating) event=escalate ;;
+		escalated) event=resume ;;
+		*) event=none ;;
+		esac
+		status=$(curl -s -D "$E2E_TMP/w$n.ph" -o "$E2E_TMP/w$n.pb" -w '%{http_code}' --max-time 30 \
+			-H "Authorization: Bearer $key" -H "If-Match: \"$etag\"" \
+			--data "{\"event\":\"$event\"}" "$base/v1/disputes/$id/events")
+		new=$(tr -d '\r' <"$E2E_TMP/w$n.ph" | sed -n 's/^[Ee][Tt][Aa][Gg]: *"\([0-9]*\)"$/\1/p')
+		echo "$status $etag ${new:--} $event $(jq -r '.type // "-"' <"$E2E_TMP/w$n.pb" 2>/dev/null || echo -)" \
+			>>"$out"
+	done
+}
