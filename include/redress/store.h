@@ -149,6 +149,9 @@ int rd_store_object_get(rd_store *st, const unsigned char id[RD_OID_RAWSZ],
  * the call; NULL for an object whose bytes are a file); an id not found
  * is left out. fn returns non-zero to stop: that value is returned. On
  * PostgreSQL one statement reads them all; give a few hundred at a time.
+ * It reads what is committed: on PostgreSQL the objects an open
+ * transaction of this connection stored are in the table only once it
+ * commits (rd_store_object_get answers for them before).
  */
 int rd_store_objects_get(rd_store *st, const unsigned char *ids,
 			 size_t count,

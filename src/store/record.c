@@ -235,11 +235,14 @@ int rd_store__objects_flush(rd_store *st, rd_error *err)
 		size_t first = st->txobj_sent, n = 0, bytes = 0;
 		int ret;
 
-		while (first + n < st->txobj_count && n < TXOBJ_ROWS_MAX &&
-		       (n == 0 || bytes + (size_t)st->txobj[first + n].size <=
-					  TXOBJ_STMT_BYTES)) {
-			if (!st->txobj[first + n].in_file)
-				bytes += (size_t)st->txobj[first + n].size;
+		/* a file's object is a row without its bytes */
+		while (first + n < st->txobj_count && n < TXOBJ_ROWS_MAX) {
+			const rd_store_txobj *o = &st->txobj[first + n];
+			size_t more = o->in_file ? 0 : (size_t)o->size;
+
+			if (n > 0 && bytes + more > TXOBJ_STMT_BYTES)
+				break;
+			bytes += more;
 			n++;
 		}
 		if ((ret = send_rows(st, &st->txobj[first], n, err)) < 0)
