@@ -65,52 +65,17 @@ static int lite_code(int rc)
 	}
 }
 
-int rd_db_open(rd_db **out, const char *target, int create, rd_error *err)
+/* An embedded database at path, opened with flags (and NOMUTEX). */
+static int lite_open(rd_db **out, const char *path, int flags, rd_error *err)
 {
 	rd_db *db;
 	int rc;
 
-	*out = NULL;
-	if (!target || !*target)
-		return rd_error_set(err, RD_EINVALID, "no database given");
-	if (rd_db_target_is_postgres(target))
-		return rd_db__pg_open(out, target, err);
 	if (!(db = calloc(1, sizeof(*db))))
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	db->engine = RD_DB_SQLITE;
-	rc = sqlite3_open_v2(target, &db->lite,
-			     SQLITE_OPEN_READWRITE |
-			     (create ? SQLITE_OPEN_CREATE : 0) |
-			     SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		rc = rd_error_set(err, rc == SQLITE_NOMEM ? RD_ENOMEM : RD_EIO,
-				  "cannot open %s: %s", target,
-				  db->lite ? sqlite3_errmsg(db->lite)
-					   : sqlite3_errstr(rc));
-		rd_db_close(db);
-		return rc;
-	}
-	sqlite3_extended_result_codes(db->lite, 1);
-	*out = db;
-	return RD_OK;
-}
-
-int rd_db_open_readonly(rd_db **out, const char *path, rd_error *err)
-{
-	rd_db *db;
-	int rc;
-
-	*out = NULL;
-	if (!path || !*path)
-		return rd_error_set(err, RD_EINVALID, "no database given");
-	if (rd_db_target_is_postgres(path))
-		return rd_error_set(err, RD_EINVALID, "a PostgreSQL database "
-				    "is not opened read-only by redress");
-	if (!(db = calloc(1, sizeof(*db))))
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	db->engine = RD_DB_SQLITE;
-	rc = sqlite3_open_v2(path, &db->lite,
-			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &db->lite, flags | SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		rc = rd_error_set(err, rc == SQLITE_NOMEM ? RD_ENOMEM : RD_EIO,
 				  "cannot open %s: %s", path,
@@ -122,6 +87,28 @@ int rd_db_open_readonly(rd_db **out, const char *path, rd_error *err)
 	sqlite3_extended_result_codes(db->lite, 1);
 	*out = db;
 	return RD_OK;
+}
+
+int rd_db_open(rd_db **out, const char *target, int create, rd_error *err)
+{
+	*out = NULL;
+	if (!target || !*target)
+		return rd_error_set(err, RD_EINVALID, "no database given");
+	if (rd_db_target_is_postgres(target))
+		return rd_db__pg_open(out, target, err);
+	return lite_open(out, target, SQLITE_OPEN_READWRITE |
+				      (create ? SQLITE_OPEN_CREATE : 0), err);
+}
+
+int rd_db_open_readonly(rd_db **out, const char *path, rd_error *err)
+{
+	*out = NULL;
+	if (!path || !*path)
+		return rd_error_set(err, RD_EINVALID, "no database given");
+	if (rd_db_target_is_postgres(path))
+		return rd_error_set(err, RD_EINVALID, "a PostgreSQL database "
+				    "is not opened read-only by redress");
+	return lite_open(out, path, SQLITE_OPEN_READONLY, err);
 }
 
 void rd_db_close(rd_db *db)
