@@ -9,9 +9,10 @@ BUILD     ?= build
 DATA      ?= ./redress-data
 LISTEN    ?= 127.0.0.1:8080
 DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libpq-dev libjansson-dev nettle-dev zlib1g-dev libgit2-dev libmagic-dev libarchive-dev libmicrohttpd-dev git sqlite3 jq curl
-# the test suite's own PostgreSQL server (tests/support/pg.sh) and the load
-# balancer in front of several nodes (tests/e2e/lb.bash)
-TEST_DEPS := postgresql haproxy
+# the test suite's own PostgreSQL server (tests/support/pg.sh), the load
+# balancer in front of several nodes (tests/e2e/lb.bash), and openssl, which
+# signs requests by hand in tests/e2e/webhook_receiver.sh
+TEST_DEPS := postgresql haproxy openssl
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      := $(shell nproc 2>/dev/null || echo 2)
 
@@ -40,8 +41,13 @@ server: configure
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
+# Node.js and npm for the webhook tests' receiver (tests/e2e/webhook.bash;
+# ctest's fixture webhook_receiver runs npm ci): NODE_DEPS, looked for as
+# commands as for lint-api below.
 test: DEB_DEPS += $(TEST_DEPS)
 test: build
+	@{ command -v node && command -v npm; } >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory deps DEB_DEPS="$(NODE_DEPS)"
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
 run: server
