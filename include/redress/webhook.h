@@ -175,7 +175,8 @@ typedef struct rd_webhook_result {
  *
  * A failed delivery is a result, not an error: the function fails only
  * when it cannot run at all: RD_ENOMEM, RD_EINTERNAL when libcurl cannot
- * be initialised, RD_EINVALID when results or reqs is NULL with n > 0.
+ * be initialised, RD_EINVALID when results or reqs is NULL with n > 0 or
+ * opts->user_agent holds a control character.
  * opts may be NULL (all defaults). Several threads may call it at once.
  *
  * For tests only: when the environment variable REDRESS_TEST_RESOLVE is
