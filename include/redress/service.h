@@ -20,6 +20,7 @@
 #include "redress/evidence.h"
 #include "redress/offer.h"
 #include "redress/store.h"
+#include "redress/webhook.h"
 #include "redress/workflow.h"
 
 typedef struct rd_service rd_service;
@@ -44,6 +45,13 @@ typedef struct rd_service_options {
 	 */
 	int64_t quota_daily;        /* per UTC day */
 	int64_t quota_total;        /* ever */
+	/*
+	 * Webhook URLs (test and on-premise options, off by default):
+	 * http:// as well as https://, and addresses that are loopback,
+	 * private, link-local... (rd_webhook_address_allowed).
+	 */
+	int webhook_allow_http;
+	int webhook_allow_private;
 } rd_service_options;
 
 /* No quota: every size fits. */
@@ -942,5 +950,170 @@ int rd_service_payables(rd_service *svc, const char *storefront,
  * memory.
  */
 json_t *rd_payable_to_json(const rd_payable_row *payable, int64_t now);
+
+/* ---- events for storefronts: the outbox, the feed, webhooks -------------- */
+
+/* Events are kept this long (the feed's reach, and redelivery's). */
+#define RD_OUTBOX_KEEP_S (30 * 86400)
+/* An endpoint with no successful delivery for this long is disabled. */
+#define RD_WEBHOOK_FAILING_MAX_S (5 * 86400)
+/* A receiver's Retry-After is honoured up to this. */
+#define RD_WEBHOOK_RETRY_AFTER_MAX_S 86400
+
+/* The event types, in the order of docs/webhooks.md (a static table). */
+const char *const *rd_event_types(size_t *count);
+/* 1 when type is one of them. */
+int rd_event_type_valid(const char *type);
+
+/*
+ * What a request asks of an endpoint. At creation url and events are
+ * required; in an update NULL (enabled -1) leaves a setting as it is.
+ * events[event_count] are event types, or "*" alone for all. storefront
+ * is for creation only: a storefront key's endpoints are its own (NULL,
+ * or its own name); an admin's are for the storefront named, or for
+ * every storefront when NULL.
+ */
+typedef struct rd_webhook_change {
+	const char *url;
+	const char *const *events;
+	size_t event_count;
+	const char *description;
+	const char *storefront;
+	int enabled;                 /* 1, 0, or -1 */
+} rd_webhook_change;
+
+/*
+ * Endpoints, as `actor` may manage them: a storefront key its own
+ * storefront's (another's is RD_ENOTFOUND, as one that does not exist),
+ * an admin every one; any other role is RD_EFORBIDDEN. A URL must pass
+ * rd_webhook_url_check with the service's webhook options; at most 16
+ * endpoints per storefront (RD_ETOOLARGE). Creation makes the signing
+ * secret (out->secret, to show once); rotation makes a new one, the
+ * previous signing beside it for 24 hours.
+ */
+/* Set the service's webhook options (rd_service_options' two). */
+void rd_service_webhook_allow(rd_service *svc, int allow_http,
+			      int allow_private);
+
+int rd_service_webhook_create(rd_service *svc, const rd_actor *actor,
+			      const rd_webhook_change *change, int64_t now,
+			      rd_webhook_endpoint *out, rd_error *err);
+int rd_service_webhooks_list(rd_service *svc, const rd_actor *actor,
+			     rd_webhook_endpoint **out, size_t *count,
+			     rd_error *err);
+int rd_service_webhook_get(rd_service *svc, const rd_actor *actor,
+			   const char *id, rd_webhook_endpoint *out,
+			   rd_error *err);
+int rd_service_webhook_update(rd_service *svc, const rd_actor *actor,
+			      const char *id, const rd_webhook_change *change,
+			      int64_t now, rd_webhook_endpoint *out,
+			      rd_error *err);
+int rd_service_webhook_rotate(rd_service *svc, const rd_actor *actor,
+			      const char *id, int64_t now,
+			      rd_webhook_endpoint *out, rd_error *err);
+int rd_service_webhook_delete(rd_service *svc, const rd_actor *actor,
+			      const char *id, rd_error *err);
+
+/* The endpoint's delivery log (rd_store_webhook_deliveries), as above. */
+int rd_service_webhook_deliveries(rd_service *svc, const rd_actor *actor,
+				  const char *id, const char *cursor,
+				  size_t limit, rd_webhook_delivery **out,
+				  size_t *count,
+				  char next_cursor[RD_OUTBOX_CURSOR_BUFSZ],
+				  rd_error *err);
+
+/*
+ * Deliver one again, now, its schedule from the start (out: the delivery
+ * as it now is; free out->attempts). RD_ECONFLICT while it is being sent.
+ */
+int rd_service_webhook_retry(rd_service *svc, const rd_actor *actor,
+			     const char *id, const char *delivery_id,
+			     rd_webhook_delivery *out, rd_error *err);
+
+/*
+ * The event feed (rd_store_outbox_after): a storefront key reads its own
+ * disputes' events, any other role all. types is a comma-separated list
+ * of event types, NULL for all.
+ */
+int rd_service_events_feed(rd_service *svc, const rd_actor *actor,
+			   const char *after, const char *types,
+			   size_t limit, rd_outbox_event **out, size_t *count,
+			   char next_cursor[RD_OUTBOX_CURSOR_BUFSZ],
+			   rd_error *err);
+
+/*
+ * As the API shows them (new references; NULL when out of memory): an
+ * endpoint (its secret only when with_secret: at creation and rotation),
+ * a delivery with its attempts, and an event of the feed ({"id", "type",
+ * "timestamp", "data"}; NULL too when its payload is not JSON).
+ */
+json_t *rd_webhook_endpoint_to_json(const rd_webhook_endpoint *ep,
+				    int with_secret);
+json_t *rd_webhook_delivery_to_json(const rd_webhook_delivery *d);
+json_t *rd_outbox_event_to_json(const rd_outbox_event *ev);
+
+/* What came of one delivery attempt, and what follows. */
+typedef enum rd_delivery_outcome {
+	RD_DELIVERY_DELIVERED,
+	RD_DELIVERY_RETRY,        /* failed; tried again at next_at */
+	RD_DELIVERY_FAILED,       /* failed for good */
+	RD_DELIVERY_OUTCOMES
+} rd_delivery_outcome;
+
+typedef struct rd_delivery_verdict {
+	rd_delivery_outcome outcome;
+	int64_t next_at;          /* RD_DELIVERY_RETRY: when */
+	int disable;              /* disable the endpoint, for `reason` */
+	char reason[256];
+} rd_delivery_verdict;
+
+/*
+ * Judge an attempt's result: 2xx delivered; 410 failed and the endpoint
+ * disabled; else retried after rd_webhook_retry_delay(tries + 1, random)
+ * or the receiver's longer Retry-After (up to a day), or failed once the
+ * schedule is spent; and the endpoint disabled when it has been failing
+ * since `failing_since` (0: it is not) for RD_WEBHOOK_FAILING_MAX_S.
+ */
+void rd_delivery_judge(rd_delivery_verdict *out,
+		       const rd_webhook_result *res, int64_t tries,
+		       int64_t failing_since, int64_t now, uint64_t random);
+
+/* "delivered", "retry", "failed"; NULL out of range. */
+const char *rd_delivery_outcome_name(rd_delivery_outcome outcome);
+
+/* rd_store_webhook_backlog on the service's record (for /metrics). */
+int rd_service_webhook_backlog(rd_service *svc, int64_t *pending,
+			       int64_t *oldest_created_at, rd_error *err);
+
+/* Attempts this process recorded, by outcome (for /metrics). */
+void rd_webhook_counts_get(uint64_t out[RD_DELIVERY_OUTCOMES]);
+
+/*
+ * One round of webhook delivery on svc (the worker's, or a test's):
+ * fan new events out to endpoints, lease the deliveries due (at most 32),
+ * send them at once with `opts` of the state, record each outcome.
+ * *sent counts the deliveries attempted. The state keeps what rounds
+ * remember (rd_webhook_state_new copies opts; NULL for defaults).
+ */
+typedef struct rd_webhook_state rd_webhook_state;
+int rd_webhook_state_new(rd_webhook_state **out,
+			 const rd_webhook_options *opts, rd_error *err);
+void rd_webhook_state_free(rd_webhook_state *state);
+int rd_service_webhook_round(rd_service *svc, rd_webhook_state *state,
+			     size_t *sent, rd_error *err);
+
+/*
+ * The delivery thread of `redress serve` (on a service of its own, like
+ * the sweeper): a round every interval_ms, at once again after a full
+ * one. A failed round is counted (rd_webhook_worker_failures, with the
+ * last error into *last when not NULL) and the next one tries again.
+ */
+typedef struct rd_webhook_worker rd_webhook_worker;
+int rd_webhook_worker_start(rd_webhook_worker **out,
+			    const rd_service_options *opts,
+			    const rd_webhook_options *webhook,
+			    uint64_t interval_ms, rd_error *err);
+uint64_t rd_webhook_worker_failures(rd_webhook_worker *w, rd_error *last);
+void rd_webhook_worker_stop(rd_webhook_worker *w);
 
 #endif

@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 17
+#define RD_STORE_SCHEMA_VERSION 18
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -1065,5 +1065,227 @@ typedef struct rd_payable_row {
 int rd_store_payables_list(rd_store *st, const rd_payable_filter *filter,
 			   rd_payable_row **out, size_t *count,
 			   char **next_cursor, rd_error *err);
+
+/* ---- the outbox of events, and webhooks (schema 18) ---------------------- */
+
+#define RD_OUTBOX_ID_BUFSZ 31        /* "evt_" and a ULID */
+#define RD_WEBHOOK_ID_BUFSZ 30       /* "we_" or "wd_" and a ULID */
+#define RD_OUTBOX_CURSOR_BUFSZ 48
+#define RD_WEBHOOK_URL_MAX 2048
+#define RD_WEBHOOK_EVENTS_MAX 1024
+#define RD_WEBHOOK_DESCRIPTION_MAX 512
+#define RD_WEBHOOK_SECRET_BUFSZ 64
+#define RD_WEBHOOK_ANSWER_MAX 256
+
+/*
+ * One event for storefronts, as the outbox keeps it. payload is the whole
+ * body a webhook sends ({"type", "timestamp", "data"}); cursor, filled by
+ * reads, is the feed's position just after this event.
+ */
+typedef struct rd_outbox_event {
+	char id[RD_OUTBOX_ID_BUFSZ];
+	char dispute_id[RD_ID_BUFSZ];
+	char storefront[65];
+	int64_t version;
+	char type[32];
+	int64_t created_at;
+	char *payload;
+	char cursor[RD_OUTBOX_CURSOR_BUFSZ];
+} rd_outbox_event;
+
+/*
+ * Write ev into the outbox, inside the open write transaction of the
+ * change that causes it (its payload borrowed).
+ */
+int rd_store_outbox_add(rd_store *st, const rd_outbox_event *ev,
+			rd_error *err);
+
+/*
+ * The events after `after` (NULL or "": from the oldest kept) in commit
+ * order, at most `limit` (1..500), only storefront's when it is not NULL,
+ * only those of the types in `types` (comma-separated, NULL: all). *out
+ * is a new array of *count events (rd_outbox_events_free); next_cursor is
+ * the position after the last one read, or `after` itself (the end when
+ * NULL) when none follows. A malformed cursor is RD_EINVALID, field
+ * "after".
+ */
+int rd_store_outbox_after(rd_store *st, const char *after,
+			  const char *storefront, const char *types,
+			  size_t limit, rd_outbox_event **out, size_t *count,
+			  char next_cursor[RD_OUTBOX_CURSOR_BUFSZ],
+			  rd_error *err);
+void rd_outbox_events_free(rd_outbox_event *events, size_t count);
+
+/* The feed's position after every event committed so far. */
+int rd_store_outbox_end(rd_store *st, char cursor[RD_OUTBOX_CURSOR_BUFSZ],
+			rd_error *err);
+
+/*
+ * Remove (in the open write transaction) the events created before
+ * `before` and the finished deliveries finished before it; *removed counts
+ * the events.
+ */
+int rd_store_outbox_purge(rd_store *st, int64_t before, size_t *removed,
+			  rd_error *err);
+
+/* A storefront's receiver of events. */
+typedef struct rd_webhook_endpoint {
+	char id[RD_WEBHOOK_ID_BUFSZ];
+	char url[RD_WEBHOOK_URL_MAX + 1];
+	char events[RD_WEBHOOK_EVENTS_MAX + 1];  /* "*" or types, comma-separated */
+	char description[RD_WEBHOOK_DESCRIPTION_MAX + 1];
+	char storefront[65];                     /* "": every storefront's */
+	int enabled;
+	char disabled_reason[256];               /* "" while enabled */
+	char secret[RD_WEBHOOK_SECRET_BUFSZ];
+	char previous_secret[RD_WEBHOOK_SECRET_BUFSZ]; /* "" when none */
+	int64_t previous_expires_at;             /* 0 when none */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t failing_since;                   /* 0: not failing */
+} rd_webhook_endpoint;
+
+/*
+ * Record a new endpoint (open write transaction); it receives the events
+ * committed from now on (its position is the outbox's end).
+ */
+int rd_store_webhook_insert(rd_store *st, const rd_webhook_endpoint *ep,
+			    rd_error *err);
+/* RD_ENOTFOUND "no webhook endpoint ID" when there is none. */
+int rd_store_webhook_get(rd_store *st, const char *id,
+			 rd_webhook_endpoint *out, rd_error *err);
+/*
+ * The endpoints, oldest first: storefront's (and none of every
+ * storefront's) when storefront is not NULL, else all. *out is new
+ * (free()).
+ */
+int rd_store_webhooks_list(rd_store *st, const char *storefront,
+			   rd_webhook_endpoint **out, size_t *count,
+			   rd_error *err);
+/*
+ * Write what may change of an endpoint (url, events, description,
+ * enabled, disabled_reason, the secrets, updated_at, failing_since) in
+ * the open write transaction; RD_ENOTFOUND when it is gone.
+ */
+int rd_store_webhook_update(rd_store *st, const rd_webhook_endpoint *ep,
+			    rd_error *err);
+/* Remove an endpoint and its deliveries (open write transaction). */
+int rd_store_webhook_delete(rd_store *st, const char *id, rd_error *err);
+
+/*
+ * The fan-out (open write transaction): for each enabled endpoint not
+ * being fanned out by another transaction, a pending delivery due at
+ * `now` for each event after its position that it takes (its storefront's,
+ * of its types), at most `limit` events per endpoint, and its position
+ * moved past them. *made counts the deliveries made.
+ */
+int rd_store_webhook_fanout(rd_store *st, int64_t now, size_t limit,
+			    size_t *made, rd_error *err);
+
+/* A delivery a worker has leased, with what sending it needs. */
+typedef struct rd_webhook_job {
+	int64_t n;
+	char id[RD_WEBHOOK_ID_BUFSZ];
+	char event_id[RD_OUTBOX_ID_BUFSZ];
+	char endpoint_id[RD_WEBHOOK_ID_BUFSZ];
+	char url[RD_WEBHOOK_URL_MAX + 1];
+	char secret[RD_WEBHOOK_SECRET_BUFSZ];
+	char previous_secret[RD_WEBHOOK_SECRET_BUFSZ]; /* "" when none or expired */
+	int64_t tries;            /* failed tries so far on the schedule */
+	int64_t attempts;         /* attempts so far, manual retries too */
+	char *payload;            /* NULL when the event is no longer kept */
+} rd_webhook_job;
+
+/*
+ * Lease up to `limit` deliveries due at `now` (open write transaction):
+ * pending, their time come, not leased (or the lease run out), of an
+ * enabled endpoint, and with no earlier pending delivery of the same
+ * endpoint and dispute. They are leased to `lease` (a token unique to the
+ * caller) until now + lease_s. *out is new (rd_webhook_jobs_free).
+ */
+int rd_store_webhook_claim(rd_store *st, int64_t now, int64_t lease_s,
+			   const char *lease, size_t limit,
+			   rd_webhook_job **out, size_t *count, rd_error *err);
+void rd_webhook_jobs_free(rd_webhook_job *jobs, size_t count);
+
+/* One try of a delivery, as the log shows it. */
+typedef struct rd_webhook_attempt {
+	int64_t n;
+	int64_t at;
+	long status_code;          /* 0: no answer */
+	int64_t latency_ms;
+	char answer[RD_WEBHOOK_ANSWER_MAX + 1];
+	char error[256];           /* "" on an answer */
+	int64_t next_at;           /* 0: no further try */
+} rd_webhook_attempt;
+
+/*
+ * Record the attempt of a leased delivery and its outcome (open write
+ * transaction): `status` "pending" (tried again at next_at, tries + 1),
+ * "delivered" or "failed"; the lease ends. *kept is 0, and nothing is
+ * written, when the lease is no longer `lease`'s (it ran out and another
+ * worker took the delivery).
+ */
+int rd_store_webhook_attempt_add(rd_store *st, int64_t delivery_n,
+				 const char *lease,
+				 const rd_webhook_attempt *attempt,
+				 const char *status, int *kept, rd_error *err);
+
+/*
+ * An endpoint's run of failures (open write transaction): ok ends it;
+ * a failure starts it at `now` unless one runs. *since is when the run
+ * began (0 when ok).
+ */
+int rd_store_webhook_failing(rd_store *st, const char *endpoint_id, int ok,
+			     int64_t now, int64_t *since, rd_error *err);
+
+/* A delivery and the log of its attempts. */
+typedef struct rd_webhook_delivery {
+	int64_t n;
+	char id[RD_WEBHOOK_ID_BUFSZ];
+	char event_id[RD_OUTBOX_ID_BUFSZ];
+	char event_type[32];
+	char dispute_id[RD_ID_BUFSZ];
+	int64_t version;
+	char status[16];
+	int64_t attempt_count;
+	int64_t next_at;           /* 0 when not pending */
+	int64_t created_at;
+	int64_t finished_at;
+	rd_webhook_attempt *attempts;  /* newest first, at most 20 */
+	size_t attempts_count;
+} rd_webhook_delivery;
+
+/*
+ * An endpoint's deliveries, newest first, by keyset (cursor from the
+ * previous page; "" or NULL for the first), at most `limit` (1..100);
+ * *next_cursor "" when no page follows. Free with
+ * rd_webhook_deliveries_free.
+ */
+int rd_store_webhook_deliveries(rd_store *st, const char *endpoint_id,
+				const char *cursor, size_t limit,
+				rd_webhook_delivery **out, size_t *count,
+				char next_cursor[RD_OUTBOX_CURSOR_BUFSZ],
+				rd_error *err);
+void rd_webhook_deliveries_free(rd_webhook_delivery *list, size_t count);
+
+/* One delivery of the endpoint; RD_ENOTFOUND when there is none. */
+int rd_store_webhook_delivery_get(rd_store *st, const char *endpoint_id,
+				  const char *delivery_id,
+				  rd_webhook_delivery *out, rd_error *err);
+
+/*
+ * Make a delivery pending again, due at `now`, its schedule from the
+ * start (open write transaction): the redelivery an operator asks for.
+ */
+int rd_store_webhook_retry(rd_store *st, const char *endpoint_id,
+			   const char *delivery_id, int64_t now, rd_error *err);
+
+/*
+ * What /metrics shows: deliveries pending, and the creation time of the
+ * oldest event a pending delivery still waits to deliver (0 when none).
+ */
+int rd_store_webhook_backlog(rd_store *st, int64_t *pending,
+			     int64_t *oldest_created_at, rd_error *err);
 
 #endif

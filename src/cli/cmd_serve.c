@@ -18,6 +18,8 @@
 #include "redress/http.h"
 
 #define DEFAULT_SWEEP_INTERVAL_S 10
+/* How often the webhook worker looks for events to deliver, in ms. */
+#define WEBHOOK_INTERVAL_MS 250
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
 /* A day: longer makes no sense for either option. */
 #define MAX_SECONDS 86400
@@ -25,6 +27,22 @@
 #define MAX_RATE_LIMIT 1000000
 /* bytes per second: 1 GiB/s, far above any link it would slow */
 #define MAX_BODY_MIN_RATE (1024LL * 1024 * 1024)
+
+/* Log the webhook worker's failed rounds since the last call. */
+static void report_webhooks(rd_webhook_worker *w, uint64_t *reported)
+{
+	char at[RD_TIME_BUFSZ];
+	rd_error last;
+	uint64_t failures = rd_webhook_worker_failures(w, &last);
+
+	if (failures == *reported)
+		return;
+	rd_time_format(at, time(NULL));
+	fprintf(stderr, "redress: %s webhook delivery round failed (%llu "
+		"failure%s so far): %s\n", at, (unsigned long long)failures,
+		failures == 1 ? "" : "s", last.message);
+	*reported = failures;
+}
 
 /* Log the sweeper's failures since the last call, once each. */
 static void report_sweeper(rd_sweeper *sweeper, uint64_t *reported)
@@ -73,12 +91,14 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	const char *listen = cli_opt(&ctx->args, "listen");
 	rd_http_server *server = NULL;
 	rd_sweeper *sweeper = NULL;
+	rd_webhook_worker *webhooks = NULL;
+	rd_webhook_options webhook_opts;
 	rd_mirror_writer *mirror = NULL;
 	rd_http_options opts;
 	long long interval_s = 0, timeout_s = 0, rate = 0;
 	long long header_s = 0, body_s = 0, min_rate = 0, idle_s = 0;
 	long long slow[5] = { 0 }, writers = 0;
-	uint64_t reported = 0, unavailable = 0;
+	uint64_t reported = 0, unavailable = 0, webhook_reported = 0;
 	char host[64];
 	sigset_t stop_signals;
 	size_t hlen;
@@ -93,6 +113,14 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	opts.service.workflows_dir = ctx->workflows_dir;
 	opts.service.kinds_path = ctx->kinds_path;
 	opts.service.policy_path = ctx->policy_path;
+	opts.service.webhook_allow_http =
+		cli_flag(&ctx->args, "webhook-allow-http");
+	opts.service.webhook_allow_private =
+		cli_flag(&ctx->args, "webhook-allow-private");
+	memset(&webhook_opts, 0, sizeof(webhook_opts));
+	webhook_opts.user_agent = "redress/" REDRESS_VERSION;
+	webhook_opts.allow_http = opts.service.webhook_allow_http;
+	webhook_opts.allow_private = opts.service.webhook_allow_private;
 	if ((rc = cli_opt_number(&interval_s, &ctx->args, "sweep-interval",
 				 DEFAULT_SWEEP_INTERVAL_S, 0, MAX_SECONDS,
 				 err)) < 0 ||
@@ -173,6 +201,15 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 		rd_http_stop(server);
 		return rc;
 	}
+	/* webhooks go out within about WEBHOOK_INTERVAL_MS of their change */
+	if ((rc = rd_webhook_worker_start(&webhooks, &opts.service,
+					  &webhook_opts, WEBHOOK_INTERVAL_MS,
+					  err)) < 0) {
+		rd_sweeper_stop(sweeper);
+		rd_mirror_writer_stop(mirror);
+		rd_http_stop(server);
+		return rc;
+	}
 
 	hlen = strcspn(listen, ":");
 	if (hlen >= sizeof(host))
@@ -191,6 +228,7 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		report_sweeper(sweeper, &reported);
+		report_webhooks(webhooks, &webhook_reported);
 		report_unavailable(&unavailable);
 	}
 	fprintf(stderr, "redress: %s received, stopping\n",
@@ -199,6 +237,8 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	report_unavailable(&unavailable);
 	/* The sweeper first: nothing fires once the server stops answering. */
 	rd_sweeper_stop(sweeper);
+	/* a send under way ends within its timeout; its lease covers a kill */
+	rd_webhook_worker_stop(webhooks);
 	rd_http_stop(server);
 	/* last, so that what the server acknowledged reaches the mirror */
 	rd_mirror_writer_stop(mirror);

@@ -126,6 +126,8 @@ static const cli_option serve_options[] = {
 	{ "slow-queue", "N", 0, "slow requests under way in all; more get 503 (default 128)" },
 	{ "slow-timeout", "SECONDS", 0, "longest wait for a slow answer to begin, or for its next bytes (default 60)" },
 	{ "writers", "N", 0, "group-commit writer threads, a dispute always on the same one (PostgreSQL only; default one per core, 2 to 8; 1 on the embedded record)" },
+	{ "webhook-allow-http", NULL, 0, "deliver webhooks to http:// URLs too (test and on-premise receivers only)" },
+	{ "webhook-allow-private", NULL, 0, "deliver webhooks to loopback, private and link-local addresses too (test and on-premise receivers only)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -133,6 +135,20 @@ static const cli_option payables_options[] = {
 	{ "storefront", "NAME", 0, "only this storefront's payables" },
 	{ "limit", "N", 0, "page size, 1 to 500 (default 50)" },
 	{ "cursor", "CURSOR", 0, "continue after a previous page" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option webhook_options[] = {
+	{ "url", "URL", 0, "create, update: where to deliver (https://...)" },
+	{ "events", "TYPES", 0, "create, update: event types, separated by commas, or \"*\" for all" },
+	{ "description", "TEXT", 0, "create, update: what the endpoint is for" },
+	{ "storefront", "NAME", 0, "create: the storefront whose events it receives (default: every storefront's)" },
+	{ "enable", NULL, 0, "update: deliver to it again" },
+	{ "disable", NULL, 0, "update: stop delivering to it" },
+	{ "limit", "N", 0, "deliveries: page size, 1 to 100 (default 20)" },
+	{ "cursor", "CURSOR", 0, "deliveries: continue after a previous page" },
+	{ "allow-http", NULL, 0, "create, update: accept an http:// URL (test and on-premise receivers)" },
+	{ "allow-private", NULL, 0, "create, update: accept a URL naming a loopback or private address (test and on-premise receivers)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -192,6 +208,10 @@ static const cli_command commands[] = {
 	  "create --role R [--storefront S] [--name N] | list | revoke ID | quota S [--daily B] [--total B]",
 	  "create, list or revoke API keys (a new key is shown once); a storefront's evidence quota",
 	  key_options, 1, 2, 1 },
+	{ "webhook", cli_cmd_webhook,
+	  "create --url URL --events TYPES | list | show ID | update ID | delete ID | rotate-secret ID | deliveries ID | retry ID DELIVERY_ID",
+	  "the endpoints that receive events for storefronts, their secrets and delivery logs",
+	  webhook_options, 1, 3, 1 },
 	{ "version", cli_cmd_version, "", "print the version of redress",
 	  no_options, 0, 0, 0 },
 	{ "serve", cli_cmd_serve, "[--listen HOST:PORT] [--rate-limit N]",

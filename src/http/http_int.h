@@ -38,6 +38,9 @@
 #define HTTP_PUBLIC_RECORD (1u << 31)
 #define HTTP_ANY_ROLE (HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_STOREFRONT) | \
 		       HTTP_ROLE(RD_ROLE_AUDITOR) | HTTP_ROLE(RD_ROLE_ADMIN))
+/* Who manages webhook endpoints: a storefront (its own) and an admin. */
+#define HTTP_WEBHOOK_ROLES (HTTP_ROLE(RD_ROLE_STOREFRONT) | \
+			    HTTP_ROLE(RD_ROLE_ADMIN))
 #define HTTP_WRITERS (HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_STOREFRONT) | \
 		      HTTP_ROLE(RD_ROLE_ADMIN))
 
@@ -302,6 +305,28 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status);
  */
 int http_visible_dispute(http_call *call, const char *id, rd_dispute **out,
 			 rd_error *err);
+
+/*
+ * Reading requests (routes.c): the body as strict JSON (duplicate keys
+ * refused; not JSON sets call->malformed), a limit query parameter
+ * (1..500), a text query parameter (1..128 bytes).
+ */
+int http_parse_body(json_t **out, http_call *call, rd_error *err);
+int http_parse_limit(size_t *out, const char *value, rd_error *err);
+int http_parse_text(const char **out, const char *name, const char *value,
+		    rd_error *err);
+
+/* ---- webhook endpoints and the event feed (webhooks.c) ------------------- */
+
+int http_post_webhook(http_call *call, rd_error *err);
+int http_get_webhooks(http_call *call, rd_error *err);
+int http_get_webhook(http_call *call, rd_error *err);
+int http_patch_webhook(http_call *call, rd_error *err);
+int http_delete_webhook(http_call *call, rd_error *err);
+int http_post_webhook_rotate(http_call *call, rd_error *err);
+int http_get_webhook_deliveries(http_call *call, rd_error *err);
+int http_post_webhook_retry(http_call *call, rd_error *err);
+int http_get_events(http_call *call, rd_error *err);
 
 /* ---- the web console and the routes it needs (ui.c, console.c) ----------- */
 

@@ -448,6 +448,38 @@ static int render_usage(text *t, rd_service *svc, int64_t now,
 	return RD_OK;
 }
 
+/* Webhook deliveries: attempts by outcome (this process), the backlog. */
+static int render_webhooks(text *t, rd_service *svc, int64_t now,
+			   rd_error *err)
+{
+	uint64_t counts[RD_DELIVERY_OUTCOMES];
+	int64_t pending = 0, oldest = 0;
+	int rc;
+
+	if ((rc = rd_service_webhook_backlog(svc, &pending, &oldest,
+					     err)) < 0)
+		return rc;
+	rd_webhook_counts_get(counts);
+	text_help(t, "redress_webhook_deliveries_total", "counter",
+		  "Webhook delivery attempts this process made, by outcome: "
+		  "delivered, retry (failed, to be tried again), failed (for "
+		  "good).");
+	for (int i = 0; i < RD_DELIVERY_OUTCOMES; i++)
+		text_add(t, "redress_webhook_deliveries_total{outcome=\"%s\"}"
+			 " %" PRIu64 "\n",
+			 rd_delivery_outcome_name((rd_delivery_outcome)i),
+			 counts[i]);
+	text_help(t, "redress_webhook_pending", "gauge",
+		  "Webhook deliveries not yet made.");
+	text_add(t, "redress_webhook_pending %" PRId64 "\n", pending);
+	text_help(t, "redress_webhook_oldest_pending_age_seconds", "gauge",
+		  "Age of the oldest event a webhook delivery still waits to "
+		  "deliver (0: none waits).");
+	text_add(t, "redress_webhook_oldest_pending_age_seconds %" PRId64
+		 "\n", oldest && now > oldest ? now - oldest : 0);
+	return RD_OK;
+}
+
 int http_get_metrics(http_call *call, rd_error *err)
 {
 	rd_store_stats stats;
@@ -469,7 +501,8 @@ int http_get_metrics(http_call *call, rd_error *err)
 	t.len = len;
 	t.cap = len + 1;
 	body = NULL;
-	if ((rc = render_usage(&t, call->svc, call->now, err)) < 0)
+	if ((rc = render_usage(&t, call->svc, call->now, err)) < 0 ||
+	    (rc = render_webhooks(&t, call->svc, call->now, err)) < 0)
 		goto done;
 	if (t.failed) {
 		rc = rd_error_set(err, RD_ENOMEM,

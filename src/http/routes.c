@@ -25,7 +25,7 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int parse_body(json_t **out, http_call *call, rd_error *err)
+int http_parse_body(json_t **out, http_call *call, rd_error *err)
 {
 	json_error_t jerr;
 
@@ -212,7 +212,7 @@ static int post_dispute(http_call *call, rd_error *err)
 	unsigned flags = 0;
 	int rc;
 
-	if ((rc = parse_body(&doc, call, err)) < 0)
+	if ((rc = http_parse_body(&doc, call, err)) < 0)
 		goto done;
 	if ((rc = take_allow_duplicate(&flags, doc, err)) < 0 ||
 	    (rc = rd_dispute_from_json(&input, doc, err)) < 0)
@@ -371,7 +371,7 @@ static int post_event(http_call *call, rd_error *err)
 	if ((rc = http_if_match_parse(&req.if_version, call->if_match,
 				      err)) < 0)
 		goto done;
-	if ((rc = parse_body(&doc, call, err)) < 0)
+	if ((rc = http_parse_body(&doc, call, err)) < 0)
 		goto done;
 	if ((rc = read_event_request(&req, fields, &amount, &has_amount,
 				     &call->deprecated, doc, err)) < 0)
@@ -412,8 +412,8 @@ static int bad_param(rd_error *err, const char *name, const char *why)
 				  "query parameter %s %s", name, why);
 }
 
-static int parse_text(const char **out, const char *name, const char *value,
-		      rd_error *err)
+int http_parse_text(const char **out, const char *name, const char *value,
+		    rd_error *err)
 {
 	size_t len = strlen(value);
 
@@ -438,7 +438,7 @@ static int parse_time_param(int64_t *out, const char *name, const char *value,
 	return RD_OK;
 }
 
-static int parse_limit(size_t *out, const char *value, rd_error *err)
+int http_parse_limit(size_t *out, const char *value, rd_error *err)
 {
 	char *end = NULL;
 	long long v;
@@ -511,17 +511,17 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		if (k < 0)
 			return k;
 		if (strcmp(name, "state") == 0)
-			rc = parse_text(&out->state, name, value, err);
+			rc = http_parse_text(&out->state, name, value, err);
 		else if (strcmp(name, "reason") == 0)
-			rc = parse_text(&out->reason, name, value, err);
+			rc = http_parse_text(&out->reason, name, value, err);
 		else if (strcmp(name, "storefront") == 0)
-			rc = parse_text(&out->storefront, name, value, err);
+			rc = http_parse_text(&out->storefront, name, value, err);
 		else if (strcmp(name, "assignee") == 0)
-			rc = parse_text(&out->assignee, name, value, err);
+			rc = http_parse_text(&out->assignee, name, value, err);
 		else if (strcmp(name, "cursor") == 0)
-			rc = parse_text(&out->cursor, name, value, err);
+			rc = http_parse_text(&out->cursor, name, value, err);
 		else if (strcmp(name, "limit") == 0)
-			rc = parse_limit(&out->limit, value, err);
+			rc = http_parse_limit(&out->limit, value, err);
 		else if (strcmp(name, "created_from") == 0)
 			rc = parse_time_param(&out->created_from, name, value,
 					      err);
@@ -631,11 +631,11 @@ static int get_payables(http_call *call, rd_error *err)
 		if (k < 0)
 			return k;
 		if (k == 0)
-			rc = parse_text(&storefront, name, value, err);
+			rc = http_parse_text(&storefront, name, value, err);
 		else if (k == 1)
-			rc = parse_limit(&limit, value, err);
+			rc = http_parse_limit(&limit, value, err);
 		else
-			rc = parse_text(&cursor, name, value, err);
+			rc = http_parse_text(&cursor, name, value, err);
 		if (rc < 0)
 			return rc;
 	}
@@ -1619,6 +1619,26 @@ static const http_route routes[] = {
 	{ "GET", "/metrics", http_get_metrics,
 	  HTTP_ROLE(RD_ROLE_ADMIN) | HTTP_ROLE(RD_ROLE_AUDITOR), 0, NULL },
 	{ "GET", "/v1/payables", get_payables, HTTP_ANY_ROLE, 0, NULL },
+	/* events for storefronts: webhook endpoints and the feed (webhooks.c) */
+	{ "POST", "/v1/webhook-endpoints", http_post_webhook, HTTP_WEBHOOK_ROLES,
+	  HTTP_JSON_BODY_LIMIT, NULL },
+	{ "GET", "/v1/webhook-endpoints", http_get_webhooks, HTTP_WEBHOOK_ROLES,
+	  0, NULL },
+	{ "GET", "/v1/webhook-endpoints/{id}", http_get_webhook,
+	  HTTP_WEBHOOK_ROLES, 0, NULL },
+	{ "PATCH", "/v1/webhook-endpoints/{id}", http_patch_webhook,
+	  HTTP_WEBHOOK_ROLES, HTTP_JSON_BODY_LIMIT, NULL },
+	{ "DELETE", "/v1/webhook-endpoints/{id}", http_delete_webhook,
+	  HTTP_WEBHOOK_ROLES, 0, NULL },
+	{ "POST", "/v1/webhook-endpoints/{id}/rotate-secret",
+	  http_post_webhook_rotate, HTTP_WEBHOOK_ROLES, HTTP_JSON_BODY_LIMIT,
+	  NULL },
+	{ "GET", "/v1/webhook-endpoints/{id}/deliveries",
+	  http_get_webhook_deliveries, HTTP_WEBHOOK_ROLES, 0, NULL },
+	{ "POST", "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/retry",
+	  http_post_webhook_retry, HTTP_WEBHOOK_ROLES, HTTP_JSON_BODY_LIMIT,
+	  NULL },
+	{ "GET", "/v1/events", http_get_events, HTTP_ANY_ROLE, 0, NULL },
 	/* what the web console needs besides the routes above (console.c) */
 	{ "GET", "/v1/me", http_get_me, HTTP_ANY_ROLE, 0, NULL },
 	{ "GET", "/v1/evidence-kinds", http_get_evidence_kinds, HTTP_ANY_ROLE,

@@ -537,6 +537,20 @@ static enum MHD_Result send_console(struct MHD_Connection *conn,
 	return ret;
 }
 
+/* 204: done, nothing to say. */
+static enum MHD_Result send_no_content(struct MHD_Connection *conn)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	ret = queue_response(conn, 204, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* The answer a handler filled, or its problem. */
 static enum MHD_Result send_result(struct MHD_Connection *conn,
 				   http_call *call, int rc,
@@ -552,6 +566,8 @@ static enum MHD_Result send_result(struct MHD_Connection *conn,
 		ret = send_file(conn, call);
 	else if (call->text)
 		ret = send_text(conn, call);
+	else if (call->status == 204)
+		ret = send_no_content(conn);
 	else
 		ret = send_json(conn, call->status, call->reply,
 				"application/json", call, NULL, 0);
@@ -1885,6 +1901,9 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	server->service.create = 0;
 	server->service.quota_daily = opts->service.quota_daily;
 	server->service.quota_total = opts->service.quota_total;
+	server->service.webhook_allow_http = opts->service.webhook_allow_http;
+	server->service.webhook_allow_private =
+		opts->service.webhook_allow_private;
 	if ((rc = http_idem_table_new(&server->idem, err)) < 0)
 		goto fail;
 	if (pthread_key_create(&server->key, slot_close) != 0) {

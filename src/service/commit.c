@@ -310,7 +310,10 @@ int svc_record_open(rd_service *svc, rd_dispute *d, const rd_actor *actor,
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = svc_record(svc, d, NULL, &change, actor, now, message, err);
+	if ((rc = svc_record(svc, d, NULL, &change, actor, now, message,
+			     err)) < 0)
+		goto done;
+	rc = svc_outbox_add(svc, d, "dispute.opened", now, json_object(), err);
 done:
 	free(message);
 	svc_change_free(&change);

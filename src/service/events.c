@@ -413,6 +413,52 @@ done:
 	return rc;
 }
 
+/*
+ * The outbox's events of an applied event (the dispute at its new
+ * version): what happened to the offer first, then the move.
+ */
+static int outbox_event(apply_state *s, rd_service *svc,
+			const rd_decision *dec, int64_t now, rd_error *err)
+{
+	rd_offer_record made;
+	const char *type = NULL;
+	const char *status = NULL;
+	const rd_offer_record *offer = s->has_pending ? &s->pending : NULL;
+	int found = 0;
+	int rc;
+
+	switch (dec->action) {
+	case RD_ACTION_NONE:
+		break;
+	case RD_ACTION_OFFER_MAKE:
+	case RD_ACTION_OFFER_COUNTER:
+		if ((rc = rd_store_offer_pending(svc->store, s->d->id, &made,
+						 &found, err)) < 0)
+			return rc;
+		offer = found ? &made : NULL;
+		type = "offer.made";
+		break;
+	case RD_ACTION_OFFER_ACCEPT:
+		type = "offer.accepted";
+		status = RD_OFFER_ACCEPTED;
+		break;
+	case RD_ACTION_OFFER_REJECT:
+		type = "offer.rejected";
+		status = RD_OFFER_REJECTED;
+		break;
+	case RD_ACTION_OFFER_EXPIRE:
+		type = "offer.expired";
+		status = RD_OFFER_EXPIRED;
+		break;
+	}
+	if (type && offer &&
+	    (rc = svc_outbox_offer(svc, s->d, type, offer, status, now,
+				   err)) < 0)
+		return rc;
+	return svc_outbox_transition(svc, s->d, dec->from, dec->event, now,
+				     err);
+}
+
 /* What a deadline sweep expects to find before it fires. */
 typedef struct expected_deadline {
 	int64_t due_at;
@@ -532,12 +578,28 @@ static int apply_in_transaction(apply_state *s, rd_service *svc,
 	s->d->deadline_at = dec.deadline_at;
 	snprintf(summary, sizeof(summary), "%s -> %s%s%s", dec.from, dec.to,
 		 dec.outcome ? ", " : "", dec.outcome ? dec.outcome : "");
-	rc = svc_record_event(svc, s->d, old_version, head, &change, actor,
-			      now, dec.event, dec.from, s->fields_text,
-			      req->note, summary, err);
+	if ((rc = svc_record_event(svc, s->d, old_version, head, &change,
+				   actor, now, dec.event, dec.from,
+				   s->fields_text, req->note, summary,
+				   err)) < 0)
+		goto done;
+	rc = outbox_event(s, svc, &dec, now, err);
 done:
 	svc_change_free(&change);
 	return rc;
+}
+
+/* sla.breached: the deadline `x` passed and its event fired. */
+static int sla_breached(rd_service *svc, const rd_dispute *d,
+			const expected_deadline *x, int64_t now, rd_error *err)
+{
+	char due[RD_TIME_BUFSZ];
+
+	rd_time_format(due, x->due_at);
+	return svc_outbox_add(svc, d, "sla.breached", now,
+			      json_pack("{s:{s:s, s:s, s:s}}", "sla",
+					"state", x->state, "event", x->event,
+					"due_at", due), err);
 }
 
 static int event_apply(rd_service *svc, const char *id,
@@ -586,6 +648,8 @@ static int event_apply(rd_service *svc, const char *id,
 		}
 	}
 	if ((rc = apply_in_transaction(&s, svc, id, req, actor, now, err)) < 0)
+		goto fail;
+	if (expect && (rc = sla_breached(svc, s.d, expect, now, err)) < 0)
 		goto fail;
 	if (s.auto_accept) {
 		/*

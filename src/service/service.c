@@ -186,6 +186,8 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	svc->holder_fd = -1;
 	svc->mirror_delta_min = RD_MIRROR_DELTA_MIN;
+	svc->webhook_allow_http = opts->webhook_allow_http;
+	svc->webhook_allow_private = opts->webhook_allow_private;
 	svc->quota_daily = opts->quota_daily > 0 ? opts->quota_daily
 						 : RD_QUOTA_DAILY_DEFAULT;
 	svc->quota_total = opts->quota_total > 0 ? opts->quota_total

@@ -37,6 +37,8 @@ struct rd_service {
 	char *store_target;      /* the record: a path, or a PostgreSQL URI */
 	int64_t quota_daily;     /* the defaults in force: bytes, or */
 	int64_t quota_total;     /* RD_QUOTA_NONE */
+	int webhook_allow_http;  /* rd_service_options' */
+	int webhook_allow_private;
 	int lock_fd;             /* <data>/redress.registry, flock'd (registry.c) */
 	char *holder_path;       /* <data>/holder-<pid>-<n>, flock'd */
 	int holder_fd;
@@ -275,5 +277,52 @@ json_t *svc_decision_json(const svc_offer_ctx *ctx, const rd_service *svc,
 /* Append the current offers of the dispute to the change. */
 int svc_change_offers(rd_service *svc, tree_change *change,
 		      const rd_dispute *d, rd_error *err);
+
+/*
+ * The outbox (outbox.c), inside the open write transaction of a change,
+ * after the change is recorded (d at its new version):
+ * svc_outbox_add - one event of `type`, its data d as GET answers it
+ *   merged with `extra` (stolen; an empty object for none; NULL is
+ *   RD_ENOMEM, a failed json_pack's result);
+ * svc_outbox_transition - the events of d moving from state `from` by
+ *   workflow event `event`: dispute.state_changed, then payment.due when
+ *   it now awaits a payment, dispute.resolved or dispute.closed when its
+ *   state is terminal; none when the state did not change;
+ * svc_outbox_offer - offer.made, .accepted, .rejected or .expired with
+ *   the offer, shown with `status` (NULL: as recorded).
+ */
+/*
+ * A background thread of `redress serve` (thread.c) with a service of its
+ * own opened on `opts` (borrowed until svc_thread_start returns, which
+ * reports a failure to open): it runs `round` on that service, again at
+ * once while round answers > 0, else after interval_ms; round is passed
+ * a function that says whether the thread is being stopped, to stop
+ * between two transactions. `what` names the thread in errors.
+ * svc_thread_stop wakes it, waits for the round under way, closes its
+ * service and frees it (NULL accepted).
+ */
+typedef struct svc_thread svc_thread;
+typedef int (*svc_round_fn)(rd_service *svc, void *ctx,
+			    int (*stopping)(void *), void *stop_ctx);
+int svc_thread_start(svc_thread **out, const rd_service_options *opts,
+		     uint64_t interval_ms, svc_round_fn round, void *ctx,
+		     const char *what, rd_error *err);
+void svc_thread_stop(svc_thread *t);
+
+/*
+ * The clock of webhook deliveries (deliver.c): the system's, never
+ * REDRESS_NOW, since a delivery's timestamp is checked by its receiver
+ * against its own clock and retries are due in real time.
+ */
+int svc_webhook_clock(int64_t *out, rd_error *err);
+
+int svc_outbox_add(rd_service *svc, const rd_dispute *d, const char *type,
+		   int64_t now, json_t *extra, rd_error *err);
+int svc_outbox_transition(rd_service *svc, const rd_dispute *d,
+			  const char *from, const char *event, int64_t now,
+			  rd_error *err);
+int svc_outbox_offer(rd_service *svc, const rd_dispute *d, const char *type,
+		     const rd_offer_record *offer, const char *status,
+		     int64_t now, rd_error *err);
 
 #endif

@@ -661,6 +661,98 @@ static const char migration_16[] =
 static const char migration_17[] =
 	"PRAGMA user_version = 17;\n";
 
+/*
+ * 18: the outbox of events for storefronts, and their webhooks. A change
+ * writes the events it causes into outbox_events in its own transaction
+ * (numbered as inserted: on the embedded record, whose one writer commits
+ * in that order, the number is the feed's order). webhook_endpoints are
+ * the storefronts' receivers, each with its secret (the one before a
+ * rotation signing beside it until previous_expires_at) and its position
+ * along the outbox (position: the last event fanned out to it);
+ * webhook_deliveries one per endpoint and event, in fan-out order (n),
+ * with its lease while a worker sends it; webhook_attempts the log of
+ * each try.
+ */
+static const char migration_18[] =
+	"CREATE TABLE outbox_events (\n"
+	"  seq INTEGER PRIMARY KEY,\n"
+	"  id TEXT NOT NULL UNIQUE CHECK (length(id) = 30),\n"
+	"  dispute_id TEXT NOT NULL,\n"
+	"  storefront TEXT NOT NULL,\n"
+	"  version INTEGER NOT NULL CHECK (version >= 1),\n"
+	"  type TEXT NOT NULL,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  payload TEXT NOT NULL CHECK (json_valid(payload))\n"
+	") STRICT;\n"
+	"CREATE INDEX outbox_by_time ON outbox_events (created_at);\n"
+	"CREATE INDEX outbox_by_storefront ON outbox_events (storefront, seq);\n"
+	"\n"
+	"CREATE TABLE webhook_endpoints (\n"
+	"  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 29),\n"
+	"  url TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 2048),\n"
+	"  events TEXT NOT NULL CHECK (length(events) BETWEEN 1 AND 1024),\n"
+	"  description TEXT NOT NULL CHECK (length(description) <= 512),\n"
+	"  storefront TEXT CHECK (length(storefront) BETWEEN 1 AND 64),\n"
+	"  enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),\n"
+	"  disabled_reason TEXT,\n"
+	"  secret TEXT NOT NULL,\n"
+	"  previous_secret TEXT,\n"
+	"  previous_expires_at INTEGER,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  updated_at INTEGER NOT NULL,\n"
+	"  failing_since INTEGER,\n"
+	"  position_n INTEGER NOT NULL CHECK (position_n >= 0),\n"
+	"  position_seq INTEGER NOT NULL CHECK (position_seq >= 0)\n"
+	") STRICT;\n"
+	"CREATE INDEX webhook_endpoints_by_storefront\n"
+	"  ON webhook_endpoints (storefront);\n"
+	"\n"
+	"CREATE TABLE webhook_deliveries (\n"
+	"  n INTEGER PRIMARY KEY,\n"
+	"  id TEXT NOT NULL UNIQUE CHECK (length(id) = 29),\n"
+	"  endpoint_id TEXT NOT NULL\n"
+	"    REFERENCES webhook_endpoints (id) ON DELETE CASCADE,\n"
+	"  event_seq INTEGER NOT NULL,\n"
+	"  event_id TEXT NOT NULL,\n"
+	"  event_type TEXT NOT NULL,\n"
+	"  dispute_id TEXT NOT NULL,\n"
+	"  version INTEGER NOT NULL,\n"
+	"  status TEXT NOT NULL\n"
+	"    CHECK (status IN ('pending', 'delivered', 'failed')),\n"
+	"  tries INTEGER NOT NULL DEFAULT 0 CHECK (tries >= 0),\n"
+	"  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),\n"
+	"  next_at INTEGER,\n"
+	"  leased_until INTEGER,\n"
+	"  lease TEXT,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  finished_at INTEGER\n"
+	") STRICT;\n"
+	"CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at)\n"
+	"  WHERE status = 'pending';\n"
+	"CREATE INDEX webhook_deliveries_order\n"
+	"  ON webhook_deliveries (endpoint_id, dispute_id, n)\n"
+	"  WHERE status = 'pending';\n"
+	"CREATE INDEX webhook_deliveries_of ON webhook_deliveries (endpoint_id, n);\n"
+	"CREATE INDEX webhook_deliveries_lease ON webhook_deliveries (lease)\n"
+	"  WHERE lease IS NOT NULL;\n"
+	"CREATE INDEX webhook_deliveries_finished\n"
+	"  ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;\n"
+	"\n"
+	"CREATE TABLE webhook_attempts (\n"
+	"  delivery_n INTEGER NOT NULL\n"
+	"    REFERENCES webhook_deliveries (n) ON DELETE CASCADE,\n"
+	"  n INTEGER NOT NULL CHECK (n >= 1),\n"
+	"  at INTEGER NOT NULL,\n"
+	"  status_code INTEGER,\n"
+	"  latency_ms INTEGER NOT NULL,\n"
+	"  answer TEXT NOT NULL,\n"
+	"  error TEXT,\n"
+	"  next_at INTEGER,\n"
+	"  PRIMARY KEY (delivery_n, n)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"\n"
+	"PRAGMA user_version = 18;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -679,6 +771,7 @@ static const char *const migrations[] = {
 	migration_15,
 	migration_16,
 	migration_17,
+	migration_18,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 17
+#define PG_SCHEMA_NEWEST 18
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -879,6 +879,102 @@ static const char *const schema_17[] = {
 };
 
 /*
+ * 18: the outbox and the webhooks (schema.c says what each table is
+ * for). What differs from SQLite: the outbox's rows carry their
+ * transaction's batch, as changes do (15), so that the feed and the
+ * fan-out to endpoints follow commit order through `commits` and never
+ * pass a row that commits late; an endpoint's position is a commit
+ * number and a row number within it.
+ */
+static const char schema_18_outbox[] =
+	"CREATE TABLE outbox_events (\n"
+	"  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+	"  id TEXT COLLATE \"C\" NOT NULL UNIQUE CHECK (length(id) = 30),\n"
+	"  batch BIGINT NOT NULL DEFAULT redress_batch(),\n"
+	"  dispute_id TEXT COLLATE \"C\" NOT NULL,\n"
+	"  storefront TEXT COLLATE \"C\" NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  type TEXT COLLATE \"C\" NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  payload TEXT NOT NULL\n"
+	");\n"
+	"CREATE INDEX outbox_by_batch ON outbox_events (batch, seq);\n"
+	"CREATE INDEX outbox_by_time ON outbox_events (created_at);\n"
+	"\n"
+	"CREATE TABLE webhook_endpoints (\n"
+	"  id TEXT COLLATE \"C\" PRIMARY KEY CHECK (length(id) = 29),\n"
+	"  url TEXT NOT NULL CHECK (octet_length(url) BETWEEN 1 AND 2048),\n"
+	"  events TEXT COLLATE \"C\" NOT NULL\n"
+	"    CHECK (octet_length(events) BETWEEN 1 AND 1024),\n"
+	"  description TEXT NOT NULL CHECK (octet_length(description) <= 512),\n"
+	"  storefront TEXT COLLATE \"C\"\n"
+	"    CHECK (octet_length(storefront) BETWEEN 1 AND 64),\n"
+	"  enabled BIGINT NOT NULL CHECK (enabled IN (0, 1)),\n"
+	"  disabled_reason TEXT,\n"
+	"  secret TEXT NOT NULL,\n"
+	"  previous_secret TEXT,\n"
+	"  previous_expires_at BIGINT,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  failing_since BIGINT,\n"
+	"  position_n BIGINT NOT NULL CHECK (position_n >= 0),\n"
+	"  position_seq BIGINT NOT NULL CHECK (position_seq >= 0)\n"
+	");\n"
+	"CREATE INDEX webhook_endpoints_by_storefront\n"
+	"  ON webhook_endpoints (storefront);\n"
+	"\n"
+	"CREATE TABLE webhook_deliveries (\n"
+	"  n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+	"  id TEXT COLLATE \"C\" NOT NULL UNIQUE CHECK (length(id) = 29),\n"
+	"  endpoint_id TEXT COLLATE \"C\" NOT NULL\n"
+	"    REFERENCES webhook_endpoints (id) ON DELETE CASCADE,\n"
+	"  event_seq BIGINT NOT NULL,\n"
+	"  event_id TEXT COLLATE \"C\" NOT NULL,\n"
+	"  event_type TEXT COLLATE \"C\" NOT NULL,\n"
+	"  dispute_id TEXT COLLATE \"C\" NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  status TEXT COLLATE \"C\" NOT NULL\n"
+	"    CHECK (status IN ('pending', 'delivered', 'failed')),\n"
+	"  tries BIGINT NOT NULL DEFAULT 0 CHECK (tries >= 0),\n"
+	"  attempts BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),\n"
+	"  next_at BIGINT,\n"
+	"  leased_until BIGINT,\n"
+	"  lease TEXT COLLATE \"C\",\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  finished_at BIGINT\n"
+	");\n"
+	"CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at)\n"
+	"  WHERE status = 'pending';\n"
+	"CREATE INDEX webhook_deliveries_order\n"
+	"  ON webhook_deliveries (endpoint_id, dispute_id, n)\n"
+	"  WHERE status = 'pending';\n"
+	"CREATE INDEX webhook_deliveries_of ON webhook_deliveries (endpoint_id, n);\n"
+	"CREATE INDEX webhook_deliveries_lease ON webhook_deliveries (lease)\n"
+	"  WHERE lease IS NOT NULL;\n"
+	"CREATE INDEX webhook_deliveries_finished\n"
+	"  ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;\n"
+	"\n"
+	"CREATE TABLE webhook_attempts (\n"
+	"  delivery_n BIGINT NOT NULL\n"
+	"    REFERENCES webhook_deliveries (n) ON DELETE CASCADE,\n"
+	"  n BIGINT NOT NULL CHECK (n >= 1),\n"
+	"  at BIGINT NOT NULL,\n"
+	"  status_code BIGINT,\n"
+	"  latency_ms BIGINT NOT NULL,\n"
+	"  answer TEXT NOT NULL,\n"
+	"  error TEXT,\n"
+	"  next_at BIGINT,\n"
+	"  PRIMARY KEY (delivery_n, n)\n"
+	");\n"
+	"\n"
+	"UPDATE redress_schema SET version = 18;\n";
+
+static const char *const schema_18[] = {
+	schema_18_outbox,
+	NULL
+};
+
+/*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
  */
@@ -892,6 +988,7 @@ static const struct {
 	{ 14, 15, schema_15 },
 	{ 15, 16, schema_16 },
 	{ 16, 17, schema_17 },
+	{ 17, 18, schema_18 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

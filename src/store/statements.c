@@ -74,6 +74,43 @@
 	" FROM disputes AS d"                                                \
 	" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
 
+/* The outbox's columns after a position's two numbers (webhooks.c). */
+#define OUTBOX_COLUMNS                                                       \
+	"id, dispute_id, storefront, version, type, created_at, payload"
+#define OUTBOX_COLUMNS_O                                                     \
+	"o.id, o.dispute_id, o.storefront, o.version, o.type, o.created_at, " \
+	"o.payload"
+
+#define ENDPOINT_COLUMNS                                                     \
+	"id, url, events, description, storefront, enabled, "                \
+	"disabled_reason, secret, previous_secret, previous_expires_at, "    \
+	"created_at, updated_at, failing_since"
+
+#define DELIVERY_COLUMNS                                                     \
+	"n, id, event_id, event_type, dispute_id, version, status, "         \
+	"attempts, next_at, created_at, finished_at"
+
+/* The deliveries due at `now` (a parameter), most overdue first. */
+#define DELIVERY_DUE(now)                                                    \
+	"d.n FROM webhook_deliveries AS d"                                   \
+	" JOIN webhook_endpoints AS e ON e.id = d.endpoint_id"               \
+	" WHERE d.status = 'pending' AND d.next_at <= " now                  \
+	" AND (d.leased_until IS NULL OR d.leased_until <= " now ")"         \
+	" AND e.enabled = 1 AND NOT EXISTS (SELECT 1"                        \
+	" FROM webhook_deliveries AS p WHERE p.endpoint_id = d.endpoint_id"  \
+	" AND p.dispute_id = d.dispute_id AND p.status = 'pending'"          \
+	" AND p.n < d.n) ORDER BY d.next_at, d.n"
+
+/* A leased delivery with its endpoint and event; the older secret while live. */
+#define DELIVERY_JOB(now)                                                    \
+	"d.n, d.id, d.event_id, e.id, e.url, e.secret,"                      \
+	" CASE WHEN e.previous_expires_at > " now                            \
+	" THEN e.previous_secret END, d.tries, d.attempts, o.payload"        \
+	" FROM webhook_deliveries AS d"                                      \
+	" JOIN webhook_endpoints AS e ON e.id = d.endpoint_id"               \
+	" LEFT JOIN outbox_events AS o ON o.seq = d.event_seq"               \
+	" WHERE d.status = 'pending'"
+
 /* The sort key of a payable without a deadline: INT64_MAX, after all. */
 #define PAYABLE_NO_DUE "9223372036854775807"
 
@@ -921,6 +958,203 @@ static const struct {
 	[RD_STMT_FILES_PAGE] = { 14, NULL,
 		"SELECT id, size, written_at FROM files WHERE id > $1"
 		" ORDER BY id LIMIT $2" },
+
+	/*
+	 * The outbox and the webhooks (webhooks.c). On PostgreSQL the
+	 * outbox is read in commit order, through `commits`: a position is
+	 * a commit number and a row number within it. On the embedded
+	 * record rows are numbered in commit order already, and a position
+	 * is that number twice.
+	 */
+	[RD_STMT_OUTBOX_ADD] = { 18,
+		"INSERT INTO outbox_events (id, dispute_id, storefront,"
+		" version, type, created_at, payload)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"INSERT INTO outbox_events (id, dispute_id, storefront,"
+		" version, type, created_at, payload)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7)" },
+	/* ?1, ?2 the position; ?3 storefront, ?4 types (NULL: any); ?5 rows */
+	[RD_STMT_OUTBOX_AFTER] = { 18,
+		"SELECT seq, seq, " OUTBOX_COLUMNS " FROM outbox_events"
+		" WHERE seq > ?2 AND ?1 >= 0"
+		" AND (?3 IS NULL OR storefront = ?3)"
+		" AND (?4 IS NULL OR"
+		" instr(',' || ?4 || ',', ',' || type || ',') > 0)"
+		" ORDER BY seq LIMIT ?5",
+		"SELECT c.n, o.seq, " OUTBOX_COLUMNS_O
+		" FROM commits AS c JOIN outbox_events AS o ON o.batch = c.batch"
+		" WHERE c.n >= $1 AND (c.n > $1 OR o.seq > $2)"
+		" AND ($3::text IS NULL OR o.storefront = $3)"
+		" AND ($4::text IS NULL OR"
+		" o.type = ANY (string_to_array($4, ',')))"
+		" ORDER BY c.n, o.seq LIMIT $5" },
+	/* the fan-out's walk: every event after ?1, ?2, no payload */
+	[RD_STMT_OUTBOX_SCAN] = { 18,
+		"SELECT seq, seq, id, dispute_id, storefront, version, type,"
+		" created_at FROM outbox_events WHERE seq > ?2 AND ?1 >= 0"
+		" ORDER BY seq LIMIT ?3",
+		"SELECT c.n, o.seq, o.id, o.dispute_id, o.storefront,"
+		" o.version, o.type, o.created_at"
+		" FROM commits AS c JOIN outbox_events AS o ON o.batch = c.batch"
+		" WHERE c.n >= $1 AND (c.n > $1 OR o.seq > $2)"
+		" ORDER BY c.n, o.seq LIMIT $3" },
+	[RD_STMT_OUTBOX_END] = { 18,
+		"SELECT coalesce(max(seq), 0), coalesce(max(seq), 0)"
+		" FROM outbox_events",
+		"SELECT (SELECT coalesce(max(n), 0) FROM commits),"
+		" (SELECT coalesce(max(seq), 0) FROM outbox_events)" },
+	[RD_STMT_OUTBOX_PURGE] = { 18,
+		"DELETE FROM outbox_events WHERE created_at < ?1",
+		"DELETE FROM outbox_events WHERE created_at < $1" },
+	[RD_STMT_DELIVERIES_PURGE] = { 18,
+		"DELETE FROM webhook_deliveries WHERE finished_at < ?1",
+		"DELETE FROM webhook_deliveries WHERE finished_at < $1" },
+	/* a new endpoint starts at the outbox's end */
+	[RD_STMT_WEBHOOK_INSERT] = { 18,
+		"INSERT INTO webhook_endpoints (" ENDPOINT_COLUMNS
+		", position_n, position_seq)"
+		" SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13, coalesce(max(seq), 0), coalesce(max(seq), 0)"
+		" FROM outbox_events",
+		"INSERT INTO webhook_endpoints (" ENDPOINT_COLUMNS
+		", position_n, position_seq)"
+		" SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+		" $13, (SELECT coalesce(max(n), 0) FROM commits),"
+		" (SELECT coalesce(max(seq), 0) FROM outbox_events)" },
+	[RD_STMT_WEBHOOK_GET] = { 18,
+		"SELECT " ENDPOINT_COLUMNS " FROM webhook_endpoints"
+		" WHERE id = ?1",
+		"SELECT " ENDPOINT_COLUMNS " FROM webhook_endpoints"
+		" WHERE id = $1" },
+	[RD_STMT_WEBHOOKS_LIST] = { 18,
+		"SELECT " ENDPOINT_COLUMNS " FROM webhook_endpoints"
+		" WHERE ?1 IS NULL OR storefront = ?1"
+		" ORDER BY created_at, id",
+		"SELECT " ENDPOINT_COLUMNS " FROM webhook_endpoints"
+		" WHERE $1::text IS NULL OR storefront = $1"
+		" ORDER BY created_at, id" },
+	[RD_STMT_WEBHOOK_UPDATE] = { 18,
+		"UPDATE webhook_endpoints SET url = ?2, events = ?3,"
+		" description = ?4, enabled = ?5, disabled_reason = ?6,"
+		" secret = ?7, previous_secret = ?8, previous_expires_at = ?9,"
+		" updated_at = ?10, failing_since = ?11 WHERE id = ?1",
+		"UPDATE webhook_endpoints SET url = $2, events = $3,"
+		" description = $4, enabled = $5, disabled_reason = $6,"
+		" secret = $7, previous_secret = $8, previous_expires_at = $9,"
+		" updated_at = $10, failing_since = $11 WHERE id = $1" },
+	[RD_STMT_WEBHOOK_DELETE] = { 18,
+		"DELETE FROM webhook_endpoints WHERE id = ?1",
+		"DELETE FROM webhook_endpoints WHERE id = $1" },
+	/*
+	 * The endpoints to fan out to: on PostgreSQL each row stays locked
+	 * until the transaction ends, and one another transaction is
+	 * fanning out to is passed over, so no event is fanned out twice.
+	 */
+	[RD_STMT_WEBHOOK_FANOUT_LOCK] = { 18,
+		"SELECT id, storefront, events, position_n, position_seq"
+		" FROM webhook_endpoints WHERE enabled = 1 ORDER BY id",
+		"SELECT id, storefront, events, position_n, position_seq"
+		" FROM webhook_endpoints WHERE enabled = 1 ORDER BY id"
+		" FOR UPDATE SKIP LOCKED" },
+	[RD_STMT_WEBHOOK_POSITION_SET] = { 18,
+		"UPDATE webhook_endpoints SET position_n = ?2,"
+		" position_seq = ?3 WHERE id = ?1",
+		"UPDATE webhook_endpoints SET position_n = $2,"
+		" position_seq = $3 WHERE id = $1" },
+	[RD_STMT_DELIVERY_INSERT] = { 18,
+		"INSERT INTO webhook_deliveries (id, endpoint_id, event_seq,"
+		" event_id, event_type, dispute_id, version, status, next_at,"
+		" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending',"
+		" ?8, ?8)",
+		"INSERT INTO webhook_deliveries (id, endpoint_id, event_seq,"
+		" event_id, event_type, dispute_id, version, status, next_at,"
+		" created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending',"
+		" $8, $8)" },
+	/*
+	 * Lease the deliveries due at ?1 to ?3 until ?2, at most ?4: of an
+	 * enabled endpoint, and with no earlier pending one of the same
+	 * endpoint and dispute (which holds the later ones back). On
+	 * PostgreSQL a delivery another worker is leasing right now is
+	 * passed over; its earlier ones are still pending, so its dispute's
+	 * later deliveries are not due either.
+	 */
+	[RD_STMT_DELIVERIES_CLAIM] = { 18,
+		"UPDATE webhook_deliveries SET lease = ?3, leased_until = ?2"
+		" WHERE n IN (SELECT " DELIVERY_DUE("?1") " LIMIT ?4)",
+		"UPDATE webhook_deliveries SET lease = $3, leased_until = $2"
+		" WHERE n IN (SELECT " DELIVERY_DUE("$1")
+		" LIMIT $4 FOR UPDATE OF d SKIP LOCKED)" },
+	/* what sending the deliveries leased to ?1 needs, at ?2 */
+	[RD_STMT_DELIVERY_JOBS] = { 18,
+		"SELECT " DELIVERY_JOB("?2") " AND d.lease = ?1 ORDER BY d.n",
+		"SELECT " DELIVERY_JOB("$2") " AND d.lease = $1 ORDER BY d.n" },
+	/*
+	 * The outcome of an attempt, if ?2 still holds the lease: ?3 the
+	 * new status, ?4 the next try, ?5 now. Answers the attempt's number.
+	 */
+	[RD_STMT_DELIVERY_FINISH] = { 18,
+		"UPDATE webhook_deliveries SET status = ?3,"
+		" tries = CASE WHEN ?3 = 'pending' THEN tries + 1 ELSE tries END,"
+		" attempts = attempts + 1, next_at = ?4, leased_until = NULL,"
+		" lease = NULL,"
+		" finished_at = CASE WHEN ?3 = 'pending' THEN NULL ELSE ?5 END"
+		" WHERE n = ?1 AND lease = ?2 RETURNING attempts",
+		"UPDATE webhook_deliveries SET status = $3,"
+		" tries = CASE WHEN $3 = 'pending' THEN tries + 1 ELSE tries END,"
+		" attempts = attempts + 1, next_at = $4, leased_until = NULL,"
+		" lease = NULL,"
+		" finished_at = CASE WHEN $3 = 'pending' THEN NULL"
+		" ELSE $5::bigint END"
+		" WHERE n = $1 AND lease = $2 RETURNING attempts" },
+	[RD_STMT_ATTEMPT_INSERT] = { 18,
+		"INSERT INTO webhook_attempts (delivery_n, n, at, status_code,"
+		" latency_ms, answer, error, next_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		"INSERT INTO webhook_attempts (delivery_n, n, at, status_code,"
+		" latency_ms, answer, error, next_at)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" },
+	[RD_STMT_WEBHOOK_FAILING] = { 18,
+		"UPDATE webhook_endpoints SET failing_since ="
+		" CASE WHEN ?2 = 1 THEN NULL ELSE coalesce(failing_since, ?3)"
+		" END WHERE id = ?1 RETURNING failing_since",
+		"UPDATE webhook_endpoints SET failing_since ="
+		" CASE WHEN $2 = 1 THEN NULL"
+		" ELSE coalesce(failing_since, $3::bigint)"
+		" END WHERE id = $1 RETURNING failing_since" },
+	/* an endpoint's deliveries before number ?2, newest first */
+	[RD_STMT_DELIVERIES_OF] = { 18,
+		"SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries"
+		" WHERE endpoint_id = ?1 AND n < ?2 ORDER BY n DESC LIMIT ?3",
+		"SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries"
+		" WHERE endpoint_id = $1 AND n < $2 ORDER BY n DESC LIMIT $3" },
+	[RD_STMT_DELIVERY_GET] = { 18,
+		"SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries"
+		" WHERE endpoint_id = ?1 AND id = ?2",
+		"SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries"
+		" WHERE endpoint_id = $1 AND id = $2" },
+	[RD_STMT_ATTEMPTS_OF] = { 18,
+		"SELECT n, at, status_code, latency_ms, answer, error, next_at"
+		" FROM webhook_attempts WHERE delivery_n = ?1"
+		" ORDER BY n DESC LIMIT 20",
+		"SELECT n, at, status_code, latency_ms, answer, error, next_at"
+		" FROM webhook_attempts WHERE delivery_n = $1"
+		" ORDER BY n DESC LIMIT 20" },
+	/* not while a worker holds its lease: it would go out twice at once */
+	[RD_STMT_DELIVERY_RETRY] = { 18,
+		"UPDATE webhook_deliveries SET status = 'pending', tries = 0,"
+		" next_at = ?3, leased_until = NULL, lease = NULL,"
+		" finished_at = NULL WHERE endpoint_id = ?1 AND id = ?2"
+		" AND (lease IS NULL OR leased_until <= ?3)",
+		"UPDATE webhook_deliveries SET status = 'pending', tries = 0,"
+		" next_at = $3, leased_until = NULL, lease = NULL,"
+		" finished_at = NULL WHERE endpoint_id = $1 AND id = $2"
+		" AND (lease IS NULL OR leased_until <= $3)" },
+	[RD_STMT_WEBHOOK_BACKLOG] = { 18,
+		"SELECT count(*), coalesce(min(o.created_at), 0)"
+		" FROM webhook_deliveries AS d"
+		" LEFT JOIN outbox_events AS o ON o.seq = d.event_seq"
+		" WHERE d.status = 'pending'",
+		NULL },
 };
 
 /*
