@@ -113,7 +113,9 @@ static void sign_one(char *out, const uint8_t *key, size_t key_len,
 	if (body_len > 0)
 		hmac_sha256_update(&ctx, body_len, (const uint8_t *)body);
 	hmac_sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
-	memcpy(out, "v1,", 3);
+	out[0] = 'v';
+	out[1] = '1';
+	out[2] = ',';
 	(void)base64_encode_padded(out + 3, digest, sizeof(digest));
 	memset(&ctx, 0, sizeof(ctx));
 }
