@@ -397,7 +397,8 @@ int rd_store_record_state_set(rd_store *st, const char *name,
 
 /*
  * Copy the record (objects, heads, changes, the mirror's and the record's
- * state) of the database at from_path into `to`, a new database with no
+ * state, the outbox of events and the webhooks: endpoints, deliveries and
+ * their log) of the database at from_path into `to`, a new database with no
  * record yet, in one transaction of its own (none may be open on `to`).
  * The derived tables are left to the caller. SQLite only: RD_EINVALID
  * when `to` is a PostgreSQL database (pg_dump and pg_restore move one).

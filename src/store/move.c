@@ -121,6 +121,45 @@ static const move_table rows_tables[] = {
 	  /* each change its own batch, numbered as the change */
 	  "INSERT INTO changes (seq, dispute_id, head, at, batch)"
 	  " OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $1)" },
+	/*
+	 * The outbox: every event in the last change's commit, in its own
+	 * order, so that the feed and the endpoints' positions (that commit
+	 * and the event's number) go on from where they were.
+	 */
+	{ "outbox_events",
+	  "SELECT seq, id, dispute_id, storefront, version, type, created_at,"
+	  " payload FROM outbox_events ORDER BY seq",
+	  "INSERT INTO outbox_events (seq, id, dispute_id, storefront,"
+	  " version, type, created_at, payload, batch)"
+	  " OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+	  " (SELECT coalesce(max(seq), 0) FROM changes))" },
+	{ "webhook_endpoints",
+	  "SELECT id, url, events, description, storefront, enabled,"
+	  " disabled_reason, secret, previous_secret, previous_expires_at,"
+	  " created_at, updated_at, failing_since, position_seq"
+	  " FROM webhook_endpoints ORDER BY id",
+	  "INSERT INTO webhook_endpoints (id, url, events, description,"
+	  " storefront, enabled, disabled_reason, secret, previous_secret,"
+	  " previous_expires_at, created_at, updated_at, failing_since,"
+	  " position_seq, position_n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+	  " $9, $10, $11, $12, $13, $14,"
+	  " (SELECT coalesce(max(seq), 0) FROM changes))" },
+	{ "webhook_deliveries",
+	  "SELECT n, id, endpoint_id, event_seq, event_id, event_type,"
+	  " dispute_id, version, status, tries, attempts, next_at,"
+	  " leased_until, lease, created_at, finished_at"
+	  " FROM webhook_deliveries ORDER BY n",
+	  "INSERT INTO webhook_deliveries (n, id, endpoint_id, event_seq,"
+	  " event_id, event_type, dispute_id, version, status, tries,"
+	  " attempts, next_at, leased_until, lease, created_at, finished_at)"
+	  " OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+	  " $9, $10, $11, $12, $13, $14, $15, $16)" },
+	{ "webhook_attempts",
+	  "SELECT delivery_n, n, at, status_code, latency_ms, answer, error,"
+	  " next_at FROM webhook_attempts ORDER BY delivery_n, n",
+	  "INSERT INTO webhook_attempts (delivery_n, n, at, status_code,"
+	  " latency_ms, answer, error, next_at)"
+	  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" },
 };
 
 /*
@@ -171,6 +210,10 @@ static const char finish_sql[] =
 	" (SELECT coalesce(max(seq), 0) + 1 FROM changes), false);"
 	"SELECT setval(pg_get_serial_sequence('objects', 'n'),"
 	" (SELECT coalesce(max(n), 0) + 1 FROM objects), false);"
+	"SELECT setval(pg_get_serial_sequence('outbox_events', 'seq'),"
+	" (SELECT coalesce(max(seq), 0) + 1 FROM outbox_events), false);"
+	"SELECT setval(pg_get_serial_sequence('webhook_deliveries', 'n'),"
+	" (SELECT coalesce(max(n), 0) + 1 FROM webhook_deliveries), false);"
 	"UPDATE mirror_state SET position = 0, owner = NULL;"
 	"DELETE FROM mirror_packs;";
 

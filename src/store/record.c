@@ -1013,7 +1013,9 @@ int rd_store_record_state_set(rd_store *st, const char *name,
 
 /*
  * Copying the record into a new database (a rebuild of the derived
- * tables): the other file is attached for the copy only, so these
+ * tables), with what is not derived from it either: the outbox of events
+ * and the webhooks' endpoints, deliveries and log. The other file is
+ * attached for the copy only, so these
  * statements are not in the table of statements.c, which every
  * connection prepares at open.
  */
@@ -1027,6 +1029,11 @@ static const char copy_record_sql[] =
 	"INSERT INTO mirror_state SELECT * FROM source.mirror_state;"
 	"INSERT INTO mirror_packs SELECT * FROM source.mirror_packs;"
 	"INSERT INTO record_state SELECT * FROM source.record_state;"
+	"INSERT INTO outbox_events SELECT * FROM source.outbox_events;"
+	"INSERT INTO webhook_endpoints SELECT * FROM source.webhook_endpoints;"
+	"INSERT INTO webhook_deliveries"
+	" SELECT * FROM source.webhook_deliveries;"
+	"INSERT INTO webhook_attempts SELECT * FROM source.webhook_attempts;"
 	"COMMIT;";
 
 int rd_store_record_copy(rd_store *to, const char *from_path, rd_error *err)

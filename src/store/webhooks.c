@@ -83,6 +83,8 @@ int rd_store_outbox_add(rd_store *st, const rd_outbox_event *ev,
 	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record event %s of "
 				     "dispute %s", ev->type, ev->dispute_id);
+	else
+		st->tx_changes = 1;  /* numbered in commit order as it commits */
 	rd_store__release(stmt);
 	return ret;
 }
@@ -135,18 +137,14 @@ int rd_store_outbox_after(rd_store *st, const char *after,
 
 	*out = NULL;
 	*count = 0;
+	/* read before next_cursor is written: they may be one buffer */
+	if ((ret = position_parse(after, &pos_n, &pos_seq, err)) < 0)
+		return ret;
 	next_cursor[0] = '\0';
 	if (limit < 1 || limit > 500)
 		return rd_error_set_field(err, RD_EINVALID, "limit",
 					  "limit: %zu is not between 1 and "
 					  "500", limit);
-	if ((ret = position_parse(after, &pos_n, &pos_seq, err)) < 0)
-		return ret;
-	if (!after || !*after) {
-		/* from the oldest kept: the first position */
-		pos_n = 0;
-		pos_seq = 0;
-	}
 	if ((ret = rd_store__stmt(st, RD_STMT_OUTBOX_AFTER, &stmt, err)) < 0)
 		return ret;
 	rc = rd_db_bind_int64(stmt, 1, pos_n);
@@ -926,7 +924,6 @@ int rd_store_webhook_deliveries(rd_store *st, const char *endpoint_id,
 
 	*out = NULL;
 	*count = 0;
-	next_cursor[0] = '\0';
 	if (limit < 1 || limit > 100)
 		return rd_error_set_field(err, RD_EINVALID, "limit",
 					  "limit: %zu is not between 1 and "
@@ -940,6 +937,7 @@ int rd_store_webhook_deliveries(rd_store *st, const char *endpoint_id,
 				"list (pass back a next_cursor as it was "
 				"given)", cursor);
 	}
+	next_cursor[0] = '\0';  /* once the cursor is read: one buffer */
 	if ((ret = rd_store__stmt(st, RD_STMT_DELIVERIES_OF, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, endpoint_id);

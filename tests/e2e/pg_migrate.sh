@@ -28,6 +28,9 @@ NODE=$E2E_TMP/node
 
 rd init >/dev/null
 agent=$(new_key agent --name migrating-agent)
+# a webhook endpoint, whose events, position and deliveries move too
+endpoint=$(rd webhook create --url https://shop.example/hooks --events '*' \
+	--storefront acme-eu --json | jq -r .id)
 revoked_id=$(rd key create --role auditor --name gone --json | jq -r .id)
 rd key revoke "$revoked_id" >/dev/null
 rd key quota acme-eu --daily 1GiB >/dev/null
@@ -59,6 +62,16 @@ call "$agent" POST /v1/disputes -H "Idempotency-Key: migrate-1" --data-binary "$
 expect_eq "$STATUS" "201" "the source's server opens a dispute"
 idem_id=$(jq -r .id <<<"$BODY")
 idem_body=$BODY
+
+# the feed as the source has it, once its server has fanned it out
+call "$agent" GET "/v1/events?limit=500"
+src_feed=$(jq -r '[.items[].id] | join(" ")' <<<"$BODY")
+for _ in $(seq 100); do
+	[ "$(rd webhook deliveries "$endpoint" --json --limit 100 | jq '.items | length')" -ge "$(wc -w <<<"$src_feed")" ] && break
+	sleep 0.1
+done
+src_deliveries=$(rd webhook deliveries "$endpoint" --json --limit 100 | jq -r '[.items[].id] | join(" ")')
+expect_eq "$(wc -w <<<"$src_deliveries")" "$(wc -w <<<"$src_feed")" "the source fanned every event out to its endpoint"
 
 # --- refused while a server has the source open ---------------------------
 expect_exit 8 rd migrate --from "$SRC" --to "$PG_URI"
@@ -161,6 +174,20 @@ call "$agent" POST "/v1/disputes/$idem_id/events" -d '{"event":"investigate"}'
 expect_eq "$STATUS" "200" "a new change on the moved record"
 call "$agent" POST /v1/disputes --data-binary "$doc"
 expect_eq "$STATUS" "201" "a new dispute on the moved record"
+new_id=$(jq -r .id <<<"$BODY")
+call "$agent" GET "/v1/events?limit=500"
+expect_eq "$(jq -r --argjson n "$(wc -w <<<"$src_feed")" '[.items[:$n][].id] | join(" ")' <<<"$BODY")" "$src_feed" \
+	"the feed holds the source's events, in their order"
+expect_eq "$(jq -r '[.items[].data.id] | .[-1]' <<<"$BODY")" "$new_id" "and goes on with the new ones"
+expect_eq "$(rd webhook list --json | jq -r '[.items[].id] | join(" ")')" "$endpoint" "the endpoint moved"
+for _ in $(seq 100); do
+	moved=$(rd webhook deliveries "$endpoint" --json --limit 100 | jq -r '[.items[].id] | join(" ")')
+	[ "$moved" != "$src_deliveries" ] && break
+	sleep 0.1
+done
+expect_eq "${moved#* * }" "$src_deliveries" "its deliveries moved, and the new events are fanned out after them"
+expect_eq "$(rd webhook deliveries "$endpoint" --json --limit 100 | jq -r --arg d "$new_id" '[.items[] | select(.dispute_id == $d) | .event_type] | join(" ")')" \
+	"dispute.opened" "the new dispute's event is delivered to the moved endpoint"
 mirror_wait
 stop_server pg
 expect_exit 0 rd audit verify --all
