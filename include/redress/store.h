@@ -1123,10 +1123,11 @@ int rd_store_outbox_end(rd_store *st, char cursor[RD_OUTBOX_CURSOR_BUFSZ],
 
 /*
  * Remove (in the open write transaction) the events created before
- * `before` and the finished deliveries finished before it; *removed counts
- * the events.
+ * `events_before` and the deliveries finished before `deliveries_before`
+ * (each by the clock it was written with); *removed counts the events.
  */
-int rd_store_outbox_purge(rd_store *st, int64_t before, size_t *removed,
+int rd_store_outbox_purge(rd_store *st, int64_t events_before,
+			  int64_t deliveries_before, size_t *removed,
 			  rd_error *err);
 
 /* A storefront's receiver of events. */
@@ -1281,6 +1282,14 @@ int rd_store_webhook_delivery_get(rd_store *st, const char *endpoint_id,
  */
 int rd_store_webhook_retry(rd_store *st, const char *endpoint_id,
 			   const char *delivery_id, int64_t now, rd_error *err);
+
+/*
+ * Whether a worker's round has anything to do, read without a write
+ * transaction: *endpoints 1 when an endpoint is enabled (events to fan
+ * out), *next_due the time the first pending delivery is due (0: none).
+ */
+int rd_store_webhook_work(rd_store *st, int *endpoints, int64_t *next_due,
+			  rd_error *err);
 
 /*
  * What /metrics shows: deliveries pending, and the creation time of the

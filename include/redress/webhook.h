@@ -118,8 +118,8 @@ int rd_webhook_secret_new(char out[RD_WEBHOOK_SECRET_BUFSZ], rd_error *err);
  * The delay in seconds before retry number `attempt` of a delivery
  * (1: after the first attempt failed; the first attempt is made at once,
  * and attempt 0 gives 0). The schedule is 5 s, 5 min, 30 min, 2 h, 5 h,
- * 10 h, 14 h, 20 h, 24 h: RD_WEBHOOK_RETRIES retries over about four
- * days, after which (attempt > RD_WEBHOOK_RETRIES) it returns -1: the
+ * 10 h, 14 h, 20 h, 24 h: RD_WEBHOOK_RETRIES retries over a little more
+ * than three days, after which (attempt > RD_WEBHOOK_RETRIES) it returns -1: the
  * delivery has failed for good. Each delay but the first moves by up to
  * 10% either way, chosen by `random` (any value, e.g. from getrandom), so
  * that deliveries that failed together do not all come back together; the

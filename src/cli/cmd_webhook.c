@@ -77,14 +77,15 @@ static int show_endpoint(cli_ctx *ctx, const rd_webhook_endpoint *ep,
 								  with_secret),
 				      err);
 	print_endpoint(ep);
-	if (with_secret) {
+	if (with_secret)
 		printf("secret %s\n", ep->secret);
+	if (fflush(stdout) != 0)
+		return rd_error_set(err, RD_EIO, "cannot write to standard "
+				    "output");
+	if (with_secret)
 		fprintf(stderr, "the signing secret will not be shown again: "
 			"give it to the receiver now\n");
-	}
-	return fflush(stdout) == 0 ? RD_OK
-				   : rd_error_set(err, RD_EIO, "cannot write "
-						  "to standard output");
+	return RD_OK;
 }
 
 /* What --url, --events, --description, --enable and --disable ask. */

@@ -140,7 +140,8 @@ static int purge(rd_service *svc, rd_webhook_state *state, int64_t now,
 		return rc;
 	if ((rc = rd_store_outbox_purge(svc->store,
 					business_now - RD_OUTBOX_KEEP_S,
-					&removed, err)) < 0 ||
+					now - RD_OUTBOX_KEEP_S, &removed,
+					err)) < 0 ||
 	    (rc = svc_commit(svc, err)) < 0) {
 		svc_rollback(svc);
 		return rc;
@@ -149,13 +150,20 @@ static int purge(rd_service *svc, rd_webhook_state *state, int64_t now,
 	return RD_OK;
 }
 
-static int fanout(rd_service *svc, rd_webhook_state *state, int64_t now,
-		  rd_error *err)
+/*
+ * Fan the events committed since the last round out to the endpoints
+ * (none to do, no write transaction: on the embedded record it would
+ * take the writer's lock from the requests every round).
+ */
+static int fanout(rd_service *svc, rd_webhook_state *state, int endpoints,
+		  int64_t now, size_t *made, rd_error *err)
 {
 	char end[RD_OUTBOX_CURSOR_BUFSZ];
-	size_t made = 0;
 	int rc;
 
+	*made = 0;
+	if (!endpoints)
+		return RD_OK;
 	if ((rc = rd_store_outbox_end(svc->store, end, err)) < 0)
 		return rc;
 	if (strcmp(end, state->fanned_to) == 0 &&
@@ -164,7 +172,7 @@ static int fanout(rd_service *svc, rd_webhook_state *state, int64_t now,
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
 	if ((rc = rd_store_webhook_fanout(svc->store, now, FANOUT_EVENTS,
-					  &made, err)) < 0 ||
+					  made, err)) < 0 ||
 	    (rc = svc_commit(svc, err)) < 0) {
 		svc_rollback(svc);
 		return rc;
@@ -203,10 +211,18 @@ static int record(rd_service *svc, const char *lease,
 	int kept = 0;
 	int rc;
 
-	if ((rc = rd_store_webhook_failing(svc->store, job->endpoint_id, ok,
-					   now, &since, err)) < 0)
-		return rc;
-	rd_delivery_judge(&verdict, res, job->tries, since, now, random);
+	if (!job->payload) {
+		/* nothing to send, ever: no fault of the endpoint's */
+		memset(&verdict, 0, sizeof(verdict));
+		verdict.outcome = RD_DELIVERY_FAILED;
+	} else {
+		if ((rc = rd_store_webhook_failing(svc->store,
+						   job->endpoint_id, ok, now,
+						   &since, err)) < 0)
+			return rc;
+		rd_delivery_judge(&verdict, res, job->tries, since, now,
+				  random);
+	}
 	memset(&attempt, 0, sizeof(attempt));
 	attempt.at = now;
 	attempt.status_code = res->status;
@@ -342,15 +358,22 @@ int rd_service_webhook_round(rd_service *svc, rd_webhook_state *state,
 	uint8_t token[16];
 	char lease[33];
 	rd_webhook_job *jobs = NULL;
-	size_t count = 0;
-	int64_t now = 0;
+	size_t count = 0, made = 0;
+	int64_t now = 0, next_due = 0;
+	int endpoints = 0;
 	int rc;
 
 	*sent = 0;
 	if ((rc = svc_webhook_clock(&now, err)) < 0 ||
 	    (rc = purge(svc, state, now, err)) < 0 ||
-	    (rc = fanout(svc, state, now, err)) < 0 ||
-	    (rc = svc_random_bytes(token, sizeof(token), err)) < 0)
+	    (rc = rd_store_webhook_work(svc->store, &endpoints, &next_due,
+					err)) < 0 ||
+	    (rc = fanout(svc, state, endpoints, now, &made, err)) < 0)
+		return rc;
+	/* what the fan-out just made is due now; else only if one is due */
+	if (made == 0 && (!next_due || next_due > now))
+		return RD_OK;
+	if ((rc = svc_random_bytes(token, sizeof(token), err)) < 0)
 		return rc;
 	for (size_t i = 0; i < sizeof(token); i++)
 		snprintf(lease + 2 * i, 3, "%02x", token[i]);

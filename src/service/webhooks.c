@@ -84,9 +84,9 @@ static int events_join(char out[RD_WEBHOOK_EVENTS_MAX + 1],
 		} else if (!rd_event_type_valid(type)) {
 			return rd_error_set_field(err, RD_EINVALID, "events",
 				"events: \"%.40s\" is not an event type "
-				"(GET /v1/events lists the types in its "
-				"documentation: dispute.opened, "
-				"offer.accepted, payment.due, ...)", type);
+				"(docs/webhooks.md lists them: "
+				"dispute.opened, offer.accepted, "
+				"payment.due, ...)", type);
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(events[j], type) == 0)
@@ -321,6 +321,11 @@ int rd_service_webhook_update(rd_service *svc, const rd_actor *actor,
 			      int64_t now, rd_webhook_endpoint *out,
 			      rd_error *err)
 {
+	if (!change->url && !change->events && !change->description &&
+	    change->enabled < 0 && !change->storefront)
+		return rd_error_set(err, RD_EINVALID, "the request changes "
+				    "nothing: give url, events, description "
+				    "or enabled");
 	if (change->storefront)
 		return rd_error_set_field(err, RD_EINVALID, "storefront",
 					  "storefront: an endpoint's "
@@ -409,6 +414,11 @@ int rd_service_webhook_retry(rd_service *svc, const rd_actor *actor,
 	    (rc = rd_store_begin(svc->store, err)) < 0)
 		return rc;
 	if ((rc = endpoint_read(svc, actor, id, &ep, err)) < 0 ||
+	    (!ep.enabled &&
+	     (rc = rd_error_set(err, RD_ECONFLICT, "webhook endpoint %s is "
+				"disabled (%s): enable it first, and its "
+				"deliveries go out again", ep.id,
+				ep.disabled_reason)) < 0) ||
 	    (rc = rd_store_webhook_retry(svc->store, id, delivery_id, now,
 					 err)) < 0 ||
 	    (rc = rd_store_webhook_delivery_get(svc->store, id, delivery_id,
@@ -430,6 +440,21 @@ int rd_service_webhook_backlog(rd_service *svc, int64_t *pending,
 }
 
 /* ---- the feed ---- */
+
+/* 1 when `type` is among the comma-separated types before `upto`. */
+static int type_listed(const char *types, const char *upto, const char *type)
+{
+	size_t len = strlen(type);
+
+	for (const char *p = types; p < upto;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && memcmp(p, type, len) == 0)
+			return 1;
+		p += n + 1;
+	}
+	return 0;
+}
 
 /* types: a comma-separated list of known types, each once. */
 static int types_check(const char *types, rd_error *err)
@@ -454,6 +479,9 @@ static int types_check(const char *types, rd_error *err)
 		if (!rd_event_type_valid(type))
 			return rd_error_set_field(err, RD_EINVALID, "types",
 				"types: \"%s\" is not an event type", type);
+		if (type_listed(types, p, type))
+			return rd_error_set_field(err, RD_EINVALID, "types",
+				"types: \"%s\" is named twice", type);
 		if (!end)
 			break;
 		p = end + 1;

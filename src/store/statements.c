@@ -1149,6 +1149,19 @@ static const struct {
 		" next_at = $3, leased_until = NULL, lease = NULL,"
 		" finished_at = NULL WHERE endpoint_id = $1 AND id = $2"
 		" AND (lease IS NULL OR leased_until <= $3)" },
+	/*
+	 * Whether a round has work: an enabled endpoint to fan out to, and
+	 * when the first pending delivery is due (NULL: none).
+	 */
+	[RD_STMT_WEBHOOK_WORK] = { 18,
+		"SELECT EXISTS (SELECT 1 FROM webhook_endpoints"
+		" WHERE enabled = 1),"
+		" (SELECT min(next_at) FROM webhook_deliveries"
+		" WHERE status = 'pending')",
+		"SELECT (EXISTS (SELECT 1 FROM webhook_endpoints"
+		" WHERE enabled = 1))::int,"
+		" (SELECT min(next_at) FROM webhook_deliveries"
+		" WHERE status = 'pending')" },
 	[RD_STMT_WEBHOOK_BACKLOG] = { 18,
 		"SELECT count(*), coalesce(min(o.created_at), 0)"
 		" FROM webhook_deliveries AS d"

@@ -232,7 +232,8 @@ static int exec_at(rd_store *st, int id, int64_t at, size_t *changed,
 	return ret;
 }
 
-int rd_store_outbox_purge(rd_store *st, int64_t before, size_t *removed,
+int rd_store_outbox_purge(rd_store *st, int64_t events_before,
+			  int64_t deliveries_before, size_t *removed,
 			  rd_error *err)
 {
 	int ret;
@@ -240,10 +241,10 @@ int rd_store_outbox_purge(rd_store *st, int64_t before, size_t *removed,
 	*removed = 0;
 	if ((ret = rd_store__require_tx(st, "rd_store_outbox_purge",
 					err)) < 0 ||
-	    (ret = exec_at(st, RD_STMT_DELIVERIES_PURGE, before, NULL,
-			   "remove the old webhook deliveries", err)) < 0)
+	    (ret = exec_at(st, RD_STMT_DELIVERIES_PURGE, deliveries_before,
+			   NULL, "remove the old webhook deliveries", err)) < 0)
 		return ret;
-	return exec_at(st, RD_STMT_OUTBOX_PURGE, before, removed,
+	return exec_at(st, RD_STMT_OUTBOX_PURGE, events_before, removed,
 		       "remove the old events of the outbox", err);
 }
 
@@ -1066,6 +1067,30 @@ int rd_store_webhook_backlog(rd_store *st, int64_t *pending,
 	} else {
 		ret = rd_store__fail(st, rc, err, "cannot count the webhook "
 				     "deliveries pending");
+	}
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_webhook_work(rd_store *st, int *endpoints, int64_t *next_due,
+			  rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*endpoints = 0;
+	*next_due = 0;
+	if ((ret = rd_store__stmt(st, RD_STMT_WEBHOOK_WORK, &stmt, err)) < 0)
+		return ret;
+	rc = rd_store__step(st, stmt, RD_DB_OK);
+	if (rc == RD_DB_ROW) {
+		*endpoints = rd_db_column_int64(stmt, 0) != 0;
+		*next_due = rd_db_column_is_null(stmt, 1)
+				    ? 0 : rd_db_column_int64(stmt, 1);
+	} else {
+		ret = rd_store__fail(st, rc, err, "cannot read whether webhook "
+				     "deliveries are due");
 	}
 	rd_store__release(stmt);
 	return ret;

@@ -216,6 +216,17 @@ expect_has "$(jq -r .disabled_reason <<<"$BODY")" "410" "and says why"
 call "$shop" PATCH "/v1/webhook-endpoints/$shop_ep" --data '{"enabled": true}'
 expect_eq "$(jq -r '[.enabled, .disabled_reason] | join(" ")' <<<"$BODY")" "true " "it can be enabled again"
 
+# --- evidence.added and sla.breached -------------------------------------------
+add_evidence "$d2" photo
+call "$other" GET "/v1/events?types=evidence.added"
+expect_eq "$(jq -r '.items[0].data | [.id, .evidence.n, .evidence.kind] | join(" ")' <<<"$BODY")" "$d2 1 photo" \
+	"evidence.added carries the evidence"
+REDRESS_NOW=2026-03-04T09:00:00Z rd sweep >/dev/null
+call "$other" GET "/v1/events?types=sla.breached,dispute.state_changed"
+expect_eq "$(jq -c '[.items[] | select(.data.id == "'"$d2"'") | [.type, .data.state, .data.sla.state // .data.previous_state]]' <<<"$BODY")" \
+	'[["dispute.state_changed","escalated","opened"],["sla.breached","escalated","opened"]]' \
+	"a deadline that passed tells sla.breached with the move it caused"
+
 # --- /metrics ------------------------------------------------------------------
 call "$admin" GET /metrics
 expect_has "$BODY" 'redress_webhook_deliveries_total{outcome="delivered"}' "/metrics counts deliveries by outcome"

@@ -407,7 +407,7 @@ static void delete_and_purge(void)
 		 &err);
 	CHECK_OK(fanout(st, 5000, &made, &err), &err);
 	CHECK_OK(rd_store_begin(st, &err), &err);
-	CHECK_OK(rd_store_outbox_purge(st, 1002, &removed, &err), &err);
+	CHECK_OK(rd_store_outbox_purge(st, 1002, 1002, &removed, &err), &err);
 	CHECK_OK(rd_store_commit(st, &err), &err);
 	CHECK_INT(removed, 1);
 	CHECK_STR(feed(st, NULL, NULL, NULL, 10, next), "2");
