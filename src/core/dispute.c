@@ -11,18 +11,17 @@
  */
 #include "redress/dispute.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/types.h>
 
 #include "redress/clock.h"
 #include "redress/json.h"
 #include "redress/money.h"
+#include "redress/random.h"
 
 /* ---- names ------------------------------------------------------------ */
 
@@ -400,7 +399,7 @@ static int bit_at(const unsigned char bytes[16], int k)
 int rd_id_generate(char out[RD_ID_BUFSZ], int64_t now, rd_error *err)
 {
 	unsigned char bytes[16];
-	size_t got = 0;
+	int rc;
 	int64_t ms;
 
 	if (now < 0 || now > ID_TIME_MAX / 1000)
@@ -411,20 +410,8 @@ int rd_id_generate(char out[RD_ID_BUFSZ], int64_t now, rd_error *err)
 	ms = now * 1000;
 	for (int i = 0; i < 6; i++)
 		bytes[i] = (unsigned char)((uint64_t)ms >> (8 * (5 - i)));
-	while (got < 10) {
-		ssize_t n = getrandom(bytes + 6 + got, 10 - got, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return rd_error_set(err, RD_EIO,
-					    "the operating system gave no "
-					    "randomness for a new id "
-					    "(getrandom failed, errno %d)",
-					    errno);
-		}
-		got += (size_t)n;
-	}
+	if ((rc = rd_random_bytes(bytes + 6, 10, err)) < 0)
+		return rc;
 	/* 26 groups of 5 bits cover 130 bits: the first 2 are zero. */
 	for (int i = 0; i < RD_ID_LEN; i++) {
 		int value = 0;

@@ -268,7 +268,7 @@ static int send_jobs(rd_service *svc, rd_webhook_state *state,
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = svc_random_bytes((uint8_t *)random, sizeof(random),
+	if ((rc = rd_random_bytes((uint8_t *)random, sizeof(random),
 				   err)) < 0)
 		goto done;
 	for (size_t i = 0; i < count; i++) {
@@ -342,8 +342,8 @@ int rd_webhook_state_new(rd_webhook_state **out,
 	(*out)->lease_s = LEASE_S;
 	/* test-only: a shorter lease, for a test that kills a sender */
 	if ((lease = getenv("REDRESS_TEST_WEBHOOK_LEASE_S")) != NULL &&
-	    atoi(lease) > 0)
-		(*out)->lease_s = atoi(lease);
+	    strtol(lease, NULL, 10) > 0)
+		(*out)->lease_s = strtol(lease, NULL, 10);
 	return RD_OK;
 }
 
@@ -373,7 +373,7 @@ int rd_service_webhook_round(rd_service *svc, rd_webhook_state *state,
 	/* what the fan-out just made is due now; else only if one is due */
 	if (made == 0 && (!next_due || next_due > now))
 		return RD_OK;
-	if ((rc = svc_random_bytes(token, sizeof(token), err)) < 0)
+	if ((rc = rd_random_bytes(token, sizeof(token), err)) < 0)
 		return rc;
 	for (size_t i = 0; i < sizeof(token); i++)
 		snprintf(lease + 2 * i, 3, "%02x", token[i]);

@@ -39,26 +39,6 @@ _Static_assert(sizeof(((rd_api_key *)0)->id) == ID_LEN + 1,
 _Static_assert(sizeof(((rd_actor *)0)->key_id) > ID_LEN,
 	       "rd_actor.key_id holds one key id");
 
-int svc_random_bytes(uint8_t *buf, size_t len, rd_error *err)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = getrandom(buf + got, len - got, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return rd_error_set(err, RD_EIO,
-					    "the operating system gave no "
-					    "randomness (getrandom failed, "
-					    "errno %d)",
-					    errno);
-		}
-		got += (size_t)n;
-	}
-	return RD_OK;
-}
 
 
 static int hex_value(char c)
@@ -209,8 +189,8 @@ int rd_service_key_create(rd_service *svc, rd_role role,
 		name = rd_role_name(role) ? rd_role_name(role) : "";
 	if ((rc = check_request(role, storefront, name, err)) < 0)
 		return rc;
-	if ((rc = svc_random_bytes(id_bytes, sizeof(id_bytes), err)) < 0 ||
-	    (rc = svc_random_bytes(secret, sizeof(secret), err)) < 0)
+	if ((rc = rd_random_bytes(id_bytes, sizeof(id_bytes), err)) < 0 ||
+	    (rc = rd_random_bytes(secret, sizeof(secret), err)) < 0)
 		goto done;
 	rd_hex_encode(key.id, id_bytes, sizeof(id_bytes));
 	snprintf(key.name, sizeof(key.name), "%s", name);

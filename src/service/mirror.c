@@ -478,7 +478,7 @@ static int mirror_id_new(rd_service *svc, rd_error *err)
 
 	if ((rc = mirror_path(svc, MIRROR_ID_FILE, path, sizeof(path),
 			      err)) < 0 ||
-	    (rc = svc_random_bytes(bytes, sizeof(bytes), err)) < 0)
+	    (rc = rd_random_bytes(bytes, sizeof(bytes), err)) < 0)
 		return rc;
 	rd_hex_encode(id, bytes, sizeof(bytes));
 	id[32] = '\n';

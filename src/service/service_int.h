@@ -13,6 +13,7 @@
 #define REDRESS_SERVICE_INT_H
 
 #include "redress/evidence.h"
+#include "redress/random.h"
 #include "redress/service.h"
 
 /*
@@ -85,8 +86,6 @@ void svc_rollback(rd_service *svc);
  */
 int svc_mirror_is_owner(rd_service *svc, int *owner, rd_error *err);
 
-/* Fill buf with the operating system's randomness (keys.c). */
-int svc_random_bytes(uint8_t *buf, size_t len, rd_error *err);
 
 /*
  * The functions through which the record keeps its evidence files in the

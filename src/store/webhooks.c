@@ -60,6 +60,44 @@ static int position_parse(const char *text, int64_t *n, int64_t *seq,
 	return RD_OK;
 }
 
+/* ---- lists ---- */
+
+/* Fill the element at `elem` from the statement's current row. */
+typedef int (*row_reader)(rd_db_stmt *stmt, void *elem, rd_error *err);
+
+/*
+ * Read every row of stmt, whose first step's result is `rc`, into a new
+ * array of `size`-byte elements: *out and *count are the rows read, also
+ * on failure (the element being read counted, zeroed first by its
+ * reader), for the caller's own free function. `what` ends the message
+ * of a failed step ("cannot read <what>").
+ */
+static int read_rows(rd_store *st, rd_db_stmt *stmt, int rc, size_t size,
+		     row_reader read, void **out, size_t *count,
+		     const char *what, rd_error *err)
+{
+	size_t room = 0;
+
+	*out = NULL;
+	*count = 0;
+	for (; rc == RD_DB_ROW; rc = rd_db_step(stmt)) {
+		char *elem;
+		int ret;
+
+		if ((ret = rd_store__grow(out, *count, &room, size, err)) < 0)
+			return ret;
+		elem = (char *)*out + *count * size;
+		memset(elem, 0, size);
+		ret = read(stmt, elem, err);
+		(*count)++;
+		if (ret < 0)
+			return ret;
+	}
+	if (rc != RD_DB_DONE)
+		return rd_store__fail(st, rc, err, "cannot read %s", what);
+	return RD_OK;
+}
+
 /* ---- the outbox ---- */
 
 int rd_store_outbox_add(rd_store *st, const rd_outbox_event *ev,
@@ -97,12 +135,11 @@ void rd_outbox_events_free(rd_outbox_event *events, size_t count)
 }
 
 /* Columns: position (2), then OUTBOX_COLUMNS of statements.c. */
-static int event_from_row(rd_db_stmt *stmt, rd_outbox_event *ev,
-			  rd_error *err)
+static int event_from_row(rd_db_stmt *stmt, void *elem, rd_error *err)
 {
+	rd_outbox_event *ev = elem;
 	int ret;
 
-	memset(ev, 0, sizeof(*ev));
 	position_format(ev->cursor, rd_db_column_int64(stmt, 0),
 			rd_db_column_int64(stmt, 1));
 	if ((ret = rd_store__column_copy(stmt, 2, ev->id, sizeof(ev->id),
@@ -129,8 +166,8 @@ int rd_store_outbox_after(rd_store *st, const char *after,
 			  rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
-	rd_outbox_event *list = NULL;
-	size_t n = 0, room = 0;
+	void *list = NULL;
+	size_t n = 0;
 	int64_t pos_n, pos_seq;
 	int rc;
 	int ret;
@@ -152,33 +189,22 @@ int rd_store_outbox_after(rd_store *st, const char *after,
 	rc |= rd_store__bind_text(stmt, 3, storefront);
 	rc |= rd_store__bind_text(stmt, 4, types);
 	rc |= rd_db_bind_int64(stmt, 5, (int64_t)limit);
-	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
-	     rc = rd_db_step(stmt)) {
-		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
-					  err)) < 0)
-			goto done;
-		ret = event_from_row(stmt, &list[n], err);
-		n++;
-		if (ret < 0)
-			goto done;
-	}
-	if (rc != RD_DB_DONE) {
-		ret = rd_store__fail(st, rc, err, "cannot read the event feed");
-		goto done;
+	ret = read_rows(st, stmt, rd_store__step(st, stmt, rc),
+			sizeof(rd_outbox_event), event_from_row, &list, &n,
+			"the event feed", err);
+	rd_store__release(stmt);
+	if (ret < 0) {
+		rd_outbox_events_free(list, n);
+		return ret;
 	}
 	if (n > 0)
 		snprintf(next_cursor, RD_OUTBOX_CURSOR_BUFSZ, "%s",
-			 list[n - 1].cursor);
+			 ((rd_outbox_event *)list)[n - 1].cursor);
 	else
 		position_format(next_cursor, pos_n, pos_seq);
 	*out = list;
 	*count = n;
-	list = NULL;
-	n = 0;
-done:
-	rd_store__release(stmt);
-	rd_outbox_events_free(list, n);
-	return ret;
+	return RD_OK;
 }
 
 static int outbox_end(rd_store *st, int64_t *pos_n, int64_t *pos_seq,
@@ -251,12 +277,11 @@ int rd_store_outbox_purge(rd_store *st, int64_t events_before,
 /* ---- endpoints ---- */
 
 /* Columns as ENDPOINT_COLUMNS of statements.c. */
-static int endpoint_from_row(rd_db_stmt *stmt, rd_webhook_endpoint *ep,
-			     rd_error *err)
+static int endpoint_from_row(rd_db_stmt *stmt, void *elem, rd_error *err)
 {
+	rd_webhook_endpoint *ep = elem;
 	int ret;
 
-	memset(ep, 0, sizeof(*ep));
 	if ((ret = rd_store__column_copy(stmt, 0, ep->id, sizeof(ep->id),
 					 err)) < 0 ||
 	    (ret = rd_store__column_copy(stmt, 1, ep->url, sizeof(ep->url),
@@ -339,6 +364,7 @@ int rd_store_webhook_get(rd_store *st, const char *id,
 	int rc;
 	int ret;
 
+	memset(out, 0, sizeof(*out));
 	if ((ret = rd_store__stmt(st, RD_STMT_WEBHOOK_GET, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__step(st, stmt, rd_store__bind_text(stmt, 1, id));
@@ -359,36 +385,26 @@ int rd_store_webhooks_list(rd_store *st, const char *storefront,
 			   rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
-	rd_webhook_endpoint *list = NULL;
-	size_t n = 0, room = 0;
-	int rc;
+	void *list = NULL;
 	int ret;
 
 	*out = NULL;
 	*count = 0;
 	if ((ret = rd_store__stmt(st, RD_STMT_WEBHOOKS_LIST, &stmt, err)) < 0)
 		return ret;
-	for (rc = rd_store__step(st, stmt,
-				 rd_store__bind_text(stmt, 1, storefront));
-	     rc == RD_DB_ROW; rc = rd_db_step(stmt)) {
-		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
-					  err)) < 0 ||
-		    (ret = endpoint_from_row(stmt, &list[n], err)) < 0)
-			goto done;
-		n++;
-	}
-	if (rc != RD_DB_DONE) {
-		ret = rd_store__fail(st, rc, err,
-				     "cannot list the webhook endpoints");
-		goto done;
+	ret = read_rows(st, stmt,
+			rd_store__step(st, stmt,
+				       rd_store__bind_text(stmt, 1, storefront)),
+			sizeof(rd_webhook_endpoint), endpoint_from_row, &list,
+			count, "the webhook endpoints", err);
+	rd_store__release(stmt);
+	if (ret < 0) {
+		free(list);
+		*count = 0;
+		return ret;
 	}
 	*out = list;
-	*count = n;
-	list = NULL;
-done:
-	rd_store__release(stmt);
-	free(list);
-	return ret;
+	return RD_OK;
 }
 
 int rd_store_webhook_update(rd_store *st, const rd_webhook_endpoint *ep,
@@ -465,13 +481,27 @@ static int takes_type(const char *events, const char *type)
 	return 0;
 }
 
-static int fanout_targets(rd_store *st, fanout_target **out, size_t *count,
+static int target_from_row(rd_db_stmt *stmt, void *elem, rd_error *err)
+{
+	fanout_target *t = elem;
+	int ret;
+
+	if ((ret = rd_store__column_copy(stmt, 0, t->id, sizeof(t->id),
+					 err)) < 0 ||
+	    (ret = rd_store__column_copy(stmt, 1, t->storefront,
+					 sizeof(t->storefront), err)) < 0 ||
+	    (ret = rd_store__column_copy(stmt, 2, t->events,
+					 sizeof(t->events), err)) < 0)
+		return ret;
+	t->pos_n = rd_db_column_int64(stmt, 3);
+	t->pos_seq = rd_db_column_int64(stmt, 4);
+	return RD_OK;
+}
+
+static int fanout_targets(rd_store *st, void **out, size_t *count,
 			  rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
-	fanout_target *list = NULL;
-	size_t n = 0, room = 0;
-	int rc;
 	int ret;
 
 	*out = NULL;
@@ -479,38 +509,10 @@ static int fanout_targets(rd_store *st, fanout_target **out, size_t *count,
 	if ((ret = rd_store__stmt(st, RD_STMT_WEBHOOK_FANOUT_LOCK, &stmt,
 				  err)) < 0)
 		return ret;
-	for (rc = rd_store__step(st, stmt, RD_DB_OK); rc == RD_DB_ROW;
-	     rc = rd_db_step(stmt)) {
-		fanout_target *t;
-
-		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
-					  err)) < 0)
-			goto done;
-		t = &list[n];
-		memset(t, 0, sizeof(*t));
-		if ((ret = rd_store__column_copy(stmt, 0, t->id,
-						 sizeof(t->id), err)) < 0 ||
-		    (ret = rd_store__column_copy(stmt, 1, t->storefront,
-						 sizeof(t->storefront),
-						 err)) < 0 ||
-		    (ret = rd_store__column_copy(stmt, 2, t->events,
-						 sizeof(t->events), err)) < 0)
-			goto done;
-		t->pos_n = rd_db_column_int64(stmt, 3);
-		t->pos_seq = rd_db_column_int64(stmt, 4);
-		n++;
-	}
-	if (rc != RD_DB_DONE) {
-		ret = rd_store__fail(st, rc, err, "cannot read the webhook "
-				     "endpoints to fan events out to");
-		goto done;
-	}
-	*out = list;
-	*count = n;
-	list = NULL;
-done:
+	ret = read_rows(st, stmt, rd_store__step(st, stmt, RD_DB_OK),
+			sizeof(fanout_target), target_from_row, out, count,
+			"the webhook endpoints to fan events out to", err);
 	rd_store__release(stmt);
-	free(list);
 	return ret;
 }
 
@@ -555,12 +557,19 @@ typedef struct scanned {
 	rd_outbox_event ev;
 } scanned;
 
+static int scanned_from_row(rd_db_stmt *stmt, void *elem, rd_error *err)
+{
+	scanned *row = elem;
+
+	row->n = rd_db_column_int64(stmt, 0);
+	row->seq = rd_db_column_int64(stmt, 1);
+	return event_from_row(stmt, &row->ev, err);
+}
+
 static int scan_after(rd_store *st, const fanout_target *t, size_t limit,
-		      scanned **out, size_t *count, rd_error *err)
+		      void **out, size_t *count, rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
-	scanned *list = NULL;
-	size_t n = 0, room = 0;
 	int rc;
 	int ret;
 
@@ -571,29 +580,10 @@ static int scan_after(rd_store *st, const fanout_target *t, size_t limit,
 	rc = rd_db_bind_int64(stmt, 1, t->pos_n);
 	rc |= rd_db_bind_int64(stmt, 2, t->pos_seq);
 	rc |= rd_db_bind_int64(stmt, 3, (int64_t)limit);
-	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
-	     rc = rd_db_step(stmt)) {
-		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
-					  err)) < 0)
-			goto done;
-		memset(&list[n], 0, sizeof(list[n]));
-		list[n].n = rd_db_column_int64(stmt, 0);
-		list[n].seq = rd_db_column_int64(stmt, 1);
-		if ((ret = event_from_row(stmt, &list[n].ev, err)) < 0)
-			goto done;
-		n++;
-	}
-	if (rc != RD_DB_DONE) {
-		ret = rd_store__fail(st, rc, err, "cannot read the outbox for "
-				     "webhook endpoint %s", t->id);
-		goto done;
-	}
-	*out = list;
-	*count = n;
-	list = NULL;
-done:
+	ret = read_rows(st, stmt, rd_store__step(st, stmt, rc),
+			sizeof(scanned), scanned_from_row, out, count,
+			"the outbox to fan out", err);
 	rd_store__release(stmt);
-	free(list);
 	return ret;
 }
 
@@ -621,22 +611,25 @@ static int position_set(rd_store *st, const char *id, int64_t n,
 int rd_store_webhook_fanout(rd_store *st, int64_t now, size_t limit,
 			    size_t *made, rd_error *err)
 {
-	fanout_target *targets = NULL;
-	scanned *events = NULL;
+	void *targets_read = NULL, *events_read = NULL;
 	size_t target_count = 0, event_count = 0;
 	int ret;
 
 	*made = 0;
 	if ((ret = rd_store__require_tx(st, "rd_store_webhook_fanout",
 					err)) < 0 ||
-	    (ret = fanout_targets(st, &targets, &target_count, err)) < 0)
+	    (ret = fanout_targets(st, &targets_read, &target_count,
+				  err)) < 0) {
+		free(targets_read);
 		return ret;
+	}
 	for (size_t i = 0; i < target_count && ret == RD_OK; i++) {
-		const fanout_target *t = &targets[i];
+		const fanout_target *t = (fanout_target *)targets_read + i;
+		const scanned *events;
 
-		if ((ret = scan_after(st, t, limit, &events, &event_count,
-				      err)) < 0)
-			break;
+		ret = scan_after(st, t, limit, &events_read, &event_count,
+				 err);
+		events = events_read;
 		for (size_t j = 0; j < event_count && ret == RD_OK; j++) {
 			const rd_outbox_event *ev = &events[j].ev;
 
@@ -652,10 +645,10 @@ int rd_store_webhook_fanout(rd_store *st, int64_t now, size_t limit,
 			ret = position_set(st, t->id,
 					   events[event_count - 1].n,
 					   events[event_count - 1].seq, err);
-		free(events);
-		events = NULL;
+		free(events_read);
+		events_read = NULL;
 	}
-	free(targets);
+	free(targets_read);
 	return ret;
 }
 
@@ -669,12 +662,11 @@ void rd_webhook_jobs_free(rd_webhook_job *jobs, size_t count)
 }
 
 /* Columns as DELIVERY_JOB of statements.c. */
-static int job_from_row(rd_db_stmt *stmt, rd_webhook_job *job,
-			rd_error *err)
+static int job_from_row(rd_db_stmt *stmt, void *elem, rd_error *err)
 {
+	rd_webhook_job *job = elem;
 	int ret;
 
-	memset(job, 0, sizeof(*job));
 	job->n = rd_db_column_int64(stmt, 0);
 	if ((ret = rd_store__column_copy(stmt, 1, job->id, sizeof(job->id),
 					 err)) < 0 ||
@@ -700,8 +692,7 @@ int rd_store_webhook_claim(rd_store *st, int64_t now, int64_t lease_s,
 			   rd_webhook_job **out, size_t *count, rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
-	rd_webhook_job *list = NULL;
-	size_t n = 0, room = 0;
+	void *list = NULL;
 	int rc;
 	int ret;
 
@@ -726,29 +717,17 @@ int rd_store_webhook_claim(rd_store *st, int64_t now, int64_t lease_s,
 		return ret;
 	rc = rd_store__bind_text(stmt, 1, lease);
 	rc |= rd_db_bind_int64(stmt, 2, now);
-	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
-	     rc = rd_db_step(stmt)) {
-		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
-					  err)) < 0)
-			goto done;
-		ret = job_from_row(stmt, &list[n], err);
-		n++;
-		if (ret < 0)
-			goto done;
-	}
-	if (rc != RD_DB_DONE) {
-		ret = rd_store__fail(st, rc, err, "cannot read the webhook "
-				     "deliveries leased");
-		goto done;
+	ret = read_rows(st, stmt, rd_store__step(st, stmt, rc),
+			sizeof(rd_webhook_job), job_from_row, &list, count,
+			"the webhook deliveries leased", err);
+	rd_store__release(stmt);
+	if (ret < 0) {
+		rd_webhook_jobs_free(list, *count);
+		*count = 0;
+		return ret;
 	}
 	*out = list;
-	*count = n;
-	list = NULL;
-	n = 0;
-done:
-	rd_store__release(stmt);
-	rd_webhook_jobs_free(list, n);
-	return ret;
+	return RD_OK;
 }
 
 int rd_store_webhook_attempt_add(rd_store *st, int64_t delivery_n,
@@ -843,12 +822,11 @@ void rd_webhook_deliveries_free(rd_webhook_delivery *list, size_t count)
 }
 
 /* Columns as DELIVERY_COLUMNS of statements.c. */
-static int delivery_from_row(rd_db_stmt *stmt, rd_webhook_delivery *d,
-			     rd_error *err)
+static int delivery_from_row(rd_db_stmt *stmt, void *elem, rd_error *err)
 {
+	rd_webhook_delivery *d = elem;
 	int ret;
 
-	memset(d, 0, sizeof(*d));
 	d->n = rd_db_column_int64(stmt, 0);
 	if ((ret = rd_store__column_copy(stmt, 1, d->id, sizeof(d->id),
 					 err)) < 0 ||
@@ -871,41 +849,39 @@ static int delivery_from_row(rd_db_stmt *stmt, rd_webhook_delivery *d,
 	return RD_OK;
 }
 
+static int attempt_from_row(rd_db_stmt *stmt, void *elem, rd_error *err)
+{
+	rd_webhook_attempt *a = elem;
+	int ret;
+
+	a->n = rd_db_column_int64(stmt, 0);
+	a->at = rd_db_column_int64(stmt, 1);
+	a->status_code = (long)rd_store__column_optional(stmt, 2);
+	a->latency_ms = rd_db_column_int64(stmt, 3);
+	if ((ret = rd_store__column_copy(stmt, 4, a->answer,
+					 sizeof(a->answer), err)) < 0 ||
+	    (ret = rd_store__column_copy(stmt, 5, a->error, sizeof(a->error),
+					 err)) < 0)
+		return ret;
+	a->next_at = rd_store__column_optional(stmt, 6);
+	return RD_OK;
+}
+
 static int attempts_read(rd_store *st, rd_webhook_delivery *d, rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
-	size_t room = 0;
-	int rc;
+	void *list = NULL;
 	int ret;
 
 	if ((ret = rd_store__stmt(st, RD_STMT_ATTEMPTS_OF, &stmt, err)) < 0)
 		return ret;
-	for (rc = rd_store__step(st, stmt, rd_db_bind_int64(stmt, 1, d->n));
-	     rc == RD_DB_ROW; rc = rd_db_step(stmt)) {
-		rd_webhook_attempt *a;
-
-		if ((ret = rd_store__grow(&d->attempts, d->attempts_count,
-					  &room, sizeof(*d->attempts),
-					  err)) < 0)
-			goto done;
-		a = &d->attempts[d->attempts_count];
-		memset(a, 0, sizeof(*a));
-		a->n = rd_db_column_int64(stmt, 0);
-		a->at = rd_db_column_int64(stmt, 1);
-		a->status_code = (long)rd_store__column_optional(stmt, 2);
-		a->latency_ms = rd_db_column_int64(stmt, 3);
-		if ((ret = rd_store__column_copy(stmt, 4, a->answer,
-						 sizeof(a->answer), err)) < 0 ||
-		    (ret = rd_store__column_copy(stmt, 5, a->error,
-						 sizeof(a->error), err)) < 0)
-			goto done;
-		a->next_at = rd_store__column_optional(stmt, 6);
-		d->attempts_count++;
-	}
-	if (rc != RD_DB_DONE)
-		ret = rd_store__fail(st, rc, err, "cannot read the attempts "
-				     "of webhook delivery %s", d->id);
-done:
+	ret = read_rows(st, stmt,
+			rd_store__step(st, stmt,
+				       rd_db_bind_int64(stmt, 1, d->n)),
+			sizeof(rd_webhook_attempt), attempt_from_row, &list,
+			&d->attempts_count, "the attempts of a webhook "
+			"delivery", err);
+	d->attempts = list;
 	rd_store__release(stmt);
 	return ret;
 }
@@ -917,8 +893,9 @@ int rd_store_webhook_deliveries(rd_store *st, const char *endpoint_id,
 				rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
-	rd_webhook_delivery *list = NULL;
-	size_t n = 0, room = 0;
+	rd_webhook_delivery *list;
+	void *read = NULL;
+	size_t n = 0;
 	int64_t before = INT64_MAX;
 	int rc;
 	int ret;
@@ -944,41 +921,25 @@ int rd_store_webhook_deliveries(rd_store *st, const char *endpoint_id,
 	rc = rd_store__bind_text(stmt, 1, endpoint_id);
 	rc |= rd_db_bind_int64(stmt, 2, before);
 	rc |= rd_db_bind_int64(stmt, 3, (int64_t)limit + 1);
-	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
-	     rc = rd_db_step(stmt)) {
-		if ((ret = rd_store__grow(&list, n, &room, sizeof(*list),
-					  err)) < 0)
-			goto done;
-		ret = delivery_from_row(stmt, &list[n], err);
-		n++;
-		if (ret < 0)
-			goto done;
-	}
-	if (rc != RD_DB_DONE) {
-		ret = rd_store__fail(st, rc, err, "cannot list the deliveries "
-				     "of webhook endpoint %s", endpoint_id);
-		goto done;
-	}
+	ret = read_rows(st, stmt, rd_store__step(st, stmt, rc),
+			sizeof(rd_webhook_delivery), delivery_from_row, &read,
+			&n, "the deliveries of a webhook endpoint", err);
 	rd_store__release(stmt);
-	stmt = NULL;
-	if (n > limit) {
+	list = read;
+	if (ret == RD_OK && n > limit) {
 		n = limit;
 		snprintf(next_cursor, RD_OUTBOX_CURSOR_BUFSZ, "%" PRId64,
 			 list[n - 1].n);
-		free(list[limit].attempts);
 	}
 	for (size_t i = 0; i < n && ret == RD_OK; i++)
 		ret = attempts_read(st, &list[i], err);
-	if (ret < 0)
-		goto done;
+	if (ret < 0) {
+		rd_webhook_deliveries_free(list, n);
+		return ret;
+	}
 	*out = list;
 	*count = n;
-	list = NULL;
-	n = 0;
-done:
-	rd_store__release(stmt);
-	rd_webhook_deliveries_free(list, n);
-	return ret;
+	return RD_OK;
 }
 
 int rd_store_webhook_delivery_get(rd_store *st, const char *endpoint_id,

@@ -6,16 +6,16 @@
  */
 #include "redress/webhook.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <nettle/base64.h>
 #include <nettle/hmac.h>
 #include <nettle/sha2.h>
+
+#include "redress/random.h"
 
 #define SECRET_PREFIX "whsec_"
 #define SECRET_PREFIX_LEN (sizeof(SECRET_PREFIX) - 1)
@@ -189,26 +189,15 @@ done:
 int rd_webhook_secret_new(char out[RD_WEBHOOK_SECRET_BUFSZ], rd_error *err)
 {
 	uint8_t key[RD_WEBHOOK_SECRET_BYTES];
-	size_t got = 0, len;
+	size_t len;
+	int rc;
 
 	_Static_assert(SECRET_PREFIX_LEN +
 			       BASE64_ENCODE_RAW_LENGTH(RD_WEBHOOK_SECRET_BYTES) <
 		       RD_WEBHOOK_SECRET_BUFSZ,
 		       "RD_WEBHOOK_SECRET_BUFSZ holds a secret and its NUL");
-	while (got < sizeof(key)) {
-		ssize_t n = getrandom(key + got, sizeof(key) - got, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return rd_error_set(err, RD_EIO,
-					    "the operating system gave no "
-					    "randomness (getrandom failed, "
-					    "errno %d)",
-					    errno);
-		}
-		got += (size_t)n;
-	}
+	if ((rc = rd_random_bytes(key, sizeof(key), err)) < 0)
+		return rc;
 	memcpy(out, SECRET_PREFIX, SECRET_PREFIX_LEN);
 	len = SECRET_PREFIX_LEN +
 	      base64_encode_padded(out + SECRET_PREFIX_LEN, key, sizeof(key));

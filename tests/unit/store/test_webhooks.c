@@ -89,7 +89,7 @@ static char *feed(rd_store *st, const char *after, const char *storefront,
 	for (size_t i = 0; i < count; i++)
 		used += (size_t)snprintf(out + used, sizeof(out) - used,
 					 "%s%d", i ? " " : "",
-					 atoi(events[i].id + 7));
+					 (int)strtol(events[i].id + 7, NULL, 10));
 	rd_outbox_events_free(events, count);
 	return out;
 }
@@ -159,7 +159,7 @@ static char *claim(rd_store *st, int64_t now, const char *lease,
 	for (size_t i = 0; i < count; i++)
 		used += (size_t)snprintf(out + used, sizeof(out) - used,
 					 "%s%d", i ? " " : "",
-					 atoi(jobs[i].event_id + 7));
+					 (int)strtol(jobs[i].event_id + 7, NULL, 10));
 	if (jobs_out) {
 		*jobs_out = jobs;
 		*count_out = count;
