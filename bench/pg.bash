@@ -11,8 +11,9 @@
 # in the run, as a dispute does in its life. In turns with the
 # ceiling: pgbench running a transaction of the same rows an event
 # writes (bench/pg_event.sql: the dispute's head locked, its row and
-# version, an event row, four git objects, the head moved, a change and
-# its commit number), on as many connections, prepared statements.
+# version, an event row, four git objects, the head moved, a change, its
+# outbox row and its commit number), on as many connections, prepared
+# statements.
 #
 # BENCH_PG=0 leaves them out.
 

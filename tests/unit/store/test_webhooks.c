@@ -70,9 +70,9 @@ static int commit_event(rd_store *st, int n, int dispute,
 }
 
 /* The feed after `after` as "n n n" (the events' own numbers). */
-static char *feed(rd_store *st, const char *after, const char *storefront,
+static char *feed(rd_store *st, const char *from, const char *storefront,
 		  const char *types, size_t limit,
-		  char next[RD_OUTBOX_CURSOR_BUFSZ])
+		  char cursor_out[RD_OUTBOX_CURSOR_BUFSZ])
 {
 	static char out[512];
 	rd_outbox_event *events = NULL;
@@ -81,8 +81,8 @@ static char *feed(rd_store *st, const char *after, const char *storefront,
 
 	rd_error_clear(&err);
 	out[0] = '\0';
-	if (rd_store_outbox_after(st, after, storefront, types, limit, &events,
-				  &count, next, &err) < 0) {
+	if (rd_store_outbox_after(st, from, storefront, types, limit, &events,
+				  &count, cursor_out, &err) < 0) {
 		snprintf(out, sizeof(out), "error: %.200s", err.message);
 		return out;
 	}
@@ -300,6 +300,8 @@ static void leases_keep_order(void)
 	CHECK_INT(made, 3);
 	CHECK_STR(claim(st, 4999, "lease-a", NULL, NULL), "");  /* not due */
 	CHECK_STR(claim(st, 5000, "lease-a", &jobs, &count), "1 3");
+	if (!jobs || count != 2)
+		goto done;
 	CHECK_STR(jobs[0].url, "https://shop.example/1");
 	CHECK_STR(jobs[0].secret, "whsec_c2VjcmV0");
 	CHECK(jobs[0].payload && strstr(jobs[0].payload, "\"n\":1"));
@@ -311,6 +313,10 @@ static void leases_keep_order(void)
 	CHECK_INT(kept, 1);
 	CHECK_STR(claim(st, 5002, "lease-b", NULL, NULL), "");
 	CHECK_STR(claim(st, 5006, "lease-b", &again, &again_count), "1");
+	if (!again || again_count != 1) {
+		rd_webhook_jobs_free(again, again_count);
+		goto done;
+	}
 	CHECK_INT(again[0].tries, 1);
 	CHECK_OK(finish(st, &again[0], "lease-b", "delivered", 5006, &kept,
 			&err), &err);
@@ -323,6 +329,7 @@ static void leases_keep_order(void)
 	CHECK_OK(finish(st, &jobs[1], "lease-a", "delivered", 5062, &kept,
 			&err), &err);
 	CHECK_INT(kept, 0);
+done:
 	rd_webhook_jobs_free(jobs, count);
 	rd_store_close(st);
 	free(path);
@@ -351,6 +358,10 @@ static void log_and_retry(void)
 	CHECK_INT(pending, 3);
 	CHECK_INT(oldest, 1001);
 	CHECK_STR(claim(st, 5000, "lease-a", &jobs, &count), "1 2 3");
+	if (!jobs || count != 3) {
+		rd_webhook_jobs_free(jobs, count);
+		goto done;
+	}
 	CHECK_OK(finish(st, &jobs[0], "lease-a", "failed", 5001, &kept, &err),
 		 &err);
 	CHECK_OK(rd_store_webhook_deliveries(st, jobs[0].endpoint_id, NULL, 2,
@@ -382,9 +393,12 @@ static void log_and_retry(void)
 	rd_webhook_jobs_free(jobs, 3);
 	/* 1 due again, 2 and 3 because their leases ran out */
 	CHECK_STR(claim(st, 5061, "lease-b", &jobs, &count), "1 2 3");
-	CHECK_INT(jobs[0].tries, 0);
-	CHECK_INT(jobs[0].attempts, 1);
+	if (jobs && count == 3) {
+		CHECK_INT(jobs[0].tries, 0);
+		CHECK_INT(jobs[0].attempts, 1);
+	}
 	rd_webhook_jobs_free(jobs, count);
+done:
 	rd_store_close(st);
 	free(path);
 }
