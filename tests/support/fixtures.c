@@ -734,3 +734,16 @@ int rd_test_holder_files(const char *dir)
 		closedir(d);
 	return count;
 }
+
+rd_store *rd_test_store_open(const char *path)
+{
+	rd_store *st = NULL;
+	rd_error err;
+
+	rd_error_clear(&err);
+	if (rd_store_open(&st, path, &err) < 0) {
+		fprintf(stderr, "cannot open %s: %s\n", path, err.message);
+		exit(1);
+	}
+	return st;
+}

@@ -133,6 +133,12 @@ int rd_test_add_text_evidence(rd_service *svc, const char *id,
 char *rd_test_db_path(void);
 
 /*
+ * Open the record at path (rd_test_db_path's) with rd_store_open; a test
+ * that cannot ends at once, saying why.
+ */
+rd_store *rd_test_store_open(const char *path);
+
+/*
  * 1 when this run of the test keeps its records in PostgreSQL: ctest runs
  * the store's and the service's tests a second time so (NAME@pg), with
  * REDRESS_TEST_STORE=postgresql and REDRESS_TEST_PG_STATE naming the

@@ -21,19 +21,6 @@
 #define HASH RD_TEST_WORKFLOW_HASH
 #define HEAD "0123456789abcdef0123456789abcdef01234567"
 
-static rd_store *open_record(const char *path)
-{
-	rd_store *st = NULL;
-	rd_error err;
-
-	rd_error_clear(&err);
-	if (rd_store_open(&st, path, &err) < 0) {
-		fprintf(stderr, "cannot open %s: %s\n", path, err.message);
-		exit(1);
-	}
-	return st;
-}
-
 /*
  * Disputes 1 to 3 with a head each: 1 due at 1000, 2 due at 2000, 3 due
  * at 9000; dispute 4 has no deadline.
@@ -86,7 +73,7 @@ static int claim(rd_store *st, int n, int64_t now, rd_error *err)
 static void deadline_claim_takes_due_only(void)
 {
 	char *path = rd_test_db_path();
-	rd_store *st = open_record(path);
+	rd_store *st = rd_test_store_open(path);
 	int claimed = -1;
 	rd_error err;
 
@@ -130,8 +117,8 @@ static void deadline_claim_passes_over_held(void)
 	}
 	rd_error_clear(&err);
 	path = rd_test_db_path();
-	a = open_record(path);
-	b = open_record(path);
+	a = rd_test_store_open(path);
+	b = rd_test_store_open(path);
 	CHECK_OK(add_disputes(a, &err), &err);
 	CHECK_INT(rd_db_exec(b->db, "SET lock_timeout = '5s'"), RD_DB_OK);
 
@@ -188,8 +175,8 @@ static int64_t scalar(rd_store *st, const char *sql)
 static void idem_claim_refused_elsewhere(void)
 {
 	char *path = rd_test_db_path();
-	rd_store *a = open_record(path);
-	rd_store *b = open_record(path);
+	rd_store *a = rd_test_store_open(path);
+	rd_store *b = rd_test_store_open(path);
 	rd_error err;
 
 	rd_error_clear(&err);
@@ -232,8 +219,8 @@ static void idem_claim_refused_elsewhere(void)
 static void idem_claim_ends_with_connection(void)
 {
 	char *path = rd_test_db_path();
-	rd_store *a = open_record(path);
-	rd_store *b = open_record(path);
+	rd_store *a = rd_test_store_open(path);
+	rd_store *b = rd_test_store_open(path);
 	rd_error err;
 
 	rd_error_clear(&err);
@@ -271,9 +258,9 @@ static void idem_claim_is_the_connections(void)
 	RD_TEST_SQLITE_ONLY("a file lock beside the database");
 	rd_error_clear(&err);
 	path = rd_test_db_path();
-	a = open_record(path);
-	b = open_record(path);
-	c = open_record(path);
+	a = rd_test_store_open(path);
+	b = rd_test_store_open(path);
+	c = rd_test_store_open(path);
 	CHECK_OK(rd_store_idem_claim(a, "00000000000000a1", "k", &err), &err);
 	CHECK_OK(rd_store_idem_claim(c, "00000000000000a1", "other", &err),
 		 &err);
@@ -306,7 +293,7 @@ static void idem_claim_is_an_advisory_lock(void)
 	}
 	rd_error_clear(&err);
 	path = rd_test_db_path();
-	a = open_record(path);
+	a = rd_test_store_open(path);
 	CHECK_OK(rd_store_idem_claim(a, "00000000000000a1", "k", &err), &err);
 	CHECK_INT(scalar(a, "SELECT count(*) FROM pg_locks"
 			 " WHERE locktype = 'advisory' AND objsubid = 2"

@@ -20,19 +20,6 @@
 /* endpoint_init's id of endpoint 1 */
 #define EP1 "we_01J00000000000000000000001"
 
-static rd_store *open_record(const char *path)
-{
-	rd_store *st = NULL;
-	rd_error err;
-
-	rd_error_clear(&err);
-	if (rd_store_open(&st, path, &err) < 0) {
-		fprintf(stderr, "cannot open %s: %s\n", path, err.message);
-		exit(1);
-	}
-	return st;
-}
-
 /* Event `n` of dispute fixture `dispute` at `version`, inside a transaction. */
 static int add_event(rd_store *st, int n, int dispute, const char *storefront,
 		     const char *type, int64_t version, rd_error *err)
@@ -195,7 +182,7 @@ static int finish(rd_store *st, const rd_webhook_job *job, const char *lease,
 static void feed_reads_in_order(void)
 {
 	char *path = rd_test_db_path();
-	rd_store *st = open_record(path);
+	rd_store *st = rd_test_store_open(path);
 	char next[RD_OUTBOX_CURSOR_BUFSZ], end[RD_OUTBOX_CURSOR_BUFSZ];
 	rd_outbox_event *events = NULL;
 	size_t count = 0;
@@ -236,7 +223,7 @@ static void feed_reads_in_order(void)
 static void fanout_takes_its_own(void)
 {
 	char *path = rd_test_db_path();
-	rd_store *st = open_record(path);
+	rd_store *st = rd_test_store_open(path);
 	rd_webhook_endpoint ep;
 	size_t made = 0;
 	rd_error err;
@@ -282,7 +269,7 @@ static void fanout_takes_its_own(void)
 static void leases_keep_order(void)
 {
 	char *path = rd_test_db_path();
-	rd_store *st = open_record(path);
+	rd_store *st = rd_test_store_open(path);
 	rd_webhook_job *jobs = NULL, *again = NULL;
 	size_t count = 0, again_count = 0, made = 0;
 	int kept = -1;
@@ -339,7 +326,7 @@ done:
 static void log_and_retry(void)
 {
 	char *path = rd_test_db_path();
-	rd_store *st = open_record(path);
+	rd_store *st = rd_test_store_open(path);
 	char next[RD_OUTBOX_CURSOR_BUFSZ];
 	rd_webhook_delivery *list = NULL;
 	rd_webhook_job *jobs = NULL;
@@ -407,7 +394,7 @@ done:
 static void delete_and_purge(void)
 {
 	char *path = rd_test_db_path();
-	rd_store *st = open_record(path);
+	rd_store *st = rd_test_store_open(path);
 	char next[RD_OUTBOX_CURSOR_BUFSZ];
 	size_t made = 0, removed = 0;
 	int64_t pending = 0, oldest = 0;
@@ -453,8 +440,8 @@ static void late_commit_not_passed(void)
 	RD_TEST_POSTGRES_ONLY("several writers commit at once");
 	rd_error_clear(&err);
 	path = rd_test_db_path();
-	a = open_record(path);
-	b = open_record(path);
+	a = rd_test_store_open(path);
+	b = rd_test_store_open(path);
 	CHECK_OK(rd_store_begin(a, &err), &err);
 	CHECK_OK(add_event(a, 1, 1, "acme", "dispute.opened", 1, &err), &err);
 	CHECK_OK(commit_event(b, 2, 2, "acme", "dispute.opened", 1, &err),
@@ -479,8 +466,8 @@ static void concurrent_leases_disjoint(void)
 	RD_TEST_POSTGRES_ONLY("workers of several connections lease at once");
 	rd_error_clear(&err);
 	path = rd_test_db_path();
-	a = open_record(path);
-	b = open_record(path);
+	a = rd_test_store_open(path);
+	b = rd_test_store_open(path);
 	CHECK_OK(add_endpoint(a, 1, "acme", "*", &err), &err);
 	for (int n = 1; n <= 6; n++)
 		CHECK_OK(commit_event(a, n, n, "acme", "dispute.opened", 1,
