@@ -203,6 +203,29 @@ expect_eq "$(receiver_log A | jq -r '.[0] | [.data_id, .type, .verified_all] | j
 call "$shop" GET "/v1/events?types=dispute.opened"
 expect_eq "$(receiver_log A | jq -r '.[0].headers["webhook-id"]')" "$(jq -r --arg d "$d4" '.items[] | select(.data.id == $d) | .id' <<<"$BODY")" "with the webhook-id the feed shows"
 
+# --- SIGKILL while a delivery is under way: sent again after the restart -------
+# the receiver holds its answer 3 s; the server is killed meanwhile (or,
+# on a slow machine, before it sent: then it sends after the restart)
+receiver_reset A
+receiver_script A /a 200@3000
+d6=$(rd open "$REDRESS_SOURCE_DIR/examples/dispute.json" --as agent:alice --allow-duplicate --json | jq -r .id)
+sleep 1.5
+stop_server api KILL
+expect_eq "$STOP_CODE" "137" "the server is killed with SIGKILL"
+start_server api --webhook-allow-http --webhook-allow-private
+wait_receiver A 2 30 /a || true
+call "$shop" GET "/v1/events?types=dispute.opened"
+evt=$(jq -r --arg d "$d6" '.items[] | select(.data.id == $d) | .id' <<<"$BODY")
+expect_eq "$(receiver_log A | jq -r --arg e "$evt" '[.[] | select(.headers["webhook-id"] == $e and .status == 200)] | length >= 1')" \
+	"true" "the event is delivered after the kill, with its webhook-id"
+for _ in $(seq 100); do
+	call "$shop" GET "/v1/webhook-endpoints/$shop_ep/deliveries?limit=5"
+	[ "$(jq -r --arg e "$evt" '.items[] | select(.event_id == $e) | .status' <<<"$BODY")" = delivered ] && break
+	sleep 0.1
+done
+expect_eq "$(jq -r --arg e "$evt" '.items[] | select(.event_id == $e) | .status' <<<"$BODY")" "delivered" \
+	"and the delivery log says so"
+
 # --- 410 Gone disables the endpoint --------------------------------------------
 receiver_script A /a 410
 d5=$(rd open "$REDRESS_SOURCE_DIR/examples/dispute.json" --as agent:alice --allow-duplicate --json | jq -r .id)
