@@ -337,8 +337,11 @@ int rd_service_webhook_update(rd_service *svc, const rd_actor *actor,
 
 /*
  * The old secret signs until 24 hours from now by the deliveries' clock
- * (the system's, never REDRESS_NOW): the one that decides whether it
- * still signs.
+ * (the system's, never REDRESS_NOW: the one that decides whether it
+ * still signs). Rotated again while an older secret still signs, the
+ * older one stays and the one in between goes: a rotation whose answer
+ * was lost, sent again, must not leave the receiver with no secret that
+ * verifies.
  */
 static int edit_rotate(rd_service *svc, rd_webhook_endpoint *ep,
 		       const void *arg, int64_t now, rd_error *err)
@@ -351,8 +354,10 @@ static int edit_rotate(rd_service *svc, rd_webhook_endpoint *ep,
 	(void)now;
 	if ((rc = svc_webhook_clock(&real_now, err)) < 0)
 		return rc;
-	memcpy(ep->previous_secret, ep->secret, sizeof(ep->secret));
-	ep->previous_expires_at = real_now + PREVIOUS_SECRET_S;
+	if (!ep->previous_secret[0] || ep->previous_expires_at <= real_now) {
+		memcpy(ep->previous_secret, ep->secret, sizeof(ep->secret));
+		ep->previous_expires_at = real_now + PREVIOUS_SECRET_S;
+	}
 	return rd_webhook_secret_new(ep->secret, err);
 }
 

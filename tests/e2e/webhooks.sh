@@ -186,6 +186,16 @@ d3=$(rd open "$REDRESS_SOURCE_DIR/examples/dispute.json" --as agent:alice --allo
 wait_receiver A 1 20 /a
 expect_eq "$(receiver_log A | jq -c '[.[] | select(.data_id == "'"$d3"'")][0] | [.verified, (.headers["webhook-signature"] | split(" ") | length)]')" \
 	"[[true,true],2]" "during the overlap each delivery verifies with the old and the new secret"
+# rotated again at once (say, its answer was lost): the oldest still signs
+call "$shop" POST "/v1/webhook-endpoints/$shop_ep/rotate-secret"
+newer_secret=$(jq -r .secret <<<"$BODY")
+receiver_reset A
+receiver_secrets A "$shop_secret" "$newer_secret" "$new_secret"
+d3b=$(rd open "$REDRESS_SOURCE_DIR/examples/dispute.json" --as agent:alice --allow-duplicate --json | jq -r .id)
+wait_receiver A 1 20 /a
+expect_eq "$(receiver_log A | jq -c '[.[] | select(.data_id == "'"$d3b"'")][0].verified')" "[true,true,false]" \
+	"rotated twice, the oldest and the newest sign, the one in between no more"
+new_secret=$newer_secret
 
 # --- killed with a delivery leased: delivered after the restart, same id ------
 stop_server api
