@@ -980,6 +980,14 @@ typedef struct rd_webhook_change {
 	const char *description;
 	const char *storefront;
 	int enabled;                 /* 1, 0, or -1 */
+	/*
+	 * Creation only: the request's Idempotency-Key and digest (NULL:
+	 * none). The same key and digest within 24 hours answer the
+	 * endpoint made the first time; the same key with another request
+	 * is RD_EINVALID, field "Idempotency-Key".
+	 */
+	const char *idempotency_key;
+	const char *request_sha256;
 } rd_webhook_change;
 
 /*
@@ -988,8 +996,9 @@ typedef struct rd_webhook_change {
  * an admin every one; any other role is RD_EFORBIDDEN. A URL must pass
  * rd_webhook_url_check with the service's webhook options; at most 16
  * endpoints per storefront (RD_ETOOLARGE). Creation makes the signing
- * secret (out->secret, to show once); rotation makes a new one, the
- * previous signing beside it for 24 hours.
+ * secret (out->secret, to show once; *replayed 1 when an
+ * Idempotency-Key's earlier request made it); rotation makes a new one,
+ * the previous signing beside it for 24 hours.
  */
 /* Set the service's webhook options (rd_service_options' two). */
 void rd_service_webhook_allow(rd_service *svc, int allow_http,
@@ -997,7 +1006,8 @@ void rd_service_webhook_allow(rd_service *svc, int allow_http,
 
 int rd_service_webhook_create(rd_service *svc, const rd_actor *actor,
 			      const rd_webhook_change *change, int64_t now,
-			      rd_webhook_endpoint *out, rd_error *err);
+			      rd_webhook_endpoint *out, int *replayed,
+			      rd_error *err);
 int rd_service_webhooks_list(rd_service *svc, const rd_actor *actor,
 			     rd_webhook_endpoint **out, size_t *count,
 			     rd_error *err);

@@ -1147,12 +1147,32 @@ typedef struct rd_webhook_endpoint {
 	int64_t failing_since;                   /* 0: not failing */
 } rd_webhook_endpoint;
 
+/* The Idempotency-Key of the request that made an endpoint. */
+typedef struct rd_webhook_idem {
+	const char *key_id;          /* the API key that sent it */
+	const char *key;             /* the client's Idempotency-Key */
+	const char *request_sha256;  /* digest of the request */
+} rd_webhook_idem;
+
 /*
  * Record a new endpoint (open write transaction); it receives the events
- * committed from now on (its position is the outbox's end).
+ * committed from now on (its position is the outbox's end). idem, when
+ * not NULL, is kept with it: a second endpoint under the same key and
+ * API key is RD_ECONFLICT.
  */
 int rd_store_webhook_insert(rd_store *st, const rd_webhook_endpoint *ep,
-			    rd_error *err);
+			    const rd_webhook_idem *idem, rd_error *err);
+
+/*
+ * The endpoint made under (key_id, key) since `since` (its created_at):
+ * RD_OK with *found and out and the request's digest (65 bytes), or
+ * *found = 0. In the open write transaction, a key older than `since` is
+ * freed first, for a new request to take.
+ */
+int rd_store_webhook_by_idem(rd_store *st, const char *key_id,
+			     const char *key, int64_t since,
+			     rd_webhook_endpoint *out, char digest[65],
+			     int *found, rd_error *err);
 /* RD_ENOTFOUND "no webhook endpoint ID" when there is none. */
 int rd_store_webhook_get(rd_store *st, const char *id,
 			 rd_webhook_endpoint *out, rd_error *err);

@@ -123,6 +123,7 @@ static int webhook_create(cli_ctx *ctx, const rd_actor *actor, rd_error *err)
 	rd_webhook_endpoint ep;
 	const char *events[64];
 	char *copy = NULL;
+	int replayed = 0;
 	int rc;
 
 	if ((rc = need_args(ctx, 1, "create --url URL --events TYPES "
@@ -136,7 +137,8 @@ static int webhook_create(cli_ctx *ctx, const rd_actor *actor, rd_error *err)
 		goto done;
 	}
 	if ((rc = rd_service_webhook_create(ctx->svc, actor, &change,
-					    ctx->now, &ep, err)) < 0)
+					    ctx->now, &ep, &replayed,
+					    err)) < 0)
 		goto done;
 	rc = show_endpoint(ctx, &ep, 1, err);
 	memset(ep.secret, 0, sizeof(ep.secret));

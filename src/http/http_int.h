@@ -64,6 +64,9 @@ typedef struct http_call {
 	const char *body;               /* NUL-terminated, body_len bytes */
 	size_t body_len;
 	const char *if_match;           /* the If-Match header, or NULL */
+	const char *idempotency_key;    /* the Idempotency-Key header, or
+					 * NULL (routes of their own keys:
+					 * webhook endpoints) */
 	const char *content_length;     /* the Content-Length header, or NULL */
 	http_query_arg query[HTTP_MAX_QUERY];
 	size_t query_count;

@@ -623,6 +623,8 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 	call->file_fd = -1;
 	call->if_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_IF_MATCH);
+	call->idempotency_key = MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, "Idempotency-Key");
 	call->content_length = MHD_lookup_connection_value(conn,
 			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	call->if_none_match = MHD_lookup_connection_value(conn,

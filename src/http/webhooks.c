@@ -117,15 +117,26 @@ int http_post_webhook(http_call *call, rd_error *err)
 {
 	rd_webhook_endpoint ep;
 	rd_webhook_change change;
+	http_match match;
+	char digest[65];
 	const char **events = NULL;
 	json_t *doc = NULL;
 	int rc;
 
 	if ((rc = no_query(call, err)) < 0 ||
 	    (rc = http_parse_body(&doc, call, err)) < 0 ||
-	    (rc = read_change(&change, &events, doc, err)) < 0 ||
-	    (rc = rd_service_webhook_create(call->svc, &call->actor, &change,
-					    call->now, &ep, err)) < 0 ||
+	    (rc = read_change(&change, &events, doc, err)) < 0)
+		goto done;
+	/* the request, as an Idempotency-Key's digest names it */
+	if (call->idempotency_key &&
+	    http_route_find(&match, "POST", "/v1/webhook-endpoints") == 1) {
+		http_idem_digest_body(digest, match.route, call);
+		change.idempotency_key = call->idempotency_key;
+		change.request_sha256 = digest;
+	}
+	if ((rc = rd_service_webhook_create(call->svc, &call->actor, &change,
+					    call->now, &ep, &call->replayed,
+					    err)) < 0 ||
 	    (rc = reply_endpoint(call, &ep, 1, err)) < 0)
 		goto done;
 	call->status = 201;

@@ -192,18 +192,81 @@ static int endpoint_storefront(char out[65], const rd_actor *actor,
 	return RD_OK;
 }
 
-int rd_service_webhook_create(rd_service *svc, const rd_actor *actor,
-			      const rd_webhook_change *change, int64_t now,
-			      rd_webhook_endpoint *out, rd_error *err)
+/*
+ * In the open transaction: the endpoint the request's Idempotency-Key
+ * made within 24 hours, if any (*replayed; out is it), refused when that
+ * key came with another request.
+ */
+static int idem_replay(rd_service *svc, const rd_webhook_idem *idem,
+		       int64_t now, rd_webhook_endpoint *out, int *replayed,
+		       rd_error *err)
+{
+	rd_webhook_endpoint made;
+	char digest[65];
+	int rc;
+
+	*replayed = 0;
+	if ((rc = rd_store_webhook_by_idem(svc->store, idem->key_id, idem->key,
+					   now - RD_IDEM_KEEP_S, &made, digest,
+					   replayed, err)) < 0 ||
+	    !*replayed)
+		return rc;
+	if (strcmp(digest, idem->request_sha256) != 0) {
+		*replayed = 0;
+		return rd_error_set_field(err, RD_EINVALID, "Idempotency-Key",
+					  "Idempotency-Key %.64s came with "
+					  "another request within 24 hours: "
+					  "send a new request under a new key",
+					  idem->key);
+	}
+	*out = made;
+	return RD_OK;
+}
+
+/* In the open transaction: RD_ETOOLARGE when the storefront has its fill. */
+static int room_for_one(rd_service *svc, const char *storefront,
+			rd_error *err)
 {
 	rd_webhook_endpoint *existing = NULL;
-	char ulid[RD_ID_BUFSZ];
 	size_t count = 0, same = 0;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
+	if ((rc = rd_store_webhooks_list(svc->store,
+					 storefront[0] ? storefront : NULL,
+					 &existing, &count, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < count; i++)
+		same += strcmp(existing[i].storefront, storefront) == 0;
+	free(existing);
+	if (same >= WEBHOOKS_PER_STOREFRONT)
+		return rd_error_set(err, RD_ETOOLARGE, "%s has %zu webhook "
+				    "endpoints already, the most it may have; "
+				    "remove one first",
+				    storefront[0] ? storefront
+						  : "every storefront",
+				    same);
+	return RD_OK;
+}
+
+int rd_service_webhook_create(rd_service *svc, const rd_actor *actor,
+			      const rd_webhook_change *change, int64_t now,
+			      rd_webhook_endpoint *out, int *replayed,
+			      rd_error *err)
+{
+	rd_webhook_endpoint made;
+	rd_webhook_idem idem = { actor->key_id, change->idempotency_key,
+				 change->request_sha256 };
+	int keyed = change->idempotency_key && actor->key_id[0] &&
+		    change->request_sha256;
+	char ulid[RD_ID_BUFSZ];
+	int rc;
+
+	*replayed = 0;
+	memset(&made, 0, sizeof(made));
 	if ((rc = may_manage(actor, err)) < 0 ||
-	    (rc = endpoint_storefront(out->storefront, actor,
+	    (keyed && (rc = rd_idem_key_check(change->idempotency_key,
+					      err)) < 0) ||
+	    (rc = endpoint_storefront(made.storefront, actor,
 				      change->storefront, err)) < 0)
 		return rc;
 	if (!change->url)
@@ -214,45 +277,44 @@ int rd_service_webhook_create(rd_service *svc, const rd_actor *actor,
 		return rd_error_set_field(err, RD_EINVALID, "events",
 					  "events: the event types to deliver "
 					  "are missing (\"*\" for all)");
-	out->enabled = 1;
-	if ((rc = apply_change(svc, out, change, err)) < 0)
+	made.enabled = 1;
+	if ((rc = apply_change(svc, &made, change, err)) < 0)
 		return rc;
-	out->enabled = change->enabled != 0;
-	if (!out->enabled)
-		snprintf(out->disabled_reason, sizeof(out->disabled_reason),
+	made.enabled = change->enabled != 0;
+	if (!made.enabled)
+		snprintf(made.disabled_reason, sizeof(made.disabled_reason),
 			 "disabled by request");
 	if ((rc = rd_id_generate(ulid, now, err)) < 0 ||
-	    (rc = rd_webhook_secret_new(out->secret, err)) < 0)
+	    (rc = rd_webhook_secret_new(made.secret, err)) < 0)
 		return rc;
-	snprintf(out->id, sizeof(out->id), "we_%s", ulid);
-	out->created_at = now;
-	out->updated_at = now;
-	if ((rc = rd_store_begin(svc->store, err)) < 0)
-		return rc;
-	if ((rc = rd_store_webhooks_list(svc->store,
-					 out->storefront[0] ? out->storefront
-							    : NULL,
-					 &existing, &count, err)) < 0)
-		goto fail;
-	for (size_t i = 0; i < count; i++)
-		same += strcmp(existing[i].storefront, out->storefront) == 0;
-	if (same >= WEBHOOKS_PER_STOREFRONT) {
-		rc = rd_error_set(err, RD_ETOOLARGE, "%s has %zu webhook "
-				  "endpoints already, the most it may have; "
-				  "remove one first",
-				  out->storefront[0] ? out->storefront
-						     : "every storefront",
-				  same);
-		goto fail;
+	snprintf(made.id, sizeof(made.id), "we_%s", ulid);
+	made.created_at = now;
+	made.updated_at = now;
+	/*
+	 * Twice at most: two requests under one key at once (several
+	 * nodes) both find none; the second's insert is refused once the
+	 * first commits, and it then finds the first's endpoint.
+	 */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((rc = rd_store_begin(svc->store, err)) < 0)
+			return rc;
+		if (keyed && ((rc = idem_replay(svc, &idem, now, out, replayed,
+						err)) < 0 || *replayed)) {
+			svc_rollback(svc);
+			return rc;
+		}
+		if ((rc = room_for_one(svc, made.storefront, err)) == RD_OK &&
+		    (rc = rd_store_webhook_insert(svc->store, &made,
+						  keyed ? &idem : NULL,
+						  err)) == RD_OK &&
+		    (rc = svc_commit(svc, err)) == RD_OK) {
+			*out = made;
+			return RD_OK;
+		}
+		svc_rollback(svc);
+		if (rc != RD_ECONFLICT || !keyed)
+			break;
 	}
-	if ((rc = rd_store_webhook_insert(svc->store, out, err)) < 0 ||
-	    (rc = svc_commit(svc, err)) < 0)
-		goto fail;
-	free(existing);
-	return RD_OK;
-fail:
-	svc_rollback(svc);
-	free(existing);
 	return rc;
 }
 

@@ -136,14 +136,14 @@ static const move_table rows_tables[] = {
 	{ "webhook_endpoints",
 	  "SELECT id, url, events, description, storefront, enabled,"
 	  " disabled_reason, secret, previous_secret, previous_expires_at,"
-	  " created_at, updated_at, failing_since, position_seq"
-	  " FROM webhook_endpoints ORDER BY id",
+	  " created_at, updated_at, failing_since, position_seq, idem_key_id,"
+	  " idem_key, idem_digest FROM webhook_endpoints ORDER BY id",
 	  "INSERT INTO webhook_endpoints (id, url, events, description,"
 	  " storefront, enabled, disabled_reason, secret, previous_secret,"
 	  " previous_expires_at, created_at, updated_at, failing_since,"
-	  " position_seq, position_n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-	  " $9, $10, $11, $12, $13, $14,"
-	  " (SELECT coalesce(max(seq), 0) FROM changes))" },
+	  " position_seq, idem_key_id, idem_key, idem_digest, position_n)"
+	  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+	  " $14, $15, $16, $17, (SELECT coalesce(max(seq), 0) FROM changes))" },
 	{ "webhook_deliveries",
 	  "SELECT n, id, endpoint_id, event_seq, event_id, event_type,"
 	  " dispute_id, version, status, tries, attempts, next_at,"

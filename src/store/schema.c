@@ -671,7 +671,9 @@ static const char migration_17[] =
  * along the outbox (position: the last event fanned out to it);
  * webhook_deliveries one per endpoint and event, in fan-out order (n),
  * with its lease while a worker sends it; webhook_attempts the log of
- * each try. An event's payload is made by redress alone and not checked
+ * each try; an endpoint keeps the Idempotency-Key of the request that
+ * made it (a retry of that request answers it again, for 24 hours). An
+ * event's payload is made by redress alone and not checked
  * with json_valid, which answers "not JSON" when it runs out of memory.
  */
 static const char migration_18[] =
@@ -703,10 +705,16 @@ static const char migration_18[] =
 	"  updated_at INTEGER NOT NULL,\n"
 	"  failing_since INTEGER,\n"
 	"  position_n INTEGER NOT NULL CHECK (position_n >= 0),\n"
-	"  position_seq INTEGER NOT NULL CHECK (position_seq >= 0)\n"
+	"  position_seq INTEGER NOT NULL CHECK (position_seq >= 0),\n"
+	"  idem_key_id TEXT,\n"
+	"  idem_key TEXT,\n"
+	"  idem_digest TEXT\n"
 	") STRICT;\n"
 	"CREATE INDEX webhook_endpoints_by_storefront\n"
 	"  ON webhook_endpoints (storefront);\n"
+	"CREATE UNIQUE INDEX webhook_endpoints_by_idem\n"
+	"  ON webhook_endpoints (idem_key_id, idem_key)\n"
+	"  WHERE idem_key IS NOT NULL;\n"
 	"\n"
 	"CREATE TABLE webhook_deliveries (\n"
 	"  n INTEGER PRIMARY KEY,\n"

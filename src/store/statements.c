@@ -1012,15 +1012,32 @@ static const struct {
 	/* a new endpoint starts at the outbox's end */
 	[RD_STMT_WEBHOOK_INSERT] = { 18,
 		"INSERT INTO webhook_endpoints (" ENDPOINT_COLUMNS
-		", position_n, position_seq)"
+		", position_n, position_seq, idem_key_id, idem_key,"
+		" idem_digest)"
 		" SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		" ?13, coalesce(max(seq), 0), coalesce(max(seq), 0)"
-		" FROM outbox_events",
+		" ?13, coalesce(max(seq), 0), coalesce(max(seq), 0), ?14, ?15,"
+		" ?16 FROM outbox_events",
 		"INSERT INTO webhook_endpoints (" ENDPOINT_COLUMNS
-		", position_n, position_seq)"
+		", position_n, position_seq, idem_key_id, idem_key,"
+		" idem_digest)"
 		" SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
 		" $13, (SELECT coalesce(max(n), 0) FROM commits),"
-		" (SELECT coalesce(max(seq), 0) FROM outbox_events)" },
+		" (SELECT coalesce(max(seq), 0) FROM outbox_events), $14, $15,"
+		" $16" },
+	/* the endpoint an Idempotency-Key made, and the request's digest */
+	[RD_STMT_WEBHOOK_BY_IDEM] = { 18,
+		"SELECT " ENDPOINT_COLUMNS ", idem_digest FROM webhook_endpoints"
+		" WHERE idem_key_id = ?1 AND idem_key = ?2",
+		"SELECT " ENDPOINT_COLUMNS ", idem_digest FROM webhook_endpoints"
+		" WHERE idem_key_id = $1 AND idem_key = $2" },
+	/* a key past its 24 hours is free again */
+	[RD_STMT_WEBHOOK_IDEM_EXPIRE] = { 18,
+		"UPDATE webhook_endpoints SET idem_key_id = NULL,"
+		" idem_key = NULL, idem_digest = NULL"
+		" WHERE idem_key_id = ?1 AND idem_key = ?2 AND created_at < ?3",
+		"UPDATE webhook_endpoints SET idem_key_id = NULL,"
+		" idem_key = NULL, idem_digest = NULL"
+		" WHERE idem_key_id = $1 AND idem_key = $2 AND created_at < $3" },
 	[RD_STMT_WEBHOOK_GET] = { 18,
 		"SELECT " ENDPOINT_COLUMNS " FROM webhook_endpoints"
 		" WHERE id = ?1",

@@ -339,7 +339,7 @@ static int bind_endpoint(rd_db_stmt *stmt, const rd_webhook_endpoint *ep,
 }
 
 int rd_store_webhook_insert(rd_store *st, const rd_webhook_endpoint *ep,
-			    rd_error *err)
+			    const rd_webhook_idem *idem, rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
 	int rc;
@@ -349,10 +349,59 @@ int rd_store_webhook_insert(rd_store *st, const rd_webhook_endpoint *ep,
 					err)) < 0 ||
 	    (ret = rd_store__stmt(st, RD_STMT_WEBHOOK_INSERT, &stmt, err)) < 0)
 		return ret;
-	rc = rd_store__step(st, stmt, bind_endpoint(stmt, ep, 1));
+	rc = bind_endpoint(stmt, ep, 1);
+	rc |= rd_store__bind_text(stmt, 14, idem ? idem->key_id : NULL);
+	rc |= rd_store__bind_text(stmt, 15, idem ? idem->key : NULL);
+	rc |= rd_store__bind_text(stmt, 16, idem ? idem->request_sha256
+						 : NULL);
+	rc = rd_store__step(st, stmt, rc);
 	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record webhook "
 				     "endpoint %s", ep->id);
+	rd_store__release(stmt);
+	return ret;
+}
+
+int rd_store_webhook_by_idem(rd_store *st, const char *key_id,
+			     const char *key, int64_t since,
+			     rd_webhook_endpoint *out, char digest[65],
+			     int *found, rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	int rc;
+	int ret;
+
+	*found = 0;
+	digest[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	if ((ret = rd_store__require_tx(st, "rd_store_webhook_by_idem",
+					err)) < 0 ||
+	    (ret = rd_store__stmt(st, RD_STMT_WEBHOOK_IDEM_EXPIRE, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, key_id);
+	rc |= rd_store__bind_text(stmt, 2, key);
+	rc |= rd_db_bind_int64(stmt, 3, since);
+	rc = rd_store__step(st, stmt, rc);
+	rd_store__release(stmt);
+	if (rc != RD_DB_DONE)
+		return rd_store__fail(st, rc, err, "cannot free an old "
+				      "Idempotency-Key of webhook endpoints");
+	if ((ret = rd_store__stmt(st, RD_STMT_WEBHOOK_BY_IDEM, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = rd_store__bind_text(stmt, 1, key_id);
+	rc |= rd_store__bind_text(stmt, 2, key);
+	rc = rd_store__step(st, stmt, rc);
+	if (rc == RD_DB_ROW) {
+		if ((ret = endpoint_from_row(stmt, out, err)) == RD_OK &&
+		    (ret = rd_store__column_copy(stmt, 13, digest, 65,
+						 err)) == RD_OK)
+			*found = 1;
+	} else if (rc != RD_DB_DONE) {
+		ret = rd_store__fail(st, rc, err, "cannot read the webhook "
+				     "endpoint of an Idempotency-Key");
+	}
 	rd_store__release(stmt);
 	return ret;
 }

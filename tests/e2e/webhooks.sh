@@ -83,6 +83,23 @@ expect_eq "$STATUS" "403" "a storefront registers endpoints for itself only"
 call "$shop" PATCH "/v1/webhook-endpoints/$shop_ep" --data '{"description": "checkout refunds"}'
 expect_eq "$(jq -r .description <<<"$BODY")" "checkout refunds" "PATCH changes the description"
 
+# --- a registration sent again under its Idempotency-Key -----------------------
+doc='{"url": "https://shop.example/idem", "events": ["payment.due"]}'
+call "$shop" POST /v1/webhook-endpoints -H 'Idempotency-Key: reg-1' --data "$doc"
+expect_eq "$STATUS" "201" "a registration under an Idempotency-Key"
+first=$BODY
+call "$shop" POST /v1/webhook-endpoints -H 'Idempotency-Key: reg-1' --data "$doc"
+expect_eq "$STATUS $(header Idempotent-Replayed)" "201 true" "sent again, it is answered again"
+expect_eq "$(jq -c '{id, secret}' <<<"$BODY")" "$(jq -c '{id, secret}' <<<"$first")" "with the same endpoint and secret"
+call "$shop" POST /v1/webhook-endpoints -H 'Idempotency-Key: reg-1' \
+	--data '{"url": "https://shop.example/other", "events": ["*"]}'
+expect_eq "$(problem_field)" "422 Idempotency-Key" "the same key with another request is refused"
+call "$shop" GET /v1/webhook-endpoints
+expect_eq "$(jq '[.items[] | select(.url | startswith("https://shop.example/"))] | length' <<<"$BODY")" "1" \
+	"one endpoint was made"
+call "$shop" DELETE "/v1/webhook-endpoints/$(jq -r .id <<<"$first")"
+expect_eq "$STATUS" "204" "removed again"
+
 # --- the storefront's flow: every event, in order, signed ----------------------
 call "$shop" POST /v1/disputes -H 'Content-Type: application/json' \
 	--data-binary "@$REDRESS_SOURCE_DIR/examples/dispute.json"

@@ -104,7 +104,7 @@ static int add_endpoint(rd_store *st, int n, const char *storefront,
 	endpoint_init(&ep, n, storefront, events);
 	if ((rc = rd_store_begin(st, err)) < 0)
 		return rc;
-	if ((rc = rd_store_webhook_insert(st, &ep, err)) < 0) {
+	if ((rc = rd_store_webhook_insert(st, &ep, NULL, err)) < 0) {
 		rd_store_rollback(st);
 		return rc;
 	}
