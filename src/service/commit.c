@@ -511,6 +511,15 @@ int svc_commit(rd_service *svc, rd_error *err)
 	return rc;
 }
 
+int svc_commit_aside(rd_service *svc, rd_error *err)
+{
+	int rc = rd_store_commit(svc->store, err);
+
+	if (rc < 0)
+		svc_rollback(svc);
+	return rc;
+}
+
 void svc_rollback(rd_service *svc)
 {
 	svc_idem_reset(svc);

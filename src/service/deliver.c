@@ -142,7 +142,7 @@ static int purge(rd_service *svc, rd_webhook_state *state, int64_t now,
 					business_now - RD_OUTBOX_KEEP_S,
 					now - RD_OUTBOX_KEEP_S, &removed,
 					err)) < 0 ||
-	    (rc = svc_commit(svc, err)) < 0) {
+	    (rc = svc_commit_aside(svc, err)) < 0) {
 		svc_rollback(svc);
 		return rc;
 	}
@@ -173,7 +173,7 @@ static int fanout(rd_service *svc, rd_webhook_state *state, int endpoints,
 		return rc;
 	if ((rc = rd_store_webhook_fanout(svc->store, now, FANOUT_EVENTS,
 					  made, err)) < 0 ||
-	    (rc = svc_commit(svc, err)) < 0) {
+	    (rc = svc_commit_aside(svc, err)) < 0) {
 		svc_rollback(svc);
 		return rc;
 	}
@@ -318,7 +318,7 @@ static int send_jobs(rd_service *svc, rd_webhook_state *state,
 				    random[i % ROUND_DELIVERIES], err);
 	}
 	if (rc == RD_OK)
-		rc = svc_commit(svc, err);
+		rc = svc_commit_aside(svc, err);
 	if (rc < 0)
 		svc_rollback(svc);
 done:
@@ -382,7 +382,7 @@ int rd_service_webhook_round(rd_service *svc, rd_webhook_state *state,
 	if ((rc = rd_store_webhook_claim(svc->store, now, state->lease_s, lease,
 					 ROUND_DELIVERIES, &jobs, &count,
 					 err)) < 0 ||
-	    (rc = svc_commit(svc, err)) < 0) {
+	    (rc = svc_commit_aside(svc, err)) < 0) {
 		svc_rollback(svc);
 		rd_webhook_jobs_free(jobs, count);
 		return rc;

@@ -67,6 +67,14 @@ int svc_commit(rd_service *svc, rd_error *err);
 void svc_rollback(rd_service *svc);
 
 /*
+ * Commit a write transaction that recorded no change of a dispute (the
+ * webhooks' tables): no Idempotency-Key record of a dispute write, and
+ * nothing for the mirror to follow when the service closes. Rolls back
+ * on failure.
+ */
+int svc_commit_aside(rd_service *svc, rd_error *err);
+
+/*
  * The data directory's registry (registry.c). svc_registry_enter opens
  * <data>/redress.registry and takes its shared lock, waiting out another
  * process's moment alone; held alone by a reindex, it is RD_EBUSY naming

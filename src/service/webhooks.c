@@ -307,7 +307,7 @@ int rd_service_webhook_create(rd_service *svc, const rd_actor *actor,
 		    (rc = rd_store_webhook_insert(svc->store, &made,
 						  keyed ? &idem : NULL,
 						  err)) == RD_OK &&
-		    (rc = svc_commit(svc, err)) == RD_OK) {
+		    (rc = svc_commit_aside(svc, err)) == RD_OK) {
 			*out = made;
 			return RD_OK;
 		}
@@ -363,7 +363,7 @@ static int endpoint_edit(rd_service *svc, const rd_actor *actor,
 		goto fail;
 	out->updated_at = now;
 	if ((rc = rd_store_webhook_update(svc->store, out, err)) < 0 ||
-	    (rc = svc_commit(svc, err)) < 0)
+	    (rc = svc_commit_aside(svc, err)) < 0)
 		goto fail;
 	return RD_OK;
 fail:
@@ -441,7 +441,7 @@ int rd_service_webhook_delete(rd_service *svc, const rd_actor *actor,
 		return rc;
 	if ((rc = endpoint_read(svc, actor, id, &ep, err)) < 0 ||
 	    (rc = rd_store_webhook_delete(svc->store, id, err)) < 0 ||
-	    (rc = svc_commit(svc, err)) < 0) {
+	    (rc = svc_commit_aside(svc, err)) < 0) {
 		svc_rollback(svc);
 		return rc;
 	}
@@ -490,7 +490,7 @@ int rd_service_webhook_retry(rd_service *svc, const rd_actor *actor,
 					 err)) < 0 ||
 	    (rc = rd_store_webhook_delivery_get(svc->store, id, delivery_id,
 						out, err)) < 0 ||
-	    (rc = svc_commit(svc, err)) < 0) {
+	    (rc = svc_commit_aside(svc, err)) < 0) {
 		svc_rollback(svc);
 		free(out->attempts);
 		out->attempts = NULL;
