@@ -118,8 +118,8 @@ for cycle in $(seq 1 "$KILLS"); do
 	waited=$(sed -n 's/.*waited_ms=\([0-9]*\).*/\1/p' "$work/mirror.out")
 	looks=$(sed -n 's/.*rounds=\([0-9]*\).*/\1/p' "$work/mirror.out")
 	[ "$waited" -le "${mirror_max:-0}" ] || mirror_max=$waited
-	git --git-dir="$REDRESS_DATA/evidence.git" fsck --strict --no-progress \
-		>"$work/fsck.out" 2>&1 || die "git fsck --strict: $(head -n 5 "$work/fsck.out")"
+	mirror_fsck "$REDRESS_DATA/evidence.git" "$work/fsck.out" ||
+		die "git fsck --strict: $(head -n 5 "$work/fsck.out")"
 	"$REDRESS" audit verify --all >"$work/verify.out" 2>&1 ||
 		die "redress audit verify --all: $(head -n 20 "$work/verify.out")"
 	"$RD_CRASHLOAD" check "$port" "$key" "$logs" >"$work/check.out" 2>&1 ||

@@ -150,8 +150,8 @@ for cycle in $(seq 1 "$KILLS"); do
 		die "the mirror of node $w did not catch up: $(grep -m 20 MISMATCH "$work/mirror.out" || tail -n 5 "$work/mirror.out")"
 	waited=$(sed -n 's/.*waited_ms=\([0-9]*\).*/\1/p' "$work/mirror.out")
 	[ "$waited" -le "$mirror_max" ] || mirror_max=$waited
-	git --git-dir="$work/node-$w/evidence.git" fsck --strict --no-progress \
-		>"$work/fsck.out" 2>&1 || die "git fsck --strict: $(head -n 5 "$work/fsck.out")"
+	mirror_fsck "$work/node-$w/evidence.git" "$work/fsck.out" ||
+		die "git fsck --strict: $(head -n 5 "$work/fsck.out")"
 	REDRESS_DATA="$work/node-$w" "$REDRESS" audit verify --all >"$work/verify.out" 2>&1 ||
 		die "redress audit verify --all: $(head -n 20 "$work/verify.out")"
 	# retried and read back through a node other than the one restarted

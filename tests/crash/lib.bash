@@ -32,3 +32,30 @@ crash_setup() {
 	export REDRESS_KINDS="$src/evidence/kinds.json"
 	export REDRESS_POLICY="$src/workflows/policy.json"
 }
+
+# mirror_fsck GIT_DIR OUT: git fsck --strict of a live mirror, its output
+# in OUT; fails as git fsck does. The server goes on compacting the mirror
+# meanwhile, and drops the packs a merge replaced a minute ago: one that
+# fsck listed just before can be gone when it opens its index ("packfile
+# P index not opened", P no longer there). Such a run, and only such a
+# run, is made again (up to 3 times): a pack that is still there and
+# unreadable, or any other error, fails at once.
+mirror_fsck() {
+	local git_dir=$1 out=$2 try line pack vanished
+	for try in 1 2 3; do
+		git --git-dir="$git_dir" fsck --strict --no-progress >"$out" 2>&1 && return 0
+		vanished=1
+		while IFS= read -r line; do
+			case "$line" in
+			"error: packfile "*" index not opened")
+				pack=${line#error: packfile }
+				pack=${pack% index not opened}
+				[ -e "$pack" ] && vanished=0 ;;
+			"notice: "*) ;;
+			*) vanished=0 ;;
+			esac
+		done <"$out"
+		[ "$vanished" = 1 ] || return 1
+	done
+	return 1
+}
