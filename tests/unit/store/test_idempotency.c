@@ -18,14 +18,8 @@
 static rd_store *fresh_store(void)
 {
 	char *path = rd_test_db_path();
-	rd_store *st = NULL;
-	rd_error err;
+	rd_store *st = rd_test_store_open(path);
 
-	rd_error_clear(&err);
-	if (rd_store_open(&st, path, &err) < 0) {
-		fprintf(stderr, "cannot open %s: %s\n", path, err.message);
-		exit(1);
-	}
 	free(path);
 	return st;
 }

@@ -17,24 +17,12 @@
 #include "fixtures.h"
 #include "test.h"
 
-static rd_store *open_at(const char *path)
-{
-	rd_store *st = NULL;
-	rd_error err;
-
-	if (rd_store_open(&st, path, &err) < 0) {
-		fprintf(stderr, "cannot open %s: %s\n", path, err.message);
-		exit(1);
-	}
-	return st;
-}
-
 static void second_writer_waits_then_busy(void)
 {
 	RD_TEST_SQLITE_ONLY("the process-wide single writer; PostgreSQL "
 			    "lets writers of different rows run at once");
 	char *path = rd_test_db_path();
-	rd_store *a = open_at(path), *b = open_at(path);
+	rd_store *a = rd_test_store_open(path), *b = rd_test_store_open(path);
 	rd_error err;
 
 	rd_error_clear(&err);
@@ -80,7 +68,7 @@ static void waiting_writer_proceeds_after_commit(void)
 	RD_TEST_SQLITE_ONLY("the process-wide single writer; PostgreSQL "
 			    "lets writers of different rows run at once");
 	char *path = rd_test_db_path();
-	rd_store *a = open_at(path), *b = open_at(path);
+	rd_store *a = rd_test_store_open(path), *b = rd_test_store_open(path);
 	waiter w = { b, 1, { 0 } };
 	pthread_t thread;
 	rd_error err;
