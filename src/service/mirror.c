@@ -630,34 +630,55 @@ done:
 	return rc;
 }
 
+/*
+ * A writer that finds the mirror's lock held leaves its change to the
+ * holder (it does not wait). A change committed after the holder's last
+ * look at the record but before it let go would then wait for the next
+ * update: so once it has let go, an update that brings the mirror up to
+ * date (`all`) looks at the record again, and takes the lock again for
+ * what came meanwhile (a few times at most; whoever holds it then writes
+ * it otherwise).
+ */
+#define UPDATE_ROUNDS 3
+
 static int update(rd_service *svc, int wait, size_t max_changes, int all,
 		  int compact_here, rd_mirror_report *r, rd_error *err)
 {
 	rd_mirror *m = NULL;
-	int fd = -1, held = 0, rc;
+	int fd = -1, held = 0, rc = RD_OK;
+	int64_t last = 0;
 
 	memset(r, 0, sizeof(*r));
-	if ((rc = lock_mirror(svc, wait, &fd, &held, err)) < 0)
-		goto done;
-	if (!held ||
-	    (rc = rd_store_mirror_lead(svc->store, &held, err)) < 0 ||
-	    !held) {
-		r->busy = rc == RD_OK;
-		goto done;
-	}
-	if ((rc = claim_and_open(svc, &m, err)) < 0)
-		goto done;
-	do {
-		size_t before = r->changes;
-
-		if ((rc = step(svc, m, max_changes, compact_here, r,
-			       err)) < 0 ||
-		    r->changes == before)
+	for (int round = 0; round < UPDATE_ROUNDS; round++) {
+		if ((rc = lock_mirror(svc, wait, &fd, &held, err)) < 0)
 			break;
-	} while (all);
-	if (rc == RD_OK)
-		rc = rd_store_changes_last(svc->store, &r->last, err);
-done:
+		if (!held ||
+		    (rc = rd_store_mirror_lead(svc->store, &held, err)) < 0 ||
+		    !held) {
+			r->busy = rc == RD_OK && round == 0;
+			break;
+		}
+		if ((rc = claim_and_open(svc, &m, err)) < 0)
+			break;
+		do {
+			size_t before = r->changes;
+
+			if ((rc = step(svc, m, max_changes, compact_here, r,
+				       err)) < 0 ||
+			    r->changes == before)
+				break;
+		} while (all);
+		if (rc == RD_OK)
+			rc = rd_store_changes_last(svc->store, &r->last, err);
+		rd_mirror_close(m);
+		m = NULL;
+		close(fd);
+		fd = -1;
+		if (rc < 0 || !all ||
+		    (rc = rd_store_changes_last(svc->store, &last, err)) < 0 ||
+		    last <= r->position)
+			break;
+	}
 	rd_mirror_close(m);
 	if (fd >= 0)
 		close(fd);
