@@ -8,7 +8,7 @@
 BUILD     ?= build
 DATA      ?= ./redress-data
 LISTEN    ?= 127.0.0.1:8080
-DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libpq-dev libjansson-dev nettle-dev zlib1g-dev libgit2-dev libmagic-dev libarchive-dev libmicrohttpd-dev libcurl4-openssl-dev git sqlite3 jq curl
+DEB_DEPS  := cmake make gcc clang pkg-config libsqlite3-dev libpq-dev libjansson-dev nettle-dev zlib1g-dev libgit2-dev libmagic-dev libarchive-dev libmicrohttpd-dev libcurl4-openssl-dev libicu-dev git sqlite3 jq curl
 # the test suite's own PostgreSQL server (tests/support/pg.sh), the load
 # balancer in front of several nodes (tests/e2e/lb.bash), and openssl, which
 # signs requests by hand in tests/e2e/webhook_receiver.sh
