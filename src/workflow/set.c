@@ -131,14 +131,18 @@ const rd_workflow *rd_workflow_set_by_hash(const rd_workflow_set *set,
 
 /* ---- reading a directory --------------------------------------------- */
 
-/* A definition file: "*.json", not hidden, not a settlement policy. */
+/*
+ * A definition file: "*.json", not hidden, not a settlement policy and not
+ * the business-hour calendars (src/locale/ reads those).
+ */
 static int is_definition_name(const char *name)
 {
 	size_t len = strlen(name);
 
 	return len > 5 && name[0] != '.' &&
 	       strcmp(name + len - 5, ".json") == 0 &&
-	       strncmp(name, "policy", 6) != 0;
+	       strncmp(name, "policy", 6) != 0 &&
+	       strncmp(name, "calendars", 9) != 0;
 }
 
 static int compare_names(const void *a, const void *b)

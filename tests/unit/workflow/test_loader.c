@@ -455,6 +455,9 @@ static void load_dir_in_name_order(void)
 	path = rd_test_path(dir, "policy-eu.json");
 	CHECK(rd_test_write(path, "not json") == 0);
 	free(path);
+	path = rd_test_path(dir, "calendars.json");
+	CHECK(rd_test_write(path, "{\"version\": 1, \"calendars\": {}}") == 0);
+	free(path);
 	path = rd_test_path(dir, "notes.txt");
 	CHECK(rd_test_write(path, "not json") == 0);
 	free(path);
