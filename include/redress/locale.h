@@ -13,7 +13,7 @@
  *   load; no template may name a variable of the seller's side.
  *
  * Everything loaded here is immutable once loaded and may be shared between
- * threads. See docs/messages.md for the file formats.
+ * threads. See docs/locale.md for the file formats.
  */
 #ifndef REDRESS_LOCALE_H
 #define REDRESS_LOCALE_H
@@ -82,7 +82,12 @@ const char *rd_calendar_zone(const rd_calendar *cal);
  * on weekends without hours and on holidays does not count; a start outside
  * opening hours counts from the next opening. `seconds` == 0 gives the
  * start itself when it is within opening hours, else the next opening.
- * RD_EINVALID for negative seconds; RD_EINTERNAL if ICU fails.
+ * Opening hours are half-open: a start at a closing time is outside them,
+ * and a due time may be a closing time. The walk goes at most 1100 days
+ * (about three years) past the start's day.
+ * RD_EINVALID (err->field "seconds") for negative seconds or when that
+ * bound is reached first, RD_EINVALID ("start") for a start before 1970 or
+ * after 9999; RD_EINTERNAL if ICU fails.
  */
 int rd_calendar_add(const rd_calendar *cal, int64_t start, int64_t seconds,
 		    int64_t *due, rd_error *err);
@@ -90,16 +95,20 @@ int rd_calendar_add(const rd_calendar *cal, int64_t start, int64_t seconds,
 /* ---- formatting ----------------------------------------------------------- */
 
 /*
- * 1 when `tag` is a well-formed BCP 47 language tag (ICU parses it whole),
- * else 0. "de-DE", "pt-BR", "zh-Hans-CN" pass; "", "de_DE!", "x" fail.
+ * 1 when `tag` is a well-formed BCP 47 language tag (ICU parses it whole)
+ * of at most 35 characters of A-Z, a-z, 0-9 and '-', else 0. "de-DE",
+ * "pt-BR", "zh-Hans-CN" pass; "", "de_DE!", "x" fail.
  */
 int rd_locale_tag_valid(const char *tag);
 
 /*
  * Format `minor` units of `currency` (an ISO 4217 code redress knows) for
- * `locale`: 11500 USD for "de-DE" is "115,00 $", for "en-US" "$115.00".
- * The amount goes to ICU as a decimal string, never as a double. *out is a
- * new UTF-8 string (free()). RD_EINVALID for an unknown currency.
+ * `locale`: 11500 USD for "de-DE" is "115,00 $" (ICU puts a no-break
+ * space, U+00A0, before the symbol), for "en-US" "$115.00". The amount goes
+ * to ICU as a decimal string, never as floating point, with exactly the
+ * currency's ISO 4217 number of decimals. *out is a new UTF-8 string
+ * (free()). RD_EINVALID for an unknown currency (err->field "currency") or
+ * a tag rd_locale_tag_valid refuses ("locale").
  */
 int rd_locale_format_money(char **out, const char *locale, int64_t minor,
 			   const char *currency, rd_error *err);
@@ -107,13 +116,19 @@ int rd_locale_format_money(char **out, const char *locale, int64_t minor,
 /*
  * Format the instant `at` (Unix seconds) as a date and time for `locale`
  * in the IANA zone `zone` (NULL: UTC), with the zone shown, e.g.
- * "2. März 2026, 10:00 MEZ". *out is new (free()). RD_EINVALID for an
- * unknown zone.
+ * "2. März 2026, 10:00 MEZ": ICU's best pattern for the skeleton
+ * "yMMMdjmz" (year, abbreviated month, day, hour and minute in the
+ * locale's own clock, short zone name). *out is new (free()). RD_EINVALID
+ * for an unknown zone ("zone"), an invalid tag ("locale") or an instant
+ * outside years 0001 to 9999 ("at").
  */
 int rd_locale_format_date(char **out, const char *locale, const char *zone,
 			  int64_t at, rd_error *err);
 
-/* 1 when ICU knows the IANA zone `zone` ("Europe/Berlin"), else 0. */
+/*
+ * 1 when ICU knows the IANA zone `zone` ("Europe/Berlin", "UTC"), else 0;
+ * custom offsets such as "GMT+01:00" are not zones.
+ */
 int rd_locale_zone_valid(const char *zone);
 
 /* ---- templates ------------------------------------------------------------ */
@@ -146,6 +161,9 @@ typedef struct rd_tvar {
  * locale directory whose name is not a valid tag, and any variable of the
  * seller's side: a name containing "cost", "margin" or "profit", declared
  * or used. Placeholders are written {{name}}; "{{{{" is a literal "{{".
+ * A locale directory must be named by the tag as ICU writes it ("pt-BR",
+ * not "pt-br"); a <name>.txt naming no moment is refused; files directly
+ * in `dir` other than moments.json, and hidden entries, are ignored.
  */
 int rd_templates_load(rd_templates **out, const char *dir, rd_error *err);
 
@@ -175,8 +193,14 @@ const char *rd_templates_locale_at(const rd_templates *t, size_t i);
  * The template locale for a buyer's tag: the exact tag, else its language
  * and script or region ("zh-CN" and "zh-Hans-CN" -> "zh-Hans", "pt-PT" ->
  * "pt-BR" when only that Portuguese exists), else its language ("de-AT" ->
- * "de"), else "en" with *fell_back = 1 (also for NULL, "" and invalid tags).
- * out has RD_LOCALE_BUFSZ bytes.
+ * "de"), else "en" with *fell_back = 1 (also for NULL, "", "und" and
+ * invalid tags). Precisely: the exact tag (any case), else among the
+ * locales of the tag's language and likely script (ICU's likely subtags:
+ * "zh-TW" is Hant, so never "zh-Hans"), the one of the tag's region, else
+ * one without a region, else the one of the language's likely region
+ * ("pt" is most likely "pt-BR"), else the first other one in name order.
+ * *fell_back = 0 whenever a locale was found. out has RD_LOCALE_BUFSZ
+ * bytes.
  */
 void rd_templates_resolve(const rd_templates *t, const char *tag,
 			  char out[RD_LOCALE_BUFSZ], int *fell_back);
@@ -205,7 +229,10 @@ typedef struct rd_rendered {
  * `zone` (NULL: UTC). Every variable the chosen text uses must be among
  * `values` with the declared type: RD_EINVALID naming the first one missing
  * or mistyped (err->field "vars.NAME"); a value the moment does not declare
- * is RD_EINVALID too. RD_ENOTFOUND for an unknown moment.
+ * is RD_EINVALID too, as is a value given twice, text that is not UTF-8,
+ * an unknown currency (err->field "vars.NAME") and an unknown zone
+ * ("zone"). When the tag fell back to English, money and dates are
+ * formatted for "en" too. RD_ENOTFOUND for an unknown moment.
  */
 int rd_templates_render(const rd_templates *t, const char *name,
 			const char *tag, const char *zone,
