@@ -443,6 +443,9 @@ static int add_locale(struct loader *ld, const char *name, const char *path)
 		return rd_error_set(ld->err, RD_EDEFINITION,
 				    "%s: more than %d locales", ld->dir,
 				    LOCALES_MAX);
+	if (t->moment_count == 0)   /* load_moments refuses that */
+		return rd_error_set(ld->err, RD_EINTERNAL,
+				    "%s: no moments loaded", ld->dir);
 	loc = &t->locales[t->locale_count];
 	snprintf(loc->name, sizeof(loc->name), "%s", name);
 	subtags(name, loc->language, loc->script, loc->region);

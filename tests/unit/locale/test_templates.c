@@ -428,8 +428,36 @@ static int copy_file(const char *from, const char *to)
 	return rc;
 }
 
-/* dst/name from src/name, for a directory of files or of directories. */
-static int copy_tree(const char *src, const char *dst)
+/* Every file of src into dst (no subdirectories expected). */
+static int copy_dir_files(const char *src, const char *dst)
+{
+	struct dirent *entry;
+	DIR *d = opendir(src);
+	int rc = 0;
+
+	if (!d)
+		return -1;
+	while (rc == 0 && (entry = readdir(d)) != NULL) {
+		char *from, *to;
+
+		if (entry->d_name[0] == '.')
+			continue;
+		from = rd_test_path(src, entry->d_name);
+		to = rd_test_path(dst, entry->d_name);
+		rc = copy_file(from, to);
+		free(from);
+		free(to);
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * dst/name from src/name for every entry of src: files copied, directories
+ * made and their files copied (templates/ has two levels: moments.json and
+ * the locale directories of texts).
+ */
+static int copy_dir(const char *src, const char *dst)
 {
 	struct dirent *entry;
 	DIR *d = opendir(src);
@@ -448,7 +476,7 @@ static int copy_tree(const char *src, const char *dst)
 		if (stat(from, &st) != 0)
 			rc = -1;
 		else if (S_ISDIR(st.st_mode))
-			rc = mkdir(to, 0700) == 0 ? copy_tree(from, to) : -1;
+			rc = mkdir(to, 0700) == 0 ? copy_dir_files(from, to) : -1;
 		else
 			rc = copy_file(from, to);
 		free(from);
@@ -463,7 +491,7 @@ static char *fresh_copy(void)
 {
 	char *dir = rd_test_tmpdir();
 
-	if (dir && copy_tree(TEMPLATES_DIR, dir) != 0) {
+	if (dir && copy_dir(TEMPLATES_DIR, dir) != 0) {
 		free(dir);
 		return NULL;
 	}
