@@ -167,6 +167,11 @@ typedef struct rd_dispute {
 	int64_t updated_at;
 	int64_t deadline_at;     /* current SLA due time, or 0 for none */
 	char *deadline_event;    /* event fired when it passes, or NULL */
+
+	/* the reply clock: an inbound message awaits an answer */
+	int64_t reply_due_at;    /* when the answer is due, or 0 for none */
+	int64_t reply_since;     /* the message that started it, or 0 */
+	char *reply_event;       /* event fired when it passes, or NULL */
 } rd_dispute;
 
 /* Limits on the opening document, enforced by rd_dispute_from_json. */

@@ -52,6 +52,14 @@ typedef struct rd_service_options {
 	 */
 	int webhook_allow_http;
 	int webhook_allow_private;
+	/*
+	 * Business hours (calendars.json, redress/locale.h): NULL for
+	 * <workflows_dir>/calendars.json when it exists, else none (every
+	 * hour counts). Message templates: a templates/ directory, or NULL
+	 * for none (a template message is then refused).
+	 */
+	const char *calendars_path;
+	const char *templates_dir;
 } rd_service_options;
 
 /* No quota: every size fits. */
@@ -667,11 +675,66 @@ int rd_service_reindex(rd_service *svc, size_t *disputes,
 		       rd_progress_fn progress, void *progress_ctx,
 		       rd_error *err);
 
+/* ---- the conversation with the buyer (messages.c) ------------------------- */
+
+/*
+ * Who reads what: 1 when `actor` may read a message of `direction`, an
+ * event of the history, or a commit (by its message); a storefront key
+ * never reads an internal note, its event or its commit. Every read a
+ * storefront makes goes through these.
+ */
+int rd_service_message_visible(const rd_actor *actor, const char *direction);
+int rd_service_event_visible(const rd_actor *actor, const rd_event_record *ev);
+int rd_service_commit_visible(const rd_actor *actor, const char *message);
+
+/*
+ * Post a message on dispute `id` from its JSON document {"direction",
+ * "channel", "body" | "template": {"name", "vars"}, "language", "author",
+ * "evidence": [n...], "call": {"caller", "duration_seconds"}, "time_zone"}
+ * as one change (the message's file and a "message" event), which starts
+ * or stops the reply clock and, for an outbound message, writes
+ * message.created to the outbox. *answer is the stored message with its
+ * commit (new). RD_EINVALID naming the member at fault, RD_ETOOLARGE for
+ * a body over 64 KiB, RD_EFORBIDDEN for a direction the role may not
+ * post (storefronts post inbound only; auditors none), RD_ENOTFOUND.
+ */
+int rd_service_message_post(rd_service *svc, const char *id,
+			    const json_t *request, const rd_actor *actor,
+			    int64_t now, json_t **answer, rd_error *err);
+
+/*
+ * A page of the dispute's messages numbered above `after`, `limit` of
+ * them (0: 50; at most 200), without internal notes for a storefront:
+ * *answer = {"dispute_id", "items": [...], "next_after": n or null}.
+ */
+int rd_service_messages_list(rd_service *svc, const char *id,
+			     const rd_actor *actor, int64_t after,
+			     size_t limit, json_t **answer, rd_error *err);
+
+/*
+ * The text template `template` {"name", "vars"} gives for dispute `id`,
+ * without recording anything: request {"template", "language",
+ * "time_zone", "author"}; *answer = {"body", "language",
+ * "template_locale", "fell_back"}. Agents and admins only.
+ */
+int rd_service_message_preview(rd_service *svc, const char *id,
+			       const json_t *request, const rd_actor *actor,
+			       int64_t now, json_t **answer, rd_error *err);
+
+/*
+ * The templates this server has: *answer = {"locales": [...], "items":
+ * [{"name", "description", "vars": [{"name", "type", "description"}]}]}.
+ */
+int rd_service_templates(rd_service *svc, json_t **answer, rd_error *err);
+
+/* A message as the API shows it (new, NULL when out of memory). */
+json_t *rd_message_row_to_json(const rd_message_row *row);
+
 /*
  * Write a self-contained archive (tar.gz) of one dispute for an auditor or
  * a payment platform: its snapshot, workflow, timeline (events and
- * commits), every evidence file with its metadata, the verification result
- * and a human-readable summary. The archive is written to a temporary file
+ * commits), its messages, every evidence file with its metadata, the
+ * verification result and a human-readable summary. The archive is written to a temporary file
  * beside `path` and renamed into place when complete.
  */
 int rd_service_audit_export(rd_service *svc, const char *id,
@@ -682,8 +745,12 @@ int rd_service_audit_export(rd_service *svc, const char *id,
  * (nothing spooled, nothing held whole): a non-zero return from sink
  * stops with RD_EIO. The first bytes come once the dispute is read and
  * verified, so a failure before them (RD_ENOTFOUND...) has sent nothing.
+ * What `reader` may not see is left out (a storefront's archive holds no
+ * internal note, its event or its commit, and timeline.json says
+ * "internal_notes_left_out": true).
  */
 int rd_service_audit_export_stream(rd_service *svc, const char *id,
+				   const rd_actor *reader,
 				   int (*sink)(void *ctx, const void *buf,
 					       size_t len),
 				   void *ctx, rd_error *err);

@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 18
+#define RD_STORE_SCHEMA_VERSION 19
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -502,6 +502,8 @@ typedef struct rd_dispute_filter {
 	const char *storefront;
 	const char *assignee;
 	int overdue;              /* 1: only disputes whose deadline is <= now */
+	int awaiting_reply;       /* 1: only disputes with a reply clock, the
+				     soonest due first (see below) */
 	int64_t now;              /* the time "overdue" is judged at */
 	int64_t created_from;     /* created_at >= this, when non-zero */
 	int64_t created_to;       /* created_at <  this, when non-zero */
@@ -515,7 +517,9 @@ typedef struct rd_dispute_filter {
  * *out is a new array of *count new disputes (free each with
  * rd_dispute_free, then the array with free()); *next_cursor is a new
  * string (free()) when more pages follow, else NULL. A malformed cursor is
- * RD_EINVALID, field "cursor".
+ * RD_EINVALID, field "cursor". With awaiting_reply, the disputes with a
+ * reply clock instead, the soonest due (the most overdue) first, by
+ * keyset on (reply due time, id).
  */
 int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 			  rd_dispute ***out, size_t *count, char **next_cursor,
@@ -585,6 +589,82 @@ int rd_store_deadlines_due(rd_store *st, int64_t now, rd_deadline *out,
  */
 int rd_store_deadline_claim(rd_store *st, const char *dispute_id,
 			    int64_t now, int *claimed, rd_error *err);
+
+/* ---- messages and reply clocks (schema 19) ---- */
+
+/* Room for a message's language tag, NUL included. */
+#define RD_MESSAGE_LANG_BUFSZ 36
+
+/* One message of a dispute (its text lives in the record too). */
+typedef struct rd_message_row {
+	char dispute_id[RD_ID_BUFSZ];
+	int64_t n;                /* 1, 2, 3... per dispute */
+	int64_t version;          /* the dispute's version its change made */
+	char direction[12];       /* "inbound", "outbound" or "internal" */
+	char channel[12];         /* chat, email, phone, platform, sms, other */
+	char *body;               /* UTF-8, at most 64 KiB */
+	char language[RD_MESSAGE_LANG_BUFSZ]; /* BCP 47, "" when not given */
+	char author[128];         /* the display name */
+	char role[16];            /* the role of the key that posted it */
+	char key_id[64];          /* "" for the command line */
+	char *evidence;           /* JSON array of evidence numbers ("[]") */
+	char template_name[64];   /* the moment it was rendered from, or "" */
+	char *call;               /* a phone call's JSON object, or NULL */
+	int64_t created_at;
+} rd_message_row;
+
+/* Free what a row owns; the row may be reused. */
+void rd_message_row_clear(rd_message_row *row);
+
+/* Free an array of rows (NULL accepted). */
+void rd_message_rows_free(rd_message_row *rows, size_t count);
+
+/*
+ * Record one message (in an open write transaction). rebuild = 1 leaves
+ * a row that already exists alone (rebuilding the index from the record).
+ */
+int rd_store_message_insert(rd_store *st, const rd_message_row *row,
+			    int rebuild, rd_error *err);
+
+/* *n = the number the dispute's next message takes (1 for the first). */
+int rd_store_message_next(rd_store *st, const char *dispute_id, int64_t *n,
+			  rd_error *err);
+
+/* *answered = 1 when the dispute has an outbound message, else 0. */
+int rd_store_message_answered(rd_store *st, const char *dispute_id,
+			      int *answered, rd_error *err);
+
+/*
+ * Up to `limit` (1..500) messages of a dispute numbered above `after`, in
+ * order; internal notes only when with_internal. *out is a new array of
+ * *count rows (rd_message_rows_free).
+ */
+int rd_store_messages_list(rd_store *st, const char *dispute_id,
+			   int64_t after, size_t limit, int with_internal,
+			   rd_message_row **out, size_t *count, rd_error *err);
+
+/*
+ * Set the dispute's reply clock: `event` (NULL: none) is due at `due_at`,
+ * started by message `since`. due_at == 0 clears it. In a transaction.
+ */
+int rd_store_reply_set(rd_store *st, const char *dispute_id, int64_t due_at,
+		       int64_t since, const char *event, rd_error *err);
+
+/* A reply clock that has come due. */
+typedef struct rd_reply_due {
+	char dispute_id[RD_ID_BUFSZ];
+	int64_t due_at;
+	int64_t since;
+	char event[64];           /* "" when it fires no event */
+} rd_reply_due;
+
+/* As rd_store_deadlines_due, for reply clocks. */
+int rd_store_replies_due(rd_store *st, int64_t now, rd_reply_due *out,
+			 size_t max, size_t *count, rd_error *err);
+
+/* As rd_store_deadline_claim, for the dispute's reply clock. */
+int rd_store_reply_claim(rd_store *st, const char *dispute_id, int64_t now,
+			 int *claimed, rd_error *err);
 
 /* One row of the evidence index (the files themselves live in git). */
 typedef struct rd_evidence_row {

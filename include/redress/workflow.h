@@ -68,7 +68,8 @@ int rd_workflow_set_add(rd_workflow_set *set, rd_workflow *wf, rd_error *err);
 
 /*
  * Load every "*.json" file of `dir`, in name order, skipping files whose name
- * starts with "policy" (settlement policies, not workflows). A directory with
+ * starts with "policy" (settlement policies, not workflows) or
+ * "calendars" (business hours, see redress/locale.h). A directory with
  * no workflow, an unreadable file or any invalid definition is
  * RD_EDEFINITION naming the file. On success *out is new.
  */
@@ -109,6 +110,23 @@ int rd_workflow_is_terminal(const rd_workflow *wf, const char *state);
  */
 int rd_workflow_sla(const rd_workflow *wf, const char *state,
 		    int64_t *within, const char **on_timeout);
+
+/*
+ * 1 when the SLA of `state` counts business hours (its "business_hours"),
+ * else 0: the caller then computes the due time with the storefront's
+ * calendar (redress/locale.h) instead of adding `within` to now.
+ */
+int rd_workflow_sla_business(const rd_workflow *wf, const char *state);
+
+/*
+ * The reply clock of the definition ("reply"): 1 with the seconds an
+ * inbound message may wait for the first answer (*first) and for a later
+ * one (*next), the event its passing fires (*on_timeout, NULL for none;
+ * borrowed) and whether it counts business hours; 0 when the definition
+ * has none. Any out pointer may be NULL.
+ */
+int rd_workflow_reply(const rd_workflow *wf, int64_t *first, int64_t *next,
+		      const char **on_timeout, int *business_hours);
 
 /*
  * Names of the events `role` may apply from `state` (role and state only;

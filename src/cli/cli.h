@@ -56,6 +56,13 @@ int cli_opt_number(long long *out, const cli_args *args, const char *name,
 int cli_parse_size(int64_t *out, const char *text, const char *name,
 		   int allow_default, rd_error *err);
 
+/*
+ * Read all of FILE (or standard input for "-"), at most `limit` bytes:
+ * *out is new and NUL-terminated (free()), *len its length.
+ */
+int cli_read_input(char **out, size_t *len, const char *path, size_t limit,
+		   rd_error *err);
+
 /* Decimal digits only, at least min: --option's value (RD_EUSAGE). */
 int cli_parse_int(int64_t *out, const char *text, const char *option,
 		  int64_t min, rd_error *err);
@@ -68,6 +75,8 @@ typedef struct cli_ctx {
 	const char *workflows_dir;
 	const char *kinds_path;
 	const char *policy_path;
+	const char *calendars_path; /* NULL: <workflows_dir>/calendars.json */
+	const char *templates_dir;  /* NULL: none */
 	int json;
 	int64_t now;
 	rd_actor actor;
@@ -92,6 +101,9 @@ int cli_cmd_open(cli_ctx *ctx, rd_error *err);
 int cli_cmd_show(cli_ctx *ctx, rd_error *err);
 int cli_cmd_list(cli_ctx *ctx, rd_error *err);
 int cli_cmd_event(cli_ctx *ctx, rd_error *err);
+int cli_cmd_message(cli_ctx *ctx, rd_error *err);
+int cli_cmd_messages(cli_ctx *ctx, rd_error *err);
+int cli_cmd_templates(cli_ctx *ctx, rd_error *err);
 int cli_cmd_sweep(cli_ctx *ctx, rd_error *err);
 int cli_cmd_workflows(cli_ctx *ctx, rd_error *err);
 int cli_cmd_evidence(cli_ctx *ctx, rd_error *err);

@@ -25,6 +25,8 @@ int cli_cmd_init(cli_ctx *ctx, rd_error *err)
 	opts.workflows_dir = ctx->workflows_dir;
 	opts.kinds_path = ctx->kinds_path;
 	opts.policy_path = ctx->policy_path;
+	opts.calendars_path = ctx->calendars_path;
+	opts.templates_dir = ctx->templates_dir;
 	opts.create = 1;
 	if ((rc = rd_service_open(&ctx->svc, &opts, err)) < 0)
 		return rc;
@@ -65,9 +67,8 @@ nomem_doc:
 	return rd_error_set(err, RD_ENOMEM, "out of memory");
 }
 
-/* Read all of FILE (or standard input for "-"), at most `limit` bytes. */
-static int read_input(char **out, size_t *len, const char *path, size_t limit,
-		      rd_error *err)
+int cli_read_input(char **out, size_t *len, const char *path, size_t limit,
+		   rd_error *err)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char *buf = NULL;
@@ -136,7 +137,7 @@ int cli_cmd_open(cli_ctx *ctx, rd_error *err)
 	size_t len = 0;
 	int rc;
 
-	if ((rc = read_input(&text, &len, ctx->args.positional[0],
+	if ((rc = cli_read_input(&text, &len, ctx->args.positional[0],
 			     RD_DISPUTE_MAX_DOCUMENT, err)) < 0)
 		goto done;
 	if ((rc = rd_dispute_parse(&input, text, len, err)) < 0 ||
@@ -212,6 +213,7 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 	filter.storefront = cli_opt(&ctx->args, "storefront");
 	filter.assignee = cli_opt(&ctx->args, "assignee");
 	filter.overdue = cli_flag(&ctx->args, "overdue");
+	filter.awaiting_reply = cli_flag(&ctx->args, "awaiting-reply");
 	filter.now = ctx->now;
 	filter.cursor = cli_opt(&ctx->args, "cursor");
 	if (filter.reason) {

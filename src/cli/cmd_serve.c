@@ -113,6 +113,8 @@ int cli_cmd_serve(cli_ctx *ctx, rd_error *err)
 	opts.service.workflows_dir = ctx->workflows_dir;
 	opts.service.kinds_path = ctx->kinds_path;
 	opts.service.policy_path = ctx->policy_path;
+	opts.service.calendars_path = ctx->calendars_path;
+	opts.service.templates_dir = ctx->templates_dir;
 	opts.service.webhook_allow_http =
 		cli_flag(&ctx->args, "webhook-allow-http");
 	opts.service.webhook_allow_private =

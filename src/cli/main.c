@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -30,6 +31,8 @@ static const cli_option global_options[] = {
 	{ "workflows", "DIR", 0, "workflow definitions (default $REDRESS_WORKFLOWS or the installed ones)" },
 	{ "kinds", "FILE", 0, "evidence kinds (default $REDRESS_KINDS or the installed evidence/kinds.json)" },
 	{ "policy", "FILE", 0, "settlement policy (default $REDRESS_POLICY or the installed workflows/policy.json)" },
+	{ "calendars", "FILE", 0, "business hours (default $REDRESS_CALENDARS or calendars.json of the workflow directory, when there is one)" },
+	{ "templates", "DIR", 0, "message templates (default $REDRESS_TEMPLATES or the installed templates/, when there are any)" },
 	{ "json", NULL, 0, "machine-readable output" },
 	{ "help", NULL, 0, "show help" },
 	{ "version", NULL, 0, "print the version of redress" },
@@ -69,6 +72,7 @@ static const cli_option list_options[] = {
 	{ "storefront", "NAME", 0, "only this storefront's disputes" },
 	{ "assignee", "NAME", 0, "only disputes assigned to NAME" },
 	{ "overdue", NULL, 0, "only disputes past their SLA deadline" },
+	{ "awaiting-reply", NULL, 0, "only disputes whose buyer awaits an answer, the most overdue first" },
 	{ "limit", "N", 0, "page size, 1 to 500 (default 50)" },
 	{ "cursor", "CURSOR", 0, "continue after a previous page" },
 	{ NULL, NULL, 0, NULL },
@@ -79,6 +83,31 @@ static const cli_option event_options[] = {
 	{ "note", "TEXT", 0, "a note recorded with the event" },
 	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
 	{ "if-version", "N", 0, "refuse unless the dispute is at version N" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option message_options[] = {
+	{ "direction", "DIR", 0, "inbound (the buyer's words), outbound (to the buyer) or internal (a note storefronts never see)" },
+	{ "channel", "CHANNEL", 0, "chat, email, phone, platform, sms or other" },
+	{ "body", "TEXT", 0, "the text (or --body-file, or --template)" },
+	{ "body-file", "FILE", 0, "the text, read from FILE (- for standard input)" },
+	{ "template", "NAME", 0, "an outbound text from this template, in the buyer's language" },
+	{ "var", "NAME=VALUE", 1, "a template variable (repeatable; money in minor units, dates in RFC 3339)" },
+	{ "language", "TAG", 0, "the text's language, BCP 47 (outbound: default the dispute's locale)" },
+	{ "time-zone", "ZONE", 0, "template dates in this IANA zone (default the storefront's calendar's, else UTC)" },
+	{ "author", "NAME", 0, "the name shown as the author (default the actor's)" },
+	{ "evidence", "N", 1, "an evidence number the message refers to (repeatable)" },
+	{ "caller", "WHO", 0, "phone: who called" },
+	{ "duration", "SECONDS", 0, "phone: how long the call lasted" },
+	{ "preview", NULL, 0, "show the template's text without recording anything" },
+	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option messages_options[] = {
+	{ "after", "N", 0, "only messages numbered above N (the next_after of a page)" },
+	{ "limit", "N", 0, "page size, 1 to 200 (default 50)" },
+	{ "as", "ROLE:NAME", 0, "read as this role and name (a storefront reads no internal note)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -169,6 +198,16 @@ static const cli_command commands[] = {
 	  list_options, 0, 0, 1 },
 	{ "event", cli_cmd_event, "ID EVENT", "apply a workflow event to a dispute",
 	  event_options, 2, 2, 1 },
+	{ "message", cli_cmd_message,
+	  "ID --direction D --channel C (--body TEXT | --body-file F | --template NAME [--var K=V]...)",
+	  "record a message of the conversation with the buyer",
+	  message_options, 1, 1, 1 },
+	{ "messages", cli_cmd_messages, "ID",
+	  "a dispute's messages, oldest first, a page at a time",
+	  messages_options, 1, 1, 1 },
+	{ "templates", cli_cmd_templates, "",
+	  "the message templates, their variables and languages",
+	  no_options, 0, 0, 1 },
 	{ "offers", cli_cmd_offers, "ID",
 	  "the settlement offers proposed now, ranked, with their costs",
 	  no_options, 1, 1, 1 },
@@ -641,6 +680,16 @@ int main(int argc, char **argv)
 		ctx.policy_path = getenv("REDRESS_POLICY");
 	if (!ctx.policy_path || !*ctx.policy_path)
 		ctx.policy_path = REDRESS_DEFAULT_SHARE_DIR "/workflows/policy.json";
+	ctx.calendars_path = cli_opt(&ctx.args, "calendars");
+	if (!ctx.calendars_path)
+		ctx.calendars_path = getenv("REDRESS_CALENDARS");
+	ctx.templates_dir = cli_opt(&ctx.args, "templates");
+	if (!ctx.templates_dir)
+		ctx.templates_dir = getenv("REDRESS_TEMPLATES");
+	if ((!ctx.templates_dir || !*ctx.templates_dir) &&
+	    access(REDRESS_DEFAULT_SHARE_DIR "/templates/moments.json",
+		   F_OK) == 0)
+		ctx.templates_dir = REDRESS_DEFAULT_SHARE_DIR "/templates";
 	if (rd_clock_now(&ctx.now, &err) < 0 ||
 	    prepare_actor(&ctx, &err) < 0)
 		return fail(&err);
@@ -651,6 +700,8 @@ int main(int argc, char **argv)
 		opts.workflows_dir = ctx.workflows_dir;
 		opts.kinds_path = ctx.kinds_path;
 		opts.policy_path = ctx.policy_path;
+		opts.calendars_path = ctx.calendars_path;
+		opts.templates_dir = ctx.templates_dir;
 		if (rd_service_open(&ctx.svc, &opts, &err) < 0)
 			return fail(&err);
 	}

@@ -468,6 +468,7 @@ void rd_dispute_free(rd_dispute *d)
 	free(d->outcome);
 	free(d->assignee);
 	free(d->deadline_event);
+	free(d->reply_event);
 	free(d);
 }
 
@@ -498,6 +499,7 @@ rd_dispute *rd_dispute_clone(const rd_dispute *d)
 	c->locale = c->description = NULL;
 	c->workflow_name = c->state = c->outcome = c->assignee = NULL;
 	c->deadline_event = NULL;
+	c->reply_event = NULL;
 
 	if (dup_text(&c->order_ref, d->order_ref) < 0 ||
 	    dup_text(&c->storefront, d->storefront) < 0 ||
@@ -508,7 +510,8 @@ rd_dispute *rd_dispute_clone(const rd_dispute *d)
 	    dup_text(&c->state, d->state) < 0 ||
 	    dup_text(&c->outcome, d->outcome) < 0 ||
 	    dup_text(&c->assignee, d->assignee) < 0 ||
-	    dup_text(&c->deadline_event, d->deadline_event) < 0)
+	    dup_text(&c->deadline_event, d->deadline_event) < 0 ||
+	    dup_text(&c->reply_event, d->reply_event) < 0)
 		goto done;
 	if (d->item_count > 0) {
 		c->items = calloc(d->item_count, sizeof(*c->items));
@@ -591,7 +594,7 @@ static const char *const document_members[] = {
 /* Members of the dispute as read back, which redress alone sets. */
 static const char *const lifecycle_members[] = {
 	"id", "state", "outcome", "version", "workflow", "assignee",
-	"created_at", "updated_at", "deadline",
+	"created_at", "updated_at", "deadline", "reply_deadline",
 };
 
 static const char *const item_members[] = {
@@ -1317,6 +1320,27 @@ done:
 	return result;
 }
 
+/* The reply clock: {"at", "since_message", "event"}. */
+static json_t *reply_json(const rd_dispute *d)
+{
+	json_t *obj = NULL, *result = NULL;
+
+	if (d->reply_due_at == 0)
+		return json_null();
+	obj = json_object();
+	if (!obj)
+		goto done;
+	if (put(obj, "at", time_json(d->reply_due_at)) < 0 ||
+	    put(obj, "since_message", json_integer(d->reply_since)) < 0 ||
+	    put(obj, "event", string_or_null(d->reply_event)) < 0)
+		goto done;
+	result = obj;
+	obj = NULL;
+done:
+	json_decref(obj);
+	return result;
+}
+
 static json_t *items_json(const rd_dispute *d)
 {
 	json_t *items = json_array(), *result = NULL;
@@ -1369,6 +1393,9 @@ json_t *rd_dispute_to_json(const rd_dispute *d)
 	    put(obj, "created_at", time_json(d->created_at)) < 0 ||
 	    put(obj, "updated_at", time_json(d->updated_at)) < 0 ||
 	    put(obj, "deadline", deadline_json(d)) < 0)
+		goto done;
+	/* only while a buyer awaits an answer: a dispute reads as before */
+	if (d->reply_due_at && put(obj, "reply_deadline", reply_json(d)) < 0)
 		goto done;
 	result = obj;
 	obj = NULL;

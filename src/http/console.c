@@ -286,8 +286,8 @@ int http_get_export(http_call *call, rd_error *err)
 	snprintf(call->disposition, sizeof(call->disposition),
 		 "attachment; filename=\"dispute-%s.tar.gz\"", d->id);
 	call->file_size = 0;          /* unknown until built: chunked */
-	rc = rd_service_audit_export_stream(call->svc, d->id, export_sink,
-					    &out, err);
+	rc = rd_service_audit_export_stream(call->svc, d->id, &call->actor,
+					    export_sink, &out, err);
 	if (rc < 0 && out.err.code)
 		*err = out.err;
 done:

@@ -306,6 +306,12 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status);
  * own storefront's disputes only; any other answers exactly as a missing
  * one does (RD_ENOTFOUND). *out is new.
  */
+/* The routes of messages and templates (messages.c). */
+int http_get_messages(http_call *call, rd_error *err);
+int http_post_message(http_call *call, rd_error *err);
+int http_post_message_preview(http_call *call, rd_error *err);
+int http_get_templates(http_call *call, rd_error *err);
+
 int http_visible_dispute(http_call *call, const char *id, rd_dispute **out,
 			 rd_error *err);
 

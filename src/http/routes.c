@@ -401,7 +401,7 @@ done:
 
 static const char *const list_params[] = {
 	"state", "reason", "storefront", "assignee", "overdue",
-	"created_from", "created_to", "limit", "cursor",
+	"created_from", "created_to", "limit", "cursor", "awaiting_reply",
 };
 
 #define LIST_PARAM_COUNT (sizeof(list_params) / sizeof(list_params[0]))
@@ -488,6 +488,19 @@ int http_query_param(const http_call *call, size_t i,
 				  name, takes);
 }
 
+/* A true-or-false query parameter. */
+static int parse_flag(int *out, const char *name, const char *value,
+		      rd_error *err)
+{
+	if (strcmp(value, "true") == 0)
+		*out = 1;
+	else if (strcmp(value, "false") == 0)
+		*out = 0;
+	else
+		return bad_param(err, name, "must be true or false");
+	return RD_OK;
+}
+
 int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		     rd_error *err)
 {
@@ -505,8 +518,8 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		int k = http_query_param(call, i, list_params, LIST_PARAM_COUNT,
 					 seen, "the list takes state, reason, "
 					 "storefront, assignee, overdue, "
-					 "created_from, created_to, limit "
-					 "and cursor", err);
+					 "awaiting_reply, created_from, "
+					 "created_to, limit and cursor", err);
 
 		if (k < 0)
 			return k;
@@ -528,12 +541,11 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		else if (strcmp(name, "created_to") == 0)
 			rc = parse_time_param(&out->created_to, name, value,
 					      err);
-		else if (strcmp(value, "true") == 0)
-			rc = (out->overdue = 1, RD_OK);
-		else if (strcmp(value, "false") == 0)
-			rc = (out->overdue = 0, RD_OK);
 		else
-			rc = bad_param(err, name, "must be true or false");
+			rc = parse_flag(strcmp(name, "overdue") == 0
+						? &out->overdue
+						: &out->awaiting_reply,
+					name, value, err);
 		if (rc < 0)
 			return rc;
 	}
@@ -747,12 +759,16 @@ static int get_history(http_call *call, rd_error *err)
 	cm = json_array();
 	if (!ev || !cm)
 		goto nomem;
+	/* a storefront never reads an internal note, nor its change */
 	for (size_t i = 0; i < nevents; i++)
-		if (json_array_append_new(ev,
+		if (rd_service_event_visible(&call->actor, &events[i]) &&
+		    json_array_append_new(ev,
 					  rd_event_record_to_json(&events[i])))
 			goto nomem;
 	for (size_t i = 0; i < ncommits; i++)
-		if (json_array_append_new(cm, commit_to_json(&commits[i])))
+		if (rd_service_commit_visible(&call->actor,
+					      commits[i].message) &&
+		    json_array_append_new(cm, commit_to_json(&commits[i])))
 			goto nomem;
 	call->reply = json_pack("{s:s, s:o, s:o}", "dispute", d->id,
 				"events", ev, "commits", cm);
@@ -1616,6 +1632,15 @@ static const http_route routes[] = {
 	  HTTP_UPLOAD_BODY_LIMIT, &upload_stream },
 	{ "GET", "/v1/disputes/{id}/evidence/{n}", get_evidence_file,
 	  HTTP_ANY_ROLE, 0, NULL },
+	/* the conversation with the buyer (messages.c) */
+	{ "GET", "/v1/disputes/{id}/messages", http_get_messages,
+	  HTTP_ANY_ROLE, 0, NULL },
+	{ "POST", "/v1/disputes/{id}/messages", http_post_message,
+	  HTTP_WRITERS, HTTP_JSON_BODY_LIMIT, NULL },
+	{ "POST", "/v1/disputes/{id}/messages/preview",
+	  http_post_message_preview, HTTP_WRITERS, HTTP_JSON_BODY_LIMIT,
+	  NULL },
+	{ "GET", "/v1/templates", http_get_templates, HTTP_ANY_ROLE, 0, NULL },
 	{ "GET", "/metrics", http_get_metrics,
 	  HTTP_ROLE(RD_ROLE_ADMIN) | HTTP_ROLE(RD_ROLE_AUDITOR), 0, NULL },
 	{ "GET", "/v1/payables", get_payables, HTTP_ANY_ROLE, 0, NULL },
@@ -1716,7 +1741,8 @@ int http_route_slow(const http_route *route)
 int http_route_writes(const http_route *route)
 {
 	return route && (route->handler == post_dispute ||
-			 route->handler == post_event);
+			 route->handler == post_event ||
+			 route->handler == http_post_message);
 }
 
 int http_idem_operation(const http_route *route)

@@ -447,7 +447,9 @@ static int add_locale(struct loader *ld, const char *name, const char *path)
 		return rd_error_set(ld->err, RD_EINTERNAL,
 				    "%s: no moments loaded", ld->dir);
 	loc = &t->locales[t->locale_count];
-	snprintf(loc->name, sizeof(loc->name), "%s", name);
+	/* a valid tag (checked above) fits: at most RD_LOCALE_BUFSZ - 1 */
+	snprintf(loc->name, sizeof(loc->name), "%.*s",
+		 (int)sizeof(loc->name) - 1, name);
 	subtags(name, loc->language, loc->script, loc->region);
 	loc->texts = calloc(t->moment_count, sizeof(*loc->texts));
 	if (!loc->texts)
@@ -985,7 +987,8 @@ static int write_value(struct buffer *b, const rd_tvalue *v,
 	if (rc < 0) {
 		/* keep the message, name the variable */
 		if (err)
-			snprintf(err->field, sizeof(err->field), "%s", field);
+			snprintf(err->field, sizeof(err->field), "%.*s",
+				 (int)sizeof(err->field) - 1, field);
 		return rc;
 	}
 	rc = append(b, formatted, strlen(formatted), err);

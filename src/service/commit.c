@@ -215,7 +215,7 @@ done:
 /* The commit message: a short first line, the note, then trailers. */
 static char *commit_message(const rd_dispute *d, const rd_actor *actor,
 			    const char *event, const char *note,
-			    const char *summary)
+			    const char *summary, const char *trailers)
 {
 	char key[96] = "";
 	char *msg = NULL;
@@ -234,6 +234,8 @@ static char *commit_message(const rd_dispute *d, const rd_actor *actor,
 		"Redress-Event: %s\nRedress-Actor: %s:%s%s\n", d->id,
 		(long long)d->version, event, rd_role_name(actor->role),
 		actor->name, key);
+	if (trailers)
+		fputs(trailers, f);
 	if (fclose(f) != 0) {
 		free(msg);
 		return NULL;
@@ -273,7 +275,8 @@ int svc_record_event(rd_service *svc, rd_dispute *d, int64_t old_version,
 				  err, SVC_EVENT_PATH, (long long)record.seq,
 				  event)) < 0)
 		return rc;
-	if ((message = commit_message(d, actor, event, note, summary)) == NULL)
+	if ((message = commit_message(d, actor, event, note, summary,
+				      change->trailers)) == NULL)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	rc = svc_record(svc, d, head, change, actor, now, message, err);
 	free(message);
@@ -306,7 +309,8 @@ int svc_record_open(rd_service *svc, rd_dispute *d, const rd_actor *actor,
 	    (rc = svc_change_json(&change, rd_event_record_to_json(&opened),
 				  err, SVC_EVENT_PATH, 1LL, "opened")) < 0)
 		goto done;
-	if ((message = commit_message(d, actor, "opened", NULL, summary)) == NULL) {
+	if ((message = commit_message(d, actor, "opened", NULL, summary,
+				      NULL)) == NULL) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -446,6 +450,34 @@ static int rebuild_evidence(rd_service *svc, rd_store *st, const char *id,
 	return rc;
 }
 
+static int rebuild_messages(rd_service *svc, rd_store *st, const char *id,
+			    const char *head, rd_error *err)
+{
+	char **names = NULL;
+	size_t count = 0;
+	int rc;
+
+	if ((rc = rd_evidence_list(svc->repo, head, "messages", &names, &count,
+				   err)) < 0)
+		return rc;
+	for (size_t i = 0; i < count && rc == RD_OK; i++) {
+		char path[160];
+		json_t *doc = NULL;
+		rd_message_row row;
+
+		snprintf(path, sizeof(path), "messages/%s", names[i]);
+		if ((rc = read_json(&doc, svc, head, path, err)) < 0)
+			break;
+		rc = svc_message_from_json(&row, doc, id, err);
+		json_decref(doc);
+		if (rc == RD_OK)
+			rc = rd_store_message_insert(st, &row, 1, err);
+		rd_message_row_clear(&row);
+	}
+	rd_strings_free(names, count);
+	return rc;
+}
+
 int svc_rebuild_dispute(rd_service *svc, rd_store *st, const char *id,
 			const char *head, rd_error *err)
 {
@@ -478,6 +510,7 @@ int svc_rebuild_dispute(rd_service *svc, rd_store *st, const char *id,
 	    (rc = rebuild_events(svc, st, id, head, err)) < 0 ||
 	    (rc = rebuild_offers(svc, st, id, head, err)) < 0 ||
 	    (rc = rebuild_evidence(svc, st, id, head, err)) < 0 ||
+	    (rc = rebuild_messages(svc, st, id, head, err)) < 0 ||
 	    (rc = rd_store_head_set(st, id, head, err)) < 0)
 		goto done;
 done:

@@ -502,6 +502,22 @@ static int claim_deadline(rd_service *svc, const char *id,
 }
 
 /*
+ * The state's SLA counted in business hours (its "business_hours"): the
+ * due time from the storefront's calendar rather than the plain sum the
+ * workflow made.
+ */
+static int business_deadline(rd_service *svc, const rd_workflow *wf,
+			     rd_dispute *d, int64_t now, rd_error *err)
+{
+	int64_t within = 0;
+
+	if (!d->deadline_at || !rd_workflow_sla_business(wf, d->state) ||
+	    !rd_workflow_sla(wf, d->state, &within, NULL))
+		return RD_OK;
+	return svc_due_at(svc, d, now, within, 1, &d->deadline_at, err);
+}
+
+/*
  * The one function that changes a dispute's state. Runs inside the
  * caller's open transaction; any failure leaves the transaction to be
  * rolled back by the caller.
@@ -576,6 +592,16 @@ static int apply_in_transaction(apply_state *s, rd_service *svc,
 			     err)) < 0)
 		goto done;
 	s->d->deadline_at = dec.deadline_at;
+	if ((rc = business_deadline(svc, wf, s->d, now, err)) < 0)
+		goto done;
+	/* a settled or closed dispute awaits no reply */
+	if (s->d->reply_due_at && rd_workflow_is_terminal(wf, dec.to)) {
+		s->d->reply_due_at = s->d->reply_since = 0;
+		if ((rc = svc_set_string(&s->d->reply_event, NULL, err)) < 0 ||
+		    (rc = rd_store_reply_set(svc->store, id, 0, 0, NULL,
+					     err)) < 0)
+			goto done;
+	}
 	snprintf(summary, sizeof(summary), "%s -> %s%s%s", dec.from, dec.to,
 		 dec.outcome ? ", " : "", dec.outcome ? dec.outcome : "");
 	if ((rc = svc_record_event(svc, s->d, old_version, head, &change,
@@ -597,9 +623,9 @@ static int sla_breached(rd_service *svc, const rd_dispute *d,
 
 	rd_time_format(due, x->due_at);
 	return svc_outbox_add(svc, d, "sla.breached", now,
-			      json_pack("{s:{s:s, s:s, s:s}}", "sla",
-					"state", x->state, "event", x->event,
-					"due_at", due), err);
+			      json_pack("{s:{s:s, s:s, s:s, s:s}}", "sla",
+					"clock", "state", "state", x->state,
+					"event", x->event, "due_at", due), err);
 }
 
 static int event_apply(rd_service *svc, const char *id,
@@ -741,6 +767,139 @@ done:
 	return rc;
 }
 
+/*
+ * A reply clock that passed: in one transaction, once the dispute is
+ * held and the clock is still the one read, the change "reply_overdue"
+ * (by system:sla, the clock stopped), sla.breached with "clock": "reply",
+ * and the workflow's event for it when the dispute's state allows it,
+ * as a change of its own by system:reply. *fired = 1 when it fired.
+ */
+static int fire_reply(rd_service *svc, const rd_reply_due *due, int64_t now,
+		      int *fired, rd_error *err)
+{
+	const rd_workflow *wf = NULL;
+	tree_change change = { 0 };
+	char head[RD_OID_BUFSZ], due_text[RD_TIME_BUFSZ], note[160];
+	char number[24];
+	char *fields = NULL;
+	rd_actor system;
+	rd_dispute *d = NULL;
+	apply_state next;
+	int claimed = 0, allowed = 0;
+	int rc;
+
+	*fired = 0;
+	memset(&next, 0, sizeof(next));
+	memset(&system, 0, sizeof(system));
+	system.role = RD_ROLE_SYSTEM;
+	snprintf(system.name, sizeof(system.name), "sla");
+	if ((rc = rd_store_begin(svc->store, err)) < 0)
+		return rc;
+	if ((rc = rd_store_reply_claim(svc->store, due->dispute_id, now,
+				       &claimed, err)) < 0)
+		goto fail;
+	if (!claimed)
+		goto pass;
+	if ((rc = svc_head(svc, due->dispute_id, head, err)) < 0 ||
+	    (rc = rd_store_dispute_get(svc->store, due->dispute_id, &d,
+				       err)) < 0)
+		goto fail;
+	if (d->reply_due_at != due->due_at || d->reply_since != due->since)
+		goto pass;
+	if ((rc = svc_pinned_workflow(&wf, svc, d, err)) < 0)
+		goto fail;
+	if (d->reply_event) {
+		const char *names[64];
+		size_t count = rd_workflow_events_from(wf, d->state,
+						       RD_ROLE_SYSTEM, names,
+						       64);
+
+		for (size_t i = 0; i < count && i < 64; i++)
+			allowed |= strcmp(names[i], d->reply_event) == 0;
+	}
+	rd_time_format(due_text, due->due_at);
+	snprintf(note, sizeof(note), "no answer to message %lld (due %s)",
+		 (long long)due->since, due_text);
+	snprintf(number, sizeof(number), "%lld", (long long)due->since);
+	d->reply_due_at = d->reply_since = 0;
+	if ((fields = malloc(64)) == NULL) {
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+		goto fail;
+	}
+	snprintf(fields, 64, "{\"message\":\"%s\"}", number);
+	if ((rc = rd_store_reply_set(svc->store, d->id, 0, 0, NULL,
+				     err)) < 0 ||
+	    (rc = svc_record_event(svc, d, d->version, head, &change, &system,
+				   now, "reply_overdue", d->state, fields, note,
+				   "reply overdue", err)) < 0 ||
+	    (rc = svc_outbox_add(svc, d, "sla.breached", now,
+				 json_pack("{s:{s:s, s:s, s:I, s:s, s:o}}",
+					   "sla", "clock", "reply", "state",
+					   d->state, "message",
+					   (json_int_t)due->since, "due_at",
+					   due_text, "event",
+					   allowed ? json_string(d->reply_event)
+						   : json_null()),
+				 err)) < 0)
+		goto fail;
+	if (allowed) {
+		rd_event_request req;
+
+		memset(&req, 0, sizeof(req));
+		req.event = d->reply_event;
+		req.note = note;
+		snprintf(system.name, sizeof(system.name), "reply");
+		if ((rc = apply_in_transaction(&next, svc, due->dispute_id,
+					       &req, &system, now, err)) < 0)
+			goto fail;
+	}
+	if ((rc = svc_commit(svc, err)) < 0)
+		goto fail;
+	*fired = 1;
+	goto done;
+pass:
+	/* fired or answered meanwhile, or held by another transaction */
+	svc_rollback(svc);
+	goto done;
+fail:
+	svc_rollback(svc);
+done:
+	apply_state_free(&next);
+	svc_change_free(&change);
+	rd_dispute_free(d);
+	free(fields);
+	return rc;
+}
+
+/* Every reply clock due at `now`, a batch at a time. */
+static int sweep_replies(rd_service *svc, int64_t now,
+			 int (*stop)(void *ctx), void *stop_ctx,
+			 size_t *fired, rd_error *err)
+{
+	rd_reply_due due[SWEEP_BATCH];
+	size_t count, progress;
+	int rc;
+
+	do {
+		progress = 0;
+		if ((rc = rd_store_replies_due(svc->store, now, due,
+					       SWEEP_BATCH, &count, err)) < 0)
+			return rc;
+		for (size_t i = 0; i < count; i++) {
+			int one = 0;
+
+			if (stop && stop(stop_ctx))
+				return RD_OK;
+			if ((rc = fire_reply(svc, &due[i], now, &one,
+					     err)) < 0)
+				return rc;
+			*fired += (size_t)one;
+			progress += (size_t)one;
+		}
+	} while (count == SWEEP_BATCH && progress > 0);
+	return RD_OK;
+}
+
 int rd_service_sweep(rd_service *svc, int64_t now, size_t *fired,
 		     rd_error *err)
 {
@@ -807,7 +966,7 @@ int rd_service_sweep_until(rd_service *svc, int64_t now,
 			progress += (size_t)one;
 		}
 	} while (count == SWEEP_BATCH && progress > 0);
-	rc = RD_OK;
+	rc = sweep_replies(svc, now, stop, stop_ctx, &total, err);
 done:
 	/* what fired before a failure or a stop has fired for good */
 	if (fired)

@@ -21,6 +21,7 @@
 #include "redress/money.h"
 
 typedef struct exporter {
+	const rd_actor *reader;  /* who reads it: what they may see */
 	struct archive *ar;
 	char root[RD_ID_BUFSZ + 16];
 	int64_t mtime;
@@ -180,6 +181,40 @@ static int copy_file(exporter *x, rd_service *svc, const char *head,
 	return rc;
 }
 
+/* The messages the reader may read, each its file as recorded. */
+static int copy_messages(exporter *x, rd_service *svc, const char *head,
+			 char ***names, size_t *count)
+{
+	int rc;
+
+	if ((rc = rd_evidence_list(svc->repo, head, "messages", names, count,
+				   x->err)) < 0)
+		return rc;
+	for (size_t i = 0; i < *count; i++) {
+		char path[160];
+		char *text = NULL;
+		size_t len = 0;
+		json_t *doc;
+		const char *direction;
+
+		snprintf(path, sizeof(path), "messages/%s", (*names)[i]);
+		if ((rc = rd_evidence_read(svc->repo, head, path, &text, &len,
+					   x->err)) < 0)
+			return rc;
+		doc = json_loadb(text, len, 0, NULL);
+		direction = json_string_value(json_object_get(doc,
+							      "direction"));
+		if (direction && rd_service_message_visible(x->reader,
+							    direction))
+			rc = add_bytes(x, path, text, len);
+		json_decref(doc);
+		free(text);
+		if (rc < 0)
+			return rc;
+	}
+	return RD_OK;
+}
+
 static int write_archive(exporter *x, rd_service *svc, const rd_dispute *d,
 			 const char *head)
 {
@@ -187,10 +222,10 @@ static int write_archive(exporter *x, rd_service *svc, const rd_dispute *d,
 	rd_event_record *events = NULL;
 	rd_evidence_row *rows = NULL;
 	rd_verify_report report;
-	size_t commits = 0, event_count = 0, row_count = 0;
+	size_t commits = 0, event_count = 0, row_count = 0, shown = 0;
 	json_t *timeline = NULL, *list = NULL;
-	char *summary = NULL, **decisions = NULL;
-	size_t decision_count = 0;
+	char *summary = NULL, **decisions = NULL, **messages = NULL;
+	size_t decision_count = 0, message_count = 0;
 	int rc;
 
 	memset(&report, 0, sizeof(report));
@@ -202,7 +237,15 @@ static int write_archive(exporter *x, rd_service *svc, const rd_dispute *d,
 	    (rc = rd_service_audit_verify(svc, d->id, &report, NULL, NULL,
 					  x->err)) < 0)
 		goto done;
-	if ((summary = summary_text(d, log, commits, rows, row_count,
+	/* what the reader may not see is left out (internal notes) */
+	for (size_t i = 0; i < commits; i++)
+		if (rd_service_commit_visible(x->reader, log[i].message)) {
+			rd_commit_info keep = log[i];
+
+			log[i] = log[shown];
+			log[shown++] = keep;
+		}
+	if ((summary = summary_text(d, log, shown, rows, row_count,
 				    &report)) == NULL) {
 		rc = rd_error_set(x->err, RD_ENOMEM, "out of memory");
 		goto done;
@@ -216,13 +259,17 @@ static int write_archive(exporter *x, rd_service *svc, const rd_dispute *d,
 		goto done;
 	}
 	for (size_t i = 0; i < event_count; i++)
-		if (json_array_append_new(list,
+		if (rd_service_event_visible(x->reader, &events[i]) &&
+		    json_array_append_new(list,
 					  rd_event_record_to_json(&events[i])) != 0) {
 			rc = rd_error_set(x->err, RD_ENOMEM, "out of memory");
 			goto done;
 		}
-	timeline = json_pack("{s:s, s:o, s:o}", "dispute", d->id, "events", list,
-			     "commits", commits_json(log, commits));
+	timeline = json_pack("{s:s, s:o, s:o, s:b}", "dispute", d->id,
+			     "events", list, "commits", commits_json(log, shown),
+			     "internal_notes_left_out",
+			     !rd_service_message_visible(x->reader,
+							 "internal"));
 	list = NULL;
 	if ((rc = add_json(x, "timeline.json", timeline)) < 0 ||
 	    (rc = add_json(x, "verify.json",
@@ -238,6 +285,9 @@ static int write_archive(exporter *x, rd_service *svc, const rd_dispute *d,
 		if ((rc = copy_file(x, svc, head, path)) < 0)
 			goto done;
 	}
+	if ((rc = copy_messages(x, svc, head, &messages,
+				&message_count)) < 0)
+		goto done;
 	for (size_t i = 0; i < row_count; i++) {
 		char meta[64];
 
@@ -254,6 +304,7 @@ done:
 	json_decref(list);
 	free(summary);
 	rd_strings_free(decisions, decision_count);
+	rd_strings_free(messages, message_count);
 	rd_commit_infos_free(log, commits);
 	rd_event_records_free(events, event_count);
 	rd_evidence_rows_free(rows, row_count);
@@ -283,7 +334,7 @@ static la_ssize_t target_write(struct archive *ar, void *data,
 }
 
 static int export_to(rd_service *svc, const char *id, export_target *to,
-		     rd_error *err)
+		     const rd_actor *reader, rd_error *err)
 {
 	char head[RD_OID_BUFSZ];
 	rd_dispute *d = NULL;
@@ -292,6 +343,7 @@ static int export_to(rd_service *svc, const char *id, export_target *to,
 
 	memset(&x, 0, sizeof(x));
 	x.err = err;
+	x.reader = reader;
 	if ((rc = rd_service_dispute_get(svc, id, &d, err)) < 0 ||
 	    (rc = rd_store_ref_get(svc->store, id, head, &found, err)) < 0)
 		goto done;
@@ -339,13 +391,16 @@ int rd_service_audit_export(rd_service *svc, const char *id,
 {
 	char tmp[4096];
 	export_target to;
+	rd_actor everyone;
 	int rc;
 
 	memset(&to, 0, sizeof(to));
 	if (snprintf(tmp, sizeof(tmp), "%s.partial", path) >= (int)sizeof(tmp))
 		return rd_error_set(err, RD_EINVALID, "output path too long");
 	to.path = tmp;
-	if ((rc = export_to(svc, id, &to, err)) < 0) {
+	memset(&everyone, 0, sizeof(everyone));
+	everyone.role = RD_ROLE_ADMIN;
+	if ((rc = export_to(svc, id, &to, &everyone, err)) < 0) {
 		unlink(tmp);
 		return rc;
 	}
@@ -358,6 +413,7 @@ int rd_service_audit_export(rd_service *svc, const char *id,
 }
 
 int rd_service_audit_export_stream(rd_service *svc, const char *id,
+				   const rd_actor *reader,
 				   int (*sink)(void *ctx, const void *buf,
 					       size_t len),
 				   void *ctx, rd_error *err)
@@ -367,5 +423,5 @@ int rd_service_audit_export_stream(rd_service *svc, const char *id,
 	memset(&to, 0, sizeof(to));
 	to.sink = sink;
 	to.ctx = ctx;
-	return export_to(svc, id, &to, err);
+	return export_to(svc, id, &to, reader, err);
 }

@@ -32,6 +32,7 @@ static const char *const event_types[] = {
 	"dispute.closed",
 	"evidence.added",
 	"sla.breached",
+	"message.created",
 };
 
 const char *const *rd_event_types(size_t *count)

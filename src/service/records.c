@@ -350,8 +350,9 @@ static int snapshot_lifecycle(rd_dispute *d, const json_t *doc, rd_error *err)
 	static const char what[] = "dispute.json";
 	const json_t *wf = json_object_get(doc, "workflow");
 	const json_t *deadline = json_object_get(doc, "deadline");
+	const json_t *reply = json_object_get(doc, "reply_deadline");
 	const char *id, *state, *outcome, *assignee, *wf_name, *wf_hash,
-		*dl_event = NULL;
+		*dl_event = NULL, *reply_event = NULL;
 	int rc;
 
 	if (!json_is_object(wf))
@@ -387,6 +388,20 @@ static int snapshot_lifecycle(rd_dispute *d, const json_t *doc, rd_error *err)
 			return rc < 0 ? rc : bad(err, what, "deadline",
 						 "an object or null");
 	}
+	if (reply && !json_is_null(reply)) {
+		if (!json_is_object(reply) ||
+		    (rc = get_time(&d->reply_due_at, reply,
+				   "dispute.json reply_deadline", "at", 0,
+				   err)) < 0 ||
+		    (rc = get_int(&d->reply_since, reply,
+				  "dispute.json reply_deadline",
+				  "since_message", INT64_MIN, err)) < 0 ||
+		    (rc = get_string(&reply_event, reply,
+				     "dispute.json reply_deadline", "event", 1,
+				     err)) < 0)
+			return rc < 0 ? rc : bad(err, what, "reply_deadline",
+						 "an object or null");
+	}
 	memcpy(d->id, id, RD_ID_BUFSZ);
 	if ((rc = copy_to(d->workflow_hash, sizeof(d->workflow_hash), wf_hash,
 			  what, "workflow.hash", err)) < 0 ||
@@ -394,7 +409,8 @@ static int snapshot_lifecycle(rd_dispute *d, const json_t *doc, rd_error *err)
 	    (rc = dup_to(&d->outcome, outcome, err)) < 0 ||
 	    (rc = dup_to(&d->assignee, assignee, err)) < 0 ||
 	    (rc = dup_to(&d->workflow_name, wf_name, err)) < 0 ||
-	    (rc = dup_to(&d->deadline_event, dl_event, err)) < 0)
+	    (rc = dup_to(&d->deadline_event, dl_event, err)) < 0 ||
+	    (rc = dup_to(&d->reply_event, reply_event, err)) < 0)
 		return rc;
 	return RD_OK;
 }
@@ -404,7 +420,7 @@ int rd_dispute_from_snapshot(rd_dispute **out, const json_t *doc,
 {
 	static const char *const lifecycle[] = {
 		"id", "state", "outcome", "version", "workflow", "assignee",
-		"created_at", "updated_at", "deadline",
+		"created_at", "updated_at", "deadline", "reply_deadline",
 	};
 	json_t *opening = NULL;
 	rd_dispute *d = NULL;

@@ -164,6 +164,37 @@ static int record_put(void *ctx, const unsigned char id[20], int type,
 				   data, err);
 }
 
+/*
+ * Business hours and buyer texts: the calendars file given, else the
+ * workflow directory's calendars.json when there is one; the templates
+ * directory when given. Each is validated whole, or the service does not
+ * open.
+ */
+static int load_locale(rd_service *svc, const rd_service_options *opts,
+		       rd_error *err)
+{
+	char *path = NULL;
+	int rc = RD_OK;
+
+	if (opts->calendars_path && *opts->calendars_path) {
+		rc = rd_calendars_load(&svc->calendars, opts->calendars_path,
+				       err);
+	} else {
+		if ((path = join_path(opts->workflows_dir,
+				      "calendars.json")) == NULL)
+			return rd_error_set(err, RD_ENOMEM, "out of memory");
+		if (access(path, F_OK) == 0)
+			rc = rd_calendars_load(&svc->calendars, path, err);
+		free(path);
+	}
+	if (rc < 0)
+		return rc;
+	if (opts->templates_dir && *opts->templates_dir)
+		rc = rd_templates_load(&svc->templates, opts->templates_dir,
+				       err);
+	return rc;
+}
+
 int rd_service_open(rd_service **out, const rd_service_options *opts,
 		    rd_error *err)
 {
@@ -209,7 +240,8 @@ int rd_service_open(rd_service **out, const rd_service_options *opts,
 					   err)) < 0 ||
 	    (rc = rd_evidence_kinds_load(&svc->kinds, opts->kinds_path,
 					 err)) < 0 ||
-	    (rc = load_policy(svc, opts->policy_path, err)) < 0)
+	    (rc = load_policy(svc, opts->policy_path, err)) < 0 ||
+	    (rc = load_locale(svc, opts, err)) < 0)
 		goto done;
 	if (!rd_workflow_set_latest(svc->workflows, "dispute")) {
 		rc = rd_error_set(err, RD_EDEFINITION,
@@ -269,6 +301,8 @@ void rd_service_close(rd_service *svc)
 	rd_workflow_set_free(svc->workflows);
 	rd_evidence_kinds_free(svc->kinds);
 	rd_policy_free(svc->policy);
+	rd_calendars_free(svc->calendars);
+	rd_templates_free(svc->templates);
 	svc_holder_close(svc);
 	svc_registry_leave(svc);
 	free(svc->holder_path);

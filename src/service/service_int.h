@@ -13,6 +13,7 @@
 #define REDRESS_SERVICE_INT_H
 
 #include "redress/evidence.h"
+#include "redress/locale.h"
 #include "redress/random.h"
 #include "redress/service.h"
 
@@ -56,6 +57,9 @@ struct rd_service {
 	 * several sweepers share the due deadlines however fast they work.
 	 */
 	unsigned test_sweep_hold_ms;
+	/* business hours and buyer texts (redress/locale.h), or NULL */
+	rd_calendars *calendars;
+	rd_templates *templates;
 };
 
 /*
@@ -138,6 +142,8 @@ typedef struct tree_change {
 	char **owned;          /* per file: its path and content, one allocation */
 	size_t count;
 	size_t room;
+	/* more trailers of the commit ("Name: value\n" lines), or NULL */
+	const char *trailers;
 } tree_change;
 
 /* Add a file from a JSON document (stolen, may be NULL: RD_ENOMEM). */
@@ -159,6 +165,10 @@ void svc_change_free(tree_change *change);
 
 /* Path of an event's file in the tree. */
 #define SVC_EVENT_PATH "events/%06lld-%s.json"
+/* A message's file in the dispute's tree (messages.c). */
+#define SVC_MESSAGE_PATH "messages/%06lld.json"
+/* The trailer of the commit of an internal note, which storefronts never read. */
+#define SVC_TRAILER_INTERNAL "Redress-Visibility: internal"
 
 /*
  * Record a change as one commit inside the caller's open store
@@ -194,6 +204,32 @@ int svc_head(rd_service *svc, const char *id, char head[RD_OID_BUFSZ],
  */
 int svc_rebuild_dispute(rd_service *svc, rd_store *st, const char *id,
 			const char *head, rd_error *err);
+
+/*
+ * *due = `seconds` after `start` for dispute d: in open hours of its
+ * storefront's calendar when business_hours is set and it has one, else
+ * every hour counting (messages.c).
+ */
+int svc_due_at(rd_service *svc, const rd_dispute *d, int64_t start,
+	       int64_t seconds, int business_hours, int64_t *due,
+	       rd_error *err);
+
+/*
+ * Render template `name` for d in the buyer's `tag` (NULL: the dispute's
+ * locale, else English) with dates in `zone` (NULL: the storefront's
+ * calendar's zone, else UTC): the values the dispute gives (order,
+ * first item, `author`, its pending or accepted offer's amounts and
+ * answer-by time) and the caller's `vars` (an object, may be NULL),
+ * checked against the moment's declared types (messages.c).
+ */
+int svc_render_template(rd_service *svc, const rd_dispute *d,
+			const char *name, const json_t *vars,
+			const char *tag, const char *zone, const char *author,
+			int64_t now, rd_rendered *out, rd_error *err);
+
+/* A message's file (messages/NNNNNN.json) back into its row (messages.c). */
+int svc_message_from_json(rd_message_row *row, const json_t *doc,
+			  const char *id, rd_error *err);
 
 /* The definition a dispute is pinned to (borrowed from svc->workflows). */
 int svc_pinned_workflow(const rd_workflow **out, rd_service *svc,

@@ -207,9 +207,17 @@ int rd_store_dispute_replace(rd_store *st, const rd_dispute *d, rd_error *err)
 	    (ret = insert_items(st, d, err)) < 0)
 		return ret;
 	/* a deadline applies to the state the dispute is in */
-	return rd_store_deadline_set(st, d->id,
-				     d->deadline_at > 0 ? d->deadline_at : 0,
-				     d->deadline_event, d->state, err);
+	if ((ret = rd_store_deadline_set(st, d->id,
+					 d->deadline_at > 0 ? d->deadline_at :
+							      0,
+					 d->deadline_event, d->state,
+					 err)) < 0)
+		return ret;
+	if (!st->stmts[RD_STMT_REPLY_PUT])
+		return RD_OK;
+	return rd_store_reply_set(st, d->id, d->reply_due_at > 0 ?
+					     d->reply_due_at : 0,
+				  d->reply_since, d->reply_event, err);
 }
 
 /* Read the items of d->id, in their original order, into d. */
@@ -333,7 +341,8 @@ int rd_store__dispute_from_row(rd_store *st, rd_db_stmt *stmt,
 					   &d->deadline_event, err)) < 0)
 		goto done;
 
-	if ((ret = load_items(st, d, err)) < 0)
+	if ((ret = load_items(st, d, err)) < 0 ||
+	    (ret = rd_store__reply_fill(st, d, err)) < 0)
 		goto done;
 	*out = d;
 	d = NULL;

@@ -28,6 +28,8 @@ static const struct {
 	{ RD_STMT_DUMP_IDEMPOTENCY, "idempotency" },
 	{ RD_STMT_DUMP_QUOTAS, "storefront_quotas" },
 	{ RD_STMT_DUMP_USAGE, "evidence_usage" },
+	{ RD_STMT_DUMP_MESSAGES, "messages" },
+	{ RD_STMT_DUMP_REPLIES, "reply_deadlines" },
 };
 
 /* A growing string; `failed` sticks once an allocation failed. */

@@ -147,6 +147,8 @@ int rd_store__cursor_decode(const char *cursor, int64_t *key,
 /* The statement walking the index that serves this filter best. */
 static int pick_statement(const rd_dispute_filter *f)
 {
+	if (f->awaiting_reply)
+		return RD_STMT_LIST_AWAITING_REPLY;
 	if (f->overdue)
 		return RD_STMT_LIST_OVERDUE;
 	if (f->assignee)
@@ -167,6 +169,82 @@ static void free_page(rd_dispute **page, size_t count)
 	for (size_t i = 0; i < count; i++)
 		rd_dispute_free(page[i]);
 	free(page);
+}
+
+/*
+ * The disputes awaiting a reply, the soonest due first: the page starts
+ * above the key (reply due time, id) of the previous page's last row.
+ */
+static int list_awaiting_reply(rd_store *st, const rd_dispute_filter *f,
+			       size_t limit, rd_dispute ***out, size_t *count,
+			       char **next_cursor, rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	rd_dispute **page = NULL;
+	int64_t after_at = INT64_MIN;
+	char after_id[RD_ID_BUFSZ] = "";
+	char next[CURSOR_BUFSZ];
+	size_t n = 0;
+	int more = 0;
+	int rc;
+	int ret;
+
+	if (f->cursor && (ret = rd_store__cursor_decode(f->cursor, &after_at,
+							after_id, err)) < 0)
+		return ret;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	page = calloc(limit, sizeof(*page));
+	if (!page)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	if ((ret = rd_store__stmt(st, RD_STMT_LIST_AWAITING_REPLY, &stmt,
+				  err)) < 0)
+		goto done;
+	rc = rd_store__bind_text(stmt, 1, f->state);
+	rc |= rd_store__bind_text(stmt, 2, f->reason);
+	rc |= rd_store__bind_text(stmt, 3, f->storefront);
+	rc |= rd_store__bind_text(stmt, 4, f->assignee);
+	rc |= rd_db_bind_int64(stmt, 5, f->created_from ? f->created_from :
+							  INT64_MIN);
+	rc |= rd_db_bind_int64(stmt, 6, after_at);
+	rc |= rd_store__bind_text(stmt, 7, after_id);
+	rc |= rd_db_bind_int64(stmt, 8, (int64_t)limit + 1);
+	if (f->overdue)
+		rc |= rd_db_bind_int64(stmt, 9, f->now);
+	else
+		rc |= rd_db_bind_null(stmt, 9);
+	rc |= rd_db_bind_int64(stmt, 10, f->created_to ? f->created_to :
+							 INT64_MAX);
+	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
+	     rc = rd_db_step(stmt)) {
+		if (n == limit) {
+			more = 1;
+			break;
+		}
+		if ((ret = rd_store__dispute_from_row(st, stmt, &page[n],
+						      err)) < 0)
+			goto done;
+		n++;
+	}
+	if (rc != RD_DB_ROW && rc != RD_DB_DONE) {
+		ret = rd_store__fail(st, rc, err, "cannot list the disputes "
+				     "awaiting a reply");
+		goto done;
+	}
+	if (more) {
+		rd_store__cursor_encode(next, page[n - 1]->reply_due_at,
+					page[n - 1]->id);
+		if ((*next_cursor = strdup(next)) == NULL) {
+			ret = rd_error_set(err, RD_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	*out = page;
+	*count = n;
+	page = NULL;
+done:
+	rd_store__release(stmt);
+	free_page(page, n);
+	return ret;
 }
 
 int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
@@ -197,6 +275,9 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 		return rd_error_set_field(err, RD_EINVALID, "limit",
 					  "limit: must be from 1 to %d, got "
 					  "%zu", LIST_MAX_LIMIT, f->limit);
+	if (f->awaiting_reply)
+		return list_awaiting_reply(st, f, limit, out, count,
+					   next_cursor, err);
 	if (f->created_from)
 		low = f->created_from;
 	if (f->created_to) {

@@ -28,6 +28,10 @@
 
 #include "store/store_int.h"
 
+#define MOVE_MESSAGE_COLUMNS                                                 \
+	"dispute_id, n, version, direction, channel, body, language,"        \
+	" author, role, key_id, evidence, template, call, created_at"
+
 /* One table: its rows read from SQLite, written to PostgreSQL. */
 typedef struct move_table {
 	const char *name;
@@ -91,6 +95,15 @@ static const move_table rows_tables[] = {
 	  "SELECT " OFFER_COLUMNS " FROM offers ORDER BY dispute_id, offer_id",
 	  "INSERT INTO offers (" OFFER_COLUMNS ") VALUES ($1, $2, $3, $4,"
 	  " $5, $6, $7, $8, $9, $10)" },
+	{ "messages",
+	  "SELECT " MOVE_MESSAGE_COLUMNS " FROM messages ORDER BY dispute_id, n",
+	  "INSERT INTO messages (" MOVE_MESSAGE_COLUMNS ") VALUES ($1, $2, $3,"
+	  " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)" },
+	{ "reply_deadlines",
+	  "SELECT dispute_id, due_at, since_n, event FROM reply_deadlines"
+	  " ORDER BY dispute_id",
+	  "INSERT INTO reply_deadlines (dispute_id, due_at, since_n, event)"
+	  " VALUES ($1, $2, $3, $4)" },
 	{ "api_keys",
 	  "SELECT id, name, role, storefront, secret_sha256, created_at,"
 	  " revoked_at FROM api_keys ORDER BY id",

@@ -762,6 +762,51 @@ static const char migration_18[] =
 	"\n"
 	"PRAGMA user_version = 18;\n";
 
+/*
+ * 19: the conversation with the buyer. messages is the index of the
+ * messages of each dispute (their text lives in the record too, one file
+ * per message in the dispute's tree): numbered per dispute, with the
+ * change (the dispute's version) that recorded each; an internal note's direction
+ * is 'internal', which every read by a storefront leaves out.
+ * reply_deadlines holds the reply clock of a dispute that awaits an
+ * answer: due when the first inbound message since the last outbound one
+ * (since_n) goes unanswered, with the workflow event it may fire; walked
+ * by due time by the sweeper and by the awaiting-reply list.
+ */
+static const char migration_19[] =
+	"CREATE TABLE messages (\n"
+	"  dispute_id TEXT NOT NULL REFERENCES disputes (id),\n"
+	"  n INTEGER NOT NULL CHECK (n >= 1),\n"
+	"  version INTEGER NOT NULL CHECK (version >= 1),\n"
+	"  direction TEXT NOT NULL\n"
+	"    CHECK (direction IN ('inbound', 'outbound', 'internal')),\n"
+	"  channel TEXT NOT NULL CHECK (channel IN\n"
+	"    ('chat', 'email', 'phone', 'platform', 'sms', 'other')),\n"
+	"  body TEXT NOT NULL CHECK (length(CAST(body AS BLOB)) <= 65536),\n"
+	"  language TEXT CHECK (length(language) BETWEEN 1 AND 35),\n"
+	"  author TEXT NOT NULL CHECK (length(author) BETWEEN 1 AND 127),\n"
+	"  role TEXT NOT NULL,\n"
+	"  key_id TEXT NOT NULL,\n"
+	"  evidence TEXT NOT NULL,\n"
+	"  template TEXT,\n"
+	"  call TEXT,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (dispute_id, n)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE TRIGGER messages_no_update BEFORE UPDATE ON messages\n"
+	"BEGIN SELECT RAISE(ABORT, 'messages are append-only'); END;\n"
+	"\n"
+	"CREATE TABLE reply_deadlines (\n"
+	"  dispute_id TEXT PRIMARY KEY NOT NULL REFERENCES disputes (id),\n"
+	"  due_at INTEGER NOT NULL CHECK (due_at > 0),\n"
+	"  since_n INTEGER NOT NULL CHECK (since_n >= 1),\n"
+	"  event TEXT CHECK (length(event) BETWEEN 1 AND 63)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"CREATE INDEX reply_deadlines_due\n"
+	"  ON reply_deadlines (due_at, dispute_id);\n"
+	"\n"
+	"PRAGMA user_version = 19;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -781,6 +826,7 @@ static const char *const migrations[] = {
 	migration_16,
 	migration_17,
 	migration_18,
+	migration_19,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 18
+#define PG_SCHEMA_NEWEST 19
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -982,6 +982,52 @@ static const char *const schema_18[] = {
 	NULL
 };
 
+/* 19: messages and reply clocks (schema.c says what each table is for). */
+static const char schema_19_messages[] =
+	"CREATE TABLE messages (\n"
+	"  dispute_id TEXT COLLATE \"C\" NOT NULL REFERENCES disputes (id),\n"
+	"  n BIGINT NOT NULL CHECK (n >= 1),\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  direction TEXT COLLATE \"C\" NOT NULL\n"
+	"    CHECK (direction IN ('inbound', 'outbound', 'internal')),\n"
+	"  channel TEXT COLLATE \"C\" NOT NULL CHECK (channel IN\n"
+	"    ('chat', 'email', 'phone', 'platform', 'sms', 'other')),\n"
+	"  body TEXT NOT NULL CHECK (octet_length(body) <= 65536),\n"
+	"  language TEXT COLLATE \"C\"\n"
+	"    CHECK (length(language) BETWEEN 1 AND 35),\n"
+	"  author TEXT NOT NULL CHECK (length(author) BETWEEN 1 AND 127),\n"
+	"  role TEXT COLLATE \"C\" NOT NULL,\n"
+	"  key_id TEXT COLLATE \"C\" NOT NULL,\n"
+	"  evidence TEXT NOT NULL,\n"
+	"  template TEXT COLLATE \"C\",\n"
+	"  call TEXT,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  PRIMARY KEY (dispute_id, n)\n"
+	");\n"
+	"CREATE FUNCTION redress_messages_append_only() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  RAISE EXCEPTION 'messages are append-only';\n"
+	"END $$;\n"
+	"CREATE TRIGGER messages_no_update BEFORE UPDATE ON messages\n"
+	"  FOR EACH ROW EXECUTE FUNCTION redress_messages_append_only();\n"
+	"\n"
+	"CREATE TABLE reply_deadlines (\n"
+	"  dispute_id TEXT COLLATE \"C\" PRIMARY KEY REFERENCES disputes (id),\n"
+	"  due_at BIGINT NOT NULL CHECK (due_at > 0),\n"
+	"  since_n BIGINT NOT NULL CHECK (since_n >= 1),\n"
+	"  event TEXT COLLATE \"C\" CHECK (length(event) BETWEEN 1 AND 63)\n"
+	");\n"
+	"CREATE INDEX reply_deadlines_due\n"
+	"  ON reply_deadlines (due_at, dispute_id);\n"
+	"\n"
+	"UPDATE redress_schema SET version = 19;\n";
+
+static const char *const schema_19[] = {
+	schema_19_messages,
+	NULL
+};
+
 /*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
@@ -997,6 +1043,7 @@ static const struct {
 	{ 15, 16, schema_16 },
 	{ 16, 17, schema_17 },
 	{ 17, 18, schema_18 },
+	{ 18, 19, schema_19 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

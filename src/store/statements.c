@@ -17,6 +17,11 @@
  */
 #include "store/store_int.h"
 
+/* The messages columns, in the order messages.c binds and reads them. */
+#define MESSAGE_COLUMNS                                                      \
+	"dispute_id, n, version, direction, channel, body, language, "       \
+	"author, role, key_id, evidence, template, call, created_at"
+
 /*
  * rd_store_dispute_list, keyset pagination newest first.
  *
@@ -1185,6 +1190,110 @@ static const struct {
 		" LEFT JOIN outbox_events AS o ON o.seq = d.event_seq"
 		" WHERE d.status = 'pending'",
 		NULL },
+
+	/*
+	 * Messages (schema 19): a dispute's messages by number, read a page
+	 * at a time along the primary key; ?3 = 0 leaves internal notes out.
+	 */
+	[RD_STMT_MESSAGE_INSERT] = { 19,
+		"INSERT INTO messages (" MESSAGE_COLUMNS ") VALUES"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		"INSERT INTO messages (" MESSAGE_COLUMNS ") VALUES"
+		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)" },
+	/* a rebuild from the record finds the rows it already has */
+	[RD_STMT_MESSAGE_REBUILD] = { 19,
+		"INSERT INTO messages (" MESSAGE_COLUMNS ") VALUES"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+		" ON CONFLICT (dispute_id, n) DO NOTHING",
+		"INSERT INTO messages (" MESSAGE_COLUMNS ") VALUES"
+		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+		" ON CONFLICT (dispute_id, n) DO NOTHING" },
+	[RD_STMT_MESSAGES_OF] = { 19,
+		"SELECT " MESSAGE_COLUMNS " FROM messages"
+		" WHERE dispute_id = ?1 AND n > ?2"
+		" AND (?3 = 1 OR direction <> 'internal')"
+		" ORDER BY n LIMIT ?4",
+		"SELECT " MESSAGE_COLUMNS " FROM messages"
+		" WHERE dispute_id = $1 AND n > $2"
+		" AND ($3 = 1 OR direction <> 'internal')"
+		" ORDER BY n LIMIT $4" },
+	[RD_STMT_MESSAGE_NEXT] = { 19,
+		"SELECT coalesce(max(n), 0) + 1 FROM messages"
+		" WHERE dispute_id = ?1",
+		"SELECT coalesce(max(n), 0) + 1 FROM messages"
+		" WHERE dispute_id = $1" },
+	/* whether the seller ever answered: the first reply or a later one */
+	[RD_STMT_MESSAGE_ANSWERED] = { 19,
+		"SELECT EXISTS (SELECT 1 FROM messages WHERE dispute_id = ?1"
+		" AND direction = 'outbound')",
+		"SELECT CAST(EXISTS (SELECT 1 FROM messages"
+		" WHERE dispute_id = $1 AND direction = 'outbound') AS INT)" },
+	[RD_STMT_REPLY_PUT] = { 19,
+		"INSERT INTO reply_deadlines (dispute_id, due_at, since_n, event)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (dispute_id) DO UPDATE"
+		" SET due_at = excluded.due_at, since_n = excluded.since_n,"
+		" event = excluded.event",
+		"INSERT INTO reply_deadlines (dispute_id, due_at, since_n, event)"
+		" VALUES ($1, $2, $3, $4) ON CONFLICT (dispute_id) DO UPDATE"
+		" SET due_at = excluded.due_at, since_n = excluded.since_n,"
+		" event = excluded.event" },
+	[RD_STMT_REPLY_CLEAR] = { 19,
+		"DELETE FROM reply_deadlines WHERE dispute_id = ?1",
+		"DELETE FROM reply_deadlines WHERE dispute_id = $1" },
+	[RD_STMT_REPLY_GET] = { 19,
+		"SELECT due_at, since_n, event FROM reply_deadlines"
+		" WHERE dispute_id = ?1",
+		"SELECT due_at, since_n, event FROM reply_deadlines"
+		" WHERE dispute_id = $1" },
+	[RD_STMT_REPLIES_DUE] = { 19,
+		"SELECT dispute_id, due_at, since_n, event"
+		" FROM reply_deadlines INDEXED BY reply_deadlines_due"
+		" WHERE due_at <= ?1 ORDER BY due_at, dispute_id LIMIT ?2",
+		"SELECT dispute_id, due_at, since_n, event FROM reply_deadlines"
+		" WHERE due_at <= $1 ORDER BY due_at, dispute_id LIMIT $2" },
+	/* as RD_STMT_DEADLINE_CLAIM, for the reply clock */
+	[RD_STMT_REPLY_CLAIM] = { 19,
+		"SELECT due_at FROM reply_deadlines"
+		" WHERE dispute_id = ?1 AND due_at <= ?2",
+		"SELECT rd.due_at FROM reply_deadlines AS rd"
+		" JOIN refs AS r ON r.dispute_id = rd.dispute_id"
+		" WHERE rd.dispute_id = $1 AND rd.due_at <= $2"
+		" FOR UPDATE OF rd, r SKIP LOCKED" },
+	/*
+	 * The disputes awaiting a reply, the most overdue first: the reply
+	 * clocks' index walked upwards from the key (?6 due_at, ?7 id) of the
+	 * previous page's last row, the list's other filters checked on the
+	 * rows walked (?10: created_at below it). O(log n + rows walked).
+	 */
+	[RD_STMT_LIST_AWAITING_REPLY] = { 19,
+		"SELECT " RD_STORE_DISPUTE_COLUMNS
+		" FROM reply_deadlines AS rd INDEXED BY reply_deadlines_due"
+		" CROSS JOIN disputes AS d"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE d.id = rd.dispute_id AND (rd.due_at, rd.dispute_id) > (?6, ?7)"
+		" AND d.created_at >= ?5 AND d.created_at < ?10"
+		" AND (?1 IS NULL OR d.state = ?1)"
+		" AND (?2 IS NULL OR d.reason = ?2)"
+		" AND (?3 IS NULL OR d.storefront = ?3)"
+		" AND (?4 IS NULL OR d.assignee = ?4)"
+		" AND (?9 IS NULL OR dl.due_at <= ?9)"
+		" ORDER BY rd.due_at, rd.dispute_id LIMIT ?8",
+		"SELECT " RD_STORE_DISPUTE_COLUMNS
+		" FROM reply_deadlines AS rd JOIN disputes AS d"
+		" ON d.id = rd.dispute_id"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE (rd.due_at, rd.dispute_id) > ($6::bigint, $7::text)"
+		" AND d.created_at >= $5 AND d.created_at < $10"
+		" AND ($1::text IS NULL OR d.state = $1)"
+		" AND ($2::text IS NULL OR d.reason = $2)"
+		" AND ($3::text IS NULL OR d.storefront = $3)"
+		" AND ($4::text IS NULL OR d.assignee = $4)"
+		" AND ($9::bigint IS NULL OR dl.due_at <= $9)"
+		" ORDER BY rd.due_at, rd.dispute_id LIMIT $8" },
+	[RD_STMT_DUMP_MESSAGES] = { 19,
+		"SELECT * FROM messages ORDER BY dispute_id, n", NULL },
+	[RD_STMT_DUMP_REPLIES] = { 19,
+		"SELECT * FROM reply_deadlines ORDER BY dispute_id", NULL },
 };
 
 /*

@@ -195,6 +195,21 @@ typedef enum rd_stmt_id {
 	RD_STMT_WEBHOOK_WORK,
 	RD_STMT_WEBHOOK_BACKLOG,
 
+	/* messages and reply clocks (messages.c, schema 19) */
+	RD_STMT_MESSAGE_INSERT,
+	RD_STMT_MESSAGE_REBUILD,
+	RD_STMT_MESSAGES_OF,
+	RD_STMT_MESSAGE_NEXT,
+	RD_STMT_MESSAGE_ANSWERED,
+	RD_STMT_REPLY_PUT,
+	RD_STMT_REPLY_CLEAR,
+	RD_STMT_REPLY_GET,
+	RD_STMT_REPLIES_DUE,
+	RD_STMT_REPLY_CLAIM,
+	RD_STMT_LIST_AWAITING_REPLY,
+	RD_STMT_DUMP_MESSAGES,
+	RD_STMT_DUMP_REPLIES,
+
 	RD_STMT_COUNT
 } rd_stmt_id;
 
@@ -434,6 +449,12 @@ int rd_store__cursor_decode(const char *cursor, int64_t *key,
  */
 int rd_store__dispute_from_row(rd_store *st, rd_db_stmt *stmt,
 			       rd_dispute **out, rd_error *err);
+
+/*
+ * Read the dispute's reply clock into d (nothing on a record older than
+ * schema 19, or when it has none). messages.c.
+ */
+int rd_store__reply_fill(rd_store *st, rd_dispute *d, rd_error *err);
 
 /* --- test hooks ---------------------------------------------------------- */
 

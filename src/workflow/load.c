@@ -148,6 +148,14 @@ static const def_member document_members[] = {
 	{ "initial", MK_STRING, 1 },
 	{ "states", MK_OBJECT, 1 },
 	{ "transitions", MK_ARRAY, 1 },
+	{ "reply", MK_OBJECT, 0 },
+};
+
+static const def_member reply_members[] = {
+	{ "first", MK_STRING, 1 },
+	{ "next", MK_STRING, 1 },
+	{ "on_timeout", MK_STRING, 0 },
+	{ "business_hours", MK_BOOL, 0 },
 };
 
 static const def_member state_members[] = {
@@ -159,6 +167,7 @@ static const def_member state_members[] = {
 static const def_member sla_members[] = {
 	{ "within", MK_STRING, 1 },
 	{ "on_timeout", MK_STRING, 1 },
+	{ "business_hours", MK_BOOL, 0 },
 };
 
 static const def_member transition_members[] = {
@@ -273,6 +282,8 @@ static int load_sla(struct loader *ld, struct wf_state *st, json_t *sla,
 	path_member(sub, path, "on_timeout");
 	if ((rc = check_name(ld, sub, "event", st->sla_on_timeout)) < 0)
 		return rc;
+	st->sla_business = json_is_true(json_object_get(sla,
+							 "business_hours"));
 	st->has_sla = 1;
 	return RD_OK;
 }
@@ -737,6 +748,73 @@ static int check_slas(struct loader *ld)
 	return RD_OK;
 }
 
+/* A duration member of "reply", into *out. */
+static int reply_duration(struct loader *ld, json_t *reply,
+			  const char *member, int64_t *out)
+{
+	char path[PATH_BUFSZ];
+	rd_error duration_err;
+
+	snprintf(path, sizeof(path), "reply.%s", member);
+	if (rd_duration_parse(out, json_string_value(json_object_get(reply,
+								     member)),
+			      &duration_err) < 0)
+		return refuse(ld, path, "%s", duration_err.message);
+	return RD_OK;
+}
+
+/*
+ * The reply clock: how long an inbound message may wait for an answer
+ * (the first one, then later ones), counted in business hours or not,
+ * and the event its passing fires where the dispute's state allows it
+ * (redress applies it as role system, so some transition of that name
+ * must permit system and need no fields or evidence).
+ */
+static int load_reply(struct loader *ld, json_t *reply)
+{
+	rd_workflow *wf = ld->wf;
+	int found = 0, rc;
+
+	if (!reply)
+		return RD_OK;
+	if ((rc = check_members(ld, reply, "reply",
+				MEMBERS(reply_members))) < 0 ||
+	    (rc = reply_duration(ld, reply, "first", &wf->reply_first)) < 0 ||
+	    (rc = reply_duration(ld, reply, "next", &wf->reply_next)) < 0)
+		return rc;
+	wf->reply_on_timeout = json_string_value(json_object_get(reply,
+								 "on_timeout"));
+	wf->reply_business = json_is_true(json_object_get(reply,
+							   "business_hours"));
+	if (wf->reply_on_timeout) {
+		if ((rc = check_name(ld, "reply.on_timeout", "event",
+				     wf->reply_on_timeout)) < 0)
+			return rc;
+		for (size_t i = 0; i < wf->transition_count; i++) {
+			const struct wf_transition *t = &wf->transitions[i];
+
+			if (strcmp(t->event, wf->reply_on_timeout) != 0)
+				continue;
+			found = 1;
+			if (!wf_transition_permits(t, RD_ROLE_SYSTEM) ||
+			    t->field_count || t->evidence_kind_count ||
+			    t->evidence_any)
+				return refuse(ld, "reply.on_timeout",
+					      "event \"%s\" must permit role "
+					      "system and need no fields or "
+					      "evidence: redress fires it when "
+					      "a reply is overdue",
+					      wf->reply_on_timeout);
+		}
+		if (!found)
+			return refuse(ld, "reply.on_timeout",
+				      "no transition has the event \"%s\"",
+				      wf->reply_on_timeout);
+	}
+	wf->has_reply = 1;
+	return RD_OK;
+}
+
 static int check_reachable(struct loader *ld)
 {
 	const rd_workflow *wf = ld->wf;
@@ -834,6 +912,7 @@ static int load_document(struct loader *ld, json_t *doc)
 		return rc;
 	if ((rc = check_events_unique(ld)) < 0 ||
 	    (rc = check_slas(ld)) < 0 ||
+	    (rc = load_reply(ld, json_object_get(doc, "reply"))) < 0 ||
 	    (rc = check_reachable(ld)) < 0 ||
 	    (rc = check_ways_out(ld)) < 0)
 		return rc;

@@ -121,6 +121,29 @@ int rd_workflow_sla(const rd_workflow *wf, const char *state,
 	return 1;
 }
 
+int rd_workflow_sla_business(const rd_workflow *wf, const char *state)
+{
+	const struct wf_state *st = state_find(wf, state);
+
+	return st && st->has_sla && st->sla_business;
+}
+
+int rd_workflow_reply(const rd_workflow *wf, int64_t *first, int64_t *next,
+		      const char **on_timeout, int *business_hours)
+{
+	if (!wf || !wf->has_reply)
+		return 0;
+	if (first)
+		*first = wf->reply_first;
+	if (next)
+		*next = wf->reply_next;
+	if (on_timeout)
+		*on_timeout = wf->reply_on_timeout;
+	if (business_hours)
+		*business_hours = wf->reply_business;
+	return 1;
+}
+
 size_t rd_workflow_events_from(const rd_workflow *wf, const char *state,
 			       rd_role role, const char **out, size_t max)
 {

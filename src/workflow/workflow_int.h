@@ -30,6 +30,7 @@ struct wf_state {
 	int has_sla;
 	int64_t sla_within;          /* seconds */
 	const char *sla_on_timeout;  /* event fired when the SLA passes */
+	int sla_business;            /* counted in business hours */
 };
 
 struct wf_transition {
@@ -65,6 +66,12 @@ struct rd_workflow {
 	size_t state_count;
 	struct wf_transition *transitions;
 	size_t transition_count;
+	/* the reply clock ("reply"), when has_reply */
+	int has_reply;
+	int64_t reply_first;         /* seconds to the first answer */
+	int64_t reply_next;          /* seconds to a later answer */
+	const char *reply_on_timeout; /* event it may fire, or NULL */
+	int reply_business;          /* counted in business hours */
 };
 
 /* Index of the state called `name`, or wf->state_count when there is none. */

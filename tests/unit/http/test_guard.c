@@ -48,7 +48,7 @@ static void limits_a_key_and_counts_it(void)
 	rd_http_server *server = NULL;
 	rd_http_options opts;
 	rd_error err;
-	static char buf[65536];
+	static char buf[262144];
 	int fd;
 
 	rd_test_http_options(&opts, data, "127.0.0.1:0");

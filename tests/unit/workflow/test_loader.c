@@ -71,7 +71,7 @@ static void reference_loads(void)
 	wf = rd_workflow_set_latest(set, "dispute");
 	CHECK(wf != NULL);
 	CHECK_STR(rd_workflow_name(wf), "dispute");
-	CHECK_INT(rd_workflow_version(wf), 2);
+	CHECK_INT(rd_workflow_version(wf), 3);
 	CHECK_STR(rd_workflow_initial(wf), "opened");
 	CHECK(rd_workflow_set_by_hash(set, rd_workflow_hash(wf)) == wf);
 
