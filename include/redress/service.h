@@ -727,6 +727,20 @@ int rd_service_message_preview(rd_service *svc, const char *id,
  */
 int rd_service_templates(rd_service *svc, json_t **answer, rd_error *err);
 
+/*
+ * The text that tells the buyer of an offer of `terms` on dispute d, in
+ * the buyer's `tag` (NULL: the dispute's locale) with dates in `zone`
+ * (NULL: the storefront's calendar's, else UTC), as the offer would read
+ * were it made at `now`: *out = {"template", "body", "template_locale",
+ * "fell_back"} (new). Only what the buyer is told goes into it (the
+ * amount to the buyer, the buyer's share, the time to answer by), never
+ * a cost of the seller's.
+ */
+int rd_service_offer_text(rd_service *svc, const rd_dispute *d,
+			  const rd_offer_terms *terms, const char *tag,
+			  const char *zone, int64_t now, json_t **out,
+			  rd_error *err);
+
 /* A message as the API shows it (new, NULL when out of memory). */
 json_t *rd_message_row_to_json(const rd_message_row *row);
 

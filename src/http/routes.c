@@ -21,6 +21,7 @@
 #include "redress/clock.h"
 #include "redress/hex.h"
 #include "redress/json.h"
+#include "redress/locale.h"
 #include "redress/money.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -684,14 +685,59 @@ done:
 
 /* ---- GET /v1/disputes/{id}/... -------------------------------------------- */
 
+static const char *const offers_params[] = { "locale", "time_zone" };
+
+/*
+ * ?locale=TAG (and ?time_zone=ZONE): each proposed offer with the text
+ * that tells the buyer of it, in the buyer's language.
+ */
+static int offers_query(const http_call *call, const char **locale,
+			const char **zone, rd_error *err)
+{
+	int seen[2] = { 0, 0 };
+	int rc;
+
+	*locale = *zone = NULL;
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < call->query_count; i++) {
+		int k = http_query_param(call, i, offers_params, 2, seen,
+					 "the offers take locale and "
+					 "time_zone", err);
+
+		if (k < 0)
+			return k;
+		if ((rc = http_parse_text(k == 0 ? locale : zone,
+					  call->query[i].name,
+					  call->query[i].value, err)) < 0)
+			return rc;
+	}
+	if (*zone && !*locale)
+		return rd_error_set_field(err, RD_EINVALID, "time_zone",
+					  "query parameter time_zone goes "
+					  "with locale (the buyer's texts)");
+	if (*locale && !rd_locale_tag_valid(*locale))
+		return rd_error_set_field(err, RD_EINVALID, "locale",
+					  "query parameter locale must be a "
+					  "BCP 47 language tag such as de-DE");
+	if (*zone && !rd_locale_zone_valid(*zone))
+		return rd_error_set_field(err, RD_EINVALID, "time_zone",
+					  "query parameter time_zone must be "
+					  "an IANA time zone such as "
+					  "Europe/Berlin");
+	return RD_OK;
+}
+
 static int get_offers(http_call *call, rd_error *err)
 {
 	rd_dispute *d = NULL;
 	rd_proposals *set = NULL;
 	json_t *offers = NULL, *cut = NULL;
+	const char *locale = NULL, *zone = NULL;
 	int rc;
 
-	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
+	if ((rc = offers_query(call, &locale, &zone, err)) < 0 ||
+	    (rc = visible_dispute(call, call->params[0], &d, err)) < 0)
 		goto done;
 	if (!(set = calloc(1, sizeof(*set))))
 		goto nomem;
@@ -701,10 +747,24 @@ static int get_offers(http_call *call, rd_error *err)
 	cut = json_array();
 	if (!offers || !cut)
 		goto nomem;
-	for (size_t i = 0; i < set->count; i++)
+	for (size_t i = 0; i < set->count; i++) {
+		json_t *offer = rd_proposal_to_json(&set->items[i]);
+		json_t *text = NULL;
+
+		if (offer && locale && i < set->proposed) {
+			if ((rc = rd_service_offer_text(call->svc, d,
+						&set->items[i].terms, locale,
+						zone, call->now, &text,
+						err)) < 0) {
+				json_decref(offer);
+				goto done;
+			}
+			json_object_set_new(offer, "buyer_text", text);
+		}
 		if (json_array_append_new(i < set->proposed ? offers : cut,
-					  rd_proposal_to_json(&set->items[i])))
+					  offer))
 			goto nomem;
+	}
 	call->reply = json_pack("{s:s, s:I, s:o, s:o}", "dispute", d->id,
 				"version", (json_int_t)d->version,
 				"offers", offers, "cut", cut);

@@ -78,6 +78,7 @@ struct rd_http_server {
 	uint16_t port;
 	rd_service_options service;
 	char *data_dir, *store, *workflows_dir, *kinds_path, *policy_path;
+	char *calendars_path, *templates_dir;
 	pthread_key_t key;
 	int key_made;
 	pthread_mutex_t lock;       /* guards slots */
@@ -1887,7 +1888,11 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	server->workflows_dir = dup_or_null(opts->service.workflows_dir);
 	server->kinds_path = dup_or_null(opts->service.kinds_path);
 	server->policy_path = dup_or_null(opts->service.policy_path);
+	server->calendars_path = dup_or_null(opts->service.calendars_path);
+	server->templates_dir = dup_or_null(opts->service.templates_dir);
 	if ((opts->service.data_dir && !server->data_dir) ||
+	    (opts->service.calendars_path && !server->calendars_path) ||
+	    (opts->service.templates_dir && !server->templates_dir) ||
 	    (opts->service.store && !server->store) ||
 	    (opts->service.workflows_dir && !server->workflows_dir) ||
 	    (opts->service.kinds_path && !server->kinds_path) ||
@@ -1900,6 +1905,8 @@ int rd_http_start(rd_http_server **out, const rd_http_options *opts,
 	server->service.workflows_dir = server->workflows_dir;
 	server->service.kinds_path = server->kinds_path;
 	server->service.policy_path = server->policy_path;
+	server->service.calendars_path = server->calendars_path;
+	server->service.templates_dir = server->templates_dir;
 	server->service.create = 0;
 	server->service.quota_daily = opts->service.quota_daily;
 	server->service.quota_total = opts->service.quota_total;
@@ -2038,6 +2045,8 @@ void rd_http_stop(rd_http_server *server)
 	free(server->workflows_dir);
 	free(server->kinds_path);
 	free(server->policy_path);
+	free(server->calendars_path);
+	free(server->templates_dir);
 	http_metrics_free(server->metrics);
 	http_ratelimit_free(server->limiter);
 	http_writer_stop(server->writer);

@@ -47,6 +47,22 @@ static int refuse_duplicate(rd_service *svc, const rd_dispute *input,
 	return rc;
 }
 
+/*
+ * The state's SLA counted in business hours (its "business_hours"): the
+ * due time from the storefront's calendar rather than the plain sum the
+ * workflow made.
+ */
+static int business_deadline(rd_service *svc, const rd_workflow *wf,
+			     rd_dispute *d, int64_t now, rd_error *err)
+{
+	int64_t within = 0;
+
+	if (!d->deadline_at || !rd_workflow_sla_business(wf, d->state) ||
+	    !rd_workflow_sla(wf, d->state, &within, NULL))
+		return RD_OK;
+	return svc_due_at(svc, d, now, within, 1, &d->deadline_at, err);
+}
+
 static int dispute_open(rd_service *svc, const rd_dispute *input,
 			int check_duplicate, const rd_actor *actor,
 			int64_t now, rd_dispute **out, rd_error *err);
@@ -98,7 +114,9 @@ static int dispute_open(rd_service *svc, const rd_dispute *input,
 	d->created_at = d->updated_at = now;
 	rd_workflow_deadline(wf, d->state, now, &d->deadline_at,
 			     &deadline_event);
-	if ((rc = svc_set_string(&d->deadline_event, deadline_event, err)) < 0)
+	if ((rc = svc_set_string(&d->deadline_event, deadline_event,
+				 err)) < 0 ||
+	    (rc = business_deadline(svc, wf, d, now, err)) < 0)
 		goto done;
 
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
@@ -499,22 +517,6 @@ static int claim_deadline(rd_service *svc, const char *id,
 	else
 		rd_dispute_free(d);
 	return RD_OK;
-}
-
-/*
- * The state's SLA counted in business hours (its "business_hours"): the
- * due time from the storefront's calendar rather than the plain sum the
- * workflow made.
- */
-static int business_deadline(rd_service *svc, const rd_workflow *wf,
-			     rd_dispute *d, int64_t now, rd_error *err)
-{
-	int64_t within = 0;
-
-	if (!d->deadline_at || !rd_workflow_sla_business(wf, d->state) ||
-	    !rd_workflow_sla(wf, d->state, &within, NULL))
-		return RD_OK;
-	return svc_due_at(svc, d, now, within, 1, &d->deadline_at, err);
 }
 
 /*

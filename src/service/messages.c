@@ -450,6 +450,33 @@ static const char *zone_for(rd_service *svc, const rd_dispute *d,
 	return cal ? rd_calendar_zone(cal) : "UTC";
 }
 
+/*
+ * Render `name` with those of `values` its moment declares (the dispute
+ * gives more than any one text uses).
+ */
+static int render_values(rd_service *svc, const rd_dispute *d,
+			 const char *name, const value_set *values,
+			 const char *tag, const char *zone, rd_rendered *out,
+			 rd_error *err)
+{
+	const rd_tvar *decl = NULL;
+	value_set chosen;
+	size_t count = 0;
+	int rc;
+
+	memset(&chosen, 0, sizeof(chosen));
+	if ((rc = rd_templates_vars(svc->templates, name, &decl, &count,
+				    err)) < 0)
+		return rc;
+	for (size_t i = 0; i < values->count; i++)
+		for (size_t k = 0; k < count; k++)
+			if (strcmp(values->items[i].name, decl[k].name) == 0)
+				value_put(&chosen, values->items[i]);
+	return rd_templates_render(svc->templates, name, tag,
+				   zone_for(svc, d, zone), chosen.items,
+				   chosen.count, out, err);
+}
+
 int svc_render_template(rd_service *svc, const rd_dispute *d,
 			const char *name, const json_t *vars,
 			const char *tag, const char *zone, const char *author,
@@ -478,9 +505,7 @@ int svc_render_template(rd_service *svc, const rd_dispute *d,
 	    (vars && (rc = caller_values(svc, name, vars, d, &values,
 					 err)) < 0))
 		return rc;
-	return rd_templates_render(svc->templates, name, tag,
-				   zone_for(svc, d, zone), values.items,
-				   values.count, out, err);
+	return render_values(svc, d, name, &values, tag, zone, out, err);
 }
 
 static int render_input(rd_service *svc, const rd_dispute *d,
@@ -980,4 +1005,74 @@ done:
 	json_decref(items);
 	json_decref(locales);
 	return rc;
+}
+
+/* ---- the buyer's text of a proposed offer ---- */
+
+/* The moment that tells the buyer of an offer of these terms. */
+static const char *offer_moment(const rd_offer_terms *terms)
+{
+	switch (terms->type) {
+	case RD_OFFER_REFUND_KEEP_ITEM:
+		return "offer_refund_keep_item";
+	case RD_OFFER_REFUND_WITH_RETURN:
+		return "offer_refund_with_return";
+	case RD_OFFER_RESHIPMENT:
+		return terms->buyer_copay > 0 ? "offer_reshipment_copay"
+					      : "offer_reshipment";
+	case RD_OFFER_PARTIAL_DISCOUNT:
+		return "offer_partial_discount";
+	case RD_OFFER_TYPE_COUNT:
+		break;
+	}
+	return NULL;
+}
+
+int rd_service_offer_text(rd_service *svc, const rd_dispute *d,
+			  const rd_offer_terms *terms, const char *tag,
+			  const char *zone, int64_t now, json_t **out,
+			  rd_error *err)
+{
+	const rd_workflow *wf = NULL;
+	const char *moment = offer_moment(terms);
+	int64_t within = 0, respond_by = now;
+	rd_rendered text;
+	value_set values;
+	int rc;
+
+	*out = NULL;
+	memset(&text, 0, sizeof(text));
+	memset(&values, 0, sizeof(values));
+	if (!moment)
+		return rd_error_set(err, RD_EINTERNAL, "an offer of no known "
+				    "type");
+	/* the buyer answers by the end of the offer's SLA, were it made now */
+	if ((rc = svc_pinned_workflow(&wf, svc, d, err)) < 0)
+		return rc;
+	if (rd_workflow_sla(wf, "offer_pending", &within, NULL) &&
+	    (rc = svc_due_at(svc, d, now, within,
+			     rd_workflow_sla_business(wf, "offer_pending"),
+			     &respond_by, err)) < 0)
+		return rc;
+	if (!svc->templates)
+		return rd_error_set(err, RD_EINVALID, "this server has no "
+				    "message templates (start it with "
+				    "--templates DIR)");
+	/* only what the buyer is told: never a cost of the seller's */
+	value_text(&values, "order_ref", d->order_ref);
+	if (d->item_count > 0)
+		value_text(&values, "item", d->items[0].title
+						    ? d->items[0].title
+						    : d->items[0].sku);
+	value_money(&values, "amount", terms->buyer_refund, d->currency);
+	value_money(&values, "buyer_pays", terms->buyer_copay, d->currency);
+	value_date(&values, "respond_by", respond_by);
+	if ((rc = render_values(svc, d, moment, &values, tag, zone, &text,
+				err)) < 0)
+		return rc;
+	*out = json_pack("{s:s, s:s, s:s, s:b}", "template", moment, "body",
+			 text.text, "template_locale", text.locale,
+			 "fell_back", text.fell_back);
+	rd_rendered_clear(&text);
+	return *out ? RD_OK : rd_error_set(err, RD_ENOMEM, "out of memory");
 }
