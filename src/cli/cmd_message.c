@@ -229,12 +229,12 @@ int cli_cmd_message(cli_ctx *ctx, rd_error *err)
 						&ctx->actor, ctx->now, &answer,
 						err);
 		json_decref(preview);
-		if (rc == RD_OK) {
-			if (ctx->json)
-				rc = cli_print_json(answer, err), answer = NULL;
-			else
-				printf("%s\n", json_string_value(
-					json_object_get(answer, "body")));
+		if (rc == RD_OK && ctx->json) {
+			rc = cli_print_json(answer, err);
+			answer = NULL;
+		} else if (rc == RD_OK) {
+			printf("%s\n", json_string_value(json_object_get(answer,
+								      "body")));
 		}
 		goto done;
 	}

@@ -54,7 +54,8 @@ int rd_service_event_visible(const rd_actor *actor, const rd_event_record *ev)
 	const char *direction;
 	int visible = 1;
 
-	if (actor->role != RD_ROLE_STOREFRONT || strcmp(ev->event, "message"))
+	if (actor->role != RD_ROLE_STOREFRONT ||
+	    strcmp(ev->event, "message") != 0)
 		return 1;
 	fields = json_loads(ev->fields_json ? ev->fields_json : "{}", 0, NULL);
 	direction = json_string_value(json_object_get(fields, "direction"));
@@ -223,7 +224,7 @@ static int parse_input(message_input *in, const json_t *doc,
 					  "wrote); outbound and internal ones "
 					  "are the seller's agents'");
 	in->template_doc = json_object_get(doc, "template");
-	if (in->template_doc && json_is_null(in->template_doc))
+	if (json_is_null(in->template_doc))
 		in->template_doc = NULL;
 	if (!in->body == !in->template_doc)
 		return refuse(err, "body", "give either body (the text) or "
@@ -247,7 +248,7 @@ static int parse_input(message_input *in, const json_t *doc,
 		return refuse(err, "author", "author: a display name of 1 to "
 			      "127 characters without control characters");
 	in->evidence = json_object_get(doc, "evidence");
-	if (in->evidence && json_is_null(in->evidence))
+	if (json_is_null(in->evidence))
 		in->evidence = NULL;
 	if (in->evidence && (!json_is_array(in->evidence) ||
 			     json_array_size(in->evidence) >
@@ -256,7 +257,7 @@ static int parse_input(message_input *in, const json_t *doc,
 			      "%d evidence numbers of this dispute",
 			      MESSAGE_EVIDENCE_MAX);
 	in->call = json_object_get(doc, "call");
-	if (in->call && json_is_null(in->call))
+	if (json_is_null(in->call))
 		in->call = NULL;
 	if (strcmp(in->channel, "phone") == 0 && !in->call)
 		return refuse(err, "call", "call: a phone message logs a call: "
@@ -636,15 +637,15 @@ static int fill_row(rd_message_row *row, const rd_dispute *d,
 	const char *language = in->language;
 
 	memset(row, 0, sizeof(*row));
+	snprintf(row->direction, sizeof(row->direction), "%s", in->direction);
 	if (in->template_doc)
 		language = in->render.fell_back ? "en"
 				: (in->language ? in->language : d->locale);
-	else if (!language && strcmp(in->direction, "outbound") == 0)
+	else if (!language && strcmp(row->direction, "outbound") == 0)
 		language = d->locale;
 	snprintf(row->dispute_id, sizeof(row->dispute_id), "%s", d->id);
 	row->n = n;
 	row->version = d->version + 1;
-	snprintf(row->direction, sizeof(row->direction), "%s", in->direction);
 	snprintf(row->channel, sizeof(row->channel), "%s", in->channel);
 	snprintf(row->language, sizeof(row->language), "%s",
 		 language ? language : "");
@@ -658,6 +659,9 @@ static int fill_row(rd_message_row *row, const rd_dispute *d,
 							   "name")));
 	row->created_at = now;
 	row->evidence = evidence;
+	if (!in->body)
+		return rd_error_set(err, RD_EINTERNAL, "a message without a "
+				    "body");
 	if ((row->body = strdup(in->body)) == NULL)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	if (in->call &&

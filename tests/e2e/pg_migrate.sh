@@ -55,6 +55,12 @@ for size in $((1536 * 1024)) $((3 * 1024 * 1024 + 77)); do
 	rd evidence add "$reship" "$E2E_TMP/note-$size.txt" --kind chat_transcript --channel email >/dev/null
 done
 
+# the conversation: an internal note, an answer and an unanswered message
+rd message "$reship" --direction internal --channel other --body "note before the move" >/dev/null
+rd message "$reship" --direction outbound --channel email --body "Your replacement is on its way." >/dev/null
+rd message "$reship" --direction inbound --channel email --body "Thanks, where is it?" >/dev/null
+src_reply=$(rd show "$reship" --json | jq -c .reply_deadline)
+
 # one more, opened through a server with an Idempotency-Key
 start_server src --sweep-interval 0
 doc=$(jq -c '. + {allow_duplicate: true}' "$REDRESS_SOURCE_DIR/examples/dispute.json")
@@ -151,6 +157,12 @@ for f in "$(sample_file photo)" "$(sample_file tracking_record)" \
 done
 expect_eq "$(rd evidence list "$reship" --json | jq -r '[.evidence[] | select(.withdrawn)] | length')" "1" \
 	"the withdrawn evidence stays withdrawn"
+expect_eq "$(rd messages "$reship" --json | jq -r '[.items[] | .direction + ":" + .body] | join("|")')" \
+	"internal:note before the move|outbound:Your replacement is on its way.|inbound:Thanks, where is it?" \
+	"the messages moved"
+expect_eq "$(rd show "$reship" --json | jq -c .reply_deadline)" "$src_reply" "and the reply clock"
+expect_eq "$(rd list --awaiting-reply --json | jq -r '[.disputes[].id] | join(" ")')" "$reship" \
+	"which the awaiting-reply list finds"
 
 # the mirror: made on this node from the first change
 expect_exit 0 rd mirror

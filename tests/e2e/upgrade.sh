@@ -117,6 +117,14 @@ expect_eq "$BODY" "$first" "the replay answers the first answer"
 call "$SHOP2_KEY" POST /v1/disputes -H 'Idempotency-Key: open-ORD-4001' \
 	--data-binary @"$FIX/replays/open-h1/body"
 expect_eq "$STATUS $(header Idempotent-Replayed)" "201 true" "a release-1 record replays after an event"
+# a message on a dispute of an earlier workflow: recorded, and no reply
+# clock, which that workflow does not have
+call "$AGENT_KEY" POST "/v1/disputes/$H_OPENED/messages" \
+	--data-binary '{"direction": "inbound", "channel": "email", "body": "Any news?"}'
+expect_eq "$STATUS $(jq -r '.n|tostring' <<<"$BODY")" "201 1" "a message on an upgraded dispute"
+call "$AGENT_KEY" GET "/v1/disputes/$H_OPENED"
+expect_eq "$(jq -r '(.workflow.version|tostring) + " " + (has("reply_deadline")|tostring)' <<<"$BODY")" "2 false" \
+	"its earlier workflow keeps no reply clock"
 stop_server up
 expect_eq "$STOP_CODE" "0" "the server stops cleanly"
 mirror_has "$DIR" "refs/disputes/$H_OPENED" \

@@ -414,6 +414,10 @@ static void list_plans_use_indexes(void)
 		  "USING INDEX deadlines_due (due_at<?)" },
 		{ RD_STMT_DEADLINES_DUE,
 		  "USING INDEX deadlines_due (due_at<?)" },
+		{ RD_STMT_REPLIES_DUE,
+		  "USING INDEX reply_deadlines_due (due_at<?)" },
+		{ RD_STMT_LIST_AWAITING_REPLY,
+		  "reply_deadlines_due ((due_at,dispute_id)>(?,?))" },
 	};
 	rd_store *st = fixture();
 
@@ -442,7 +446,9 @@ static void list_plans_use_indexes(void)
 		}
 		/* keyset seeks: the page starts by a b-tree search */
 		if (plans[i].stmt != RD_STMT_LIST_OVERDUE &&
-		    plans[i].stmt != RD_STMT_DEADLINES_DUE) {
+		    plans[i].stmt != RD_STMT_DEADLINES_DUE &&
+		    plans[i].stmt != RD_STMT_REPLIES_DUE &&
+		    plans[i].stmt != RD_STMT_LIST_AWAITING_REPLY) {
 			CHECK_HAS(plan, "(created_at,id)<(?,?)");
 			if (strstr(plan, "TEMP B-TREE")) {
 				rd_test_fail(__FILE__, __LINE__,

@@ -108,6 +108,19 @@ static void reference_loads(void)
 		  0);
 	CHECK_INT(rd_workflow_sla(wf, "resolved", NULL, NULL), 0);
 	CHECK_INT(rd_workflow_sla(wf, "nowhere", NULL, NULL), 0);
+	CHECK_INT(rd_workflow_sla_business(wf, "opened"), 0);
+	/* the reply clock: 24 h to the first answer, 48 to a later one */
+	{
+		int64_t first = 0, next = 0;
+		int business = 0;
+
+		CHECK_INT(rd_workflow_reply(wf, &first, &next, &on_timeout,
+					    &business), 1);
+		CHECK_INT(first, 86400);
+		CHECK_INT(next, 2 * 86400);
+		CHECK_STR(on_timeout, "escalate");
+		CHECK_INT(business, 1);
+	}
 	rd_workflow_set_free(set);
 }
 
