@@ -83,8 +83,7 @@ typedef struct message_input {
 	const json_t *evidence;
 	const json_t *template_doc;
 	const json_t *call;
-	char *rendered;                  /* the template's text, owned */
-	rd_rendered render;
+	rd_rendered render;              /* a template's text, owned */
 } message_input;
 
 static int refuse(rd_error *err, const char *field, const char *fmt, ...)
