@@ -197,6 +197,16 @@ printf 'from a file\nline two\n' >"$E2E_TMP/body.txt"
 expect_exit 0 rd message "$second" --direction outbound --channel email --body-file "$E2E_TMP/body.txt" --json
 expect_eq "$(jq -r .body <<<"$OUT")" "$(printf 'from a file\nline two')" "--body-file"
 
+# an ended dispute awaits no reply
+rd message "$second" --direction inbound --channel chat --body "Still waiting" --as agent:alice >/dev/null
+expect_eq "$(rd show "$second" --json | jq -r '.reply_deadline.since_message')" "4" "(a clock runs)"
+ev "$second" withdraw --as agent:alice
+expect_eq "$(rd show "$second" --json | jq -r '.state + " " + (has("reply_deadline")|tostring)')" "closed false" \
+	"closing the dispute stopped its clock"
+rd message "$second" --direction inbound --channel chat --body "Hello?" --as agent:alice >/dev/null
+expect_eq "$(rd show "$second" --json | jq -r 'has("reply_deadline")')" "false" \
+	"and a message after the end starts none"
+
 # --- rebuilt from the record (the embedded record's index) -------------------------------
 stop_server api
 expect_exit 0 rd audit verify --all
