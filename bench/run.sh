@@ -491,6 +491,45 @@ measure_events() {
 	fi
 }
 
+# measure_messages DIR FROM: messages on the disputes of the events' first
+# round (ids FROM on of DIR.ids; a message is valid in any state), an
+# inbound and an outbound one in turn, paired with the raw git commit of
+# what redress writes for each: a new dispute.json, the message's event
+# file and the message's file (both unique to it).
+messages_ceiling() {
+	git_run "$1" commit --repo "$RUN/ceiling-message.git" \
+		--file "dispute.json=$RUN/tpl-msg-dispute.json" \
+		--file "events/%06u-message.json=$RUN/tpl-msg-event.json" \
+		--file "messages/%06u.json=$RUN/tpl-msg-file.json" \
+		--seconds "$WRITE_S" --threads "$CORES" --refs "$REFS_PER_THREAD"
+}
+messages_redress() {
+	sed -n "${MESSAGES_FROM},$((MESSAGES_FROM + EVENT_POOL - 1))p" \
+		"$MESSAGES_DIR.ids" >"$RUN/messages.ids"
+	BENCH_IDS=$RUN/messages.ids wrk_run "$1" messages.lua "$SERVER_URL" \
+		"$WRITE_CONNS" "$WRITE_S"
+	settle
+}
+measure_messages() {
+	local dir=$1 from=$2 id head git seq
+	MESSAGES_DIR=$dir MESSAGES_FROM=$((from + 1))
+	export BENCH_THREADS=$WRK_THREADS
+	BENCH_KEY=$(cat "$dir.key")
+	# the sizes of a real message commit
+	id=$(sed -n "${from}p" "$dir.ids")
+	seq=$(curl -sf -H "Authorization: Bearer $BENCH_KEY" -H 'Content-Type: application/json' \
+		-d '{"direction":"inbound","channel":"chat","body":"The parcel arrived, but the lamp base is cracked. What can you do?"}' \
+		"$SERVER_URL/v1/disputes/$id/messages" | jq -r .version)
+	"$REDRESS" mirror --data "$dir" >/dev/null
+	git=(git --git-dir="$dir/evidence.git")
+	head=$("${git[@]}" rev-parse "refs/disputes/$id")
+	"${git[@]}" cat-file blob "$head:dispute.json" >"$RUN/tpl-msg-dispute.json"
+	"${git[@]}" cat-file blob "$head:events/$(printf '%06d' "$seq")-message.json" >"$RUN/tpl-msg-event.json"
+	"${git[@]}" cat-file blob "$head:messages/000001.json" >"$RUN/tpl-msg-file.json"
+	log "messages: $ROUNDS rounds of the raw git commit and redress, ${WRITE_S}s each"
+	paired "messages" messages_ceiling messages_redress
+}
+
 # ---- the table's cells ------------------------------------------------------
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -538,6 +577,8 @@ measure_reads "$BASE" "$RUN/store-$BASE"
 measure_events "$BASE" "$RUN/store-$BASE" 1
 # ids used so far: 1 + ROUNDS * EVENT_POOL
 NEXT_ID=$((2 + ROUNDS * EVENT_POOL))
+# messages on the events' disputes again (of the first round)
+measure_messages "$RUN/store-$BASE" 1
 
 # opening disputes: raw git commits on new refs with the objects of a real
 # open (dispute.json, the opened event; workflow.json is already stored)
@@ -1034,6 +1075,7 @@ fdatasync_row() { # fdatasync_row NAME: NAME against the raw fdatasync rate of t
 ratio_row "POST /v1/disputes/{id}/events" "req/s" "events-$BASE" "ceiling-events-$BASE" "(raw git commit, $CORES writers)"
 info_row "  the same, vs one raw writer" "events-$BASE" "ceiling1-events-$BASE" "(raw git commit, 1 writer)"
 fdatasync_row "events-$BASE"
+ratio_row "POST /v1/disputes/{id}/messages" "req/s" "messages" "ceiling-messages" "(raw git commit, $CORES writers)"
 ratio_row "POST /v1/disputes" "req/s" "open" "ceiling-open" "(raw git commit, new ref, $CORES writers)"
 info_row "  the same, vs one raw writer" "open" "ceiling1-open" "(raw git commit, new ref, 1 writer)"
 fdatasync_row open
