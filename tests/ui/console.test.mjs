@@ -31,7 +31,8 @@ const ARTIFACTS = process.env.REDRESS_UI_ARTIFACTS || path.join(ROOT, 'build/ui-
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const DOC_SHOTS = ['login', 'queue', 'new-dispute', 'dispute', 'evidence',
 	'offers', 'make-offer', 'storefront', 'history', 'previews', 'verify', 'overview',
-	'phone-queue', 'phone-dispute'];
+	'phone-queue', 'phone-dispute', 'awaiting-reply', 'thread', 'composer',
+	'storefront-thread'];
 
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
 const HOSTILE_NOTE = '<script>alert(2)</script> and <b>bold</b>';
@@ -794,6 +795,7 @@ test('a storefront reads the buyer\'s and the seller\'s messages, never an inter
 	// runs from it, and a second inbound message leaves it as it is
 	assert.equal((await call(keys.shop, 'GET', `/v1/disputes/${talkId}`)).reply_deadline.since_message, 5,
 		'the buyer awaits an answer since the call');
+	await scrollTo(page, '#thread-h');
 	await shot(page, 'storefront-thread');
 	assertCalm(page);
 
