@@ -22,9 +22,16 @@
 	const OFFER_TYPES = ['refund_keep_item', 'refund_with_return',
 		'reshipment', 'partial_discount'];
 	const PREVIEW_LIMIT = 5 * 1024 * 1024;
+	/* The channels of a message (not those of a dispute or evidence). */
+	const MESSAGE_CHANNELS = ['chat', 'email', 'phone', 'platform', 'sms',
+		'other'];
+	/* Messages are read MESSAGE_PAGE at a time; the first MESSAGE_PAGES
+	 * pages when the page opens, later ones on asking. */
+	const MESSAGE_PAGE = 100;
+	const MESSAGE_PAGES = 2;
 
 	const main = document.getElementById('main');
-	const cache = { me: null, kinds: null, workflow: null };
+	const cache = { me: null, kinds: null, workflow: null, templates: null };
 	let renderSeq = 0;
 
 	/* ---- building the page: DOM only, text as text --------------------- */
@@ -243,12 +250,13 @@
 		return Math.floor(hours / 24) + ' d' + (hours % 24 ? ' ' + (hours % 24) + ' h' : '');
 	}
 
-	/* An SLA countdown, kept current by tick(). */
-	function dueEl(deadline) {
+	/* An SLA or reply countdown, kept current by tick(). */
+	function dueEl(deadline, none) {
 		if (!deadline || !deadline.at)
-			return h('span', { class: 'muted' }, 'no deadline');
+			return h('span', { class: 'muted' }, none || 'no deadline');
 		const el = h('span', { class: 'due', 'data-due': deadline.at,
-			title: deadline.event + ' at ' + deadline.at });
+			title: deadline.event ? deadline.event + ' at ' + deadline.at
+				: 'due at ' + deadline.at });
 		paintDue(el);
 		return el;
 	}
@@ -281,6 +289,13 @@
 		return cache.kinds;
 	}
 
+	/* The buyer-facing texts: their moments, variables and locales. */
+	async function templates() {
+		if (!cache.templates)
+			cache.templates = await api('GET', '/v1/templates');
+		return cache.templates;
+	}
+
 	/* The latest "dispute" workflow, for its states and descriptions. */
 	async function workflow() {
 		if (!cache.workflow) {
@@ -297,7 +312,7 @@
 
 	function signOut(message) {
 		sessionStorage.removeItem(KEY_STORE);
-		cache.me = cache.kinds = cache.workflow = null;
+		cache.me = cache.kinds = cache.workflow = cache.templates = null;
 		signOut.message = message || null;
 		if (location.hash !== '#/login')
 			location.hash = '#/login';
@@ -442,7 +457,8 @@
 		const wf = await workflow();
 		const who = await me();
 		const states = Object.keys(wf.states || {});
-		const sort = query.get('sort') || 'due';
+		const awaiting = query.get('awaiting_reply') === 'true';
+		const sort = query.get('sort') || (awaiting ? 'reply' : 'due');
 		const params = new URLSearchParams();
 
 		for (const name of ['state', 'reason', 'assignee'])
@@ -450,6 +466,8 @@
 				params.set(name, query.get(name));
 		if (query.get('overdue') === 'true')
 			params.set('overdue', 'true');
+		if (awaiting)
+			params.set('awaiting_reply', 'true');
 		params.set('limit', '100');
 
 		const stateSel = select([['', 'any state'], ...states], query.get('state') || '');
@@ -457,7 +475,10 @@
 		const assignee = h('input', { type: 'text', value: query.get('assignee') || '' });
 		const overdue = h('input', { type: 'checkbox', id: newId('f'),
 			checked: query.get('overdue') === 'true' });
+		const awaitingBox = h('input', { type: 'checkbox', id: newId('f'),
+			checked: awaiting });
 		const sortSel = select([['due', 'due time, soonest first'],
+			['reply', 'reply due, most overdue first'],
 			['newest', 'newest first']], sort);
 		const filters = h('form', { class: 'card', 'aria-label': 'Filters',
 			onsubmit: (ev) => {
@@ -467,7 +488,9 @@
 				if (reasonSel.value) q.set('reason', reasonSel.value);
 				if (assignee.value.trim()) q.set('assignee', assignee.value.trim());
 				if (overdue.checked) q.set('overdue', 'true');
-				if (sortSel.value !== 'due') q.set('sort', sortSel.value);
+				if (awaitingBox.checked) q.set('awaiting_reply', 'true');
+				if (sortSel.value !== (awaitingBox.checked ? 'reply' : 'due'))
+					q.set('sort', sortSel.value);
 				go('#/queue' + (q.toString() ? '?' + q : ''));
 			} },
 		h('div', { class: 'fields' },
@@ -475,6 +498,8 @@
 			field('Assignee', assignee), field('Sort by', sortSel)),
 		h('div', { class: 'actions' },
 			h('label', { class: 'check', for: overdue.id }, overdue, 'Overdue only'),
+			h('label', { class: 'check', for: awaitingBox.id }, awaitingBox,
+				'Awaiting a reply only'),
 			h('span', { class: 'spacer' }),
 			h('button', { type: 'submit' }, 'Apply filters')));
 
@@ -493,16 +518,19 @@
 
 		function paint() {
 			const sorted = rows.slice();
-			if (sort === 'due')
+			const clock = sort === 'due' ? 'deadline'
+				: sort === 'reply' ? 'reply_deadline' : null;
+			if (clock)
 				sorted.sort((a, b) => {
-					const da = a.deadline ? Date.parse(a.deadline.at) : Infinity;
-					const db = b.deadline ? Date.parse(b.deadline.at) : Infinity;
+					const da = a[clock] ? Date.parse(a[clock].at) : Infinity;
+					const db = b[clock] ? Date.parse(b[clock].at) : Infinity;
 					return da - db;
 				});
 			more.disabled = false;
 			tableBox.replaceChildren();
 			append(tableBox, [sorted.length === 0
-				? h('p', { class: 'muted' }, 'No disputes match.')
+				? h('p', { class: 'muted' }, awaiting
+					? 'No buyer is waiting for a reply.' : 'No disputes match.')
 				: queueTable(sorted),
 			next ? h('p', null, more,
 				h('span', { class: 'muted small' },
@@ -514,18 +542,26 @@
 		rows = first.disputes;
 		next = first.next_cursor;
 		paint();
+		const tab = (href, text, current) => h('a', { href,
+			'aria-current': current ? 'page' : null }, text);
 		return h('div', null,
 			h('div', { class: 'row' },
 				h('h1', null, 'Queue'),
 				h('span', { class: 'spacer' }),
 				canWrite(who) ? h('a', { class: 'button', href: '#/new' },
 					'Open a dispute') : null),
+			h('nav', { class: 'tabs', 'aria-label': 'Views of the queue' },
+				tab('#/queue', 'All disputes', !awaiting),
+				tab('#/queue?awaiting_reply=true', 'Awaiting reply', awaiting)),
+			awaiting ? h('p', { class: 'muted small' }, 'Disputes whose buyer ' +
+				'wrote and has had no answer yet, with the time left to ' +
+				'reply (counted in the storefront\'s business hours when it has a calendar).') : null,
 			filters, h('section', { class: 'card', 'aria-label': 'Disputes' },
 				tableBox));
 	}
 
 	function queueTable(list) {
-		const head = ['Order', 'Reason', 'State', 'Assignee', 'SLA',
+		const head = ['Order', 'Reason', 'State', 'Assignee', 'SLA', 'Reply',
 			'Storefront', 'Opened'];
 		return h('table', { class: 'stack' },
 			h('thead', null, h('tr', null, head.map((t) => h('th', { scope: 'col' }, t)))),
@@ -538,6 +574,9 @@
 					d.outcome ? ' ' + d.outcome : null),
 				h('td', { 'data-label': 'Assignee' }, d.assignee || '—'),
 				h('td', { 'data-label': 'SLA' }, dueEl(d.deadline)),
+				h('td', { 'data-label': 'Reply', 'data-reply': d.reply_deadline
+					? String(d.reply_deadline.since_message) : null },
+				dueEl(d.reply_deadline, '—')),
 				h('td', { 'data-label': 'Storefront' }, d.storefront),
 				h('td', { 'data-label': 'Opened' }, timeEl(d.created_at))))));
 	}
@@ -662,13 +701,16 @@
 
 	async function viewDispute(query, id) {
 		const who = await me();
-		const [d, actions, history, evidence, kindList] = await Promise.all([
-			api('GET', '/v1/disputes/' + id),
-			api('GET', '/v1/disputes/' + id + '/actions'),
-			api('GET', '/v1/disputes/' + id + '/history'),
-			api('GET', '/v1/disputes/' + id + '/evidence'),
-			kinds(),
-		]);
+		const [d, actions, history, evidence, kindList, messages, texts] =
+			await Promise.all([
+				api('GET', '/v1/disputes/' + id),
+				api('GET', '/v1/disputes/' + id + '/actions'),
+				api('GET', '/v1/disputes/' + id + '/history'),
+				api('GET', '/v1/disputes/' + id + '/evidence'),
+				kinds(),
+				readMessages(id, 0, MESSAGE_PAGES),
+				writesToBuyer(who) ? templates() : null,
+			]);
 		let offers = null;
 		let offersError = null;
 		try {
@@ -693,11 +735,12 @@
 			offersCard(d, offers, offersError, actions, reload),
 			evidenceCard(d, evidence.evidence, kindList,
 				canWrite(who) && !terminal, reload),
-			timelineCard(d, history.events, evidence.evidence));
+			threadCard({ d, who, actions, events: history.events,
+				evidence: evidence.evidence, messages, texts, reload }));
 	}
 
 	function dl(pairs) {
-		return h('dl', { class: 'fields' }, pairs.map(([k, v]) =>
+		return h('dl', { class: 'fields' }, pairs.filter(Boolean).map(([k, v]) =>
 			h('div', null, h('dt', { class: 'muted small' }, k), h('dd', null, v))));
 	}
 
@@ -711,6 +754,8 @@
 				['Channel', d.channel],
 				['Assignee', d.assignee || 'nobody yet'],
 				['SLA', dueEl(d.deadline)],
+				d.reply_deadline ? ['Reply to the buyer', dueEl(d.reply_deadline)]
+					: null,
 				['Opened', timeEl(d.created_at)],
 				['Updated', timeEl(d.updated_at)],
 				['Version', String(d.version)],
@@ -1103,30 +1148,458 @@
 		h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Upload')));
 	}
 
-	/* ---- the timeline: every event and evidence, one column ------------------------------------- */
+	/* ---- the thread: messages, events and evidence, oldest first ----------------------------------- */
 
-	function timelineCard(d, events, evidence) {
+	function writesToBuyer(who) {
+		return who && (who.role === 'agent' || who.role === 'admin');
+	}
+
+	/* Up to `pages` pages of messages numbered above `after`. */
+	async function readMessages(id, after, pages) {
+		let items = [];
+		let next = after;
+
+		for (let i = 0; i < pages && next !== null; i++) {
+			const page = await api('GET', '/v1/disputes/' + id +
+				'/messages?after=' + next + '&limit=' + MESSAGE_PAGE);
+			items = items.concat(page.items);
+			next = page.next_after;
+		}
+		return { items, next };
+	}
+
+	const DIRECTION_LABEL = {
+		inbound: 'From the buyer',
+		outbound: 'To the buyer',
+		internal: 'Internal note — not visible to the storefront',
+	};
+
+	function callLength(seconds) {
+		const min = Math.floor(seconds / 60);
+		const sec = seconds % 60;
+		return (min ? min + ' min' : '') + (min && sec ? ' ' : '') +
+			(sec || !min ? sec + ' s' : '');
+	}
+
+	function eventItem(e, byN) {
+		const ev = e.event === 'evidence_added' && e.fields ? byN.get(String(e.fields.n)) : null;
+		const fields = Object.entries(e.fields || {})
+			.filter(([k]) => !(ev && (k === 'n' || k === 'kind')));
+		return h('li', { class: ev ? 'evidence' : (e.actor.role === 'system' ? 'system' : null),
+			'data-seq': String(e.seq) },
+		h('div', { class: 'what' }, e.event.replace(/_/g, ' '),
+			e.from && e.from !== e.to ? ' · ' + e.from + ' → ' + e.to : ''),
+		h('div', { class: 'meta' }, e.actor.role + ':' + e.actor.name, ' · ',
+			timeEl(e.at), ' · #' + e.seq),
+		ev ? h('p', null, 'Evidence #' + ev.n + ' ', h('span', { class: 'evname' },
+			evidenceName(ev)), ' (' + ev.kind + ', via ' + ev.channel + ')') : null,
+		fields.length ? h('p', { class: 'small' }, fields.map(([k, v]) =>
+			k + ' = ' + v).join(', ')) : null,
+		e.note ? h('p', { class: 'evnote' }, e.note) : null);
+	}
+
+	function messageItem(m, byN) {
+		return h('li', { class: 'msg ' + m.direction, 'data-message': String(m.n),
+			'data-direction': m.direction },
+		h('div', { class: 'bubble' },
+			h('div', { class: 'what' }, DIRECTION_LABEL[m.direction] || m.direction,
+				m.call ? ' · phone call' : ''),
+			h('div', { class: 'meta' }, m.author + ' (' + m.role + ') · via ' +
+				m.channel, m.language ? ' · ' + m.language : '', ' · ',
+			timeEl(m.created_at), ' · message ' + m.n),
+			m.call ? h('p', { class: 'call' }, 'Call from ' + m.call.caller +
+				', ' + callLength(m.call.duration_seconds)) : null,
+			h('p', { class: 'msgbody' }, m.body),
+			m.evidence && m.evidence.length ? h('p', { class: 'small' },
+				'Refers to evidence ', m.evidence.map((n, i) => {
+					const ev = byN.get(String(n));
+					return [i ? ', ' : '', '#' + n, ev ? [' ', h('span',
+						{ class: 'evname' }, evidenceName(ev))] : null];
+				})) : null,
+			m.template ? h('p', { class: 'muted small' }, 'From the template ' +
+				m.template) : null));
+	}
+
+	/*
+	 * One list of everything, in time order (then by the dispute's
+	 * version): the messages, and the events other than "message" (the
+	 * messages stand for them), evidence additions among them. While
+	 * messages remain unread, nothing after the last one read is shown.
+	 */
+	function threadItems(events, messages, more, byN) {
+		const entries = messages.map((m) => ({ at: Date.parse(m.created_at),
+			order: m.version, node: () => messageItem(m, byN) }));
+		for (const e of events)
+			if (e.event !== 'message')
+				entries.push({ at: Date.parse(e.at), order: e.seq,
+					node: () => eventItem(e, byN) });
+		entries.sort((a, b) => a.at - b.at || a.order - b.order);
+		const last = messages[messages.length - 1];
+		return entries.filter((x) => !more || !last || x.at < Date.parse(last.created_at) ||
+			(x.at === Date.parse(last.created_at) && x.order <= last.version))
+			.map((x) => x.node());
+	}
+
+	function threadCard(ctx) {
+		const { d, who, events, evidence, messages } = ctx;
 		const byN = new Map(evidence.map((ev) => [String(ev.n), ev]));
-		const items = events.slice().reverse().map((e) => {
-			const ev = e.event === 'evidence_added' && e.fields ? byN.get(String(e.fields.n)) : null;
-			const fields = Object.entries(e.fields || {})
-				.filter(([k]) => !(ev && (k === 'n' || k === 'kind')));
-			return h('li', { class: ev ? 'evidence' : (e.actor.role === 'system' ? 'system' : null) },
-				h('div', { class: 'what' }, e.event.replace(/_/g, ' '),
-					e.from && e.from !== e.to ? ' · ' + e.from + ' → ' + e.to : ''),
-				h('div', { class: 'meta' }, e.actor.role + ':' + e.actor.name, ' · ',
-					timeEl(e.at), ' · #' + e.seq),
-				ev ? h('p', null, 'Evidence #' + ev.n + ' ', h('span', { class: 'evname' },
-					evidenceName(ev)), ' (' + ev.kind + ', via ' + ev.channel + ')') : null,
-				fields.length ? h('p', { class: 'small' }, fields.map(([k, v]) =>
-					k + ' = ' + v).join(', ')) : null,
-				e.note ? h('p', { class: 'evnote' }, e.note) : null);
+		const list = h('ol', { class: 'timeline thread' });
+		const moreBox = h('div');
+		let loaded = messages.items;
+		let next = messages.next;
+
+		function paint() {
+			list.replaceChildren(...threadItems(events, loaded, next !== null, byN));
+			moreBox.replaceChildren();
+			if (next !== null)
+				moreBox.appendChild(h('p', null, h('button', { type: 'button',
+					class: 'secondary', onclick: async (ev) => {
+						ev.target.disabled = true;
+						try {
+							const page = await readMessages(d.id, next, 1);
+							loaded = loaded.concat(page.items);
+							next = page.next;
+							paint();
+						} catch (err) {
+							moreBox.appendChild(errorBox(err));
+							ev.target.disabled = false;
+						}
+					} }, 'Load later messages'),
+				h('span', { class: 'muted small' }, ' (' + loaded.length +
+					' messages shown so far)')));
+		}
+		paint();
+
+		const writes = canWrite(who);
+		return h('section', { class: 'card', 'aria-labelledby': 'thread-h' },
+			h('h2', { id: 'thread-h' }, 'Thread, oldest first'),
+			h('p', { class: 'muted small' }, 'The conversation with the buyer ' +
+				'from every channel, with the events and evidence of the dispute ' +
+				'in between' + (who.role === 'storefront' ? '.'
+					: '; internal notes are set apart.')),
+			list, moreBox,
+			writes ? composer(ctx) : null,
+			writes ? callForm(ctx) : null);
+	}
+
+	/* ---- writing to the thread ------------------------------------------------------------------------------ */
+
+	/*
+	 * A form's fields with a place for the server's word on each: a
+	 * problem naming a `field` is shown under that field, any other above
+	 * the buttons.
+	 */
+	function problemSpots(general) {
+		const spots = new Map();
+		return {
+			field(name, labelText, control, hint) {
+				const spot = h('div', { 'aria-live': 'polite' });
+				spots.set(name, { spot, control });
+				const box = field(labelText, control, hint);
+				box.appendChild(spot);
+				return box;
+			},
+			clear() {
+				general.replaceChildren();
+				for (const { spot, control } of spots.values()) {
+					spot.replaceChildren();
+					control.removeAttribute('aria-invalid');
+				}
+			},
+			show(err) {
+				let name = (err.problem && err.problem.field) || '';
+				name = name.replace(/^template\.vars\./, 'vars.')
+					.replace(/\[\d+\]$/, '');
+				let at = spots.get(name);
+				while (!at && name.includes('.')) {
+					name = name.slice(0, name.lastIndexOf('.'));
+					at = spots.get(name);
+				}
+				if (!at || at.control.closest('[hidden]')) {
+					general.replaceChildren(errorBox(err));
+					return;
+				}
+				at.spot.replaceChildren(errorBox(err));
+				at.control.setAttribute('aria-invalid', 'true');
+				at.control.focus();
+			},
+		};
+	}
+
+	/* "1, 3" -> [1, 3] */
+	function evidenceNumbers(text) {
+		const parts = text.split(/[\s,]+/).filter(Boolean);
+		if (!parts.every((p) => /^\d+$/.test(p)))
+			throw Object.assign(new Error('Evidence numbers such as 1, 3.'),
+				{ problem: { field: 'evidence' } });
+		return parts.map(Number);
+	}
+
+	/* Which of a template's variables the dispute gives itself. */
+	function givenVars(d, actions, events) {
+		const given = new Set(['order_ref', 'agent_name']);
+		if (d.items.length)
+			given.add('item');
+		const offer = !!actions.pending_offer ||
+			events.some((e) => e.event === 'accept_offer');
+		return { given, offer };
+	}
+	const OFFER_VARS = ['amount', 'buyer_pays', 'respond_by'];
+
+	function varInput(d, v, optional) {
+		if (v.type === 'money')
+			return { control: h('input', { type: 'text', inputmode: 'decimal',
+				required: !optional }), hint: '(in ' + d.currency + ', e.g. 115.00' +
+				(optional ? '; empty: the offer\'s' : '') + ')',
+			value: (c) => parseMoney(c.value, d.currency) };
+		if (v.type === 'date')
+			return { control: h('input', { type: 'datetime-local',
+				required: !optional }), hint: '(your local time' +
+				(optional ? '; empty: the offer\'s' : '') + ')',
+			value: (c) => new Date(c.value).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+		return { control: h('input', { type: 'text', required: !optional,
+			maxlength: '512' }), hint: optional ? '(optional)' : null,
+		value: (c) => c.value.trim() };
+	}
+
+	/* Write to the buyer, note for colleagues, or record what the buyer wrote. */
+	function composer(ctx) {
+		const { d, who, actions, events, texts, reload } = ctx;
+		const shop = who.role === 'storefront';
+		const general = h('div', { 'aria-live': 'polite' });
+		const spots = problemSpots(general);
+		const directions = shop ? [['inbound', 'what the buyer wrote']]
+			: [['outbound', 'Outbound: to the buyer'],
+				['internal', 'Internal note: for colleagues only'],
+				['inbound', 'Inbound: what the buyer wrote']];
+		const dirSel = select(directions, directions[0][0]);
+		const channels = MESSAGE_CHANNELS.filter((c) => c !== 'phone');
+		const usual = channels.includes(d.channel) ? d.channel : 'email';
+		const channelSel = select(channels, usual);
+		const items = (texts && texts.items) || [];
+		const tmplSel = select([['', 'none: write the text'],
+			...items.map((t) => [t.name, t.name.replace(/_/g, ' ')])], '');
+		const tmplAbout = h('p', { class: 'muted small' });
+		const varsBox = h('div', { class: 'fields' });
+		const body = h('textarea', { maxlength: '65536', rows: '4' });
+		const language = h('input', { type: 'text', value: d.locale || '',
+			placeholder: 'de-DE', maxlength: '35' });
+		const zone = h('input', { type: 'text', placeholder: 'Europe/Berlin' });
+		const refs = h('input', { type: 'text', inputmode: 'numeric',
+			placeholder: '1, 3' });
+		const previewBox = h('div', { 'aria-live': 'polite' });
+		const previewBtn = h('button', { type: 'button', class: 'secondary' },
+			'Preview');
+		let vars = [];
+
+		const tmplField = spots.field('template', 'Template', tmplSel,
+			'(in the buyer\'s language)');
+		const bodyField = spots.field('body', shop ? 'What your buyer wrote'
+			: 'Message', body, '(line breaks are kept)');
+		const zoneField = spots.field('time_zone', 'Time zone of the dates', zone,
+			'(optional; the storefront\'s by default)');
+		const tmplBox = h('div', null, tmplAbout, varsBox, zoneField);
+
+		function template() {
+			return items.find((t) => t.name === tmplSel.value) || null;
+		}
+
+		function paint() {
+			const dir = dirSel.value;
+			const t = dir === 'outbound' ? template() : null;
+			tmplField.hidden = dir !== 'outbound' || !items.length;
+			tmplBox.hidden = !t;
+			bodyField.hidden = !!t;
+			body.required = !t;
+			previewBtn.hidden = !t;
+			previewBox.replaceChildren();
+			zoneField.hidden = !t || !t.vars.some((v) => v.type === 'date');
+			vars = [];
+			varsBox.replaceChildren();
+			tmplAbout.replaceChildren();
+			if (!t)
+				return;
+			const { given, offer } = givenVars(d, actions, events);
+			const fromDispute = t.vars.filter((v) => given.has(v.name));
+			tmplAbout.append(t.description || '', fromDispute.length
+				? ' Filled in by the dispute: ' + fromDispute.map((v) => v.name)
+					.join(', ') + '.' : '');
+			for (const v of t.vars.filter((x) => !given.has(x.name))) {
+				const optional = offer && OFFER_VARS.includes(v.name);
+				const input = varInput(d, v, optional);
+				input.name = v.name;
+				vars.push(input);
+				const box = spots.field('vars.' + v.name, v.name.replace(/_/g, ' '),
+					input.control, input.hint);
+				if (v.description)
+					box.appendChild(h('p', { class: 'muted small' }, v.description));
+				varsBox.appendChild(box);
+			}
+		}
+
+		dirSel.addEventListener('change', () => {
+			/* a note is for colleagues: no buyer's language, no buyer's channel */
+			if (dirSel.value === 'internal') {
+				if (language.value === (d.locale || ''))
+					language.value = '';
+				channelSel.value = 'other';
+			} else {
+				if (!language.value)
+					language.value = d.locale || '';
+				if (channelSel.value === 'other')
+					channelSel.value = usual;
+			}
+			paint();
 		});
-		return h('section', { class: 'card', 'aria-labelledby': 'tl-h' },
-			h('h2', { id: 'tl-h' }, 'Timeline, newest first'),
-			h('p', { class: 'muted small' }, 'Every event and piece of evidence, ' +
-				'from every channel, with who did it.'),
-			h('ol', { class: 'timeline' }, items));
+		tmplSel.addEventListener('change', paint);
+
+		/* The template and its variables as the API takes them. */
+		function templateRequest() {
+			const t = template();
+			const values = {};
+			for (const v of vars) {
+				if (!v.control.value.trim())
+					continue;
+				try {
+					values[v.name] = v.value(v.control);
+				} catch (err) {
+					err.problem = { field: 'vars.' + v.name };
+					throw err;
+				}
+			}
+			return { name: t.name, vars: values };
+		}
+
+		function common(req) {
+			if (language.value.trim())
+				req.language = language.value.trim();
+			if (!zoneField.hidden && zone.value.trim())
+				req.time_zone = zone.value.trim();
+			return req;
+		}
+
+		previewBtn.addEventListener('click', async () => {
+			spots.clear();
+			previewBox.replaceChildren(h('p', { class: 'muted small' }, 'Rendering…'));
+			try {
+				const r = await api('POST', '/v1/disputes/' + d.id +
+					'/messages/preview', { json: common({ template: templateRequest() }) });
+				previewBox.replaceChildren(h('div', { class: 'rendered',
+					'data-preview': r.template_locale },
+				h('p', { class: 'muted small' }, 'What the buyer will read, in ' +
+					r.language + ' (the ' + r.template_locale + ' text):'),
+				r.fell_back ? h('p', { class: 'notice' }, 'There is no text in ' +
+					(language.value.trim() || d.locale || 'the buyer\'s language') +
+					'; this is the English one.') : null,
+				h('p', { class: 'msgbody' }, r.body)));
+			} catch (err) {
+				previewBox.replaceChildren();
+				spots.show(err);
+			}
+		});
+
+		paint();
+		return h('form', { class: 'eventform composer', 'aria-label': shop
+			? 'What your buyer wrote' : 'Write a message',
+		onsubmit: async (ev) => {
+			ev.preventDefault();
+			spots.clear();
+			const t = dirSel.value === 'outbound' ? template() : null;
+			try {
+				const req = common({ direction: dirSel.value,
+					channel: channelSel.value });
+				if (t)
+					req.template = templateRequest();
+				else
+					req.body = body.value.replace(/\r\n?/g, '\n');
+				if (refs.value.trim())
+					req.evidence = evidenceNumbers(refs.value);
+				const m = await api('POST', '/v1/disputes/' + d.id + '/messages',
+					{ json: req });
+				toast((m.direction === 'internal' ? 'Internal note ' : 'Message ') +
+					m.n + ' recorded.');
+				reload();
+			} catch (err) {
+				spots.show(err);
+			}
+		} },
+		h('h3', null, shop ? 'What your buyer wrote' : 'Write a message'),
+		shop ? h('p', { class: 'muted small' }, 'Record here what your buyer ' +
+			'wrote to you, on any channel; the seller\'s agents answer it.') : null,
+		h('div', { class: 'fields' },
+			shop ? null : spots.field('direction', 'Direction', dirSel),
+			spots.field('channel', 'Channel', channelSel),
+			spots.field('language', 'Language', language, '(BCP 47)')),
+		tmplField, tmplBox, bodyField,
+		spots.field('evidence', 'Refers to evidence', refs, '(numbers; optional)'),
+		previewBox, general,
+		h('div', { class: 'actions' }, previewBtn,
+			h('button', { type: 'submit' }, 'Send')));
+	}
+
+	/* A phone call: who called, how long, what was said, its recording. */
+	function callForm(ctx) {
+		const { d, who, evidence, reload } = ctx;
+		const shop = who.role === 'storefront';
+		const general = h('div', { 'aria-live': 'polite' });
+		const spots = problemSpots(general);
+		const dirSel = select(shop ? [['inbound', 'the buyer called']]
+			: [['inbound', 'the buyer called us'], ['outbound', 'we called the buyer']],
+		'inbound');
+		const caller = h('input', { type: 'text', value: 'buyer', required: true,
+			maxlength: '127' });
+		const minutes = h('input', { type: 'number', min: '0', max: '1440',
+			value: '0', required: true });
+		const seconds = h('input', { type: 'number', min: '0', max: '59',
+			value: '0', required: true });
+		const summary = h('textarea', { maxlength: '65536', rows: '3',
+			required: true });
+		const recordings = evidence.filter((ev) => ev.kind === 'call_recording' &&
+			!ev.withdrawn);
+		const recordingSel = select([['', 'none'], ...recordings.map((ev) =>
+			[String(ev.n), '#' + ev.n + ' ' + evidenceName(ev)])], '');
+
+		dirSel.addEventListener('change', () => {
+			if (dirSel.value === 'outbound' && caller.value === 'buyer')
+				caller.value = who.name;
+			else if (dirSel.value === 'inbound' && caller.value === who.name)
+				caller.value = 'buyer';
+		});
+
+		return h('details', { class: 'eventform callform' },
+			h('summary', null, 'Log a call'),
+			h('form', { 'aria-label': 'Log a call', onsubmit: async (ev) => {
+				ev.preventDefault();
+				spots.clear();
+				const req = { direction: dirSel.value, channel: 'phone',
+					body: summary.value.replace(/\r\n?/g, '\n'),
+					call: { caller: caller.value.trim(),
+						duration_seconds: Number(minutes.value || 0) * 60 +
+							Number(seconds.value || 0) } };
+				if (recordingSel.value)
+					req.evidence = [Number(recordingSel.value)];
+				try {
+					const m = await api('POST', '/v1/disputes/' + d.id + '/messages',
+						{ json: req });
+					toast('Call logged as message ' + m.n + '.');
+					reload();
+				} catch (err) {
+					spots.show(err);
+				}
+			} },
+			h('p', { class: 'muted small' }, 'A call leaves no trace by itself: ' +
+				'log who called, how long it took and what was said.'),
+			h('div', { class: 'fields' },
+				shop ? null : spots.field('direction', 'Call', dirSel),
+				spots.field('call.caller', 'Caller', caller, '(who called)'),
+				spots.field('call.duration_seconds', 'Minutes', minutes),
+				field('Seconds', seconds),
+				recordings.length ? spots.field('evidence', 'Recording', recordingSel,
+					'(call recording evidence)') : null),
+			spots.field('body', 'Summary of the call', summary),
+			general,
+			h('div', { class: 'actions' },
+				h('button', { type: 'submit' }, 'Log the call'))));
 	}
 
 	/* ---- the auditor's view: history as commits, previews, verify, export ----------------------- */

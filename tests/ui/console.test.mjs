@@ -7,7 +7,11 @@
 // the ranked offers and makes one; the storefront accepts it and confirms
 // the refund; an auditor reads the history as commits, previews the
 // evidence, verifies and exports. Then the overview's charts, the keyboard
-// alone, a phone's width, and the Content-Security-Policy. Every page is
+// alone, a phone's width, and the Content-Security-Policy. Then the
+// conversation with the buyer: the awaiting-reply queue and its countdown,
+// an agent's internal note, answer, template (previewed in the buyer's
+// language) and logged call in the thread, a storefront that never sees
+// the note, and a thread read a page at a time. Every page is
 // saved as a screenshot in $REDRESS_UI_ARTIFACTS (default build/ui-test);
 // with REDRESS_UI_DOCS=1 the ones docs/console.md shows are copied to
 // docs/console/.
@@ -27,7 +31,8 @@ const ARTIFACTS = process.env.REDRESS_UI_ARTIFACTS || path.join(ROOT, 'build/ui-
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const DOC_SHOTS = ['login', 'queue', 'new-dispute', 'dispute', 'evidence',
 	'offers', 'make-offer', 'storefront', 'history', 'previews', 'verify', 'overview',
-	'phone-queue', 'phone-dispute'];
+	'phone-queue', 'phone-dispute', 'awaiting-reply', 'thread', 'composer',
+	'storefront-thread'];
 
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
 const HOSTILE_NOTE = '<script>alert(2)</script> and <b>bold</b>';
@@ -600,5 +605,234 @@ test('the console is served with a strict Content-Security-Policy that blocks in
 	// the console's source builds no HTML from strings
 	const source = fs.readFileSync(path.join(ROOT, 'ui/app.js'), 'utf8');
 	assert.doesNotMatch(source, /\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write|\beval\(|new Function/);
+	await page.context().close();
+});
+
+// ---- the conversation with the buyer -----------------------------------------------------
+
+const NOTE = 'Carrier confirms a crushed box; refund likely. <b>between us</b>';
+const INBOUND = 'Die Lampe kam mit gebrochenem Fuß an.\nWas nun?';
+const OUTBOUND = 'Das tut uns leid!\nWir kümmern uns darum.';
+let talkId = null;
+
+test('the awaiting-reply queue lists a buyer waiting for an answer, with the reply countdown', async () => {
+	const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/dispute.json')));
+	// one whose buyer wrote just now (de-DE, as the example), one whose
+	// buyer wrote ten days ago and is long overdue an answer
+	const d = await call(keys.admin, 'POST', '/v1/disputes',
+		{ ...doc, order_ref: 'ORD-3001', storefront: 'demo-shop' });
+	talkId = d.id;
+	await call(keys.shop, 'POST', `/v1/disputes/${talkId}/messages`,
+		{ direction: 'inbound', channel: 'chat', body: INBOUND, language: 'de-DE' });
+	const file = path.join(data, 'waiting.json');
+	fs.writeFileSync(file, JSON.stringify({ ...doc, order_ref: 'ORD-3002',
+		storefront: 'demo-shop' }));
+	const when = Date.now() - 10 * 24 * 3600 * 1000;
+	const old = JSON.parse(redressAt(when, 'open', file, '--json'));
+	redressAt(when, 'message', old.id, '--direction', 'inbound', '--channel', 'email',
+		'--body', 'Where is my refund?', '--as', 'storefront:demo-shop');
+
+	const page = await newPage();
+	await signIn(page, keys.agent);
+	await page.getByRole('link', { name: 'Awaiting reply' }).click();
+	await page.waitForURL(/awaiting_reply=true/);
+	await page.locator('tbody tr a', { hasText: 'ORD-3001' }).waitFor();
+	const listed = await call(keys.agent, 'GET', '/v1/disputes?awaiting_reply=true');
+	assert.deepEqual(await page.locator('tbody tr a').allTextContents(),
+		listed.disputes.map((x) => x.order_ref), 'the disputes awaiting a reply');
+	// the most overdue answer first, shown as overdue; the new one counting down
+	assert.equal(await page.locator('tbody tr').first().locator('a').textContent(), 'ORD-3002');
+	await page.locator(`td[data-reply] .due.overdue`).first().waitFor();
+	const fresh = page.locator('tbody tr', { hasText: 'ORD-3001' }).locator('td[data-reply="1"] .due');
+	assert.match(await fresh.textContent(), /^due in /);
+	assert.equal(await page.getByLabel('Awaiting a reply only').isChecked(), true);
+	await shot(page, 'awaiting-reply');
+	// the other tab is the whole queue again
+	await page.getByRole('link', { name: 'All disputes' }).click();
+	await page.getByText('ORD-2003').waitFor();
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('an agent keeps an internal note, answers, sends a template in the buyer\'s language and logs a call', async () => {
+	assert.ok(talkId, 'the previous test opened a dispute');
+	const page = await newPage();
+	await signIn(page, keys.agent);
+	await page.goto(base + '/ui/#/d/' + talkId);
+	await page.getByRole('heading', { name: 'Dispute ORD-3001' }).waitFor();
+	// the buyer's words, line breaks kept, and the reply clock in the summary
+	const first = page.locator('.thread li[data-message="1"]');
+	await first.waitFor();
+	assert.equal(await first.locator('.msgbody').textContent(), INBOUND);
+	assert.equal(await first.locator('.msgbody').evaluate((el) =>
+		getComputedStyle(el).whiteSpace), 'pre-wrap');
+	assert.match(await first.innerText(), /From the buyer/);
+	assert.match(await first.innerText(), /demo-shop \(storefront\) · via chat · de-DE/);
+	await page.getByText('Reply to the buyer').waitFor();
+	// the thread holds the events too, in time order: opened before message 1
+	const order = await page.locator('.thread > li').evaluateAll((els) =>
+		els.map((e) => e.getAttribute('data-message') ? 'm' + e.getAttribute('data-message')
+			: 'e' + e.getAttribute('data-seq')));
+	assert.deepEqual(order, ['e1', 'm1']);
+
+	const form = page.locator('form[aria-label="Write a message"]');
+	// an internal note: set apart, and its markup stays text
+	await form.getByLabel('Direction').selectOption('internal');
+	assert.equal(await form.getByLabel(/^Language/).inputValue(), '', 'a note has no buyer\'s language');
+	assert.equal(await form.getByLabel(/^Template/).isVisible(), false, 'no template for a note');
+	await form.getByLabel(/^Message/).fill(NOTE);
+	await form.getByRole('button', { name: 'Send' }).click();
+	await page.getByText('Internal note 2 recorded.').waitFor();
+	const note = page.locator('.thread li[data-message="2"]');
+	await note.waitFor();
+	assert.equal(await note.getAttribute('class'), 'msg internal');
+	await note.getByText('Internal note — not visible to the storefront').waitFor();
+	assert.equal(await note.locator('.msgbody').textContent(), NOTE);
+	assert.equal(await page.locator('main b').count(), 0, 'no injected markup');
+	const [plain, internal] = await Promise.all([
+		first.locator('.bubble').evaluate((el) => getComputedStyle(el).backgroundColor),
+		note.locator('.bubble').evaluate((el) => getComputedStyle(el).backgroundColor)]);
+	assert.notEqual(plain, internal, 'an internal note looks different');
+
+	// an answer in free text, to the buyer
+	assert.equal(await form.getByLabel('Direction').inputValue(), 'outbound');
+	assert.equal(await form.getByLabel(/^Language/).inputValue(), 'de-DE', 'the dispute\'s locale');
+	await form.getByLabel(/^Message/).fill(OUTBOUND);
+	await form.getByRole('button', { name: 'Send' }).click();
+	await page.getByText('Message 3 recorded.').waitFor();
+	const answer = page.locator('.thread li[data-message="3"]');
+	await answer.getByText('To the buyer').waitFor();
+	assert.equal(await answer.locator('.msgbody').textContent(), OUTBOUND);
+	await page.getByText('Reply to the buyer').waitFor({ state: 'detached' });
+
+	// a template: the dispute's problem next to the variable it names
+	await form.getByLabel(/^Template/).selectOption('reshipment_sent');
+	await form.getByLabel('carrier').waitFor();
+	assert.equal(await form.getByLabel(/^Message/).isVisible(), false);
+	await form.getByRole('button', { name: 'Preview' }).click();
+	await form.getByLabel('carrier').locator('xpath=..').getByRole('alert')
+		.getByText('needs a value for carrier').waitFor();
+	assert.equal(await form.getByLabel('carrier').getAttribute('aria-invalid'), 'true');
+	// the browser logs that 422 as a failed load: expected here
+	page.trouble = page.trouble.filter((t) => !/status of 422/.test(t));
+	// one with nothing to fill in, previewed in the buyer's language and sent
+	await form.getByLabel(/^Template/).selectOption('request_photos');
+	await form.getByText('Filled in by the dispute: order_ref, item.').waitFor();
+	await form.getByRole('button', { name: 'Preview' }).click();
+	const preview = form.locator('.rendered');
+	await preview.getByText('in de-DE (the de text)').waitFor();
+	const rendered = await preview.locator('.msgbody').textContent();
+	assert.match(rendered, /Guten Tag/);
+	assert.match(rendered, /ORD-3001/);
+	assert.match(rendered, /Desk lamp/);
+	// a language without texts falls back to English, and says so
+	await form.getByLabel(/^Language/).fill('ko-KR');
+	await form.getByRole('button', { name: 'Preview' }).click();
+	await preview.getByText('There is no text in ko-KR; this is the English one.').waitFor();
+	await form.getByLabel(/^Language/).fill('de-DE');
+	await form.getByRole('button', { name: 'Preview' }).click();
+	await preview.getByText('in de-DE (the de text)').waitFor();
+	await form.getByLabel('Channel').selectOption('email');
+	await scrollTo(page, '#thread-h');
+	await shot(page, 'composer');
+	await form.getByRole('button', { name: 'Send' }).click();
+	await page.getByText('Message 4 recorded.').waitFor();
+	const sent = page.locator('.thread li[data-message="4"]');
+	await sent.getByText('From the template request_photos').waitFor();
+	assert.equal(await sent.locator('.msgbody').textContent(), rendered, 'sent as previewed');
+	const api4 = (await call(keys.agent, 'GET', `/v1/disputes/${talkId}/messages?after=3`)).items[0];
+	assert.equal(api4.template, 'request_photos');
+	assert.equal(api4.language, 'de-DE');
+	assert.equal(api4.channel, 'email');
+
+	// log a call: who called, how long, what was said
+	await page.getByText('Log a call').click();
+	const callForm = page.locator('form[aria-label="Log a call"]');
+	await callForm.getByLabel('Caller').fill('buyer');
+	await callForm.getByLabel('Minutes').fill('5');
+	await callForm.getByLabel('Seconds').fill('12');
+	await callForm.getByLabel('Summary of the call').fill('Buyer called: prefers a refund to a replacement.');
+	await callForm.getByRole('button', { name: 'Log the call' }).click();
+	await page.getByText('Call logged as message 5.').waitFor();
+	const phone = page.locator('.thread li[data-message="5"]');
+	await phone.getByText('Call from buyer, 5 min 12 s').waitFor();
+	await phone.getByText('via phone', { exact: false }).waitFor();
+	const api5 = (await call(keys.agent, 'GET', `/v1/disputes/${talkId}/messages?after=4`)).items[0];
+	assert.equal(api5.channel, 'phone');
+	assert.deepEqual(api5.call, { caller: 'buyer', duration_seconds: 312 });
+	assert.equal(api5.body, 'Buyer called: prefers a refund to a replacement.');
+	await scrollTo(page, '#thread-h');
+	await shot(page, 'thread');
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('a storefront reads the buyer\'s and the seller\'s messages, never an internal note, and records what its buyer wrote', async () => {
+	assert.ok(talkId, 'an earlier test opened a dispute');
+	const page = await newPage();
+	await signIn(page, keys.shop);
+	await page.goto(base + '/ui/#/d/' + talkId);
+	await page.getByRole('heading', { name: 'Dispute ORD-3001' }).waitFor();
+	await page.locator('.thread li[data-message="5"]').waitFor();
+	const shown = await page.locator('.thread li.msg').evaluateAll((els) =>
+		els.map((e) => e.getAttribute('data-message') + ' ' + e.getAttribute('data-direction')));
+	assert.deepEqual(shown, ['1 inbound', '3 outbound', '4 outbound', '5 inbound']);
+	const text = await page.evaluate(() => document.body.innerText);
+	assert.ok(text.includes('Wir kümmern uns darum.'), 'the outbound message shows');
+	assert.ok(!text.includes('Carrier confirms'), 'the internal note never shows');
+	assert.ok(!text.includes('Internal note'), 'nor a trace of it');
+	assert.ok(!(await page.content()).includes('Carrier confirms'), 'not even hidden');
+	// a storefront records its buyer's words: inbound only, no templates
+	const form = page.locator('form[aria-label="What your buyer wrote"]');
+	assert.equal(await form.getByLabel('Direction').count(), 0);
+	assert.equal(await form.getByLabel(/^Template/).isVisible(), false);
+	await form.getByLabel('What your buyer wrote').fill('Danke, ich schicke Fotos.');
+	await form.getByRole('button', { name: 'Send' }).click();
+	await page.getByText('Message 6 recorded.').waitFor();
+	const inbound = page.locator('.thread li[data-message="6"]');
+	await inbound.getByText('From the buyer').waitFor();
+	// the call the buyer made (message 5) has had no answer yet: the clock
+	// runs from it, and a second inbound message leaves it as it is
+	assert.equal((await call(keys.shop, 'GET', `/v1/disputes/${talkId}`)).reply_deadline.since_message, 5,
+		'the buyer awaits an answer since the call');
+	await scrollTo(page, '#thread-h');
+	await shot(page, 'storefront-thread');
+	assertCalm(page);
+
+	// an auditor reads every message and may write none
+	await signOut(page);
+	await signIn(page, keys.auditor);
+	await page.goto(base + '/ui/#/d/' + talkId);
+	await page.locator('.thread li[data-message="2"]').getByText('Internal note').waitFor();
+	assert.equal(await page.locator('form[aria-label="Write a message"]').count(), 0);
+	assert.equal(await page.getByText('Log a call').count(), 0);
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('a long thread is read a page at a time', async () => {
+	const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/dispute.json')));
+	const d = await call(keys.admin, 'POST', '/v1/disputes',
+		{ ...doc, order_ref: 'ORD-3003', storefront: 'demo-shop' });
+	for (let i = 1; i <= 230; i++)
+		await call(keys.admin, 'POST', `/v1/disputes/${d.id}/messages`, {
+			direction: i % 2 ? 'inbound' : 'outbound', channel: 'chat',
+			body: 'message number ' + i });
+	const page = await newPage();
+	await signIn(page, keys.agent);
+	await page.goto(base + '/ui/#/d/' + d.id);
+	await page.getByRole('heading', { name: 'Dispute ORD-3003' }).waitFor();
+	// two pages of 100 at first, then the rest on asking
+	await page.locator('.thread li[data-message="200"]').waitFor();
+	assert.equal(await page.locator('.thread li.msg').count(), 200);
+	await page.getByText('(200 messages shown so far)').waitFor();
+	await page.getByRole('button', { name: 'Load later messages' }).click();
+	await page.locator('.thread li[data-message="230"]').getByText('message number 230').waitFor();
+	assert.equal(await page.locator('.thread li.msg').count(), 230);
+	assert.equal(await page.getByRole('button', { name: 'Load later messages' }).count(), 0);
+	const numbers = await page.locator('.thread li.msg').evaluateAll((els) =>
+		els.map((e) => Number(e.getAttribute('data-message'))));
+	assert.deepEqual(numbers, Array.from({ length: 230 }, (_, i) => i + 1), 'in order');
+	assertCalm(page);
 	await page.context().close();
 });
