@@ -609,6 +609,8 @@ typedef struct rd_message_row {
 	char key_id[64];          /* "" for the command line */
 	char *evidence;           /* JSON array of evidence numbers ("[]") */
 	char template_name[64];   /* the moment it was rendered from, or "" */
+	char template_locale[RD_MESSAGE_LANG_BUFSZ]; /* the texts' locale used */
+	int fell_back;            /* 1: no texts in the buyer's language */
 	char *call;               /* a phone call's JSON object, or NULL */
 	int64_t created_at;
 } rd_message_row;
@@ -975,7 +977,8 @@ int rd_store_usage_list(rd_store *st, int64_t day, size_t limit,
 typedef enum rd_idem_operation {
 	RD_IDEM_OPEN,             /* a dispute opened: the dispute */
 	RD_IDEM_EVENT,            /* an event applied: the dispute */
-	RD_IDEM_EVIDENCE          /* evidence added: its row */
+	RD_IDEM_EVIDENCE,         /* evidence added: its row */
+	RD_IDEM_MESSAGE           /* a message posted: the message */
 } rd_idem_operation;
 
 /* Longest Idempotency-Key, in bytes. */
@@ -988,7 +991,9 @@ typedef struct rd_idem_record {
 	char request_sha256[65];          /* digest of the request */
 	rd_idem_operation operation;
 	char dispute_id[RD_ID_BUFSZ];
-	int64_t evidence_n;               /* RD_IDEM_EVIDENCE only, else 0 */
+	int64_t evidence_n;               /* RD_IDEM_EVIDENCE: the evidence's
+					     number; RD_IDEM_MESSAGE: the
+					     message's; else 0 */
 	char *response;                   /* the JSON answered, heap */
 	int64_t created_at;
 } rd_idem_record;

@@ -236,10 +236,16 @@ int http_idem_replay(http_call *call, const rd_idem_record *rec,
 			 "/v1/disputes/%s/evidence/%" PRId64, rec->dispute_id,
 			 rec->evidence_n);
 		break;
+	case RD_IDEM_MESSAGE:
+		call->status = 201;
+		snprintf(call->location, sizeof(call->location),
+			 "/v1/disputes/%s/messages", rec->dispute_id);
+		break;
 	case RD_IDEM_EVENT:
 		break;
 	}
 	if (rec->operation != RD_IDEM_EVIDENCE &&
+	    rec->operation != RD_IDEM_MESSAGE &&
 	    json_is_integer(version = json_object_get(doc, "version")))
 		snprintf(call->etag, sizeof(call->etag), "\"%" JSON_INTEGER_FORMAT
 			 "\"", json_integer_value(version));

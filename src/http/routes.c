@@ -1813,6 +1813,8 @@ int http_idem_operation(const http_route *route)
 		return RD_IDEM_OPEN;
 	if (route->handler == post_event)
 		return RD_IDEM_EVENT;
+	if (route->handler == http_post_message)
+		return RD_IDEM_MESSAGE;
 	if (route->stream == &upload_stream)
 		return RD_IDEM_EVIDENCE;  /* raw or form */
 	return -1;

@@ -206,7 +206,7 @@ int svc_record(rd_service *svc, const rd_dispute *d, const char *parent,
 	svc_crash_point("after-git-commit");
 	if ((rc = rd_store_head_set(svc->store, d->id, head, err)) < 0)
 		goto done;
-	rc = svc_idem_capture(svc, d, change, now, err);
+	rc = svc_idem_capture(svc, d, change, head, now, err);
 done:
 	free(trailed);
 	return rc;

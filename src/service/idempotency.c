@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redress/json.h"
 #include "redress/store.h"
 
 #define TRAILER_KEY "Redress-Idempotency-Key: "
@@ -231,17 +232,59 @@ static int64_t change_evidence(const tree_change *change)
 	return 0;
 }
 
+/* The number of the message a change adds (messages/NNNNNN.json), or 0. */
+static int64_t change_message(const tree_change *change)
+{
+	static const char prefix[] = "messages/";
+	const size_t plen = sizeof(prefix) - 1;
+
+	for (size_t i = 0; i < change->count; i++) {
+		const char *p = change->files[i].path;
+		char *end = NULL;
+		long long n;
+
+		if (strncmp(p, prefix, plen) != 0 ||
+		    !isdigit((unsigned char)p[plen]))
+			continue;
+		errno = 0;
+		n = strtoll(p + plen, &end, 10);
+		if (errno == 0 && n > 0 && strcmp(end, ".json") == 0)
+			return (int64_t)n;
+	}
+	return 0;
+}
+
 /* The response path of an operation in a commit's tree. */
 static void response_path(char out[64], rd_idem_operation op, int64_t n)
 {
 	if (op == RD_IDEM_EVIDENCE)
 		snprintf(out, 64, "evidence/%04" PRId64 "/meta.json", n);
+	else if (op == RD_IDEM_MESSAGE)
+		snprintf(out, 64, SVC_MESSAGE_PATH, (long long)n);
 	else
 		snprintf(out, 64, "dispute.json");
 }
 
+/*
+ * The answer to a message's POST: its file and the commit that recorded
+ * it (new, NULL when the file is not a JSON object or memory ran out).
+ */
+static char *message_response(const char *file, size_t len,
+			      const char *commit)
+{
+	json_t *doc = json_loadb(file, len, 0, NULL);
+	char *text = NULL;
+
+	if (json_is_object(doc) &&
+	    json_object_set_new(doc, "commit", json_string(commit)) == 0)
+		text = rd_json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return text;
+}
+
 int svc_idem_capture(rd_service *svc, const rd_dispute *d,
-		     const tree_change *change, int64_t now, rd_error *err)
+		     const tree_change *change, const char *head, int64_t now,
+		     rd_error *err)
 {
 	svc_idem *idem = &svc->idem;
 	const rd_tree_file *file;
@@ -259,15 +302,23 @@ int svc_idem_capture(rd_service *svc, const rd_dispute *d,
 		return rd_error_set(err, RD_EINTERNAL, "an idempotent evidence "
 				    "upload made a commit without evidence");
 	}
+	if (idem->rec.operation == RD_IDEM_MESSAGE &&
+	    !(idem->rec.evidence_n = change_message(change)))
+		return rd_error_set(err, RD_EINTERNAL, "an idempotent message "
+				    "made a commit without a message");
 	response_path(path, idem->rec.operation, idem->rec.evidence_n);
 	file = change_file(change, path);
 	if (!file || !file->content)
 		return rd_error_set(err, RD_EINTERNAL, "the commit of an "
 				    "idempotent write has no %s", path);
-	if (!(copy = malloc(file->len + 1)))
+	if (idem->rec.operation == RD_IDEM_MESSAGE)
+		copy = message_response(file->content, file->len, head);
+	else if ((copy = malloc(file->len + 1)) != NULL) {
+		memcpy(copy, file->content, file->len);
+		copy[file->len] = '\0';
+	}
+	if (!copy)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	memcpy(copy, file->content, file->len);
-	copy[file->len] = '\0';
 	free(idem->rec.response);
 	idem->rec.response = copy;
 	snprintf(idem->rec.dispute_id, sizeof(idem->rec.dispute_id), "%s",
@@ -358,6 +409,8 @@ static int commit_request(const rd_commit_info *info, rd_idem_record *rec)
 		rec->operation = RD_IDEM_EVENT;
 	else if (strcmp(op, "evidence") == 0)
 		rec->operation = RD_IDEM_EVIDENCE;
+	else if (strcmp(op, "message") == 0)
+		rec->operation = RD_IDEM_MESSAGE;
 	else
 		return 0;
 	rec->created_at = info->when;
@@ -394,10 +447,35 @@ static int replay_commit(rd_service *svc, const rd_commit_info *info,
 		if (rec.evidence_n <= 0)
 			return RD_OK;
 	}
+	if (rec.operation == RD_IDEM_MESSAGE) {
+		/* the message the commit added: the highest file in it */
+		char **names = NULL;
+		size_t count = 0;
+
+		if ((rc = rd_evidence_list(svc->repo, info->oid, "messages",
+					   &names, &count, err)) < 0)
+			return rc;
+		for (size_t i = 0; i < count; i++) {
+			long long n = strtoll(names[i], NULL, 10);
+
+			if (n > rec.evidence_n)
+				rec.evidence_n = (int64_t)n;
+		}
+		rd_strings_free(names, count);
+		if (rec.evidence_n <= 0)
+			return RD_OK;
+	}
 	response_path(path, rec.operation, rec.evidence_n);
 	if ((rc = rd_evidence_read(svc->repo, info->oid, path, &rec.response,
 				   &len, err)) < 0)
 		return rc;
+	if (rec.operation == RD_IDEM_MESSAGE) {
+		char *answer = message_response(rec.response, len, info->oid);
+
+		free(rec.response);
+		if ((rec.response = answer) == NULL)
+			return rd_error_set(err, RD_ENOMEM, "out of memory");
+	}
 	rc = rd_store_idem_insert(svc->store, &rec, 1, err);
 	rd_idem_record_clear(&rec);
 	return rc;

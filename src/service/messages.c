@@ -609,7 +609,7 @@ json_t *rd_message_row_to_json(const rd_message_row *row)
 
 	rd_time_format(at, row->created_at);
 	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:o, "
-			 "s:o, s:o, s:o, s:s}",
+			 "s:o, s:o, s:o, s:o, s:s}",
 			 "dispute_id", row->dispute_id,
 			 "n", (json_int_t)row->n,
 			 "version", (json_int_t)row->version,
@@ -625,6 +625,10 @@ json_t *rd_message_row_to_json(const rd_message_row *row)
 			 "evidence", evidence ? evidence : json_array(),
 			 "template", row->template_name[0] ?
 				json_string(row->template_name) : json_null(),
+			 "template_locale", row->template_name[0] ?
+				json_pack("{s:s, s:b}", "locale",
+					  row->template_locale, "fell_back",
+					  row->fell_back) : json_null(),
 			 "call", call ? call : json_null(),
 			 "created_at", at);
 }
@@ -652,10 +656,14 @@ static int fill_row(rd_message_row *row, const rd_dispute *d,
 		 in->author ? in->author : actor->name);
 	snprintf(row->role, sizeof(row->role), "%s", rd_role_name(actor->role));
 	snprintf(row->key_id, sizeof(row->key_id), "%s", actor->key_id);
-	if (in->template_doc)
+	if (in->template_doc) {
 		snprintf(row->template_name, sizeof(row->template_name), "%s",
 			 json_string_value(json_object_get(in->template_doc,
 							   "name")));
+		snprintf(row->template_locale, sizeof(row->template_locale),
+			 "%s", in->render.locale);
+		row->fell_back = in->render.fell_back;
+	}
 	row->created_at = now;
 	row->evidence = evidence;
 	if (!in->body)
@@ -710,6 +718,16 @@ int svc_message_from_json(rd_message_row *row, const json_t *doc,
 	snprintf(row->key_id, sizeof(row->key_id), "%s", key ? key : "");
 	snprintf(row->template_name, sizeof(row->template_name), "%s",
 		 tmpl ? tmpl : "");
+	if (tmpl) {
+		const json_t *used = json_object_get(doc, "template_locale");
+		const char *locale = json_string_value(json_object_get(used,
+								"locale"));
+
+		snprintf(row->template_locale, sizeof(row->template_locale),
+			 "%s", locale ? locale : "");
+		row->fell_back = json_is_true(json_object_get(used,
+							      "fell_back"));
+	}
 	if ((row->body = strdup(body)) == NULL ||
 	    (row->evidence = rd_json_dumps(evidence, JSON_COMPACT)) == NULL ||
 	    (json_is_object(call) &&
@@ -804,14 +822,10 @@ int rd_service_message_post(rd_service *svc, const char *id,
 	if ((rc = svc_head(svc, id, head, err)) < 0 ||
 	    (rc = svc_commit(svc, err)) < 0)
 		goto fail;
+	/* what a retry under the same Idempotency-Key is answered too */
 	*answer = rd_message_row_to_json(&row);
 	if (!*answer ||
-	    json_object_set_new(*answer, "commit", json_string(head)) != 0 ||
-	    (in.template_doc &&
-	     json_object_set_new(*answer, "template_locale",
-				 json_pack("{s:s, s:b}", "locale",
-					   in.render.locale, "fell_back",
-					   in.render.fell_back)) != 0)) {
+	    json_object_set_new(*answer, "commit", json_string(head)) != 0) {
 		json_decref(*answer);
 		*answer = NULL;
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");

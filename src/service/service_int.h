@@ -255,8 +255,9 @@ int svc_text_ok(const char *s, int allow_newline);
  *   RD_IDEM_KEEP_S at `now`, refuse (RD_ECONFLICT) a key still
  *   recorded, and return a copy of `message` with the trailers naming the
  *   request (*out is new; NULL when not armed: use message as it is);
- * svc_idem_capture - keep the response of the commit just made (the
- *   dispute.json or evidence meta.json among `change`'s files);
+ * svc_idem_capture - keep the response of the commit `head` just made
+ *   (the dispute.json, evidence meta.json or message file among
+ *   `change`'s files; a message's with its commit);
  * svc_idem_flush - write the captured record (before the store commits);
  * svc_idem_reset - forget a capture (the transaction rolled back);
  * svc_idem_replay - record the requests named by the trailers of the
@@ -266,7 +267,8 @@ int svc_text_ok(const char *s, int allow_newline);
 int svc_idem_message(rd_service *svc, const char *message, int64_t now,
 		     char **out, rd_error *err);
 int svc_idem_capture(rd_service *svc, const rd_dispute *d,
-		     const tree_change *change, int64_t now, rd_error *err);
+		     const tree_change *change, const char *head, int64_t now,
+		     rd_error *err);
 int svc_idem_flush(rd_service *svc, rd_error *err);
 void svc_idem_reset(rd_service *svc);
 int svc_idem_replay(rd_service *svc, const char *id, const char *head,

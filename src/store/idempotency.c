@@ -33,6 +33,7 @@ static const char *const operation_names[] = {
 	[RD_IDEM_OPEN] = "open",
 	[RD_IDEM_EVENT] = "event",
 	[RD_IDEM_EVIDENCE] = "evidence",
+	[RD_IDEM_MESSAGE] = "message",
 };
 
 #define OPERATION_COUNT \

@@ -58,8 +58,11 @@ int rd_store_message_insert(rd_store *st, const rd_message_row *row,
 				  "[]");
 	rc |= rd_store__bind_text(stmt, 12, row->template_name[0] ?
 				  row->template_name : NULL);
-	rc |= rd_store__bind_text(stmt, 13, row->call);
-	rc |= rd_db_bind_int64(stmt, 14, row->created_at);
+	rc |= rd_store__bind_text(stmt, 13, row->template_locale[0] ?
+				  row->template_locale : NULL);
+	rc |= rd_db_bind_int64(stmt, 14, row->fell_back ? 1 : 0);
+	rc |= rd_store__bind_text(stmt, 15, row->call);
+	rc |= rd_db_bind_int64(stmt, 16, row->created_at);
 	rc = rd_store__step(st, stmt, rc);
 	if (rc != RD_DB_DONE)
 		ret = rd_store__fail(st, rc, err, "cannot record message %lld "
@@ -115,7 +118,8 @@ static int read_message(rd_db_stmt *stmt, rd_message_row *row, rd_error *err)
 	memset(row, 0, sizeof(*row));
 	row->n = rd_db_column_int64(stmt, 1);
 	row->version = rd_db_column_int64(stmt, 2);
-	row->created_at = rd_db_column_int64(stmt, 13);
+	row->fell_back = rd_db_column_int64(stmt, 13) != 0;
+	row->created_at = rd_db_column_int64(stmt, 15);
 	if ((ret = rd_store__column_copy(stmt, 0, row->dispute_id,
 					 sizeof(row->dispute_id), err)) < 0 ||
 	    (ret = rd_store__column_copy(stmt, 3, row->direction,
@@ -136,7 +140,10 @@ static int read_message(rd_db_stmt *stmt, rd_message_row *row, rd_error *err)
 	    (ret = rd_store__column_copy(stmt, 11, row->template_name,
 					 sizeof(row->template_name),
 					 err)) < 0 ||
-	    (ret = rd_store__column_strdup(stmt, 12, &row->call, err)) < 0)
+	    (ret = rd_store__column_copy(stmt, 12, row->template_locale,
+					 sizeof(row->template_locale),
+					 err)) < 0 ||
+	    (ret = rd_store__column_strdup(stmt, 14, &row->call, err)) < 0)
 		rd_message_row_clear(row);
 	return ret;
 }

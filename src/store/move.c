@@ -30,7 +30,8 @@
 
 #define MOVE_MESSAGE_COLUMNS                                                 \
 	"dispute_id, n, version, direction, channel, body, language,"        \
-	" author, role, key_id, evidence, template, call, created_at"
+	" author, role, key_id, evidence, template, template_locale,"         \
+	" fell_back, call, created_at"
 
 /* One table: its rows read from SQLite, written to PostgreSQL. */
 typedef struct move_table {
@@ -98,7 +99,7 @@ static const move_table rows_tables[] = {
 	{ "messages",
 	  "SELECT " MOVE_MESSAGE_COLUMNS " FROM messages ORDER BY dispute_id, n",
 	  "INSERT INTO messages (" MOVE_MESSAGE_COLUMNS ") VALUES ($1, $2, $3,"
-	  " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)" },
+	  " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)" },
 	{ "reply_deadlines",
 	  "SELECT dispute_id, due_at, since_n, event FROM reply_deadlines"
 	  " ORDER BY dispute_id",

@@ -20,7 +20,8 @@
 /* The messages columns, in the order messages.c binds and reads them. */
 #define MESSAGE_COLUMNS                                                      \
 	"dispute_id, n, version, direction, channel, body, language, "       \
-	"author, role, key_id, evidence, template, call, created_at"
+	"author, role, key_id, evidence, template, template_locale, "        \
+	"fell_back, call, created_at"
 
 /*
  * rd_store_dispute_list, keyset pagination newest first.
@@ -1197,17 +1198,19 @@ static const struct {
 	 */
 	[RD_STMT_MESSAGE_INSERT] = { 19,
 		"INSERT INTO messages (" MESSAGE_COLUMNS ") VALUES"
-		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+		" ?15, ?16)",
 		"INSERT INTO messages (" MESSAGE_COLUMNS ") VALUES"
-		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)" },
+		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+		" $15, $16)" },
 	/* a rebuild from the record finds the rows it already has */
 	[RD_STMT_MESSAGE_REBUILD] = { 19,
 		"INSERT INTO messages (" MESSAGE_COLUMNS ") VALUES"
-		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-		" ON CONFLICT (dispute_id, n) DO NOTHING",
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+		" ?15, ?16) ON CONFLICT (dispute_id, n) DO NOTHING",
 		"INSERT INTO messages (" MESSAGE_COLUMNS ") VALUES"
-		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-		" ON CONFLICT (dispute_id, n) DO NOTHING" },
+		" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+		" $15, $16) ON CONFLICT (dispute_id, n) DO NOTHING" },
 	[RD_STMT_MESSAGES_OF] = { 19,
 		"SELECT " MESSAGE_COLUMNS " FROM messages"
 		" WHERE dispute_id = ?1 AND n > ?2"

@@ -78,6 +78,23 @@ expect_eq "$STATUS" "201" "a body of exactly 64 KiB"
 call "$agent" GET "/v1/disputes/$id"
 expect_eq "$(jq .version <<<"$BODY")" "3" "nothing refused was recorded"
 
+# --- a message retried under its Idempotency-Key is recorded once ------------------
+idem() { # KEY JSON
+	call "$shop" POST "/v1/disputes/$second/messages" -H "Idempotency-Key: $1" \
+		-H 'Content-Type: application/json' --data-binary "$2"
+}
+idem relay-1 '{"direction":"inbound","channel":"sms","body":"Is anyone there?"}'
+expect_eq "$STATUS" "201" "a relayed message with an Idempotency-Key"
+first=$BODY
+idem relay-1 '{"direction":"inbound","channel":"sms","body":"Is anyone there?"}'
+expect_eq "$STATUS $(header Idempotent-Replayed)" "201 true" "its retry is replayed"
+expect_eq "$(jq -cS . <<<"$BODY")" "$(jq -cS . <<<"$first")" "with the first answer, commit and all"
+expect_eq "$(header Location)" "/v1/disputes/$second/messages" "and its Location"
+idem relay-1 '{"direction":"inbound","channel":"sms","body":"Something else"}'
+expect_eq "$(problem_field)" "422 Idempotency-Key" "the key used for another message is refused"
+call "$agent" GET "/v1/disputes/$second/messages"
+expect_eq "$(jq '[.items[] | select(.body == "Is anyone there?")] | length' <<<"$BODY")" "1" "recorded once"
+
 # --- a call logged, pointing at its recording -------------------------------------
 add_evidence "$id" photo
 post "$agent" "$id" '{"direction":"inbound","channel":"phone","body":"Buyer called: wants a replacement, not a refund.","call":{"caller":"buyer","duration_seconds":312},"evidence":[1]}'
@@ -188,7 +205,7 @@ expect_eq "$(jq -c '[.items[] | select(.type == "message.created") | .data.messa
 expect_exit 0 rd message "$second" --direction internal --channel other --body "note from the CLI" --as agent:bob --json
 expect_eq "$(jq -r '.author + " " + .role' <<<"$OUT")" "bob agent" "redress message"
 expect_exit 0 rd messages "$second" --json
-expect_eq "$(jq -r '[.items[].direction] | join(" ")' <<<"$OUT")" "inbound internal" "redress messages"
+expect_eq "$(jq -r '[.items[].direction] | join(" ")' <<<"$OUT")" "inbound inbound internal" "redress messages"
 expect_exit 3 rd message "$second" --direction inbound --channel chat --body ""
 expect_has "$ERR" "body: must not be empty" "the CLI refuses as the API does"
 expect_exit 2 rd message "$second" --direction inbound --channel chat
@@ -199,7 +216,7 @@ expect_eq "$(jq -r .body <<<"$OUT")" "$(printf 'from a file\nline two')" "--body
 
 # an ended dispute awaits no reply
 rd message "$second" --direction inbound --channel chat --body "Still waiting" --as agent:alice >/dev/null
-expect_eq "$(rd show "$second" --json | jq -r '.reply_deadline.since_message')" "4" "(a clock runs)"
+expect_eq "$(rd show "$second" --json | jq -r '.reply_deadline.since_message')" "5" "(a clock runs)"
 ev "$second" withdraw --as agent:alice
 expect_eq "$(rd show "$second" --json | jq -r '.state + " " + (has("reply_deadline")|tostring)')" "closed false" \
 	"closing the dispute stopped its clock"
