@@ -292,6 +292,13 @@ static int check_evidence(rd_service *svc, const char *id,
 			return refuse(err, "evidence", "evidence[%zu]: dispute "
 				      "%s has no evidence %lld", i, id,
 				      (long long)json_integer_value(v));
+		for (size_t k = 0; k < i; k++)
+			if (json_integer_value(json_array_get(evidence, k)) ==
+			    json_integer_value(v))
+				return refuse(err, "evidence", "evidence[%zu]: "
+					      "evidence %lld is listed twice",
+					      i, (long long)
+					      json_integer_value(v));
 	}
 	*out = evidence ? rd_json_dumps(evidence, JSON_COMPACT) : strdup("[]");
 	if (!*out)

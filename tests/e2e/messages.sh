@@ -64,6 +64,7 @@ refused '{"direction":"inbound","channel":"chat","body":"x","colour":"red"}' 422
 refused '{"direction":"inbound","channel":"chat"}' 422 body "neither body nor template"
 refused '{"direction":"inbound","channel":"chat","body":"x","language":"not a tag!"}' 422 language "a malformed language"
 refused '{"direction":"inbound","channel":"chat","body":"x","evidence":[7]}' 422 evidence "evidence the dispute does not have"
+refused '{"direction":"inbound","channel":"chat","body":"x","evidence":["1"]}' 422 evidence "an evidence number as text"
 refused '{"direction":"inbound","channel":"phone","body":"x"}' 422 call "a phone message without its call"
 refused '{"direction":"inbound","channel":"chat","body":"x","call":{"caller":"buyer","duration_seconds":5}}' 422 call "a call on another channel"
 refused '{"direction":"inbound","channel":"phone","body":"x","call":{"caller":"buyer","duration_seconds":-1}}' 422 call.duration_seconds "a negative duration"
@@ -97,6 +98,8 @@ expect_eq "$(jq '[.items[] | select(.body == "Is anyone there?")] | length' <<<"
 
 # --- a call logged, pointing at its recording -------------------------------------
 add_evidence "$id" photo
+post "$agent" "$id" '{"direction":"inbound","channel":"chat","body":"x","evidence":[1,1]}'
+expect_eq "$(problem_field)" "422 evidence" "evidence listed twice"
 post "$agent" "$id" '{"direction":"inbound","channel":"phone","body":"Buyer called: wants a replacement, not a refund.","call":{"caller":"buyer","duration_seconds":312},"evidence":[1]}'
 expect_eq "$STATUS" "201" "a phone call logged"
 expect_eq "$(jq -c '{call, evidence}' <<<"$BODY")" '{"call":{"caller":"buyer","duration_seconds":312},"evidence":[1]}' \
