@@ -210,11 +210,14 @@ static const rd_tree_file *change_file(const tree_change *change,
 	return NULL;
 }
 
-/* The number of the evidence a change adds (its meta.json), or 0. */
-static int64_t change_evidence(const tree_change *change)
+/*
+ * The number N of the file "<prefix>N<suffix>" a change adds (evidence's
+ * "evidence/0003/meta.json", a message's "messages/000003.json"), or 0.
+ */
+static int64_t change_number(const tree_change *change, const char *prefix,
+			     const char *suffix)
 {
-	static const char prefix[] = "evidence/";
-	const size_t plen = sizeof(prefix) - 1;
+	const size_t plen = strlen(prefix);
 
 	for (size_t i = 0; i < change->count; i++) {
 		const char *p = change->files[i].path;
@@ -226,29 +229,7 @@ static int64_t change_evidence(const tree_change *change)
 			continue;
 		errno = 0;
 		n = strtoll(p + plen, &end, 10);
-		if (errno == 0 && n > 0 && strcmp(end, "/meta.json") == 0)
-			return (int64_t)n;
-	}
-	return 0;
-}
-
-/* The number of the message a change adds (messages/NNNNNN.json), or 0. */
-static int64_t change_message(const tree_change *change)
-{
-	static const char prefix[] = "messages/";
-	const size_t plen = sizeof(prefix) - 1;
-
-	for (size_t i = 0; i < change->count; i++) {
-		const char *p = change->files[i].path;
-		char *end = NULL;
-		long long n;
-
-		if (strncmp(p, prefix, plen) != 0 ||
-		    !isdigit((unsigned char)p[plen]))
-			continue;
-		errno = 0;
-		n = strtoll(p + plen, &end, 10);
-		if (errno == 0 && n > 0 && strcmp(end, ".json") == 0)
+		if (errno == 0 && n > 0 && strcmp(end, suffix) == 0)
 			return (int64_t)n;
 	}
 	return 0;
@@ -295,7 +276,8 @@ int svc_idem_capture(rd_service *svc, const rd_dispute *d,
 		return RD_OK;
 	idem->rec.evidence_n = 0;
 	if (idem->rec.operation == RD_IDEM_EVIDENCE &&
-	    !(idem->rec.evidence_n = change_evidence(change))) {
+	    !(idem->rec.evidence_n = change_number(change, "evidence/",
+						   "/meta.json"))) {
 		/* a later commit of the same write (none today) keeps the first */
 		if (idem->captured)
 			return RD_OK;
@@ -303,7 +285,8 @@ int svc_idem_capture(rd_service *svc, const rd_dispute *d,
 				    "upload made a commit without evidence");
 	}
 	if (idem->rec.operation == RD_IDEM_MESSAGE &&
-	    !(idem->rec.evidence_n = change_message(change)))
+	    !(idem->rec.evidence_n = change_number(change, "messages/",
+						   ".json")))
 		return rd_error_set(err, RD_EINTERNAL, "an idempotent message "
 				    "made a commit without a message");
 	response_path(path, idem->rec.operation, idem->rec.evidence_n);
@@ -418,6 +401,28 @@ static int commit_request(const rd_commit_info *info, rd_idem_record *rec)
 }
 
 /* Record the request one replayed commit names, if any. */
+/* *n = the highest number named in directory `dir` of `commit`'s tree. */
+static int highest_number(rd_service *svc, const char *commit,
+			  const char *dir, int64_t *n, rd_error *err)
+{
+	char **names = NULL;
+	size_t count = 0;
+	int rc;
+
+	*n = 0;
+	if ((rc = rd_evidence_list(svc->repo, commit, dir, &names, &count,
+				   err)) < 0)
+		return rc;
+	for (size_t i = 0; i < count; i++) {
+		long long v = strtoll(names[i], NULL, 10);
+
+		if (v > *n)
+			*n = (int64_t)v;
+	}
+	rd_strings_free(names, count);
+	return RD_OK;
+}
+
 static int replay_commit(rd_service *svc, const rd_commit_info *info,
 			 const char *id, rd_error *err)
 {
@@ -429,42 +434,15 @@ static int replay_commit(rd_service *svc, const rd_commit_info *info,
 	if (!commit_request(info, &rec))
 		return RD_OK;
 	snprintf(rec.dispute_id, sizeof(rec.dispute_id), "%s", id);
-	if (rec.operation == RD_IDEM_EVIDENCE) {
-		/* the evidence the commit added: the highest meta.json in it */
-		char **names = NULL;
-		size_t count = 0;
-
-		if ((rc = rd_evidence_list(svc->repo, info->oid, "evidence",
-					   &names, &count, err)) < 0)
-			return rc;
-		for (size_t i = 0; i < count; i++) {
-			long long n = strtoll(names[i], NULL, 10);
-
-			if (n > rec.evidence_n)
-				rec.evidence_n = (int64_t)n;
-		}
-		rd_strings_free(names, count);
-		if (rec.evidence_n <= 0)
-			return RD_OK;
-	}
-	if (rec.operation == RD_IDEM_MESSAGE) {
-		/* the message the commit added: the highest file in it */
-		char **names = NULL;
-		size_t count = 0;
-
-		if ((rc = rd_evidence_list(svc->repo, info->oid, "messages",
-					   &names, &count, err)) < 0)
-			return rc;
-		for (size_t i = 0; i < count; i++) {
-			long long n = strtoll(names[i], NULL, 10);
-
-			if (n > rec.evidence_n)
-				rec.evidence_n = (int64_t)n;
-		}
-		rd_strings_free(names, count);
-		if (rec.evidence_n <= 0)
-			return RD_OK;
-	}
+	/* what an upload or a message added: the highest of its commit */
+	if ((rec.operation == RD_IDEM_EVIDENCE ||
+	     rec.operation == RD_IDEM_MESSAGE) &&
+	    ((rc = highest_number(svc, info->oid,
+				  rec.operation == RD_IDEM_EVIDENCE ? "evidence"
+								    : "messages",
+				  &rec.evidence_n, err)) < 0 ||
+	     rec.evidence_n <= 0))
+		return rc;
 	response_path(path, rec.operation, rec.evidence_n);
 	if ((rc = rd_evidence_read(svc->repo, info->oid, path, &rec.response,
 				   &len, err)) < 0)

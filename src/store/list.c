@@ -172,52 +172,50 @@ static void free_page(rd_dispute **page, size_t count)
 }
 
 /*
- * The disputes awaiting a reply, the soonest due first: the page starts
- * above the key (reply due time, id) of the previous page's last row.
+ * Bind what every list statement takes the same way: ?1 to ?4 the
+ * filters, ?8 the rows to fetch (a page and one), ?9 the overdue time.
  */
-static int list_awaiting_reply(rd_store *st, const rd_dispute_filter *f,
-			       size_t limit, rd_dispute ***out, size_t *count,
-			       char **next_cursor, rd_error *err)
+static int bind_filters(rd_db_stmt *stmt, const rd_dispute_filter *f,
+			size_t limit)
 {
-	rd_db_stmt *stmt = NULL;
-	rd_dispute **page = NULL;
-	int64_t after_at = INT64_MIN;
-	char after_id[RD_ID_BUFSZ] = "";
-	char next[CURSOR_BUFSZ];
-	size_t n = 0;
-	int more = 0;
 	int rc;
-	int ret;
 
-	if (f->cursor && (ret = rd_store__cursor_decode(f->cursor, &after_at,
-							after_id, err)) < 0)
-		return ret;
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-	page = calloc(limit, sizeof(*page));
-	if (!page)
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	if ((ret = rd_store__stmt(st, RD_STMT_LIST_AWAITING_REPLY, &stmt,
-				  err)) < 0)
-		goto done;
 	rc = rd_store__bind_text(stmt, 1, f->state);
 	rc |= rd_store__bind_text(stmt, 2, f->reason);
 	rc |= rd_store__bind_text(stmt, 3, f->storefront);
 	rc |= rd_store__bind_text(stmt, 4, f->assignee);
-	rc |= rd_db_bind_int64(stmt, 5, f->created_from ? f->created_from :
-							  INT64_MIN);
-	rc |= rd_db_bind_int64(stmt, 6, after_at);
-	rc |= rd_store__bind_text(stmt, 7, after_id);
 	rc |= rd_db_bind_int64(stmt, 8, (int64_t)limit + 1);
 	if (f->overdue)
 		rc |= rd_db_bind_int64(stmt, 9, f->now);
 	else
 		rc |= rd_db_bind_null(stmt, 9);
-	rc |= rd_db_bind_int64(stmt, 10, f->created_to ? f->created_to :
-							 INT64_MAX);
-	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
+	return rc;
+}
+
+/*
+ * Run a bound list statement (bind_rc: its binding's result) and hand out
+ * its page of at most `limit` disputes; the next page's cursor is the last
+ * row's key, its reply due time when by_reply, else its creation time.
+ */
+static int read_page(rd_store *st, rd_db_stmt *stmt, int bind_rc,
+		     size_t limit, int by_reply, rd_dispute ***out,
+		     size_t *count, char **next_cursor, rd_error *err)
+{
+	rd_dispute **page = NULL;
+	char next[CURSOR_BUFSZ];
+	size_t n = 0;
+	int more = 0;
+	int rc;
+	int ret = RD_OK;
+
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	page = calloc(limit, sizeof(*page));
+	if (!page)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	for (rc = rd_store__step(st, stmt, bind_rc); rc == RD_DB_ROW;
 	     rc = rd_db_step(stmt)) {
 		if (n == limit) {
-			more = 1;
+			more = 1;  /* the extra row fetched: another page */
 			break;
 		}
 		if ((ret = rd_store__dispute_from_row(st, stmt, &page[n],
@@ -226,12 +224,12 @@ static int list_awaiting_reply(rd_store *st, const rd_dispute_filter *f,
 		n++;
 	}
 	if (rc != RD_DB_ROW && rc != RD_DB_DONE) {
-		ret = rd_store__fail(st, rc, err, "cannot list the disputes "
-				     "awaiting a reply");
+		ret = rd_store__fail(st, rc, err, "cannot list disputes");
 		goto done;
 	}
 	if (more) {
-		rd_store__cursor_encode(next, page[n - 1]->reply_due_at,
+		rd_store__cursor_encode(next, by_reply ? page[n - 1]->reply_due_at
+						       : page[n - 1]->created_at,
 					page[n - 1]->id);
 		if ((*next_cursor = strdup(next)) == NULL) {
 			ret = rd_error_set(err, RD_ENOMEM, "out of memory");
@@ -242,8 +240,39 @@ static int list_awaiting_reply(rd_store *st, const rd_dispute_filter *f,
 	*count = n;
 	page = NULL;
 done:
-	rd_store__release(stmt);
 	free_page(page, n);
+	return ret;
+}
+
+/*
+ * The disputes awaiting a reply, the soonest due first: the page starts
+ * above the key (reply due time, id) of the previous page's last row.
+ */
+static int list_awaiting_reply(rd_store *st, const rd_dispute_filter *f,
+			       size_t limit, rd_dispute ***out, size_t *count,
+			       char **next_cursor, rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	int64_t after_at = INT64_MIN;
+	char after_id[RD_ID_BUFSZ] = "";
+	int rc;
+	int ret;
+
+	if (f->cursor && (ret = rd_store__cursor_decode(f->cursor, &after_at,
+							after_id, err)) < 0)
+		return ret;
+	if ((ret = rd_store__stmt(st, RD_STMT_LIST_AWAITING_REPLY, &stmt,
+				  err)) < 0)
+		return ret;
+	rc = bind_filters(stmt, f, limit);
+	rc |= rd_db_bind_int64(stmt, 5, f->created_from ? f->created_from :
+							  INT64_MIN);
+	rc |= rd_db_bind_int64(stmt, 6, after_at);
+	rc |= rd_store__bind_text(stmt, 7, after_id);
+	rc |= rd_db_bind_int64(stmt, 10, f->created_to ? f->created_to :
+							 INT64_MAX);
+	ret = read_page(st, stmt, rc, limit, 1, out, count, next_cursor, err);
+	rd_store__release(stmt);
 	return ret;
 }
 
@@ -254,16 +283,12 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 	static const rd_dispute_filter no_filter;
 	const rd_dispute_filter *f = filter ? filter : &no_filter;
 	rd_db_stmt *stmt = NULL;
-	rd_dispute **page = NULL;
-	size_t n = 0;
 	size_t limit;
 	int64_t low = INT64_MIN;
 	int64_t high_at = INT64_MAX;
 	const char *high_id = "~";  /* sorts after every id */
 	int64_t cursor_at = 0;
 	char cursor_id[RD_ID_BUFSZ];
-	char next[CURSOR_BUFSZ];
-	int more = 0;
 	int rc;
 	int ret;
 
@@ -294,54 +319,13 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 			high_id = cursor_id;
 		}
 	}
-
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-	page = calloc(limit, sizeof(*page));
-	if (!page)
-		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	if ((ret = rd_store__stmt(st, pick_statement(f), &stmt, err)) < 0)
-		goto done;
-	rc = rd_store__bind_text(stmt, 1, f->state);
-	rc |= rd_store__bind_text(stmt, 2, f->reason);
-	rc |= rd_store__bind_text(stmt, 3, f->storefront);
-	rc |= rd_store__bind_text(stmt, 4, f->assignee);
+		return ret;
+	rc = bind_filters(stmt, f, limit);
 	rc |= rd_db_bind_int64(stmt, 5, low);
 	rc |= rd_db_bind_int64(stmt, 6, high_at);
 	rc |= rd_store__bind_text(stmt, 7, high_id);
-	rc |= rd_db_bind_int64(stmt, 8, (int64_t)limit + 1);
-	if (f->overdue)
-		rc |= rd_db_bind_int64(stmt, 9, f->now);
-	else
-		rc |= rd_db_bind_null(stmt, 9);
-	rc = rd_store__step(st, stmt, rc);
-	for (; rc == RD_DB_ROW; rc = rd_db_step(stmt)) {
-		if (n == limit) {
-			more = 1;  /* the extra row fetched: another page */
-			break;
-		}
-		if ((ret = rd_store__dispute_from_row(st, stmt, &page[n],
-						      err)) < 0)
-			goto done;
-		n++;
-	}
-	if (rc != RD_DB_ROW && rc != RD_DB_DONE) {
-		ret = rd_store__fail(st, rc, err, "cannot list disputes");
-		goto done;
-	}
-	if (more) {
-		rd_store__cursor_encode(next, page[n - 1]->created_at,
-					page[n - 1]->id);
-		*next_cursor = strdup(next);
-		if (!*next_cursor) {
-			ret = rd_error_set(err, RD_ENOMEM, "out of memory");
-			goto done;
-		}
-	}
-	*out = page;
-	*count = n;
-	page = NULL;
-done:
+	ret = read_page(st, stmt, rc, limit, 0, out, count, next_cursor, err);
 	rd_store__release(stmt);
-	free_page(page, n);
 	return ret;
 }
