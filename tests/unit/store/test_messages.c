@@ -270,8 +270,8 @@ static const char *awaiting(rd_store *st, const char *storefront,
 	}
 	for (size_t i = 0; i < count; i++) {
 		used += (size_t)snprintf(out + used, sizeof(out) - used,
-					 "%s%d", i ? " " : "",
-					 atoi(page_out[i]->id + 3));
+					 "%s%ld", i ? " " : "",
+					 strtol(page_out[i]->id + 3, NULL, 10));
 		rd_dispute_free(page_out[i]);
 	}
 	free(page_out);
