@@ -120,27 +120,7 @@ static int out_of_memory(struct loader *ld)
 
 /* ---- members ------------------------------------------------------------ */
 
-enum member_kind { MK_STRING, MK_INTEGER, MK_OBJECT, MK_ARRAY };
-
-static const char *const member_kind_text[] = {
-	[MK_STRING] = "a string",
-	[MK_INTEGER] = "an integer",
-	[MK_OBJECT] = "an object",
-	[MK_ARRAY] = "an array",
-};
-
-static int kind_matches(int kind, const json_t *value)
-{
-	switch ((enum member_kind)kind) {
-	case MK_STRING: return json_is_string(value);
-	case MK_INTEGER: return json_is_integer(value);
-	case MK_OBJECT: return json_is_object(value);
-	case MK_ARRAY: return json_is_array(value);
-	}
-	return 0;
-}
-
-static const rd_def_kinds member_kinds = { kind_matches, member_kind_text };
+/* the kinds of a member: MK_STRING... and lc_member_kinds (members.c) */
 
 #define MEMBERS(table) (table), sizeof(table) / sizeof((table)[0])
 
@@ -172,7 +152,7 @@ static int check_members(struct loader *ld, const json_t *obj,
 			 size_t count)
 {
 	return rd_def_check_members(ld->err, ld->origin, path, obj, table,
-				    count, &member_kinds);
+				    count, &lc_member_kinds);
 }
 
 /* ---- small parsers ------------------------------------------------------ */

@@ -13,11 +13,19 @@
 #include <unicode/uloc.h>
 #include <unicode/utypes.h>
 
+#include "core/definition.h"
 #include "redress/error.h"
 #include "redress/locale.h"
 
 /* Longest IANA zone name redress accepts ("America/Argentina/ComodRivadavia"
  * is 32 characters). */
+/*
+ * The kinds of a definition's member, for rd_def_check_members, shared by
+ * calendars.json and moments.json (members.c).
+ */
+enum lc_member_kind { MK_STRING, MK_INTEGER, MK_OBJECT, MK_ARRAY };
+extern const rd_def_kinds lc_member_kinds;
+
 #define LC_ZONE_MAX 64
 
 /*

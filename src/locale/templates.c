@@ -173,25 +173,7 @@ static int out_of_memory(struct loader *ld)
 
 /* ---- moments.json ------------------------------------------------------- */
 
-enum member_kind { MK_STRING, MK_INTEGER, MK_OBJECT };
-
-static const char *const member_kind_text[] = {
-	[MK_STRING] = "a string",
-	[MK_INTEGER] = "an integer",
-	[MK_OBJECT] = "an object",
-};
-
-static int kind_matches(int kind, const json_t *value)
-{
-	switch ((enum member_kind)kind) {
-	case MK_STRING: return json_is_string(value);
-	case MK_INTEGER: return json_is_integer(value);
-	case MK_OBJECT: return json_is_object(value);
-	}
-	return 0;
-}
-
-static const rd_def_kinds member_kinds = { kind_matches, member_kind_text };
+/* the kinds of a member: MK_STRING... and lc_member_kinds (members.c) */
 
 #define MEMBERS(table) (table), sizeof(table) / sizeof((table)[0])
 
@@ -241,7 +223,7 @@ static int check_members(struct doc_loader *dl, const json_t *obj,
 			 size_t count)
 {
 	return rd_def_check_members(dl->err, dl->origin, path, obj, table,
-				    count, &member_kinds);
+				    count, &lc_member_kinds);
 }
 
 static int load_var(struct doc_loader *dl, rd_tvar *var, const char *name,
