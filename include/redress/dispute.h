@@ -172,6 +172,9 @@ typedef struct rd_dispute {
 	int64_t reply_due_at;    /* when the answer is due, or 0 for none */
 	int64_t reply_since;     /* the message that started it, or 0 */
 	char *reply_event;       /* event fired when it passes, or NULL */
+
+	/* relevance to a list's q, higher is better; 0 outside a search */
+	int64_t search_rank;
 } rd_dispute;
 
 /* Limits on the opening document, enforced by rd_dispute_from_json. */

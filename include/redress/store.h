@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 19
+#define RD_STORE_SCHEMA_VERSION 20
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -509,11 +509,30 @@ typedef struct rd_dispute_filter {
 	int64_t created_to;       /* created_at <  this, when non-zero */
 	const char *cursor;       /* from a previous page's next_cursor, or NULL */
 	size_t limit;             /* page size, 1..500 (0 means 50) */
+	/* search (schema 20) */
+	const char *order_ref;    /* exact order reference */
+	const char *buyer_ref;    /* exact buyer reference */
+	const char *sku;          /* an item's exact SKU */
+	int64_t updated_since;    /* updated_at >= this, when non-zero */
+	const char *q;            /* words, all of which the dispute's text
+				     holds (RD_SEARCH_MAX_* below); ranked */
 } rd_dispute_filter;
+
+/* Limits on rd_dispute_filter.q (RD_EINVALID, field "q", beyond). */
+#define RD_SEARCH_MAX_BYTES 200
+#define RD_SEARCH_MAX_WORDS 16
 
 /*
  * One page of disputes, newest first (created_at, then id, descending), by
  * keyset: the cost of a page does not grow with the number of disputes.
+ * With q, the disputes whose searchable text (order and buyer references,
+ * SKUs, item titles, description, inbound and outbound messages; never an
+ * internal note) holds every word of q, the most relevant first: each
+ * dispute's search_rank (higher is better) then id, descending, by keyset
+ * on (search_rank, id). q is words separated by spaces, each taken as a
+ * word to find, never as query syntax; a q without a letter or digit, or
+ * over RD_SEARCH_MAX_BYTES / RD_SEARCH_MAX_WORDS, is RD_EINVALID (field
+ * "q"), as is q with awaiting_reply.
  * *out is a new array of *count new disputes (free each with
  * rd_dispute_free, then the array with free()); *next_cursor is a new
  * string (free()) when more pages follow, else NULL. A malformed cursor is

@@ -204,6 +204,7 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 	size_t count = 0;
 	char *next = NULL;
 	const char *limit = cli_opt(&ctx->args, "limit");
+	const char *updated_since = cli_opt(&ctx->args, "updated-since");
 	json_t *list = NULL;
 	int rc;
 
@@ -212,6 +213,15 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 	filter.reason = cli_opt(&ctx->args, "reason");
 	filter.storefront = cli_opt(&ctx->args, "storefront");
 	filter.assignee = cli_opt(&ctx->args, "assignee");
+	if (filter.assignee && strcmp(filter.assignee, "me") == 0)
+		filter.assignee = ctx->actor.name;
+	filter.order_ref = cli_opt(&ctx->args, "order-ref");
+	filter.buyer_ref = cli_opt(&ctx->args, "buyer-ref");
+	filter.sku = cli_opt(&ctx->args, "sku");
+	filter.q = cli_opt(&ctx->args, "q");
+	if (updated_since &&
+	    rd_time_parse(&filter.updated_since, updated_since, err) < 0)
+		return rd_error_prefix(err, "--updated-since");
 	filter.overdue = cli_flag(&ctx->args, "overdue");
 	filter.awaiting_reply = cli_flag(&ctx->args, "awaiting-reply");
 	filter.now = ctx->now;
@@ -238,10 +248,21 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 	}
 	if (!(list = json_array()))
 		goto nomem;
-	for (size_t i = 0; i < count; i++)
-		if (json_array_append_new(list,
-					  rd_dispute_to_json(disputes[i])) != 0)
+	for (size_t i = 0; i < count; i++) {
+		json_t *doc = rd_dispute_to_json(disputes[i]);
+
+		/* a search says how well each dispute matched, as the API */
+		if (doc && filter.q &&
+		    json_object_set_new(doc, "search",
+					json_pack("{s:I}", "rank",
+						  (json_int_t)disputes[i]
+							  ->search_rank)) < 0) {
+			json_decref(doc);
 			goto nomem;
+		}
+		if (json_array_append_new(list, doc) != 0)
+			goto nomem;
+	}
 	rc = cli_print_page("disputes", list, next, err);
 	list = NULL;	/* taken */
 	goto done;

@@ -70,11 +70,17 @@ static const cli_option list_options[] = {
 	{ "state", "STATE", 0, "only disputes in this state" },
 	{ "reason", "REASON", 0, "only disputes with this reason" },
 	{ "storefront", "NAME", 0, "only this storefront's disputes" },
-	{ "assignee", "NAME", 0, "only disputes assigned to NAME" },
+	{ "assignee", "NAME", 0, "only disputes assigned to NAME (me: to the --as name)" },
 	{ "overdue", NULL, 0, "only disputes past their SLA deadline" },
 	{ "awaiting-reply", NULL, 0, "only disputes whose buyer awaits an answer, the most overdue first" },
 	{ "limit", "N", 0, "page size, 1 to 500 (default 50)" },
 	{ "cursor", "CURSOR", 0, "continue after a previous page" },
+	{ "order-ref", "REF", 0, "only disputes of this order reference" },
+	{ "buyer-ref", "REF", 0, "only disputes of this buyer reference" },
+	{ "sku", "SKU", 0, "only disputes with an item of this SKU" },
+	{ "q", "WORDS", 0, "only disputes whose text holds every word (references, SKUs, titles, description, messages but internal notes), the most relevant first" },
+	{ "updated-since", "TIME", 0, "only disputes updated at or after TIME (RFC 3339)" },
+	{ "as", "ROLE:NAME", 0, "the name --assignee me stands for (default agent:$USER)" },
 	{ NULL, NULL, 0, NULL },
 };
 

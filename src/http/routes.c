@@ -403,6 +403,7 @@ done:
 static const char *const list_params[] = {
 	"state", "reason", "storefront", "assignee", "overdue",
 	"created_from", "created_to", "limit", "cursor", "awaiting_reply",
+	"order_ref", "buyer_ref", "sku", "q", "updated_since",
 };
 
 #define LIST_PARAM_COUNT (sizeof(list_params) / sizeof(list_params[0]))
@@ -502,6 +503,20 @@ static int parse_flag(int *out, const char *name, const char *value,
 	return RD_OK;
 }
 
+/* The words of a search, which the store splits and checks further. */
+static int parse_search(const char **out, const char *value, rd_error *err)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > RD_SEARCH_MAX_BYTES)
+		return rd_error_set_field(err, RD_EINVALID, "q",
+					  "query parameter q must be 1 to %d "
+					  "bytes of words, not %zu",
+					  RD_SEARCH_MAX_BYTES, len);
+	*out = value;
+	return RD_OK;
+}
+
 int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		     rd_error *err)
 {
@@ -520,7 +535,9 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 					 seen, "the list takes state, reason, "
 					 "storefront, assignee, overdue, "
 					 "awaiting_reply, created_from, "
-					 "created_to, limit and cursor", err);
+					 "created_to, order_ref, buyer_ref, "
+					 "sku, q, updated_since, limit and "
+					 "cursor", err);
 
 		if (k < 0)
 			return k;
@@ -531,7 +548,22 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 		else if (strcmp(name, "storefront") == 0)
 			rc = http_parse_text(&out->storefront, name, value, err);
 		else if (strcmp(name, "assignee") == 0)
-			rc = http_parse_text(&out->assignee, name, value, err);
+			/* "me": the calling key's name */
+			rc = http_parse_text(&out->assignee, name,
+					     strcmp(value, "me") == 0
+						     ? call->actor.name
+						     : value, err);
+		else if (strcmp(name, "order_ref") == 0)
+			rc = http_parse_text(&out->order_ref, name, value, err);
+		else if (strcmp(name, "buyer_ref") == 0)
+			rc = http_parse_text(&out->buyer_ref, name, value, err);
+		else if (strcmp(name, "sku") == 0)
+			rc = http_parse_text(&out->sku, name, value, err);
+		else if (strcmp(name, "q") == 0)
+			rc = parse_search(&out->q, value, err);
+		else if (strcmp(name, "updated_since") == 0)
+			rc = parse_time_param(&out->updated_since, name, value,
+					      err);
 		else if (strcmp(name, "cursor") == 0)
 			rc = http_parse_text(&out->cursor, name, value, err);
 		else if (strcmp(name, "limit") == 0)
@@ -589,9 +621,21 @@ static int get_disputes(http_call *call, rd_error *err)
 		goto done;
 	if (!(items = json_array()))
 		goto nomem;
-	for (size_t i = 0; i < count; i++)
-		if (json_array_append_new(items, rd_dispute_to_json(list[i])))
+	for (size_t i = 0; i < count; i++) {
+		json_t *doc = rd_dispute_to_json(list[i]);
+
+		/* a search says how well each dispute matched */
+		if (doc && filter.q &&
+		    json_object_set_new(doc, "search",
+					json_pack("{s:I}", "rank",
+						  (json_int_t)list[i]
+							  ->search_rank)) < 0) {
+			json_decref(doc);
 			goto nomem;
+		}
+		if (json_array_append_new(items, doc))
+			goto nomem;
+	}
 	rc = reply_page(call, "disputes", items, next);
 	items = NULL;	/* taken */
 	if (rc < 0)

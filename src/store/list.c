@@ -1,5 +1,6 @@
 /*
- * Listing disputes a page at a time, newest first, by keyset.
+ * Listing disputes a page at a time, newest first, by keyset; or, for a
+ * search, the most relevant first, by keyset on (rank, id).
  *
  * A page starts below the key (created_at, id) of the previous page's last
  * row, found by an index seek, so reading page 1000 costs what page 1 costs
@@ -144,11 +145,22 @@ int rd_store__cursor_decode(const char *cursor, int64_t *key,
 	return RD_OK;
 }
 
-/* The statement walking the index that serves this filter best. */
+/*
+ * The statement walking the index that serves this filter best: an exact
+ * reference first (a handful of disputes), the overdue ones (few, the
+ * sweep sees to it), then the usually most selective equality.
+ */
 static int pick_statement(const rd_dispute_filter *f)
 {
 	if (f->awaiting_reply)
 		return RD_STMT_LIST_AWAITING_REPLY;
+	if (f->order_ref)
+		return RD_STMT_LIST_BY_ORDER_REF;
+	if (f->buyer_ref)
+		return f->storefront ? RD_STMT_LIST_BY_BUYER
+				     : RD_STMT_LIST_BY_BUYER_REF;
+	if (f->sku)
+		return RD_STMT_LIST_BY_SKU;
 	if (f->overdue)
 		return RD_STMT_LIST_OVERDUE;
 	if (f->assignee)
@@ -159,7 +171,81 @@ static int pick_statement(const rd_dispute_filter *f)
 		return RD_STMT_LIST_BY_STATE;
 	if (f->reason)
 		return RD_STMT_LIST_BY_REASON;
+	if (f->updated_since)
+		return RD_STMT_LIST_UPDATED;
 	return RD_STMT_LIST_ALL;
+}
+
+static int bad_q(rd_error *err, const char *why)
+{
+	return rd_error_set_field(err, RD_EINVALID, "q",
+				  "q: %s; give 1 to %d words of at most %d "
+				  "bytes in all, such as q=blue%%20kettle",
+				  why, RD_SEARCH_MAX_WORDS, RD_SEARCH_MAX_BYTES);
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	       c == '\f' || c == '\v';
+}
+
+/*
+ * The full-text query of q: each word (a run of non-space bytes) in double
+ * quotes, its own quotes doubled, so that FTS5 reads it as a phrase of the
+ * tokens it holds and never as query syntax (AND, OR, NOT, NEAR, *, ^,
+ * column filters, parentheses); words side by side must all be present.
+ * PostgreSQL's plainto_tsquery reads the same text as the same words. *out
+ * is new (free()).
+ */
+static int search_query(char **out, const char *q, rd_error *err)
+{
+	size_t len = strlen(q);
+	size_t words = 0;
+	int has_word_char = 0;
+	char *query;
+	size_t o = 0;
+
+	*out = NULL;
+	if (len > RD_SEARCH_MAX_BYTES)
+		return bad_q(err, "too long");
+	/* at most: every byte a quote (doubled) plus two quotes and a space
+	   per word */
+	query = malloc(len * 2 + 3 * (len / 2 + 1) + 1);
+	if (!query)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	for (size_t i = 0; i < len;) {
+		if (is_space(q[i])) {
+			i++;
+			continue;
+		}
+		if (++words > RD_SEARCH_MAX_WORDS) {
+			free(query);
+			return bad_q(err, "too many words");
+		}
+		if (o)
+			query[o++] = ' ';
+		query[o++] = '"';
+		for (; i < len && !is_space(q[i]); i++) {
+			unsigned char c = (unsigned char)q[i];
+
+			if (c >= 0x80 || (c >= '0' && c <= '9') ||
+			    ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+				has_word_char = 1;
+			if (c == '"')
+				query[o++] = '"';
+			query[o++] = (char)c;
+		}
+		query[o++] = '"';
+	}
+	query[o] = '\0';
+	if (!has_word_char) {
+		free(query);
+		return bad_q(err, words ? "it holds no letter or digit"
+					: "it holds no word");
+	}
+	*out = query;
+	return RD_OK;
 }
 
 static void free_page(rd_dispute **page, size_t count)
@@ -173,7 +259,9 @@ static void free_page(rd_dispute **page, size_t count)
 
 /*
  * Bind what every list statement takes the same way: ?1 to ?4 the
- * filters, ?8 the rows to fetch (a page and one), ?9 the overdue time.
+ * filters, ?8 the rows to fetch (a page and one), ?9 the overdue time,
+ * ?11 to ?14 the exact filters of schema 20; ?10 (created_at below) and
+ * ?15 (the words) NULL, which the variants that use them bind again.
  */
 static int bind_filters(rd_db_stmt *stmt, const rd_dispute_filter *f,
 			size_t limit)
@@ -189,8 +277,20 @@ static int bind_filters(rd_db_stmt *stmt, const rd_dispute_filter *f,
 		rc |= rd_db_bind_int64(stmt, 9, f->now);
 	else
 		rc |= rd_db_bind_null(stmt, 9);
+	rc |= rd_db_bind_null(stmt, 10);
+	rc |= rd_store__bind_text(stmt, 11, f->order_ref);
+	rc |= rd_store__bind_text(stmt, 12, f->buyer_ref);
+	rc |= rd_store__bind_text(stmt, 13, f->sku);
+	if (f->updated_since)
+		rc |= rd_db_bind_int64(stmt, 14, f->updated_since);
+	else
+		rc |= rd_db_bind_null(stmt, 14);
+	rc |= rd_db_bind_null(stmt, 15);
 	return rc;
 }
+
+/* What orders a page, and so what its cursor holds. */
+enum page_key { KEY_CREATED, KEY_REPLY_DUE, KEY_RANK };
 
 /*
  * Run a bound list statement (bind_rc: its binding's result) and hand out
@@ -198,7 +298,7 @@ static int bind_filters(rd_db_stmt *stmt, const rd_dispute_filter *f,
  * row's key, its reply due time when by_reply, else its creation time.
  */
 static int read_page(rd_store *st, rd_db_stmt *stmt, int bind_rc,
-		     size_t limit, int by_reply, rd_dispute ***out,
+		     size_t limit, enum page_key by, rd_dispute ***out,
 		     size_t *count, char **next_cursor, rd_error *err)
 {
 	rd_dispute **page = NULL;
@@ -221,6 +321,9 @@ static int read_page(rd_store *st, rd_db_stmt *stmt, int bind_rc,
 		if ((ret = rd_store__dispute_from_row(st, stmt, &page[n],
 						      err)) < 0)
 			goto done;
+		if (by == KEY_RANK)
+			page[n]->search_rank =
+				rd_db_column_int64(stmt, RD_COL_SEARCH_RANK);
 		n++;
 	}
 	if (rc != RD_DB_ROW && rc != RD_DB_DONE) {
@@ -228,9 +331,13 @@ static int read_page(rd_store *st, rd_db_stmt *stmt, int bind_rc,
 		goto done;
 	}
 	if (more) {
-		rd_store__cursor_encode(next, by_reply ? page[n - 1]->reply_due_at
-						       : page[n - 1]->created_at,
-					page[n - 1]->id);
+		const rd_dispute *last = page[n - 1];
+
+		rd_store__cursor_encode(next,
+					by == KEY_REPLY_DUE ? last->reply_due_at
+					: by == KEY_RANK    ? last->search_rank
+							    : last->created_at,
+					last->id);
 		if ((*next_cursor = strdup(next)) == NULL) {
 			ret = rd_error_set(err, RD_ENOMEM, "out of memory");
 			goto done;
@@ -271,8 +378,56 @@ static int list_awaiting_reply(rd_store *st, const rd_dispute_filter *f,
 	rc |= rd_store__bind_text(stmt, 7, after_id);
 	rc |= rd_db_bind_int64(stmt, 10, f->created_to ? f->created_to :
 							 INT64_MAX);
-	ret = read_page(st, stmt, rc, limit, 1, out, count, next_cursor, err);
+	ret = read_page(st, stmt, rc, limit, KEY_REPLY_DUE, out, count,
+			next_cursor, err);
 	rd_store__release(stmt);
+	return ret;
+}
+
+/*
+ * The disputes whose text holds the words of f->q, the most relevant
+ * first: the page starts below the key (rank, id) of the previous page's
+ * last row. A rank is computed when the page is read, from what the index
+ * holds then: a dispute whose text, or the rest of the index, changed
+ * between two pages may rank otherwise on the next, and so be missed or
+ * shown twice, as with any ordering by a value that changes.
+ */
+static int list_search(rd_store *st, const rd_dispute_filter *f,
+		       size_t limit, rd_dispute ***out, size_t *count,
+		       char **next_cursor, rd_error *err)
+{
+	rd_db_stmt *stmt = NULL;
+	char *query = NULL;
+	int64_t below_rank = INT64_MAX;
+	char below_id[RD_ID_BUFSZ] = "~";  /* sorts after every id */
+	int rc;
+	int ret;
+
+	if (f->awaiting_reply)
+		return rd_error_set_field(err, RD_EINVALID, "q",
+					  "q: the disputes awaiting a reply "
+					  "are listed by due time, not "
+					  "searched; drop q or awaiting_reply");
+	if ((ret = search_query(&query, f->q, err)) < 0)
+		return ret;
+	if (f->cursor && (ret = rd_store__cursor_decode(f->cursor, &below_rank,
+							below_id, err)) < 0)
+		goto done;
+	if ((ret = rd_store__stmt(st, RD_STMT_LIST_SEARCH, &stmt, err)) < 0)
+		goto done;
+	rc = bind_filters(stmt, f, limit);
+	rc |= rd_db_bind_int64(stmt, 5, f->created_from ? f->created_from :
+							  INT64_MIN);
+	rc |= rd_db_bind_int64(stmt, 6, below_rank);
+	rc |= rd_store__bind_text(stmt, 7, below_id);
+	rc |= rd_db_bind_int64(stmt, 10, f->created_to ? f->created_to :
+							 INT64_MAX);
+	rc |= rd_store__bind_text(stmt, 15, query);
+	ret = read_page(st, stmt, rc, limit, KEY_RANK, out, count,
+			next_cursor, err);
+	rd_store__release(stmt);
+done:
+	free(query);
 	return ret;
 }
 
@@ -300,6 +455,8 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 		return rd_error_set_field(err, RD_EINVALID, "limit",
 					  "limit: must be from 1 to %d, got "
 					  "%zu", LIST_MAX_LIMIT, f->limit);
+	if (f->q)
+		return list_search(st, f, limit, out, count, next_cursor, err);
 	if (f->awaiting_reply)
 		return list_awaiting_reply(st, f, limit, out, count,
 					   next_cursor, err);
@@ -325,7 +482,8 @@ int rd_store_dispute_list(rd_store *st, const rd_dispute_filter *filter,
 	rc |= rd_db_bind_int64(stmt, 5, low);
 	rc |= rd_db_bind_int64(stmt, 6, high_at);
 	rc |= rd_store__bind_text(stmt, 7, high_id);
-	ret = read_page(st, stmt, rc, limit, 0, out, count, next_cursor, err);
+	ret = read_page(st, stmt, rc, limit, KEY_CREATED, out, count,
+			next_cursor, err);
 	rd_store__release(stmt);
 	return ret;
 }

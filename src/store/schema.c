@@ -834,6 +834,98 @@ static const char migration_19[] =
 	"\n"
 	"PRAGMA user_version = 19;\n";
 
+/*
+ * 20: finding disputes. search_text is the full-text index (FTS5) of what
+ * a dispute may be found by: its order and buyer references with its
+ * items' SKUs, the items' titles, its description and the bodies of its
+ * inbound and outbound messages, never an internal note's (a storefront
+ * must not find a dispute by words only its agents wrote). One row per
+ * dispute, numbered by search_keys (disputes has no rowid). The unicode61
+ * tokenizer folds case and removes diacritics and stems nothing, since the
+ * text is in any language. Triggers keep a dispute's row current in the
+ * transaction of the write that changes its text (opening, a rebuild by
+ * reindex, a message, the rows `migrate` copies), and the rows already
+ * written by an earlier release are indexed here. The indexes serve the
+ * exact filters of the list: order_ref, buyer_ref (disputes_buyer also
+ * with the storefront, for a buyer's history), an item's SKU and
+ * updated_since.
+ */
+#define SEARCH_REFRESH(dispute)                                              \
+	"  DELETE FROM search_text WHERE rowid =\n"                           \
+	"    (SELECT n FROM search_keys WHERE dispute_id = " dispute ");\n"   \
+	"  INSERT INTO search_text (rowid, refs, titles, description,\n"      \
+	"    messages) SELECT k.n, s.refs, s.titles, s.description,\n"        \
+	"    s.messages FROM search_source AS s JOIN search_keys AS k\n"      \
+	"    ON k.dispute_id = s.dispute_id WHERE s.dispute_id = " dispute ";\n"
+
+static const char migration_20[] =
+	"CREATE TABLE search_keys (\n"
+	"  n INTEGER PRIMARY KEY,\n"
+	"  dispute_id TEXT NOT NULL UNIQUE CHECK (length(dispute_id) = 26)\n"
+	") STRICT;\n"
+	"CREATE VIRTUAL TABLE search_text USING fts5 (\n"
+	"  refs, titles, description, messages,\n"
+	"  tokenize = 'unicode61 remove_diacritics 2'\n"
+	");\n"
+	"-- a dispute's searchable text, one column per weight\n"
+	"CREATE VIEW search_source AS SELECT d.id AS dispute_id,\n"
+	"  d.order_ref || ' ' || coalesce(d.buyer_ref, '') || ' ' ||\n"
+	"    coalesce((SELECT group_concat(i.sku, ' ') FROM items AS i\n"
+	"      WHERE i.dispute_id = d.id), '') AS refs,\n"
+	"  coalesce((SELECT group_concat(i.title, ' ') FROM items AS i\n"
+	"    WHERE i.dispute_id = d.id), '') AS titles,\n"
+	"  coalesce(d.description, '') AS description,\n"
+	"  coalesce((SELECT group_concat(m.body, ' ') FROM messages AS m\n"
+	"    WHERE m.dispute_id = d.id AND m.direction <> 'internal'), '')\n"
+	"    AS messages\n"
+	"FROM disputes AS d;\n"
+	"\n"
+	"CREATE TRIGGER search_dispute_insert AFTER INSERT ON disputes\n"
+	"BEGIN\n"
+	"  INSERT INTO search_keys (dispute_id) VALUES (new.id);\n"
+	SEARCH_REFRESH("new.id")
+	"END;\n"
+	"CREATE TRIGGER search_dispute_text\n"
+	"  AFTER UPDATE OF order_ref, buyer_ref, description ON disputes\n"
+	"BEGIN\n"
+	SEARCH_REFRESH("new.id")
+	"END;\n"
+	"CREATE TRIGGER search_dispute_delete AFTER DELETE ON disputes\n"
+	"BEGIN\n"
+	"  DELETE FROM search_text WHERE rowid =\n"
+	"    (SELECT n FROM search_keys WHERE dispute_id = old.id);\n"
+	"  DELETE FROM search_keys WHERE dispute_id = old.id;\n"
+	"END;\n"
+	"CREATE TRIGGER search_item_insert AFTER INSERT ON items\n"
+	"BEGIN\n"
+	SEARCH_REFRESH("new.dispute_id")
+	"END;\n"
+	"CREATE TRIGGER search_item_delete AFTER DELETE ON items\n"
+	"BEGIN\n"
+	SEARCH_REFRESH("old.dispute_id")
+	"END;\n"
+	"CREATE TRIGGER search_message_insert AFTER INSERT ON messages\n"
+	"  WHEN new.direction <> 'internal'\n"
+	"BEGIN\n"
+	SEARCH_REFRESH("new.dispute_id")
+	"END;\n"
+	"\n"
+	"-- what earlier releases wrote\n"
+	"INSERT INTO search_keys (dispute_id) SELECT id FROM disputes ORDER BY id;\n"
+	"INSERT INTO search_text (rowid, refs, titles, description, messages)\n"
+	"  SELECT k.n, s.refs, s.titles, s.description, s.messages\n"
+	"  FROM search_source AS s JOIN search_keys AS k\n"
+	"  ON k.dispute_id = s.dispute_id;\n"
+	"\n"
+	"CREATE INDEX disputes_order_ref ON disputes (order_ref, created_at, id);\n"
+	"CREATE INDEX disputes_buyer\n"
+	"  ON disputes (storefront, buyer_ref, created_at, id);\n"
+	"CREATE INDEX disputes_buyer_ref ON disputes (buyer_ref, created_at, id);\n"
+	"CREATE INDEX disputes_updated ON disputes (updated_at, id);\n"
+	"CREATE INDEX items_sku ON items (sku, dispute_id);\n"
+	"\n"
+	"PRAGMA user_version = 20;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -854,6 +946,7 @@ static const char *const migrations[] = {
 	migration_17,
 	migration_18,
 	migration_19,
+	migration_20,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

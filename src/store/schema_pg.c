@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 19
+#define PG_SCHEMA_NEWEST 20
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -1040,6 +1040,95 @@ static const char *const schema_19[] = {
 };
 
 /*
+ * 20: finding disputes (schema.c says what and why). The full-text index
+ * is dispute_search, a tsvector per dispute under a GIN index, made with
+ * the 'simple' configuration (case folded, nothing stemmed: the text is in
+ * any language; accents are kept, there being no unaccent without an
+ * extension), weighted A for the references and SKUs, B the titles, C the
+ * description and D the messages, for ts_rank. redress_search_refresh
+ * makes a dispute's row again, called by triggers in the transaction of
+ * the write; the messages' text is cut at 256 KiB, so that a long
+ * conversation stays within the 1 MB a tsvector may hold.
+ */
+static const char schema_20_search[] =
+	"CREATE TABLE dispute_search (\n"
+	"  dispute_id TEXT COLLATE \"C\" PRIMARY KEY\n"
+	"    REFERENCES disputes (id) ON DELETE CASCADE,\n"
+	"  doc TSVECTOR NOT NULL\n"
+	");\n"
+	"CREATE INDEX dispute_search_doc ON dispute_search USING GIN (doc);\n"
+	"\n"
+	"CREATE FUNCTION redress_search_refresh(dispute TEXT) RETURNS void\n"
+	"  LANGUAGE sql AS $$\n"
+	"  INSERT INTO dispute_search (dispute_id, doc)\n"
+	"  SELECT d.id,\n"
+	"    setweight(to_tsvector('simple', d.order_ref || ' '\n"
+	"      || coalesce(d.buyer_ref, '') || ' '\n"
+	"      || coalesce((SELECT string_agg(i.sku, ' ') FROM items AS i\n"
+	"        WHERE i.dispute_id = d.id), '')), 'A')\n"
+	"    || setweight(to_tsvector('simple',\n"
+	"      coalesce((SELECT string_agg(i.title, ' ') FROM items AS i\n"
+	"        WHERE i.dispute_id = d.id), '')), 'B')\n"
+	"    || setweight(to_tsvector('simple', coalesce(d.description, '')),\n"
+	"      'C')\n"
+	"    || setweight(to_tsvector('simple', left(coalesce(\n"
+	"      (SELECT string_agg(m.body, ' ' ORDER BY m.n) FROM messages AS m\n"
+	"        WHERE m.dispute_id = d.id AND m.direction <> 'internal'), ''),\n"
+	"      262144)), 'D')\n"
+	"  FROM disputes AS d WHERE d.id = dispute\n"
+	"  ON CONFLICT (dispute_id) DO UPDATE SET doc = excluded.doc;\n"
+	"$$;\n"
+	"\n"
+	"CREATE FUNCTION search_dispute_changed() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM redress_search_refresh(new.id);\n"
+	"  RETURN NULL;\n"
+	"END $$;\n"
+	"CREATE TRIGGER search_dispute_insert AFTER INSERT ON disputes\n"
+	"  FOR EACH ROW EXECUTE FUNCTION search_dispute_changed();\n"
+	"CREATE TRIGGER search_dispute_text\n"
+	"  AFTER UPDATE OF order_ref, buyer_ref, description ON disputes\n"
+	"  FOR EACH ROW EXECUTE FUNCTION search_dispute_changed();\n"
+	"\n"
+	"CREATE FUNCTION search_row_inserted() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM redress_search_refresh(new.dispute_id);\n"
+	"  RETURN NULL;\n"
+	"END $$;\n"
+	"CREATE FUNCTION search_row_deleted() RETURNS trigger\n"
+	"  LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM redress_search_refresh(old.dispute_id);\n"
+	"  RETURN NULL;\n"
+	"END $$;\n"
+	"CREATE TRIGGER search_item_insert AFTER INSERT ON items\n"
+	"  FOR EACH ROW EXECUTE FUNCTION search_row_inserted();\n"
+	"CREATE TRIGGER search_item_delete AFTER DELETE ON items\n"
+	"  FOR EACH ROW EXECUTE FUNCTION search_row_deleted();\n"
+	"CREATE TRIGGER search_message_insert AFTER INSERT ON messages\n"
+	"  FOR EACH ROW WHEN (new.direction <> 'internal')\n"
+	"  EXECUTE FUNCTION search_row_inserted();\n"
+	"\n"
+	"-- what earlier releases wrote\n"
+	"SELECT redress_search_refresh(id) FROM disputes;\n"
+	"\n"
+	"CREATE INDEX disputes_order_ref ON disputes (order_ref, created_at, id);\n"
+	"CREATE INDEX disputes_buyer\n"
+	"  ON disputes (storefront, buyer_ref, created_at, id);\n"
+	"CREATE INDEX disputes_buyer_ref ON disputes (buyer_ref, created_at, id);\n"
+	"CREATE INDEX disputes_updated ON disputes (updated_at, id);\n"
+	"CREATE INDEX items_sku ON items (sku, dispute_id);\n"
+	"\n"
+	"UPDATE redress_schema SET version = 20;\n";
+
+static const char *const schema_20[] = {
+	schema_20_search,
+	NULL
+};
+
+/*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
  */
@@ -1055,6 +1144,7 @@ static const struct {
 	{ 16, 17, schema_17 },
 	{ 17, 18, schema_18 },
 	{ 18, 19, schema_19 },
+	{ 19, 20, schema_20 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

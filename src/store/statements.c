@@ -23,6 +23,35 @@
 	"author, role, key_id, evidence, template, template_locale, "        \
 	"fell_back, call, created_at"
 
+/* The exact filters of schema 20, ?11 to ?14 (see below). */
+#define SEARCH_FILTERS                                                       \
+	" AND (?11 IS NULL OR d.order_ref = ?11)"                            \
+	" AND (?12 IS NULL OR d.buyer_ref = ?12)"                            \
+	" AND (?13 IS NULL OR EXISTS (SELECT 1 FROM items AS i"              \
+	" WHERE i.dispute_id = d.id AND i.sku = ?13))"                       \
+	" AND (?14 IS NULL OR d.updated_at >= ?14)"
+#define PG_SEARCH_FILTERS                                                    \
+	" AND ($11::text IS NULL OR d.order_ref = $11)"                      \
+	" AND ($12::text IS NULL OR d.buyer_ref = $12)"                      \
+	" AND ($13::text IS NULL OR EXISTS (SELECT 1 FROM items AS i"        \
+	" WHERE i.dispute_id = d.id AND i.sku = $13))"                       \
+	" AND ($14::bigint IS NULL OR d.updated_at >= $14)"
+
+/*
+ * The search's words ($15, quoted words separated by one space) as a
+ * tsquery: each word a phrase of its tokens (phraseto_tsquery, as FTS5
+ * reads a quoted word: "ORD-3" is 'ord' <-> '-3'), all of them required.
+ * The phrases are joined as the text tsquery writes them, in which every
+ * lexeme is quoted, so no word is ever read as tsquery syntax; a word
+ * without a lexeme (punctuation) is left out, as FTS5 leaves it out. A
+ * scalar subquery: PostgreSQL computes it once per statement.
+ */
+#define PG_SEARCH_QUERY                                                      \
+	"(SELECT coalesce(string_agg(p::text, ' & '), '')::tsquery"          \
+	" FROM (SELECT phraseto_tsquery('simple', t) AS p"                   \
+	" FROM regexp_split_to_table($15::text, ' ') AS t) AS words"         \
+	" WHERE numnode(p) > 0)"
+
 /*
  * rd_store_dispute_list, keyset pagination newest first.
  *
@@ -34,6 +63,14 @@
  *          unbounded, "~" sorting after every id
  *   ?8 rows to fetch (the page size plus one)
  *   ?9 now, for the overdue filter (NULL: no filter)
+ *   ?10 created_at below it (NULL: no filter; the awaiting-reply and search
+ *       variants, whose key is not the creation time, take it always)
+ *   ?11 order_ref, ?12 buyer_ref, ?13 an item's SKU, ?14 lowest
+ *       updated_at (NULL: no filter; schema 20)
+ *   ?15 the search variant's words, as an FTS5 query of quoted words
+ *
+ * Every variant mentions every parameter, so that one function binds them
+ * all (PostgreSQL refuses a parameter its statement does not mention).
  *
  * Cost: each variant walks one index whose order is the requested order
  * (equality column, then created_at, id), starting at the upper key found by
@@ -41,14 +78,19 @@
  * most one of state / reason / storefront / assignee is given. The other
  * filters are checked on the rows walked, so combining several filters costs
  * O(log n + rows of the driving filter walked to fill the page). The
- * driving index is chosen by rd_store_dispute_list in the order assignee,
- * storefront, state, reason (the usually most selective first). INDEXED BY
+ * driving index is chosen by rd_store_dispute_list in the order order_ref,
+ * buyer_ref (with the storefront when given), assignee, storefront, state,
+ * reason (the usually most selective first). INDEXED BY
  * makes preparing fail rather than silently scanning if an index is missing.
  *
  * The overdue variant walks the deadline index instead (due_at <= now)
  * and sorts what it finds: its cost grows with the number of overdue
  * disputes — which the SLA sweep keeps small — never with the number of
- * disputes. The store tests check every plan with EXPLAIN QUERY PLAN.
+ * disputes. The SKU variant likewise finds the disputes of the SKU by its
+ * index and sorts them (O(log n + disputes of the SKU)), and the
+ * updated_since variant walks the update index from that time (O(log n +
+ * disputes updated since)). The store tests check every plan with EXPLAIN
+ * QUERY PLAN.
  */
 #define LIST_FILTERS                                                         \
 	" AND d.created_at >= ?5 AND (d.created_at, d.id) < (?6, ?7)"        \
@@ -57,6 +99,9 @@
 	" AND (?3 IS NULL OR d.storefront = ?3)"                             \
 	" AND (?4 IS NULL OR d.assignee = ?4)"                               \
 	" AND (?9 IS NULL OR dl.due_at <= ?9)"                               \
+	SEARCH_FILTERS                                                       \
+	" AND (?10 IS NULL OR d.created_at < ?10)"                           \
+	" AND (?15 IS NULL OR ?15 IS NOT NULL)"                              \
 	" ORDER BY d.created_at DESC, d.id DESC LIMIT ?8"
 
 #define LIST_BY(index)                                                       \
@@ -73,6 +118,9 @@
 	" AND ($3::text IS NULL OR d.storefront = $3)"                       \
 	" AND ($4::text IS NULL OR d.assignee = $4)"                         \
 	" AND ($9::bigint IS NULL OR dl.due_at <= $9)"                       \
+	PG_SEARCH_FILTERS                                                    \
+	" AND ($10::bigint IS NULL OR d.created_at < $10)"                   \
+	" AND ($15::text IS NULL OR $15 IS NOT NULL)"                        \
 	" ORDER BY d.created_at DESC, d.id DESC LIMIT $8"
 
 #define PG_LIST                                                              \
@@ -1279,7 +1327,8 @@ static const struct {
 		" AND (?2 IS NULL OR d.reason = ?2)"
 		" AND (?3 IS NULL OR d.storefront = ?3)"
 		" AND (?4 IS NULL OR d.assignee = ?4)"
-		" AND (?9 IS NULL OR dl.due_at <= ?9)"
+		" AND (?9 IS NULL OR dl.due_at <= ?9)" SEARCH_FILTERS
+		" AND (?15 IS NULL OR ?15 IS NOT NULL)"
 		" ORDER BY rd.due_at, rd.dispute_id LIMIT ?8",
 		"SELECT " RD_STORE_DISPUTE_COLUMNS
 		" FROM reply_deadlines AS rd JOIN disputes AS d"
@@ -1291,12 +1340,84 @@ static const struct {
 		" AND ($2::text IS NULL OR d.reason = $2)"
 		" AND ($3::text IS NULL OR d.storefront = $3)"
 		" AND ($4::text IS NULL OR d.assignee = $4)"
-		" AND ($9::bigint IS NULL OR dl.due_at <= $9)"
+		" AND ($9::bigint IS NULL OR dl.due_at <= $9)" PG_SEARCH_FILTERS
+		" AND ($15::text IS NULL OR $15 IS NOT NULL)"
 		" ORDER BY rd.due_at, rd.dispute_id LIMIT $8" },
 	[RD_STMT_DUMP_MESSAGES] = { 19,
 		"SELECT * FROM messages ORDER BY dispute_id, n", NULL },
 	[RD_STMT_DUMP_REPLIES] = { 19,
 		"SELECT * FROM reply_deadlines ORDER BY dispute_id", NULL },
+
+	/* rd_store_dispute_list's variants of schema 20 (see LIST_FILTERS) */
+	[RD_STMT_LIST_BY_ORDER_REF] = { 20,
+		LIST_BY("disputes_order_ref") " WHERE d.order_ref = ?11"
+		LIST_FILTERS,
+		PG_LIST " WHERE d.order_ref = $11" PG_LIST_FILTERS },
+	[RD_STMT_LIST_BY_BUYER] = { 20,
+		LIST_BY("disputes_buyer") " WHERE d.storefront = ?3"
+		" AND d.buyer_ref = ?12" LIST_FILTERS,
+		PG_LIST " WHERE d.storefront = $3 AND d.buyer_ref = $12"
+		PG_LIST_FILTERS },
+	[RD_STMT_LIST_BY_BUYER_REF] = { 20,
+		LIST_BY("disputes_buyer_ref") " WHERE d.buyer_ref = ?12"
+		LIST_FILTERS,
+		PG_LIST " WHERE d.buyer_ref = $12" PG_LIST_FILTERS },
+	/* the disputes of the SKU from its index, then sorted */
+	[RD_STMT_LIST_BY_SKU] = { 20,
+		"SELECT " RD_STORE_DISPUTE_COLUMNS " FROM disputes AS d"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE d.id IN (SELECT dispute_id FROM items INDEXED BY items_sku"
+		" WHERE sku = ?13)" LIST_FILTERS,
+		PG_LIST " WHERE d.id IN (SELECT dispute_id FROM items"
+		" WHERE sku = $13)" PG_LIST_FILTERS },
+	/* the disputes updated since ?14 from the update index, then sorted */
+	[RD_STMT_LIST_UPDATED] = { 20,
+		LIST_BY("disputes_updated") " WHERE d.updated_at >= ?14"
+		LIST_FILTERS,
+		PG_LIST " WHERE d.updated_at >= $14" PG_LIST_FILTERS },
+	/*
+	 * The disputes whose text holds every word of ?15, the most relevant
+	 * first: the full-text index finds them, each ranked (bm25 on SQLite,
+	 * ts_rank on PostgreSQL, times 10^9 as an integer, higher
+	 * better), and what follows the key (?6 rank, ?7 id) of the previous
+	 * page's last row is sorted. O(matches log matches): the words, not
+	 * the number of disputes, bound the cost. Weights: references and
+	 * SKUs 10, titles 4, description 2, messages 1 (PostgreSQL's default
+	 * weights of A, B, C, D: 1, 0.4, 0.2, 0.1). ?15 is words each in
+	 * double quotes, FTS5 phrases (see PG_SEARCH_QUERY for PostgreSQL).
+	 */
+	[RD_STMT_LIST_SEARCH] = { 20,
+		"SELECT * FROM (SELECT " RD_STORE_DISPUTE_COLUMNS ","
+		" CAST(-bm25(search_text, 10.0, 4.0, 2.0, 1.0) * 1e9"
+		" AS INTEGER) AS search_rank"
+		" FROM search_text JOIN search_keys AS k"
+		" ON k.n = search_text.rowid"
+		" JOIN disputes AS d ON d.id = k.dispute_id"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE search_text MATCH ?15"
+		" AND d.created_at >= ?5 AND d.created_at < ?10"
+		" AND (?1 IS NULL OR d.state = ?1)"
+		" AND (?2 IS NULL OR d.reason = ?2)"
+		" AND (?3 IS NULL OR d.storefront = ?3)"
+		" AND (?4 IS NULL OR d.assignee = ?4)"
+		" AND (?9 IS NULL OR dl.due_at <= ?9)" SEARCH_FILTERS ")"
+		" WHERE (search_rank, id) < (?6, ?7)"
+		" ORDER BY search_rank DESC, id DESC LIMIT ?8",
+		"SELECT * FROM (SELECT " RD_STORE_DISPUTE_COLUMNS ","
+		" CAST(ts_rank(s.doc, " PG_SEARCH_QUERY ") * 1e9"
+		" AS bigint) AS search_rank"
+		" FROM dispute_search AS s JOIN disputes AS d"
+		" ON d.id = s.dispute_id"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE s.doc @@ " PG_SEARCH_QUERY
+		" AND d.created_at >= $5 AND d.created_at < $10"
+		" AND ($1::text IS NULL OR d.state = $1)"
+		" AND ($2::text IS NULL OR d.reason = $2)"
+		" AND ($3::text IS NULL OR d.storefront = $3)"
+		" AND ($4::text IS NULL OR d.assignee = $4)"
+		" AND ($9::bigint IS NULL OR dl.due_at <= $9)" PG_SEARCH_FILTERS
+		") AS r WHERE (r.search_rank, r.id) < ($6::bigint, $7::text)"
+		" ORDER BY r.search_rank DESC, r.id DESC LIMIT $8" },
 };
 
 /*

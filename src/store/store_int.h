@@ -210,6 +210,14 @@ typedef enum rd_stmt_id {
 	RD_STMT_DUMP_MESSAGES,
 	RD_STMT_DUMP_REPLIES,
 
+	/* rd_store_dispute_list's variants of schema 20 (search) */
+	RD_STMT_LIST_BY_ORDER_REF,
+	RD_STMT_LIST_BY_BUYER,
+	RD_STMT_LIST_BY_BUYER_REF,
+	RD_STMT_LIST_BY_SKU,
+	RD_STMT_LIST_UPDATED,
+	RD_STMT_LIST_SEARCH,
+
 	RD_STMT_COUNT
 } rd_stmt_id;
 
@@ -248,7 +256,8 @@ enum {
 	RD_COL_CREATED_AT,
 	RD_COL_UPDATED_AT,
 	RD_COL_DUE_AT,
-	RD_COL_DEADLINE_EVENT
+	RD_COL_DEADLINE_EVENT,
+	RD_COL_SEARCH_RANK     /* RD_STMT_LIST_SEARCH only */
 };
 
 /*

@@ -126,7 +126,9 @@ static void migrates_empty_file_to_latest(void)
 	 * mirror_saved mirror_saved_packs; on PostgreSQL, its evidence files
 	 * (files file_chunks file_uploads) and its commit order (commits
 	 * commit_counter) */
-	CHECK_INT(table_count(st), rd_test_on_postgres() ? 34 : 29);
+	/* and the search (schema 20): on SQLite search_keys, search_text
+	 * with its five shadow tables; on PostgreSQL dispute_search */
+	CHECK_INT(table_count(st), rd_test_on_postgres() ? 35 : 36);
 	CHECK_INT(store_int(st, rd_test_on_postgres()
 				      ? "SELECT count(*) FROM pg_indexes"
 					" WHERE indexname = 'offers_one_made'"
@@ -137,9 +139,10 @@ static void migrates_empty_file_to_latest(void)
 	if (rd_test_on_postgres())
 		goto done;
 	/* events append-only (2), running totals (6), the overview's (8),
-	 * the evidence usage's (3), messages never changed (1) */
+	 * the evidence usage's (3), messages never changed (1), the search
+	 * index kept current (6) */
 	CHECK_INT(store_int(st, "SELECT count(*) FROM sqlite_schema"
-			  " WHERE type = 'trigger'"), 20);
+			  " WHERE type = 'trigger'"), 26);
 	CHECK_INT(store_int(st, "SELECT strict FROM "
 			  "pragma_table_list WHERE name = 'disputes'"), 1);
 done:
@@ -202,7 +205,27 @@ static void migrates_version_1_keeping_data(void)
 	CHECK_OK(rd_store_open(&st, path, &err), &err);
 	CHECK_OK(rd_store_schema_version(st, &version, &err), &err);
 	CHECK_INT(version, RD_STORE_SCHEMA_VERSION);
-	CHECK_INT(table_count(st), 29);
+	CHECK_INT(table_count(st), 36);
+	/* written before the search index (schema 20), found by its words */
+	{
+		rd_dispute_filter filter = { .q = "ord-1" };
+		rd_dispute **found_list = NULL;
+		size_t found_count = 0;
+		char *next = NULL;
+
+		CHECK_OK(rd_store_dispute_list(st, &filter, &found_list,
+					       &found_count, &next, &err),
+			 &err);
+		CHECK_INT(found_count, 1);
+		if (found_count == 1) {
+			CHECK_STR(found_list[0]->id, d->id);
+			CHECK(found_list[0]->search_rank > 0);
+		}
+		for (size_t i = 0; i < found_count; i++)
+			rd_dispute_free(found_list[i]);
+		free(found_list);
+		free(next);
+	}
 	CHECK_OK(rd_store_dispute_get(st, d->id, &got, &err), &err);
 	CHECK_STR(got->order_ref, "ORD-1");
 	CHECK_INT(got->item_count, 1);
