@@ -1043,13 +1043,29 @@ static const char *const schema_19[] = {
  * 20: finding disputes (schema.c says what and why). The full-text index
  * is dispute_search, a tsvector per dispute under a GIN index, made with
  * the 'simple' configuration (case folded, nothing stemmed: the text is in
- * any language; accents are kept, there being no unaccent without an
- * extension), weighted A for the references and SKUs, B the titles, C the
+ * any language) over the text redress_fold gives: without its accents
+ * where the unaccent extension (a trusted one, in PostgreSQL's contrib)
+ * can be had, else as it is, so that a server without it still upgrades
+ * (schema_20_fold, whose failed attempt its exception block undoes).
+ * Weighted A for the references and SKUs, B the titles, C the
  * description and D the messages, for ts_rank. redress_search_refresh
  * makes a dispute's row again, called by triggers in the transaction of
  * the write; the messages' text is cut at 256 KiB, so that a long
  * conversation stays within the 1 MB a tsvector may hold.
  */
+static const char schema_20_fold[] =
+	"DO $$\n"
+	"BEGIN\n"
+	"  BEGIN\n"
+	"    CREATE EXTENSION IF NOT EXISTS unaccent;\n"
+	"    CREATE FUNCTION redress_fold(t TEXT) RETURNS TEXT\n"
+	"      LANGUAGE sql STABLE AS 'SELECT unaccent(t)';\n"
+	"  EXCEPTION WHEN OTHERS THEN\n"
+	"    CREATE FUNCTION redress_fold(t TEXT) RETURNS TEXT\n"
+	"      LANGUAGE sql IMMUTABLE AS 'SELECT t';\n"
+	"  END;\n"
+	"END $$;\n";
+
 static const char schema_20_search[] =
 	"CREATE TABLE dispute_search (\n"
 	"  dispute_id TEXT COLLATE \"C\" PRIMARY KEY\n"
@@ -1062,19 +1078,19 @@ static const char schema_20_search[] =
 	"  LANGUAGE sql AS $$\n"
 	"  INSERT INTO dispute_search (dispute_id, doc)\n"
 	"  SELECT d.id,\n"
-	"    setweight(to_tsvector('simple', d.order_ref || ' '\n"
+	"    setweight(to_tsvector('simple', redress_fold(d.order_ref || ' '\n"
 	"      || coalesce(d.buyer_ref, '') || ' '\n"
 	"      || coalesce((SELECT string_agg(i.sku, ' ') FROM items AS i\n"
-	"        WHERE i.dispute_id = d.id), '')), 'A')\n"
-	"    || setweight(to_tsvector('simple',\n"
+	"        WHERE i.dispute_id = d.id), ''))), 'A')\n"
+	"    || setweight(to_tsvector('simple', redress_fold(\n"
 	"      coalesce((SELECT string_agg(i.title, ' ') FROM items AS i\n"
-	"        WHERE i.dispute_id = d.id), '')), 'B')\n"
-	"    || setweight(to_tsvector('simple', coalesce(d.description, '')),\n"
-	"      'C')\n"
-	"    || setweight(to_tsvector('simple', left(coalesce(\n"
+	"        WHERE i.dispute_id = d.id), ''))), 'B')\n"
+	"    || setweight(to_tsvector('simple',\n"
+	"      redress_fold(coalesce(d.description, ''))), 'C')\n"
+	"    || setweight(to_tsvector('simple', redress_fold(left(coalesce(\n"
 	"      (SELECT string_agg(m.body, ' ' ORDER BY m.n) FROM messages AS m\n"
 	"        WHERE m.dispute_id = d.id AND m.direction <> 'internal'), ''),\n"
-	"      262144)), 'D')\n"
+	"      262144))), 'D')\n"
 	"  FROM disputes AS d WHERE d.id = dispute\n"
 	"  ON CONFLICT (dispute_id) DO UPDATE SET doc = excluded.doc;\n"
 	"$$;\n"
@@ -1124,6 +1140,7 @@ static const char schema_20_search[] =
 	"UPDATE redress_schema SET version = 20;\n";
 
 static const char *const schema_20[] = {
+	schema_20_fold,
 	schema_20_search,
 	NULL
 };

@@ -44,11 +44,12 @@
  * The phrases are joined as the text tsquery writes them, in which every
  * lexeme is quoted, so no word is ever read as tsquery syntax; a word
  * without a lexeme (punctuation) is left out, as FTS5 leaves it out. A
- * scalar subquery: PostgreSQL computes it once per statement.
+ * scalar subquery: PostgreSQL computes it once per statement. The words
+ * lose their accents as the indexed text did (redress_fold, schema 20).
  */
 #define PG_SEARCH_QUERY                                                      \
 	"(SELECT coalesce(string_agg(p::text, ' & '), '')::tsquery"          \
-	" FROM (SELECT phraseto_tsquery('simple', t) AS p"                   \
+	" FROM (SELECT phraseto_tsquery('simple', redress_fold(t)) AS p"     \
 	" FROM regexp_split_to_table($15::text, ' ') AS t) AS words"         \
 	" WHERE numnode(p) > 0)"
 
