@@ -163,6 +163,13 @@ expect_eq "$(rd messages "$reship" --json | jq -r '[.items[] | .direction + ":" 
 expect_eq "$(rd show "$reship" --json | jq -c .reply_deadline)" "$src_reply" "and the reply clock"
 expect_eq "$(rd list --awaiting-reply --json | jq -r '[.disputes[].id] | join(" ")')" "$reship" \
 	"which the awaiting-reply list finds"
+# the search index, made again by the target's triggers as rows arrive
+expect_eq "$(rd list --q 'replacement way' --json | jq -r '[.disputes[].id] | join(" ")')" "$reship" \
+	"a search finds the moved messages"
+expect_eq "$(rd list --q 'before move' --json | jq -r '.disputes | length')" "0" \
+	"and never an internal note"
+expect_eq "$(rd list --q ORD-1001 --json --limit 500 | jq -r '.disputes | length')" \
+	"$(wc -w <<<"$ids" | tr -d ' ')" "every moved dispute is found by its order"
 
 # the mirror: made on this node from the first change
 expect_exit 0 rd mirror

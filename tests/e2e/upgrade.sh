@@ -6,7 +6,8 @@
 # second run has nothing to do and says that; the CLI and API show every
 # dispute, event, evidence byte, offer, key, quota, deadline and
 # idempotency record exactly as release 1 did (tests/upgrade/dump.bash
-# against tests/upgrade/release-1-expected/); audit verify --all and git
+# against tests/upgrade/release-1-expected/), and finds each dispute by
+# its words; audit verify --all and git
 # fsck --strict are clean and every ref head is the object it was. A
 # directory merely opened by any command is upgraded as well. Upgraded
 # disputes, version-1 and version-2 ones, take new events, recorded in
@@ -93,6 +94,15 @@ dump_and_compare "$DIR" upgraded
 expect_exit 0 rd audit verify --all --data "$DIR"
 expect_exit 0 git --git-dir "$DIR/evidence.git" fsck --strict
 expect_eq "$(refs_of "$DIR")" "$refs_before" "ref heads equal after the upgrade and the dump"
+
+# --- what release 1 wrote is found by its words (schema 20 indexed it) -----------------
+expect_exit 0 rd list --q "ORD-3007" --json --data "$DIR"
+expect_eq "$(jq -r '[.disputes[].order_ref] | join(" ")' <<<"$OUT")" "ORD-3007" \
+	"a release-1 dispute found by its order reference"
+expect_exit 0 rd list --q "cracked lamp" --json --limit 500 --data "$DIR"
+expect_eq "$(jq -r '.disputes | length' <<<"$OUT")" "14" "every release-1 dispute by its description and title"
+expect_exit 0 rd list --order-ref ORD-4001 --json --data "$DIR"
+expect_eq "$(jq -r '[.disputes[].order_ref] | join(" ")' <<<"$OUT")" "ORD-4001" "and by the exact filter"
 
 # --- new events on upgraded disputes ----------------------------------------------------
 # a version-1 dispute (its definition kept only in the data directory)
