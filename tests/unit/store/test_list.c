@@ -629,11 +629,11 @@ static void list_plans_use_indexes(void)
 		sqlite3_finalize(stmt);
 		CHECK_HAS(plan, plans[i].index);
 		/* a full-text match reads as a SCAN of the virtual table */
-		rest = plan;
-		if (plans[i].stmt == RD_STMT_LIST_SEARCH &&
-		    (rest = strstr(plan, plans[i].index)) != NULL)
-			rest += strlen(plans[i].index);
-		if (rest && strstr(rest, "SCAN")) {
+		rest = plans[i].stmt == RD_STMT_LIST_SEARCH
+			       ? strstr(plan, plans[i].index)
+			       : NULL;
+		rest = rest ? rest + strlen(plans[i].index) : plan;
+		if (strstr(rest, "SCAN")) {
 			rd_test_fail(__FILE__, __LINE__, "plan scans: %s",
 				     plan);
 			break;
