@@ -409,6 +409,33 @@ static void search_pages(void)
 	}
 	CHECK_INT(seen, expected);
 
+	/* within a creation range */
+	{
+		rd_dispute **page = NULL;
+		size_t count = 0;
+		char *next = NULL;
+
+		memset(&f, 0, sizeof(f));
+		f.order_ref = "ORD-3";
+		f.created_from = BASE + 100;
+		f.created_to = BASE + 300;
+		expected = expected_rows(&f, want);
+		CHECK(expected > 0);
+		f.order_ref = NULL;
+		f.q = "ORD-3";
+		f.limit = 500;
+		CHECK_OK(rd_store_dispute_list(st, &f, &page, &count, &next,
+					       &err), &err);
+		CHECK_INT(count, expected);
+		for (size_t i = 0; i < count; i++) {
+			CHECK(page[i]->created_at >= BASE + 100 &&
+			      page[i]->created_at < BASE + 300);
+			rd_dispute_free(page[i]);
+		}
+		free(page);
+		free(next);
+	}
+
 	/* with the other filters */
 	{
 		rd_dispute **page = NULL;
