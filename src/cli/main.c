@@ -78,7 +78,7 @@ static const cli_option list_options[] = {
 	{ "order-ref", "REF", 0, "only disputes of this order reference" },
 	{ "buyer-ref", "REF", 0, "only disputes of this buyer reference" },
 	{ "sku", "SKU", 0, "only disputes with an item of this SKU" },
-	{ "q", "WORDS", 0, "only disputes whose text holds every word (references, SKUs, titles, description, messages but internal notes), the most relevant first" },
+	{ "q", "WORDS", 0, "only disputes whose text holds every word (references, SKUs, titles, description, messages; never an internal note), the most relevant first" },
 	{ "updated-since", "TIME", 0, "only disputes updated at or after TIME (RFC 3339)" },
 	{ "as", "ROLE:NAME", 0, "the name --assignee me stands for (default agent:$USER)" },
 	{ NULL, NULL, 0, NULL },
