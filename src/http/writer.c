@@ -89,6 +89,7 @@ static void run_batch(lane *w, http_write_job *batch)
 	rd_store *st = rd_service_store(w->svc);
 	http_write_job *job;
 	rd_error err;
+	int lost = 0;  /* an earlier change of the batch lost the database */
 	int rc;
 
 	rd_error_clear(&err);
@@ -96,14 +97,25 @@ static void run_batch(lane *w, http_write_job *batch)
 	for (job = batch; rc == RD_OK && job; job = job->next) {
 		rd_error_clear(&job->err);
 		if (!rd_store_batch_alive(st)) {
-			/* SQLite ended the transaction: the batch is lost */
-			rc = rd_error_set(&err, RD_EIO, "the transaction of "
-					  "this change ended after an error; "
-					  "nothing of it was recorded");
+			/*
+			 * The database ended the transaction: the batch is
+			 * lost. When it went away, the others' answer is the
+			 * same 503 (retry later), not a failure of redress.
+			 */
+			rc = lost ? rd_error_set(&err, RD_EUNAVAILABLE,
+					"the database was lost during this "
+					"change's transaction; nothing of it "
+					"was recorded: retry later")
+				  : rd_error_set(&err, RD_EIO,
+					"the transaction of this change ended "
+					"after an error; nothing of it was "
+					"recorded");
 			break;
 		}
 		job->call->svc = w->svc;
 		job->rc = job->run(job->ctx, job->call, &job->err);
+		if (job->rc == RD_EUNAVAILABLE)
+			lost = 1;
 	}
 	if (rc == RD_OK)
 		rc = rd_store_batch_commit(st, &err);
