@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 19
+#define PG_SCHEMA_NEWEST 20
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -1039,6 +1039,30 @@ static const char *const schema_19[] = {
 	NULL
 };
 
+/* 20: ownership (schema.c says why); names are cut by characters here. */
+static const char schema_20_ownership[] =
+	"UPDATE api_keys AS k\n"
+	"  SET name = CASE WHEN octet_length(k.name) <= 57 THEN k.name\n"
+	"    ELSE left(k.name, 14) END || '~' || left(k.id, 6)\n"
+	"  WHERE k.revoked_at IS NULL AND EXISTS (\n"
+	"    SELECT 1 FROM api_keys AS older\n"
+	"    WHERE older.role = k.role AND older.name = k.name\n"
+	"      AND older.revoked_at IS NULL\n"
+	"      AND (older.created_at, older.id) < (k.created_at, k.id));\n"
+	"CREATE UNIQUE INDEX api_keys_live_name ON api_keys (role, name)\n"
+	"  WHERE revoked_at IS NULL;\n"
+	"CREATE INDEX disputes_assignee_open ON disputes (assignee, state)\n"
+	"  WHERE outcome IS NULL;\n"
+	"CREATE INDEX disputes_unassigned ON disputes (created_at, id)\n"
+	"  WHERE assignee IS NULL AND outcome IS NULL;\n"
+	"\n"
+	"UPDATE redress_schema SET version = 20;\n";
+
+static const char *const schema_20[] = {
+	schema_20_ownership,
+	NULL
+};
+
 /*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
@@ -1055,6 +1079,7 @@ static const struct {
 	{ 16, 17, schema_17 },
 	{ 17, 18, schema_18 },
 	{ 18, 19, schema_19 },
+	{ 19, 20, schema_20 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))
