@@ -81,8 +81,12 @@ static int assign_target(const char **out, rd_service *svc,
 					  "event assign needs field assignee: "
 					  "the name of an agent key (`redress "
 					  "agents` lists them)");
-	/* an admin may take a dispute itself, by its own key's name */
-	if (strcmp(name, actor->name) == 0 && actor->role == RD_ROLE_ADMIN)
+	/*
+	 * Whoever takes a dispute itself is its own assignee: over the API
+	 * its name is its live key's (an admin's too); on the command line,
+	 * the --as it acts as.
+	 */
+	if (strcmp(name, actor->name) == 0)
 		goto ok;
 	if ((rc = rd_store_key_name_live(svc->store, RD_ROLE_AGENT, name,
 					 NULL, &found, err)) < 0)
