@@ -55,6 +55,9 @@ typedef struct rd_error {
 	char existing_id[32];   /* RD_ECONFLICT with an existing record (a
 				   dispute already open for the same order):
 				   its id; "" otherwise */
+	char assignee[128];     /* RD_ECONFLICT refusing a write to a dispute
+				   assigned to another agent: its assignee;
+				   "" otherwise */
 } rd_error;
 
 /* The single table behind every error surface (the pointers first: no

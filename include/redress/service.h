@@ -1207,4 +1207,24 @@ int rd_webhook_worker_start(rd_webhook_worker **out,
 uint64_t rd_webhook_worker_failures(rd_webhook_worker *w, rd_error *last);
 void rd_webhook_worker_stop(rd_webhook_worker *w);
 
+/*
+ * Claim (POST /v1/queue/claim): assign to the actor (an agent or an
+ * admin; RD_EFORBIDDEN otherwise) the most urgent open unassigned
+ * dispute - soonest SLA due time first, those without one last, then the
+ * oldest - by an "assign" event, in one transaction. *out is the dispute
+ * as assigned (new), or NULL when there is nothing to claim. Two claims at
+ * once, on one server or on several sharing a PostgreSQL record, never
+ * take the same dispute; a dispute taken meanwhile is passed over.
+ */
+int rd_service_claim(rd_service *svc, const rd_actor *actor, int64_t now,
+		     rd_dispute **out, rd_error *err);
+
+/*
+ * The agents (GET /v1/agents): one rd_agent_load per distinct name of a
+ * live agent key, by name, with its open, overdue (SLA due before now)
+ * and awaiting-reply disputes. *out is new (free()).
+ */
+int rd_service_agents(rd_service *svc, int64_t now, rd_agent_load **out,
+		      size_t *count, rd_error *err);
+
 #endif

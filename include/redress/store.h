@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 20
+#define RD_STORE_SCHEMA_VERSION 21
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -1421,5 +1421,40 @@ int rd_store_webhook_work(rd_store *st, int *endpoints, int64_t *next_due,
  */
 int rd_store_webhook_backlog(rd_store *st, int64_t *pending,
 			     int64_t *oldest_created_at, rd_error *err);
+
+/* ---- ownership (schema 21) ---- */
+
+/*
+ * Whether a live (unrevoked) key of `role` is named `name`: *found 1 and
+ * its id into `id` (NULL allowed) when one is, else 0.
+ */
+int rd_store_key_name_live(rd_store *st, rd_role role, const char *name,
+			   char id[17], int *found, rd_error *err);
+
+/*
+ * Inside a write transaction: the most urgent open unassigned dispute
+ * (soonest SLA due time, none last, then the oldest) into `id` with
+ * *found 1, else *found 0. On PostgreSQL its head is locked until the
+ * transaction ends and a dispute another transaction holds is passed
+ * over; the caller reads the dispute again and checks it is still
+ * unassigned (it may have been assigned just before the lock was taken).
+ */
+int rd_store_claim_next(rd_store *st, char id[RD_ID_BUFSZ], int *found,
+			rd_error *err);
+
+/* One agent's load: its open disputes, those overdue, those awaiting a reply. */
+typedef struct rd_agent_load {
+	char name[65];
+	int64_t open;
+	int64_t overdue;          /* SLA deadline before now */
+	int64_t awaiting_reply;   /* a reply clock runs */
+} rd_agent_load;
+
+/*
+ * One rd_agent_load per distinct name of a live agent key, by name;
+ * *out is new (free()), NULL when *count is 0.
+ */
+int rd_store_agents(rd_store *st, int64_t now, rd_agent_load **out,
+		    size_t *count, rd_error *err);
 
 #endif

@@ -119,6 +119,21 @@ int rd_workflow_sla(const rd_workflow *wf, const char *state,
 int rd_workflow_sla_business(const rd_workflow *wf, const char *state);
 
 /*
+ * The events every workflow has, handled by the service rather than by a
+ * transition: "assign" (field assignee) and "unassign". A definition may
+ * not name a transition so.
+ */
+#define RD_EVENT_ASSIGN "assign"
+#define RD_EVENT_UNASSIGN "unassign"
+
+/*
+ * 1 when assignment is exclusive (the definition's "assignment":
+ * {"exclusive"}, true when absent): an assigned dispute takes writes from
+ * its assignee among agents only.
+ */
+int rd_workflow_assign_exclusive(const rd_workflow *wf);
+
+/*
  * The reply clock of the definition ("reply"): 1 with the seconds an
  * inbound message may wait for the first answer (*first) and for a later
  * one (*next), the event its passing fires (*on_timeout, NULL for none;
@@ -189,6 +204,7 @@ typedef struct rd_decision {
 	const char *outcome;         /* set when `to` is terminal, else NULL */
 	rd_offer_action action;
 	int assign;                  /* 1: the actor becomes the assignee */
+	int unassign;                /* 1: the dispute leaves its assignee */
 	int64_t deadline_at;         /* SLA due time in `to`, or 0 for none */
 	const char *deadline_event;  /* fired at deadline_at, or NULL */
 } rd_decision;

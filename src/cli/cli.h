@@ -119,6 +119,10 @@ int cli_cmd_key(cli_ctx *ctx, rd_error *err);
 int cli_cmd_serve(cli_ctx *ctx, rd_error *err);
 int cli_cmd_payables(cli_ctx *ctx, rd_error *err);
 int cli_cmd_webhook(cli_ctx *ctx, rd_error *err);
+int cli_cmd_assign(cli_ctx *ctx, rd_error *err);
+int cli_cmd_unassign(cli_ctx *ctx, rd_error *err);
+int cli_cmd_claim(cli_ctx *ctx, rd_error *err);
+int cli_cmd_agents(cli_ctx *ctx, rd_error *err);
 
 /* Progress of long operations, on standard error when it is a terminal. */
 void cli_progress(void *ctx, size_t done, size_t total);

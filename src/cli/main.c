@@ -187,6 +187,17 @@ static const cli_option webhook_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static const cli_option assign_options[] = {
+	{ "note", "TEXT", 0, "a note recorded with the event" },
+	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option claim_options[] = {
+	{ "as", "ROLE:NAME", 0, "claim as this agent (default agent:$USER)" },
+	{ NULL, NULL, 0, NULL },
+};
+
 static const cli_option no_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
@@ -257,6 +268,18 @@ static const cli_command commands[] = {
 	  "create --url URL --events TYPES | list | show ID | update ID | delete ID | rotate-secret ID | deliveries ID | retry ID DELIVERY_ID",
 	  "the endpoints that receive events for storefronts, their secrets and delivery logs",
 	  webhook_options, 1, 3, 1 },
+	{ "assign", cli_cmd_assign, "ID NAME",
+	  "assign a dispute to an agent (its key's name), or hand it over",
+	  assign_options, 2, 2, 1 },
+	{ "unassign", cli_cmd_unassign, "ID",
+	  "put an assigned dispute back in the claim queue",
+	  assign_options, 1, 1, 1 },
+	{ "claim", cli_cmd_claim, "",
+	  "take the most urgent unassigned open dispute (soonest SLA due, then oldest)",
+	  claim_options, 0, 0, 1 },
+	{ "agents", cli_cmd_agents, "",
+	  "the agents (live agent keys' names) with their open, overdue and awaiting-reply disputes",
+	  no_options, 0, 0, 1 },
 	{ "version", cli_cmd_version, "", "print the version of redress",
 	  no_options, 0, 0, 0 },
 	{ "serve", cli_cmd_serve, "[--listen HOST:PORT] [--rate-limit N]",

@@ -65,6 +65,7 @@ static int error_vset(rd_error *err, int code, const char *field,
 	err->quota_limit = 0;
 	err->quota_remaining = 0;
 	err->existing_id[0] = '\0';
+	err->assignee[0] = '\0';
 	return code;
 }
 
@@ -155,4 +156,5 @@ void rd_error_clear(rd_error *err)
 	err->quota_limit = 0;
 	err->quota_remaining = 0;
 	err->existing_id[0] = '\0';
+	err->assignee[0] = '\0';
 }

@@ -424,4 +424,9 @@ void http_idem_digest_upload(char out[65], const http_route *route,
 int http_idem_replay(http_call *call, const rd_idem_record *rec,
 		     rd_error *err);
 
+/* ---- ownership: the claim queue and the agents (queue.c) ---------------- */
+
+int http_post_claim(http_call *call, rd_error *err);
+int http_get_agents(http_call *call, rd_error *err);
+
 #endif

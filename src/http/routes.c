@@ -1745,6 +1745,13 @@ static const http_route routes[] = {
 	  http_post_message_preview, HTTP_WRITERS, HTTP_JSON_BODY_LIMIT,
 	  NULL },
 	{ "GET", "/v1/templates", http_get_templates, HTTP_ANY_ROLE, 0, NULL },
+	/* ownership: the claim queue and the agents (queue.c) */
+	{ "POST", "/v1/queue/claim", http_post_claim,
+	  HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_ADMIN),
+	  HTTP_JSON_BODY_LIMIT, NULL },
+	{ "GET", "/v1/agents", http_get_agents,
+	  HTTP_ROLE(RD_ROLE_AGENT) | HTTP_ROLE(RD_ROLE_ADMIN) |
+	  HTTP_ROLE(RD_ROLE_AUDITOR), 0, NULL },
 	{ "GET", "/metrics", http_get_metrics,
 	  HTTP_ROLE(RD_ROLE_ADMIN) | HTTP_ROLE(RD_ROLE_AUDITOR), 0, NULL },
 	{ "GET", "/v1/payables", get_payables, HTTP_ANY_ROLE, 0, NULL },
@@ -1846,7 +1853,8 @@ int http_route_writes(const http_route *route)
 {
 	return route && (route->handler == post_dispute ||
 			 route->handler == post_event ||
-			 route->handler == http_post_message);
+			 route->handler == http_post_message ||
+			 route->handler == http_post_claim);
 }
 
 int http_idem_operation(const http_route *route)
@@ -1979,9 +1987,13 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 	char field[sizeof(err->field)], guard[sizeof(err->guard)];
 	json_t *doc;
 
+	int assigned = !malformed && err->code == RD_ECONFLICT &&
+		       err->assignee[0];
+
 	*status = malformed ? 400u : (unsigned)info->http_status;
+	/* a write refused because another agent owns the dispute */
 	snprintf(type, sizeof(type), "https://redress.dev/problems/%s",
-		 malformed ? "malformed" : info->name);
+		 malformed ? "malformed" : assigned ? "assigned" : info->name);
 	if (!malformed && err->code == RD_EUNAVAILABLE)
 		unavailable_detail(detail, sizeof(detail), err);
 	else
@@ -1989,7 +2001,9 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 	problem_text(field, sizeof(field), err->field);
 	problem_text(guard, sizeof(guard), err->guard);
 	doc = json_pack("{s:s, s:s, s:i, s:s}", "type", type,
-			"title", malformed ? "Malformed JSON" : info->title,
+			"title", malformed ? "Malformed JSON"
+				 : assigned ? "Assigned to another agent"
+					    : info->title,
 			"status", (int)*status, "detail", detail);
 	if (!doc)
 		return NULL;
@@ -2000,7 +2014,9 @@ json_t *http_problem(const rd_error *err, int malformed, unsigned *status)
 	    (err->code == RD_EQUOTA && http_problem_quota(doc, err) < 0) ||
 	    (err->existing_id[0] && rd_id_valid(err->existing_id) &&
 	     json_object_set_new(doc, "existing_id",
-				 json_string(err->existing_id)))) {
+				 json_string(err->existing_id))) ||
+	    (assigned && json_object_set_new(doc, "assignee",
+					     json_string(err->assignee)))) {
 		json_decref(doc);
 		return NULL;
 	}

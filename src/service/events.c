@@ -548,7 +548,12 @@ static int apply_in_transaction(apply_state *s, rd_service *svc,
 			id, (long long)s->d->version,
 			(long long)req->if_version);
 	if ((rc = svc_pinned_workflow(&wf, svc, s->d, err)) < 0 ||
-	    (rc = rd_store_evidence_kinds(svc->store, id, &s->kinds,
+	    (rc = svc_owner_check(wf, actor, s->d, err)) < 0)
+		return rc;
+	if (svc_is_assign_event(req->event))
+		return svc_assign_event(svc, wf, s->d, head, req, actor, now,
+					err);
+	if ((rc = rd_store_evidence_kinds(svc->store, id, &s->kinds,
 					  &s->kind_count, &s->evidence_total,
 					  err)) < 0 ||
 	    (rc = rd_store_offer_pending(svc->store, id, &s->pending,
@@ -590,6 +595,8 @@ static int apply_in_transaction(apply_state *s, rd_service *svc,
 	    (rc = svc_set_string(&s->d->outcome, dec.outcome, err)) < 0 ||
 	    (dec.assign &&
 	     (rc = svc_set_string(&s->d->assignee, actor->name, err)) < 0) ||
+	    (dec.unassign &&
+	     (rc = svc_set_string(&s->d->assignee, NULL, err)) < 0) ||
 	    (rc = svc_set_string(&s->d->deadline_event, dec.deadline_event,
 			     err)) < 0)
 		goto done;
@@ -974,4 +981,77 @@ done:
 	if (fired)
 		*fired = total;
 	return rc;
+}
+
+/* How many disputes taken meanwhile one claim passes over before it gives up. */
+#define CLAIM_ATTEMPTS 32
+
+int rd_service_claim(rd_service *svc, const rd_actor *actor, int64_t now,
+		     rd_dispute **out, rd_error *err)
+{
+	rd_field field = { "assignee", actor->name };
+	rd_event_request req = { RD_EVENT_ASSIGN, &field, 1,
+				 "claimed from the queue", 0 };
+	int rc = RD_OK;
+
+	*out = NULL;
+	if (actor->role != RD_ROLE_AGENT && actor->role != RD_ROLE_ADMIN)
+		return rd_error_set_guard(err, RD_EFORBIDDEN, "role",
+					  "role %s may not claim disputes: "
+					  "agents and admins do",
+					  rd_role_name(actor->role));
+	/*
+	 * Each attempt is a transaction of its own: the queue's head, held
+	 * (on PostgreSQL, one another node holds is passed over), read
+	 * again, and assigned. One assigned or ended just before it was
+	 * held is passed over: the next attempt no longer finds it.
+	 */
+	for (int attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+		char id[RD_ID_BUFSZ];
+		rd_dispute *d = NULL;
+		apply_state s;
+		int found = 0;
+
+		if ((rc = rd_store_begin(svc->store, err)) < 0)
+			return rc;
+		if ((rc = rd_store_claim_next(svc->store, id, &found,
+					      err)) < 0 ||
+		    (found && (rc = rd_store_dispute_get(svc->store, id, &d,
+						       err)) < 0)) {
+			svc_rollback(svc);
+			return rc;
+		}
+		if (!found) {
+			svc_rollback(svc);
+			return RD_OK;
+		}
+		if (d->assignee || d->outcome) {
+			rd_dispute_free(d);
+			svc_rollback(svc);
+			continue;
+		}
+		rd_dispute_free(d);
+		memset(&s, 0, sizeof(s));
+		rc = apply_in_transaction(&s, svc, id, &req, actor, now, err);
+		if (rc == RD_OK)
+			rc = svc_commit(svc, err);
+		else
+			svc_rollback(svc);
+		if (rc == RD_OK) {
+			*out = s.d;
+			s.d = NULL;
+		}
+		apply_state_free(&s);
+		if (rc != RD_ECONFLICT && rc != RD_ESTALE)
+			return rc;
+	}
+	return rc < 0 ? rc : rd_error_set(err, RD_EBUSY,
+					  "every dispute this claim found was "
+					  "taken meanwhile; claim again");
+}
+
+int rd_service_agents(rd_service *svc, int64_t now, rd_agent_load **out,
+		      size_t *count, rd_error *err)
+{
+	return rd_store_agents(svc->store, now, out, count, err);
 }

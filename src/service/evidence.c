@@ -91,7 +91,7 @@ static int open_dispute(rd_service *svc, const char *id,
 					  "can no longer change",
 					  id, (*out)->state,
 					  (*out)->outcome ? (*out)->outcome : "");
-	return RD_OK;
+	return actor ? svc_owner_check(wf, actor, *out, err) : RD_OK;
 }
 
 static int check_name(const char *name, rd_error *err)

@@ -180,7 +180,8 @@ int rd_service_key_create(rd_service *svc, rd_role role,
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	char secret_text[SECRET_LEN + 1];
 	rd_api_key key;
-	int began = 0;
+	int named = name != NULL;
+	int began = 0, taken = 0;
 	int rc;
 
 	out_key[0] = '\0';
@@ -204,6 +205,26 @@ int rd_service_key_create(rd_service *svc, rd_role role,
 	if ((rc = rd_store_begin(svc->store, err)) < 0)
 		goto done;
 	began = 1;
+	/*
+	 * A name is unique per role among live keys (an agent is known by
+	 * its key's name): a name given twice is refused; the role's name,
+	 * the default, once taken, is told apart by the key's id, as
+	 * schema 21 renamed the duplicates of earlier releases.
+	 */
+	if ((rc = rd_store_key_name_live(svc->store, role, key.name, NULL,
+					 &taken, err)) < 0)
+		goto done;
+	if (taken && named) {
+		rc = rd_error_set_field(err, RD_EINVALID, "name",
+					"a live %s key is already named %.64s; "
+					"names are unique per role among "
+					"live keys: choose another name, or "
+					"revoke that key first",
+					rd_role_name(role), key.name);
+		goto done;
+	}
+	if (taken)
+		snprintf(key.name, sizeof(key.name), "%s~%.6s", name, key.id);
 	if ((rc = rd_store_key_insert(svc->store, &key, err)) < 0 ||
 	    (rc = rd_store_commit(svc->store, err)) < 0)
 		goto done;

@@ -789,6 +789,7 @@ int rd_service_message_post(rd_service *svc, const char *id,
 	if ((rc = svc_head(svc, id, head, err)) < 0 ||
 	    (rc = rd_store_dispute_get(svc->store, id, &d, err)) < 0 ||
 	    (rc = svc_actor_sees(actor, d, err)) < 0 ||
+	    (rc = svc_owner_check_dispute(svc, actor, d, err)) < 0 ||
 	    (rc = check_evidence(svc, id, in.evidence, &evidence, err)) < 0 ||
 	    (in.template_doc &&
 	     (rc = render_input(svc, d, &in, in.author ? in.author

@@ -370,4 +370,24 @@ int svc_outbox_offer(rd_service *svc, const rd_dispute *d, const char *type,
 		     const rd_offer_record *offer, const char *status,
 		     int64_t now, rd_error *err);
 
+/*
+ * Ownership (assign.c):
+ * svc_is_assign_event - 1 for the built-in events assign and unassign;
+ * svc_owner_check - RD_ECONFLICT, with err->assignee, when the workflow
+ *   wf makes assignment exclusive and d is assigned to an agent other
+ *   than the actor (an agent); RD_OK for anyone else;
+ * svc_owner_check_dispute - the same with d's pinned workflow;
+ * svc_assign_event - record the built-in event req (assign or unassign) of
+ *   d, read at `head` inside the open transaction: the assignee changes,
+ *   the state and deadline stay.
+ */
+int svc_is_assign_event(const char *event);
+int svc_owner_check(const rd_workflow *wf, const rd_actor *actor,
+		    const rd_dispute *d, rd_error *err);
+int svc_owner_check_dispute(rd_service *svc, const rd_actor *actor,
+			    const rd_dispute *d, rd_error *err);
+int svc_assign_event(rd_service *svc, const rd_workflow *wf, rd_dispute *d,
+		     const char *head, const rd_event_request *req,
+		     const rd_actor *actor, int64_t now, rd_error *err);
+
 #endif

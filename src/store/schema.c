@@ -926,6 +926,37 @@ static const char migration_20[] =
 	"\n"
 	"PRAGMA user_version = 20;\n";
 
+/*
+ * 21: ownership. An agent is known by its key's name, so a name is unique
+ * per role among live (unrevoked) keys: a partial unique index. Names an
+ * earlier release let two live keys share are told apart first, so that an
+ * upgrade never fails: every live key but the oldest of its (role, name)
+ * is renamed NAME~ID6 (its name cut to 14 characters when it would not
+ * fit 64 bytes, the first six characters of its id). Two more partial
+ * indexes: the open disputes of an assignee (GET /v1/agents counts them
+ * by assignee), and the open unassigned ones, oldest first (the claim
+ * queue).
+ */
+static const char migration_21[] =
+	"UPDATE api_keys\n"
+	"  SET name = CASE WHEN length(CAST(name AS BLOB)) <= 57 THEN name\n"
+	"    ELSE substr(name, 1, 14) END || '~' || substr(id, 1, 6)\n"
+	"  WHERE revoked_at IS NULL AND EXISTS (\n"
+	"    SELECT 1 FROM api_keys AS older\n"
+	"    WHERE older.role = api_keys.role AND older.name = api_keys.name\n"
+	"      AND older.revoked_at IS NULL\n"
+	"      AND (older.created_at < api_keys.created_at\n"
+	"        OR (older.created_at = api_keys.created_at\n"
+	"          AND older.id < api_keys.id)));\n"
+	"CREATE UNIQUE INDEX api_keys_live_name ON api_keys (role, name)\n"
+	"  WHERE revoked_at IS NULL;\n"
+	"CREATE INDEX disputes_assignee_open ON disputes (assignee, state)\n"
+	"  WHERE outcome IS NULL;\n"
+	"CREATE INDEX disputes_unassigned ON disputes (created_at, id)\n"
+	"  WHERE assignee IS NULL AND outcome IS NULL;\n"
+	"\n"
+	"PRAGMA user_version = 21;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -947,6 +978,7 @@ static const char *const migrations[] = {
 	migration_18,
 	migration_19,
 	migration_20,
+	migration_21,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -1145,6 +1145,30 @@ static const char *const schema_20[] = {
 	NULL
 };
 
+/* 21: ownership (schema.c says why); names are cut by characters here. */
+static const char schema_21_ownership[] =
+	"UPDATE api_keys AS k\n"
+	"  SET name = CASE WHEN octet_length(k.name) <= 57 THEN k.name\n"
+	"    ELSE left(k.name, 14) END || '~' || left(k.id, 6)\n"
+	"  WHERE k.revoked_at IS NULL AND EXISTS (\n"
+	"    SELECT 1 FROM api_keys AS older\n"
+	"    WHERE older.role = k.role AND older.name = k.name\n"
+	"      AND older.revoked_at IS NULL\n"
+	"      AND (older.created_at, older.id) < (k.created_at, k.id));\n"
+	"CREATE UNIQUE INDEX api_keys_live_name ON api_keys (role, name)\n"
+	"  WHERE revoked_at IS NULL;\n"
+	"CREATE INDEX disputes_assignee_open ON disputes (assignee, state)\n"
+	"  WHERE outcome IS NULL;\n"
+	"CREATE INDEX disputes_unassigned ON disputes (created_at, id)\n"
+	"  WHERE assignee IS NULL AND outcome IS NULL;\n"
+	"\n"
+	"UPDATE redress_schema SET version = 21;\n";
+
+static const char *const schema_21[] = {
+	schema_21_ownership,
+	NULL
+};
+
 /*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
@@ -1162,6 +1186,7 @@ static const struct {
 	{ 17, 18, schema_18 },
 	{ 18, 19, schema_19 },
 	{ 19, 20, schema_20 },
+	{ 20, 21, schema_21 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

@@ -1419,6 +1419,65 @@ static const struct {
 		" AND ($9::bigint IS NULL OR dl.due_at <= $9)" PG_SEARCH_FILTERS
 		") AS r WHERE (r.search_rank, r.id) < ($6::bigint, $7::text)"
 		" ORDER BY r.search_rank DESC, r.id DESC LIMIT $8" },
+	/* schema 21: ownership (assign.c) */
+	/* a live key of the role with the name (unique from schema 21) */
+	[RD_STMT_KEY_NAME_LIVE] = { 4,
+		"SELECT id FROM api_keys"
+		" WHERE role = ?1 AND name = ?2 AND revoked_at IS NULL",
+		"SELECT id FROM api_keys"
+		" WHERE role = $1 AND name = $2 AND revoked_at IS NULL" },
+	/*
+	 * The claim queue's head: the most urgent open unassigned dispute,
+	 * soonest SLA due time first (none last), then the oldest. On
+	 * PostgreSQL the dispute's head is locked, and one another
+	 * transaction holds (another claim of it, a change of it under way)
+	 * is passed over: nodes claiming at once take different disputes.
+	 * SQLite's one writer already holds the whole record.
+	 */
+	[RD_STMT_CLAIM_NEXT] = { 21,
+		"SELECT d.id FROM disputes AS d INDEXED BY disputes_unassigned"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE d.assignee IS NULL AND d.outcome IS NULL"
+		" ORDER BY dl.due_at IS NULL, dl.due_at, d.created_at, d.id"
+		" LIMIT 1",
+		"SELECT d.id FROM disputes AS d"
+		" JOIN refs AS r ON r.dispute_id = d.id"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE d.assignee IS NULL AND d.outcome IS NULL"
+		" ORDER BY dl.due_at NULLS LAST, d.created_at, d.id"
+		" LIMIT 1 FOR UPDATE OF r SKIP LOCKED" },
+	/*
+	 * Each live agent key's name with its open disputes, those overdue
+	 * at ?1 and those awaiting a reply: three counts by the index of
+	 * the open disputes by assignee.
+	 */
+	[RD_STMT_AGENTS] = { 21,
+		"SELECT k.name,"
+		" (SELECT count(*) FROM disputes AS d"
+		"  WHERE d.assignee = k.name AND d.outcome IS NULL),"
+		" (SELECT count(*) FROM disputes AS d"
+		"  JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		"  WHERE d.assignee = k.name AND d.outcome IS NULL"
+		"  AND dl.due_at < ?1),"
+		" (SELECT count(*) FROM disputes AS d"
+		"  JOIN reply_deadlines AS rd ON rd.dispute_id = d.id"
+		"  WHERE d.assignee = k.name AND d.outcome IS NULL)"
+		" FROM (SELECT DISTINCT name FROM api_keys"
+		"  WHERE role = 'agent' AND revoked_at IS NULL) AS k"
+		" ORDER BY k.name",
+		"SELECT k.name,"
+		" (SELECT count(*) FROM disputes AS d"
+		"  WHERE d.assignee = k.name AND d.outcome IS NULL),"
+		" (SELECT count(*) FROM disputes AS d"
+		"  JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		"  WHERE d.assignee = k.name AND d.outcome IS NULL"
+		"  AND dl.due_at < $1),"
+		" (SELECT count(*) FROM disputes AS d"
+		"  JOIN reply_deadlines AS rd ON rd.dispute_id = d.id"
+		"  WHERE d.assignee = k.name AND d.outcome IS NULL)"
+		" FROM (SELECT DISTINCT name FROM api_keys"
+		"  WHERE role = 'agent' AND revoked_at IS NULL) AS k"
+		" ORDER BY k.name COLLATE \"C\"" },
 };
 
 /*

@@ -209,6 +209,9 @@ typedef enum rd_stmt_id {
 	RD_STMT_LIST_AWAITING_REPLY,
 	RD_STMT_DUMP_MESSAGES,
 	RD_STMT_DUMP_REPLIES,
+	RD_STMT_KEY_NAME_LIVE,
+	RD_STMT_CLAIM_NEXT,
+	RD_STMT_AGENTS,
 
 	/* rd_store_dispute_list's variants of schema 20 (search) */
 	RD_STMT_LIST_BY_ORDER_REF,

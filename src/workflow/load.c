@@ -149,6 +149,11 @@ static const def_member document_members[] = {
 	{ "states", MK_OBJECT, 1 },
 	{ "transitions", MK_ARRAY, 1 },
 	{ "reply", MK_OBJECT, 0 },
+	{ "assignment", MK_OBJECT, 0 },
+};
+
+static const def_member assignment_members[] = {
+	{ "exclusive", MK_BOOL, 0 },
 };
 
 static const def_member reply_members[] = {
@@ -178,6 +183,7 @@ static const def_member transition_members[] = {
 	{ "requires", MK_OBJECT, 0 },
 	{ "action", MK_STRING, 0 },
 	{ "assign", MK_BOOL, 0 },
+	{ "unassign", MK_BOOL, 0 },
 	{ "outcome", MK_STRING, 0 },
 	{ "description", MK_STRING, 0 },
 };
@@ -621,6 +627,15 @@ static int load_transition(struct loader *ld, struct wf_transition *t,
 	path_member(sub, path, "event");
 	if ((rc = check_name(ld, sub, "event", t->event)) < 0)
 		return rc;
+	if (strcmp(t->event, RD_EVENT_ASSIGN) == 0 ||
+	    strcmp(t->event, RD_EVENT_UNASSIGN) == 0)
+		return refuse(ld, sub,
+			      "\"%s\" is reserved: redress itself handles "
+			      "the events assign and unassign on every "
+			      "open dispute of every workflow; give the "
+			      "transition another name (a transition may "
+			      "set the assignee with \"assign\": true or "
+			      "clear it with \"unassign\": true)", t->event);
 	path_member(sub, path, "from");
 	if ((rc = load_from(ld, t, json_object_get(value, "from"), sub)) < 0)
 		return rc;
@@ -639,6 +654,13 @@ static int load_transition(struct loader *ld, struct wf_transition *t,
 	    (rc = load_action(ld, t, json_string_value(member), sub)) < 0)
 		return rc;
 	t->assign = json_is_true(json_object_get(value, "assign"));
+	t->unassign = json_is_true(json_object_get(value, "unassign"));
+	path_member(sub, path, "unassign");
+	if (t->assign && t->unassign)
+		return refuse(ld, sub,
+			      "a transition either sets the assignee "
+			      "(\"assign\": true) or clears it "
+			      "(\"unassign\": true), not both");
 	path_member(sub, path, "to");
 	if (t->by_offer_type && !t->requires_offer)
 		return refuse(ld, sub,
@@ -745,6 +767,28 @@ static int check_slas(struct loader *ld)
 				      "evidence, which an SLA timeout cannot "
 				      "give", t->event);
 	}
+	return RD_OK;
+}
+
+/*
+ * "assignment": who may write to an assigned dispute. Exclusive (the
+ * default, also when the member is absent) lets only its assignee among
+ * agents write to it; admins, storefronts and the system always may.
+ */
+static int load_assignment(struct loader *ld, json_t *assignment)
+{
+	json_t *exclusive;
+	int rc;
+
+	ld->wf->assign_exclusive = 1;
+	if (!assignment)
+		return RD_OK;
+	if ((rc = check_members(ld, assignment, "assignment",
+				MEMBERS(assignment_members))) < 0)
+		return rc;
+	exclusive = json_object_get(assignment, "exclusive");
+	if (exclusive)
+		ld->wf->assign_exclusive = json_is_true(exclusive);
 	return RD_OK;
 }
 
@@ -913,6 +957,8 @@ static int load_document(struct loader *ld, json_t *doc)
 	if ((rc = check_events_unique(ld)) < 0 ||
 	    (rc = check_slas(ld)) < 0 ||
 	    (rc = load_reply(ld, json_object_get(doc, "reply"))) < 0 ||
+	    (rc = load_assignment(ld, json_object_get(doc,
+						      "assignment"))) < 0 ||
 	    (rc = check_reachable(ld)) < 0 ||
 	    (rc = check_ways_out(ld)) < 0)
 		return rc;

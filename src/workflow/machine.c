@@ -128,6 +128,11 @@ int rd_workflow_sla_business(const rd_workflow *wf, const char *state)
 	return st && st->has_sla && st->sla_business;
 }
 
+int rd_workflow_assign_exclusive(const rd_workflow *wf)
+{
+	return wf && wf->assign_exclusive;
+}
+
 int rd_workflow_reply(const rd_workflow *wf, int64_t *first, int64_t *next,
 		      const char **on_timeout, int *business_hours)
 {
@@ -435,6 +440,7 @@ int rd_workflow_decide(rd_decision *out, const rd_workflow *wf,
 	out->outcome = wf->states[to].terminal ? t->outcome : NULL;
 	out->action = t->action;
 	out->assign = t->assign;
+	out->unassign = t->unassign;
 	rd_workflow_deadline(wf, out->to, now, &out->deadline_at,
 			     &out->deadline_event);
 	return RD_OK;

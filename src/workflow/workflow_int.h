@@ -50,6 +50,7 @@ struct wf_transition {
 	int requires_offer;
 	rd_offer_action action;
 	int assign;
+	int unassign;                /* the dispute leaves its assignee */
 	const char *outcome;         /* set exactly when targets are terminal */
 };
 
@@ -72,6 +73,7 @@ struct rd_workflow {
 	int64_t reply_next;          /* seconds to a later answer */
 	const char *reply_on_timeout; /* event it may fire, or NULL */
 	int reply_business;          /* counted in business hours */
+	int assign_exclusive;        /* "assignment": {"exclusive"}, default 1 */
 };
 
 /* Index of the state called `name`, or wf->state_count when there is none. */

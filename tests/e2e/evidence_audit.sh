@@ -104,7 +104,7 @@ expect_eq "$(state_of "$crash")" "opened/-" "nothing of the change is seen"
 rd event "$crash" investigate --as agent:bob >/dev/null
 expect_eq "$(rd show "$crash" --json | jq -r .assignee)" "bob" "the retry does it whole"
 expect_exit 0 rd audit verify --all
-ev "$crash" escalate
+ev "$crash" escalate --as agent:bob
 
 # --- reindex reproduces the index exactly -----------------------------------
 before=$(dump)

@@ -135,8 +135,9 @@ for metric in redress_http_requests_total:counter \
 	expect_has "$m1" "# HELP ${metric%%:*} " "HELP of ${metric%%:*}"
 done
 
-# Two days on, the second dispute's SLA has passed: a sweep escalates it.
-expect_exit 0 env REDRESS_NOW=2026-03-04T09:00:00Z "$REDRESS" sweep
+# A day and an hour on, the opened dispute's 24-hour SLA has passed (the
+# investigating one's 48 hours have not): a sweep escalates it.
+expect_exit 0 env REDRESS_NOW=2026-03-03T10:00:00Z "$REDRESS" sweep
 call "$auditor" GET /metrics
 m2=$BODY
 expect_eq "$(sample "$m2" redress_sla_breaches_total)" "1" "the fired deadline is one SLA breach"

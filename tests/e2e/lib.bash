@@ -32,6 +32,10 @@ trap e2e_cleanup EXIT
 export REDRESS_DATA="$E2E_TMP/data"
 export REDRESS_WORKFLOWS="$REDRESS_SOURCE_DIR/workflows"
 export REDRESS_NOW="2026-03-02T09:00:00Z"
+# A command without --as acts as agent:$USER: as alice here, the agent
+# open_dispute acts as, so that a dispute she investigates (and is thereby
+# assigned) takes the tests' other commands too (assignment is exclusive).
+export USER=alice
 FAILURES=0
 CHECKS=0
 

@@ -24,7 +24,7 @@ later=()
 for _ in 1 2 3; do
 	later+=("$(REDRESS_NOW=2026-03-03T09:00:00Z open_dispute)")
 done
-# investigating has no SLA: never swept
+# investigating's SLA (48 h) runs past every sweep below: never swept
 quiet=$(open_dispute)
 ev "$quiet" investigate --as agent:alice
 

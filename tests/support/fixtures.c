@@ -313,8 +313,13 @@ int rd_test_add_text_evidence(rd_service *svc, const char *id,
 	char *path = dir ? rd_test_path(dir, "evidence.txt") : NULL;
 	rd_evidence_submission sub;
 	rd_actor agent = rd_test_actor(RD_ROLE_AGENT, "alice");
+	rd_dispute *d = NULL;
 	int fd = -1, rc;
 
+	/* the agent the dispute is assigned to, if any, adds it */
+	if (rd_service_dispute_get(svc, id, &d, NULL) == RD_OK && d->assignee)
+		snprintf(agent.name, sizeof(agent.name), "%s", d->assignee);
+	rd_dispute_free(d);
 	memset(&sub, 0, sizeof(sub));
 	sub.kind = kind;
 	if (!path || rd_test_write(path, text) != 0 ||

@@ -71,7 +71,7 @@ static void reference_loads(void)
 	wf = rd_workflow_set_latest(set, "dispute");
 	CHECK(wf != NULL);
 	CHECK_STR(rd_workflow_name(wf), "dispute");
-	CHECK_INT(rd_workflow_version(wf), 3);
+	CHECK_INT(rd_workflow_version(wf), 4);
 	CHECK_STR(rd_workflow_initial(wf), "opened");
 	CHECK(rd_workflow_set_by_hash(set, rd_workflow_hash(wf)) == wf);
 
@@ -104,8 +104,21 @@ static void reference_loads(void)
 	CHECK_STR(on_timeout, "expire_offer");
 	CHECK_INT(rd_workflow_sla(wf, "awaiting_return", &within, NULL), 1);
 	CHECK_INT(within, 21 * 86400);
+	/* version 4: every open state has a clock */
 	CHECK_INT(rd_workflow_sla(wf, "investigating", &within, &on_timeout),
-		  0);
+		  1);
+	CHECK_INT(within, 2 * 86400);
+	CHECK_STR(on_timeout, "escalate");
+	CHECK_INT(rd_workflow_sla(wf, "escalated", &within, &on_timeout), 1);
+	CHECK_INT(within, 86400);
+	CHECK_STR(on_timeout, "requeue");
+	CHECK_INT(rd_workflow_sla(wf, "reshipped", &within, &on_timeout), 1);
+	CHECK_INT(within, 14 * 86400);
+	CHECK_STR(on_timeout, "escalate");
+	CHECK_INT(rd_workflow_sla(wf, "reshipment_pending", &within, NULL), 1);
+	for (size_t i = 0; i < 9; i++)
+		CHECK_INT(rd_workflow_sla(wf, states[i], NULL, NULL), 1);
+	CHECK_INT(rd_workflow_assign_exclusive(wf), 1);
 	CHECK_INT(rd_workflow_sla(wf, "resolved", NULL, NULL), 0);
 	CHECK_INT(rd_workflow_sla(wf, "nowhere", NULL, NULL), 0);
 	CHECK_INT(rd_workflow_sla_business(wf, "opened"), 0);

@@ -1,0 +1,94 @@
+/*
+ * The routes of ownership: claiming the most urgent unassigned dispute
+ * (POST /v1/queue/claim, a write, run by the writer) and the agents with
+ * their load (GET /v1/agents). What a claim takes and who may is the
+ * service's to decide (rd_service_claim).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "http/http_int.h"
+#include "redress/json.h"
+
+static int no_query(const http_call *call, rd_error *err)
+{
+	int rc;
+
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
+	if (call->query_count > 0)
+		return rd_error_set_field(err, RD_EINVALID,
+					  call->query[0].name,
+					  "query parameter %s: this route "
+					  "takes none", call->query[0].name);
+	return RD_OK;
+}
+
+int http_post_claim(http_call *call, rd_error *err)
+{
+	rd_dispute *d = NULL;
+	json_t *doc = NULL;
+	int rc;
+
+	if ((rc = no_query(call, err)) < 0)
+		return rc;
+	if (call->body_len > 0) {
+		if ((rc = http_parse_body(&doc, call, err)) < 0)
+			return rc;
+		if (!json_is_object(doc) || json_object_size(doc) != 0)
+			rc = rd_error_set(err, RD_EINVALID, "a claim takes no "
+					  "body (or {})");
+		json_decref(doc);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = rd_service_claim(call->svc, &call->actor, call->now, &d,
+				   err)) < 0)
+		return rc;
+	if (!d) {
+		call->status = 204;
+		return RD_OK;
+	}
+	call->reply = rd_dispute_to_json(d);
+	if (!call->reply)
+		rc = rd_error_set(err, RD_ENOMEM, "out of memory writing "
+				  "dispute %s", d->id);
+	else
+		snprintf(call->etag, sizeof(call->etag), "\"%" PRId64 "\"",
+			 d->version);
+	rd_dispute_free(d);
+	return rc;
+}
+
+int http_get_agents(http_call *call, rd_error *err)
+{
+	rd_agent_load *agents = NULL;
+	size_t count = 0;
+	json_t *items = NULL;
+	int rc;
+
+	if ((rc = no_query(call, err)) < 0 ||
+	    (rc = rd_service_agents(call->svc, call->now, &agents, &count,
+				    err)) < 0)
+		return rc;
+	if ((items = json_array()) == NULL)
+		goto nomem;
+	for (size_t i = 0; i < count; i++)
+		if (json_array_append_new(items, json_pack(
+			    "{s:s, s:I, s:I, s:I}", "name", agents[i].name,
+			    "open", (json_int_t)agents[i].open, "overdue",
+			    (json_int_t)agents[i].overdue, "awaiting_reply",
+			    (json_int_t)agents[i].awaiting_reply)) != 0)
+			goto nomem;
+	call->reply = json_pack("{s:o}", "items", items);
+	items = NULL;
+	if (!call->reply)
+		goto nomem;
+	free(agents);
+	return RD_OK;
+nomem:
+	json_decref(items);
+	free(agents);
+	return rd_error_set(err, RD_ENOMEM, "out of memory listing agents");
+}
