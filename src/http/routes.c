@@ -51,10 +51,23 @@ int http_parse_body(json_t **out, http_call *call, rd_error *err)
 
 static int reply_dispute(http_call *call, const rd_dispute *d, rd_error *err)
 {
+	json_t *history = NULL;
+	int rc;
+
+	/* the buyer's other disputes in this storefront (service/buyers.c) */
+	if ((rc = rd_service_buyer_history(call->svc, d, call->now, &history,
+					   err)) < 0)
+		return rc;
 	call->reply = rd_dispute_to_json(d);
 	if (!call->reply)
+		json_decref(history);
+	if (!call->reply ||
+	    json_object_set_new(call->reply, "buyer_history", history) < 0) {
+		json_decref(call->reply);
+		call->reply = NULL;
 		return rd_error_set(err, RD_ENOMEM,
 				    "out of memory writing dispute %s", d->id);
+	}
 	snprintf(call->etag, sizeof(call->etag), "\"%" PRId64 "\"",
 		 d->version);
 	return RD_OK;
@@ -355,6 +368,21 @@ static int amount_as_text(char text[RD_MONEY_BUFSZ], rd_field *fields,
 		if (!fields[i].value)
 			fields[i].value = text;
 	return RD_OK;
+}
+
+int http_read_event_request(rd_event_request *req, rd_field *fields,
+			    int64_t *amount, int *has_amount,
+			    int *deprecated, const json_t *doc,
+			    rd_error *err)
+{
+	return read_event_request(req, fields, amount, has_amount,
+				  deprecated, doc, err);
+}
+
+int http_amount_as_text(char *text, rd_field *fields, size_t count,
+			int64_t amount, const rd_dispute *d, rd_error *err)
+{
+	return amount_as_text(text, fields, count, amount, d, err);
 }
 
 static int post_event(http_call *call, rd_error *err)
@@ -1678,6 +1706,11 @@ static const http_route routes[] = {
 	{ "POST", "/v1/disputes", post_dispute, HTTP_WRITERS,
 	  HTTP_JSON_BODY_LIMIT, NULL },
 	{ "GET", "/v1/disputes/{id}", get_dispute, HTTP_ANY_ROLE, 0, NULL },
+	/* one event on many disputes; a buyer's disputes (bulk.c) */
+	{ "POST", "/v1/disputes/bulk-events", http_post_bulk_events,
+	  HTTP_WRITERS, HTTP_JSON_BODY_LIMIT, NULL },
+	{ "GET", "/v1/buyers/{buyer_ref}/disputes", http_get_buyer_disputes,
+	  HTTP_ANY_ROLE, 0, NULL },
 	{ "POST", "/v1/disputes/{id}/events", post_event, HTTP_WRITERS,
 	  HTTP_JSON_BODY_LIMIT, NULL },
 	{ "GET", "/v1/disputes/{id}/offers", get_offers, HTTP_ANY_ROLE, 0,
@@ -1793,7 +1826,8 @@ int http_route_slow(const http_route *route)
 	if (route->handler == http_get_export)
 		return HTTP_SLOW_EXPORT;
 	if (route->handler == get_history || route->handler == get_verify ||
-	    route->handler == get_evidence_file)
+	    route->handler == get_evidence_file ||
+	    route->handler == http_post_bulk_events)
 		return HTTP_SLOW_JOB;
 	return HTTP_SLOW_NONE;
 }

@@ -834,6 +834,43 @@ static const char migration_19[] =
 	"\n"
 	"PRAGMA user_version = 19;\n";
 
+/*
+ * 20: bulk events and a buyer's history. A bulk request made under an
+ * Idempotency-Key is recorded as operation 'bulk', which names no dispute
+ * (dispute_id NULL for it alone; SQLite cannot change a CHECK, so the
+ * table is made again, as 19 did). disputes_buyer finds a storefront's
+ * disputes of one buyer, newest last, by a range of the index: the buyer's
+ * history and GET /v1/buyers/{buyer_ref}/disputes.
+ */
+static const char migration_20[] =
+	"CREATE TABLE idempotency_20 (\n"
+	"  key_id TEXT NOT NULL\n"
+	"    CHECK (length(CAST(key_id AS BLOB)) BETWEEN 1 AND 63),\n"
+	"  idem_key TEXT NOT NULL\n"
+	"    CHECK (length(CAST(idem_key AS BLOB)) BETWEEN 1 AND 255),\n"
+	"  request_sha256 TEXT NOT NULL CHECK (length(request_sha256) = 64\n"
+	"    AND request_sha256 NOT GLOB '*[^0-9a-f]*'),\n"
+	"  operation TEXT NOT NULL CHECK (operation IN\n"
+	"    ('open', 'event', 'evidence', 'message', 'bulk')),\n"
+	"  dispute_id TEXT,\n"
+	"  evidence_n INTEGER CHECK (evidence_n > 0),\n"
+	"  response TEXT NOT NULL,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (key_id, idem_key),\n"
+	"  CHECK ((operation IN ('evidence', 'message')) =\n"
+	"    (evidence_n IS NOT NULL)),\n"
+	"  CHECK ((operation = 'bulk') = (dispute_id IS NULL))\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"INSERT INTO idempotency_20 SELECT * FROM idempotency;\n"
+	"DROP TABLE idempotency;\n"
+	"ALTER TABLE idempotency_20 RENAME TO idempotency;\n"
+	"CREATE INDEX idempotency_created ON idempotency (created_at);\n"
+	"\n"
+	"CREATE INDEX disputes_buyer\n"
+	"  ON disputes (storefront, buyer_ref, created_at, id);\n"
+	"\n"
+	"PRAGMA user_version = 20;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -854,6 +891,7 @@ static const char *const migrations[] = {
 	migration_17,
 	migration_18,
 	migration_19,
+	migration_20,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 19
+#define PG_SCHEMA_NEWEST 20
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -1039,6 +1039,26 @@ static const char *const schema_19[] = {
 	NULL
 };
 
+/* 20: bulk events' idempotency and a buyer's history (schema.c) */
+static const char schema_20_bulk[] =
+	"ALTER TABLE idempotency ALTER COLUMN dispute_id DROP NOT NULL;\n"
+	"ALTER TABLE idempotency DROP CONSTRAINT idempotency_operation_check;\n"
+	"ALTER TABLE idempotency ADD CONSTRAINT idempotency_operation_check\n"
+	"  CHECK (operation IN\n"
+	"    ('open', 'event', 'evidence', 'message', 'bulk'));\n"
+	"ALTER TABLE idempotency ADD CONSTRAINT idempotency_bulk_check\n"
+	"  CHECK ((operation = 'bulk') = (dispute_id IS NULL));\n"
+	"\n"
+	"CREATE INDEX disputes_buyer\n"
+	"  ON disputes (storefront, buyer_ref, created_at, id);\n"
+	"\n"
+	"UPDATE redress_schema SET version = 20;\n";
+
+static const char *const schema_20[] = {
+	schema_20_bulk,
+	NULL
+};
+
 /*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
@@ -1055,6 +1075,7 @@ static const struct {
 	{ 16, 17, schema_17 },
 	{ 17, 18, schema_18 },
 	{ 18, 19, schema_19 },
+	{ 19, 20, schema_20 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))
