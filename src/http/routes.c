@@ -51,23 +51,10 @@ int http_parse_body(json_t **out, http_call *call, rd_error *err)
 
 static int reply_dispute(http_call *call, const rd_dispute *d, rd_error *err)
 {
-	json_t *history = NULL;
-	int rc;
-
-	/* the buyer's other disputes in this storefront (service/buyers.c) */
-	if ((rc = rd_service_buyer_history(call->svc, d, call->now, &history,
-					   err)) < 0)
-		return rc;
 	call->reply = rd_dispute_to_json(d);
 	if (!call->reply)
-		json_decref(history);
-	if (!call->reply ||
-	    json_object_set_new(call->reply, "buyer_history", history) < 0) {
-		json_decref(call->reply);
-		call->reply = NULL;
 		return rd_error_set(err, RD_ENOMEM,
 				    "out of memory writing dispute %s", d->id);
-	}
 	snprintf(call->etag, sizeof(call->etag), "\"%" PRId64 "\"",
 		 d->version);
 	return RD_OK;
@@ -182,6 +169,27 @@ nomem:
 	return rd_error_set(err, RD_ENOMEM, "out of memory listing workflows");
 }
 
+/*
+ * The buyer's other disputes in this storefront (service/buyers.c), in
+ * the document GET /v1/disputes/{id} answers. The answers of writes keep
+ * the document as recorded, which their Idempotency-Key replays byte for
+ * byte, and so do webhook payloads.
+ */
+static int add_buyer_history(http_call *call, const rd_dispute *d,
+			     rd_error *err)
+{
+	json_t *history = NULL;
+	int rc;
+
+	if ((rc = rd_service_buyer_history(call->svc, d, call->now, &history,
+					   err)) < 0)
+		return rc;
+	if (json_object_set_new(call->reply, "buyer_history", history) < 0)
+		return rd_error_set(err, RD_ENOMEM, "out of memory writing "
+				    "dispute %s", d->id);
+	return RD_OK;
+}
+
 static int get_dispute(http_call *call, rd_error *err)
 {
 	rd_dispute *d = NULL;
@@ -189,7 +197,9 @@ static int get_dispute(http_call *call, rd_error *err)
 
 	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
 		goto done;
-	rc = reply_dispute(call, d, err);
+	if ((rc = reply_dispute(call, d, err)) < 0)
+		goto done;
+	rc = add_buyer_history(call, d, err);
 done:
 	rd_dispute_free(d);
 	return rc;
