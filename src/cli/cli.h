@@ -119,6 +119,8 @@ int cli_cmd_key(cli_ctx *ctx, rd_error *err);
 int cli_cmd_serve(cli_ctx *ctx, rd_error *err);
 int cli_cmd_payables(cli_ctx *ctx, rd_error *err);
 int cli_cmd_webhook(cli_ctx *ctx, rd_error *err);
+int cli_cmd_bulk_event(cli_ctx *ctx, rd_error *err);
+int cli_cmd_buyer(cli_ctx *ctx, rd_error *err);
 
 /* Progress of long operations, on standard error when it is a terminal. */
 void cli_progress(void *ctx, size_t done, size_t total);

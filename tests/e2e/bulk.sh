@@ -123,4 +123,18 @@ expect_eq "$(problem_field)" "400 Idempotency-Key" "an over-long key is refused"
 call "$agent" POST "/v1/disputes/${ids[5]}/events" -H 'Content-Type: application/json' --data-binary '{"event":"investigate"}'
 expect_eq "$(jq -r .state <<<"$BODY")" "investigating" "a single event"
 
+# --- the command line ----------------------------------------------------------------
+one=$(open_dispute '.order_ref = "ORD-C1"')
+two=$(open_dispute '.order_ref = "ORD-C2"')
+ev "$two" investigate
+expect_exit 6 rd bulk-event --event investigate --ids "$one,$two,$missing" --note "from the shell" --json
+expect_eq "$(jq -c '[.succeeded, .failed, [.results[] | .ok], [.results[] | (.error.type // "-")]]' <<<"$OUT")" \
+	'[1,2,[true,false,false],["-","state","not_found"]]' \
+	"bulk-event reports each dispute and exits with the first refusal's status"
+expect_eq "$(state_of "$one")" "investigating/-" "what could be applied was"
+expect_exit 2 rd bulk-event --event investigate --ids "$one,$one"
+expect_has "$ERR" "twice" "a repeated id is refused before anything"
+expect_exit 2 rd bulk-event --ids "$one"
+expect_has "$ERR" "--event" "--event is required"
+
 finish

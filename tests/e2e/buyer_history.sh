@@ -97,6 +97,11 @@ buyer "$agent" "?storefront=acme-eu&cursor=garbage"
 expect_eq "$(problem_field)" "422 cursor" "a bad cursor"
 buyer "$agent" "?storefront=acme-eu&colour=red"
 expect_eq "$(problem_field)" "422 colour" "an unknown parameter"
+expect_exit 0 rd buyer cust-77 --storefront acme-eu --limit 4 --json
+expect_eq "$(jq -c '[(.items | length), (.next_cursor != null), .items[0].id]' <<<"$OUT")" \
+	"$(jq -cn --arg a "$subject" '[4,true,$a]')" "redress buyer pages the same list"
+expect_exit 2 rd buyer cust-77
+expect_has "$ERR" "--storefront" "and needs the storefront"
 call "$agent" GET "/v1/buyers/nobody/disputes?storefront=acme-eu"
 expect_eq "$BODY" '{"items":[],"next_cursor":null}' "a buyer without disputes"
 
