@@ -154,6 +154,7 @@ static int run_items(http_call *call, const char **ids, size_t count,
 		     int64_t amount, rd_error *err)
 {
 	bulk_item *items = calloc(count, sizeof(*items));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	http_call **calls = calloc(count, sizeof(*calls));
 	void **ctxs = calloc(count, sizeof(*ctxs));
 	int *rcs = calloc(count, sizeof(*rcs));
