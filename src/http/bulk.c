@@ -379,10 +379,14 @@ static int bulk_apply(http_call *call, const char *key, const char *digest,
 	if ((rc = run_items(call, ids, count, &req, has_amount, amount,
 			    err)) < 0)
 		goto done;
-	if (key && (rc = idem_record(call, key, digest, err)) < 0) {
-		json_decref(call->reply);
-		call->reply = NULL;
-	}
+	/*
+	 * The items are done whatever becomes of the record: their results
+	 * are answered even when it could not be written (a retry then
+	 * applies the event again, and the items done answer their problem).
+	 */
+	if (key && idem_record(call, key, digest, err) < 0)
+		rd_error_clear(err);
+	rc = RD_OK;
 done:
 	json_decref(event_doc);
 	json_decref(doc);
