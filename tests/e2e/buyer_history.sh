@@ -102,6 +102,9 @@ expect_eq "$(jq -c '[(.items | length), (.next_cursor != null), .items[0].id]' <
 	"$(jq -cn --arg a "$subject" '[4,true,$a]')" "redress buyer pages the same list"
 expect_exit 2 rd buyer cust-77
 expect_has "$ERR" "--storefront" "and needs the storefront"
+spaced=$(open_dispute '.order_ref = "ORD-S1" | .buyer_ref = "cust 77"')
+call "$agent" GET "/v1/buyers/cust%2077/disputes?storefront=acme-eu"
+expect_eq "$(jq -c '[.items[].id]' <<<"$BODY")" "$(jq -cn --arg a "$spaced" '[$a]')" "a buyer_ref percent-encoded in the path"
 call "$agent" GET "/v1/buyers/nobody/disputes?storefront=acme-eu"
 expect_eq "$BODY" '{"items":[],"next_cursor":null}' "a buyer without disputes"
 
