@@ -63,6 +63,14 @@ int64_t rd_policy_version(const rd_policy *policy);
 const char *rd_policy_hash(const rd_policy *policy);   /* SHA-256 hex of the bytes */
 const char *rd_policy_source(const rd_policy *policy); /* the bytes, NUL-terminated */
 
+/*
+ * The days of the policy's buyer_history rule (refund_keep_item is
+ * withheld from a buyer with more than max_refunds refunded disputes in
+ * that many days), or 0 when the policy has none: the caller then need not
+ * count the buyer's refunds.
+ */
+int64_t rd_policy_history_days(const rd_policy *policy);
+
 /* ---- proposals --------------------------------------------------------------- */
 
 #define RD_OFFER_MAX_PROPOSALS 48
@@ -98,6 +106,11 @@ typedef struct rd_offer_inputs {
 	const rd_offer_terms *declined;     /* offers already made and rejected,
 					       countered or expired: not proposed again */
 	size_t declined_count;
+	int64_t buyer_refunds;              /* the same storefront's other
+					       disputes of the buyer refunded
+					       in the policy's buyer_history
+					       window (rd_policy_history_days;
+					       0 without the rule) */
 	size_t offers_made;                 /* offers ever made on the dispute,
 					       whatever became of them: part of
 					       offer ids, so that an offer made

@@ -1227,4 +1227,36 @@ int rd_service_claim(rd_service *svc, const rd_actor *actor, int64_t now,
 int rd_service_agents(rd_service *svc, int64_t now, rd_agent_load **out,
 		      size_t *count, rd_error *err);
 
+/* ---- a buyer's history and disputes (buyers.c) ---------------------------- */
+
+/* The days of a dispute document's buyer_history. */
+#define RD_BUYER_HISTORY_DAYS 365
+
+/*
+ * d's buyer_history, new into *out: JSON null when d has no buyer_ref;
+ * else {"buyer_ref", "window_days", "disputes", "by_reason", "by_outcome",
+ * "refunded": [{"amount", "currency"}]} over the same storefront's other
+ * disputes of that buyer_ref opened in the RD_BUYER_HISTORY_DAYS days up
+ * to now ("open" counts those without an outcome; refunded sums the last
+ * accepted offer of each dispute refunded or discounted, per currency).
+ */
+int rd_service_buyer_history(rd_service *svc, const rd_dispute *d,
+			     int64_t now, json_t **out, rd_error *err);
+
+/*
+ * How many of the same storefront's other disputes of d's buyer_ref,
+ * opened in the `days` days up to now, were refunded (0 without a
+ * buyer_ref).
+ */
+int rd_service_buyer_refunds(rd_service *svc, const rd_dispute *d,
+			     int64_t now, int days, int64_t *refunds,
+			     rd_error *err);
+
+/* A page of storefront's disputes of buyer_ref, newest first (store.h). */
+int rd_service_buyer_disputes(rd_service *svc, const char *storefront,
+			      const char *buyer_ref, size_t limit,
+			      const char *cursor, rd_dispute ***out,
+			      size_t *count, char **next_cursor,
+			      rd_error *err);
+
 #endif

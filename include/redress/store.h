@@ -19,7 +19,7 @@
 #include "redress/error.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 21
+#define RD_STORE_SCHEMA_VERSION 22
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -997,7 +997,9 @@ typedef enum rd_idem_operation {
 	RD_IDEM_OPEN,             /* a dispute opened: the dispute */
 	RD_IDEM_EVENT,            /* an event applied: the dispute */
 	RD_IDEM_EVIDENCE,         /* evidence added: its row */
-	RD_IDEM_MESSAGE           /* a message posted: the message */
+	RD_IDEM_MESSAGE,          /* a message posted: the message */
+	RD_IDEM_BULK              /* an event on many disputes: the results
+				     (no dispute: dispute_id "") */
 } rd_idem_operation;
 
 /* Longest Idempotency-Key, in bytes. */
@@ -1456,5 +1458,39 @@ typedef struct rd_agent_load {
  */
 int rd_store_agents(rd_store *st, int64_t now, rd_agent_load **out,
 		    size_t *count, rd_error *err);
+
+/* ---- schema 20: a buyer's disputes ----------------------------------------- */
+
+/*
+ * One page of storefront's disputes of buyer_ref, newest first (created_at,
+ * then id, descending), by keyset on the cursor list pages use (limit 1 to
+ * 500, 0 means 50; a malformed cursor is RD_EINVALID, field "cursor").
+ * *out, *count and *next_cursor as rd_store_dispute_list's.
+ */
+int rd_store_buyer_disputes(rd_store *st, const char *storefront,
+			    const char *buyer_ref, size_t limit,
+			    const char *cursor, rd_dispute ***out,
+			    size_t *count, char **next_cursor, rd_error *err);
+
+/* One dispute of a buyer's history (rd_store_buyer_history). */
+typedef struct rd_buyer_dispute {
+	char reason[32];
+	char outcome[32];          /* "" while open */
+	char currency[4];
+	int64_t created_at;
+	int64_t refund;            /* its last accepted offer's buyer_refund,
+				      or -1 when none was accepted */
+} rd_buyer_dispute;
+
+/*
+ * storefront's disputes of buyer_ref but `except` (an id, or "") opened
+ * from `from` to `to` (inclusive), to fn one by one (a non-zero return
+ * stops the walk and is returned). A range of the index disputes_buyer.
+ */
+int rd_store_buyer_history(rd_store *st, const char *storefront,
+			   const char *buyer_ref, const char *except,
+			   int64_t from, int64_t to,
+			   int (*fn)(const rd_buyer_dispute *d, void *ctx),
+			   void *ctx, rd_error *err);
 
 #endif

@@ -124,6 +124,9 @@ int cli_cmd_unassign(cli_ctx *ctx, rd_error *err);
 int cli_cmd_claim(cli_ctx *ctx, rd_error *err);
 int cli_cmd_agents(cli_ctx *ctx, rd_error *err);
 
+int cli_cmd_bulk_event(cli_ctx *ctx, rd_error *err);
+int cli_cmd_buyer(cli_ctx *ctx, rd_error *err);
+
 /* Progress of long operations, on standard error when it is a terminal. */
 void cli_progress(void *ctx, size_t done, size_t total);
 

@@ -193,8 +193,24 @@ static const cli_option assign_options[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
+static const cli_option bulk_options[] = {
+	{ "event", "EVENT", 0, "the event to apply to each dispute" },
+	{ "ids", "ID,ID,...", 0, "the disputes, 1 to 500, separated by commas" },
+	{ "field", "NAME=VALUE", 1, "a field the event needs (repeatable)" },
+	{ "note", "TEXT", 0, "a note recorded with each event" },
+	{ "as", "ROLE:NAME", 0, "act as this role and name (default agent:$USER)" },
+	{ NULL, NULL, 0, NULL },
+};
+
 static const cli_option claim_options[] = {
 	{ "as", "ROLE:NAME", 0, "claim as this agent (default agent:$USER)" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const cli_option buyer_options[] = {
+	{ "storefront", "NAME", 0, "the storefront whose buyer this is (required)" },
+	{ "limit", "N", 0, "page size, 1 to 500 (default 50)" },
+	{ "cursor", "CURSOR", 0, "continue after a previous page" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -225,6 +241,13 @@ static const cli_command commands[] = {
 	{ "templates", cli_cmd_templates, "",
 	  "the message templates, their variables and languages",
 	  no_options, 0, 0, 1 },
+	{ "bulk-event", cli_cmd_bulk_event,
+	  "--event EVENT --ids ID,ID,... [--field K=V]... [--note TEXT]",
+	  "apply one event to many disputes, each in its own transaction, and report each",
+	  bulk_options, 0, 0, 1 },
+	{ "buyer", cli_cmd_buyer, "REF --storefront NAME",
+	  "a buyer's disputes in one storefront, newest first, a page at a time",
+	  buyer_options, 1, 1, 1 },
 	{ "offers", cli_cmd_offers, "ID",
 	  "the settlement offers proposed now, ranked, with their costs",
 	  no_options, 1, 1, 1 },

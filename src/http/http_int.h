@@ -82,6 +82,8 @@ typedef struct http_call {
 	struct http_slow_job *slow;     /* set when the handler runs as slow
 					 * work: it may stream its answer
 					 * (http_body_begin) */
+	struct http_writer *writer;     /* the server's writer lanes, for a
+					 * bulk request's items (writer.h) */
 
 	/* out */
 	unsigned status;                /* 200 unless set */
@@ -324,6 +326,23 @@ int http_parse_body(json_t **out, http_call *call, rd_error *err);
 int http_parse_limit(size_t *out, const char *value, rd_error *err);
 int http_parse_text(const char **out, const char *name, const char *value,
 		    rd_error *err);
+
+/*
+ * An event request's body {"event", "fields", "note"} read strictly into
+ * req (fields[] of RD_EVENT_MAX_FIELDS; an integer amount into *amount,
+ * its field left NULL), and that amount as the decimal text of dispute d's
+ * currency into text and the NULL field (routes.c).
+ */
+int http_read_event_request(rd_event_request *req, rd_field *fields,
+			    int64_t *amount, int *has_amount,
+			    int *deprecated, const json_t *doc,
+			    rd_error *err);
+int http_amount_as_text(char *text, rd_field *fields, size_t count,
+			int64_t amount, const rd_dispute *d, rd_error *err);
+
+/* Bulk events and a buyer's disputes (bulk.c). */
+int http_post_bulk_events(http_call *call, rd_error *err);
+int http_get_buyer_disputes(http_call *call, rd_error *err);
 
 /* ---- webhook endpoints and the event feed (webhooks.c) ------------------- */
 

@@ -242,6 +242,7 @@ int http_idem_replay(http_call *call, const rd_idem_record *rec,
 			 "/v1/disputes/%s/messages", rec->dispute_id);
 		break;
 	case RD_IDEM_EVENT:
+	case RD_IDEM_BULK:
 		break;
 	}
 	if (rec->operation != RD_IDEM_EVIDENCE &&

@@ -169,6 +169,27 @@ nomem:
 	return rd_error_set(err, RD_ENOMEM, "out of memory listing workflows");
 }
 
+/*
+ * The buyer's other disputes in this storefront (service/buyers.c), in
+ * the document GET /v1/disputes/{id} answers. The answers of writes keep
+ * the document as recorded, which their Idempotency-Key replays byte for
+ * byte, and so do webhook payloads.
+ */
+static int add_buyer_history(http_call *call, const rd_dispute *d,
+			     rd_error *err)
+{
+	json_t *history = NULL;
+	int rc;
+
+	if ((rc = rd_service_buyer_history(call->svc, d, call->now, &history,
+					   err)) < 0)
+		return rc;
+	if (json_object_set_new(call->reply, "buyer_history", history) < 0)
+		return rd_error_set(err, RD_ENOMEM, "out of memory writing "
+				    "dispute %s", d->id);
+	return RD_OK;
+}
+
 static int get_dispute(http_call *call, rd_error *err)
 {
 	rd_dispute *d = NULL;
@@ -176,7 +197,9 @@ static int get_dispute(http_call *call, rd_error *err)
 
 	if ((rc = visible_dispute(call, call->params[0], &d, err)) < 0)
 		goto done;
-	rc = reply_dispute(call, d, err);
+	if ((rc = reply_dispute(call, d, err)) < 0)
+		goto done;
+	rc = add_buyer_history(call, d, err);
 done:
 	rd_dispute_free(d);
 	return rc;
@@ -355,6 +378,21 @@ static int amount_as_text(char text[RD_MONEY_BUFSZ], rd_field *fields,
 		if (!fields[i].value)
 			fields[i].value = text;
 	return RD_OK;
+}
+
+int http_read_event_request(rd_event_request *req, rd_field *fields,
+			    int64_t *amount, int *has_amount,
+			    int *deprecated, const json_t *doc,
+			    rd_error *err)
+{
+	return read_event_request(req, fields, amount, has_amount,
+				  deprecated, doc, err);
+}
+
+int http_amount_as_text(char *text, rd_field *fields, size_t count,
+			int64_t amount, const rd_dispute *d, rd_error *err)
+{
+	return amount_as_text(text, fields, count, amount, d, err);
 }
 
 static int post_event(http_call *call, rd_error *err)
@@ -1722,6 +1760,11 @@ static const http_route routes[] = {
 	{ "POST", "/v1/disputes", post_dispute, HTTP_WRITERS,
 	  HTTP_JSON_BODY_LIMIT, NULL },
 	{ "GET", "/v1/disputes/{id}", get_dispute, HTTP_ANY_ROLE, 0, NULL },
+	/* one event on many disputes; a buyer's disputes (bulk.c) */
+	{ "POST", "/v1/disputes/bulk-events", http_post_bulk_events,
+	  HTTP_WRITERS, HTTP_JSON_BODY_LIMIT, NULL },
+	{ "GET", "/v1/buyers/{buyer_ref}/disputes", http_get_buyer_disputes,
+	  HTTP_ANY_ROLE, 0, NULL },
 	{ "POST", "/v1/disputes/{id}/events", post_event, HTTP_WRITERS,
 	  HTTP_JSON_BODY_LIMIT, NULL },
 	{ "GET", "/v1/disputes/{id}/offers", get_offers, HTTP_ANY_ROLE, 0,
@@ -1844,7 +1887,8 @@ int http_route_slow(const http_route *route)
 	if (route->handler == http_get_export)
 		return HTTP_SLOW_EXPORT;
 	if (route->handler == get_history || route->handler == get_verify ||
-	    route->handler == get_evidence_file)
+	    route->handler == get_evidence_file ||
+	    route->handler == http_post_bulk_events)
 		return HTTP_SLOW_JOB;
 	return HTTP_SLOW_NONE;
 }

@@ -618,6 +618,7 @@ static int prepare(struct rd_http_server *server, struct MHD_Connection *conn,
 	*refusal = REFUSED_BY_TABLE;
 	memset(call, 0, sizeof(*call));
 	call->metrics = server->metrics;
+	call->writer = server->writer;
 	memcpy(call->params, req->match.params, sizeof(call->params));
 	call->body = req->body ? req->body : "";
 	call->body_len = req->len;

@@ -49,6 +49,8 @@ struct http_slow_job {
 	http_call call;               /* the handler's, with its answer */
 	char **strings;               /* the query copied (2 per parameter) */
 	char *unclean;
+	char *body;                   /* a POST's body (a bulk request's) */
+	char *idem_key;               /* its Idempotency-Key */
 	enum job_state state;
 	int counted;                  /* 1 while in the pool's counts */
 	int is_export;
@@ -138,6 +140,8 @@ static void job_free(http_slow_job *job)
 		free(job->strings[i]);
 	free(job->strings);
 	free(job->unclean);
+	free(job->body);
+	free(job->idem_key);
 	json_decref(job->call.reply);
 	free(job->call.text);
 	if (job->call.has_file && job->call.file_fd >= 0)
@@ -444,6 +448,21 @@ static int copy_call(http_slow_job *job, const http_call *call)
 	job->call = *call;
 	job->call.body = "";
 	job->call.body_len = 0;
+	job->call.idempotency_key = NULL;
+	if (call->body_len) {
+		/* the connection's own may go before the job ends */
+		if (!(job->body = malloc(call->body_len + 1)))
+			return RD_ENOMEM;
+		memcpy(job->body, call->body, call->body_len);
+		job->body[call->body_len] = '\0';
+		job->call.body = job->body;
+		job->call.body_len = call->body_len;
+	}
+	if (call->idempotency_key) {
+		if (!(job->idem_key = dup_text(call->idempotency_key)))
+			return RD_ENOMEM;
+		job->call.idempotency_key = job->idem_key;
+	}
 	job->call.if_match = NULL;
 	job->call.content_length = NULL;
 	job->call.if_none_match = NULL;

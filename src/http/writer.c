@@ -37,7 +37,18 @@ struct http_write_job {
 	int suspended;
 	int rc;
 	rd_error err;
+	struct write_group *group;    /* a job of http_writer_run_all */
 };
+
+/*
+ * The jobs of one http_writer_run_all: its caller waits for `remaining`
+ * to reach 0 (the lock is taken after a lane's, never before).
+ */
+typedef struct write_group {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	size_t remaining;
+} write_group;
 
 struct lane {
 	const rd_service_options *service;
@@ -67,6 +78,13 @@ static void finish(http_write_job *job, int rc, const rd_error *err)
 	if (rc < 0)
 		job->err = *err;
 	job->done = 1;
+	if (job->group) {
+		pthread_mutex_lock(&job->group->lock);
+		job->group->remaining--;
+		pthread_cond_broadcast(&job->group->done);
+		pthread_mutex_unlock(&job->group->lock);
+		return;
+	}
 	if (job->suspended) {
 		job->suspended = 0;
 		MHD_resume_connection(job->conn);
@@ -355,3 +373,66 @@ void http_write_job_free(http_write_job *job)
 	free(job);
 }
 
+
+int http_writer_run_all(http_writer *writer, size_t count,
+			const char *const *disputes, http_call *const *calls,
+			int (*run)(void *ctx, http_call *call, rd_error *err),
+			void *const *ctxs, int *rcs, rd_error *errs,
+			rd_error *err)
+{
+	http_write_job *jobs = calloc(count ? count : 1, sizeof(*jobs));
+	write_group group;
+
+	if (!jobs)
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	pthread_mutex_init(&group.lock, NULL);
+	pthread_cond_init(&group.done, NULL);
+	group.remaining = count;
+	for (size_t i = 0; i < count; i++) {
+		http_write_job *job = &jobs[i];
+		lane *w = lane_of(writer, disputes[i]);
+
+		job->w = w;
+		job->call = calls[i];
+		job->run = run;
+		job->ctx = ctxs[i];
+		job->group = &group;
+		pthread_mutex_lock(&w->lock);
+		if (w->stopping || w->queued >= HTTP_WRITER_QUEUE) {
+			rd_error busy;
+
+			rd_error_clear(&busy);
+			rd_error_set(&busy, RD_EBUSY, "the server has %u "
+				     "changes waiting to be written, its "
+				     "limit, or is stopping; nothing of this "
+				     "change was recorded: retry it",
+				     HTTP_WRITER_QUEUE);
+			finish(job, RD_EBUSY, &busy);
+			pthread_mutex_unlock(&w->lock);
+			continue;
+		}
+		if (w->tail)
+			w->tail->next = job;
+		else
+			w->head = job;
+		w->tail = job;
+		w->queued++;
+		pthread_cond_signal(&w->work);
+		pthread_mutex_unlock(&w->lock);
+	}
+	pthread_mutex_lock(&group.lock);
+	while (group.remaining > 0)
+		pthread_cond_wait(&group.done, &group.lock);
+	pthread_mutex_unlock(&group.lock);
+	for (size_t i = 0; i < count; i++) {
+		rcs[i] = jobs[i].rc;
+		if (jobs[i].rc < 0)
+			errs[i] = jobs[i].err;
+		else
+			rd_error_clear(&errs[i]);
+	}
+	pthread_cond_destroy(&group.done);
+	pthread_mutex_destroy(&group.lock);
+	free(jobs);
+	return RD_OK;
+}

@@ -65,4 +65,20 @@ int http_write_job_done(http_write_job *job, int *rc, rd_error *err);
 
 void http_write_job_free(http_write_job *job);
 
+/*
+ * Run count changes that belong to no connection (a bulk request's items,
+ * each on the lane of its dispute disputes[i], "" for none) and wait until
+ * every one has run in a committed (or failed) batch: run(ctxs[i],
+ * calls[i], ...), calls[i]->svc being the lane's service meanwhile; its
+ * result into rcs[i] and errs[i] (RD_EBUSY, nothing done, when a lane's
+ * queue is full or the writer stops). The items queue among everyone
+ * else's changes, so a large bulk never holds a lane for long. Call from a
+ * thread that is no writer's (a slow-work thread): it blocks.
+ */
+int http_writer_run_all(http_writer *writer, size_t count,
+			const char *const *disputes, http_call *const *calls,
+			int (*run)(void *ctx, http_call *call, rd_error *err),
+			void *const *ctxs, int *rcs, rd_error *errs,
+			rd_error *err);
+
 #endif

@@ -68,6 +68,8 @@ struct rd_policy {
 	struct of_rounding *rounding;
 	size_t rounding_count;
 	int64_t max_discount_bp;    /* 1..10000 */
+	int64_t history_days;       /* buyer_history.window_days, 0: no rule */
+	int64_t history_max_refunds; /* refund_keep_item withheld above this */
 	struct of_reason_rule reasons[RD_REASON_COUNT];
 };
 

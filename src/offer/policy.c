@@ -135,6 +135,12 @@ static const def_member document_members[] = {
 	{ "rounding", MK_OBJECT, 0 },
 	{ "caps", MK_OBJECT, 0 },
 	{ "reasons", MK_OBJECT, 1 },
+	{ "buyer_history", MK_OBJECT, 0 },
+};
+
+static const def_member history_members[] = {
+	{ "window_days", MK_INTEGER, 1 },
+	{ "max_refunds", MK_INTEGER, 1 },
 };
 
 static const def_member caps_members[] = {
@@ -387,6 +393,44 @@ static int load_caps(struct parser *ps, json_t *caps)
 	return RD_OK;
 }
 
+/* ---- buyer_history ------------------------------------------------------- */
+
+/* The longest window and the most refunds the rule takes. */
+#define HISTORY_DAYS_MAX 3650
+#define HISTORY_REFUNDS_MAX 10000
+
+/*
+ * {"window_days": D, "max_refunds": N}: refund_keep_item (a refund without
+ * a return) is withheld from a buyer with more than N refunded disputes in
+ * the storefront in the last D days (propose.c).
+ */
+static int load_history(struct parser *ps, json_t *history)
+{
+	json_int_t days, most;
+	int rc;
+
+	ps->policy->history_days = 0;
+	ps->policy->history_max_refunds = 0;
+	if (!history)
+		return RD_OK;
+	if ((rc = check_members(ps, history, "buyer_history",
+				MEMBERS(history_members))) < 0)
+		return rc;
+	days = json_integer_value(json_object_get(history, "window_days"));
+	most = json_integer_value(json_object_get(history, "max_refunds"));
+	if (days < 1 || days > HISTORY_DAYS_MAX)
+		return refuse(ps, "buyer_history.window_days",
+			      "must be 1 to %d days, got %lld",
+			      HISTORY_DAYS_MAX, (long long)days);
+	if (most < 0 || most > HISTORY_REFUNDS_MAX)
+		return refuse(ps, "buyer_history.max_refunds",
+			      "must be 0 to %d refunds, got %lld",
+			      HISTORY_REFUNDS_MAX, (long long)most);
+	ps->policy->history_days = (int64_t)days;
+	ps->policy->history_max_refunds = (int64_t)most;
+	return RD_OK;
+}
+
 /* ---- reasons ------------------------------------------------------------ */
 
 static int load_offers(struct parser *ps, struct of_reason_rule *rule,
@@ -594,6 +638,8 @@ static int load_document(struct parser *ps, json_t *doc)
 			      &policy->copay_count)) < 0 ||
 	    (rc = load_rounding(ps, json_object_get(doc, "rounding"))) < 0 ||
 	    (rc = load_caps(ps, json_object_get(doc, "caps"))) < 0 ||
+	    (rc = load_history(ps, json_object_get(doc,
+						   "buyer_history"))) < 0 ||
 	    (rc = load_reasons(ps, json_object_get(doc, "reasons"))) < 0)
 		return rc;
 	return RD_OK;
@@ -679,4 +725,9 @@ const char *rd_policy_hash(const rd_policy *policy)
 const char *rd_policy_source(const rd_policy *policy)
 {
 	return policy ? policy->source : NULL;
+}
+
+int64_t rd_policy_history_days(const rd_policy *policy)
+{
+	return policy ? policy->history_days : 0;
 }

@@ -831,6 +831,43 @@ static int same_offer(const rd_offer_terms *a, const rd_offer_terms *b)
 	       a->buyer_copay == b->buyer_copay;
 }
 
+/* ---- the buyer's history ----------------------------------------------------- */
+
+/*
+ * 1 when the policy's buyer_history rule withholds refund_keep_item: the
+ * buyer had more than max_refunds refunded disputes in its window (the
+ * count is the caller's: the engine does no I/O).
+ */
+static int history_withholds(const rd_policy *policy,
+			     const rd_offer_inputs *in)
+{
+	return policy->history_days > 0 &&
+	       policy->reasons[in->dispute->reason].offers &
+		       (1u << RD_OFFER_REFUND_KEEP_ITEM) &&
+	       in->buyer_refunds > policy->history_max_refunds;
+}
+
+/* Say on every offer why no refund without return is among them. */
+static void explain_withheld(rd_proposals *out, const rd_policy *policy,
+			     const rd_offer_inputs *in)
+{
+	const char *buyer = in->dispute->buyer_ref ? in->dispute->buyer_ref
+						   : "";
+
+	for (size_t i = 0; i < out->count; i++) {
+		rd_proposal *p = &out->items[i];
+		size_t used = strlen(p->explanation);
+
+		snprintf(p->explanation + used, sizeof(p->explanation) - used,
+			 " Buyer %.64s had %" PRId64 " refund%s in the last "
+			 "%" PRId64 " days; refund without return is "
+			 "withheld above %" PRId64 ".",
+			 buyer, in->buyer_refunds,
+			 in->buyer_refunds == 1 ? "" : "s",
+			 policy->history_days, policy->history_max_refunds);
+	}
+}
+
 int rd_offer_propose(rd_proposals *out, const rd_policy *policy,
 		     const rd_offer_inputs *in, rd_error *err)
 {
@@ -862,6 +899,7 @@ int rd_offer_propose(rd_proposals *out, const rd_policy *policy,
 			goto done;
 	}
 	if ((offers & (1u << RD_OFFER_REFUND_KEEP_ITEM)) &&
+	    !history_withholds(policy, in) &&
 	    (rc = offer_refund_keep_item(out, &f, err)) < 0)
 		goto done;
 	if ((offers & (1u << RD_OFFER_REFUND_WITH_RETURN)) &&
@@ -878,6 +916,8 @@ int rd_offer_propose(rd_proposals *out, const rd_policy *policy,
 	cut_dominated(out, &f);
 	cut_above_full_refund(out, &f, ceiling);
 	sort_and_rank(out, &f);
+	if (history_withholds(policy, in))
+		explain_withheld(out, policy, in);
 	rc = RD_OK;
 done:
 	if (rc < 0)

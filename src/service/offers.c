@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redress/clock.h"
 #include "redress/money.h"
 
 /* Offers the buyer already turned down, or that lapsed: not proposed again. */
@@ -16,6 +17,26 @@ static int is_declined(const char *status)
 	return strcmp(status, RD_OFFER_REJECTED) == 0 ||
 	       strcmp(status, RD_OFFER_COUNTERED) == 0 ||
 	       strcmp(status, RD_OFFER_EXPIRED) == 0;
+}
+
+/*
+ * The buyer's refunded disputes in the window of the policy's
+ * buyer_history rule, for the engine (which does no I/O); none without
+ * the rule. Counted up to the service's now (REDRESS_NOW in tests).
+ */
+static int buyer_refunds(svc_offer_ctx *ctx, rd_service *svc,
+			 const rd_dispute *d, rd_error *err)
+{
+	int64_t days = rd_policy_history_days(svc->policy), now = 0;
+	int rc;
+
+	ctx->in.buyer_refunds = 0;
+	if (days <= 0)
+		return RD_OK;
+	if ((rc = rd_clock_now(&now, err)) < 0)
+		return rc;
+	return rd_service_buyer_refunds(svc, d, now, (int)days,
+					&ctx->in.buyer_refunds, err);
 }
 
 int svc_offer_inputs(svc_offer_ctx *ctx, rd_service *svc, const rd_dispute *d,
@@ -53,7 +74,7 @@ int svc_offer_inputs(svc_offer_ctx *ctx, rd_service *svc, const rd_dispute *d,
 	ctx->in.declined = ctx->declined;
 	ctx->in.declined_count = ctx->declined_count;
 	ctx->in.offers_made = count;
-	return RD_OK;
+	return buyer_refunds(ctx, svc, d, err);
 }
 
 void svc_offer_ctx_free(svc_offer_ctx *ctx)

@@ -34,6 +34,7 @@ static const char *const operation_names[] = {
 	[RD_IDEM_EVENT] = "event",
 	[RD_IDEM_EVIDENCE] = "evidence",
 	[RD_IDEM_MESSAGE] = "message",
+	[RD_IDEM_BULK] = "bulk",
 };
 
 #define OPERATION_COUNT \
@@ -141,7 +142,9 @@ int rd_store_idem_insert(rd_store *st, const rd_idem_record *rec,
 	rc |= rd_store__bind_text(stmt, 2, rec->key);
 	rc |= rd_store__bind_text(stmt, 3, rec->request_sha256);
 	rc |= rd_store__bind_text(stmt, 4, op);
-	rc |= rd_store__bind_text(stmt, 5, rec->dispute_id);
+	/* a bulk request names no dispute (schema 22) */
+	rc |= rd_store__bind_text(stmt, 5, rec->operation == RD_IDEM_BULK
+					   ? NULL : rec->dispute_id);
 	rc |= rd_store__bind_optional(stmt, 6, rec->evidence_n);
 	rc |= rd_store__bind_text(stmt, 7, rec->response);
 	rc |= rd_db_bind_int64(stmt, 8, rec->created_at);

@@ -957,6 +957,39 @@ static const char migration_21[] =
 	"\n"
 	"PRAGMA user_version = 21;\n";
 
+/*
+ * 22: bulk events. A bulk request made under an
+ * Idempotency-Key is recorded as operation 'bulk', which names no dispute
+ * (dispute_id NULL for it alone; SQLite cannot change a CHECK, so the
+ * table is made again, as 19 did). (A buyer's history and
+ * GET /v1/buyers/{buyer_ref}/disputes read disputes_buyer, schema 20.)
+ */
+static const char migration_22[] =
+	"CREATE TABLE idempotency_22 (\n"
+	"  key_id TEXT NOT NULL\n"
+	"    CHECK (length(CAST(key_id AS BLOB)) BETWEEN 1 AND 63),\n"
+	"  idem_key TEXT NOT NULL\n"
+	"    CHECK (length(CAST(idem_key AS BLOB)) BETWEEN 1 AND 255),\n"
+	"  request_sha256 TEXT NOT NULL CHECK (length(request_sha256) = 64\n"
+	"    AND request_sha256 NOT GLOB '*[^0-9a-f]*'),\n"
+	"  operation TEXT NOT NULL CHECK (operation IN\n"
+	"    ('open', 'event', 'evidence', 'message', 'bulk')),\n"
+	"  dispute_id TEXT,\n"
+	"  evidence_n INTEGER CHECK (evidence_n > 0),\n"
+	"  response TEXT NOT NULL,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (key_id, idem_key),\n"
+	"  CHECK ((operation IN ('evidence', 'message')) =\n"
+	"    (evidence_n IS NOT NULL)),\n"
+	"  CHECK ((operation = 'bulk') = (dispute_id IS NULL))\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"INSERT INTO idempotency_22 SELECT * FROM idempotency;\n"
+	"DROP TABLE idempotency;\n"
+	"ALTER TABLE idempotency_22 RENAME TO idempotency;\n"
+	"CREATE INDEX idempotency_created ON idempotency (created_at);\n"
+	"\n"
+	"PRAGMA user_version = 22;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -979,6 +1012,7 @@ static const char *const migrations[] = {
 	migration_19,
 	migration_20,
 	migration_21,
+	migration_22,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 21
+#define PG_SCHEMA_NEWEST 22
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -1169,6 +1169,23 @@ static const char *const schema_21[] = {
 	NULL
 };
 
+/* 22: bulk events' idempotency (schema.c) */
+static const char schema_22_bulk[] =
+	"ALTER TABLE idempotency ALTER COLUMN dispute_id DROP NOT NULL;\n"
+	"ALTER TABLE idempotency DROP CONSTRAINT idempotency_operation_check;\n"
+	"ALTER TABLE idempotency ADD CONSTRAINT idempotency_operation_check\n"
+	"  CHECK (operation IN\n"
+	"    ('open', 'event', 'evidence', 'message', 'bulk'));\n"
+	"ALTER TABLE idempotency ADD CONSTRAINT idempotency_bulk_check\n"
+	"  CHECK ((operation = 'bulk') = (dispute_id IS NULL));\n"
+	"\n"
+	"UPDATE redress_schema SET version = 22;\n";
+
+static const char *const schema_22[] = {
+	schema_22_bulk,
+	NULL
+};
+
 /*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
@@ -1187,6 +1204,7 @@ static const struct {
 	{ 18, 19, schema_19 },
 	{ 19, 20, schema_20 },
 	{ 20, 21, schema_21 },
+	{ 21, 22, schema_22 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

@@ -1478,6 +1478,44 @@ static const struct {
 		" FROM (SELECT DISTINCT name FROM api_keys"
 		"  WHERE role = 'agent' AND revoked_at IS NULL) AS k"
 		" ORDER BY k.name COLLATE \"C\"" },
+	/*
+	 * A buyer's disputes of one storefront, newest first, by keyset on
+	 * (created_at, id): one seek of disputes_buyer to (storefront,
+	 * buyer, key) and a walk down the rows that follow it.
+	 */
+	[RD_STMT_BUYER_LIST] = { 20,
+		"SELECT " RD_STORE_DISPUTE_COLUMNS
+		" FROM disputes AS d INDEXED BY disputes_buyer"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE d.storefront = ?1 AND d.buyer_ref = ?2"
+		" AND (d.created_at, d.id) < (?3, ?4)"
+		" ORDER BY d.created_at DESC, d.id DESC LIMIT ?5",
+		"SELECT " RD_STORE_DISPUTE_COLUMNS
+		" FROM disputes AS d"
+		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		" WHERE d.storefront = $1 AND d.buyer_ref = $2"
+		" AND (d.created_at, d.id) < ($3::bigint, $4::text)"
+		" ORDER BY d.created_at DESC, d.id DESC LIMIT $5" },
+	/*
+	 * The same buyer's other disputes opened in [?3, ?4]: a range of
+	 * disputes_buyer (storefront, buyer_ref, created_at), and for each the
+	 * amount of its last accepted offer (offers' primary key).
+	 */
+	[RD_STMT_BUYER_HISTORY] = { 20,
+		"SELECT d.reason, d.outcome, d.currency, d.created_at,"
+		" (SELECT a.buyer_refund FROM offers AS a"
+		"   WHERE a.dispute_id = d.id AND a.status = 'accepted'"
+		"   ORDER BY a.event_seq DESC, a.decided_at DESC LIMIT 1)"
+		" FROM disputes AS d INDEXED BY disputes_buyer"
+		" WHERE d.storefront = ?1 AND d.buyer_ref = ?2"
+		" AND d.created_at >= ?3 AND d.created_at <= ?4 AND d.id <> ?5",
+		"SELECT d.reason, d.outcome, d.currency, d.created_at,"
+		" (SELECT a.buyer_refund FROM offers AS a"
+		"   WHERE a.dispute_id = d.id AND a.status = 'accepted'"
+		"   ORDER BY a.event_seq DESC, a.decided_at DESC LIMIT 1)"
+		" FROM disputes AS d"
+		" WHERE d.storefront = $1 AND d.buyer_ref = $2"
+		" AND d.created_at >= $3 AND d.created_at <= $4 AND d.id <> $5" },
 };
 
 /*

@@ -221,6 +221,10 @@ typedef enum rd_stmt_id {
 	RD_STMT_LIST_UPDATED,
 	RD_STMT_LIST_SEARCH,
 
+	/* a buyer's disputes and history (buyers.c, schema 20) */
+	RD_STMT_BUYER_LIST,
+	RD_STMT_BUYER_HISTORY,
+
 	RD_STMT_COUNT
 } rd_stmt_id;
 

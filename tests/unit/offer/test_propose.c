@@ -1185,6 +1185,74 @@ static void test_offer_ids(void)
 	rd_dispute_free(later);
 }
 
+/* ---- the buyer's history ------------------------------------------------- */
+
+/* The shipped policy with a buyer_history rule: 90 days, 2 refunds. */
+static rd_policy *history_policy(void)
+{
+	rd_policy *p = NULL;
+	rd_error err = { 0 };
+	size_t len = 0, end;
+	char *text = rd_test_read(POLICY_PATH, &len);
+	char *with = NULL;
+	const char *rule = ",\n  \"buyer_history\": {\"window_days\": 90, "
+			   "\"max_refunds\": 2}\n}\n";
+
+	/* the rule before the document's closing brace */
+	end = len;
+	while (text && end > 0 && text[end - 1] != '}')
+		end--;
+	if (text && end > 0 && (with = malloc(end + strlen(rule) + 1))) {
+		memcpy(with, text, end - 1);
+		memcpy(with + end - 1, rule, strlen(rule) + 1);
+		if (rd_policy_parse(&p, with, strlen(with), "history.json",
+				    &err) < 0)
+			rd_test_fail(__FILE__, __LINE__, "%s", err.message);
+	} else {
+		rd_test_fail(__FILE__, __LINE__, "cannot read %s", POLICY_PATH);
+	}
+	free(with);
+	free(text);
+	return p;
+}
+
+static void test_buyer_history_rule(void)
+{
+	static rd_proposals set;
+	rd_policy *p = history_policy();
+	rd_offer_inputs in = { 0 };
+	rd_dispute *d = make_dispute(&worked, 1);
+	rd_error err = { 0 };
+
+	CHECK(p && d);
+	if (!p || !d)
+		goto done;
+	CHECK_INT(rd_policy_history_days(p), 90);
+	CHECK_INT(rd_policy_history_days(policy), 0);
+	in.dispute = d;
+	/* at the threshold: refund without return still proposed */
+	in.buyer_refunds = 2;
+	CHECK_OK(rd_offer_propose(&set, p, &in, &err), &err);
+	CHECK_INT(count_type(&set, RD_OFFER_REFUND_KEEP_ITEM, 0), 1);
+	CHECK(strstr(set.items[0].explanation, "withheld") == NULL);
+	/* above it: withheld, and every offer says why */
+	in.buyer_refunds = 3;
+	CHECK_OK(rd_offer_propose(&set, p, &in, &err), &err);
+	CHECK_INT(count_type(&set, RD_OFFER_REFUND_KEEP_ITEM, 0), 0);
+	CHECK(set.proposed > 0);
+	CHECK(count_type(&set, RD_OFFER_REFUND_WITH_RETURN, 0) == 1);
+	for (size_t i = 0; i < set.count; i++)
+		CHECK_HAS(set.items[i].explanation,
+			  "Buyer b had 3 refunds in the last 90 days; refund "
+			  "without return is withheld above 2.");
+	/* the shipped policy has no such rule: the count changes nothing */
+	CHECK_OK(rd_offer_propose(&set, policy, &in, &err), &err);
+	CHECK_INT(count_type(&set, RD_OFFER_REFUND_KEEP_ITEM, 0), 1);
+done:
+	rd_dispute_free(d);
+	rd_policy_free(p);
+}
+
 int main(void)
 {
 	rd_error err = { 0 };
@@ -1221,6 +1289,7 @@ int main(void)
 	RUN(test_proposal_json);
 	RUN(test_buyer_relation_is_preorder);
 	RUN(test_properties);
+	RUN(test_buyer_history_rule);
 	rd_policy_free(policy);
 	return rd_test_summary();
 }

@@ -200,11 +200,44 @@ static void purge_and_walk(void)
 	rd_store_close(st);
 }
 
+/*
+ * Schema 20: a bulk request's record names no dispute (its dispute_id is
+ * NULL, read back as "").
+ */
+static void bulk_record_names_no_dispute(void)
+{
+	rd_store *st = fresh_store();
+	rd_idem_record r = sample("00000000000000a1", "bulk-1", RD_IDEM_BULK,
+				  1000);
+	rd_idem_record got;
+	rd_error err;
+
+	rd_error_clear(&err);
+	r.response = (char *)"{\"results\":[],\"succeeded\":0,\"failed\":0}";
+	CHECK_OK(put(st, &r, 0, &err), &err);
+	CHECK_OK(rd_store_idem_get(st, "00000000000000a1", "bulk-1", &got,
+				   &err), &err);
+	CHECK_INT(got.operation, RD_IDEM_BULK);
+	CHECK_STR(got.dispute_id, "");
+	CHECK_STR(got.response, r.response);
+	CHECK_STR(rd_idem_operation_name(got.operation), "bulk");
+	rd_idem_record_clear(&got);
+	/* replaced in place, as a record past its time is */
+	r.created_at = 2000;
+	CHECK_OK(put(st, &r, 1, &err), &err);
+	CHECK_OK(rd_store_idem_get(st, "00000000000000a1", "bulk-1", &got,
+				   &err), &err);
+	CHECK_INT(got.created_at, 2000);
+	rd_idem_record_clear(&got);
+	rd_store_close(st);
+}
+
 int main(void)
 {
 	RUN(insert_and_get);
 	RUN(duplicate_refused_unless_replaced);
 	RUN(schema_refuses_bad_records);
 	RUN(purge_and_walk);
+	RUN(bulk_record_names_no_dispute);
 	return rd_test_summary();
 }
