@@ -22,7 +22,8 @@ rd key revoke "$rv" >/dev/null
 
 # back to schema 20, with the duplicates an earlier release could hold
 if on_postgres; then
-	back="UPDATE redress_schema SET version = 20;"
+	back="ALTER TABLE idempotency DROP CONSTRAINT idempotency_bulk_check;
+		UPDATE redress_schema SET version = 20;"
 else
 	back="PRAGMA user_version = 20;"
 fi
@@ -43,9 +44,9 @@ expect_eq "$(jq -r --arg id "$l2" '.[$id]' <<<"$names")" "xxxxxxxxxxxxxx~${l2:0:
 expect_eq "$(jq -r --arg id "$au" '.[$id]' <<<"$names")" "alice" "another role's alice is another identity"
 expect_eq "$(jq -r --arg id "$rv" '.[$id]' <<<"$names")" "alice" "a revoked key keeps its name"
 if on_postgres; then
-	expect_eq "$(record_sql 'SELECT version FROM redress_schema')" "21" "schema 21"
+	expect_eq "$(record_sql 'SELECT version FROM redress_schema')" "22" "schema 22"
 else
-	expect_eq "$(record_sql 'PRAGMA user_version')" "21" "schema 21"
+	expect_eq "$(record_sql 'PRAGMA user_version')" "22" "schema 22"
 fi
 expect_exit 3 rd key create --role agent --name alice
 expect_has "$ERR" "already named alice" "the name is unique from now on"
