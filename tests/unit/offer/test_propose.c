@@ -1224,9 +1224,10 @@ static void test_buyer_history_rule(void)
 	rd_dispute *d = make_dispute(&worked, 1);
 	rd_error err = { 0 };
 
-	CHECK(p && d);
-	if (!p || !d)
+	if (!p || !d) {
+		rd_test_fail(__FILE__, __LINE__, "no policy or dispute");
 		goto done;
+	}
 	CHECK_INT(rd_policy_history_days(p), 90);
 	CHECK_INT(rd_policy_history_days(policy), 0);
 	in.dispute = d;
