@@ -463,6 +463,7 @@
 	/* The events the queue applies to many disputes at once. */
 	const BULK_EVENTS = [['assign', 'Assign to…'], ['escalate', 'Escalate'],
 		['withdraw', 'Withdraw']];
+	const BULK_LIMIT = 500;
 
 	/* Agents and admins work the queue: claim, assign, act on many. */
 	function works(who) {
@@ -737,6 +738,11 @@
 				const body = { ids: Array.from(selected), event };
 				if (!body.ids.length)
 					return;
+				if (body.ids.length > BULK_LIMIT) {
+					results.replaceChildren(errorBox(new Error('At most ' + BULK_LIMIT +
+						' disputes at once; ' + body.ids.length + ' are selected.')));
+					return;
+				}
 				if (event === 'assign') {
 					const name = chooser ? chooser.value.trim() : '';
 					if (!name) {
