@@ -32,7 +32,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const DOC_SHOTS = ['login', 'queue', 'new-dispute', 'dispute', 'evidence',
 	'offers', 'make-offer', 'storefront', 'history', 'previews', 'verify', 'overview',
 	'phone-queue', 'phone-dispute', 'awaiting-reply', 'thread', 'composer',
-	'storefront-thread'];
+	'storefront-thread', 'search', 'bulk-results', 'assigned-elsewhere',
+	'buyer-history', 'agents'];
 
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
 const HOSTILE_NOTE = '<script>alert(2)</script> and <b>bold</b>';
