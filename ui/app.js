@@ -774,8 +774,8 @@
 			h('strong', null, 'With the selected: '), count),
 		h('div', { class: 'fields' },
 			field('Action', eventSel), whoBox,
-			field('Note', note, '(optional, kept in each history)')),
-		h('div', { class: 'actions' }, apply),
+			field('Note', note, '(optional, kept in each history)'),
+			h('div', { class: 'apply' }, apply)),
 		results);
 		update();
 		return { form, update };
