@@ -31,7 +31,8 @@
 	const MESSAGE_PAGES = 2;
 
 	const main = document.getElementById('main');
-	const cache = { me: null, kinds: null, workflow: null, templates: null };
+	const cache = { me: null, kinds: null, workflow: null, workflows: null,
+		templates: null };
 	let renderSeq = 0;
 
 	/* ---- building the page: DOM only, text as text --------------------- */
@@ -296,10 +297,17 @@
 		return cache.templates;
 	}
 
+	/* Every loaded workflow definition. */
+	async function workflows() {
+		if (!cache.workflows)
+			cache.workflows = (await api('GET', '/v1/workflows')).workflows;
+		return cache.workflows;
+	}
+
 	/* The latest "dispute" workflow, for its states and descriptions. */
 	async function workflow() {
 		if (!cache.workflow) {
-			const all = (await api('GET', '/v1/workflows')).workflows;
+			const all = await workflows();
 			cache.workflow = all.filter((w) => w.name === 'dispute')
 				.sort((a, b) => b.version - a.version)[0] || all[0];
 		}
@@ -312,7 +320,8 @@
 
 	function signOut(message) {
 		sessionStorage.removeItem(KEY_STORE);
-		cache.me = cache.kinds = cache.workflow = cache.templates = null;
+		cache.me = cache.kinds = cache.workflow = cache.workflows = null;
+		cache.templates = null;
 		signOut.message = message || null;
 		if (location.hash !== '#/login')
 			location.hash = '#/login';
@@ -979,8 +988,8 @@
 
 	async function viewDispute(query, id) {
 		const who = await me();
-		const [d, actions, history, evidence, kindList, messages, texts, agents] =
-			await Promise.all([
+		const [d, actions, history, evidence, kindList, messages, texts, agents,
+			defs] = await Promise.all([
 				api('GET', '/v1/disputes/' + id),
 				api('GET', '/v1/disputes/' + id + '/actions'),
 				api('GET', '/v1/disputes/' + id + '/history'),
@@ -989,6 +998,7 @@
 				readMessages(id, 0, MESSAGE_PAGES),
 				writesToBuyer(who) ? templates() : null,
 				works(who) ? agentNames() : null,
+				workflows(),
 			]);
 		let offers = null;
 		let offersError = null;
@@ -1010,7 +1020,8 @@
 			h('div', { class: 'grid' },
 				summaryCard(d),
 				actionsCard(d, actions, offers, reload,
-					ownerBox(d, who, agents, terminal, reload))),
+					ownerBox(d, who, agents, terminal, exclusive(d, defs),
+						reload))),
 			d.buyer_history ? buyerCard(d) : null,
 			itemsCard(d),
 			offersCard(d, offers, offersError, actions, reload),
@@ -1054,7 +1065,7 @@
 	 * oneself), Assign to an agent chosen among GET /v1/agents, Unassign.
 	 * A dispute assigned to someone else answers an agent 409, naming them.
 	 */
-	function ownerBox(d, who, agents, terminal, reload) {
+	function ownerBox(d, who, agents, terminal, only, reload) {
 		if (!works(who) || terminal)
 			return null;
 		const problems = h('div', { 'aria-live': 'polite' });
@@ -1098,8 +1109,18 @@
 			h('p', { 'data-assignee': d.assignee || '' }, d.assignee
 				? [h('strong', null, d.assignee), d.assignee === who.name ? ' (you)' : '']
 				: 'Nobody has this dispute yet.'),
+			only && who.role === 'agent' && d.assignee && d.assignee !== who.name
+				? h('p', { class: 'muted small' }, 'Only ' + d.assignee + ' or an admin ' +
+					'may change this dispute; ask them to reassign it.') : null,
 			h('div', { class: 'row' }, take, unassign),
 			assign, problems);
+	}
+
+	/* Whether d's workflow lets only the assignee (and admins) write. */
+	function exclusive(d, defs) {
+		const def = (defs || []).find((w) => w.name === d.workflow.name &&
+			w.version === d.workflow.version);
+		return !(def && def.assignment && def.assignment.exclusive === false);
 	}
 
 	function countTable(title, what, counts) {

@@ -968,6 +968,7 @@ test('an agent claims the most urgent dispute, and assignment is shown, refused 
 	await signIn(page, keys.agent);
 	await page.goto(base + '/ui/#/d/' + claimed);
 	await page.getByRole('heading', { name: 'Dispute ORD-4001' }).waitFor();
+	await page.getByText('Only bob or an admin may change this dispute').waitFor();
 	await page.getByRole('button', { name: 'Take' }).click();
 	await page.getByRole('alert').filter({ hasText: 'assigned to bob' }).waitFor();
 	assert.match(await page.getByRole('alert').textContent(), /Refused \(409\)/);
