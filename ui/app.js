@@ -635,9 +635,10 @@
 			for (const id of Array.from(selected))
 				if (!rows.some((d) => d.id === id))
 					selected.delete(id);
+			const one = rows.length === 1 && !next;
 			found.textContent = words ? rows.length + (next ? '+' : '') +
-				' dispute' + (rows.length === 1 && !next ? '' : 's') + ' match "' +
-				words + '"' + (sort === 'rank' ? ', best match first.' : '.') : '';
+				(one ? ' dispute matches "' : ' disputes match "') + words + '"' +
+				(sort === 'rank' ? ', best match first.' : '.') : '';
 			tableBox.replaceChildren();
 			append(tableBox, [sorted.length === 0
 				? h('p', { class: 'muted' }, awaiting
@@ -723,7 +724,8 @@
 		let chooser = null;
 
 		agents.then((list) => {
-			chooser = agentChooser(list, { required: true });
+			/* not `required`: hidden unless assigning, checked on submit */
+			chooser = agentChooser(list, {});
 			whoBox.replaceChildren(field('Assign to', chooser));
 			whoBox.hidden = eventSel.value !== 'assign';
 		});
