@@ -925,6 +925,27 @@ test('the queue searches by words and by order reference, and keeps the search i
 	await page.waitForURL(/sku=MUG-2/);
 	await page.locator('tbody tr a', { hasText: 'ORD-5002' }).waitFor();
 	assert.deepEqual(await page.locator('tbody tr td:not(.pick) a').allTextContents(), ['ORD-5002']);
+	// the words of an internal note find nothing
+	await call(keys.admin, 'POST', `/v1/disputes/${other.id}/messages`, { direction: 'internal',
+		channel: 'other', body: 'Zanzibar warehouse mixed the parcels up' });
+	await page.getByRole('link', { name: 'Clear' }).click();
+	await page.waitForURL(/#\/queue$/);
+	await page.getByRole('searchbox', { name: /^Search/ }).fill('zanzibar');
+	await page.getByRole('searchbox', { name: /^Search/ }).press('Enter');
+	await page.waitForURL(/q=zanzibar/);
+	await page.getByText('No disputes match.').waitFor();
+	assertCalm(page);
+
+	// a storefront finds its own disputes only
+	const everyone = listed(await call(keys.agent, 'GET', '/v1/disputes?q=cracked&limit=100'));
+	assert.ok(everyone.some((d) => d.order_ref === 'ORD-9001'), 'an agent finds other-shop\'s');
+	await signOut(page);
+	await signIn(page, keys.shop);
+	await page.goto(base + '/ui/#/queue?q=cracked');
+	await page.locator('tbody tr a').first().waitFor();
+	const shops = await page.locator('tbody tr td a').allTextContents();
+	assert.ok(shops.length > 0 && !shops.includes('ORD-9001'), 'not other-shop\'s: ' + shops);
+	assert.equal(await page.locator('input[data-select]').count(), 0);
 	assertCalm(page);
 	await page.context().close();
 });
