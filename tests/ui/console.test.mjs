@@ -591,6 +591,16 @@ test('at a phone\'s width nothing overflows sideways', async () => {
 	await page.goto(base + '/ui/#/new');
 	await page.getByRole('heading', { name: 'Open a dispute' }).waitFor();
 	await noOverflow('open a dispute');
+	await page.goto(base + '/ui/#/agents');
+	await page.getByRole('heading', { name: 'Agents' }).waitFor();
+	await noOverflow('agents');
+	// an open dispute, with its assignee's buttons and the buyer's history
+	const open = listed(await call(keys.agent, 'GET', '/v1/disputes?order_ref=ORD-2003'))[0];
+	await page.goto(base + '/ui/#/d/' + open.id);
+	await page.getByRole('heading', { name: 'Dispute ORD-2003' }).waitFor();
+	await page.locator('section.buyer').waitFor();
+	await page.getByRole('button', { name: 'Assign', exact: true }).waitFor();
+	await noOverflow('open dispute');
 	assertCalm(page);
 	await page.context().close();
 });
