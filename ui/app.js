@@ -31,7 +31,8 @@
 	const MESSAGE_PAGES = 2;
 
 	const main = document.getElementById('main');
-	const cache = { me: null, kinds: null, workflow: null, templates: null };
+	const cache = { me: null, kinds: null, workflow: null, workflows: null,
+		templates: null };
 	let renderSeq = 0;
 
 	/* ---- building the page: DOM only, text as text --------------------- */
@@ -296,10 +297,17 @@
 		return cache.templates;
 	}
 
+	/* Every loaded workflow definition. */
+	async function workflows() {
+		if (!cache.workflows)
+			cache.workflows = (await api('GET', '/v1/workflows')).workflows;
+		return cache.workflows;
+	}
+
 	/* The latest "dispute" workflow, for its states and descriptions. */
 	async function workflow() {
 		if (!cache.workflow) {
-			const all = (await api('GET', '/v1/workflows')).workflows;
+			const all = await workflows();
 			cache.workflow = all.filter((w) => w.name === 'dispute')
 				.sort((a, b) => b.version - a.version)[0] || all[0];
 		}
@@ -312,7 +320,8 @@
 
 	function signOut(message) {
 		sessionStorage.removeItem(KEY_STORE);
-		cache.me = cache.kinds = cache.workflow = cache.templates = null;
+		cache.me = cache.kinds = cache.workflow = cache.workflows = null;
+		cache.templates = null;
 		signOut.message = message || null;
 		if (location.hash !== '#/login')
 			location.hash = '#/login';
@@ -327,6 +336,8 @@
 		const whoBox = document.getElementById('who');
 		const links = [['#/queue', 'Queue'], ['#/overview', 'Overview']];
 
+		if (who && who.role !== 'storefront')
+			links.push(['#/agents', 'Agents']);
 		if (canWrite(who))
 			links.push(['#/new', 'Open a dispute']);
 		nav.replaceChildren(...(who ? links.map(([href, text]) =>
@@ -345,6 +356,8 @@
 		[/^\/queue$/, viewQueue],
 		[/^\/new$/, viewNew],
 		[/^\/overview$/, viewOverview],
+		[/^\/agents$/, viewAgents],
+		[/^\/buyer\/([^/]+)$/, viewBuyer],
 		[/^\/d\/([0-9A-Za-z]{26})$/, viewDispute],
 		[/^\/d\/([0-9A-Za-z]{26})\/audit$/, viewAudit],
 	];
@@ -453,68 +466,159 @@
 
 	/* ---- the queue ----------------------------------------------------------------------- */
 
+	/* The query parameters of the queue the API takes as they are. */
+	const LIST_FILTERS = ['q', 'order_ref', 'buyer_ref', 'sku', 'state', 'reason',
+		'assignee'];
+	/* The events the queue applies to many disputes at once. */
+	const BULK_EVENTS = [['assign', 'Assign to…'], ['escalate', 'Escalate'],
+		['withdraw', 'Withdraw']];
+	const BULK_LIMIT = 500;
+
+	/* Agents and admins work the queue: claim, assign, act on many. */
+	function works(who) {
+		return who && (who.role === 'agent' || who.role === 'admin');
+	}
+
+	/* The names of the agents (GET /v1/agents), or null if unreadable. */
+	async function agentNames() {
+		try {
+			return (await api('GET', '/v1/agents')).items.map((a) => a.name);
+		} catch (err) {
+			return null;
+		}
+	}
+
+	/* A choice of agent: their names, or a text field when unknown. */
+	function agentChooser(names, props) {
+		if (names && names.length)
+			return select(names, names[0], props);
+		return h('input', Object.assign({ type: 'text', maxlength: '127',
+			placeholder: 'agent key name' }, props));
+	}
+
+	/* The page of disputes an API answer holds, whichever its member. */
+	function pageItems(page) {
+		return page.items || page.disputes || [];
+	}
+
 	async function viewQueue(query) {
 		const wf = await workflow();
 		const who = await me();
 		const states = Object.keys(wf.states || {});
 		const awaiting = query.get('awaiting_reply') === 'true';
-		const sort = query.get('sort') || (awaiting ? 'reply' : 'due');
+		const words = (query.get('q') || '').trim();
+		const natural = words ? 'rank' : awaiting ? 'reply' : 'due';
+		let sort = query.get('sort') || natural;
 		const params = new URLSearchParams();
+		const agents = works(who) ? agentNames() : Promise.resolve(null);
 
-		for (const name of ['state', 'reason', 'assignee'])
-			if (query.get(name))
-				params.set(name, query.get(name));
+		if (sort === 'rank' && !words)
+			sort = awaiting ? 'reply' : 'due';
+		for (const name of LIST_FILTERS)
+			if ((query.get(name) || '').trim())
+				params.set(name, query.get(name).trim());
 		if (query.get('overdue') === 'true')
 			params.set('overdue', 'true');
 		if (awaiting)
 			params.set('awaiting_reply', 'true');
 		params.set('limit', '100');
 
+		const text = (name, props) => h('input', Object.assign({ type: 'text',
+			value: query.get(name) || '', spellcheck: 'false' }, props));
+		const qInput = text('q', { type: 'search', maxlength: '500',
+			placeholder: 'words of the order, buyer, SKU, title, description or messages' });
+		const orderRef = text('order_ref');
+		const buyerRef = text('buyer_ref');
+		const sku = text('sku');
 		const stateSel = select([['', 'any state'], ...states], query.get('state') || '');
 		const reasonSel = select([['', 'any reason'], ...REASONS], query.get('reason') || '');
-		const assignee = h('input', { type: 'text', value: query.get('assignee') || '' });
+		const mine = h('input', { type: 'checkbox', id: newId('f'),
+			checked: query.get('assignee') === 'me' });
+		const assignee = h('input', { type: 'text', disabled: mine.checked,
+			value: query.get('assignee') === 'me' ? '' : query.get('assignee') || '' });
 		const overdue = h('input', { type: 'checkbox', id: newId('f'),
 			checked: query.get('overdue') === 'true' });
 		const awaitingBox = h('input', { type: 'checkbox', id: newId('f'),
 			checked: awaiting });
 		const sortSel = select([['due', 'due time, soonest first'],
 			['reply', 'reply due, most overdue first'],
-			['newest', 'newest first']], sort);
-		const filters = h('form', { class: 'card', 'aria-label': 'Filters',
+			['newest', 'newest first'],
+			['rank', 'best match first']], sort);
+		let sortChosen = !!query.get('sort');
+
+		mine.addEventListener('change', () => {
+			assignee.disabled = mine.checked;
+		});
+		sortSel.addEventListener('change', () => {
+			sortChosen = true;
+		});
+		const filters = h('form', { class: 'card', role: 'search',
+			'aria-label': 'Search and filters',
 			onsubmit: (ev) => {
 				ev.preventDefault();
 				const q = new URLSearchParams();
-				if (stateSel.value) q.set('state', stateSel.value);
-				if (reasonSel.value) q.set('reason', reasonSel.value);
-				if (assignee.value.trim()) q.set('assignee', assignee.value.trim());
+				const put = (name, value) => {
+					if (value.trim())
+						q.set(name, value.trim());
+				};
+				put('q', qInput.value);
+				put('order_ref', orderRef.value);
+				put('buyer_ref', buyerRef.value);
+				put('sku', sku.value);
+				put('state', stateSel.value);
+				put('reason', reasonSel.value);
+				put('assignee', mine.checked ? 'me' : assignee.value);
 				if (overdue.checked) q.set('overdue', 'true');
 				if (awaitingBox.checked) q.set('awaiting_reply', 'true');
-				if (sortSel.value !== (awaitingBox.checked ? 'reply' : 'due'))
+				const usual = qInput.value.trim() ? 'rank'
+					: awaitingBox.checked ? 'reply' : 'due';
+				if (sortChosen && sortSel.value !== usual)
 					q.set('sort', sortSel.value);
 				go('#/queue' + (q.toString() ? '?' + q : ''));
 			} },
+		h('div', { class: 'searchrow' },
+			field('Search', qInput, '(all the words; Enter searches)'),
+			h('button', { type: 'submit' }, 'Search')),
 		h('div', { class: 'fields' },
+			field('Order reference', orderRef, '(exact)'),
+			field('Buyer reference', buyerRef, '(exact)'),
+			field('SKU', sku, '(exact)'),
 			field('State', stateSel), field('Reason', reasonSel),
 			field('Assignee', assignee), field('Sort by', sortSel)),
 		h('div', { class: 'actions' },
+			works(who) ? h('label', { class: 'check', for: mine.id }, mine,
+				'Assigned to me') : null,
 			h('label', { class: 'check', for: overdue.id }, overdue, 'Overdue only'),
 			h('label', { class: 'check', for: awaitingBox.id }, awaitingBox,
 				'Awaiting a reply only'),
 			h('span', { class: 'spacer' }),
+			h('a', { class: 'button secondary', href: awaiting
+				? '#/queue?awaiting_reply=true' : '#/queue' }, 'Clear'),
 			h('button', { type: 'submit' }, 'Apply filters')));
 
 		let rows = [];
 		let next = null;
+		const selected = new Set();
 		const tableBox = h('div');
+		const moreBox = h('div', { 'aria-live': 'polite' });
+		const found = h('p', { class: 'muted small', 'aria-live': 'polite' });
 		const more = h('button', { type: 'button', class: 'secondary',
 			onclick: async () => {
 				more.disabled = true;
-				const page = await api('GET', '/v1/disputes?' + params +
-					'&cursor=' + encodeURIComponent(next));
-				rows = rows.concat(page.disputes);
-				next = page.next_cursor;
-				paint();
+				try {
+					const page = await api('GET', '/v1/disputes?' + params +
+						'&cursor=' + encodeURIComponent(next));
+					rows = rows.concat(pageItems(page));
+					next = page.next_cursor;
+					paint();
+				} catch (err) {
+					more.disabled = false;
+					moreBox.replaceChildren(errorBox(err));
+				}
 			} }, 'Load more');
+		const bulk = works(who) ? bulkForm({ selected, agents,
+			names: () => new Map(rows.map((d) => [d.id, d.order_ref])),
+			refresh: () => load() }) : null;
 
 		function paint() {
 			const sorted = rows.slice();
@@ -527,27 +631,44 @@
 					return da - db;
 				});
 			more.disabled = false;
+			moreBox.replaceChildren();
+			for (const id of Array.from(selected))
+				if (!rows.some((d) => d.id === id))
+					selected.delete(id);
+			const one = rows.length === 1 && !next;
+			found.textContent = words ? rows.length + (next ? '+' : '') +
+				(one ? ' dispute matches "' : ' disputes match "') + words + '"' +
+				(sort === 'rank' ? ', best match first.' : '.') : '';
 			tableBox.replaceChildren();
 			append(tableBox, [sorted.length === 0
 				? h('p', { class: 'muted' }, awaiting
 					? 'No buyer is waiting for a reply.' : 'No disputes match.')
-				: queueTable(sorted),
+				: queueTable(sorted, { ranked: sort === 'rank' && !!words,
+					selected: bulk ? selected : null,
+					onSelect: bulk ? bulk.update : null }),
 			next ? h('p', null, more,
-				h('span', { class: 'muted small' },
-					' (sorted within what is loaded)')) : null]);
+				h('span', { class: 'muted small' }, sort === 'rank' || sort === 'newest'
+					? '' : ' (sorted within what is loaded)')) : null]);
+			if (bulk)
+				bulk.update();
 			tick();
 		}
 
-		const first = await api('GET', '/v1/disputes?' + params);
-		rows = first.disputes;
-		next = first.next_cursor;
-		paint();
-		const tab = (href, text, current) => h('a', { href,
-			'aria-current': current ? 'page' : null }, text);
+		async function load() {
+			const first = await api('GET', '/v1/disputes?' + params);
+			rows = pageItems(first);
+			next = first.next_cursor;
+			paint();
+		}
+
+		await load();
+		const tab = (href, label, current) => h('a', { href,
+			'aria-current': current ? 'page' : null }, label);
 		return h('div', null,
 			h('div', { class: 'row' },
 				h('h1', null, 'Queue'),
 				h('span', { class: 'spacer' }),
+				works(who) ? claimButton() : null,
 				canWrite(who) ? h('a', { class: 'button', href: '#/new' },
 					'Open a dispute') : null),
 			h('nav', { class: 'tabs', 'aria-label': 'Views of the queue' },
@@ -556,29 +677,197 @@
 			awaiting ? h('p', { class: 'muted small' }, 'Disputes whose buyer ' +
 				'wrote and has had no answer yet, with the time left to ' +
 				'reply (counted in the storefront\'s business hours when it has a calendar).') : null,
-			filters, h('section', { class: 'card', 'aria-label': 'Disputes' },
-				tableBox));
+			filters, bulk ? bulk.form : null,
+			h('section', { class: 'card', 'aria-label': 'Disputes' },
+				found, tableBox, moreBox));
 	}
 
-	function queueTable(list) {
+	/*
+	 * "Claim next": the most urgent unassigned open dispute becomes the
+	 * caller's (POST /v1/queue/claim) and opens; 204 is an empty queue.
+	 */
+	function claimButton() {
+		const said = h('span', { class: 'small', role: 'status' });
+		const button = h('button', { type: 'button', onclick: async () => {
+			button.disabled = true;
+			said.replaceChildren();
+			try {
+				const res = await api('POST', '/v1/queue/claim', { json: {},
+					raw: true });
+				if (res.status === 204) {
+					said.replaceChildren(h('span', { class: 'notice' },
+						'Nothing to claim: no open dispute is waiting for an agent.'));
+					button.disabled = false;
+					return;
+				}
+				const d = await res.json();
+				toast('You claimed ' + d.order_ref + '.');
+				go('#/d/' + d.id);
+			} catch (err) {
+				said.replaceChildren(errorBox(err));
+				button.disabled = false;
+			}
+		} }, 'Claim next');
+		return h('span', { class: 'claim' }, said, button);
+	}
+
+	/* Assign, escalate or withdraw the selected disputes in one call. */
+	function bulkForm(ctx) {
+		const { selected, agents, names, refresh } = ctx;
+		const count = h('span', { class: 'count', 'aria-live': 'polite' });
+		const eventSel = select(BULK_EVENTS, 'escalate');
+		const whoBox = h('div');
+		const note = h('input', { type: 'text', maxlength: '4096' });
+		const results = h('div', { 'aria-live': 'polite' });
+		const apply = h('button', { type: 'submit', disabled: true },
+			'Apply to selected');
+		let chooser = null;
+
+		agents.then((list) => {
+			/* not `required`: hidden unless assigning, checked on submit */
+			chooser = agentChooser(list, {});
+			whoBox.replaceChildren(field('Assign to', chooser));
+			whoBox.hidden = eventSel.value !== 'assign';
+		});
+		whoBox.hidden = true;
+		eventSel.addEventListener('change', () => {
+			whoBox.hidden = eventSel.value !== 'assign';
+		});
+
+		function update() {
+			count.textContent = selected.size === 0 ? 'No dispute selected.'
+				: selected.size + (selected.size === 1 ? ' dispute' : ' disputes') +
+					' selected.';
+			apply.disabled = selected.size === 0;
+		}
+
+		const form = h('form', { class: 'card bulk', 'aria-label': 'Act on the selected disputes',
+			onsubmit: async (ev) => {
+				ev.preventDefault();
+				results.replaceChildren();
+				const event = eventSel.value;
+				const body = { ids: Array.from(selected), event };
+				if (!body.ids.length)
+					return;
+				if (body.ids.length > BULK_LIMIT) {
+					results.replaceChildren(errorBox(new Error('At most ' + BULK_LIMIT +
+						' disputes at once; ' + body.ids.length + ' are selected.')));
+					return;
+				}
+				if (event === 'assign') {
+					const name = chooser ? chooser.value.trim() : '';
+					if (!name) {
+						results.replaceChildren(errorBox(new Error('Choose whom to assign them to.')));
+						return;
+					}
+					body.fields = { assignee: name };
+				}
+				if (note.value.trim())
+					body.note = note.value.trim();
+				apply.disabled = true;
+				const orders = names();
+				try {
+					const r = await api('POST', '/v1/disputes/bulk-events', { json: body });
+					selected.clear();
+					note.value = '';
+					results.replaceChildren(bulkReport(r, event, orders));
+					try {
+						await refresh();
+					} catch (err) {
+						results.appendChild(errorBox(err));
+					}
+				} catch (err) {
+					results.replaceChildren(errorBox(err));
+				}
+				update();
+			} },
+		h('div', { class: 'row' },
+			h('strong', null, 'With the selected: '), count),
+		h('div', { class: 'fields' },
+			field('Action', eventSel), whoBox,
+			field('Note', note, '(optional, kept in each history)'),
+			h('div', { class: 'apply' }, apply)),
+		results);
+		update();
+		return { form, update };
+	}
+
+	/* What a bulk call did to each dispute, failures with their problem. */
+	function bulkReport(r, event, orders) {
+		const failed = r.failed || 0;
+		const label = (id) => orders.get(id) || id;
+		return h('div', { class: 'bulk-results' },
+			h('p', { class: failed ? 'error' : 'notice', role: failed ? 'alert' : 'status' },
+				event + ': ' + r.succeeded + ' succeeded, ' + failed + ' failed.'),
+			h('ul', { class: 'results' }, (r.results || []).map((it) =>
+				h('li', { class: it.ok ? 'ok' : 'failed', 'data-result': it.id },
+					h('a', { href: '#/d/' + it.id }, label(it.id)), ': ',
+					it.ok ? ['done, now ', badge(it.state), ' (version ' + it.version + ')']
+						: [h('strong', null, 'failed'), ' (' + (it.problem && it.problem.status
+							? it.problem.status : '?') + '): ',
+						(it.problem && (it.problem.detail || it.problem.title)) ||
+							'refused']))));
+	}
+
+	function queueTable(list, opts) {
+		const o = opts || {};
 		const head = ['Order', 'Reason', 'State', 'Assignee', 'SLA', 'Reply',
 			'Storefront', 'Opened'];
-		return h('table', { class: 'stack' },
-			h('thead', null, h('tr', null, head.map((t) => h('th', { scope: 'col' }, t)))),
-			h('tbody', null, list.map((d) => h('tr', null,
-				h('td', { 'data-label': 'Order' },
-					h('a', { href: '#/d/' + d.id }, d.order_ref),
-					h('div', { class: 'muted small mono' }, d.id)),
-				h('td', { 'data-label': 'Reason' }, d.reason),
-				h('td', { 'data-label': 'State' }, badge(d.state),
-					d.outcome ? ' ' + d.outcome : null),
-				h('td', { 'data-label': 'Assignee' }, d.assignee || '—'),
-				h('td', { 'data-label': 'SLA' }, dueEl(d.deadline)),
-				h('td', { 'data-label': 'Reply', 'data-reply': d.reply_deadline
-					? String(d.reply_deadline.since_message) : null },
-				dueEl(d.reply_deadline, '—')),
-				h('td', { 'data-label': 'Storefront' }, d.storefront),
-				h('td', { 'data-label': 'Opened' }, timeEl(d.created_at))))));
+		let all = null;
+
+		if (o.selected) {
+			all = h('input', { type: 'checkbox', id: newId('f'),
+				checked: list.length > 0 && list.every((d) => o.selected.has(d.id)),
+				onchange: () => {
+					for (const d of list)
+						if (all.checked)
+							o.selected.add(d.id);
+						else
+							o.selected.delete(d.id);
+					for (const box of tbody.querySelectorAll('input[data-select]'))
+						box.checked = all.checked;
+					o.onSelect();
+				} });
+		}
+		const tbody = h('tbody', null, list.map((d, i) => h('tr',
+			{ 'data-id': d.id },
+			o.selected ? h('td', { class: 'pick' }, h('input', { type: 'checkbox',
+				'data-select': d.id, 'aria-label': 'Select ' + d.order_ref,
+				checked: o.selected.has(d.id),
+				onchange: (ev) => {
+					if (ev.target.checked)
+						o.selected.add(d.id);
+					else
+						o.selected.delete(d.id);
+					all.checked = list.every((x) => o.selected.has(x.id));
+					o.onSelect();
+				} })) : null,
+			o.ranked ? h('td', { 'data-label': 'Match', class: 'num',
+				'data-rank': d.search ? String(d.search.rank) : null,
+				title: d.search ? 'relevance ' + d.search.rank : null },
+			'#' + (i + 1)) : null,
+			h('td', { 'data-label': 'Order' },
+				h('a', { href: '#/d/' + d.id }, d.order_ref),
+				h('div', { class: 'muted small mono' }, d.id)),
+			h('td', { 'data-label': 'Reason' }, d.reason),
+			h('td', { 'data-label': 'State' }, badge(d.state),
+				d.outcome ? ' ' + d.outcome : null),
+			h('td', { 'data-label': 'Assignee' }, d.assignee || '—'),
+			h('td', { 'data-label': 'SLA' }, dueEl(d.deadline)),
+			h('td', { 'data-label': 'Reply', 'data-reply': d.reply_deadline
+				? String(d.reply_deadline.since_message) : null },
+			dueEl(d.reply_deadline, '—')),
+			h('td', { 'data-label': 'Storefront' }, d.storefront),
+			h('td', { 'data-label': 'Opened' }, timeEl(d.created_at)))));
+		const table = h('table', { class: 'stack queue' },
+			h('thead', null, h('tr', null,
+				o.selected ? h('th', { scope: 'col', class: 'pick' },
+					h('span', { class: 'visually' }, 'Selected')) : null,
+				o.ranked ? h('th', { scope: 'col', class: 'num' }, 'Match') : null,
+				head.map((t) => h('th', { scope: 'col' }, t)))),
+			tbody);
+		return all ? h('div', null, h('label', { class: 'check pickall', for: all.id },
+			all, 'Select all shown'), table) : table;
 	}
 
 	/* ---- opening a dispute -------------------------------------------------------------------- */
@@ -701,8 +990,8 @@
 
 	async function viewDispute(query, id) {
 		const who = await me();
-		const [d, actions, history, evidence, kindList, messages, texts] =
-			await Promise.all([
+		const [d, actions, history, evidence, kindList, messages, texts, agents,
+			defs] = await Promise.all([
 				api('GET', '/v1/disputes/' + id),
 				api('GET', '/v1/disputes/' + id + '/actions'),
 				api('GET', '/v1/disputes/' + id + '/history'),
@@ -710,6 +999,8 @@
 				kinds(),
 				readMessages(id, 0, MESSAGE_PAGES),
 				writesToBuyer(who) ? templates() : null,
+				works(who) ? agentNames() : null,
+				workflows(),
 			]);
 		let offers = null;
 		let offersError = null;
@@ -730,7 +1021,10 @@
 					'History and audit')),
 			h('div', { class: 'grid' },
 				summaryCard(d),
-				actionsCard(d, actions, offers, reload)),
+				actionsCard(d, actions, offers, reload,
+					ownerBox(d, who, agents, terminal, exclusive(d, defs),
+						reload))),
+			d.buyer_history ? buyerCard(d) : null,
 			itemsCard(d),
 			offersCard(d, offers, offersError, actions, reload),
 			evidenceCard(d, evidence.evidence, kindList,
@@ -763,6 +1057,109 @@
 			]),
 			d.description ? h('p', null, d.description) : null,
 			h('p', { class: 'muted small mono' }, d.id));
+	}
+
+	/* The events of ownership: applied by the assignee's buttons. */
+	const OWNER_EVENTS = ['assign', 'unassign'];
+
+	/*
+	 * Who has the dispute, and for agents and admins: Take (assign it to
+	 * oneself), Assign to an agent chosen among GET /v1/agents, Unassign.
+	 * A dispute assigned to someone else answers an agent 409, naming them.
+	 */
+	function ownerBox(d, who, agents, terminal, only, reload) {
+		if (!works(who) || terminal)
+			return null;
+		const problems = h('div', { 'aria-live': 'polite' });
+		const others = agents ? agents.filter((n) => n !== d.assignee) : null;
+		const chooser = agentChooser(others, { required: true });
+
+		async function send(body, said) {
+			problems.replaceChildren();
+			try {
+				await api('POST', '/v1/disputes/' + d.id + '/events',
+					{ json: body, ifMatch: d.version });
+				toast(said);
+				reload();
+			} catch (err) {
+				problems.replaceChildren(errorBox(err.status === 412
+					? new Error('The dispute changed meanwhile; reload it and try again.')
+					: err));
+			}
+		}
+
+		const take = who.role === 'agent' && d.assignee !== who.name
+			? h('button', { type: 'button', onclick: () => send({ event: 'assign',
+				fields: { assignee: who.name } }, 'You took ' + d.order_ref + '.') },
+			'Take') : null;
+		const unassign = d.assignee ? h('button', { type: 'button', class: 'secondary',
+			onclick: () => send({ event: 'unassign' }, 'Nobody has ' + d.order_ref +
+				' now.') }, 'Unassign') : null;
+		const assign = h('form', { class: 'row assign', 'aria-label': 'Assign the dispute',
+			onsubmit: (ev) => {
+				ev.preventDefault();
+				const name = chooser.value.trim();
+				if (name)
+					send({ event: 'assign', fields: { assignee: name } },
+						d.order_ref + ' is assigned to ' + name + '.');
+			} },
+		field('Assign to', chooser),
+		h('button', { type: 'submit', class: 'secondary' }, 'Assign'));
+
+		return h('div', { class: 'owner', role: 'group', 'aria-labelledby': 'own-h' },
+			h('h3', { id: 'own-h' }, 'Assignee'),
+			h('p', { 'data-assignee': d.assignee || '' }, d.assignee
+				? [h('strong', null, d.assignee), d.assignee === who.name ? ' (you)' : '']
+				: 'Nobody has this dispute yet.'),
+			only && who.role === 'agent' && d.assignee && d.assignee !== who.name
+				? h('p', { class: 'muted small' }, 'Only ' + d.assignee + ' or an admin ' +
+					'may change this dispute; ask them to reassign it.') : null,
+			h('div', { class: 'row' }, take, unassign),
+			assign, problems);
+	}
+
+	/* Whether d's workflow lets only the assignee (and admins) write. */
+	function exclusive(d, defs) {
+		const def = (defs || []).find((w) => w.name === d.workflow.name &&
+			w.version === d.workflow.version);
+		return !(def && def.assignment && def.assignment.exclusive === false);
+	}
+
+	function countTable(title, what, counts) {
+		const rows = Object.entries(counts || {}).filter(([, n]) => n > 0)
+			.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+		return h('table', { class: 'counts' },
+			h('caption', null, title),
+			h('thead', null, h('tr', null, h('th', { scope: 'col' }, what),
+				h('th', { scope: 'col', class: 'num' }, 'disputes'))),
+			h('tbody', null, rows.length ? rows.map(([k, n]) => h('tr', null,
+				h('th', { scope: 'row' }, k.replace(/_/g, ' ')),
+				h('td', { class: 'num' }, String(n))))
+				: h('tr', null, h('td', { colspan: '2', class: 'muted' }, 'none'))));
+	}
+
+	/* The same storefront's other disputes of this buyer, lately. */
+	function buyerCard(d) {
+		const b = d.buyer_history;
+		const where = ' at ' + d.storefront + ' in the last ' + b.window_days + ' days';
+		const refunded = (b.refunded || []).filter((r) => r.amount);
+
+		return h('section', { class: 'card buyer', 'aria-labelledby': 'buyer-h' },
+			h('h2', { id: 'buyer-h' }, 'Buyer history'),
+			h('p', null, b.disputes === 0
+				? 'No other dispute of buyer ' + b.buyer_ref + where + '.'
+				: 'Buyer ' + b.buyer_ref + ' opened ' + b.disputes + ' other dispute' +
+					(b.disputes === 1 ? '' : 's') + where + '.'),
+			b.disputes ? h('div', { class: 'histories' },
+				countTable('By reason', 'reason', b.by_reason),
+				countTable('By outcome', 'outcome', b.by_outcome),
+				dl([['Refunded to this buyer', refunded.length
+					? h('span', { 'data-refunded': '' }, refunded.map((r) =>
+						money(r.amount, r.currency)).join(', '))
+					: 'nothing']])) : null,
+			h('p', null, h('a', { class: 'button secondary', href: '#/buyer/' +
+				encodeURIComponent(b.buyer_ref) + '?storefront=' +
+				encodeURIComponent(d.storefront) }, 'List this buyer\'s disputes')));
 	}
 
 	function itemsCard(d) {
@@ -799,9 +1196,10 @@
 	}
 
 	/* The events the key's role may apply now, as buttons with their forms. */
-	function actionsCard(d, actions, offers, reload) {
+	function actionsCard(d, actions, offers, reload, owner) {
 		const box = h('div');
-		const list = actions.events;
+		/* assign and unassign have their buttons by the assignee */
+		const list = actions.events.filter((o) => !OWNER_EVENTS.includes(o.event));
 		const pending = actions.pending_offer;
 		const formBox = h('div');
 
@@ -814,7 +1212,7 @@
 		}
 		actionsCard.open = open;
 
-		if (list.length === 0)
+		if (list.length === 0 && !owner)
 			box.appendChild(h('p', { class: 'muted' }, 'Your role (' +
 				actions.role + ') has nothing to do in state ' + actions.state + '.'));
 		box.appendChild(h('div', { class: 'row', role: 'group',
@@ -831,6 +1229,7 @@
 				opt.event + ': ' + opt.blocked.detail));
 		return h('section', { class: 'card', 'aria-labelledby': 'act-h' },
 			h('h2', { id: 'act-h' }, 'What you can do now'),
+			owner,
 			pending ? h('p', { class: 'notice' }, 'Offer awaiting the buyer: ',
 				h('strong', null, offerLabel(pending, d.currency)),
 				' (', h('code', null, pending.offer_id), ')') : null,
@@ -1717,6 +2116,88 @@
 				' bytes) re-hashed.'),
 			r.findings.length ? h('ul', null, r.findings.map((f) =>
 				h('li', null, h('strong', null, f.check + ': '), f.detail))) : null);
+	}
+
+	/* ---- a buyer's disputes, and the agents -------------------------------------------------- */
+
+	async function viewBuyer(query, raw) {
+		let ref = raw;
+		try {
+			ref = decodeURIComponent(raw);
+		} catch (e) {
+			ref = raw;
+		}
+		const storefront = query.get('storefront') || '';
+		const params = new URLSearchParams();
+		if (storefront)
+			params.set('storefront', storefront);
+		params.set('limit', '100');
+		const path = '/v1/buyers/' + encodeURIComponent(ref) + '/disputes?' + params;
+		const tableBox = h('div');
+		const moreBox = h('div', { 'aria-live': 'polite' });
+		let rows = [];
+		let next = null;
+		const more = h('button', { type: 'button', class: 'secondary',
+			onclick: async () => {
+				more.disabled = true;
+				try {
+					const page = await api('GET', path + '&cursor=' +
+						encodeURIComponent(next));
+					rows = rows.concat(pageItems(page));
+					next = page.next_cursor;
+					paint();
+				} catch (err) {
+					more.disabled = false;
+					moreBox.replaceChildren(errorBox(err));
+				}
+			} }, 'Load more');
+
+		function paint() {
+			more.disabled = false;
+			moreBox.replaceChildren();
+			tableBox.replaceChildren(rows.length ? queueTable(rows)
+				: h('p', { class: 'muted' }, 'No disputes of this buyer.'));
+			if (next)
+				tableBox.appendChild(h('p', null, more));
+			tick();
+		}
+
+		const first = await api('GET', path);
+		rows = pageItems(first);
+		next = first.next_cursor;
+		paint();
+		return h('div', null,
+			h('h1', null, 'Buyer ' + ref),
+			h('p', { class: 'muted small' }, 'The disputes of buyer ' + ref +
+				(storefront ? ' at ' + storefront : '') + '.'),
+			h('section', { class: 'card', 'aria-label': 'The buyer\'s disputes' },
+				tableBox, moreBox));
+	}
+
+	async function viewAgents() {
+		const who = await me();
+		const r = await api('GET', '/v1/agents');
+		const head = ['Agent', 'Open', 'Overdue', 'Awaiting reply'];
+
+		return h('div', null,
+			h('h1', null, 'Agents'),
+			h('p', { class: 'muted small' }, 'Each agent with the open disputes ' +
+				'assigned to them, how many of those are past their SLA deadline, ' +
+				'and how many have a buyer waiting for a reply.'),
+			h('section', { class: 'card', 'aria-label': 'Agents and their disputes' },
+				r.items.length ? h('table', { class: 'stack agents' },
+					h('thead', null, h('tr', null, head.map((t, i) =>
+						h('th', { scope: 'col', class: i ? 'num' : null }, t)))),
+					h('tbody', null, r.items.map((a) => h('tr', { 'data-agent': a.name },
+						h('td', { 'data-label': 'Agent' },
+							h('a', { href: '#/queue?assignee=' + encodeURIComponent(a.name) },
+								a.name), who.name === a.name ? ' (you)' : null),
+						h('td', { 'data-label': 'Open', class: 'num' }, String(a.open)),
+						h('td', { 'data-label': 'Overdue', class: a.overdue
+							? 'num due overdue' : 'num' }, String(a.overdue)),
+						h('td', { 'data-label': 'Awaiting reply', class: 'num' },
+							String(a.awaiting_reply))))))
+					: h('p', { class: 'muted' }, 'No agent keys yet.')));
 	}
 
 	/* ---- the overview: charts over the running totals ------------------------------------------ */

@@ -32,7 +32,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const DOC_SHOTS = ['login', 'queue', 'new-dispute', 'dispute', 'evidence',
 	'offers', 'make-offer', 'storefront', 'history', 'previews', 'verify', 'overview',
 	'phone-queue', 'phone-dispute', 'awaiting-reply', 'thread', 'composer',
-	'storefront-thread'];
+	'storefront-thread', 'search', 'bulk-results', 'assigned-elsewhere',
+	'buyer-history', 'agents'];
 
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>.txt';
 const HOSTILE_NOTE = '<script>alert(2)</script> and <b>bold</b>';
@@ -69,6 +70,11 @@ async function call(key, method, url, body) {
 	if (!res.ok)
 		throw new Error(method + ' ' + url + ': ' + res.status + ' ' + text);
 	return JSON.parse(text);
+}
+
+// The disputes of a list answer, whichever member holds them.
+function listed(page) {
+	return page.items || page.disputes;
 }
 
 async function seed() {
@@ -118,6 +124,7 @@ before(async () => {
 	keys.shop = makeKey('storefront', 'demo-shop', 'demo-shop');
 	keys.agent = makeKey('agent', 'alice');
 	keys.auditor = makeKey('auditor', 'audrey');
+	keys.bob = makeKey('agent', 'bob');
 	server = spawn(REDRESS, ['serve', '--listen', '127.0.0.1:0', '--data', data,
 		'--rate-limit', '0', '--sweep-interval', '0'],
 	{ stdio: ['ignore', 'pipe', 'pipe'] });
@@ -237,7 +244,13 @@ test('an agent opens a dispute, adds evidence and makes an offer; the storefront
 	await page.getByRole('button', { name: 'Apply filters' }).click();
 	await page.waitForURL(/overdue=true/);
 	await page.locator('tbody tr').first().waitFor();
-	assert.deepEqual(await page.locator('tbody tr a').allTextContents(), ['ORD-2005']);
+	// ORD-2005 past its first answer's deadline; with a workflow whose
+	// escalated state has a clock, ORD-2006 too (escalated two days ago)
+	const overdueRefs = listed(await call(keys.agent, 'GET', '/v1/disputes?overdue=true'))
+		.map((d) => d.order_ref);
+	assert.ok(overdueRefs.includes('ORD-2005') && !overdueRefs.includes('ORD-2003'));
+	assert.deepEqual((await page.locator('tbody tr a').allTextContents()).sort(),
+		overdueRefs.sort());
 	await page.getByLabel('Overdue only').uncheck();
 	// the queue filters by state through the API
 	await page.getByLabel('State').selectOption('resolved');
@@ -578,6 +591,16 @@ test('at a phone\'s width nothing overflows sideways', async () => {
 	await page.goto(base + '/ui/#/new');
 	await page.getByRole('heading', { name: 'Open a dispute' }).waitFor();
 	await noOverflow('open a dispute');
+	await page.goto(base + '/ui/#/agents');
+	await page.getByRole('heading', { name: 'Agents' }).waitFor();
+	await noOverflow('agents');
+	// an open dispute, with its assignee's buttons and the buyer's history
+	const open = listed(await call(keys.agent, 'GET', '/v1/disputes?order_ref=ORD-2003'))[0];
+	await page.goto(base + '/ui/#/d/' + open.id);
+	await page.getByRole('heading', { name: 'Dispute ORD-2003' }).waitFor();
+	await page.locator('section.buyer').waitFor();
+	await page.getByRole('button', { name: 'Assign', exact: true }).waitFor();
+	await noOverflow('open dispute');
 	assertCalm(page);
 	await page.context().close();
 });
@@ -833,6 +856,329 @@ test('a long thread is read a page at a time', async () => {
 	const numbers = await page.locator('.thread li.msg').evaluateAll((els) =>
 		els.map((e) => Number(e.getAttribute('data-message'))));
 	assert.deepEqual(numbers, Array.from({ length: 230 }, (_, i) => i + 1), 'in order');
+	assertCalm(page);
+	await page.context().close();
+});
+
+// ---- the agent's workbench: search, claim and assign, many at once, the buyer's history ----
+
+// A dispute of demo-shop from the example, with changes.
+async function openDispute(changes) {
+	const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/dispute.json')));
+	return call(keys.admin, 'POST', '/v1/disputes', { ...doc, storefront: 'demo-shop',
+		...changes });
+}
+
+// Drops the browser's report of an expected refusal (a failed load).
+function expectRefusal(page, status) {
+	page.trouble = page.trouble.filter((t) => !t.includes('status of ' + status));
+}
+
+// 11500 -> "115.00 USD", as the console writes money
+function usd(minor) {
+	const digits = String(minor).padStart(3, '0');
+	return digits.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ',') + '.' +
+		digits.slice(-2) + ' USD';
+}
+
+test('the queue searches by words and by order reference, and keeps the search in the address', async () => {
+	await openDispute({ order_ref: 'ORD-5001', buyer_ref: 'cust-501',
+		description: 'The porcelain teapot arrived in three pieces',
+		items: [{ sku: 'POT-9', title: 'Porcelain pot', quantity: 1, unit_price: 4500,
+			unit_cost: 1500 }] });
+	const other = await openDispute({ order_ref: 'ORD-5002', buyer_ref: 'cust-502',
+		description: 'A mug with a chipped handle',
+		items: [{ sku: 'MUG-2', title: 'Mug', quantity: 1, unit_price: 1200 }] });
+	await call(keys.admin, 'POST', `/v1/disputes/${other.id}/messages`, { direction: 'outbound',
+		channel: 'email', body: 'Was the teapot in the same parcel as the mug?' });
+
+	const page = await newPage();
+	await signIn(page, keys.agent);
+	// words: Enter searches, best match first, as the API ranks them
+	await page.getByRole('searchbox', { name: /^Search/ }).fill('teapot');
+	await page.getByRole('searchbox', { name: /^Search/ }).press('Enter');
+	await page.waitForURL(/q=teapot/);
+	await page.locator('tbody tr a', { hasText: 'ORD-5001' }).waitFor();
+	const api = listed(await call(keys.agent, 'GET', '/v1/disputes?q=teapot'));
+	assert.ok(api.some((d) => d.order_ref === 'ORD-5001'), 'the API finds the description\'s word');
+	assert.deepEqual(await page.locator('tbody tr td:not(.pick) a').allTextContents(),
+		api.map((d) => d.order_ref), 'the API\'s order, best match first');
+	assert.ok(!(await page.locator('tbody tr a').allTextContents()).includes('ORD-2003'));
+	await page.locator('th', { hasText: 'Match' }).waitFor();
+	assert.equal(await page.locator('tbody tr').first().locator('td[data-rank]').textContent(), '#1');
+	assert.equal(await page.locator('tbody tr').first().locator('td[data-rank]')
+		.getAttribute('data-rank'), String(api[0].search.rank));
+	await page.getByText(/match "teapot", best match first/).waitFor();
+	await shot(page, 'search');
+	// a reload keeps the search
+	await page.reload();
+	await page.locator('tbody tr a', { hasText: 'ORD-5001' }).waitFor();
+	assert.equal(await page.getByRole('searchbox', { name: /^Search/ }).inputValue(), 'teapot');
+	// words combine with the other filters: no resolved dispute has them
+	await page.getByLabel('State').selectOption('resolved');
+	await page.getByRole('button', { name: 'Apply filters' }).click();
+	await page.waitForURL(/state=resolved/);
+	await page.getByText('No disputes match.').waitFor();
+	assert.match(page.url(), /q=teapot/);
+	// an exact order reference
+	await page.getByRole('link', { name: 'Clear' }).click();
+	await page.waitForURL(/#\/queue$/);
+	await page.getByLabel(/^Order reference/).fill('ORD-2003');
+	await page.getByLabel(/^Order reference/).press('Enter');
+	await page.waitForURL(/order_ref=ORD-2003/);
+	await page.locator('tbody tr').first().waitFor();
+	assert.deepEqual(await page.locator('tbody tr td:not(.pick) a').allTextContents(), ['ORD-2003']);
+	// a SKU
+	await page.getByLabel(/^Order reference/).fill('');
+	await page.getByLabel(/^SKU/).fill('MUG-2');
+	await page.getByRole('button', { name: 'Apply filters' }).click();
+	await page.waitForURL(/sku=MUG-2/);
+	await page.locator('tbody tr a', { hasText: 'ORD-5002' }).waitFor();
+	assert.deepEqual(await page.locator('tbody tr td:not(.pick) a').allTextContents(), ['ORD-5002']);
+	// the words of an internal note find nothing
+	await call(keys.admin, 'POST', `/v1/disputes/${other.id}/messages`, { direction: 'internal',
+		channel: 'other', body: 'Zanzibar warehouse mixed the parcels up' });
+	await page.getByRole('link', { name: 'Clear' }).click();
+	await page.waitForURL(/#\/queue$/);
+	await page.getByRole('searchbox', { name: /^Search/ }).fill('zanzibar');
+	await page.getByRole('searchbox', { name: /^Search/ }).press('Enter');
+	await page.waitForURL(/q=zanzibar/);
+	await page.getByText('No disputes match.').waitFor();
+	assertCalm(page);
+
+	// a storefront finds its own disputes only
+	const everyone = listed(await call(keys.agent, 'GET', '/v1/disputes?q=cracked&limit=100'));
+	assert.ok(everyone.some((d) => d.order_ref === 'ORD-9001'), 'an agent finds other-shop\'s');
+	await signOut(page);
+	await signIn(page, keys.shop);
+	await page.goto(base + '/ui/#/queue?q=cracked');
+	await page.locator('tbody tr a').first().waitFor();
+	const shops = await page.locator('tbody tr td a').allTextContents();
+	assert.ok(shops.length > 0 && !shops.includes('ORD-9001'), 'not other-shop\'s: ' + shops);
+	assert.equal(await page.locator('input[data-select]').count(), 0);
+	assertCalm(page);
+	await page.context().close();
+});
+
+let claimed = null;
+
+test('an agent claims the most urgent dispute, and assignment is shown, refused and handed over', async () => {
+	// two disputes long overdue: the older is the most urgent of all
+	const file = path.join(data, 'claim.json');
+	const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/dispute.json')));
+	const day = 24 * 3600 * 1000;
+	fs.writeFileSync(file, JSON.stringify({ ...doc, order_ref: 'ORD-4002', storefront: 'demo-shop' }));
+	redressAt(Date.now() - 20 * day, 'open', file);
+	fs.writeFileSync(file, JSON.stringify({ ...doc, order_ref: 'ORD-4001', storefront: 'demo-shop' }));
+	claimed = JSON.parse(redressAt(Date.now() - 40 * day, 'open', file, '--json')).id;
+
+	const page = await newPage();
+	await signIn(page, keys.bob);
+	await page.getByRole('button', { name: 'Claim next' }).click();
+	await page.getByRole('heading', { name: 'Dispute ORD-4001' }).waitFor();
+	assert.equal(page.url().split('#/d/')[1], claimed);
+	await page.locator('[data-assignee="bob"]', { hasText: 'bob (you)' }).waitFor();
+	assert.equal((await call(keys.bob, 'GET', `/v1/disputes/${claimed}`)).assignee, 'bob');
+	await shot(page, 'claimed');
+	// the next claim is the next most urgent
+	await page.getByRole('link', { name: 'Queue' }).click();
+	await page.getByRole('button', { name: 'Claim next' }).click();
+	await page.getByRole('heading', { name: 'Dispute ORD-4002' }).waitFor();
+	// "assigned to me" lists both
+	await page.goto(base + '/ui/#/queue');
+	await page.getByLabel('Assigned to me').check();
+	await page.getByRole('button', { name: 'Apply filters' }).click();
+	await page.waitForURL(/assignee=me/);
+	await page.locator('tbody tr a', { hasText: 'ORD-4001' }).waitFor();
+	assert.deepEqual((await page.locator('tbody tr td:not(.pick) a').allTextContents()).sort(),
+		['ORD-4001', 'ORD-4002']);
+	assertCalm(page);
+
+	// another agent may not take it: the 409 names the assignee
+	await signOut(page);
+	await signIn(page, keys.agent);
+	await page.goto(base + '/ui/#/d/' + claimed);
+	await page.getByRole('heading', { name: 'Dispute ORD-4001' }).waitFor();
+	await page.getByText('Only bob or an admin may change this dispute').waitFor();
+	await page.getByRole('button', { name: 'Take' }).click();
+	await page.getByRole('alert').filter({ hasText: 'assigned to bob' }).waitFor();
+	assert.match(await page.getByRole('alert').textContent(), /Refused \(409\)/);
+	expectRefusal(page, 409);
+	assert.equal((await call(keys.agent, 'GET', `/v1/disputes/${claimed}`)).assignee, 'bob');
+	await shot(page, 'assigned-elsewhere');
+	assertCalm(page);
+
+	// an admin hands it over to alice, then takes it off her
+	await signOut(page);
+	await signIn(page, keys.admin);
+	await page.goto(base + '/ui/#/d/' + claimed);
+	await page.getByRole('heading', { name: 'Dispute ORD-4001' }).waitFor();
+	assert.equal(await page.getByRole('button', { name: 'Take' }).count(), 0, 'an admin is no agent');
+	const names = await page.getByLabel('Assign to').locator('option').allTextContents();
+	assert.ok(names.includes('alice') && !names.includes('bob'), 'the other agents: ' + names);
+	await page.getByLabel('Assign to').selectOption('alice');
+	await page.getByRole('button', { name: 'Assign', exact: true }).click();
+	await page.getByText('ORD-4001 is assigned to alice.').waitFor();
+	await page.locator('[data-assignee="alice"]').waitFor();
+	assert.equal((await call(keys.admin, 'GET', `/v1/disputes/${claimed}`)).assignee, 'alice');
+	await page.getByRole('button', { name: 'Unassign' }).click();
+	await page.getByText('Nobody has this dispute yet.').waitFor();
+	assert.equal((await call(keys.admin, 'GET', `/v1/disputes/${claimed}`)).assignee ?? null, null);
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('the agents view counts each agent\'s open, overdue and awaiting-reply disputes', async () => {
+	const page = await newPage();
+	await signIn(page, keys.agent);
+	await page.getByRole('link', { name: 'Agents' }).click();
+	await page.getByRole('heading', { name: 'Agents' }).waitFor();
+	const agents = (await call(keys.agent, 'GET', '/v1/agents')).items;
+	assert.deepEqual(await page.locator('tr[data-agent]').evaluateAll((els) =>
+		els.map((e) => e.getAttribute('data-agent'))), agents.map((a) => a.name));
+	for (const a of agents) {
+		const cells = await page.locator(`tr[data-agent="${a.name}"] td.num`).allTextContents();
+		assert.deepEqual(cells, [String(a.open), String(a.overdue), String(a.awaiting_reply)]);
+	}
+	const bob = agents.find((a) => a.name === 'bob');
+	assert.equal(bob.open, 1, 'bob has ORD-4002');
+	await shot(page, 'agents');
+	// an agent's name lists their disputes
+	await page.getByRole('link', { name: 'bob' }).click();
+	await page.waitForURL(/assignee=bob/);
+	await page.locator('tbody tr a', { hasText: 'ORD-4002' }).waitFor();
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('an agent escalates two disputes at once, and a failing one shows its problem', async () => {
+	const a = await openDispute({ order_ref: 'ORD-6001' });
+	const b = await openDispute({ order_ref: 'ORD-6002' });
+	const c = await openDispute({ order_ref: 'ORD-6003' });
+	const resolved = listed(await call(keys.agent, 'GET', '/v1/disputes?order_ref=ORD-2002'))[0];
+	assert.equal(resolved.state, 'resolved');
+
+	const page = await newPage();
+	await signIn(page, keys.agent);
+	await page.getByLabel('Select ORD-6001').check();
+	await page.getByLabel('Select ORD-6002').check();
+	await page.getByText('2 disputes selected.').waitFor();
+	await page.getByLabel('Action').selectOption('escalate');
+	await page.getByLabel(/^Note/).fill('Both carriers lost the parcel');
+	await shot(page, 'bulk');
+	await page.getByRole('button', { name: 'Apply to selected' }).click();
+	await page.getByText('escalate: 2 succeeded, 0 failed.').waitFor();
+	for (const d of [a, b]) {
+		await page.locator(`li[data-result="${d.id}"]`, { hasText: 'escalated' }).waitFor();
+		const now = await call(keys.agent, 'GET', `/v1/disputes/${d.id}`);
+		assert.equal(now.state, 'escalated');
+	}
+	// the list is read again: both show escalated, nothing is selected
+	await page.locator(`tr[data-id="${a.id}"] .badge.escalated`).waitFor();
+	await page.locator(`tr[data-id="${b.id}"] .badge.escalated`).waitFor();
+	await page.getByText('No dispute selected.').waitFor();
+	assert.equal(await page.locator('input[data-select]:checked').count(), 0);
+
+	// one that cannot be escalated (resolved) fails with its own problem
+	await page.getByLabel('Select ORD-6003').check();
+	await page.getByLabel('Select ORD-2002').check();
+	await page.getByRole('button', { name: 'Apply to selected' }).click();
+	await page.getByText('escalate: 1 succeeded, 1 failed.').waitFor();
+	const bulk = await call(keys.agent, 'POST', '/v1/disputes/bulk-events',
+		{ ids: [resolved.id], event: 'escalate' });
+	assert.equal(bulk.results[0].ok, false);
+	const failed = page.locator(`li[data-result="${resolved.id}"]`);
+	await failed.getByText('failed').waitFor();
+	assert.ok((await failed.textContent()).includes(bulk.results[0].problem.detail),
+		'the failure\'s detail: ' + bulk.results[0].problem.detail);
+	assert.equal((await call(keys.agent, 'GET', `/v1/disputes/${c.id}`)).state, 'escalated');
+	assert.equal((await call(keys.agent, 'GET', `/v1/disputes/${resolved.id}`)).state, 'resolved');
+	await shot(page, 'bulk-results');
+
+	// select all shown, and assign the two escalated ones to bob
+	await page.getByLabel(/^Order reference/).fill('ORD-6001');
+	await page.getByRole('button', { name: 'Apply filters' }).click();
+	await page.waitForURL(/order_ref=ORD-6001/);
+	await page.locator('tbody tr').first().waitFor();
+	await page.getByLabel('Select all shown').check();
+	await page.getByText('1 dispute selected.').waitFor();
+	await page.getByLabel('Action').selectOption('assign');
+	await page.getByLabel('Assign to').selectOption('bob');
+	await page.getByRole('button', { name: 'Apply to selected' }).click();
+	await page.getByText('assign: 1 succeeded, 0 failed.').waitFor();
+	assert.equal((await call(keys.agent, 'GET', `/v1/disputes/${a.id}`)).assignee, 'bob');
+	await page.locator(`tr[data-id="${a.id}"]`, { hasText: 'bob' }).waitFor();
+	// a storefront gets no checkboxes and no claim
+	await signOut(page);
+	await signIn(page, keys.shop);
+	assert.equal(await page.locator('input[data-select]').count(), 0);
+	assert.equal(await page.getByRole('button', { name: 'Claim next' }).count(), 0);
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('the dispute page shows the buyer\'s history and lists the buyer\'s disputes', async () => {
+	// buyer cust-900: one dispute refunded in full, one withdrawn, then a third
+	const first = await openDispute({ order_ref: 'ORD-7001', buyer_ref: 'cust-900',
+		reason: 'not_received' });
+	await call(keys.agent, 'POST', `/v1/disputes/${first.id}/events`, { event: 'investigate' });
+	const offers = await call(keys.agent, 'GET', `/v1/disputes/${first.id}/offers`);
+	const refund = offers.offers.find((o) => o.type === 'refund_keep_item');
+	await call(keys.agent, 'POST', `/v1/disputes/${first.id}/events`,
+		{ event: 'make_offer', fields: { offer_id: refund.offer_id } });
+	await call(keys.shop, 'POST', `/v1/disputes/${first.id}/events`, { event: 'accept_offer' });
+	await call(keys.shop, 'POST', `/v1/disputes/${first.id}/events`,
+		{ event: 'refund_issued', fields: { payment_ref: 'PSP-7001' } });
+	const second = await openDispute({ order_ref: 'ORD-7002', buyer_ref: 'cust-900',
+		reason: 'not_received' });
+	await call(keys.shop, 'POST', `/v1/disputes/${second.id}/events`, { event: 'withdraw' });
+	const third = await openDispute({ order_ref: 'ORD-7003', buyer_ref: 'cust-900',
+		reason: 'damaged' });
+	const history = (await call(keys.agent, 'GET', `/v1/disputes/${third.id}`)).buyer_history;
+	assert.equal(history.disputes, 2);
+	assert.equal(history.by_reason.not_received, 2);
+	assert.deepEqual(history.refunded, [{ amount: refund.buyer_refund, currency: 'USD' }]);
+
+	const page = await newPage();
+	await signIn(page, keys.agent);
+	await page.goto(base + '/ui/#/d/' + third.id);
+	await page.getByRole('heading', { name: 'Dispute ORD-7003' }).waitFor();
+	const card = page.locator('section.buyer');
+	await card.getByText('Buyer cust-900 opened 2 other disputes at demo-shop in the last 365 days.').waitFor();
+	assert.deepEqual(await card.locator('table', { hasText: 'By reason' }).locator('tbody tr')
+		.allInnerTexts(), ['not received\t2']);
+	assert.equal(await card.locator('table', { hasText: 'By outcome' })
+		.locator('tbody tr', { hasText: 'refunded' }).locator('td').textContent(), '1');
+	assert.equal(await card.locator('[data-refunded]').textContent(), usd(refund.buyer_refund));
+	await scrollTo(page, '#buyer-h');
+	await shot(page, 'buyer-history');
+	await card.getByRole('link', { name: 'List this buyer\'s disputes' }).click();
+	await page.getByRole('heading', { name: 'Buyer cust-900' }).waitFor();
+	await page.locator('tbody tr a', { hasText: 'ORD-7003' }).waitFor();
+	const api = listed(await call(keys.agent, 'GET', '/v1/buyers/cust-900/disputes?storefront=demo-shop'));
+	assert.deepEqual((await page.locator('tbody tr a').allTextContents()).sort(),
+		api.map((d) => d.order_ref).sort());
+	assert.deepEqual(api.map((d) => d.order_ref).sort(), ['ORD-7001', 'ORD-7002', 'ORD-7003']);
+	// a dispute without a buyer's history shows none
+	assertCalm(page);
+	await page.context().close();
+});
+
+test('when nothing is left to claim, the console says so', async () => {
+	// every open dispute claimed, by bob, through the API
+	for (let i = 0; i < 100; i++) {
+		const res = await fetch(base + '/v1/queue/claim', { method: 'POST',
+			headers: { Authorization: 'Bearer ' + keys.bob } });
+		await res.arrayBuffer();
+		if (res.status === 204)
+			break;
+		assert.equal(res.status, 200);
+	}
+	const page = await newPage();
+	await signIn(page, keys.agent);
+	await page.getByRole('button', { name: 'Claim next' }).click();
+	await page.getByText('Nothing to claim: no open dispute is waiting for an agent.').waitFor();
+	await page.getByRole('heading', { name: 'Queue' }).waitFor();
 	assertCalm(page);
 	await page.context().close();
 });
