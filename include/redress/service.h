@@ -1227,6 +1227,10 @@ int rd_service_claim(rd_service *svc, const rd_actor *actor, int64_t now,
 int rd_service_agents(rd_service *svc, int64_t now, rd_agent_load **out,
 		      size_t *count, rd_error *err);
 
+/* The agents as JSON: [{"name", "open", "overdue", "awaiting_reply"}]; NULL
+ * when out of memory. */
+json_t *rd_agents_to_json(const rd_agent_load *agents, size_t count);
+
 /* ---- a buyer's history and disputes (buyers.c) ---------------------------- */
 
 /* The days of a dispute document's buyer_history. */

@@ -101,15 +101,8 @@ int cli_cmd_agents(cli_ctx *ctx, rd_error *err)
 		free(agents);
 		return RD_OK;
 	}
-	if ((items = json_array()) == NULL)
+	if ((items = rd_agents_to_json(agents, count)) == NULL)
 		goto nomem;
-	for (size_t i = 0; i < count; i++)
-		if (json_array_append_new(items, json_pack(
-			    "{s:s, s:I, s:I, s:I}", "name", agents[i].name,
-			    "open", (json_int_t)agents[i].open, "overdue",
-			    (json_int_t)agents[i].overdue, "awaiting_reply",
-			    (json_int_t)agents[i].awaiting_reply)) != 0)
-			goto nomem;
 	free(agents);
 	return cli_print_json(json_pack("{s:o}", "items", items), err);
 nomem:

@@ -432,10 +432,6 @@ int http_post_bulk_events(http_call *call, rd_error *err)
 
 /* ---- GET /v1/buyers/{buyer_ref}/disputes ------------------------------------ */
 
-static const char *const buyer_params[] = { "storefront", "limit", "cursor" };
-
-#define BUYER_PARAM_COUNT (sizeof(buyer_params) / sizeof(buyer_params[0]))
-
 /*
  * A buyer's disputes in one storefront, newest first. A storefront key
  * sees its own storefront's (storefront= may name it, and no other: 403);
@@ -445,48 +441,21 @@ static const char *const buyer_params[] = { "storefront", "limit", "cursor" };
  */
 int http_get_buyer_disputes(http_call *call, rd_error *err)
 {
-	int seen[BUYER_PARAM_COUNT];
-	const char *storefront = NULL, *cursor = NULL;
+	const char *storefront, *cursor;
 	const char *buyer = call->params[0];
 	rd_dispute **list = NULL;
-	size_t limit = 0, count = 0;
+	size_t limit, count = 0;
 	char *next = NULL;
 	json_t *items = NULL;
 	int rc;
 
-	memset(seen, 0, sizeof(seen));
-	if ((rc = http_query_usable(call, err)) < 0)
+	if ((rc = http_storefront_page(call, "disputes", &storefront, &limit,
+				       &cursor, err)) < 0)
 		return rc;
-	for (size_t i = 0; i < call->query_count; i++) {
-		const char *name = call->query[i].name;
-		const char *value = call->query[i].value;
-		int k = http_query_param(call, i, buyer_params,
-					 BUYER_PARAM_COUNT, seen,
-					 "a buyer's disputes take storefront, "
-					 "limit and cursor", err);
-
-		if (k < 0)
-			return k;
-		if (k == 0)
-			rc = http_parse_text(&storefront, name, value, err);
-		else if (k == 1)
-			rc = http_parse_limit(&limit, value, err);
-		else
-			rc = http_parse_text(&cursor, name, value, err);
-		if (rc < 0)
-			return rc;
-	}
 	if (strlen(buyer) > RD_DISPUTE_MAX_REF)
 		return rd_error_set_field(err, RD_EINVALID, "buyer_ref",
 					  "a buyer_ref is at most %d bytes",
 					  RD_DISPUTE_MAX_REF);
-	if (call->storefront[0]) {
-		if (storefront && strcmp(storefront, call->storefront) != 0)
-			return rd_error_set_field(err, RD_EFORBIDDEN,
-				"storefront", "this key may only list the "
-				"disputes of storefront %s", call->storefront);
-		storefront = call->storefront;
-	}
 	if (!storefront)
 		return rd_error_set_field(err, RD_EINVALID, "storefront",
 					  "query parameter storefront is "
@@ -501,9 +470,9 @@ int http_get_buyer_disputes(http_call *call, rd_error *err)
 	for (size_t i = 0; i < count; i++)
 		if (json_array_append_new(items, rd_dispute_to_json(list[i])))
 			goto nomem;
-	call->reply = json_pack("{s:O, s:o}", "items", items, "next_cursor",
-				next ? json_string(next) : json_null());
-	if (!call->reply)
+	rc = http_reply_page(call, "items", items, next);
+	items = NULL;	/* taken */
+	if (rc < 0)
 		goto nomem;
 	rc = RD_OK;
 	goto done;

@@ -257,6 +257,21 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
 int http_query_usable(const http_call *call, rd_error *err);
 
 /*
+ * The query of a page of a storefront's rows: storefront, limit and
+ * cursor, each optional (NULL, 0: not given). `what` names the rows in
+ * the errors. A storefront key's storefront is its own: naming another is
+ * RD_EFORBIDDEN, and *storefront is set to its own.
+ */
+int http_storefront_page(http_call *call, const char *what,
+			 const char **storefront, size_t *limit,
+			 const char **cursor, rd_error *err);
+
+/* A page of a list: {NAME: items, "next_cursor": next or null}. items is
+ * taken whatever happens; -1 when out of memory. */
+int http_reply_page(http_call *call, const char *name, json_t *items,
+		    const char *next);
+
+/*
  * Which of `names` (count of them) query parameter i of call is: its
  * index, counted in seen[]. RD_EINVALID naming it when it is unknown
  * (`takes`, what the route takes, ends the message) or given a second

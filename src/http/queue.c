@@ -72,15 +72,8 @@ int http_get_agents(http_call *call, rd_error *err)
 	    (rc = rd_service_agents(call->svc, call->now, &agents, &count,
 				    err)) < 0)
 		return rc;
-	if ((items = json_array()) == NULL)
+	if ((items = rd_agents_to_json(agents, count)) == NULL)
 		goto nomem;
-	for (size_t i = 0; i < count; i++)
-		if (json_array_append_new(items, json_pack(
-			    "{s:s, s:I, s:I, s:I}", "name", agents[i].name,
-			    "open", (json_int_t)agents[i].open, "overdue",
-			    (json_int_t)agents[i].overdue, "awaiting_reply",
-			    (json_int_t)agents[i].awaiting_reply)) != 0)
-			goto nomem;
 	call->reply = json_pack("{s:o}", "items", items);
 	items = NULL;
 	if (!call->reply)

@@ -635,8 +635,8 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
  * A page of a list: {NAME: items, "next_cursor": next or null}. items is
  * taken whatever happens; -1 when out of memory.
  */
-static int reply_page(http_call *call, const char *name, json_t *items,
-		      const char *next)
+int http_reply_page(http_call *call, const char *name, json_t *items,
+		    const char *next)
 {
 	call->reply = json_pack("{s:o, s:o}", name, items, "next_cursor",
 				next ? json_string(next) : json_null());
@@ -674,7 +674,7 @@ static int get_disputes(http_call *call, rd_error *err)
 		if (json_array_append_new(items, doc))
 			goto nomem;
 	}
-	rc = reply_page(call, "disputes", items, next);
+	rc = http_reply_page(call, "disputes", items, next);
 	items = NULL;	/* taken */
 	if (rc < 0)
 		goto nomem;
@@ -693,9 +693,52 @@ done:
 
 /* ---- GET /v1/payables ------------------------------------------------------ */
 
-static const char *const payable_params[] = { "storefront", "limit", "cursor" };
+static const char *const page_params[] = { "storefront", "limit", "cursor" };
 
-#define PAYABLE_PARAM_COUNT (sizeof(payable_params) / sizeof(payable_params[0]))
+#define PAGE_PARAM_COUNT (sizeof(page_params) / sizeof(page_params[0]))
+
+int http_storefront_page(http_call *call, const char *what,
+			 const char **storefront, size_t *limit,
+			 const char **cursor, rd_error *err)
+{
+	int seen[PAGE_PARAM_COUNT];
+	int rc;
+
+	*storefront = *cursor = NULL;
+	*limit = 0;
+	memset(seen, 0, sizeof(seen));
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < call->query_count; i++) {
+		const char *name = call->query[i].name;
+		const char *value = call->query[i].value;
+		char taken[96];
+		int k;
+
+		snprintf(taken, sizeof(taken), "%s take storefront, limit and "
+			 "cursor", what);
+		if ((k = http_query_param(call, i, page_params,
+					  PAGE_PARAM_COUNT, seen, taken,
+					  err)) < 0)
+			return k;
+		if (k == 0)
+			rc = http_parse_text(storefront, name, value, err);
+		else if (k == 1)
+			rc = http_parse_limit(limit, value, err);
+		else
+			rc = http_parse_text(cursor, name, value, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (call->storefront[0]) {
+		if (*storefront && strcmp(*storefront, call->storefront) != 0)
+			return rd_error_set_field(err, RD_EFORBIDDEN,
+				"storefront", "this key may only list the "
+				"%s of storefront %s", what, call->storefront);
+		*storefront = call->storefront;
+	}
+	return RD_OK;
+}
 
 /*
  * The disputes awaiting the storefront's payment. A storefront key sees
@@ -704,43 +747,16 @@ static const char *const payable_params[] = { "storefront", "limit", "cursor" };
  */
 static int get_payables(http_call *call, rd_error *err)
 {
-	int seen[PAYABLE_PARAM_COUNT];
-	const char *storefront = NULL, *cursor = NULL;
+	const char *storefront, *cursor;
 	rd_payable_row *rows = NULL;
-	size_t limit = 0, count = 0;
+	size_t limit, count = 0;
 	char *next = NULL;
 	json_t *items = NULL;
-	int rc = RD_OK;
+	int rc;
 
-	memset(seen, 0, sizeof(seen));
-	if ((rc = http_query_usable(call, err)) < 0)
+	if ((rc = http_storefront_page(call, "payables", &storefront, &limit,
+				       &cursor, err)) < 0)
 		return rc;
-	for (size_t i = 0; i < call->query_count; i++) {
-		const char *name = call->query[i].name;
-		const char *value = call->query[i].value;
-		int k = http_query_param(call, i, payable_params,
-					 PAYABLE_PARAM_COUNT, seen,
-					 "payables take storefront, limit "
-					 "and cursor", err);
-
-		if (k < 0)
-			return k;
-		if (k == 0)
-			rc = http_parse_text(&storefront, name, value, err);
-		else if (k == 1)
-			rc = http_parse_limit(&limit, value, err);
-		else
-			rc = http_parse_text(&cursor, name, value, err);
-		if (rc < 0)
-			return rc;
-	}
-	if (call->storefront[0]) {
-		if (storefront && strcmp(storefront, call->storefront) != 0)
-			return rd_error_set_field(err, RD_EFORBIDDEN,
-				"storefront", "this key may only list the "
-				"payables of storefront %s", call->storefront);
-		storefront = call->storefront;
-	}
 	if ((rc = rd_service_payables(call->svc, storefront, cursor, limit,
 				      &rows, &count, &next, err)) < 0)
 		goto done;
@@ -750,7 +766,7 @@ static int get_payables(http_call *call, rd_error *err)
 		if (json_array_append_new(items, rd_payable_to_json(&rows[i],
 								    call->now)))
 			goto nomem;
-	rc = reply_page(call, "payables", items, next);
+	rc = http_reply_page(call, "payables", items, next);
 	items = NULL;	/* taken */
 	if (rc < 0)
 		goto nomem;

@@ -170,3 +170,19 @@ done:
 	free(fields);
 	return rc;
 }
+
+json_t *rd_agents_to_json(const rd_agent_load *agents, size_t count)
+{
+	json_t *items = json_array();
+
+	for (size_t i = 0; items && i < count; i++)
+		if (json_array_append_new(items, json_pack(
+			    "{s:s, s:I, s:I, s:I}", "name", agents[i].name,
+			    "open", (json_int_t)agents[i].open, "overdue",
+			    (json_int_t)agents[i].overdue, "awaiting_reply",
+			    (json_int_t)agents[i].awaiting_reply)) != 0) {
+			json_decref(items);
+			return NULL;
+		}
+	return items;
+}
