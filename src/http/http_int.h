@@ -256,6 +256,9 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
  */
 int http_query_usable(const http_call *call, rd_error *err);
 
+/* RD_EINVALID naming the first query parameter: the route takes none. */
+int http_no_query(const http_call *call, rd_error *err);
+
 /*
  * The query of a page of a storefront's rows: storefront, limit and
  * cursor, each optional (NULL, 0: not given). `what` names the rows in

@@ -94,12 +94,7 @@ int http_get_templates(http_call *call, rd_error *err)
 {
 	int rc;
 
-	if ((rc = http_query_usable(call, err)) < 0)
+	if ((rc = http_no_query(call, err)) < 0)
 		return rc;
-	if (call->query_count > 0)
-		return rd_error_set_field(err, RD_EINVALID,
-					  call->query[0].name,
-					  "query parameter %s: this route "
-					  "takes none", call->query[0].name);
 	return rd_service_templates(call->svc, &call->reply, err);
 }

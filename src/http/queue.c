@@ -11,27 +11,13 @@
 #include "http/http_int.h"
 #include "redress/json.h"
 
-static int no_query(const http_call *call, rd_error *err)
-{
-	int rc;
-
-	if ((rc = http_query_usable(call, err)) < 0)
-		return rc;
-	if (call->query_count > 0)
-		return rd_error_set_field(err, RD_EINVALID,
-					  call->query[0].name,
-					  "query parameter %s: this route "
-					  "takes none", call->query[0].name);
-	return RD_OK;
-}
-
 int http_post_claim(http_call *call, rd_error *err)
 {
 	rd_dispute *d = NULL;
 	json_t *doc = NULL;
 	int rc;
 
-	if ((rc = no_query(call, err)) < 0)
+	if ((rc = http_no_query(call, err)) < 0)
 		return rc;
 	if (call->body_len > 0) {
 		if ((rc = http_parse_body(&doc, call, err)) < 0)
@@ -68,7 +54,7 @@ int http_get_agents(http_call *call, rd_error *err)
 	json_t *items = NULL;
 	int rc;
 
-	if ((rc = no_query(call, err)) < 0 ||
+	if ((rc = http_no_query(call, err)) < 0 ||
 	    (rc = rd_service_agents(call->svc, call->now, &agents, &count,
 				    err)) < 0)
 		return rc;

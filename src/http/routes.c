@@ -510,6 +510,20 @@ int http_query_usable(const http_call *call, rd_error *err)
 	return RD_OK;
 }
 
+int http_no_query(const http_call *call, rd_error *err)
+{
+	int rc;
+
+	if ((rc = http_query_usable(call, err)) < 0)
+		return rc;
+	if (call->query_count > 0)
+		return rd_error_set_field(err, RD_EINVALID,
+					  call->query[0].name,
+					  "query parameter %s: this route "
+					  "takes none", call->query[0].name);
+	return RD_OK;
+}
+
 int http_query_param(const http_call *call, size_t i,
 		     const char *const *names, size_t count, int *seen,
 		     const char *takes, rd_error *err)

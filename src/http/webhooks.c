@@ -23,21 +23,6 @@ static int nomem(rd_error *err)
 	return rd_error_set(err, RD_ENOMEM, "out of memory");
 }
 
-/* No query parameter at all. */
-static int no_query(const http_call *call, rd_error *err)
-{
-	int rc;
-
-	if ((rc = http_query_usable(call, err)) < 0)
-		return rc;
-	if (call->query_count > 0)
-		return rd_error_set_field(err, RD_EINVALID,
-					  call->query[0].name,
-					  "query parameter %s: this route "
-					  "takes none", call->query[0].name);
-	return RD_OK;
-}
-
 /*
  * The body of a create or an update: {"url", "events", "description",
  * "enabled", "storefront"}, each optional here, nothing else. Strings are
@@ -123,7 +108,7 @@ int http_post_webhook(http_call *call, rd_error *err)
 	json_t *doc = NULL;
 	int rc;
 
-	if ((rc = no_query(call, err)) < 0 ||
+	if ((rc = http_no_query(call, err)) < 0 ||
 	    (rc = http_parse_body(&doc, call, err)) < 0 ||
 	    (rc = read_change(&change, &events, doc, err)) < 0)
 		goto done;
@@ -155,7 +140,7 @@ int http_get_webhooks(http_call *call, rd_error *err)
 	size_t count = 0;
 	int rc;
 
-	if ((rc = no_query(call, err)) < 0 ||
+	if ((rc = http_no_query(call, err)) < 0 ||
 	    (rc = rd_service_webhooks_list(call->svc, &call->actor, &list,
 					   &count, err)) < 0)
 		return rc;
@@ -181,7 +166,7 @@ int http_get_webhook(http_call *call, rd_error *err)
 	rd_webhook_endpoint ep;
 	int rc;
 
-	if ((rc = no_query(call, err)) < 0 ||
+	if ((rc = http_no_query(call, err)) < 0 ||
 	    (rc = rd_service_webhook_get(call->svc, &call->actor,
 					 call->params[0], &ep, err)) < 0)
 		return rc;
@@ -196,7 +181,7 @@ int http_patch_webhook(http_call *call, rd_error *err)
 	json_t *doc = NULL;
 	int rc;
 
-	if ((rc = no_query(call, err)) < 0 ||
+	if ((rc = http_no_query(call, err)) < 0 ||
 	    (rc = http_parse_body(&doc, call, err)) < 0 ||
 	    (rc = read_change(&change, &events, doc, err)) < 0 ||
 	    (rc = rd_service_webhook_update(call->svc, &call->actor,
@@ -214,7 +199,7 @@ int http_delete_webhook(http_call *call, rd_error *err)
 {
 	int rc;
 
-	if ((rc = no_query(call, err)) < 0 ||
+	if ((rc = http_no_query(call, err)) < 0 ||
 	    (rc = rd_service_webhook_delete(call->svc, &call->actor,
 					    call->params[0], err)) < 0)
 		return rc;
@@ -244,7 +229,7 @@ int http_post_webhook_rotate(http_call *call, rd_error *err)
 	rd_webhook_endpoint ep;
 	int rc;
 
-	if ((rc = no_query(call, err)) < 0 ||
+	if ((rc = http_no_query(call, err)) < 0 ||
 	    (rc = empty_body(call, err)) < 0 ||
 	    (rc = rd_service_webhook_rotate(call->svc, &call->actor,
 					    call->params[0], call->now, &ep,
@@ -312,7 +297,7 @@ int http_post_webhook_retry(http_call *call, rd_error *err)
 	rd_webhook_delivery d;
 	int rc;
 
-	if ((rc = no_query(call, err)) < 0 ||
+	if ((rc = http_no_query(call, err)) < 0 ||
 	    (rc = empty_body(call, err)) < 0 ||
 	    (rc = rd_service_webhook_retry(call->svc, &call->actor,
 					   call->params[0], call->params[1],
