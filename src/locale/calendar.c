@@ -232,6 +232,14 @@ static int parse_date(const char *s, int32_t *out)
 	return 1;
 }
 
+/* Intervals by opening time (those of one day never overlap). */
+static int compare_intervals(const void *a, const void *b)
+{
+	const struct interval *x = a, *y = b;
+
+	return (x->open > y->open) - (x->open < y->open);
+}
+
 static int compare_int32(const void *a, const void *b)
 {
 	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -294,6 +302,8 @@ static int load_day(struct loader *ld, rd_calendar *cal, int weekday,
 		}
 		day[(*count)++] = iv;
 	}
+	/* the walk counts a day's intervals in the order of the clock */
+	qsort(day, *count, sizeof(*day), compare_intervals);
 	return RD_OK;
 }
 
