@@ -213,6 +213,14 @@ int rd_dispute_parse(rd_dispute **out, const char *text, size_t len,
  */
 json_t *rd_dispute_to_json(const rd_dispute *d);
 
+/*
+ * A page of a list of disputes: {NAME: [each as rd_dispute_to_json, with
+ * "search": {"rank"} added when ranked], "next_cursor": next or null}.
+ * Returns a new reference, or NULL when out of memory.
+ */
+json_t *rd_dispute_page_to_json(const char *name, rd_dispute *const *list,
+				size_t count, const char *next, int ranked);
+
 /* A deep copy of d, or NULL when out of memory. */
 rd_dispute *rd_dispute_clone(const rd_dispute *d);
 
@@ -227,6 +235,9 @@ int rd_dispute_goods_cost(int64_t *out, const rd_dispute *d, rd_error *err);
 
 /* Release d and everything it owns. NULL is accepted. */
 void rd_dispute_free(rd_dispute *d);
+
+/* Release the count disputes of list, then list itself. NULL is accepted. */
+void rd_dispute_list_free(rd_dispute **list, size_t count);
 
 /* Allocate a zeroed dispute (items empty, costs unset), or NULL. */
 rd_dispute *rd_dispute_new(void);

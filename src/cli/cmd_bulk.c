@@ -206,7 +206,6 @@ int cli_cmd_buyer(cli_ctx *ctx, rd_error *err)
 	long long limit = 0;
 	size_t count = 0;
 	char *next = NULL;
-	json_t *list = NULL;
 	int rc;
 
 	if (!storefront)
@@ -227,22 +226,11 @@ int cli_cmd_buyer(cli_ctx *ctx, rd_error *err)
 			       "--cursor %s\n", buyer, storefront, next);
 		goto done;
 	}
-	if (!(list = json_array()))
-		goto nomem;
-	for (size_t i = 0; i < count; i++)
-		if (json_array_append_new(list,
-					  rd_dispute_to_json(disputes[i])) != 0)
-			goto nomem;
-	rc = cli_print_page("items", list, next, err);
-	list = NULL;	/* taken */
-	goto done;
-nomem:
-	rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+	rc = cli_print_json(rd_dispute_page_to_json("items", disputes, count,
+						    next, 0),
+			    err);
 done:
-	json_decref(list);
-	for (size_t i = 0; i < count; i++)
-		rd_dispute_free(disputes[i]);
-	free(disputes);
+	rd_dispute_list_free(disputes, count);
 	free(next);
 	return rc;
 }

@@ -205,7 +205,6 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 	char *next = NULL;
 	const char *limit = cli_opt(&ctx->args, "limit");
 	const char *updated_since = cli_opt(&ctx->args, "updated-since");
-	json_t *list = NULL;
 	int rc;
 
 	memset(&filter, 0, sizeof(filter));
@@ -246,33 +245,11 @@ int cli_cmd_list(cli_ctx *ctx, rd_error *err)
 			printf("more: redress list --cursor %s\n", next);
 		goto done;
 	}
-	if (!(list = json_array()))
-		goto nomem;
-	for (size_t i = 0; i < count; i++) {
-		json_t *doc = rd_dispute_to_json(disputes[i]);
-
-		/* a search says how well each dispute matched, as the API */
-		if (doc && filter.q &&
-		    json_object_set_new(doc, "search",
-					json_pack("{s:I}", "rank",
-						  (json_int_t)disputes[i]
-							  ->search_rank)) < 0) {
-			json_decref(doc);
-			goto nomem;
-		}
-		if (json_array_append_new(list, doc) != 0)
-			goto nomem;
-	}
-	rc = cli_print_page("disputes", list, next, err);
-	list = NULL;	/* taken */
-	goto done;
-nomem:
-	rc = rd_error_set(err, RD_ENOMEM, "out of memory");
+	rc = cli_print_json(rd_dispute_page_to_json("disputes", disputes, count,
+						    next, filter.q != NULL),
+			    err);
 done:
-	json_decref(list);
-	for (size_t i = 0; i < count; i++)
-		rd_dispute_free(disputes[i]);
-	free(disputes);
+	rd_dispute_list_free(disputes, count);
 	free(next);
 	return rc;
 }

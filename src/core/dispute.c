@@ -472,6 +472,13 @@ void rd_dispute_free(rd_dispute *d)
 	free(d);
 }
 
+void rd_dispute_list_free(rd_dispute **list, size_t count)
+{
+	for (size_t i = 0; list && i < count; i++)
+		rd_dispute_free(list[i]);
+	free(list);
+}
+
 /* *out = a copy of s (NULL stays NULL); -1 when out of memory. */
 static int dup_text(char **out, const char *s)
 {
@@ -1402,4 +1409,32 @@ json_t *rd_dispute_to_json(const rd_dispute *d)
 done:
 	json_decref(obj);
 	return result;
+}
+
+json_t *rd_dispute_page_to_json(const char *name, rd_dispute *const *list,
+				size_t count, const char *next, int ranked)
+{
+	json_t *items = json_array();
+
+	for (size_t i = 0; items && i < count; i++) {
+		json_t *doc = rd_dispute_to_json(list[i]);
+
+		/* a search says how well each dispute matched */
+		if (doc && ranked &&
+		    json_object_set_new(doc, "search",
+					json_pack("{s:I}", "rank",
+						  (json_int_t)list[i]
+							  ->search_rank)) < 0) {
+			json_decref(doc);
+			doc = NULL;
+		}
+		if (json_array_append_new(items, doc) < 0) {
+			json_decref(items);
+			items = NULL;
+		}
+	}
+	if (!items)
+		return NULL;
+	return json_pack("{s:o, s:o}", name, items, "next_cursor",
+			 next ? json_string(next) : json_null());
 }

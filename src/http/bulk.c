@@ -446,7 +446,6 @@ int http_get_buyer_disputes(http_call *call, rd_error *err)
 	rd_dispute **list = NULL;
 	size_t limit, count = 0;
 	char *next = NULL;
-	json_t *items = NULL;
 	int rc;
 
 	if ((rc = http_storefront_page(call, "disputes", &storefront, &limit,
@@ -465,24 +464,12 @@ int http_get_buyer_disputes(http_call *call, rd_error *err)
 					    limit, cursor, &list, &count,
 					    &next, err)) < 0)
 		goto done;
-	if (!(items = json_array()))
-		goto nomem;
-	for (size_t i = 0; i < count; i++)
-		if (json_array_append_new(items, rd_dispute_to_json(list[i])))
-			goto nomem;
-	rc = http_reply_page(call, "items", items, next);
-	items = NULL;	/* taken */
-	if (rc < 0)
-		goto nomem;
-	rc = RD_OK;
-	goto done;
-nomem:
-	rc = rd_error_set(err, RD_ENOMEM, "out of memory listing disputes");
+	call->reply = rd_dispute_page_to_json("items", list, count, next, 0);
+	rc = call->reply ? RD_OK
+			 : rd_error_set(err, RD_ENOMEM,
+					"out of memory listing disputes");
 done:
-	json_decref(items);
-	for (size_t i = 0; i < count; i++)
-		rd_dispute_free(list[i]);
-	free(list);
+	rd_dispute_list_free(list, count);
 	free(next);
 	return rc;
 }

@@ -269,11 +269,6 @@ int http_storefront_page(http_call *call, const char *what,
 			 const char **storefront, size_t *limit,
 			 const char **cursor, rd_error *err);
 
-/* A page of a list: {NAME: items, "next_cursor": next or null}. items is
- * taken whatever happens; -1 when out of memory. */
-int http_reply_page(http_call *call, const char *name, json_t *items,
-		    const char *next);
-
 /*
  * Which of `names` (count of them) query parameter i of call is: its
  * index, counted in seen[]. RD_EINVALID naming it when it is unknown

@@ -649,7 +649,7 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
  * A page of a list: {NAME: items, "next_cursor": next or null}. items is
  * taken whatever happens; -1 when out of memory.
  */
-int http_reply_page(http_call *call, const char *name, json_t *items,
+static int http_reply_page(http_call *call, const char *name, json_t *items,
 		    const char *next)
 {
 	call->reply = json_pack("{s:o, s:o}", name, items, "next_cursor",
@@ -663,7 +663,6 @@ static int get_disputes(http_call *call, rd_error *err)
 	rd_dispute **list = NULL;
 	size_t count = 0;
 	char *next = NULL;
-	json_t *items = NULL;
 	int rc;
 
 	if ((rc = http_list_filter(&filter, call, err)) < 0)
@@ -671,36 +670,13 @@ static int get_disputes(http_call *call, rd_error *err)
 	if ((rc = rd_service_dispute_list(call->svc, &filter, &list, &count,
 					  &next, err)) < 0)
 		goto done;
-	if (!(items = json_array()))
-		goto nomem;
-	for (size_t i = 0; i < count; i++) {
-		json_t *doc = rd_dispute_to_json(list[i]);
-
-		/* a search says how well each dispute matched */
-		if (doc && filter.q &&
-		    json_object_set_new(doc, "search",
-					json_pack("{s:I}", "rank",
-						  (json_int_t)list[i]
-							  ->search_rank)) < 0) {
-			json_decref(doc);
-			goto nomem;
-		}
-		if (json_array_append_new(items, doc))
-			goto nomem;
-	}
-	rc = http_reply_page(call, "disputes", items, next);
-	items = NULL;	/* taken */
-	if (rc < 0)
-		goto nomem;
-	rc = RD_OK;
-	goto done;
-nomem:
-	rc = rd_error_set(err, RD_ENOMEM, "out of memory listing disputes");
+	call->reply = rd_dispute_page_to_json("disputes", list, count, next,
+					      filter.q != NULL);
+	rc = call->reply ? RD_OK
+			 : rd_error_set(err, RD_ENOMEM,
+					"out of memory listing disputes");
 done:
-	json_decref(items);
-	for (size_t i = 0; i < count; i++)
-		rd_dispute_free(list[i]);
-	free(list);
+	rd_dispute_list_free(list, count);
 	free(next);
 	return rc;
 }

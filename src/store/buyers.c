@@ -25,15 +25,6 @@
 #define BUYER_DEFAULT_LIMIT 50
 #define BUYER_MAX_LIMIT 500
 
-static void free_page(rd_dispute **page, size_t count)
-{
-	if (!page)
-		return;
-	for (size_t i = 0; i < count; i++)
-		rd_dispute_free(page[i]);
-	free(page);
-}
-
 int rd_store_buyer_disputes(rd_store *st, const char *storefront,
 			    const char *buyer_ref, size_t limit,
 			    const char *cursor, rd_dispute ***out,
@@ -100,7 +91,7 @@ int rd_store_buyer_disputes(rd_store *st, const char *storefront,
 	page = NULL;
 done:
 	rd_store__release(stmt);
-	free_page(page, n);
+	rd_dispute_list_free(page, n);
 	return ret;
 }
 

@@ -248,15 +248,6 @@ static int search_query(char **out, const char *q, rd_error *err)
 	return RD_OK;
 }
 
-static void free_page(rd_dispute **page, size_t count)
-{
-	if (!page)
-		return;
-	for (size_t i = 0; i < count; i++)
-		rd_dispute_free(page[i]);
-	free(page);
-}
-
 /*
  * Bind what every list statement takes the same way: ?1 to ?4 the
  * filters, ?8 the rows to fetch (a page and one), ?9 the overdue time,
@@ -347,7 +338,7 @@ static int read_page(rd_store *st, rd_db_stmt *stmt, int bind_rc,
 	*count = n;
 	page = NULL;
 done:
-	free_page(page, n);
+	rd_dispute_list_free(page, n);
 	return ret;
 }
 
