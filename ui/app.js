@@ -1148,8 +1148,12 @@
 			h('h2', { id: 'buyer-h' }, 'Buyer history'),
 			h('p', null, b.disputes === 0
 				? 'No other dispute of buyer ' + b.buyer_ref + where + '.'
-				: 'Buyer ' + b.buyer_ref + ' opened ' + b.disputes + ' other dispute' +
-					(b.disputes === 1 ? '' : 's') + where + '.'),
+				: b.truncated
+					? 'Buyer ' + b.buyer_ref + ' opened more than ' + b.disputes +
+						' other disputes' + where + '; the ' + b.disputes +
+						' most recent are counted here.'
+					: 'Buyer ' + b.buyer_ref + ' opened ' + b.disputes + ' other dispute' +
+						(b.disputes === 1 ? '' : 's') + where + '.'),
 			b.disputes ? h('div', { class: 'histories' },
 				countTable('By reason', 'reason', b.by_reason),
 				countTable('By outcome', 'outcome', b.by_outcome),

@@ -1235,14 +1235,18 @@ json_t *rd_agents_to_json(const rd_agent_load *agents, size_t count);
 
 /* The days of a dispute document's buyer_history. */
 #define RD_BUYER_HISTORY_DAYS 365
+/* The most disputes a buyer_history counts: the newest ones. */
+#define RD_BUYER_HISTORY_MAX 1000
 
 /*
  * d's buyer_history, new into *out: JSON null when d has no buyer_ref;
- * else {"buyer_ref", "window_days", "disputes", "by_reason", "by_outcome",
- * "refunded": [{"amount", "currency"}]} over the same storefront's other
- * disputes of that buyer_ref opened in the RD_BUYER_HISTORY_DAYS days up
- * to now ("open" counts those without an outcome; refunded sums the last
- * accepted offer of each dispute refunded or discounted, per currency).
+ * else {"buyer_ref", "window_days", "disputes", "truncated", "by_reason",
+ * "by_outcome", "refunded": [{"amount", "currency"}]} over the same
+ * storefront's other disputes of that buyer_ref opened in the
+ * RD_BUYER_HISTORY_DAYS days up to now, the RD_BUYER_HISTORY_MAX newest of
+ * them at most (truncated says there were more; "open" counts those without
+ * an outcome; refunded sums the last accepted offer of each dispute
+ * refunded or discounted, per currency).
  */
 int rd_service_buyer_history(rd_service *svc, const rd_dispute *d,
 			     int64_t now, json_t **out, rd_error *err);
@@ -1250,7 +1254,7 @@ int rd_service_buyer_history(rd_service *svc, const rd_dispute *d,
 /*
  * How many of the same storefront's other disputes of d's buyer_ref,
  * opened in the `days` days up to now, were refunded (0 without a
- * buyer_ref).
+ * buyer_ref), every one of them counted.
  */
 int rd_service_buyer_refunds(rd_service *svc, const rd_dispute *d,
 			     int64_t now, int days, int64_t *refunds,

@@ -1484,12 +1484,13 @@ typedef struct rd_buyer_dispute {
 
 /*
  * storefront's disputes of buyer_ref but `except` (an id, or "") opened
- * from `from` to `to` (inclusive), to fn one by one (a non-zero return
- * stops the walk and is returned). A range of the index disputes_buyer.
+ * from `from` to `to` (inclusive), newest first and `most` of them at most
+ * (INT64_MAX: all), to fn one by one (a non-zero return stops the walk and
+ * is returned). A range of the index disputes_buyer, walked backwards.
  */
 int rd_store_buyer_history(rd_store *st, const char *storefront,
 			   const char *buyer_ref, const char *except,
-			   int64_t from, int64_t to,
+			   int64_t from, int64_t to, int64_t most,
 			   int (*fn)(const rd_buyer_dispute *d, void *ctx),
 			   void *ctx, rd_error *err);
 

@@ -4,7 +4,9 @@
  * by outcome ("open" while a dispute has none), with the money the
  * storefront has paid back to the buyer, and a page of the buyer's
  * disputes. Read from the index disputes_buyer in O(log n + k) (see
- * store/buyers.c).
+ * store/buyers.c), k at most RD_BUYER_HISTORY_MAX for the document every
+ * read of a dispute carries: a buyer_ref shared by thousands of disputes (a
+ * storefront's "guest") must not make each read walk them all.
  *
  * Money refunded is what was paid, not what was offered: the amount of the
  * last accepted offer of each dispute whose outcome is "refunded" (the
@@ -28,6 +30,8 @@ typedef struct history_sum {
 	json_t *by_outcome;
 	int64_t disputes;
 	int64_t refunds;           /* disputes with outcome "refunded" */
+	int64_t most;              /* disputes to count, INT64_MAX: all */
+	int truncated;             /* there were more than `most` */
 	size_t currencies;
 	char currency[HISTORY_CURRENCIES][4];
 	int64_t amount[HISTORY_CURRENCIES];
@@ -48,6 +52,10 @@ static int add_row(const rd_buyer_dispute *d, void *ctx)
 	const char *outcome = d->outcome[0] ? d->outcome : "open";
 	size_t i;
 
+	if (sum->disputes == sum->most) {
+		sum->truncated = 1;
+		return 1;	/* the walk stops here */
+	}
 	sum->disputes++;
 	if (strcmp(d->outcome, "refunded") == 0)
 		sum->refunds++;
@@ -71,22 +79,26 @@ static int add_row(const rd_buyer_dispute *d, void *ctx)
 	return 0;
 }
 
+/* The walk looks at one row past `most` to tell that there were more. */
 static int sum_history(rd_service *svc, const rd_dispute *d, int64_t now,
-		       int days, history_sum *sum, rd_error *err)
+		       int days, int64_t most, history_sum *sum,
+		       rd_error *err)
 {
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
+	sum->most = most;
 	sum->by_reason = json_object();
 	sum->by_outcome = json_object();
 	if (!sum->by_reason || !sum->by_outcome)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
 	rc = rd_store_buyer_history(svc->store, d->storefront, d->buyer_ref,
 				    d->id, now - (int64_t)days * DAY_S, now,
+				    most < INT64_MAX ? most + 1 : most,
 				    add_row, sum, err);
 	if (rc == RD_ENOMEM)
 		return rd_error_set(err, RD_ENOMEM, "out of memory");
-	return rc;
+	return rc > 0 ? RD_OK : rc;
 }
 
 static void sum_clear(history_sum *sum)
@@ -108,8 +120,8 @@ int rd_service_buyer_history(rd_service *svc, const rd_dispute *d,
 		*out = json_null();
 		return RD_OK;
 	}
-	if ((rc = sum_history(svc, d, now, RD_BUYER_HISTORY_DAYS, &sum,
-			      err)) < 0)
+	if ((rc = sum_history(svc, d, now, RD_BUYER_HISTORY_DAYS,
+			      RD_BUYER_HISTORY_MAX, &sum, err)) < 0)
 		goto done;
 	if (!(refunded = json_array()))
 		goto nomem;
@@ -118,10 +130,11 @@ int rd_service_buyer_history(rd_service *svc, const rd_dispute *d,
 				"amount", (json_int_t)sum.amount[i],
 				"currency", sum.currency[i])) < 0)
 			goto nomem;
-	*out = json_pack("{s:s, s:i, s:I, s:O, s:O, s:O}",
+	*out = json_pack("{s:s, s:i, s:I, s:b, s:O, s:O, s:O}",
 			 "buyer_ref", d->buyer_ref,
 			 "window_days", RD_BUYER_HISTORY_DAYS,
 			 "disputes", (json_int_t)sum.disputes,
+			 "truncated", sum.truncated,
 			 "by_reason", sum.by_reason,
 			 "by_outcome", sum.by_outcome,
 			 "refunded", refunded);
@@ -147,7 +160,10 @@ int rd_service_buyer_refunds(rd_service *svc, const rd_dispute *d,
 	*refunds = 0;
 	if (!d->buyer_ref || !d->buyer_ref[0] || !d->storefront)
 		return RD_OK;
-	if ((rc = sum_history(svc, d, now, days, &sum, err)) == RD_OK)
+	/* every one: proposing offers is rarer than reading a dispute, and a
+	 * rule's threshold may lie beyond the document's cap */
+	if ((rc = sum_history(svc, d, now, days, INT64_MAX, &sum,
+			      err)) == RD_OK)
 		*refunds = sum.refunds;
 	sum_clear(&sum);
 	return rc;

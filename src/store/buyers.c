@@ -97,7 +97,7 @@ done:
 
 int rd_store_buyer_history(rd_store *st, const char *storefront,
 			   const char *buyer_ref, const char *except,
-			   int64_t from, int64_t to,
+			   int64_t from, int64_t to, int64_t most,
 			   int (*fn)(const rd_buyer_dispute *d, void *ctx),
 			   void *ctx, rd_error *err)
 {
@@ -113,6 +113,7 @@ int rd_store_buyer_history(rd_store *st, const char *storefront,
 	rc |= rd_db_bind_int64(stmt, 3, from);
 	rc |= rd_db_bind_int64(stmt, 4, to);
 	rc |= rd_store__bind_text(stmt, 5, except ? except : "");
+	rc |= rd_db_bind_int64(stmt, 6, most);
 	for (rc = rd_store__step(st, stmt, rc); rc == RD_DB_ROW;
 	     rc = rd_db_step(stmt)) {
 		memset(&row, 0, sizeof(row));

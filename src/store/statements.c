@@ -1508,14 +1508,16 @@ static const struct {
 		"   ORDER BY a.event_seq DESC, a.decided_at DESC LIMIT 1)"
 		" FROM disputes AS d INDEXED BY disputes_buyer"
 		" WHERE d.storefront = ?1 AND d.buyer_ref = ?2"
-		" AND d.created_at >= ?3 AND d.created_at <= ?4 AND d.id <> ?5",
+		" AND d.created_at >= ?3 AND d.created_at <= ?4 AND d.id <> ?5"
+		" ORDER BY d.created_at DESC, d.id DESC LIMIT ?6",
 		"SELECT d.reason, d.outcome, d.currency, d.created_at,"
 		" (SELECT a.buyer_refund FROM offers AS a"
 		"   WHERE a.dispute_id = d.id AND a.status = 'accepted'"
 		"   ORDER BY a.event_seq DESC, a.decided_at DESC LIMIT 1)"
 		" FROM disputes AS d"
 		" WHERE d.storefront = $1 AND d.buyer_ref = $2"
-		" AND d.created_at >= $3 AND d.created_at <= $4 AND d.id <> $5" },
+		" AND d.created_at >= $3 AND d.created_at <= $4 AND d.id <> $5"
+		" ORDER BY d.created_at DESC, d.id DESC LIMIT $6" },
 };
 
 /*
