@@ -106,12 +106,16 @@ void rd_store_rollback(rd_store *st);
  * follows is a savepoint: a change that rolls back undoes its own rows
  * only, and nothing is durable until rd_store_batch_commit commits them
  * all with one flush. rd_store_batch_rollback abandons the whole batch.
- * rd_store_batch_alive is 0 once SQLite has ended the transaction on its
- * own (an I/O error, a full disk): every change of the batch is then lost
- * and the batch must be answered as failed.
+ * rd_store_batch_alive is 0 once the database has ended the transaction
+ * on its own (SQLite after an I/O error or a full disk, PostgreSQL when
+ * its connection is lost): every change of the batch is then lost and the
+ * batch must be answered as failed. rd_store_batch_lost is 1 when that is
+ * because the connection to the database was lost (PostgreSQL): the
+ * changes may be retried once it is back (RD_EUNAVAILABLE).
  */
 int rd_store_batch_begin(rd_store *st, rd_error *err);
 int rd_store_batch_alive(rd_store *st);
+int rd_store_batch_lost(rd_store *st);
 int rd_store_batch_commit(rd_store *st, rd_error *err);
 void rd_store_batch_rollback(rd_store *st);
 

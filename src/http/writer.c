@@ -117,14 +117,17 @@ static void run_batch(lane *w, http_write_job *batch)
 		if (!rd_store_batch_alive(st)) {
 			/*
 			 * The database ended the transaction: the batch is
-			 * lost. When it went away, the others' answer is the
-			 * same 503 (retry later), not a failure of redress.
+			 * lost. When it went away (an earlier change met
+			 * it, or the connection is found lost), the answer
+			 * is the same 503 (retry later), not a failure of
+			 * redress.
 			 */
-			rc = lost ? rd_error_set(&err, RD_EUNAVAILABLE,
+			rc = lost || rd_store_batch_lost(st)
+				? rd_error_set(&err, RD_EUNAVAILABLE,
 					"the database was lost during this "
 					"change's transaction; nothing of it "
 					"was recorded: retry later")
-				  : rd_error_set(&err, RD_EIO,
+				: rd_error_set(&err, RD_EIO,
 					"the transaction of this change ended "
 					"after an error; nothing of it was "
 					"recorded");

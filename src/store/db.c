@@ -329,6 +329,11 @@ unsigned long rd_db_session(const rd_db *db)
 	return 1;
 }
 
+int rd_db_lost(const rd_db *db)
+{
+	return db->engine == RD_DB_POSTGRES && rd_db__pg_lost(db);
+}
+
 int rd_db_in_transaction(const rd_db *db)
 {
 	if (db->engine == RD_DB_POSTGRES)

@@ -225,6 +225,13 @@ int rd_db_set_lock_timeout(rd_db *db, int ms);
 unsigned long rd_db_session(const rd_db *db);
 
 /*
+ * 1 when db's connection is lost: the server closed it, or said it ends
+ * it (PostgreSQL; it is made again before the next command outside a
+ * transaction). Always 0 on SQLite.
+ */
+int rd_db_lost(const rd_db *db);
+
+/*
  * The SQLite connection under db (borrowed), for what only SQLite has
  * (online backup, pragmas, the busy timeout); NULL for PostgreSQL.
  */

@@ -52,6 +52,7 @@ const void *rd_db__pg_column_bytes(const rd_db_stmt *stmt, int i,
 				   size_t *size);
 int rd_db__pg_in_transaction(const rd_db *db);
 unsigned long rd_db__pg_session(const rd_db *db);
+int rd_db__pg_lost(const rd_db *db);
 int rd_db__pg_set_lock_timeout(rd_db *db, int ms);
 
 #endif

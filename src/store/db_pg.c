@@ -849,6 +849,11 @@ unsigned long rd_db__pg_session(const rd_db *db)
 	return db->pg->session;
 }
 
+int rd_db__pg_lost(const rd_db *db)
+{
+	return lost(db->pg);
+}
+
 int rd_db__pg_in_transaction(const rd_db *db)
 {
 	/* a lost connection's transaction is the caller's until it ends it */

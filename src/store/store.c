@@ -712,14 +712,22 @@ int rd_store_batch_begin(rd_store *st, rd_error *err)
 		return ret;
 	ret = run(st, RD_STMT_BEGIN, "cannot start a transaction", err);
 	writer_give(st);
-	if (ret == RD_OK)
+	if (ret == RD_OK) {
 		st->batch = 1;
+		st->batch_session = rd_db_session(st->db);
+	}
 	return ret;
 }
 
 int rd_store_batch_alive(rd_store *st)
 {
 	return st->batch && rd_db_in_transaction(st->db);
+}
+
+int rd_store_batch_lost(rd_store *st)
+{
+	return st->batch && (rd_db_lost(st->db) ||
+			     rd_db_session(st->db) != st->batch_session);
 }
 
 int rd_store_batch_commit(rd_store *st, rd_error *err)

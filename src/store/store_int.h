@@ -288,6 +288,7 @@ struct rd_store {
 	int busy_timeout_ms;
 	int holds_writer;        /* this connection holds the writer lock */
 	int batch;               /* a batch is open: transactions are savepoints */
+	unsigned long batch_session; /* rd_db_session when the batch began */
 	int write_tx;            /* rd_store_begin's transaction is open */
 	int tx_changes;          /* the transaction recorded a change */
 	int mirror_lead;         /* holds the record's mirror lead (PG) */

@@ -276,6 +276,49 @@ static void lost_transaction_fails_whole(void)
 }
 
 /*
+ * A batch (group commit) whose connection is lost: the change that finds
+ * it lost fails with RD_EUNAVAILABLE, rd_store_batch_lost says so from
+ * then on (the writer lanes answer the batch's other changes 503, retry
+ * later, and not 500), and nothing of the batch is committed. A healthy
+ * batch is never said lost.
+ */
+static void lost_batch_body(const char *uri)
+{
+	rd_db *admin = admin_open(uri);
+	rd_store *st = NULL;
+	rd_error err;
+
+	CHECK(admin);
+	rd_error_clear(&err);
+	CHECK_OK(rd_store_open(&st, uri, &err), &err);
+	CHECK_INT(rd_store_batch_lost(st), 0);      /* no batch */
+	CHECK_OK(rd_store_batch_begin(st, &err), &err);
+	CHECK_OK(put_workflow(st, HASH_A, &err), &err);
+	CHECK_INT(rd_store_batch_lost(st), 0);
+	CHECK_INT(end_sessions(admin), 0);
+	CHECK_FAILS(put_workflow(st, HASH_B, &err), RD_EUNAVAILABLE);
+	CHECK_INT(rd_store_batch_lost(st), 1);
+	CHECK_FAILS(rd_store_batch_commit(st, &err), RD_EUNAVAILABLE);
+	CHECK_INT(rd_store_batch_lost(st), 0);      /* the batch is over */
+	CHECK_INT(workflows(admin, HASH_A), 0);
+	CHECK_INT(workflows(admin, HASH_B), 0);
+
+	/* the next batch, on a new connection, commits */
+	CHECK_OK(rd_store_batch_begin(st, &err), &err);
+	CHECK_OK(put_workflow(st, HASH_C, &err), &err);
+	CHECK_INT(rd_store_batch_lost(st), 0);
+	CHECK_OK(rd_store_batch_commit(st, &err), &err);
+	CHECK_INT(workflows(admin, HASH_C), 1);
+	rd_store_close(st);
+	rd_db_close(admin);
+}
+
+static void lost_batch_answers_unavailable(void)
+{
+	in_case(lost_batch_body);
+}
+
+/*
  * A COMMIT that finds its connection lost only when it is sent: its
  * failure says the outcome is unknown (here the session had ended before
  * it, so nothing was committed), the transaction is over, and the store
@@ -434,6 +477,7 @@ int main(void)
 		RUN(reconnects_outside_a_transaction);
 		RUN(lost_transaction_fails_whole);
 		RUN(lost_commit_is_unknown);
+		RUN(lost_batch_answers_unavailable);
 		RUN(refused_until_the_server_takes_it);
 		RUN(lock_wait_is_bounded);
 	}
