@@ -17,6 +17,7 @@
 
 #include "redress/dispute.h"
 #include "redress/error.h"
+#include "redress/webhook_sizes.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
 #define RD_STORE_SCHEMA_VERSION 22
@@ -1178,11 +1179,9 @@ int rd_store_payables_list(rd_store *st, const rd_payable_filter *filter,
 #define RD_OUTBOX_ID_BUFSZ 31        /* "evt_" and a ULID */
 #define RD_WEBHOOK_ID_BUFSZ 30       /* "we_" or "wd_" and a ULID */
 #define RD_OUTBOX_CURSOR_BUFSZ 48
-#define RD_WEBHOOK_URL_MAX 2048
 #define RD_WEBHOOK_EVENTS_MAX 1024
 #define RD_WEBHOOK_DESCRIPTION_MAX 512
-#define RD_WEBHOOK_SECRET_BUFSZ 64
-#define RD_WEBHOOK_ANSWER_MAX 256
+/* RD_WEBHOOK_URL_MAX, _SECRET_BUFSZ, _ANSWER_MAX: webhook_sizes.h */
 
 /*
  * One event for storefronts, as the outbox keeps it. payload is the whole
