@@ -1207,6 +1207,33 @@ int rd_store_outbox_add(rd_store *st, const rd_outbox_event *ev,
 			rd_error *err);
 
 /*
+ * Walk a comma-separated list of event types ("a,b,c"), as the feed's
+ * `types` and an endpoint's `events` hold them: each call sets *type and
+ * *len to the next item (not NUL-terminated; empty between two commas or
+ * before a leading one), moves *rest past it and its comma, and returns 1;
+ * at the end of the list it returns 0. "" has no item, and "a," has one:
+ * (*type)[*len] is ',' and **rest '\0' when the list ends with a comma.
+ *
+ *	const char *rest = list, *type;
+ *	size_t len;
+ *	while (rd_event_types_next(&rest, &type, &len)) ...
+ */
+static inline int rd_event_types_next(const char **rest, const char **type,
+				      size_t *len)
+{
+	const char *p = *rest;
+
+	if (!*p)
+		return 0;
+	*type = p;
+	while (*p && *p != ',')
+		p++;
+	*len = (size_t)(p - *type);
+	*rest = *p ? p + 1 : p;
+	return 1;
+}
+
+/*
  * The events after `after` (NULL or "": from the oldest kept) in commit
  * order, at most `limit` (1..500), only storefront's when it is not NULL,
  * only those of the types in `types` (comma-separated, NULL: all). *out

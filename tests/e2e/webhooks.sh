@@ -172,6 +172,14 @@ call "$shop" GET "/v1/events?after=garbage"
 expect_eq "$(problem_field)" "422 after" "a cursor that is not one is refused"
 call "$shop" GET "/v1/events?types=dispute.opened,nope"
 expect_eq "$(problem_field)" "422 types" "an unknown type is refused"
+# the list is read item by item: each mistake named as such
+for bad in 'dispute.opened,|"dispute.opened," ends with a comma' \
+	'dispute.opened,,offer.made|"dispute.opened,,offer.made" is not a comma-separated list of event types' \
+	',offer.made|",offer.made" is not a comma-separated list of event types' \
+	'offer.made,dispute.opened,offer.made|"offer.made" is named twice'; do
+	call "$shop" GET "/v1/events?types=${bad%%|*}"
+	expect_eq "$(problem_field) $(jq -r .detail <<<"$BODY")" "422 types types: ${bad#*|}" "types=${bad%%|*} is refused"
+done
 
 # --- a receiver answering 500, then 200: the retry, with the same webhook-id ---
 receiver_reset A
