@@ -94,6 +94,10 @@ expect_eq "$(jq -c '{id, secret}' <<<"$BODY")" "$(jq -c '{id, secret}' <<<"$firs
 call "$shop" POST /v1/webhook-endpoints -H 'Idempotency-Key: reg-1' \
 	--data '{"url": "https://shop.example/other", "events": ["*"]}'
 expect_eq "$(problem_field)" "422 Idempotency-Key" "the same key with another request is refused"
+expect_eq "$(jq -r '.type + " " + .title' <<<"$BODY") $(header Content-Type)" \
+	"https://redress.dev/problems/idempotency_key_reused Idempotency-Key reused application/problem+json" \
+	"with the problem the dispute routes answer"
+expect_has "$(jq -r .detail <<<"$BODY")" "reg-1" "naming the key"
 call "$shop" GET /v1/webhook-endpoints
 expect_eq "$(jq '[.items[] | select(.url | startswith("https://shop.example/"))] | length' <<<"$BODY")" "1" \
 	"one endpoint was made"
