@@ -17,6 +17,7 @@
 
 #include "redress/dispute.h"
 #include "redress/error.h"
+#include "redress/webhook_sizes.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
 #define RD_STORE_SCHEMA_VERSION 22
@@ -1182,11 +1183,9 @@ int rd_store_payables_list(rd_store *st, const rd_payable_filter *filter,
 #define RD_OUTBOX_ID_BUFSZ 31        /* "evt_" and a ULID */
 #define RD_WEBHOOK_ID_BUFSZ 30       /* "we_" or "wd_" and a ULID */
 #define RD_OUTBOX_CURSOR_BUFSZ 48
-#define RD_WEBHOOK_URL_MAX 2048
 #define RD_WEBHOOK_EVENTS_MAX 1024
 #define RD_WEBHOOK_DESCRIPTION_MAX 512
-#define RD_WEBHOOK_SECRET_BUFSZ 64
-#define RD_WEBHOOK_ANSWER_MAX 256
+/* RD_WEBHOOK_URL_MAX, _SECRET_BUFSZ, _ANSWER_MAX: webhook_sizes.h */
 
 /*
  * One event for storefronts, as the outbox keeps it. payload is the whole
@@ -1210,6 +1209,33 @@ typedef struct rd_outbox_event {
  */
 int rd_store_outbox_add(rd_store *st, const rd_outbox_event *ev,
 			rd_error *err);
+
+/*
+ * Walk a comma-separated list of event types ("a,b,c"), as the feed's
+ * `types` and an endpoint's `events` hold them: each call sets *type and
+ * *len to the next item (not NUL-terminated; empty between two commas or
+ * before a leading one), moves *rest past it and its comma, and returns 1;
+ * at the end of the list it returns 0. "" has no item, and "a," has one:
+ * (*type)[*len] is ',' and **rest '\0' when the list ends with a comma.
+ *
+ *	const char *rest = list, *type;
+ *	size_t len;
+ *	while (rd_event_types_next(&rest, &type, &len)) ...
+ */
+static inline int rd_event_types_next(const char **rest, const char **type,
+				      size_t *len)
+{
+	const char *p = *rest;
+
+	if (!*p)
+		return 0;
+	*type = p;
+	while (*p && *p != ',')
+		p++;
+	*len = (size_t)(p - *type);
+	*rest = *p ? p + 1 : p;
+	return 1;
+}
 
 /*
  * The events after `after` (NULL or "": from the oldest kept) in commit

@@ -21,25 +21,13 @@
 #include <sys/socket.h>
 
 #include "redress/error.h"
-
-/* Longest endpoint URL, in bytes. */
-#define RD_WEBHOOK_URL_MAX 2048
+#include "redress/webhook_sizes.h"
 
 /* Whole-attempt timeout when rd_webhook_options.timeout_ms is 0. */
 #define RD_WEBHOOK_TIMEOUT_MS_DEFAULT 15000L
 
-/* Bytes of an answer kept in rd_webhook_result.answer (its NUL apart). */
-#define RD_WEBHOOK_ANSWER_MAX 256
-
 /* Bytes of an answer read at most; past them the transfer is ended. */
 #define RD_WEBHOOK_ANSWER_READ_MAX (64 * 1024)
-
-/*
- * Room for a secret: "whsec_", base64 of RD_WEBHOOK_SECRET_BYTES bytes
- * (44 characters) and the NUL.
- */
-#define RD_WEBHOOK_SECRET_BUFSZ 64
-#define RD_WEBHOOK_SECRET_BYTES 32
 
 /* Retries after the first attempt: rd_webhook_retry_delay(1..this). */
 #define RD_WEBHOOK_RETRIES 9

@@ -91,6 +91,9 @@ typedef struct http_call {
 	char etag[72];                  /* sent when not empty */
 	char location[128];             /* sent when not empty */
 	int malformed;                  /* 1: the body is not JSON (400) */
+	int key_reused;                 /* 1: the error is an Idempotency-Key
+					 * used for another request (422
+					 * idempotency_key_reused) */
 	int replayed;                   /* 1: answered from an Idempotency-Key
 					 * record (Idempotent-Replayed) */
 	int deprecated;                 /* 1: the request used a deprecated

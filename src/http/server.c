@@ -559,7 +559,10 @@ static enum MHD_Result send_result(struct MHD_Connection *conn,
 {
 	enum MHD_Result ret;
 
-	if (rc < 0)
+	if (rc < 0 && call->key_reused)
+		ret = send_problem_as(conn, err, 422, "idempotency_key_reused",
+				      "Idempotency-Key reused", NULL, 0);
+	else if (rc < 0)
 		ret = send_problem(conn, err, call->malformed, NULL, 0);
 	else if (call->console)
 		ret = send_console(conn, call);

@@ -121,8 +121,14 @@ int http_post_webhook(http_call *call, rd_error *err)
 	}
 	if ((rc = rd_service_webhook_create(call->svc, &call->actor, &change,
 					    call->now, &ep, &call->replayed,
-					    err)) < 0 ||
-	    (rc = reply_endpoint(call, &ep, 1, err)) < 0)
+					    err)) < 0) {
+		/* the key came with another request: the problem the dispute
+		   routes answer (a malformed key is RD_EUSAGE) */
+		call->key_reused = rc == RD_EINVALID &&
+				   strcmp(err->field, "Idempotency-Key") == 0;
+		goto done;
+	}
+	if ((rc = reply_endpoint(call, &ep, 1, err)) < 0)
 		goto done;
 	call->status = 201;
 	snprintf(call->location, sizeof(call->location),

@@ -317,7 +317,8 @@ int svc_record_open(rd_service *svc, rd_dispute *d, const rd_actor *actor,
 	if ((rc = svc_record(svc, d, NULL, &change, actor, now, message,
 			     err)) < 0)
 		goto done;
-	rc = svc_outbox_add(svc, d, "dispute.opened", now, json_object(), err);
+	rc = svc_outbox_add(svc, d, NULL, "dispute.opened", now, json_object(),
+			    err);
 done:
 	free(message);
 	svc_change_free(&change);

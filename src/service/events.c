@@ -203,6 +203,7 @@ typedef struct apply_state {
 	json_t *fields;
 	char *fields_text;
 	int auto_accept;          /* a counter-offer the engine accepted */
+	json_t *outbox_doc;       /* d's document for the change's events */
 } apply_state;
 
 static void apply_state_free(apply_state *s)
@@ -211,6 +212,7 @@ static void apply_state_free(apply_state *s)
 	rd_strings_free(s->kinds, s->kind_count);
 	json_decref(s->fields);
 	free(s->fields_text);
+	json_decref(s->outbox_doc);
 }
 
 static const char *find_field(const rd_event_request *req, const char *name)
@@ -470,11 +472,11 @@ static int outbox_event(apply_state *s, rd_service *svc,
 		break;
 	}
 	if (type && offer &&
-	    (rc = svc_outbox_offer(svc, s->d, type, offer, status, now,
-				   err)) < 0)
+	    (rc = svc_outbox_offer(svc, s->d, &s->outbox_doc, type, offer,
+				   status, now, err)) < 0)
 		return rc;
-	return svc_outbox_transition(svc, s->d, dec->from, dec->event, now,
-				     err);
+	return svc_outbox_transition(svc, s->d, &s->outbox_doc, dec->from,
+				     dec->event, now, err);
 }
 
 /* What a deadline sweep expects to find before it fires. */
@@ -625,13 +627,13 @@ done:
 }
 
 /* sla.breached: the deadline `x` passed and its event fired. */
-static int sla_breached(rd_service *svc, const rd_dispute *d,
+static int sla_breached(rd_service *svc, apply_state *s,
 			const expected_deadline *x, int64_t now, rd_error *err)
 {
 	char due[RD_TIME_BUFSZ];
 
 	rd_time_format(due, x->due_at);
-	return svc_outbox_add(svc, d, "sla.breached", now,
+	return svc_outbox_add(svc, s->d, &s->outbox_doc, "sla.breached", now,
 			      json_pack("{s:{s:s, s:s, s:s, s:s}}", "sla",
 					"clock", "state", "state", x->state,
 					"event", x->event, "due_at", due), err);
@@ -684,7 +686,7 @@ static int event_apply(rd_service *svc, const char *id,
 	}
 	if ((rc = apply_in_transaction(&s, svc, id, req, actor, now, err)) < 0)
 		goto fail;
-	if (expect && (rc = sla_breached(svc, s.d, expect, now, err)) < 0)
+	if (expect && (rc = sla_breached(svc, &s, expect, now, err)) < 0)
 		goto fail;
 	if (s.auto_accept) {
 		/*
@@ -841,7 +843,7 @@ static int fire_reply(rd_service *svc, const rd_reply_due *due, int64_t now,
 	    (rc = svc_record_event(svc, d, d->version, head, &change, &system,
 				   now, "reply_overdue", d->state, fields, note,
 				   "reply overdue", err)) < 0 ||
-	    (rc = svc_outbox_add(svc, d, "sla.breached", now,
+	    (rc = svc_outbox_add(svc, d, NULL, "sla.breached", now,
 				 json_pack("{s:{s:s, s:s, s:I, s:s, s:o}}",
 					   "sla", "clock", "reply", "state",
 					   d->state, "message",

@@ -347,7 +347,7 @@ int rd_service_evidence_upload_record(rd_evidence_upload *up, rd_service *svc,
 				   &up->actor, up->now, "evidence_added",
 				   d->state, fields, up->note, summary,
 				   err)) < 0 ||
-	    (rc = svc_outbox_add(svc, d, "evidence.added", up->now,
+	    (rc = svc_outbox_add(svc, d, NULL, "evidence.added", up->now,
 				 json_pack("{s:o}", "evidence",
 					   rd_evidence_row_to_json(&row)),
 				 err)) < 0 ||

@@ -822,7 +822,7 @@ int rd_service_message_post(rd_service *svc, const char *id,
 	    (rc = rd_store_message_insert(svc->store, &row, 0, err)) < 0)
 		goto fail;
 	if (strcmp(row.direction, "outbound") == 0 &&
-	    (rc = svc_outbox_add(svc, d, "message.created", now,
+	    (rc = svc_outbox_add(svc, d, NULL, "message.created", now,
 				 json_pack("{s:o}", "message",
 					   rd_message_row_to_json(&row)),
 				 err)) < 0)

@@ -4,7 +4,10 @@
  * or not at all (docs/webhooks.md lists them). Each event's data is the
  * dispute as GET /v1/disputes/{id} answers it after the change, with its
  * version, plus the event's own fields; its id ("evt_" and a ULID) is made
- * once, here, and every delivery and the feed carry it unchanged.
+ * once, here, and every delivery and the feed carry it unchanged. The
+ * dispute's document is built once for all the events of one change (an
+ * accepted refund writes offer.accepted, dispute.state_changed and
+ * payment.due), each event adding its own fields to a copy of its top level.
  *
  * This file decides which events a change causes and what they say; it
  * never sends anything (service/webhooks.c and src/webhook/ do).
@@ -50,16 +53,24 @@ int rd_event_type_valid(const char *type)
 	return 0;
 }
 
-int svc_outbox_add(rd_service *svc, const rd_dispute *d, const char *type,
-		   int64_t now, json_t *extra, rd_error *err)
+int svc_outbox_add(rd_service *svc, const rd_dispute *d, json_t **doc,
+		   const char *type, int64_t now, json_t *extra, rd_error *err)
 {
 	char ulid[RD_ID_BUFSZ], when[RD_TIME_BUFSZ];
 	rd_outbox_event ev;
-	json_t *data = rd_dispute_to_json(d);
+	json_t *own = NULL;
+	json_t *data = NULL;
 	json_t *body = NULL;
 	int rc;
 
-	if (!data || !extra || json_object_update(data, extra) != 0) {
+	if (!doc)
+		doc = &own;
+	if (!*doc)
+		*doc = rd_dispute_to_json(d);
+	/* a copy of the document's top level: the extra fields are this
+	   event's alone, the dispute's values are shared */
+	if (!*doc || !(data = json_copy(*doc)) || !extra ||
+	    json_object_update(data, extra) != 0) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -91,6 +102,7 @@ done:
 	json_decref(extra);
 	json_decref(data);
 	json_decref(body);
+	json_decref(own);
 	return rc;
 }
 
@@ -107,8 +119,8 @@ static json_t *offer_fields(const rd_offer_record *offer, const char *status,
 }
 
 /* payment.due: what the storefront must pay now, and how to confirm it. */
-static int payment_due(rd_service *svc, const rd_dispute *d, int64_t now,
-		       rd_error *err)
+static int payment_due(rd_service *svc, const rd_dispute *d, json_t **doc,
+		       int64_t now, rd_error *err)
 {
 	const char *action = rd_payable_action(d->state);
 	const char *confirm = rd_payable_confirm_event(d->state);
@@ -134,40 +146,40 @@ static int payment_due(rd_service *svc, const rd_dispute *d, int64_t now,
 						     : json_null(),
 			    "confirm_event", confirm,
 			    "confirm_fields", RD_PAYABLE_CONFIRM_FIELD);
-	return svc_outbox_add(svc, d, "payment.due", now,
+	return svc_outbox_add(svc, d, doc, "payment.due", now,
 			      json_pack("{s:o}", "payment", payment), err);
 }
 
 int svc_outbox_transition(rd_service *svc, const rd_dispute *d,
-			  const char *from, const char *event, int64_t now,
-			  rd_error *err)
+			  json_t **doc, const char *from, const char *event,
+			  int64_t now, rd_error *err)
 {
 	const rd_workflow *wf = NULL;
 	int rc;
 
 	if (!from || strcmp(from, d->state) == 0)
 		return RD_OK;
-	if ((rc = svc_outbox_add(svc, d, "dispute.state_changed", now,
+	if ((rc = svc_outbox_add(svc, d, doc, "dispute.state_changed", now,
 				 json_pack("{s:s, s:s}", "previous_state",
 					   from, "event", event), err)) < 0 ||
 	    (rc = svc_pinned_workflow(&wf, svc, d, err)) < 0)
 		return rc;
 	if (rd_payable_action(d->state) &&
-	    (rc = payment_due(svc, d, now, err)) < 0)
+	    (rc = payment_due(svc, d, doc, now, err)) < 0)
 		return rc;
 	if (!rd_workflow_is_terminal(wf, d->state))
 		return RD_OK;
-	return svc_outbox_add(svc, d, strcmp(d->state, "closed") == 0
-					      ? "dispute.closed"
-					      : "dispute.resolved",
+	return svc_outbox_add(svc, d, doc, strcmp(d->state, "closed") == 0
+						   ? "dispute.closed"
+						   : "dispute.resolved",
 			      now, json_pack("{s:s, s:s}", "previous_state",
 					     from, "event", event), err);
 }
 
-int svc_outbox_offer(rd_service *svc, const rd_dispute *d, const char *type,
-		     const rd_offer_record *offer, const char *status,
-		     int64_t now, rd_error *err)
+int svc_outbox_offer(rd_service *svc, const rd_dispute *d, json_t **doc,
+		     const char *type, const rd_offer_record *offer,
+		     const char *status, int64_t now, rd_error *err)
 {
-	return svc_outbox_add(svc, d, type, now,
+	return svc_outbox_add(svc, d, doc, type, now,
 			      offer_fields(offer, status, d->currency), err);
 }

@@ -329,6 +329,11 @@ int svc_change_offers(rd_service *svc, tree_change *change,
  * svc_outbox_add - one event of `type`, its data d as GET answers it
  *   merged with `extra` (stolen; an empty object for none; NULL is
  *   RD_ENOMEM, a failed json_pack's result);
+ * doc, in all three: d's document (rd_dispute_to_json) shared by the events
+ *   of one change: *doc NULL is built by the first event and kept there
+ *   for the next ones, never changed by them; the caller json_decref's it
+ *   once the change's events are written (d must not change meanwhile).
+ *   doc NULL: built for this call alone;
  * svc_outbox_transition - the events of d moving from state `from` by
  *   workflow event `event`: dispute.state_changed, then payment.due when
  *   it now awaits a payment, dispute.resolved or dispute.closed when its
@@ -361,14 +366,14 @@ void svc_thread_stop(svc_thread *t);
  */
 int svc_webhook_clock(int64_t *out, rd_error *err);
 
-int svc_outbox_add(rd_service *svc, const rd_dispute *d, const char *type,
-		   int64_t now, json_t *extra, rd_error *err);
+int svc_outbox_add(rd_service *svc, const rd_dispute *d, json_t **doc,
+		   const char *type, int64_t now, json_t *extra, rd_error *err);
 int svc_outbox_transition(rd_service *svc, const rd_dispute *d,
-			  const char *from, const char *event, int64_t now,
-			  rd_error *err);
-int svc_outbox_offer(rd_service *svc, const rd_dispute *d, const char *type,
-		     const rd_offer_record *offer, const char *status,
-		     int64_t now, rd_error *err);
+			  json_t **doc, const char *from, const char *event,
+			  int64_t now, rd_error *err);
+int svc_outbox_offer(rd_service *svc, const rd_dispute *d, json_t **doc,
+		     const char *type, const rd_offer_record *offer,
+		     const char *status, int64_t now, rd_error *err);
 
 /*
  * Ownership (assign.c):

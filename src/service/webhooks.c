@@ -511,48 +511,41 @@ int rd_service_webhook_backlog(rd_service *svc, int64_t *pending,
 /* 1 when `type` is among the comma-separated types before `upto`. */
 static int type_listed(const char *types, const char *upto, const char *type)
 {
-	size_t len = strlen(type);
+	size_t len = strlen(type), n;
+	const char *rest = types, *item;
 
-	for (const char *p = types; p < upto;) {
-		size_t n = strcspn(p, ",");
-
-		if (n == len && memcmp(p, type, len) == 0)
+	while (rd_event_types_next(&rest, &item, &n) && item < upto)
+		if (n == len && memcmp(item, type, len) == 0)
 			return 1;
-		p += n + 1;
-	}
 	return 0;
 }
 
 /* types: a comma-separated list of known types, each once. */
 static int types_check(const char *types, rd_error *err)
 {
-	const char *p = types;
+	const char *rest = types, *item;
+	size_t len;
 
 	if (!*types)
 		return rd_error_set_field(err, RD_EINVALID, "types",
 					  "types: empty; leave it out for "
 					  "every type");
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
+	while (rd_event_types_next(&rest, &item, &len)) {
 		char type[40];
 
 		if (len == 0 || len >= sizeof(type))
 			return rd_error_set_field(err, RD_EINVALID, "types",
 				"types: \"%.64s\" is not a comma-separated "
 				"list of event types", types);
-		memcpy(type, p, len);
+		memcpy(type, item, len);
 		type[len] = '\0';
 		if (!rd_event_type_valid(type))
 			return rd_error_set_field(err, RD_EINVALID, "types",
 				"types: \"%s\" is not an event type", type);
-		if (type_listed(types, p, type))
+		if (type_listed(types, item, type))
 			return rd_error_set_field(err, RD_EINVALID, "types",
 				"types: \"%s\" is named twice", type);
-		if (!end)
-			break;
-		p = end + 1;
-		if (!*p)
+		if (item[len] == ',' && !*rest)
 			return rd_error_set_field(err, RD_EINVALID, "types",
 				"types: \"%.64s\" ends with a comma", types);
 	}
@@ -600,19 +593,14 @@ static json_t *text_or_null(const char *s)
 static json_t *events_json(const char *events)
 {
 	json_t *list = json_array();
-	const char *p = events;
+	const char *rest = events, *type;
+	size_t len;
 
-	while (list && *p) {
-		size_t len = strcspn(p, ",");
-
-		if (json_array_append_new(list, json_stringn(p, len)) != 0) {
+	while (list && rd_event_types_next(&rest, &type, &len))
+		if (json_array_append_new(list, json_stringn(type, len)) != 0) {
 			json_decref(list);
 			return NULL;
 		}
-		p += len;
-		if (*p == ',')
-			p++;
-	}
 	return list;
 }
 

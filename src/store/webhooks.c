@@ -515,18 +515,14 @@ static int takes_type(const char *events, const char *type)
 {
 	size_t len = strlen(type);
 
+	const char *rest = events, *item;
+	size_t n;
+
 	if (strcmp(events, "*") == 0)
 		return 1;
-	for (const char *p = events; *p;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-
-		if (n == len && memcmp(p, type, len) == 0)
+	while (rd_event_types_next(&rest, &item, &n))
+		if (n == len && memcmp(item, type, len) == 0)
 			return 1;
-		if (!end)
-			break;
-		p = end + 1;
-	}
 	return 0;
 }
 

@@ -94,6 +94,10 @@ expect_eq "$(jq -c '{id, secret}' <<<"$BODY")" "$(jq -c '{id, secret}' <<<"$firs
 call "$shop" POST /v1/webhook-endpoints -H 'Idempotency-Key: reg-1' \
 	--data '{"url": "https://shop.example/other", "events": ["*"]}'
 expect_eq "$(problem_field)" "422 Idempotency-Key" "the same key with another request is refused"
+expect_eq "$(jq -r '.type + " " + .title' <<<"$BODY") $(header Content-Type)" \
+	"https://redress.dev/problems/idempotency_key_reused Idempotency-Key reused application/problem+json" \
+	"with the problem the dispute routes answer"
+expect_has "$(jq -r .detail <<<"$BODY")" "reg-1" "naming the key"
 call "$shop" GET /v1/webhook-endpoints
 expect_eq "$(jq '[.items[] | select(.url | startswith("https://shop.example/"))] | length' <<<"$BODY")" "1" \
 	"one endpoint was made"
@@ -172,6 +176,14 @@ call "$shop" GET "/v1/events?after=garbage"
 expect_eq "$(problem_field)" "422 after" "a cursor that is not one is refused"
 call "$shop" GET "/v1/events?types=dispute.opened,nope"
 expect_eq "$(problem_field)" "422 types" "an unknown type is refused"
+# the list is read item by item: each mistake named as such
+for bad in 'dispute.opened,|"dispute.opened," ends with a comma' \
+	'dispute.opened,,offer.made|"dispute.opened,,offer.made" is not a comma-separated list of event types' \
+	',offer.made|",offer.made" is not a comma-separated list of event types' \
+	'offer.made,dispute.opened,offer.made|"offer.made" is named twice'; do
+	call "$shop" GET "/v1/events?types=${bad%%|*}"
+	expect_eq "$(problem_field) $(jq -r .detail <<<"$BODY")" "422 types types: ${bad#*|}" "types=${bad%%|*} is refused"
+done
 
 # --- a receiver answering 500, then 200: the retry, with the same webhook-id ---
 receiver_reset A
