@@ -1466,10 +1466,13 @@ int rd_store_key_name_live(rd_store *st, rd_role role, const char *name,
 /*
  * Inside a write transaction: the most urgent open unassigned dispute
  * (soonest SLA due time, none last, then the oldest) into `id` with
- * *found 1, else *found 0. On PostgreSQL its head is locked until the
- * transaction ends and a dispute another transaction holds is passed
- * over; the caller reads the dispute again and checks it is still
- * unassigned (it may have been assigned just before the lock was taken).
+ * *found 1, else *found 0, walking the deadlines in due order then the
+ * unassigned disputes in age order: its cost is the assigned disputes it
+ * passes over, not the number unassigned. On PostgreSQL its head is
+ * locked until the transaction ends and a dispute another transaction
+ * holds is passed over; the caller reads the dispute again and checks it
+ * is still unassigned (it may have been assigned just before the lock was
+ * taken).
  */
 int rd_store_claim_next(rd_store *st, char id[RD_ID_BUFSZ], int *found,
 			rd_error *err);

@@ -41,17 +41,15 @@ int rd_store_key_name_live(rd_store *st, rd_role role, const char *name,
 	return ret;
 }
 
-int rd_store_claim_next(rd_store *st, char id[RD_ID_BUFSZ], int *found,
-			rd_error *err)
+/* The first dispute statement `which` finds, into id (*found 1), if any. */
+static int claim_head(rd_store *st, int which, char id[RD_ID_BUFSZ],
+		      int *found, rd_error *err)
 {
 	rd_db_stmt *stmt = NULL;
 	int rc;
 	int ret;
 
-	*found = 0;
-	id[0] = '\0';
-	if ((ret = rd_store__require_tx(st, "rd_store_claim_next", err)) < 0 ||
-	    (ret = rd_store__stmt(st, RD_STMT_CLAIM_NEXT, &stmt, err)) < 0)
+	if ((ret = rd_store__stmt(st, which, &stmt, err)) < 0)
 		return ret;
 	rc = rd_store__step(st, stmt, RD_DB_OK);
 	if (rc == RD_DB_ROW) {
@@ -64,6 +62,21 @@ int rd_store_claim_next(rd_store *st, char id[RD_ID_BUFSZ], int *found,
 	}
 	rd_store__release(stmt);
 	return ret;
+}
+
+int rd_store_claim_next(rd_store *st, char id[RD_ID_BUFSZ], int *found,
+			rd_error *err)
+{
+	int ret;
+
+	*found = 0;
+	id[0] = '\0';
+	if ((ret = rd_store__require_tx(st, "rd_store_claim_next", err)) < 0 ||
+	    (ret = claim_head(st, RD_STMT_CLAIM_NEXT, id, found, err)) < 0 ||
+	    *found)
+		return ret;
+	/* none with a due time: the oldest without one */
+	return claim_head(st, RD_STMT_CLAIM_UNDATED, id, found, err);
 }
 
 int rd_store_agents(rd_store *st, int64_t now, rd_agent_load **out,

@@ -1428,23 +1428,39 @@ static const struct {
 		" WHERE role = $1 AND name = $2 AND revoked_at IS NULL" },
 	/*
 	 * The claim queue's head: the most urgent open unassigned dispute,
-	 * soonest SLA due time first (none last), then the oldest. On
+	 * soonest SLA due time first, then the oldest; those without a due
+	 * time come after (RD_STMT_CLAIM_UNDATED). Each walks an index from
+	 * its start and stops at the first dispute that qualifies, so that a
+	 * claim costs the assigned disputes it passes over, not a sort of
+	 * every unassigned one (deadlines_due, then disputes_unassigned). On
 	 * PostgreSQL the dispute's head is locked, and one another
 	 * transaction holds (another claim of it, a change of it under way)
 	 * is passed over: nodes claiming at once take different disputes.
 	 * SQLite's one writer already holds the whole record.
 	 */
 	[RD_STMT_CLAIM_NEXT] = { 21,
-		"SELECT d.id FROM disputes AS d INDEXED BY disputes_unassigned"
-		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
+		"SELECT d.id FROM deadlines AS dl INDEXED BY deadlines_due"
+		" JOIN disputes AS d ON d.id = dl.dispute_id"
 		" WHERE d.assignee IS NULL AND d.outcome IS NULL"
-		" ORDER BY dl.due_at IS NULL, dl.due_at, d.created_at, d.id"
-		" LIMIT 1",
+		" ORDER BY dl.due_at, d.created_at, d.id LIMIT 1",
+		"SELECT d.id FROM deadlines AS dl"
+		" JOIN disputes AS d ON d.id = dl.dispute_id"
+		" JOIN refs AS r ON r.dispute_id = d.id"
+		" WHERE d.assignee IS NULL AND d.outcome IS NULL"
+		" ORDER BY dl.due_at, d.created_at, d.id"
+		" LIMIT 1 FOR UPDATE OF r SKIP LOCKED" },
+	[RD_STMT_CLAIM_UNDATED] = { 21,
+		"SELECT d.id FROM disputes AS d INDEXED BY disputes_unassigned"
+		" WHERE d.assignee IS NULL AND d.outcome IS NULL"
+		" AND NOT EXISTS (SELECT 1 FROM deadlines AS dl"
+		"  WHERE dl.dispute_id = d.id)"
+		" ORDER BY d.created_at, d.id LIMIT 1",
 		"SELECT d.id FROM disputes AS d"
 		" JOIN refs AS r ON r.dispute_id = d.id"
-		" LEFT JOIN deadlines AS dl ON dl.dispute_id = d.id"
 		" WHERE d.assignee IS NULL AND d.outcome IS NULL"
-		" ORDER BY dl.due_at NULLS LAST, d.created_at, d.id"
+		" AND NOT EXISTS (SELECT 1 FROM deadlines AS dl"
+		"  WHERE dl.dispute_id = d.id)"
+		" ORDER BY d.created_at, d.id"
 		" LIMIT 1 FOR UPDATE OF r SKIP LOCKED" },
 	/*
 	 * Each live agent key's name with its open disputes, those overdue

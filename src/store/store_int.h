@@ -211,6 +211,7 @@ typedef enum rd_stmt_id {
 	RD_STMT_DUMP_REPLIES,
 	RD_STMT_KEY_NAME_LIVE,
 	RD_STMT_CLAIM_NEXT,
+	RD_STMT_CLAIM_UNDATED,
 	RD_STMT_AGENTS,
 
 	/* rd_store_dispute_list's variants of schema 20 (search) */

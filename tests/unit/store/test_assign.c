@@ -3,14 +3,18 @@
  * keys (a revoked key's name is free again); rd_store_key_name_live finds
  * a live key by role and name; the claim queue's head is the open
  * unassigned dispute with the soonest deadline, those without one last,
- * then the oldest, then the smallest id; rd_store_agents counts each live
+ * then the oldest, then the smallest id, found by walking indexes, not by
+ * sorting every unassigned dispute; rd_store_agents counts each live
  * agent name's open, overdue and awaiting-reply disputes. On both engines.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "redress/store.h"
+#include "store/store_int.h"
 #include "fixtures.h"
 #include "test.h"
 
@@ -142,6 +146,77 @@ static void claim_order(void)
 	rd_store_close(st);
 }
 
+/*
+ * With every dispute that has a due time assigned or ended, the head is
+ * the oldest open unassigned dispute without one.
+ */
+static void claim_falls_back_to_the_undated(void)
+{
+	rd_store *st = open_store();
+	char id[RD_ID_BUFSZ], want[RD_ID_BUFSZ];
+	int found = -1;
+	rd_error err;
+
+	CHECK_OK(rd_store_begin(st, &err), &err);
+	CHECK_OK(rd_store_workflow_put(st, HASH, "dispute", 1, "{}", &err),
+		 &err);
+	CHECK_OK(put(st, 1, BASE + 10, NULL, NULL, 0, &err), &err);
+	CHECK_OK(put(st, 2, BASE, "bob", NULL, BASE + 100, &err), &err);
+	CHECK_OK(put(st, 3, BASE, NULL, "withdrawn", BASE + 100, &err), &err);
+	CHECK_OK(put(st, 4, BASE + 1, "bob", NULL, 0, &err), &err);
+	CHECK_OK(put(st, 5, BASE + 3, NULL, NULL, 0, &err), &err);
+	CHECK_OK(rd_store_claim_next(st, id, &found, &err), &err);
+	CHECK_INT(found, 1);
+	rd_test_make_id(want, 5);
+	CHECK_STR(id, want);
+	CHECK_OK(rd_store_commit(st, &err), &err);
+	rd_store_close(st);
+}
+
+/* SQLite's plan of statement `which`, its details joined by "; ". */
+static void plan_of(rd_store *st, int which, char *plan, size_t size)
+{
+	char sql[4096];
+	sqlite3_stmt *stmt = NULL;
+
+	plan[0] = '\0';
+	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+		 rd_store__stmt_sql(which, NULL));
+	CHECK(sqlite3_prepare_v2(rd_store_db(st), sql, -1, &stmt, NULL) ==
+	      SQLITE_OK);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		size_t len = strlen(plan);
+
+		snprintf(plan + len, size - len, "%s; ",
+			 (const char *)sqlite3_column_text(stmt, 3));
+	}
+	sqlite3_finalize(stmt);
+}
+
+/*
+ * A claim walks an index in the queue's order and stops at its first
+ * row: it never sorts every unassigned dispute (a temporary b-tree for
+ * the whole ORDER BY). Only ties of one due time are sorted.
+ */
+static void claim_walks_indexes(void)
+{
+	RD_TEST_SQLITE_ONLY("SQLite's query plan (EXPLAIN QUERY PLAN)");
+	rd_store *st = open_store();
+	char plan[2048];
+
+	CHECK(st);
+	plan_of(st, RD_STMT_CLAIM_NEXT, plan, sizeof(plan));
+	CHECK_HAS(plan, "SCAN dl USING COVERING INDEX deadlines_due");
+	CHECK_HAS(plan, "SEARCH d USING PRIMARY KEY (id=?)");
+	if (strstr(plan, "TEMP B-TREE FOR ORDER BY"))
+		rd_test_fail(__FILE__, __LINE__, "plan sorts: %s", plan);
+	plan_of(st, RD_STMT_CLAIM_UNDATED, plan, sizeof(plan));
+	CHECK_HAS(plan, "SCAN d USING INDEX disputes_unassigned");
+	if (strstr(plan, "TEMP B-TREE"))
+		rd_test_fail(__FILE__, __LINE__, "plan sorts: %s", plan);
+	rd_store_close(st);
+}
+
 static void agents_counts(void)
 {
 	rd_store *st = open_store();
@@ -194,6 +269,8 @@ int main(void)
 {
 	RUN(names_unique_per_role);
 	RUN(claim_order);
+	RUN(claim_falls_back_to_the_undated);
+	RUN(claim_walks_indexes);
 	RUN(agents_counts);
 	return rd_test_summary();
 }
