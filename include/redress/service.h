@@ -300,7 +300,11 @@ typedef struct rd_event_options {
  * its pinned workflow says, each with the fields it requires and whether
  * the guards that do not depend on fields (evidence, a pending offer)
  * pass now, judged by the workflow engine itself. The role never sees an
- * event the workflow does not give it. Unknown dispute: RD_ENOTFOUND.
+ * event the workflow does not give it, but for the built-in assign
+ * (field assignee) and unassign (only when the dispute has an assignee),
+ * listed last for agents and admins while the dispute is open. Listing
+ * goes by role: exclusive assignment is judged when an event is sent.
+ * Unknown dispute: RD_ENOTFOUND.
  * Strings in *out are borrowed from the service's workflows: use them
  * while svc is open. Free with rd_event_options_clear.
  */
