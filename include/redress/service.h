@@ -1218,7 +1218,12 @@ void rd_webhook_worker_stop(rd_webhook_worker *w);
  * oldest - by an "assign" event, in one transaction. *out is the dispute
  * as assigned (new), or NULL when there is nothing to claim. Two claims at
  * once, on one server or on several sharing a PostgreSQL record, never
- * take the same dispute; a dispute taken meanwhile is passed over.
+ * take the same dispute; a dispute taken meanwhile is passed over. Armed
+ * with RD_IDEM_CLAIM (rd_service_idem_arm), the claim records its request
+ * with its effect: the assign event's commit names it, and a claim that
+ * finds nothing records a request naming no dispute; a request under the
+ * same key recorded meanwhile fails it with RD_ECONFLICT (field
+ * "Idempotency-Key").
  */
 int rd_service_claim(rd_service *svc, const rd_actor *actor, int64_t now,
 		     rd_dispute **out, rd_error *err);

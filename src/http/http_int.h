@@ -475,7 +475,8 @@ void http_idem_digest_upload(char out[65], const http_route *route,
 /*
  * Fill call's answer from a recorded request, as first answered: the JSON
  * body, 201 with its Location for an opening or an upload, 200 for an
- * event, the ETag of a dispute's version. RD_EINTERNAL when the record's
+ * event or a claim, the ETag of a dispute's version; 204 without a body
+ * for a claim that found nothing to claim. RD_EINTERNAL when the record's
  * response is not JSON.
  */
 int http_idem_replay(http_call *call, const rd_idem_record *rec,

@@ -1982,6 +1982,8 @@ int http_idem_operation(const http_route *route)
 		return RD_IDEM_EVENT;
 	if (route->handler == http_post_message)
 		return RD_IDEM_MESSAGE;
+	if (route->handler == http_post_claim)
+		return RD_IDEM_CLAIM;
 	if (route->stream == &upload_stream)
 		return RD_IDEM_EVIDENCE;  /* raw or form */
 	return -1;

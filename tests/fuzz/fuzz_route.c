@@ -11,7 +11,7 @@
  * fixed tail, at most HTTP_SPAN_PARAM_MAX bytes), so that the
  * pattern with them put back is the path; no match lists in Allow exactly
  * the methods of the routes whose pattern fits, each once, in table order
- * (405), or nothing (404). Only the three POSTs take an Idempotency-Key.
+ * (405), or nothing (404). Only POST routes take an Idempotency-Key.
  */
 #include "fuzz.h"
 
