@@ -300,7 +300,11 @@ typedef struct rd_event_options {
  * its pinned workflow says, each with the fields it requires and whether
  * the guards that do not depend on fields (evidence, a pending offer)
  * pass now, judged by the workflow engine itself. The role never sees an
- * event the workflow does not give it. Unknown dispute: RD_ENOTFOUND.
+ * event the workflow does not give it, but for the built-in assign
+ * (field assignee) and unassign (only when the dispute has an assignee),
+ * listed last for agents and admins while the dispute is open. Listing
+ * goes by role: exclusive assignment is judged when an event is sent.
+ * Unknown dispute: RD_ENOTFOUND.
  * Strings in *out are borrowed from the service's workflows: use them
  * while svc is open. Free with rd_event_options_clear.
  */
@@ -1214,7 +1218,12 @@ void rd_webhook_worker_stop(rd_webhook_worker *w);
  * oldest - by an "assign" event, in one transaction. *out is the dispute
  * as assigned (new), or NULL when there is nothing to claim. Two claims at
  * once, on one server or on several sharing a PostgreSQL record, never
- * take the same dispute; a dispute taken meanwhile is passed over.
+ * take the same dispute; a dispute taken meanwhile is passed over. Armed
+ * with RD_IDEM_CLAIM (rd_service_idem_arm), the claim records its request
+ * with its effect: the assign event's commit names it, and a claim that
+ * finds nothing records a request naming no dispute; a request under the
+ * same key recorded meanwhile fails it with RD_ECONFLICT (field
+ * "Idempotency-Key").
  */
 int rd_service_claim(rd_service *svc, const rd_actor *actor, int64_t now,
 		     rd_dispute **out, rd_error *err);

@@ -20,7 +20,7 @@
 #include "redress/webhook_sizes.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define RD_STORE_SCHEMA_VERSION 22
+#define RD_STORE_SCHEMA_VERSION 23
 
 /* How long a writer waits for the lock before RD_EBUSY, in milliseconds. */
 #define RD_STORE_BUSY_TIMEOUT_MS 5000
@@ -1003,8 +1003,11 @@ typedef enum rd_idem_operation {
 	RD_IDEM_EVENT,            /* an event applied: the dispute */
 	RD_IDEM_EVIDENCE,         /* evidence added: its row */
 	RD_IDEM_MESSAGE,          /* a message posted: the message */
-	RD_IDEM_BULK              /* an event on many disputes: the results
+	RD_IDEM_BULK,             /* an event on many disputes: the results
 				     (no dispute: dispute_id "") */
+	RD_IDEM_CLAIM             /* a claim from the queue (schema 23): the
+				     dispute claimed, or none (dispute_id
+				     "", response "": answered 204) */
 } rd_idem_operation;
 
 /* Longest Idempotency-Key, in bytes. */

@@ -437,7 +437,9 @@ int http_post_bulk_events(http_call *call, rd_error *err)
  * sees its own storefront's (storefront= may name it, and no other: 403);
  * any other key names the storefront with storefront=, which is required:
  * a buyer reference means something in one storefront only, and the index
- * that serves the page leads with the storefront.
+ * that serves the page leads with the storefront. The buyer_ref is the
+ * rest of the path up to "/disputes", percent-decoded (routes.c), so
+ * every buyer_ref a dispute may carry, '/' included, can be named.
  */
 int http_get_buyer_disputes(http_call *call, rd_error *err)
 {
@@ -453,8 +455,14 @@ int http_get_buyer_disputes(http_call *call, rd_error *err)
 		return rc;
 	if (strlen(buyer) > RD_DISPUTE_MAX_REF)
 		return rd_error_set_field(err, RD_EINVALID, "buyer_ref",
-					  "a buyer_ref is at most %d bytes",
-					  RD_DISPUTE_MAX_REF);
+					  "a buyer_ref is at most %d bytes "
+					  "(percent-decoded), this one is %zu",
+					  RD_DISPUTE_MAX_REF, strlen(buyer));
+	if (rd_text_check(buyer, strlen(buyer), 0) != RD_TEXT_OK)
+		return rd_error_set_field(err, RD_EINVALID, "buyer_ref",
+					  "a buyer_ref is UTF-8 text without "
+					  "control characters; percent-encode "
+					  "it in the path (%%2F for '/')");
 	if (!storefront)
 		return rd_error_set_field(err, RD_EINVALID, "storefront",
 					  "query parameter storefront is "

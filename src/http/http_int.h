@@ -17,6 +17,16 @@
 #define HTTP_PARAM_MAX 64
 #define HTTP_MAX_PARAMS 2
 
+/*
+ * Longest spanning parameter kept ("{buyer_ref}", see http_pattern_spans):
+ * longer values match no route; shorter ones are judged by their handler
+ * against their own limit (422 naming the field).
+ */
+#define HTTP_SPAN_PARAM_MAX 512
+
+/* A path parameter's buffer: room for either kind and its NUL. */
+#define HTTP_PARAM_BUFSZ (HTTP_SPAN_PARAM_MAX + 1)
+
 /* Most query parameters kept; a request with more is refused (422). */
 #define HTTP_MAX_QUERY 16
 
@@ -60,7 +70,7 @@ typedef struct http_call {
 	struct http_metrics *metrics;   /* the server's counters (metrics.h) */
 	rd_actor actor;                 /* the authenticated key */
 	char storefront[65];            /* its storefront, "" unless scoped */
-	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1];
+	char params[HTTP_MAX_PARAMS][HTTP_PARAM_BUFSZ];
 	const char *body;               /* NUL-terminated, body_len bytes */
 	size_t body_len;
 	const char *if_match;           /* the If-Match header, or NULL */
@@ -222,7 +232,7 @@ int http_body_write(http_call *call, const void *bytes, size_t len,
 /* What routing a method and path found. */
 typedef struct http_match {
 	const http_route *route;        /* NULL: no route for this method */
-	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1];
+	char params[HTTP_MAX_PARAMS][HTTP_PARAM_BUFSZ];
 	char allow[64];                 /* methods of the path, "GET, POST";
 					 * empty when no pattern matches */
 } http_match;
@@ -239,6 +249,16 @@ const http_route *http_routes(size_t *count);
  * take (405) or empty (404).
  */
 int http_route_find(http_match *out, const char *method, const char *path);
+
+/*
+ * 1 when the pattern segment `segment` (len bytes, "{buyer_ref}") is a
+ * spanning parameter: one that may hold '/'. libmicrohttpd hands over the
+ * path already percent-decoded, so a client's "%2F" arrives as '/'; such a
+ * parameter takes everything between the pattern's fixed parts before it
+ * and after it (the part after it has no parameter), 1 to
+ * HTTP_SPAN_PARAM_MAX bytes.
+ */
+int http_pattern_spans(const char *segment, size_t len);
 
 
 /*
@@ -453,7 +473,8 @@ void http_idem_digest_upload(char out[65], const http_route *route,
 /*
  * Fill call's answer from a recorded request, as first answered: the JSON
  * body, 201 with its Location for an opening or an upload, 200 for an
- * event, the ETag of a dispute's version. RD_EINTERNAL when the record's
+ * event or a claim, the ETag of a dispute's version; 204 without a body
+ * for a claim that found nothing to claim. RD_EINTERNAL when the record's
  * response is not JSON.
  */
 int http_idem_replay(http_call *call, const rd_idem_record *rec,

@@ -72,7 +72,8 @@ int http_post_message(http_call *call, rd_error *err)
 		return rc;
 	call->status = 201;
 	snprintf(call->location, sizeof(call->location),
-		 "/v1/disputes/%s/messages", call->params[0]);
+		 "/v1/disputes/%.*s/messages", HTTP_PARAM_MAX,
+		 call->params[0]);
 	return RD_OK;
 }
 

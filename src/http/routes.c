@@ -1088,7 +1088,8 @@ static int reply_evidence(http_call *call, const rd_evidence_row *row,
 				    "evidence %" PRId64, row->n);
 	call->status = 201;
 	snprintf(call->location, sizeof(call->location),
-		 "/v1/disputes/%s/evidence/%" PRId64, call->params[0], row->n);
+		 "/v1/disputes/%.*s/evidence/%" PRId64, HTTP_PARAM_MAX,
+		 call->params[0], row->n);
 	return RD_OK;
 }
 
@@ -1855,9 +1856,44 @@ const http_route *http_routes(size_t *count)
 	return routes;
 }
 
+/*
+ * The parameters that may hold '/': a buyer_ref is any text up to
+ * RD_DISPUTE_MAX_REF bytes, so the route that lists a buyer's disputes
+ * must be able to name every one a dispute may carry.
+ */
+static const char *const spanning_params[] = { "{buyer_ref}" };
+
+int http_pattern_spans(const char *segment, size_t len)
+{
+	for (size_t i = 0; i < sizeof(spanning_params) /
+				   sizeof(spanning_params[0]); i++)
+		if (strlen(spanning_params[i]) == len &&
+		    memcmp(spanning_params[i], segment, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A spanning parameter at the start of path, whose pattern continues with
+ * `rest` (fixed text): 1 with the parameter copied into param when path is
+ * 1 to HTTP_SPAN_PARAM_MAX bytes followed by exactly rest.
+ */
+static int span_match(const char *rest, const char *path,
+		      char param[HTTP_PARAM_BUFSZ])
+{
+	size_t rlen = strlen(rest), len = strlen(path);
+
+	if (len <= rlen || len - rlen > HTTP_SPAN_PARAM_MAX ||
+	    memcmp(path + len - rlen, rest, rlen) != 0)
+		return 0;
+	memcpy(param, path, len - rlen);
+	param[len - rlen] = '\0';
+	return 1;
+}
+
 /* 1 when path fits pattern, capturing the "{...}" segments into params. */
 static int pattern_match(const char *pattern, const char *path,
-			 char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1])
+			 char params[HTTP_MAX_PARAMS][HTTP_PARAM_BUFSZ])
 {
 	size_t nparam = 0;
 
@@ -1870,6 +1906,11 @@ static int pattern_match(const char *pattern, const char *path,
 		path++;
 		plen = strcspn(pattern, "/");
 		slen = strcspn(path, "/");
+		if (plen > 0 && http_pattern_spans(pattern, plen))
+			return nparam < HTTP_MAX_PARAMS &&
+			       !strchr(pattern + plen, '{') &&
+			       span_match(pattern + plen, path,
+					  params[nparam]);
 		if (plen > 0 && pattern[0] == '{') {
 			if (slen == 0 || slen > HTTP_PARAM_MAX ||
 			    nparam >= HTTP_MAX_PARAMS)
@@ -1917,6 +1958,8 @@ int http_idem_operation(const http_route *route)
 		return RD_IDEM_EVENT;
 	if (route->handler == http_post_message)
 		return RD_IDEM_MESSAGE;
+	if (route->handler == http_post_claim)
+		return RD_IDEM_CLAIM;
 	if (route->stream == &upload_stream)
 		return RD_IDEM_EVIDENCE;  /* raw or form */
 	return -1;
@@ -1924,7 +1967,7 @@ int http_idem_operation(const http_route *route)
 
 int http_route_find(http_match *out, const char *method, const char *path)
 {
-	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1];
+	char params[HTTP_MAX_PARAMS][HTTP_PARAM_BUFSZ];
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < ROUTE_COUNT; i++) {

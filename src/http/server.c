@@ -539,7 +539,8 @@ static enum MHD_Result send_console(struct MHD_Connection *conn,
 }
 
 /* 204: done, nothing to say. */
-static enum MHD_Result send_no_content(struct MHD_Connection *conn)
+static enum MHD_Result send_no_content(struct MHD_Connection *conn,
+				       const http_call *call)
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -547,6 +548,8 @@ static enum MHD_Result send_no_content(struct MHD_Connection *conn)
 
 	if (!resp)
 		return MHD_NO;
+	if (call && call->replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	ret = queue_response(conn, 204, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -571,7 +574,7 @@ static enum MHD_Result send_result(struct MHD_Connection *conn,
 	else if (call->text)
 		ret = send_text(conn, call);
 	else if (call->status == 204)
-		ret = send_no_content(conn);
+		ret = send_no_content(conn, call);
 	else
 		ret = send_json(conn, call->status, call->reply,
 				"application/json", call, NULL, 0);

@@ -21,6 +21,49 @@ const rd_evidence_kinds *rd_service_kinds(const rd_service *svc)
 #define MAX_OPTIONS 64
 
 /*
+ * The built-in events of ownership (assign.c applies them): not in any
+ * workflow's transitions, but on every open state for agents and admins,
+ * so they are listed after the workflow's own, with what they ask for.
+ */
+static const char *const assign_fields[] = { "assignee" };
+
+static const rd_transition_info assign_info = {
+	RD_EVENT_ASSIGN,
+	"Give the dispute to an agent: assignee is an agent key's name "
+	"(GET /v1/agents lists them; your own key's name takes it). The "
+	"state and the SLA deadline stay as they are.",
+	assign_fields, 1, NULL, 0, 0, 0, RD_ACTION_NONE
+};
+
+static const rd_transition_info unassign_info = {
+	RD_EVENT_UNASSIGN,
+	"Put the dispute back in the queue, assigned to nobody. The state "
+	"and the SLA deadline stay as they are.",
+	NULL, 0, NULL, 0, 0, 0, RD_ACTION_NONE
+};
+
+/*
+ * Append assign, and unassign when the dispute has an assignee, for the
+ * roles that may send them on an open dispute. Like the workflow's events
+ * they are listed by role: an agent other than the assignee of an
+ * exclusively assigned dispute sees them too and is answered 409 when it
+ * sends one, as it would be for any other event.
+ */
+static void add_ownership(rd_event_options *out, const rd_workflow *wf,
+			  const rd_dispute *d, rd_role role)
+{
+	if ((role != RD_ROLE_AGENT && role != RD_ROLE_ADMIN) ||
+	    rd_workflow_is_terminal(wf, d->state))
+		return;
+	out->options[out->count].info = assign_info;
+	out->options[out->count++].ready = 1;
+	if (d->assignee && *d->assignee) {
+		out->options[out->count].info = unassign_info;
+		out->options[out->count++].ready = 1;
+	}
+}
+
+/*
  * Ask the engine about one event with every required field filled, so
  * that only the guards on evidence and offers can refuse it.
  */
@@ -94,7 +137,8 @@ int rd_service_event_options(rd_service *svc, const char *id, rd_role role,
 	n = rd_workflow_events_from(wf, d->state, role, names, MAX_OPTIONS);
 	if (n > MAX_OPTIONS)
 		n = MAX_OPTIONS;
-	if (n && !(out->options = calloc(n, sizeof(*out->options)))) {
+	/* room for the workflow's events and the two of ownership */
+	if (!(out->options = calloc(n + 2, sizeof(*out->options)))) {
 		rc = rd_error_set(err, RD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -107,6 +151,11 @@ int rd_service_event_options(rd_service *svc, const char *id, rd_role role,
 		if ((rc = judge(opt, wf, d->state, role, &ctx, now, err)) < 0)
 			goto done;
 		out->count++;
+	}
+	add_ownership(out, wf, d, role);
+	if (!out->count) {
+		free(out->options);
+		out->options = NULL;
 	}
 	rc = RD_OK;
 done:

@@ -1024,8 +1024,16 @@ int rd_service_claim(rd_service *svc, const rd_actor *actor, int64_t now,
 			return rc;
 		}
 		if (!found) {
-			svc_rollback(svc);
-			return RD_OK;
+			/* under an Idempotency-Key, "nothing" is an answer too */
+			if (!svc->idem.armed) {
+				svc_rollback(svc);
+				return RD_OK;
+			}
+			if ((rc = svc_idem_nothing(svc, now, err)) < 0) {
+				svc_rollback(svc);
+				return rc;
+			}
+			return svc_commit(svc, err);
 		}
 		if (d->assignee || d->outcome) {
 			rd_dispute_free(d);
@@ -1045,6 +1053,10 @@ int rd_service_claim(rd_service *svc, const rd_actor *actor, int64_t now,
 		}
 		apply_state_free(&s);
 		if (rc != RD_ECONFLICT && rc != RD_ESTALE)
+			return rc;
+		/* a request under the same key recorded meanwhile: its answer */
+		if (rc == RD_ECONFLICT && svc->idem.armed &&
+		    strcmp(err->field, "Idempotency-Key") == 0)
 			return rc;
 	}
 	return rc < 0 ? rc : rd_error_set(err, RD_EBUSY,

@@ -156,17 +156,16 @@ void rd_service_idem_disarm(rd_service *svc)
 	memset(&svc->idem, 0, sizeof(svc->idem));
 }
 
-int svc_idem_message(rd_service *svc, const char *message, int64_t now,
-		     char **out, rd_error *err)
+/*
+ * Once per transaction: drop the records past their time, and refuse a
+ * key recorded already (a retry that raced the first loses).
+ */
+static int idem_check(rd_service *svc, int64_t now, rd_error *err)
 {
 	svc_idem *idem = &svc->idem;
 	rd_idem_record found;
-	size_t len, size;
 	int rc;
 
-	*out = NULL;
-	if (!idem->armed)
-		return RD_OK;
 	if (!idem->checked) {
 		/* a record past its time is no record: drop it first */
 		if ((rc = rd_store_idem_purge(svc->store, now - RD_IDEM_KEEP_S,
@@ -186,6 +185,21 @@ int svc_idem_message(rd_service *svc, const char *message, int64_t now,
 		rd_error_clear(err);
 		idem->checked = 1;
 	}
+	return RD_OK;
+}
+
+int svc_idem_message(rd_service *svc, const char *message, int64_t now,
+		     char **out, rd_error *err)
+{
+	svc_idem *idem = &svc->idem;
+	size_t len, size;
+	int rc;
+
+	*out = NULL;
+	if (!idem->armed)
+		return RD_OK;
+	if ((rc = idem_check(svc, now, err)) < 0)
+		return rc;
 	len = strlen(message);
 	size = len + sizeof(TRAILER_KEY) + sizeof(idem->rec.key) +
 	       sizeof(TRAILER_REQUEST) + sizeof(idem->rec.key_id) + 96;
@@ -325,6 +339,27 @@ int svc_idem_flush(rd_service *svc, rd_error *err)
 	return RD_OK;
 }
 
+int svc_idem_nothing(rd_service *svc, int64_t now, rd_error *err)
+{
+	svc_idem *idem = &svc->idem;
+	char *empty;
+	int rc;
+
+	if (!idem->armed || idem->rec.operation != RD_IDEM_CLAIM)
+		return RD_OK;
+	if ((rc = idem_check(svc, now, err)) < 0)
+		return rc;
+	if (!(empty = calloc(1, 1)))
+		return rd_error_set(err, RD_ENOMEM, "out of memory");
+	free(idem->rec.response);
+	idem->rec.response = empty;
+	idem->rec.dispute_id[0] = '\0';
+	idem->rec.evidence_n = 0;
+	idem->rec.created_at = now;
+	idem->captured = 1;
+	return RD_OK;
+}
+
 void svc_idem_reset(rd_service *svc)
 {
 	svc->idem.captured = 0;
@@ -394,6 +429,8 @@ static int commit_request(const rd_commit_info *info, rd_idem_record *rec)
 		rec->operation = RD_IDEM_EVIDENCE;
 	else if (strcmp(op, "message") == 0)
 		rec->operation = RD_IDEM_MESSAGE;
+	else if (strcmp(op, "claim") == 0)
+		rec->operation = RD_IDEM_CLAIM;
 	else
 		return 0;
 	rec->created_at = info->when;

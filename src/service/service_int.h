@@ -262,7 +262,11 @@ int svc_text_ok(const char *s, int allow_newline);
  * svc_idem_reset - forget a capture (the transaction rolled back);
  * svc_idem_replay - record the requests named by the trailers of the
  *   commits after `indexed` up to `head` (an earlier release's crash left
- *   git ahead of its index).
+ *   git ahead of its index);
+ * svc_idem_nothing - when armed for a claim that found nothing to claim,
+ *   check the key as svc_idem_message does and capture a record naming
+ *   no dispute, with an empty response (answered 204), which
+ *   svc_idem_flush writes: there is no commit to name it.
  */
 int svc_idem_message(rd_service *svc, const char *message, int64_t now,
 		     char **out, rd_error *err);
@@ -270,6 +274,7 @@ int svc_idem_capture(rd_service *svc, const rd_dispute *d,
 		     const tree_change *change, const char *head, int64_t now,
 		     rd_error *err);
 int svc_idem_flush(rd_service *svc, rd_error *err);
+int svc_idem_nothing(rd_service *svc, int64_t now, rd_error *err);
 void svc_idem_reset(rd_service *svc);
 int svc_idem_replay(rd_service *svc, const char *id, const char *head,
 		    const char *indexed, rd_error *err);

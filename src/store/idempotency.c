@@ -35,6 +35,7 @@ static const char *const operation_names[] = {
 	[RD_IDEM_EVIDENCE] = "evidence",
 	[RD_IDEM_MESSAGE] = "message",
 	[RD_IDEM_BULK] = "bulk",
+	[RD_IDEM_CLAIM] = "claim",
 };
 
 #define OPERATION_COUNT \
@@ -142,8 +143,11 @@ int rd_store_idem_insert(rd_store *st, const rd_idem_record *rec,
 	rc |= rd_store__bind_text(stmt, 2, rec->key);
 	rc |= rd_store__bind_text(stmt, 3, rec->request_sha256);
 	rc |= rd_store__bind_text(stmt, 4, op);
-	/* a bulk request names no dispute (schema 22) */
-	rc |= rd_store__bind_text(stmt, 5, rec->operation == RD_IDEM_BULK
+	/* a bulk request names no dispute (schema 22), nor a claim that
+	 * found nothing to claim (schema 23) */
+	rc |= rd_store__bind_text(stmt, 5, rec->operation == RD_IDEM_BULK ||
+					   (rec->operation == RD_IDEM_CLAIM &&
+					    !rec->dispute_id[0])
 					   ? NULL : rec->dispute_id);
 	rc |= rd_store__bind_optional(stmt, 6, rec->evidence_n);
 	rc |= rd_store__bind_text(stmt, 7, rec->response);

@@ -990,6 +990,41 @@ static const char migration_22[] =
 	"\n"
 	"PRAGMA user_version = 22;\n";
 
+/*
+ * 23: POST /v1/queue/claim under an Idempotency-Key is recorded as
+ * operation 'claim': the dispute claimed, or no dispute when there was
+ * none to claim (answered 204, response ''), so that a retry after a lost
+ * answer takes no second dispute. dispute_id is NULL for 'bulk' always
+ * and for 'claim' when nothing was claimed, never for the others. SQLite
+ * cannot change a CHECK, so the table is made again, as 22 did.
+ */
+static const char migration_23[] =
+	"CREATE TABLE idempotency_23 (\n"
+	"  key_id TEXT NOT NULL\n"
+	"    CHECK (length(CAST(key_id AS BLOB)) BETWEEN 1 AND 63),\n"
+	"  idem_key TEXT NOT NULL\n"
+	"    CHECK (length(CAST(idem_key AS BLOB)) BETWEEN 1 AND 255),\n"
+	"  request_sha256 TEXT NOT NULL CHECK (length(request_sha256) = 64\n"
+	"    AND request_sha256 NOT GLOB '*[^0-9a-f]*'),\n"
+	"  operation TEXT NOT NULL CHECK (operation IN\n"
+	"    ('open', 'event', 'evidence', 'message', 'bulk', 'claim')),\n"
+	"  dispute_id TEXT,\n"
+	"  evidence_n INTEGER CHECK (evidence_n > 0),\n"
+	"  response TEXT NOT NULL,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (key_id, idem_key),\n"
+	"  CHECK ((operation IN ('evidence', 'message')) =\n"
+	"    (evidence_n IS NOT NULL)),\n"
+	"  CHECK (operation <> 'bulk' OR dispute_id IS NULL),\n"
+	"  CHECK (operation IN ('bulk', 'claim') OR dispute_id IS NOT NULL)\n"
+	") STRICT, WITHOUT ROWID;\n"
+	"INSERT INTO idempotency_23 SELECT * FROM idempotency;\n"
+	"DROP TABLE idempotency;\n"
+	"ALTER TABLE idempotency_23 RENAME TO idempotency;\n"
+	"CREATE INDEX idempotency_created ON idempotency (created_at);\n"
+	"\n"
+	"PRAGMA user_version = 23;\n";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -1013,6 +1048,7 @@ static const char *const migrations[] = {
 	migration_20,
 	migration_21,
 	migration_22,
+	migration_23,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -40,7 +40,7 @@
 
 /* The version of the first PostgreSQL schema, and of the newest. */
 #define PG_SCHEMA_FIRST 13
-#define PG_SCHEMA_NEWEST 22
+#define PG_SCHEMA_NEWEST 23
 
 _Static_assert(PG_SCHEMA_NEWEST == RD_STORE_SCHEMA_VERSION,
 	       "a SQLite migration needs its PostgreSQL script too");
@@ -1186,6 +1186,25 @@ static const char *const schema_22[] = {
 	NULL
 };
 
+/* 23: claims' idempotency (schema.c) */
+static const char schema_23_claim[] =
+	"ALTER TABLE idempotency DROP CONSTRAINT idempotency_operation_check;\n"
+	"ALTER TABLE idempotency DROP CONSTRAINT idempotency_bulk_check;\n"
+	"ALTER TABLE idempotency ADD CONSTRAINT idempotency_operation_check\n"
+	"  CHECK (operation IN\n"
+	"    ('open', 'event', 'evidence', 'message', 'bulk', 'claim'));\n"
+	"ALTER TABLE idempotency ADD CONSTRAINT idempotency_bulk_check\n"
+	"  CHECK (operation <> 'bulk' OR dispute_id IS NULL);\n"
+	"ALTER TABLE idempotency ADD CONSTRAINT idempotency_dispute_check\n"
+	"  CHECK (operation IN ('bulk', 'claim') OR dispute_id IS NOT NULL);\n"
+	"\n"
+	"UPDATE redress_schema SET version = 23;\n";
+
+static const char *const schema_23[] = {
+	schema_23_claim,
+	NULL
+};
+
 /*
  * The scripts in order: each takes a database from `from` to `to`, its
  * parts run one after the other.
@@ -1205,6 +1224,7 @@ static const struct {
 	{ 19, 20, schema_20 },
 	{ 20, 21, schema_21 },
 	{ 21, 22, schema_22 },
+	{ 22, 23, schema_23 },
 };
 
 #define SCRIPT_COUNT ((int)(sizeof(scripts) / sizeof(scripts[0])))

@@ -89,6 +89,30 @@ expect_eq "$STATUS" "200" "an agent takes a dispute"
 expect_eq "$(jq -c '[.assignee, .state, .version]' <<<"$BODY")" '["alice","opened",2]' \
 	"assigned; state unchanged; one version more"
 
+# GET /actions lists the built-in events after the workflow's, with assign's field
+owned() { # KEY ID: OWNED = the ownership events /actions lists, with their fields and readiness
+	call "$1" GET "/v1/disputes/$2/actions"
+	expect_eq "$STATUS" "200" "actions of $2"
+	OWNED=$(jq -c '[.events[] | select(.event == "assign" or .event == "unassign") | [.event, .fields, .ready]]' <<<"$BODY")
+}
+owned "$alice" "$id"
+expect_eq "$OWNED" '[["assign",["assignee"],true],["unassign",[],true]]' \
+	"the assignee is offered assign (field assignee) and unassign"
+expect_eq "$(jq -r '[.events[].event][-2:] | join(",")' <<<"$BODY")" "assign,unassign" "listed last"
+expect_eq "$(jq -r '.events[] | select(.event == "assign") | .description | test("agent key")' <<<"$BODY")" \
+	"true" "assign is described"
+owned "$admin" "$id"
+expect_eq "$OWNED" '[["assign",["assignee"],true],["unassign",[],true]]' "an admin too"
+owned "$bob" "$id"
+expect_eq "$OWNED" '[["assign",["assignee"],true],["unassign",[],true]]' \
+	"listed by role, like the workflow's events (sending them is what answers 409)"
+owned "$shop" "$id"
+expect_eq "$OWNED" '[]' "never to a storefront"
+owned "$auditor" "$id"
+expect_eq "$OWNED" '[]' "nor to an auditor"
+owned "$alice" "$Z"
+expect_eq "$OWNED" '[]' "nor on an ended dispute"
+
 post_event "$bob" "$id" '{"event":"escalate"}'
 expect_eq "$STATUS" "409" "another agent's event is refused"
 expect_eq "$(jq -r .type <<<"$BODY")" "https://redress.dev/problems/assigned" "problem type assigned"
@@ -129,6 +153,8 @@ post_event "$carol" "$id" '{"event":"unassign"}'
 expect_eq "$STATUS" "200" "the assignee puts it back"
 expect_eq "$(jq -c .deadline <<<"$BODY")" "$inv_due" "assignments leave the SLA clock as it was"
 expect_eq "$(jq -r '.assignee // "none"' <<<"$BODY")" "none" "unassigned"
+owned "$carol" "$id"
+expect_eq "$OWNED" '[["assign",["assignee"],true]]' "no unassign once nobody has it"
 post_event "$carol" "$id" '{"event":"unassign"}'
 expect_eq "$(problem_field)" "409 " "an unassigned dispute is not unassigned again"
 post_event "$alice" "$id" '{"event":"assign","fields":{"assignee":"nobody"}}'

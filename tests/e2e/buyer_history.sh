@@ -108,6 +108,45 @@ expect_eq "$(jq -c '[.items[].id]' <<<"$BODY")" "$(jq -cn --arg a "$spaced" '[$a
 call "$agent" GET "/v1/buyers/nobody/disputes?storefront=acme-eu"
 expect_eq "$BODY" '{"items":[],"next_cursor":null}' "a buyer without disputes"
 
+# every buyer_ref a dispute may carry is addressable, percent-encoded in the path:
+# '/' (even "/disputes" inside it), spaces and non-ASCII, the 128-byte maximum
+uri() { jq -rn --arg s "$1" '$s | @uri'; }
+by_ref() { # REF: the ids GET /v1/buyers/{REF}/disputes lists in acme-eu
+	call "$agent" GET "/v1/buyers/$(uri "$1")/disputes?storefront=acme-eu"
+	expect_eq "$STATUS" "200" "buyer $1"
+	jq -c '[.items[] | [.id, .buyer_ref]]' <<<"$BODY"
+}
+long=$(printf 'b%.0s' $(seq 126))é   # 126 + 2 bytes: the limit of buyer_ref at opening
+for ref in "acct/77" "acct/77/disputes" "/lead/and/trail/" "Jürgen Müller 東京 #1?x=2" "$long"; do
+	id=$(open_dispute ".order_ref = \"ORD-R\" | .buyer_ref = $(jq -n --arg s "$ref" '$s')")
+	[ -n "$id" ] || fail "a dispute of buyer_ref $ref"
+	expect_eq "$(by_ref "$ref")" "$(jq -cn --arg a "$id" --arg r "$ref" '[[$a, $r]]')" \
+		"buyer_ref $ref found through the route"
+	expect_exit 0 rd buyer "$ref" --storefront acme-eu --json
+	expect_eq "$(jq -c '[.items[].id]' <<<"$OUT")" "$(jq -cn --arg a "$id" '[$a]')" "redress buyer $ref"
+done
+expect_eq "$(printf %s "$long" | wc -c | tr -d ' ')" "128" "the longest buyer_ref is 128 bytes"
+expect_eq "$(by_ref acct)" "[]" "a buyer_ref is the whole rest of the path, not its first segment"
+expect_eq "$(by_ref 77/disputes)" "[]" "nor its last ones"
+expect_exit 3 rd open - --as agent:alice --allow-duplicate --json \
+	< <(jq --arg s "${long}x" '.buyer_ref = $s' "$REDRESS_SOURCE_DIR/examples/dispute.json")
+ok # a 129-byte buyer_ref cannot be opened...
+call "$agent" GET "/v1/buyers/$(uri "${long}x")/disputes?storefront=acme-eu"
+expect_eq "$(problem_field)" "422 buyer_ref" "...nor asked for: 422 naming buyer_ref"
+expect_has "$(jq -r .detail <<<"$BODY")" "at most 128 bytes" "saying the limit"
+call "$agent" GET "/v1/buyers/cust%FF77/disputes?storefront=acme-eu"
+expect_eq "$(problem_field)" "422 buyer_ref" "a buyer_ref that is not UTF-8 text"
+call "$agent" GET "/v1/buyers//disputes?storefront=acme-eu"
+expect_eq "$STATUS" "404" "an empty buyer_ref names no route"
+call "$agent" GET "/v1/buyers/$(printf 'x%.0s' $(seq 513))/disputes?storefront=acme-eu"
+expect_eq "$STATUS" "404" "nor a path far beyond any buyer_ref"
+call "$agent" GET "/v1/buyers/acct%2F77"
+expect_eq "$STATUS" "404" "nor a path without /disputes"
+call "$agent" POST "/v1/buyers/acct%2F77/disputes?storefront=acme-eu" --data '{}'
+expect_eq "$STATUS $(header Allow)" "405 GET" "another method: 405 naming GET"
+call "$agent" GET "/v1/disputes/x%2F$spaced"
+expect_eq "$STATUS" "404" "other routes' parameters still end at '/'"
+
 # --- the policy rule: refund without return withheld above 1 refund in 90 days ----
 call "$agent" GET "/v1/disputes/$subject/offers"
 expect_eq "$(jq -c '[.offers[].type] | index("refund_keep_item") != null' <<<"$BODY")" "true" \

@@ -183,8 +183,8 @@ event() { # KEY ID VERSION BODY
 api "$agent" GET "$B/v1/disputes/$a/actions"
 expect_eq "$STATUS" "200" "actions"
 expect_eq "$(header ETag)" '"1"' "actions: ETag of the version"
-expect_eq "$(jq -r '[.events[].event] | join(",")' <<<"$BODY")" "investigate,escalate,withdraw" \
-	"an agent's events in opened"
+expect_eq "$(jq -r '[.events[].event] | join(",")' <<<"$BODY")" "investigate,escalate,withdraw,assign" \
+	"an agent's events in opened, then the built-in assign"
 expect_eq "$(jq -r '.state + " " + (.version | tostring) + " " + .role' <<<"$BODY")" \
 	"opened 1 agent" "actions: state, version, role"
 api "$acme" GET "$B/v1/disputes/$a/actions"
@@ -222,6 +222,9 @@ event "$acme" "$a" 5 '{"event": "refund_issued", "fields": {"payment_ref": "PSP-
 api "$acme" GET "$B/v1/disputes/$a/actions"
 expect_eq "$(jq -r '.state + " " + (.events | length | tostring)' <<<"$BODY")" "resolved 0" \
 	"nothing to do once resolved"
+api "$agent" GET "$B/v1/disputes/$a/actions"
+expect_eq "$(jq -r '.state + " " + (.events | length | tostring)' <<<"$BODY")" "resolved 0" \
+	"an agent neither: no assign on an ended dispute"
 
 # --- GET /v1/overview -----------------------------------------------------------------
 event "$acme" "$b" 1 '{"event": "withdraw"}'

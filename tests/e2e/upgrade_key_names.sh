@@ -23,6 +23,7 @@ rd key revoke "$rv" >/dev/null
 # back to schema 20, with the duplicates an earlier release could hold
 if on_postgres; then
 	back="ALTER TABLE idempotency DROP CONSTRAINT idempotency_bulk_check;
+		ALTER TABLE idempotency DROP CONSTRAINT idempotency_dispute_check;
 		UPDATE redress_schema SET version = 20;"
 else
 	back="PRAGMA user_version = 20;"
@@ -44,9 +45,9 @@ expect_eq "$(jq -r --arg id "$l2" '.[$id]' <<<"$names")" "xxxxxxxxxxxxxx~${l2:0:
 expect_eq "$(jq -r --arg id "$au" '.[$id]' <<<"$names")" "alice" "another role's alice is another identity"
 expect_eq "$(jq -r --arg id "$rv" '.[$id]' <<<"$names")" "alice" "a revoked key keeps its name"
 if on_postgres; then
-	expect_eq "$(record_sql 'SELECT version FROM redress_schema')" "22" "schema 22"
+	expect_eq "$(record_sql 'SELECT version FROM redress_schema')" "23" "schema 23"
 else
-	expect_eq "$(record_sql 'PRAGMA user_version')" "22" "schema 22"
+	expect_eq "$(record_sql 'PRAGMA user_version')" "23" "schema 23"
 fi
 expect_exit 3 rd key create --role agent --name alice
 expect_has "$ERR" "already named alice" "the name is unique from now on"

@@ -6,10 +6,12 @@
  * Invariants: the answer agrees with a second, plain matcher of the
  * patterns: a match is the first route of the table whose pattern and
  * method fit, and its parameters are the path's segments at the "{...}"
- * places (non-empty, no '/', at most HTTP_PARAM_MAX bytes), so that the
+ * places (non-empty, no '/', at most HTTP_PARAM_MAX bytes; a spanning
+ * parameter such as {buyer_ref} takes every segment up to the pattern's
+ * fixed tail, at most HTTP_SPAN_PARAM_MAX bytes), so that the
  * pattern with them put back is the path; no match lists in Allow exactly
  * the methods of the routes whose pattern fits, each once, in table order
- * (405), or nothing (404). Only the three POSTs take an Idempotency-Key.
+ * (405), or nothing (404). Only POST routes take an Idempotency-Key.
  */
 #include "fuzz.h"
 
@@ -36,7 +38,11 @@ static int segment_fits(const char *pattern, size_t plen, const char *path,
 	return plen == slen && memcmp(pattern, path, plen) == 0;
 }
 
-/* A plain matcher: both split at every '/', compared segment by segment. */
+/*
+ * A plain matcher: both split at every '/', compared segment by segment;
+ * a spanning parameter ("{buyer_ref}") takes the path's segments up to
+ * the pattern's fixed tail, which the path must end with.
+ */
 static int reference_match(const char *pattern, const char *path)
 {
 	if (pattern[0] != '/' || path[0] != '/')
@@ -48,6 +54,13 @@ static int reference_match(const char *pattern, const char *path)
 		path++;
 		plen = strcspn(pattern, "/");
 		slen = strcspn(path, "/");
+		if (plen > 0 && http_pattern_spans(pattern, plen)) {
+			size_t tail = strlen(pattern + plen);
+			size_t len = strlen(path);
+
+			return len > tail && len - tail <= HTTP_SPAN_PARAM_MAX &&
+			       strcmp(path + len - tail, pattern + plen) == 0;
+		}
 		if (!segment_fits(pattern, plen, path, slen))
 			return 0;
 		pattern += plen;
@@ -59,7 +72,7 @@ static int reference_match(const char *pattern, const char *path)
 
 /* The pattern with the parameters put back in its "{...}" places. */
 static void expand(char *out, size_t size, const char *pattern,
-		   char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX + 1])
+		   char params[HTTP_MAX_PARAMS][HTTP_PARAM_BUFSZ])
 {
 	size_t used = 0, n = 0;
 
@@ -111,7 +124,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		FUZZ_CHECK(found == 1 && match.route == &routes[first]);
 		for (size_t k = 0; k < HTTP_MAX_PARAMS; k++)
-			FUZZ_CHECK(strchr(match.params[k], '/') == NULL);
+			FUZZ_CHECK(strchr(match.params[k], '/') == NULL ||
+				   strstr(match.route->pattern,
+					  "{buyer_ref}") != NULL);
 		expand(rebuilt, sizeof(rebuilt), match.route->pattern,
 		       match.params);
 		FUZZ_CHECK(strlen(path) >= sizeof(rebuilt) ||

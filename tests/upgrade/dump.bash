@@ -166,7 +166,10 @@ for id in "${IDS[@]}"; do
 	body_json >"$d/offers-http.json"
 	call "$ADMIN_KEY" GET "/v1/disputes/$id/actions"
 	[ "$STATUS" = 200 ] || die "actions on $id: $STATUS"
-	body_json >"$d/actions-admin.json"
+	# the built-in assign and unassign are listed since after release 1
+	# (tests/e2e/assign.sh): the workflow's events are compared
+	body_json | jq -S '.events |= map(select(.event != "assign" and .event != "unassign"))' \
+		>"$d/actions-admin.json"
 	for n in $(jq -r '.evidence[].n' "$d/evidence-http.json"); do
 		call "$AUDITOR_KEY" GET "/v1/disputes/$id/evidence/$n"
 		[ "$STATUS" = 200 ] || die "evidence $n of $id: $STATUS"

@@ -231,6 +231,46 @@ static void overlong_param_matches_nothing(void)
 	CHECK_INT((int)strlen(m.params[0]), HTTP_PARAM_MAX);
 }
 
+static void buyer_ref_spans_segments(void)
+{
+	char path[HTTP_SPAN_PARAM_MAX + 64];
+	char ref[HTTP_SPAN_PARAM_MAX + 2];
+	http_match m;
+
+	/* the rest of the path up to the final /disputes, '/' included */
+	CHECK_INT(http_route_find(&m, "GET", "/v1/buyers/a/b/disputes"), 1);
+	CHECK_STR(m.route->pattern, "/v1/buyers/{buyer_ref}/disputes");
+	CHECK_STR(m.params[0], "a/b");
+	CHECK_INT(http_route_find(&m, "GET",
+				  "/v1/buyers/x/disputes/disputes"), 1);
+	CHECK_STR(m.params[0], "x/disputes");
+	CHECK_INT(http_route_find(&m, "GET", "/v1/buyers//x//disputes"), 1);
+	CHECK_STR(m.params[0], "/x/");
+	CHECK_INT(http_route_find(&m, "POST", "/v1/buyers/a/b/disputes"), 0);
+	CHECK_STR(m.allow, "GET");
+	CHECK_INT(http_route_find(&m, "GET", "/v1/buyers//disputes"), 0);
+	CHECK_STR(m.allow, "");
+	CHECK_INT(http_route_find(&m, "GET", "/v1/buyers/a/b"), 0);
+	CHECK_INT(http_route_find(&m, "GET", "/v1/buyers/a/disputes/"), 0);
+	CHECK_INT(http_route_find(&m, "GET", "/v1/buyers/disputes"), 0);
+
+	/* up to HTTP_SPAN_PARAM_MAX bytes; the handler judges its own limit */
+	memset(ref, 'b', sizeof(ref) - 1);
+	ref[HTTP_SPAN_PARAM_MAX] = '\0';
+	snprintf(path, sizeof(path), "/v1/buyers/%s/disputes", ref);
+	CHECK_INT(http_route_find(&m, "GET", path), 1);
+	CHECK_INT((int)strlen(m.params[0]), HTTP_SPAN_PARAM_MAX);
+	ref[HTTP_SPAN_PARAM_MAX] = 'b';
+	ref[HTTP_SPAN_PARAM_MAX + 1] = '\0';
+	snprintf(path, sizeof(path), "/v1/buyers/%s/disputes", ref);
+	CHECK_INT(http_route_find(&m, "GET", path), 0);
+
+	/* other parameters still end at '/' */
+	CHECK(http_pattern_spans("{buyer_ref}", 11));
+	CHECK(!http_pattern_spans("{id}", 4));
+	CHECK_INT(http_route_find(&m, "GET", "/v1/disputes/a/b/events"), 0);
+}
+
 static void problems_follow_the_error_table(void)
 {
 	unsigned status = 0;
@@ -578,6 +618,7 @@ int main(void)
 	RUN(list_filter_scopes_a_storefront_key);
 	RUN(unknown_paths_match_nothing);
 	RUN(overlong_param_matches_nothing);
+	RUN(buyer_ref_spans_segments);
 	RUN(problems_follow_the_error_table);
 	RUN(quota_problem_says_what_is_left);
 	RUN(retryable_problems_say_when);

@@ -36,14 +36,21 @@ static void next_events_by_role_and_guard(void)
 	CHECK_OK(rd_test_open_dispute(svc, id, 1, "acme", "damaged", T0, &err),
 		 &err);
 
-	/* opened: an agent may investigate, escalate or withdraw */
+	/* opened: an agent may investigate, escalate or withdraw, and assign
+	 * it (listed last, with its field); nobody has it, so no unassign */
 	CHECK_OK(rd_service_event_options(svc, id, RD_ROLE_AGENT, T0, &o,
 					  &err), &err);
 	CHECK_STR(o.state, "opened");
 	CHECK_INT(o.version, 1);
-	CHECK_INT(o.count, 3);
+	CHECK_INT(o.count, 4);
 	CHECK(option(&o, "investigate") && option(&o, "escalate") &&
 	      option(&o, "withdraw"));
+	CHECK_STR(o.options[3].info.event, "assign");
+	CHECK_INT(o.options[3].info.field_count, 1);
+	CHECK_STR(o.options[3].info.fields[0], "assignee");
+	CHECK(o.options[3].ready);
+	CHECK(o.options[3].info.description != NULL);
+	CHECK(option(&o, "unassign") == NULL);
 	CHECK(option(&o, "investigate")->ready);
 	CHECK(option(&o, "investigate")->info.description != NULL);
 	CHECK_INT(o.has_pending, 0);
@@ -87,6 +94,17 @@ static void next_events_by_role_and_guard(void)
 	CHECK_INT(o.version, 3);
 	rd_event_options_clear(&o);
 
+	/* investigate made the agent its assignee: unassign is listed now,
+	 * for an admin too; never for a storefront */
+	CHECK_OK(rd_service_event_options(svc, id, RD_ROLE_ADMIN, T0 + 40, &o,
+					  &err), &err);
+	CHECK(option(&o, "assign") != NULL);
+	CHECK((opt = option(&o, "unassign")) != NULL);
+	CHECK_INT(opt->info.field_count, 0);
+	CHECK(opt->ready);
+	CHECK_STR(o.options[o.count - 1].info.event, "unassign");
+	rd_event_options_clear(&o);
+
 	/* offer_pending: the storefront answers the pending offer */
 	CHECK_OK(rd_test_make_offer(svc, id, RD_OFFER_RESHIPMENT, -1, T0 + 50,
 				    &err), &err);
@@ -102,6 +120,7 @@ static void next_events_by_role_and_guard(void)
 	CHECK((opt = option(&o, "counter_offer")) != NULL);
 	CHECK_STR(opt->info.fields[0], "amount");
 	CHECK(option(&o, "expire_offer") == NULL);   /* the system's */
+	CHECK(option(&o, "assign") == NULL && option(&o, "unassign") == NULL);
 	rd_event_options_clear(&o);
 
 	CHECK_FAILS(rd_service_event_options(svc, "01J00000000000000000000000",

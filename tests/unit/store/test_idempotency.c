@@ -232,6 +232,42 @@ static void bulk_record_names_no_dispute(void)
 	rd_store_close(st);
 }
 
+/*
+ * Schema 23: a claim's record names the dispute it took, or none (NULL,
+ * read back as "") when there was nothing to claim: its answer was 204,
+ * kept as an empty response.
+ */
+static void claim_record_names_its_dispute_or_none(void)
+{
+	rd_store *st = fresh_store();
+	rd_idem_record r = sample("00000000000000a1", "claim-1", RD_IDEM_CLAIM,
+				  1000);
+	rd_idem_record got;
+	rd_error err;
+
+	rd_error_clear(&err);
+	CHECK_OK(put(st, &r, 0, &err), &err);
+	CHECK_OK(rd_store_idem_get(st, "00000000000000a1", "claim-1", &got,
+				   &err), &err);
+	CHECK_INT(got.operation, RD_IDEM_CLAIM);
+	CHECK_STR(got.dispute_id, r.dispute_id);
+	CHECK_STR(got.response, r.response);
+	CHECK_STR(rd_idem_operation_name(got.operation), "claim");
+	rd_idem_record_clear(&got);
+
+	r = sample("00000000000000a1", "claim-2", RD_IDEM_CLAIM, 1000);
+	r.dispute_id[0] = '\0';
+	r.response = (char *)"";
+	CHECK_OK(put(st, &r, 0, &err), &err);
+	CHECK_OK(rd_store_idem_get(st, "00000000000000a1", "claim-2", &got,
+				   &err), &err);
+	CHECK_INT(got.operation, RD_IDEM_CLAIM);
+	CHECK_STR(got.dispute_id, "");
+	CHECK_STR(got.response, "");
+	rd_idem_record_clear(&got);
+	rd_store_close(st);
+}
+
 int main(void)
 {
 	RUN(insert_and_get);
@@ -239,5 +275,6 @@ int main(void)
 	RUN(schema_refuses_bad_records);
 	RUN(purge_and_walk);
 	RUN(bulk_record_names_no_dispute);
+	RUN(claim_record_names_its_dispute_or_none);
 	return rd_test_summary();
 }
