@@ -213,21 +213,15 @@ done:
 
 /* ---- Idempotency-Key of the whole call ------------------------------------ */
 
-/* A refusal about the key, answered as the single routes' are. */
-static int key_refusal(http_call *call, unsigned status, const char *type,
-		       const char *title, const rd_error *err)
+/*
+ * A refusal about the key (HTTP_KEY_REUSED or _IN_FLIGHT), answered with
+ * the problem the single routes give it; err's code, to return.
+ */
+static int key_refusal(http_call *call, int which, rd_error *err)
 {
-	char uri[128];
-
-	snprintf(uri, sizeof(uri), "https://redress.dev/problems/%s", type);
-	call->reply = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", uri,
-				"title", title, "status", (int)status,
-				"detail", err->message, "field",
-				"Idempotency-Key");
-	if (!call->reply)
-		return RD_ENOMEM;
-	call->status = status;
-	return RD_OK;
+	call->key_refused = which;
+	snprintf(err->field, sizeof(err->field), "Idempotency-Key");
+	return err->code;
 }
 
 /* The record of the answer, written on a lane like every other write. */
@@ -317,8 +311,7 @@ static int idem_lookup(http_call *call, const char *key, const char *digest,
 		rd_error_set(err, RD_EINVALID, "this Idempotency-Key was used "
 			     "for another request (another path, body or "
 			     "file); send a new key with a new request");
-		rc = key_refusal(call, 422, "idempotency_key_reused",
-				 "Idempotency-Key reused", err);
+		rc = key_refusal(call, HTTP_KEY_REUSED, err);
 	} else if ((rc = http_idem_replay(call, &rec, err)) == RD_OK) {
 		call->etag[0] = '\0';
 	}
@@ -416,10 +409,7 @@ int http_post_bulk_events(http_call *call, rd_error *err)
 		rd_error_set(err, RD_ECONFLICT, "a request with this "
 			     "Idempotency-Key is still being processed; "
 			     "retry once it has been answered");
-		return key_refusal(call, 409, "idempotency_key_in_flight",
-				   "Idempotency-Key in flight", err) < 0
-			       ? rd_error_set(err, RD_ENOMEM, "out of memory")
-			       : RD_OK;
+		return key_refusal(call, HTTP_KEY_IN_FLIGHT, err);
 	}
 	rc = idem_lookup(call, key, digest, err);
 	if (rc == 0)

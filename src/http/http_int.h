@@ -64,6 +64,12 @@ struct http_metrics;
 struct http_slow_job;
 
 /* One request as a handler sees it, and the answer it fills. */
+/* http_call.key_refused */
+enum {
+	HTTP_KEY_REUSED = 1,    /* 422 idempotency_key_reused */
+	HTTP_KEY_IN_FLIGHT      /* 409 idempotency_key_in_flight */
+};
+
 typedef struct http_call {
 	/* in */
 	rd_service *svc;
@@ -101,9 +107,10 @@ typedef struct http_call {
 	char etag[72];                  /* sent when not empty */
 	char location[128];             /* sent when not empty */
 	int malformed;                  /* 1: the body is not JSON (400) */
-	int key_reused;                 /* 1: the error is an Idempotency-Key
-					 * used for another request (422
-					 * idempotency_key_reused) */
+	int key_refused;                /* the error is a refusal of the
+					 * Idempotency-Key, answered with the
+					 * problem every route gives it:
+					 * HTTP_KEY_REUSED or _IN_FLIGHT */
 	int replayed;                   /* 1: answered from an Idempotency-Key
 					 * record (Idempotent-Replayed) */
 	int deprecated;                 /* 1: the request used a deprecated

@@ -562,9 +562,13 @@ static enum MHD_Result send_result(struct MHD_Connection *conn,
 {
 	enum MHD_Result ret;
 
-	if (rc < 0 && call->key_reused)
+	if (rc < 0 && call->key_refused == HTTP_KEY_REUSED)
 		ret = send_problem_as(conn, err, 422, "idempotency_key_reused",
 				      "Idempotency-Key reused", NULL, 0);
+	else if (rc < 0 && call->key_refused == HTTP_KEY_IN_FLIGHT)
+		ret = send_problem_as(conn, err, 409,
+				      "idempotency_key_in_flight",
+				      "Idempotency-Key in flight", NULL, 0);
 	else if (rc < 0)
 		ret = send_problem(conn, err, call->malformed, NULL, 0);
 	else if (call->console)

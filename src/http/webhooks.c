@@ -124,8 +124,9 @@ int http_post_webhook(http_call *call, rd_error *err)
 					    err)) < 0) {
 		/* the key came with another request: the problem the dispute
 		   routes answer (a malformed key is RD_EUSAGE) */
-		call->key_reused = rc == RD_EINVALID &&
-				   strcmp(err->field, "Idempotency-Key") == 0;
+		if (rc == RD_EINVALID &&
+		    strcmp(err->field, "Idempotency-Key") == 0)
+			call->key_refused = HTTP_KEY_REUSED;
 		goto done;
 	}
 	if ((rc = reply_endpoint(call, &ep, 1, err)) < 0)

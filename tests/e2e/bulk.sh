@@ -112,6 +112,7 @@ expect_eq "$(jq .version <<<"$BODY")" "2" "nothing was applied twice"
 bulk "$admin" "{\"ids\":$list,\"event\":\"withdraw\"}" -H 'Idempotency-Key: bulk-1'
 expect_eq "$(jq -r '(.status|tostring) + " " + .type + " " + .field' <<<"$BODY")" \
 	"422 https://redress.dev/problems/idempotency_key_reused Idempotency-Key" "another body under the same key is refused"
+expect_eq "$(header Content-Type)" "application/problem+json" "as a problem, like the single routes' refusal"
 expect_eq "$(state_of "${batch[0]}")" "escalated/-" "and applies nothing"
 bulk "$agent" "{\"ids\":$list,\"event\":\"resume\"}" -H 'Idempotency-Key: bulk-1'
 expect_eq "$(jq -c '[.succeeded, .failed, ([.results[].problem | [.status, .guard]] | unique)]' <<<"$BODY")" '[0,20,[[403,"role"]]]' \
