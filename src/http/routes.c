@@ -649,8 +649,8 @@ int http_list_filter(rd_dispute_filter *out, const http_call *call,
  * A page of a list: {NAME: items, "next_cursor": next or null}. items is
  * taken whatever happens; -1 when out of memory.
  */
-static int http_reply_page(http_call *call, const char *name, json_t *items,
-		    const char *next)
+static int http_reply_page(http_call *call, const char *name,
+			   json_t *items, const char *next)
 {
 	call->reply = json_pack("{s:o, s:o}", name, items, "next_cursor",
 				next ? json_string(next) : json_null());

@@ -313,6 +313,26 @@ static lane *lane_of(http_writer *w, const char *dispute)
 	return &w->lanes[http_hash_text(dispute) % w->count];
 }
 
+/*
+ * Queue job at the end of lane w, whose lock the caller holds (so that
+ * what it does to the job after, such as suspending its connection,
+ * happens before the writer can take it): 0, or -1 when the lane is full
+ * or stopping, nothing queued.
+ */
+static int lane_push(lane *w, http_write_job *job)
+{
+	if (w->stopping || w->queued >= HTTP_WRITER_QUEUE)
+		return -1;
+	if (w->tail)
+		w->tail->next = job;
+	else
+		w->head = job;
+	w->tail = job;
+	w->queued++;
+	pthread_cond_signal(&w->work);
+	return 0;
+}
+
 int http_writer_submit(http_write_job **out, http_writer *writer,
 		       struct MHD_Connection *conn, http_call *call,
 		       int (*run)(void *ctx, http_call *call, rd_error *err),
@@ -330,7 +350,7 @@ int http_writer_submit(http_write_job **out, http_writer *writer,
 	job->run = run;
 	job->ctx = ctx;
 	pthread_mutex_lock(&w->lock);
-	if (w->stopping || w->queued >= HTTP_WRITER_QUEUE) {
+	if (lane_push(w, job) < 0) {
 		pthread_mutex_unlock(&w->lock);
 		free(job);
 		return rd_error_set(err, RD_EBUSY, "the server has %u changes "
@@ -338,15 +358,8 @@ int http_writer_submit(http_write_job **out, http_writer *writer,
 				    "stopping; retry in a moment",
 				    HTTP_WRITER_QUEUE);
 	}
-	if (w->tail)
-		w->tail->next = job;
-	else
-		w->head = job;
-	w->tail = job;
-	w->queued++;
 	job->suspended = 1;
 	MHD_suspend_connection(conn);
-	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->lock);
 	*out = job;
 	return RD_OK;
@@ -401,7 +414,7 @@ int http_writer_run_all(http_writer *writer, size_t count,
 		job->ctx = ctxs[i];
 		job->group = &group;
 		pthread_mutex_lock(&w->lock);
-		if (w->stopping || w->queued >= HTTP_WRITER_QUEUE) {
+		if (lane_push(w, job) < 0) {
 			rd_error busy;
 
 			rd_error_clear(&busy);
@@ -411,16 +424,7 @@ int http_writer_run_all(http_writer *writer, size_t count,
 				     "change was recorded: retry it",
 				     HTTP_WRITER_QUEUE);
 			finish(job, RD_EBUSY, &busy);
-			pthread_mutex_unlock(&w->lock);
-			continue;
 		}
-		if (w->tail)
-			w->tail->next = job;
-		else
-			w->head = job;
-		w->tail = job;
-		w->queued++;
-		pthread_cond_signal(&w->work);
 		pthread_mutex_unlock(&w->lock);
 	}
 	pthread_mutex_lock(&group.lock);
