@@ -17,7 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store/db.h"
+#include "store/store_int.h"
 #include "test.h"
 
 const char rd_test_example[] = RD_TEST_EXAMPLE("1", "acme", "damaged");
@@ -751,4 +754,30 @@ rd_store *rd_test_store_open(const char *path)
 		exit(1);
 	}
 	return st;
+}
+
+void rd_test_stmt_plan(rd_store *st, int stmt, char *plan, size_t size)
+{
+	const char *sql = rd_store__stmt_sql(stmt, NULL);
+	char query[8192];
+	sqlite3_stmt *q = NULL;
+	size_t len = 0;
+
+	if (size)
+		plan[0] = '\0';
+	if (!sql || !size)
+		return;
+	snprintf(query, sizeof(query), "EXPLAIN QUERY PLAN %s", sql);
+	if (sqlite3_prepare_v2(rd_store_db(st), query, -1, &q, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(q);
+		return;
+	}
+	while (len + 1 < size && sqlite3_step(q) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(q, 3);
+
+		snprintf(plan + len, size - len, "%s; ", detail ? detail : "");
+		len = strlen(plan);
+	}
+	sqlite3_finalize(q);
 }

@@ -148,6 +148,13 @@ rd_store *rd_test_store_open(const char *path);
 int rd_test_on_postgres(void);
 
 /*
+ * SQLite's plan of the store's statement `stmt` (EXPLAIN QUERY PLAN) on
+ * st, embedded records only: each step's detail followed by "; ", into
+ * plan (cut short at size); "" when the statement cannot be planned.
+ */
+void rd_test_stmt_plan(rd_store *st, int stmt, char *plan, size_t size);
+
+/*
  * The first line of a case that tests what only the embedded record has
  * (SQLite's locks, files, pragmas, query plans, older schemas): on
  * PostgreSQL the case ends there, reported as skipped with `why`.

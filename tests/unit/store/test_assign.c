@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "redress/store.h"
 #include "store/store_int.h"
 #include "fixtures.h"
@@ -173,26 +171,6 @@ static void claim_falls_back_to_the_undated(void)
 	rd_store_close(st);
 }
 
-/* SQLite's plan of statement `which`, its details joined by "; ". */
-static void plan_of(rd_store *st, int which, char *plan, size_t size)
-{
-	char sql[4096];
-	sqlite3_stmt *stmt = NULL;
-
-	plan[0] = '\0';
-	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
-		 rd_store__stmt_sql(which, NULL));
-	CHECK(sqlite3_prepare_v2(rd_store_db(st), sql, -1, &stmt, NULL) ==
-	      SQLITE_OK);
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
-		size_t len = strlen(plan);
-
-		snprintf(plan + len, size - len, "%s; ",
-			 (const char *)sqlite3_column_text(stmt, 3));
-	}
-	sqlite3_finalize(stmt);
-}
-
 /*
  * A claim walks an index in the queue's order and stops at its first
  * row: it never sorts every unassigned dispute (a temporary b-tree for
@@ -205,12 +183,12 @@ static void claim_walks_indexes(void)
 	char plan[2048];
 
 	CHECK(st);
-	plan_of(st, RD_STMT_CLAIM_NEXT, plan, sizeof(plan));
+	rd_test_stmt_plan(st, RD_STMT_CLAIM_NEXT, plan, sizeof(plan));
 	CHECK_HAS(plan, "SCAN dl USING COVERING INDEX deadlines_due");
 	CHECK_HAS(plan, "SEARCH d USING PRIMARY KEY (id=?)");
 	if (strstr(plan, "TEMP B-TREE FOR ORDER BY"))
 		rd_test_fail(__FILE__, __LINE__, "plan sorts: %s", plan);
-	plan_of(st, RD_STMT_CLAIM_UNDATED, plan, sizeof(plan));
+	rd_test_stmt_plan(st, RD_STMT_CLAIM_UNDATED, plan, sizeof(plan));
 	CHECK_HAS(plan, "SCAN d USING INDEX disputes_unassigned");
 	if (strstr(plan, "TEMP B-TREE"))
 		rd_test_fail(__FILE__, __LINE__, "plan sorts: %s", plan);

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "redress/store.h"
 #include "store/store_int.h"
 #include "fixtures.h"
@@ -638,22 +636,10 @@ static void list_plans_use_indexes(void)
 
 	CHECK(st);
 	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
-		char sql[4096];
-		char plan[1024] = "";
+		char plan[1024];
 		const char *rest;
-		sqlite3_stmt *stmt = NULL;
 
-		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
-			 rd_store__stmt_sql(plans[i].stmt, NULL));
-		CHECK(sqlite3_prepare_v2(rd_store_db(st), sql, -1, &stmt,
-					 NULL) == SQLITE_OK);
-		while (sqlite3_step(stmt) == SQLITE_ROW) {
-			size_t len = strlen(plan);
-
-			snprintf(plan + len, sizeof(plan) - len, "%s; ",
-				 (const char *)sqlite3_column_text(stmt, 3));
-		}
-		sqlite3_finalize(stmt);
+		rd_test_stmt_plan(st, plans[i].stmt, plan, sizeof(plan));
 		CHECK_HAS(plan, plans[i].index);
 		/* a full-text match reads as a SCAN of the virtual table */
 		rest = plans[i].stmt == RD_STMT_LIST_SEARCH
@@ -736,21 +722,11 @@ static void open_duplicate_plan(void)
 {
 	RD_TEST_SQLITE_ONLY("SQLite's query plan (EXPLAIN QUERY PLAN)");
 	rd_store *st = fixture();
-	char sql[4096], plan[1024] = "";
-	sqlite3_stmt *stmt = NULL;
+	char plan[1024];
 
 	CHECK(st);
-	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
-		 rd_store__stmt_sql(RD_STMT_DISPUTE_OPEN_DUPLICATE, NULL));
-	CHECK(sqlite3_prepare_v2(rd_store_db(st), sql, -1, &stmt, NULL) ==
-	      SQLITE_OK);
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
-		size_t len = strlen(plan);
-
-		snprintf(plan + len, sizeof(plan) - len, "%s; ",
-			 (const char *)sqlite3_column_text(stmt, 3));
-	}
-	sqlite3_finalize(stmt);
+	rd_test_stmt_plan(st, RD_STMT_DISPUTE_OPEN_DUPLICATE, plan,
+			  sizeof(plan));
 	CHECK_HAS(plan, "SEARCH d USING INDEX disputes_open_order "
 		  "(storefront=? AND order_ref=?)");
 	CHECK_HAS(plan, "SEARCH i USING PRIMARY KEY (dispute_id=?)");

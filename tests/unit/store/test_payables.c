@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "redress/store.h"
 #include "store/store_int.h"
 #include "fixtures.h"
@@ -416,22 +414,10 @@ static void plan_seeks_the_state_index(void)
 {
 	RD_TEST_SQLITE_ONLY("SQLite's query plan (EXPLAIN QUERY PLAN)");
 	rd_store *st = fixture();
-	char sql[4096];
-	char plan[2048] = "";
-	sqlite3_stmt *stmt = NULL;
+	char plan[2048];
 
 	CHECK(st);
-	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
-		 rd_store__stmt_sql(RD_STMT_PAYABLES, NULL));
-	CHECK(sqlite3_prepare_v2(rd_store_db(st), sql, -1, &stmt, NULL) ==
-	      SQLITE_OK);
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
-		size_t len = strlen(plan);
-
-		snprintf(plan + len, sizeof(plan) - len, "%s; ",
-			 (const char *)sqlite3_column_text(stmt, 3));
-	}
-	sqlite3_finalize(stmt);
+	rd_test_stmt_plan(st, RD_STMT_PAYABLES, plan, sizeof(plan));
 	CHECK_HAS(plan, "USING INDEX disputes_state (state=?)");
 	if (strstr(plan, "SCAN"))
 		rd_test_fail(__FILE__, __LINE__, "plan scans: %s", plan);

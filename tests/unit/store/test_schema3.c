@@ -1036,21 +1036,9 @@ static void schema3_plans_seek(void)
 
 	CHECK(st);
 	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
-		char sql[4096];
-		char plan[1024] = "";
-		sqlite3_stmt *stmt = NULL;
+		char plan[1024];
 
-		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
-			 rd_store__stmt_sql(plans[i].stmt, NULL));
-		CHECK(sqlite3_prepare_v2(rd_store_db(st), sql, -1, &stmt,
-					 NULL) == SQLITE_OK);
-		while (sqlite3_step(stmt) == SQLITE_ROW) {
-			size_t len = strlen(plan);
-
-			snprintf(plan + len, sizeof(plan) - len, "%s; ",
-				 (const char *)sqlite3_column_text(stmt, 3));
-		}
-		sqlite3_finalize(stmt);
+		rd_test_stmt_plan(st, plans[i].stmt, plan, sizeof(plan));
 		CHECK_HAS(plan, plans[i].search);
 		if (strstr(plan, "SCAN") || strstr(plan, "TEMP B-TREE")) {
 			rd_test_fail(__FILE__, __LINE__, "plan %d: %s",
