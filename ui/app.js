@@ -497,6 +497,25 @@
 	}
 
 	/* The page of disputes an API answer holds, whichever its member. */
+	/*
+	 * A "Load more" button: GETs url() (the next page), gives the page to
+	 * add, and shows in box what failed, the button enabled again to retry.
+	 * add repaints, and enables the button when there is more.
+	 */
+	function loadMore(url, box, add) {
+		const more = h('button', { type: 'button', class: 'secondary',
+			onclick: async () => {
+				more.disabled = true;
+				try {
+					add(await api('GET', url()));
+				} catch (err) {
+					more.disabled = false;
+					box.replaceChildren(errorBox(err));
+				}
+			} }, 'Load more');
+		return more;
+	}
+
 	function pageItems(page) {
 		return page.items || page.disputes || [];
 	}
@@ -602,20 +621,12 @@
 		const tableBox = h('div');
 		const moreBox = h('div', { 'aria-live': 'polite' });
 		const found = h('p', { class: 'muted small', 'aria-live': 'polite' });
-		const more = h('button', { type: 'button', class: 'secondary',
-			onclick: async () => {
-				more.disabled = true;
-				try {
-					const page = await api('GET', '/v1/disputes?' + params +
-						'&cursor=' + encodeURIComponent(next));
-					rows = rows.concat(pageItems(page));
-					next = page.next_cursor;
-					paint();
-				} catch (err) {
-					more.disabled = false;
-					moreBox.replaceChildren(errorBox(err));
-				}
-			} }, 'Load more');
+		const more = loadMore(() => '/v1/disputes?' + params + '&cursor=' +
+			encodeURIComponent(next), moreBox, (page) => {
+			rows = rows.concat(pageItems(page));
+			next = page.next_cursor;
+			paint();
+		});
 		const bulk = works(who) ? bulkForm({ selected, agents,
 			names: () => new Map(rows.map((d) => [d.id, d.order_ref])),
 			refresh: () => load() }) : null;
@@ -2141,20 +2152,12 @@
 		const moreBox = h('div', { 'aria-live': 'polite' });
 		let rows = [];
 		let next = null;
-		const more = h('button', { type: 'button', class: 'secondary',
-			onclick: async () => {
-				more.disabled = true;
-				try {
-					const page = await api('GET', path + '&cursor=' +
-						encodeURIComponent(next));
-					rows = rows.concat(pageItems(page));
-					next = page.next_cursor;
-					paint();
-				} catch (err) {
-					more.disabled = false;
-					moreBox.replaceChildren(errorBox(err));
-				}
-			} }, 'Load more');
+		const more = loadMore(() => path + '&cursor=' + encodeURIComponent(next),
+			moreBox, (page) => {
+				rows = rows.concat(pageItems(page));
+				next = page.next_cursor;
+				paint();
+			});
 
 		function paint() {
 			more.disabled = false;

@@ -1182,3 +1182,24 @@ test('when nothing is left to claim, the console says so', async () => {
 	assertCalm(page);
 	await page.context().close();
 });
+
+test('a buyer with more disputes than a page holds loads the rest with "Load more"', async () => {
+	// 101 disputes of one buyer: the console asks for 100 a page
+	for (let i = 0; i < 101; i++)
+		await openDispute({ order_ref: 'ORD-8' + String(i).padStart(3, '0'),
+			buyer_ref: 'cust-many' });
+	const page = await newPage();
+	await signIn(page, keys.agent);
+	await page.goto(base + '/ui/#/buyer/cust-many?storefront=demo-shop');
+	await page.getByRole('heading', { name: 'Buyer cust-many' }).waitFor();
+	await page.locator('tbody tr').nth(99).waitFor();
+	assert.equal(await page.locator('tbody tr').count(), 100);
+	await page.getByRole('button', { name: 'Load more' }).click();
+	await page.locator('tbody tr').nth(100).waitFor();
+	assert.equal(await page.locator('tbody tr').count(), 101);
+	assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0);
+	assert.deepEqual((await page.locator('tbody tr a').allTextContents()).sort(),
+		Array.from({ length: 101 }, (_, i) => 'ORD-8' + String(i).padStart(3, '0')));
+	assertCalm(page);
+	await page.context().close();
+});
